@@ -1,0 +1,54 @@
+import { EngineError } from "./errors.js";
+import { Model } from "./model.js";
+import type { ModelSpec } from "./spec.js";
+import type { Dataset } from "./types.js";
+
+/** Values per sample in `y`: 1 (a label) for the sparse loss, else the model's output size. */
+export function targetSize(model: Model): number {
+  return model.spec.loss === "sparseCategoricalCrossentropy" ? 1 : model.outputSize;
+}
+
+/**
+ * Checks a data set against a built model: sizes, finiteness, labels and targets.
+ * @throws EngineError with a path into the data set (`["x"]`, `["y", 5]`).
+ */
+export function checkData(model: Model, data: Dataset): void {
+  const { n, x, y } = data;
+  if (!Number.isInteger(n) || n < 1) throw new EngineError("the data set is empty", ["x"]);
+  if (x.length !== n * model.inputSize)
+    throw new EngineError(
+      `x has ${x.length} values, expected ${n} samples × ${model.inputSize} = ${n * model.inputSize}`,
+      ["x"],
+    );
+  const ts = targetSize(model);
+  if (y.length !== n * ts)
+    throw new EngineError(`y has ${y.length} values, expected ${n} samples × ${ts} = ${n * ts}`, ["y"]);
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i]!))
+      throw new EngineError(`x has a non-finite value (${x[i]})`, ["x", Math.floor(i / model.inputSize)]);
+  const loss = model.spec.loss;
+  const k = model.outputSize;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i]!;
+    const sample = Math.floor(i / ts);
+    if (!Number.isFinite(v)) throw new EngineError(`y has a non-finite value (${v})`, ["y", sample]);
+    if (loss === "sparseCategoricalCrossentropy" && !(Number.isInteger(v) && v >= 0 && v < k))
+      throw new EngineError(
+        `label ${v} is not an integer class index in [0, ${k}) (the model has ${k} output units)`,
+        ["y", sample],
+      );
+    if ((loss === "categoricalCrossentropy" || loss === "binaryCrossentropy") && !(v >= 0 && v <= 1))
+      throw new EngineError(`target ${v} is outside [0, 1], which ${loss} needs (probabilities)`, [
+        "y",
+        sample,
+      ]);
+  }
+}
+
+/**
+ * Checks `data` against the model `spec` describes.
+ * @throws EngineError for the model (path into the spec) or the data (`["x"]`, `["y", i]`).
+ */
+export function validateData(spec: ModelSpec, data: Dataset): void {
+  checkData(new Model(spec), data);
+}

@@ -1,0 +1,35 @@
+import { targetSize } from "./data.js";
+import { countCorrect } from "./losses.js";
+import type { Model } from "./model.js";
+
+/** Rows evaluated at once when a whole data set is evaluated (bounds the buffers, not the result). */
+export const EVAL_CHUNK = 256;
+
+/**
+ * Mean loss and accuracy of `model` over samples `[start, start + count)` of `x`/`y`; with
+ * `accumulateGrads` also adds the gradient of that mean loss into every `Param.grad`.
+ * @param x `[n, inputSize]`, y `[n, targetSize]`.
+ */
+export function evaluate(
+  model: Model,
+  x: Float64Array,
+  y: Float64Array,
+  start: number,
+  count: number,
+  accumulateGrads = false,
+): { loss: number; accuracy: number | null } {
+  const inSize = model.inputSize;
+  const ts = targetSize(model);
+  let total = 0;
+  let correct: number | null = 0;
+  for (let s = start; s < start + count; s += EVAL_CHUNK) {
+    const b = Math.min(EVAL_CHUNK, start + count - s);
+    const xb = x.subarray(s * inSize, (s + b) * inSize);
+    const yb = y.subarray(s * ts, (s + b) * ts);
+    const out = model.forward(xb, b);
+    total += model.loss(yb, b, accumulateGrads, 1 / count);
+    const c = countCorrect(model.spec.loss, out, yb, b, model.outputSize);
+    correct = c === null || correct === null ? null : correct + c;
+  }
+  return { loss: total / count, accuracy: correct === null ? null : correct / count };
+}

@@ -1,0 +1,13 @@
+/**
+ * The back-propagation engine: pure TypeScript over Float64Arrays, no I/O, no global state.
+ * The service imports only from this file.
+ */
+
+export { validateData } from "./data.js";
+export { EngineError } from "./errors.js";
+export { computeGradients, predict } from "./inspect.js";
+export { describeModel, initWeights, type ModelSummary } from "./model.js";
+export type * from "./spec.js";
+export { cloneTensor, formatShape, type NamedTensors, sameShape, sizeOf, type Tensor } from "./tensor.js";
+export { train } from "./train.js";
+export type * from "./types.js";

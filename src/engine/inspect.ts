@@ -1,0 +1,140 @@
+import { checkData } from "./data.js";
+import { EngineError } from "./errors.js";
+import { EVAL_CHUNK, evaluate } from "./evaluate.js";
+import { Model } from "./model.js";
+import type { ModelSpec } from "./spec.js";
+import type { NamedTensors, Tensor } from "./tensor.js";
+import type { GradientsOptions, GradientsResult, NumericalCheckOptions, NumericalReport } from "./types.js";
+
+/** Builds a model, prefixing spec errors with `["model"]`. */
+export function buildModel(spec: ModelSpec): Model {
+  try {
+    return new Model(spec);
+  } catch (e) {
+    if (e instanceof EngineError) throw new EngineError(e.message, ["model", ...e.path]);
+    throw e;
+  }
+}
+
+/**
+ * Loss, output, every layer's activations and the back-propagated gradient of the MEAN loss
+ * over `data` (usually one sample), optionally checked against numerical gradients (seed §2).
+ * Weights are `opts.weights` or, when absent, seeded Glorot-uniform ones.
+ * @throws EngineError for a bad model (`["model", …]`), weights (`["weights", key]`) or data (`["x"]`, `["y", i]`).
+ */
+export function computeGradients(opts: GradientsOptions): GradientsResult {
+  const model = buildModel(opts.model);
+  if (opts.weights) model.setWeights(opts.weights, "weights");
+  else model.initialise(opts.seed);
+  const { data } = opts;
+  checkData(model, data);
+  if (data.n > EVAL_CHUNK)
+    throw new EngineError(`at most ${EVAL_CHUNK} samples can be inspected at once`, ["x"]);
+
+  const activations: { layer: string; output: Tensor }[] = [];
+  const n = data.n;
+  model.zeroGrads();
+  const out = model.forward(data.x, n, (s, a) =>
+    activations.push({
+      layer: model.specLayerNames[s]!,
+      output: batched(model.layers[model.specLayerEnds[s]!]!.outputShape, n, a),
+    }),
+  );
+  const output = batched(model.outputShape, n, out);
+  const loss = model.loss(data.y, n, true, 1 / n) / n;
+  const gradients = model.getGrads();
+  const result: GradientsResult = { loss, output, activations, gradients, weights: model.getWeights() };
+  if (opts.numericalCheck)
+    result.numerical = numericalCheck(model, data.x, data.y, n, gradients, opts.numericalCheck);
+  return result;
+}
+
+/**
+ * Numerical gradient of the mean loss for every parameter element, by finite differences
+ * (seed §2): central `(L(w+h) − L(w−h)) / 2h` (error O(h²)) or forward `(L(w+h) − L(w)) / h`
+ * (error O(h)); two (or one) loss evaluations per parameter, so it costs
+ * O(parameters × forward pass). Compared with `analytic`: the relative error of an element is
+ * `|a − n| / max(|a|, |n|, 1e-8)`.
+ */
+export function numericalCheck(
+  model: Model,
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+  analytic: NamedTensors,
+  options: NumericalCheckOptions,
+): NumericalReport {
+  const method = options.method ?? "central";
+  const h = options.epsilon ?? 1e-5;
+  const lossAt = (): number => evaluate(model, x, y, 0, n).loss;
+  const base = method === "forward" ? lossAt() : 0;
+  const gradients: NamedTensors = {};
+  let maxAbsError = 0;
+  let maxRelError = 0;
+  let worst: NumericalReport["worst"] = { key: "", index: [], analytic: 0, numerical: 0, relError: 0 };
+  for (const p of model.params()) {
+    const num = new Float64Array(p.value.length);
+    const a = analytic[p.key]!.data;
+    for (let i = 0; i < p.value.length; i++) {
+      const w = p.value[i]!;
+      p.value[i] = w + h;
+      const plus = lossAt();
+      if (method === "central") {
+        p.value[i] = w - h;
+        num[i] = (plus - lossAt()) / (2 * h);
+      } else {
+        num[i] = (plus - base) / h;
+      }
+      p.value[i] = w;
+      const abs = Math.abs(a[i]! - num[i]!);
+      const rel = abs / Math.max(Math.abs(a[i]!), Math.abs(num[i]!), 1e-8);
+      if (abs > maxAbsError) maxAbsError = abs;
+      if (rel > maxRelError || worst.key === "") {
+        if (rel > maxRelError) maxRelError = rel;
+        worst = {
+          key: p.key,
+          index: unravel(i, p.shape),
+          analytic: a[i]!,
+          numerical: num[i]!,
+          relError: rel,
+        };
+      }
+    }
+    gradients[p.key] = { shape: [...p.shape], data: num };
+  }
+  return { method, epsilon: h, gradients, maxAbsError, maxRelError, worst };
+}
+
+/**
+ * Model outputs for `n` samples.
+ * @param x `[n, ...inputShape]` @returns `[n, ...outputShape]`
+ * @throws EngineError for a bad model, weights or `x` size.
+ */
+export function predict(spec: ModelSpec, weights: NamedTensors, x: Float64Array, n: number): Tensor {
+  const model = buildModel(spec);
+  model.setWeights(weights, "weights");
+  if (x.length !== n * model.inputSize)
+    throw new EngineError(`x has ${x.length} values, expected ${n} × ${model.inputSize}`, ["x"]);
+  const out = new Float64Array(n * model.outputSize);
+  for (let s = 0; s < n; s += EVAL_CHUNK) {
+    const b = Math.min(EVAL_CHUNK, n - s);
+    out.set(
+      model.forward(x.subarray(s * model.inputSize, (s + b) * model.inputSize), b),
+      s * model.outputSize,
+    );
+  }
+  return { shape: [n, ...model.outputShape], data: out };
+}
+
+function batched(shape: number[], n: number, a: Float64Array): Tensor {
+  return { shape: [n, ...shape], data: Float64Array.from(a) };
+}
+
+function unravel(flat: number, shape: number[]): number[] {
+  const index = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    index[d] = flat % shape[d]!;
+    flat = Math.floor(flat / shape[d]!);
+  }
+  return index;
+}

@@ -1,0 +1,135 @@
+import type { ActivationName } from "../spec.js";
+import { sizeOf } from "../tensor.js";
+import { Buffer, type Layer, type Param } from "./layer.js";
+
+/** Logistic sigmoid `S(x) = 1 / (1 + e^−x)`, evaluated without overflow for large |x|. */
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/**
+ * Applies `activation` to `x` `[batch, ...shape]` into `y`. Softmax works on the last axis
+ * and subtracts the row maximum first, so logits of ±1000 stay finite.
+ */
+export function activate(
+  activation: ActivationName,
+  x: Float64Array,
+  y: Float64Array,
+  lastAxis: number,
+): void {
+  const n = x.length;
+  switch (activation) {
+    case "linear":
+      y.set(x);
+      return;
+    case "sigmoid":
+      for (let i = 0; i < n; i++) y[i] = sigmoid(x[i]!);
+      return;
+    case "tanh":
+      for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]!);
+      return;
+    case "relu":
+      // NaN stays NaN (so divergence is seen), as tf.relu.
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        y[i] = Math.max(v, 0);
+      }
+      return;
+    case "softmax":
+      for (let o = 0; o < n; o += lastAxis) {
+        let max = Number.NEGATIVE_INFINITY;
+        for (let j = 0; j < lastAxis; j++) if (x[o + j]! > max) max = x[o + j]!;
+        let sum = 0;
+        for (let j = 0; j < lastAxis; j++) {
+          const e = Math.exp(x[o + j]! - max);
+          y[o + j] = e;
+          sum += e;
+        }
+        for (let j = 0; j < lastAxis; j++) y[o + j]! /= sum;
+      }
+      return;
+  }
+}
+
+/**
+ * `dx` from `dy` given the activation's OUTPUT `y` (seed §4):
+ * sigmoid `S' = S(1−S)`, tanh `1 − y²`, relu `1 if x > 0 else 0` (0 at the kink, as tf),
+ * softmax the full Jacobian `∂P_j/∂x_u = P_j(δ_uj − P_u)`, i.e. `dx_u = y_u(dy_u − Σ_l dy_l y_l)`.
+ */
+export function activateBackward(
+  activation: ActivationName,
+  y: Float64Array,
+  dy: Float64Array,
+  dx: Float64Array,
+  lastAxis: number,
+): void {
+  const n = y.length;
+  switch (activation) {
+    case "linear":
+      dx.set(dy);
+      return;
+    case "sigmoid":
+      for (let i = 0; i < n; i++) {
+        const s = y[i]!;
+        dx[i] = dy[i]! * s * (1 - s);
+      }
+      return;
+    case "tanh":
+      for (let i = 0; i < n; i++) {
+        const t = y[i]!;
+        dx[i] = dy[i]! * (1 - t * t);
+      }
+      return;
+    case "relu":
+      for (let i = 0; i < n; i++) dx[i] = y[i]! > 0 ? dy[i]! : 0;
+      return;
+    case "softmax":
+      for (let o = 0; o < n; o += lastAxis) {
+        let dot = 0;
+        for (let l = 0; l < lastAxis; l++) dot += dy[o + l]! * y[o + l]!;
+        for (let u = 0; u < lastAxis; u++) dx[o + u] = y[o + u]! * (dy[o + u]! - dot);
+      }
+      return;
+  }
+}
+
+/** An activation as a layer of its own: shape unchanged, no parameters. */
+export class Activation implements Layer {
+  readonly type = "activation";
+  readonly outputShape: number[];
+  private readonly out: Buffer;
+  private readonly dx: Buffer;
+  private readonly lastAxis: number;
+  private y: Float64Array = new Float64Array(0);
+
+  constructor(
+    readonly name: string,
+    readonly inputShape: number[],
+    readonly activation: ActivationName,
+  ) {
+    this.outputShape = [...inputShape];
+    const size = sizeOf(inputShape);
+    this.out = new Buffer(size);
+    this.dx = new Buffer(size);
+    this.lastAxis = inputShape[inputShape.length - 1] ?? 1;
+  }
+
+  params(): Param[] {
+    return [];
+  }
+
+  forward(x: Float64Array, batch: number): Float64Array {
+    const y = this.out.get(batch);
+    activate(this.activation, x, y, this.lastAxis);
+    this.y = y;
+    return y;
+  }
+
+  backward(dy: Float64Array, batch: number): Float64Array {
+    const dx = this.dx.get(batch);
+    activateBackward(this.activation, this.y, dy, dx, this.lastAxis);
+    return dx;
+  }
+}

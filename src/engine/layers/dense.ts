@@ -1,0 +1,68 @@
+import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
+import { Buffer, type Layer, type Param } from "./layer.js";
+
+/**
+ * The affine layer `Y = X·W + b` (seed §5). X `[batch, in]`, kernel W `[in, units]` (so the
+ * seed's scalar `w_ij`, into unit i from input j, is `W[j][i]`), bias b `[units]`, Y `[batch, units]`.
+ */
+export class Dense implements Layer {
+  readonly type = "dense";
+  readonly outputShape: number[];
+  readonly kernel: Param;
+  readonly bias: Param | undefined;
+  private readonly out: Buffer;
+  private readonly dx: Buffer;
+  private x: Float64Array = new Float64Array(0);
+
+  constructor(
+    readonly name: string,
+    readonly inputShape: number[],
+    readonly units: number,
+    useBias: boolean,
+  ) {
+    const inSize = inputShape[0]!;
+    this.outputShape = [units];
+    this.kernel = {
+      key: `${name}/kernel`,
+      shape: [inSize, units],
+      value: new Float64Array(inSize * units),
+      grad: new Float64Array(inSize * units),
+      fans: { fanIn: inSize, fanOut: units },
+    };
+    this.bias = useBias
+      ? { key: `${name}/bias`, shape: [units], value: new Float64Array(units), grad: new Float64Array(units) }
+      : undefined;
+    this.out = new Buffer(units);
+    this.dx = new Buffer(inSize);
+  }
+
+  params(): Param[] {
+    return this.bias ? [this.kernel, this.bias] : [this.kernel];
+  }
+
+  forward(x: Float64Array, batch: number): Float64Array {
+    this.x = x;
+    const y = this.out.get(batch);
+    matmul(x, this.kernel.value, y, batch, this.inputShape[0]!, this.units, this.bias?.value);
+    return y;
+  }
+
+  backward(dy: Float64Array, batch: number): Float64Array {
+    const inSize = this.inputShape[0]!;
+    const units = this.units;
+    // ∂L/∂W += Xᵀ·∂L/∂Y (seed §5)
+    matmulTransA(this.x, dy, this.kernel.grad, batch, inSize, units);
+    // ∂L/∂b += Σ_rows ∂L/∂Y (seed §5)
+    if (this.bias) {
+      const g = this.bias.grad;
+      for (let r = 0; r < batch; r++) {
+        const o = r * units;
+        for (let j = 0; j < units; j++) g[j]! += dy[o + j]!;
+      }
+    }
+    // ∂L/∂X = ∂L/∂Y·Wᵀ (seed §5)
+    const dx = this.dx.get(batch);
+    matmulTransB(dy, this.kernel.value, dx, batch, units, inSize);
+    return dx;
+  }
+}

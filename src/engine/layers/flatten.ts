@@ -1,0 +1,23 @@
+import { sizeOf } from "../tensor.js";
+import type { Layer, Param } from "./layer.js";
+
+/** Reshapes `[batch, ...shape]` to `[batch, size(shape)]`; row-major data is unchanged. */
+export class Flatten implements Layer {
+  readonly type = "flatten";
+  readonly outputShape: number[];
+  constructor(
+    readonly name: string,
+    readonly inputShape: number[],
+  ) {
+    this.outputShape = [sizeOf(inputShape)];
+  }
+  params(): Param[] {
+    return [];
+  }
+  forward(x: Float64Array): Float64Array {
+    return x;
+  }
+  backward(dy: Float64Array): Float64Array {
+    return dy;
+  }
+}

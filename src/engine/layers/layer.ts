@@ -1,0 +1,47 @@
+/**
+ * A trainable parameter: its value and the gradient accumulated into it, two arrays of the
+ * same length (convnetjs' `{value, grad}` pair). `key` is the public name
+ * `"<layerName>/<kernel|bias>"`.
+ */
+export interface Param {
+  key: string;
+  shape: number[];
+  value: Float64Array;
+  grad: Float64Array;
+  /** Fan-in and fan-out, for Glorot initialisation; absent for biases (zeros). */
+  fans?: { fanIn: number; fanOut: number };
+}
+
+/**
+ * The layer contract (convnetjs): `forward` caches what `backward` needs; `backward` ADDS
+ * its parameters' gradients into `Param.grad` and returns `∂L/∂X`. Buffers are owned by the
+ * layer and reused: a returned array is valid until the next call of the same method.
+ * All arrays are `[batch, ...shape]` row-major.
+ */
+export interface Layer {
+  readonly name: string;
+  readonly type: string;
+  /** Per-sample input shape. */
+  readonly inputShape: number[];
+  /** Per-sample output shape. */
+  readonly outputShape: number[];
+  params(): Param[];
+  /** @param x `[batch, ...inputShape]` @returns `[batch, ...outputShape]` */
+  forward(x: Float64Array, batch: number): Float64Array;
+  /** @param dy `∂L/∂Y`, `[batch, ...outputShape]` @returns `∂L/∂X`, `[batch, ...inputShape]` */
+  backward(dy: Float64Array, batch: number): Float64Array;
+}
+
+/**
+ * A reusable buffer of `batch · size` doubles: grows when a larger batch arrives, and hands
+ * out a view of exactly the needed length otherwise, so the training loop does not allocate.
+ */
+export class Buffer {
+  private store = new Float64Array(0);
+  constructor(private readonly size: number) {}
+  get(batch: number): Float64Array {
+    const n = batch * this.size;
+    if (this.store.length < n) this.store = new Float64Array(n);
+    return this.store.length === n ? this.store : this.store.subarray(0, n);
+  }
+}

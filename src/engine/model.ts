@@ -1,0 +1,274 @@
+import { EngineError } from "./errors.js";
+import { Activation } from "./layers/activation.js";
+import { buildConvLayer } from "./layers/conv-factory.js";
+import { Dense } from "./layers/dense.js";
+import { Flatten } from "./layers/flatten.js";
+import type { Layer, Param } from "./layers/layer.js";
+import { type LossKind, lossAndGrad } from "./losses.js";
+import { Rng } from "./rng.js";
+import type { LayerSpec, ModelSpec } from "./spec.js";
+import { formatShape, type NamedTensors, sameShape, sizeOf } from "./tensor.js";
+
+/** What a model looks like once built: shapes per layer and its parameters. */
+export interface ModelSummary {
+  inputShape: number[];
+  outputShape: number[];
+  inputSize: number;
+  outputSize: number;
+  layers: { name: string; type: string; outputShape: number[]; params: { key: string; shape: number[] }[] }[];
+  /** Total number of trainable scalars. */
+  paramCount: number;
+  /** True for the cross-entropy losses (accuracy is reported). */
+  classification: boolean;
+}
+
+/** Upper bound on any tensor a model may allocate per sample (elements), a sanity limit. */
+const MAX_ACTIVATION_SIZE = 1 << 26;
+
+/**
+ * A sequential model built from a `ModelSpec` (convnetjs' `makeLayers`): each layer's input
+ * shape is the previous one's output shape. A layer with an `activation` becomes the layer
+ * followed by an `Activation` layer. The output activation and the loss are fused when they
+ * are softmax + (sparse) categorical cross-entropy or sigmoid + binary cross-entropy.
+ */
+export class Model {
+  readonly layers: Layer[] = [];
+  /** For each spec layer, the index in `layers` of its last internal layer. */
+  readonly specLayerEnds: number[] = [];
+  readonly specLayerNames: string[] = [];
+  readonly inputShape: number[];
+  readonly outputShape: number[];
+  readonly inputSize: number;
+  readonly outputSize: number;
+  readonly lossKind: LossKind;
+  private readonly paramList: Param[];
+  private lossGradBuffer = new Float64Array(0);
+  private readonly outputs: Float64Array[] = [];
+  private lastInput: Float64Array = new Float64Array(0);
+
+  /** @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit. */
+  constructor(readonly spec: ModelSpec) {
+    this.inputShape = [...spec.inputShape];
+    let shape = this.inputShape;
+    if (shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1))
+      throw new EngineError(`inputShape must be positive integers, got ${formatShape(shape)}`, [
+        "inputShape",
+      ]);
+    const seen = new Set<string>();
+    spec.layers.forEach((ls, i) => {
+      const name = ls.name ?? `${ls.type}_${i}`;
+      if (seen.has(name)) throw new EngineError(`duplicate layer name "${name}"`, ["layers", i, "name"]);
+      seen.add(name);
+      const built = buildLayer(ls, name, shape, i);
+      for (const layer of built) {
+        if (layer.outputShape.some((d) => d < 1) || sizeOf(layer.outputShape) > MAX_ACTIVATION_SIZE)
+          throw new EngineError(
+            `layer ${name} (${ls.type}) maps input ${formatShape(shape)} to output ${formatShape(layer.outputShape)}, which is empty or too large`,
+            ["layers", i],
+          );
+        this.layers.push(layer);
+        shape = layer.outputShape;
+      }
+      this.specLayerEnds.push(this.layers.length - 1);
+      this.specLayerNames.push(name);
+    });
+    if (this.layers.length === 0) throw new EngineError("a model needs at least one layer", ["layers"]);
+    this.outputShape = shape;
+    this.inputSize = sizeOf(this.inputShape);
+    this.outputSize = sizeOf(this.outputShape);
+    this.lossKind = lossKindOf(spec, this.layers[this.layers.length - 1]!, this.outputShape);
+    this.paramList = this.layers.flatMap((l) => l.params());
+  }
+
+  /** Every trainable parameter, in layer order (kernel before bias). */
+  params(): Param[] {
+    return this.paramList;
+  }
+
+  /** A summary of shapes and parameters. */
+  summary(): ModelSummary {
+    return {
+      inputShape: [...this.inputShape],
+      outputShape: [...this.outputShape],
+      inputSize: this.inputSize,
+      outputSize: this.outputSize,
+      layers: this.specLayerNames.map((name, i) => {
+        const start = i === 0 ? 0 : this.specLayerEnds[i - 1]! + 1;
+        const own = this.layers.slice(start, this.specLayerEnds[i]! + 1);
+        return {
+          name,
+          type: this.spec.layers[i]!.type,
+          outputShape: [...own[own.length - 1]!.outputShape],
+          params: own.flatMap((l) => l.params()).map((p) => ({ key: p.key, shape: [...p.shape] })),
+        };
+      }),
+      paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
+      classification: this.spec.loss !== "meanSquaredError",
+    };
+  }
+
+  /**
+   * Runs the batch through every layer.
+   * @param x `[batch, ...inputShape]` @returns the output `[batch, ...outputShape]`, valid until the next call.
+   * @param onLayer called with each spec layer's index and output (for inspection).
+   */
+  forward(
+    x: Float64Array,
+    batch: number,
+    onLayer?: (specIndex: number, out: Float64Array) => void,
+  ): Float64Array {
+    let a = x;
+    let s = 0;
+    this.lastInput = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      a = this.layers[i]!.forward(a, batch);
+      this.outputs[i] = a;
+      if (onLayer && i === this.specLayerEnds[s]) onLayer(s++, a);
+    }
+    return a;
+  }
+
+  /**
+   * Sum of the per-sample losses of the batch after a `forward` of it; with `backward`, also
+   * back-propagates `gradScale · ∂(sum)/∂output` layer by layer, ADDING into every `Param.grad`.
+   * @param t targets `[batch, ...outputShape]` or labels `[batch]`.
+   */
+  loss(t: Float64Array, batch: number, backward: boolean, gradScale: number): number {
+    const k = this.outputSize;
+    const last = this.layers.length - 1;
+    const fused = this.lossKind.fused !== false;
+    const pred = this.outputOf(fused ? last - 1 : last);
+    if (!backward) return lossAndGrad(this.lossKind, pred, t, batch, k, null, 0);
+    if (this.lossGradBuffer.length < batch * k) this.lossGradBuffer = new Float64Array(batch * k);
+    const g = this.lossGradBuffer.subarray(0, batch * k);
+    const total = lossAndGrad(this.lossKind, pred, t, batch, k, g, gradScale);
+    let d: Float64Array = g;
+    for (let i = fused ? last - 1 : last; i >= 0; i--) d = this.layers[i]!.backward(d, batch);
+    return total;
+  }
+
+  /** Sets every parameter gradient to zero. */
+  zeroGrads(): void {
+    for (const p of this.paramList) p.grad.fill(0);
+  }
+
+  /** Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010), zero biases, as Keras. */
+  initialise(seed: number): void {
+    const rng = new Rng(seed);
+    for (const p of this.paramList) {
+      if (!p.fans) {
+        p.value.fill(0);
+        continue;
+      }
+      const limit = Math.sqrt(6 / (p.fans.fanIn + p.fans.fanOut));
+      for (let i = 0; i < p.value.length; i++) p.value[i] = rng.uniform(-limit, limit);
+    }
+  }
+
+  /** A copy of the parameter values, keyed `"<layer>/kernel"`. */
+  getWeights(): NamedTensors {
+    return Object.fromEntries(
+      this.paramList.map((p) => [p.key, { shape: [...p.shape], data: Float64Array.from(p.value) }]),
+    );
+  }
+
+  /** A copy of the parameter gradients, keyed as the weights. */
+  getGrads(): NamedTensors {
+    return Object.fromEntries(
+      this.paramList.map((p) => [p.key, { shape: [...p.shape], data: Float64Array.from(p.grad) }]),
+    );
+  }
+
+  /**
+   * Loads weights, which must have exactly the model's keys and shapes and finite values.
+   * @throws EngineError at `[field, key]` naming what was expected.
+   */
+  setWeights(weights: NamedTensors, field = "weights"): void {
+    const expected = new Set(this.paramList.map((p) => p.key));
+    for (const key of Object.keys(weights))
+      if (!expected.has(key))
+        throw new EngineError(
+          `unknown weight "${key}"; this model's weights are ${[...expected].map((k) => `"${k}"`).join(", ") || "none"}`,
+          [field, key],
+        );
+    for (const p of this.paramList) {
+      const w = weights[p.key];
+      if (!w)
+        throw new EngineError(`missing weight "${p.key}" of shape ${formatShape(p.shape)}`, [field, p.key]);
+      if (!sameShape(w.shape, p.shape) || w.data.length !== p.value.length)
+        throw new EngineError(
+          `weight "${p.key}" has shape ${formatShape(w.shape)}, expected ${formatShape(p.shape)}`,
+          [field, p.key],
+        );
+      for (let i = 0; i < w.data.length; i++)
+        if (!Number.isFinite(w.data[i]!))
+          throw new EngineError(`weight "${p.key}" has a non-finite value at flat index ${i}`, [
+            field,
+            p.key,
+          ]);
+      p.value.set(w.data);
+    }
+  }
+
+  /** Output of internal layer `i` from the last forward (`-1`: the input). */
+  private outputOf(i: number): Float64Array {
+    return i < 0 ? this.lastInput : this.outputs[i]!;
+  }
+}
+
+function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): Layer[] {
+  switch (ls.type) {
+    case "dense": {
+      if (inShape.length !== 1)
+        throw new EngineError(
+          `layer ${name} (dense) needs a vector input, got shape ${formatShape(inShape)}; put a flatten layer before it`,
+          ["layers", i],
+        );
+      const dense = new Dense(name, inShape, ls.units, ls.useBias ?? true);
+      return ls.activation && ls.activation !== "linear"
+        ? [dense, new Activation(`${name}/activation`, dense.outputShape, ls.activation)]
+        : [dense];
+    }
+    case "activation":
+      return [new Activation(name, inShape, ls.activation)];
+    case "flatten":
+      return [new Flatten(name, inShape)];
+    case "conv2d":
+    case "maxPooling2d":
+    case "averagePooling2d":
+      return buildConvLayer(ls, name, inShape, i);
+  }
+}
+
+function lossKindOf(spec: ModelSpec, last: Layer, outShape: number[]): LossKind {
+  const loss = spec.loss;
+  if (loss !== "meanSquaredError" && loss !== "binaryCrossentropy" && outShape.length !== 1)
+    throw new EngineError(
+      `${loss} needs a vector output, but the model outputs ${formatShape(outShape)}; add flatten and dense layers`,
+      ["loss"],
+    );
+  if (last instanceof Activation) {
+    if (
+      last.activation === "softmax" &&
+      (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy")
+    )
+      return { loss, fused: "softmax" };
+    if (last.activation === "sigmoid" && loss === "binaryCrossentropy") return { loss, fused: "sigmoid" };
+  }
+  return { loss, fused: false };
+}
+
+/**
+ * Builds the model to check it and returns its summary.
+ * @throws EngineError naming the layer and both shapes when the stack does not fit.
+ */
+export function describeModel(spec: ModelSpec): ModelSummary {
+  return new Model(spec).summary();
+}
+
+/** Seeded Glorot-uniform weights for `spec` (zero biases), keyed as the weights. */
+export function initWeights(spec: ModelSpec, seed: number): NamedTensors {
+  const m = new Model(spec);
+  m.initialise(seed);
+  return m.getWeights();
+}
