@@ -39,9 +39,9 @@ class Sgd implements Optimizer {
 }
 
 /**
- * Adam (Kingma & Ba 2015, Algorithm 1 with the "ε-hat" form used by tfjs and Keras):
- * `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`, `η_t = η·√(1−β2^t)/(1−β1^t)`,
- * `w ← w − η_t·m/(√v + ε)`.
+ * Adam (Kingma & Ba 2015, Algorithm 1, as tfjs computes it):
+ * `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`, `m̂ = m/(1−β1^t)`, `v̂ = v/(1−β2^t)`,
+ * `w ← w − η·m̂/(√v̂ + ε)`.
  */
 class Adam implements Optimizer {
   private m: Float64Array[] | null = null;
@@ -58,7 +58,8 @@ class Adam implements Optimizer {
     this.v ??= params.map((p) => new Float64Array(p.value.length));
     this.t++;
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
-    const lrT = (this.lr * Math.sqrt(1 - b2 ** this.t)) / (1 - b1 ** this.t);
+    const c1 = 1 - b1 ** this.t;
+    const c2 = 1 - b2 ** this.t;
     params.forEach((p, k) => {
       const m = this.m![k]!;
       const v = this.v![k]!;
@@ -68,7 +69,7 @@ class Adam implements Optimizer {
         const gi = g[i]!;
         m[i] = b1 * m[i]! + (1 - b1) * gi;
         v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
-        w[i]! -= (lrT * m[i]!) / (Math.sqrt(v[i]!) + eps);
+        w[i]! -= (this.lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
       }
     });
   }

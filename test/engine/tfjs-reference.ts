@@ -47,7 +47,7 @@ export async function tfjsReference(
     const keys = Object.keys(weights);
     const vars: Record<string, tf.Tensor> = {};
     const xs = tf.tensor(Float32Array.from(x), [n, ...spec.inputShape]);
-    let output = new Float32Array(0);
+    let output: Float32Array = new Float32Array(0);
     const f = (...ws: tf.Tensor[]): tf.Scalar => {
       keys.forEach((key, i) => {
         vars[key] = ws[i]!;
