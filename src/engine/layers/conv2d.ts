@@ -1,0 +1,122 @@
+import { col2im, im2col, type WindowGeometry, windowGeometry } from "../im2col.js";
+import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
+import { Buffer, type Layer, type Param } from "./layer.js";
+
+/**
+ * 2-D convolution (TensorFlow's conv2d, a cross-correlation) lowered to matrix products over
+ * the whole batch with im2col. X `[batch, inH, inW, inC]`, kernel K `[kH, kW, inC, filters]`,
+ * bias b `[filters]`, Y `[batch, outH, outW, filters]` with
+ * `Y[b, oy, ox, f] = b_f + Σ_{ky, kx, c} X[b, oy·sH − padTop + ky, ox·sW − padLeft + kx, c] · K[ky, kx, c, f]`
+ * (padded cells are 0; output size and padding as in `axisGeometry`).
+ *
+ * With `cols = im2col(X)` `[batch·outH·outW, kH·kW·inC]` and K read as the matrix
+ * `[kH·kW·inC, filters]` (its row-major layout already is), the layer is the affine map
+ * `Y = cols·K + b` and back-propagates exactly as the dense layer (seed §5):
+ * `∂L/∂K += colsᵀ·∂L/∂Y`, `∂L/∂b += Σ_rows ∂L/∂Y`, `∂L/∂cols = ∂L/∂Y·Kᵀ`, and `∂L/∂X` is
+ * `col2im(∂L/∂cols)`: each input cell collects the gradient of every window it appeared in.
+ */
+export class Conv2d implements Layer {
+  readonly type = "conv2d";
+  readonly outputShape: number[];
+  readonly kernel: Param;
+  readonly bias: Param | undefined;
+  readonly geometry: WindowGeometry;
+  /** A 1×1 kernel with stride 1 and no padding sees the input itself: im2col would be a copy. */
+  private readonly identityCols: boolean;
+  private readonly colsBuffer: Buffer;
+  private readonly dColsBuffer: Buffer;
+  private readonly out: Buffer;
+  private readonly dx: Buffer;
+  private cols: Float64Array = new Float64Array(0);
+
+  /**
+   * @param inputShape `[height, width, channels]`; sizes must already be validated so the
+   *   output is at least 1×1 (see `buildConvLayer`).
+   */
+  constructor(
+    readonly name: string,
+    readonly inputShape: number[],
+    readonly filters: number,
+    kernelSize: [number, number],
+    strides: [number, number],
+    padding: "valid" | "same",
+    useBias: boolean,
+  ) {
+    const g = windowGeometry(inputShape, kernelSize, strides, padding);
+    this.geometry = g;
+    const [kH, kW] = kernelSize;
+    const inC = g.channels;
+    const rowLen = kH * kW * inC;
+    this.outputShape = [g.outH, g.outW, filters];
+    this.kernel = {
+      key: `${name}/kernel`,
+      shape: [kH, kW, inC, filters],
+      value: new Float64Array(rowLen * filters),
+      grad: new Float64Array(rowLen * filters),
+      // Keras' conv fans: every output sees kH·kW·inC inputs, every input feeds kH·kW·filters outputs.
+      fans: { fanIn: rowLen, fanOut: kH * kW * filters },
+    };
+    this.bias = useBias
+      ? {
+          key: `${name}/bias`,
+          shape: [filters],
+          value: new Float64Array(filters),
+          grad: new Float64Array(filters),
+        }
+      : undefined;
+    this.identityCols =
+      kH === 1 && kW === 1 && strides[0] === 1 && strides[1] === 1 && g.padTop + g.padLeft === 0;
+    const positions = g.outH * g.outW;
+    this.colsBuffer = new Buffer(this.identityCols ? 0 : positions * rowLen);
+    this.dColsBuffer = new Buffer(this.identityCols ? 0 : positions * rowLen);
+    this.out = new Buffer(positions * filters);
+    this.dx = new Buffer(g.inH * g.inW * inC);
+  }
+
+  params(): Param[] {
+    return this.bias ? [this.kernel, this.bias] : [this.kernel];
+  }
+
+  /** @param x `[batch, inH, inW, inC]` @returns `[batch, outH, outW, filters]` */
+  forward(x: Float64Array, batch: number): Float64Array {
+    const g = this.geometry;
+    const rows = batch * g.outH * g.outW;
+    if (this.identityCols) this.cols = x;
+    else {
+      this.cols = this.colsBuffer.get(batch);
+      im2col(x, g, batch, this.cols);
+    }
+    const y = this.out.get(batch);
+    // Y = cols·K + b: one product for the whole batch.
+    matmul(this.cols, this.kernel.value, y, rows, g.kH * g.kW * g.channels, this.filters, this.bias?.value);
+    return y;
+  }
+
+  /** @param dy `[batch, outH, outW, filters]` @returns `∂L/∂X` `[batch, inH, inW, inC]` */
+  backward(dy: Float64Array, batch: number): Float64Array {
+    const g = this.geometry;
+    const rows = batch * g.outH * g.outW;
+    const rowLen = g.kH * g.kW * g.channels;
+    const filters = this.filters;
+    // ∂L/∂K += colsᵀ·∂L/∂Y (seed §5, with cols in the place of X)
+    matmulTransA(this.cols, dy, this.kernel.grad, rows, rowLen, filters);
+    // ∂L/∂b += Σ over batch and positions of ∂L/∂Y: the bias is shared by every position.
+    if (this.bias) {
+      const gb = this.bias.grad;
+      for (let r = 0; r < rows; r++) {
+        const o = r * filters;
+        for (let f = 0; f < filters; f++) gb[f]! += dy[o + f]!;
+      }
+    }
+    const dx = this.dx.get(batch);
+    if (this.identityCols) {
+      matmulTransB(dy, this.kernel.value, dx, rows, filters, rowLen);
+      return dx;
+    }
+    // ∂L/∂cols = ∂L/∂Y·Kᵀ, then scatter-add each window back onto the cells it was copied from.
+    const dCols = this.dColsBuffer.get(batch);
+    matmulTransB(dy, this.kernel.value, dCols, rows, filters, rowLen);
+    col2im(dCols, g, batch, dx);
+    return dx;
+  }
+}

@@ -1,0 +1,175 @@
+import { type WindowGeometry, windowGeometry } from "../im2col.js";
+import { Buffer, type Layer, type Param } from "./layer.js";
+
+/**
+ * What the two pooling layers share: the window geometry (as conv2d's), the output and `dx`
+ * buffers, and no parameters. X `[batch, inH, inW, C]`, Y `[batch, outH, outW, C]`; each
+ * channel is pooled on its own.
+ *
+ * Padding (`same`) only places the windows: padded cells are never read, so a window at the
+ * border pools over fewer cells (TensorFlow's MaxPool/AvgPool do the same).
+ */
+abstract class Pooling2d implements Layer {
+  abstract readonly type: string;
+  readonly outputShape: number[];
+  readonly geometry: WindowGeometry;
+  protected readonly out: Buffer;
+  protected readonly dx: Buffer;
+
+  /**
+   * @param inputShape `[height, width, channels]`, validated so the output is at least 1×1
+   *   (see `buildConvLayer`).
+   */
+  constructor(
+    readonly name: string,
+    readonly inputShape: number[],
+    poolSize: [number, number],
+    strides: [number, number],
+    padding: "valid" | "same",
+  ) {
+    const g = windowGeometry(inputShape, poolSize, strides, padding);
+    this.geometry = g;
+    this.outputShape = [g.outH, g.outW, g.channels];
+    this.out = new Buffer(g.outH * g.outW * g.channels);
+    this.dx = new Buffer(g.inH * g.inW * g.channels);
+  }
+
+  params(): Param[] {
+    return [];
+  }
+
+  abstract forward(x: Float64Array, batch: number): Float64Array;
+  abstract backward(dy: Float64Array, batch: number): Float64Array;
+
+  /**
+   * Calls `visit` for every output position with the window's real (non-padded) input rows
+   * `[y0, y1)` and columns `[x0, x1)`, the offset of that sample's image in X and the offset
+   * of the position in Y. Every window holds at least one real cell (`axisGeometry`).
+   */
+  protected eachWindow(
+    batch: number,
+    visit: (xb: number, o: number, y0: number, y1: number, x0: number, x1: number) => void,
+  ): void {
+    const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = this.geometry;
+    let o = 0;
+    for (let b = 0; b < batch; b++) {
+      const xb = b * inH * inW * c;
+      for (let oy = 0; oy < outH; oy++) {
+        const top = oy * strideH - padTop;
+        const y0 = Math.max(top, 0);
+        const y1 = Math.min(top + kH, inH);
+        for (let ox = 0; ox < outW; ox++) {
+          const left = ox * strideW - padLeft;
+          visit(xb, o, y0, y1, Math.max(left, 0), Math.min(left + kW, inW));
+          o += c;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Max pooling: `Y[b, oy, ox, c]` is the largest X in the window. Its gradient goes to one input
+ * per window, the FIRST maximum in row-major scan order on ties, as TensorFlow's MaxPoolGrad
+ * (and tfjs' `maxPoolPositions`, strict `>`); overlapping windows (stride < pool) add up.
+ * A NaN in a window wins, so divergence propagates.
+ */
+export class MaxPooling2d extends Pooling2d {
+  readonly type = "maxPooling2d";
+  /** Flat X index of each output's maximum (integers, exact in a double). */
+  private readonly argmax: Buffer;
+  private arg: Float64Array = new Float64Array(0);
+
+  constructor(
+    name: string,
+    inputShape: number[],
+    poolSize: [number, number],
+    strides: [number, number],
+    padding: "valid" | "same",
+  ) {
+    super(name, inputShape, poolSize, strides, padding);
+    this.argmax = new Buffer(this.outputShape[0]! * this.outputShape[1]! * this.outputShape[2]!);
+  }
+
+  /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
+  forward(x: Float64Array, batch: number): Float64Array {
+    const y = this.out.get(batch);
+    const arg = this.argmax.get(batch);
+    const { inW, channels: c } = this.geometry;
+    this.eachWindow(batch, (xb, o, y0, y1, x0, x1) => {
+      const first = xb + (y0 * inW + x0) * c;
+      for (let ch = 0; ch < c; ch++) {
+        y[o + ch] = x[first + ch]!;
+        arg[o + ch] = first + ch;
+      }
+      for (let iy = y0; iy < y1; iy++)
+        for (let ix = iy === y0 ? x0 + 1 : x0; ix < x1; ix++) {
+          const s = xb + (iy * inW + ix) * c;
+          for (let ch = 0; ch < c; ch++) {
+            const v = x[s + ch]!;
+            // Strict `>` keeps the first maximum on ties.
+            if (v > y[o + ch]! || Number.isNaN(v)) {
+              y[o + ch] = v;
+              arg[o + ch] = s + ch;
+            }
+          }
+        }
+    });
+    this.arg = arg;
+    return y;
+  }
+
+  /** `∂L/∂X[argmax] += ∂L/∂Y`, 0 elsewhere. @returns `[batch, inH, inW, C]` */
+  backward(dy: Float64Array, batch: number): Float64Array {
+    const dx = this.dx.get(batch);
+    dx.fill(0);
+    const arg = this.arg;
+    for (let o = 0; o < dy.length; o++) dx[arg[o]!]! += dy[o]!;
+    return dx;
+  }
+}
+
+/**
+ * Average pooling: `Y[b, oy, ox, c]` is the mean of X over the window's REAL cells, so with
+ * `same` padding a border window divides by its own count, not by `kH·kW` (TensorFlow's AvgPool).
+ * Backward spreads `∂L/∂Y / count` evenly over those cells.
+ *
+ * Note: tfjs' cpu AvgPoolGrad divides by `kH·kW` everywhere, which disagrees with its own
+ * forward pass at padded borders; this layer is the exact derivative of its forward.
+ */
+export class AveragePooling2d extends Pooling2d {
+  readonly type = "averagePooling2d";
+
+  /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
+  forward(x: Float64Array, batch: number): Float64Array {
+    const y = this.out.get(batch);
+    const { inW, channels: c } = this.geometry;
+    this.eachWindow(batch, (xb, o, y0, y1, x0, x1) => {
+      y.fill(0, o, o + c);
+      for (let iy = y0; iy < y1; iy++)
+        for (let ix = x0; ix < x1; ix++) {
+          const s = xb + (iy * inW + ix) * c;
+          for (let ch = 0; ch < c; ch++) y[o + ch]! += x[s + ch]!;
+        }
+      const count = (y1 - y0) * (x1 - x0);
+      for (let ch = 0; ch < c; ch++) y[o + ch]! /= count;
+    });
+    return y;
+  }
+
+  /** `∂L/∂X[cell] += ∂L/∂Y / count` for each window containing the cell. @returns `[batch, inH, inW, C]` */
+  backward(dy: Float64Array, batch: number): Float64Array {
+    const dx = this.dx.get(batch);
+    dx.fill(0);
+    const { inW, channels: c } = this.geometry;
+    this.eachWindow(batch, (xb, o, y0, y1, x0, x1) => {
+      const inv = 1 / ((y1 - y0) * (x1 - x0));
+      for (let iy = y0; iy < y1; iy++)
+        for (let ix = x0; ix < x1; ix++) {
+          const s = xb + (iy * inW + ix) * c;
+          for (let ch = 0; ch < c; ch++) dx[s + ch]! += dy[o + ch]! * inv;
+        }
+    });
+    return dx;
+  }
+}
