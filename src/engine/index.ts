@@ -6,8 +6,14 @@
 export { validateData } from "./data.js";
 export { EngineError } from "./errors.js";
 export { computeGradients, predict } from "./inspect.js";
+export {
+  type LeastSquaresFit,
+  type LinearModelMismatch,
+  linearModelMismatch,
+  solveLeastSquares,
+} from "./least-squares.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
 export type * from "./spec.js";
 export { cloneTensor, formatShape, type NamedTensors, sameShape, sizeOf, type Tensor } from "./tensor.js";
-export { train } from "./train.js";
+export { OPTIMUM_BUDGET, train } from "./train.js";
 export type * from "./types.js";

@@ -1,5 +1,5 @@
 import type { Param } from "./layers/layer.js";
-import type { OptimizerSpec } from "./spec.js";
+import type { GradientOptimizerSpec } from "./spec.js";
 
 /** Applies one update to every parameter from its accumulated `grad`. */
 export interface Optimizer {
@@ -76,7 +76,7 @@ class Adam implements Optimizer {
 }
 
 /** Builds the optimiser a spec describes; defaults as tfjs (momentum 0; Adam 0.9, 0.999, 1e-7). */
-export function makeOptimizer(spec: OptimizerSpec): Optimizer {
+export function makeOptimizer(spec: GradientOptimizerSpec): Optimizer {
   switch (spec.type) {
     case "sgd":
       return new Sgd(spec.learningRate, spec.momentum ?? 0);

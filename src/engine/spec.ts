@@ -82,4 +82,18 @@ export interface AdamSpec {
   epsilon?: number;
 }
 
-export type OptimizerSpec = SgdSpec | AdamSpec;
+/**
+ * The closed-form least-squares solution (seed §1) instead of iterations, for linear regression
+ * only: a model of exactly one dense layer with linear activation and `meanSquaredError` (any
+ * number of inputs and outputs; the bias is the intercept, `useBias: false` fits none).
+ * Solved by QR, or by SVD for the minimum-norm solution when the data are rank-deficient
+ * (see `solveLeastSquares`); `epochs`, `batchSize`, `shuffle` and `seed` play no part.
+ */
+export interface NormalEquationSpec {
+  type: "normalEquation";
+}
+
+/** The optimisers that step along gradients, epoch by epoch. */
+export type GradientOptimizerSpec = SgdSpec | AdamSpec;
+
+export type OptimizerSpec = GradientOptimizerSpec | NormalEquationSpec;

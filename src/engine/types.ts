@@ -23,6 +23,12 @@ export interface History {
   valLoss?: number[];
   /** Accuracy on the validation split at the end of the epoch. */
   valAccuracy?: number[];
+  /**
+   * For a linear regression model trained by `sgd` or `adam` (see `TrainResult.optimum`): the
+   * distance ‖W − W*‖ from the weights at the end of each epoch to the least-squares optimum,
+   * the Frobenius norm over kernel and bias together.
+   */
+  distanceToOptimum?: number[];
 }
 
 /** What one epoch reports to `onEpochEnd`. */
@@ -32,12 +38,15 @@ export interface EpochLogs {
   accuracy?: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** As `History.distanceToOptimum`, when the result carries an `optimum`. */
+  distanceToOptimum?: number;
 }
 
 export interface TrainOptions {
   model: ModelSpec;
   data: Dataset;
   optimizer: OptimizerSpec;
+  /** Passes over the training set (ignored by `normalEquation`, which makes one). */
   epochs: number;
   /** Samples per mini-batch; clamped to the training set size (Keras). Default 32. */
   batchSize?: number;
@@ -62,6 +71,28 @@ export interface Divergence {
   message: string;
 }
 
+/**
+ * How the `normalEquation` optimiser solved the least-squares problem on the training samples.
+ * The design matrix is `[X 1]` (n × (inputs + 1)), or `X` when the dense layer has no bias.
+ */
+export interface ClosedFormSolution {
+  /**
+   * `qr`: Householder QR of the centred, unit-norm columns (full rank: the unique minimiser).
+   * `svd`: the data are rank-deficient (a duplicated or constant column, fewer samples than
+   * columns): the minimum-norm minimiser over kernel and bias together, from the SVD.
+   */
+  method: "qr" | "svd";
+  /** Numerical rank of the design matrix (singular values above max(n, q)·σ_max·ε, columns scaled). */
+  rank: number;
+  /** Training mean squared error at the solution (mean over samples and outputs, as Keras). */
+  mse: number;
+  /**
+   * Coefficient of determination 1 − SS_res/SS_tot on the training samples, pooled over outputs;
+   * SS_tot about the mean with a bias, about zero without one (as R's `lm` and NIST).
+   */
+  r2: number;
+}
+
 export interface TrainResult {
   /** Final weights (the last finite ones if training diverged). */
   weights: NamedTensors;
@@ -75,6 +106,20 @@ export interface TrainResult {
   diverged?: Divergence;
   /** Present when `onEpochEnd` asked to stop. */
   stoppedEarly?: boolean;
+  /**
+   * Present for `optimizer: { type: "normalEquation" }`. Such a run has `epochsRun: 1` and
+   * `history.loss` = [the final training MSE] (one pass over the data; `epochs` is ignored).
+   */
+  solution?: ClosedFormSolution;
+  /**
+   * For a linear regression model (one dense layer, linear activation, `meanSquaredError`) trained
+   * with `sgd` or `adam`: the closed-form least-squares weights on the training samples, keyed as
+   * `weights`; `history.distanceToOptimum` tracks the distance to them. On rank-deficient data it
+   * is the minimum-norm optimum, which gradient descent need not approach (it keeps the part of its
+   * initial weights that the data cannot see). Omitted when the problem is larger than
+   * `OPTIMUM_BUDGET` (samples × columns² > 5·10⁷), where solving it would dominate training time.
+   */
+  optimum?: NamedTensors;
 }
 
 /** Numerical-check settings (seed §2). */

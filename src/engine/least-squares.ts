@@ -1,0 +1,281 @@
+import { Matrix, QrDecomposition, SingularValueDecomposition } from "ml-matrix";
+import type { Model } from "./model.js";
+import type { ModelSpec } from "./spec.js";
+import type { NamedTensors } from "./tensor.js";
+
+/**
+ * The closed-form least-squares solution (seed §1: the minimiser of `‖Y − Xβ‖²`, which the notes
+ * write as the normal equation `β̂ = (XᵀX)⁻¹XᵀY`). It is never computed that way: forming XᵀX
+ * squares the condition number and loses twice the digits (Golub & Van Loan, Matrix
+ * Computations, 4th ed., §5.3). Instead:
+ *
+ * - Columns are centred (when there is an intercept) and scaled to unit 2-norm. Centring is exact
+ *   algebra (the intercept is recovered as `b = ȳ − x̄ᵀβ`) and removes the near-collinearity of
+ *   the ones column with any column far from zero (Longley's years: its condition number falls
+ *   from 4·10⁴ to 10²); scaling makes the rank decision independent of units (Higham, Accuracy
+ *   and Stability of Numerical Algorithms, 2nd ed., ch. 19–20).
+ * - Full rank: Householder QR of that matrix, `β = R⁻¹QᵀY` (`method: "qr"`).
+ * - Rank decided from the singular values σ of R: a direction counts when
+ *   `σ > max(n, q) · σ_max · ε` (the tolerance of LAPACK's `xGELSD`/NumPy `matrix_rank`), q the
+ *   number of coefficient columns (inputs, plus one for the intercept). A column that centring
+ *   turns to (almost) zero is constant: collinear with the intercept.
+ * - Rank-deficient (a duplicated, constant or all-zero column, or fewer samples than columns):
+ *   the minimum-norm solution over kernel and bias together (`method: "svd"`), the Moore–Penrose
+ *   `A⁺Y` of `A = [X 1]` truncated at the numerical rank, found from the SVD of the scaled `A`.
+ *   It is finite for every finite input (an all-zero design gives all-zero weights), and it is
+ *   the point gradient descent from zero weights converges to.
+ *
+ * Accuracy on the NIST StRD linear regression sets: see docs/nist.md.
+ */
+
+/** A least-squares fit of `k` outputs on `p` inputs. */
+export interface LeastSquaresFit {
+  /** `[p, k]` row-major: the weight of input j for output c is at `j·k + c` (a dense kernel). */
+  coefficients: Float64Array;
+  /** `[k]`; all zero when fitted without an intercept. */
+  intercept: Float64Array;
+  /** `qr` for a full-rank design, `svd` for the minimum-norm solution of a rank-deficient one. */
+  method: "qr" | "svd";
+  /** Numerical rank of the design matrix `[X 1]` (or `X` without intercept), ≤ min(n, q). */
+  rank: number;
+  /** Mean squared residual over samples and outputs (Keras' meanSquaredError at the solution). */
+  mse: number;
+  /**
+   * Coefficient of determination `1 − SS_res / SS_tot`, pooled over outputs; `SS_tot` is taken
+   * about each output's mean with an intercept and about zero without one (R's `lm`, and NIST's
+   * certified values). When `SS_tot = 0`: 1 for an exact fit, otherwise 0 (scikit-learn).
+   */
+  r2: number;
+}
+
+/**
+ * Solves `min ‖[X 1]·[W; b] − Y‖_F` (or `min ‖X·W − Y‖_F` without intercept) for all outputs at
+ * once; the mean-squared-error minimiser is the same (it only divides by n·k).
+ * @param x inputs `[n, p]` row-major, finite. @param y targets `[n, k]` row-major, finite.
+ * @returns the coefficients `[p, k]`, the intercept `[k]`, the method, rank and fit statistics.
+ * Never throws for finite input, and returns finite values unless the data come within a few
+ * orders of the largest double (~1e308), where the norms and products overflow.
+ */
+export function solveLeastSquares(
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+  p: number,
+  k: number,
+  intercept: boolean,
+): LeastSquaresFit {
+  const q = p + (intercept ? 1 : 0);
+  const tolerance = Math.max(n, q) * Number.EPSILON;
+  const solved =
+    (n >= q && fullRankQr(x, y, n, p, k, intercept, tolerance)) ||
+    minimumNorm(x, y, n, p, k, intercept, tolerance);
+  return { ...solved, ...fitStatistics(x, y, n, p, k, intercept, solved.coefficients, solved.intercept) };
+}
+
+type Solved = Pick<LeastSquaresFit, "coefficients" | "intercept" | "method" | "rank">;
+
+/** Householder QR of the centred, unit-norm columns; `null` when they are rank-deficient. */
+function fullRankQr(
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+  p: number,
+  k: number,
+  intercept: boolean,
+  tolerance: number,
+): Solved | null {
+  const xMean = intercept ? columnMeans(x, n, p) : new Float64Array(p);
+  const yMean = intercept ? columnMeans(y, n, k) : new Float64Array(k);
+  const a = new Matrix(n, p);
+  const scale = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    const raw = columnNorm(x, n, p, j, 0);
+    const centred = columnNorm(x, n, p, j, xMean[j]!);
+    // Centring leaves rounding noise of a constant column; scaled up it would look independent.
+    if (!(centred > tolerance * raw)) return null;
+    scale[j] = centred;
+    for (let i = 0; i < n; i++) a.set(i, j, (x[i * p + j]! - xMean[j]!) / centred);
+  }
+  const coefficients = new Float64Array(p * k);
+  if (p > 0) {
+    const qr = new QrDecomposition(a);
+    const sigma = new SingularValueDecomposition(qr.upperTriangularMatrix, {
+      computeLeftSingularVectors: false,
+      computeRightSingularVectors: false,
+    }).diagonal;
+    if (!(sigma[p - 1]! > tolerance * sigma[0]!)) return null;
+    const yc = new Matrix(n, k);
+    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) yc.set(i, c, y[i * k + c]! - yMean[c]!);
+    const z = qr.solve(yc);
+    for (let j = 0; j < p; j++) for (let c = 0; c < k; c++) coefficients[j * k + c] = z.get(j, c) / scale[j]!;
+  }
+  const b = new Float64Array(k);
+  // b = ȳ − x̄ᵀβ
+  if (intercept)
+    for (let c = 0; c < k; c++) {
+      let s = yMean[c]!;
+      for (let j = 0; j < p; j++) s -= xMean[j]! * coefficients[j * k + c]!;
+      b[c] = s;
+    }
+  return { coefficients, intercept: b, method: "qr", rank: p + (intercept ? 1 : 0) };
+}
+
+/**
+ * Minimum-norm solution `A⁺Y` with `A = [X 1]` (or `X`), truncated at the numerical rank r.
+ * With `A = As·D` (D the column norms) and the SVD `As ≈ U_r Σ_r V_rᵀ`: `A_r = U_r Σ_r Bᵀ` with
+ * `B = D·V_r = Q_B R_B`, so `A_r⁺ = Q_B R_B⁻ᵀ Σ_r⁻¹ U_rᵀ` (all factors have full rank r). The rank is
+ * decided on the scaled `As`, so it does not depend on units, while the norm minimised is the
+ * plain one over kernel and bias.
+ */
+function minimumNorm(
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+  p: number,
+  k: number,
+  intercept: boolean,
+  tolerance: number,
+): Solved {
+  const q = p + (intercept ? 1 : 0);
+  const a = new Matrix(n, q);
+  const scale = new Float64Array(q);
+  for (let j = 0; j < q; j++) {
+    const norm = j < p ? columnNorm(x, n, p, j, 0) : Math.sqrt(n);
+    scale[j] = norm > 0 ? norm : 1;
+    for (let i = 0; i < n; i++) a.set(i, j, (j < p ? x[i * p + j]! : 1) / scale[j]!);
+  }
+  const svd = new SingularValueDecomposition(a, { autoTranspose: true });
+  const sigma = svd.diagonal;
+  let rank = 0;
+  while (rank < sigma.length && sigma[rank]! > tolerance * sigma[0]!) rank++;
+  const w = new Matrix(q, k);
+  if (rank > 0) {
+    const u = svd.leftSingularVectors;
+    const v = svd.rightSingularVectors;
+    // t = Σ_r⁻¹ U_rᵀ Y   (r × k)
+    const t = new Matrix(rank, k);
+    for (let s = 0; s < rank; s++)
+      for (let c = 0; c < k; c++) {
+        let acc = 0;
+        for (let i = 0; i < n; i++) acc += u.get(i, s) * y[i * k + c]!;
+        t.set(s, c, acc / sigma[s]!);
+      }
+    const bMatrix = new Matrix(q, rank);
+    for (let j = 0; j < q; j++) for (let s = 0; s < rank; s++) bMatrix.set(j, s, scale[j]! * v.get(j, s));
+    const qrB = new QrDecomposition(bMatrix);
+    const rB = qrB.upperTriangularMatrix;
+    const qB = qrB.orthogonalMatrix;
+    // Solve R_Bᵀ·g = t by forward substitution (R_Bᵀ is lower-triangular), then W = Q_B·g.
+    const g = new Matrix(rank, k);
+    for (let c = 0; c < k; c++)
+      for (let s = 0; s < rank; s++) {
+        let acc = t.get(s, c);
+        for (let l = 0; l < s; l++) acc -= rB.get(l, s) * g.get(l, c);
+        g.set(s, c, acc / rB.get(s, s));
+      }
+    w.setSubMatrix(qB.mmul(g), 0, 0);
+  }
+  const coefficients = new Float64Array(p * k);
+  for (let j = 0; j < p; j++) for (let c = 0; c < k; c++) coefficients[j * k + c] = w.get(j, c);
+  const b = new Float64Array(k);
+  if (intercept) for (let c = 0; c < k; c++) b[c] = w.get(p, c);
+  return { coefficients, intercept: b, method: "svd", rank };
+}
+
+function fitStatistics(
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+  p: number,
+  k: number,
+  intercept: boolean,
+  coefficients: Float64Array,
+  b: Float64Array,
+): { mse: number; r2: number } {
+  const yMean = intercept ? columnMeans(y, n, k) : new Float64Array(k);
+  let ssRes = 0;
+  let ssTot = 0;
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < k; c++) {
+      let pred = b[c]!;
+      for (let j = 0; j < p; j++) pred += x[i * p + j]! * coefficients[j * k + c]!;
+      ssRes += (y[i * k + c]! - pred) ** 2;
+      ssTot += (y[i * k + c]! - yMean[c]!) ** 2;
+    }
+  const r2 = ssTot > 0 ? 1 - ssRes / ssTot : ssRes === 0 ? 1 : 0;
+  return { mse: ssRes / (n * k), r2 };
+}
+
+function columnMeans(m: Float64Array, rows: number, cols: number): Float64Array {
+  const mean = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j]! += m[i * cols + j]!;
+  for (let j = 0; j < cols; j++) mean[j]! /= rows;
+  return mean;
+}
+
+/** ‖m[:, j] − shift‖₂ without overflow or underflow (scaled by the largest magnitude). */
+function columnNorm(m: Float64Array, rows: number, cols: number, j: number, shift: number): number {
+  let big = 0;
+  for (let i = 0; i < rows; i++) big = Math.max(big, Math.abs(m[i * cols + j]! - shift));
+  if (big === 0 || !Number.isFinite(big)) return big;
+  let s = 0;
+  for (let i = 0; i < rows; i++) s += ((m[i * cols + j]! - shift) / big) ** 2;
+  return big * Math.sqrt(s);
+}
+
+/** Why a model cannot be solved in closed form: the message and the path of the offending field. */
+export interface LinearModelMismatch {
+  message: string;
+  path: (string | number)[];
+}
+
+/**
+ * Checks that `spec` is linear least squares: exactly one dense layer with linear activation (or
+ * none) and `meanSquaredError`. Any number of inputs and outputs; `useBias: false` means no
+ * intercept. @returns `null` when it is, else why not, with a path into the train request.
+ */
+export function linearModelMismatch(spec: ModelSpec): LinearModelMismatch | null {
+  const why = "the closed-form solution (normalEquation) is for linear regression";
+  if (spec.layers.length !== 1)
+    return {
+      message: `${why}: the model must be exactly one dense layer, it has ${spec.layers.length} layers`,
+      path: ["model", "layers"],
+    };
+  const layer = spec.layers[0]!;
+  if (layer.type !== "dense")
+    return {
+      message: `${why}: the model must be exactly one dense layer, not ${layer.type}`,
+      path: ["model", "layers", 0, "type"],
+    };
+  if ((layer.activation ?? "linear") !== "linear")
+    return {
+      message: `${why}: the dense layer's activation must be linear, not ${layer.activation}`,
+      path: ["model", "layers", 0, "activation"],
+    };
+  if (spec.loss !== "meanSquaredError")
+    return {
+      message: `${why}: the loss must be meanSquaredError, not ${spec.loss}`,
+      path: ["model", "loss"],
+    };
+  return null;
+}
+
+/**
+ * The least-squares weights of a linear model (see `linearModelMismatch`) on the first `n` samples
+ * of `x` `[·, in]` and `y` `[·, units]`, keyed as `model.getWeights()`: kernel `[in, units]`, bias
+ * `[units]` when the layer has one.
+ */
+export function leastSquaresWeights(
+  model: Model,
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+): { weights: NamedTensors; fit: LeastSquaresFit } {
+  const [kernel, bias] = model.params();
+  const p = model.inputSize;
+  const k = model.outputSize;
+  const fit = solveLeastSquares(x.subarray(0, n * p), y.subarray(0, n * k), n, p, k, bias !== undefined);
+  const weights: NamedTensors = { [kernel!.key]: { shape: [p, k], data: fit.coefficients } };
+  if (bias) weights[bias.key] = { shape: [k], data: fit.intercept };
+  return { weights, fit };
+}
