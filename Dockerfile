@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# The service runs its TypeScript directly with tsx (a runtime dependency), so there is no
+# compile step: stage 1 installs production dependencies, stage 2 is the slim runtime.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY src ./src
+# Files stay root-owned and read-only to the service; it runs as the image's unprivileged user.
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node itself is PID 1 (not npm), so SIGTERM reaches the graceful-shutdown handler directly.
+CMD ["node", "--import", "tsx", "src/server.ts"]

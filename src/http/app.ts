@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import pkg from "../../package.json" with { type: "json" };
+import type { Config } from "../config.js";
+import { transformObject } from "./openapi.js";
+import enginePlugin from "./plugins/engine.js";
+import { sendProblem, toProblem } from "./problems.js";
+import datasetsRoutes from "./routes/datasets.js";
+import gradientsRoutes from "./routes/gradients.js";
+import healthRoutes from "./routes/health.js";
+import predictRoutes from "./routes/predict.js";
+import trainRoutes from "./routes/train.js";
+import { validatorCompiler } from "./validation.js";
+
+export interface AppOptions {
+  config: Config;
+  /** Fastify's logger option; by default pino at `config.logLevel`. */
+  logger?: FastifyServerOptions["logger"];
+  /** Worker threads started eagerly (default 1; 0 for scripts that never train). */
+  minThreads?: number;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** A client's `x-request-id` when it looks sane, else a fresh UUID. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Builds the HTTP app — routes, OpenAPI document and Swagger UI, error handling, the engine's
+ * worker pool — without listening. `app.close()` drains the pool.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    genReqId: requestId,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // JSON only: anything else is 415 rather than a string that fails the schema.
+  app.removeContentTypeParser("text/plain");
+
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { problem, headers } = toProblem(err, request);
+    if (problem.status === 500) request.log.error({ err }, "request failed");
+    else
+      request.log.info({ problem: { status: problem.status, detail: problem.detail } }, "request rejected");
+    return sendProblem(reply, problem, headers);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, {
+      type: "about:blank",
+      title: "Not Found",
+      status: 404,
+      detail: `no route ${request.method} ${request.url.split("?")[0]}`,
+      instance: request.url,
+      requestId: String(request.id),
+    }),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "backprop-service",
+        description:
+          "Training as a service over its own back-propagation engine. Errors are RFC 9457 problem " +
+          "details (application/problem+json). Shapes are per sample (no batch axis).",
+        version: pkg.version,
+      },
+      tags: [
+        { name: "training", description: "Fit a model" },
+        { name: "inspection", description: "Look inside a model: gradients, predictions" },
+        { name: "data", description: "Built-in data sets" },
+        { name: "meta", description: "Service status" },
+      ],
+    },
+    transform: jsonSchemaTransform,
+    transformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+
+  await app.register(enginePlugin, {
+    pool: { size: config.poolSize, maxQueue: config.maxQueue, minThreads: options.minThreads ?? 1 },
+    maxParams: config.maxParams,
+    maxWork: config.maxWork,
+  });
+
+  await app.register(healthRoutes);
+  await app.register(datasetsRoutes);
+  await app.register(trainRoutes);
+  await app.register(gradientsRoutes);
+  await app.register(predictRoutes);
+  app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/docs"));
+
+  return app;
+}

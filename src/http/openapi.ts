@@ -1,0 +1,39 @@
+import type { SwaggerTransformObject } from "@fastify/swagger";
+import { jsonSchemaTransformObject } from "fastify-type-provider-zod";
+
+type Json = unknown;
+
+/** Every `#/components/schemas/<name>` referenced under `value`. */
+function refsIn(value: Json, found: Set<string>): void {
+  if (Array.isArray(value)) for (const v of value) refsIn(v, found);
+  else if (value !== null && typeof value === "object")
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "$ref" && typeof v === "string" && v.startsWith("#/components/schemas/"))
+        found.add(v.slice("#/components/schemas/".length));
+      else refsIn(v, found);
+    }
+}
+
+/**
+ * fastify-type-provider-zod's components, minus the ones no route reaches: it emits every
+ * registered schema twice (`X` for responses, `XInput` for requests) whether used or not.
+ */
+export const transformObject: SwaggerTransformObject = (documentObject) => {
+  const doc = jsonSchemaTransformObject(documentObject) as {
+    paths?: Json;
+    components?: { schemas?: Record<string, Json> };
+  };
+  const schemas = doc.components?.schemas;
+  if (!schemas) return doc as ReturnType<SwaggerTransformObject>;
+  const reached = new Set<string>();
+  refsIn(doc.paths, reached);
+  // Close over references between components.
+  for (let queue = [...reached]; queue.length > 0; ) {
+    const next = new Set<string>();
+    for (const name of queue) refsIn(schemas[name], next);
+    queue = [...next].filter((n) => !reached.has(n));
+    for (const n of queue) reached.add(n);
+  }
+  const kept = Object.fromEntries(Object.entries(schemas).filter(([name]) => reached.has(name)));
+  return { ...doc, components: { ...doc.components, schemas: kept } } as ReturnType<SwaggerTransformObject>;
+};

@@ -1,0 +1,108 @@
+import { STATUS_CODES } from "node:http";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import type { Problem } from "../schemas/problem.js";
+import { ProblemError } from "../service/errors.js";
+import { SchemaValidationError } from "./validation.js";
+
+export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+
+/** Fastify's own 4xx errors with a more specific problem type than `about:blank`. */
+const FASTIFY_PROBLEMS: Record<string, { type: string; title: string; detail: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    type: "/problems/malformed-json",
+    title: "Malformed JSON",
+    detail: "the request body is not valid JSON",
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    type: "/problems/malformed-json",
+    title: "Malformed JSON",
+    detail: "the request body is empty but the content type is application/json",
+  },
+};
+
+/**
+ * Turns any error into RFC 9457 problem details plus extra headers. 5xx details are hidden
+ * (they are logged under the request id instead).
+ */
+export function toProblem(
+  err: unknown,
+  request: FastifyRequest,
+): { problem: Problem; headers: Record<string, string> } {
+  const base = { instance: request.url, requestId: String(request.id) };
+  if (err instanceof SchemaValidationError) {
+    const { errors, total } = err.fieldErrors();
+    const first = errors[0] ? `${errors[0].path || "(root)"}: ${errors[0].message}` : "invalid";
+    const more = total > 1 ? ` (and ${total - 1} more, see errors)` : "";
+    return {
+      problem: {
+        type: "/problems/invalid-request",
+        title: "Invalid request",
+        status: 400,
+        detail: `the request ${err.validationContext ?? "body"} does not match the schema: ${first}${more}`,
+        ...base,
+        errors,
+      },
+      headers: {},
+    };
+  }
+  if (err instanceof ProblemError) {
+    return {
+      problem: {
+        type: err.type,
+        title: err.title,
+        status: err.status,
+        detail: err.message,
+        ...base,
+        ...(err.errors ? { errors: err.errors } : {}),
+      },
+      headers: err.headers,
+    };
+  }
+  if (err instanceof Error && err.name === "AbortError") {
+    // Only a client that went away aborts a job; nobody reads this answer.
+    return {
+      problem: {
+        type: "/problems/cancelled",
+        title: "Request cancelled",
+        status: 503,
+        detail: "the client closed the connection; its job was stopped",
+        ...base,
+      },
+      headers: {},
+    };
+  }
+  const fe = err as Partial<FastifyError>;
+  const status = typeof fe.statusCode === "number" ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const known = fe.code ? FASTIFY_PROBLEMS[fe.code] : undefined;
+    return {
+      problem: {
+        type: known?.type ?? "about:blank",
+        title: known?.title ?? STATUS_CODES[status] ?? "Client error",
+        status,
+        detail: known?.detail ?? fe.message ?? "client error",
+        ...base,
+      },
+      headers: {},
+    };
+  }
+  return {
+    problem: {
+      type: "about:blank",
+      title: STATUS_CODES[500] as string,
+      status: 500,
+      detail: `an internal error occurred; it is logged under request id ${request.id}`,
+      ...base,
+    },
+    headers: {},
+  };
+}
+
+/** Sends `problem` as application/problem+json (already serialised: no response schema applies). */
+export function sendProblem(
+  reply: FastifyReply,
+  problem: Problem,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  return reply.code(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}

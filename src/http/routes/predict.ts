@@ -1,0 +1,24 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { PredictRequestSchema } from "../../schemas/requests.js";
+import { PredictResponseSchema } from "../../schemas/responses.js";
+import { abortOnDisconnect } from "./abort.js";
+import { sendJsonText } from "./json-text.js";
+import { problemResponses } from "./problem-responses.js";
+
+const predict: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    "/predict",
+    {
+      schema: {
+        tags: ["inspection"],
+        summary: "Run a model forward on samples",
+        body: PredictRequestSchema,
+        response: { 200: PredictResponseSchema, ...problemResponses },
+      },
+    },
+    async (request, reply) =>
+      sendJsonText(reply, await app.engine.predict(request.body, abortOnDisconnect(reply))),
+  );
+};
+
+export default predict;

@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/** A number, or arrays of them nested to any depth; rectangular-ness is checked by the service. */
+export type NestedNumbers = number | NestedNumbers[];
+
+/** A response value: non-finite numbers (only after a diverged run) are sent as `null`. */
+export type NestedOutput = number | null | NestedOutput[];
+
+/** Why a union of "number or array" failed, said about the value actually sent. */
+function numberOrArrayMessage(input: unknown): string {
+  if (typeof input === "number") return `expected a finite number, got ${input}`;
+  return `expected a number or an array of numbers, got ${input === null ? "null" : typeof input}`;
+}
+
+/**
+ * Finite numbers nested in arrays: a sample, a target or a weight tensor. JSON cannot carry NaN,
+ * and `1e999` parses to Infinity, which `z.number()` rejects.
+ */
+export const NestedNumbersSchema: z.ZodType<NestedNumbers, NestedNumbers> = z
+  .lazy(() =>
+    z.union([z.number(), z.array(NestedNumbersSchema)], { error: (iss) => numberOrArrayMessage(iss.input) }),
+  )
+  .meta({
+    id: "NestedNumbers",
+    description: "A finite number or an array of them, nested to the depth of the tensor's shape.",
+  });
+
+/** A tensor in a response: nested arrays of its shape (`null` marks a non-finite value). */
+export const NestedOutputSchema: z.ZodType<NestedOutput, NestedOutput> = z
+  .lazy(() => z.union([z.number(), z.null(), z.array(NestedOutputSchema)]))
+  .meta({
+    id: "TensorValue",
+    description:
+      "A tensor as nested arrays of its shape. `null` stands for NaN or ±Infinity, which JSON cannot carry " +
+      "(only seen after a diverged run).",
+  });
+
+/** A number in a response that may be non-finite after divergence (then `null`). */
+export const OutputNumberSchema = z.number().nullable();
+
+/** Weights or gradients keyed `"<layerName>/kernel"` / `"<layerName>/bias"`. */
+export const NamedTensorsInputSchema = z.record(z.string().max(200), NestedNumbersSchema).meta({
+  id: "Weights",
+  description:
+    'Weights keyed "<layerName>/kernel" and "<layerName>/bias", each a nested array of its shape ' +
+    "(dense kernel [in, units], conv2d kernel [kernelH, kernelW, inChannels, filters], bias [units]).",
+});
+
+export const NamedTensorsOutputSchema = z.record(z.string(), NestedOutputSchema).meta({
+  id: "NamedTensors",
+  description:
+    'Tensors keyed "<layerName>/kernel" and "<layerName>/bias", each a nested array of its shape ' +
+    "(dense kernel [in, units], conv2d kernel [kernelH, kernelW, inChannels, filters], bias [units]).",
+});
+
+export const SeedSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1)
+  .describe(
+    "Seed (uint32) for weight initialisation and shuffling; drawn at random and returned when absent.",
+  );

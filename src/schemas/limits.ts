@@ -1,0 +1,16 @@
+/**
+ * Hard limits enforced by the request schemas (400 when exceeded). They bound what a single
+ * request can ask for; the compute budget per request is checked by the service (config).
+ */
+export const LIMITS = {
+  maxLayers: 64,
+  maxInputRank: 3,
+  maxInputDim: 4096,
+  maxUnits: 4096,
+  maxFilters: 1024,
+  maxKernelSize: 32,
+  maxEpochs: 10_000,
+  maxBatchSize: 65_536,
+  maxSamples: 1_000_000,
+  maxNameLength: 64,
+} as const;

@@ -1,0 +1,124 @@
+import { z } from "zod";
+import type { LayerSpec, ModelSpec } from "../engine/index.js";
+import { LIMITS } from "./limits.js";
+
+export const ActivationSchema = z
+  .enum(["linear", "sigmoid", "tanh", "relu", "softmax"])
+  .meta({ id: "Activation", description: "Activation function; `linear` (identity) when omitted." });
+
+export const LossSchema = z
+  .enum([
+    "meanSquaredError",
+    "categoricalCrossentropy",
+    "sparseCategoricalCrossentropy",
+    "binaryCrossentropy",
+  ])
+  .meta({
+    id: "Loss",
+    description:
+      "Loss (Keras names). `sparseCategoricalCrossentropy` takes integer class labels, " +
+      "`categoricalCrossentropy` one-hot or probability vectors.",
+  });
+
+const PaddingSchema = z.enum(["valid", "same"]).describe('Padding; "valid" when omitted.');
+
+const LayerNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.' and '-' only (weights are keyed '<name>/kernel')")
+  .max(LIMITS.maxNameLength)
+  .describe("Layer name used in weight keys; `<type>_<index>` when omitted.");
+
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
+
+/** An integer or a [height, width] pair. */
+const Size2dSchema = z.union(
+  [
+    positiveInt(LIMITS.maxKernelSize),
+    z.tuple([positiveInt(LIMITS.maxKernelSize), positiveInt(LIMITS.maxKernelSize)]),
+  ],
+  { error: `expected an integer in [1, ${LIMITS.maxKernelSize}] or a [height, width] pair of them` },
+);
+
+export const DenseLayerSchema = z
+  .strictObject({
+    type: z.literal("dense"),
+    units: positiveInt(LIMITS.maxUnits).describe("Output size."),
+    activation: ActivationSchema.optional(),
+    useBias: z.boolean().optional().describe("Default true."),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({ id: "DenseLayer", description: "Affine layer Y = X·W + b, input [in], output [units]." });
+
+export const ActivationLayerSchema = z
+  .strictObject({
+    type: z.literal("activation"),
+    activation: ActivationSchema,
+    name: LayerNameSchema.optional(),
+  })
+  .meta({ id: "ActivationLayer", description: "A stand-alone activation; shape unchanged." });
+
+export const Conv2dLayerSchema = z
+  .strictObject({
+    type: z.literal("conv2d"),
+    filters: positiveInt(LIMITS.maxFilters),
+    kernelSize: Size2dSchema,
+    strides: Size2dSchema.optional().describe("Default 1."),
+    padding: PaddingSchema.optional(),
+    activation: ActivationSchema.optional(),
+    useBias: z.boolean().optional().describe("Default true."),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "Conv2dLayer",
+    description: "2-D convolution over [height, width, channels]; kernel [kH, kW, inChannels, filters].",
+  });
+
+const poolingFields = {
+  poolSize: Size2dSchema,
+  strides: Size2dSchema.optional().describe("Default poolSize."),
+  padding: PaddingSchema.optional(),
+  name: LayerNameSchema.optional(),
+};
+
+export const MaxPooling2dLayerSchema = z
+  .strictObject({ type: z.literal("maxPooling2d"), ...poolingFields })
+  .meta({ id: "MaxPooling2dLayer", description: "Max pooling over [height, width, channels]." });
+
+export const AveragePooling2dLayerSchema = z
+  .strictObject({ type: z.literal("averagePooling2d"), ...poolingFields })
+  .meta({ id: "AveragePooling2dLayer", description: "Average pooling over [height, width, channels]." });
+
+export const FlattenLayerSchema = z
+  .strictObject({ type: z.literal("flatten"), name: LayerNameSchema.optional() })
+  .meta({ id: "FlattenLayer", description: "Reshapes [h, w, c] to [h·w·c]." });
+
+export const LayerSchema = z
+  .discriminatedUnion("type", [
+    DenseLayerSchema,
+    ActivationLayerSchema,
+    Conv2dLayerSchema,
+    MaxPooling2dLayerSchema,
+    AveragePooling2dLayerSchema,
+    FlattenLayerSchema,
+  ])
+  .meta({ id: "Layer", description: "One layer, chosen by `type`." });
+
+export const ModelSpecSchema = z
+  .strictObject({
+    inputShape: z
+      .array(positiveInt(LIMITS.maxInputDim))
+      .min(1)
+      .max(LIMITS.maxInputRank)
+      .describe("Shape of one sample, no batch axis: [features] or [height, width, channels]."),
+    layers: z.array(LayerSchema).min(1).max(LIMITS.maxLayers),
+    loss: LossSchema,
+  })
+  .meta({
+    id: "ModelSpec",
+    description: "A sequential model: input shape per sample, layers in order, loss.",
+  });
+
+// The schemas must produce exactly the engine's spec types (a compile-time check).
+type Assert<T extends true> = T;
+export type _LayerFits = Assert<z.output<typeof LayerSchema> extends LayerSpec ? true : false>;
+export type _ModelFits = Assert<z.output<typeof ModelSpecSchema> extends ModelSpec ? true : false>;

@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
+import { DatasetSchema } from "./dataset.js";
+import { gradientsExample, predictExample, trainExample } from "./examples.js";
+import { LIMITS } from "./limits.js";
+import { ModelSpecSchema } from "./model.js";
+import { OptimizerSchema } from "./optimizer.js";
+
+// Request bodies are not registered as components: their `examples` must stay inline so
+// Swagger UI pre-fills "Try it out" with a body that works.
+
+export const TrainRequestSchema = z
+  .strictObject({
+    model: ModelSpecSchema,
+    dataset: DatasetSchema,
+    optimizer: OptimizerSchema,
+    epochs: z
+      .number()
+      .int()
+      .min(1)
+      .max(LIMITS.maxEpochs)
+      .optional()
+      .describe("Passes over the training set; required unless the optimizer is normalEquation."),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(LIMITS.maxBatchSize)
+      .optional()
+      .describe("Samples per mini-batch, default 32; clamped to the training-set size."),
+    shuffle: z.boolean().default(true).describe("Reshuffle the training samples every epoch (seeded)."),
+    seed: SeedSchema.optional(),
+    validationSplit: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe("Fraction of samples held out for validation, taken from the end before shuffling (Keras)."),
+    initialWeights: NamedTensorsInputSchema.optional().describe(
+      "Weights to start from instead of the seeded Glorot initialisation.",
+    ),
+  })
+  .check((ctx) => {
+    if (ctx.value.epochs === undefined && ctx.value.optimizer?.type !== "normalEquation")
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        path: ["epochs"],
+        message: `required field is missing (expected number): ${ctx.value.optimizer.type} iterates`,
+      });
+  })
+  .meta({ examples: [trainExample] });
+
+export const NumericalCheckSchema = z
+  .union(
+    [
+      z.boolean(),
+      z.strictObject({
+        method: z
+          .enum(["central", "forward"])
+          .default("central")
+          .describe(
+            "central: (f(w+h) − f(w−h)) / 2h, error O(h²); forward: (f(w+h) − f(w)) / h, error O(h).",
+          ),
+        epsilon: z.number().positive().max(0.1).default(1e-5).describe("The step h."),
+      }),
+    ],
+    { error: "expected true, false or {method?, epsilon?}" },
+  )
+  .describe(
+    "Also compute the gradients numerically (finite differences) and compare; `true` = central, 1e-5.",
+  );
+
+export const GradientsRequestSchema = z
+  .strictObject({
+    model: ModelSpecSchema,
+    weights: NamedTensorsInputSchema.optional().describe(
+      "Weights to inspect; seeded Glorot weights when absent.",
+    ),
+    seed: SeedSchema.optional(),
+    x: NestedNumbersSchema.describe("One sample: a nested array of inputShape, or flat of the same size."),
+    y: NestedNumbersSchema.describe(
+      "Its target: an integer label (sparseCategoricalCrossentropy), a target vector, or a number for one unit.",
+    ),
+    numericalCheck: NumericalCheckSchema.optional(),
+  })
+  .meta({ examples: [gradientsExample] });
+
+export const PredictRequestSchema = z
+  .strictObject({
+    model: ModelSpecSchema,
+    weights: NamedTensorsInputSchema,
+    x: z
+      .array(NestedNumbersSchema)
+      .min(1)
+      .max(LIMITS.maxSamples)
+      .describe("Samples, each a nested array of inputShape or flat of the same size."),
+  })
+  .meta({ examples: [predictExample] });
+
+export type TrainRequest = z.output<typeof TrainRequestSchema>;
+export type GradientsRequest = z.output<typeof GradientsRequestSchema>;
+export type PredictRequest = z.output<typeof PredictRequestSchema>;

@@ -1,0 +1,16 @@
+import closeWithGrace from "close-with-grace";
+import { loadConfig } from "./config.js";
+import { buildApp } from "./http/app.js";
+
+const config = loadConfig();
+const app = await buildApp({ config });
+
+// On SIGTERM/SIGINT (or a crash): stop accepting connections, let running requests finish
+// (the pool drains in onClose), then exit. A second signal, or 30 s, forces the exit.
+closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, "shutting down after an error");
+  else app.log.info({ signal }, "shutting down");
+  await app.close();
+});
+
+await app.listen({ port: config.port, host: config.host });

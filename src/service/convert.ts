@@ -1,0 +1,182 @@
+import { formatShape, type NamedTensors, sizeOf, type Tensor } from "../engine/index.js";
+import type { NestedNumbers, NestedOutput } from "../schemas/common.js";
+import { fieldError, InvalidRequestError, UnprocessableError } from "./errors.js";
+
+/** A path into the request body, as segments (`["dataset", "x", 3]`). */
+export type Path = (string | number)[];
+
+/**
+ * Writes one sample (or target) into `out` at `offset`, `size(shape)` values, row-major.
+ * Accepted forms: nested arrays of exactly `shape`; a flat array of `size(shape)` numbers; a
+ * bare number when `size(shape)` is 1.
+ * @throws UnprocessableError naming `path` (or the deeper entry) when the value does not fit.
+ */
+export function writeSample(
+  value: NestedNumbers,
+  shape: readonly number[],
+  out: Float64Array,
+  offset: number,
+  path: Path,
+): void {
+  const size = sizeOf(shape);
+  if (typeof value === "number") {
+    if (size !== 1)
+      throw mismatch(path, `expected ${size} values (shape ${formatShape(shape)}), got one number`);
+    out[offset] = value;
+    return;
+  }
+  if (value.every((v) => typeof v === "number")) {
+    if (value.length === size) {
+      for (let i = 0; i < size; i++) out[offset + i] = value[i] as number;
+      return;
+    }
+    throw mismatch(path, `expected ${size} values (shape ${formatShape(shape)}), got ${value.length}`);
+  }
+  // Nested: must match `shape` axis by axis.
+  let at = offset;
+  const walk = (v: NestedNumbers, axis: number, p: Path): void => {
+    if (axis === shape.length) {
+      if (typeof v !== "number")
+        throw mismatch(p, `expected a number (sample shape ${formatShape(shape)}), got an array`);
+      out[at++] = v;
+      return;
+    }
+    const extent = shape[axis] as number;
+    if (typeof v === "number" || v.length !== extent) {
+      const got = typeof v === "number" ? "a number" : `${v.length} entries`;
+      throw mismatch(
+        p,
+        `expected ${extent} entries along axis ${axis} (sample shape ${formatShape(shape)}, or ${size} values flat), got ${got}`,
+      );
+    }
+    for (let i = 0; i < extent; i++) walk(v[i] as NestedNumbers, axis + 1, [...p, i]);
+  };
+  walk(value, 0, path);
+}
+
+function mismatch(path: Path, message: string): UnprocessableError {
+  return new UnprocessableError(message, [fieldError(path, message)]);
+}
+
+/**
+ * Flattens samples into one `Float64Array` of `samples.length · size(shape)` values.
+ * @throws UnprocessableError naming the first sample that does not fit (`dataset.x[3]`).
+ */
+export function samplesToArray(
+  samples: readonly NestedNumbers[],
+  shape: readonly number[],
+  path: Path,
+): Float64Array {
+  const size = sizeOf(shape);
+  const out = new Float64Array(samples.length * size);
+  for (let i = 0; i < samples.length; i++)
+    writeSample(samples[i] as NestedNumbers, shape, out, i * size, [...path, i]);
+  return out;
+}
+
+/**
+ * Integer class labels, one per sample (`sparseCategoricalCrossentropy`). Whether each is an
+ * integer in `[0, units)` is the engine's check (it knows the model).
+ * @param pathOf where label `i` sits in the request (`dataset.y[i]`)
+ * @throws UnprocessableError when an entry is not a single number (or a one-element array).
+ */
+export function labelsToArray(labels: readonly NestedNumbers[], pathOf: (i: number) => Path): Float64Array {
+  const out = new Float64Array(labels.length);
+  labels.forEach((l, i) => {
+    const v = typeof l === "number" ? l : l.length === 1 && typeof l[0] === "number" ? l[0] : undefined;
+    if (v === undefined)
+      throw mismatch(
+        pathOf(i),
+        "expected an integer class label (sparseCategoricalCrossentropy), got an array",
+      );
+    out[i] = v;
+  });
+  return out;
+}
+
+/**
+ * A tensor from nested arrays, its shape read from the nesting (`[[1, 2], [3, 4]]` → `[2, 2]`,
+ * a bare number → `[]`).
+ * @throws InvalidRequestError (400) naming the entry when the arrays are ragged.
+ */
+export function nestedToTensor(value: NestedNumbers, path: Path): Tensor {
+  const shape: number[] = [];
+  for (let v: NestedNumbers = value; Array.isArray(v); v = v[0] as NestedNumbers) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+  }
+  const data = new Float64Array(sizeOf(shape));
+  let at = 0;
+  const walk = (v: NestedNumbers, axis: number, p: Path): void => {
+    if (axis === shape.length) {
+      if (typeof v !== "number")
+        throw ragged(p, `expected a number (shape ${formatShape(shape)}), got an array`);
+      data[at++] = v;
+      return;
+    }
+    const extent = shape[axis] as number;
+    if (typeof v === "number" || v.length !== extent) {
+      const got = typeof v === "number" ? "a number" : `${v.length} entries`;
+      throw ragged(
+        p,
+        `ragged array: expected ${extent} entries along axis ${axis} like the first, got ${got}`,
+      );
+    }
+    for (let i = 0; i < extent; i++) walk(v[i] as NestedNumbers, axis + 1, [...p, i]);
+  };
+  walk(value, 0, path);
+  return { shape, data };
+}
+
+function ragged(path: Path, message: string): InvalidRequestError {
+  return new InvalidRequestError(message, [fieldError(path, message)]);
+}
+
+/** Weights keyed like `"dense_0/kernel"` → tensors; see `nestedToTensor`. */
+export function nestedToNamedTensors(weights: Record<string, NestedNumbers>, path: Path): NamedTensors {
+  const out: NamedTensors = {};
+  for (const [key, value] of Object.entries(weights)) out[key] = nestedToTensor(value, [...path, key]);
+  return out;
+}
+
+/** A finite number, or `null` for NaN/±Infinity (JSON cannot carry them). */
+export function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+/**
+ * Nested arrays of `shape` over `data` starting at `offset` (the scalar shape `[]` gives a
+ * number). Non-finite values become `null`.
+ */
+export function arrayToNested(data: Float64Array, shape: readonly number[], offset = 0): NestedOutput {
+  if (shape.length === 0) return finiteOrNull(data[offset] as number);
+  let at = offset;
+  const build = (axis: number): NestedOutput[] => {
+    const extent = shape[axis] as number;
+    const row: NestedOutput[] = new Array(extent);
+    if (axis === shape.length - 1)
+      for (let i = 0; i < extent; i++) row[i] = finiteOrNull(data[at++] as number);
+    else for (let i = 0; i < extent; i++) row[i] = build(axis + 1);
+    return row;
+  };
+  return build(0);
+}
+
+/** A tensor as nested arrays of its shape. */
+export function tensorToNested(t: Tensor): NestedOutput {
+  return arrayToNested(t.data, t.shape);
+}
+
+/** A batched tensor `[n, ...rest]` as `n` nested arrays of `rest`. */
+export function batchToNested(t: Tensor): NestedOutput[] {
+  const [n = 0, ...rest] = t.shape;
+  const size = sizeOf(rest);
+  return Array.from({ length: n }, (_, i) => arrayToNested(t.data, rest, i * size));
+}
+
+/** Named tensors as an object of nested arrays, same keys. */
+export function namedTensorsToNested(tensors: NamedTensors): Record<string, NestedOutput> {
+  const out: Record<string, NestedOutput> = {};
+  for (const [key, t] of Object.entries(tensors)) out[key] = tensorToNested(t);
+  return out;
+}

@@ -1,0 +1,235 @@
+import { randomInt } from "node:crypto";
+import {
+  type Dataset,
+  describeModel,
+  EngineError,
+  type ModelSpec,
+  type ModelSummary,
+  type NamedTensors,
+  type NumericalCheckOptions,
+  sizeOf,
+  validateData,
+} from "../engine/index.js";
+import type { NestedNumbers } from "../schemas/common.js";
+import type {
+  GradientsRequest,
+  GradientsResponse,
+  PredictRequest,
+  PredictResponse,
+  TrainRequest,
+  TrainResponse,
+} from "../schemas/index.js";
+import { labelsToArray, nestedToNamedTensors, type Path, samplesToArray, writeSample } from "./convert.js";
+import { type DatasetInfo, listDatasets, loadBuiltIn } from "./datasets.js";
+import type { EngineOutcome, JsonText } from "./engine-task.js";
+import { fieldError, UnprocessableError } from "./errors.js";
+import type { EnginePool } from "./pool.js";
+
+export interface EngineLimits {
+  /** Largest model, in trainable parameters. */
+  maxParams: number;
+  /** Compute budget of one request, in multiply-adds (see `forwardCost`). */
+  maxWork: number;
+}
+
+/** A backward pass costs about two forward passes. */
+const TRAIN_PASSES = 3;
+
+/**
+ * Between the HTTP routes and the engine: checks the model and the limits, converts JSON
+ * samples and weights to Float64Arrays (naming the bad field), and runs the engine in the
+ * worker pool, which answers with the response's JSON text (`responses.ts` shapes it). Every
+ * engine fault becomes a 422 naming the request field.
+ */
+export class EngineService {
+  constructor(
+    private readonly pool: EnginePool,
+    private readonly limits: EngineLimits,
+  ) {}
+
+  /** The built-in data sets. */
+  datasets(): DatasetInfo[] {
+    return listDatasets();
+  }
+
+  async train(req: TrainRequest, signal?: AbortSignal): Promise<JsonText<TrainResponse>> {
+    const summary = this.describe(req.model);
+    const data =
+      "name" in req.dataset
+        ? loadBuiltIn(req.dataset.name, summary, req.model.loss)
+        : this.inlineDataset(req.dataset.x, req.dataset.y, summary, req.model.loss, ["dataset"]);
+    // normalEquation: one least-squares solve, O(n · columns²), then one pass for the metrics.
+    const columns = summary.inputSize + 1;
+    const work =
+      req.optimizer.type === "normalEquation"
+        ? data.n * (columns * columns * summary.outputSize + forwardCost(summary) * TRAIN_PASSES)
+        : forwardCost(summary) * data.n * (req.epochs ?? 1) * TRAIN_PASSES;
+    this.checkWork(work, "training");
+    const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? ["dataset", ...p] : p);
+    this.validate(req.model, data, toRequest);
+    const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
+    const seed = req.seed ?? drawSeed();
+    const outcome = await this.pool.run(
+      {
+        kind: "train",
+        options: {
+          model: req.model,
+          data,
+          optimizer: req.optimizer,
+          epochs: req.epochs ?? 1, // only normalEquation may omit it; it makes one pass
+          batchSize: req.batchSize,
+          shuffle: req.shuffle,
+          seed,
+          validationSplit: req.validationSplit,
+          initialWeights,
+        },
+      },
+      { signal, transfer: [data.x.buffer, data.y.buffer, ...buffersOf(initialWeights)] as ArrayBuffer[] },
+    );
+    return unwrap(outcome, toRequest);
+  }
+
+  async gradients(req: GradientsRequest, signal?: AbortSignal): Promise<JsonText<GradientsResponse>> {
+    const summary = this.describe(req.model);
+    const data = this.inlineDataset([req.x], [req.y], summary, req.model.loss, []);
+    const check: NumericalCheckOptions | undefined =
+      req.numericalCheck === true
+        ? {}
+        : req.numericalCheck === false || req.numericalCheck === undefined
+          ? undefined
+          : req.numericalCheck;
+    const numericalEvaluations = check ? summary.paramCount * (check.method === "forward" ? 1 : 2) : 0;
+    this.checkWork(forwardCost(summary) * (TRAIN_PASSES + numericalEvaluations), "the numerical check");
+    // One sample: the engine's ["x", 0] is the request's "x".
+    const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? [p[0]] : p);
+    this.validate(req.model, data, toRequest);
+    const weights = req.weights && nestedToNamedTensors(req.weights, ["weights"]);
+    const seed = req.seed ?? drawSeed();
+    const outcome = await this.pool.run(
+      { kind: "gradients", options: { model: req.model, weights, seed, data, numericalCheck: check } },
+      { signal, transfer: [data.x.buffer, data.y.buffer, ...buffersOf(weights)] as ArrayBuffer[] },
+    );
+    return unwrap(outcome, toRequest);
+  }
+
+  async predict(req: PredictRequest, signal?: AbortSignal): Promise<JsonText<PredictResponse>> {
+    const summary = this.describe(req.model);
+    const n = req.x.length;
+    this.checkWork(forwardCost(summary) * n, "prediction");
+    const x = samplesToArray(req.x, summary.inputShape, ["x"]);
+    const weights = nestedToNamedTensors(req.weights, ["weights"]);
+    const outcome = await this.pool.run(
+      { kind: "predict", model: req.model, weights, x, n },
+      { signal, transfer: [x.buffer, ...buffersOf(weights)] as ArrayBuffer[] },
+    );
+    return unwrap(outcome, (p) => p);
+  }
+
+  /**
+   * The model's shapes, checked against the parameter limit.
+   * @throws UnprocessableError at `model.…` when shapes do not fit or the model is too large.
+   */
+  private describe(model: ModelSpec): ModelSummary {
+    let summary: ModelSummary;
+    try {
+      summary = describeModel(model);
+    } catch (err) {
+      throw asUnprocessable(err, (p) => ["model", ...p]);
+    }
+    if (summary.paramCount > this.limits.maxParams) {
+      const message = `the model has ${summary.paramCount} trainable parameters; the limit is ${this.limits.maxParams}`;
+      throw new UnprocessableError(message, [fieldError(["model", "layers"], message)]);
+    }
+    return summary;
+  }
+
+  /**
+   * Inline samples and targets in the engine's form. `y` is integer labels for the sparse loss,
+   * otherwise one target per sample of the output's shape (a number when it has one unit).
+   */
+  private inlineDataset(
+    x: readonly NestedNumbers[],
+    y: readonly NestedNumbers[],
+    summary: ModelSummary,
+    loss: ModelSpec["loss"],
+    prefix: Path,
+  ): Dataset {
+    const single = prefix.length === 0; // /gradients: one sample at the body's root
+    const n = x.length;
+    const xs = new Float64Array(n * summary.inputSize);
+    const ys = new Float64Array(loss === "sparseCategoricalCrossentropy" ? n : n * summary.outputSize);
+    for (let i = 0; i < n; i++) {
+      const path = samplePath(prefix, "x", i, single);
+      writeSample(x[i] as NestedNumbers, summary.inputShape, xs, i * summary.inputSize, path);
+    }
+    if (loss === "sparseCategoricalCrossentropy")
+      ys.set(labelsToArray(y, (i) => samplePath(prefix, "y", i, single)));
+    else
+      for (let i = 0; i < n; i++) {
+        const path = samplePath(prefix, "y", i, single);
+        writeSample(y[i] as NestedNumbers, summary.outputShape, ys, i * summary.outputSize, path);
+      }
+    return { n, x: xs, y: ys };
+  }
+
+  private validate(model: ModelSpec, data: Dataset, toRequest: (p: Path) => Path): void {
+    try {
+      validateData(model, data);
+    } catch (err) {
+      throw asUnprocessable(err, toRequest);
+    }
+  }
+
+  private checkWork(work: number, what: string): void {
+    if (work > this.limits.maxWork)
+      throw new UnprocessableError(
+        `${what} would take about ${work.toExponential(2)} multiply-adds; the limit per request is ` +
+          `${this.limits.maxWork.toExponential(2)} (fewer epochs, samples or parameters)`,
+      );
+  }
+}
+
+function samplePath(prefix: Path, field: "x" | "y", i: number, single: boolean): Path {
+  return single ? [field] : [...prefix, field, i];
+}
+
+/**
+ * Multiply-adds of one sample's forward pass: each kernel element once per output position
+ * (dense: once; conv2d: once per output pixel), plus one per activation element.
+ */
+export function forwardCost(summary: ModelSummary): number {
+  let cost = 0;
+  for (const layer of summary.layers) {
+    cost += sizeOf(layer.outputShape);
+    for (const p of layer.params) {
+      if (!p.key.endsWith("/kernel")) continue;
+      const positions =
+        layer.type === "conv2d" ? (layer.outputShape[0] ?? 1) * (layer.outputShape[1] ?? 1) : 1;
+      cost += sizeOf(p.shape) * positions;
+    }
+  }
+  return cost;
+}
+
+/** A uint32 seed from the OS's CSPRNG, returned to the client so the run can be repeated. */
+function drawSeed(): number {
+  return randomInt(0, 2 ** 32);
+}
+
+function buffersOf(tensors: NamedTensors | undefined): ArrayBufferLike[] {
+  return tensors ? Object.values(tensors).map((t) => t.data.buffer) : [];
+}
+
+/** The answer's JSON text, or the engine's error as a 422 naming the request field. */
+function unwrap<T>(outcome: EngineOutcome<T>, toRequest: (p: Path) => Path): JsonText<T> {
+  if (!outcome.ok) {
+    const path = toRequest(outcome.error.path);
+    throw new UnprocessableError(outcome.error.message, [fieldError(path, outcome.error.message)]);
+  }
+  return outcome.json;
+}
+
+function asUnprocessable(err: unknown, toRequest: (p: Path) => Path): unknown {
+  if (!(err instanceof EngineError)) return err;
+  return new UnprocessableError(err.message, [fieldError(toRequest(err.path), err.message)]);
+}

@@ -1,0 +1,33 @@
+/**
+ * The worker-thread side of the pool: runs one engine call per task and returns the finished
+ * HTTP answer as JSON text, so neither the computation nor the (large) serialisation of tensors
+ * runs on the event loop. Loaded through `engine-worker.mjs`.
+ */
+import { performance } from "node:perf_hooks";
+import { computeGradients, EngineError, predict, train } from "../engine/index.js";
+import type { EngineOutcome, EngineResponses, EngineTask, JsonText } from "./engine-task.js";
+import { gradientsResponse, predictResponse, trainResponse } from "./responses.js";
+
+function answer(task: EngineTask): JsonText<EngineResponses[EngineTask["kind"]]> {
+  switch (task.kind) {
+    case "train": {
+      const start = performance.now();
+      const result = train(task.options);
+      return JSON.stringify(trainResponse(result, task.options.seed, performance.now() - start));
+    }
+    case "gradients":
+      return JSON.stringify(gradientsResponse(computeGradients(task.options), task.options.seed));
+    case "predict":
+      return JSON.stringify(predictResponse(predict(task.model, task.weights, task.x, task.n)));
+  }
+}
+
+export default function run(task: EngineTask): EngineOutcome {
+  try {
+    return { ok: true, json: answer(task) };
+  } catch (err) {
+    // Anything else is a bug: let it cross as an Error and become a logged 500.
+    if (!(err instanceof EngineError)) throw err;
+    return { ok: false, error: { message: err.message, path: err.path } };
+  }
+}

@@ -1,0 +1,77 @@
+import type { FieldError } from "../schemas/problem.js";
+
+/**
+ * An error the client can act on, answered as RFC 9457 problem details by the HTTP error
+ * handler. Thrown where the fault is found; `errors` name the bad fields.
+ */
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly title: string,
+    detail: string,
+    readonly errors?: FieldError[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+/** 400: the request is malformed on its own, whatever the model (e.g. a ragged weight array). */
+export class InvalidRequestError extends ProblemError {
+  override readonly name = "InvalidRequestError";
+  constructor(detail: string, errors?: FieldError[]) {
+    super(400, "/problems/invalid-request", "Invalid request", detail, errors);
+  }
+}
+
+/**
+ * 422: well-formed but impossible — shapes that do not fit the model, labels out of range,
+ * weights for another model, a request over the compute budget.
+ */
+export class UnprocessableError extends ProblemError {
+  override readonly name = "UnprocessableError";
+  constructor(detail: string, errors?: FieldError[]) {
+    super(422, "/problems/unprocessable", "Unprocessable request", detail, errors);
+  }
+}
+
+/** 503: every worker is busy and the queue is full; retry later. */
+export class OverloadedError extends ProblemError {
+  override readonly name = "OverloadedError";
+  constructor(retryAfterSeconds: number) {
+    super(
+      503,
+      "/problems/overloaded",
+      "Service overloaded",
+      "every worker is busy and the queue is full; retry later",
+      undefined,
+      { "retry-after": String(retryAfterSeconds) },
+    );
+  }
+}
+
+/** One error at `path` (segments into the request body). */
+export function fieldError(path: readonly (string | number)[], message: string): FieldError {
+  return { path: formatPath(path), message };
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * Formats a path into the request body the way a JavaScript reader writes it:
+ * `["model", "layers", 1, "units"]` → `model.layers[1].units`,
+ * `["weights", "dense_0/kernel", 2]` → `weights["dense_0/kernel"][2]`. The root is `""`.
+ */
+export function formatPath(path: readonly (string | number | symbol)[]): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") out += `[${seg}]`;
+    else {
+      const key = String(seg);
+      if (IDENTIFIER.test(key)) out += out === "" ? key : `.${key}`;
+      else out += `[${JSON.stringify(key)}]`;
+    }
+  }
+  return out;
+}

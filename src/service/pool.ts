@@ -1,0 +1,70 @@
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import type { EngineOutcome, EngineResponses, EngineTask } from "./engine-task.js";
+import { OverloadedError } from "./errors.js";
+
+export interface PoolOptions {
+  /** Worker threads (at most). */
+  size: number;
+  /** Tasks allowed to wait for a free worker; beyond, `run` throws OverloadedError (503). */
+  maxQueue: number;
+  /** Threads started eagerly; 0 starts them on first use (scripts that never train). */
+  minThreads?: number;
+}
+
+const WORKER_FILE = fileURLToPath(new URL("./engine-worker.mjs", import.meta.url));
+
+/**
+ * The engine behind a pool of worker threads, so training never blocks the event loop
+ * (GET /health stays instant). Typed arrays in tasks are transferred, not copied; results come
+ * back as JSON text.
+ */
+export class EnginePool {
+  private readonly piscina: Piscina;
+  /** Tasks accepted and not yet settled (running or waiting). */
+  private inFlight = 0;
+  private readonly capacity: number;
+
+  constructor(options: PoolOptions) {
+    // Admission is counted here rather than with Piscina's maxQueue, whose accounting with
+    // maxQueue 0 rejected a task on an idle worker right after a rejection (piscina 5.3).
+    this.capacity = options.size + options.maxQueue;
+    this.piscina = new Piscina({
+      filename: WORKER_FILE,
+      maxThreads: options.size,
+      minThreads: Math.min(options.minThreads ?? 1, options.size),
+      // Threads that loaded the engine are worth keeping.
+      idleTimeout: 60_000,
+    });
+  }
+
+  /**
+   * Runs `task` in a worker. `transfer` lists buffers moved to the worker (unusable here after).
+   * @throws OverloadedError when the queue is full; an AbortError when `signal` fires.
+   */
+  async run<K extends EngineTask["kind"]>(
+    task: Extract<EngineTask, { kind: K }>,
+    options: { signal?: AbortSignal; transfer?: ArrayBuffer[] } = {},
+  ): Promise<EngineOutcome<EngineResponses[K]>> {
+    if (this.inFlight >= this.capacity) throw new OverloadedError(5);
+    this.inFlight++;
+    try {
+      return await this.piscina.run(task, {
+        transferList: [...new Set(options.transfer ?? [])],
+        signal: options.signal ?? null,
+      });
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Tasks accepted and not yet finished (running or waiting for a worker). */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Waits for running tasks, then stops the threads. */
+  async close(): Promise<void> {
+    await this.piscina.close();
+  }
+}

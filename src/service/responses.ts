@@ -1,0 +1,76 @@
+import type { GradientsResult, Tensor, TrainResult } from "../engine/index.js";
+import type { GradientsResponse, PredictResponse, TrainResponse } from "../schemas/responses.js";
+import { arrayToNested, batchToNested, finiteOrNull, namedTensorsToNested } from "./convert.js";
+
+const finiteAll = (a: number[] | undefined) => a?.map(finiteOrNull);
+const finiteOpt = (v: number | undefined) => (v === undefined ? undefined : finiteOrNull(v));
+
+/**
+ * The answer to POST /train. Non-finite numbers (a diverged run) become `null`.
+ * @param durationMs time the engine spent, milliseconds
+ */
+export function trainResponse(r: TrainResult, seed: number, durationMs: number): TrainResponse {
+  return {
+    weights: namedTensorsToNested(r.weights),
+    history: {
+      loss: r.history.loss.map(finiteOrNull),
+      accuracy: finiteAll(r.history.accuracy),
+      valLoss: finiteAll(r.history.valLoss),
+      valAccuracy: finiteAll(r.history.valAccuracy),
+      distanceToOptimum: finiteAll(r.history.distanceToOptimum),
+    },
+    gradients: namedTensorsToNested(r.gradients),
+    metrics: {
+      loss: finiteOrNull(r.metrics.loss),
+      accuracy: finiteOpt(r.metrics.accuracy),
+      valLoss: finiteOpt(r.metrics.valLoss),
+      valAccuracy: finiteOpt(r.metrics.valAccuracy),
+    },
+    seed,
+    epochsRun: r.epochsRun,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+    diverged: r.diverged,
+    solution: r.solution && {
+      ...r.solution,
+      mse: finiteOrNull(r.solution.mse),
+      r2: finiteOrNull(r.solution.r2),
+    },
+    optimum: r.optimum && namedTensorsToNested(r.optimum),
+  };
+}
+
+/** The first sample of a batched tensor `[n, ...shape]`, as nested arrays of `shape`. */
+function firstSample(t: Tensor) {
+  return arrayToNested(t.data, t.shape.slice(1));
+}
+
+/** The answer to POST /gradients: one sample, so outputs and activations lose the batch axis. */
+export function gradientsResponse(r: GradientsResult, seed: number): GradientsResponse {
+  const n = r.numerical;
+  return {
+    loss: finiteOrNull(r.loss),
+    output: firstSample(r.output),
+    gradients: namedTensorsToNested(r.gradients),
+    activations: r.activations.map((a) => ({ layer: a.layer, output: firstSample(a.output) })),
+    weights: namedTensorsToNested(r.weights),
+    seed,
+    numerical: n && {
+      method: n.method,
+      epsilon: n.epsilon,
+      gradients: namedTensorsToNested(n.gradients),
+      maxAbsError: finiteOrNull(n.maxAbsError),
+      maxRelError: finiteOrNull(n.maxRelError),
+      worst: {
+        ...n.worst,
+        analytic: finiteOrNull(n.worst.analytic),
+        numerical: finiteOrNull(n.worst.numerical),
+        relError: finiteOrNull(n.worst.relError),
+      },
+    },
+  };
+}
+
+/** The answer to POST /predict: one output per sample. */
+export function predictResponse(outputs: Tensor): PredictResponse {
+  return { outputs: batchToNested(outputs) };
+}

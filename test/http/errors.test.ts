@@ -1,0 +1,434 @@
+/**
+ * Every error answers application/problem+json (RFC 9457) with the right status and, for 400
+ * and 422, the path of each bad field in the request body.
+ */
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTestApp, type ProblemBody, sgd, tinyModel } from "./helper.js";
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await buildTestApp();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const xs = [
+  [0.1, 0.2],
+  [0.3, -0.4],
+  [-0.5, 0.6],
+];
+
+function trainBody(overrides: Record<string, unknown> = {}) {
+  return {
+    model: tinyModel(),
+    dataset: { x: xs, y: [0, 1, 2] },
+    optimizer: sgd,
+    epochs: 2,
+    seed: 1,
+    ...overrides,
+  };
+}
+
+/** The problem answered, after checking status and content type. */
+function problem(res: LightMyRequestResponse, status: number): ProblemBody {
+  expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+  const body = res.json() as ProblemBody;
+  expect(res.statusCode, JSON.stringify(body)).toBe(status);
+  expect(body.status).toBe(status);
+  expect(body.title).toBeTypeOf("string");
+  expect(body.detail).toBeTypeOf("string");
+  expect(body.type).toBeTypeOf("string");
+  return body;
+}
+
+function paths(body: ProblemBody): string[] {
+  return (body.errors ?? []).map((e) => e.path);
+}
+
+const post = (url: string, payload: unknown) =>
+  app.inject({ method: "POST", url, payload: payload as object });
+
+describe("400: the body does not match the schema", () => {
+  it("names an unknown layer type", async () => {
+    const model = tinyModel();
+    model.layers[1] = { type: "dens", units: 3, activation: "softmax" };
+    const body = problem(await post("/train", trainBody({ model })), 400);
+    expect(body.type).toBe("/problems/invalid-request");
+    expect(paths(body)).toEqual(["model.layers[1].type"]);
+    expect(body.errors?.[0]?.message).toMatch(/dense/);
+  });
+
+  it("names an unknown loss", async () => {
+    const body = problem(await post("/train", trainBody({ model: tinyModel("crossEntropy") })), 400);
+    expect(paths(body)).toEqual(["model.loss"]);
+  });
+
+  it.each([0, -3, 2.5])("names units = %s (must be a positive integer)", async (units) => {
+    const model = tinyModel();
+    model.layers[0] = { type: "dense", units, activation: "tanh" };
+    const body = problem(await post("/train", trainBody({ model })), 400);
+    expect(paths(body)).toEqual(["model.layers[0].units"]);
+  });
+
+  it("lists every bad field at once, unknown keys included", async () => {
+    const model = { ...tinyModel(), layers: [{ type: "dense", units: 0, colour: "red" }], loss: "nope" };
+    const body = problem(await post("/train", trainBody({ model, epochs: 0, extra: true })), 400);
+    expect(paths(body).sort()).toEqual(
+      ["epochs", "extra", "model.layers[0].colour", "model.layers[0].units", "model.loss"].sort(),
+    );
+    expect(body.errors?.find((e) => e.path === "extra")?.message).toBe("unknown field");
+  });
+
+  it("names a missing required field", async () => {
+    const { optimizer: _omitted, ...rest } = trainBody();
+    const body = problem(await post("/train", rest), 400);
+    expect(paths(body)).toEqual(["optimizer"]);
+    expect(body.errors?.[0]?.message).toMatch(/missing/);
+  });
+
+  it("requires epochs unless the optimizer is normalEquation", async () => {
+    const { epochs: _omitted, ...rest } = trainBody();
+    const body = problem(await post("/train", rest), 400);
+    expect(paths(body)).toEqual(["epochs"]);
+  });
+
+  it("names x and y of different lengths", async () => {
+    const body = problem(await post("/train", trainBody({ dataset: { x: xs, y: [0, 1] } })), 400);
+    expect(paths(body)).toEqual(["dataset.y"]);
+    expect(body.errors?.[0]?.message).toMatch(/2 entries but x has 3 samples/);
+  });
+
+  it("names an empty data set", async () => {
+    const body = problem(await post("/train", trainBody({ dataset: { x: [], y: [] } })), 400);
+    expect(paths(body)).toEqual(["dataset.x"]);
+    expect(body.errors?.[0]?.message).toMatch(/empty/);
+  });
+
+  it("names an unknown built-in data set", async () => {
+    const body = problem(await post("/train", trainBody({ dataset: { name: "mnist" } })), 400);
+    expect(paths(body)).toEqual(["dataset.name"]);
+  });
+
+  it("rejects Infinity (JSON 1e999) in the samples, naming the value", async () => {
+    const raw = JSON.stringify(trainBody()).replace("[0.3,-0.4]", "[0.3,1e999]");
+    expect(raw).toContain("1e999");
+    const res = await app.inject({
+      method: "POST",
+      url: "/train",
+      headers: { "content-type": "application/json" },
+      payload: raw,
+    });
+    const body = problem(res, 400);
+    expect(paths(body)).toEqual(["dataset.x[1][1]"]);
+    expect(body.errors?.[0]?.message).toMatch(/finite number, got Infinity/);
+  });
+
+  it("rejects -Infinity in a target and in weights", async () => {
+    const raw = JSON.stringify({
+      model: tinyModel("meanSquaredError"),
+      dataset: {
+        x: xs,
+        y: [
+          [0, 0, 1],
+          [0, 1, 0],
+          [1, 0, "__"],
+        ],
+      },
+      optimizer: sgd,
+      epochs: 1,
+    }).replace('"__"', "-1e999");
+    const res = await app.inject({
+      method: "POST",
+      url: "/train",
+      headers: { "content-type": "application/json" },
+      payload: raw,
+    });
+    expect(paths(problem(res, 400))).toEqual(["dataset.y[2][2]"]);
+  });
+
+  it("rejects a string where a sample value belongs", async () => {
+    const body = problem(await post("/train", trainBody({ dataset: { x: [[1, "2"]], y: [0] } })), 400);
+    expect(paths(body)).toEqual(["dataset.x[0][1]"]);
+  });
+
+  it("names a ragged weight array with its key", async () => {
+    const body = problem(
+      await post("/predict", {
+        model: tinyModel(),
+        weights: {
+          "dense_0/kernel": [
+            [1, 2, 3, 4],
+            [5, 6],
+          ],
+        },
+        x: [[0, 0]],
+      }),
+      400,
+    );
+    expect(paths(body)).toEqual(['weights["dense_0/kernel"][1]']);
+    expect(body.errors?.[0]?.message).toMatch(/ragged/);
+  });
+
+  it("answers malformed JSON with 400", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/train",
+      headers: { "content-type": "application/json" },
+      payload: '{"model": {',
+    });
+    const body = problem(res, 400);
+    expect(body.type).toBe("/problems/malformed-json");
+  });
+
+  it("answers an empty JSON body with 400", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/train",
+      headers: { "content-type": "application/json" },
+      payload: "",
+    });
+    problem(res, 400);
+  });
+});
+
+describe("422: well-formed but does not fit the model", () => {
+  it("names a sample of the wrong length", async () => {
+    const x = [
+      [0.1, 0.2],
+      [0.3, 0.4, 0.5],
+      [0, 0],
+    ];
+    const body = problem(await post("/train", trainBody({ dataset: { x, y: [0, 1, 2] } })), 422);
+    expect(body.type).toBe("/problems/unprocessable");
+    expect(body.errors).toEqual([{ path: "dataset.x[1]", message: "expected 2 values (shape [2]), got 3" }]);
+  });
+
+  it("names a nested sample that does not match an image shape", async () => {
+    const model = {
+      inputShape: [2, 2, 1],
+      layers: [{ type: "flatten" }, { type: "dense", units: 1 }],
+      loss: "meanSquaredError",
+    };
+    const x = [
+      [
+        [[1], [2]],
+        [[3], [4]],
+      ],
+      [[[1], [2]], [[3]]],
+    ];
+    const body = problem(await post("/train", trainBody({ model, dataset: { x, y: [1, 2] } })), 422);
+    expect(paths(body)).toEqual(["dataset.x[1][1]"]);
+    expect(body.errors?.[0]?.message).toMatch(/expected 2 entries along axis 1/);
+  });
+
+  it("names a target vector of the wrong size", async () => {
+    const dataset = {
+      x: xs,
+      y: [
+        [1, 0, 0],
+        [0, 1],
+        [0, 0, 1],
+      ],
+    };
+    const body = problem(
+      await post("/train", trainBody({ model: tinyModel("categoricalCrossentropy"), dataset })),
+      422,
+    );
+    expect(body.errors).toEqual([{ path: "dataset.y[1]", message: "expected 3 values (shape [3]), got 2" }]);
+  });
+
+  it.each([3, -1, 1.5])("names label %s outside [0, units)", async (label) => {
+    const body = problem(await post("/train", trainBody({ dataset: { x: xs, y: [0, label, 2] } })), 422);
+    expect(paths(body)).toEqual(["dataset.y[1]"]);
+    expect(body.errors?.[0]?.message).toMatch(/\[0, 3\)/);
+  });
+
+  it("names a one-hot vector sent for the sparse loss", async () => {
+    const dataset = { x: xs, y: [0, [0, 1, 0], 2] };
+    const body = problem(await post("/train", trainBody({ dataset })), 422);
+    expect(paths(body)).toEqual(["dataset.y[1]"]);
+    expect(body.errors?.[0]?.message).toMatch(/integer class label/);
+  });
+
+  it("names a layer whose shapes do not fit", async () => {
+    const model = {
+      inputShape: [2, 2, 1],
+      layers: [{ type: "maxPooling2d", poolSize: 3 }, { type: "flatten" }, { type: "dense", units: 1 }],
+      loss: "meanSquaredError",
+    };
+    const body = problem(
+      await post("/train", trainBody({ model, dataset: { x: [[1, 2, 3, 4]], y: [1] } })),
+      422,
+    );
+    expect(paths(body)[0]).toMatch(/^model\.layers\[0\]/);
+  });
+
+  it("names the model when normalEquation is asked of a network that is not linear regression", async () => {
+    const body = problem(await post("/train", trainBody({ optimizer: { type: "normalEquation" } })), 422);
+    expect(paths(body)[0]).toMatch(/^model\./);
+  });
+
+  it("names a built-in data set that does not fit the model", async () => {
+    const body = problem(await post("/train", trainBody({ dataset: { name: "iris" } })), 422);
+    expect(paths(body)).toEqual(["dataset.name"]);
+    expect(body.detail).toMatch(/iris has 4 features/);
+  });
+
+  describe("weights for another model", () => {
+    const weights = {
+      "dense_0/kernel": [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+      ],
+      "dense_0/bias": [0, 0, 0, 0],
+      "dense_1/kernel": [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+        [0, 0, 0],
+      ],
+      "dense_1/bias": [0, 0, 0],
+    };
+
+    it("accepts the right ones", async () => {
+      const res = await post("/predict", { model: tinyModel(), weights, x: [[1, 2]] });
+      expect(res.statusCode).toBe(200);
+    });
+
+    it("names a missing key", async () => {
+      const { "dense_1/bias": _missing, ...rest } = weights;
+      const body = problem(await post("/predict", { model: tinyModel(), weights: rest, x: [[1, 2]] }), 422);
+      expect(paths(body)).toEqual(['weights["dense_1/bias"]']);
+    });
+
+    it("names an unknown key", async () => {
+      const body = problem(
+        await post("/predict", {
+          model: tinyModel(),
+          weights: { ...weights, "dense_7/kernel": [[1]] },
+          x: [[1, 2]],
+        }),
+        422,
+      );
+      expect(paths(body)).toEqual(['weights["dense_7/kernel"]']);
+    });
+
+    it("names a kernel of the wrong shape", async () => {
+      const body = problem(
+        await post("/predict", {
+          model: tinyModel(),
+          weights: { ...weights, "dense_0/kernel": [[1, 0, 0, 0]] },
+          x: [[1, 2]],
+        }),
+        422,
+      );
+      expect(paths(body)).toEqual(['weights["dense_0/kernel"]']);
+      expect(body.errors?.[0]?.message).toMatch(/\[2, 4\]/);
+    });
+
+    it("names wrong initialWeights on /train", async () => {
+      const body = problem(
+        await post("/train", trainBody({ initialWeights: { ...weights, "dense_1/bias": [0, 0] } })),
+        422,
+      );
+      expect(paths(body)).toEqual(['initialWeights["dense_1/bias"]']);
+    });
+
+    it("names wrong weights on /gradients", async () => {
+      const body = problem(
+        await post("/gradients", {
+          model: tinyModel(),
+          weights: { ...weights, "dense_0/bias": [0, 0, 0] },
+          x: [1, 2],
+          y: 0,
+        }),
+        422,
+      );
+      expect(paths(body)).toEqual(['weights["dense_0/bias"]']);
+    });
+  });
+
+  it("names the sample and label of /gradients without an index", async () => {
+    const wrongX = problem(await post("/gradients", { model: tinyModel(), x: [1, 2, 3], y: 0 }), 422);
+    expect(wrongX.errors).toEqual([{ path: "x", message: "expected 2 values (shape [2]), got 3" }]);
+    const wrongY = problem(await post("/gradients", { model: tinyModel(), x: [1, 2], y: 5 }), 422);
+    expect(paths(wrongY)).toEqual(["y"]);
+  });
+
+  it("names a sample of the wrong length on /predict", async () => {
+    const body = problem(await post("/predict", { model: tinyModel(), weights: {}, x: [[1, 2], [3]] }), 422);
+    expect(paths(body)).toEqual(["x[1]"]);
+  });
+});
+
+describe("other statuses", () => {
+  it("answers 415 for a content type other than JSON", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/train",
+      headers: { "content-type": "text/plain" },
+      payload: "hello",
+    });
+    problem(res, 415);
+  });
+
+  it("answers 404 for an unknown route", async () => {
+    const body = problem(await app.inject({ method: "GET", url: "/nope?x=1" }), 404);
+    expect(body.detail).toBe("no route GET /nope");
+  });
+
+  it("answers 413 for a body over BODY_LIMIT", async () => {
+    const small = await buildTestApp({ BODY_LIMIT: "2048" });
+    try {
+      const x = Array.from({ length: 200 }, () => [0.123456, 0.654321]);
+      const res = await small.inject({
+        method: "POST",
+        url: "/train",
+        payload: trainBody({ dataset: { x, y: x.map(() => 0) } }),
+      });
+      problem(res, 413);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("answers 422 for a request over the compute budget", async () => {
+    const capped = await buildTestApp({ MAX_WORK: "100" });
+    try {
+      const body = problem(await capped.inject({ method: "POST", url: "/train", payload: trainBody() }), 422);
+      expect(body.detail).toMatch(/multiply-adds/);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it("answers 422 for a model over MAX_PARAMS", async () => {
+    const capped = await buildTestApp({ MAX_PARAMS: "10" });
+    try {
+      const body = problem(await capped.inject({ method: "POST", url: "/train", payload: trainBody() }), 422);
+      expect(body.detail).toMatch(/27 trainable parameters; the limit is 10/);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it("hides the details of a 500 and gives the request id", async () => {
+    const { buildApp } = await import("../../src/http/app.js");
+    const { loadConfig } = await import("../../src/config.js");
+    const broken = await buildApp({ config: loadConfig({ POOL_SIZE: "1" }), logger: false, minThreads: 0 });
+    broken.get("/boom", async () => {
+      throw new Error("secret internals");
+    });
+    try {
+      const res = await broken.inject({ method: "GET", url: "/boom", headers: { "x-request-id": "req-42" } });
+      const body = problem(res, 500);
+      expect(JSON.stringify(body)).not.toContain("secret");
+      expect(body.detail).toContain("req-42");
+      expect(res.headers["x-request-id"]).toBe("req-42");
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -1,0 +1,317 @@
+/** POST /train end to end: learning, reproducibility, clamping, divergence, a free event loop. */
+import { request } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { trainExample } from "../../src/schemas/examples.js";
+import { TrainResponseSchema } from "../../src/schemas/responses.js";
+import { buildTestApp } from "./helper.js";
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await buildTestApp();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const train = (payload: object) => app.inject({ method: "POST", url: "/train", payload });
+
+describe("POST /train", () => {
+  it("learns iris to ≥ 95% training accuracy (the Swagger example)", async () => {
+    const res = await train(trainExample);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/json; charset=utf-8");
+    const body = res.json();
+    // The worker serialises the answer; it must still be what the OpenAPI document says.
+    TrainResponseSchema.parse(body);
+    expect(body.seed).toBe(42);
+    expect(body.epochsRun).toBe(200);
+    expect(body.history.loss).toHaveLength(200);
+    expect(body.history.accuracy).toHaveLength(200);
+    expect(body.metrics.accuracy).toBeGreaterThanOrEqual(0.95);
+    expect(body.history.loss[199]).toBeLessThan(body.history.loss[0]);
+    expect(body.diverged).toBeUndefined();
+    expect(body.durationMs).toBeGreaterThan(0);
+    // Keys and shapes as DESIGN.md: dense kernel [in, units], bias [units]; gradients alike.
+    expect(Object.keys(body.weights).sort()).toEqual([
+      "dense_0/bias",
+      "dense_0/kernel",
+      "dense_1/bias",
+      "dense_1/kernel",
+    ]);
+    expect(body.weights["dense_0/kernel"]).toHaveLength(4);
+    expect(body.weights["dense_0/kernel"][0]).toHaveLength(8);
+    expect(body.weights["dense_1/bias"]).toHaveLength(3);
+    expect(Object.keys(body.gradients).sort()).toEqual(Object.keys(body.weights).sort());
+    expect(body.gradients["dense_1/kernel"]).toHaveLength(8);
+  });
+
+  it("gives identical weights, history and gradients for the same seed", async () => {
+    const request = { ...trainExample, epochs: 15, seed: 1234 };
+    const [a, b] = await Promise.all([train(request), train(request)]);
+    const ja = a.json();
+    const jb = b.json();
+    expect(ja.weights).toEqual(jb.weights);
+    expect(ja.history).toEqual(jb.history);
+    expect(ja.gradients).toEqual(jb.gradients);
+    expect(ja.metrics).toEqual(jb.metrics);
+    const other = (await train({ ...request, seed: 1235 })).json();
+    expect(other.weights).not.toEqual(ja.weights);
+  });
+
+  it("draws a seed when none is given and the returned seed repeats the run", async () => {
+    const { seed: _none, ...request } = { ...trainExample, epochs: 5 };
+    const first = (await train(request)).json();
+    expect(Number.isInteger(first.seed)).toBe(true);
+    expect(first.seed).toBeGreaterThanOrEqual(0);
+    expect(first.seed).toBeLessThan(2 ** 32);
+    const again = (await train({ ...request, seed: first.seed })).json();
+    expect(again.weights).toEqual(first.weights);
+  });
+
+  it("clamps a batchSize larger than the data set", async () => {
+    const res = await train({
+      model: {
+        inputShape: [2],
+        layers: [
+          { type: "dense", units: 4, activation: "tanh" },
+          { type: "dense", units: 1, activation: "sigmoid" },
+        ],
+        loss: "binaryCrossentropy",
+      },
+      dataset: { name: "xor" },
+      optimizer: { type: "sgd", learningRate: 0.5, momentum: 0.9 },
+      epochs: 3,
+      batchSize: 1000,
+      seed: 3,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().epochsRun).toBe(3);
+  });
+
+  it("takes inline samples: nested images, one number per sample for one unit", async () => {
+    const res = await train({
+      model: {
+        inputShape: [2, 2, 1],
+        layers: [{ type: "flatten" }, { type: "dense", units: 1 }],
+        loss: "meanSquaredError",
+      },
+      dataset: {
+        x: [
+          [
+            [[1], [0]],
+            [[0], [0]],
+          ],
+          [0, 1, 0, 0],
+          [
+            [[0], [0]],
+            [[1], [0]],
+          ],
+        ],
+        y: [1, [2], 3],
+      },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 2,
+      seed: 1,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().weights["dense_1/kernel"]).toEqual([
+      [expect.any(Number)],
+      [expect.any(Number)],
+      [expect.any(Number)],
+      [expect.any(Number)],
+    ]);
+  });
+
+  it("trains a small CNN on nested images, conv2d kernel [kH, kW, inChannels, filters]", async () => {
+    // Dark and bright 4×4 images (a ramp, so no two pixels are equal).
+    const image = (v: number) => [0, 1, 2, 3].map((r) => [0, 1, 2, 3].map((c) => [v + (r * 4 + c) / 32]));
+    const res = await train({
+      model: {
+        inputShape: [4, 4, 1],
+        layers: [
+          { type: "conv2d", filters: 2, kernelSize: 3, activation: "tanh" },
+          { type: "maxPooling2d", poolSize: 2 },
+          { type: "flatten" },
+          { type: "dense", units: 2, activation: "softmax" },
+        ],
+        loss: "sparseCategoricalCrossentropy",
+      },
+      dataset: { x: [image(0), image(1), image(0), image(1)], y: [0, 1, 0, 1] },
+      optimizer: { type: "adam", learningRate: 0.05 },
+      epochs: 30,
+      seed: 11,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    const kernel = body.weights["conv2d_0/kernel"];
+    expect([kernel.length, kernel[0].length, kernel[0][0].length, kernel[0][0][0].length]).toEqual([
+      3, 3, 1, 2,
+    ]);
+    expect(body.weights["dense_3/kernel"]).toHaveLength(2);
+    expect(body.metrics.accuracy).toBe(1);
+  });
+
+  it("one-hot encodes a built-in data set for categoricalCrossentropy and holds out a validation split", async () => {
+    const res = await train({
+      ...trainExample,
+      model: { ...trainExample.model, loss: "categoricalCrossentropy" },
+      epochs: 3,
+      validationSplit: 0.2,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body.history.valLoss).toHaveLength(3);
+    expect(body.history.valAccuracy).toHaveLength(3);
+    expect(body.metrics.valLoss).toBeTypeOf("number");
+  });
+
+  describe("linear regression", () => {
+    const linear = {
+      model: { inputShape: [2], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },
+      // y = 1.5·x0 − 2·x1 + 0.5 exactly
+      dataset: {
+        x: [
+          [0, 1],
+          [1, 0],
+          [1, 1],
+          [2, 1],
+          [3, 5],
+        ],
+        y: [-1.5, 2, 0, 1.5, -5],
+      },
+    };
+
+    it("solves it in closed form with optimizer normalEquation (no epochs needed)", async () => {
+      const res = await train({ ...linear, optimizer: { type: "normalEquation" } });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json();
+      TrainResponseSchema.parse(body);
+      expect(body.epochsRun).toBe(1);
+      expect(body.solution).toMatchObject({ method: "qr", rank: 3 });
+      expect(body.solution.r2).toBeCloseTo(1, 12);
+      const [[w0], [w1]] = body.weights["dense_0/kernel"];
+      expect(w0).toBeCloseTo(1.5, 10);
+      expect(w1).toBeCloseTo(-2, 10);
+      expect(body.weights["dense_0/bias"][0]).toBeCloseTo(0.5, 10);
+    });
+
+    it("reports the optimum and the distance to it when gradient descent trains the same model", async () => {
+      const res = await train({
+        ...linear,
+        optimizer: { type: "sgd", learningRate: 0.02 },
+        epochs: 20,
+        seed: 2,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json();
+      expect(body.optimum["dense_0/kernel"][0][0]).toBeCloseTo(1.5, 10);
+      expect(body.history.distanceToOptimum).toHaveLength(20);
+      expect(body.history.distanceToOptimum[19]).toBeLessThan(body.history.distanceToOptimum[0]);
+    });
+  });
+
+  it("answers 200 with `diverged` when the loss blows up, with finite weights", async () => {
+    const res = await train({
+      model: { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },
+      dataset: { x: [[100], [200]], y: [1e6, 2e6] },
+      optimizer: { type: "sgd", learningRate: 10 },
+      epochs: 100,
+      seed: 1,
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    TrainResponseSchema.parse(body);
+    expect(body.diverged).toEqual({
+      epoch: expect.any(Number),
+      batch: expect.any(Number),
+      message: expect.any(String),
+    });
+    expect(body.epochsRun).toBeLessThan(100);
+    expect(body.diverged.epoch).toBeLessThanOrEqual(body.epochsRun);
+    expect(body.history.loss).toHaveLength(body.epochsRun);
+    expect(body.diverged.message).toMatch(/./);
+    expect(Number.isFinite(body.weights["dense_0/kernel"][0][0])).toBe(true);
+  });
+
+  it("keeps GET /health instant while a long training runs", async () => {
+    await train({ ...trainExample, epochs: 1 }); // both workers warm
+    let trainedAt = 0;
+    const long = train({ ...trainExample, epochs: 2500, batchSize: 4 }).then((r) => {
+      trainedAt = performance.now();
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const asked = performance.now();
+    const health = await app.inject({ method: "GET", url: "/health" });
+    const answered = performance.now();
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: "ok" });
+    expect(trainedAt, "training finished before /health answered").toBe(0);
+    expect(answered - asked).toBeLessThan(200);
+    const res = await long;
+    expect(res.statusCode).toBe(200);
+    expect(trainedAt).toBeGreaterThan(answered);
+  });
+
+  it("echoes a client's x-request-id", async () => {
+    const res = await app.inject({ method: "GET", url: "/health", headers: { "x-request-id": "abc-123" } });
+    expect(res.headers["x-request-id"]).toBe("abc-123");
+    const fresh = await app.inject({ method: "GET", url: "/health", headers: { "x-request-id": "bad id!" } });
+    expect(fresh.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("back-pressure", () => {
+  it("answers 503 with Retry-After when every worker is busy and the queue is full", async () => {
+    const busy = await buildTestApp({ POOL_SIZE: "1", MAX_QUEUE: "1" });
+    try {
+      // inject() is lazy until awaited: `.then` sends the request now.
+      const post = (epochs: number) =>
+        busy.inject({ method: "POST", url: "/train", payload: { ...trainExample, epochs } }).then((r) => r);
+      const running = post(800);
+      const queued = post(1);
+      const rejected = await post(1);
+      expect(rejected.statusCode).toBe(503);
+      expect(rejected.headers["retry-after"]).toBe("5");
+      expect(rejected.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect((await running).statusCode).toBe(200);
+      expect((await queued).statusCode).toBe(200);
+      expect((await post(1)).statusCode).toBe(200);
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it("stops the worker's job when the client disconnects", async () => {
+    const single = await buildTestApp({ POOL_SIZE: "1" });
+    try {
+      await single.listen({ port: 0, host: "127.0.0.1" });
+      const { port } = single.server.address() as AddressInfo;
+      const body = JSON.stringify({ ...trainExample, epochs: 10_000, batchSize: 1 });
+      const abandoned = request({
+        port,
+        host: "127.0.0.1",
+        method: "POST",
+        path: "/train",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      });
+      abandoned.on("error", () => {}); // the socket is destroyed below
+      abandoned.end(body);
+      await new Promise((r) => setTimeout(r, 150));
+      abandoned.destroy();
+      // The only worker is free again at once: a short run is not stuck behind 10 000 epochs.
+      const started = performance.now();
+      const res = await single.inject({
+        method: "POST",
+        url: "/train",
+        payload: { ...trainExample, epochs: 1 },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(performance.now() - started).toBeLessThan(2000);
+    } finally {
+      await single.close();
+    }
+  });
+});

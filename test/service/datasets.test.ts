@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { describeModel, type LossName, type ModelSpec } from "../../src/engine/index.js";
+import { listDatasets, loadBuiltIn } from "../../src/service/datasets.js";
+import { UnprocessableError } from "../../src/service/errors.js";
+
+function summary(inputs: number, units: number, loss: LossName) {
+  const spec: ModelSpec = { inputShape: [inputs], layers: [{ type: "dense", units }], loss };
+  return describeModel(spec);
+}
+
+describe("built-in data sets", () => {
+  it("lists iris (Fisher's 150 samples) and xor", () => {
+    const names = listDatasets().map((d) => d.name);
+    expect(names).toEqual(["iris", "xor"]);
+  });
+
+  it("gives iris integer labels 0..2 for the sparse loss, in the data set's order", () => {
+    const d = loadBuiltIn(
+      "iris",
+      summary(4, 3, "sparseCategoricalCrossentropy"),
+      "sparseCategoricalCrossentropy",
+    );
+    expect(d.n).toBe(150);
+    expect(d.x).toHaveLength(600);
+    expect([...d.x.subarray(0, 4)]).toEqual([5.1, 3.5, 1.4, 0.2]);
+    expect([d.y[0], d.y[50], d.y[100]]).toEqual([0, 1, 2]);
+    const counts = [0, 0, 0];
+    for (const l of d.y) counts[l] = (counts[l] ?? 0) + 1;
+    expect(counts).toEqual([50, 50, 50]);
+  });
+
+  it("one-hot encodes iris for other losses", () => {
+    const d = loadBuiltIn("iris", summary(4, 3, "categoricalCrossentropy"), "categoricalCrossentropy");
+    expect(d.y).toHaveLength(450);
+    expect([...d.y.subarray(150, 153)]).toEqual([0, 1, 0]); // sample 50: versicolor
+  });
+
+  it("gives xor 0/1 targets to a one-unit model", () => {
+    const d = loadBuiltIn("xor", summary(2, 1, "binaryCrossentropy"), "binaryCrossentropy");
+    expect([...d.y]).toEqual([0, 1, 1, 0]);
+  });
+
+  it("returns fresh arrays every call (they are transferred to workers)", () => {
+    const s = summary(2, 1, "meanSquaredError");
+    const a = loadBuiltIn("xor", s, "meanSquaredError");
+    const b = loadBuiltIn("xor", s, "meanSquaredError");
+    expect(a.x.buffer).not.toBe(b.x.buffer);
+  });
+
+  it("rejects a model whose input or output does not fit", () => {
+    expect(() =>
+      loadBuiltIn("iris", summary(3, 3, "sparseCategoricalCrossentropy"), "sparseCategoricalCrossentropy"),
+    ).toThrow(UnprocessableError);
+    expect(() =>
+      loadBuiltIn("iris", summary(4, 2, "categoricalCrossentropy"), "categoricalCrossentropy"),
+    ).toThrow(/3 classes/);
+  });
+});
