@@ -1,5 +1,6 @@
 import type { SwaggerTransformObject } from "@fastify/swagger";
 import { jsonSchemaTransformObject } from "fastify-type-provider-zod";
+import { namedRequestExamples } from "../schemas/examples.js";
 
 type Json = unknown;
 
@@ -23,6 +24,7 @@ export const transformObject: SwaggerTransformObject = (documentObject) => {
     paths?: Json;
     components?: { schemas?: Record<string, Json> };
   };
+  addNamedExamples(doc.paths);
   const schemas = doc.components?.schemas;
   if (!schemas) return doc as ReturnType<SwaggerTransformObject>;
   const reached = new Set<string>();
@@ -37,3 +39,16 @@ export const transformObject: SwaggerTransformObject = (documentObject) => {
   const kept = Object.fromEntries(Object.entries(schemas).filter(([name]) => reached.has(name)));
   return { ...doc, components: { ...doc.components, schemas: kept } } as ReturnType<SwaggerTransformObject>;
 };
+
+/** Puts `namedRequestExamples` on each POST operation's JSON request body (Swagger UI's menu). */
+function addNamedExamples(paths: Json): void {
+  type Media = { example?: unknown; examples?: unknown };
+  const table = paths as Record<string, { post?: { requestBody?: { content?: Record<string, Media> } } }>;
+  for (const [path, examples] of Object.entries(namedRequestExamples)) {
+    const media = table?.[path]?.post?.requestBody?.content?.["application/json"];
+    if (!media) continue;
+    // OpenAPI 3.0: `example` and `examples` exclude each other; the first named one is the default.
+    delete media.example;
+    media.examples = examples;
+  }
+}

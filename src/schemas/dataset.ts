@@ -2,7 +2,7 @@ import { z } from "zod";
 import { NestedNumbersSchema } from "./common.js";
 import { LIMITS } from "./limits.js";
 
-export const BUILT_IN_DATASETS = ["iris", "xor"] as const;
+export const BUILT_IN_DATASETS = ["iris", "xor", "mnist"] as const;
 
 export const InlineDatasetSchema = z
   .strictObject({

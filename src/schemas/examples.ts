@@ -66,3 +66,44 @@ export const predictExample = {
     [1, 1],
   ],
 } as const;
+
+/**
+ * The issue-3 CNN on the built-in MNIST digits: conv2d(8, 3×3, relu) → maxPooling2d(2) →
+ * flatten → dense(10, softmax), 2,000 digits held out for validation.
+ */
+export const trainMnistCnnExample = {
+  model: {
+    inputShape: [28, 28, 1],
+    layers: [
+      { type: "conv2d", filters: 8, kernelSize: 3, activation: "relu" },
+      { type: "maxPooling2d", poolSize: 2 },
+      { type: "flatten" },
+      { type: "dense", units: 10, activation: "softmax" },
+    ],
+    loss: "sparseCategoricalCrossentropy",
+  },
+  dataset: { name: "mnist" },
+  optimizer: { type: "adam", learningRate: 0.003 },
+  epochs: 3,
+  batchSize: 32,
+  validationSplit: 0.2,
+  seed: 1,
+} as const;
+
+/**
+ * Named request examples per route, offered in Swagger UI's "Examples" menu (the first is the
+ * default). The OpenAPI transform puts them on each operation's `application/json` body.
+ */
+export const namedRequestExamples: Record<string, Record<string, { summary: string; value: unknown }>> = {
+  "/train": {
+    iris: { summary: "Iris: dense(8, tanh) → dense(3, softmax), Adam, 200 epochs", value: trainExample },
+    mnistCnn: {
+      summary: "MNIST digits: conv2d(8, 3×3) → maxPooling2d(2) → flatten → dense(10), 3 epochs (~1 min)",
+      value: trainMnistCnnExample,
+    },
+  },
+  "/gradients": {
+    seedNetwork: { summary: "The seed's 2→3→3 network, checked numerically", value: gradientsExample },
+  },
+  "/predict": { xor: { summary: "XOR with hand-set weights", value: predictExample } },
+};

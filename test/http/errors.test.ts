@@ -107,7 +107,7 @@ describe("400: the body does not match the schema", () => {
   });
 
   it("names an unknown built-in data set", async () => {
-    const body = problem(await post("/train", trainBody({ dataset: { name: "mnist" } })), 400);
+    const body = problem(await post("/train", trainBody({ dataset: { name: "cifar10" } })), 400);
     expect(paths(body)).toEqual(["dataset.name"]);
   });
 
@@ -273,7 +273,7 @@ describe("422: well-formed but does not fit the model", () => {
   it("names a built-in data set that does not fit the model", async () => {
     const body = problem(await post("/train", trainBody({ dataset: { name: "iris" } })), 422);
     expect(paths(body)).toEqual(["dataset.name"]);
-    expect(body.detail).toMatch(/iris has 4 features/);
+    expect(body.detail).toMatch(/iris has 4 values per sample/);
   });
 
   describe("weights for another model", () => {

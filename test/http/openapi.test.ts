@@ -32,7 +32,12 @@ describe("OpenAPI", () => {
       expect(doc.components.schemas).toHaveProperty(name);
     for (const path of ["/train", "/gradients", "/predict"]) {
       const op = doc.paths[path].post;
-      expect(op.requestBody.content["application/json"].example).toBeTypeOf("object");
+      const examples = Object.values(op.requestBody.content["application/json"].examples);
+      expect(examples.length).toBeGreaterThan(0);
+      for (const e of examples as { summary: string; value: unknown }[]) {
+        expect(e.summary).toBeTypeOf("string");
+        expect(e.value).toBeTypeOf("object");
+      }
       expect(op.responses["422"].content["application/problem+json"].schema.$ref).toBe(
         "#/components/schemas/Problem",
       );

@@ -9,9 +9,37 @@ function summary(inputs: number, units: number, loss: LossName) {
 }
 
 describe("built-in data sets", () => {
-  it("lists iris (Fisher's 150 samples) and xor", () => {
+  it("lists iris (Fisher's 150 samples), xor and the MNIST digits", () => {
     const names = listDatasets().map((d) => d.name);
-    expect(names).toEqual(["iris", "xor"]);
+    expect(names).toEqual(["iris", "xor", "mnist"]);
+  });
+
+  it("serves the 10,000 MNIST digits as [28, 28, 1] images in [0, 1], every class mixed through", () => {
+    const spec: ModelSpec = {
+      inputShape: [28, 28, 1],
+      layers: [{ type: "flatten" }, { type: "dense", units: 10 }],
+      loss: "sparseCategoricalCrossentropy",
+    };
+    const d = loadBuiltIn("mnist", describeModel(spec), "sparseCategoricalCrossentropy");
+    expect(d.n).toBe(10_000);
+    expect(d.x).toHaveLength(10_000 * 784);
+    let min = 1;
+    let max = 0;
+    for (const v of d.x) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    expect([min, max]).toEqual([0, 1]);
+    // Per-digit counts of the package's files, and every class among the last 2,000 (validation).
+    const counts = new Array(10).fill(0);
+    for (const l of d.y) counts[l]++;
+    expect(counts).toEqual([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
+    const tail = new Set(d.y.subarray(8000));
+    expect(tail.size).toBe(10);
+    // The same order every time (the load is cached, the copy is fresh).
+    const again = loadBuiltIn("mnist", describeModel(spec), "sparseCategoricalCrossentropy");
+    expect(again.y).toEqual(d.y);
+    expect(again.x.buffer).not.toBe(d.x.buffer);
   });
 
   it("gives iris integer labels 0..2 for the sparse loss, in the data set's order", () => {
