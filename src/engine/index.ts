@@ -5,6 +5,7 @@
 
 export { validateData } from "./data.js";
 export { EngineError } from "./errors.js";
+export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
 export { computeGradients, predict } from "./inspect.js";
 export {
   type LeastSquaresFit,
@@ -13,7 +14,10 @@ export {
   solveLeastSquares,
 } from "./least-squares.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
+export { makeSchedule, type Schedule } from "./schedules.js";
+export { Sha256, sha256Hex } from "./sha256.js";
 export type * from "./spec.js";
+export { SATURATION_TOLERANCE } from "./telemetry.js";
 export { cloneTensor, formatShape, type NamedTensors, sameShape, sizeOf, type Tensor } from "./tensor.js";
-export { OPTIMUM_BUDGET, train } from "./train.js";
+export { DEFAULT_BATCH_SIZE, OPTIMUM_BUDGET, train } from "./train.js";
 export type * from "./types.js";

@@ -184,35 +184,70 @@ export class Model {
    * @throws EngineError at `[field, key]` naming what was expected.
    */
   setWeights(weights: NamedTensors, field = "weights"): void {
-    const expected = new Set(this.paramList.map((p) => p.key));
-    for (const key of Object.keys(weights))
-      if (!expected.has(key))
-        throw new EngineError(
-          `unknown weight "${key}"; this model's weights are ${[...expected].map((k) => `"${k}"`).join(", ") || "none"}`,
-          [field, key],
-        );
-    for (const p of this.paramList) {
-      const w = weights[p.key];
-      if (!w)
-        throw new EngineError(`missing weight "${p.key}" of shape ${formatShape(p.shape)}`, [field, p.key]);
-      if (!sameShape(w.shape, p.shape) || w.data.length !== p.value.length)
-        throw new EngineError(
-          `weight "${p.key}" has shape ${formatShape(w.shape)}, expected ${formatShape(p.shape)}`,
-          [field, p.key],
-        );
-      for (let i = 0; i < w.data.length; i++)
-        if (!Number.isFinite(w.data[i]!))
-          throw new EngineError(`weight "${p.key}" has a non-finite value at flat index ${i}`, [
-            field,
-            p.key,
-          ]);
-      p.value.set(w.data);
-    }
+    checkNamedTensors(this.paramList, weights, [field], "weight");
+    for (const p of this.paramList) p.value.set(weights[p.key]!.data);
+  }
+
+  /**
+   * Output of internal layer `i` (an index into `layers`) from the last `forward`,
+   * `[batch, ...layers[i].outputShape]`; valid until the next `forward`.
+   */
+  layerOutput(i: number): Float64Array {
+    return this.outputs[i]!;
+  }
+
+  /** Index into `spec.layers` of the spec layer that internal layer `i` belongs to. */
+  specIndexOf(i: number): number {
+    let s = 0;
+    while (this.specLayerEnds[s]! < i) s++;
+    return s;
   }
 
   /** Output of internal layer `i` from the last forward (`-1`: the input). */
   private outputOf(i: number): Float64Array {
     return i < 0 ? this.lastInput : this.outputs[i]!;
+  }
+}
+
+/**
+ * Checks that `tensors` has exactly the keys and shapes of `params`, with finite values
+ * (and ≥ 0 ones when `nonNegative`).
+ * @param what the noun for messages ("weight", "velocity").
+ * @throws EngineError at `[...path, key]` naming what was expected.
+ */
+export function checkNamedTensors(
+  params: Param[],
+  tensors: NamedTensors,
+  path: (string | number)[],
+  what: string,
+  nonNegative = false,
+): void {
+  if (typeof tensors !== "object" || tensors === null)
+    throw new EngineError(`expected an object of tensors keyed as the weights`, path);
+  const expected = new Set(params.map((p) => p.key));
+  for (const key of Object.keys(tensors))
+    if (!expected.has(key))
+      throw new EngineError(
+        `unknown ${what} "${key}"; this model's weights are ${[...expected].map((k) => `"${k}"`).join(", ") || "none"}`,
+        [...path, key],
+      );
+  for (const p of params) {
+    const w = tensors[p.key];
+    if (!w)
+      throw new EngineError(`missing ${what} "${p.key}" of shape ${formatShape(p.shape)}`, [...path, p.key]);
+    if (!sameShape(w.shape, p.shape) || w.data.length !== p.value.length)
+      throw new EngineError(
+        `${what} "${p.key}" has shape ${formatShape(w.shape)}, expected ${formatShape(p.shape)}`,
+        [...path, p.key],
+      );
+    for (let i = 0; i < w.data.length; i++) {
+      const v = w.data[i]!;
+      if (!Number.isFinite(v) || (nonNegative && v < 0))
+        throw new EngineError(
+          `${what} "${p.key}" has ${Number.isFinite(v) ? "a negative" : "a non-finite"} value at flat index ${i}`,
+          [...path, p.key],
+        );
+    }
   }
 }
 

@@ -25,6 +25,22 @@ export class Rng {
     this.s3 = next();
   }
 
+  /** The generator's state, four uint32: with `fromState`, continues the sequence exactly. */
+  getState(): [number, number, number, number] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  /**
+   * A generator that continues from `state` (as `getState` returned it).
+   * @throws Error unless `state` is four integers in [0, 2³²), not all zero (xoshiro's fixed point).
+   */
+  static fromState(state: readonly number[]): Rng {
+    if (!isRngState(state)) throw new Error("an Rng state is four integers in [0, 2^32), not all zero");
+    const rng = new Rng(0);
+    [rng.s0, rng.s1, rng.s2, rng.s3] = state;
+    return rng;
+  }
+
   /** A uniformly distributed unsigned 32-bit integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
@@ -64,6 +80,16 @@ export class Rng {
       a[j] = t;
     }
   }
+}
+
+/** True for a valid xoshiro128** state: four integers in [0, 2³²), not all zero. */
+export function isRngState(state: unknown): state is [number, number, number, number] {
+  return (
+    Array.isArray(state) &&
+    state.length === 4 &&
+    state.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff) &&
+    state.some((v) => v !== 0)
+  );
 }
 
 function rotl(x: number, k: number): number {

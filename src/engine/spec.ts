@@ -66,17 +66,76 @@ export interface ModelSpec {
   loss: LossName;
 }
 
+/**
+ * Keras' `ExponentialDecay`: `initialLearningRate · decayRate^(step / decaySteps)`, the exponent
+ * floored when `staircase` (then the rate drops by `decayRate` every `decaySteps` steps: "step
+ * decay"). `step` counts optimiser updates from 0 (see `LearningRate`).
+ */
+export interface ExponentialDecaySpec {
+  type: "exponentialDecay";
+  initialLearningRate: number;
+  /** Steps per factor of `decayRate`; > 0. */
+  decaySteps: number;
+  /** > 0; below 1 decays. */
+  decayRate: number;
+  /** Default false. */
+  staircase?: boolean;
+}
+
+/**
+ * Keras' `PiecewiseConstantDecay`: `values[0]` while `step ≤ boundaries[0]`, `values[i]` while
+ * `boundaries[i−1] < step ≤ boundaries[i]`, `values[last]` after the last boundary.
+ */
+export interface PiecewiseConstantDecaySpec {
+  type: "piecewiseConstantDecay";
+  /** Strictly increasing step counts. */
+  boundaries: number[];
+  /** One more than `boundaries`. */
+  values: number[];
+}
+
+/**
+ * Keras' `CosineDecay` (Loshchilov & Hutter 2017, without restarts), optionally after a linear
+ * warm-up (Goyal et al. 2017). Without `warmupTarget`:
+ * `initialLearningRate · ((1 − alpha) · ½(1 + cos(π · min(step, decaySteps) / decaySteps)) + alpha)`.
+ * With it: for `step < warmupSteps` the rate rises linearly,
+ * `initialLearningRate + (warmupTarget − initialLearningRate) · step / warmupSteps`, then decays as
+ * above from `warmupTarget` over `step − warmupSteps`.
+ */
+export interface CosineDecaySpec {
+  type: "cosineDecay";
+  initialLearningRate: number;
+  /** Steps to decay over; > 0. */
+  decaySteps: number;
+  /** Final rate as a fraction of the starting one; default 0. */
+  alpha?: number;
+  /** Rate reached at the end of the warm-up; no warm-up when absent. */
+  warmupTarget?: number;
+  /** Length of the warm-up in steps; default 0. */
+  warmupSteps?: number;
+}
+
+/** A learning rate that changes with the optimiser step (Keras' `LearningRateSchedule`s). */
+export type LearningRateScheduleSpec = ExponentialDecaySpec | PiecewiseConstantDecaySpec | CosineDecaySpec;
+
+/**
+ * A constant step size, or a schedule evaluated at every optimiser update with `step` = the number
+ * of updates made before it (Keras' `optimizer.iterations`: the first update uses step 0; a resumed
+ * run continues the count, see `OptimizerState.iterations`).
+ */
+export type LearningRate = number | LearningRateScheduleSpec;
+
 /** SGD, optionally with momentum (Keras/tfjs update rule). */
 export interface SgdSpec {
   type: "sgd";
-  learningRate: number;
+  learningRate: LearningRate;
   momentum?: number;
 }
 
 /** Adam (Kingma & Ba 2015) with bias correction; defaults as tfjs: 0.9, 0.999, 1e-7. */
 export interface AdamSpec {
   type: "adam";
-  learningRate: number;
+  learningRate: LearningRate;
   beta1?: number;
   beta2?: number;
   epsilon?: number;

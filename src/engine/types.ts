@@ -13,7 +13,7 @@ export interface Dataset {
   y: Float64Array;
 }
 
-/** Per-epoch values, one entry per epoch run. */
+/** Per-epoch values, one entry per epoch run in this call (a resumed run starts afresh). */
 export interface History {
   /** Mean training loss over the epoch (batch losses weighted by batch size, as Keras). */
   loss: number[];
@@ -33,6 +33,7 @@ export interface History {
 
 /** What one epoch reports to `onEpochEnd`. */
 export interface EpochLogs {
+  /** 0-based; a resumed run continues the numbering (`TrainResult.initialEpoch`). */
   epoch: number;
   loss: number;
   accuracy?: number;
@@ -46,7 +47,10 @@ export interface TrainOptions {
   model: ModelSpec;
   data: Dataset;
   optimizer: OptimizerSpec;
-  /** Passes over the training set (ignored by `normalEquation`, which makes one). */
+  /**
+   * Passes over the training set in this call, also when resuming (ignored by `normalEquation`,
+   * which makes one).
+   */
   epochs: number;
   /** Samples per mini-batch; clamped to the training set size (Keras). Default 32. */
   batchSize?: number;
@@ -60,14 +64,153 @@ export interface TrainOptions {
   initialWeights?: NamedTensors;
   /** Called after every epoch; return `false` to stop training early. */
   onEpochEnd?: (logs: EpochLogs) => boolean | undefined;
+  /**
+   * Record gradient and activation statistics per epoch into `TrainResult.telemetry` (see
+   * `Telemetry`). Default false; when off the training loop does no extra work.
+   */
+  telemetry?: boolean;
+  /** Stop when the monitored loss stops improving, as Keras' `EarlyStopping` (see `EarlyStoppingOptions`). */
+  earlyStopping?: EarlyStoppingOptions;
+  /**
+   * Put the optimiser's state in `TrainResult.optimizerState`, so a later run can continue this one
+   * exactly. Default false. Ignored by `normalEquation`.
+   */
+  returnOptimizerState?: boolean;
+  /**
+   * Continue a run: the `optimizerState` an earlier result returned, sent with that result's `weights`
+   * as `initialWeights` and the same data, `validationSplit`, `shuffle` and optimiser. Training `a`
+   * epochs and then `b` more this way gives bit-identical weights to training `a + b` at once
+   * (same `batchSize`; the learning-rate schedule and Adam's bias correction continue from
+   * `iterations`, shuffling from `shuffleRng` and `shuffleOrder`, epoch numbers from `epochsCompleted`).
+   * @throws EngineError at `["optimizerState", …]` when it does not fit the model, optimiser or data,
+   *   and at `["optimizerState"]` without `initialWeights` or with `normalEquation`.
+   */
+  optimizerState?: OptimizerState;
 }
 
-/** Training stopped because the loss became NaN or infinite. */
+/**
+ * Keras' `EarlyStopping` callback (mode "min", no baseline), checked after every epoch:
+ * the epoch's value of `monitor` improves when `value + minDelta < best` (best starts at +∞, so the
+ * first epoch always improves); an improvement records the epoch as best and resets a wait counter,
+ * any other epoch increments it, and training stops at the end of an epoch with `wait ≥ patience`
+ * (never after the first epoch of a run). With `restoreBestWeights` the weights at the end of the
+ * best epoch are returned when training ends, however it ends (Keras 3's `on_train_end`).
+ */
+export interface EarlyStoppingOptions {
+  /** `valLoss` (needs a `validationSplit`) or the training `loss`, as `history` names them. */
+  monitor: "valLoss" | "loss";
+  /** Epochs without improvement to wait before stopping; an integer ≥ 0. Default 0. */
+  patience?: number;
+  /** Smallest decrease that counts as an improvement; finite, its sign ignored (Keras uses |minDelta|). Default 0. */
+  minDelta?: number;
+  /** Return the best epoch's weights rather than the last ones. Default false. */
+  restoreBestWeights?: boolean;
+}
+
+/**
+ * Everything a gradient optimiser carries from one step to the next, as plain data: with the
+ * weights, enough to continue a run exactly (see `TrainOptions.optimizerState`).
+ */
+export interface OptimizerState {
+  /** The optimiser it belongs to. */
+  type: "sgd" | "adam";
+  /**
+   * Updates made so far (Keras' `optimizer.iterations`): the step the learning-rate schedule is
+   * evaluated at next, and Adam's t − 1.
+   */
+  iterations: number;
+  /** Epochs completed so far: the 0-based number of the next epoch. */
+  epochsCompleted: number;
+  /** `sgd` with momentum > 0 only: the velocity v of `v ← μ·v − η·g`, keyed and shaped as the weights. */
+  velocity?: NamedTensors;
+  /** `adam` only: the first-moment estimate m, keyed and shaped as the weights. */
+  m?: NamedTensors;
+  /** `adam` only: the second-moment estimate v (≥ 0), keyed and shaped as the weights. */
+  v?: NamedTensors;
+  /** The shuffling generator's xoshiro128** state: four integers in [0, 2³²). */
+  shuffleRng: number[];
+  /**
+   * The order of the training samples after the latest shuffle (each epoch shuffles the previous
+   * order in place): a permutation of 0 … nTrain − 1.
+   */
+  shuffleOrder: number[];
+}
+
+/**
+ * Per-epoch training statistics (`TrainOptions.telemetry`), one array entry per epoch run, aligned
+ * with `history`. Taken during training, not in an extra pass: each batch is seen at the weights of
+ * its own step.
+ */
+export interface Telemetry {
+  /**
+   * Per parameter key: the mean over the epoch's batches of ‖g‖₂, where g is the gradient of that
+   * batch's mean loss with respect to the whole tensor (the gradient the optimiser steps along).
+   */
+  gradientNorm: Record<string, number[]>;
+  /**
+   * Per parameter key: ‖W_end − W_start‖₂ / ‖W_start‖₂ over the epoch (start and end of the epoch),
+   * `null` when ‖W_start‖₂ = 0 (a zero-initialised bias in the first epoch). Rule of thumb
+   * (Karpathy, CS231n): about 1e-3 per update; this is over all of the epoch's updates.
+   */
+  updateRatio: Record<string, (number | null)[]>;
+  /** Per spec layer whose activation is relu, sigmoid or tanh (keyed by layer name). */
+  activations: Record<string, ActivationTelemetry>;
+}
+
+/** Health of one activation layer over each epoch. */
+export interface ActivationTelemetry {
+  activation: "relu" | "sigmoid" | "tanh";
+  /**
+   * relu: the fraction of units whose output was exactly 0 on every training sample of the epoch
+   * ("dead"). A unit is an entry of the last axis: a dense layer's neuron, a conv2d layer's filter
+   * (dead when 0 at every position of every sample).
+   */
+  deadFraction?: number[];
+  /**
+   * sigmoid and tanh: the fraction of (output element, training sample) pairs of the epoch within
+   * `SATURATION_TOLERANCE` (1e-3) of an asymptote — sigmoid output < 1e-3 or > 1 − 1e-3 (|x| ≳ 6.9),
+   * tanh |output| > 1 − 1e-3 (|x| ≳ 3.8) — where the derivative is below about 1e-3 and gradients vanish.
+   */
+  saturatedFraction?: number[];
+}
+
+/**
+ * Where training first produced a non-finite value (NaN or ±Infinity); the run stopped there.
+ * Checked at every batch, in this order: every layer's output in the forward pass
+ * (`activation`), the batch loss (`loss`), every parameter's gradient (`gradient`), every weight
+ * after the optimiser step (`weight`); and after each epoch the validation loss (`valLoss`).
+ * The returned weights are always finite: for `gradient` and `weight`, those from before the failing
+ * step (it is undone); otherwise the weights at which the non-finite value appeared.
+ */
 export interface Divergence {
-  /** 0-based epoch at which a non-finite loss first appeared. */
+  /** 0-based epoch (continuing a resumed run's numbering). It is not counted in `epochsRun` or `history`. */
   epoch: number;
-  /** 0-based batch within that epoch. */
+  /** 0-based batch within that epoch; for `valLoss`, the epoch's last batch (it is evaluated after it). */
   batch: number;
+  stage: "activation" | "loss" | "gradient" | "weight" | "valLoss";
+  /**
+   * For `activation`: the spec layer whose output (or pre-activation output) is non-finite, the first
+   * in forward order. For `gradient` and `weight`: the layer owning `parameter`.
+   */
+  layer?: string;
+  /**
+   * For `gradient`: the first parameter in back-propagation order (nearest the output) with a
+   * non-finite gradient, or whose gradient² overflowed Adam's second moment. For `weight`: the
+   * first parameter, in model order, that the step made non-finite.
+   */
+  parameter?: string;
+  /**
+   * For `activation`, `loss` and `valLoss`, when a step preceded the failure in this run: the parameter that
+   * step changed most relative to its size, ‖W_after − W_before‖₂ / ‖W_before‖₂ (`null` for a
+   * tensor that was all zero, ranked last) — the likeliest culprit of an overshooting step
+   * (a learning rate too large multiplies a weight by about 1 − η·∂²L/∂w²).
+   */
+  largestUpdate?: { parameter: string; ratio: number | null };
+  /**
+   * The mean loss of the latest training batch whose loss was finite (for `gradient` and `weight`
+   * the offending batch's own); absent when the run's first batch failed.
+   */
+  lastFiniteLoss?: number;
   message: string;
 }
 
@@ -93,19 +236,70 @@ export interface ClosedFormSolution {
   r2: number;
 }
 
+/**
+ * Loss and accuracy at the returned weights: training values over the training samples, `val…`
+ * over the validation split. A value that is not finite is left out (and named in
+ * `TrainResult.nonFinite`); with it its accuracy, computed from the same outputs.
+ */
+export interface TrainMetrics {
+  loss?: number;
+  accuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+}
+
 export interface TrainResult {
-  /** Final weights (the last finite ones if training diverged). */
+  /**
+   * Final weights, always finite: after a divergence the last finite ones (see `Divergence`); with
+   * `earlyStopping.restoreBestWeights` those at the end of the best epoch.
+   */
   weights: NamedTensors;
+  /** Per-epoch values of this run (a resumed run's first entry is epoch `initialEpoch`). */
   history: History;
-  /** Gradient of the mean loss over the whole training set at the final weights. */
-  gradients: NamedTensors;
-  /** Loss (and accuracy, validation values) at the final weights. */
-  metrics: { loss: number; accuracy?: number; valLoss?: number; valAccuracy?: number };
+  /**
+   * Gradient of the mean loss over the whole training set at the returned weights. Absent when
+   * some element is not finite (see `nonFinite`).
+   */
+  gradients?: NamedTensors;
+  /** Loss (and accuracy, validation values) at the returned weights; non-finite ones are left out. */
+  metrics: TrainMetrics;
+  /** Epochs completed in this run (an epoch where training diverged is not counted). */
   epochsRun: number;
-  /** Present when the run stopped on a non-finite loss. */
+  /** 0-based number of this run's first epoch: 0, or `optimizerState.epochsCompleted` when resumed. */
+  initialEpoch: number;
+  /** Present when the run stopped on a non-finite value: where, and why. */
   diverged?: Divergence;
-  /** Present when `onEpochEnd` asked to stop. */
+  /**
+   * Present when values at the returned weights are not finite: `omitted` lists the fields left out
+   * (`"loss"`, `"accuracy"`, `"valLoss"`, `"valAccuracy"` of `metrics`, and `"gradients"`). Happens
+   * after `diverged` at the `activation`, `loss`, `gradient` or `valLoss` stage (the returned weights
+   * are where it appeared), and when the run's very last step overshot (no later batch saw it).
+   */
+  nonFinite?: { omitted: ("loss" | "accuracy" | "valLoss" | "valAccuracy" | "gradients")[]; message: string };
+  /** Present when `onEpochEnd` or `earlyStopping` stopped training before `epochs`. */
   stoppedEarly?: boolean;
+  /** With `earlyStopping`: the 0-based epoch after which it stopped training; absent when it did not. */
+  stoppedEpoch?: number;
+  /** With `earlyStopping`: the 0-based epoch with the best monitored value (absent when no epoch completed). */
+  bestEpoch?: number;
+  /** Per-epoch gradient and activation statistics, when `telemetry` was asked for. */
+  telemetry?: Telemetry;
+  /**
+   * With `returnOptimizerState`: the optimiser's state matching the returned weights, to continue
+   * with (`TrainOptions.optimizerState`). Absent after a divergence, unless `restoreBestWeights`
+   * returned the best epoch's weights (then it is the state at the end of that epoch).
+   */
+  optimizerState?: OptimizerState;
+  /** `ENGINE_VERSION` of the engine that trained: with the options and `seed`, the run's identity. */
+  engineVersion: string;
+  /** The seed used for initialisation (when no `initialWeights`) and shuffling. */
+  seed: number;
+  /**
+   * SHA-256 of the returned weights over the canonical encoding of `weightsSha256` (keys in
+   * code-point order; per tensor: uint32 LE key byte length, UTF-8 key, uint32 LE rank, uint32 LE
+   * dimensions, float64 LE values row-major), lowercase hex. Equal digests: bit-identical weights.
+   */
+  weightsSha256: string;
   /**
    * Present for `optimizer: { type: "normalEquation" }`. Such a run has `epochsRun: 1` and
    * `history.loss` = [the final training MSE] (one pass over the data; `epochs` is ignored).

@@ -1,7 +1,63 @@
 import { z } from "zod";
 import type { OptimizerSpec } from "../engine/index.js";
 
-const LearningRateSchema = z.number().positive().max(10).describe("Step size.");
+// Deliberately generous: a learning rate of 1e6 is a valid (if diverging) request and gets the
+// NaN-forensics answer rather than a 400.
+const RateSchema = z.number().positive().max(1e9);
+const StepsSchema = z.number().positive().max(1e12);
+
+export const ExponentialDecaySchema = z
+  .strictObject({
+    type: z.literal("exponentialDecay"),
+    initialLearningRate: RateSchema,
+    decaySteps: StepsSchema.describe("Optimiser steps per factor of decayRate."),
+    decayRate: z.number().positive().max(10),
+    staircase: z.boolean().optional().describe("Floor the exponent: a step decay. Default false."),
+  })
+  .meta({
+    id: "ExponentialDecay",
+    description:
+      "Keras ExponentialDecay: initialLearningRate · decayRate^(step / decaySteps), per optimiser step.",
+  });
+
+export const PiecewiseConstantDecaySchema = z
+  .strictObject({
+    type: z.literal("piecewiseConstantDecay"),
+    boundaries: z.array(z.number().min(0)).min(1).max(1000).describe("Strictly increasing step counts."),
+    values: z.array(z.number().min(0).max(1e9)).min(2).max(1001).describe("One more than boundaries."),
+  })
+  .meta({
+    id: "PiecewiseConstantDecay",
+    description: "Keras PiecewiseConstantDecay: values[i] while boundaries[i−1] < step ≤ boundaries[i].",
+  });
+
+export const CosineDecaySchema = z
+  .strictObject({
+    type: z.literal("cosineDecay"),
+    initialLearningRate: RateSchema,
+    decaySteps: StepsSchema,
+    alpha: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe("Final rate as a fraction of the initial one. Default 0."),
+    warmupTarget: RateSchema.optional().describe(
+      "Rate reached after a linear warm-up; no warm-up when absent.",
+    ),
+    warmupSteps: z.number().min(0).max(1e12).optional(),
+  })
+  .meta({
+    id: "CosineDecay",
+    description: "Keras CosineDecay (Loshchilov & Hutter 2017), optionally after a linear warm-up.",
+  });
+
+const LearningRateSchema = z
+  .union([
+    RateSchema,
+    z.discriminatedUnion("type", [ExponentialDecaySchema, PiecewiseConstantDecaySchema, CosineDecaySchema]),
+  ])
+  .describe("Step size: a number, or a schedule evaluated at every optimiser step (Keras' names).");
 
 export const SgdSchema = z
   .strictObject({

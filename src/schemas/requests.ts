@@ -5,6 +5,7 @@ import { gradientsExample, predictExample, trainExample } from "./examples.js";
 import { LIMITS } from "./limits.js";
 import { ModelSpecSchema } from "./model.js";
 import { OptimizerSchema } from "./optimizer.js";
+import { EarlyStoppingSchema, OptimizerStateSchema } from "./training.js";
 
 // Request bodies are not registered as components: their `examples` must stay inline so
 // Swagger UI pre-fills "Try it out" with a body that works.
@@ -38,6 +39,22 @@ export const TrainRequestSchema = z
       .describe("Fraction of samples held out for validation, taken from the end before shuffling (Keras)."),
     initialWeights: NamedTensorsInputSchema.optional().describe(
       "Weights to start from instead of the seeded Glorot initialisation.",
+    ),
+    telemetry: z
+      .boolean()
+      .optional()
+      .describe(
+        "Record per-epoch gradient norms, update-to-weight ratios, dead ReLU and saturated sigmoid/tanh " +
+          "fractions in the answer's `telemetry`.",
+      ),
+    earlyStopping: EarlyStoppingSchema.optional(),
+    returnOptimizerState: z
+      .boolean()
+      .optional()
+      .describe("Return the optimiser's state, to continue this run later exactly (`optimizerState`)."),
+    optimizerState: OptimizerStateSchema.optional().describe(
+      "Continue an earlier run: its `optimizerState`, sent with its `weights` as `initialWeights`, the same " +
+        "data, validationSplit, shuffle, batchSize and optimiser. 10 epochs then 10 more equal 20 at once, bit for bit.",
     ),
   })
   .check((ctx) => {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NamedTensorsOutputSchema, NestedOutputSchema, OutputNumberSchema } from "./common.js";
 import { DatasetInfoSchema } from "./dataset.js";
+import { OptimizerStateOutputSchema, TelemetrySchema } from "./training.js";
 
 const perEpoch = z.array(OutputNumberSchema);
 
@@ -21,23 +22,42 @@ export const HistorySchema = z
 
 export const MetricsSchema = z
   .object({
-    loss: OutputNumberSchema,
-    accuracy: OutputNumberSchema.optional(),
-    valLoss: OutputNumberSchema.optional(),
-    valAccuracy: OutputNumberSchema.optional(),
+    loss: z.number().optional(),
+    accuracy: z.number().optional(),
+    valLoss: z.number().optional(),
+    valAccuracy: z.number().optional(),
   })
-  .meta({ id: "Metrics", description: "Loss (and accuracy, validation values) at the final weights." });
+  .meta({
+    id: "Metrics",
+    description:
+      "Loss (and accuracy, validation values) at the returned weights; a value that is not finite is left " +
+      "out and named in `nonFinite`.",
+  });
 
 export const DivergenceSchema = z
   .object({
-    epoch: z.number().int().describe("0-based epoch at which a non-finite loss first appeared."),
+    epoch: z.number().int().describe("0-based epoch at which a non-finite value first appeared."),
     batch: z.number().int().describe("0-based batch within that epoch."),
+    stage: z
+      .enum(["activation", "loss", "gradient", "weight", "valLoss"])
+      .describe(
+        "Where it appeared, checked in this order every batch: a layer's output, the batch loss, a " +
+          "parameter's gradient, a weight after the step; after each epoch, the validation loss.",
+      ),
+    layer: z.string().optional().describe("The layer whose output, gradient or weight became non-finite."),
+    parameter: z.string().optional().describe("The parameter whose gradient or weight became non-finite."),
+    largestUpdate: z
+      .object({ parameter: z.string(), ratio: z.number().nullable() })
+      .optional()
+      .describe("The parameter the previous step changed most, ‖ΔW‖/‖W‖: the likely overshoot."),
+    lastFiniteLoss: z.number().optional().describe("Mean loss of the last batch whose loss was finite."),
     message: z.string(),
   })
   .meta({
     id: "Divergence",
     description:
-      "Present when training stopped because the loss became NaN or infinite; the weights are the last finite ones.",
+      "Present when training stopped on a NaN or infinite value (NaN forensics); the weights returned are " +
+      "the last finite ones.",
   });
 
 export const ClosedFormSolutionSchema = z
@@ -55,12 +75,34 @@ export const TrainResponseSchema = z
   .object({
     weights: NamedTensorsOutputSchema,
     history: HistorySchema,
-    gradients: NamedTensorsOutputSchema.describe(
-      "Gradient of the mean loss over the whole training set at the final weights.",
+    gradients: NamedTensorsOutputSchema.optional().describe(
+      "Gradient of the mean loss over the whole training set at the returned weights (absent, and named " +
+        "in `nonFinite`, when not finite).",
     ),
     metrics: MetricsSchema,
     seed: z.number().int().describe("The seed used (drawn when the request had none)."),
-    epochsRun: z.number().int(),
+    engineVersion: z.string().describe("Version of the back-propagation engine that trained."),
+    weightsSha256: z
+      .string()
+      .describe(
+        "SHA-256 (hex) of the returned weights over a canonical encoding: per tensor, keys in code-point " +
+          "order: uint32 LE key length, UTF-8 key, uint32 LE rank, uint32 LE dims, float64 LE values. Equal " +
+          "hashes mean bit-identical weights.",
+      ),
+    epochsRun: z.number().int().describe("Epochs completed in this run."),
+    initialEpoch: z.number().int().describe("0-based number of the first epoch (continues a resumed run)."),
+    stoppedEpoch: z.number().int().optional().describe("earlyStopping: the epoch after which it stopped."),
+    bestEpoch: z
+      .number()
+      .int()
+      .optional()
+      .describe("earlyStopping: the epoch with the best monitored value."),
+    nonFinite: z
+      .object({ omitted: z.array(z.string()), message: z.string() })
+      .optional()
+      .describe("Values at the returned weights left out because they are not finite."),
+    telemetry: TelemetrySchema.optional(),
+    optimizerState: OptimizerStateOutputSchema.optional(),
     durationMs: z.number().describe("Time spent training in the worker, milliseconds."),
     diverged: DivergenceSchema.optional(),
     solution: ClosedFormSolutionSchema.optional().describe("Present for optimizer normalEquation."),

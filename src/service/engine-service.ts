@@ -68,6 +68,15 @@ export class EngineService {
     const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? ["dataset", ...p] : p);
     this.validate(req.model, data, toRequest);
     const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
+    const state = req.optimizerState;
+    const moments = (key: "velocity" | "m" | "v") =>
+      state?.[key] && nestedToNamedTensors(state[key], ["optimizerState", key]);
+    const optimizerState = state && {
+      ...state,
+      velocity: moments("velocity"),
+      m: moments("m"),
+      v: moments("v"),
+    };
     const seed = req.seed ?? drawSeed();
     const outcome = await this.pool.run(
       {
@@ -82,9 +91,23 @@ export class EngineService {
           seed,
           validationSplit: req.validationSplit,
           initialWeights,
+          telemetry: req.telemetry,
+          earlyStopping: req.earlyStopping,
+          returnOptimizerState: req.returnOptimizerState,
+          optimizerState,
         },
       },
-      { signal, transfer: [data.x.buffer, data.y.buffer, ...buffersOf(initialWeights)] as ArrayBuffer[] },
+      {
+        signal,
+        transfer: [
+          data.x.buffer,
+          data.y.buffer,
+          ...buffersOf(initialWeights),
+          ...buffersOf(optimizerState?.velocity),
+          ...buffersOf(optimizerState?.m),
+          ...buffersOf(optimizerState?.v),
+        ] as ArrayBuffer[],
+      },
     );
     return unwrap(outcome, toRequest);
   }

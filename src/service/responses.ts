@@ -3,7 +3,8 @@ import type { GradientsResponse, PredictResponse, TrainResponse } from "../schem
 import { arrayToNested, batchToNested, finiteOrNull, namedTensorsToNested } from "./convert.js";
 
 const finiteAll = (a: number[] | undefined) => a?.map(finiteOrNull);
-const finiteOpt = (v: number | undefined) => (v === undefined ? undefined : finiteOrNull(v));
+const mapValues = <T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 
 /**
  * The answer to POST /train. Non-finite numbers (a diverged run) become `null`.
@@ -19,15 +20,29 @@ export function trainResponse(r: TrainResult, seed: number, durationMs: number):
       valAccuracy: finiteAll(r.history.valAccuracy),
       distanceToOptimum: finiteAll(r.history.distanceToOptimum),
     },
-    gradients: namedTensorsToNested(r.gradients),
-    metrics: {
-      loss: finiteOrNull(r.metrics.loss),
-      accuracy: finiteOpt(r.metrics.accuracy),
-      valLoss: finiteOpt(r.metrics.valLoss),
-      valAccuracy: finiteOpt(r.metrics.valAccuracy),
-    },
+    gradients: r.gradients && namedTensorsToNested(r.gradients),
+    metrics: r.metrics,
     seed,
+    engineVersion: r.engineVersion,
+    weightsSha256: r.weightsSha256,
     epochsRun: r.epochsRun,
+    initialEpoch: r.initialEpoch,
+    stoppedEpoch: r.stoppedEpoch,
+    bestEpoch: r.bestEpoch,
+    nonFinite: r.nonFinite,
+    telemetry: r.telemetry && {
+      gradientNorm: mapValues(r.telemetry.gradientNorm, (a) => a.map(finiteOrNull)),
+      updateRatio: mapValues(r.telemetry.updateRatio, (a) =>
+        a.map((v) => (v === null ? null : finiteOrNull(v))),
+      ),
+      activations: r.telemetry.activations,
+    },
+    optimizerState: r.optimizerState && {
+      ...r.optimizerState,
+      velocity: r.optimizerState.velocity && namedTensorsToNested(r.optimizerState.velocity),
+      m: r.optimizerState.m && namedTensorsToNested(r.optimizerState.m),
+      v: r.optimizerState.v && namedTensorsToNested(r.optimizerState.v),
+    },
     durationMs: Math.round(durationMs * 1000) / 1000,
     diverged: r.diverged,
     solution: r.solution && {

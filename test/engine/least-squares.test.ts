@@ -77,15 +77,15 @@ describe("normalEquation", () => {
     const data = linearData(50, W3x2, [0.7, -1.1], 0.5, 2);
     const r = closedForm(linear(3, 2), data);
     // ∂L/∂W = 2/(n·k)·Xᵀ(XW + b − Y): of order 0.5 at a point 0.1 away, here rounding only.
-    expect(maxAbs(r.gradients)).toBeLessThan(1e-14);
-    expect(r.solution!.mse).toBeCloseTo(r.metrics.loss, 14);
+    expect(maxAbs(r.gradients!)).toBeLessThan(1e-14);
+    expect(r.solution!.mse).toBeCloseTo(r.metrics.loss!, 14);
     let ssTot = 0;
     for (let c = 0; c < 2; c++) {
       let mean = 0;
       for (let i = 0; i < 50; i++) mean += data.y[i * 2 + c]! / 50;
       for (let i = 0; i < 50; i++) ssTot += (data.y[i * 2 + c]! - mean) ** 2;
     }
-    expect(r.solution!.r2).toBeCloseTo(1 - (r.metrics.loss * 100) / ssTot, 13);
+    expect(r.solution!.r2).toBeCloseTo(1 - (r.metrics.loss! * 100) / ssTot, 13);
   });
 
   it("fits several outputs as it fits each alone", () => {
@@ -161,8 +161,8 @@ describe("normalEquation on rank-deficient data: the minimum-norm solution, neve
     expect(w[0]).toBeCloseTo(wFull[0]! / 2, 12);
     expect(w[2]).toBeCloseTo(wFull[0]! / 2, 12);
     expect(w[1]).toBeCloseTo(wFull[1]!, 12);
-    expect(r.metrics.loss).toBeCloseTo(full.metrics.loss, 14);
-    expect(maxAbs(r.gradients)).toBeLessThan(1e-14);
+    expect(r.metrics.loss).toBeCloseTo(full.metrics.loss!, 14);
+    expect(maxAbs(r.gradients!)).toBeLessThan(1e-14);
     expect(flat(r)).toEqual(pinvSolution(x, base.y, 20, 3, true).map((v) => expect.closeTo(v, 12)));
   });
 
@@ -179,7 +179,7 @@ describe("normalEquation on rank-deficient data: the minimum-norm solution, neve
     expect(r.weights["dense_0/kernel"]!.data[0]).toBeCloseTo(full.weights["dense_0/kernel"]!.data[0]!, 12);
     expect(r.weights["dense_0/kernel"]!.data[1]).toBeCloseTo((3 * b0) / 10, 12);
     expect(r.weights["dense_0/bias"]!.data[0]).toBeCloseTo(b0 / 10, 12);
-    expect(r.metrics.loss).toBeCloseTo(full.metrics.loss, 14);
+    expect(r.metrics.loss).toBeCloseTo(full.metrics.loss!, 14);
   });
 
   it("fewer samples than columns: an exact fit of minimum norm", () => {
@@ -296,7 +296,7 @@ describe("gradient descent against the closed form (seed §1)", () => {
         sq += (v - exact[key]!.data[i]!) ** 2;
       });
     expect(d[d.length - 1]).toBe(Math.sqrt(sq));
-    expect(r.metrics.loss).toBeCloseTo(solved.metrics.loss, 12);
+    expect(r.metrics.loss).toBeCloseTo(solved.metrics.loss!, 12);
   });
 
   it("adam carries the optimum too, and onEpochEnd sees the distance", () => {

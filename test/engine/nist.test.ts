@@ -60,7 +60,7 @@ function solve(set: NistSet) {
   });
   const kernel = Array.from(r.weights["dense_0/kernel"]!.data);
   const beta = set.intercept ? [r.weights["dense_0/bias"]!.data[0]!, ...kernel] : kernel;
-  return { beta, solution: r.solution!, loss: r.metrics.loss };
+  return { beta, solution: r.solution!, loss: r.metrics.loss! };
 }
 
 /**

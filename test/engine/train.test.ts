@@ -136,6 +136,31 @@ describe("sgd on one sample x = 2, y = 2, dense 1→1 without bias from w = 0 (�
     // w_{t+1} = w_t − 0.5·8(w_t − 1) = 4 − 3w_t: |w − 1| triples every step.
     expect(r.history.loss[1]! / r.history.loss[0]!).toBeCloseTo(9, 10);
   });
+
+  it("learning rate 0.5: the forensics name the epoch where the loss 4·9^t overflows, and the weight", () => {
+    const r = run(0.5, 2000);
+    // w_t − 1 = −(−3)^t, loss_t = (2w_t − 2)² = 4·9^t: 4·9^322 = 7.4e307 is the last below 1.8e308.
+    expect(r.diverged).toMatchObject({ epoch: 323, batch: 0, stage: "loss" });
+    expect(r.diverged).not.toHaveProperty("parameter"); // nothing non-finite in a parameter
+    expect(r.diverged!.lastFiniteLoss! / (4 * 9 ** 322)).toBeCloseTo(1, 12);
+    // the step before it turned w into 4 − 3w: |Δw|/|w| = |4 − 4w|/|w| → 4
+    expect(r.diverged!.largestUpdate).toEqual({ parameter: "dense_0/kernel", ratio: 4 });
+    const w = r.weights["dense_0/kernel"]!.data[0]!;
+    expect(w / 3 ** 323).toBeCloseTo(1, 12); // w_323 = 1 + 3^323 = 1.29e154
+    // at these weights the loss is infinite (left out, and said so); the gradient 8(w − 1) ≈ 1e155 is not
+    expect(r.metrics).toEqual({});
+    expect(r.nonFinite!.omitted).toEqual(["loss"]);
+    expect(r.gradients!["dense_0/kernel"]!.data[0]).toBe(8 * (w - 1));
+  });
+
+  it("learning rates 0.125 and 0.25 never diverge", () => {
+    for (const lr of [0.125, 0.25]) {
+      const r = run(lr, 50);
+      expect(r).not.toHaveProperty("diverged");
+      expect(r).not.toHaveProperty("nonFinite");
+      expect(r.metrics.loss).toBe(lr === 0.125 ? 0 : 4);
+    }
+  });
 });
 
 describe("training", () => {
@@ -155,7 +180,7 @@ describe("training", () => {
     expect(b.history).toEqual(a.history);
     for (const k of Object.keys(a.weights)) {
       expect(Array.from(b.weights[k]!.data)).toEqual(Array.from(a.weights[k]!.data));
-      expect(Array.from(b.gradients[k]!.data)).toEqual(Array.from(a.gradients[k]!.data));
+      expect(Array.from(b.gradients![k]!.data)).toEqual(Array.from(a.gradients![k]!.data));
     }
     const c = train({ ...opts, seed: 78 });
     expect(c.history.loss).not.toEqual(a.history.loss);
@@ -171,7 +196,7 @@ describe("training", () => {
     });
     expect(r.metrics.loss).toBeCloseTo(check.loss, 12);
     for (const k of Object.keys(r.weights))
-      expect(maxRelativeError(r.gradients[k]!.data, check.gradients[k]!.data, 1e-12)).toBeLessThan(1e-10);
+      expect(maxRelativeError(r.gradients![k]!.data, check.gradients[k]!.data, 1e-12)).toBeLessThan(1e-10);
   });
 
   it("holds out the last samples for validation, as Keras", () => {

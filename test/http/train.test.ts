@@ -235,9 +235,10 @@ describe("POST /train", () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     TrainResponseSchema.parse(body);
-    expect(body.diverged).toEqual({
+    expect(body.diverged).toMatchObject({
       epoch: expect.any(Number),
       batch: expect.any(Number),
+      stage: expect.stringMatching(/^(activation|loss|gradient|weight|valLoss)$/),
       message: expect.any(String),
     });
     expect(body.epochsRun).toBeLessThan(100);

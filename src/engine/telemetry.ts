@@ -1,0 +1,170 @@
+import { Activation } from "./layers/activation.js";
+import type { Param } from "./layers/layer.js";
+import type { Model } from "./model.js";
+import type { ActivationTelemetry, Telemetry } from "./types.js";
+
+/** How close to an asymptote a sigmoid or tanh output counts as saturated (see `ActivationTelemetry`). */
+export const SATURATION_TOLERANCE = 1e-3;
+
+interface Watched {
+  /** Index of the activation layer in `model.layers`. */
+  layer: number;
+  activation: "relu" | "sigmoid" | "tanh";
+  /** Size of the last axis: the units a relu unit is counted over. */
+  units: number;
+  /** relu: 1 once a unit has output > 0 in the current epoch. */
+  alive: Uint8Array;
+  /** sigmoid/tanh: saturated (element, sample) pairs so far in the current epoch. */
+  saturated: number;
+  /** Output elements per sample. */
+  size: number;
+  record: ActivationTelemetry;
+}
+
+/**
+ * Collects `Telemetry` during training: `startEpoch` before an epoch's first batch, `recordBatch`
+ * after each batch's checked forward and backward pass (before the step), `endEpoch` after its last
+ * step. Buffers are allocated once here; per batch it only reads the model's outputs and gradients.
+ */
+export class TelemetryRecorder {
+  readonly telemetry: Telemetry = { gradientNorm: {}, updateRatio: {}, activations: {} };
+  private readonly start: Float64Array[];
+  private readonly normSum: Float64Array;
+  private readonly watched: Watched[] = [];
+  private samples = 0;
+
+  /** @param batchesPerEpoch batches in an epoch, to average gradient norms without overflow. */
+  constructor(
+    private readonly model: Model,
+    private readonly params: Param[],
+    private readonly batchesPerEpoch: number,
+  ) {
+    this.start = params.map((p) => new Float64Array(p.value.length));
+    this.normSum = new Float64Array(params.length);
+    for (const p of params) {
+      this.telemetry.gradientNorm[p.key] = [];
+      this.telemetry.updateRatio[p.key] = [];
+    }
+    model.layers.forEach((layer, i) => {
+      if (!(layer instanceof Activation)) return;
+      const a = layer.activation;
+      if (a !== "relu" && a !== "sigmoid" && a !== "tanh") return;
+      const shape = layer.outputShape;
+      const units = shape[shape.length - 1]!;
+      const record: ActivationTelemetry =
+        a === "relu" ? { activation: a, deadFraction: [] } : { activation: a, saturatedFraction: [] };
+      this.telemetry.activations[model.specLayerNames[model.specIndexOf(i)]!] = record;
+      this.watched.push({
+        layer: i,
+        activation: a,
+        units,
+        alive: new Uint8Array(units),
+        saturated: 0,
+        size: shape.reduce((s, d) => s * d, 1),
+        record,
+      });
+    });
+  }
+
+  startEpoch(): void {
+    this.params.forEach((p, k) => {
+      this.start[k]!.set(p.value);
+    });
+    this.normSum.fill(0);
+    this.samples = 0;
+    for (const w of this.watched) {
+      w.alive.fill(0);
+      w.saturated = 0;
+    }
+  }
+
+  /** After the batch's forward and backward pass: activation counts and gradient norms. */
+  recordBatch(batch: number): void {
+    this.samples += batch;
+    for (const w of this.watched) {
+      const y = this.model.layerOutput(w.layer);
+      const n = batch * w.size;
+      if (w.activation === "relu") {
+        const alive = w.alive;
+        const units = w.units;
+        for (let o = 0; o < n; o += units) for (let j = 0; j < units; j++) if (y[o + j]! > 0) alive[j] = 1;
+      } else {
+        const lo = w.activation === "sigmoid" ? SATURATION_TOLERANCE : -1 + SATURATION_TOLERANCE;
+        const hi = 1 - SATURATION_TOLERANCE;
+        let count = 0;
+        for (let i = 0; i < n; i++) {
+          const v = y[i]!;
+          if (v < lo || v > hi) count++;
+        }
+        w.saturated += count;
+      }
+    }
+    for (let k = 0; k < this.params.length; k++)
+      this.normSum[k]! += l2norm(this.params[k]!.grad) / this.batchesPerEpoch;
+  }
+
+  /** After the epoch's last step. */
+  endEpoch(): void {
+    this.params.forEach((p, k) => {
+      this.telemetry.gradientNorm[p.key]!.push(this.normSum[k]!);
+      this.telemetry.updateRatio[p.key]!.push(changeRatio(this.start[k]!, p.value));
+    });
+    for (const w of this.watched) {
+      if (w.activation === "relu") {
+        let dead = 0;
+        for (let j = 0; j < w.units; j++) if (w.alive[j] === 0) dead++;
+        w.record.deadFraction!.push(dead / w.units);
+      } else {
+        w.record.saturatedFraction!.push(w.saturated / (this.samples * w.size));
+      }
+    }
+  }
+}
+
+/** Sums of squares outside [TINY, ∞) lost digits to underflow or overflowed: redo them scaled. */
+const TINY = 1e-290;
+
+/** ‖a‖₂ of finite values; rescaled by max|aᵢ| when the plain sum of squares under- or overflows. */
+export function l2norm(a: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * a[i]!;
+  if (sum >= TINY && sum < Number.POSITIVE_INFINITY) return Math.sqrt(sum);
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]!));
+  if (scale === 0) return 0;
+  sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i]! / scale) ** 2;
+  return scale * Math.sqrt(sum);
+}
+
+/**
+ * ‖b − a‖₂ / ‖a‖₂ of finite arrays (rescaled when a sum of squares under- or overflows);
+ * null when ‖a‖₂ = 0.
+ */
+export function changeRatio(a: Float64Array, b: Float64Array): number | null {
+  let da = 0;
+  let dd = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = b[i]! - a[i]!;
+    da += a[i]! * a[i]!;
+    dd += d * d;
+  }
+  if (
+    da >= TINY &&
+    da < Number.POSITIVE_INFINITY &&
+    (dd === 0 || (dd >= TINY && dd < Number.POSITIVE_INFINITY))
+  )
+    return Math.sqrt(dd) / Math.sqrt(da);
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) scale = Math.max(scale, Math.abs(a[i]!), Math.abs(b[i]!));
+  if (scale === 0) return null;
+  da = 0;
+  dd = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]! / scale;
+    const d = b[i]! / scale - x;
+    da += x * x;
+    dd += d * d;
+  }
+  return da === 0 ? null : Math.sqrt(dd) / Math.sqrt(da);
+}

@@ -1,0 +1,102 @@
+import { z } from "zod";
+import type { EarlyStoppingOptions, OptimizerState } from "../engine/index.js";
+import { NamedTensorsInputSchema, NamedTensorsOutputSchema, OutputNumberSchema } from "./common.js";
+import { LIMITS } from "./limits.js";
+
+export const EarlyStoppingSchema = z
+  .strictObject({
+    monitor: z.enum(["valLoss", "loss"]).describe("valLoss needs a validationSplit."),
+    patience: z.number().int().min(0).max(LIMITS.maxEpochs).optional().describe("Default 0."),
+    minDelta: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("Smallest decrease that counts as improvement. Default 0."),
+    restoreBestWeights: z.boolean().optional().describe("Return the best epoch's weights. Default false."),
+  })
+  .meta({
+    id: "EarlyStopping",
+    description:
+      "Keras EarlyStopping: stop when `monitor` has not improved by more than minDelta for `patience` epochs.",
+  });
+
+const uint32 = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1);
+
+export const OptimizerStateSchema = z
+  .strictObject({
+    type: z.enum(["sgd", "adam"]),
+    iterations: z.number().int().min(0).describe("Optimiser updates made so far."),
+    epochsCompleted: z.number().int().min(0),
+    velocity: NamedTensorsInputSchema.optional().describe("sgd with momentum: the velocity."),
+    m: NamedTensorsInputSchema.optional().describe("adam: first-moment estimate."),
+    v: NamedTensorsInputSchema.optional().describe("adam: second-moment estimate."),
+    shuffleRng: z.array(uint32).length(4).describe("The shuffling generator's state."),
+    shuffleOrder: z
+      .array(z.number().int().min(0))
+      .max(LIMITS.maxSamples)
+      .describe("Sample order after the latest shuffle."),
+  })
+  .meta({
+    id: "OptimizerState",
+    description: "Everything the optimiser carries between steps, as returned with returnOptimizerState.",
+  });
+
+export const OptimizerStateOutputSchema = z
+  .object({
+    type: z.enum(["sgd", "adam"]),
+    iterations: z.number().int(),
+    epochsCompleted: z.number().int(),
+    velocity: NamedTensorsOutputSchema.optional(),
+    m: NamedTensorsOutputSchema.optional(),
+    v: NamedTensorsOutputSchema.optional(),
+    shuffleRng: z.array(z.number().int()),
+    shuffleOrder: z.array(z.number().int()),
+  })
+  .meta({
+    id: "OptimizerStateOut",
+    description: "Send back as `optimizerState` (with the weights) to continue.",
+  });
+
+export const TelemetrySchema = z
+  .object({
+    gradientNorm: z
+      .record(z.string(), z.array(OutputNumberSchema))
+      .describe(
+        "Per parameter, per epoch: the mean over batches of ‖∂L/∂W‖₂ (the batch's mean-loss gradient).",
+      ),
+    updateRatio: z
+      .record(z.string(), z.array(OutputNumberSchema))
+      .describe("Per parameter, per epoch: ‖W_end − W_start‖₂ / ‖W_start‖₂ (null when W_start = 0)."),
+    activations: z
+      .record(
+        z.string(),
+        z.object({
+          activation: z.enum(["relu", "sigmoid", "tanh"]),
+          deadFraction: z
+            .array(z.number())
+            .optional()
+            .describe("relu: fraction of units (last axis) exactly 0 on every training sample of the epoch."),
+          saturatedFraction: z
+            .array(z.number())
+            .optional()
+            .describe(
+              "sigmoid/tanh: fraction of (unit, sample) pairs within 1e-3 of an asymptote " +
+                "(sigmoid < 1e-3 or > 1 − 1e-3; |tanh| > 1 − 1e-3).",
+            ),
+        }),
+      )
+      .describe("Per layer with a relu, sigmoid or tanh activation."),
+  })
+  .meta({ id: "Telemetry", description: "Per-epoch gradient and activation statistics (telemetry: true)." });
+
+type Assert<T extends true> = T;
+export type _EarlyStoppingFits = Assert<
+  z.output<typeof EarlyStoppingSchema> extends EarlyStoppingOptions ? true : false
+>;
+export type _OptimizerStateKeys = Assert<
+  keyof z.output<typeof OptimizerStateSchema> extends keyof OptimizerState ? true : false
+>;
