@@ -18,6 +18,11 @@ export interface ModelSummary {
   layers: { name: string; type: string; outputShape: number[]; params: { key: string; shape: number[] }[] }[];
   /** Total number of trainable scalars. */
   paramCount: number;
+  /**
+   * Work of one sample's forward pass (multiply-adds, comparisons, element operations), summed
+   * over the layers; a training step costs about 3× this, a numerical check 2 passes per parameter.
+   */
+  forwardCost: number;
   /** True for the cross-entropy losses (accuracy is reported). */
   classification: boolean;
 }
@@ -103,6 +108,7 @@ export class Model {
         };
       }),
       paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
+      forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
       classification: this.spec.loss !== "meanSquaredError",
     };
   }
@@ -290,6 +296,16 @@ function lossKindOf(spec: ModelSpec, last: Layer, outShape: number[]): LossKind 
       return { loss, fused: "softmax" };
     if (last.activation === "sigmoid" && loss === "binaryCrossentropy") return { loss, fused: "sigmoid" };
   }
+  // A cross-entropy reads the output as probabilities: a linear, relu or tanh output can be
+  // negative or sum to 0, and the loss and its gradient are then undefined (NaN).
+  const probabilities =
+    last instanceof Activation && (last.activation === "softmax" || last.activation === "sigmoid");
+  if (loss !== "meanSquaredError" && !probabilities)
+    throw new EngineError(
+      `${loss} needs probabilities, but the model's output activation is ${last instanceof Activation ? last.activation : "linear"}; ` +
+        `end the model with activation ${loss === "binaryCrossentropy" ? "sigmoid" : "softmax"}`,
+      ["loss"],
+    );
   return { loss, fused: false };
 }
 

@@ -181,7 +181,7 @@ function trainByGradient(
       ...where,
       ...(culprit ? { largestUpdate: culprit } : {}),
       ...(lastFiniteLoss !== undefined ? { lastFiniteLoss } : {}),
-      message: `training diverged at epoch ${epoch + 1} (batch ${batch + 1}): ${detail}; lower the learning rate or scale the inputs`,
+      message: `training diverged in epoch ${epoch} (0-based; the ${ordinal(epoch + 1)}), batch ${batch}: ${detail}; lower the learning rate or scale the inputs`,
     };
   };
 
@@ -456,4 +456,11 @@ function distanceTo(params: Param[], target: NamedTensors): number {
     for (let i = 0; i < p.value.length; i++) sum += (p.value[i]! - t[i]!) ** 2;
   }
   return Math.sqrt(sum);
+}
+
+/** 1 → "1st", 2 → "2nd", 11 → "11th", 23 → "23rd". */
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${suffix}`;
 }

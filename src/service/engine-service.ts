@@ -28,7 +28,7 @@ import type { EnginePool } from "./pool.js";
 export interface EngineLimits {
   /** Largest model, in trainable parameters. */
   maxParams: number;
-  /** Compute budget of one request, in multiply-adds (see `forwardCost`). */
+  /** Compute budget of one request, in multiply-adds (see `ModelSummary.forwardCost`). */
   maxWork: number;
 }
 
@@ -62,8 +62,8 @@ export class EngineService {
     const columns = summary.inputSize + 1;
     const work =
       req.optimizer.type === "normalEquation"
-        ? data.n * (columns * columns * summary.outputSize + forwardCost(summary) * TRAIN_PASSES)
-        : forwardCost(summary) * data.n * (req.epochs ?? 1) * TRAIN_PASSES;
+        ? data.n * (columns * columns * summary.outputSize + summary.forwardCost * TRAIN_PASSES)
+        : summary.forwardCost * data.n * (req.epochs ?? 1) * TRAIN_PASSES;
     this.checkWork(work, "training");
     const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? ["dataset", ...p] : p);
     this.validate(req.model, data, toRequest);
@@ -122,7 +122,7 @@ export class EngineService {
           ? undefined
           : req.numericalCheck;
     const numericalEvaluations = check ? summary.paramCount * (check.method === "forward" ? 1 : 2) : 0;
-    this.checkWork(forwardCost(summary) * (TRAIN_PASSES + numericalEvaluations), "the numerical check");
+    this.checkWork(summary.forwardCost * (TRAIN_PASSES + numericalEvaluations), "the numerical check");
     // One sample: the engine's ["x", 0] is the request's "x".
     const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? [p[0]] : p);
     this.validate(req.model, data, toRequest);
@@ -138,7 +138,7 @@ export class EngineService {
   async predict(req: PredictRequest, signal?: AbortSignal): Promise<JsonText<PredictResponse>> {
     const summary = this.describe(req.model);
     const n = req.x.length;
-    this.checkWork(forwardCost(summary) * n, "prediction");
+    this.checkWork(summary.forwardCost * n, "prediction");
     const x = samplesToArray(req.x, summary.inputShape, ["x"]);
     const weights = nestedToNamedTensors(req.weights, ["weights"]);
     const outcome = await this.pool.run(
@@ -214,24 +214,6 @@ export class EngineService {
 
 function samplePath(prefix: Path, field: "x" | "y", i: number, single: boolean): Path {
   return single ? [field] : [...prefix, field, i];
-}
-
-/**
- * Multiply-adds of one sample's forward pass: each kernel element once per output position
- * (dense: once; conv2d: once per output pixel), plus one per activation element.
- */
-export function forwardCost(summary: ModelSummary): number {
-  let cost = 0;
-  for (const layer of summary.layers) {
-    cost += sizeOf(layer.outputShape);
-    for (const p of layer.params) {
-      if (!p.key.endsWith("/kernel")) continue;
-      const positions =
-        layer.type === "conv2d" ? (layer.outputShape[0] ?? 1) * (layer.outputShape[1] ?? 1) : 1;
-      cost += sizeOf(p.shape) * positions;
-    }
-  }
-  return cost;
 }
 
 /** A uint32 seed from the OS's CSPRNG, returned to the client so the run can be repeated. */

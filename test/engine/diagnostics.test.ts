@@ -311,7 +311,9 @@ describe("NaN forensics", () => {
     expect(r.diverged!.largestUpdate!.parameter).toBe("dense_0/kernel");
     expect(r.diverged!.largestUpdate!.ratio).toBeCloseTo(8e6, 0); // |Δw|/|w| = 8e6·|w − 1|/|w|
     expect(r.diverged!.lastFiniteLoss! / (4 * (8e6 - 1) ** 44)).toBeCloseTo(1, 10);
-    expect(r.diverged!.message).toMatch(/diverged at epoch 24 \(batch 1\): the loss became Infinity/);
+    expect(r.diverged!.message).toMatch(
+      /diverged in epoch 23 \(0-based; the 24th\), batch 0: the loss became Infinity/,
+    );
     expect(r.epochsRun).toBe(23);
     expect(r.history.loss).toHaveLength(23);
     const w = r.weights["dense_0/kernel"]!.data[0]!;
@@ -365,7 +367,7 @@ describe("NaN forensics", () => {
         parameter: "dense_0/kernel",
         lastFiniteLoss: 4,
         message:
-          "training diverged at epoch 1 (batch 1): the update made dense_0/kernel Infinity at index [0, 0] (the step is undone); lower the learning rate or scale the inputs",
+          "training diverged in epoch 0 (0-based; the 1st), batch 0: the update made dense_0/kernel Infinity at index [0, 0] (the step is undone); lower the learning rate or scale the inputs",
       });
       expect(r.weights["dense_0/kernel"]!.data[0]).toBe(0);
       expect(r.metrics).toEqual({ loss: 4 });

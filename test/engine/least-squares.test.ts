@@ -249,7 +249,7 @@ describe("normalEquation rejects a model that is not linear regression", () => {
       name: "another loss",
       model: { ...linear(2, 1), loss: "binaryCrossentropy" },
       path: ["model", "loss"],
-      message: /loss must be meanSquaredError, not binaryCrossentropy/,
+      message: /binaryCrossentropy needs probabilities/,
     },
     {
       name: "another layer type",

@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import {
   computeGradients,
+  describeModel,
   initWeights,
   type ModelSpec,
   type NamedTensors,
@@ -128,7 +129,7 @@ describe("sgd on one sample x = 2, y = 2, dense 1→1 without bias from w = 0 (�
   it("learning rate 0.5 diverges: a defined answer, finite weights", () => {
     const r = run(0.5, 2000);
     expect(r.diverged).toBeDefined();
-    expect(r.diverged!.message).toMatch(/diverged at epoch \d+/);
+    expect(r.diverged!.message).toMatch(/diverged in epoch \d+ \(0-based; the \d+(st|nd|rd|th)\), batch \d+/);
     expect(r.epochsRun).toBe(r.diverged!.epoch);
     expect(r.history.loss.length).toBe(r.epochsRun);
     expect(r.history.loss.every(Number.isFinite)).toBe(true);
@@ -237,5 +238,39 @@ describe("training", () => {
     expect(() => train({ ...opts, data: randomBatch(mlp, 1, 2, 1), validationSplit: 0.5 })).toThrow(
       /leaves no training samples/,
     );
+  });
+});
+
+describe("model checks", () => {
+  it("a cross-entropy on an output that is not probabilities is an EngineError at loss", () => {
+    for (const [loss, activation] of [
+      ["categoricalCrossentropy", "linear"],
+      ["sparseCategoricalCrossentropy", "relu"],
+      ["binaryCrossentropy", "tanh"],
+    ] as const)
+      expect(() =>
+        describeModel({ inputShape: [2], layers: [{ type: "dense", units: 2, activation }], loss }),
+      ).toThrow(
+        expect.objectContaining({ path: ["loss"], message: expect.stringMatching(/needs probabilities/) }),
+      );
+  });
+
+  it("counts the forward work of every layer (multiply-adds, comparisons, element operations)", () => {
+    const s = describeModel({
+      inputShape: [6, 6, 1],
+      layers: [
+        { type: "conv2d", filters: 2, kernelSize: 3, activation: "relu" }, // 4×4×2 out
+        { type: "maxPooling2d", poolSize: 2 }, // 2×2×2 out
+        { type: "flatten" },
+        { type: "dense", units: 3, activation: "softmax" },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    });
+    const conv = 16 * 9 * (2 + 1) + 16 * 2; // product + im2col copy, + bias
+    const relu = 32;
+    const pool = 8 * 4;
+    const dense = 8 * 3 + 3;
+    const softmax = 3 * 3;
+    expect(s.forwardCost).toBe(conv + relu + pool + dense + softmax);
   });
 });

@@ -270,6 +270,57 @@ describe("422: well-formed but does not fit the model", () => {
     expect(paths(body)[0]).toMatch(/^model\./);
   });
 
+  it("names the loss when a cross-entropy follows an output that is not probabilities", async () => {
+    const model = {
+      inputShape: [2],
+      layers: [{ type: "dense", units: 2 }],
+      loss: "categoricalCrossentropy",
+    };
+    const body = problem(
+      await post(
+        "/train",
+        trainBody({
+          model,
+          dataset: {
+            x: xs,
+            y: [
+              [1, 0],
+              [0, 1],
+              [0, 1],
+            ],
+          },
+        }),
+      ),
+      422,
+    );
+    expect(paths(body)).toEqual(["model.loss"]);
+    expect(body.errors?.[0]?.message).toMatch(/needs probabilities.*activation softmax/);
+  });
+
+  it("counts pooling in the compute budget (a 32×32 max pool over 128×128, 10,000 epochs)", async () => {
+    const side = 128;
+    const body = problem(
+      await post(
+        "/train",
+        trainBody({
+          model: {
+            inputShape: [side, side, 1],
+            layers: [
+              { type: "maxPooling2d", poolSize: 32, strides: 1, padding: "same" },
+              { type: "flatten" },
+              { type: "dense", units: 1 },
+            ],
+            loss: "meanSquaredError",
+          },
+          dataset: { x: [new Array(side * side).fill(0.5)], y: [1] },
+          epochs: 10_000,
+        }),
+      ),
+      422,
+    );
+    expect(body.detail).toMatch(/multiply-adds; the limit per request is/);
+  });
+
   it("names a built-in data set that does not fit the model", async () => {
     const body = problem(await post("/train", trainBody({ dataset: { name: "iris" } })), 422);
     expect(paths(body)).toEqual(["dataset.name"]);

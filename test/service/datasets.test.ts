@@ -4,7 +4,9 @@ import { listDatasets, loadBuiltIn } from "../../src/service/datasets.js";
 import { UnprocessableError } from "../../src/service/errors.js";
 
 function summary(inputs: number, units: number, loss: LossName) {
-  const spec: ModelSpec = { inputShape: [inputs], layers: [{ type: "dense", units }], loss };
+  const activation =
+    loss === "meanSquaredError" ? "linear" : loss === "binaryCrossentropy" ? "sigmoid" : "softmax";
+  const spec: ModelSpec = { inputShape: [inputs], layers: [{ type: "dense", units, activation }], loss };
   return describeModel(spec);
 }
 
@@ -17,7 +19,7 @@ describe("built-in data sets", () => {
   it("serves the 10,000 MNIST digits as [28, 28, 1] images in [0, 1], every class mixed through", () => {
     const spec: ModelSpec = {
       inputShape: [28, 28, 1],
-      layers: [{ type: "flatten" }, { type: "dense", units: 10 }],
+      layers: [{ type: "flatten" }, { type: "dense", units: 10, activation: "softmax" }],
       loss: "sparseCategoricalCrossentropy",
     };
     const d = loadBuiltIn("mnist", describeModel(spec), "sparseCategoricalCrossentropy");

@@ -99,6 +99,7 @@ export function activateBackward(
 export class Activation implements Layer {
   readonly type = "activation";
   readonly outputShape: number[];
+  readonly forwardCost: number;
   private readonly out: Buffer;
   private readonly dx: Buffer;
   private readonly lastAxis: number;
@@ -111,6 +112,7 @@ export class Activation implements Layer {
   ) {
     this.outputShape = [...inputShape];
     const size = sizeOf(inputShape);
+    this.forwardCost = activation === "softmax" ? 3 * size : size;
     this.out = new Buffer(size);
     this.dx = new Buffer(size);
     this.lastAxis = inputShape[inputShape.length - 1] ?? 1;

@@ -21,6 +21,7 @@ export class Conv2d implements Layer {
   readonly kernel: Param;
   readonly bias: Param | undefined;
   readonly geometry: WindowGeometry;
+  readonly forwardCost: number;
   /** A 1×1 kernel with stride 1 and no padding sees the input itself: im2col would be a copy. */
   private readonly identityCols: boolean;
   private readonly colsBuffer: Buffer;
@@ -67,6 +68,8 @@ export class Conv2d implements Layer {
     this.identityCols =
       kH === 1 && kW === 1 && strides[0] === 1 && strides[1] === 1 && g.padTop + g.padLeft === 0;
     const positions = g.outH * g.outW;
+    // The product over every output position, plus the im2col copy.
+    this.forwardCost = positions * rowLen * (filters + 1) + positions * filters;
     this.colsBuffer = new Buffer(this.identityCols ? 0 : positions * rowLen);
     this.dColsBuffer = new Buffer(this.identityCols ? 0 : positions * rowLen);
     this.out = new Buffer(positions * filters);

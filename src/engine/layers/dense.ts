@@ -8,6 +8,7 @@ import { Buffer, type Layer, type Param } from "./layer.js";
 export class Dense implements Layer {
   readonly type = "dense";
   readonly outputShape: number[];
+  readonly forwardCost: number;
   readonly kernel: Param;
   readonly bias: Param | undefined;
   private readonly out: Buffer;
@@ -22,6 +23,7 @@ export class Dense implements Layer {
   ) {
     const inSize = inputShape[0]!;
     this.outputShape = [units];
+    this.forwardCost = inSize * units + units;
     this.kernel = {
       key: `${name}/kernel`,
       shape: [inSize, units],

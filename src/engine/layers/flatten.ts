@@ -5,6 +5,7 @@ import type { Layer, Param } from "./layer.js";
 export class Flatten implements Layer {
   readonly type = "flatten";
   readonly outputShape: number[];
+  readonly forwardCost = 0;
   constructor(
     readonly name: string,
     readonly inputShape: number[],

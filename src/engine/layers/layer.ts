@@ -25,6 +25,11 @@ export interface Layer {
   readonly inputShape: number[];
   /** Per-sample output shape. */
   readonly outputShape: number[];
+  /**
+   * Work of one sample's forward pass, in multiply-adds (comparisons for max pooling, element
+   * operations for activations): what limits and budgets are computed from. Backward costs about twice this.
+   */
+  readonly forwardCost: number;
   params(): Param[];
   /** @param x `[batch, ...inputShape]` @returns `[batch, ...outputShape]` */
   forward(x: Float64Array, batch: number): Float64Array;

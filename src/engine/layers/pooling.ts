@@ -13,6 +13,7 @@ abstract class Pooling2d implements Layer {
   abstract readonly type: string;
   readonly outputShape: number[];
   readonly geometry: WindowGeometry;
+  readonly forwardCost: number;
   protected readonly out: Buffer;
   protected readonly dx: Buffer;
 
@@ -30,6 +31,7 @@ abstract class Pooling2d implements Layer {
     const g = windowGeometry(inputShape, poolSize, strides, padding);
     this.geometry = g;
     this.outputShape = [g.outH, g.outW, g.channels];
+    this.forwardCost = g.outH * g.outW * g.channels * poolSize[0] * poolSize[1];
     this.out = new Buffer(g.outH * g.outW * g.channels);
     this.dx = new Buffer(g.inH * g.inW * g.channels);
   }
