@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config.js";
+import { parseJsonBody } from "./json-body.js";
 import { transformObject } from "./openapi.js";
 import enginePlugin from "./plugins/engine.js";
 import { sendProblem, toProblem } from "./problems.js";
@@ -48,6 +49,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   // JSON only: anything else is 415 rather than a string that fails the schema.
   app.removeContentTypeParser("text/plain");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    if (body === "") {
+      done(Object.assign(new Error("empty body"), { statusCode: 400, code: "FST_ERR_CTP_EMPTY_JSON_BODY" }));
+      return;
+    }
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      if (err instanceof SyntaxError)
+        done(Object.assign(err, { statusCode: 400, code: "FST_ERR_CTP_INVALID_JSON_BODY" }));
+      else done(err as Error);
+    }
+  });
 
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
@@ -60,16 +75,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       request.log.info({ problem: { status: problem.status, detail: problem.detail } }, "request rejected");
     return sendProblem(reply, problem, headers);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "/";
+    // A route that exists under other methods is 405 with Allow (RFC 9110 §15.5.6), not 404.
+    const allowed = ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((method) =>
+      app.findRoute({ method: method as "GET", url: path }),
+    );
+    if (allowed.length > 0)
+      return sendProblem(
+        reply,
+        {
+          type: "about:blank",
+          title: "Method Not Allowed",
+          status: 405,
+          detail: `${path} answers ${allowed.join(", ")}, not ${request.method}`,
+          instance: request.url,
+          requestId: String(request.id),
+        },
+        { allow: allowed.join(", ") },
+      );
+    return sendProblem(reply, {
       type: "about:blank",
       title: "Not Found",
       status: 404,
-      detail: `no route ${request.method} ${request.url.split("?")[0]}`,
+      detail: `no route ${request.method} ${path}`,
       instance: request.url,
       requestId: String(request.id),
-    }),
-  );
+    });
+  });
 
   await app.register(fastifySwagger, {
     openapi: {

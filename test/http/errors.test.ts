@@ -327,6 +327,18 @@ describe("422: well-formed but does not fit the model", () => {
     expect(body.detail).toMatch(/iris has 4 values per sample/);
   });
 
+  it("names the built-in data set, not a dataset.y the request lacks, for labels out of range", async () => {
+    // Iris has 3 classes; a 2-unit model cannot take label 2.
+    const model = {
+      inputShape: [4],
+      layers: [{ type: "dense", units: 2, activation: "softmax" }],
+      loss: "sparseCategoricalCrossentropy",
+    };
+    const body = problem(await post("/train", trainBody({ model, dataset: { name: "iris" } })), 422);
+    expect(paths(body)).toEqual(["dataset.name"]);
+    expect(body.detail).toMatch(/label 2/);
+  });
+
   describe("weights for another model", () => {
     const weights = {
       "dense_0/kernel": [
@@ -425,6 +437,52 @@ describe("other statuses", () => {
     problem(res, 415);
   });
 
+  it("answers 405 with Allow for a route that exists under another method", async () => {
+    const res = await app.inject({ method: "GET", url: "/train" });
+    const body = problem(res, 405);
+    expect(res.headers.allow).toBe("POST");
+    expect(body.detail).toBe("/train answers POST, not GET");
+    expect(problem(await app.inject({ method: "DELETE", url: "/health" }), 405).detail).toMatch(/GET/);
+  });
+
+  it("answers 400 naming the path for a body nested too deeply (no stack overflow)", async () => {
+    for (const url of ["/train", "/gradients", "/predict"]) {
+      const deep = `${"[".repeat(5000)}0${"]".repeat(5000)}`;
+      const res = await app.inject({
+        method: "POST",
+        url,
+        headers: { "content-type": "application/json" },
+        payload: `{"model": {"inputShape": [2], "layers": [], "loss": "meanSquaredError"}, "x": ${deep}}`,
+      });
+      const body = problem(res, 400);
+      expect(body.detail).toMatch(/nested deeper than 32 levels/);
+      expect(paths(body)[0]).toMatch(/^x\[0\]\[0\]/);
+    }
+  });
+
+  it("answers 400 naming a __proto__ or constructor.prototype key", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/predict",
+      headers: { "content-type": "application/json" },
+      payload: '{"model": {}, "weights": {"__proto__": {"polluted": 1}}, "x": [[0]]}',
+    });
+    const body = problem(res, 400);
+    expect(body.type).toBe("/problems/invalid-request");
+    expect(paths(body)).toEqual(["weights.__proto__"]);
+    const ctor = problem(
+      await app.inject({
+        method: "POST",
+        url: "/train",
+        headers: { "content-type": "application/json" },
+        payload: '{"constructor": {"prototype": {"polluted": 1}}}',
+      }),
+      400,
+    );
+    expect(paths(ctor)).toEqual(["constructor"]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it("answers 404 for an unknown route", async () => {
     const body = problem(await app.inject({ method: "GET", url: "/nope?x=1" }), 404);
     expect(body.detail).toBe("no route GET /nope");
@@ -449,7 +507,18 @@ describe("other statuses", () => {
     const capped = await buildTestApp({ MAX_WORK: "100" });
     try {
       const body = problem(await capped.inject({ method: "POST", url: "/train", payload: trainBody() }), 422);
-      expect(body.detail).toMatch(/multiply-adds/);
+      expect(body.detail).toMatch(/multiply-adds.*MAX_WORK.*fewer epochs/);
+      expect(paths(body)).toEqual(["epochs"]);
+      const check = problem(
+        await capped.inject({
+          method: "POST",
+          url: "/gradients",
+          payload: { model: tinyModel(), x: [0.1, 0.2], y: 1, numericalCheck: true },
+        }),
+        422,
+      );
+      expect(paths(check)).toEqual(["numericalCheck"]);
+      expect(check.detail).not.toMatch(/epochs/);
     } finally {
       await capped.close();
     }

@@ -44,7 +44,7 @@ describe("built-in data sets", () => {
     expect(again.x.buffer).not.toBe(d.x.buffer);
   });
 
-  it("gives iris integer labels 0..2 for the sparse loss, in the data set's order", () => {
+  it("serves iris's 150 samples in a fixed mixed order, labels 0..2, every species in the last 20%", () => {
     const d = loadBuiltIn(
       "iris",
       summary(4, 3, "sparseCategoricalCrossentropy"),
@@ -52,17 +52,37 @@ describe("built-in data sets", () => {
     );
     expect(d.n).toBe(150);
     expect(d.x).toHaveLength(600);
-    expect([...d.x.subarray(0, 4)]).toEqual([5.1, 3.5, 1.4, 0.2]);
-    expect([d.y[0], d.y[50], d.y[100]]).toEqual([0, 1, 2]);
     const counts = [0, 0, 0];
     for (const l of d.y) counts[l] = (counts[l] ?? 0) + 1;
     expect(counts).toEqual([50, 50, 50]);
+    expect(new Set(d.y.subarray(120)).size).toBe(3);
+    // The rows are Fisher's, each with its own species: the first setosa row is still a setosa.
+    const rows = Array.from({ length: 150 }, (_, i) => [...d.x.subarray(i * 4, i * 4 + 4)].join(","));
+    const first = rows.indexOf("5.1,3.5,1.4,0.2");
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(d.y[first]).toBe(0);
+    // The same order every call.
+    const again = loadBuiltIn(
+      "iris",
+      summary(4, 3, "sparseCategoricalCrossentropy"),
+      "sparseCategoricalCrossentropy",
+    );
+    expect([...again.y]).toEqual([...d.y]);
   });
 
-  it("one-hot encodes iris for other losses", () => {
+  it("one-hot encodes iris for other losses, matching the labels", () => {
+    const sparse = loadBuiltIn(
+      "iris",
+      summary(4, 3, "sparseCategoricalCrossentropy"),
+      "sparseCategoricalCrossentropy",
+    );
     const d = loadBuiltIn("iris", summary(4, 3, "categoricalCrossentropy"), "categoricalCrossentropy");
     expect(d.y).toHaveLength(450);
-    expect([...d.y.subarray(150, 153)]).toEqual([0, 1, 0]); // sample 50: versicolor
+    for (let i = 0; i < 150; i++) {
+      const row = [0, 0, 0];
+      row[sparse.y[i]!] = 1;
+      expect([...d.y.subarray(i * 3, i * 3 + 3)]).toEqual(row);
+    }
   });
 
   it("gives xor 0/1 targets to a one-unit model", () => {
