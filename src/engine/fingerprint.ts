@@ -6,7 +6,7 @@ import type { NamedTensors } from "./tensor.js";
  * alter any trained weight (an update rule, the order of a sum, initialisation, shuffling) bumps it,
  * so `engineVersion` + options + `seed` identify a run and `weightsSha256` proves its outcome.
  */
-export const ENGINE_VERSION = "0.1.0";
+export const ENGINE_VERSION = "0.2.0";
 
 /**
  * SHA-256 (FIPS 180-4) of weights over a canonical byte encoding, lowercase hex. The encoding,

@@ -45,14 +45,20 @@ export function lossAndGrad(
       let max = Number.NEGATIVE_INFINITY;
       for (let j = 0; j < k; j++) if (pred[o + j]! > max) max = pred[o + j]!;
       let sum = 0;
-      for (let j = 0; j < k; j++) sum += Math.exp(pred[o + j]! - max);
+      // e_j = exp(z_j − max), kept in grad for the gradient (softmax y_j = e_j / Σe): one exp per logit.
+      if (grad)
+        for (let j = 0; j < k; j++) {
+          const e = Math.exp(pred[o + j]! - max);
+          grad[o + j] = e;
+          sum += e;
+        }
+      else for (let j = 0; j < k; j++) sum += Math.exp(pred[o + j]! - max);
       const lse = max + Math.log(sum);
       if (sparse) {
         const label = t[r]!;
         total += lse - pred[o + label]!;
         if (grad)
-          for (let j = 0; j < k; j++)
-            grad[o + j] = (Math.exp(pred[o + j]! - lse) - (j === label ? 1 : 0)) * gradScale;
+          for (let j = 0; j < k; j++) grad[o + j] = (grad[o + j]! / sum - (j === label ? 1 : 0)) * gradScale;
       } else {
         // L = Σ_j t_j (lse − z_j);  ∂L/∂z_j = y_j Σt − t_j  (= y − t for targets summing to 1)
         let tsum = 0;
@@ -62,8 +68,7 @@ export function lossAndGrad(
           if (tj !== 0) total += tj * (lse - pred[o + j]!);
         }
         if (grad)
-          for (let j = 0; j < k; j++)
-            grad[o + j] = (Math.exp(pred[o + j]! - lse) * tsum - t[o + j]!) * gradScale;
+          for (let j = 0; j < k; j++) grad[o + j] = ((grad[o + j]! / sum) * tsum - t[o + j]!) * gradScale;
       }
     }
     return total;

@@ -50,6 +50,8 @@ export class Model {
   private lossGradBuffer = new Float64Array(0);
   private readonly outputs: Float64Array[] = [];
   private lastInput: Float64Array = new Float64Array(0);
+  /** Index of the first layer with parameters (`layers.length` when none has any). */
+  private readonly firstTrainable: number;
 
   /** @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit. */
   constructor(readonly spec: ModelSpec) {
@@ -83,6 +85,8 @@ export class Model {
     this.outputSize = sizeOf(this.outputShape);
     this.lossKind = lossKindOf(spec, this.layers[this.layers.length - 1]!, this.outputShape);
     this.paramList = this.layers.flatMap((l) => l.params());
+    const first = this.layers.findIndex((l) => l.params().length > 0);
+    this.firstTrainable = first < 0 ? this.layers.length : first;
   }
 
   /** Every trainable parameter, in layer order (kernel before bias). */
@@ -149,7 +153,10 @@ export class Model {
     const g = this.lossGradBuffer.subarray(0, batch * k);
     const total = lossAndGrad(this.lossKind, pred, t, batch, k, g, gradScale);
     let d: Float64Array = g;
-    for (let i = fused ? last - 1 : last; i >= 0; i--) d = this.layers[i]!.backward(d, batch);
+    // Layers before the first one with parameters have no gradient to give, and that one need
+    // not compute ∂L/∂X: the input's gradient is never used.
+    const first = this.firstTrainable;
+    for (let i = fused ? last - 1 : last; i >= first; i--) d = this.layers[i]!.backward(d, batch, i > first);
     return total;
   }
 

@@ -1,6 +1,6 @@
 import { col2im, im2col, type WindowGeometry, windowGeometry } from "../im2col.js";
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
-import { Buffer, type Layer, type Param } from "./layer.js";
+import { Buffer, type Layer, NO_INPUT_GRAD, type Param } from "./layer.js";
 
 /**
  * 2-D convolution (TensorFlow's conv2d, a cross-correlation) lowered to matrix products over
@@ -96,7 +96,7 @@ export class Conv2d implements Layer {
   }
 
   /** @param dy `[batch, outH, outW, filters]` @returns `∂L/∂X` `[batch, inH, inW, inC]` */
-  backward(dy: Float64Array, batch: number): Float64Array {
+  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
     const g = this.geometry;
     const rows = batch * g.outH * g.outW;
     const rowLen = g.kH * g.kW * g.channels;
@@ -111,6 +111,7 @@ export class Conv2d implements Layer {
         for (let f = 0; f < filters; f++) gb[f]! += dy[o + f]!;
       }
     }
+    if (!needInputGrad) return NO_INPUT_GRAD;
     const dx = this.dx.get(batch);
     if (this.identityCols) {
       matmulTransB(dy, this.kernel.value, dx, rows, filters, rowLen);

@@ -1,5 +1,5 @@
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
-import { Buffer, type Layer, type Param } from "./layer.js";
+import { Buffer, type Layer, NO_INPUT_GRAD, type Param } from "./layer.js";
 
 /**
  * The affine layer `Y = X·W + b` (seed §5). X `[batch, in]`, kernel W `[in, units]` (so the
@@ -49,7 +49,7 @@ export class Dense implements Layer {
     return y;
   }
 
-  backward(dy: Float64Array, batch: number): Float64Array {
+  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
     const inSize = this.inputShape[0]!;
     const units = this.units;
     // ∂L/∂W += Xᵀ·∂L/∂Y (seed §5)
@@ -62,6 +62,7 @@ export class Dense implements Layer {
         for (let j = 0; j < units; j++) g[j]! += dy[o + j]!;
       }
     }
+    if (!needInputGrad) return NO_INPUT_GRAD;
     // ∂L/∂X = ∂L/∂Y·Wᵀ (seed §5)
     const dx = this.dx.get(batch);
     matmulTransB(dy, this.kernel.value, dx, batch, units, inSize);

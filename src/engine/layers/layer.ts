@@ -33,9 +33,18 @@ export interface Layer {
   params(): Param[];
   /** @param x `[batch, ...inputShape]` @returns `[batch, ...outputShape]` */
   forward(x: Float64Array, batch: number): Float64Array;
-  /** @param dy `∂L/∂Y`, `[batch, ...outputShape]` @returns `∂L/∂X`, `[batch, ...inputShape]` */
-  backward(dy: Float64Array, batch: number): Float64Array;
+  /**
+   * @param dy `∂L/∂Y`, `[batch, ...outputShape]` @returns `∂L/∂X`, `[batch, ...inputShape]`
+   * @param needInputGrad default true; false when nothing reads `∂L/∂X` (the model's first layer
+   *   with parameters: the input has no gradient), so the layer only accumulates its parameters'
+   *   gradients and returns `NO_INPUT_GRAD`. For the first dense or conv layer that skips a
+   *   product as large as the one giving `∂L/∂W` (and conv's col2im).
+   */
+  backward(dy: Float64Array, batch: number, needInputGrad?: boolean): Float64Array;
 }
+
+/** What `backward(…, needInputGrad = false)` returns: an empty array, never written. */
+export const NO_INPUT_GRAD = new Float64Array(0);
 
 /**
  * A reusable buffer of `batch · size` doubles: grows when a larger batch arrives, and hands
@@ -43,10 +52,14 @@ export interface Layer {
  */
 export class Buffer {
   private store = new Float64Array(0);
+  /** The last view handed out, reused while the batch size stays the same (no allocation per step). */
+  private view = this.store;
   constructor(private readonly size: number) {}
   get(batch: number): Float64Array {
     const n = batch * this.size;
+    if (this.view.length === n) return this.view;
     if (this.store.length < n) this.store = new Float64Array(n);
-    return this.store.length === n ? this.store : this.store.subarray(0, n);
+    this.view = this.store.length === n ? this.store : this.store.subarray(0, n);
+    return this.view;
   }
 }

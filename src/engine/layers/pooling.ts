@@ -42,32 +42,6 @@ abstract class Pooling2d implements Layer {
 
   abstract forward(x: Float64Array, batch: number): Float64Array;
   abstract backward(dy: Float64Array, batch: number): Float64Array;
-
-  /**
-   * Calls `visit` for every output position with the window's real (non-padded) input rows
-   * `[y0, y1)` and columns `[x0, x1)`, the offset of that sample's image in X and the offset
-   * of the position in Y. Every window holds at least one real cell (`axisGeometry`).
-   */
-  protected eachWindow(
-    batch: number,
-    visit: (xb: number, o: number, y0: number, y1: number, x0: number, x1: number) => void,
-  ): void {
-    const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = this.geometry;
-    let o = 0;
-    for (let b = 0; b < batch; b++) {
-      const xb = b * inH * inW * c;
-      for (let oy = 0; oy < outH; oy++) {
-        const top = oy * strideH - padTop;
-        const y0 = Math.max(top, 0);
-        const y1 = Math.min(top + kH, inH);
-        for (let ox = 0; ox < outW; ox++) {
-          const left = ox * strideW - padLeft;
-          visit(xb, o, y0, y1, Math.max(left, 0), Math.min(left + kW, inW));
-          o += c;
-        }
-      }
-    }
-  }
 }
 
 /**
@@ -97,26 +71,42 @@ export class MaxPooling2d extends Pooling2d {
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
     const arg = this.argmax.get(batch);
-    const { inW, channels: c } = this.geometry;
-    this.eachWindow(batch, (xb, o, y0, y1, x0, x1) => {
-      const first = xb + (y0 * inW + x0) * c;
-      for (let ch = 0; ch < c; ch++) {
-        y[o + ch] = x[first + ch]!;
-        arg[o + ch] = first + ch;
-      }
-      for (let iy = y0; iy < y1; iy++)
-        for (let ix = iy === y0 ? x0 + 1 : x0; ix < x1; ix++) {
-          const s = xb + (iy * inW + ix) * c;
+    const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = this.geometry;
+    // Every window, in output order, over its real (non-padded) rows [y0, y1) and columns
+    // [x0, x1); each holds at least one real cell (`axisGeometry`).
+    let o = 0;
+    for (let b = 0; b < batch; b++) {
+      const xb = b * inH * inW * c;
+      for (let oy = 0; oy < outH; oy++) {
+        const top = oy * strideH - padTop;
+        const y0 = Math.max(top, 0);
+        const y1 = Math.min(top + kH, inH);
+        for (let ox = 0; ox < outW; ox++, o += c) {
+          const left = ox * strideW - padLeft;
+          const x0 = Math.max(left, 0);
+          const x1 = Math.min(left + kW, inW);
+          // The first real cell starts every channel's maximum; then the rest in row-major scan
+          // order, channels innermost (contiguous in memory).
+          const first = xb + (y0 * inW + x0) * c;
           for (let ch = 0; ch < c; ch++) {
-            const v = x[s + ch]!;
-            // Strict `>` keeps the first maximum on ties.
-            if (v > y[o + ch]! || Number.isNaN(v)) {
-              y[o + ch] = v;
-              arg[o + ch] = s + ch;
-            }
+            y[o + ch] = x[first + ch]!;
+            arg[o + ch] = first + ch;
           }
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = iy === y0 ? x0 + 1 : x0; ix < x1; ix++) {
+              const s = xb + (iy * inW + ix) * c;
+              for (let ch = 0; ch < c; ch++) {
+                const v = x[s + ch]!;
+                // Strict `>` keeps the first maximum on ties; a NaN wins, so divergence propagates.
+                if (v > y[o + ch]! || Number.isNaN(v)) {
+                  y[o + ch] = v;
+                  arg[o + ch] = s + ch;
+                }
+              }
+            }
         }
-    });
+      }
+    }
     this.arg = arg;
     return y;
   }
@@ -145,17 +135,29 @@ export class AveragePooling2d extends Pooling2d {
   /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
-    const { inW, channels: c } = this.geometry;
-    this.eachWindow(batch, (xb, o, y0, y1, x0, x1) => {
-      y.fill(0, o, o + c);
-      for (let iy = y0; iy < y1; iy++)
-        for (let ix = x0; ix < x1; ix++) {
-          const s = xb + (iy * inW + ix) * c;
-          for (let ch = 0; ch < c; ch++) y[o + ch]! += x[s + ch]!;
+    const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = this.geometry;
+    let o = 0;
+    for (let b = 0; b < batch; b++) {
+      const xb = b * inH * inW * c;
+      for (let oy = 0; oy < outH; oy++) {
+        const top = oy * strideH - padTop;
+        const y0 = Math.max(top, 0);
+        const y1 = Math.min(top + kH, inH);
+        for (let ox = 0; ox < outW; ox++, o += c) {
+          const left = ox * strideW - padLeft;
+          const x0 = Math.max(left, 0);
+          const x1 = Math.min(left + kW, inW);
+          y.fill(0, o, o + c);
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) {
+              const s = xb + (iy * inW + ix) * c;
+              for (let ch = 0; ch < c; ch++) y[o + ch]! += x[s + ch]!;
+            }
+          const count = (y1 - y0) * (x1 - x0);
+          for (let ch = 0; ch < c; ch++) y[o + ch]! /= count;
         }
-      const count = (y1 - y0) * (x1 - x0);
-      for (let ch = 0; ch < c; ch++) y[o + ch]! /= count;
-    });
+      }
+    }
     return y;
   }
 
@@ -163,15 +165,27 @@ export class AveragePooling2d extends Pooling2d {
   backward(dy: Float64Array, batch: number): Float64Array {
     const dx = this.dx.get(batch);
     dx.fill(0);
-    const { inW, channels: c } = this.geometry;
-    this.eachWindow(batch, (xb, o, y0, y1, x0, x1) => {
-      const inv = 1 / ((y1 - y0) * (x1 - x0));
-      for (let iy = y0; iy < y1; iy++)
-        for (let ix = x0; ix < x1; ix++) {
-          const s = xb + (iy * inW + ix) * c;
-          for (let ch = 0; ch < c; ch++) dx[s + ch]! += dy[o + ch]! * inv;
+    const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = this.geometry;
+    let o = 0;
+    for (let b = 0; b < batch; b++) {
+      const xb = b * inH * inW * c;
+      for (let oy = 0; oy < outH; oy++) {
+        const top = oy * strideH - padTop;
+        const y0 = Math.max(top, 0);
+        const y1 = Math.min(top + kH, inH);
+        for (let ox = 0; ox < outW; ox++, o += c) {
+          const left = ox * strideW - padLeft;
+          const x0 = Math.max(left, 0);
+          const x1 = Math.min(left + kW, inW);
+          const inv = 1 / ((y1 - y0) * (x1 - x0));
+          for (let iy = y0; iy < y1; iy++)
+            for (let ix = x0; ix < x1; ix++) {
+              const s = xb + (iy * inW + ix) * c;
+              for (let ch = 0; ch < c; ch++) dx[s + ch]! += dy[o + ch]! * inv;
+            }
         }
-    });
+      }
+    }
     return dx;
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * The service's own overhead: `POST /gradients` on the seed network, loaded with autocannon on
+ * loopback. The app is built with `buildApp` (default pool size and limits, logging off) and
+ * listens on 127.0.0.1, port 0, in this process; autocannon runs in a child process so the load
+ * generator does not share the server's event loop (both still share the machine's 2 cores).
+ */
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { promisify } from "node:util";
+import { loadConfig } from "../src/config.js";
+import { buildApp } from "../src/http/app.js";
+
+export interface HttpResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  seconds: number;
+  connections: number;
+}
+
+const BODY = JSON.stringify({
+  model: {
+    inputShape: [2],
+    layers: [
+      { type: "dense", units: 3, activation: "sigmoid" },
+      { type: "dense", units: 3, activation: "sigmoid" },
+      { type: "activation", activation: "softmax" },
+    ],
+    loss: "categoricalCrossentropy",
+  },
+  seed: 7,
+  x: [0.5, -1.2],
+  y: [0, 1, 0],
+});
+
+export async function httpBench(seconds: number, connections: number): Promise<HttpResult> {
+  const app = await buildApp({ config: loadConfig({ LOG_LEVEL: "silent" }), logger: false });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  try {
+    const address = app.server.address();
+    if (address === null || typeof address === "string") throw new Error("bench: no TCP address");
+    const url = `http://127.0.0.1:${address.port}/gradients`;
+    // One request first, so a broken route fails loudly instead of timing 4xx answers.
+    const probe = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: BODY,
+    });
+    if (probe.status !== 200)
+      throw new Error(`bench: POST /gradients answered ${probe.status}: ${await probe.text()}`);
+    const cli = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
+    const args = [cli, "-j", "-c", String(connections), "-d", String(seconds), "-m", "POST"];
+    args.push("-H", "content-type=application/json", "-b", BODY, url);
+    const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
+    const r = JSON.parse(stdout) as {
+      requests: { average: number; total: number };
+      latency: { p50: number; p99: number };
+      non2xx: number;
+      errors: number;
+      duration: number;
+    };
+    return {
+      requestsPerSecond: r.requests.total / r.duration,
+      p50Ms: r.latency.p50,
+      p99Ms: r.latency.p99,
+      requests: r.requests.total,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      seconds: r.duration,
+      connections,
+    };
+  } finally {
+    await app.close();
+  }
+}
