@@ -6,6 +6,9 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV NODE_ENV=production
+# better-sqlite3 compiles its native module when no prebuilt binary can be downloaded.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
@@ -13,10 +16,14 @@ FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    DATA_DIR=/app/data
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
+# Jobs and stored data sets (SQLite): the one directory the service writes; mount a volume there.
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME ["/app/data"]
 # Files stay root-owned and read-only to the service; it runs as the image's unprivileged user.
 USER node
 EXPOSE 3000

@@ -37,7 +37,10 @@ const BODY = JSON.stringify({
 });
 
 export async function httpBench(seconds: number, connections: number): Promise<HttpResult> {
-  const app = await buildApp({ config: loadConfig({ LOG_LEVEL: "silent" }), logger: false });
+  const app = await buildApp({
+    config: loadConfig({ LOG_LEVEL: "silent", DATA_DIR: ":memory:" }),
+    logger: false,
+  });
   await app.listen({ host: "127.0.0.1", port: 0 });
   try {
     const address = app.server.address();

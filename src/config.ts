@@ -21,6 +21,14 @@ const EnvSchema = z.object({
    * plus the numerical check). 422 beyond; about a minute of CPU at the default.
    */
   MAX_WORK: z.coerce.number().positive().default(2e10),
+  /** Where the SQLite database (jobs, stored data sets) lives; `:memory:` keeps nothing. */
+  DATA_DIR: z.string().min(1).default("./data"),
+  /** Training jobs running at once; the rest wait in order. Default: half the workers (≥ 1). */
+  MAX_CONCURRENT_JOBS: int(1).optional(),
+  /** A running job stores its weights and optimiser state every this many epochs. */
+  CHECKPOINT_EVERY: int(1).default(10),
+  /** Largest heap of one worker thread, MiB (unset: Node's default); a worker over it fails its task alone. */
+  WORKER_MAX_HEAP_MB: int(16).optional(),
 });
 
 export interface Config {
@@ -32,6 +40,10 @@ export interface Config {
   maxQueue: number;
   maxParams: number;
   maxWork: number;
+  dataDir: string;
+  maxConcurrentJobs: number;
+  checkpointEvery: number;
+  workerMaxHeapMb?: number;
 }
 
 /**
@@ -54,5 +66,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueue: e.MAX_QUEUE,
     maxParams: e.MAX_PARAMS,
     maxWork: e.MAX_WORK,
+    dataDir: e.DATA_DIR,
+    maxConcurrentJobs: e.MAX_CONCURRENT_JOBS ?? Math.max(1, Math.floor(e.POOL_SIZE / 2)),
+    checkpointEvery: e.CHECKPOINT_EVERY,
+    workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
   };
 }

@@ -9,11 +9,17 @@ import type { Config } from "../config.js";
 import { parseJsonBody } from "./json-body.js";
 import { transformObject } from "./openapi.js";
 import enginePlugin from "./plugins/engine.js";
+import jobsPlugin from "./plugins/jobs.js";
+import metricsPlugin from "./plugins/metrics.js";
+import storePlugin from "./plugins/store.js";
 import { sendProblem, toProblem } from "./problems.js";
 import datasetsRoutes from "./routes/datasets.js";
 import gradientsRoutes from "./routes/gradients.js";
 import healthRoutes from "./routes/health.js";
+import jobsRoutes from "./routes/jobs.js";
+import operationsRoutes from "./routes/operations.js";
 import predictRoutes from "./routes/predict.js";
+import storedDatasetsRoutes from "./routes/stored-datasets.js";
 import trainRoutes from "./routes/train.js";
 import { validatorCompiler } from "./validation.js";
 
@@ -117,7 +123,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       tags: [
         { name: "training", description: "Fit a model" },
         { name: "inspection", description: "Look inside a model: gradients, predictions" },
-        { name: "data", description: "Built-in data sets" },
+        { name: "jobs", description: "Asynchronous training: create, follow, cancel" },
+        { name: "data", description: "Built-in and stored data sets" },
         { name: "meta", description: "Service status" },
       ],
     },
@@ -126,10 +133,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
 
+  await app.register(metricsPlugin);
+  await app.register(storePlugin, { dataDir: config.dataDir });
   await app.register(enginePlugin, {
-    pool: { size: config.poolSize, maxQueue: config.maxQueue, minThreads: options.minThreads ?? 1 },
+    pool: {
+      size: config.poolSize,
+      maxQueue: config.maxQueue,
+      minThreads: options.minThreads ?? 1,
+      maxHeapMb: config.workerMaxHeapMb,
+    },
     maxParams: config.maxParams,
     maxWork: config.maxWork,
+    storedDatasets: (id) => app.store.datasets.load(id),
+  });
+  await app.register(jobsPlugin, {
+    maxConcurrent: config.maxConcurrentJobs,
+    checkpointEvery: config.checkpointEvery,
   });
 
   await app.register(healthRoutes);
@@ -137,6 +156,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(trainRoutes);
   await app.register(gradientsRoutes);
   await app.register(predictRoutes);
+  await app.register(jobsRoutes);
+  await app.register(storedDatasetsRoutes);
+  await app.register(operationsRoutes);
   app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/docs"));
 
   return app;

@@ -9,7 +9,11 @@ export const OPENAPI_PATH = "openapi/openapi.json";
  * final newline). Built from default configuration so the environment cannot change it.
  */
 export async function renderOpenapi(): Promise<string> {
-  const app = await buildApp({ config: loadConfig({ LOG_LEVEL: "silent" }), minThreads: 0, logger: false });
+  const app = await buildApp({
+    config: loadConfig({ LOG_LEVEL: "silent", DATA_DIR: ":memory:" }),
+    minThreads: 0,
+    logger: false,
+  });
   try {
     await app.ready();
     return `${JSON.stringify(app.swagger(), null, 2)}\n`;

@@ -25,6 +25,7 @@ export const transformObject: SwaggerTransformObject = (documentObject) => {
     components?: { schemas?: Record<string, Json> };
   };
   addNamedExamples(doc.paths);
+  tidyMediaTypes(doc.paths);
   const schemas = doc.components?.schemas;
   if (!schemas) return doc as ReturnType<SwaggerTransformObject>;
   const reached = new Set<string>();
@@ -51,4 +52,29 @@ function addNamedExamples(paths: Json): void {
     delete media.example;
     media.examples = examples;
   }
+}
+
+/**
+ * Media types zod cannot say per content type: a body offered as JSON or CSV (a union of an
+ * object and a string) gets the object under application/json and the string under text/csv;
+ * a 204 answer has no content.
+ */
+function tidyMediaTypes(paths: Json): void {
+  type Schema = { anyOf?: Schema[]; type?: string };
+  type Operation = {
+    requestBody?: { content?: Record<string, { schema?: Schema }> };
+    responses?: Record<string, { content?: unknown }>;
+  };
+  for (const item of Object.values((paths ?? {}) as Record<string, Record<string, Operation>>))
+    for (const op of Object.values(item)) {
+      if (op.responses?.["204"]) delete op.responses["204"].content;
+      const content = op.requestBody?.content;
+      const branches = content?.["text/csv"]?.schema?.anyOf;
+      if (!content || !branches) continue;
+      const text = branches.find((b) => b.type === "string");
+      const json = branches.filter((b) => b !== text);
+      if (!text || json.length !== 1) continue;
+      content["text/csv"] = { schema: text };
+      if (content["application/json"]) content["application/json"] = { schema: json[0]! };
+    }
 }

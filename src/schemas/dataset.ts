@@ -37,11 +37,17 @@ export const NamedDatasetSchema = z
   })
   .meta({ id: "NamedDataset", description: "A built-in data set by name." });
 
-export const DatasetSchema = z
-  .union([InlineDatasetSchema, NamedDatasetSchema], {
-    error: "expected an inline data set {x, y} or a built-in one {name}",
+export const StoredDatasetRefSchema = z
+  .strictObject({
+    id: z.string().min(1).max(100).describe("A stored data set's id (POST /datasets answers it)."),
   })
-  .meta({ id: "Dataset", description: "Inline samples `{x, y}` or a built-in `{name}`." });
+  .meta({ id: "StoredDatasetRef", description: "A data set stored with POST /datasets, by id." });
+
+export const DatasetSchema = z
+  .union([InlineDatasetSchema, NamedDatasetSchema, StoredDatasetRefSchema], {
+    error: "expected an inline data set {x, y}, a built-in one {name} or a stored one {id}",
+  })
+  .meta({ id: "Dataset", description: "Inline samples `{x, y}`, a built-in `{name}` or a stored `{id}`." });
 
 export const DatasetInfoSchema = z
   .object({

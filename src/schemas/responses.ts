@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NamedTensorsOutputSchema, NestedOutputSchema, OutputNumberSchema } from "./common.js";
 import { DatasetInfoSchema } from "./dataset.js";
+import { StoredDatasetSchema } from "./stored-datasets.js";
 import { OptimizerStateOutputSchema, TelemetrySchema } from "./training.js";
 
 const perEpoch = z.array(OutputNumberSchema);
@@ -158,7 +159,12 @@ export const PredictResponseSchema = z
   .meta({ id: "PredictResponse" });
 
 export const DatasetsResponseSchema = z
-  .object({ datasets: z.array(DatasetInfoSchema) })
+  .object({
+    datasets: z.array(DatasetInfoSchema).describe("The built-in data sets (train on one by name)."),
+    stored: z.array(StoredDatasetSchema).describe("Stored data sets, newest first, one page."),
+    hasMore: z.boolean().describe("More stored data sets follow: fetch `next`."),
+    next: z.string().nullable().describe("The next page of stored data sets, or null."),
+  })
   .meta({ id: "DatasetsResponse" });
 
 export const HealthResponseSchema = z.object({ status: z.literal("ok") }).meta({ id: "Health" });

@@ -7,6 +7,7 @@ import {
   type ModelSummary,
   type NamedTensors,
   type NumericalCheckOptions,
+  type TrainOptions,
   validateData,
 } from "../engine/index.js";
 import type { NestedNumbers } from "../schemas/common.js";
@@ -21,14 +22,25 @@ import type {
 import { labelsToArray, nestedToNamedTensors, type Path, samplesToArray, writeSample } from "./convert.js";
 import { type DatasetInfo, listDatasets, loadBuiltIn } from "./datasets.js";
 import type { EngineOutcome, JsonText } from "./engine-task.js";
-import { fieldError, UnprocessableError } from "./errors.js";
+import { fieldError, NotFoundError, UnprocessableError } from "./errors.js";
 import type { EnginePool } from "./pool.js";
+import type { StoredDataset } from "./store/dataset-store.js";
+import { storedTrainingData } from "./store/training-data.js";
 
 export interface EngineLimits {
   /** Largest model, in trainable parameters. */
   maxParams: number;
   /** Compute budget of one request, in multiply-adds (see `ModelSummary.forwardCost`). */
   maxWork: number;
+}
+
+/** A checked training request in the engine's form (see `EngineService.prepareTrain`). */
+export interface PreparedTraining {
+  options: Omit<TrainOptions, "onEpochEnd">;
+  /** The buffers of `options` that may be moved to a worker. */
+  transfer: ArrayBuffer[];
+  /** Maps a path of the engine's (`["y", 3]`) to the request field (`["dataset", "y", 3]`). */
+  toRequest: (p: Path) => Path;
 }
 
 /** A backward pass costs about two forward passes. */
@@ -44,6 +56,8 @@ export class EngineService {
   constructor(
     private readonly pool: EnginePool,
     private readonly limits: EngineLimits,
+    /** Looks up a stored data set (`{ "dataset": { "id" } }`); without it, none exist. */
+    private readonly storedDatasets?: (id: string) => StoredDataset | undefined,
   ) {}
 
   /** The built-in data sets. */
@@ -52,11 +66,26 @@ export class EngineService {
   }
 
   async train(req: TrainRequest, signal?: AbortSignal): Promise<JsonText<TrainResponse>> {
+    const { options, transfer, toRequest } = this.prepareTrain(req);
+    const outcome = await this.pool.run({ kind: "train", options }, { signal, transfer });
+    return unwrap(outcome, toRequest);
+  }
+
+  /**
+   * Checks a training request and converts it to the engine's options (fresh arrays, listed in
+   * `transfer`); `toRequest` maps an engine error's path to the request field. A job checks its
+   * body with this when it is created, and runs it in chunks.
+   * @throws UnprocessableError / InvalidRequestError naming the field; NotFoundError for an
+   *   unknown stored data set.
+   */
+  prepareTrain(req: TrainRequest): PreparedTraining {
     const summary = this.describe(req.model);
     const data =
       "name" in req.dataset
         ? loadBuiltIn(req.dataset.name, summary, req.model.loss)
-        : this.inlineDataset(req.dataset.x, req.dataset.y, summary, req.model.loss, ["dataset"]);
+        : "id" in req.dataset
+          ? this.storedDataset(req.dataset.id, summary, req.model.loss)
+          : this.inlineDataset(req.dataset.x, req.dataset.y, summary, req.model.loss, ["dataset"]);
     // normalEquation: one least-squares solve, O(n · columns²), then one pass for the metrics.
     const columns = summary.inputSize + 1;
     const work =
@@ -66,8 +95,15 @@ export class EngineService {
     this.checkWork(work, "training", ["epochs"], "fewer epochs, samples or parameters");
     // A built-in data set's samples are not in the request: name the data set itself.
     const builtIn = "name" in req.dataset;
+    const stored = "id" in req.dataset;
     const toRequest = (p: Path): Path =>
-      p[0] === "x" || p[0] === "y" ? (builtIn ? ["dataset", "name"] : ["dataset", ...p]) : p;
+      p[0] === "x" || p[0] === "y"
+        ? builtIn
+          ? ["dataset", "name"]
+          : stored
+            ? ["dataset", "id"]
+            : ["dataset", ...p]
+        : p;
     this.validate(req.model, data, toRequest);
     const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
     const state = req.optimizerState;
@@ -80,38 +116,39 @@ export class EngineService {
       v: moments("v"),
     };
     const seed = req.seed ?? drawSeed();
-    const outcome = await this.pool.run(
-      {
-        kind: "train",
-        options: {
-          model: req.model,
-          data,
-          optimizer: req.optimizer,
-          epochs: req.epochs ?? 1, // only normalEquation may omit it; it makes one pass
-          batchSize: req.batchSize,
-          shuffle: req.shuffle,
-          seed,
-          validationSplit: req.validationSplit,
-          initialWeights,
-          telemetry: req.telemetry,
-          earlyStopping: req.earlyStopping,
-          returnOptimizerState: req.returnOptimizerState,
-          optimizerState,
-        },
+    return {
+      options: {
+        model: req.model,
+        data,
+        optimizer: req.optimizer,
+        epochs: req.epochs ?? 1, // only normalEquation may omit it; it makes one pass
+        batchSize: req.batchSize,
+        shuffle: req.shuffle,
+        seed,
+        validationSplit: req.validationSplit,
+        initialWeights,
+        telemetry: req.telemetry,
+        earlyStopping: req.earlyStopping,
+        returnOptimizerState: req.returnOptimizerState,
+        optimizerState,
       },
-      {
-        signal,
-        transfer: [
-          data.x.buffer,
-          data.y.buffer,
-          ...buffersOf(initialWeights),
-          ...buffersOf(optimizerState?.velocity),
-          ...buffersOf(optimizerState?.m),
-          ...buffersOf(optimizerState?.v),
-        ] as ArrayBuffer[],
-      },
-    );
-    return unwrap(outcome, toRequest);
+      transfer: [
+        data.x.buffer,
+        data.y.buffer,
+        ...buffersOf(initialWeights),
+        ...buffersOf(optimizerState?.velocity),
+        ...buffersOf(optimizerState?.m),
+        ...buffersOf(optimizerState?.v),
+      ] as ArrayBuffer[],
+      toRequest,
+    };
+  }
+
+  /** A stored data set in the engine's form for this model. @throws NotFoundError when there is none. */
+  private storedDataset(id: string, summary: ModelSummary, loss: ModelSpec["loss"]): Dataset {
+    const stored = this.storedDatasets?.(id);
+    if (!stored) throw new NotFoundError(`there is no stored data set ${id} (POST /datasets stores one)`);
+    return storedTrainingData(stored, summary, loss);
   }
 
   async gradients(req: GradientsRequest, signal?: AbortSignal): Promise<JsonText<GradientsResponse>> {
@@ -244,11 +281,16 @@ function buffersOf(tensors: NamedTensors | undefined): ArrayBufferLike[] {
 
 /** The answer's JSON text, or the engine's error as a 422 naming the request field. */
 function unwrap<T>(outcome: EngineOutcome<T>, toRequest: (p: Path) => Path): JsonText<T> {
-  if (!outcome.ok) {
-    const path = toRequest(outcome.error.path);
-    throw new UnprocessableError(outcome.error.message, [fieldError(path, outcome.error.message)]);
-  }
+  if (!outcome.ok) throw engineFault(outcome.error, toRequest);
   return outcome.json;
+}
+
+/** An engine error that crossed from a worker as data, as a 422 naming the request field. */
+export function engineFault(
+  error: { message: string; path: (string | number)[] },
+  toRequest: (p: Path) => Path,
+): UnprocessableError {
+  return new UnprocessableError(error.message, [fieldError(toRequest(error.path), error.message)]);
 }
 
 function asUnprocessable(err: unknown, toRequest: (p: Path) => Path): unknown {

@@ -6,6 +6,8 @@
 import { performance } from "node:perf_hooks";
 import { computeGradients, EngineError, predict, train } from "../engine/index.js";
 import type { EngineOutcome, EngineResponses, EngineTask, JsonText } from "./engine-task.js";
+import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
+import { runTrainChunk } from "./jobs/train-chunk.js";
 import { gradientsResponse, predictResponse, trainResponse } from "./responses.js";
 
 function answer(task: EngineTask): JsonText<EngineResponses[EngineTask["kind"]]> {
@@ -22,7 +24,8 @@ function answer(task: EngineTask): JsonText<EngineResponses[EngineTask["kind"]]>
   }
 }
 
-export default function run(task: EngineTask): EngineOutcome {
+export default function run(task: EngineTask | TrainChunkTask): EngineOutcome | ChunkOutcome {
+  if (task.kind === "trainChunk") return runTrainChunk(task);
   try {
     return { ok: true, json: answer(task) };
   } catch (err) {

@@ -75,3 +75,19 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
   }
   return out;
 }
+
+/** 404: no job or stored data set has this id. */
+export class NotFoundError extends ProblemError {
+  override readonly name = "NotFoundError";
+  constructor(detail: string) {
+    super(404, "/problems/not-found", "Not found", detail);
+  }
+}
+
+/** 409: the resource is in the wrong state for this (cancel a finished job, delete a data set in use). */
+export class ConflictError extends ProblemError {
+  override readonly name = "ConflictError";
+  constructor(detail: string) {
+    super(409, "/problems/conflict", "Conflict", detail);
+  }
+}

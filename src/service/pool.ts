@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import type { EngineOutcome, EngineResponses, EngineTask } from "./engine-task.js";
 import { OverloadedError } from "./errors.js";
+import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
 
 export interface PoolOptions {
   /** Worker threads (at most). */
@@ -10,6 +11,8 @@ export interface PoolOptions {
   maxQueue: number;
   /** Threads started eagerly; 0 starts them on first use (scripts that never train). */
   minThreads?: number;
+  /** Largest old-generation heap of a worker, MiB; a worker that needs more dies alone (its task fails). */
+  maxHeapMb?: number;
 }
 
 const WORKER_FILE = fileURLToPath(new URL("./engine-worker.mjs", import.meta.url));
@@ -24,6 +27,7 @@ export class EnginePool {
   /** Tasks accepted and not yet settled (running or waiting). */
   private inFlight = 0;
   private readonly capacity: number;
+  private readonly size: number;
 
   constructor(options: PoolOptions) {
     // Admission is counted here rather than with Piscina's maxQueue, whose accounting with
@@ -35,7 +39,9 @@ export class EnginePool {
       minThreads: Math.min(options.minThreads ?? 1, options.size),
       // Threads that loaded the engine are worth keeping.
       idleTimeout: 60_000,
+      ...(options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } } : {}),
     });
+    this.size = options.size;
   }
 
   /**
@@ -58,9 +64,37 @@ export class EnginePool {
     }
   }
 
+  /**
+   * Runs one chunk of a training job. Not subject to `maxQueue`: the job service already bounds
+   * how many jobs run at once, and a chunk refused halfway would stall its job.
+   * @throws an AbortError when `signal` fires (the worker thread is terminated); any other error
+   *   when the worker dies (out of memory, say).
+   */
+  async runChunk(task: TrainChunkTask, options: { signal?: AbortSignal } = {}): Promise<ChunkOutcome> {
+    this.inFlight++;
+    try {
+      return await this.piscina.run(task, { transferList: [task.progress], signal: options.signal ?? null });
+    } finally {
+      this.inFlight--;
+    }
+  }
+
   /** Tasks accepted and not yet finished (running or waiting for a worker). */
   get pending(): number {
     return this.inFlight;
+  }
+
+  /** Load right now: worker threads, tasks running and waiting, busy fraction of `size`. */
+  stats(): { size: number; threads: number; running: number; waiting: number; utilization: number } {
+    const waiting = this.piscina.queueSize;
+    const running = Math.max(0, Math.min(this.size, this.inFlight - waiting));
+    return {
+      size: this.size,
+      threads: this.piscina.threads.length,
+      running,
+      waiting,
+      utilization: running / this.size,
+    };
   }
 
   /** Waits for running tasks, then stops the threads. */

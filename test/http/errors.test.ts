@@ -537,7 +537,11 @@ describe("other statuses", () => {
   it("hides the details of a 500 and gives the request id", async () => {
     const { buildApp } = await import("../../src/http/app.js");
     const { loadConfig } = await import("../../src/config.js");
-    const broken = await buildApp({ config: loadConfig({ POOL_SIZE: "1" }), logger: false, minThreads: 0 });
+    const broken = await buildApp({
+      config: loadConfig({ POOL_SIZE: "1", DATA_DIR: ":memory:" }),
+      logger: false,
+      minThreads: 0,
+    });
     broken.get("/boom", async () => {
       throw new Error("secret internals");
     });

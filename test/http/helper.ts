@@ -2,10 +2,13 @@ import type { FastifyInstance } from "fastify";
 import { loadConfig } from "../../src/config.js";
 import { buildApp } from "../../src/http/app.js";
 
-/** The app as the tests use it: silent, two workers, defaults otherwise (`env` overrides). */
+/**
+ * The app as the tests use it: silent, two workers, an in-memory database, defaults otherwise
+ * (`env` overrides; `DATA_DIR` for a test of persistence).
+ */
 export async function buildTestApp(env: Record<string, string> = {}): Promise<FastifyInstance> {
   const app = await buildApp({
-    config: loadConfig({ POOL_SIZE: "2", ...env }),
+    config: loadConfig({ POOL_SIZE: "2", DATA_DIR: ":memory:", ...env }),
     logger: false,
   });
   await app.ready();

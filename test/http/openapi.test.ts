@@ -16,11 +16,23 @@ describe("OpenAPI", () => {
     await SwaggerParser.validate(structuredClone(doc));
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/datasets",
+      "/datasets/{id}",
       "/gradients",
       "/health",
+      "/jobs",
+      "/jobs/{id}",
+      "/jobs/{id}/cancel",
+      "/jobs/{id}/events",
+      "/metrics",
       "/predict",
+      "/ready",
       "/train",
     ]);
+    // One body, two media types: the object as JSON, the text as CSV.
+    const upload = doc.paths["/datasets"].post.requestBody.content;
+    expect(upload["application/json"].schema.$ref).toBe("#/components/schemas/StoreDatasetJsonInput");
+    expect(upload["text/csv"].schema.type).toBe("string");
+    expect(doc.paths["/jobs/{id}/events"].get.responses["200"].content).toHaveProperty("text/event-stream");
     for (const name of [
       "ModelSpecInput",
       "LayerInput",

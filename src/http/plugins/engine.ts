@@ -1,11 +1,14 @@
 import fp from "fastify-plugin";
 import { EngineService } from "../../service/engine-service.js";
 import { EnginePool, type PoolOptions } from "../../service/pool.js";
+import type { StoredDataset } from "../../service/store/dataset-store.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     /** The engine behind the worker pool (src/service). */
     engine: EngineService;
+    /** The worker pool itself (jobs run their chunks in it; metrics read its load). */
+    pool: EnginePool;
   }
 }
 
@@ -13,13 +16,19 @@ export interface EnginePluginOptions {
   pool: PoolOptions;
   maxParams: number;
   maxWork: number;
+  /** Looks up a stored data set by id (`{ "dataset": { "id" } }`). */
+  storedDatasets?: (id: string) => StoredDataset | undefined;
 }
 
 /** Starts the worker pool, decorates `app.engine`, and drains the pool when the app closes. */
 export default fp<EnginePluginOptions>(
   async (app, opts) => {
     const pool = new EnginePool(opts.pool);
-    app.decorate("engine", new EngineService(pool, { maxParams: opts.maxParams, maxWork: opts.maxWork }));
+    app.decorate(
+      "engine",
+      new EngineService(pool, { maxParams: opts.maxParams, maxWork: opts.maxWork }, opts.storedDatasets),
+    );
+    app.decorate("pool", pool);
     app.addHook("onClose", async () => {
       await pool.close();
     });

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { DatasetsResponseSchema } from "../../schemas/responses.js";
+import { ListQuerySchema } from "../../schemas/stored-datasets.js";
+import { problemResponses } from "./problem-responses.js";
 
 const datasets: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -7,12 +9,18 @@ const datasets: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ["data"],
-        summary: "List the built-in data sets",
-        description: 'Train on one with `"dataset": { "name": "iris" }`.',
-        response: { 200: DatasetsResponseSchema },
+        summary: "List the built-in and the stored data sets",
+        description:
+          'Train on a built-in one with `"dataset": { "name": "iris" }`, on a stored one with ' +
+          '`"dataset": { "id": "ds_…" }`. Stored data sets come newest first, one page at a time.',
+        querystring: ListQuerySchema,
+        response: { 200: DatasetsResponseSchema, 400: problemResponses[400] },
       },
     },
-    async () => ({ datasets: app.engine.datasets() }),
+    async (request) => ({
+      datasets: app.engine.datasets(),
+      ...app.storedDatasets.list(request.query.limit, request.query.after),
+    }),
   );
 };
 

@@ -1,0 +1,120 @@
+import { z } from "zod";
+import { NestedNumbersSchema } from "./common.js";
+import { LIMITS } from "./limits.js";
+
+const NameSchema = z.string().min(1).max(200).describe("A name to recognise it by (not unique).");
+
+export const StoreDatasetJsonSchema = z
+  .strictObject({
+    name: NameSchema.optional(),
+    x: z
+      .array(NestedNumbersSchema)
+      .min(1, "the data set is empty")
+      .max(LIMITS.maxSamples)
+      .describe("Samples: nested arrays of inputShape (read from the first one when inputShape is absent)."),
+    y: z
+      .array(NestedNumbersSchema)
+      .max(LIMITS.maxSamples)
+      .describe(
+        "Targets, one per sample, all of one shape: a number (a class label or a scalar target) or a vector.",
+      ),
+    inputShape: z
+      .array(z.number().int().min(1).max(LIMITS.maxInputDim))
+      .min(1)
+      .max(LIMITS.maxInputRank)
+      .optional()
+      .describe("The shape of one sample; lets samples be sent flat. Default: the first sample's nesting."),
+    classes: z
+      .array(z.string().min(1).max(200))
+      .min(2)
+      .max(LIMITS.maxUnits)
+      .optional()
+      .describe("Class names when y holds class labels: label i is classes[i]."),
+  })
+  .check((ctx) => {
+    const { x, y } = ctx.value;
+    if (x.length !== y.length)
+      ctx.issues.push({
+        code: "custom",
+        input: y,
+        path: ["y"],
+        message: `y has ${y.length} entries but x has ${x.length} samples`,
+      });
+  })
+  .meta({
+    id: "StoreDatasetJson",
+    description: "A data set sent as JSON.",
+    example: {
+      name: "xor",
+      x: [
+        [0, 0],
+        [0, 1],
+        [1, 0],
+        [1, 1],
+      ],
+      y: [0, 1, 1, 0],
+      classes: ["same", "different"],
+    },
+  });
+
+export const CsvTextSchema = z
+  .string()
+  .describe(
+    "CSV (RFC 4180): a header row naming the columns, then one sample per row. The label column (?label=, " +
+      "default the last) is the target; every other column is a numeric feature. Labels that are not all " +
+      "numbers are class names, mapped to indices in order of first appearance.",
+  )
+  .meta({ example: "sepal_length,sepal_width,species\n5.1,3.5,setosa\n7.0,3.2,versicolor\n" });
+
+/** The body of POST /datasets: JSON or CSV (the OpenAPI document gives each media type its branch). */
+export const StoreDatasetBodySchema = z.union([StoreDatasetJsonSchema, CsvTextSchema]);
+
+export const StoreDatasetQuerySchema = z.strictObject({
+  label: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("CSV: the target column's name. Default: the last column."),
+  name: NameSchema.optional().describe("CSV: a name for the data set (JSON bodies carry `name`)."),
+});
+
+export const DatasetIdParamsSchema = z.strictObject({
+  id: z.string().min(1).max(100).describe("The stored data set's id."),
+});
+
+export const StoredDatasetSchema = z
+  .object({
+    id: z.string().describe('Train on it with `"dataset": { "id": "…" }`.'),
+    name: z.string().nullable(),
+    format: z.enum(["json", "csv"]).describe("How it was sent."),
+    createdAt: z.string().describe("ISO 8601."),
+    samples: z.number().int(),
+    inputShape: z.array(z.number().int()).describe("The shape of one sample."),
+    targetShape: z
+      .array(z.number().int())
+      .describe("The shape of one target; [] is one number per sample (a class label or a scalar)."),
+    classes: z
+      .array(z.string())
+      .optional()
+      .describe("Class names: label i is classes[i] (CSV labels that were names, or given with JSON)."),
+    columns: z
+      .object({ features: z.array(z.string()), label: z.string() })
+      .optional()
+      .describe("CSV: the feature columns in order, and the label column."),
+    links: z.object({ self: z.string() }),
+  })
+  .meta({ id: "StoredDataset", description: "A stored data set (its values are not repeated)." });
+
+export const ListQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20).describe("Items per page."),
+  after: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe("Cursor: the id of the last item of the previous page (`next` links carry it)."),
+});
+
+export type StoreDatasetJson = z.output<typeof StoreDatasetJsonSchema>;
+export type StoredDatasetResponse = z.output<typeof StoredDatasetSchema>;

@@ -1,0 +1,518 @@
+import { createHash, randomBytes, randomInt } from "node:crypto";
+import { MessageChannel } from "node:worker_threads";
+import type { EpochLogs, NamedTensors, OptimizerState } from "../../engine/index.js";
+import type { Job, JobList, JobProgress } from "../../schemas/jobs.js";
+import type { Problem } from "../../schemas/problem.js";
+import type { TrainRequest } from "../../schemas/requests.js";
+import type { TrainResponse } from "../../schemas/responses.js";
+import { type EngineService, engineFault } from "../engine-service.js";
+import type { JsonText } from "../engine-task.js";
+import { ConflictError, InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
+import type { EnginePool } from "../pool.js";
+import {
+  ACTIVE_STATUSES,
+  type JobEvent,
+  type JobRecord,
+  type JobStatus,
+  type JobStore,
+} from "../store/job-store.js";
+import type { ChunkProgress } from "./chunk-task.js";
+import { JobEventHub, type JobListener } from "./event-hub.js";
+import { addChunk, type ChunkSummary, emptySummary } from "./summary.js";
+
+export interface JobServiceOptions {
+  /** Jobs running at once; the rest wait in the order they came. */
+  maxConcurrent: number;
+  /** Epochs between checkpoints. */
+  checkpointEvery: number;
+  log?: JobLogger;
+  /** Called when a job ends, with the seconds since a worker first took it up (the metrics). */
+  onFinish?: (status: "succeeded" | "failed" | "cancelled", seconds: number | undefined) => void;
+}
+
+/** The part of pino the service uses. */
+export interface JobLogger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** A job the service is running: its worker task's off switch and its latest epoch. */
+interface Running {
+  controller: AbortController;
+  progress: JobProgress;
+}
+
+const FINAL_TYPES = new Set(["succeeded", "failed", "cancelled"]);
+
+/**
+ * Asynchronous training jobs: created from a POST /train body, kept in SQLite (`JobStore`), run in
+ * the engine's worker pool at most `maxConcurrent` at a time, in chunks of `checkpointEvery`
+ * epochs. Each chunk continues the previous one exactly (weights plus optimiser state, see
+ * `TrainOptions.optimizerState`), and after each the job's checkpoint and the epochs' events are
+ * stored in one transaction. After a restart `start()` takes unfinished jobs up again from their
+ * checkpoints; with the seed, a job ends with the weights an uninterrupted run gives, bit for bit.
+ *
+ * Events: one `progress` per epoch (id = the epoch, 1-based) while it runs, then one final
+ * `succeeded` / `failed` / `cancelled` (id = epochs + 1, so it sorts after every epoch whenever
+ * the job ends).
+ *
+ * State machine: queued → running → succeeded | failed | cancelled, queued → cancelled; a restart
+ * leaves queued and running as they are (running → queued when it must wait for a slot).
+ */
+export class JobService {
+  private readonly queue: string[] = [];
+  private readonly running = new Map<string, Running>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly hub = new JobEventHub();
+  private started = false;
+  private closing = false;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly engine: EngineService,
+    private readonly pool: EnginePool,
+    private readonly options: JobServiceOptions,
+  ) {}
+
+  /**
+   * Creates a job (queued) after checking the body exactly as POST /train does. With an
+   * idempotency key already used for the same body, answers that job instead (`replayed`).
+   * @throws the 400/404/422 errors of POST /train; a 422 when the key was used for another body.
+   */
+  create(req: TrainRequest, idempotencyKey?: string): { job: Job; replayed: boolean } {
+    const hash = idempotencyKey === undefined ? null : sha256(canonicalJson(req));
+    if (idempotencyKey !== undefined) {
+      const existing = this.store.byIdempotencyKey(idempotencyKey);
+      if (existing) {
+        if (existing.requestHash !== hash)
+          throw new ProblemError(
+            422,
+            "/problems/idempotency-key-reused",
+            "Idempotency key reused",
+            `the Idempotency-Key was used for job ${existing.id} with a different body; use a new key for a new job`,
+          );
+        return { job: this.view(existing), replayed: true };
+      }
+    }
+    // The seed is fixed now, so a job resumed after a restart repeats the same run.
+    const seeded: TrainRequest = { ...req, seed: req.seed ?? randomInt(0, 2 ** 32) };
+    this.engine.prepareTrain(seeded);
+    const record = this.store.insert({
+      id: `job_${randomBytes(12).toString("hex")}`,
+      request: JSON.stringify(seeded),
+      seed: seeded.seed!,
+      datasetId: "id" in req.dataset ? req.dataset.id : null,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash: hash,
+      epochs: req.optimizer.type === "normalEquation" ? 1 : (req.epochs ?? 1),
+      createdAt: new Date().toISOString(),
+    });
+    this.queue.push(record.id);
+    this.pump();
+    return { job: this.view(record), replayed: false };
+  }
+
+  /** @throws NotFoundError */
+  get(id: string): Job {
+    return this.view(this.record(id));
+  }
+
+  /** The job as JSON text, with its result when it succeeded (stored as text, not re-parsed). */
+  getJson(id: string): JsonText<Job> {
+    const record = this.record(id);
+    const text = JSON.stringify(this.view(record));
+    const result = record.status === "succeeded" ? this.store.result(id) : undefined;
+    return result === undefined ? text : `${text.slice(0, -1)},"result":${result}}`;
+  }
+
+  /**
+   * Newest first, one page.
+   * @throws InvalidRequestError (400) when `after` names no job.
+   */
+  list(query: { limit: number; after?: string; status?: JobStatus }): JobList {
+    const page = this.store.list(query.limit, { after: query.after, status: query.status });
+    if (!page)
+      throw new InvalidRequestError(`no job ${query.after} to list after`, [
+        { path: "querystring.after", message: "not the id of a job" },
+      ]);
+    const last = page.items.at(-1);
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    if (query.status) params.set("status", query.status);
+    if (last) params.set("after", last.id);
+    return {
+      jobs: page.items.map((r) => this.view(r)),
+      hasMore: page.hasMore,
+      next: page.hasMore ? `/jobs?${params}` : null,
+    };
+  }
+
+  /**
+   * Cancels a queued or running job: it is marked cancelled at once (stored), and a running
+   * job's worker thread is terminated.
+   * @throws NotFoundError; ConflictError (409) when the job has already finished.
+   */
+  cancel(id: string): Job {
+    const record = this.record(id);
+    if (!ACTIVE_STATUSES.includes(record.status))
+      throw new ConflictError(
+        `job ${id} has already ${record.status === "cancelled" ? "been cancelled" : record.status}`,
+      );
+    const run = this.running.get(id);
+    const progress = run?.progress ?? this.storedProgress(record);
+    this.end(record, { status: "cancelled", progress }, { status: "cancelled", ...progress });
+    const at = this.queue.indexOf(id);
+    if (at >= 0) this.queue.splice(at, 1);
+    run?.controller.abort(new Error("the job was cancelled"));
+    return this.get(id);
+  }
+
+  /**
+   * The job's events after `afterSeq` (stored, then those not yet stored), and the live ones to
+   * come through `listener` until the final event — all taken synchronously, so none is missed
+   * or repeated. `finished`: the backlog ends with the final event; nothing more will come.
+   * @throws NotFoundError
+   */
+  subscribe(
+    id: string,
+    afterSeq: number,
+    listener: JobListener,
+  ): { backlog: JobEvent[]; finished: boolean; unsubscribe: () => void } {
+    const record = this.record(id);
+    const stored = this.store.events(id, afterSeq);
+    const seen = Math.max(afterSeq, stored.at(-1)?.seq ?? 0);
+    const backlog = [...stored, ...this.hub.peekPending(id, seen)];
+    const finished = !ACTIVE_STATUSES.includes(record.status);
+    if (finished) return { backlog, finished, unsubscribe: () => {} };
+    return { backlog, finished, unsubscribe: this.hub.listen(id, listener) };
+  }
+
+  /** The id of a job's final event (it follows every progress id). */
+  finalSeq(id: string): number {
+    return this.record(id).epochs + 1;
+  }
+
+  /** Takes up the jobs left queued or running by the last process, running ones first. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const unfinished = this.store.unfinished();
+    unfinished.forEach((r, i) => {
+      if (r.status === "running" && i >= this.options.maxConcurrent) this.store.markQueued(r.id);
+      this.queue.push(r.id);
+    });
+    if (unfinished.length > 0)
+      this.options.log?.info({ jobs: unfinished.map((r) => r.id) }, "resuming unfinished jobs");
+    this.pump();
+  }
+
+  /**
+   * Stops without finishing anything: running jobs' worker threads are terminated and the jobs
+   * stay running (queued ones queued) in the database, to continue from their last checkpoint
+   * when the service starts again. Open event streams end without a final event.
+   */
+  async stop(): Promise<void> {
+    this.closing = true;
+    for (const run of this.running.values()) run.controller.abort(new Error("the service is stopping"));
+    await Promise.allSettled([...this.tasks]);
+    this.hub.closeAll();
+  }
+
+  /** For the metrics and /ready: jobs waiting, running, and open event streams. */
+  stats(): { queued: number; running: number; subscribers: number } {
+    return { queued: this.queue.length, running: this.running.size, subscribers: this.hub.subscribers };
+  }
+
+  countByStatus(): Record<JobStatus, number> {
+    return this.store.countByStatus();
+  }
+
+  private record(id: string): JobRecord {
+    const record = this.store.get(id);
+    if (!record) throw new NotFoundError(`there is no job ${id}`);
+    return record;
+  }
+
+  private storedProgress(record: JobRecord): JobProgress {
+    return { epoch: record.epochsDone, epochs: record.epochs, ...(record.progress ?? {}) } as JobProgress;
+  }
+
+  private view(record: JobRecord): Job {
+    const live = this.running.get(record.id);
+    const active = ACTIVE_STATUSES.includes(record.status);
+    const self = `/jobs/${record.id}`;
+    return {
+      id: record.id,
+      status: record.status,
+      createdAt: record.createdAt,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
+      seed: record.seed,
+      progress: live?.progress ?? this.storedProgress(record),
+      checkpointEpoch: active ? record.epochsDone : null,
+      attempts: record.attempts,
+      ...(record.datasetId ? { datasetId: record.datasetId } : {}),
+      ...(record.error ? { error: record.error as Problem } : {}),
+      ...(record.diverged ? { diverged: record.diverged as Job["diverged"] } : {}),
+      links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
+    };
+  }
+
+  private pump(): void {
+    if (!this.started || this.closing) return;
+    while (this.running.size < this.options.maxConcurrent && this.queue.length > 0) {
+      const id = this.queue.shift()!;
+      const task = this.execute(id)
+        .catch((err: unknown) => {
+          // Storing the failure failed too (the disk is full, say): the job stays unfinished
+          // in the database and is taken up again at the next start.
+          this.options.log?.error({ err, job: id }, "job could not be finished");
+        })
+        .finally(() => {
+          this.tasks.delete(task);
+          this.pump();
+        });
+      this.tasks.add(task);
+    }
+  }
+
+  private async execute(id: string): Promise<void> {
+    const record = this.store.get(id);
+    if (!record || !ACTIVE_STATUSES.includes(record.status)) return;
+    const run: Running = { controller: new AbortController(), progress: this.storedProgress(record) };
+    this.running.set(id, run);
+    this.hub.resetSeq(id, record.epochsDone);
+    this.store.markRunning(id, new Date().toISOString());
+    try {
+      await this.train(record, run);
+    } catch (err) {
+      if (run.controller.signal.aborted) return; // cancelled or stopping: already handled
+      if (err instanceof ProblemError) this.fail(record, run, problemOf(err));
+      else {
+        // The worker thread died (out of memory, say) or a bug: this job fails, nothing else.
+        this.options.log?.error({ err, job: id }, "job failed");
+        this.fail(record, run, {
+          type: "/problems/worker-failed",
+          title: "Worker failed",
+          status: 500,
+          detail: `the worker thread running this job stopped: ${err instanceof Error ? err.message : String(err)}`,
+        });
+      }
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  private async train(record: JobRecord, run: Running): Promise<void> {
+    const { id, epochs: total } = record;
+    const req = JSON.parse(this.store.request(id)!) as TrainRequest;
+    const { options, toRequest } = this.engine.prepareTrain(req);
+    // One engine call for runs whose state a checkpoint cannot carry (early stopping's counters)
+    // or that make one pass anyway; they restart from the beginning, which the seed makes exact.
+    const whole = req.optimizer.type === "normalEquation" || req.earlyStopping !== undefined;
+    const checkpoint = whole ? undefined : this.store.loadCheckpoint(id);
+    let weights: NamedTensors | undefined = checkpoint?.weights ?? options.initialWeights;
+    let state: OptimizerState | undefined = checkpoint?.optimizerState ?? options.optimizerState;
+    let summary = (checkpoint?.summary as ChunkSummary | undefined) ?? emptySummary();
+    let done = checkpoint?.epochsDone ?? 0;
+    if (!checkpoint) this.hub.resetSeq(id, 0);
+    // The engine numbers epochs from the optimizer state a body continues; the job from 1.
+    const offset = req.optimizerState?.epochsCompleted ?? 0;
+    for (;;) {
+      const n = whole ? options.epochs : Math.min(this.options.checkpointEvery, total - done);
+      const final = whole || done + n >= total;
+      const channel = new MessageChannel();
+      channel.port1.on("message", (logs: ChunkProgress) =>
+        this.progress(id, run, progressOf(logs.epoch - offset + 1, total, logs)),
+      );
+      let outcome: Awaited<ReturnType<EnginePool["runChunk"]>>;
+      try {
+        outcome = await this.pool.runChunk(
+          {
+            kind: "trainChunk",
+            options: {
+              ...options,
+              epochs: n,
+              initialWeights: weights,
+              optimizerState: state,
+              returnOptimizerState: whole ? options.returnOptimizerState : true,
+            },
+            progress: channel.port2,
+            final,
+          },
+          { signal: run.controller.signal },
+        );
+      } finally {
+        channel.port1.close();
+      }
+      if (run.controller.signal.aborted) return;
+      if (!outcome.ok) throw engineFault(outcome.error, toRequest);
+      const chunk = JSON.parse(outcome.json) as TrainResponse;
+      summary = addChunk(summary, chunk);
+      // Epochs whose message has not arrived yet (it travels on another port than the answer).
+      const h = chunk.history;
+      for (let e = 0; e < chunk.epochsRun; e++)
+        this.progress(
+          id,
+          run,
+          progressOf(done + e + 1, total, {
+            loss: h.loss[e],
+            accuracy: h.accuracy?.[e],
+            valLoss: h.valLoss?.[e],
+            valAccuracy: h.valAccuracy?.[e],
+            distanceToOptimum: h.distanceToOptimum?.[e],
+          }),
+        );
+      done += chunk.epochsRun;
+      if (chunk.diverged) {
+        const d = chunk.diverged;
+        this.fail(
+          record,
+          run,
+          { type: "/problems/diverged", title: "Training diverged", status: 422, detail: d.message },
+          d,
+        );
+        return;
+      }
+      if (final || chunk.epochsRun < n) {
+        this.succeed(record, run, chunk, summary, req.returnOptimizerState === true);
+        return;
+      }
+      weights = outcome.weights;
+      state = outcome.optimizerState;
+      if (!state) throw new Error("a chunk came back without its optimizer state");
+      this.store.saveCheckpoint(
+        id,
+        { epochsDone: done, weights, optimizerState: state, summary },
+        run.progress,
+        this.hub.takePending(id),
+      );
+    }
+  }
+
+  /** One epoch ended: a progress event, unless this epoch's was already emitted. */
+  private progress(id: string, run: Running, progress: JobProgress): void {
+    if (run.controller.signal.aborted || progress.epoch <= this.hub.lastSeq(id)) return;
+    run.progress = progress;
+    this.hub.emit(id, { seq: progress.epoch, type: "progress", data: JSON.stringify(progress) });
+  }
+
+  private succeed(
+    record: JobRecord,
+    run: Running,
+    last: TrainResponse,
+    summary: ChunkSummary,
+    keepState: boolean,
+  ): void {
+    const result: TrainResponse = {
+      ...last,
+      history: summary.history,
+      epochsRun: summary.epochsRun,
+      initialEpoch: summary.initialEpoch ?? last.initialEpoch,
+      durationMs: Math.round(summary.durationMs * 1000) / 1000,
+      ...(summary.telemetry ? { telemetry: summary.telemetry } : {}),
+    };
+    if (!keepState) delete result.optimizerState;
+    this.end(
+      record,
+      { status: "succeeded", progress: run.progress, result: JSON.stringify(result) },
+      {
+        status: "succeeded",
+        ...run.progress,
+        metrics: result.metrics,
+        weightsSha256: result.weightsSha256,
+        durationMs: result.durationMs,
+      },
+    );
+  }
+
+  private fail(record: JobRecord, run: Running, error: Problem, diverged?: TrainResponse["diverged"]): void {
+    this.end(
+      record,
+      { status: "failed", progress: run.progress, error, ...(diverged ? { diverged } : {}) },
+      { status: "failed", ...run.progress, error, ...(diverged ? { diverged } : {}) },
+    );
+  }
+
+  /**
+   * Stores the end of a job — status, outcome, the events not yet stored and the final one — in
+   * one transaction, then publishes the final event. Does nothing while stopping (the job stays
+   * unfinished) or when the job had already ended (a cancel won the race).
+   */
+  private end(
+    record: JobRecord,
+    end: {
+      status: "succeeded" | "failed" | "cancelled";
+      progress: JobProgress;
+      error?: Problem;
+      diverged?: TrainResponse["diverged"];
+      result?: string;
+    },
+    data: Record<string, unknown>,
+  ): void {
+    if (this.closing) return;
+    const final: JobEvent = { seq: record.epochs + 1, type: end.status, data: JSON.stringify(data) };
+    const finishedAt = new Date();
+    const stored = this.store.finish(
+      record.id,
+      {
+        status: end.status,
+        finishedAt: finishedAt.toISOString(),
+        epochsDone: end.progress.epoch,
+        progress: end.progress,
+        ...(end.error ? { error: end.error } : {}),
+        ...(end.diverged ? { diverged: end.diverged } : {}),
+        ...(end.result !== undefined ? { result: end.result } : {}),
+      },
+      [...this.hub.takePending(record.id), final],
+    );
+    if (!stored) return;
+    this.hub.finish(record.id, final);
+    const startedAt = this.store.get(record.id)?.startedAt;
+    this.options.onFinish?.(
+      end.status,
+      startedAt ? (finishedAt.getTime() - Date.parse(startedAt)) / 1000 : undefined,
+    );
+    this.options.log?.info({ job: record.id, status: end.status, epoch: end.progress.epoch }, "job finished");
+  }
+}
+
+/** An event type that ends a stream. */
+export function isFinal(event: JobEvent): boolean {
+  return FINAL_TYPES.has(event.type);
+}
+
+type EpochValues = { [K in Exclude<keyof EpochLogs, "epoch">]?: number | null };
+
+function progressOf(epoch: number, epochs: number, logs: EpochValues): JobProgress {
+  const out: JobProgress = { epoch, epochs };
+  for (const key of ["loss", "accuracy", "valLoss", "valAccuracy", "distanceToOptimum"] as const) {
+    const v = logs[key];
+    if (typeof v === "number" && Number.isFinite(v)) out[key] = v;
+  }
+  return out;
+}
+
+function problemOf(err: ProblemError): Problem {
+  return {
+    type: err.type,
+    title: err.title,
+    status: err.status,
+    detail: err.message,
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** JSON with object keys sorted at every level, so equal bodies hash alike whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}

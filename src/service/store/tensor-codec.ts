@@ -1,0 +1,90 @@
+import { endianness } from "node:os";
+import type { NamedTensors, OptimizerState } from "../../engine/index.js";
+
+// The blobs hold float64 values in the host's byte order, copied as they are; every platform
+// Node.js runs on today is little-endian, and the format says so.
+if (endianness() !== "LE") throw new Error("the checkpoint format assumes a little-endian host");
+
+interface Header {
+  /** Per tensor, in order: its key and shape; the values follow the header back to back. */
+  tensors: { key: string; shape: number[] }[];
+  meta?: unknown;
+}
+
+/**
+ * Named tensors (and optional JSON `meta`) as one blob, bit-exact: uint32 LE header length, the
+ * header as UTF-8 JSON (`{tensors: [{key, shape}], meta}`), zero padding to a multiple of 8, then
+ * each tensor's float64 LE values, row-major, in header order.
+ */
+export function encodeTensors(tensors: NamedTensors, meta?: unknown): Buffer {
+  const entries = Object.entries(tensors);
+  const header: Header = { tensors: entries.map(([key, t]) => ({ key, shape: t.shape })) };
+  if (meta !== undefined) header.meta = meta;
+  const head = Buffer.from(JSON.stringify(header), "utf8");
+  const start = Math.ceil((4 + head.length) / 8) * 8;
+  const values = entries.reduce((n, [, t]) => n + t.data.length, 0);
+  const out = Buffer.alloc(start + values * 8);
+  out.writeUInt32LE(head.length, 0);
+  head.copy(out, 4);
+  let at = start;
+  for (const [, t] of entries) {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    out.set(bytes, at);
+    at += bytes.length;
+  }
+  return out;
+}
+
+/**
+ * The inverse of `encodeTensors`: fresh (aligned, transferable) arrays.
+ * @throws Error for a blob that is not in that format.
+ */
+export function decodeTensors(blob: Uint8Array): { tensors: NamedTensors; meta: unknown } {
+  const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const length = buf.readUInt32LE(0);
+  const header = JSON.parse(buf.toString("utf8", 4, 4 + length)) as Header;
+  let at = Math.ceil((4 + length) / 8) * 8;
+  const tensors: NamedTensors = {};
+  for (const { key, shape } of header.tensors) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (at + size * 8 > buf.length) throw new Error(`tensor blob truncated at ${key}`);
+    const data = new Float64Array(size);
+    new Uint8Array(data.buffer).set(buf.subarray(at, at + size * 8));
+    at += size * 8;
+    tensors[key] = { shape, data };
+  }
+  return { tensors, meta: header.meta };
+}
+
+const SLOTS = ["velocity", "m", "v"] as const;
+
+/** An optimiser state as one blob: its moment tensors keyed `"<slot>:<weight key>"`, the rest as meta. */
+export function encodeOptimizerState(state: OptimizerState): Buffer {
+  const tensors: NamedTensors = {};
+  for (const slot of SLOTS)
+    for (const [key, t] of Object.entries(state[slot] ?? {})) tensors[`${slot}:${key}`] = t;
+  // The order can hold a million samples: as a tensor it is 8 bytes each rather than JSON digits.
+  tensors["shuffleOrder"] = {
+    shape: [state.shuffleOrder.length],
+    data: Float64Array.from(state.shuffleOrder),
+  };
+  const { type, iterations, epochsCompleted, shuffleRng } = state;
+  return encodeTensors(tensors, { type, iterations, epochsCompleted, shuffleRng });
+}
+
+/** The inverse of `encodeOptimizerState`. */
+export function decodeOptimizerState(blob: Uint8Array): OptimizerState {
+  const { tensors, meta } = decodeTensors(blob);
+  const state = {
+    ...(meta as Pick<OptimizerState, "type" | "iterations" | "epochsCompleted" | "shuffleRng">),
+    shuffleOrder: Array.from(tensors["shuffleOrder"]?.data ?? []),
+  } as OptimizerState;
+  for (const [name, t] of Object.entries(tensors)) {
+    const colon = name.indexOf(":");
+    if (colon < 0) continue;
+    const slot = name.slice(0, colon) as (typeof SLOTS)[number];
+    state[slot] ??= {};
+    state[slot][name.slice(colon + 1)] = t;
+  }
+  return state;
+}

@@ -1,0 +1,462 @@
+/**
+ * Asynchronous jobs end to end (app.inject, and a real socket for live event streams): exact
+ * chunked training, events, cancel, queueing, idempotency, failures, restart from a checkpoint.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JobListSchema, JobSchema } from "../../src/schemas/jobs.js";
+import { TrainResponseSchema } from "../../src/schemas/responses.js";
+import { buildTestApp } from "./helper.js";
+import { followSse, parseSse } from "./sse.js";
+
+const dataDir = mkdtempSync(join(tmpdir(), "jobs-test-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** Iris, 4 → dense(8, tanh) → dense(3, softmax); `over` changes fields. */
+function iris(epochs: number, over: Record<string, unknown> = {}) {
+  return {
+    model: {
+      inputShape: [4],
+      layers: [
+        { type: "dense", units: 8, activation: "tanh" },
+        { type: "dense", units: 3, activation: "softmax" },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    },
+    dataset: { name: "iris" },
+    optimizer: { type: "adam", learningRate: 0.01 },
+    epochs,
+    batchSize: 16,
+    seed: 7,
+    ...over,
+  };
+}
+
+/** A job that runs for many seconds unless stopped (one sample per step). */
+const long = () => iris(5000, { batchSize: 1 });
+
+type Job = ReturnType<typeof JobSchema.parse>;
+
+async function create(app: FastifyInstance, body: object, headers: Record<string, string> = {}) {
+  return app.inject({ method: "POST", url: "/jobs", payload: body, headers });
+}
+
+async function getJob(app: FastifyInstance, id: string): Promise<Job> {
+  return (await app.inject({ method: "GET", url: `/jobs/${id}` })).json();
+}
+
+/** Polls until `until(job)` holds (default: the job has ended). */
+async function waitFor(
+  app: FastifyInstance,
+  id: string,
+  until: (j: Job) => boolean = (j) => !["queued", "running"].includes(j.status),
+  timeoutMs = 20_000,
+): Promise<Job> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const job = await getJob(app, id);
+    if (until(job)) return job;
+    if (performance.now() > deadline)
+      throw new Error(`job ${id} still ${job.status} at epoch ${job.progress.epoch}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function train(app: FastifyInstance, body: object) {
+  const res = await app.inject({ method: "POST", url: "/train", payload: body });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
+
+describe("jobs", () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await buildTestApp({ DATA_DIR: dataDir, MAX_CONCURRENT_JOBS: "1", CHECKPOINT_EVERY: "4" });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it("answers 202 with the queued job and its Location, and ends with POST /train's weights, bit for bit", async () => {
+    // 18 epochs in chunks of 4 (the last of 2), with a validation split.
+    const body = iris(18, { validationSplit: 0.2 });
+    const res = await create(app, body);
+    expect(res.statusCode, res.body).toBe(202);
+    const job = JobSchema.parse(res.json());
+    expect(job).toMatchObject({ status: "queued", seed: 7, progress: { epoch: 0, epochs: 18 }, attempts: 0 });
+    expect(res.headers.location).toBe(`/jobs/${job.id}`);
+    expect(job.links).toEqual({
+      self: `/jobs/${job.id}`,
+      events: `/jobs/${job.id}/events`,
+      cancel: `/jobs/${job.id}/cancel`,
+    });
+    expect(Date.parse(job.createdAt)).not.toBeNaN();
+
+    const done = await waitFor(app, job.id);
+    expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
+    JobSchema.parse(done);
+    const result = TrainResponseSchema.parse(done.result);
+    const sync = await train(app, body);
+    expect(result.weightsSha256).toBe(sync.weightsSha256);
+    expect(result.weights).toEqual(sync.weights);
+    expect(result.history).toEqual(sync.history); // concatenated over the chunks
+    expect(result.gradients).toEqual(sync.gradients);
+    expect(result.metrics).toEqual(sync.metrics);
+    expect(result.epochsRun).toBe(18);
+    expect(result.optimizerState).toBeUndefined(); // not asked for
+    expect(done.progress).toMatchObject({ epoch: 18, epochs: 18, loss: sync.history.loss[17] });
+    expect(done.progress.valLoss).toBe(sync.history.valLoss[17]);
+    expect(done.checkpointEpoch).toBeNull();
+    expect(Date.parse(done.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(done.startedAt!));
+  });
+
+  it("concatenates telemetry over the chunks and returns the optimizer state when asked", async () => {
+    const body = iris(9, {
+      optimizer: { type: "sgd", learningRate: 0.05, momentum: 0.9 },
+      telemetry: true,
+      returnOptimizerState: true,
+    });
+    const { id } = (await create(app, body)).json();
+    const done = await waitFor(app, id);
+    expect(done.status).toBe("succeeded");
+    const sync = await train(app, body);
+    expect(done.result!.weightsSha256).toBe(sync.weightsSha256);
+    expect(done.result!.telemetry).toEqual(sync.telemetry);
+    expect(done.result!.optimizerState).toEqual(sync.optimizerState);
+  });
+
+  it("continues a body's own optimizerState exactly (a job is itself a continuation)", async () => {
+    const first = await train(app, iris(6, { returnOptimizerState: true }));
+    const body = iris(7, { initialWeights: first.weights, optimizerState: first.optimizerState });
+    const { id } = (await create(app, body)).json();
+    const done = await waitFor(app, id);
+    expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
+    expect(done.result!.initialEpoch).toBe(6);
+    expect(done.result!.weightsSha256).toBe((await train(app, iris(13))).weightsSha256);
+    expect(done.progress.epoch).toBe(7); // the job's own epochs, from 1
+  });
+
+  it("streams one progress event per epoch, then the final one; late clients replay what they missed", async () => {
+    const { id } = (await create(app, iris(10))).json();
+    const done = await waitFor(app, id);
+    const res = await app.inject({ method: "GET", url: `/jobs/${id}/events` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
+    expect(res.headers["cache-control"]).toBe("no-cache");
+    expect(res.body.startsWith("retry: ")).toBe(true);
+    const events = parseSse(res.body);
+    expect(events.map((e) => e.event)).toEqual([...Array(10).fill("progress"), "succeeded"]);
+    expect(events.map((e) => e.id)).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]);
+    const progress = events.slice(0, 10).map((e) => JSON.parse(e.data));
+    expect(progress.map((p) => p.loss)).toEqual(done.result!.history.loss);
+    expect(progress.map((p) => p.accuracy)).toEqual(done.result!.history.accuracy);
+    expect(progress[3]).toMatchObject({ epoch: 4, epochs: 10 });
+    const final = JSON.parse(events[10]!.data);
+    expect(final).toMatchObject({
+      status: "succeeded",
+      epoch: 10,
+      weightsSha256: done.result!.weightsSha256,
+      metrics: done.result!.metrics,
+    });
+
+    const after7 = await app.inject({
+      method: "GET",
+      url: `/jobs/${id}/events`,
+      headers: { "last-event-id": "7" },
+    });
+    expect(parseSse(after7.body).map((e) => e.id)).toEqual(["8", "9", "10", "11"]);
+    const byQuery = await app.inject({ method: "GET", url: `/jobs/${id}/events?lastEventId=10` });
+    expect(parseSse(byQuery.body).map((e) => e.event)).toEqual(["succeeded"]);
+    const seenAll = await app.inject({
+      method: "GET",
+      url: `/jobs/${id}/events`,
+      headers: { "last-event-id": "11" },
+    });
+    expect(seenAll.statusCode).toBe(204);
+    const bad = await app.inject({
+      method: "GET",
+      url: `/jobs/${id}/events`,
+      headers: { "last-event-id": "x" },
+    });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it("runs at most MAX_CONCURRENT_JOBS (1) at a time; the others wait in order", async () => {
+    const ids: string[] = [];
+    for (const seed of [1, 2, 3]) ids.push((await create(app, iris(12, { seed }))).json().id);
+    const jobs = [];
+    for (const id of ids) jobs.push(await waitFor(app, id));
+    expect(jobs.map((j) => j.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
+    for (let i = 1; i < jobs.length; i++)
+      expect(Date.parse(jobs[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(jobs[i - 1]!.finishedAt!));
+  });
+
+  it("lists jobs newest first, filtered by status, one page at a time", async () => {
+    const all = JobListSchema.parse((await app.inject({ method: "GET", url: "/jobs?limit=100" })).json());
+    expect(all.jobs.length).toBeGreaterThanOrEqual(6);
+    const created = all.jobs.map((j) => Date.parse(j.createdAt));
+    expect([...created].sort((a, b) => b - a)).toEqual(created);
+    expect(all.jobs.every((j) => j.result === undefined)).toBe(true);
+
+    const page1 = (await app.inject({ method: "GET", url: "/jobs?limit=2" })).json();
+    expect(page1.jobs.map((j: Job) => j.id)).toEqual(all.jobs.slice(0, 2).map((j) => j.id));
+    expect(page1.hasMore).toBe(true);
+    expect(page1.next).toBe(`/jobs?limit=2&after=${all.jobs[1]!.id}`);
+    const page2 = (await app.inject({ method: "GET", url: page1.next })).json();
+    expect(page2.jobs.map((j: Job) => j.id)).toEqual(all.jobs.slice(2, 4).map((j) => j.id));
+
+    const succeeded = (await app.inject({ method: "GET", url: "/jobs?status=succeeded&limit=100" })).json();
+    expect(succeeded.jobs.length).toBe(all.jobs.filter((j) => j.status === "succeeded").length);
+    expect(succeeded.next).toBeNull();
+
+    for (const url of ["/jobs?status=done", "/jobs?limit=0", "/jobs?after=job_nope"]) {
+      const res = await app.inject({ method: "GET", url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    }
+  });
+
+  it("returns the first job for a repeated Idempotency-Key, 422 when the body differs", async () => {
+    const headers = { "idempotency-key": "retry-me-1" };
+    const first = await create(app, iris(3, { seed: 11 }), headers);
+    expect(first.statusCode).toBe(202);
+    // Same body, keys in another order: still the same request.
+    const { seed, epochs, ...rest } = iris(3, { seed: 11 });
+    const again = await create(app, { epochs, seed, ...rest }, headers);
+    expect(again.statusCode).toBe(202);
+    expect(again.json().id).toBe(first.json().id);
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.headers.location).toBe(first.headers.location);
+    const other = await create(app, iris(4, { seed: 11 }), headers);
+    expect(other.statusCode).toBe(422);
+    expect(other.json().type).toBe("/problems/idempotency-key-reused");
+    const fresh = await create(app, iris(3, { seed: 11 }), { "idempotency-key": "retry-me-2" });
+    expect(fresh.json().id).not.toBe(first.json().id);
+    await waitFor(app, fresh.json().id);
+  });
+
+  it("checks the body as POST /train does: 400 and 422 at once, no job created", async () => {
+    const before = (await app.inject({ method: "GET", url: "/jobs?limit=100" })).json().jobs.length;
+    const bad = await create(app, { ...iris(3), epochs: 0 });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe("epochs");
+    const unfit = await create(app, { ...iris(3), model: { ...iris(3).model, inputShape: [5] } });
+    expect(unfit.statusCode).toBe(422);
+    const missing = await create(app, { ...iris(3), dataset: { id: "ds_missing" } });
+    expect(missing.statusCode).toBe(404);
+    expect((await app.inject({ method: "GET", url: "/jobs?limit=100" })).json().jobs.length).toBe(before);
+  });
+
+  it("cancels a queued job; 409 for a finished one; 404 for unknown ids", async () => {
+    const running = (await create(app, long())).json();
+    const queued = (await create(app, iris(5))).json();
+    expect((await getJob(app, queued.id)).status).toBe("queued");
+    const res = await app.inject({ method: "POST", url: `/jobs/${queued.id}/cancel` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: "cancelled", progress: { epoch: 0 } });
+    const events = parseSse((await app.inject({ method: "GET", url: `/jobs/${queued.id}/events` })).body);
+    expect(events.map((e) => [e.id, e.event])).toEqual([["6", "cancelled"]]);
+    const again = await app.inject({ method: "POST", url: `/jobs/${queued.id}/cancel` });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ type: "/problems/conflict", status: 409 });
+    expect(again.json().detail).toMatch(/already been cancelled/);
+    await app.inject({ method: "POST", url: `/jobs/${running.id}/cancel` });
+
+    for (const [method, url] of [
+      ["GET", "/jobs/job_nope"],
+      ["POST", "/jobs/job_nope/cancel"],
+      ["GET", "/jobs/job_nope/events"],
+    ] as const) {
+      const r = await app.inject({ method, url });
+      expect(r.statusCode, url).toBe(404);
+      expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect(r.json()).toMatchObject({ type: "/problems/not-found", detail: "there is no job job_nope" });
+    }
+  });
+
+  it("ends a diverging job failed, with the epoch and the reason, and keeps serving", async () => {
+    const body = {
+      model: { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },
+      dataset: { x: [[100], [200]], y: [1e6, 2e6] },
+      optimizer: { type: "sgd", learningRate: 10 },
+      epochs: 100,
+      seed: 1,
+    };
+    const { id } = (await create(app, body)).json();
+    const job = await waitFor(app, id);
+    expect(job.status).toBe("failed");
+    expect(job.error).toMatchObject({ type: "/problems/diverged", title: "Training diverged", status: 422 });
+    expect(job.error!.detail).toMatch(/^training diverged in epoch \d+/);
+    expect(job.diverged).toMatchObject({ epoch: expect.any(Number), stage: expect.any(String) });
+    expect(job.result).toBeUndefined();
+    const events = parseSse((await app.inject({ method: "GET", url: `/jobs/${id}/events` })).body);
+    const final = events.at(-1)!;
+    expect([final.event, final.id]).toEqual(["failed", "101"]);
+    expect(JSON.parse(final.data).diverged.epoch).toBe(job.diverged!.epoch);
+    expect((await app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
+    const next = (await create(app, iris(2))).json();
+    expect((await waitFor(app, next.id)).status).toBe("succeeded");
+  });
+
+  it("exposes Prometheus metrics and readiness", async () => {
+    const res = await app.inject({ method: "GET", url: "/metrics" });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = res.body;
+    expect(text).toMatch(/^http_requests_total\{method="POST",route="\/jobs",status_code="202"\} \d+$/m);
+    expect(text).toMatch(/^http_requests_total\{method="GET",route="\/jobs\/:id",status_code="404"\} \d+$/m);
+    expect(text).toMatch(/^training_jobs\{status="succeeded"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^training_jobs\{status="cancelled"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^training_job_duration_seconds_count\{status="succeeded"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^training_job_queue_depth \d+$/m);
+    expect(text).toMatch(/^worker_pool_utilization [\d.]+$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    const ready = await app.inject({ method: "GET", url: "/ready" });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({
+      status: "ready",
+      checks: { database: { status: "ok" }, pool: { size: 2 } },
+    });
+  });
+});
+
+describe("a running job", () => {
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    // One worker: after a cancel, anything else can only run if that worker was freed.
+    app = await buildTestApp({ POOL_SIZE: "1", MAX_CONCURRENT_JOBS: "1" });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it("streams its epochs live, is cancelled within one epoch, and frees its worker at once", async () => {
+    await train(app, iris(1)); // the worker is warm
+    const { id } = (await create(app, long())).json();
+    let cancelledAt = 0;
+    let healthMs = 0;
+    const { status, events } = await followSse(`${base}/jobs/${id}/events`, (e) => {
+      if (e.event === "progress" && Number(e.id) === 3) {
+        // Live: the job is still running while its events arrive.
+        void (async () => {
+          const t = performance.now();
+          await fetch(`${base}/health`);
+          healthMs = performance.now() - t;
+          const job = (await (await fetch(`${base}/jobs/${id}`)).json()) as Job;
+          expect(job.status).toBe("running");
+          cancelledAt = performance.now();
+          const res = await fetch(`${base}/jobs/${id}/cancel`, { method: "POST" });
+          expect(res.status).toBe(200);
+        })();
+      }
+      return undefined;
+    });
+    const streamEnded = performance.now();
+    expect(status).toBe(200);
+    const last = events.at(-1)!;
+    expect(last.event).toBe("cancelled");
+    expect(last.id).toBe("5001");
+    const progress = events.filter((e) => e.event === "progress");
+    expect(progress.map((e) => Number(e.id))).toEqual(progress.map((_, i) => i + 1));
+    expect(healthMs).toBeLessThan(200);
+    // The stream ended as soon as the job was cancelled, not after its epoch.
+    expect(streamEnded - cancelledAt).toBeLessThan(500);
+    const job = await getJob(app, id);
+    expect(job.status).toBe("cancelled");
+    expect(job.progress.epoch).toBe(JSON.parse(last.data).epoch);
+    expect(job.progress.epoch).toBeLessThan(5000);
+    // The only worker is free: a short run is not stuck behind 5,000 epochs.
+    const t = performance.now();
+    await train(app, iris(1));
+    expect(performance.now() - t).toBeLessThan(2000);
+    expect((await app.inject({ method: "POST", url: `/jobs/${id}/cancel` })).statusCode).toBe(409);
+  });
+});
+
+describe("faults", () => {
+  it("a worker that runs out of memory fails only its job", async () => {
+    const app = await buildTestApp({ POOL_SIZE: "1", MAX_CONCURRENT_JOBS: "1", WORKER_MAX_HEAP_MB: "32" });
+    try {
+      // 1,000,000 weights: the answer's nested arrays and JSON need far more than 32 MiB.
+      const f = 1000;
+      const big = {
+        model: { inputShape: [f], layers: [{ type: "dense", units: 1000 }], loss: "meanSquaredError" },
+        dataset: {
+          x: [Array(f).fill(0.5), Array(f).fill(0.1)],
+          y: [Array(1000).fill(1), Array(1000).fill(0)],
+        },
+        optimizer: { type: "sgd", learningRate: 0.01 },
+        epochs: 1,
+        seed: 1,
+      };
+      const doomed = (await create(app, big)).json();
+      const fine = (await create(app, iris(3))).json();
+      const failed = await waitFor(app, doomed.id);
+      expect(failed.status).toBe("failed");
+      expect(failed.error).toMatchObject({ type: "/problems/worker-failed", status: 500 });
+      expect(failed.error!.detail).toMatch(/memory/);
+      const ok = await waitFor(app, fine.id);
+      expect(ok.status).toBe("succeeded");
+      expect(ok.result!.weightsSha256).toBe((await train(app, iris(3))).weightsSha256);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a job interrupted by a shutdown resumes from its checkpoint and ends with the uninterrupted weights", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "jobs-restart-"));
+    const env = { DATA_DIR: dir, POOL_SIZE: "1", MAX_CONCURRENT_JOBS: "1", CHECKPOINT_EVERY: "5" };
+    try {
+      // Long enough (≈ 0.5 s) to be caught between checkpoints.
+      const body = iris(400, {
+        batchSize: 1,
+        model: {
+          ...iris(1).model,
+          layers: [
+            { type: "dense", units: 16, activation: "tanh" },
+            { type: "dense", units: 3, activation: "softmax" },
+          ],
+        },
+      });
+      let app = await buildTestApp(env);
+      const { id } = (await create(app, body)).json();
+      const queued = (await create(app, iris(4))).json();
+      const before = await waitFor(
+        app,
+        id,
+        (j) => (j.checkpointEpoch ?? 0) >= 10 || j.status === "succeeded",
+      );
+      expect(before.status).toBe("running");
+      await app.close();
+
+      app = await buildTestApp(env);
+      try {
+        // Still unfinished in the database: the new app takes it up again.
+        const resumed = await waitFor(app, id);
+        expect(resumed.status).toBe("succeeded");
+        expect(resumed.attempts).toBe(2);
+        expect(resumed.result!.epochsRun).toBe(400);
+        expect(resumed.result!.history.loss).toHaveLength(400);
+        const sync = await train(app, body);
+        expect(resumed.result!.weightsSha256).toBe(sync.weightsSha256);
+        expect(resumed.result!.history).toEqual(sync.history);
+        // One event per epoch across both runs, no gap and no repeat.
+        const events = parseSse((await app.inject({ method: "GET", url: `/jobs/${id}/events` })).body);
+        expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 401 }, (_, i) => i + 1));
+        // The job that was queued behind it ran after it.
+        expect((await waitFor(app, queued.id)).status).toBe("succeeded");
+      } finally {
+        await app.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

