@@ -512,7 +512,7 @@ describe("known bugs, reproduced (it.fails until fixed; then drop .fails and the
     }
   });
 
-  it.fails("BUG-E: POST /jobs with a reused Idempotency-Key answers 422 without errors[]", async () => {
+  it("POST /jobs with a reused Idempotency-Key answers 422 naming the header (was BUG-E)", async () => {
     const body = {
       model: { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },
       dataset: { x: [[0], [1]], y: [0, 1] },

@@ -151,8 +151,6 @@ function knownGap(req: WireRequest, problem: Record<string, unknown>): string | 
   // POST /datasets: CSV that does not parse, ?label/?name with a JSON body.
   if (req.method === "POST" && req.url.split("?")[0] === "/datasets" && problem.status === 400)
     return "GAP-C";
-  // BUG-E: POST /jobs with an Idempotency-Key reused for another body names no field.
-  if (problem.type === "/problems/idempotency-key-reused") return "BUG-E";
   return undefined;
 }
 

@@ -7,7 +7,7 @@ import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import { type EngineService, engineFault } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
-import { ConflictError, InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
+import { ConflictError, fieldError, InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
 import type { EnginePool } from "../pool.js";
 import {
   ACTIVE_STATUSES,
@@ -90,6 +90,7 @@ export class JobService {
             "/problems/idempotency-key-reused",
             "Idempotency key reused",
             `the Idempotency-Key was used for job ${existing.id} with a different body; use a new key for a new job`,
+            [fieldError(["headers", "idempotency-key"], `already used for job ${existing.id} with another body`)],
           );
         return { job: this.view(existing), replayed: true };
       }
