@@ -27,6 +27,31 @@ export interface ModelSummary {
   classification: boolean;
 }
 
+/** Options of `Model` / `describeModel`. */
+export interface ModelOptions {
+  /** Largest number of trainable parameters accepted (checked before allocating them). */
+  maxParams?: number;
+}
+
+/** Default parameter cap: 2^27 doubles are 1 GiB of weights and as much of gradients. */
+export const MAX_PARAMS = 2 ** 27;
+
+/**
+ * Trainable parameters a layer spec will have on `inShape`, from the shapes alone (0 when the
+ * shapes are invalid: building the layer then reports why).
+ */
+function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
+  const bias = (units: number) =>
+    ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
+  if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
+  if (ls.type === "conv2d" && inShape.length === 3) {
+    const [kH, kW] = typeof ls.kernelSize === "number" ? [ls.kernelSize, ls.kernelSize] : ls.kernelSize;
+    const n = kH * kW * inShape[2]! * ls.filters + bias(ls.filters);
+    return Number.isFinite(n) ? n : 0;
+  }
+  return 0;
+}
+
 /** Upper bound on any tensor a model may allocate per sample (elements), a sanity limit. */
 const MAX_ACTIVATION_SIZE = 1 << 26;
 
@@ -54,7 +79,16 @@ export class Model {
   private readonly firstTrainable: number;
 
   /** @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit. */
-  constructor(readonly spec: ModelSpec) {
+  /**
+   * @param options.maxParams refuse (before allocating anything) a model with more trainable
+   *   parameters than this; default `MAX_PARAMS`.
+   */
+  constructor(
+    readonly spec: ModelSpec,
+    options: ModelOptions = {},
+  ) {
+    const maxParams = options.maxParams ?? MAX_PARAMS;
+    let params = 0;
     this.inputShape = [...spec.inputShape];
     let shape = this.inputShape;
     if (shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d < 1))
@@ -66,6 +100,13 @@ export class Model {
       const name = ls.name ?? `${ls.type}_${i}`;
       if (seen.has(name)) throw new EngineError(`duplicate layer name "${name}"`, ["layers", i, "name"]);
       seen.add(name);
+      // Count first: building a layer allocates its parameters.
+      params += paramsOf(ls, shape);
+      if (params > maxParams)
+        throw new EngineError(
+          `the model has ${params} trainable parameters up to layer ${name}; the limit is ${maxParams}`,
+          ["layers", i],
+        );
       const built = buildLayer(ls, name, shape, i);
       for (const layer of built) {
         if (layer.outputShape.some((d) => d < 1) || sizeOf(layer.outputShape) > MAX_ACTIVATION_SIZE)
@@ -320,8 +361,8 @@ function lossKindOf(spec: ModelSpec, last: Layer, outShape: number[]): LossKind 
  * Builds the model to check it and returns its summary.
  * @throws EngineError naming the layer and both shapes when the stack does not fit.
  */
-export function describeModel(spec: ModelSpec): ModelSummary {
-  return new Model(spec).summary();
+export function describeModel(spec: ModelSpec, options: ModelOptions = {}): ModelSummary {
+  return new Model(spec, options).summary();
 }
 
 /** Seeded Glorot-uniform weights for `spec` (zero biases), keyed as the weights. */

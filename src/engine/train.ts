@@ -450,12 +450,20 @@ function owner(p: Param): { layer: string; parameter: string } {
 
 /** ‖W − W*‖: the Frobenius norm of the difference over every parameter (kernel and bias together). */
 function distanceTo(params: Param[], target: NamedTensors): number {
+  // Scaled by the largest difference, so finite weights of 1e300 give a finite distance
+  // instead of an overflowed sum of squares.
+  let scale = 0;
+  for (const p of params) {
+    const t = target[p.key]!.data;
+    for (let i = 0; i < p.value.length; i++) scale = Math.max(scale, Math.abs(p.value[i]! - t[i]!));
+  }
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
   let sum = 0;
   for (const p of params) {
     const t = target[p.key]!.data;
-    for (let i = 0; i < p.value.length; i++) sum += (p.value[i]! - t[i]!) ** 2;
+    for (let i = 0; i < p.value.length; i++) sum += ((p.value[i]! - t[i]!) / scale) ** 2;
   }
-  return Math.sqrt(sum);
+  return scale * Math.sqrt(sum);
 }
 
 /** 1 → "1st", 2 → "2nd", 11 → "11th", 23 → "23rd". */

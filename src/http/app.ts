@@ -49,6 +49,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimit,
     genReqId: requestId,
+    // Errors the router raises before any handler (a bad percent-encoding, a path parameter
+    // over its length limit) get the same problem+json as every other error.
+    frameworkErrors: (err, request, reply) => {
+      const { problem, headers } = toProblem(err, request);
+      sendProblem(reply, problem, headers);
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -46,6 +46,9 @@ export function toProblem(
     };
   }
   if (err instanceof ProblemError) {
+    // A 400/422 always says where: the request as a whole (`""`) when no field is to blame.
+    const errors =
+      err.errors ?? (err.status === 400 || err.status === 422 ? rootError(err.message) : undefined);
     return {
       problem: {
         type: err.type,
@@ -53,7 +56,7 @@ export function toProblem(
         status: err.status,
         detail: err.message,
         ...base,
-        ...(err.errors ? { errors: err.errors } : {}),
+        ...(errors ? { errors } : {}),
       },
       headers: err.headers,
     };
@@ -82,6 +85,7 @@ export function toProblem(
         status,
         detail: known?.detail ?? fe.message ?? "client error",
         ...base,
+        ...(status === 400 ? { errors: rootError(known?.detail ?? fe.message ?? "client error") } : {}),
       },
       headers: {},
     };
@@ -105,4 +109,9 @@ export function sendProblem(
   headers: Record<string, string> = {},
 ): FastifyReply {
   return reply.code(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** The one field error of a fault that is the whole request's (malformed JSON, an empty CSV). */
+function rootError(message: string): { path: string; message: string }[] {
+  return [{ path: "", message }];
 }

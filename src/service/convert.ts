@@ -58,19 +58,41 @@ function mismatch(path: Path, message: string): UnprocessableError {
   return new UnprocessableError(message, [fieldError(path, message)]);
 }
 
+/** Numbers in a nested value (iteratively: the body parser already bounds the depth). */
+function leafCount(value: NestedNumbers): number {
+  let count = 0;
+  const stack: NestedNumbers[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop() as NestedNumbers;
+    if (typeof v === "number") count++;
+    else for (const e of v) stack.push(e);
+  }
+  return count;
+}
+
 /**
- * Flattens samples into one `Float64Array` of `samples.length · size(shape)` values.
- * @throws UnprocessableError naming the first sample that does not fit (`dataset.x[3]`).
+ * Flattens samples into one `Float64Array` of `samples.length · size(shape)` values. Every
+ * sample's size is checked BEFORE the array is allocated, so a huge `shape` cannot make the
+ * service allocate more than the request body actually holds.
+ * @param pathOf where sample `i` sits in the request (`dataset.x[3]`)
+ * @throws UnprocessableError naming the first sample that does not fit.
  */
 export function samplesToArray(
   samples: readonly NestedNumbers[],
   shape: readonly number[],
-  path: Path,
+  pathOf: (i: number) => Path,
 ): Float64Array {
   const size = sizeOf(shape);
+  samples.forEach((sample, i) => {
+    const count = leafCount(sample);
+    if (count === size) return;
+    // writeSample names the exact entry that is off; its scratch never needs more than `count`.
+    writeSample(sample, shape, new Float64Array(Math.min(count, size)), 0, pathOf(i));
+    throw mismatch(pathOf(i), `expected ${size} values (shape ${formatShape(shape)}), got ${count}`);
+  });
   const out = new Float64Array(samples.length * size);
   for (let i = 0; i < samples.length; i++)
-    writeSample(samples[i] as NestedNumbers, shape, out, i * size, [...path, i]);
+    writeSample(samples[i] as NestedNumbers, shape, out, i * size, pathOf(i));
   return out;
 }
 

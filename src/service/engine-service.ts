@@ -19,7 +19,7 @@ import type {
   TrainRequest,
   TrainResponse,
 } from "../schemas/index.js";
-import { labelsToArray, nestedToNamedTensors, type Path, samplesToArray, writeSample } from "./convert.js";
+import { labelsToArray, nestedToNamedTensors, type Path, samplesToArray } from "./convert.js";
 import { type DatasetInfo, listDatasets, loadBuiltIn } from "./datasets.js";
 import type { EngineOutcome, JsonText } from "./engine-task.js";
 import { fieldError, NotFoundError, UnprocessableError } from "./errors.js";
@@ -188,7 +188,7 @@ export class EngineService {
       ["x"],
       "fewer samples per request, or a smaller model",
     );
-    const x = samplesToArray(req.x, summary.inputShape, ["x"]);
+    const x = samplesToArray(req.x, summary.inputShape, (i) => ["x", i]);
     const weights = nestedToNamedTensors(req.weights, ["weights"]);
     const outcome = await this.pool.run(
       { kind: "predict", model: req.model, weights, x, n },
@@ -204,13 +204,10 @@ export class EngineService {
   private describe(model: ModelSpec): ModelSummary {
     let summary: ModelSummary;
     try {
-      summary = describeModel(model);
+      // The engine counts parameters from the shapes before allocating any (MAX_PARAMS).
+      summary = describeModel(model, { maxParams: this.limits.maxParams });
     } catch (err) {
       throw asUnprocessable(err, (p) => ["model", ...p]);
-    }
-    if (summary.paramCount > this.limits.maxParams) {
-      const message = `the model has ${summary.paramCount} trainable parameters; the limit is ${this.limits.maxParams}`;
-      throw new UnprocessableError(message, [fieldError(["model", "layers"], message)]);
     }
     return summary;
   }
@@ -228,19 +225,11 @@ export class EngineService {
   ): Dataset {
     const single = prefix.length === 0; // /gradients: one sample at the body's root
     const n = x.length;
-    const xs = new Float64Array(n * summary.inputSize);
-    const ys = new Float64Array(loss === "sparseCategoricalCrossentropy" ? n : n * summary.outputSize);
-    for (let i = 0; i < n; i++) {
-      const path = samplePath(prefix, "x", i, single);
-      writeSample(x[i] as NestedNumbers, summary.inputShape, xs, i * summary.inputSize, path);
-    }
-    if (loss === "sparseCategoricalCrossentropy")
-      ys.set(labelsToArray(y, (i) => samplePath(prefix, "y", i, single)));
-    else
-      for (let i = 0; i < n; i++) {
-        const path = samplePath(prefix, "y", i, single);
-        writeSample(y[i] as NestedNumbers, summary.outputShape, ys, i * summary.outputSize, path);
-      }
+    const xs = samplesToArray(x, summary.inputShape, (i) => samplePath(prefix, "x", i, single));
+    const ys =
+      loss === "sparseCategoricalCrossentropy"
+        ? labelsToArray(y, (i) => samplePath(prefix, "y", i, single))
+        : samplesToArray(y, summary.outputShape, (i) => samplePath(prefix, "y", i, single));
     return { n, x: xs, y: ys };
   }
 

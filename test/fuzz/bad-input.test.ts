@@ -8,7 +8,7 @@
  * heap must come back to its baseline afterwards. docs/reliability.md has the numbers of a run.
  *
  * Reproduce a failure: fast-check prints the seed and path; rerun with FUZZ_SEED=<seed>.
- * FUZZ_RUNS=<factor> scales the number of requests; FUZZ_STRICT=1 fails on the known bugs too.
+ * FUZZ_RUNS=<factor> scales the number of requests.
  */
 
 import fc from "fast-check";
@@ -437,7 +437,7 @@ const raw = (url: string, body: object | string, contentType = "application/json
   kinds: ["known-bug"],
 });
 
-describe("known bugs, reproduced (it.fails until fixed; then drop .fails and the allowance in oracle.ts)", () => {
+describe("bugs the fuzz found, each kept as a regression test", () => {
   const sgd = { type: "sgd", learningRate: 0.1 };
   // 4096³ values per sample; pooling brings it down to 4096 values, so that the model itself is
   // small (4097 parameters, under the fuzz app's MAX_PARAMS too).
@@ -460,18 +460,18 @@ describe("known bugs, reproduced (it.fails until fixed; then drop .fails and the
     expect((JSON.parse(answer.body) as { errors: { path: string }[] }).errors[0]!.path).toMatch(path);
   };
 
-  it.fails("BUG-A: POST /train with a 4096×4096×4096 inputShape answers 500 (RangeError allocating n × inputSize)", async () => {
+  it("BUG-A: POST /train with a 4096×4096×4096 inputShape is a 422, not a 500 (samples sized before allocating)", async () => {
     await expect422(
       raw("/train", { model: hugeInput, dataset: { x: [[0]], y: [0] }, optimizer: sgd, epochs: 1 }),
       /^(model\.inputShape|dataset\.x\[0\])$/,
     );
   });
 
-  it.fails("BUG-A: POST /gradients with a huge inputShape answers 500", async () => {
+  it("BUG-A: POST /gradients with a huge inputShape is a 422", async () => {
     await expect422(raw("/gradients", { model: hugeInput, x: [0], y: 0 }), /^(model\.inputShape|x)$/);
   });
 
-  it.fails("BUG-A: POST /predict with 300 samples for a 4096×4096×3 input answers 500", async () => {
+  it("BUG-A: POST /predict with 300 samples for a 4096×4096×3 input is a 422", async () => {
     // Cheap enough for MAX_WORK (pooling reads 1 value in 1024), but 300 × 50M values are allocated.
     const model = {
       inputShape: [4096, 4096, 3],
@@ -490,7 +490,7 @@ describe("known bugs, reproduced (it.fails until fixed; then drop .fails and the
     );
   });
 
-  it.fails("BUG-B: a conv2d kernel of 32×32×4096×1024 answers 500 (allocated before MAX_PARAMS)", async () => {
+  it("BUG-B: a conv2d kernel of 32×32×4096×1024 is a 422 (parameters counted before allocating)", async () => {
     const model = {
       inputShape: [32, 32, 4096],
       layers: [
@@ -503,7 +503,7 @@ describe("known bugs, reproduced (it.fails until fixed; then drop .fails and the
     await expect422(raw("/predict", { model, weights: {}, x: [[0]] }), /^model\.layers/);
   });
 
-  it.fails("BUG-D: a bad percent-encoding (and a path parameter over 100 chars) answers plain JSON", async () => {
+  it("BUG-D: a bad percent-encoding or a path parameter over 100 chars answers problem+json", async () => {
     for (const url of ["/health%E0%A4%A", "/%", `/jobs/${"x".repeat(101)}`]) {
       const req: WireRequest = { method: "GET", url, contentType: undefined, text: "", kinds: [] };
       const answer = await send(app, req);
@@ -512,7 +512,7 @@ describe("known bugs, reproduced (it.fails until fixed; then drop .fails and the
     }
   });
 
-  it("POST /jobs with a reused Idempotency-Key answers 422 naming the header (was BUG-E)", async () => {
+  it("BUG-E: POST /jobs with a reused Idempotency-Key answers 422 naming the header", async () => {
     const body = {
       model: { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },
       dataset: { x: [[0], [1]], y: [0, 1] },
@@ -528,7 +528,7 @@ describe("known bugs, reproduced (it.fails until fixed; then drop .fails and the
     expect(problem.errors?.[0]?.path).toBe('headers["idempotency-key"]');
   });
 
-  it.fails("BUG-F: history.distanceToOptimum is null for finite weights of 1e300 (unscaled norm)", async () => {
+  it("BUG-F: history.distanceToOptimum is finite for finite weights of 1e300 (scaled norm)", async () => {
     const body = {
       model: {
         inputShape: [1],
@@ -547,7 +547,7 @@ describe("known bugs, reproduced (it.fails until fixed; then drop .fails and the
     expect(result.history.distanceToOptimum[0]).toBe(1e300);
   });
 
-  it.fails("GAP-C: a 400 for malformed JSON or an empty body has no errors[].path", async () => {
+  it("GAP-C: a 400 for malformed JSON or an empty body names the root in errors[].path", async () => {
     for (const text of ['{"model": {', "", "NaN"]) {
       const req = raw("/train", text);
       const answer = await send(app, req);

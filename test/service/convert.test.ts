@@ -27,11 +27,11 @@ describe("writeSample / samplesToArray", () => {
       [[1], [2]],
       [[3], [4]],
     ];
-    expect([...samplesToArray([nested, [5, 6, 7, 8]], [2, 2, 1], ["x"])]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...samplesToArray([nested, [5, 6, 7, 8]], [2, 2, 1], (i) => ["x", i])]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it("takes a bare number when the shape holds one value", () => {
-    expect([...samplesToArray([1.5, [2.5]], [1], ["y"])]).toEqual([1.5, 2.5]);
+    expect([...samplesToArray([1.5, [2.5]], [1], (i) => ["y", i])]).toEqual([1.5, 2.5]);
   });
 
   it("names the sample and says what was expected", () => {
@@ -43,16 +43,19 @@ describe("writeSample / samplesToArray", () => {
             [1, 2, 3],
           ],
           [4],
-          ["dataset", "x"],
+          (i) => ["dataset", "x", i],
         ),
       UnprocessableError,
     );
     expect(err.errors).toEqual([{ path: "dataset.x[1]", message: "expected 4 values (shape [4]), got 3" }]);
-    const one = thrown(() => samplesToArray([7], [2], ["x"]), UnprocessableError);
+    const one = thrown(() => samplesToArray([7], [2], (i) => ["x", i]), UnprocessableError);
     expect(one.errors?.[0]).toEqual({
       path: "x[0]",
       message: "expected 2 values (shape [2]), got one number",
     });
+    // A shape far too large to allocate is refused from the samples' sizes alone (fuzz BUG-A).
+    const huge = thrown(() => samplesToArray([[0], [1]], [4096, 4096, 4096], (i) => ["x", i]), UnprocessableError);
+    expect(huge.errors?.[0]?.path).toBe("x[0]");
   });
 
   it("names the deepest entry of a nested sample that does not match", () => {

@@ -2,7 +2,7 @@ import { CsvError, parse } from "csv-parse/sync";
 import { formatShape, sizeOf } from "../../engine/index.js";
 import type { FieldError } from "../../schemas/problem.js";
 import type { StoreDatasetJson } from "../../schemas/stored-datasets.js";
-import { nestedToTensor, writeSample } from "../convert.js";
+import { nestedToTensor, samplesToArray } from "../convert.js";
 import { fieldError, InvalidRequestError, UnprocessableError } from "../errors.js";
 import type { NewDataset } from "./dataset-store.js";
 
@@ -24,12 +24,8 @@ export function datasetFromJson(body: StoreDatasetJson): NewDataset {
   const targetShape = nestedToTensor(body.y[0]!, ["y", 0]).shape;
   const inputSize = sizeOf(inputShape);
   const targetSize = sizeOf(targetShape);
-  const x = new Float64Array(n * inputSize);
-  const y = new Float64Array(n * targetSize);
-  for (let i = 0; i < n; i++) {
-    writeSample(body.x[i]!, inputShape, x, i * inputSize, ["x", i]);
-    writeSample(body.y[i]!, targetShape, y, i * targetSize, ["y", i]);
-  }
+  const x = samplesToArray(body.x, inputShape, (i) => ["x", i]);
+  const y = samplesToArray(body.y, targetShape, (i) => ["y", i]);
   if (body.classes) {
     const k = body.classes.length;
     if (targetSize !== 1)
