@@ -27,7 +27,9 @@ describe("writeSample / samplesToArray", () => {
       [[1], [2]],
       [[3], [4]],
     ];
-    expect([...samplesToArray([nested, [5, 6, 7, 8]], [2, 2, 1], (i) => ["x", i])]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...samplesToArray([nested, [5, 6, 7, 8]], [2, 2, 1], (i) => ["x", i])]).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8,
+    ]);
   });
 
   it("takes a bare number when the shape holds one value", () => {
@@ -54,7 +56,10 @@ describe("writeSample / samplesToArray", () => {
       message: "expected 2 values (shape [2]), got one number",
     });
     // A shape far too large to allocate is refused from the samples' sizes alone (fuzz BUG-A).
-    const huge = thrown(() => samplesToArray([[0], [1]], [4096, 4096, 4096], (i) => ["x", i]), UnprocessableError);
+    const huge = thrown(
+      () => samplesToArray([[0], [1]], [4096, 4096, 4096], (i) => ["x", i]),
+      UnprocessableError,
+    );
     expect(huge.errors?.[0]?.path).toBe("x[0]");
   });
 

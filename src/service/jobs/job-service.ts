@@ -90,7 +90,12 @@ export class JobService {
             "/problems/idempotency-key-reused",
             "Idempotency key reused",
             `the Idempotency-Key was used for job ${existing.id} with a different body; use a new key for a new job`,
-            [fieldError(["headers", "idempotency-key"], `already used for job ${existing.id} with another body`)],
+            [
+              fieldError(
+                ["headers", "idempotency-key"],
+                `already used for job ${existing.id} with another body`,
+              ),
+            ],
           );
         return { job: this.view(existing), replayed: true };
       }

@@ -22,7 +22,6 @@ export function datasetFromJson(body: StoreDatasetJson): NewDataset {
   const inputShape = body.inputShape ?? nestedToTensor(body.x[0]!, ["x", 0]).shape;
   if (inputShape.length === 0) inputShape.push(1); // one number per sample is one feature
   const targetShape = nestedToTensor(body.y[0]!, ["y", 0]).shape;
-  const inputSize = sizeOf(inputShape);
   const targetSize = sizeOf(targetShape);
   const x = samplesToArray(body.x, inputShape, (i) => ["x", i]);
   const y = samplesToArray(body.y, targetShape, (i) => ["y", i]);
