@@ -21,6 +21,8 @@ ENV NODE_ENV=production \
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
+# The playground page at / (bundled by esbuild, a runtime dependency, into memory on first request).
+COPY web ./web
 # Jobs and stored data sets (SQLite): the one directory the service writes; mount a volume there.
 RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]

@@ -18,6 +18,7 @@ import gradientsRoutes from "./routes/gradients.js";
 import healthRoutes from "./routes/health.js";
 import jobsRoutes from "./routes/jobs.js";
 import operationsRoutes from "./routes/operations.js";
+import playgroundRoutes from "./routes/playground.js";
 import predictRoutes from "./routes/predict.js";
 import storedDatasetsRoutes from "./routes/stored-datasets.js";
 import trainRoutes from "./routes/train.js";
@@ -165,7 +166,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(jobsRoutes);
   await app.register(storedDatasetsRoutes);
   await app.register(operationsRoutes);
-  app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/docs"));
+  await app.register(playgroundRoutes);
 
   return app;
 }

@@ -1,0 +1,175 @@
+/**
+ * The playground and Swagger UI in a real browser: headless Chromium (Debian's `chromium`
+ * package; .ci/run installs it) driven by playwright-core. Skipped, with a message, only where
+ * Chromium is missing outside CI. Screenshots go to test-results/ (git-ignored).
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTestApp } from "../http/helper.js";
+
+/** The canvas API the test reads in the page (the tests compile without the DOM types). */
+interface Canvas {
+  toDataURL(): string;
+  getContext(
+    kind: "2d",
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: Iterable<number> } } | null;
+}
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const RESULTS = join(import.meta.dirname, "..", "..", "test-results");
+const available = existsSync(CHROMIUM);
+const inCi = Boolean(process.env.CI);
+
+if (!available && !inCi)
+  console.warn(
+    `test/browser: SKIPPED — no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH). ` +
+      "In CI (.ci/run installs it) this test always runs.",
+  );
+
+describe.skipIf(!available && !inCi)("in headless Chromium", () => {
+  let app: FastifyInstance;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    mkdirSync(RESULTS, { recursive: true });
+    app = await buildTestApp();
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // as root in a container: no sandbox; no GPU; nothing that calls home
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      timeout: 20_000,
+    });
+  }, 40_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  /** A page that records page errors and every URL it requests. */
+  async function open(path: string): Promise<{ page: Page; errors: string[]; urls: string[] }> {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    page.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    const urls: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    page.on("request", (req) => urls.push(req.url()));
+    await page.goto(`${base}${path}`);
+    return { page, errors, urls };
+  }
+
+  it("the playground trains xor: the loss falls on the chart, the regions change, gradients are inspected, weights round-trip", async () => {
+    const { page, errors, urls } = await open("/");
+    await page.waitForSelector("body[data-ready=true]");
+    expect(await page.inputValue("#dataset")).toBe("builtin:xor");
+
+    await page.click("#train");
+    await page.waitForSelector("#status[data-state=succeeded]");
+    // every shadow frame drawn and the last one checked against the job's weights
+    await page.waitForSelector("#regions-note[data-verified=true]");
+
+    // the loss curve: one point per epoch, falling by far
+    const chart = page.locator("#chart");
+    expect(await chart.getAttribute("data-points")).toBe("300");
+    const first = Number(await chart.getAttribute("data-first-loss"));
+    const last = Number(await chart.getAttribute("data-last-loss"));
+    expect(last).toBeLessThan(first / 100);
+    expect(await page.locator("#chart canvas").count()).toBeGreaterThan(0);
+    expect(await page.textContent("#status")).toMatch(/succeeded · epoch 300\/300 .* accuracy 1\.00/);
+
+    // the decision regions: several frames drawn, and the picture at the first differs from the last
+    const regions = page.locator("#regions");
+    expect(Number(await regions.getAttribute("data-frames-drawn"))).toBeGreaterThanOrEqual(10);
+    expect(await regions.getAttribute("data-epoch")).toBe("300");
+    const picture = () => regions.evaluate((c) => (c as unknown as Canvas).toDataURL());
+    const lastPicture = await picture();
+    await page.locator("#frame").fill("0");
+    expect(await page.textContent("#frame-label")).toBe("epoch 1 of 300");
+    const firstPicture = await picture();
+    expect(firstPicture).not.toBe(lastPicture);
+    // the trained model separates xor: the corner (1, 0) is class 1's colour (orange), (1, 1) class 0's (blue)
+    const max = await page.locator("#frame").getAttribute("max");
+    await page.locator("#frame").fill(max!);
+    const colourNear = (fx: number, fy: number) =>
+      regions.evaluate(
+        (c, [x, y]) => [...(c as unknown as Canvas).getContext("2d")!.getImageData(x!, y!, 1, 1).data],
+        [Math.round(fx * 440), Math.round(fy * 440)],
+      );
+    const [r10, , b10] = await colourNear(0.93, 0.8); // just inside (1, 0)'s region, beside its marker
+    const [r11, , b11] = await colourNear(0.93, 0.2);
+    expect(r10).toBeGreaterThan(b10!);
+    expect(b11).toBeGreaterThan(r11!);
+
+    // the gradient inspector on sample #1 (0, 1): heat maps with values on hover, the numerical check
+    await page.selectOption("#sample", "1");
+    await page.waitForSelector("#numerical[data-max-rel-error]");
+    expect(Number(await page.getAttribute("#numerical", "data-max-rel-error"))).toBeLessThan(1e-2);
+    expect(await page.locator("#inspection figure.heatmap").count()).toBe(10); // x + 3 × (∂kernel, ∂bias, output)
+    const kernel = page.locator("#inspection figure.heatmap canvas").nth(1);
+    await kernel.hover({ position: { x: 5, y: 5 } });
+    expect(await page.textContent("#heatmap-tooltip")).toMatch(
+      /^∂L\/∂dense_0\/kernel\[0\]\[0\] = -?\d.*\nfinite differences: -?\d.*\nweight: -?\d/,
+    );
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: join(RESULTS, "playground.png"), fullPage: true });
+
+    // download the weights, upload them again and train from them: the new run starts where the first ended
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-weights")]);
+    const file = join(RESULTS, "weights.json");
+    await download.saveAs(file);
+    const weights = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    expect(Object.keys(weights).sort()).toEqual([
+      "dense_0/bias",
+      "dense_0/kernel",
+      "dense_1/bias",
+      "dense_1/kernel",
+      "dense_2/bias",
+      "dense_2/kernel",
+    ]);
+    await page.setInputFiles("#upload-weights", file);
+    await page.waitForSelector("#use-initial:checked");
+    expect(await page.textContent("#weights-info")).toContain("6 tensors");
+    await page.fill("#epochs", "20");
+    await page.click("#train");
+    await page.waitForSelector("#status[data-state=succeeded]");
+    expect(Number(await chart.getAttribute("data-first-loss"))).toBeLessThan(last * 2);
+
+    expect(errors).toEqual([]);
+    expect(urls.filter((url) => !url.startsWith(`${base}/`) && !url.startsWith("blob:"))).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("Swagger UI at /docs: Try it out on POST /train with the documented example answers 200 with weights", async () => {
+    const { page, errors } = await open("/docs");
+    const op = page.locator("#operations-training-post_train");
+    await op.locator(".opblock-summary").first().click();
+    await op.locator("button.try-out__btn").click();
+    await op.locator("button.execute").click();
+    const status = op.locator(".live-responses-table tbody .response-col_status").first();
+    await status.waitFor();
+    expect((await status.textContent())?.trim()).toBe("200");
+    const body = await op
+      .locator(".live-responses-table tbody .response-col_description")
+      .first()
+      .textContent();
+    expect(body).toContain('"weights"');
+    expect(body).toContain('"dense_0/kernel"');
+    await status.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(RESULTS, "swagger-try-it-out.png") });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 40_000);
+});
