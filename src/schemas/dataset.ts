@@ -4,6 +4,21 @@ import { LIMITS } from "./limits.js";
 
 export const BUILT_IN_DATASETS = ["iris", "xor", "mnist"] as const;
 
+/** Zod check of a `{ x, y }` body: one target per sample, reported at `y`. */
+export function sameSampleCount(ctx: {
+  value: { x: unknown[]; y: unknown[] };
+  issues: z.core.$ZodRawIssue[];
+}): void {
+  const { x, y } = ctx.value;
+  if (x.length !== y.length)
+    ctx.issues.push({
+      code: "custom",
+      input: y,
+      path: ["y"],
+      message: `y has ${y.length} entries but x has ${x.length} samples`,
+    });
+}
+
 export const InlineDatasetSchema = z
   .strictObject({
     x: z
@@ -19,16 +34,7 @@ export const InlineDatasetSchema = z
           "target vector of the output's shape, or one number when the output has one unit.",
       ),
   })
-  .check((ctx) => {
-    const { x, y } = ctx.value;
-    if (x.length !== y.length)
-      ctx.issues.push({
-        code: "custom",
-        input: y,
-        path: ["y"],
-        message: `y has ${y.length} entries but x has ${x.length} samples`,
-      });
-  })
+  .check(sameSampleCount)
   .meta({ id: "InlineDataset", description: "A data set sent with the request." });
 
 export const NamedDatasetSchema = z

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NestedNumbersSchema } from "./common.js";
+import { sameSampleCount } from "./dataset.js";
 import { LIMITS } from "./limits.js";
 
 const NameSchema = z.string().min(1).max(200).describe("A name to recognise it by (not unique).");
@@ -31,16 +32,7 @@ export const StoreDatasetJsonSchema = z
       .optional()
       .describe("Class names when y holds class labels: label i is classes[i]."),
   })
-  .check((ctx) => {
-    const { x, y } = ctx.value;
-    if (x.length !== y.length)
-      ctx.issues.push({
-        code: "custom",
-        input: y,
-        path: ["y"],
-        message: `y has ${y.length} entries but x has ${x.length} samples`,
-      });
-  })
+  .check(sameSampleCount)
   .meta({
     id: "StoreDatasetJson",
     description: "A data set sent as JSON.",
