@@ -20,7 +20,8 @@ export function buildModel(spec: ModelSpec): Model {
  * Loss, output, every layer's activations and the back-propagated gradient of the MEAN loss
  * over `data` (usually one sample), optionally checked against numerical gradients (seed §2).
  * Weights are `opts.weights` or, when absent, seeded Glorot-uniform ones.
- * @throws EngineError for a bad model (`["model", …]`), weights (`["weights", key]`) or data (`["x"]`, `["y", i]`).
+ * @throws EngineError for a bad model (`["model", …]`), weights (`["weights", key]`) or data (`["x"]`, `["y", i]`),
+ *   and at `["weights"]` (or `["x"]` for seeded weights) when the loss or a gradient overflows.
  */
 export function computeGradients(opts: GradientsOptions): GradientsResult {
   const model = buildModel(opts.model);
@@ -43,6 +44,16 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
   const output = batched(model.outputShape, n, out);
   const loss = model.loss(data.y, n, true, 1 / n) / n;
   const gradients = model.getGrads();
+  // JSON has no NaN or Infinity: an overflow is a defined error, not a silent null.
+  const bad = !Number.isFinite(loss)
+    ? "the loss"
+    : Object.entries(gradients).find(([, g]) => !allFinite(g.data))?.[0];
+  if (bad !== undefined)
+    throw new EngineError(
+      `${bad === "the loss" ? bad : `the gradient of ${bad}`} is not finite (overflow): the weights, ` +
+        "inputs or targets are too large for float64",
+      [opts.weights ? "weights" : "x"],
+    );
   const result: GradientsResult = { loss, output, activations, gradients, weights: model.getWeights() };
   if (opts.numericalCheck)
     result.numerical = numericalCheck(model, data.x, data.y, n, gradients, opts.numericalCheck);
@@ -108,7 +119,8 @@ export function numericalCheck(
 /**
  * Model outputs for `n` samples.
  * @param x `[n, ...inputShape]` @returns `[n, ...outputShape]`
- * @throws EngineError for a bad model, weights or `x` size.
+ * @throws EngineError for a bad model, weights or `x` size, and at `["weights"]` when an output
+ *   overflows to a non-finite value.
  */
 export function predict(spec: ModelSpec, weights: NamedTensors, x: Float64Array, n: number): Tensor {
   const model = buildModel(spec);
@@ -123,7 +135,19 @@ export function predict(spec: ModelSpec, weights: NamedTensors, x: Float64Array,
       s * model.outputSize,
     );
   }
+  const bad = out.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new EngineError(
+      `the output of sample ${Math.floor(bad / model.outputSize)} is not finite (overflow): the weights or ` +
+        "inputs are too large for float64",
+      ["weights"],
+    );
   return { shape: [n, ...model.outputShape], data: out };
+}
+
+function allFinite(a: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
 }
 
 function batched(shape: number[], n: number, a: Float64Array): Tensor {

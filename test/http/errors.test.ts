@@ -558,3 +558,28 @@ describe("other statuses", () => {
     }
   });
 });
+
+describe("overflow is a 422, never a null in a 200", () => {
+  const linear = { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" };
+  const huge = { "dense_0/kernel": [[1e308]], "dense_0/bias": [1e308] };
+
+  it("POST /predict whose output overflows names the weights", async () => {
+    const body = problem(await post("/predict", { model: linear, weights: huge, x: [[10]] }), 422);
+    expect(paths(body)).toEqual(["weights"]);
+    expect(body.detail).toMatch(/output of sample 0 is not finite/);
+  });
+
+  it("POST /gradients whose loss overflows names the weights", async () => {
+    const body = problem(
+      await post("/gradients", {
+        model: linear,
+        weights: { "dense_0/kernel": [[1]], "dense_0/bias": [0] },
+        x: [1],
+        y: -1e308,
+      }),
+      422,
+    );
+    expect(paths(body)).toEqual(["weights"]);
+    expect(body.detail).toMatch(/the loss is not finite/);
+  });
+});
