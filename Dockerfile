@@ -18,6 +18,14 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/app/data
+# Production: turn access control on at `docker run` (never bake keys into the image), e.g.
+#   docker run -p 3000:3000 -v bp-data:/app/data --env-file prod.env backprop-service
+# with prod.env holding
+#   API_KEYS=<key1>,<key2>        # one per client, each from `openssl rand -hex 32`; 401 without one
+#   RATE_LIMIT_MAX=600            # requests per key (or IP) per RATE_LIMIT_WINDOW_MS (60 s); 429 beyond
+#   WORKER_MAX_HEAP_MB=2048       # a worker over it fails its own request alone (503)
+#   CORS_ORIGINS=https://app.example   # only if browsers on another origin call the API
+# /health, /ready, /docs and the playground (/) stay public; README "Access control" has the rest.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src

@@ -29,6 +29,45 @@ const EnvSchema = z.object({
   CHECKPOINT_EVERY: int(1).default(10),
   /** Largest heap of one worker thread, MiB (unset: Node's default); a worker over it fails its task alone. */
   WORKER_MAX_HEAP_MB: int(16).optional(),
+  /**
+   * Wall-clock limit of one synchronous request (POST /train, /gradients, /predict), waiting for
+   * a worker included; past it the worker is stopped and the answer is 504 (use POST /jobs).
+   */
+  SYNC_TIMEOUT_MS: int(1).default(60_000),
+  /** On SIGTERM/SIGINT, how long running requests may take to finish before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: int(1).default(30_000),
+  /**
+   * Comma-separated API keys; unset or empty: no authentication (local use). Each key is at least
+   * 16 visible ASCII characters (no commas); the messages below never repeat a key.
+   */
+  API_KEYS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((k) => k.trim())
+        .filter((k) => k !== ""),
+    )
+    .refine((keys) => keys.every((k) => /^[\x21-\x7e]{16,}$/.test(k)), {
+      message: "each key must be at least 16 visible ASCII characters (e.g. `openssl rand -hex 32`)",
+    }),
+  /** Requests per client (API key, or IP address without one) and window; unset: no rate limit. */
+  RATE_LIMIT_MAX: int(1).optional(),
+  RATE_LIMIT_WINDOW_MS: int(1).default(60_000),
+  /** Comma-separated origins allowed to call the API from a browser (CORS), or `*`; unset: same origin only. */
+  CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((o) => o.trim())
+        .filter((o) => o !== ""),
+    )
+    .refine((origins) => origins.every((o) => o === "*" || /^https?:\/\/[^/\s]+$/.test(o)), {
+      message: "each origin is `*` or scheme://host[:port], without a path",
+    }),
 });
 
 export interface Config {
@@ -44,6 +83,14 @@ export interface Config {
   maxConcurrentJobs: number;
   checkpointEvery: number;
   workerMaxHeapMb?: number;
+  syncTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  /** API keys; empty: authentication is off and everything belongs to "anonymous". */
+  apiKeys: string[];
+  /** Per-client rate limit; undefined: off. */
+  rateLimit?: { max: number; windowMs: number };
+  /** Origins allowed by CORS (`*` for any); empty: none. */
+  corsOrigins: string[];
 }
 
 /**
@@ -70,5 +117,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConcurrentJobs: e.MAX_CONCURRENT_JOBS ?? Math.max(1, Math.floor(e.POOL_SIZE / 2)),
     checkpointEvery: e.CHECKPOINT_EVERY,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
+    syncTimeoutMs: e.SYNC_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    apiKeys: e.API_KEYS,
+    rateLimit:
+      e.RATE_LIMIT_MAX === undefined
+        ? undefined
+        : { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
+    corsOrigins: e.CORS_ORIGINS,
   };
 }

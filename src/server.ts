@@ -5,9 +5,10 @@ import { buildApp } from "./http/app.js";
 const config = loadConfig();
 const app = await buildApp({ config });
 
-// On SIGTERM/SIGINT (or a crash): stop accepting connections, let running requests finish
-// (the pool drains in onClose), then exit. A second signal, or 30 s, forces the exit.
-closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+// On SIGTERM/SIGINT (or a crash): stop accepting connections, interrupt running jobs (they
+// resume from their checkpoint at the next start), let running requests finish (the pool drains
+// in onClose), then exit. A second signal, or SHUTDOWN_TIMEOUT_MS, forces the exit (code 1).
+closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, "shutting down after an error");
   else app.log.info({ signal }, "shutting down");
   await app.close();

@@ -43,6 +43,44 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ CHECKPOINT_EVERY: "0" })).toThrow(/CHECKPOINT_EVERY/);
   });
 
+  it("reads the limits and access control: sync timeout, shutdown, API keys, rate limit, CORS", () => {
+    expect(loadConfig({})).toMatchObject({
+      syncTimeoutMs: 60_000,
+      shutdownTimeoutMs: 30_000,
+      apiKeys: [],
+      rateLimit: undefined,
+      corsOrigins: [],
+    });
+    const key = "k".repeat(16);
+    expect(
+      loadConfig({
+        SYNC_TIMEOUT_MS: "5000",
+        SHUTDOWN_TIMEOUT_MS: "9000",
+        API_KEYS: ` ${key} ,${key}2,`,
+        RATE_LIMIT_MAX: "100",
+        CORS_ORIGINS: "https://a.example, http://localhost:5173",
+      }),
+    ).toMatchObject({
+      syncTimeoutMs: 5000,
+      shutdownTimeoutMs: 9000,
+      apiKeys: [key, `${key}2`],
+      rateLimit: { max: 100, windowMs: 60_000 },
+      corsOrigins: ["https://a.example", "http://localhost:5173"],
+    });
+    expect(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins).toEqual(["*"]);
+    // A short key is refused without the message repeating it.
+    let message = "";
+    try {
+      loadConfig({ API_KEYS: "short-secret" });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/API_KEYS: each key must be at least 16/);
+    expect(message).not.toContain("short-secret");
+    expect(() => loadConfig({ CORS_ORIGINS: "https://a.example/path" })).toThrow(/CORS_ORIGINS/);
+    expect(() => loadConfig({ RATE_LIMIT_MAX: "0" })).toThrow(/RATE_LIMIT_MAX/);
+  });
+
   it("names every bad variable", () => {
     expect(() => loadConfig({ PORT: "http", POOL_SIZE: "0", LOG_LEVEL: "loud" })).toThrow(
       /PORT[\s\S]*LOG_LEVEL[\s\S]*POOL_SIZE|PORT[\s\S]*POOL_SIZE[\s\S]*LOG_LEVEL/,

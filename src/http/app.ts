@@ -11,6 +11,7 @@ import { transformObject } from "./openapi.js";
 import enginePlugin from "./plugins/engine.js";
 import jobsPlugin from "./plugins/jobs.js";
 import metricsPlugin from "./plugins/metrics.js";
+import securityPlugin from "./plugins/security.js";
 import storePlugin from "./plugins/store.js";
 import { sendProblem, toProblem } from "./problems.js";
 import datasetsRoutes from "./routes/datasets.js";
@@ -77,8 +78,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
+  // Once the app closes (SIGTERM), answers close their connection: a keep-alive client would
+  // otherwise hold the shutdown open until its idle timeout.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
+    if (closing) reply.header("connection", "close");
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -117,6 +125,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   });
 
+  // Before every route: headers, CORS, API keys and rate limits apply to all of them.
+  await app.register(securityPlugin, {
+    apiKeys: config.apiKeys,
+    rateLimit: config.rateLimit,
+    corsOrigins: config.corsOrigins,
+  });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: "3.0.3",
@@ -148,6 +162,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       maxQueue: config.maxQueue,
       minThreads: options.minThreads ?? 1,
       maxHeapMb: config.workerMaxHeapMb,
+      timeoutMs: config.syncTimeoutMs,
     },
     maxParams: config.maxParams,
     maxWork: config.maxWork,

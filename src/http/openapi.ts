@@ -1,6 +1,7 @@
 import type { SwaggerTransformObject } from "@fastify/swagger";
 import { jsonSchemaTransformObject } from "fastify-type-provider-zod";
 import { namedRequestExamples } from "../schemas/examples.js";
+import { isPublicRoute } from "./plugins/security.js";
 
 type Json = unknown;
 
@@ -26,6 +27,7 @@ export const transformObject: SwaggerTransformObject = (documentObject) => {
   };
   addNamedExamples(doc.paths);
   tidyMediaTypes(doc.paths);
+  addSecurity(doc);
   const schemas = doc.components?.schemas;
   if (!schemas) return doc as ReturnType<SwaggerTransformObject>;
   const reached = new Set<string>();
@@ -77,4 +79,49 @@ function tidyMediaTypes(paths: Json): void {
       content["text/csv"] = { schema: text };
       if (content["application/json"]) content["application/json"] = { schema: json[0]! };
     }
+}
+
+const problemRef = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+});
+
+/**
+ * The API key (security plugin) in the document: two schemes, either accepted, required by
+ * every operation but the public ones, which also document 401 and 429. Swagger UI's
+ * "Authorize" button then sends the key with "Try it out".
+ */
+function addSecurity(doc: { paths?: Json; components?: Record<string, unknown> }): void {
+  const only = "Required only when the server sets API_KEYS.";
+  doc.components = {
+    ...doc.components,
+    securitySchemes: {
+      bearerAuth: {
+        type: "http",
+        scheme: "bearer",
+        description: `An API key, sent as \`Authorization: Bearer <key>\`. ${only}`,
+      },
+      apiKeyHeader: {
+        type: "apiKey",
+        in: "header",
+        name: "x-api-key",
+        description: `The same API key, sent as \`x-api-key: <key>\`. ${only}`,
+      },
+    },
+  };
+  type Operation = { security?: unknown; responses?: Record<string, unknown> };
+  for (const [path, item] of Object.entries((doc.paths ?? {}) as Record<string, Record<string, Operation>>)) {
+    if (isPublicRoute(path)) continue;
+    for (const op of Object.values(item)) {
+      op.security = [{ bearerAuth: [] }, { apiKeyHeader: [] }];
+      op.responses = {
+        ...op.responses,
+        401: problemRef(`No valid API key (\`/problems/unauthorized\`, with WWW-Authenticate). ${only}`),
+        429: problemRef(
+          "More than RATE_LIMIT_MAX requests in RATE_LIMIT_WINDOW_MS from this API key (or IP address) " +
+            "(`/problems/rate-limited`); see Retry-After. Only when the server sets RATE_LIMIT_MAX.",
+        ),
+      };
+    }
+  }
 }

@@ -91,3 +91,71 @@ export class ConflictError extends ProblemError {
     super(409, "/problems/conflict", "Conflict", detail);
   }
 }
+
+/**
+ * 504: a synchronous request ran past `SYNC_TIMEOUT_MS` (waiting for a worker included); its
+ * worker was stopped. Retrying the same request will not help: a job has no such limit.
+ */
+export class SyncTimeoutError extends ProblemError {
+  override readonly name = "SyncTimeoutError";
+  constructor(timeoutMs: number) {
+    super(
+      504,
+      "/problems/timeout",
+      "Request timed out",
+      `the request did not finish within ${timeoutMs} ms (SYNC_TIMEOUT_MS) and was stopped; ` +
+        "run long trainings as a job: POST /jobs takes the same body and has no time limit",
+    );
+  }
+}
+
+/**
+ * 503: the worker thread running the request died (over `WORKER_MAX_HEAP_MB`, say). Only this
+ * request fails; the pool starts a new thread. Not a 500: the service has no bug, it lacked room.
+ */
+export class WorkerFailedError extends ProblemError {
+  override readonly name = "WorkerFailedError";
+  constructor(reason: string) {
+    super(
+      503,
+      "/problems/worker-failed",
+      "Worker failed",
+      `the worker thread running this request stopped (${reason}); other requests are unaffected. ` +
+        "A smaller model, fewer samples or a higher WORKER_MAX_HEAP_MB may fit",
+    );
+  }
+}
+
+/** 401: no API key, or not one of `API_KEYS`. */
+export class UnauthorizedError extends ProblemError {
+  override readonly name = "UnauthorizedError";
+  constructor(given: boolean) {
+    super(
+      401,
+      "/problems/unauthorized",
+      "Unauthorized",
+      given
+        ? "the API key is not valid"
+        : "this service requires an API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`",
+      undefined,
+      // RFC 6750 §3
+      { "www-authenticate": given ? 'Bearer realm="api", error="invalid_token"' : 'Bearer realm="api"' },
+    );
+  }
+}
+
+/** 429: this client (API key, or IP address) sent more than `RATE_LIMIT_MAX` requests in the window. */
+export class RateLimitedError extends ProblemError {
+  override readonly name = "RateLimitedError";
+  constructor(max: number, windowMs: number, retryAfterSeconds: number) {
+    super(
+      429,
+      "/problems/rate-limited",
+      "Too many requests",
+      `more than ${max} requests in ${windowMs / 1000} s from this client (RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_MS); ` +
+        `retry after ${retryAfterSeconds} s`,
+      undefined,
+      { "retry-after": String(retryAfterSeconds) },
+    );
+  }
+}

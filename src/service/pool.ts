@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import type { EngineOutcome, EngineResponses, EngineTask } from "./engine-task.js";
-import { OverloadedError } from "./errors.js";
+import { OverloadedError, SyncTimeoutError, WorkerFailedError } from "./errors.js";
 import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
 
 export interface PoolOptions {
@@ -13,7 +13,15 @@ export interface PoolOptions {
   minThreads?: number;
   /** Largest old-generation heap of a worker, MiB; a worker that needs more dies alone (its task fails). */
   maxHeapMb?: number;
+  /**
+   * Wall-clock limit of a `run` task, waiting included (SYNC_TIMEOUT_MS); past it the task is
+   * aborted (its thread terminated) and `run` throws SyncTimeoutError. Job chunks have none.
+   */
+  timeoutMs?: number;
 }
+
+/** Retry-After of a 503 when the pool is saturated. */
+export const RETRY_AFTER_SECONDS = 5;
 
 const WORKER_FILE = fileURLToPath(new URL("./engine-worker.mjs", import.meta.url));
 
@@ -28,6 +36,7 @@ export class EnginePool {
   private inFlight = 0;
   private readonly capacity: number;
   private readonly size: number;
+  private readonly timeoutMs: number | undefined;
 
   constructor(options: PoolOptions) {
     // Admission is counted here rather than with Piscina's maxQueue, whose accounting with
@@ -42,24 +51,47 @@ export class EnginePool {
       ...(options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } } : {}),
     });
     this.size = options.size;
+    this.timeoutMs = options.timeoutMs;
   }
 
   /**
    * Runs `task` in a worker. `transfer` lists buffers moved to the worker (unusable here after).
-   * @throws OverloadedError when the queue is full; an AbortError when `signal` fires.
+   * @throws OverloadedError when the queue is full; SyncTimeoutError past `timeoutMs`;
+   *   WorkerFailedError when the thread dies (out of memory); an AbortError when `signal` fires.
    */
   async run<K extends EngineTask["kind"]>(
     task: Extract<EngineTask, { kind: K }>,
     options: { signal?: AbortSignal; transfer?: ArrayBuffer[] } = {},
   ): Promise<EngineOutcome<EngineResponses[K]>> {
-    if (this.inFlight >= this.capacity) throw new OverloadedError(5);
+    if (this.saturated) throw new OverloadedError(RETRY_AFTER_SECONDS);
     this.inFlight++;
+    // One signal for the caller's (a client that went away) and the deadline's.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer =
+      this.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (controller.signal.aborted) return;
+            timedOut = true;
+            controller.abort(new SyncTimeoutError(this.timeoutMs!));
+          }, this.timeoutMs);
+    const forward = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) forward();
+    else options.signal?.addEventListener("abort", forward, { once: true });
     try {
       return await this.piscina.run(task, {
         transferList: [...new Set(options.transfer ?? [])],
-        signal: options.signal ?? null,
+        signal: controller.signal,
       });
+    } catch (err) {
+      if (timedOut) throw controller.signal.reason;
+      const death = workerDeath(err);
+      if (death) throw new WorkerFailedError(death);
+      throw err;
     } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", forward);
       this.inFlight--;
     }
   }
@@ -84,6 +116,14 @@ export class EnginePool {
     return this.inFlight;
   }
 
+  /**
+   * Whether `run` would refuse a task now (every worker busy, the queue full). Routes check it
+   * before reading a body, so an overloaded service answers 503 without parsing anything.
+   */
+  get saturated(): boolean {
+    return this.inFlight >= this.capacity;
+  }
+
   /** Load right now: worker threads, tasks running and waiting, busy fraction of `size`. */
   stats(): { size: number; threads: number; running: number; waiting: number; utilization: number } {
     const waiting = this.piscina.queueSize;
@@ -101,4 +141,16 @@ export class EnginePool {
   async close(): Promise<void> {
     await this.piscina.close();
   }
+}
+
+/**
+ * Why the worker thread died, when `err` says it did (rather than the task throwing): over its
+ * heap limit (`resourceLimits`), or exited. Undefined for an error thrown by the task itself.
+ */
+function workerDeath(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  if ((err as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY")
+    return "out of memory: over WORKER_MAX_HEAP_MB";
+  if (/^worker exited with code/.test(err.message)) return err.message;
+  return undefined;
 }

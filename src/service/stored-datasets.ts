@@ -5,7 +5,10 @@ import { type CsvOptions, datasetFromCsv, datasetFromJson } from "./store/datase
 import type { DatasetStore, NewDataset, StoredDatasetInfo } from "./store/dataset-store.js";
 import type { JobStore } from "./store/job-store.js";
 
-/** Stored data sets as the API shows them: create from JSON or CSV, list, get, delete. */
+/**
+ * Stored data sets as the API shows them: create from JSON or CSV, list, get, delete. Each
+ * belongs to the owner that stored it (`ownerOf` its API key); another owner gets 404 for it.
+ */
 export class StoredDatasets {
   constructor(
     private readonly db: Db,
@@ -14,28 +17,39 @@ export class StoredDatasets {
   ) {}
 
   /** @throws 400/422 naming the bad entry (see `datasetFromJson`). */
-  createFromJson(body: StoreDatasetJson): StoredDatasetResponse {
-    return this.insert(datasetFromJson(body));
+  createFromJson(body: StoreDatasetJson, owner: string): StoredDatasetResponse {
+    return this.insert(datasetFromJson(body), owner);
   }
 
   /** @throws 400/422 naming the line and column (see `datasetFromCsv`). */
-  createFromCsv(text: string, options: CsvOptions): StoredDatasetResponse {
-    return this.insert(datasetFromCsv(text, options));
+  createFromCsv(text: string, options: CsvOptions, owner: string): StoredDatasetResponse {
+    return this.insert(datasetFromCsv(text, options), owner);
   }
 
   /** @throws NotFoundError */
-  get(id: string): StoredDatasetResponse {
-    const info = this.datasets.info(id);
+  get(id: string, owner: string): StoredDatasetResponse {
+    const info = this.datasets.info(id, owner);
     if (!info) throw notFound(id);
     return view(info);
+  }
+
+  /**
+   * Checks that a training body's stored data set (`"dataset": { "id" }`), if it names one,
+   * belongs to `owner`. Call before handing the body to the engine, which loads by id alone.
+   * @throws NotFoundError, as for an id that does not exist.
+   */
+  checkAccess(dataset: object, owner: string): void {
+    if ("id" in dataset && typeof dataset.id === "string" && !this.datasets.info(dataset.id, owner))
+      throw new NotFoundError(`there is no stored data set ${dataset.id} (POST /datasets stores one)`);
   }
 
   /** One page, newest first; `next` links the following one. @throws 400 when `after` names no data set. */
   list(
     limit: number,
-    after?: string,
+    after: string | undefined,
+    owner: string,
   ): { stored: StoredDatasetResponse[]; hasMore: boolean; next: string | null } {
-    const page = this.datasets.list(limit, after);
+    const page = this.datasets.list(limit, after, owner);
     if (!page)
       throw new InvalidRequestError(`no data set ${after} to list after`, [
         { path: "querystring.after", message: "not the id of a stored data set" },
@@ -55,20 +69,22 @@ export class StoredDatasets {
    * Deletes it, unless a queued or running job trains on it (checked in the same transaction).
    * @throws NotFoundError; ConflictError naming the jobs.
    */
-  delete(id: string): void {
+  delete(id: string, owner: string): void {
     this.db.transaction(() => {
+      // Ownership first: another owner learns nothing, not even which jobs use it.
+      if (!this.datasets.info(id, owner)) throw notFound(id);
       const users = this.jobs.unfinishedUsing(id);
       if (users.length > 0)
         throw new ConflictError(
           `data set ${id} is used by unfinished job${users.length > 1 ? "s" : ""} ${users.join(", ")}; cancel ` +
             "them or wait for them to end",
         );
-      if (!this.datasets.delete(id)) throw notFound(id);
+      if (!this.datasets.delete(id, owner)) throw notFound(id);
     })();
   }
 
-  private insert(data: NewDataset): StoredDatasetResponse {
-    return view(this.datasets.insert(data));
+  private insert(data: NewDataset, owner: string): StoredDatasetResponse {
+    return view(this.datasets.insert(data, owner));
   }
 }
 

@@ -400,7 +400,7 @@ describe("faults", () => {
       const fine = (await create(app, iris(3))).json();
       const failed = await waitFor(app, doomed.id);
       expect(failed.status).toBe("failed");
-      expect(failed.error).toMatchObject({ type: "/problems/worker-failed", status: 500 });
+      expect(failed.error).toMatchObject({ type: "/problems/worker-failed", status: 503 });
       expect(failed.error!.detail).toMatch(/memory/);
       const ok = await waitFor(app, fine.id);
       expect(ok.status).toBe("succeeded");

@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { ownerOf } from "../../src/service/auth.js";
 import { migrate, openDatabase } from "../../src/service/store/database.js";
+import { DatasetStore } from "../../src/service/store/dataset-store.js";
 import { JobStore } from "../../src/service/store/job-store.js";
 import { MIGRATIONS } from "../../src/service/store/migrations.js";
 
@@ -72,6 +75,39 @@ describe("the SQLite store", () => {
     expect(jobs.loadCheckpoint("job_b")).toBeUndefined();
     expect(jobs.events("job_b", 2).map((e) => e.seq)).toEqual([3, 4, 11]);
     expect(jobs.countByStatus()).toEqual({ queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 1 });
+    db.close();
+  });
+
+  it("migration 2 gives rows from before owners to anonymous and scopes idempotency keys per owner", () => {
+    const db = new Database(":memory:");
+    db.exec(MIGRATIONS[0]!);
+    db.pragma("user_version = 1");
+    db.prepare(
+      `INSERT INTO jobs (id, status, created_at, request, seed, idempotency_key, request_hash, epochs)
+       VALUES ('job_old', 'succeeded', '2026-01-01T00:00:00Z', '{}', 1, 'retry-1', 'h', 5)`,
+    ).run();
+    db.prepare(
+      `INSERT INTO datasets (id, created_at, format, samples, input_shape, target_shape, x, y)
+       VALUES ('ds_old', '2026-01-01T00:00:00Z', 'json', 0, '[1]', '[]', x'', x'')`,
+    ).run();
+    migrate(db);
+    expect(db.pragma("user_version", { simple: true })).toBe(2);
+    const jobs = new JobStore(db);
+    expect(jobs.get("job_old")).toMatchObject({ owner: "anonymous", idempotencyKey: "retry-1" });
+    expect(jobs.byIdempotencyKey("retry-1")?.id).toBe("job_old");
+    const alice = ownerOf("alice-key-0123456789");
+    expect(jobs.byIdempotencyKey("retry-1", alice)).toBeUndefined();
+    // The same key for another owner is another job, not a constraint violation.
+    jobs.insert({ ...newJob("job_alice"), owner: alice, idempotencyKey: "retry-1", requestHash: "h2" });
+    expect(jobs.byIdempotencyKey("retry-1", alice)?.id).toBe("job_alice");
+    expect(jobs.get("job_alice", "anonymous")).toBeUndefined();
+    expect(jobs.list(10, { owner: alice })?.items.map((j) => j.id)).toEqual(["job_alice"]);
+    expect(jobs.list(10)?.items.map((j) => j.id)).toEqual(["job_old"]);
+    const datasets = new DatasetStore(db);
+    expect(datasets.info("ds_old", "anonymous")?.id).toBe("ds_old");
+    expect(datasets.info("ds_old", alice)).toBeUndefined();
+    expect(datasets.delete("ds_old", alice)).toBe(false);
+    expect(datasets.list(10, undefined, alice)?.items).toEqual([]);
     db.close();
   });
 });

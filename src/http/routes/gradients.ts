@@ -2,13 +2,15 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { GradientsRequestSchema } from "../../schemas/requests.js";
 import { GradientsResponseSchema } from "../../schemas/responses.js";
 import { abortOnDisconnect } from "./abort.js";
+import { refuseWhenSaturated } from "./admission.js";
 import { sendJsonText } from "./json-text.js";
-import { problemResponses } from "./problem-responses.js";
+import { syncProblemResponses } from "./problem-responses.js";
 
 const gradients: FastifyPluginAsyncZod = async (app) => {
   app.post(
     "/gradients",
     {
+      onRequest: refuseWhenSaturated(app),
       schema: {
         tags: ["inspection"],
         summary: "Back-propagate one sample and show every step",
@@ -17,7 +19,7 @@ const gradients: FastifyPluginAsyncZod = async (app) => {
           "the given weights or seeded ones. With `numericalCheck`, also the finite-difference " +
           "gradients and the largest absolute and relative differences.",
         body: GradientsRequestSchema,
-        response: { 200: GradientsResponseSchema, ...problemResponses },
+        response: { 200: GradientsResponseSchema, ...syncProblemResponses },
       },
     },
     async (request, reply) =>

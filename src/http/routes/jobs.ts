@@ -47,7 +47,12 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { job, replayed } = app.jobs.create(request.body, request.headers["idempotency-key"]);
+      app.storedDatasets.checkAccess(request.body.dataset, request.owner);
+      const { job, replayed } = app.jobs.create(
+        request.body,
+        request.headers["idempotency-key"],
+        request.owner,
+      );
       if (replayed) reply.header("idempotent-replayed", "true");
       return reply.code(202).header("location", job.links.self).send(job);
     },
@@ -64,7 +69,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         response: { 200: JobListSchema, 400: problemResponses[400] },
       },
     },
-    async (request) => app.jobs.list(request.query),
+    async (request) => app.jobs.list(request.query, request.owner),
   );
 
   app.get(
@@ -77,7 +82,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         response: { 200: JobSchema, 404: notFound },
       },
     },
-    async (request, reply) => sendJsonText(reply, app.jobs.getJson(request.params.id)),
+    async (request, reply) => sendJsonText(reply, app.jobs.getJson(request.params.id, request.owner)),
   );
 
   app.post(
@@ -97,7 +102,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         },
       },
     },
-    async (request) => app.jobs.cancel(request.params.id),
+    async (request) => app.jobs.cancel(request.params.id, request.owner),
   );
 
   app.get(

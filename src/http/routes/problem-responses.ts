@@ -17,3 +17,16 @@ export const problemResponses = {
   500: problem("Internal error (details are logged, not sent)."),
   503: problem("Every worker is busy and the queue is full; see Retry-After."),
 };
+
+/** Those of the synchronous engine routes (/train, /gradients, /predict), which run under SYNC_TIMEOUT_MS. */
+export const syncProblemResponses = {
+  ...problemResponses,
+  503: problem(
+    "Every worker is busy and the queue is full (`/problems/overloaded`; see Retry-After), or the worker " +
+      "thread running the request died, e.g. over WORKER_MAX_HEAP_MB (`/problems/worker-failed`).",
+  ),
+  504: problem(
+    "Not finished within SYNC_TIMEOUT_MS, waiting for a worker included (`/problems/timeout`): the worker " +
+      "was stopped. POST /jobs takes the same body without a time limit.",
+  ),
+};

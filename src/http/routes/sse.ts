@@ -24,7 +24,7 @@ export function streamJobEvents(
   jobId: string,
   afterSeq: number,
 ): FastifyReply {
-  const finalSeq = app.jobs.finalSeq(jobId); // 404 for an unknown job
+  const finalSeq = app.jobs.finalSeq(jobId, request.owner); // 404 for an unknown job (or another owner's)
   if (afterSeq >= finalSeq) return reply.code(204).send();
   const res = reply.raw;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -36,11 +36,16 @@ export function streamJobEvents(
     subscription.unsubscribe();
     res.end();
   };
-  const subscription = app.jobs.subscribe(jobId, afterSeq, (event) => {
-    if (closed) return;
-    if (event) res.write(format(event));
-    if (!event || isFinal(event)) close();
-  });
+  const subscription = app.jobs.subscribe(
+    jobId,
+    afterSeq,
+    (event) => {
+      if (closed) return;
+      if (event) res.write(format(event));
+      if (!event || isFinal(event)) close();
+    },
+    request.owner,
+  );
   reply.hijack();
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",

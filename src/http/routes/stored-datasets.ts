@@ -60,8 +60,8 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
         );
       const stored =
         typeof body === "string"
-          ? app.storedDatasets.createFromCsv(body, request.query)
-          : app.storedDatasets.createFromJson(body);
+          ? app.storedDatasets.createFromCsv(body, request.query, request.owner)
+          : app.storedDatasets.createFromJson(body, request.owner);
       return reply.code(201).header("location", stored.links.self).send(stored);
     },
   );
@@ -76,7 +76,7 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
         response: { 200: StoredDatasetSchema, 404: notFound },
       },
     },
-    async (request) => app.storedDatasets.get(request.params.id),
+    async (request) => app.storedDatasets.get(request.params.id, request.owner),
   );
 
   app.delete(
@@ -95,7 +95,7 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      app.storedDatasets.delete(request.params.id);
+      app.storedDatasets.delete(request.params.id, request.owner);
       return reply.code(204).send(null);
     },
   );

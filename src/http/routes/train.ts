@@ -2,13 +2,15 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { TrainRequestSchema } from "../../schemas/requests.js";
 import { TrainResponseSchema } from "../../schemas/responses.js";
 import { abortOnDisconnect } from "./abort.js";
+import { refuseWhenSaturated } from "./admission.js";
 import { sendJsonText } from "./json-text.js";
-import { problemResponses } from "./problem-responses.js";
+import { syncProblemResponses } from "./problem-responses.js";
 
 const train: FastifyPluginAsyncZod = async (app) => {
   app.post(
     "/train",
     {
+      onRequest: refuseWhenSaturated(app),
       schema: {
         tags: ["training"],
         summary: "Train a model synchronously (in a worker thread)",
@@ -19,11 +21,13 @@ const train: FastifyPluginAsyncZod = async (app) => {
           "is not an error: it stops, answers 200 with `diverged` naming the epoch and batch, and " +
           "returns the last finite weights.",
         body: TrainRequestSchema,
-        response: { 200: TrainResponseSchema, ...problemResponses },
+        response: { 200: TrainResponseSchema, ...syncProblemResponses },
       },
     },
-    async (request, reply) =>
-      sendJsonText(reply, await app.engine.train(request.body, abortOnDisconnect(reply))),
+    async (request, reply) => {
+      app.storedDatasets.checkAccess(request.body.dataset, request.owner);
+      return sendJsonText(reply, await app.engine.train(request.body, abortOnDisconnect(reply)));
+    },
   );
 };
 

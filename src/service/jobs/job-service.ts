@@ -75,14 +75,19 @@ export class JobService {
   ) {}
 
   /**
-   * Creates a job (queued) after checking the body exactly as POST /train does. With an
-   * idempotency key already used for the same body, answers that job instead (`replayed`).
+   * Creates a job (queued) for `owner` after checking the body exactly as POST /train does. With
+   * an idempotency key the owner already used for the same body, answers that job instead
+   * (`replayed`). Every method taking an `owner` sees only that owner's jobs (404 for others').
    * @throws the 400/404/422 errors of POST /train; a 422 when the key was used for another body.
    */
-  create(req: TrainRequest, idempotencyKey?: string): { job: Job; replayed: boolean } {
+  create(
+    req: TrainRequest,
+    idempotencyKey: string | undefined,
+    owner: string,
+  ): { job: Job; replayed: boolean } {
     const hash = idempotencyKey === undefined ? null : sha256(canonicalJson(req));
     if (idempotencyKey !== undefined) {
-      const existing = this.store.byIdempotencyKey(idempotencyKey);
+      const existing = this.store.byIdempotencyKey(idempotencyKey, owner);
       if (existing) {
         if (existing.requestHash !== hash)
           throw new ProblemError(
@@ -105,6 +110,7 @@ export class JobService {
     this.engine.prepareTrain(seeded);
     const record = this.store.insert({
       id: `job_${randomBytes(12).toString("hex")}`,
+      owner,
       request: JSON.stringify(seeded),
       seed: seeded.seed!,
       datasetId: "id" in req.dataset ? req.dataset.id : null,
@@ -119,13 +125,13 @@ export class JobService {
   }
 
   /** @throws NotFoundError */
-  get(id: string): Job {
-    return this.view(this.record(id));
+  get(id: string, owner: string): Job {
+    return this.view(this.record(id, owner));
   }
 
   /** The job as JSON text, with its result when it succeeded (stored as text, not re-parsed). */
-  getJson(id: string): JsonText<Job> {
-    const record = this.record(id);
+  getJson(id: string, owner: string): JsonText<Job> {
+    const record = this.record(id, owner);
     const text = JSON.stringify(this.view(record));
     const result = record.status === "succeeded" ? this.store.result(id) : undefined;
     return result === undefined ? text : `${text.slice(0, -1)},"result":${result}}`;
@@ -135,8 +141,8 @@ export class JobService {
    * Newest first, one page.
    * @throws InvalidRequestError (400) when `after` names no job.
    */
-  list(query: { limit: number; after?: string; status?: JobStatus }): JobList {
-    const page = this.store.list(query.limit, { after: query.after, status: query.status });
+  list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): JobList {
+    const page = this.store.list(query.limit, { after: query.after, status: query.status, owner });
     if (!page)
       throw new InvalidRequestError(`no job ${query.after} to list after`, [
         { path: "querystring.after", message: "not the id of a job" },
@@ -157,8 +163,8 @@ export class JobService {
    * job's worker thread is terminated.
    * @throws NotFoundError; ConflictError (409) when the job has already finished.
    */
-  cancel(id: string): Job {
-    const record = this.record(id);
+  cancel(id: string, owner: string): Job {
+    const record = this.record(id, owner);
     if (!ACTIVE_STATUSES.includes(record.status))
       throw new ConflictError(
         `job ${id} has already ${record.status === "cancelled" ? "been cancelled" : record.status}`,
@@ -169,7 +175,7 @@ export class JobService {
     const at = this.queue.indexOf(id);
     if (at >= 0) this.queue.splice(at, 1);
     run?.controller.abort(new Error("the job was cancelled"));
-    return this.get(id);
+    return this.get(id, owner);
   }
 
   /**
@@ -182,8 +188,9 @@ export class JobService {
     id: string,
     afterSeq: number,
     listener: JobListener,
+    owner: string,
   ): { backlog: JobEvent[]; finished: boolean; unsubscribe: () => void } {
-    const record = this.record(id);
+    const record = this.record(id, owner);
     const stored = this.store.events(id, afterSeq);
     const seen = Math.max(afterSeq, stored.at(-1)?.seq ?? 0);
     const backlog = [...stored, ...this.hub.peekPending(id, seen)];
@@ -193,8 +200,8 @@ export class JobService {
   }
 
   /** The id of a job's final event (it follows every progress id). */
-  finalSeq(id: string): number {
-    return this.record(id).epochs + 1;
+  finalSeq(id: string, owner: string): number {
+    return this.record(id, owner).epochs + 1;
   }
 
   /** Takes up the jobs left queued or running by the last process, running ones first. */
@@ -232,8 +239,8 @@ export class JobService {
     return this.store.countByStatus();
   }
 
-  private record(id: string): JobRecord {
-    const record = this.store.get(id);
+  private record(id: string, owner: string): JobRecord {
+    const record = this.store.get(id, owner);
     if (!record) throw new NotFoundError(`there is no job ${id}`);
     return record;
   }
@@ -295,11 +302,12 @@ export class JobService {
       if (err instanceof ProblemError) this.fail(record, run, problemOf(err));
       else {
         // The worker thread died (out of memory, say) or a bug: this job fails, nothing else.
+        // 503 as for a synchronous request (WorkerFailedError): a lack of room, not a bug.
         this.options.log?.error({ err, job: id }, "job failed");
         this.fail(record, run, {
           type: "/problems/worker-failed",
           title: "Worker failed",
-          status: 500,
+          status: 503,
           detail: `the worker thread running this job stopped: ${err instanceof Error ? err.message : String(err)}`,
         });
       }

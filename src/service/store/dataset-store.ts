@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ANONYMOUS } from "../auth.js";
 import type { Db } from "./database.js";
 
 /** How a stored data set was sent. */
@@ -69,20 +70,24 @@ function toFloat64(blob: Buffer): Float64Array {
 
 const bytesOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-/** Stored data sets in SQLite (`datasets` table); values as float64 blobs. */
+/**
+ * Stored data sets in SQLite (`datasets` table); values as float64 blobs. Each belongs to an
+ * owner (see `ownerOf`); the methods that take one see only the owner's data sets.
+ */
 export class DatasetStore {
   constructor(private readonly db: Db) {}
 
-  /** Stores `data` under a fresh id (`ds_` + 24 hex digits). */
-  insert(data: NewDataset, now = new Date()): StoredDatasetInfo {
+  /** Stores `data` for `owner` under a fresh id (`ds_` + 24 hex digits). */
+  insert(data: NewDataset, owner: string = ANONYMOUS, now = new Date()): StoredDatasetInfo {
     const id = `ds_${randomBytes(12).toString("hex")}`;
     this.db
       .prepare(
-        `INSERT INTO datasets (id, name, format, created_at, samples, input_shape, target_shape, classes, columns, x, y)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO datasets (id, owner, name, format, created_at, samples, input_shape, target_shape, classes, columns, x, y)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
+        owner,
         data.name,
         data.format,
         now.toISOString(),
@@ -97,11 +102,12 @@ export class DatasetStore {
     return this.info(id)!;
   }
 
-  info(id: string): StoredDatasetInfo | undefined {
-    const row = this.db.prepare(`SELECT ${INFO_COLUMNS} FROM datasets WHERE id = ?`).get(id) as
-      | Row
+  /** The data set without its values; with `owner`, only when it belongs to them. */
+  info(id: string, owner?: string): StoredDatasetInfo | undefined {
+    const row = this.db.prepare(`SELECT ${INFO_COLUMNS}, owner FROM datasets WHERE id = ?`).get(id) as
+      | (Row & { owner: string })
       | undefined;
-    return row && info(row);
+    return row && (owner === undefined || row.owner === owner) ? info(row) : undefined;
   }
 
   /** The data set with its values (fresh arrays), or undefined. */
@@ -113,26 +119,31 @@ export class DatasetStore {
   }
 
   /**
-   * Newest first, `limit` at most, after the data set `after` (cursor pagination).
-   * @returns `undefined` when `after` names no data set.
+   * The owner's data sets, newest first, `limit` at most, after the data set `after` (cursor pagination).
+   * @returns `undefined` when `after` names no data set of the owner.
    */
-  list(limit: number, after?: string): { items: StoredDatasetInfo[]; hasMore: boolean } | undefined {
+  list(
+    limit: number,
+    after?: string,
+    owner: string = ANONYMOUS,
+  ): { items: StoredDatasetInfo[]; hasMore: boolean } | undefined {
     let below = Number.MAX_SAFE_INTEGER;
     if (after !== undefined) {
-      const seq = this.db.prepare("SELECT seq FROM datasets WHERE id = ?").pluck().get(after) as
-        | number
-        | undefined;
+      const seq = this.db
+        .prepare("SELECT seq FROM datasets WHERE id = ? AND owner = ?")
+        .pluck()
+        .get(after, owner) as number | undefined;
       if (seq === undefined) return undefined;
       below = seq;
     }
     const rows = this.db
-      .prepare(`SELECT ${INFO_COLUMNS} FROM datasets WHERE seq < ? ORDER BY seq DESC LIMIT ?`)
-      .all(below, limit + 1) as Row[];
+      .prepare(`SELECT ${INFO_COLUMNS} FROM datasets WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
+      .all(owner, below, limit + 1) as Row[];
     return { items: rows.slice(0, limit).map(info), hasMore: rows.length > limit };
   }
 
-  /** Deletes the data set; false when there was none. */
-  delete(id: string): boolean {
-    return this.db.prepare("DELETE FROM datasets WHERE id = ?").run(id).changes > 0;
+  /** Deletes the owner's data set; false when they have none of this id. */
+  delete(id: string, owner: string = ANONYMOUS): boolean {
+    return this.db.prepare("DELETE FROM datasets WHERE id = ? AND owner = ?").run(id, owner).changes > 0;
   }
 }

@@ -1,5 +1,6 @@
 import type { NamedTensors, OptimizerState } from "../../engine/index.js";
 import { JOB_STATUSES } from "../../schemas/jobs.js";
+import { ANONYMOUS } from "../auth.js";
 import type { Db } from "./database.js";
 import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "./tensor-codec.js";
 
@@ -18,12 +19,15 @@ export interface JobEvent {
 export interface JobRecord {
   seq: number;
   id: string;
+  /** Who created it (see `ownerOf`); only they see it. */
+  owner: string;
   status: JobStatus;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
   seed: number;
   datasetId: string | null;
+  /** As the client sent it (the column holds it scoped by owner). */
   idempotencyKey: string | null;
   requestHash: string | null;
   epochs: number;
@@ -47,6 +51,7 @@ export interface Checkpoint {
 interface Row {
   seq: number;
   id: string;
+  owner: string;
   status: JobStatus;
   created_at: string;
   started_at: string | null;
@@ -64,22 +69,28 @@ interface Row {
 }
 
 const COLUMNS =
-  "seq, id, status, created_at, started_at, finished_at, seed, dataset_id, idempotency_key, request_hash, " +
+  "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, idempotency_key, request_hash, " +
   "epochs, epochs_done, progress, attempts, error, diverged";
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+/** An idempotency key as stored: unique per owner (migration 2). */
+const scopedKey = (owner: string, key: string) => `${owner} ${key}`;
+const unscopedKey = (stored: string | null) =>
+  stored === null ? null : stored.slice(stored.indexOf(" ") + 1);
 
 function record(row: Row): JobRecord {
   return {
     seq: row.seq,
     id: row.id,
+    owner: row.owner,
     status: row.status,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     seed: row.seed,
     datasetId: row.dataset_id,
-    idempotencyKey: row.idempotency_key,
+    idempotencyKey: unscopedKey(row.idempotency_key),
     requestHash: row.request_hash,
     epochs: row.epochs,
     epochsDone: row.epochs_done,
@@ -92,6 +103,8 @@ function record(row: Row): JobRecord {
 
 export interface NewJob {
   id: string;
+  /** Default "anonymous". */
+  owner?: string;
   request: string;
   seed: number;
   datasetId: string | null;
@@ -128,31 +141,34 @@ export class JobStore {
   insert(job: NewJob): JobRecord {
     this.db
       .prepare(
-        `INSERT INTO jobs (id, status, created_at, request, seed, dataset_id, idempotency_key, request_hash, epochs)
-         VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, idempotency_key, request_hash, epochs)
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         job.id,
+        job.owner ?? ANONYMOUS,
         job.createdAt,
         job.request,
         job.seed,
         job.datasetId,
-        job.idempotencyKey,
+        job.idempotencyKey === null ? null : scopedKey(job.owner ?? ANONYMOUS, job.idempotencyKey),
         job.requestHash,
         job.epochs,
       );
     return this.get(job.id)!;
   }
 
-  get(id: string): JobRecord | undefined {
+  /** The job; with `owner`, only when it belongs to them. */
+  get(id: string, owner?: string): JobRecord | undefined {
     const row = this.db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`).get(id) as Row | undefined;
-    return row && record(row);
+    return row && (owner === undefined || row.owner === owner) ? record(row) : undefined;
   }
 
-  byIdempotencyKey(key: string): JobRecord | undefined {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE idempotency_key = ?`).get(key) as
-      | Row
-      | undefined;
+  /** The owner's job created with this idempotency key. */
+  byIdempotencyKey(key: string, owner: string = ANONYMOUS): JobRecord | undefined {
+    const row = this.db
+      .prepare(`SELECT ${COLUMNS} FROM jobs WHERE idempotency_key = ?`)
+      .get(scopedKey(owner, key)) as Row | undefined;
     return row && record(row);
   }
 
@@ -169,29 +185,33 @@ export class JobStore {
   }
 
   /**
-   * Newest first, at most `limit`, optionally of one status, after the job `after`.
-   * @returns `undefined` when `after` names no job.
+   * The owner's jobs, newest first, at most `limit`, optionally of one status, after the job `after`.
+   * @returns `undefined` when `after` names no job of the owner.
    */
   list(
     limit: number,
-    options: { status?: JobStatus; after?: string } = {},
+    options: { status?: JobStatus; after?: string; owner?: string } = {},
   ): { items: JobRecord[]; hasMore: boolean } | undefined {
+    const owner = options.owner ?? ANONYMOUS;
     let below = Number.MAX_SAFE_INTEGER;
     if (options.after !== undefined) {
-      const seq = this.db.prepare("SELECT seq FROM jobs WHERE id = ?").pluck().get(options.after) as
-        | number
-        | undefined;
+      const seq = this.db
+        .prepare("SELECT seq FROM jobs WHERE id = ? AND owner = ?")
+        .pluck()
+        .get(options.after, owner) as number | undefined;
       if (seq === undefined) return undefined;
       below = seq;
     }
     const rows = (
       options.status
         ? this.db
-            .prepare(`SELECT ${COLUMNS} FROM jobs WHERE seq < ? AND status = ? ORDER BY seq DESC LIMIT ?`)
-            .all(below, options.status, limit + 1)
+            .prepare(
+              `SELECT ${COLUMNS} FROM jobs WHERE owner = ? AND seq < ? AND status = ? ORDER BY seq DESC LIMIT ?`,
+            )
+            .all(owner, below, options.status, limit + 1)
         : this.db
-            .prepare(`SELECT ${COLUMNS} FROM jobs WHERE seq < ? ORDER BY seq DESC LIMIT ?`)
-            .all(below, limit + 1)
+            .prepare(`SELECT ${COLUMNS} FROM jobs WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
+            .all(owner, below, limit + 1)
     ) as Row[];
     return { items: rows.slice(0, limit).map(record), hasMore: rows.length > limit };
   }

@@ -63,4 +63,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_id, seq)
   ) WITHOUT ROWID;
   `,
+  // 2: owners (API keys). Rows from before belong to "anonymous", the owner when API_KEYS is
+  // unset. An idempotency key is unique per owner: the column holds "<owner> <key>" (an owner id
+  // has no space), so two owners may use the same key without seeing each other's jobs.
+  `
+  ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'anonymous';
+  ALTER TABLE datasets ADD COLUMN owner TEXT NOT NULL DEFAULT 'anonymous';
+  UPDATE jobs SET idempotency_key = 'anonymous ' || idempotency_key WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX jobs_by_owner ON jobs (owner, seq);
+  CREATE INDEX datasets_by_owner ON datasets (owner, seq);
+  `,
 ];

@@ -1,0 +1,137 @@
+import fastifyCors from "@fastify/cors";
+import fastifyHelmet from "@fastify/helmet";
+import fastifyRateLimit from "@fastify/rate-limit";
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { ANONYMOUS, ApiKeys } from "../../service/auth.js";
+import { RateLimitedError, UnauthorizedError } from "../../service/errors.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /**
+     * Whom the request acts for: the owner id of its API key (`key_…`, see `ownerOf`), or
+     * "anonymous" when the service has no API_KEYS. Jobs and stored data sets belong to it.
+     */
+    owner: string;
+  }
+}
+
+export interface SecurityPluginOptions {
+  /** API_KEYS; empty: no authentication. */
+  apiKeys: readonly string[];
+  /** RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS and client; undefined: no limit. */
+  rateLimit?: { max: number; windowMs: number };
+  /** CORS_ORIGINS (`*` for any); empty: same origin only (no CORS headers). */
+  corsOrigins: readonly string[];
+}
+
+/**
+ * Routes anyone may call, key or not, and that no rate limit counts: the probes, the API's
+ * documentation (Swagger UI and the OpenAPI document) and the playground page with its assets
+ * (the page asks for a key and sends it with its API calls). `url` is the matched route's
+ * pattern, never the raw URL, so no spelling of a path reaches a protected route through here.
+ */
+export function isPublicRoute(url: string | undefined): boolean {
+  if (url === undefined) return false; // no route matched: 404/405 only for those with a key
+  return (
+    url === "/health" ||
+    url === "/ready" ||
+    url === "/" ||
+    url === "/docs" ||
+    url.startsWith("/docs/") ||
+    url.startsWith("/playground/")
+  );
+}
+
+/**
+ * Content-Security-Policy for every answer. The pages served here (Swagger UI, the playground)
+ * load only scripts of this origin, so `script-src 'self'` holds with no inline script; styles
+ * may be inline (Swagger UI writes style attributes); no `upgrade-insecure-requests`, which
+ * would send a plain-HTTP deployment's assets to an https:// that does not exist.
+ */
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'", "data:"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  imgSrc: ["'self'", "data:"],
+  objectSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+};
+
+/** Request headers a browser client may send cross-origin, and answer headers it may read. */
+const CORS_ALLOWED = [
+  "content-type",
+  "authorization",
+  "x-api-key",
+  "idempotency-key",
+  "last-event-id",
+  "x-request-id",
+];
+const CORS_EXPOSED = [
+  "location",
+  "retry-after",
+  "x-request-id",
+  "idempotent-replayed",
+  "www-authenticate",
+  "x-ratelimit-limit",
+  "x-ratelimit-remaining",
+  "x-ratelimit-reset",
+];
+
+/**
+ * Security headers (helmet), CORS, API keys and rate limits, in one `onRequest` hook that runs
+ * before any body is read: a request without a valid key costs no parsing.
+ *
+ * Order per request: the key is resolved to its owner; public routes pass; the rate limit counts
+ * the request (per owner, or per IP address without a valid key, so guessing keys is limited
+ * too) and answers 429; then a protected route without a valid key answers 401.
+ */
+export default fp<SecurityPluginOptions>(
+  async (app: FastifyInstance, opts) => {
+    await app.register(fastifyHelmet, {
+      contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    });
+    if (opts.corsOrigins.length > 0)
+      await app.register(fastifyCors, {
+        origin: opts.corsOrigins.includes("*") ? "*" : [...opts.corsOrigins],
+        methods: ["GET", "HEAD", "POST", "DELETE"],
+        allowedHeaders: CORS_ALLOWED,
+        exposedHeaders: CORS_EXPOSED,
+        maxAge: 600,
+        // An OPTIONS request without Origin gets 204 too, not a text/plain 400.
+        strictPreflight: false,
+      });
+
+    const keys = new ApiKeys(opts.apiKeys);
+    app.decorateRequest("owner", ANONYMOUS);
+
+    let limit: ReturnType<FastifyInstance["rateLimit"]> | undefined;
+    const rate = opts.rateLimit;
+    if (rate) {
+      await app.register(fastifyRateLimit, {
+        global: false, // counted in the hook below, after the key is known
+        max: rate.max,
+        timeWindow: rate.windowMs,
+        keyGenerator: (request) => (request.owner !== ANONYMOUS ? request.owner : `ip:${request.ip}`),
+        errorResponseBuilder: (_request, context) =>
+          new RateLimitedError(rate.max, rate.windowMs, Math.max(1, Math.ceil(context.ttl / 1000))),
+      });
+      limit = app.rateLimit();
+    }
+
+    app.addHook("onRequest", async (request, reply) => {
+      const presented = ApiKeys.presented(request.headers);
+      const owner = keys.enabled ? keys.ownerOf(presented) : ANONYMOUS;
+      if (owner) request.owner = owner;
+      if (isPublicRoute(request.routeOptions.url)) return;
+      if (limit) await limit.call(app, request, reply);
+      if (!owner) throw new UnauthorizedError(presented !== undefined);
+    });
+  },
+  { name: "security" },
+);

@@ -1,0 +1,97 @@
+/**
+ * The Content-Security-Policy and API keys in a real browser (headless Chromium, as
+ * playground.test.ts): Swagger UI and the playground load with no CSP violation, and Swagger UI's
+ * "Authorize" sends the key with "Try it out" (401 before, 200 after).
+ */
+import { existsSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildTestApp } from "../http/helper.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const available = existsSync(CHROMIUM);
+const KEY = "browser-key-0123456789abcdef";
+
+describe.skipIf(!available && !process.env.CI)("CSP and API keys in headless Chromium", () => {
+  let app: FastifyInstance;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    app = await buildTestApp({ API_KEYS: KEY });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+      ],
+      timeout: 20_000,
+    });
+  }, 40_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  /** A page that records CSP violations (the event the browser fires for each blocked load). */
+  async function open(path: string, init?: string): Promise<{ page: Page; violations: string[] }> {
+    const page = await browser.newPage();
+    if (init) await page.addInitScript({ content: init });
+    page.setDefaultTimeout(15_000);
+    const violations: string[] = [];
+    await page.exposeFunction("reportViolation", (v: string) => violations.push(v));
+    // As text: this runs in the page, whose DOM types the Node test project does not load.
+    await page.addInitScript({
+      content:
+        'document.addEventListener("securitypolicyviolation", (e) => ' +
+        'window.reportViolation(e.violatedDirective + " " + e.blockedURI));',
+    });
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await page.goto(`${base}${path}`);
+    return { page, violations };
+  }
+
+  it("Swagger UI: no CSP violation; Try it out is 401 without a key and 200 after Authorize", async () => {
+    const { page, violations } = await open("/docs");
+    const op = page.locator("#operations-training-post_train");
+    await op.locator(".opblock-summary").first().click();
+    await op.locator("button.try-out__btn").click();
+    const execute = async () => {
+      await op.locator("button.execute").click();
+      const status = op.locator(".live-responses-table tbody .response-col_status").first();
+      await status.waitFor();
+      return (await status.textContent())?.trim();
+    };
+    expect(await execute()).toBe("401");
+    await op.locator("button.btn-clear").click();
+
+    await page.locator("button.authorize").first().click();
+    const dialog = page.locator(".modal-ux");
+    await dialog.locator("input").first().fill(KEY); // bearerAuth
+    await dialog.locator("button.authorize").first().click();
+    await dialog.locator("button.close-modal").click();
+    expect(await execute()).toBe("200");
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 40_000);
+
+  it("the playground loads with no CSP violation, its API calls carrying the key it keeps", async () => {
+    // The page keeps the key it is given in localStorage (web/src/api.ts).
+    const { page, violations } = await open(
+      "/",
+      `localStorage.setItem("playground.apiKey", ${JSON.stringify(KEY)});`,
+    );
+    await page.waitForSelector("body[data-ready=true]");
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 30_000);
+});
