@@ -147,7 +147,10 @@ export class EngineService {
   /** A stored data set in the engine's form for this model. @throws NotFoundError when there is none. */
   private storedDataset(id: string, summary: ModelSummary, loss: ModelSpec["loss"]): Dataset {
     const stored = this.storedDatasets?.(id);
-    if (!stored) throw new NotFoundError(`there is no stored data set ${id} (POST /datasets stores one)`);
+    if (!stored) {
+      const message = `there is no stored data set ${id} (POST /datasets stores one)`;
+      throw new NotFoundError(message, [fieldError(["dataset", "id"], message)]);
+    }
     return storedTrainingData(stored, summary, loss);
   }
 

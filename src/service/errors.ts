@@ -79,8 +79,9 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
 /** 404: no job or stored data set has this id. */
 export class NotFoundError extends ProblemError {
   override readonly name = "NotFoundError";
-  constructor(detail: string) {
-    super(404, "/problems/not-found", "Not found", detail);
+  /** @param errors the request field that named the missing resource, when it was in the body */
+  constructor(detail: string, errors?: FieldError[]) {
+    super(404, "/problems/not-found", "Not found", detail, errors);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { StoreDatasetJson, StoredDatasetResponse } from "../schemas/stored-datasets.js";
-import { ConflictError, InvalidRequestError, NotFoundError } from "./errors.js";
+import { ConflictError, fieldError, InvalidRequestError, NotFoundError } from "./errors.js";
 import type { Db } from "./store/database.js";
 import { type CsvOptions, datasetFromCsv, datasetFromJson } from "./store/dataset-ingest.js";
 import type { DatasetStore, NewDataset, StoredDatasetInfo } from "./store/dataset-store.js";
@@ -39,8 +39,10 @@ export class StoredDatasets {
    * @throws NotFoundError, as for an id that does not exist.
    */
   checkAccess(dataset: object, owner: string): void {
-    if ("id" in dataset && typeof dataset.id === "string" && !this.datasets.info(dataset.id, owner))
-      throw new NotFoundError(`there is no stored data set ${dataset.id} (POST /datasets stores one)`);
+    if ("id" in dataset && typeof dataset.id === "string" && !this.datasets.info(dataset.id, owner)) {
+      const message = `there is no stored data set ${dataset.id} (POST /datasets stores one)`;
+      throw new NotFoundError(message, [fieldError(["dataset", "id"], message)]);
+    }
   }
 
   /** One page, newest first; `next` links the following one. @throws 400 when `after` names no data set. */

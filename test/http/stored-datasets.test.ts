@@ -204,5 +204,18 @@ describe("stored data sets", () => {
     });
     expect(train.statusCode).toBe(404);
     expect(train.json().detail).toBe(`there is no stored data set ${id} (POST /datasets stores one)`);
+    expect(train.json().errors[0].path).toBe("dataset.id");
+  });
+
+  it("names ?label when a JSON body is sent with it", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/datasets?label=a",
+      payload: { x: [[0], [1]], y: [0, 1] },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([
+      { path: "querystring.label", message: expect.stringMatching(/CSV bodies/) },
+    ]);
   });
 });

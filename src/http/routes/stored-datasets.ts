@@ -7,7 +7,7 @@ import {
   StoreDatasetQuerySchema,
   StoredDatasetSchema,
 } from "../../schemas/stored-datasets.js";
-import { InvalidRequestError } from "../../service/errors.js";
+import { fieldError, InvalidRequestError } from "../../service/errors.js";
 import { problemResponses } from "./problem-responses.js";
 
 const problem = (description: string) => ({
@@ -52,12 +52,13 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const body = request.body;
       const csv = /^text\/csv\b/i.test(request.headers["content-type"] ?? "");
-      if (!csv && (typeof body === "string" || request.query.label || request.query.name))
-        throw new InvalidRequestError(
-          typeof body === "string"
-            ? "a JSON body must be an object {x, y, …} (send CSV as text/csv)"
-            : "?label and ?name are for CSV bodies; a JSON body carries its own name",
-        );
+      if (!csv && (typeof body === "string" || request.query.label || request.query.name)) {
+        if (typeof body === "string")
+          throw new InvalidRequestError("a JSON body must be an object {x, y, …} (send CSV as text/csv)");
+        const param = request.query.label ? "label" : "name";
+        const message = "?label and ?name are for CSV bodies; a JSON body carries its own name";
+        throw new InvalidRequestError(message, [fieldError(["querystring", param], message)]);
+      }
       const stored =
         typeof body === "string"
           ? app.storedDatasets.createFromCsv(body, request.query, request.owner)
