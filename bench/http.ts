@@ -7,6 +7,7 @@
 import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { promisify } from "node:util";
+import { GRADIENTS_BODY } from "../scripts/load.js";
 import { loadConfig } from "../src/config.js";
 import { buildApp } from "../src/http/app.js";
 
@@ -21,20 +22,8 @@ export interface HttpResult {
   connections: number;
 }
 
-const BODY = JSON.stringify({
-  model: {
-    inputShape: [2],
-    layers: [
-      { type: "dense", units: 3, activation: "sigmoid" },
-      { type: "dense", units: 3, activation: "sigmoid" },
-      { type: "activation", activation: "softmax" },
-    ],
-    loss: "categoricalCrossentropy",
-  },
-  seed: 7,
-  x: [0.5, -1.2],
-  y: [0, 1, 0],
-});
+/** The seed network's Swagger example without its numerical check (see scripts/load.ts). */
+const BODY = JSON.stringify(GRADIENTS_BODY);
 
 export async function httpBench(seconds: number, connections: number): Promise<HttpResult> {
   const app = await buildApp({

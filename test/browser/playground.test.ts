@@ -3,13 +3,14 @@
  * package; .ci/run installs it) driven by playwright-core. Skipped, with a message, only where
  * Chromium is missing outside CI. Screenshots go to test-results/ (git-ignored).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp } from "../http/helper.js";
+import { browserTestsRun, launchChromium } from "./chromium.js";
 
 /** The canvas API the test reads in the page (the tests compile without the DOM types). */
 interface Canvas {
@@ -19,18 +20,8 @@ interface Canvas {
   ): { getImageData(x: number, y: number, w: number, h: number): { data: Iterable<number> } } | null;
 }
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const RESULTS = join(import.meta.dirname, "..", "..", "test-results");
-const available = existsSync(CHROMIUM);
-const inCi = Boolean(process.env.CI);
-
-if (!available && !inCi)
-  console.warn(
-    `test/browser: SKIPPED — no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH). ` +
-      "In CI (.ci/run installs it) this test always runs.",
-  );
-
-describe.skipIf(!available && !inCi)("in headless Chromium", () => {
+describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
   let app: FastifyInstance;
   let browser: Browser;
   let base: string;
@@ -40,18 +31,7 @@ describe.skipIf(!available && !inCi)("in headless Chromium", () => {
     app = await buildTestApp();
     await app.listen({ port: 0, host: "127.0.0.1" });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // as root in a container: no sandbox; no GPU; nothing that calls home
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      timeout: 20_000,
-    });
+    browser = await launchChromium();
   }, 40_000);
 
   afterAll(async () => {

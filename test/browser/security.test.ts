@@ -3,18 +3,16 @@
  * playground.test.ts): Swagger UI and the playground load with no CSP violation, and Swagger UI's
  * "Authorize" sends the key with "Try it out" (401 before, 200 after).
  */
-import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp } from "../http/helper.js";
+import { browserTestsRun, launchChromium } from "./chromium.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
 const KEY = "browser-key-0123456789abcdef";
 
-describe.skipIf(!available && !process.env.CI)("CSP and API keys in headless Chromium", () => {
+describe.skipIf(!browserTestsRun)("CSP and API keys in headless Chromium", () => {
   let app: FastifyInstance;
   let browser: Browser;
   let base: string;
@@ -23,16 +21,7 @@ describe.skipIf(!available && !process.env.CI)("CSP and API keys in headless Chr
     app = await buildTestApp({ API_KEYS: KEY });
     await app.listen({ port: 0, host: "127.0.0.1" });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-      ],
-      timeout: 20_000,
-    });
+    browser = await launchChromium();
   }, 40_000);
 
   afterAll(async () => {
