@@ -148,6 +148,7 @@ function onSourceChange(): void {
   regions.setPoints(source.points, validationSplit());
   frames.length = 0;
   updateFrameControls();
+  clearInspection();
   const twoD = source.inputShape.length === 1 && source.inputShape[0] === 2;
   $("regions").hidden = !twoD;
   $("frame-row").hidden = !twoD;
@@ -709,6 +710,13 @@ async function inspect(): Promise<void> {
     x,
     currentWeights ? weightsPhrase(currentLabel) : `the seeded initial weights (seed ${answer.seed})`,
   );
+}
+
+/** Empties the inspector: its numbers belonged to the previous data set. */
+function clearInspection(): void {
+  $("numerical").replaceChildren();
+  $("numerical").className = "";
+  $("inspection").replaceChildren();
 }
 
 function renderInspection(g: GradientsResponse, x: Nested, weightsLabel: string): void {
