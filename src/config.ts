@@ -55,6 +55,30 @@ const EnvSchema = z.object({
   /** Requests per client (API key, or IP address without one) and window; unset: no rate limit. */
   RATE_LIMIT_MAX: int(1).optional(),
   RATE_LIMIT_WINDOW_MS: int(1).default(60_000),
+  /**
+   * Distributed mode: a Redis URL moves the job queue to BullMQ on Redis; worker processes
+   * (`npm run worker`) run the jobs. Needs DATABASE_URL too (the workers share the job records).
+   */
+  REDIS_URL: z.string().url().optional(),
+  /** Distributed mode: a PostgreSQL URL for jobs' records, checkpoints and events. */
+  DATABASE_URL: z.string().url().optional(),
+  /** The PostgreSQL schema holding the tables (created when missing). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default("public"),
+  /** Prefix of every Redis key and channel (several deployments can share one Redis). */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default("backprop"),
+  /** Distributed mode: jobs one worker process runs at once (default: MAX_CONCURRENT_JOBS). */
+  WORKER_CONCURRENCY: int(1).optional(),
+  /**
+   * Distributed mode: how long a worker's lock on a job lasts unless renewed; when a worker dies,
+   * its job goes back on the queue within about this long and resumes from its checkpoint.
+   */
+  JOB_LOCK_MS: int(1000).default(30_000),
   /** Comma-separated origins allowed to call the API from a browser (CORS), or `*`; unset: same origin only. */
   CORS_ORIGINS: z
     .string()
@@ -91,6 +115,15 @@ export interface Config {
   rateLimit?: { max: number; windowMs: number };
   /** Origins allowed by CORS (`*` for any); empty: none. */
   corsOrigins: string[];
+  /** Set when REDIS_URL and DATABASE_URL are: jobs go to the BullMQ queue and PostgreSQL. */
+  distributed?: {
+    redisUrl: string;
+    databaseUrl: string;
+    schema: string;
+    prefix: string;
+    workerConcurrency: number;
+    lockMs: number;
+  };
 }
 
 /**
@@ -104,6 +137,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   const e = parsed.data;
+  if ((e.REDIS_URL === undefined) !== (e.DATABASE_URL === undefined))
+    throw new Error(
+      "invalid configuration:\n  REDIS_URL and DATABASE_URL go together (the distributed mode needs both)",
+    );
+  const maxConcurrentJobs = e.MAX_CONCURRENT_JOBS ?? Math.max(1, Math.floor(e.POOL_SIZE / 2));
   return {
     port: e.PORT,
     host: e.HOST,
@@ -114,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxParams: e.MAX_PARAMS,
     maxWork: e.MAX_WORK,
     dataDir: e.DATA_DIR,
-    maxConcurrentJobs: e.MAX_CONCURRENT_JOBS ?? Math.max(1, Math.floor(e.POOL_SIZE / 2)),
+    maxConcurrentJobs,
     checkpointEvery: e.CHECKPOINT_EVERY,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
     syncTimeoutMs: e.SYNC_TIMEOUT_MS,
@@ -125,5 +163,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? undefined
         : { max: e.RATE_LIMIT_MAX, windowMs: e.RATE_LIMIT_WINDOW_MS },
     corsOrigins: e.CORS_ORIGINS,
+    ...(e.REDIS_URL && e.DATABASE_URL
+      ? {
+          distributed: {
+            redisUrl: e.REDIS_URL,
+            databaseUrl: e.DATABASE_URL,
+            schema: e.DATABASE_SCHEMA,
+            prefix: e.REDIS_PREFIX,
+            workerConcurrency: e.WORKER_CONCURRENCY ?? maxConcurrentJobs,
+            lockMs: e.JOB_LOCK_MS,
+          },
+        }
+      : {}),
   };
 }

@@ -81,6 +81,30 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ RATE_LIMIT_MAX: "0" })).toThrow(/RATE_LIMIT_MAX/);
   });
 
+  it("switches to the distributed mode with REDIS_URL and DATABASE_URL together", () => {
+    expect(loadConfig({}).distributed).toBeUndefined();
+    expect(
+      loadConfig({
+        REDIS_URL: "redis://r:6379",
+        DATABASE_URL: "postgres://u@p:5432/db",
+        POOL_SIZE: "4",
+      }).distributed,
+    ).toEqual({
+      redisUrl: "redis://r:6379",
+      databaseUrl: "postgres://u@p:5432/db",
+      schema: "public",
+      prefix: "backprop",
+      workerConcurrency: 2,
+      lockMs: 30_000,
+    });
+    expect(() => loadConfig({ REDIS_URL: "redis://r:6379" })).toThrow(
+      /REDIS_URL and DATABASE_URL go together/,
+    );
+    expect(() =>
+      loadConfig({ REDIS_URL: "redis://r", DATABASE_URL: "postgres://p/db", DATABASE_SCHEMA: "x; drop" }),
+    ).toThrow(/DATABASE_SCHEMA/);
+  });
+
   it("names every bad variable", () => {
     expect(() => loadConfig({ PORT: "http", POOL_SIZE: "0", LOG_LEVEL: "loud" })).toThrow(
       /PORT[\s\S]*LOG_LEVEL[\s\S]*POOL_SIZE|PORT[\s\S]*POOL_SIZE[\s\S]*LOG_LEVEL/,

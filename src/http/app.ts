@@ -171,6 +171,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(jobsPlugin, {
     maxConcurrent: config.maxConcurrentJobs,
     checkpointEvery: config.checkpointEvery,
+    ...(config.distributed ? { distributed: config.distributed } : {}),
   });
 
   await app.register(healthRoutes);

@@ -48,7 +48,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       app.storedDatasets.checkAccess(request.body.dataset, request.owner);
-      const { job, replayed } = app.jobs.create(
+      const { job, replayed } = await app.jobs.create(
         request.body,
         request.headers["idempotency-key"],
         request.owner,
@@ -69,7 +69,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         response: { 200: JobListSchema, 400: problemResponses[400] },
       },
     },
-    async (request) => app.jobs.list(request.query, request.owner),
+    async (request) => await app.jobs.list(request.query, request.owner),
   );
 
   app.get(
@@ -82,7 +82,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         response: { 200: JobSchema, 404: notFound },
       },
     },
-    async (request, reply) => sendJsonText(reply, app.jobs.getJson(request.params.id, request.owner)),
+    async (request, reply) => sendJsonText(reply, await app.jobs.getJson(request.params.id, request.owner)),
   );
 
   app.post(
@@ -102,7 +102,7 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         },
       },
     },
-    async (request) => app.jobs.cancel(request.params.id, request.owner),
+    async (request) => await app.jobs.cancel(request.params.id, request.owner),
   );
 
   app.get(

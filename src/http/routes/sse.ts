@@ -17,14 +17,14 @@ function format(event: JobEvent): string {
  * neither serialises nor ends it.
  * @throws NotFoundError before anything is written, for an unknown job.
  */
-export function streamJobEvents(
+export async function streamJobEvents(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
   jobId: string,
   afterSeq: number,
-): FastifyReply {
-  const finalSeq = app.jobs.finalSeq(jobId, request.owner); // 404 for an unknown job (or another owner's)
+): Promise<FastifyReply> {
+  const finalSeq = await app.jobs.finalSeq(jobId, request.owner); // 404 for an unknown job (or another owner's)
   if (afterSeq >= finalSeq) return reply.code(204).send();
   const res = reply.raw;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -36,7 +36,7 @@ export function streamJobEvents(
     subscription.unsubscribe();
     res.end();
   };
-  const subscription = app.jobs.subscribe(
+  const subscription = await app.jobs.subscribe(
     jobId,
     afterSeq,
     (event) => {

@@ -1,0 +1,17 @@
+/** Redis names the API processes and workers agree on, all under one key prefix. */
+export interface DistributedNames {
+  /** The BullMQ queue (its keys are `<prefix>:<queue>:…`). */
+  queue: string;
+  /** Pub/sub channel of cancel messages (the message is the job id). */
+  cancelChannel: string;
+  /** Pub/sub channel of one job's events (each message a JSON `JobEvent`). */
+  eventChannel(jobId: string): string;
+}
+
+export function names(prefix: string): DistributedNames {
+  return {
+    queue: "jobs",
+    cancelChannel: `${prefix}:cancel`,
+    eventChannel: (jobId) => `${prefix}:events:${jobId}`,
+  };
+}

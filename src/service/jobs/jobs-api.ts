@@ -1,0 +1,34 @@
+import type { Job, JobList } from "../../schemas/jobs.js";
+import type { TrainRequest } from "../../schemas/requests.js";
+import type { JsonText } from "../engine-task.js";
+import type { JobEvent, JobStatus } from "../store/job-store.js";
+import type { JobListener } from "./event-hub.js";
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * What the routes use of the jobs: implemented by the embedded `JobService` (in-process pool,
+ * SQLite; synchronous answers) and by `DistributedJobs` (BullMQ on Redis, PostgreSQL; async).
+ */
+export interface JobsApi {
+  create(
+    req: TrainRequest,
+    idempotencyKey: string | undefined,
+    owner: string,
+  ): MaybePromise<{ job: Job; replayed: boolean }>;
+  get(id: string, owner: string): MaybePromise<Job>;
+  getJson(id: string, owner: string): MaybePromise<JsonText<Job>>;
+  list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): MaybePromise<JobList>;
+  cancel(id: string, owner: string): MaybePromise<Job>;
+  subscribe(
+    id: string,
+    afterSeq: number,
+    listener: JobListener,
+    owner: string,
+  ): MaybePromise<{ backlog: JobEvent[]; finished: boolean; unsubscribe: () => void }>;
+  finalSeq(id: string, owner: string): MaybePromise<number>;
+  start(): MaybePromise<void>;
+  stop(): Promise<void>;
+  stats(): { queued: number; running: number; subscribers: number };
+  countByStatus(): Record<JobStatus, number>;
+}

@@ -1,0 +1,52 @@
+/**
+ * `npm run worker`: a worker process of the distributed mode. Takes jobs from the BullMQ queue on
+ * REDIS_URL, runs them on its own thread pool (POOL_SIZE threads, WORKER_CONCURRENCY jobs at a
+ * time), keeps their records, checkpoints and events in PostgreSQL (DATABASE_URL). Run any number,
+ * on any host. SIGTERM/SIGINT: running jobs go back on the queue and resume elsewhere from their
+ * last checkpoint.
+ */
+import closeWithGrace from "close-with-grace";
+import pino from "pino";
+import { loadConfig } from "./config.js";
+import { PgJobStore } from "./service/distributed/pg-job-store.js";
+import { DistributedRunner } from "./service/distributed/runner.js";
+import { EngineService } from "./service/engine-service.js";
+import { EnginePool } from "./service/pool.js";
+
+const config = loadConfig();
+const log = pino({ level: config.logLevel });
+const d = config.distributed;
+if (!d) {
+  log.fatal("the worker needs REDIS_URL and DATABASE_URL (the distributed mode)");
+  process.exit(1);
+}
+const store = new PgJobStore(d.databaseUrl, d.schema);
+await store.migrate();
+const pool = new EnginePool({
+  size: config.poolSize,
+  maxQueue: Math.max(config.maxQueue, d.workerConcurrency),
+  minThreads: 1,
+  maxHeapMb: config.workerMaxHeapMb,
+});
+// Stored data sets are not shared yet (they live in each API process's SQLite): built-in and inline only.
+const engine = new EngineService(pool, { maxParams: config.maxParams, maxWork: config.maxWork });
+const runner = new DistributedRunner(store, engine, pool, {
+  redisUrl: d.redisUrl,
+  prefix: d.prefix,
+  concurrency: d.workerConcurrency,
+  checkpointEvery: config.checkpointEvery,
+  lockDurationMs: d.lockMs,
+  stalledIntervalMs: Math.max(500, Math.floor(d.lockMs / 2)),
+  log,
+});
+
+closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+  if (err) log.error({ err }, "worker shutting down after an error");
+  else log.info({ signal }, "worker shutting down");
+  await runner.stop();
+  await pool.close();
+  await store.close();
+});
+
+await runner.start();
+log.info({ concurrency: d.workerConcurrency, pool: config.poolSize, prefix: d.prefix }, "worker ready");
