@@ -1,14 +1,14 @@
-import { createHash, randomBytes, randomInt } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import type { Job, JobList, JobProgress } from "../../schemas/jobs.js";
+import type { Job, JobList } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
-import { ConflictError, fieldError, InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
+import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
+import { storedProgress } from "../jobs/chunk-loop.js";
 import type { JobListener } from "../jobs/event-hub.js";
-import { canonicalJson, isFinal, type JobLogger } from "../jobs/job-service.js";
+import { isFinal, type JobLogger, newJob, replayable, requestHash } from "../jobs/job-service.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord, type JobStatus } from "../store/job-store.js";
 import { type DistributedNames, names } from "./names.js";
 import type { PgJobStore } from "./pg-job-store.js";
@@ -60,39 +60,13 @@ export class DistributedJobs {
     idempotencyKey: string | undefined,
     owner: string,
   ): Promise<{ job: Job; replayed: boolean }> {
-    const hash = idempotencyKey === undefined ? null : sha256(canonicalJson(req));
+    const hash = idempotencyKey === undefined ? null : requestHash(req);
     if (idempotencyKey !== undefined) {
-      const existing = await this.store.byIdempotencyKey(idempotencyKey, owner);
-      if (existing) {
-        if (existing.requestHash !== hash)
-          throw new ProblemError(
-            422,
-            "/problems/idempotency-key-reused",
-            "Idempotency key reused",
-            `the Idempotency-Key was used for job ${existing.id} with a different body; use a new key for a new job`,
-            [
-              fieldError(
-                ["headers", "idempotency-key"],
-                `already used for job ${existing.id} with another body`,
-              ),
-            ],
-          );
-        return { job: view(existing), replayed: true };
-      }
+      const existing = replayable(await this.store.byIdempotencyKey(idempotencyKey, owner), hash);
+      if (existing) return { job: view(existing), replayed: true };
     }
-    const seeded: TrainRequest = { ...req, seed: req.seed ?? randomInt(0, 2 ** 32) };
-    this.engine.prepareTrain(seeded);
-    const record = await this.store.insert({
-      id: `job_${randomBytes(12).toString("hex")}`,
-      owner,
-      request: JSON.stringify(seeded),
-      seed: seeded.seed!,
-      datasetId: "id" in req.dataset ? req.dataset.id : null,
-      idempotencyKey: idempotencyKey ?? null,
-      requestHash: hash,
-      epochs: req.optimizer.type === "normalEquation" ? 1 : (req.epochs ?? 1),
-      createdAt: new Date().toISOString(),
-    });
+    const { seeded, job } = newJob(this.engine, req, owner, idempotencyKey, hash);
+    const record = await this.store.insert(job);
     const priority = this.options.priorityOf?.(seeded, owner);
     await this.queue.add(
       "train",
@@ -266,10 +240,6 @@ export class DistributedJobs {
   }
 }
 
-function storedProgress(record: JobRecord): JobProgress {
-  return { epoch: record.epochsDone, epochs: record.epochs, ...(record.progress ?? {}) } as JobProgress;
-}
-
 function view(record: JobRecord): Job {
   const active = ACTIVE_STATUSES.includes(record.status);
   const self = `/jobs/${record.id}`;
@@ -288,8 +258,4 @@ function view(record: JobRecord): Job {
     ...(record.diverged ? { diverged: record.diverged as Job["diverged"] } : {}),
     links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
   };
-}
-
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }

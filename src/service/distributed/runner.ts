@@ -1,16 +1,21 @@
-import { MessageChannel } from "node:worker_threads";
 import { type Job as QueueJob, WaitingError, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import type { NamedTensors, OptimizerState } from "../../engine/index.js";
 import type { JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
-import { type EngineService, engineFault } from "../engine-service.js";
+import type { EngineService } from "../engine-service.js";
 import { ProblemError } from "../errors.js";
-import type { ChunkProgress } from "../jobs/chunk-task.js";
+import {
+  type ChunkEngine,
+  problemOf,
+  runChunks,
+  storedProgress,
+  succeededData,
+  workerFailed,
+  workerStopped,
+} from "../jobs/chunk-loop.js";
 import type { JobLogger } from "../jobs/job-service.js";
-import { addChunk, type ChunkSummary, emptySummary } from "../jobs/summary.js";
 import type { EnginePool } from "../pool.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord } from "../store/job-store.js";
 import { type DistributedNames, names } from "./names.js";
@@ -53,14 +58,16 @@ export class DistributedRunner {
   private readonly sub: Redis;
   private readonly running = new Map<string, Running>();
   private readonly names: DistributedNames;
+  private readonly chunks: ChunkEngine;
   private closing = false;
 
   constructor(
     private readonly store: PgJobStore,
-    private readonly engine: EngineService,
-    private readonly pool: EnginePool,
+    engine: EngineService,
+    pool: EnginePool,
     private readonly options: RunnerOptions,
   ) {
+    this.chunks = { engine, pool, checkpointEvery: options.checkpointEvery };
     this.names = names(options.prefix);
     this.pub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
     this.sub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
@@ -108,16 +115,7 @@ export class DistributedRunner {
     }
     const record = await this.store.get(id);
     if (!record || !ACTIVE_STATUSES.includes(record.status)) return;
-    const run: Running = {
-      controller: new AbortController(),
-      progress: {
-        epoch: record.epochsDone,
-        epochs: record.epochs,
-        ...(record.progress ?? {}),
-      } as JobProgress,
-      last: record.epochsDone,
-      pending: [],
-    };
+    const run = newRun(record);
     this.running.set(id, run);
     await this.store.markRunning(id, new Date().toISOString());
     this.options.log?.info({ job: id, attempt: record.attempts + 1, from: record.epochsDone }, "job taken");
@@ -137,12 +135,7 @@ export class DistributedRunner {
       if (err instanceof ProblemError) await this.fail(record, run, problemOf(err));
       else {
         this.options.log?.error({ err, job: id }, "job failed");
-        await this.fail(record, run, {
-          type: "/problems/worker-failed",
-          title: "Worker failed",
-          status: 503,
-          detail: `the worker thread running this job stopped: ${err instanceof Error ? err.message : String(err)}`,
-        });
+        await this.fail(record, run, workerStopped(err));
       }
     } finally {
       this.running.delete(id);
@@ -153,107 +146,32 @@ export class DistributedRunner {
     const record = await this.store.get(id);
     if (!record || !ACTIVE_STATUSES.includes(record.status)) return;
     this.options.log?.error({ err, job: id }, "job abandoned by the queue");
-    const run: Running = {
-      controller: new AbortController(),
-      progress: {
-        epoch: record.epochsDone,
-        epochs: record.epochs,
-        ...(record.progress ?? {}),
-      } as JobProgress,
-      last: record.epochsDone,
-      pending: [],
-    };
-    await this.fail(record, run, {
-      type: "/problems/worker-failed",
-      title: "Worker failed",
-      status: 503,
-      detail: `the queue gave up on this job: ${err.message}`,
-    });
+    const run = newRun(record);
+    await this.fail(record, run, workerFailed(`the queue gave up on this job: ${err.message}`));
   }
 
   private async train(record: JobRecord, run: Running): Promise<void> {
-    const { id, epochs: total } = record;
-    const req = JSON.parse((await this.store.request(id))!) as TrainRequest;
-    const { options, toRequest } = this.engine.prepareTrain(req);
-    const whole = req.optimizer.type === "normalEquation" || req.earlyStopping !== undefined;
-    const checkpoint = whole ? undefined : await this.store.loadCheckpoint(id);
-    let weights: NamedTensors | undefined = checkpoint?.weights ?? options.initialWeights;
-    let state: OptimizerState | undefined = checkpoint?.optimizerState ?? options.optimizerState;
-    let summary = (checkpoint?.summary as ChunkSummary | undefined) ?? emptySummary();
-    let done = checkpoint?.epochsDone ?? 0;
-    run.last = done;
-    const offset = req.optimizerState?.epochsCompleted ?? 0;
-    for (;;) {
-      const n = whole ? options.epochs : Math.min(this.options.checkpointEvery, total - done);
-      const final = whole || done + n >= total;
-      const channel = new MessageChannel();
-      channel.port1.on("message", (logs: ChunkProgress) =>
-        this.progress(id, run, progressOf(logs.epoch - offset + 1, total, logs)),
-      );
-      let outcome: Awaited<ReturnType<EnginePool["runChunk"]>>;
-      try {
-        outcome = await this.pool.runChunk(
-          {
-            kind: "trainChunk",
-            options: {
-              ...options,
-              epochs: n,
-              initialWeights: weights,
-              optimizerState: state,
-              returnOptimizerState: whole ? options.returnOptimizerState : true,
-            },
-            progress: channel.port2,
-            final,
-          },
-          { signal: run.controller.signal },
-        );
-      } finally {
-        channel.port1.close();
-      }
-      run.controller.signal.throwIfAborted();
-      if (!outcome.ok) throw engineFault(outcome.error, toRequest);
-      const chunk = JSON.parse(outcome.json) as TrainResponse;
-      summary = addChunk(summary, chunk);
-      const h = chunk.history;
-      for (let e = 0; e < chunk.epochsRun; e++)
-        this.progress(
-          id,
-          run,
-          progressOf(done + e + 1, total, {
-            loss: h.loss[e],
-            accuracy: h.accuracy?.[e],
-            valLoss: h.valLoss?.[e],
-            valAccuracy: h.valAccuracy?.[e],
-            distanceToOptimum: h.distanceToOptimum?.[e],
-          }),
-        );
-      done += chunk.epochsRun;
-      if (chunk.diverged) {
-        const d = chunk.diverged;
-        await this.fail(
-          record,
-          run,
-          { type: "/problems/diverged", title: "Training diverged", status: 422, detail: d.message },
-          d,
-        );
-        return;
-      }
-      if (final || chunk.epochsRun < n) {
-        await this.succeed(record, run, chunk, summary, req.returnOptimizerState === true);
-        return;
-      }
-      weights = outcome.weights;
-      state = outcome.optimizerState;
-      if (!state) throw new Error("a chunk came back without its optimizer state");
-      const events = run.pending;
-      run.pending = [];
-      await this.store.saveCheckpoint(
-        id,
-        { epochsDone: done, weights, optimizerState: state, summary },
-        run.progress,
-        events,
-      );
-    }
+    const { id } = record;
+    const request = JSON.parse((await this.store.request(id))!) as TrainRequest;
+    const end = await runChunks(
+      {
+        ...this.chunks,
+        loadCheckpoint: () => this.store.loadCheckpoint(id),
+        onResume: (done) => {
+          run.last = done;
+        },
+        onProgress: (progress) => this.progress(id, run, progress),
+        saveCheckpoint: async (checkpoint) => {
+          const events = run.pending;
+          run.pending = [];
+          await this.store.saveCheckpoint(id, checkpoint, run.progress, events);
+        },
+      },
+      { epochs: record.epochs, request, signal: run.controller.signal },
+    );
+    if (end.status === "aborted") run.controller.signal.throwIfAborted();
+    else if (end.status === "diverged") await this.fail(record, run, end.error, end.diverged);
+    else await this.succeed(record, run, end.result);
   }
 
   private progress(id: string, run: Running, progress: JobProgress): void {
@@ -265,33 +183,12 @@ export class DistributedRunner {
     void this.pub.publish(this.names.eventChannel(id), JSON.stringify(event)).catch(() => {});
   }
 
-  private async succeed(
-    record: JobRecord,
-    run: Running,
-    last: TrainResponse,
-    summary: ChunkSummary,
-    keepState: boolean,
-  ): Promise<void> {
-    const result: TrainResponse = {
-      ...last,
-      history: summary.history,
-      epochsRun: summary.epochsRun,
-      initialEpoch: summary.initialEpoch ?? last.initialEpoch,
-      durationMs: Math.round(summary.durationMs * 1000) / 1000,
-      ...(summary.telemetry ? { telemetry: summary.telemetry } : {}),
-    };
-    if (!keepState) delete result.optimizerState;
+  private async succeed(record: JobRecord, run: Running, result: TrainResponse): Promise<void> {
     await this.end(
       record,
       run,
       { status: "succeeded", result: JSON.stringify(result) },
-      {
-        status: "succeeded",
-        ...run.progress,
-        metrics: result.metrics,
-        weightsSha256: result.weightsSha256,
-        durationMs: result.durationMs,
-      },
+      succeededData(run.progress, result),
     );
   }
 
@@ -341,25 +238,12 @@ export class DistributedRunner {
   }
 }
 
-function progressOf(
-  epoch: number,
-  epochs: number,
-  logs: Partial<Record<"loss" | "accuracy" | "valLoss" | "valAccuracy" | "distanceToOptimum", number | null>>,
-): JobProgress {
-  const out: JobProgress = { epoch, epochs };
-  for (const key of ["loss", "accuracy", "valLoss", "valAccuracy", "distanceToOptimum"] as const) {
-    const v = logs[key];
-    if (typeof v === "number" && Number.isFinite(v)) out[key] = v;
-  }
-  return out;
-}
-
-function problemOf(err: ProblemError): Problem {
+/** A job's run state as its record left it. */
+function newRun(record: JobRecord): Running {
   return {
-    type: err.type,
-    title: err.title,
-    status: err.status,
-    detail: err.message,
-    ...(err.errors ? { errors: err.errors } : {}),
+    controller: new AbortController(),
+    progress: storedProgress(record),
+    last: record.epochsDone,
+    pending: [],
   };
 }

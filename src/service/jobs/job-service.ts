@@ -1,11 +1,9 @@
 import { createHash, randomBytes, randomInt } from "node:crypto";
-import { MessageChannel } from "node:worker_threads";
-import type { EpochLogs, NamedTensors, OptimizerState } from "../../engine/index.js";
 import type { Job, JobList, JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
-import { type EngineService, engineFault } from "../engine-service.js";
+import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
 import { ConflictError, fieldError, InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
 import type { EnginePool } from "../pool.js";
@@ -15,10 +13,17 @@ import {
   type JobRecord,
   type JobStatus,
   type JobStore,
+  type NewJob,
 } from "../store/job-store.js";
-import type { ChunkProgress } from "./chunk-task.js";
+import {
+  type ChunkEngine,
+  problemOf,
+  runChunks,
+  storedProgress,
+  succeededData,
+  workerStopped,
+} from "./chunk-loop.js";
 import { JobEventHub, type JobListener } from "./event-hub.js";
-import { addChunk, type ChunkSummary, emptySummary } from "./summary.js";
 
 export interface JobServiceOptions {
   /** Jobs running at once; the rest wait in the order they came. */
@@ -64,15 +69,18 @@ export class JobService {
   private readonly running = new Map<string, Running>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly hub = new JobEventHub();
+  private readonly chunks: ChunkEngine;
   private started = false;
   private closing = false;
 
   constructor(
     private readonly store: JobStore,
     private readonly engine: EngineService,
-    private readonly pool: EnginePool,
+    pool: EnginePool,
     private readonly options: JobServiceOptions,
-  ) {}
+  ) {
+    this.chunks = { engine, pool, checkpointEvery: options.checkpointEvery };
+  }
 
   /**
    * Creates a job (queued) for `owner` after checking the body exactly as POST /train does. With
@@ -85,40 +93,12 @@ export class JobService {
     idempotencyKey: string | undefined,
     owner: string,
   ): { job: Job; replayed: boolean } {
-    const hash = idempotencyKey === undefined ? null : sha256(canonicalJson(req));
+    const hash = idempotencyKey === undefined ? null : requestHash(req);
     if (idempotencyKey !== undefined) {
-      const existing = this.store.byIdempotencyKey(idempotencyKey, owner);
-      if (existing) {
-        if (existing.requestHash !== hash)
-          throw new ProblemError(
-            422,
-            "/problems/idempotency-key-reused",
-            "Idempotency key reused",
-            `the Idempotency-Key was used for job ${existing.id} with a different body; use a new key for a new job`,
-            [
-              fieldError(
-                ["headers", "idempotency-key"],
-                `already used for job ${existing.id} with another body`,
-              ),
-            ],
-          );
-        return { job: this.view(existing), replayed: true };
-      }
+      const existing = replayable(this.store.byIdempotencyKey(idempotencyKey, owner), hash);
+      if (existing) return { job: this.view(existing), replayed: true };
     }
-    // The seed is fixed now, so a job resumed after a restart repeats the same run.
-    const seeded: TrainRequest = { ...req, seed: req.seed ?? randomInt(0, 2 ** 32) };
-    this.engine.prepareTrain(seeded);
-    const record = this.store.insert({
-      id: `job_${randomBytes(12).toString("hex")}`,
-      owner,
-      request: JSON.stringify(seeded),
-      seed: seeded.seed!,
-      datasetId: "id" in req.dataset ? req.dataset.id : null,
-      idempotencyKey: idempotencyKey ?? null,
-      requestHash: hash,
-      epochs: req.optimizer.type === "normalEquation" ? 1 : (req.epochs ?? 1),
-      createdAt: new Date().toISOString(),
-    });
+    const record = this.store.insert(newJob(this.engine, req, owner, idempotencyKey, hash).job);
     this.queue.push(record.id);
     this.pump();
     return { job: this.view(record), replayed: false };
@@ -170,7 +150,7 @@ export class JobService {
         `job ${id} has already ${record.status === "cancelled" ? "been cancelled" : record.status}`,
       );
     const run = this.running.get(id);
-    const progress = run?.progress ?? this.storedProgress(record);
+    const progress = run?.progress ?? storedProgress(record);
     this.end(record, { status: "cancelled", progress }, { status: "cancelled", ...progress });
     const at = this.queue.indexOf(id);
     if (at >= 0) this.queue.splice(at, 1);
@@ -245,10 +225,6 @@ export class JobService {
     return record;
   }
 
-  private storedProgress(record: JobRecord): JobProgress {
-    return { epoch: record.epochsDone, epochs: record.epochs, ...(record.progress ?? {}) } as JobProgress;
-  }
-
   private view(record: JobRecord): Job {
     const live = this.running.get(record.id);
     const active = ACTIVE_STATUSES.includes(record.status);
@@ -260,7 +236,7 @@ export class JobService {
       startedAt: record.startedAt,
       finishedAt: record.finishedAt,
       seed: record.seed,
-      progress: live?.progress ?? this.storedProgress(record),
+      progress: live?.progress ?? storedProgress(record),
       checkpointEpoch: active ? record.epochsDone : null,
       attempts: record.attempts,
       ...(record.datasetId ? { datasetId: record.datasetId } : {}),
@@ -291,7 +267,7 @@ export class JobService {
   private async execute(id: string): Promise<void> {
     const record = this.store.get(id);
     if (!record || !ACTIVE_STATUSES.includes(record.status)) return;
-    const run: Running = { controller: new AbortController(), progress: this.storedProgress(record) };
+    const run: Running = { controller: new AbortController(), progress: storedProgress(record) };
     this.running.set(id, run);
     this.hub.resetSeq(id, record.epochsDone);
     this.store.markRunning(id, new Date().toISOString());
@@ -302,14 +278,8 @@ export class JobService {
       if (err instanceof ProblemError) this.fail(record, run, problemOf(err));
       else {
         // The worker thread died (out of memory, say) or a bug: this job fails, nothing else.
-        // 503 as for a synchronous request (WorkerFailedError): a lack of room, not a bug.
         this.options.log?.error({ err, job: id }, "job failed");
-        this.fail(record, run, {
-          type: "/problems/worker-failed",
-          title: "Worker failed",
-          status: 503,
-          detail: `the worker thread running this job stopped: ${err instanceof Error ? err.message : String(err)}`,
-        });
+        this.fail(record, run, workerStopped(err));
       }
     } finally {
       this.running.delete(id);
@@ -317,90 +287,23 @@ export class JobService {
   }
 
   private async train(record: JobRecord, run: Running): Promise<void> {
-    const { id, epochs: total } = record;
-    const req = JSON.parse(this.store.request(id)!) as TrainRequest;
-    const { options, toRequest } = this.engine.prepareTrain(req);
-    // One engine call for runs whose state a checkpoint cannot carry (early stopping's counters)
-    // or that make one pass anyway; they restart from the beginning, which the seed makes exact.
-    const whole = req.optimizer.type === "normalEquation" || req.earlyStopping !== undefined;
-    const checkpoint = whole ? undefined : this.store.loadCheckpoint(id);
-    let weights: NamedTensors | undefined = checkpoint?.weights ?? options.initialWeights;
-    let state: OptimizerState | undefined = checkpoint?.optimizerState ?? options.optimizerState;
-    let summary = (checkpoint?.summary as ChunkSummary | undefined) ?? emptySummary();
-    let done = checkpoint?.epochsDone ?? 0;
-    if (!checkpoint) this.hub.resetSeq(id, 0);
-    // The engine numbers epochs from the optimizer state a body continues; the job from 1.
-    const offset = req.optimizerState?.epochsCompleted ?? 0;
-    for (;;) {
-      const n = whole ? options.epochs : Math.min(this.options.checkpointEvery, total - done);
-      const final = whole || done + n >= total;
-      const channel = new MessageChannel();
-      channel.port1.on("message", (logs: ChunkProgress) =>
-        this.progress(id, run, progressOf(logs.epoch - offset + 1, total, logs)),
-      );
-      let outcome: Awaited<ReturnType<EnginePool["runChunk"]>>;
-      try {
-        outcome = await this.pool.runChunk(
-          {
-            kind: "trainChunk",
-            options: {
-              ...options,
-              epochs: n,
-              initialWeights: weights,
-              optimizerState: state,
-              returnOptimizerState: whole ? options.returnOptimizerState : true,
-            },
-            progress: channel.port2,
-            final,
-          },
-          { signal: run.controller.signal },
-        );
-      } finally {
-        channel.port1.close();
-      }
-      if (run.controller.signal.aborted) return;
-      if (!outcome.ok) throw engineFault(outcome.error, toRequest);
-      const chunk = JSON.parse(outcome.json) as TrainResponse;
-      summary = addChunk(summary, chunk);
-      // Epochs whose message has not arrived yet (it travels on another port than the answer).
-      const h = chunk.history;
-      for (let e = 0; e < chunk.epochsRun; e++)
-        this.progress(
-          id,
-          run,
-          progressOf(done + e + 1, total, {
-            loss: h.loss[e],
-            accuracy: h.accuracy?.[e],
-            valLoss: h.valLoss?.[e],
-            valAccuracy: h.valAccuracy?.[e],
-            distanceToOptimum: h.distanceToOptimum?.[e],
-          }),
-        );
-      done += chunk.epochsRun;
-      if (chunk.diverged) {
-        const d = chunk.diverged;
-        this.fail(
-          record,
-          run,
-          { type: "/problems/diverged", title: "Training diverged", status: 422, detail: d.message },
-          d,
-        );
-        return;
-      }
-      if (final || chunk.epochsRun < n) {
-        this.succeed(record, run, chunk, summary, req.returnOptimizerState === true);
-        return;
-      }
-      weights = outcome.weights;
-      state = outcome.optimizerState;
-      if (!state) throw new Error("a chunk came back without its optimizer state");
-      this.store.saveCheckpoint(
-        id,
-        { epochsDone: done, weights, optimizerState: state, summary },
-        run.progress,
-        this.hub.takePending(id),
-      );
-    }
+    const { id } = record;
+    const request = JSON.parse(this.store.request(id)!) as TrainRequest;
+    const end = await runChunks(
+      {
+        ...this.chunks,
+        loadCheckpoint: () => this.store.loadCheckpoint(id),
+        onResume: (_done, fromCheckpoint) => {
+          if (!fromCheckpoint) this.hub.resetSeq(id, 0);
+        },
+        onProgress: (progress) => this.progress(id, run, progress),
+        saveCheckpoint: (checkpoint) =>
+          this.store.saveCheckpoint(id, checkpoint, run.progress, this.hub.takePending(id)),
+      },
+      { epochs: record.epochs, request, signal: run.controller.signal },
+    );
+    if (end.status === "diverged") this.fail(record, run, end.error, end.diverged);
+    else if (end.status === "succeeded") this.succeed(record, run, end.result);
   }
 
   /** One epoch ended: a progress event, unless this epoch's was already emitted. */
@@ -410,32 +313,11 @@ export class JobService {
     this.hub.emit(id, { seq: progress.epoch, type: "progress", data: JSON.stringify(progress) });
   }
 
-  private succeed(
-    record: JobRecord,
-    run: Running,
-    last: TrainResponse,
-    summary: ChunkSummary,
-    keepState: boolean,
-  ): void {
-    const result: TrainResponse = {
-      ...last,
-      history: summary.history,
-      epochsRun: summary.epochsRun,
-      initialEpoch: summary.initialEpoch ?? last.initialEpoch,
-      durationMs: Math.round(summary.durationMs * 1000) / 1000,
-      ...(summary.telemetry ? { telemetry: summary.telemetry } : {}),
-    };
-    if (!keepState) delete result.optimizerState;
+  private succeed(record: JobRecord, run: Running, result: TrainResponse): void {
     this.end(
       record,
       { status: "succeeded", progress: run.progress, result: JSON.stringify(result) },
-      {
-        status: "succeeded",
-        ...run.progress,
-        metrics: result.metrics,
-        weightsSha256: result.weightsSha256,
-        durationMs: result.durationMs,
-      },
+      succeededData(run.progress, result),
     );
   }
 
@@ -495,29 +377,56 @@ export function isFinal(event: JobEvent): boolean {
   return FINAL_TYPES.has(event.type);
 }
 
-type EpochValues = { [K in Exclude<keyof EpochLogs, "epoch">]?: number | null };
-
-function progressOf(epoch: number, epochs: number, logs: EpochValues): JobProgress {
-  const out: JobProgress = { epoch, epochs };
-  for (const key of ["loss", "accuracy", "valLoss", "valAccuracy", "distanceToOptimum"] as const) {
-    const v = logs[key];
-    if (typeof v === "number" && Number.isFinite(v)) out[key] = v;
-  }
-  return out;
-}
-
-function problemOf(err: ProblemError): Problem {
+/**
+ * A new job's record for `req`, checked as POST /train checks it. The seed is fixed now, so a job
+ * resumed after a restart (or on another worker) repeats the same run.
+ * @throws the 400/404/422 errors of POST /train.
+ */
+export function newJob(
+  engine: EngineService,
+  req: TrainRequest,
+  owner: string,
+  idempotencyKey: string | undefined,
+  hash: string | null,
+): { seeded: TrainRequest; job: NewJob } {
+  const seeded: TrainRequest = { ...req, seed: req.seed ?? randomInt(0, 2 ** 32) };
+  engine.prepareTrain(seeded);
   return {
-    type: err.type,
-    title: err.title,
-    status: err.status,
-    detail: err.message,
-    ...(err.errors ? { errors: err.errors } : {}),
+    seeded,
+    job: {
+      id: `job_${randomBytes(12).toString("hex")}`,
+      owner,
+      request: JSON.stringify(seeded),
+      seed: seeded.seed!,
+      datasetId: "id" in req.dataset ? req.dataset.id : null,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash: hash,
+      epochs: req.optimizer.type === "normalEquation" ? 1 : (req.epochs ?? 1),
+      createdAt: new Date().toISOString(),
+    },
   };
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/** The hash of a job's body an idempotency key is kept with (equal bodies hash alike). */
+export function requestHash(req: TrainRequest): string {
+  return createHash("sha256").update(canonicalJson(req)).digest("hex");
+}
+
+/**
+ * The job an idempotency key already names, to answer again, when it was created with the same
+ * body (`hash`); undefined when the key names no job.
+ * @throws ProblemError (422) when the key was used for another body.
+ */
+export function replayable(existing: JobRecord | undefined, hash: string | null): JobRecord | undefined {
+  if (existing && existing.requestHash !== hash)
+    throw new ProblemError(
+      422,
+      "/problems/idempotency-key-reused",
+      "Idempotency key reused",
+      `the Idempotency-Key was used for job ${existing.id} with a different body; use a new key for a new job`,
+      [fieldError(["headers", "idempotency-key"], `already used for job ${existing.id} with another body`)],
+    );
+  return existing;
 }
 
 /** JSON with object keys sorted at every level, so equal bodies hash alike whatever their key order. */

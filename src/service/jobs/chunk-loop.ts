@@ -1,0 +1,198 @@
+import { MessageChannel } from "node:worker_threads";
+import type { EpochLogs, NamedTensors, OptimizerState } from "../../engine/index.js";
+import type { JobProgress } from "../../schemas/jobs.js";
+import type { Problem } from "../../schemas/problem.js";
+import type { TrainRequest } from "../../schemas/requests.js";
+import type { TrainResponse } from "../../schemas/responses.js";
+import { type EngineService, engineFault } from "../engine-service.js";
+import type { ProblemError } from "../errors.js";
+import type { EnginePool } from "../pool.js";
+import type { Checkpoint, JobRecord } from "../store/job-store.js";
+import type { ChunkProgress } from "./chunk-task.js";
+import { addChunk, type ChunkSummary, emptySummary } from "./summary.js";
+
+/** Where a mode runs its jobs' chunks: the same for all its jobs. */
+export interface ChunkEngine {
+  engine: EngineService;
+  pool: EnginePool;
+  /** Epochs between checkpoints. */
+  checkpointEvery: number;
+}
+
+/** What `runChunks` needs from the mode running the job (embedded `JobService`, or `DistributedRunner`). */
+export interface ChunkLoopDeps extends ChunkEngine {
+  /** The job's last checkpoint, if any (not asked for runs that cannot resume from one). */
+  loadCheckpoint(): Checkpoint | undefined | Promise<Checkpoint | undefined>;
+  /** Called once before the first chunk: the epochs already done, and whether a checkpoint gave them. */
+  onResume(done: number, fromCheckpoint: boolean): void;
+  /** One epoch ended (possibly reported twice: once from the worker, once from the chunk's answer). */
+  onProgress(progress: JobProgress): void;
+  /** Stores the state after a chunk that is not the last. */
+  saveCheckpoint(checkpoint: Checkpoint & { summary: ChunkSummary }): void | Promise<void>;
+}
+
+/** How the chunks ended (the caller stores it): aborted (the signal fired), diverged, or succeeded. */
+export type ChunkLoopEnd =
+  | { status: "aborted" }
+  | { status: "diverged"; error: Problem; diverged: NonNullable<TrainResponse["diverged"]> }
+  | { status: "succeeded"; result: TrainResponse };
+
+/**
+ * Runs a job's training as a series of engine calls of `checkpointEvery` epochs each, every one
+ * continuing the last exactly (weights plus optimiser state), from the job's checkpoint if it has
+ * one. Emits each epoch's progress, stores a checkpoint after each chunk but the last, and joins
+ * the chunks' history and telemetry into the job's result. Runs whose state a checkpoint cannot
+ * carry (early stopping's counters) or that make one pass anyway (the normal equation) run whole,
+ * in one engine call, from the beginning; the seed makes that exact.
+ * @throws the engine's fault as a ProblemError; whatever the pool or the store throws.
+ */
+export async function runChunks(
+  deps: ChunkLoopDeps,
+  job: {
+    epochs: number;
+    request: TrainRequest;
+    /** The job's off switch (cancel, stop): the running chunk's worker thread is terminated. */
+    signal: AbortSignal;
+  },
+): Promise<ChunkLoopEnd> {
+  const { epochs: total, request: req, signal } = job;
+  const { options, toRequest } = deps.engine.prepareTrain(req);
+  const whole = req.optimizer.type === "normalEquation" || req.earlyStopping !== undefined;
+  // Awaited only when a promise, so a synchronous store keeps the loop synchronous between chunks.
+  const loaded = whole ? undefined : deps.loadCheckpoint();
+  const checkpoint = loaded instanceof Promise ? await loaded : loaded;
+  let weights: NamedTensors | undefined = checkpoint?.weights ?? options.initialWeights;
+  let state: OptimizerState | undefined = checkpoint?.optimizerState ?? options.optimizerState;
+  let summary = (checkpoint?.summary as ChunkSummary | undefined) ?? emptySummary();
+  let done = checkpoint?.epochsDone ?? 0;
+  deps.onResume(done, checkpoint !== undefined);
+  // The engine numbers epochs from the optimizer state a body continues; the job from 1.
+  const offset = req.optimizerState?.epochsCompleted ?? 0;
+  for (;;) {
+    const n = whole ? options.epochs : Math.min(deps.checkpointEvery, total - done);
+    const final = whole || done + n >= total;
+    const channel = new MessageChannel();
+    channel.port1.on("message", (logs: ChunkProgress) =>
+      deps.onProgress(progressOf(logs.epoch - offset + 1, total, logs)),
+    );
+    let outcome: Awaited<ReturnType<EnginePool["runChunk"]>>;
+    try {
+      outcome = await deps.pool.runChunk(
+        {
+          kind: "trainChunk",
+          options: {
+            ...options,
+            epochs: n,
+            initialWeights: weights,
+            optimizerState: state,
+            returnOptimizerState: whole ? options.returnOptimizerState : true,
+          },
+          progress: channel.port2,
+          final,
+        },
+        { signal },
+      );
+    } finally {
+      channel.port1.close();
+    }
+    if (signal.aborted) return { status: "aborted" };
+    if (!outcome.ok) throw engineFault(outcome.error, toRequest);
+    const chunk = JSON.parse(outcome.json) as TrainResponse;
+    summary = addChunk(summary, chunk);
+    // Epochs whose message has not arrived yet (it travels on another port than the answer).
+    const h = chunk.history;
+    for (let e = 0; e < chunk.epochsRun; e++)
+      deps.onProgress(
+        progressOf(done + e + 1, total, {
+          loss: h.loss[e],
+          accuracy: h.accuracy?.[e],
+          valLoss: h.valLoss?.[e],
+          valAccuracy: h.valAccuracy?.[e],
+          distanceToOptimum: h.distanceToOptimum?.[e],
+        }),
+      );
+    done += chunk.epochsRun;
+    if (chunk.diverged) {
+      const d = chunk.diverged;
+      return {
+        status: "diverged",
+        error: { type: "/problems/diverged", title: "Training diverged", status: 422, detail: d.message },
+        diverged: d,
+      };
+    }
+    if (final || chunk.epochsRun < n)
+      return { status: "succeeded", result: jobResult(chunk, summary, req.returnOptimizerState === true) };
+    weights = outcome.weights;
+    state = outcome.optimizerState;
+    if (!state) throw new Error("a chunk came back without its optimizer state");
+    const saved = deps.saveCheckpoint({ epochsDone: done, weights, optimizerState: state, summary });
+    if (saved instanceof Promise) await saved;
+  }
+}
+
+/** The job's answer: the last chunk's, with the history, telemetry and timings of every chunk. */
+function jobResult(last: TrainResponse, summary: ChunkSummary, keepState: boolean): TrainResponse {
+  const result: TrainResponse = {
+    ...last,
+    history: summary.history,
+    epochsRun: summary.epochsRun,
+    initialEpoch: summary.initialEpoch ?? last.initialEpoch,
+    durationMs: Math.round(summary.durationMs * 1000) / 1000,
+    ...(summary.telemetry ? { telemetry: summary.telemetry } : {}),
+  };
+  if (!keepState) delete result.optimizerState;
+  return result;
+}
+
+/** A job's progress as its record last stored it (the epochs of its last checkpoint). */
+export function storedProgress(record: JobRecord): JobProgress {
+  return { epoch: record.epochsDone, epochs: record.epochs, ...(record.progress ?? {}) } as JobProgress;
+}
+
+/** The data of a job's final `succeeded` event. */
+export function succeededData(progress: JobProgress, result: TrainResponse): Record<string, unknown> {
+  return {
+    status: "succeeded",
+    ...progress,
+    metrics: result.metrics,
+    weightsSha256: result.weightsSha256,
+    durationMs: result.durationMs,
+  };
+}
+
+/** A job's error for a ProblemError its run threw. */
+export function problemOf(err: ProblemError): Problem {
+  return {
+    type: err.type,
+    title: err.title,
+    status: err.status,
+    detail: err.message,
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+}
+
+/**
+ * A job's error when its worker thread died (out of memory, say) or a bug: 503 as for a
+ * synchronous request (WorkerFailedError), a lack of room rather than a bug.
+ */
+export function workerFailed(detail: string): Problem {
+  return { type: "/problems/worker-failed", title: "Worker failed", status: 503, detail };
+}
+
+/** The worker-failed error for what a job's run threw. */
+export function workerStopped(err: unknown): Problem {
+  return workerFailed(
+    `the worker thread running this job stopped: ${err instanceof Error ? err.message : String(err)}`,
+  );
+}
+
+type EpochValues = { [K in Exclude<keyof EpochLogs, "epoch">]?: number | null };
+
+function progressOf(epoch: number, epochs: number, logs: EpochValues): JobProgress {
+  const out: JobProgress = { epoch, epochs };
+  for (const key of ["loss", "accuracy", "valLoss", "valAccuracy", "distanceToOptimum"] as const) {
+    const v = logs[key];
+    if (typeof v === "number" && Number.isFinite(v)) out[key] = v;
+  }
+  return out;
+}
