@@ -1,14 +1,22 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { Job, JobList } from "../../schemas/jobs.js";
-import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
-import { ConflictError, InvalidRequestError, NotFoundError } from "../errors.js";
+import { NotFoundError } from "../errors.js";
 import { storedProgress } from "../jobs/chunk-loop.js";
 import type { JobListener } from "../jobs/event-hub.js";
-import { isFinal, type JobLogger, newJob, replayable, requestHash } from "../jobs/job-service.js";
+import {
+  checkCancellable,
+  isFinal,
+  type JobLogger,
+  jobList,
+  jobView,
+  newJob,
+  replayable,
+  requestHash,
+} from "../jobs/job-service.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord, type JobStatus } from "../store/job-store.js";
 import { type DistributedNames, names } from "./names.js";
 import type { PgJobStore } from "./pg-job-store.js";
@@ -63,7 +71,7 @@ export class DistributedJobs {
     const hash = idempotencyKey === undefined ? null : requestHash(req);
     if (idempotencyKey !== undefined) {
       const existing = replayable(await this.store.byIdempotencyKey(idempotencyKey, owner), hash);
-      if (existing) return { job: view(existing), replayed: true };
+      if (existing) return { job: jobView(existing), replayed: true };
     }
     const { seeded, job } = newJob(this.engine, req, owner, idempotencyKey, hash);
     const record = await this.store.insert(job);
@@ -78,44 +86,29 @@ export class DistributedJobs {
         ...(priority !== undefined ? { priority } : {}),
       },
     );
-    return { job: view(record), replayed: false };
+    return { job: jobView(record), replayed: false };
   }
 
   async get(id: string, owner: string): Promise<Job> {
-    return view(await this.record(id, owner));
+    return jobView(await this.record(id, owner));
   }
 
   async getJson(id: string, owner: string): Promise<JsonText<Job>> {
     const record = await this.record(id, owner);
-    const text = JSON.stringify(view(record));
+    const text = JSON.stringify(jobView(record));
     const result = record.status === "succeeded" ? await this.store.result(id) : undefined;
     return result === undefined ? text : `${text.slice(0, -1)},"result":${result}}`;
   }
 
   async list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): Promise<JobList> {
     const page = await this.store.list(query.limit, { after: query.after, status: query.status, owner });
-    if (!page)
-      throw new InvalidRequestError(`no job ${query.after} to list after`, [
-        { path: "querystring.after", message: "not the id of a job" },
-      ]);
-    const last = page.items.at(-1);
-    const params = new URLSearchParams({ limit: String(query.limit) });
-    if (query.status) params.set("status", query.status);
-    if (last) params.set("after", last.id);
-    return {
-      jobs: page.items.map(view),
-      hasMore: page.hasMore,
-      next: page.hasMore ? `/jobs?${params}` : null,
-    };
+    return jobList(query, page, jobView);
   }
 
   /** Stores the cancel (with the final event), takes the job off the queue, and tells the workers. */
   async cancel(id: string, owner: string): Promise<Job> {
     const record = await this.record(id, owner);
-    if (!ACTIVE_STATUSES.includes(record.status))
-      throw new ConflictError(
-        `job ${id} has already ${record.status === "cancelled" ? "been cancelled" : record.status}`,
-      );
+    checkCancellable(record);
     const progress = storedProgress(record);
     const final: JobEvent = {
       seq: record.epochs + 1,
@@ -238,24 +231,4 @@ export class DistributedJobs {
     if (!record) throw new NotFoundError(`there is no job ${id}`);
     return record;
   }
-}
-
-function view(record: JobRecord): Job {
-  const active = ACTIVE_STATUSES.includes(record.status);
-  const self = `/jobs/${record.id}`;
-  return {
-    id: record.id,
-    status: record.status,
-    createdAt: record.createdAt,
-    startedAt: record.startedAt,
-    finishedAt: record.finishedAt,
-    seed: record.seed,
-    progress: storedProgress(record),
-    checkpointEpoch: active ? record.epochsDone : null,
-    attempts: record.attempts,
-    ...(record.datasetId ? { datasetId: record.datasetId } : {}),
-    ...(record.error ? { error: record.error as Problem } : {}),
-    ...(record.diverged ? { diverged: record.diverged as Job["diverged"] } : {}),
-    links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
-  };
 }

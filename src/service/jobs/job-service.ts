@@ -123,19 +123,7 @@ export class JobService {
    */
   list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): JobList {
     const page = this.store.list(query.limit, { after: query.after, status: query.status, owner });
-    if (!page)
-      throw new InvalidRequestError(`no job ${query.after} to list after`, [
-        { path: "querystring.after", message: "not the id of a job" },
-      ]);
-    const last = page.items.at(-1);
-    const params = new URLSearchParams({ limit: String(query.limit) });
-    if (query.status) params.set("status", query.status);
-    if (last) params.set("after", last.id);
-    return {
-      jobs: page.items.map((r) => this.view(r)),
-      hasMore: page.hasMore,
-      next: page.hasMore ? `/jobs?${params}` : null,
-    };
+    return jobList(query, page, (r) => this.view(r));
   }
 
   /**
@@ -145,10 +133,7 @@ export class JobService {
    */
   cancel(id: string, owner: string): Job {
     const record = this.record(id, owner);
-    if (!ACTIVE_STATUSES.includes(record.status))
-      throw new ConflictError(
-        `job ${id} has already ${record.status === "cancelled" ? "been cancelled" : record.status}`,
-      );
+    checkCancellable(record);
     const run = this.running.get(id);
     const progress = run?.progress ?? storedProgress(record);
     this.end(record, { status: "cancelled", progress }, { status: "cancelled", ...progress });
@@ -226,24 +211,7 @@ export class JobService {
   }
 
   private view(record: JobRecord): Job {
-    const live = this.running.get(record.id);
-    const active = ACTIVE_STATUSES.includes(record.status);
-    const self = `/jobs/${record.id}`;
-    return {
-      id: record.id,
-      status: record.status,
-      createdAt: record.createdAt,
-      startedAt: record.startedAt,
-      finishedAt: record.finishedAt,
-      seed: record.seed,
-      progress: live?.progress ?? storedProgress(record),
-      checkpointEpoch: active ? record.epochsDone : null,
-      attempts: record.attempts,
-      ...(record.datasetId ? { datasetId: record.datasetId } : {}),
-      ...(record.error ? { error: record.error as Problem } : {}),
-      ...(record.diverged ? { diverged: record.diverged as Job["diverged"] } : {}),
-      links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
-    };
+    return jobView(record, this.running.get(record.id)?.progress);
   }
 
   private pump(): void {
@@ -438,4 +406,56 @@ export function canonicalJson(value: unknown): string {
         )
       : v,
   );
+}
+
+/**
+ * A job as the API shows it (both modes). `progress`: the live one when this process runs it,
+ * else the stored one.
+ */
+export function jobView(record: JobRecord, progress: Job["progress"] = storedProgress(record)): Job {
+  const self = `/jobs/${record.id}`;
+  return {
+    id: record.id,
+    status: record.status,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    seed: record.seed,
+    progress,
+    checkpointEpoch: ACTIVE_STATUSES.includes(record.status) ? record.epochsDone : null,
+    attempts: record.attempts,
+    ...(record.datasetId ? { datasetId: record.datasetId } : {}),
+    ...(record.error ? { error: record.error as Problem } : {}),
+    ...(record.diverged ? { diverged: record.diverged as Job["diverged"] } : {}),
+    links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
+  };
+}
+
+/**
+ * One page of `GET /jobs` with the link to the next (both modes).
+ * @param page the store's page, or null when `after` names no job
+ * @throws InvalidRequestError (400) when `after` names no job.
+ */
+export function jobList(
+  query: { limit: number; after?: string; status?: JobStatus },
+  page: { items: JobRecord[]; hasMore: boolean } | null | undefined,
+  view: (record: JobRecord) => Job,
+): JobList {
+  if (!page)
+    throw new InvalidRequestError(`no job ${query.after} to list after`, [
+      { path: "querystring.after", message: "not the id of a job" },
+    ]);
+  const last = page.items.at(-1);
+  const params = new URLSearchParams({ limit: String(query.limit) });
+  if (query.status) params.set("status", query.status);
+  if (last) params.set("after", last.id);
+  return { jobs: page.items.map(view), hasMore: page.hasMore, next: page.hasMore ? `/jobs?${params}` : null };
+}
+
+/** @throws ConflictError (409) when the job has already finished. */
+export function checkCancellable(record: JobRecord): void {
+  if (!ACTIVE_STATUSES.includes(record.status))
+    throw new ConflictError(
+      `job ${record.id} has already ${record.status === "cancelled" ? "been cancelled" : record.status}`,
+    );
 }
