@@ -25,6 +25,11 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   /** Training jobs running at once; the rest wait in order. Default: half the workers (≥ 1). */
   MAX_CONCURRENT_JOBS: int(1).optional(),
+  /**
+   * Jobs of one client (API key; everyone is one client without API_KEYS) running at once, over
+   * all workers; its further jobs wait, and other clients' jobs run first. Unset: no limit.
+   */
+  MAX_JOBS_PER_CLIENT: int(1).optional(),
   /** A running job stores its weights and optimiser state every this many epochs. */
   CHECKPOINT_EVERY: int(1).default(10),
   /** Largest heap of one worker thread, MiB (unset: Node's default); a worker over it fails its task alone. */
@@ -79,6 +84,11 @@ const EnvSchema = z.object({
    * its job goes back on the queue within about this long and resumes from its checkpoint.
    */
   JOB_LOCK_MS: int(1000).default(30_000),
+  /**
+   * Distributed mode: a job held back by MAX_JOBS_PER_CLIENT waits in the queue's delayed set; the
+   * end of one of its client's jobs releases it at once, and after this long it is tried again anyway.
+   */
+  JOB_HOLD_MS: int(100).default(5_000),
   /** Comma-separated origins allowed to call the API from a browser (CORS), or `*`; unset: same origin only. */
   CORS_ORIGINS: z
     .string()
@@ -105,6 +115,8 @@ export interface Config {
   maxWork: number;
   dataDir: string;
   maxConcurrentJobs: number;
+  /** Running jobs per client (owner) at once; undefined: no limit. */
+  maxJobsPerClient?: number;
   checkpointEvery: number;
   workerMaxHeapMb?: number;
   syncTimeoutMs: number;
@@ -123,6 +135,7 @@ export interface Config {
     prefix: string;
     workerConcurrency: number;
     lockMs: number;
+    holdMs: number;
   };
 }
 
@@ -153,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxWork: e.MAX_WORK,
     dataDir: e.DATA_DIR,
     maxConcurrentJobs,
+    maxJobsPerClient: e.MAX_JOBS_PER_CLIENT,
     checkpointEvery: e.CHECKPOINT_EVERY,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
     syncTimeoutMs: e.SYNC_TIMEOUT_MS,
@@ -172,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             prefix: e.REDIS_PREFIX,
             workerConcurrency: e.WORKER_CONCURRENCY ?? maxConcurrentJobs,
             lockMs: e.JOB_LOCK_MS,
+            holdMs: e.JOB_HOLD_MS,
           },
         }
       : {}),

@@ -1,13 +1,14 @@
 /**
  * `npm run worker`: a worker process of the distributed mode. Takes jobs from the BullMQ queue on
  * REDIS_URL, runs them on its own thread pool (POOL_SIZE threads, WORKER_CONCURRENCY jobs at a
- * time), keeps their records, checkpoints and events in PostgreSQL (DATABASE_URL). Run any number,
- * on any host. SIGTERM/SIGINT: running jobs go back on the queue and resume elsewhere from their
- * last checkpoint.
+ * time), keeps their records, checkpoints and events in PostgreSQL (DATABASE_URL), where it also
+ * reads the stored data sets the jobs name. Run any number, on any host. SIGTERM/SIGINT: running
+ * jobs go back on the queue and resume elsewhere from their last checkpoint.
  */
 import closeWithGrace from "close-with-grace";
 import pino from "pino";
 import { loadConfig } from "./config.js";
+import { PgDatasetStore } from "./service/distributed/pg-dataset-store.js";
 import { PgJobStore } from "./service/distributed/pg-job-store.js";
 import { DistributedRunner } from "./service/distributed/runner.js";
 import { EngineService } from "./service/engine-service.js";
@@ -28,8 +29,11 @@ const pool = new EnginePool({
   minThreads: 1,
   maxHeapMb: config.workerMaxHeapMb,
 });
-// Stored data sets are not shared yet (they live in each API process's SQLite): built-in and inline only.
-const engine = new EngineService(pool, { maxParams: config.maxParams, maxWork: config.maxWork });
+// Stored data sets live in PostgreSQL beside the jobs (the API processes store them there), over the same pool.
+const datasets = new PgDatasetStore(store.pool);
+const engine = new EngineService(pool, { maxParams: config.maxParams, maxWork: config.maxWork }, (id) =>
+  datasets.load(id),
+);
 const runner = new DistributedRunner(store, engine, pool, {
   redisUrl: d.redisUrl,
   prefix: d.prefix,
@@ -37,6 +41,8 @@ const runner = new DistributedRunner(store, engine, pool, {
   checkpointEvery: config.checkpointEvery,
   lockDurationMs: d.lockMs,
   stalledIntervalMs: Math.max(500, Math.floor(d.lockMs / 2)),
+  maxJobsPerClient: config.maxJobsPerClient,
+  holdMs: d.holdMs,
   log,
 });
 
@@ -49,4 +55,12 @@ closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
 });
 
 await runner.start();
-log.info({ concurrency: d.workerConcurrency, pool: config.poolSize, prefix: d.prefix }, "worker ready");
+log.info(
+  {
+    concurrency: d.workerConcurrency,
+    pool: config.poolSize,
+    prefix: d.prefix,
+    maxJobsPerClient: config.maxJobsPerClient ?? null,
+  },
+  "worker ready",
+);

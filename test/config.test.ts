@@ -96,6 +96,7 @@ describe("loadConfig", () => {
       prefix: "backprop",
       workerConcurrency: 2,
       lockMs: 30_000,
+      holdMs: 5_000,
     });
     expect(() => loadConfig({ REDIS_URL: "redis://r:6379" })).toThrow(
       /REDIS_URL and DATABASE_URL go together/,

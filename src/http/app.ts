@@ -155,7 +155,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
 
   await app.register(metricsPlugin);
-  await app.register(storePlugin, { dataDir: config.dataDir });
+  await app.register(storePlugin, {
+    dataDir: config.dataDir,
+    ...(config.distributed
+      ? { distributed: { databaseUrl: config.distributed.databaseUrl, schema: config.distributed.schema } }
+      : {}),
+  });
   await app.register(enginePlugin, {
     pool: {
       size: config.poolSize,
@@ -170,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(jobsPlugin, {
     maxConcurrent: config.maxConcurrentJobs,
+    maxPerOwner: config.maxJobsPerClient,
     checkpointEvery: config.checkpointEvery,
     ...(config.distributed ? { distributed: config.distributed } : {}),
   });

@@ -12,6 +12,24 @@ export const JobStatusSchema = z
       "queued and running jobs continue from their last checkpoint.",
   );
 
+/** Job priorities: lower runs sooner, as in BullMQ (1 first); equal priorities run in the order they came. */
+export const DEFAULT_PRIORITY = 100;
+export const MAX_PRIORITY = 1000;
+
+export const CreateJobQuerySchema = z.strictObject({
+  priority: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PRIORITY)
+    .default(DEFAULT_PRIORITY)
+    .describe(
+      `Which waiting job a free worker takes first: the lowest number (1 = most urgent, ${MAX_PRIORITY} = ` +
+        `least; default ${DEFAULT_PRIORITY}); equal priorities run in the order they came. A running job is ` +
+        "never interrupted for a more urgent one.",
+    ),
+});
+
 export const JobIdParamsSchema = z.strictObject({
   id: z.string().min(1).max(100).describe("The job's id."),
 });
@@ -74,6 +92,12 @@ export const JobSchema = z
     startedAt: z.string().nullable().describe("When a worker first took it up."),
     finishedAt: z.string().nullable(),
     seed: z.number().int().describe("The seed (drawn at creation when the body had none)."),
+    priority: z
+      .number()
+      .int()
+      .describe(
+        `1 (runs first) … ${MAX_PRIORITY}; the \`priority\` it was created with (default ${DEFAULT_PRIORITY}).`,
+      ),
     progress: JobProgressSchema,
     checkpointEpoch: z
       .number()

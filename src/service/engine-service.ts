@@ -22,9 +22,9 @@ import type {
 import { labelsToArray, nestedToNamedTensors, type Path, samplesToArray } from "./convert.js";
 import { type DatasetInfo, listDatasets, loadBuiltIn } from "./datasets.js";
 import type { EngineOutcome, JsonText } from "./engine-task.js";
-import { fieldError, NotFoundError, UnprocessableError } from "./errors.js";
+import { fieldError, UnprocessableError } from "./errors.js";
 import type { EnginePool } from "./pool.js";
-import type { StoredDataset } from "./store/dataset-store.js";
+import { type MaybePromise, type StoredDataset, unknownDataset } from "./store/dataset-store.js";
 import { storedTrainingData } from "./store/training-data.js";
 
 export interface EngineLimits {
@@ -56,8 +56,11 @@ export class EngineService {
   constructor(
     private readonly pool: EnginePool,
     private readonly limits: EngineLimits,
-    /** Looks up a stored data set (`{ "dataset": { "id" } }`); without it, none exist. */
-    private readonly storedDatasets?: (id: string) => StoredDataset | undefined,
+    /**
+     * Looks up a stored data set (`{ "dataset": { "id" } }`) by id alone, in SQLite or PostgreSQL
+     * (hence maybe async); without it, none exist.
+     */
+    private readonly storedDatasets?: (id: string) => MaybePromise<StoredDataset | undefined>,
   ) {}
 
   /** The built-in data sets. */
@@ -66,7 +69,7 @@ export class EngineService {
   }
 
   async train(req: TrainRequest, signal?: AbortSignal): Promise<JsonText<TrainResponse>> {
-    const { options, transfer, toRequest } = this.prepareTrain(req);
+    const { options, transfer, toRequest } = await this.prepareTrain(req);
     const outcome = await this.pool.run({ kind: "train", options }, { signal, transfer });
     return unwrap(outcome, toRequest);
   }
@@ -74,17 +77,18 @@ export class EngineService {
   /**
    * Checks a training request and converts it to the engine's options (fresh arrays, listed in
    * `transfer`); `toRequest` maps an engine error's path to the request field. A job checks its
-   * body with this when it is created, and runs it in chunks.
-   * @throws UnprocessableError / InvalidRequestError naming the field; NotFoundError for an
-   *   unknown stored data set.
+   * body with this when it is created, and runs it in chunks. Async only for the stored data
+   * set's lookup; the checks are synchronous.
+   * @throws (rejects with) UnprocessableError / InvalidRequestError naming the field;
+   *   NotFoundError at `dataset.id` for an unknown stored data set.
    */
-  prepareTrain(req: TrainRequest): PreparedTraining {
+  async prepareTrain(req: TrainRequest): Promise<PreparedTraining> {
     const summary = this.describe(req.model);
     const data =
       "name" in req.dataset
         ? loadBuiltIn(req.dataset.name, summary, req.model.loss)
         : "id" in req.dataset
-          ? this.storedDataset(req.dataset.id, summary, req.model.loss)
+          ? await this.storedDataset(req.dataset.id, summary, req.model.loss)
           : this.inlineDataset(req.dataset.x, req.dataset.y, summary, req.model.loss, ["dataset"]);
     // normalEquation: one least-squares solve, O(n · columns²), then one pass for the metrics.
     const columns = summary.inputSize + 1;
@@ -144,13 +148,13 @@ export class EngineService {
     };
   }
 
-  /** A stored data set in the engine's form for this model. @throws NotFoundError when there is none. */
-  private storedDataset(id: string, summary: ModelSummary, loss: ModelSpec["loss"]): Dataset {
-    const stored = this.storedDatasets?.(id);
-    if (!stored) {
-      const message = `there is no stored data set ${id} (POST /datasets stores one)`;
-      throw new NotFoundError(message, [fieldError(["dataset", "id"], message)]);
-    }
+  /**
+   * A stored data set in the engine's form for this model.
+   * @throws NotFoundError at `dataset.id` when there is none; UnprocessableError when it does not fit.
+   */
+  private async storedDataset(id: string, summary: ModelSummary, loss: ModelSpec["loss"]): Promise<Dataset> {
+    const stored = await this.storedDatasets?.(id);
+    if (!stored) throw unknownDataset(id);
     return storedTrainingData(stored, summary, loss);
   }
 

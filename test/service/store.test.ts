@@ -91,9 +91,14 @@ describe("the SQLite store", () => {
        VALUES ('ds_old', '2026-01-01T00:00:00Z', 'json', 0, '[1]', '[]', x'', x'')`,
     ).run();
     migrate(db);
-    expect(db.pragma("user_version", { simple: true })).toBe(2);
+    expect(db.pragma("user_version", { simple: true })).toBe(3);
     const jobs = new JobStore(db);
-    expect(jobs.get("job_old")).toMatchObject({ owner: "anonymous", idempotencyKey: "retry-1" });
+    // Migration 3 gives them the default priority.
+    expect(jobs.get("job_old")).toMatchObject({
+      owner: "anonymous",
+      idempotencyKey: "retry-1",
+      priority: 100,
+    });
     expect(jobs.byIdempotencyKey("retry-1")?.id).toBe("job_old");
     const alice = ownerOf("alice-key-0123456789");
     expect(jobs.byIdempotencyKey("retry-1", alice)).toBeUndefined();

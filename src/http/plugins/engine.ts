@@ -1,7 +1,7 @@
 import fp from "fastify-plugin";
 import { EngineService } from "../../service/engine-service.js";
 import { EnginePool, type PoolOptions } from "../../service/pool.js";
-import type { StoredDataset } from "../../service/store/dataset-store.js";
+import type { MaybePromise, StoredDataset } from "../../service/store/dataset-store.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -16,8 +16,8 @@ export interface EnginePluginOptions {
   pool: PoolOptions;
   maxParams: number;
   maxWork: number;
-  /** Looks up a stored data set by id (`{ "dataset": { "id" } }`). */
-  storedDatasets?: (id: string) => StoredDataset | undefined;
+  /** Looks up a stored data set by id (`{ "dataset": { "id" } }`), in SQLite or PostgreSQL. */
+  storedDatasets?: (id: string) => MaybePromise<StoredDataset | undefined>;
 }
 
 /** Starts the worker pool, decorates `app.engine`, and drains the pool when the app closes. */

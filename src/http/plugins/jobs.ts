@@ -1,8 +1,8 @@
 import fp from "fastify-plugin";
 import { DistributedJobs } from "../../service/distributed/distributed-jobs.js";
-import { PgJobStore } from "../../service/distributed/pg-job-store.js";
 import { JobService } from "../../service/jobs/job-service.js";
 import type { JobsApi } from "../../service/jobs/jobs-api.js";
+import { DatasetStore } from "../../service/store/dataset-store.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -13,9 +13,14 @@ declare module "fastify" {
 
 export interface JobsPluginOptions {
   maxConcurrent: number;
+  /** Running jobs per client (owner); undefined: no limit (embedded mode; workers apply it in the distributed one). */
+  maxPerOwner?: number;
   checkpointEvery: number;
-  /** The distributed mode: jobs on a BullMQ queue over Redis, records in PostgreSQL; run by `npm run worker`. */
-  distributed?: { redisUrl: string; databaseUrl: string; schema: string; prefix: string };
+  /**
+   * The distributed mode: jobs on a BullMQ queue over Redis, records in PostgreSQL (the store
+   * plugin's `app.store.pg`, registered with `distributed`); run by `npm run worker`.
+   */
+  distributed?: { redisUrl: string; prefix: string };
 }
 
 /**
@@ -29,19 +34,24 @@ export default fp<JobsPluginOptions>(
     let jobs: JobsApi;
     if (opts.distributed) {
       const d = opts.distributed;
-      const store = new PgJobStore(d.databaseUrl, d.schema);
-      await store.migrate();
+      // Opened, migrated and closed (onClose, after the requests) by the store plugin.
+      const store = app.store.pg;
+      if (!store) throw new Error("the distributed jobs need the store plugin's PostgreSQL store");
       jobs = new DistributedJobs(store, app.engine, { redisUrl: d.redisUrl, prefix: d.prefix, log: app.log });
-      app.addHook("onClose", async () => {
-        await store.close();
-      });
-    } else
+    } else {
+      const datasets = app.store.datasets;
       jobs = new JobService(app.store.jobs, app.engine, app.pool, {
         maxConcurrent: opts.maxConcurrent,
+        maxPerOwner: opts.maxPerOwner,
         checkpointEvery: opts.checkpointEvery,
         log: app.log,
         onFinish: (status, seconds) => app.metrics?.jobFinished(status, seconds),
+        // Embedded jobs go with SQLite data sets, whose answer is synchronous.
+        ...(datasets instanceof DatasetStore
+          ? { datasetExists: (id: string, owner: string) => datasets.info(id, owner) !== undefined }
+          : {}),
       });
+    }
     app.decorate("jobs", jobs);
     app.addHook("onReady", async () => {
       await jobs.start();

@@ -50,26 +50,26 @@ export default fp(
       help: "Jobs in the database, by status.",
       labelNames: ["status"],
       registers: [registry],
-      collect() {
+      async collect() {
         if (!app.hasDecorator("jobs")) return;
-        const counts = app.jobs.countByStatus();
+        const counts = await app.jobs.countByStatus();
         for (const status of JOB_STATUSES) this.set({ status }, counts[status]);
       },
     });
     new Gauge({
       name: "training_job_queue_depth",
-      help: "Jobs waiting for a slot (MAX_CONCURRENT_JOBS are running at most).",
+      help: "Jobs waiting for a slot (in the distributed mode: waiting on the BullMQ queue, all workers).",
       registers: [registry],
-      collect() {
-        if (app.hasDecorator("jobs")) this.set(app.jobs.stats().queued);
+      async collect() {
+        if (app.hasDecorator("jobs")) this.set((await app.jobs.stats()).queued);
       },
     });
     new Gauge({
       name: "training_job_event_streams",
       help: "Open server-sent event streams of jobs.",
       registers: [registry],
-      collect() {
-        if (app.hasDecorator("jobs")) this.set(app.jobs.stats().subscribers);
+      async collect() {
+        if (app.hasDecorator("jobs")) this.set((await app.jobs.stats()).subscribers);
       },
     });
     new Gauge({

@@ -19,7 +19,7 @@ const datasets: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => ({
       datasets: app.engine.datasets(),
-      ...app.storedDatasets.list(request.query.limit, request.query.after, request.owner),
+      ...(await app.storedDatasets.list(request.query.limit, request.query.after, request.owner)),
     }),
   );
 };

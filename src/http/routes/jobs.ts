@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
+  CreateJobQuerySchema,
   IdempotencyHeadersSchema,
   JobEventsHeadersSchema,
   JobEventsQuerySchema,
@@ -30,11 +31,12 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
         summary: "Create an asynchronous training job",
         description:
           "Takes the body of POST /train, checks it the same way (400/422 at once), stores the job and " +
-          "answers 202 with it and its Location. Jobs run in the worker pool, MAX_CONCURRENT_JOBS at a time, " +
-          "the rest in order; a running job stores a checkpoint every CHECKPOINT_EVERY epochs and continues " +
+          "answers 202 with it and its Location. Jobs run in the worker pool, MAX_CONCURRENT_JOBS at a time " +
+          "(at most MAX_JOBS_PER_CLIENT of one client's), the rest wait by `priority`, then in order; a running job stores a checkpoint every CHECKPOINT_EVERY epochs and continues " +
           "from it after a restart, ending with exactly the weights of an uninterrupted run. Follow it with " +
           "GET /jobs/{id} or its event stream. With an `Idempotency-Key`, a retried create answers the first job.",
         headers: IdempotencyHeadersSchema,
+        querystring: CreateJobQuerySchema,
         body: TrainRequestSchema,
         response: {
           202: JobSchema.describe("The job (queued, or the first job of this Idempotency-Key)."),
@@ -47,12 +49,12 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      app.storedDatasets.checkAccess(request.body.dataset, request.owner);
-      const { job, replayed } = await app.jobs.create(
-        request.body,
-        request.headers["idempotency-key"],
-        request.owner,
-      );
+      await app.storedDatasets.checkAccess(request.body.dataset, request.owner);
+      const { job, replayed } = await app.jobs.create(request.body, {
+        owner: request.owner,
+        idempotencyKey: request.headers["idempotency-key"],
+        priority: request.query.priority,
+      });
       if (replayed) reply.header("idempotent-replayed", "true");
       return reply.code(202).header("location", job.links.self).send(job);
     },

@@ -17,7 +17,13 @@ export const ReadyResponseSchema = z
         running: z.number().int().describe("Tasks running."),
         waiting: z.number().int().describe("Tasks waiting for a worker."),
       }),
-      jobs: z.object({ queued: z.number().int(), running: z.number().int() }),
+      jobs: CheckSchema.extend({
+        queued: z.number().int(),
+        running: z.number().int(),
+      }).describe(
+        "The job queue (in the distributed mode: BullMQ on Redis and the job records in PostgreSQL, as every " +
+          "API process and worker sees them).",
+      ),
     }),
   })
   .meta({ id: "Ready" });
@@ -28,7 +34,7 @@ const operations: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ["meta"],
-        summary: "Readiness: the database answers and the worker pool is up",
+        summary: "Readiness: the database and the job queue answer and the worker pool is up",
         description:
           "503 when a check fails (take the instance out of the load balancer, do not restart it).",
         response: { 200: ReadyResponseSchema, 503: ReadyResponseSchema },
@@ -44,11 +50,22 @@ const operations: FastifyPluginAsyncZod = async (app) => {
       const load = app.pool.stats();
       // Threads start lazily (minThreads 0); a pool that can start them is up.
       const pool = { status: "ok" as const, ...load };
-      const jobs = app.jobs.stats();
-      const ready = database.status === "ok";
+      let jobs: z.infer<typeof ReadyResponseSchema>["checks"]["jobs"];
+      try {
+        const [stats] = await Promise.all([app.jobs.stats(), app.jobs.countByStatus()]);
+        jobs = { status: "ok", queued: stats.queued, running: stats.running };
+      } catch (err) {
+        jobs = {
+          status: "failing",
+          detail: err instanceof Error ? err.message : String(err),
+          queued: 0,
+          running: 0,
+        };
+      }
+      const ready = database.status === "ok" && jobs.status === "ok";
       return reply.code(ready ? 200 : 503).send({
         status: ready ? "ready" : "unavailable",
-        checks: { database, pool, jobs: { queued: jobs.queued, running: jobs.running } },
+        checks: { database, pool, jobs },
       });
     },
   );

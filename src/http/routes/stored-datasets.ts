@@ -61,8 +61,8 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
       }
       const stored =
         typeof body === "string"
-          ? app.storedDatasets.createFromCsv(body, request.query, request.owner)
-          : app.storedDatasets.createFromJson(body, request.owner);
+          ? await app.storedDatasets.createFromCsv(body, request.query, request.owner)
+          : await app.storedDatasets.createFromJson(body, request.owner);
       return reply.code(201).header("location", stored.links.self).send(stored);
     },
   );
@@ -77,7 +77,7 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
         response: { 200: StoredDatasetSchema, 404: notFound },
       },
     },
-    async (request) => app.storedDatasets.get(request.params.id, request.owner),
+    async (request) => await app.storedDatasets.get(request.params.id, request.owner),
   );
 
   app.delete(
@@ -96,7 +96,7 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      app.storedDatasets.delete(request.params.id, request.owner);
+      await app.storedDatasets.delete(request.params.id, request.owner);
       return reply.code(204).send(null);
     },
   );

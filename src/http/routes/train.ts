@@ -25,7 +25,7 @@ const train: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      app.storedDatasets.checkAccess(request.body.dataset, request.owner);
+      await app.storedDatasets.checkAccess(request.body.dataset, request.owner);
       return sendJsonText(reply, await app.engine.train(request.body, abortOnDisconnect(reply)));
     },
   );

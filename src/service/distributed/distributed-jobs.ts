@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import type { Job, JobList } from "../../schemas/jobs.js";
+import type { Job, JobList, JobProgress } from "../../schemas/jobs.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
@@ -13,6 +13,7 @@ import {
   type JobLogger,
   jobList,
   jobView,
+  type NewJobOptions,
   newJob,
   replayable,
   requestHash,
@@ -25,8 +26,6 @@ export interface DistributedJobsOptions {
   redisUrl: string;
   prefix: string;
   log?: JobLogger;
-  /** The BullMQ priority of a new job (1 = highest; none = before every prioritised job). */
-  priorityOf?: (req: TrainRequest, owner: string) => number | undefined;
 }
 
 /**
@@ -42,12 +41,11 @@ export class DistributedJobs {
   private readonly sub: Redis;
   private readonly listeners = new Map<string, Set<JobListener>>();
   private readonly names: DistributedNames;
-  private lastCounts: Record<JobStatus, number> | undefined;
 
   constructor(
     private readonly store: PgJobStore,
     private readonly engine: EngineService,
-    private readonly options: DistributedJobsOptions,
+    options: DistributedJobsOptions,
   ) {
     this.names = names(options.prefix);
     this.queue = new Queue(this.names.queue, {
@@ -63,46 +61,61 @@ export class DistributedJobs {
     });
   }
 
-  async create(
-    req: TrainRequest,
-    idempotencyKey: string | undefined,
-    owner: string,
-  ): Promise<{ job: Job; replayed: boolean }> {
+  /**
+   * As `JobService.create`. The job is stored before it is queued; a data set it names is checked
+   * again in the insert's transaction (`PgJobStore.insert`), so one deleted meanwhile gives 404 at
+   * `dataset.id`, not a job that cannot run.
+   * @throws the 400/404/422 errors of POST /train; a 422 when the key was used for another body.
+   */
+  async create(req: TrainRequest, options: NewJobOptions): Promise<{ job: Job; replayed: boolean }> {
+    const { idempotencyKey, owner } = options;
     const hash = idempotencyKey === undefined ? null : requestHash(req);
     if (idempotencyKey !== undefined) {
       const existing = replayable(await this.store.byIdempotencyKey(idempotencyKey, owner), hash);
       if (existing) return { job: jobView(existing), replayed: true };
     }
-    const { seeded, job } = newJob(this.engine, req, owner, idempotencyKey, hash);
-    const record = await this.store.insert(job);
-    const priority = this.options.priorityOf?.(seeded, owner);
+    const { job } = await newJob(this.engine, req, options, hash);
+    let record: JobRecord;
+    try {
+      record = await this.store.insert(job);
+    } catch (err) {
+      // A concurrent create with the same key (on this or another API process) stored its job
+      // first: answer that one, as a retry after it would get, or the 422 for another body.
+      if (idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
+      const existing = replayable(await this.store.byIdempotencyKey(idempotencyKey, owner), hash);
+      if (!existing) throw err;
+      return { job: jobView(existing), replayed: true };
+    }
+    // BullMQ's priorities run lower first, equal ones in the order they came, as the API's.
     await this.queue.add(
       "train",
       { owner },
-      {
-        jobId: record.id,
-        removeOnComplete: true,
-        removeOnFail: 1000,
-        ...(priority !== undefined ? { priority } : {}),
-      },
+      { jobId: record.id, priority: record.priority, removeOnComplete: true, removeOnFail: 1000 },
     );
     return { job: jobView(record), replayed: false };
   }
 
   async get(id: string, owner: string): Promise<Job> {
-    return jobView(await this.record(id, owner));
+    return this.view(await this.record(id, owner));
   }
 
   async getJson(id: string, owner: string): Promise<JsonText<Job>> {
     const record = await this.record(id, owner);
-    const text = JSON.stringify(jobView(record));
+    const text = JSON.stringify(await this.view(record));
     const result = record.status === "succeeded" ? await this.store.result(id) : undefined;
     return result === undefined ? text : `${text.slice(0, -1)},"result":${result}}`;
   }
 
   async list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): Promise<JobList> {
     const page = await this.store.list(query.limit, { after: query.after, status: query.status, owner });
-    return jobList(query, page, jobView);
+    const live = new Map<string, JobProgress>();
+    await Promise.all(
+      (page?.items ?? []).map(async (r) => {
+        const progress = await this.liveProgress(r);
+        if (progress) live.set(r.id, progress);
+      }),
+    );
+    return jobList(query, page, (r) => jobView(r, live.get(r.id)));
   }
 
   /** Stores the cancel (with the final event), takes the job off the queue, and tells the workers. */
@@ -187,21 +200,23 @@ export class DistributedJobs {
     this.pub.disconnect();
   }
 
-  stats(): { queued: number; running: number; subscribers: number } {
+  /**
+   * The queue as BullMQ counts it (every API process and worker sees the same): `queued` waiting,
+   * prioritised or delayed (held back by the per-client limit); `running` taken by a worker.
+   * `subscribers`: this process's open event streams.
+   * @throws when Redis does not answer.
+   */
+  async stats(): Promise<{ queued: number; running: number; subscribers: number }> {
     let subscribers = 0;
     for (const set of this.listeners.values()) subscribers += set.size;
-    return { queued: 0, running: 0, subscribers };
+    const c = await this.queue.getJobCounts("waiting", "prioritized", "delayed", "active");
+    const queued = (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0);
+    return { queued, running: c.active ?? 0, subscribers };
   }
 
-  /** The counts as of the last call (refreshed in the background: the metrics read them synchronously). */
-  countByStatus(): Record<JobStatus, number> {
-    this.store.countByStatus().then(
-      (c) => {
-        this.lastCounts = c;
-      },
-      () => {},
-    );
-    return this.lastCounts ?? { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  /** Jobs in PostgreSQL by status. @throws when PostgreSQL does not answer. */
+  countByStatus(): Promise<Record<JobStatus, number>> {
+    return this.store.countByStatus();
   }
 
   /** The BullMQ queue (for tests and tools). */
@@ -226,9 +241,32 @@ export class DistributedJobs {
     };
   }
 
+  /** The job as the API shows it, with the progress its worker last put on the queue job when that is newer. */
+  private async view(record: JobRecord): Promise<Job> {
+    return jobView(record, await this.liveProgress(record));
+  }
+
+  /**
+   * A running job's latest epoch, from the queue job's progress (`DistributedRunner` updates it
+   * every epoch); undefined when it has none newer than the stored progress (its last checkpoint).
+   */
+  private async liveProgress(record: JobRecord): Promise<JobProgress | undefined> {
+    if (record.status !== "running") return undefined;
+    const queued = await this.queue.getJob(record.id).catch(() => undefined);
+    const progress = queued?.progress;
+    if (typeof progress !== "object" || progress === null || !("epoch" in progress)) return undefined;
+    const live = progress as JobProgress;
+    return live.epoch > storedProgress(record).epoch ? live : undefined;
+  }
+
   private async record(id: string, owner: string): Promise<JobRecord> {
     const record = await this.store.get(id, owner);
     if (!record) throw new NotFoundError(`there is no job ${id}`);
     return record;
   }
+}
+
+/** PostgreSQL's unique_violation (SQLSTATE 23505): here, an idempotency key another create took. */
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "23505";
 }

@@ -6,6 +6,8 @@ export interface DistributedNames {
   cancelChannel: string;
   /** Pub/sub channel of one job's events (each message a JSON `JobEvent`). */
   eventChannel(jobId: string): string;
+  /** Sorted set of one client's jobs held back by MAX_JOBS_PER_CLIENT (member: job id; score: its creation order). */
+  heldSet(owner: string): string;
 }
 
 export function names(prefix: string): DistributedNames {
@@ -13,5 +15,6 @@ export function names(prefix: string): DistributedNames {
     queue: "jobs",
     cancelChannel: `${prefix}:cancel`,
     eventChannel: (jobId) => `${prefix}:events:${jobId}`,
+    heldSet: (owner) => `${prefix}:held:${owner}`,
   };
 }

@@ -1,6 +1,7 @@
 import pg from "pg";
-import { JOB_STATUSES } from "../../schemas/jobs.js";
+import { DEFAULT_PRIORITY, JOB_STATUSES } from "../../schemas/jobs.js";
 import { ANONYMOUS } from "../auth.js";
+import { unknownDataset } from "../store/dataset-store.js";
 import type { Checkpoint, JobEnd, JobEvent, JobRecord, JobStatus, NewJob } from "../store/job-store.js";
 import {
   decodeOptimizerState,
@@ -56,10 +57,37 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job_id, seq)
   );
   `,
+  // 2: stored data sets, shared by every API process and worker (as SQLite's `datasets`; x and y
+  // hold float64 little-endian bytes), and the index DELETE /datasets/{id} counts unfinished jobs by.
+  `
+  CREATE TABLE datasets (
+    seq          BIGSERIAL PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
+    owner        TEXT NOT NULL DEFAULT 'anonymous',
+    name         TEXT,
+    format       TEXT NOT NULL CHECK (format IN ('json', 'csv')),
+    created_at   TEXT NOT NULL,
+    samples      INTEGER NOT NULL,
+    input_shape  TEXT NOT NULL,
+    target_shape TEXT NOT NULL,
+    classes      TEXT,
+    columns      TEXT,
+    x            BYTEA NOT NULL,
+    y            BYTEA NOT NULL
+  );
+  CREATE INDEX datasets_by_owner ON datasets (owner, seq);
+  CREATE INDEX jobs_by_dataset ON jobs (dataset_id) WHERE dataset_id IS NOT NULL;
+  `,
+  // 3: job priorities (lower runs sooner, as BullMQ's; the queue orders by it), and the index
+  // MAX_JOBS_PER_CLIENT counts a client's running jobs by.
+  `
+  ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 100;
+  CREATE INDEX jobs_running_by_owner ON jobs (owner) WHERE status = 'running';
+  `,
 ];
 
 const COLUMNS =
-  "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, idempotency_key, request_hash, " +
+  "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, priority, idempotency_key, request_hash, " +
   "epochs, epochs_done, progress, attempts, error, diverged";
 
 interface Row {
@@ -72,6 +100,7 @@ interface Row {
   finished_at: string | null;
   seed: string;
   dataset_id: string | null;
+  priority: number;
   idempotency_key: string | null;
   request_hash: string | null;
   epochs: number;
@@ -96,6 +125,7 @@ function record(row: Row): JobRecord {
     finishedAt: row.finished_at,
     seed: Number(row.seed),
     datasetId: row.dataset_id,
+    priority: row.priority,
     idempotencyKey: key === null ? null : key.slice(key.indexOf(" ") + 1),
     requestHash: row.request_hash,
     epochs: row.epochs,
@@ -154,23 +184,40 @@ export class PgJobStore {
     }
   }
 
+  /**
+   * Stores a new job (queued). A job naming a stored data set is inserted only while the owner's
+   * data set exists, under a FOR KEY SHARE lock on its row that holds off a concurrent
+   * `PgDatasetStore.deleteUnlessUsed` until this job is committed (and so counted).
+   * @throws NotFoundError naming `dataset.id` when the data set is gone (deleted a moment ago);
+   *   pg's unique violation (23505) when the owner's idempotency key is already taken.
+   */
   async insert(job: NewJob): Promise<JobRecord> {
     const owner = job.owner ?? ANONYMOUS;
-    await this.pool.query(
-      `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, idempotency_key, request_hash, epochs)
-       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        job.id,
-        owner,
-        job.createdAt,
-        job.request,
-        job.seed,
-        job.datasetId,
-        job.idempotencyKey === null ? null : `${owner} ${job.idempotencyKey}`,
-        job.requestHash,
-        job.epochs,
-      ],
-    );
+    await this.transaction(async (c) => {
+      if (job.datasetId !== null) {
+        const { rowCount } = await c.query(
+          "SELECT 1 FROM datasets WHERE id = $1 AND owner = $2 FOR KEY SHARE",
+          [job.datasetId, owner],
+        );
+        if (rowCount === 0) throw unknownDataset(job.datasetId);
+      }
+      await c.query(
+        `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, idempotency_key, request_hash, epochs, priority)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          job.id,
+          owner,
+          job.createdAt,
+          job.request,
+          job.seed,
+          job.datasetId,
+          job.idempotencyKey === null ? null : `${owner} ${job.idempotencyKey}`,
+          job.requestHash,
+          job.epochs,
+          job.priority ?? DEFAULT_PRIORITY,
+        ],
+      );
+    });
     return (await this.get(job.id))!;
   }
 
@@ -238,12 +285,36 @@ export class PgJobStore {
     return rows[0]?.result ?? undefined;
   }
 
-  async markRunning(id: string, at: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE jobs SET status = 'running', started_at = coalesce(started_at, $1), attempts = attempts + 1
-       WHERE id = $2 AND status IN ('queued', 'running')`,
-      [at, id],
-    );
+  /**
+   * queued → running (or running again on another worker): stamps the first start, counts the
+   * attempt. With `maxPerOwner`, only while the job's owner has fewer other jobs running (checked
+   * and marked under a per-owner advisory lock, so workers racing for one owner's jobs take turns).
+   * @returns false when the owner runs `maxPerOwner` jobs already (nothing written).
+   */
+  async markRunning(id: string, at: string, maxPerOwner?: number): Promise<boolean> {
+    const mark = (c: pg.Pool | pg.PoolClient) =>
+      c.query(
+        `UPDATE jobs SET status = 'running', started_at = coalesce(started_at, $1), attempts = attempts + 1
+         WHERE id = $2 AND status IN ('queued', 'running')`,
+        [at, id],
+      );
+    if (maxPerOwner === undefined) {
+      await mark(this.pool);
+      return true;
+    }
+    return this.transaction(async (c) => {
+      const { rows } = await c.query<{ owner: string }>("SELECT owner FROM jobs WHERE id = $1", [id]);
+      const owner = rows[0]?.owner;
+      if (owner === undefined) return true; // gone: nothing to mark, nothing to hold
+      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`backprop-owner ${this.schema} ${owner}`]);
+      const running = await c.query<{ n: string }>(
+        "SELECT count(*) AS n FROM jobs WHERE owner = $1 AND status = 'running' AND id <> $2",
+        [owner, id],
+      );
+      if (Number(running.rows[0]!.n) >= maxPerOwner) return false;
+      await mark(c);
+      return true;
+    });
   }
 
   async saveCheckpoint(
@@ -253,6 +324,13 @@ export class PgJobStore {
     events: JobEvent[],
   ): Promise<void> {
     await this.transaction(async (c) => {
+      // The job's row first, as `finish` (a cancel from an API process) locks it: the other order
+      // deadlocks with a cancel's DELETE of this checkpoint.
+      await c.query("UPDATE jobs SET epochs_done = $1, progress = $2 WHERE id = $3", [
+        checkpoint.epochsDone,
+        JSON.stringify(progress),
+        id,
+      ]);
       await c.query(
         `INSERT INTO checkpoints (job_id, epochs_done, weights, optimizer_state, summary, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -267,11 +345,6 @@ export class PgJobStore {
           new Date().toISOString(),
         ],
       );
-      await c.query("UPDATE jobs SET epochs_done = $1, progress = $2 WHERE id = $3", [
-        checkpoint.epochsDone,
-        JSON.stringify(progress),
-        id,
-      ]);
       for (const e of events) await c.query(UPSERT_EVENT, [id, e.seq, e.type, e.data]);
     });
   }

@@ -1,4 +1,4 @@
-import { type Job as QueueJob, WaitingError, Worker } from "bullmq";
+import { DelayedError, Job as QueueJob, WaitingError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
@@ -32,11 +32,22 @@ export interface RunnerOptions {
   lockDurationMs?: number;
   /** How often workers look for stalled jobs (those whose lock expired). */
   stalledIntervalMs?: number;
+  /**
+   * Jobs of one client (owner) running at once over all workers (MAX_JOBS_PER_CLIENT; the same
+   * on every worker); undefined: no limit.
+   */
+  maxJobsPerClient?: number;
+  /** How long a job held back by `maxJobsPerClient` stays delayed at most before it is tried again (ms). */
+  holdMs?: number;
   log?: JobLogger;
 }
 
 interface Running {
   controller: AbortController;
+  /** The job on the BullMQ queue: its progress field carries the latest epoch to the API processes. */
+  queued: QueueJob;
+  /** A progress update to the queue job is on its way (updates are coalesced: one at a time, the latest wins). */
+  reporting: boolean;
   progress: JobProgress;
   /** Highest event id emitted. */
   last: number;
@@ -86,7 +97,7 @@ export class DistributedRunner {
     this.worker.on("error", (err) => this.options.log?.error({ err }, "queue worker error"));
     // BullMQ gave up on a job (it stalled too often, or storing its end failed): the record says so too.
     this.worker.on("failed", (job, err) => {
-      if (job?.id) void this.failAbandoned(job.id, err).catch(() => {});
+      if (job?.id) void this.failAbandoned(job, err).catch(() => {});
     });
   }
 
@@ -115,9 +126,12 @@ export class DistributedRunner {
     }
     const record = await this.store.get(id);
     if (!record || !ACTIVE_STATUSES.includes(record.status)) return;
-    const run = newRun(record);
+    if (!(await this.store.markRunning(id, new Date().toISOString(), this.options.maxJobsPerClient))) {
+      await this.hold(job, token, record);
+      throw new DelayedError();
+    }
+    const run = newRun(record, job);
     this.running.set(id, run);
-    await this.store.markRunning(id, new Date().toISOString());
     this.options.log?.info({ job: id, attempt: record.attempts + 1, from: record.epochsDone }, "job taken");
     try {
       await this.train(record, run);
@@ -139,14 +153,45 @@ export class DistributedRunner {
       }
     } finally {
       this.running.delete(id);
+      if (this.options.maxJobsPerClient !== undefined)
+        await this.releaseHeld(record.owner).catch((err: unknown) =>
+          this.options.log?.error({ err, owner: record.owner }, "could not release a held job"),
+        );
     }
   }
 
-  private async failAbandoned(id: string, err: Error): Promise<void> {
+  /**
+   * The client already runs `maxJobsPerClient` jobs: the job goes to BullMQ's delayed set (its
+   * priority kept), noted in the client's held set so the end of one of the client's jobs
+   * promotes it at once (`releaseHeld`); after `holdMs` it is tried again in any case.
+   */
+  private async hold(job: QueueJob, token: string | undefined, record: JobRecord): Promise<void> {
+    // Released by priority, then in the order they came (seq < 1e12, priority ≤ 1000: exact in a double).
+    await this.pub.zadd(this.names.heldSet(record.owner), record.priority * 1e12 + record.seq, record.id);
+    await job.moveToDelayed(Date.now() + (this.options.holdMs ?? 5000), token);
+    this.options.log?.info({ job: record.id, owner: record.owner }, "job held: its client runs its limit");
+  }
+
+  /** One of the client's jobs ended: its oldest held job (still delayed) goes back on the queue now. */
+  private async releaseHeld(owner: string): Promise<void> {
+    const key = this.names.heldSet(owner);
+    for (;;) {
+      const [id] = await this.pub.zpopmin(key);
+      if (id === undefined) return;
+      const held = await QueueJob.fromId(this.worker, id);
+      if (held && (await held.isDelayed())) {
+        await held.promote().catch(() => {}); // taken meanwhile (its delay ran out): it is on its way
+        return;
+      }
+    }
+  }
+
+  private async failAbandoned(job: QueueJob, err: Error): Promise<void> {
+    const id = job.id!;
     const record = await this.store.get(id);
     if (!record || !ACTIVE_STATUSES.includes(record.status)) return;
     this.options.log?.error({ err, job: id }, "job abandoned by the queue");
-    const run = newRun(record);
+    const run = newRun(record, job);
     await this.fail(record, run, workerFailed(`the queue gave up on this job: ${err.message}`));
   }
 
@@ -181,6 +226,25 @@ export class DistributedRunner {
     const event: JobEvent = { seq: progress.epoch, type: "progress", data: JSON.stringify(progress) };
     run.pending.push(event);
     void this.pub.publish(this.names.eventChannel(id), JSON.stringify(event)).catch(() => {});
+    this.report(run);
+  }
+
+  /**
+   * Puts the latest progress on the queue job (BullMQ's `updateProgress`), where any API process
+   * reads it for GET /jobs/{id}: every epoch, unless the previous update is still on its way —
+   * then the one after it carries the latest (so a fast job costs at most one Redis call at a time).
+   */
+  private report(run: Running): void {
+    if (run.reporting) return;
+    run.reporting = true;
+    const sent = run.progress;
+    run.queued
+      .updateProgress(sent)
+      .catch(() => {}) // the job left the queue (cancelled) or Redis is away: the checkpoint has it
+      .finally(() => {
+        run.reporting = false;
+        if (run.progress !== sent && !run.controller.signal.aborted) this.report(run);
+      });
   }
 
   private async succeed(record: JobRecord, run: Running, result: TrainResponse): Promise<void> {
@@ -239,9 +303,11 @@ export class DistributedRunner {
 }
 
 /** A job's run state as its record left it. */
-function newRun(record: JobRecord): Running {
+function newRun(record: JobRecord, queued: QueueJob): Running {
   return {
     controller: new AbortController(),
+    queued,
+    reporting: false,
     progress: storedProgress(record),
     last: record.epochsDone,
     pending: [],

@@ -56,7 +56,7 @@ export async function runChunks(
   },
 ): Promise<ChunkLoopEnd> {
   const { epochs: total, request: req, signal } = job;
-  const { options, toRequest } = deps.engine.prepareTrain(req);
+  const { options, toRequest } = await deps.engine.prepareTrain(req);
   const whole = req.optimizer.type === "normalEquation" || req.earlyStopping !== undefined;
   // Awaited only when a promise, so a synchronous store keeps the loop synchronous between chunks.
   const loaded = whole ? undefined : deps.loadCheckpoint();

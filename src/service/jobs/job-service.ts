@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt } from "node:crypto";
-import type { Job, JobList, JobProgress } from "../../schemas/jobs.js";
+import { DEFAULT_PRIORITY, type Job, type JobList, type JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
@@ -7,6 +7,7 @@ import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
 import { ConflictError, fieldError, InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
 import type { EnginePool } from "../pool.js";
+import { unknownDataset } from "../store/dataset-store.js";
 import {
   ACTIVE_STATUSES,
   type JobEvent,
@@ -26,13 +27,30 @@ import {
 import { JobEventHub, type JobListener } from "./event-hub.js";
 
 export interface JobServiceOptions {
-  /** Jobs running at once; the rest wait in the order they came. */
+  /** Jobs running at once; the rest wait by priority, then in the order they came. */
   maxConcurrent: number;
+  /** Jobs of one owner (client) running at once; undefined: no limit. Their further jobs wait; others' go first. */
+  maxPerOwner?: number;
   /** Epochs between checkpoints. */
   checkpointEvery: number;
   log?: JobLogger;
   /** Called when a job ends, with the seconds since a worker first took it up (the metrics). */
   onFinish?: (status: "succeeded" | "failed" | "cancelled", seconds: number | undefined) => void;
+  /**
+   * Whether the owner's stored data set exists, synchronously (SQLite): asked again right before a
+   * job naming one is inserted, since it may have been deleted while the body was being checked.
+   */
+  datasetExists?: (id: string, owner: string) => boolean;
+}
+
+/** Who creates a job and how (POST /jobs: the API key's owner, headers and query). */
+export interface NewJobOptions {
+  /** The creating client (see `ownerOf`); only they see the job. */
+  owner: string;
+  /** Makes a retried create answer the first job (see `replayable`). */
+  idempotencyKey?: string;
+  /** 1 (runs first) … MAX_PRIORITY; default DEFAULT_PRIORITY (schemas/jobs.ts). */
+  priority?: number;
 }
 
 /** The part of pino the service uses. */
@@ -45,6 +63,16 @@ export interface JobLogger {
 interface Running {
   controller: AbortController;
   progress: JobProgress;
+  owner: string;
+}
+
+/** A job waiting for a slot; the queue is sorted by `rank`, then `seq`. */
+interface Waiting {
+  id: string;
+  owner: string;
+  /** The job's priority; 0 for a job that was running before a restart (it goes first). */
+  rank: number;
+  seq: number;
 }
 
 const FINAL_TYPES = new Set(["succeeded", "failed", "cancelled"]);
@@ -65,7 +93,7 @@ const FINAL_TYPES = new Set(["succeeded", "failed", "cancelled"]);
  * leaves queued and running as they are (running → queued when it must wait for a slot).
  */
 export class JobService {
-  private readonly queue: string[] = [];
+  private readonly queue: Waiting[] = [];
   private readonly running = new Map<string, Running>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly hub = new JobEventHub();
@@ -86,20 +114,28 @@ export class JobService {
    * Creates a job (queued) for `owner` after checking the body exactly as POST /train does. With
    * an idempotency key the owner already used for the same body, answers that job instead
    * (`replayed`). Every method taking an `owner` sees only that owner's jobs (404 for others').
-   * @throws the 400/404/422 errors of POST /train; a 422 when the key was used for another body.
+   * @throws the 400/404/422 errors of POST /train (404 at `dataset.id` also when the data set was
+   *   deleted while the body was being checked); a 422 when the key was used for another body.
    */
-  create(
-    req: TrainRequest,
-    idempotencyKey: string | undefined,
-    owner: string,
-  ): { job: Job; replayed: boolean } {
+  async create(req: TrainRequest, options: NewJobOptions): Promise<{ job: Job; replayed: boolean }> {
+    const { idempotencyKey, owner } = options;
     const hash = idempotencyKey === undefined ? null : requestHash(req);
-    if (idempotencyKey !== undefined) {
-      const existing = replayable(this.store.byIdempotencyKey(idempotencyKey, owner), hash);
-      if (existing) return { job: this.view(existing), replayed: true };
-    }
-    const record = this.store.insert(newJob(this.engine, req, owner, idempotencyKey, hash).job);
-    this.queue.push(record.id);
+    const replay = () =>
+      idempotencyKey === undefined
+        ? undefined
+        : replayable(this.store.byIdempotencyKey(idempotencyKey, owner), hash);
+    const first = replay();
+    if (first) return { job: this.view(first), replayed: true };
+    const { job } = await newJob(this.engine, req, options, hash);
+    // From here to the insert nothing awaits, so these checks hold for it: a concurrent create
+    // with the same key may have stored its job (answer that one rather than fail on the unique
+    // key), and the data set may have been deleted while the body was being checked.
+    const again = replay();
+    if (again) return { job: this.view(again), replayed: true };
+    if (job.datasetId !== null && this.options.datasetExists?.(job.datasetId, owner) === false)
+      throw unknownDataset(job.datasetId);
+    const record = this.store.insert(job);
+    this.enqueue(record);
     this.pump();
     return { job: this.view(record), replayed: false };
   }
@@ -137,7 +173,7 @@ export class JobService {
     const run = this.running.get(id);
     const progress = run?.progress ?? storedProgress(record);
     this.end(record, { status: "cancelled", progress }, { status: "cancelled", ...progress });
-    const at = this.queue.indexOf(id);
+    const at = this.queue.findIndex((w) => w.id === id);
     if (at >= 0) this.queue.splice(at, 1);
     run?.controller.abort(new Error("the job was cancelled"));
     return this.get(id, owner);
@@ -176,7 +212,7 @@ export class JobService {
     const unfinished = this.store.unfinished();
     unfinished.forEach((r, i) => {
       if (r.status === "running" && i >= this.options.maxConcurrent) this.store.markQueued(r.id);
-      this.queue.push(r.id);
+      this.enqueue(r, r.status === "running" ? 0 : r.priority);
     });
     if (unfinished.length > 0)
       this.options.log?.info({ jobs: unfinished.map((r) => r.id) }, "resuming unfinished jobs");
@@ -214,10 +250,33 @@ export class JobService {
     return jobView(record, this.running.get(record.id)?.progress);
   }
 
+  /** Puts a job in the queue at its place: by `rank`, then in the order the jobs came. */
+  private enqueue(record: JobRecord, rank = record.priority): void {
+    const entry: Waiting = { id: record.id, owner: record.owner, rank, seq: record.seq };
+    const at = this.queue.findIndex((w) => w.rank > rank || (w.rank === rank && w.seq > record.seq));
+    this.queue.splice(at < 0 ? this.queue.length : at, 0, entry);
+  }
+
+  /** The first waiting job whose owner runs fewer than `maxPerOwner` jobs (taken off the queue). */
+  private next(): Waiting | undefined {
+    const limit = this.options.maxPerOwner;
+    const at =
+      limit === undefined
+        ? 0
+        : this.queue.findIndex((w) => {
+            let n = 0;
+            for (const run of this.running.values()) if (run.owner === w.owner) n++;
+            return n < limit;
+          });
+    return at < 0 ? undefined : this.queue.splice(at, 1)[0];
+  }
+
   private pump(): void {
     if (!this.started || this.closing) return;
     while (this.running.size < this.options.maxConcurrent && this.queue.length > 0) {
-      const id = this.queue.shift()!;
+      const waiting = this.next();
+      if (!waiting) break; // every waiting job's owner runs its limit
+      const { id } = waiting;
       const task = this.execute(id)
         .catch((err: unknown) => {
           // Storing the failure failed too (the disk is full, say): the job stays unfinished
@@ -235,7 +294,11 @@ export class JobService {
   private async execute(id: string): Promise<void> {
     const record = this.store.get(id);
     if (!record || !ACTIVE_STATUSES.includes(record.status)) return;
-    const run: Running = { controller: new AbortController(), progress: storedProgress(record) };
+    const run: Running = {
+      controller: new AbortController(),
+      progress: storedProgress(record),
+      owner: record.owner,
+    };
     this.running.set(id, run);
     this.hub.resetSeq(id, record.epochsDone);
     this.store.markRunning(id, new Date().toISOString());
@@ -346,19 +409,19 @@ export function isFinal(event: JobEvent): boolean {
 }
 
 /**
- * A new job's record for `req`, checked as POST /train checks it. The seed is fixed now, so a job
- * resumed after a restart (or on another worker) repeats the same run.
- * @throws the 400/404/422 errors of POST /train.
+ * A new job's record for `req`, checked as POST /train checks it (async: a stored data set is
+ * looked up). The seed is fixed now, so a job resumed after a restart (or on another worker)
+ * repeats the same run.
+ * @throws (rejects with) the 400/404/422 errors of POST /train.
  */
-export function newJob(
+export async function newJob(
   engine: EngineService,
   req: TrainRequest,
-  owner: string,
-  idempotencyKey: string | undefined,
+  { owner, idempotencyKey, priority = DEFAULT_PRIORITY }: NewJobOptions,
   hash: string | null,
-): { seeded: TrainRequest; job: NewJob } {
+): Promise<{ seeded: TrainRequest; job: NewJob }> {
   const seeded: TrainRequest = { ...req, seed: req.seed ?? randomInt(0, 2 ** 32) };
-  engine.prepareTrain(seeded);
+  await engine.prepareTrain(seeded);
   return {
     seeded,
     job: {
@@ -367,6 +430,7 @@ export function newJob(
       request: JSON.stringify(seeded),
       seed: seeded.seed!,
       datasetId: "id" in req.dataset ? req.dataset.id : null,
+      priority,
       idempotencyKey: idempotencyKey ?? null,
       requestHash: hash,
       epochs: req.optimizer.type === "normalEquation" ? 1 : (req.epochs ?? 1),
@@ -421,6 +485,7 @@ export function jobView(record: JobRecord, progress: Job["progress"] = storedPro
     startedAt: record.startedAt,
     finishedAt: record.finishedAt,
     seed: record.seed,
+    priority: record.priority,
     progress,
     checkpointEpoch: ACTIVE_STATUSES.includes(record.status) ? record.epochsDone : null,
     attempts: record.attempts,

@@ -3,6 +3,7 @@ import type { TrainRequest } from "../../schemas/requests.js";
 import type { JsonText } from "../engine-task.js";
 import type { JobEvent, JobStatus } from "../store/job-store.js";
 import type { JobListener } from "./event-hub.js";
+import type { NewJobOptions } from "./job-service.js";
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -11,11 +12,7 @@ type MaybePromise<T> = T | Promise<T>;
  * SQLite; synchronous answers) and by `DistributedJobs` (BullMQ on Redis, PostgreSQL; async).
  */
 export interface JobsApi {
-  create(
-    req: TrainRequest,
-    idempotencyKey: string | undefined,
-    owner: string,
-  ): MaybePromise<{ job: Job; replayed: boolean }>;
+  create(req: TrainRequest, options: NewJobOptions): MaybePromise<{ job: Job; replayed: boolean }>;
   get(id: string, owner: string): MaybePromise<Job>;
   getJson(id: string, owner: string): MaybePromise<JsonText<Job>>;
   list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): MaybePromise<JobList>;
@@ -29,6 +26,7 @@ export interface JobsApi {
   finalSeq(id: string, owner: string): MaybePromise<number>;
   start(): MaybePromise<void>;
   stop(): Promise<void>;
-  stats(): { queued: number; running: number; subscribers: number };
-  countByStatus(): Record<JobStatus, number>;
+  /** Jobs waiting and running, and open event streams (the metrics and /ready). @throws when the backing store does not answer. */
+  stats(): MaybePromise<{ queued: number; running: number; subscribers: number }>;
+  countByStatus(): MaybePromise<Record<JobStatus, number>>;
 }

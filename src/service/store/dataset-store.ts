@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ANONYMOUS } from "../auth.js";
+import { fieldError, NotFoundError } from "../errors.js";
 import type { Db } from "./database.js";
 
 /** How a stored data set was sent. */
@@ -29,6 +30,56 @@ export interface StoredDataset extends StoredDatasetInfo {
 }
 
 export type NewDataset = Omit<StoredDataset, "id" | "createdAt">;
+
+/** A value now (SQLite) or later (PostgreSQL). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * What `deleteUnlessUsed` did: deleted it; found none of the owner's with this id; or left it
+ * because the jobs `usedBy` (queued or running, in the order they came) train on it.
+ */
+export type DatasetDeletion =
+  | { status: "deleted" }
+  | { status: "notFound" }
+  | { status: "inUse"; usedBy: string[] };
+
+/**
+ * Where stored data sets live: SQLite under DATA_DIR (`DatasetStore`, synchronous) or, in the
+ * distributed mode, PostgreSQL beside the jobs (`PgDatasetStore`), so every API process and
+ * worker sees them. Both keep the values as float64 little-endian bytes and the same owner rules:
+ * a method given an owner sees only that owner's data sets (another owner's id is "none").
+ */
+export interface DatasetStoreApi {
+  /** Stores `data` for `owner` under a fresh id (`ds_` + 24 hex digits). */
+  insert(data: NewDataset, owner?: string, now?: Date): MaybePromise<StoredDatasetInfo>;
+  /** The data set without its values; with `owner`, only when it belongs to them. */
+  info(id: string, owner?: string): MaybePromise<StoredDatasetInfo | undefined>;
+  /** The data set with its values (fresh arrays), whoever owns it (the engine, after `info` checked access). */
+  load(id: string): MaybePromise<StoredDataset | undefined>;
+  /**
+   * The owner's data sets, newest first, `limit` at most, after the data set `after`.
+   * @returns `undefined` when `after` names no data set of the owner.
+   */
+  list(
+    limit: number,
+    after?: string,
+    owner?: string,
+  ): MaybePromise<{ items: StoredDatasetInfo[]; hasMore: boolean } | undefined>;
+  /** Deletes the owner's data set whatever uses it; false when they have none of this id. */
+  delete(id: string, owner?: string): MaybePromise<boolean>;
+  /**
+   * Deletes the owner's data set unless a queued or running job trains on it, in one
+   * transaction: a job created at the same moment is either counted (the data set stays) or
+   * finds the data set gone (its creation fails with `unknownDataset`), never both missed.
+   */
+  deleteUnlessUsed(id: string, owner: string): MaybePromise<DatasetDeletion>;
+}
+
+/** The 404 for a training body naming a stored data set that does not exist (or is another owner's). */
+export function unknownDataset(id: string): NotFoundError {
+  const message = `there is no stored data set ${id} (POST /datasets stores one)`;
+  return new NotFoundError(message, [fieldError(["dataset", "id"], message)]);
+}
 
 interface Row {
   seq: number;
@@ -62,19 +113,22 @@ function info(row: Row): StoredDatasetInfo {
   };
 }
 
-function toFloat64(blob: Buffer): Float64Array {
+/** Float64 values from their stored bytes (a fresh, aligned array; the blob may sit at any offset). */
+export function toFloat64(blob: Uint8Array): Float64Array {
   const out = new Float64Array(blob.length / 8);
   new Uint8Array(out.buffer).set(blob);
   return out;
 }
 
-const bytesOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+/** The bytes stored for float64 values (a view, not a copy). */
+export const bytesOf = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 /**
  * Stored data sets in SQLite (`datasets` table); values as float64 blobs. Each belongs to an
- * owner (see `ownerOf`); the methods that take one see only the owner's data sets.
+ * owner (see `ownerOf`); the methods that take one see only the owner's data sets. Synchronous:
+ * every method is one statement or one transaction.
  */
-export class DatasetStore {
+export class DatasetStore implements DatasetStoreApi {
   constructor(private readonly db: Db) {}
 
   /** Stores `data` for `owner` under a fresh id (`ds_` + 24 hex digits). */
@@ -145,5 +199,19 @@ export class DatasetStore {
   /** Deletes the owner's data set; false when they have none of this id. */
   delete(id: string, owner: string = ANONYMOUS): boolean {
     return this.db.prepare("DELETE FROM datasets WHERE id = ? AND owner = ?").run(id, owner).changes > 0;
+  }
+
+  /** As `DatasetStoreApi.deleteUnlessUsed`; SQLite serialises writers, so one transaction suffices. */
+  deleteUnlessUsed(id: string, owner: string): DatasetDeletion {
+    return this.db.transaction((): DatasetDeletion => {
+      // Ownership first: another owner learns nothing, not even which jobs use it.
+      if (!this.info(id, owner)) return { status: "notFound" };
+      const usedBy = this.db
+        .prepare("SELECT id FROM jobs WHERE dataset_id = ? AND status IN ('queued', 'running') ORDER BY seq")
+        .pluck()
+        .all(id) as string[];
+      if (usedBy.length > 0) return { status: "inUse", usedBy };
+      return this.delete(id, owner) ? { status: "deleted" } : { status: "notFound" };
+    })();
   }
 }

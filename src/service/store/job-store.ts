@@ -1,5 +1,5 @@
 import type { NamedTensors, OptimizerState } from "../../engine/index.js";
-import { JOB_STATUSES } from "../../schemas/jobs.js";
+import { DEFAULT_PRIORITY, JOB_STATUSES } from "../../schemas/jobs.js";
 import { ANONYMOUS } from "../auth.js";
 import type { Db } from "./database.js";
 import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "./tensor-codec.js";
@@ -27,6 +27,8 @@ export interface JobRecord {
   finishedAt: string | null;
   seed: number;
   datasetId: string | null;
+  /** 1 (runs first) … MAX_PRIORITY (schemas/jobs.ts); among equal priorities, jobs run in the order they came. */
+  priority: number;
   /** As the client sent it (the column holds it scoped by owner). */
   idempotencyKey: string | null;
   requestHash: string | null;
@@ -58,6 +60,7 @@ interface Row {
   finished_at: string | null;
   seed: number;
   dataset_id: string | null;
+  priority: number;
   idempotency_key: string | null;
   request_hash: string | null;
   epochs: number;
@@ -69,7 +72,7 @@ interface Row {
 }
 
 const COLUMNS =
-  "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, idempotency_key, request_hash, " +
+  "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, priority, idempotency_key, request_hash, " +
   "epochs, epochs_done, progress, attempts, error, diverged";
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -90,6 +93,7 @@ function record(row: Row): JobRecord {
     finishedAt: row.finished_at,
     seed: row.seed,
     datasetId: row.dataset_id,
+    priority: row.priority,
     idempotencyKey: unscopedKey(row.idempotency_key),
     requestHash: row.request_hash,
     epochs: row.epochs,
@@ -108,6 +112,8 @@ export interface NewJob {
   request: string;
   seed: number;
   datasetId: string | null;
+  /** Default DEFAULT_PRIORITY (schemas/jobs.ts). */
+  priority?: number;
   idempotencyKey: string | null;
   requestHash: string | null;
   epochs: number;
@@ -141,8 +147,8 @@ export class JobStore {
   insert(job: NewJob): JobRecord {
     this.db
       .prepare(
-        `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, idempotency_key, request_hash, epochs)
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, priority, idempotency_key, request_hash, epochs)
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         job.id,
@@ -151,6 +157,7 @@ export class JobStore {
         job.request,
         job.seed,
         job.datasetId,
+        job.priority ?? DEFAULT_PRIORITY,
         job.idempotencyKey === null ? null : scopedKey(job.owner ?? ANONYMOUS, job.idempotencyKey),
         job.requestHash,
         job.epochs,
@@ -216,12 +223,15 @@ export class JobStore {
     return { items: rows.slice(0, limit).map(record), hasMore: rows.length > limit };
   }
 
-  /** Jobs to take up again after a restart: those that were running (in the order they started), then the queued ones (in the order they came). */
+  /**
+   * Jobs to take up again after a restart: those that were running (in the order they came),
+   * then the queued ones by priority, and in the order they came among equal priorities.
+   */
   unfinished(): JobRecord[] {
     const rows = this.db
       .prepare(
         `SELECT ${COLUMNS} FROM jobs WHERE status IN ('queued', 'running')
-         ORDER BY status = 'running' DESC, seq`,
+         ORDER BY status = 'running' DESC, CASE WHEN status = 'running' THEN 0 ELSE priority END, seq`,
       )
       .all() as Row[];
     return rows.map(record);
@@ -334,13 +344,5 @@ export class JobStore {
     }[];
     for (const r of rows) counts[r.status] = r.n;
     return counts;
-  }
-
-  /** Unfinished jobs that train on the stored data set `datasetId`. */
-  unfinishedUsing(datasetId: string): string[] {
-    return this.db
-      .prepare("SELECT id FROM jobs WHERE dataset_id = ? AND status IN ('queued', 'running') ORDER BY seq")
-      .pluck()
-      .all(datasetId) as string[];
   }
 }

@@ -73,4 +73,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_by_owner ON jobs (owner, seq);
   CREATE INDEX datasets_by_owner ON datasets (owner, seq);
   `,
+  // 3: job priorities (lower runs sooner; see DEFAULT_PRIORITY).
+  `
+  ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 100;
+  `,
 ];
