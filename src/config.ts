@@ -12,6 +12,12 @@ const EnvSchema = z.object({
   BODY_LIMIT: int(1024).default(10 * 1024 * 1024),
   /** Worker threads running the engine. */
   POOL_SIZE: int(1).default(Math.max(1, availableParallelism() - 1)),
+  /**
+   * Synchronous requests estimated at most this many multiply-adds (a /gradients or /predict of
+   * a small model, a few epochs on a small data set) run at once on the main thread rather than
+   * waiting for a worker; 0: every request goes to the pool. About 0.1 ms at the default.
+   */
+  INLINE_MAX_WORK: z.coerce.number().min(0).default(50_000),
   /** Requests allowed to wait for a worker; more are answered 503 with Retry-After. */
   MAX_QUEUE: int(0).default(64),
   /** Largest model accepted, in trainable parameters (422 beyond). */
@@ -111,6 +117,8 @@ export interface Config {
   bodyLimit: number;
   poolSize: number;
   maxQueue: number;
+  /** Largest estimated work (multiply-adds) of a request run on the main thread. */
+  inlineMaxWork: number;
   maxParams: number;
   maxWork: number;
   dataDir: string;
@@ -162,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: e.BODY_LIMIT,
     poolSize: e.POOL_SIZE,
     maxQueue: e.MAX_QUEUE,
+    inlineMaxWork: e.INLINE_MAX_WORK,
     maxParams: e.MAX_PARAMS,
     maxWork: e.MAX_WORK,
     dataDir: e.DATA_DIR,

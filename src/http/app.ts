@@ -168,6 +168,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       minThreads: options.minThreads ?? 1,
       maxHeapMb: config.workerMaxHeapMb,
       timeoutMs: config.syncTimeoutMs,
+      inlineMaxWork: config.inlineMaxWork,
     },
     maxParams: config.maxParams,
     maxWork: config.maxWork,

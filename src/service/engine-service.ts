@@ -41,6 +41,8 @@ export interface PreparedTraining {
   transfer: ArrayBuffer[];
   /** Maps a path of the engine's (`["y", 3]`) to the request field (`["dataset", "y", 3]`). */
   toRequest: (p: Path) => Path;
+  /** Estimated multiply-adds of the whole run (the MAX_WORK budget's measure). */
+  work: number;
 }
 
 /** A backward pass costs about two forward passes. */
@@ -69,8 +71,8 @@ export class EngineService {
   }
 
   async train(req: TrainRequest, signal?: AbortSignal): Promise<JsonText<TrainResponse>> {
-    const { options, transfer, toRequest } = await this.prepareTrain(req);
-    const outcome = await this.pool.run({ kind: "train", options }, { signal, transfer });
+    const { options, transfer, toRequest, work } = await this.prepareTrain(req);
+    const outcome = await this.pool.run({ kind: "train", options }, { signal, transfer, work });
     return unwrap(outcome, toRequest);
   }
 
@@ -145,6 +147,7 @@ export class EngineService {
         ...buffersOf(optimizerState?.v),
       ] as ArrayBuffer[],
       toRequest,
+      work,
     };
   }
 
@@ -168,8 +171,9 @@ export class EngineService {
           ? undefined
           : req.numericalCheck;
     const numericalEvaluations = check ? summary.paramCount * (check.method === "forward" ? 1 : 2) : 0;
+    const work = summary.forwardCost * (TRAIN_PASSES + numericalEvaluations);
     this.checkWork(
-      summary.forwardCost * (TRAIN_PASSES + numericalEvaluations),
+      work,
       check ? "the numerical check" : "back-propagation",
       check ? ["numericalCheck"] : ["model"],
       check ? "a smaller model, or no numericalCheck" : "a smaller model",
@@ -181,7 +185,7 @@ export class EngineService {
     const seed = req.seed ?? drawSeed();
     const outcome = await this.pool.run(
       { kind: "gradients", options: { model: req.model, weights, seed, data, numericalCheck: check } },
-      { signal, transfer: [data.x.buffer, data.y.buffer, ...buffersOf(weights)] as ArrayBuffer[] },
+      { signal, transfer: [data.x.buffer, data.y.buffer, ...buffersOf(weights)] as ArrayBuffer[], work },
     );
     return unwrap(outcome, toRequest);
   }
@@ -189,17 +193,13 @@ export class EngineService {
   async predict(req: PredictRequest, signal?: AbortSignal): Promise<JsonText<PredictResponse>> {
     const summary = this.describe(req.model);
     const n = req.x.length;
-    this.checkWork(
-      summary.forwardCost * n,
-      "prediction",
-      ["x"],
-      "fewer samples per request, or a smaller model",
-    );
+    const work = summary.forwardCost * n;
+    this.checkWork(work, "prediction", ["x"], "fewer samples per request, or a smaller model");
     const x = samplesToArray(req.x, summary.inputShape, (i) => ["x", i]);
     const weights = nestedToNamedTensors(req.weights, ["weights"]);
     const outcome = await this.pool.run(
       { kind: "predict", model: req.model, weights, x, n },
-      { signal, transfer: [x.buffer, ...buffersOf(weights)] as ArrayBuffer[] },
+      { signal, transfer: [x.buffer, ...buffersOf(weights)] as ArrayBuffer[], work },
     );
     return unwrap(outcome, (p) => p);
   }

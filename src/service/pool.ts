@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import type { EngineOutcome, EngineResponses, EngineTask } from "./engine-task.js";
+import runTask from "./engine-worker.js";
 import { OverloadedError, SyncTimeoutError, WorkerFailedError } from "./errors.js";
 import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
 
@@ -18,7 +19,24 @@ export interface PoolOptions {
    * aborted (its thread terminated) and `run` throws SyncTimeoutError. Job chunks have none.
    */
   timeoutMs?: number;
+  /**
+   * Tasks whose `work` (see `run`) is at most this many multiply-adds run at once on the calling
+   * thread instead of waiting for a worker (INLINE_MAX_WORK; 0: never). At the default such a task
+   * takes well under a millisecond, less than handing it to a thread, and a tiny /predict or
+   * /gradients no longer waits behind a long /train.
+   */
+  inlineMaxWork?: number;
 }
+
+/** Default `inlineMaxWork`: about 0.1 ms of engine time on one core. */
+export const INLINE_MAX_WORK = 50_000;
+/**
+ * Inline tasks may take at most this share of the calling thread's time (a token bucket of
+ * `INLINE_BURST_MS`); beyond it they go to the pool, so under a flood of tiny requests the event
+ * loop still has time for everything else (GET /health, sockets, JSON parsing).
+ */
+const INLINE_SHARE = 0.5;
+const INLINE_BURST_MS = 5;
 
 /** Retry-After of a 503 when the pool is saturated. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -37,6 +55,12 @@ export class EnginePool {
   private readonly capacity: number;
   private readonly size: number;
   private readonly timeoutMs: number | undefined;
+  private readonly inlineMaxWork: number;
+  /** Tasks run on the calling thread (`inlineMaxWork`), for the metrics. */
+  inlineRuns = 0;
+  /** Calling-thread time inline tasks owe (ms; the token bucket of `INLINE_SHARE`), as of `inlineAt`. */
+  private inlineDebtMs = 0;
+  private inlineAt = 0;
 
   constructor(options: PoolOptions) {
     // Admission is counted here rather than with Piscina's maxQueue, whose accounting with
@@ -52,17 +76,30 @@ export class EnginePool {
     });
     this.size = options.size;
     this.timeoutMs = options.timeoutMs;
+    this.inlineMaxWork = options.inlineMaxWork ?? 0;
   }
 
   /**
    * Runs `task` in a worker. `transfer` lists buffers moved to the worker (unusable here after).
+   * `work`: the caller's estimate of the task's multiply-adds; at most `inlineMaxWork`, the task
+   * runs here and now (the same engine code, so the same answer bit for bit).
    * @throws OverloadedError when the queue is full; SyncTimeoutError past `timeoutMs`;
    *   WorkerFailedError when the thread dies (out of memory); an AbortError when `signal` fires.
    */
   async run<K extends EngineTask["kind"]>(
     task: Extract<EngineTask, { kind: K }>,
-    options: { signal?: AbortSignal; transfer?: ArrayBuffer[] } = {},
+    options: { signal?: AbortSignal; transfer?: ArrayBuffer[]; work?: number } = {},
   ): Promise<EngineOutcome<EngineResponses[K]>> {
+    if (options.work !== undefined && options.work <= this.inlineMaxWork && this.inlineAllowed()) {
+      options.signal?.throwIfAborted();
+      this.inlineRuns++;
+      const start = performance.now();
+      try {
+        return runTask(task) as EngineOutcome<EngineResponses[K]>;
+      } finally {
+        this.inlineDebtMs += performance.now() - start;
+      }
+    }
     if (this.saturated) throw new OverloadedError(RETRY_AFTER_SECONDS);
     this.inFlight++;
     // One signal for the caller's (a client that went away) and the deadline's.
@@ -94,6 +131,17 @@ export class EnginePool {
       options.signal?.removeEventListener("abort", forward);
       this.inFlight--;
     }
+  }
+
+  /** Whether inline tasks are within their share of the calling thread's time. */
+  private inlineAllowed(): boolean {
+    const now = performance.now();
+    this.inlineDebtMs = Math.max(
+      0,
+      this.inlineDebtMs - (now - this.inlineAt) * (INLINE_SHARE / (1 - INLINE_SHARE)),
+    );
+    this.inlineAt = now;
+    return this.inlineDebtMs < INLINE_BURST_MS;
   }
 
   /**

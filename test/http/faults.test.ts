@@ -110,3 +110,41 @@ describe("a worker thread that dies", () => {
     }
   });
 });
+
+describe("INLINE_MAX_WORK", () => {
+  it("answers a tiny /predict and /gradients at once while a long /train holds the only worker", async () => {
+    const app = await buildTestApp({ POOL_SIZE: "1", SYNC_TIMEOUT_MS: "2000" });
+    const off = await buildTestApp({ POOL_SIZE: "1", INLINE_MAX_WORK: "0" });
+    try {
+      const running = app.inject({ method: "POST", url: "/train", payload: long }).then((r) => r);
+      while (app.pool.pending === 0) await new Promise((r) => setTimeout(r, 5));
+      const weights = (await app.inject({ method: "POST", url: "/train", payload: short })).json().weights;
+      const predict = { model: trainExample.model, weights, x: [[5.1, 3.5, 1.4, 0.2]] };
+      const gradients = {
+        model: trainExample.model,
+        weights,
+        seed: 1,
+        x: [5.1, 3.5, 1.4, 0.2],
+        y: 0,
+        numericalCheck: true,
+      };
+      const [p, g] = await Promise.all([
+        app.inject({ method: "POST", url: "/predict", payload: predict }),
+        app.inject({ method: "POST", url: "/gradients", payload: gradients }),
+      ]);
+      expect([p.statusCode, g.statusCode]).toEqual([200, 200]);
+      expect(app.pool.pending).toBe(1); // the long run still holds the worker: these did not wait for it
+      // The pool gives the same answers (the same engine code), bit for bit.
+      const [p2, g2] = await Promise.all([
+        off.inject({ method: "POST", url: "/predict", payload: predict }),
+        off.inject({ method: "POST", url: "/gradients", payload: gradients }),
+      ]);
+      expect(p.body).toBe(p2.body);
+      expect(g.json().gradients).toEqual(g2.json().gradients);
+      expect(g.json().numerical).toEqual(g2.json().numerical);
+      expect((await running).statusCode).toBe(504); // stopped at SYNC_TIMEOUT_MS
+    } finally {
+      await Promise.all([app.close(), off.close()]);
+    }
+  }, 30_000);
+});

@@ -16,7 +16,9 @@ describe("under load", () => {
       seconds: 3,
       gradientsConnections: 16,
       trainConnections: 8,
-      env: { POOL_SIZE: "1", MAX_QUEUE: "8" },
+      // INLINE_MAX_WORK=0: every request needs the worker, so the queue overflows (the default
+      // would answer these small requests on the main thread).
+      env: { POOL_SIZE: "1", MAX_QUEUE: "8", INLINE_MAX_WORK: "0" },
     });
     console.log(formatTable(result));
     const [gradients, train, health] = result.routes;

@@ -276,9 +276,11 @@ describe("POST /train", () => {
   });
 });
 
+// The pool's back-pressure: INLINE_MAX_WORK=0 sends even a 1-epoch run to it (by default such a
+// small run answers on the main thread and never waits; test/http/faults.test.ts checks that).
 describe("back-pressure", () => {
   it("answers 503 with Retry-After when every worker is busy and the queue is full", async () => {
-    const busy = await buildTestApp({ POOL_SIZE: "1", MAX_QUEUE: "1" });
+    const busy = await buildTestApp({ POOL_SIZE: "1", MAX_QUEUE: "1", INLINE_MAX_WORK: "0" });
     try {
       // inject() is lazy until awaited: `.then` sends the request now.
       const post = (epochs: number) =>
@@ -298,7 +300,7 @@ describe("back-pressure", () => {
   });
 
   it("stops the worker's job when the client disconnects", async () => {
-    const single = await buildTestApp({ POOL_SIZE: "1" });
+    const single = await buildTestApp({ POOL_SIZE: "1", INLINE_MAX_WORK: "0" });
     try {
       await single.listen({ port: 0, host: "127.0.0.1" });
       const { port } = single.server.address() as AddressInfo;

@@ -65,3 +65,58 @@ describe("EnginePool", () => {
     expect(again.ok).toBe(true);
   });
 });
+
+describe("EnginePool with inlineMaxWork", () => {
+  const inline = new EnginePool({ size: 1, maxQueue: 0, inlineMaxWork: 1000 });
+  afterAll(async () => {
+    await inline.close();
+  });
+  const longTrain = () => ({
+    kind: "train" as const,
+    options: {
+      model,
+      data: { n: 150, x: new Float64Array(150 * 2), y: new Float64Array(150) },
+      optimizer: { type: "sgd" as const, learningRate: 0.01 },
+      epochs: 10_000,
+      batchSize: 1,
+      seed: 1,
+    },
+  });
+
+  it("runs a task of little work on the calling thread, with the worker's answer, while the worker is busy", async () => {
+    const controller = new AbortController();
+    const busy = inline.run(longTrain(), { signal: controller.signal });
+    // The only worker is taken and no task may wait: a task that needs the pool is refused …
+    await expect(
+      inline.run({ kind: "predict", model, weights: weights(), x: new Float64Array(2), n: 1 }),
+    ).rejects.toThrow(/busy|overload/i);
+    // … and one of little work answers at once, as the worker answers it.
+    const x = Float64Array.from([1, 1, 0, 2]);
+    const here = await inline.run({ kind: "predict", model, weights: weights(), x, n: 2 }, { work: 4 });
+    expect(here).toEqual({ ok: true, json: '{"outputs":[[6],[7]]}' });
+    expect(inline.inlineRuns).toBe(1);
+    expect(x.byteLength).toBe(32); // nothing was transferred
+    // Above the limit it needs the worker again.
+    await expect(
+      inline.run({ kind: "predict", model, weights: weights(), x, n: 2 }, { work: 1001 }),
+    ).rejects.toThrow(/busy|overload/i);
+    controller.abort();
+    await expect(busy).rejects.toThrow(/abort/i);
+  });
+
+  it("gives the same answer inline and in a worker, bit for bit (training included)", async () => {
+    const task = () => ({
+      kind: "train" as const,
+      options: {
+        ...longTrain().options,
+        data: { n: 4, x: Float64Array.from([0, 0, 0, 1, 1, 0, 1, 1]), y: Float64Array.from([0, 1, 1, 0]) },
+        epochs: 20,
+      },
+    });
+    const inWorker = await pool.run(task());
+    const here = await inline.run(task(), { work: 0 });
+    const strip = (o: typeof here) => (o.ok ? o.json.replace(/"durationMs":[\d.e+-]+/, "") : o);
+    expect(strip(here)).toEqual(strip(inWorker));
+    expect(here.ok && JSON.parse(here.json).weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
