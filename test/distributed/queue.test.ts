@@ -5,6 +5,7 @@
  * queue gauges and readiness as BullMQ and PostgreSQL report them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALICE, BOB, irisJob } from "../fixtures.js";
 import { Cluster, type Proc, skipReason } from "./cluster.js";
 
 if (skipReason) console.warn(skipReason);
@@ -12,24 +13,7 @@ if (skipReason) console.warn(skipReason);
 const cluster = new Cluster();
 afterAll(() => cluster.cleanup(), 30_000);
 
-const ALICE = "alice-key-0123456789abcdef";
-const BOB = "bob-key-0123456789abcdef00";
-
-const bodyFor = (seed: number, epochs: number) => ({
-  model: {
-    inputShape: [4],
-    layers: [
-      { type: "dense", units: 12, activation: "tanh" },
-      { type: "dense", units: 3, activation: "softmax" },
-    ],
-    loss: "sparseCategoricalCrossentropy",
-  },
-  dataset: { name: "iris" },
-  optimizer: { type: "adam", learningRate: 0.01 },
-  epochs,
-  batchSize: 4,
-  seed,
-});
+const bodyFor = (seed: number, epochs: number) => irisJob(epochs, { batchSize: 4, seed }, 12);
 
 interface JobJson {
   id: string;

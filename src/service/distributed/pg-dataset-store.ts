@@ -2,47 +2,22 @@ import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { ANONYMOUS } from "../auth.js";
 import {
-  bytesOf,
   type DatasetDeletion,
-  type DatasetFormat,
+  type DatasetRow,
   type DatasetStoreApi,
+  datasetInfo,
+  datasetValues,
   type NewDataset,
   type StoredDataset,
   type StoredDatasetInfo,
   toFloat64,
 } from "../store/dataset-store.js";
+import { inTransaction } from "./pg-transaction.js";
 
-interface Row {
-  id: string;
-  owner: string;
-  name: string | null;
-  format: DatasetFormat;
-  created_at: string;
-  samples: number;
-  input_shape: string;
-  target_shape: string;
-  classes: string | null;
-  columns: string | null;
-  x?: Buffer;
-  y?: Buffer;
-}
+type Row = DatasetRow & { owner: string };
 
 const INFO_COLUMNS =
   "id, owner, name, format, created_at, samples, input_shape, target_shape, classes, columns";
-
-function info(row: Row): StoredDatasetInfo {
-  return {
-    id: row.id,
-    name: row.name,
-    format: row.format,
-    createdAt: row.created_at,
-    samples: row.samples,
-    inputShape: JSON.parse(row.input_shape),
-    targetShape: JSON.parse(row.target_shape),
-    ...(row.classes ? { classes: JSON.parse(row.classes) } : {}),
-    ...(row.columns ? { columns: JSON.parse(row.columns) } : {}),
-  };
-}
 
 /**
  * Stored data sets in PostgreSQL (table `datasets`, PG_MIGRATIONS 2), for the distributed mode:
@@ -60,28 +35,15 @@ export class PgDatasetStore implements DatasetStoreApi {
       `INSERT INTO datasets (id, owner, name, format, created_at, samples, input_shape, target_shape, classes, columns, x, y)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        RETURNING ${INFO_COLUMNS}`,
-      [
-        id,
-        owner,
-        data.name,
-        data.format,
-        now.toISOString(),
-        data.samples,
-        JSON.stringify(data.inputShape),
-        JSON.stringify(data.targetShape),
-        data.classes ? JSON.stringify(data.classes) : null,
-        data.columns ? JSON.stringify(data.columns) : null,
-        bytesOf(data.x),
-        bytesOf(data.y),
-      ],
+      datasetValues(id, owner, data, now),
     );
-    return info(rows[0]!);
+    return datasetInfo(rows[0]!);
   }
 
   async info(id: string, owner?: string): Promise<StoredDatasetInfo | undefined> {
     const { rows } = await this.pool.query<Row>(`SELECT ${INFO_COLUMNS} FROM datasets WHERE id = $1`, [id]);
     const row = rows[0];
-    return row && (owner === undefined || row.owner === owner) ? info(row) : undefined;
+    return row && (owner === undefined || row.owner === owner) ? datasetInfo(row) : undefined;
   }
 
   async load(id: string): Promise<StoredDataset | undefined> {
@@ -89,7 +51,7 @@ export class PgDatasetStore implements DatasetStoreApi {
       id,
     ]);
     const row = rows[0];
-    return row && { ...info(row), x: toFloat64(row.x!), y: toFloat64(row.y!) };
+    return row && { ...datasetInfo(row), x: toFloat64(row.x!), y: toFloat64(row.y!) };
   }
 
   async list(
@@ -110,7 +72,7 @@ export class PgDatasetStore implements DatasetStoreApi {
       `SELECT ${INFO_COLUMNS} FROM datasets WHERE owner = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
       [owner, below, limit + 1],
     );
-    return { items: rows.slice(0, limit).map(info), hasMore: rows.length > limit };
+    return { items: rows.slice(0, limit).map(datasetInfo), hasMore: rows.length > limit };
   }
 
   async delete(id: string, owner: string = ANONYMOUS): Promise<boolean> {
@@ -128,32 +90,21 @@ export class PgDatasetStore implements DatasetStoreApi {
    * counts the new job (READ COMMITTED: its next statement sees it) and answers `inUse`; a job
    * insert that waited finds the row gone and fails with `unknownDataset`.
    */
-  async deleteUnlessUsed(id: string, owner: string): Promise<DatasetDeletion> {
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
-      const outcome = await (async (): Promise<DatasetDeletion> => {
-        // Ownership first: another owner learns nothing, not even which jobs use it.
-        const locked = await c.query("SELECT 1 FROM datasets WHERE id = $1 AND owner = $2 FOR UPDATE", [
-          id,
-          owner,
-        ]);
-        if (locked.rowCount === 0) return { status: "notFound" };
-        const { rows } = await c.query<{ id: string }>(
-          "SELECT id FROM jobs WHERE dataset_id = $1 AND status IN ('queued', 'running') ORDER BY seq",
-          [id],
-        );
-        if (rows.length > 0) return { status: "inUse", usedBy: rows.map((r) => r.id) };
-        await c.query("DELETE FROM datasets WHERE id = $1", [id]);
-        return { status: "deleted" };
-      })();
-      await c.query("COMMIT");
-      return outcome;
-    } catch (err) {
-      await c.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      c.release();
-    }
+  deleteUnlessUsed(id: string, owner: string): Promise<DatasetDeletion> {
+    return inTransaction(this.pool, async (c): Promise<DatasetDeletion> => {
+      // Ownership first: another owner learns nothing, not even which jobs use it.
+      const locked = await c.query("SELECT 1 FROM datasets WHERE id = $1 AND owner = $2 FOR UPDATE", [
+        id,
+        owner,
+      ]);
+      if (locked.rowCount === 0) return { status: "notFound" };
+      const { rows } = await c.query<{ id: string }>(
+        "SELECT id FROM jobs WHERE dataset_id = $1 AND status IN ('queued', 'running') ORDER BY seq",
+        [id],
+      );
+      if (rows.length > 0) return { status: "inUse", usedBy: rows.map((r) => r.id) };
+      await c.query("DELETE FROM datasets WHERE id = $1", [id]);
+      return { status: "deleted" };
+    });
   }
 }

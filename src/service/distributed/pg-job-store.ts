@@ -9,6 +9,7 @@ import {
   encodeOptimizerState,
   encodeTensors,
 } from "../store/tensor-codec.js";
+import { inTransaction } from "./pg-transaction.js";
 
 /**
  * PostgreSQL migrations of the distributed mode, applied in order (`PgJobStore.migrate`); entry i
@@ -408,18 +409,7 @@ export class PgJobStore {
     await this.pool.end();
   }
 
-  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query("BEGIN");
-      const out = await fn(c);
-      await c.query("COMMIT");
-      return out;
-    } catch (err) {
-      await c.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      c.release();
-    }
+  private transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
 }

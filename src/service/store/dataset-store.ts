@@ -81,8 +81,8 @@ export function unknownDataset(id: string): NotFoundError {
   return new NotFoundError(message, [fieldError(["dataset", "id"], message)]);
 }
 
-interface Row {
-  seq: number;
+/** A `datasets` row as both stores (SQLite, PostgreSQL) read it. */
+export interface DatasetRow {
   id: string;
   name: string | null;
   format: DatasetFormat;
@@ -95,11 +95,34 @@ interface Row {
   x?: Buffer;
   y?: Buffer;
 }
+type Row = DatasetRow & { seq: number };
 
 const INFO_COLUMNS =
   "seq, id, name, format, created_at, samples, input_shape, target_shape, classes, columns";
 
-function info(row: Row): StoredDatasetInfo {
+/**
+ * A new data set's values in the order of the columns `id, owner, name, format, created_at,
+ * samples, input_shape, target_shape, classes, columns, x, y` (both stores insert these).
+ */
+export function datasetValues(id: string, owner: string, data: NewDataset, now: Date): unknown[] {
+  return [
+    id,
+    owner,
+    data.name,
+    data.format,
+    now.toISOString(),
+    data.samples,
+    JSON.stringify(data.inputShape),
+    JSON.stringify(data.targetShape),
+    data.classes ? JSON.stringify(data.classes) : null,
+    data.columns ? JSON.stringify(data.columns) : null,
+    bytesOf(data.x),
+    bytesOf(data.y),
+  ];
+}
+
+/** What a client sees of a data set, from its row (JSON columns parsed). */
+export function datasetInfo(row: DatasetRow): StoredDatasetInfo {
   return {
     id: row.id,
     name: row.name,
@@ -139,20 +162,7 @@ export class DatasetStore implements DatasetStoreApi {
         `INSERT INTO datasets (id, owner, name, format, created_at, samples, input_shape, target_shape, classes, columns, x, y)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(
-        id,
-        owner,
-        data.name,
-        data.format,
-        now.toISOString(),
-        data.samples,
-        JSON.stringify(data.inputShape),
-        JSON.stringify(data.targetShape),
-        data.classes ? JSON.stringify(data.classes) : null,
-        data.columns ? JSON.stringify(data.columns) : null,
-        bytesOf(data.x),
-        bytesOf(data.y),
-      );
+      .run(...datasetValues(id, owner, data, now));
     return this.info(id)!;
   }
 
@@ -161,7 +171,7 @@ export class DatasetStore implements DatasetStoreApi {
     const row = this.db.prepare(`SELECT ${INFO_COLUMNS}, owner FROM datasets WHERE id = ?`).get(id) as
       | (Row & { owner: string })
       | undefined;
-    return row && (owner === undefined || row.owner === owner) ? info(row) : undefined;
+    return row && (owner === undefined || row.owner === owner) ? datasetInfo(row) : undefined;
   }
 
   /** The data set with its values (fresh arrays), or undefined. */
@@ -169,7 +179,7 @@ export class DatasetStore implements DatasetStoreApi {
     const row = this.db.prepare(`SELECT ${INFO_COLUMNS}, x, y FROM datasets WHERE id = ?`).get(id) as
       | Row
       | undefined;
-    return row && { ...info(row), x: toFloat64(row.x!), y: toFloat64(row.y!) };
+    return row && { ...datasetInfo(row), x: toFloat64(row.x!), y: toFloat64(row.y!) };
   }
 
   /**
@@ -193,7 +203,7 @@ export class DatasetStore implements DatasetStoreApi {
     const rows = this.db
       .prepare(`SELECT ${INFO_COLUMNS} FROM datasets WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
       .all(owner, below, limit + 1) as Row[];
-    return { items: rows.slice(0, limit).map(info), hasMore: rows.length > limit };
+    return { items: rows.slice(0, limit).map(datasetInfo), hasMore: rows.length > limit };
   }
 
   /** Deletes the owner's data set; false when they have none of this id. */
