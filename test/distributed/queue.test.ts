@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALICE, BOB, irisJob } from "../fixtures.js";
+import { followSse } from "../http/sse.js";
 import { Cluster, type Proc, skipReason } from "./cluster.js";
 
 if (skipReason) console.warn(skipReason);
@@ -155,4 +156,28 @@ describe.skipIf(skipReason !== undefined)("the distributed queue", () => {
     worker.proc.kill("SIGTERM");
     await worker.exited;
   }, 60_000);
+
+  it("gives a stream that joins between two checkpoints every event once, in order", async () => {
+    // The bug a tester found: a late stream got the stored events and the live ones, but not those
+    // of the running chunk published before it subscribed (up to CHECKPOINT_EVERY of them).
+    const worker = await cluster.worker({ POOL_SIZE: "1", WORKER_CONCURRENCY: "1", CHECKPOINT_EVERY: "25" });
+    const epochs = 2000;
+    const job = await create(ALICE, irisJob(epochs, { batchSize: 1, seed: 11 }));
+    const headers = { "x-api-key": ALICE };
+    const streams: Promise<{ events: { id?: string }[] }>[] = [];
+    for (let i = 0; i < 8; i++) {
+      const after = i % 2 === 0 ? {} : { "last-event-id": String(3 * i) };
+      streams.push(followSse(`${api.base}/jobs/${job.id}/events`, () => undefined, { ...headers, ...after }));
+      await sleep(120);
+    }
+    const all = await Promise.all(streams);
+    for (const [i, s] of all.entries()) {
+      const first = i % 2 === 0 ? 1 : 3 * i + 1;
+      expect(s.events.map((e) => Number(e.id))).toEqual(
+        Array.from({ length: epochs + 2 - first }, (_, k) => first + k),
+      );
+    }
+    worker.proc.kill("SIGTERM");
+    await worker.exited;
+  }, 90_000);
 });

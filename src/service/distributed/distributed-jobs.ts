@@ -134,6 +134,7 @@ export class DistributedJobs {
       [final],
     );
     if (stored) {
+      await this.pub.del(this.names.pendingEvents(id));
       await this.pub.publish(this.names.cancelChannel, id);
       await this.pub.publish(this.names.eventChannel(id), JSON.stringify(final));
       // A waiting job leaves the queue; an active one (locked by its worker) ends when the worker aborts it.
@@ -165,11 +166,16 @@ export class DistributedJobs {
       listener(event);
     };
     const unsubscribe = await this.listen(id, own);
+    // Redis before PostgreSQL: a worker stores a checkpoint's events, then drops them from Redis,
+    // so an event is in one of the two reads (or both) whenever the checkpoint falls.
+    const pending = (
+      await this.pub.zrangebyscore(this.names.pendingEvents(id), `(${afterSeq}`, "+inf")
+    ).map((text) => JSON.parse(text) as JobEvent);
     const stored = await this.store.events(id, afterSeq);
     const record = await this.record(id, owner);
-    const backlog = [...stored];
-    seen = Math.max(afterSeq, stored.at(-1)?.seq ?? 0);
-    for (const e of live.sort((a, b) => a.seq - b.seq))
+    const backlog: JobEvent[] = [];
+    seen = afterSeq;
+    for (const e of [...stored, ...pending, ...live].sort((a, b) => a.seq - b.seq))
       if (e.seq > seen) {
         backlog.push(e);
         seen = e.seq;

@@ -6,6 +6,11 @@ export interface DistributedNames {
   cancelChannel: string;
   /** Pub/sub channel of one job's events (each message a JSON `JobEvent`). */
   eventChannel(jobId: string): string;
+  /**
+   * Sorted set of a running job's events not yet in PostgreSQL (score: the event id; member: the
+   * JSON `JobEvent`): what a stream that joins between two checkpoints has missed.
+   */
+  pendingEvents(jobId: string): string;
   /** Sorted set of one client's jobs held back by MAX_JOBS_PER_CLIENT (member: job id; score: its creation order). */
   heldSet(owner: string): string;
 }
@@ -16,5 +21,6 @@ export function names(prefix: string): DistributedNames {
     cancelChannel: `${prefix}:cancel`,
     eventChannel: (jobId) => `${prefix}:events:${jobId}`,
     heldSet: (owner) => `${prefix}:held:${owner}`,
+    pendingEvents: (jobId) => `${prefix}:pending:${jobId}`,
   };
 }

@@ -210,6 +210,10 @@ export class DistributedRunner {
           const events = run.pending;
           run.pending = [];
           await this.store.saveCheckpoint(id, checkpoint, run.progress, events);
+          // Stored now: a late stream reads them from PostgreSQL (it reads Redis first, so none falls between).
+          const upTo = events.at(-1)?.seq;
+          if (upTo !== undefined)
+            await this.pub.zremrangebyscore(this.names.pendingEvents(id), "-inf", upTo).catch(() => 0);
         },
       },
       { epochs: record.epochs, request, signal: run.controller.signal },
@@ -225,7 +229,17 @@ export class DistributedRunner {
     run.last = progress.epoch;
     const event: JobEvent = { seq: progress.epoch, type: "progress", data: JSON.stringify(progress) };
     run.pending.push(event);
-    void this.pub.publish(this.names.eventChannel(id), JSON.stringify(event)).catch(() => {});
+    // Kept in Redis until the next checkpoint stores it, and published, in one transaction: a
+    // stream that subscribes in between gets it one way or the other (DistributedJobs.subscribe).
+    const text = JSON.stringify(event);
+    const pending = this.names.pendingEvents(id);
+    void this.pub
+      .multi()
+      .zadd(pending, event.seq, text)
+      .pexpire(pending, PENDING_TTL_MS)
+      .publish(this.names.eventChannel(id), text)
+      .exec()
+      .catch(() => {});
     this.report(run);
   }
 
@@ -297,10 +311,14 @@ export class DistributedRunner {
     );
     run.pending = [];
     if (!stored) return;
+    await this.pub.del(this.names.pendingEvents(record.id)).catch(() => 0);
     await this.pub.publish(this.names.eventChannel(record.id), JSON.stringify(final));
     this.options.log?.info({ job: record.id, status: end.status }, "job finished");
   }
 }
+
+/** How long a job's unstored events stay in Redis without a new one (a dead worker's are repeated by the next). */
+const PENDING_TTL_MS = 24 * 3600 * 1000;
 
 /** A job's run state as its record left it. */
 function newRun(record: JobRecord, queued: QueueJob): Running {
