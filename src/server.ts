@@ -1,9 +1,19 @@
 import closeWithGrace from "close-with-grace";
+import type { FastifyInstance } from "fastify";
+import pino from "pino";
 import { loadConfig } from "./config.js";
 import { buildApp } from "./http/app.js";
 
 const config = loadConfig();
-const app = await buildApp({ config });
+let app: FastifyInstance;
+try {
+  app = await buildApp({ config });
+  // Plugins start here (migrations, the job queue's connection): a failure is one line, not a stack.
+  await app.ready();
+} catch (err) {
+  pino().fatal({ reason: err instanceof Error ? err.message : String(err) }, "could not start");
+  process.exit(1);
+}
 
 // On SIGTERM/SIGINT (or a crash): stop accepting connections, interrupt running jobs (they
 // resume from their checkpoint at the next start), let running requests finish (the pool drains

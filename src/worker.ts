@@ -21,8 +21,13 @@ if (!d) {
   log.fatal("the worker needs REDIS_URL and DATABASE_URL (the distributed mode)");
   process.exit(1);
 }
+/** Logs why the worker cannot start (one line: PostgreSQL or Redis not reachable, say) and exits 1. */
+function fatal(err: unknown): never {
+  log.fatal({ reason: err instanceof Error ? err.message : String(err) }, "could not start");
+  process.exit(1);
+}
 const store = new PgJobStore(d.databaseUrl, d.schema);
-await store.migrate();
+await store.migrate().catch(fatal);
 const pool = new EnginePool({
   size: config.poolSize,
   maxQueue: Math.max(config.maxQueue, d.workerConcurrency),
@@ -54,7 +59,7 @@ closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
   await store.close();
 });
 
-await runner.start();
+await runner.start().catch(fatal);
 log.info(
   {
     concurrency: d.workerConcurrency,

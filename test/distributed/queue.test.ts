@@ -166,7 +166,7 @@ describe.skipIf(skipReason !== undefined)("the distributed queue", () => {
     const headers = { "x-api-key": ALICE };
     const streams: Promise<{ events: { id?: string }[] }>[] = [];
     for (let i = 0; i < 8; i++) {
-      const after = i % 2 === 0 ? {} : { "last-event-id": String(3 * i) };
+      const after: Record<string, string> = i % 2 === 0 ? {} : { "last-event-id": String(3 * i) };
       streams.push(followSse(`${api.base}/jobs/${job.id}/events`, () => undefined, { ...headers, ...after }));
       await sleep(120);
     }

@@ -19,6 +19,7 @@ import {
   requestHash,
 } from "../jobs/job-service.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord, type JobStatus } from "../store/job-store.js";
+import { redisErrors, untilReady } from "./connections.js";
 import { type DistributedNames, names } from "./names.js";
 import type { PgJobStore } from "./pg-job-store.js";
 
@@ -41,6 +42,8 @@ export class DistributedJobs {
   private readonly sub: Redis;
   private readonly listeners = new Map<string, Set<JobListener>>();
   private readonly names: DistributedNames;
+  private readonly redisUrl: string;
+  private readonly errors: ReturnType<typeof redisErrors>;
 
   constructor(
     private readonly store: PgJobStore,
@@ -54,6 +57,9 @@ export class DistributedJobs {
     });
     this.pub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
     this.sub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.redisUrl = options.redisUrl;
+    this.errors = redisErrors(options.log, "job queue");
+    for (const client of [this.queue, this.pub, this.sub]) client.on("error", this.errors.listener);
     this.sub.on("message", (channel: string, message: string) => {
       const id = channel.slice(channel.lastIndexOf(":") + 1);
       const event = JSON.parse(message) as JobEvent;
@@ -168,9 +174,9 @@ export class DistributedJobs {
     const unsubscribe = await this.listen(id, own);
     // Redis before PostgreSQL: a worker stores a checkpoint's events, then drops them from Redis,
     // so an event is in one of the two reads (or both) whenever the checkpoint falls.
-    const pending = (
-      await this.pub.zrangebyscore(this.names.pendingEvents(id), `(${afterSeq}`, "+inf")
-    ).map((text) => JSON.parse(text) as JobEvent);
+    const pending = (await this.pub.zrangebyscore(this.names.pendingEvents(id), `(${afterSeq}`, "+inf")).map(
+      (text) => JSON.parse(text) as JobEvent,
+    );
     const stored = await this.store.events(id, afterSeq);
     const record = await this.record(id, owner);
     const backlog: JobEvent[] = [];
@@ -193,8 +199,14 @@ export class DistributedJobs {
     return (await this.record(id, owner)).epochs + 1;
   }
 
+  /** @throws Error naming REDIS_URL when Redis does not answer within CONNECT_TIMEOUT_MS. */
   async start(): Promise<void> {
-    await this.queue.waitUntilReady();
+    await untilReady(Promise.all([this.queue.waitUntilReady(), this.pub.ping()]), {
+      name: "Redis",
+      variable: "REDIS_URL",
+      url: this.redisUrl,
+      lastError: () => this.errors.last,
+    });
   }
 
   async stop(): Promise<void> {

@@ -9,6 +9,7 @@ import {
   encodeOptimizerState,
   encodeTensors,
 } from "../store/tensor-codec.js";
+import { CONNECT_TIMEOUT_MS, redact } from "./connections.js";
 import { inTransaction } from "./pg-transaction.js";
 
 /**
@@ -151,16 +152,32 @@ export class PgJobStore {
   readonly pool: pg.Pool;
 
   constructor(
-    url: string,
+    private readonly url: string,
     readonly schema = "public",
   ) {
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
-    this.pool = new pg.Pool({ connectionString: url, max: 5, options: `-c search_path=${schema}` });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: 5,
+      options: `-c search_path=${schema}`,
+      // A host that does not answer fails the query (and the start) instead of hanging it.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    // An idle connection that breaks (PostgreSQL restarted) is dropped from the pool; the next
+    // query opens a new one or fails with its own error. Unheard, this event would end the process.
+    this.pool.on("error", () => {});
   }
 
   /** Creates the schema if needed and applies the migrations it has not seen (one transaction, under a lock). */
   async migrate(): Promise<void> {
-    const c = await this.pool.connect();
+    let c: pg.PoolClient;
+    try {
+      c = await this.pool.connect();
+    } catch (err) {
+      throw new Error(
+        `cannot reach PostgreSQL at ${redact(this.url)} (DATABASE_URL): ${err instanceof Error ? err.message : err}`,
+      );
+    }
     try {
       await c.query("BEGIN");
       await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`backprop-migrate ${this.schema}`]);

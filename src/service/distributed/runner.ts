@@ -18,6 +18,7 @@ import {
 import type { JobLogger } from "../jobs/job-service.js";
 import type { EnginePool } from "../pool.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord } from "../store/job-store.js";
+import { redisErrors, untilReady } from "./connections.js";
 import { type DistributedNames, names } from "./names.js";
 import type { PgJobStore } from "./pg-job-store.js";
 
@@ -71,6 +72,7 @@ export class DistributedRunner {
   private readonly names: DistributedNames;
   private readonly chunks: ChunkEngine;
   private closing = false;
+  private readonly errors: ReturnType<typeof redisErrors>;
 
   constructor(
     private readonly store: PgJobStore,
@@ -82,6 +84,8 @@ export class DistributedRunner {
     this.names = names(options.prefix);
     this.pub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
     this.sub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.errors = redisErrors(options.log, "worker");
+    for (const client of [this.pub, this.sub]) client.on("error", this.errors.listener);
     this.sub.on("message", (_channel, id: string) => {
       this.running.get(id)?.controller.abort(new Error("the job was cancelled"));
     });
@@ -94,15 +98,21 @@ export class DistributedRunner {
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
       maxStalledCount: 5,
     });
-    this.worker.on("error", (err) => this.options.log?.error({ err }, "queue worker error"));
+    this.worker.on("error", this.errors.listener);
     // BullMQ gave up on a job (it stalled too often, or storing its end failed): the record says so too.
     this.worker.on("failed", (job, err) => {
       if (job?.id) void this.failAbandoned(job, err).catch(() => {});
     });
   }
 
+  /** @throws Error naming REDIS_URL when Redis does not answer within CONNECT_TIMEOUT_MS. */
   async start(): Promise<void> {
-    await this.sub.subscribe(this.names.cancelChannel);
+    await untilReady(this.sub.subscribe(this.names.cancelChannel), {
+      name: "Redis",
+      variable: "REDIS_URL",
+      url: this.options.redisUrl,
+      lastError: () => this.errors.last,
+    });
     void this.worker.run();
     await this.worker.waitUntilReady();
   }
