@@ -36,8 +36,14 @@ const EnvSchema = z.object({
    * all workers; its further jobs wait, and other clients' jobs run first. Unset: no limit.
    */
   MAX_JOBS_PER_CLIENT: int(1).optional(),
-  /** A running job stores its weights and optimiser state every this many epochs. */
+  /** A running job stores its weights and optimiser state every this many epochs (at first, and at least). */
   CHECKPOINT_EVERY: int(1).default(10),
+  /**
+   * While a job's chunk of epochs takes less than half this long, the next one is twice as many
+   * epochs: a fast model is not slowed down by a checkpoint every few milliseconds, and a crash
+   * repeats at most about this much work. 0: exactly CHECKPOINT_EVERY epochs per checkpoint.
+   */
+  CHECKPOINT_MIN_MS: int(0).default(500),
   /** Largest heap of one worker thread, MiB (unset: Node's default); a worker over it fails its task alone. */
   WORKER_MAX_HEAP_MB: int(16).optional(),
   /**
@@ -126,6 +132,8 @@ export interface Config {
   /** Running jobs per client (owner) at once; undefined: no limit. */
   maxJobsPerClient?: number;
   checkpointEvery: number;
+  /** Chunks of epochs grow (doubling) while one takes under half this (ms); 0: fixed chunks. */
+  checkpointMinMs: number;
   workerMaxHeapMb?: number;
   syncTimeoutMs: number;
   shutdownTimeoutMs: number;
@@ -177,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConcurrentJobs,
     maxJobsPerClient: e.MAX_JOBS_PER_CLIENT,
     checkpointEvery: e.CHECKPOINT_EVERY,
+    checkpointMinMs: e.CHECKPOINT_MIN_MS,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
     syncTimeoutMs: e.SYNC_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -44,6 +44,7 @@ const runner = new DistributedRunner(store, engine, pool, {
   prefix: d.prefix,
   concurrency: d.workerConcurrency,
   checkpointEvery: config.checkpointEvery,
+  checkpointMinMs: config.checkpointMinMs,
   lockDurationMs: d.lockMs,
   stalledIntervalMs: Math.max(500, Math.floor(d.lockMs / 2)),
   maxJobsPerClient: config.maxJobsPerClient,

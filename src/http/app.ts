@@ -178,6 +178,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxConcurrent: config.maxConcurrentJobs,
     maxPerOwner: config.maxJobsPerClient,
     checkpointEvery: config.checkpointEvery,
+    checkpointMinMs: config.checkpointMinMs,
     ...(config.distributed ? { distributed: config.distributed } : {}),
   });
 

@@ -61,3 +61,21 @@ export const SeedSchema = z
   .describe(
     "Seed (uint32) for weight initialisation and shuffling; drawn at random and returned when absent.",
   );
+
+/**
+ * An integer in `[min, max]` given in a query string: decimal digits only, once. zod's
+ * `coerce.number()` would take "" and " " as 0, "0x10" as 16, "1e2" as 100; these (and a repeated
+ * parameter, which arrives as an array) are 400s naming the parameter.
+ */
+export function queryInt(min: number, max: number) {
+  return z
+    .string({
+      error: (issue) =>
+        Array.isArray(issue.input)
+          ? "given more than once: give it once"
+          : "expected an integer (decimal digits)",
+    })
+    .regex(/^\d{1,15}$/, "expected an integer (decimal digits)")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+}

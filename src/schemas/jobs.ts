@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { queryInt } from "./common.js";
 import { ProblemSchema } from "./problem.js";
 import { DivergenceSchema, TrainResponseSchema } from "./responses.js";
 import { ListQuerySchema } from "./stored-datasets.js";
@@ -17,11 +18,7 @@ export const DEFAULT_PRIORITY = 100;
 export const MAX_PRIORITY = 1000;
 
 export const CreateJobQuerySchema = z.strictObject({
-  priority: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PRIORITY)
+  priority: queryInt(1, MAX_PRIORITY)
     .default(DEFAULT_PRIORITY)
     .describe(
       `Which waiting job a free worker takes first: the lowest number (1 = most urgent, ${MAX_PRIORITY} = ` +
@@ -51,10 +48,7 @@ export const ListJobsQuerySchema = ListQuerySchema.extend({
 });
 
 export const JobEventsQuerySchema = z.strictObject({
-  lastEventId: z.coerce
-    .number()
-    .int()
-    .min(0)
+  lastEventId: queryInt(0, 999_999_999)
     .optional()
     .describe(
       "Like the Last-Event-ID header, for clients that cannot set it: replay the events after this id.",

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NestedNumbersSchema } from "./common.js";
+import { NestedNumbersSchema, queryInt } from "./common.js";
 import { sameSampleCount } from "./dataset.js";
 import { LIMITS } from "./limits.js";
 
@@ -99,7 +99,7 @@ export const StoredDatasetSchema = z
   .meta({ id: "StoredDataset", description: "A stored data set (its values are not repeated)." });
 
 export const ListQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20).describe("Items per page."),
+  limit: queryInt(1, 100).default(20).describe("Items per page: 1 … 100 (default 20)."),
   after: z
     .string()
     .min(1)

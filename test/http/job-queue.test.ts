@@ -77,12 +77,69 @@ describe("the embedded job queue", () => {
     expect(Date.parse(e1.startedAt!)).toBeLessThan(Date.parse(d1.finishedAt!));
   }, 30_000);
 
-  it("names the field of a bad priority", async () => {
+  it("names the field of a bad priority, and takes decimal digits only, once", async () => {
     app = await buildTestApp();
-    for (const bad of ["0", "1001", "1.5", "high"]) {
+    for (const bad of [
+      "0",
+      "1001",
+      "1.5",
+      "high",
+      "",
+      "%20",
+      "0x10",
+      "1e2",
+      "%2B5",
+      "-1",
+      "1%262",
+      "1&priority=2",
+    ]) {
       const res = await app.inject({ method: "POST", url: `/jobs?priority=${bad}`, payload: iris(1, 1) });
-      expect(res.statusCode).toBe(400);
-      expect(res.json().errors[0].path).toBe("querystring.priority");
+      expect(res.statusCode, bad).toBe(400);
+      const error = res.json().errors[0];
+      expect(error.path, bad).toBe("querystring.priority");
+      if (bad.includes("&")) expect(error.message).toMatch(/more than once/);
+    }
+    const ok = await app.inject({ method: "POST", url: "/jobs?priority=007", payload: iris(1, 1) });
+    expect(ok.json().priority).toBe(7);
+    // The same rule for the other integer parameters.
+    for (const url of [
+      "/jobs?limit=0x10",
+      "/jobs?limit=",
+      "/datasets?limit=1e1",
+      `/jobs/${ok.json().id}/events?lastEventId=`,
+    ]) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().errors[0].path, url).toMatch(/^querystring\.(limit|lastEventId)$/);
     }
   });
+});
+
+describe("CHECKPOINT_MIN_MS", () => {
+  it("doubles a fast job's chunks, with the same weights as fixed chunks and as POST /train", async () => {
+    const body = iris(600, 3);
+    const run = async (env: Record<string, string>) => {
+      app = await buildTestApp({ CHECKPOINT_EVERY: "5", ...env });
+      const job = await create(ALICE, body);
+      const events: number[] = [];
+      let done: Job;
+      for (;;) {
+        done = (await app.inject({ url: `/jobs/${job.id}` })).json() as Job;
+        if (done.checkpointEpoch !== null && !events.includes(done.checkpointEpoch))
+          events.push(done.checkpointEpoch);
+        if (done.status === "succeeded") break;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const sync = (await app.inject({ method: "POST", url: "/train", payload: body })).json();
+      const result = (await app.inject({ url: `/jobs/${job.id}` })).json().result;
+      await app.close();
+      return { sha: result.weightsSha256 as string, sync: sync.weightsSha256 as string, checkpoints: events };
+    };
+    const fixed = await run({ CHECKPOINT_MIN_MS: "0" });
+    const growing = await run({ CHECKPOINT_MIN_MS: "60000" });
+    expect(growing.sha).toBe(fixed.sha);
+    expect(growing.sha).toBe(growing.sync);
+    // Fixed: every checkpoint a multiple of 5. Growing: 5, 15, 35, 75, … (chunks 5, 10, 20, 40, …).
+    for (const c of growing.checkpoints.filter((c) => c > 0)) expect([5, 15, 35, 75, 155, 315]).toContain(c);
+  }, 30_000);
 });

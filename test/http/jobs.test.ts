@@ -203,7 +203,7 @@ describe("jobs", () => {
     }
   });
 
-  it("returns the first job for a repeated Idempotency-Key, 422 when the body differs", async () => {
+  it("returns the first job for a repeated Idempotency-Key, 422 when the body or priority differs", async () => {
     const headers = { "idempotency-key": "retry-me-1" };
     const first = await create(app, iris(3, { seed: 11 }), headers);
     expect(first.statusCode).toBe(202);
@@ -217,6 +217,16 @@ describe("jobs", () => {
     const other = await create(app, iris(4, { seed: 11 }), headers);
     expect(other.statusCode).toBe(422);
     expect(other.json().type).toBe("/problems/idempotency-key-reused");
+    // The same body at another priority is another request too.
+    const urgent = await app.inject({
+      method: "POST",
+      url: "/jobs?priority=1",
+      payload: iris(3, { seed: 11 }),
+      headers,
+    });
+    expect(urgent.statusCode).toBe(422);
+    expect(urgent.json().errors[0]).toMatchObject({ path: "querystring.priority" });
+    expect(urgent.json().detail).toMatch(/different priority \(100\)/);
     const fresh = await create(app, iris(3, { seed: 11 }), { "idempotency-key": "retry-me-2" });
     expect(fresh.json().id).not.toBe(first.json().id);
     await waitFor(app, fresh.json().id);

@@ -16,6 +16,8 @@ export interface JobsPluginOptions {
   /** Running jobs per client (owner); undefined: no limit (embedded mode; workers apply it in the distributed one). */
   maxPerOwner?: number;
   checkpointEvery: number;
+  /** See `ChunkEngine.checkpointMinMs`. */
+  checkpointMinMs?: number;
   /**
    * The distributed mode: jobs on a BullMQ queue over Redis, records in PostgreSQL (the store
    * plugin's `app.store.pg`, registered with `distributed`); run by `npm run worker`.
@@ -44,6 +46,7 @@ export default fp<JobsPluginOptions>(
         maxConcurrent: opts.maxConcurrent,
         maxPerOwner: opts.maxPerOwner,
         checkpointEvery: opts.checkpointEvery,
+        checkpointMinMs: opts.checkpointMinMs,
         log: app.log,
         onFinish: (status, seconds) => app.metrics?.jobFinished(status, seconds),
         // Embedded jobs go with SQLite data sets, whose answer is synchronous.

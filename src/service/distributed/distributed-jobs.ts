@@ -77,7 +77,11 @@ export class DistributedJobs {
     const { idempotencyKey, owner } = options;
     const hash = idempotencyKey === undefined ? null : requestHash(req);
     if (idempotencyKey !== undefined) {
-      const existing = replayable(await this.store.byIdempotencyKey(idempotencyKey, owner), hash);
+      const existing = replayable(
+        await this.store.byIdempotencyKey(idempotencyKey, owner),
+        hash,
+        options.priority,
+      );
       if (existing) return { job: jobView(existing), replayed: true };
     }
     const { job } = await newJob(this.engine, req, options, hash);
@@ -88,7 +92,11 @@ export class DistributedJobs {
       // A concurrent create with the same key (on this or another API process) stored its job
       // first: answer that one, as a retry after it would get, or the 422 for another body.
       if (idempotencyKey === undefined || !isUniqueViolation(err)) throw err;
-      const existing = replayable(await this.store.byIdempotencyKey(idempotencyKey, owner), hash);
+      const existing = replayable(
+        await this.store.byIdempotencyKey(idempotencyKey, owner),
+        hash,
+        options.priority,
+      );
       if (!existing) throw err;
       return { job: jobView(existing), replayed: true };
     }

@@ -29,6 +29,8 @@ export interface RunnerOptions {
   /** Jobs this worker process runs at once. */
   concurrency: number;
   checkpointEvery: number;
+  /** See `ChunkEngine.checkpointMinMs`. */
+  checkpointMinMs?: number;
   /** How long a worker's lock on a job lasts without renewal; a dead worker's job is re-queued after it. */
   lockDurationMs?: number;
   /** How often workers look for stalled jobs (those whose lock expired). */
@@ -80,7 +82,12 @@ export class DistributedRunner {
     pool: EnginePool,
     private readonly options: RunnerOptions,
   ) {
-    this.chunks = { engine, pool, checkpointEvery: options.checkpointEvery };
+    this.chunks = {
+      engine,
+      pool,
+      checkpointEvery: options.checkpointEvery,
+      checkpointMinMs: options.checkpointMinMs,
+    };
     this.names = names(options.prefix);
     this.pub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
     this.sub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });

@@ -15,8 +15,16 @@ import { addChunk, type ChunkSummary, emptySummary } from "./summary.js";
 export interface ChunkEngine {
   engine: EngineService;
   pool: EnginePool;
-  /** Epochs between checkpoints. */
+  /** Epochs between checkpoints: the first chunk's, and the least. */
   checkpointEvery: number;
+  /**
+   * While a chunk takes less than half this long (ms), the next has twice the epochs, so a
+   * checkpoint's cost (storing it, handing the chunk to a thread, the chunk's full-set metrics)
+   * stays small beside the training, and a crash repeats about this much work at most. Chunks
+   * never shrink again (the exact resume makes any split give the same weights). 0 or unset:
+   * `checkpointEvery` epochs every time.
+   */
+  checkpointMinMs?: number;
 }
 
 /** What `runChunks` needs from the mode running the job (embedded `JobService`, or `DistributedRunner`). */
@@ -38,7 +46,8 @@ export type ChunkLoopEnd =
   | { status: "succeeded"; result: TrainResponse };
 
 /**
- * Runs a job's training as a series of engine calls of `checkpointEvery` epochs each, every one
+ * Runs a job's training as a series of engine calls of `checkpointEvery` epochs each (more when
+ * they are fast, see `checkpointMinMs`), every one
  * continuing the last exactly (weights plus optimiser state), from the job's checkpoint if it has
  * one. Emits each epoch's progress, stores a checkpoint after each chunk but the last, and joins
  * the chunks' history and telemetry into the job's result. Runs whose state a checkpoint cannot
@@ -68,8 +77,10 @@ export async function runChunks(
   deps.onResume(done, checkpoint !== undefined);
   // The engine numbers epochs from the optimizer state a body continues; the job from 1.
   const offset = req.optimizerState?.epochsCompleted ?? 0;
+  let every = deps.checkpointEvery;
   for (;;) {
-    const n = whole ? options.epochs : Math.min(deps.checkpointEvery, total - done);
+    const n = whole ? options.epochs : Math.min(every, total - done);
+    const started = performance.now();
     const final = whole || done + n >= total;
     const channel = new MessageChannel();
     channel.port1.on("message", (logs: ChunkProgress) =>
@@ -127,6 +138,7 @@ export async function runChunks(
     if (!state) throw new Error("a chunk came back without its optimizer state");
     const saved = deps.saveCheckpoint({ epochsDone: done, weights, optimizerState: state, summary });
     if (saved instanceof Promise) await saved;
+    if (deps.checkpointMinMs && performance.now() - started < deps.checkpointMinMs / 2) every *= 2;
   }
 }
 

@@ -33,6 +33,8 @@ export interface JobServiceOptions {
   maxPerOwner?: number;
   /** Epochs between checkpoints. */
   checkpointEvery: number;
+  /** See `ChunkEngine.checkpointMinMs`. */
+  checkpointMinMs?: number;
   log?: JobLogger;
   /** Called when a job ends, with the seconds since a worker first took it up (the metrics). */
   onFinish?: (status: "succeeded" | "failed" | "cancelled", seconds: number | undefined) => void;
@@ -107,7 +109,12 @@ export class JobService {
     pool: EnginePool,
     private readonly options: JobServiceOptions,
   ) {
-    this.chunks = { engine, pool, checkpointEvery: options.checkpointEvery };
+    this.chunks = {
+      engine,
+      pool,
+      checkpointEvery: options.checkpointEvery,
+      checkpointMinMs: options.checkpointMinMs,
+    };
   }
 
   /**
@@ -123,7 +130,7 @@ export class JobService {
     const replay = () =>
       idempotencyKey === undefined
         ? undefined
-        : replayable(this.store.byIdempotencyKey(idempotencyKey, owner), hash);
+        : replayable(this.store.byIdempotencyKey(idempotencyKey, owner), hash, options.priority);
     const first = replay();
     if (first) return { job: this.view(first), replayed: true };
     const { job } = await newJob(this.engine, req, options, hash);
@@ -446,17 +453,33 @@ export function requestHash(req: TrainRequest): string {
 
 /**
  * The job an idempotency key already names, to answer again, when it was created with the same
- * body (`hash`); undefined when the key names no job.
- * @throws ProblemError (422) when the key was used for another body.
+ * body (`hash`) and priority; undefined when the key names no job.
+ * @throws ProblemError (422) when the key was used for another body or another priority.
  */
-export function replayable(existing: JobRecord | undefined, hash: string | null): JobRecord | undefined {
-  if (existing && existing.requestHash !== hash)
+export function replayable(
+  existing: JobRecord | undefined,
+  hash: string | null,
+  priority: number = DEFAULT_PRIORITY,
+): JobRecord | undefined {
+  if (!existing) return undefined;
+  const other =
+    existing.requestHash !== hash
+      ? { what: "body", path: ["headers", "idempotency-key"] }
+      : existing.priority !== priority
+        ? { what: `priority (${existing.priority})`, path: ["querystring", "priority"] }
+        : undefined;
+  if (other)
     throw new ProblemError(
       422,
       "/problems/idempotency-key-reused",
       "Idempotency key reused",
-      `the Idempotency-Key was used for job ${existing.id} with a different body; use a new key for a new job`,
-      [fieldError(["headers", "idempotency-key"], `already used for job ${existing.id} with another body`)],
+      `the Idempotency-Key was used for job ${existing.id} with a different ${other.what}; use a new key for a new job`,
+      [
+        fieldError(
+          other.path,
+          `the Idempotency-Key was used for job ${existing.id} with another ${other.what}`,
+        ),
+      ],
     );
   return existing;
 }
