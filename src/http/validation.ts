@@ -59,6 +59,9 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[]): FlatIssue[]
   const path = [...base, ...issue.path];
   switch (issue.code) {
     case "invalid_union": {
+      const mixed = mixedForms(issue.errors);
+      if (mixed)
+        return [{ path, message: `${issue.message}, not several: ${mixed} belong to different ones` }];
       const branch = bestBranch(issue.errors, path);
       return branch ?? [{ path, message: issue.message }];
     }
@@ -71,6 +74,22 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[]): FlatIssue[]
     default:
       return [{ path, message: issue.message }];
   }
+}
+
+/**
+ * When an object mixes the fields of several branches (`{name, x, y}` for `{name}` or `{x, y}`),
+ * every branch rejects some key another branch accepts: the mixed keys, listed; else undefined.
+ * Keys no branch knows are left to the branch's own "unknown field".
+ */
+function mixedForms(branches: $ZodIssue[][]): string | undefined {
+  if (branches.length < 2) return undefined;
+  const rejected = branches.map(
+    (b) => new Set(b.flatMap((i) => (i.code === "unrecognized_keys" && i.path.length === 0 ? i.keys : []))),
+  );
+  const unknownToAll = [...rejected[0]!].filter((k) => rejected.every((r) => r.has(k)));
+  const known = rejected.map((r) => [...r].filter((k) => !unknownToAll.includes(k)));
+  if (known.some((keys) => keys.length === 0)) return undefined;
+  return [...new Set(known.flat())].map((k) => `\`${k}\``).join(", ");
 }
 
 function bestBranch(branches: $ZodIssue[][], path: PropertyKey[]): FlatIssue[] | undefined {

@@ -81,6 +81,20 @@ describe("400: the body does not match the schema", () => {
     expect(body.errors?.find((e) => e.path === "extra")?.message).toBe("unknown field");
   });
 
+  it.each([
+    [{ name: "xor", x: [[0, 0]], y: [0] }, "dataset", /not several: `name`, `x`, `y`/],
+    [{ id: "ds_1", name: "xor" }, "dataset", /not several: `id`, `name`/],
+    [{ name: "xor", bogus: 1 }, "dataset.bogus", /^unknown field$/],
+    [{ x: [[0, 0]], y: [0], bogus: 2 }, "dataset.bogus", /^unknown field$/],
+  ])(
+    "says which data set forms are mixed, and names a field no form knows (%j)",
+    async (dataset, path, message) => {
+      const body = problem(await post("/train", trainBody({ dataset })), 400);
+      expect(paths(body)).toEqual([path]);
+      expect(body.errors?.[0]?.message).toMatch(message);
+    },
+  );
+
   it("names a missing required field", async () => {
     const { optimizer: _omitted, ...rest } = trainBody();
     const body = problem(await post("/train", rest), 400);
