@@ -130,6 +130,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     apiKeys: config.apiKeys,
     rateLimit: config.rateLimit,
     corsOrigins: config.corsOrigins,
+    ...(config.distributed
+      ? { redis: { url: config.distributed.redisUrl, prefix: config.distributed.prefix } }
+      : {}),
   });
   await app.register(fastifySwagger, {
     openapi: {

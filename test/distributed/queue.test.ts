@@ -180,4 +180,15 @@ describe.skipIf(skipReason !== undefined)("the distributed queue", () => {
     worker.proc.kill("SIGTERM");
     await worker.exited;
   }, 90_000);
+
+  it("counts a client's rate limit over every API process (in Redis)", async () => {
+    const env = { API_KEYS: `${ALICE},${BOB}`, RATE_LIMIT_MAX: "5", RATE_LIMIT_WINDOW_MS: "60000" };
+    const [a, b] = await Promise.all([cluster.api(env), cluster.api(env)]);
+    const get = (base: string, key: string) => fetch(`${base}/jobs`, { headers: { "x-api-key": key } });
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await get(i % 2 ? b.base : a.base, ALICE)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]); // 3 on each process: 6 in all
+    expect((await get(b.base, BOB)).status).toBe(200); // another client counts alone
+    for (const p of [a, b]) p.proc.kill("SIGTERM");
+  }, 60_000);
 });

@@ -3,7 +3,9 @@ import fastifyHelmet from "@fastify/helmet";
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
+import { Redis } from "ioredis";
 import { ANONYMOUS, ApiKeys } from "../../service/auth.js";
+import { redisErrors } from "../../service/distributed/connections.js";
 import { RateLimitedError, UnauthorizedError } from "../../service/errors.js";
 
 declare module "fastify" {
@@ -21,6 +23,11 @@ export interface SecurityPluginOptions {
   apiKeys: readonly string[];
   /** RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW_MS and client; undefined: no limit. */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * The distributed mode's Redis: rate limits are counted there (under `<prefix>:rate:`), so a
+   * client's requests count together on every API process. Unset: counted in this process.
+   */
+  redis?: { url: string; prefix: string };
   /** CORS_ORIGINS (`*` for any); empty: same origin only (no CORS headers). */
   corsOrigins: readonly string[];
 }
@@ -113,8 +120,20 @@ export default fp<SecurityPluginOptions>(
     let limit: ReturnType<FastifyInstance["rateLimit"]> | undefined;
     const rate = opts.rateLimit;
     if (rate) {
+      const redis =
+        opts.redis && new Redis(opts.redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+      if (redis) {
+        redis.on("error", redisErrors(app.log, "rate limit").listener);
+        app.addHook("onClose", async () => {
+          redis.disconnect();
+        });
+      }
       await app.register(fastifyRateLimit, {
         global: false, // counted in the hook below, after the key is known
+        ...(redis && opts.redis
+          ? // Redis away: requests pass uncounted rather than fail (the limit protects; it must not take the API down).
+            { redis, nameSpace: `${opts.redis.prefix}:rate:`, skipOnError: true }
+          : {}),
         max: rate.max,
         timeWindow: rate.windowMs,
         keyGenerator: (request) => (request.owner !== ANONYMOUS ? request.owner : `ip:${request.ip}`),
