@@ -94,6 +94,19 @@ describe.skipIf(skipReason !== undefined)("distributed mode (BullMQ on Redis, Po
     expect(victims.length).toBeGreaterThan(0);
     const victim = victims[0]!;
     const checkpoint = (await getJob(b.base, victim)).checkpointEpoch;
+    // GET /jobs/{id} never shows the victim going back, though its new worker repeats the epochs
+    // after its checkpoint (the queue job's progress stays at the highest epoch reported).
+    const seenEpochs: number[] = [];
+    const watching = (async () => {
+      for (;;) {
+        const j = (await (await fetch(`${a.base}/jobs/${victim}`)).json()) as JobJson & {
+          progress: { epoch: number };
+        };
+        seenEpochs.push(j.progress.epoch);
+        if (j.status !== "queued" && j.status !== "running") return;
+        await sleep(15);
+      }
+    })();
 
     // The other API streams the victim's events: every epoch once, in order, whichever worker runs it.
     const stream = await followSse(
@@ -119,6 +132,9 @@ describe.skipIf(skipReason !== undefined)("distributed mode (BullMQ on Redis, Po
     }
     const seconds = (performance.now() - t0) / 1000;
     expect(finished.map((j) => j.status)).toEqual(ids.map(() => "succeeded"));
+    await watching;
+    expect(seenEpochs.length).toBeGreaterThan(5);
+    expect(seenEpochs).toEqual([...seenEpochs].sort((x, y) => x - y));
     const sync = await Promise.all(
       ids.map(
         async (_, i) =>

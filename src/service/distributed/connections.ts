@@ -24,8 +24,11 @@ export function redisErrors(log: JobLogger | undefined, what: string, everyMs = 
   let lastLogged = Number.NEGATIVE_INFINITY;
   const state = {
     last: undefined as Error | undefined,
+    /** Set once the process has started: before, an error only feeds `untilReady`'s one message. */
+    started: false,
     listener: (err: Error) => {
       state.last = err;
+      if (!state.started) return;
       const now = Date.now();
       if (now - lastLogged < everyMs) return;
       lastLogged = now;

@@ -62,8 +62,10 @@ export class DistributedJobs {
     for (const client of [this.queue, this.pub, this.sub]) client.on("error", this.errors.listener);
     this.sub.on("message", (channel: string, message: string) => {
       const id = channel.slice(channel.lastIndexOf(":") + 1);
-      const event = JSON.parse(message) as JobEvent;
-      for (const l of [...(this.listeners.get(id) ?? [])]) l(event);
+      // A worker publishes progress events in batches (an array), the final event alone.
+      const parsed = JSON.parse(message) as JobEvent | JobEvent[];
+      for (const event of Array.isArray(parsed) ? parsed : [parsed])
+        for (const l of [...(this.listeners.get(id) ?? [])]) l(event);
     });
   }
 
@@ -215,6 +217,7 @@ export class DistributedJobs {
       url: this.redisUrl,
       lastError: () => this.errors.last,
     });
+    this.errors.started = true;
   }
 
   async stop(): Promise<void> {
