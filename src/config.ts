@@ -36,6 +36,11 @@ const EnvSchema = z.object({
    * all workers; its further jobs wait, and other clients' jobs run first. Unset: no limit.
    */
   MAX_JOBS_PER_CLIENT: int(1).optional(),
+  /**
+   * Finished jobs (succeeded, failed, cancelled) are deleted this many days after they ended, with
+   * their events, results and idempotency keys (checked at start and every hour). Unset: kept.
+   */
+  JOB_RETENTION_DAYS: z.coerce.number().positive().optional(),
   /** A running job stores its weights and optimiser state every this many epochs (at first, and at least). */
   CHECKPOINT_EVERY: int(1).default(10),
   /**
@@ -132,6 +137,8 @@ export interface Config {
   /** Running jobs per client (owner) at once; undefined: no limit. */
   maxJobsPerClient?: number;
   checkpointEvery: number;
+  /** Finished jobs are deleted this long after they ended (ms); undefined: kept. */
+  jobRetentionMs?: number;
   /** Chunks of epochs grow (doubling) while one takes under half this (ms); 0: fixed chunks. */
   checkpointMinMs: number;
   workerMaxHeapMb?: number;
@@ -186,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxJobsPerClient: e.MAX_JOBS_PER_CLIENT,
     checkpointEvery: e.CHECKPOINT_EVERY,
     checkpointMinMs: e.CHECKPOINT_MIN_MS,
+    jobRetentionMs: e.JOB_RETENTION_DAYS === undefined ? undefined : e.JOB_RETENTION_DAYS * 86_400_000,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
     syncTimeoutMs: e.SYNC_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

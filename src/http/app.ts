@@ -182,6 +182,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxPerOwner: config.maxJobsPerClient,
     checkpointEvery: config.checkpointEvery,
     checkpointMinMs: config.checkpointMinMs,
+    retentionMs: config.jobRetentionMs,
     ...(config.distributed ? { distributed: config.distributed } : {}),
   });
 

@@ -3,6 +3,10 @@
  * order they came; MAX_JOBS_PER_CLIENT caps one client's running jobs while others' go ahead.
  * (test/distributed/queue.test.ts checks the same over BullMQ and several workers.)
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import type { JobSchema } from "../../src/schemas/jobs.js";
@@ -142,4 +146,27 @@ describe("CHECKPOINT_MIN_MS", () => {
     // Fixed: every checkpoint a multiple of 5. Growing: 5, 15, 35, 75, … (chunks 5, 10, 20, 40, …).
     for (const c of growing.checkpoints.filter((c) => c > 0)) expect([5, 15, 35, 75, 155, 315]).toContain(c);
   }, 30_000);
+});
+
+describe("JOB_RETENTION_DAYS", () => {
+  it("deletes finished jobs older than it when the service starts, and keeps the rest", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "retention-"));
+    try {
+      app = await buildTestApp({ DATA_DIR: dir });
+      const old = await create(ALICE, iris(2, 1));
+      const recent = await create(ALICE, iris(2, 2));
+      await settle(ALICE, old.id);
+      await settle(ALICE, recent.id);
+      await app.close();
+      const db = new Database(join(dir, "service.sqlite"));
+      db.prepare("UPDATE jobs SET finished_at = '2020-01-01T00:00:00.000Z' WHERE id = ?").run(old.id);
+      db.close();
+      app = await buildTestApp({ DATA_DIR: dir, JOB_RETENTION_DAYS: "30" });
+      expect((await app.inject({ url: `/jobs/${old.id}` })).statusCode).toBe(404);
+      expect((await app.inject({ url: `/jobs/${recent.id}` })).json().status).toBe("succeeded");
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -18,6 +18,8 @@ export interface JobsPluginOptions {
   checkpointEvery: number;
   /** See `ChunkEngine.checkpointMinMs`. */
   checkpointMinMs?: number;
+  /** JOB_RETENTION_DAYS in ms: finished jobs older than this are deleted at start and every hour. */
+  retentionMs?: number;
   /**
    * The distributed mode: jobs on a BullMQ queue over Redis, records in PostgreSQL (the store
    * plugin's `app.store.pg`, registered with `distributed`); run by `npm run worker`.
@@ -59,6 +61,26 @@ export default fp<JobsPluginOptions>(
     app.addHook("onReady", async () => {
       await jobs.start();
     });
+    const retention = opts.retentionMs;
+    if (retention !== undefined) {
+      // Every process may sweep (one DELETE, the same for all): no coordination needed.
+      const sweep = async () => {
+        try {
+          const deleted = await jobs.deleteFinishedBefore(new Date(Date.now() - retention));
+          if (deleted > 0) app.log.info({ deleted }, "deleted jobs past JOB_RETENTION_DAYS");
+        } catch (err) {
+          app.log.error({ err }, "could not delete old jobs");
+        }
+      };
+      let timer: NodeJS.Timeout | undefined;
+      app.addHook("onReady", async () => {
+        await sweep();
+        timer = setInterval(() => void sweep(), Math.min(retention, 3_600_000)).unref();
+      });
+      app.addHook("preClose", async () => {
+        clearInterval(timer);
+      });
+    }
     // Before the server stops: interrupting jobs also ends their event streams, which would
     // otherwise hold server.close() open.
     app.addHook("preClose", async () => {

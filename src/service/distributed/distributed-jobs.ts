@@ -243,6 +243,10 @@ export class DistributedJobs {
     return { queued, running: c.active ?? 0, subscribers };
   }
 
+  deleteFinishedBefore(cutoff: Date): Promise<number> {
+    return this.store.deleteFinishedBefore(cutoff.toISOString());
+  }
+
   /** Jobs in PostgreSQL by status. @throws when PostgreSQL does not answer. */
   countByStatus(): Promise<Record<JobStatus, number>> {
     return this.store.countByStatus();

@@ -279,6 +279,15 @@ export class PgJobStore {
     return { items: rows.slice(0, limit).map(record), hasMore: rows.length > limit };
   }
 
+  /** As `JobStore.deleteFinishedBefore`. */
+  async deleteFinishedBefore(cutoff: string): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      "DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1",
+      [cutoff],
+    );
+    return rowCount ?? 0;
+  }
+
   async countByStatus(): Promise<Record<JobStatus, number>> {
     const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
     const { rows } = await this.pool.query<{ status: JobStatus; n: string }>(

@@ -247,6 +247,10 @@ export class JobService {
     return this.store.countByStatus();
   }
 
+  deleteFinishedBefore(cutoff: Date): number {
+    return this.store.deleteFinishedBefore(cutoff.toISOString());
+  }
+
   private record(id: string, owner: string): JobRecord {
     const record = this.store.get(id, owner);
     if (!record) throw new NotFoundError(`there is no job ${id}`);

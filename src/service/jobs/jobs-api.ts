@@ -29,4 +29,6 @@ export interface JobsApi {
   /** Jobs waiting and running, and open event streams (the metrics and /ready). @throws when the backing store does not answer. */
   stats(): MaybePromise<{ queued: number; running: number; subscribers: number }>;
   countByStatus(): MaybePromise<Record<JobStatus, number>>;
+  /** Deletes the jobs that finished before `cutoff` (JOB_RETENTION_DAYS). @returns how many. */
+  deleteFinishedBefore(cutoff: Date): MaybePromise<number>;
 }

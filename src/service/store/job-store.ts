@@ -335,6 +335,16 @@ export class JobStore {
       .all(id, afterSeq) as JobEvent[];
   }
 
+  /**
+   * Deletes the jobs that finished before `cutoff` (ISO 8601), their events and idempotency keys
+   * with them (checkpoints are gone already). @returns how many.
+   */
+  deleteFinishedBefore(cutoff: string): number {
+    return this.db
+      .prepare("DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ?")
+      .run(cutoff).changes;
+  }
+
   /** How many jobs are in each status. */
   countByStatus(): Record<JobStatus, number> {
     const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
