@@ -6,21 +6,13 @@ import type { FastifyInstance, InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderOpenapi } from "../../src/http/openapi-document.js";
 import { ownerOf } from "../../src/service/auth.js";
+import { xor } from "../fixtures.js";
 import { buildTestApp, type ProblemBody } from "./helper.js";
 
 const KEY_A = "key-a-0123456789abcdef";
 const KEY_B = "key-b-0123456789abcdef";
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-const xor = {
-  x: [
-    [0, 0],
-    [0, 1],
-    [1, 0],
-    [1, 1],
-  ],
-  y: [0, 1, 1, 0],
-};
 const xorTrain = (dataset: object) => ({
   model: {
     inputShape: [2],
