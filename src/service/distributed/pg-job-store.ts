@@ -2,7 +2,18 @@ import pg from "pg";
 import { DEFAULT_PRIORITY, JOB_STATUSES } from "../../schemas/jobs.js";
 import { ANONYMOUS } from "../auth.js";
 import { unknownDataset } from "../store/dataset-store.js";
-import type { Checkpoint, JobEnd, JobEvent, JobRecord, JobStatus, NewJob } from "../store/job-store.js";
+import {
+  type Checkpoint,
+  JOB_COLUMNS,
+  type JobEnd,
+  type JobEvent,
+  type JobRecord,
+  type JobRow,
+  type JobStatus,
+  jobRecord,
+  type NewJob,
+  scopedKey,
+} from "../store/job-store.js";
 import {
   decodeOptimizerState,
   decodeTensors,
@@ -87,57 +98,6 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_running_by_owner ON jobs (owner) WHERE status = 'running';
   `,
 ];
-
-const COLUMNS =
-  "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, priority, idempotency_key, request_hash, " +
-  "epochs, epochs_done, progress, attempts, error, diverged";
-
-interface Row {
-  seq: string;
-  id: string;
-  owner: string;
-  status: JobStatus;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  seed: string;
-  dataset_id: string | null;
-  priority: number;
-  idempotency_key: string | null;
-  request_hash: string | null;
-  epochs: number;
-  epochs_done: number;
-  progress: string | null;
-  attempts: number;
-  error: string | null;
-  diverged: string | null;
-}
-
-const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
-
-function record(row: Row): JobRecord {
-  const key = row.idempotency_key;
-  return {
-    seq: Number(row.seq),
-    id: row.id,
-    owner: row.owner,
-    status: row.status,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    seed: Number(row.seed),
-    datasetId: row.dataset_id,
-    priority: row.priority,
-    idempotencyKey: key === null ? null : key.slice(key.indexOf(" ") + 1),
-    requestHash: row.request_hash,
-    epochs: row.epochs,
-    epochsDone: row.epochs_done,
-    progress: json(row.progress),
-    attempts: row.attempts,
-    error: json(row.error),
-    diverged: json(row.diverged),
-  };
-}
 
 const UPSERT_EVENT =
   "INSERT INTO job_events (job_id, seq, type, data) VALUES ($1, $2, $3, $4) " +
@@ -229,7 +189,7 @@ export class PgJobStore {
           job.request,
           job.seed,
           job.datasetId,
-          job.idempotencyKey === null ? null : `${owner} ${job.idempotencyKey}`,
+          job.idempotencyKey === null ? null : scopedKey(owner, job.idempotencyKey),
           job.requestHash,
           job.epochs,
           job.priority ?? DEFAULT_PRIORITY,
@@ -240,16 +200,17 @@ export class PgJobStore {
   }
 
   async get(id: string, owner?: string): Promise<JobRecord | undefined> {
-    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM jobs WHERE id = $1`, [id]);
+    const { rows } = await this.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]);
     const row = rows[0];
-    return row && (owner === undefined || row.owner === owner) ? record(row) : undefined;
+    return row && (owner === undefined || row.owner === owner) ? jobRecord(row) : undefined;
   }
 
   async byIdempotencyKey(key: string, owner: string = ANONYMOUS): Promise<JobRecord | undefined> {
-    const { rows } = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM jobs WHERE idempotency_key = $1`, [
-      `${owner} ${key}`,
-    ]);
-    return rows[0] && record(rows[0]);
+    const { rows } = await this.pool.query<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE idempotency_key = $1`,
+      [scopedKey(owner, key)],
+    );
+    return rows[0] && jobRecord(rows[0]);
   }
 
   /** As `JobStore.list`: `undefined` when `after` names no job of the owner. */
@@ -268,15 +229,15 @@ export class PgJobStore {
       below = Number(rows[0].seq);
     }
     const { rows } = options.status
-      ? await this.pool.query<Row>(
-          `SELECT ${COLUMNS} FROM jobs WHERE owner = $1 AND seq < $2 AND status = $3 ORDER BY seq DESC LIMIT $4`,
+      ? await this.pool.query<JobRow>(
+          `SELECT ${JOB_COLUMNS} FROM jobs WHERE owner = $1 AND seq < $2 AND status = $3 ORDER BY seq DESC LIMIT $4`,
           [owner, below, options.status, limit + 1],
         )
-      : await this.pool.query<Row>(
-          `SELECT ${COLUMNS} FROM jobs WHERE owner = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+      : await this.pool.query<JobRow>(
+          `SELECT ${JOB_COLUMNS} FROM jobs WHERE owner = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
           [owner, below, limit + 1],
         );
-    return { items: rows.slice(0, limit).map(record), hasMore: rows.length > limit };
+    return { items: rows.slice(0, limit).map(jobRecord), hasMore: rows.length > limit };
   }
 
   /** As `JobStore.deleteFinishedBefore`. */

@@ -50,15 +50,19 @@ export interface Checkpoint {
   summary: unknown;
 }
 
-interface Row {
-  seq: number;
+/**
+ * A `jobs` row as both stores read it (SQLite, PostgreSQL: the same columns). PostgreSQL's
+ * BIGINT columns (`seq`, `seed`) arrive as text, hence `number | string`.
+ */
+export interface JobRow {
+  seq: number | string;
   id: string;
   owner: string;
   status: JobStatus;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
-  seed: number;
+  seed: number | string;
   dataset_id: string | null;
   priority: number;
   idempotency_key: string | null;
@@ -71,27 +75,29 @@ interface Row {
   diverged: string | null;
 }
 
-const COLUMNS =
+/** The columns `jobRecord` reads, in `SELECT` order. */
+export const JOB_COLUMNS =
   "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, priority, idempotency_key, request_hash, " +
   "epochs, epochs_done, progress, attempts, error, diverged";
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
 /** An idempotency key as stored: unique per owner (migration 2). */
-const scopedKey = (owner: string, key: string) => `${owner} ${key}`;
+export const scopedKey = (owner: string, key: string) => `${owner} ${key}`;
 const unscopedKey = (stored: string | null) =>
   stored === null ? null : stored.slice(stored.indexOf(" ") + 1);
 
-function record(row: Row): JobRecord {
+/** A job's record from its row (JSON columns parsed, the idempotency key without its owner scope). */
+export function jobRecord(row: JobRow): JobRecord {
   return {
-    seq: row.seq,
+    seq: Number(row.seq),
     id: row.id,
     owner: row.owner,
     status: row.status,
     createdAt: row.created_at,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
-    seed: row.seed,
+    seed: Number(row.seed),
     datasetId: row.dataset_id,
     priority: row.priority,
     idempotencyKey: unscopedKey(row.idempotency_key),
@@ -167,16 +173,16 @@ export class JobStore {
 
   /** The job; with `owner`, only when it belongs to them. */
   get(id: string, owner?: string): JobRecord | undefined {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`).get(id) as Row | undefined;
-    return row && (owner === undefined || row.owner === owner) ? record(row) : undefined;
+    const row = this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
+    return row && (owner === undefined || row.owner === owner) ? jobRecord(row) : undefined;
   }
 
   /** The owner's job created with this idempotency key. */
   byIdempotencyKey(key: string, owner: string = ANONYMOUS): JobRecord | undefined {
     const row = this.db
-      .prepare(`SELECT ${COLUMNS} FROM jobs WHERE idempotency_key = ?`)
-      .get(scopedKey(owner, key)) as Row | undefined;
-    return row && record(row);
+      .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE idempotency_key = ?`)
+      .get(scopedKey(owner, key)) as JobRow | undefined;
+    return row && jobRecord(row);
   }
 
   /** The creating request body, JSON text, seed filled in. */
@@ -213,14 +219,14 @@ export class JobStore {
       options.status
         ? this.db
             .prepare(
-              `SELECT ${COLUMNS} FROM jobs WHERE owner = ? AND seq < ? AND status = ? ORDER BY seq DESC LIMIT ?`,
+              `SELECT ${JOB_COLUMNS} FROM jobs WHERE owner = ? AND seq < ? AND status = ? ORDER BY seq DESC LIMIT ?`,
             )
             .all(owner, below, options.status, limit + 1)
         : this.db
-            .prepare(`SELECT ${COLUMNS} FROM jobs WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
+            .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
             .all(owner, below, limit + 1)
-    ) as Row[];
-    return { items: rows.slice(0, limit).map(record), hasMore: rows.length > limit };
+    ) as JobRow[];
+    return { items: rows.slice(0, limit).map(jobRecord), hasMore: rows.length > limit };
   }
 
   /**
@@ -230,11 +236,11 @@ export class JobStore {
   unfinished(): JobRecord[] {
     const rows = this.db
       .prepare(
-        `SELECT ${COLUMNS} FROM jobs WHERE status IN ('queued', 'running')
+        `SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running')
          ORDER BY status = 'running' DESC, CASE WHEN status = 'running' THEN 0 ELSE priority END, seq`,
       )
-      .all() as Row[];
-    return rows.map(record);
+      .all() as JobRow[];
+    return rows.map(jobRecord);
   }
 
   /** queued → running (or running again after a restart): stamps the first start, counts the attempt. */
