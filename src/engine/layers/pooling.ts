@@ -16,6 +16,15 @@ abstract class Pooling2d implements Layer {
   readonly forwardCost: number;
   protected readonly out: Buffer;
   protected readonly dx: Buffer;
+  /**
+   * The window of output row `oy` covers the real input rows `[rowFrom[oy], rowTo[oy])`, that of
+   * output column `ox` the real columns `[colFrom[ox], colTo[ox])`: padding clipped away, each at
+   * least one cell (`axisGeometry`). Computed once; every pass walks the windows with them.
+   */
+  protected readonly rowFrom: Int32Array;
+  protected readonly rowTo: Int32Array;
+  protected readonly colFrom: Int32Array;
+  protected readonly colTo: Int32Array;
 
   /**
    * @param inputShape `[height, width, channels]`, validated so the output is at least 1×1
@@ -34,6 +43,18 @@ abstract class Pooling2d implements Layer {
     this.forwardCost = g.outH * g.outW * g.channels * poolSize[0] * poolSize[1];
     this.out = new Buffer(g.outH * g.outW * g.channels);
     this.dx = new Buffer(g.inH * g.inW * g.channels);
+    const clip = (n: number, stride: number, pad: number, k: number, size: number) => {
+      const from = new Int32Array(n);
+      const to = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const start = i * stride - pad;
+        from[i] = Math.max(start, 0);
+        to[i] = Math.min(start + k, size);
+      }
+      return [from, to] as const;
+    };
+    [this.rowFrom, this.rowTo] = clip(g.outH, g.strideH, g.padTop, g.kH, g.inH);
+    [this.colFrom, this.colTo] = clip(g.outW, g.strideW, g.padLeft, g.kW, g.inW);
   }
 
   params(): Param[] {
@@ -71,20 +92,17 @@ export class MaxPooling2d extends Pooling2d {
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
     const arg = this.argmax.get(batch);
-    const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = this.geometry;
-    // Every window, in output order, over its real (non-padded) rows [y0, y1) and columns
-    // [x0, x1); each holds at least one real cell (`axisGeometry`).
+    const { inH, inW, channels: c, outH, outW } = this.geometry;
+    // Every window, in output order, over its real (non-padded) rows [y0, y1) and columns [x0, x1).
     let o = 0;
     for (let b = 0; b < batch; b++) {
       const xb = b * inH * inW * c;
       for (let oy = 0; oy < outH; oy++) {
-        const top = oy * strideH - padTop;
-        const y0 = Math.max(top, 0);
-        const y1 = Math.min(top + kH, inH);
+        const y0 = this.rowFrom[oy]!;
+        const y1 = this.rowTo[oy]!;
         for (let ox = 0; ox < outW; ox++, o += c) {
-          const left = ox * strideW - padLeft;
-          const x0 = Math.max(left, 0);
-          const x1 = Math.min(left + kW, inW);
+          const x0 = this.colFrom[ox]!;
+          const x1 = this.colTo[ox]!;
           // The first real cell starts every channel's maximum; then the rest in row-major scan
           // order, channels innermost (contiguous in memory).
           const first = xb + (y0 * inW + x0) * c;
@@ -135,18 +153,16 @@ export class AveragePooling2d extends Pooling2d {
   /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
-    const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = this.geometry;
+    const { inH, inW, channels: c, outH, outW } = this.geometry;
     let o = 0;
     for (let b = 0; b < batch; b++) {
       const xb = b * inH * inW * c;
       for (let oy = 0; oy < outH; oy++) {
-        const top = oy * strideH - padTop;
-        const y0 = Math.max(top, 0);
-        const y1 = Math.min(top + kH, inH);
+        const y0 = this.rowFrom[oy]!;
+        const y1 = this.rowTo[oy]!;
         for (let ox = 0; ox < outW; ox++, o += c) {
-          const left = ox * strideW - padLeft;
-          const x0 = Math.max(left, 0);
-          const x1 = Math.min(left + kW, inW);
+          const x0 = this.colFrom[ox]!;
+          const x1 = this.colTo[ox]!;
           y.fill(0, o, o + c);
           for (let iy = y0; iy < y1; iy++)
             for (let ix = x0; ix < x1; ix++) {
@@ -165,18 +181,16 @@ export class AveragePooling2d extends Pooling2d {
   backward(dy: Float64Array, batch: number): Float64Array {
     const dx = this.dx.get(batch);
     dx.fill(0);
-    const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = this.geometry;
+    const { inH, inW, channels: c, outH, outW } = this.geometry;
     let o = 0;
     for (let b = 0; b < batch; b++) {
       const xb = b * inH * inW * c;
       for (let oy = 0; oy < outH; oy++) {
-        const top = oy * strideH - padTop;
-        const y0 = Math.max(top, 0);
-        const y1 = Math.min(top + kH, inH);
+        const y0 = this.rowFrom[oy]!;
+        const y1 = this.rowTo[oy]!;
         for (let ox = 0; ox < outW; ox++, o += c) {
-          const left = ox * strideW - padLeft;
-          const x0 = Math.max(left, 0);
-          const x1 = Math.min(left + kW, inW);
+          const x0 = this.colFrom[ox]!;
+          const x1 = this.colTo[ox]!;
           const inv = 1 / ((y1 - y0) * (x1 - x0));
           for (let iy = y0; iy < y1; iy++)
             for (let ix = x0; ix < x1; ix++) {
