@@ -263,14 +263,21 @@ export class Model {
   }
 }
 
+/** A parameter's public name and shape: what checking tensors keyed as the weights needs. */
+export interface ParamShape {
+  readonly key: string;
+  readonly shape: readonly number[];
+}
+
 /**
  * Checks that `tensors` has exactly the keys and shapes of `params`, with finite values
  * (and ≥ 0 ones when `nonNegative`).
+ * @param params a built model's parameters, or the shapes `ModelSummary.layers[].params` lists.
  * @param what the noun for messages ("weight", "velocity").
  * @throws EngineError at `[...path, key]` naming what was expected.
  */
 export function checkNamedTensors(
-  params: Param[],
+  params: readonly ParamShape[],
   tensors: NamedTensors,
   path: (string | number)[],
   what: string,
@@ -289,7 +296,7 @@ export function checkNamedTensors(
     const w = tensors[p.key];
     if (!w)
       throw new EngineError(`missing ${what} "${p.key}" of shape ${formatShape(p.shape)}`, [...path, p.key]);
-    if (!sameShape(w.shape, p.shape) || w.data.length !== p.value.length)
+    if (!sameShape(w.shape, p.shape) || w.data.length !== sizeOf(p.shape))
       throw new EngineError(
         `${what} "${p.key}" has shape ${formatShape(w.shape)}, expected ${formatShape(p.shape)}`,
         [...path, p.key],

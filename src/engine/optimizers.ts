@@ -1,6 +1,6 @@
 import { EngineError } from "./errors.js";
 import type { Param } from "./layers/layer.js";
-import { checkNamedTensors } from "./model.js";
+import { checkNamedTensors, type ParamShape } from "./model.js";
 import { makeSchedule, type Schedule } from "./schedules.js";
 import type { GradientOptimizerSpec } from "./spec.js";
 import type { NamedTensors } from "./tensor.js";
@@ -209,7 +209,7 @@ export function makeOptimizer(spec: GradientOptimizerSpec, params: Param[]): Opt
 export function checkOptimizerState(
   state: OptimizerState,
   spec: GradientOptimizerSpec,
-  params: Param[],
+  params: readonly ParamShape[],
 ): void {
   const path = ["optimizerState"];
   if (typeof state !== "object" || state === null) throw new EngineError("expected an object", path);

@@ -1,4 +1,4 @@
-import { checkData, targetSize } from "./data.js";
+import { targetSize } from "./data.js";
 import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
 import { evaluate } from "./evaluate.js";
@@ -7,7 +7,7 @@ import { allFinite, describeNonFinite, layerOfKey, nonFiniteOutput } from "./for
 import { buildModel } from "./inspect.js";
 import { Activation } from "./layers/activation.js";
 import type { Param } from "./layers/layer.js";
-import { leastSquaresWeights, linearModelMismatch } from "./least-squares.js";
+import { leastSquaresWeights } from "./least-squares.js";
 import { countCorrect } from "./losses.js";
 import type { Model } from "./model.js";
 import { checkOptimizerState, makeOptimizer } from "./optimizers.js";
@@ -15,6 +15,7 @@ import { Rng } from "./rng.js";
 import type { GradientOptimizerSpec } from "./spec.js";
 import { changeRatio, TelemetryRecorder } from "./telemetry.js";
 import type { NamedTensors } from "./tensor.js";
+import { checkShuffleState, checkTrainOptions } from "./train-check.js";
 import type {
   Dataset,
   Divergence,
@@ -58,7 +59,7 @@ export const OPTIMUM_BUDGET = 5e7;
  *   carries that solution as `optimum` and `history.distanceToOptimum` (seed §1: closed form
  *   against gradient descent).
  *
- * @throws EngineError for a model, weights or data that do not fit (paths `["model", …]`,
+ * @throws EngineError, before any training, for what `checkTrainOptions` rejects: a model, weights or data that do not fit (paths `["model", …]`,
  *   `["initialWeights", key]`, `["x"]`, `["y", i]`, `["validationSplit"]`), for
  *   `normalEquation` with a model that is not linear regression (`["model", "layers", …]`,
  *   `["model", "loss"]`), a bad learning rate or schedule (`["optimizer", "learningRate", …]`),
@@ -67,33 +68,12 @@ export const OPTIMUM_BUDGET = 5e7;
  */
 export function train(opts: TrainOptions): TrainResult {
   const model = buildModel(opts.model);
-  const notLinear = linearModelMismatch(opts.model);
-  if (opts.optimizer.type === "normalEquation" && notLinear)
-    throw new EngineError(notLinear.message, notLinear.path);
-  const { data } = opts;
-  checkData(model, data);
+  const { nTrain, nVal, linear } = checkTrainOptions(opts, model.summary());
   if (opts.initialWeights) model.setWeights(opts.initialWeights, "initialWeights");
   else model.initialise(opts.seed);
-
-  const split = opts.validationSplit ?? 0;
-  const nTrain = Math.floor(data.n * (1 - split));
-  const nVal = data.n - nTrain;
-  if (nTrain < 1)
-    throw new EngineError(`validationSplit ${split} leaves no training samples out of ${data.n}`, [
-      "validationSplit",
-    ]);
   const early = opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, nVal > 0) : undefined;
-  if (opts.optimizerState !== undefined) {
-    if (opts.optimizer.type === "normalEquation")
-      throw new EngineError("normalEquation keeps no optimiser state to continue from", ["optimizerState"]);
-    if (!opts.initialWeights)
-      throw new EngineError(
-        "optimizerState continues a run: send that run's weights as initialWeights with it",
-        ["optimizerState"],
-      );
-  }
   if (opts.optimizer.type === "normalEquation") return trainClosedForm(model, opts, nTrain, nVal);
-  return trainByGradient(model, opts, opts.optimizer, nTrain, nVal, early, !notLinear);
+  return trainByGradient(model, opts, opts.optimizer, nTrain, nVal, early, linear);
 }
 
 /** The mini-batch loop of `train` for `sgd` and `adam`. */
@@ -303,36 +283,6 @@ function trainByGradient(
     ...(optimum ? { optimum } : {}),
     ...provenance(model, opts.seed),
   };
-}
-
-/**
- * The shuffle part of a state sent back: a valid generator state, and an order that is a
- * permutation of this run's training samples.
- * @throws EngineError at `["optimizerState", "shuffleRng" | "shuffleOrder"]`.
- */
-function checkShuffleState(state: OptimizerState, nTrain: number): void {
-  const rng = state.shuffleRng;
-  try {
-    Rng.fromState(rng);
-  } catch {
-    throw new EngineError("shuffleRng must be four integers in [0, 2^32), not all zero", [
-      "optimizerState",
-      "shuffleRng",
-    ]);
-  }
-  const order = state.shuffleOrder;
-  const path = ["optimizerState", "shuffleOrder"];
-  if (!Array.isArray(order) || order.length !== nTrain)
-    throw new EngineError(
-      `shuffleOrder has ${Array.isArray(order) ? order.length : "no"} entries, but this run has ${nTrain} training samples; continue with the same data and validationSplit`,
-      path,
-    );
-  const seen = new Uint8Array(nTrain);
-  for (const i of order) {
-    if (!Number.isInteger(i) || i < 0 || i >= nTrain || seen[i] === 1)
-      throw new EngineError(`shuffleOrder must be a permutation of 0 … ${nTrain - 1}`, path);
-    seen[i] = 1;
-  }
 }
 
 /**
