@@ -36,9 +36,7 @@ const pool = new EnginePool({
 });
 // Stored data sets live in PostgreSQL beside the jobs (the API processes store them there), over the same pool.
 const datasets = new PgDatasetStore(store.pool);
-const engine = new EngineService(pool, { maxParams: config.maxParams, maxWork: config.maxWork }, (id) =>
-  datasets.load(id),
-);
+const engine = new EngineService(pool, config, (id) => datasets.load(id));
 const runner = new DistributedRunner(store, engine, pool, {
   redisUrl: d.redisUrl,
   prefix: d.prefix,

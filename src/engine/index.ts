@@ -20,5 +20,5 @@ export type * from "./spec.js";
 export { SATURATION_TOLERANCE } from "./telemetry.js";
 export { cloneTensor, formatShape, type NamedTensors, sameShape, sizeOf, type Tensor } from "./tensor.js";
 export { DEFAULT_BATCH_SIZE, OPTIMUM_BUDGET, train } from "./train.js";
-export { type CheckedTraining, checkTrainOptions, epochsOf } from "./train-check.js";
+export { type CheckedTraining, checkTrainOptions } from "./train-check.js";
 export type * from "./types.js";

@@ -31,6 +31,8 @@ export interface ModelSummary {
 export interface ModelOptions {
   /** Largest number of trainable parameters accepted (checked before allocating them). */
   maxParams?: number;
+  /** What raises `maxParams`, named in the error (a configuration variable, say). */
+  maxParamsName?: string;
 }
 
 /** Default parameter cap: 2^27 doubles are 1 GiB of weights and as much of gradients. */
@@ -104,7 +106,8 @@ export class Model {
       params += paramsOf(ls, shape);
       if (params > maxParams)
         throw new EngineError(
-          `the model has ${params} trainable parameters up to layer ${name}; the limit is ${maxParams}`,
+          `the model has ${params} trainable parameters up to layer ${name}; the limit is ${maxParams}` +
+            (options.maxParamsName ? ` (${options.maxParamsName})` : ""),
           ["layers", i],
         );
       const built = buildLayer(ls, name, shape, i);

@@ -7,7 +7,6 @@ import { checkNamedTensors } from "./model.js";
 import { checkOptimizerState } from "./optimizers.js";
 import { Rng } from "./rng.js";
 import { makeSchedule } from "./schedules.js";
-import type { OptimizerSpec } from "./spec.js";
 import type { OptimizerState, TrainOptions } from "./types.js";
 
 /** What `checkTrainOptions` learnt about a run while checking it. */
@@ -32,6 +31,8 @@ export interface CheckedTraining {
  * alike) and `train` calls it again, so both reject the same options the same way.
  *
  * @param summary the model's description (`describeModel(opts.model)`).
+ * @param options.samplesChecked the caller has already run `checkSamples` on `opts.data` (the
+ *   service does, before it converts the other fields), so it is not run again.
  * @throws EngineError at the option's path (`["model", …]`, `["x"]`, `["y", i]`,
  *   `["initialWeights", key]`, `["validationSplit"]`, `["earlyStopping", field]`,
  *   `["optimizer", "learningRate", …]`, `["optimizerState", …]`).
@@ -39,12 +40,13 @@ export interface CheckedTraining {
 export function checkTrainOptions(
   opts: Omit<TrainOptions, "onEpochEnd">,
   summary: Pick<ModelSummary, "inputSize" | "outputSize" | "layers">,
+  options: { samplesChecked?: boolean } = {},
 ): CheckedTraining {
   const notLinear = linearModelMismatch(opts.model);
   if (opts.optimizer.type === "normalEquation" && notLinear)
     throw new EngineError(notLinear.message, notLinear.path);
   const { data } = opts;
-  checkSamples(summary, opts.model.loss, data);
+  if (!options.samplesChecked) checkSamples(summary, opts.model.loss, data);
   const params = summary.layers.flatMap((l) => l.params);
   if (opts.initialWeights) checkNamedTensors(params, opts.initialWeights, ["initialWeights"], "weight");
 
@@ -73,14 +75,6 @@ export function checkTrainOptions(
     }
   }
   return { nTrain, nVal, linear: !notLinear };
-}
-
-/**
- * The passes over the training set a run makes: one for `normalEquation` (a single solve,
- * reported as one epoch), otherwise `epochs` (which the request schema requires then).
- */
-export function epochsOf(optimizer: Pick<OptimizerSpec, "type">, epochs: number | undefined): number {
-  return optimizer.type === "normalEquation" ? 1 : (epochs ?? 1);
 }
 
 /**

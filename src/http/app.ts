@@ -175,6 +175,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     maxParams: config.maxParams,
     maxWork: config.maxWork,
+    maxJobWork: config.maxJobWork,
     storedDatasets: (id) => app.store.datasets.load(id),
   });
   await app.register(jobsPlugin, {

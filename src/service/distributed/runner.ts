@@ -2,7 +2,6 @@ import { DelayedError, Job as QueueJob, WaitingError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
-import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import type { EngineService } from "../engine-service.js";
 import { ProblemError } from "../errors.js";
@@ -16,6 +15,7 @@ import {
   workerStopped,
 } from "../jobs/chunk-loop.js";
 import type { JobLogger } from "../jobs/job-service.js";
+import { readStoredRequest } from "../plan/stored-request.js";
 import type { EnginePool } from "../pool.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord } from "../store/job-store.js";
 import { redisErrors, untilReady } from "./connections.js";
@@ -221,7 +221,7 @@ export class DistributedRunner {
 
   private async train(record: JobRecord, run: Running): Promise<void> {
     const { id } = record;
-    const request = JSON.parse((await this.store.request(id))!) as TrainRequest;
+    const request = readStoredRequest((await this.store.request(id))!, id);
     const end = await runChunks(
       {
         ...this.chunks,

@@ -65,8 +65,7 @@ export async function runChunks(
   },
 ): Promise<ChunkLoopEnd> {
   const { epochs: total, request: req, signal } = job;
-  const { options, toRequest } = await deps.engine.prepareTrain(req);
-  const whole = req.optimizer.type === "normalEquation" || req.earlyStopping !== undefined;
+  const { options, toRequest, whole } = await deps.engine.prepareTrain(req);
   // Awaited only when a promise, so a synchronous store keeps the loop synchronous between chunks.
   const loaded = whole ? undefined : deps.loadCheckpoint();
   const checkpoint = loaded instanceof Promise ? await loaded : loaded;

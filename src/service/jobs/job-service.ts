@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { DEFAULT_PRIORITY, type Job, type JobList, type JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
@@ -6,6 +6,7 @@ import type { TrainResponse } from "../../schemas/responses.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
 import { ConflictError, fieldError, InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
+import { readStoredRequest } from "../plan/stored-request.js";
 import type { EnginePool } from "../pool.js";
 import { unknownDataset } from "../store/dataset-store.js";
 import {
@@ -330,7 +331,7 @@ export class JobService {
 
   private async train(record: JobRecord, run: Running): Promise<void> {
     const { id } = record;
-    const request = JSON.parse(this.store.request(id)!) as TrainRequest;
+    const request = readStoredRequest(this.store.request(id)!, id);
     const end = await runChunks(
       {
         ...this.chunks,
@@ -431,8 +432,7 @@ export async function newJob(
   { owner, idempotencyKey, priority = DEFAULT_PRIORITY }: NewJobOptions,
   hash: string | null,
 ): Promise<{ seeded: TrainRequest; job: NewJob }> {
-  const seeded: TrainRequest = { ...req, seed: req.seed ?? randomInt(0, 2 ** 32) };
-  await engine.prepareTrain(seeded);
+  const { request: seeded, epochs } = await engine.prepareTrain(req);
   return {
     seeded,
     job: {
@@ -444,7 +444,7 @@ export async function newJob(
       priority,
       idempotencyKey: idempotencyKey ?? null,
       requestHash: hash,
-      epochs: req.optimizer.type === "normalEquation" ? 1 : (req.epochs ?? 1),
+      epochs,
       createdAt: new Date().toISOString(),
     },
   };
