@@ -291,6 +291,7 @@ describe("back-pressure", () => {
       expect(rejected.statusCode).toBe(503);
       expect(rejected.headers["retry-after"]).toBe("5");
       expect(rejected.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect(rejected.json().detail).toContain("(MAX_QUEUE requests waiting)");
       expect((await running).statusCode).toBe(200);
       expect((await queued).statusCode).toBe(200);
       expect((await post(1)).statusCode).toBe(200);
