@@ -18,7 +18,8 @@ export function buildModel(spec: ModelSpec): Model {
 
 /**
  * Loss, output, every layer's activations and the back-propagated gradient of the MEAN loss
- * over `data` (usually one sample), optionally checked against numerical gradients (docs/backprop.md §10).
+ * over `data` (usually one sample), optionally checked against numerical gradients
+ * (docs/backprop.md §10).
  * Weights are `opts.weights` or, when absent, seeded Glorot-uniform ones.
  * @throws EngineError for a bad model (`["model", …]`), weights (`["weights", key]`) or data (`["x"]`, `["y", i]`),
  *   and at `["weights"]` (or `["x"]` for seeded weights) when the loss or a gradient overflows.

@@ -207,7 +207,10 @@ export class Model {
     for (const p of this.paramList) p.grad.fill(0);
   }
 
-  /** Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010), zero biases, as Keras (docs/backprop.md §11.4). */
+  /**
+   * Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010), zero biases,
+   * as Keras (docs/backprop.md §11.4).
+   */
   initialise(seed: number): void {
     const rng = new Rng(seed);
     for (const p of this.paramList) {

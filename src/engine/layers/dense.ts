@@ -2,8 +2,9 @@ import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
 import { Buffer, type Layer, NO_INPUT_GRAD, type Param } from "./layer.js";
 
 /**
- * The affine layer `Y = X·W + b` (docs/backprop.md §4). X `[batch, in]`, kernel W `[in, units]` (so the
- * scalar `w_ij` of docs/backprop.md §1.1, into unit i from input j, is `W[j][i]`), bias b `[units]`, Y `[batch, units]`.
+ * The affine layer `Y = X·W + b` (docs/backprop.md §4). X `[batch, in]`, kernel W `[in, units]`
+ * (so the scalar `w_ij` of docs/backprop.md §1.1, into unit i from input j, is `W[j][i]`),
+ * bias b `[units]`, Y `[batch, units]`.
  */
 export class Dense implements Layer {
   readonly type = "dense";
