@@ -15,7 +15,8 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  * Trains a model with mini-batch gradient descent (docs/backprop.md §2, §4): per batch, forward,
  * loss, back-propagation of the mean batch loss, one optimiser step.
  *
- * - Validation (Keras): the last `floor(n · validationSplit)` samples are held out before shuffling.
+ * - Validation (Keras): the last `n − floor(n · (1 − validationSplit))` samples are held
+ *   out before shuffling.
  * - `history.loss[e]` is the mean training loss over epoch e (batch losses weighted by size).
  * - NaN forensics: every batch checks its layer outputs, loss, gradients and the weights after the
  *   step, and every epoch its validation loss; the first non-finite value stops the run and
