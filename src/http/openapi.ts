@@ -206,10 +206,17 @@ function addStatuses(paths: Paths, options: ContractOptions): void {
   for (const [key, path, op] of operations(paths)) {
     op.responses ??= {};
     const responses = op.responses;
-    if (path.includes("{id}"))
-      responses["400"] = problem(
-        key === "GET /jobs/{id}/events" ? EXTRA_PROBLEMS.eventsBadRequest : EXTRA_PROBLEMS.idTooLong,
-      );
+    // Fastify reads a body sent with POST or DELETE even where the route takes none.
+    const unexpectedBody = /^(POST|DELETE) /.test(key) && op.requestBody === undefined;
+    if (path.includes("{id}")) {
+      const id = key === "GET /jobs/{id}/events" ? EXTRA_PROBLEMS.eventsBadRequest : EXTRA_PROBLEMS.idTooLong;
+      responses["400"] = problem(unexpectedBody ? `${id} ${EXTRA_PROBLEMS.unexpectedBody}` : id);
+    }
+    if (unexpectedBody) {
+      responses["400"] ??= problem(EXTRA_PROBLEMS.unexpectedBody);
+      responses["413"] ??= problem(EXTRA_PROBLEMS[413]);
+      responses["415"] ??= problem(EXTRA_PROBLEMS[415]);
+    }
     if (key === "POST /train" || key === "POST /jobs")
       responses["404"] ??= problem(EXTRA_PROBLEMS.unknownDataset);
     responses["500"] ??= problem(EXTRA_PROBLEMS[500]);
