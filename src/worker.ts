@@ -5,7 +5,6 @@
  * reads the stored data sets the jobs name. Run any number, on any host. SIGTERM/SIGINT: running
  * jobs go back on the queue and resume elsewhere from their last checkpoint.
  */
-import closeWithGrace from "close-with-grace";
 import pino from "pino";
 import { loadConfig } from "./config.js";
 import { PgDatasetStore } from "./service/distributed/pg-dataset-store.js";
@@ -13,6 +12,7 @@ import { PgJobStore } from "./service/distributed/pg-job-store.js";
 import { DistributedRunner } from "./service/distributed/runner.js";
 import { EngineService } from "./service/engine-service.js";
 import { EnginePool } from "./service/pool.js";
+import { closeOnSignals } from "./shutdown.js";
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel });
@@ -52,7 +52,8 @@ const runner = new DistributedRunner(store, engine, pool, {
   log,
 });
 
-closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+// A repeat of the stop signal within a second (the process group signalled as a whole) is the same stop.
+closeOnSignals({ delayMs: config.shutdownTimeoutMs, log }, async ({ signal, err }) => {
   if (err) log.error({ err }, "worker shutting down after an error");
   else log.info({ signal }, "worker shutting down");
   await runner.stop();

@@ -59,7 +59,8 @@ const MAX_ACTIVATION_SIZE = 1 << 26;
  * A sequential model built from a `ModelSpec` (convnetjs' `makeLayers`): each layer's input
  * shape is the previous one's output shape. A layer with an `activation` becomes the layer
  * followed by an `Activation` layer. The output activation and the loss are fused when they
- * are softmax + (sparse) categorical cross-entropy or sigmoid + binary cross-entropy.
+ * are softmax + (sparse) categorical cross-entropy or sigmoid + binary cross-entropy
+ * (docs/backprop.md §6.4, §6.5).
  */
 export class Model {
   readonly layers: Layer[] = [];
@@ -206,7 +207,10 @@ export class Model {
     for (const p of this.paramList) p.grad.fill(0);
   }
 
-  /** Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010), zero biases, as Keras. */
+  /**
+   * Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010), zero biases,
+   * as Keras (docs/backprop.md §11.4).
+   */
   initialise(seed: number): void {
     const rng = new Rng(seed);
     for (const p of this.paramList) {
