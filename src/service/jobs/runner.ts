@@ -1,9 +1,9 @@
 import type { JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
-import type { TrainRequest } from "../../schemas/requests.js";
+import { type TrainRequest, TrainRequestSchema } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import type { EngineService } from "../engine-service.js";
-import { ProblemError } from "../errors.js";
+import { formatPath, ProblemError } from "../errors.js";
 import type { EnginePool } from "../pool.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord, type JobStore } from "../store/job-store.js";
 import {
@@ -51,7 +51,7 @@ const STOPPING = "the runner is stopping";
 
 /**
  * Runs jobs the queue hands it, in either mode: takes the job (`markRunning`, held back when its
- * owner runs their limit), reads its request, runs it in chunks of
+ * owner runs their limit), reads its request back through the schema, runs it in chunks of
  * `checkpointEvery` epochs on the engine pool (`runChunks`: each continues the last exactly, from
  * the job's checkpoint if it has one), stores each checkpoint with the epochs' events, and stores
  * the outcome. Each epoch's progress event goes out on the event bus, and the latest epoch to the
@@ -161,7 +161,7 @@ export class JobRunner {
 
   private async train(record: JobRecord, run: Running): Promise<void> {
     const { id } = record;
-    const request = JSON.parse((await this.store.request(id))!) as TrainRequest;
+    const request = storedRequest(await this.store.request(id));
     const end = await runChunks(
       {
         ...this.chunks,
@@ -286,4 +286,30 @@ export class JobRunner {
 /** A job's final event (id: epochs + 1, after every progress id). */
 function finalEvent(ended: JobRecord, data: Record<string, unknown>): JobEvent {
   return { seq: ended.epochs + 1, type: data.status as JobEvent["type"], data: JSON.stringify(data) };
+}
+
+/**
+ * A job's stored request, read back through the schema it was checked with at create.
+ * @throws ProblemError (422) naming the fields when it no longer parses (stored by another
+ *   version of the service, say): the job fails with that problem.
+ */
+export function storedRequest(text: string | undefined): TrainRequest {
+  let json: unknown;
+  try {
+    json = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = TrainRequestSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const errors = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  throw new ProblemError(
+    422,
+    "/problems/stored-request-invalid",
+    "Stored request no longer valid",
+    `the job's stored request no longer passes the POST /jobs checks (${errors
+      .map((e) => `${e.path || "body"}: ${e.message}`)
+      .join("; ")}); create the job again`,
+    errors,
+  );
 }
