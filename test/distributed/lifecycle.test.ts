@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { irisJob } from "../fixtures.js";
 import { skipReason } from "./cluster.js";
-import { distributed, embedded, type LifecycleAdapter, sleep } from "./lifecycle.js";
+import { distributed, embedded, type JobJson, type LifecycleAdapter, sleep } from "./lifecycle.js";
 
 if (skipReason) console.warn(skipReason);
 
@@ -17,6 +17,30 @@ const adapters: { name: string; skip: boolean; make: () => Promise<LifecycleAdap
 /** A job of a few seconds, one sample a step: many checkpoints (every 3 epochs) while it runs. */
 const longJob = (seed: number) => irisJob(3000, { batchSize: 4, seed });
 
+/** What the queue and the bus still hold of the jobs once their runners have seen them end (polled up to 4 s). */
+async function leftovers(a: LifecycleAdapter, ids: string[]): Promise<string[]> {
+  let left = await a.leftovers(ids);
+  for (let t = 0; t < 40 && left.length > 0; t++) {
+    await sleep(100);
+    left = await a.leftovers(ids);
+  }
+  return left;
+}
+
+/** Polls the job until `until` holds (default: it ended). */
+async function waitFor(
+  a: LifecycleAdapter,
+  id: string,
+  until: (job: JobJson) => boolean = (j) => j.status !== "queued" && j.status !== "running",
+): Promise<JobJson> {
+  for (let t = 0; ; t++) {
+    const job = (await a.request("GET", `/jobs/${id}`)).json;
+    if (until(job)) return job;
+    if (t > 1200) throw new Error(`job ${id} still ${job.status}`);
+    await sleep(25);
+  }
+}
+
 describe.each(adapters)("the job lifecycle ($name)", ({ skip, make }) => {
   let a: LifecycleAdapter;
   beforeAll(async () => {
@@ -25,6 +49,93 @@ describe.each(adapters)("the job lifecycle ($name)", ({ skip, make }) => {
   afterAll(async () => {
     await a?.close();
   }, 30_000);
+
+  it.skipIf(skip)(
+    "runs a job in chunks to POST /train's weights, bit for bit, with every epoch's event",
+    async () => {
+      const body = irisJob(40, { batchSize: 8, seed: 11 });
+      const train = await a.request("POST", "/train", body);
+      expect(train.status).toBe(200);
+      const created = await a.request("POST", "/jobs", body);
+      expect(created.status).toBe(202);
+      expect(created.json).toMatchObject({ status: "queued", seed: 11, progress: { epoch: 0, epochs: 40 } });
+      const { id } = created.json;
+      expect((await waitFor(a, id)).status).toBe("succeeded");
+      const job = (await a.request("GET", `/jobs/${id}`)).json;
+      expect(job).toMatchObject({
+        status: "succeeded",
+        checkpointEpoch: null,
+        attempts: 1,
+        progress: { epoch: 40 },
+      });
+      expect((job.result as { weightsSha256: string }).weightsSha256).toBe(train.json.weightsSha256);
+      const stored = await a.inspect(id);
+      expect(stored).toMatchObject({ status: "succeeded", epochsDone: 40, checkpoint: false });
+      expect(stored.events.map((e) => [e.seq, e.type])).toEqual([
+        ...Array.from({ length: 40 }, (_, i) => [i + 1, "progress"]),
+        [41, "succeeded"],
+      ]);
+      expect(await leftovers(a, [id])).toEqual([]);
+    },
+  );
+
+  it.skipIf(skip)(
+    "answers a retried create with the first job; the same key with another body is a 422",
+    async () => {
+      const body = irisJob(5, { seed: 21 });
+      const key = { "idempotency-key": `retry-${Math.random()}` };
+      const first = await a.request("POST", "/jobs", body, key);
+      expect(first.status).toBe(202);
+      expect(first.headers["idempotent-replayed"]).toBeUndefined();
+      const again = await a.request("POST", "/jobs", body, key);
+      expect(again.status).toBe(202);
+      expect(again.headers["idempotent-replayed"]).toBe("true");
+      expect(again.json.id).toBe(first.json.id);
+      const other = await a.request("POST", "/jobs", { ...body, seed: 22 }, key);
+      expect(other.status).toBe(422);
+      expect(other.json.type).toBe("/problems/idempotency-key-reused");
+      expect((await waitFor(a, first.json.id)).status).toBe("succeeded");
+    },
+  );
+
+  it.skipIf(skip)(
+    "starts waiting jobs by priority; cancels a queued job at epoch 0; refuses a second cancel",
+    async () => {
+      // Three long jobs take every slot (three run at once in both adapters).
+      const blockers: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await a.request("POST", "/jobs", longJob(100 + i));
+        expect(res.status).toBe(202);
+        blockers.push(res.json.id);
+        await waitFor(a, res.json.id, (j) => j.status === "running");
+      }
+      const low = (await a.request("POST", "/jobs?priority=1000", irisJob(5, { seed: 31 }))).json;
+      const urgent = (await a.request("POST", "/jobs?priority=1", irisJob(5, { seed: 32 }))).json;
+      const doomed = (await a.request("POST", "/jobs", irisJob(5, { seed: 33 }))).json;
+      expect([low.priority, urgent.priority, doomed.priority]).toEqual([1000, 1, 100]);
+      await sleep(200);
+      expect((await a.request("GET", `/jobs/${doomed.id}`)).json.status).toBe("queued");
+
+      const cancelled = await a.request("POST", `/jobs/${doomed.id}/cancel`, {});
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.json).toMatchObject({ status: "cancelled", progress: { epoch: 0 } });
+      expect((await a.inspect(doomed.id)).events.map((e) => [e.seq, e.type])).toEqual([[6, "cancelled"]]);
+      const twice = await a.request("POST", `/jobs/${doomed.id}/cancel`, {});
+      expect(twice.status).toBe(409);
+      expect(twice.json.detail).toMatch(/already been cancelled/);
+
+      // One slot frees: the urgent job runs in it, the low one only after it.
+      expect((await a.request("POST", `/jobs/${blockers[0]}/cancel`, {})).status).toBe(200);
+      const u = await waitFor(a, urgent.id);
+      const l = await waitFor(a, low.id);
+      expect([u.status, l.status]).toEqual(["succeeded", "succeeded"]);
+      expect(Date.parse(l.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(u.finishedAt as string));
+      for (const id of blockers.slice(1))
+        expect((await a.request("POST", `/jobs/${id}/cancel`, {})).status).toBe(200);
+      expect(await leftovers(a, [...blockers, low.id, urgent.id, doomed.id])).toEqual([]);
+    },
+    60_000,
+  );
 
   it.skipIf(skip)(
     "cancels running jobs at random moments (checkpoints included) into one consistent record each",
@@ -71,12 +182,11 @@ describe.each(adapters)("the job lifecycle ($name)", ({ skip, make }) => {
         if (late.length > 0)
           say(`${late.length} progress events past ${finalEpoch} (up to ${late.at(-1)!.seq})`);
       }
-      let left = await a.leftovers(cancelled.map((c) => c.id));
-      for (let t = 0; t < 40 && left.length > 0; t++) {
-        await sleep(100);
-        left = await a.leftovers(cancelled.map((c) => c.id));
-      }
-      for (const key of left) problems.push(`left behind: ${key}`);
+      for (const key of await leftovers(
+        a,
+        cancelled.map((c) => c.id),
+      ))
+        problems.push(`left behind: ${key}`);
       expect(problems).toEqual([]);
       expect(cancelled).toHaveLength(JOBS);
     },

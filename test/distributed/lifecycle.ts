@@ -34,7 +34,12 @@ export interface JobJson {
 export interface LifecycleAdapter {
   name: string;
   /** One API call: status and parsed JSON body. */
-  request(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: JobJson }>;
+  request(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; json: JobJson; headers: Record<string, string | undefined> }>;
   /** The job's row, checkpoint and events as stored. */
   inspect(id: string): Promise<StoredJob>;
   /** Keys the queue or the event bus still holds for these jobs (none once they ended). */
@@ -58,13 +63,15 @@ export async function embedded(env: Record<string, string> = {}): Promise<Lifecy
   const db = new Database(join(dataDir, "service.sqlite"), { readonly: true });
   return {
     name: "embedded (SQLite, in-process queue and events)",
-    async request(method, path, body) {
+    async request(method, path, body, headers = {}) {
       const res = await app.inject({
         method,
         url: path,
+        headers,
         ...(body === undefined ? {} : { payload: body as object }),
       });
-      return { status: res.statusCode, json: res.json() as JobJson };
+      const head = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, v?.toString()]));
+      return { status: res.statusCode, json: res.json() as JobJson, headers: head };
     },
     async inspect(id) {
       const row = db.prepare("SELECT status, epochs_done FROM jobs WHERE id = ?").get(id) as {
@@ -103,14 +110,18 @@ export async function distributed(env: Record<string, string> = {}): Promise<Lif
   const redis = new Redis(redisUrl!);
   return {
     name: "distributed (PostgreSQL, BullMQ, Redis)",
-    async request(method, path, body) {
+    async request(method, path, body, headers = {}) {
       const res = await fetch(`${api.base}${path}`, {
         method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
+        headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
-      return { status: res.status, json: JSON.parse(text) as JobJson };
+      return {
+        status: res.status,
+        json: JSON.parse(text) as JobJson,
+        headers: Object.fromEntries(res.headers),
+      };
     },
     async inspect(id) {
       const row = (await client.query("SELECT status, epochs_done FROM jobs WHERE id = $1", [id])).rows[0];
