@@ -192,15 +192,18 @@ export class JobService implements JobsApi {
     const pending = await this.bus.pending(id, afterSeq);
     const stored = await this.store.events(id, afterSeq);
     const record = await this.record(id, owner);
+    const ended = !ACTIVE_STATUSES.includes(record.status);
     const backlog: JobEvent[] = [];
     seen = afterSeq;
-    for (const e of [...stored, ...pending, ...live].sort((a, b) => a.seq - b.seq))
+    // An ended job's stored events are all there is (stored with its end): whatever its runner
+    // still had pending or sent past where it ended is not part of it.
+    for (const e of (ended ? stored : [...stored, ...pending, ...live]).sort((a, b) => a.seq - b.seq))
       if (e.seq > seen) {
         backlog.push(e);
         seen = e.seq;
       }
     live = undefined;
-    const finished = !ACTIVE_STATUSES.includes(record.status) || backlog.some(isFinal);
+    const finished = ended || backlog.some(isFinal);
     if (finished) {
       unsubscribe();
       return { backlog, finished, unsubscribe: () => {} };
