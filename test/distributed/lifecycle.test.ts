@@ -3,9 +3,9 @@
  * embedded one always, the distributed one with TEST_DATABASE_URL and TEST_REDIS_URL (as CI sets).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { irisJob } from "../fixtures.js";
+import { BOB, irisJob } from "../fixtures.js";
 import { skipReason } from "./cluster.js";
-import { distributed, embedded, type JobJson, type LifecycleAdapter, sleep } from "./lifecycle.js";
+import { distributed, embedded, type JobJson, type LifecycleAdapter, SLOTS, sleep } from "./lifecycle.js";
 
 if (skipReason) console.warn(skipReason);
 
@@ -32,9 +32,10 @@ async function waitFor(
   a: LifecycleAdapter,
   id: string,
   until: (job: JobJson) => boolean = (j) => j.status !== "queued" && j.status !== "running",
+  headers: Record<string, string> = {},
 ): Promise<JobJson> {
   for (let t = 0; ; t++) {
-    const job = (await a.request("GET", `/jobs/${id}`)).json;
+    const job = (await a.request("GET", `/jobs/${id}`, undefined, headers)).json;
     if (until(job)) return job;
     if (t > 1200) throw new Error(`job ${id} still ${job.status}`);
     await sleep(25);
@@ -101,13 +102,14 @@ describe.each(adapters)("the job lifecycle ($name)", ({ skip, make }) => {
   it.skipIf(skip)(
     "starts waiting jobs by priority; cancels a queued job at epoch 0; refuses a second cancel",
     async () => {
-      // Three long jobs take every slot (three run at once in both adapters).
+      // Long jobs take every slot: three of ALICE's (her limit), one of BOB's.
       const blockers: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        const res = await a.request("POST", "/jobs", longJob(100 + i));
+      for (let i = 0; i < SLOTS; i++) {
+        const as: Record<string, string> = i < SLOTS - 1 ? {} : { "x-api-key": BOB };
+        const res = await a.request("POST", "/jobs", longJob(100 + i), as);
         expect(res.status).toBe(202);
         blockers.push(res.json.id);
-        await waitFor(a, res.json.id, (j) => j.status === "running");
+        await waitFor(a, res.json.id, (j) => j.status === "running", as);
       }
       const low = (await a.request("POST", "/jobs?priority=1000", irisJob(5, { seed: 31 }))).json;
       const urgent = (await a.request("POST", "/jobs?priority=1", irisJob(5, { seed: 32 }))).json;
@@ -130,9 +132,34 @@ describe.each(adapters)("the job lifecycle ($name)", ({ skip, make }) => {
       const l = await waitFor(a, low.id);
       expect([u.status, l.status]).toEqual(["succeeded", "succeeded"]);
       expect(Date.parse(l.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(u.finishedAt as string));
-      for (const id of blockers.slice(1))
+      for (const id of blockers.slice(1, -1))
         expect((await a.request("POST", `/jobs/${id}/cancel`, {})).status).toBe(200);
+      expect(
+        (await a.request("POST", `/jobs/${blockers.at(-1)}/cancel`, {}, { "x-api-key": BOB })).status,
+      ).toBe(200);
       expect(await leftovers(a, [...blockers, low.id, urgent.id, doomed.id])).toEqual([]);
+    },
+    60_000,
+  );
+
+  it.skipIf(skip)(
+    "runs at most MAX_JOBS_PER_CLIENT of a client's jobs at once; another client's job takes the free slot",
+    async () => {
+      const alice: string[] = [];
+      for (let i = 0; i < 4; i++) alice.push((await a.request("POST", "/jobs", longJob(200 + i))).json.id);
+      for (const id of alice.slice(0, 3)) await waitFor(a, id, (j) => j.status === "running");
+      await sleep(300);
+      // A slot is free, but ALICE runs her three.
+      expect((await a.request("GET", `/jobs/${alice[3]}`)).json.status).toBe("queued");
+      const bob = (await a.request("POST", "/jobs", irisJob(5, { seed: 41 }), { "x-api-key": BOB })).json;
+      expect((await waitFor(a, bob.id, undefined, { "x-api-key": BOB })).status).toBe("succeeded");
+      expect((await a.request("GET", `/jobs/${alice[3]}`)).json.status).toBe("queued");
+      // One of hers ends: the fourth runs.
+      expect((await a.request("POST", `/jobs/${alice[0]}/cancel`, {})).status).toBe(200);
+      await waitFor(a, alice[3]!, (j) => j.status === "running");
+      for (const id of alice.slice(1))
+        expect((await a.request("POST", `/jobs/${id}/cancel`, {})).status).toBe(200);
+      expect(await leftovers(a, [...alice, bob.id])).toEqual([]);
     },
     60_000,
   );

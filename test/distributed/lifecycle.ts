@@ -11,6 +11,7 @@ import Database from "better-sqlite3";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { ALICE, BOB } from "../fixtures.js";
 import { buildTestApp } from "../http/helper.js";
 import { Cluster, databaseUrl, redisUrl } from "./cluster.js";
 
@@ -33,7 +34,7 @@ export interface JobJson {
 
 export interface LifecycleAdapter {
   name: string;
-  /** One API call: status and parsed JSON body. */
+  /** One API call (as ALICE unless `headers` name another key): status, parsed JSON body, headers. */
   request(
     method: "GET" | "POST",
     path: string,
@@ -47,17 +48,28 @@ export interface LifecycleAdapter {
   close(): Promise<void>;
 }
 
-/** Settings that make checkpoints frequent (every few epochs, however fast). */
-const FREQUENT_CHECKPOINTS = { CHECKPOINT_EVERY: "3", CHECKPOINT_MIN_MS: "0" };
+/**
+ * What both adapters run with: checkpoints every few epochs however fast; two clients (ALICE,
+ * whose key `request` sends unless told otherwise, and BOB), each running at most 3 jobs of the 4
+ * that run at once.
+ */
+const SETTINGS = {
+  CHECKPOINT_EVERY: "3",
+  CHECKPOINT_MIN_MS: "0",
+  API_KEYS: `${ALICE},${BOB}`,
+  MAX_JOBS_PER_CLIENT: "3",
+  POOL_SIZE: "2",
+};
+/** Jobs running at once in either adapter. */
+export const SLOTS = 4;
 
 /** SQLite in a temporary DATA_DIR, jobs run in this process. */
 export async function embedded(env: Record<string, string> = {}): Promise<LifecycleAdapter> {
   const dataDir = mkdtempSync(join(tmpdir(), "lifecycle-"));
   const app: FastifyInstance = await buildTestApp({
     DATA_DIR: dataDir,
-    POOL_SIZE: "2",
-    MAX_CONCURRENT_JOBS: "3",
-    ...FREQUENT_CHECKPOINTS,
+    MAX_CONCURRENT_JOBS: String(SLOTS),
+    ...SETTINGS,
     ...env,
   });
   const db = new Database(join(dataDir, "service.sqlite"), { readonly: true });
@@ -67,7 +79,7 @@ export async function embedded(env: Record<string, string> = {}): Promise<Lifecy
       const res = await app.inject({
         method,
         url: path,
-        headers,
+        headers: { "x-api-key": ALICE, ...headers },
         ...(body === undefined ? {} : { payload: body as object }),
       });
       const head = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, v?.toString()]));
@@ -85,7 +97,8 @@ export async function embedded(env: Record<string, string> = {}): Promise<Lifecy
       return { status: row.status, epochsDone: row.epochs_done, checkpoint, events };
     },
     async leftovers(ids) {
-      const stats = (await app.inject({ method: "GET", url: "/metrics" })).body;
+      const stats = (await app.inject({ method: "GET", url: "/metrics", headers: { "x-api-key": ALICE } }))
+        .body;
       const out: string[] = [];
       const depth = /^training_job_queue_depth (\d+)$/m.exec(stats)?.[1];
       if (depth !== "0") out.push(`queue depth ${depth} (of ${ids.length} jobs)`);
@@ -102,7 +115,7 @@ export async function embedded(env: Record<string, string> = {}): Promise<Lifecy
 /** An API process and a worker process over PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL). */
 export async function distributed(env: Record<string, string> = {}): Promise<LifecycleAdapter> {
   const cluster = new Cluster();
-  const settings = { POOL_SIZE: "2", WORKER_CONCURRENCY: "3", ...FREQUENT_CHECKPOINTS, ...env };
+  const settings = { WORKER_CONCURRENCY: String(SLOTS), ...SETTINGS, ...env };
   const [api] = await Promise.all([cluster.api(settings), cluster.worker(settings)]);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -113,7 +126,11 @@ export async function distributed(env: Record<string, string> = {}): Promise<Lif
     async request(method, path, body, headers = {}) {
       const res = await fetch(`${api.base}${path}`, {
         method,
-        headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+        headers: {
+          "x-api-key": ALICE,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();

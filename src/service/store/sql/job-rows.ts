@@ -1,4 +1,5 @@
 import type { JobRecord, JobStatus } from "../job-store.js";
+
 /**
  * A `jobs` row as both stores read it (SQLite, PostgreSQL: the same columns). PostgreSQL's
  * BIGINT columns (`seq`, `seed`) arrive as text, hence `number | string`.
