@@ -1,8 +1,9 @@
 /**
- * The service's own overhead: `POST /gradients` on the seed network, loaded with autocannon on
- * loopback. The app is built with `buildApp` (default pool size and limits, logging off) and
- * listens on 127.0.0.1, port 0, in this process; autocannon runs in a child process so the load
- * generator does not share the server's event loop (both still share the machine's 2 cores).
+ * The service's own overhead: `POST /gradients` on the seed network (docs/backprop.md §1.2),
+ * loaded with autocannon on loopback. The app is built with `buildApp` (default pool size and
+ * limits, logging off) and listens on 127.0.0.1, port 0, in this process; autocannon runs in a
+ * child process so the load generator does not share the server's event loop (both still share
+ * the machine's 2 cores).
  */
 import { execFile } from "node:child_process";
 import { createRequire } from "node:module";

@@ -27,7 +27,7 @@ function oneHot(labels: number[], classes: number): Float64Array {
   return y;
 }
 
-/** The seed network of the lecture notes: 2 → 3 (sigmoid) → 3 (sigmoid) → softmax. */
+/** The seed network (docs/backprop.md §1.2): 2 → 3 (sigmoid) → 3 (sigmoid) → softmax. */
 const SEED_SPEC: ModelSpec = {
   inputShape: [2],
   layers: [

@@ -14,8 +14,8 @@ import { buildApp } from "../src/http/app.js";
 import { gradientsExample } from "../src/schemas/examples.js";
 
 /**
- * One `POST /gradients` on the seed network (2 → 3 → 3, softmax; about 0.1 ms of engine time):
- * the Swagger example without its numerical check.
+ * One `POST /gradients` on the seed network (docs/backprop.md §1.2: 2 → 3 → 3, softmax; about
+ * 0.1 ms of engine time): the Swagger example without its numerical check.
  */
 export const GRADIENTS_BODY = { ...gradientsExample, numericalCheck: false };
 

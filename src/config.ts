@@ -1,6 +1,9 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 
+/** MAX_JOB_WORK's default, as a multiple of MAX_WORK: jobs exist for the long runs. */
+export const JOB_WORK_FACTOR = 1000;
+
 const int = (min: number) => z.coerce.number().int().min(min);
 
 const EnvSchema = z.object({
@@ -27,6 +30,12 @@ const EnvSchema = z.object({
    * plus the numerical check). 422 beyond; about a minute of CPU at the default.
    */
   MAX_WORK: z.coerce.number().positive().default(2e10),
+  /**
+   * Compute budget of one job (POST /jobs), in the same measure as MAX_WORK: jobs exist for long
+   * runs, so it is far larger. 422 beyond at create. Default: 1000 × MAX_WORK (2e13, about half a
+   * day of one worker's CPU at the defaults).
+   */
+  MAX_JOB_WORK: z.coerce.number().positive().optional(),
   /** Where the SQLite database (jobs, stored data sets) lives; `:memory:` keeps nothing. */
   DATA_DIR: z.string().min(1).default("./data"),
   /** Training jobs running at once; the rest wait in order. Default: half the workers (≥ 1). */
@@ -132,6 +141,8 @@ export interface Config {
   inlineMaxWork: number;
   maxParams: number;
   maxWork: number;
+  /** Compute budget of one job (multiply-adds). */
+  maxJobWork: number;
   dataDir: string;
   maxConcurrentJobs: number;
   /** Running jobs per client (owner) at once; undefined: no limit. */
@@ -188,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inlineMaxWork: e.INLINE_MAX_WORK,
     maxParams: e.MAX_PARAMS,
     maxWork: e.MAX_WORK,
+    maxJobWork: e.MAX_JOB_WORK ?? e.MAX_WORK * JOB_WORK_FACTOR,
     dataDir: e.DATA_DIR,
     maxConcurrentJobs,
     maxJobsPerClient: e.MAX_JOBS_PER_CLIENT,

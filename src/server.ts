@@ -1,8 +1,8 @@
-import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { loadConfig } from "./config.js";
 import { buildApp } from "./http/app.js";
+import { closeOnSignals } from "./shutdown.js";
 
 const config = loadConfig();
 let app: FastifyInstance;
@@ -17,8 +17,10 @@ try {
 
 // On SIGTERM/SIGINT (or a crash): stop accepting connections, interrupt running jobs (they
 // resume from their checkpoint at the next start), let running requests finish (the pool drains
-// in onClose), then exit. A second signal, or SHUTDOWN_TIMEOUT_MS, forces the exit (code 1).
-closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+// in onClose), then exit. The same signal repeated within a second (a process group signalled
+// as a whole: npm, this process) is the same stop; a later one, or SHUTDOWN_TIMEOUT_MS, forces
+// the exit (code 1).
+closeOnSignals({ delayMs: config.shutdownTimeoutMs, log: app.log }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, "shutting down after an error");
   else app.log.info({ signal }, "shutting down");
   await app.close();

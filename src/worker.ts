@@ -5,7 +5,6 @@
  * reads the stored data sets the jobs name. Run any number, on any host. SIGTERM/SIGINT: running
  * jobs go back on the queue and resume elsewhere from their last checkpoint.
  */
-import closeWithGrace from "close-with-grace";
 import pino from "pino";
 import { loadConfig } from "./config.js";
 import { distributedWorker } from "./service/distributed/distributed.js";
@@ -14,6 +13,7 @@ import { EnginePool } from "./service/pool.js";
 import { PgDatabase } from "./service/store/postgres/database.js";
 import { SqlDatasetStore } from "./service/store/sql/sql-dataset-store.js";
 import { SqlJobStore } from "./service/store/sql/sql-job-store.js";
+import { closeOnSignals } from "./shutdown.js";
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel });
@@ -37,9 +37,7 @@ const pool = new EnginePool({
 });
 // Stored data sets live in PostgreSQL beside the jobs (the API processes store them there), over the same pool.
 const datasets = new SqlDatasetStore(database);
-const engine = new EngineService(pool, { maxParams: config.maxParams, maxWork: config.maxWork }, (id) =>
-  datasets.load(id),
-);
+const engine = new EngineService(pool, config, (id) => datasets.load(id));
 const runner = distributedWorker(new SqlJobStore(database), engine, pool, {
   redisUrl: d.redisUrl,
   prefix: d.prefix,
@@ -53,7 +51,8 @@ const runner = distributedWorker(new SqlJobStore(database), engine, pool, {
   log,
 });
 
-closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+// A repeat of the stop signal within a second (the process group signalled as a whole) is the same stop.
+closeOnSignals({ delayMs: config.shutdownTimeoutMs, log }, async ({ signal, err }) => {
   if (err) log.error({ err }, "worker shutting down after an error");
   else log.info({ signal }, "worker shutting down");
   await runner.stop();

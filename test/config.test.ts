@@ -19,6 +19,13 @@ describe("loadConfig", () => {
     expect(c).toMatchObject({ port: 8080, host: "0.0.0.0", poolSize: 3, maxWork: 1e9, logLevel: "warn" });
   });
 
+  it("gives jobs a compute budget of their own: MAX_JOB_WORK, by default 1000 × MAX_WORK", () => {
+    expect(loadConfig({})).toMatchObject({ maxWork: 2e10, maxJobWork: 2e13 });
+    expect(loadConfig({ MAX_WORK: "1e9" })).toMatchObject({ maxWork: 1e9, maxJobWork: 1e12 });
+    expect(loadConfig({ MAX_WORK: "1e9", MAX_JOB_WORK: "5e15" })).toMatchObject({ maxJobWork: 5e15 });
+    expect(() => loadConfig({ MAX_JOB_WORK: "0" })).toThrow(/MAX_JOB_WORK/);
+  });
+
   it("configures jobs: data directory, concurrency (half the workers by default), checkpoints", () => {
     expect(loadConfig({ POOL_SIZE: "5" })).toMatchObject({
       dataDir: "./data",

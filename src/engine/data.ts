@@ -1,6 +1,6 @@
 import { EngineError } from "./errors.js";
 import { Model } from "./model.js";
-import type { ModelSpec } from "./spec.js";
+import type { LossName, ModelSpec } from "./spec.js";
 import type { Dataset } from "./types.js";
 
 /** Values per sample in `y`: 1 (a label) for the sparse loss, else the model's output size. */
@@ -13,6 +13,21 @@ export function targetSize(model: Model): number {
  * @throws EngineError with a path into the data set (`["x"]`, `["y", 5]`).
  */
 export function checkData(model: Model, data: Dataset): void {
+  checkSamples(model, model.spec.loss, data);
+}
+
+/**
+ * Checks a data set against a model's sizes (a built `Model` or its `ModelSummary`) and loss:
+ * `n ≥ 1` samples of `inputSize` values in `x`; in `y`, one integer label in [0, outputSize)
+ * per sample for the sparse loss, else `outputSize` targets per sample, in [0, 1] for the other
+ * cross-entropies; every value finite.
+ * @throws EngineError with a path into the data set (`["x"]`, `["y", 5]`).
+ */
+export function checkSamples(
+  model: { readonly inputSize: number; readonly outputSize: number },
+  loss: LossName,
+  data: Dataset,
+): void {
   const { n, x, y } = data;
   if (!Number.isInteger(n) || n < 1) throw new EngineError("the data set is empty", ["x"]);
   if (x.length !== n * model.inputSize)
@@ -20,13 +35,12 @@ export function checkData(model: Model, data: Dataset): void {
       `x has ${x.length} values, expected ${n} samples × ${model.inputSize} = ${n * model.inputSize}`,
       ["x"],
     );
-  const ts = targetSize(model);
+  const ts = loss === "sparseCategoricalCrossentropy" ? 1 : model.outputSize;
   if (y.length !== n * ts)
     throw new EngineError(`y has ${y.length} values, expected ${n} samples × ${ts} = ${n * ts}`, ["y"]);
   for (let i = 0; i < x.length; i++)
     if (!Number.isFinite(x[i]!))
       throw new EngineError(`x has a non-finite value (${x[i]})`, ["x", Math.floor(i / model.inputSize)]);
-  const loss = model.spec.loss;
   const k = model.outputSize;
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;

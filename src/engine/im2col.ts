@@ -25,7 +25,7 @@ export interface WindowGeometry {
 }
 
 /**
- * Output size and padding of one spatial axis, as TensorFlow defines them
+ * Output size and padding of one spatial axis (docs/backprop.md §7.1), as TensorFlow defines them
  * (tensorflow/core/framework/kernel_shape_util.cc, `GetWindowedOutputSize`):
  * - `valid`: `out = floor((in − k) / stride) + 1`, no padding (≤ 0 when `k > in`);
  * - `same`: `out = ceil(in / stride)`, total padding `max((out − 1)·stride + k − in, 0)`,
@@ -81,7 +81,8 @@ export function windowGeometry(
  * Copies every window of `x` `[batch, inH, inW, C]` into a row of `cols`
  * `[batch·outH·outW, kH·kW·C]` (overwrites it); padded cells become 0. Row `(b, oy, ox)`, column
  * `(ky·kW + kx)·C + c`, which is the row order of a `[kH, kW, C, filters]` kernel, so
- * `Y = cols·K` is the convolution (TensorFlow's conv2d is a cross-correlation: no kernel flip).
+ * `Y = cols·K` is the convolution (TensorFlow's conv2d is a cross-correlation: no kernel flip;
+ * docs/backprop.md §7.2).
  */
 export function im2col(x: Float64Array, g: WindowGeometry, batch: number, cols: Float64Array): void {
   const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = g;
@@ -121,7 +122,8 @@ export function im2col(x: Float64Array, g: WindowGeometry, batch: number, cols: 
 /**
  * The adjoint of `im2col`: overwrites `dx` `[batch, inH, inW, C]` with the sum, over every
  * window that covers a cell, of that window's entry in `dCols` `[batch·outH·outW, kH·kW·C]`.
- * Entries for padded cells are dropped (padding is a constant, it has no gradient).
+ * Entries for padded cells are dropped (padding is a constant, it has no gradient;
+ * docs/backprop.md §7.3).
  */
 export function col2im(dCols: Float64Array, g: WindowGeometry, batch: number, dx: Float64Array): void {
   const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = g;

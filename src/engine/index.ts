@@ -3,7 +3,7 @@
  * The service imports only from this file.
  */
 
-export { validateData } from "./data.js";
+export { checkSamples, validateData } from "./data.js";
 export { EngineError } from "./errors.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
 export { computeGradients, predict } from "./inspect.js";
@@ -20,4 +20,5 @@ export type * from "./spec.js";
 export { SATURATION_TOLERANCE } from "./telemetry.js";
 export { cloneTensor, formatShape, type NamedTensors, sameShape, sizeOf, type Tensor } from "./tensor.js";
 export { DEFAULT_BATCH_SIZE, OPTIMUM_BUDGET, train } from "./train.js";
+export { type CheckedTraining, checkTrainOptions } from "./train-check.js";
 export type * from "./types.js";

@@ -18,7 +18,8 @@ export function buildModel(spec: ModelSpec): Model {
 
 /**
  * Loss, output, every layer's activations and the back-propagated gradient of the MEAN loss
- * over `data` (usually one sample), optionally checked against numerical gradients (seed §2).
+ * over `data` (usually one sample), optionally checked against numerical gradients
+ * (docs/backprop.md §10).
  * Weights are `opts.weights` or, when absent, seeded Glorot-uniform ones.
  * @throws EngineError for a bad model (`["model", …]`), weights (`["weights", key]`) or data (`["x"]`, `["y", i]`),
  *   and at `["weights"]` (or `["x"]` for seeded weights) when the loss or a gradient overflows.
@@ -62,10 +63,10 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
 
 /**
  * Numerical gradient of the mean loss for every parameter element, by finite differences
- * (seed §2): central `(L(w+h) − L(w−h)) / 2h` (error O(h²)) or forward `(L(w+h) − L(w)) / h`
+ * (docs/backprop.md §10.1): central `(L(w+h) − L(w−h)) / 2h` (error O(h²)) or forward `(L(w+h) − L(w)) / h`
  * (error O(h)); two (or one) loss evaluations per parameter, so it costs
  * O(parameters × forward pass). Compared with `analytic`: the relative error of an element is
- * `|a − n| / max(|a|, |n|, 1e-8)`.
+ * `|a − n| / max(|a|, |n|, 1e-8)` (docs/backprop.md §10.3).
  */
 export function numericalCheck(
   model: Model,

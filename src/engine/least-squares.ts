@@ -4,8 +4,8 @@ import type { ModelSpec } from "./spec.js";
 import type { NamedTensors } from "./tensor.js";
 
 /**
- * The closed-form least-squares solution (seed §1: the minimiser of `‖Y − Xβ‖²`, which the notes
- * write as the normal equation `β̂ = (XᵀX)⁻¹XᵀY`). It is never computed that way: forming XᵀX
+ * The closed-form least-squares solution (docs/backprop.md §9: the minimiser of `‖Y − Xβ‖²`, written
+ * as the normal equation `β̂ = (XᵀX)⁻¹XᵀY`). It is never computed that way: forming XᵀX
  * squares the condition number and loses twice the digits (Golub & Van Loan, Matrix
  * Computations, 4th ed., §5.3). Instead:
  *

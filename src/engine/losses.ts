@@ -4,7 +4,7 @@ import type { LossName } from "./spec.js";
 /**
  * How the loss meets the model's output. `fused` losses take the LOGITS (the input of the
  * final softmax/sigmoid) and are computed with log-sum-exp, so logits of ±1000 give a finite
- * loss and gradient; their gradient is the seed's `∂L/∂x = y − t` (§4).
+ * loss and gradient; their gradient is `∂L/∂x = y − t` (docs/backprop.md §6.4, §6.5).
  */
 export type LossKind =
   | { loss: LossName; fused: false }

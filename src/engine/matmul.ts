@@ -1,5 +1,5 @@
 /**
- * Row-major matrix products over Float64Arrays, the three the affine layer needs (seed §5).
+ * Row-major matrix products over Float64Arrays, the three the affine layer needs (docs/backprop.md §4.2).
  * Sizes are not checked here: callers own their buffers and shapes.
  *
  * Speed (see bench/): the work is done in register tiles — 3 rows × 4 columns of the result held

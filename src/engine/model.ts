@@ -31,6 +31,8 @@ export interface ModelSummary {
 export interface ModelOptions {
   /** Largest number of trainable parameters accepted (checked before allocating them). */
   maxParams?: number;
+  /** What raises `maxParams`, named in the error (a configuration variable, say). */
+  maxParamsName?: string;
 }
 
 /** Default parameter cap: 2^27 doubles are 1 GiB of weights and as much of gradients. */
@@ -59,7 +61,8 @@ const MAX_ACTIVATION_SIZE = 1 << 26;
  * A sequential model built from a `ModelSpec` (convnetjs' `makeLayers`): each layer's input
  * shape is the previous one's output shape. A layer with an `activation` becomes the layer
  * followed by an `Activation` layer. The output activation and the loss are fused when they
- * are softmax + (sparse) categorical cross-entropy or sigmoid + binary cross-entropy.
+ * are softmax + (sparse) categorical cross-entropy or sigmoid + binary cross-entropy
+ * (docs/backprop.md §6.4, §6.5).
  */
 export class Model {
   readonly layers: Layer[] = [];
@@ -104,7 +107,8 @@ export class Model {
       params += paramsOf(ls, shape);
       if (params > maxParams)
         throw new EngineError(
-          `the model has ${params} trainable parameters up to layer ${name}; the limit is ${maxParams}`,
+          `the model has ${params} trainable parameters up to layer ${name}; the limit is ${maxParams}` +
+            (options.maxParamsName ? ` (${options.maxParamsName})` : ""),
           ["layers", i],
         );
       const built = buildLayer(ls, name, shape, i);
@@ -206,7 +210,10 @@ export class Model {
     for (const p of this.paramList) p.grad.fill(0);
   }
 
-  /** Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010), zero biases, as Keras. */
+  /**
+   * Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010), zero biases,
+   * as Keras (docs/backprop.md §11.4).
+   */
   initialise(seed: number): void {
     const rng = new Rng(seed);
     for (const p of this.paramList) {
@@ -263,14 +270,21 @@ export class Model {
   }
 }
 
+/** A parameter's public name and shape: what checking tensors keyed as the weights needs. */
+export interface ParamShape {
+  readonly key: string;
+  readonly shape: readonly number[];
+}
+
 /**
  * Checks that `tensors` has exactly the keys and shapes of `params`, with finite values
  * (and ≥ 0 ones when `nonNegative`).
+ * @param params a built model's parameters, or the shapes `ModelSummary.layers[].params` lists.
  * @param what the noun for messages ("weight", "velocity").
  * @throws EngineError at `[...path, key]` naming what was expected.
  */
 export function checkNamedTensors(
-  params: Param[],
+  params: readonly ParamShape[],
   tensors: NamedTensors,
   path: (string | number)[],
   what: string,
@@ -289,7 +303,7 @@ export function checkNamedTensors(
     const w = tensors[p.key];
     if (!w)
       throw new EngineError(`missing ${what} "${p.key}" of shape ${formatShape(p.shape)}`, [...path, p.key]);
-    if (!sameShape(w.shape, p.shape) || w.data.length !== p.value.length)
+    if (!sameShape(w.shape, p.shape) || w.data.length !== sizeOf(p.shape))
       throw new EngineError(
         `${what} "${p.key}" has shape ${formatShape(w.shape)}, expected ${formatShape(p.shape)}`,
         [...path, p.key],

@@ -1,6 +1,6 @@
 import { EngineError } from "./errors.js";
 import type { Param } from "./layers/layer.js";
-import { checkNamedTensors } from "./model.js";
+import { checkNamedTensors, type ParamShape } from "./model.js";
 import { makeSchedule, type Schedule } from "./schedules.js";
 import type { GradientOptimizerSpec } from "./spec.js";
 import type { NamedTensors } from "./tensor.js";
@@ -53,7 +53,7 @@ function fault(gradient: number, moment: number, weight: number): StepFault | nu
 
 /**
  * SGD with optional momentum, as Keras/tfjs: `v ← μ·v − η·g`, `w ← w + v`
- * (μ = 0: plain gradient descent `w ← w − η·g`, seed §1), η = the scheduled rate of the step.
+ * (μ = 0: plain gradient descent `w ← w − η·g`; docs/backprop.md §11.1), η = the scheduled rate of the step.
  */
 class Sgd implements Optimizer {
   readonly type = "sgd";
@@ -116,7 +116,8 @@ class Sgd implements Optimizer {
 }
 
 /**
- * Adam (Kingma & Ba 2015, Algorithm 1, as tfjs computes it), at step t = iterations + 1:
+ * Adam (Kingma & Ba 2015, Algorithm 1, as tfjs computes it; docs/backprop.md §11.2), at step
+ * t = iterations + 1:
  * `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`, `m̂ = m/(1−β1^t)`, `v̂ = v/(1−β2^t)`,
  * `w ← w − η·m̂/(√v̂ + ε)`, η = the scheduled rate of the step.
  */
@@ -209,7 +210,7 @@ export function makeOptimizer(spec: GradientOptimizerSpec, params: Param[]): Opt
 export function checkOptimizerState(
   state: OptimizerState,
   spec: GradientOptimizerSpec,
-  params: Param[],
+  params: readonly ParamShape[],
 ): void {
   const path = ["optimizerState"];
   if (typeof state !== "object" || state === null) throw new EngineError("expected an object", path);

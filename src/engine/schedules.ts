@@ -6,8 +6,9 @@ export type Schedule = (step: number) => number;
 
 /**
  * Checks a learning rate or schedule and returns it as a function of the step, computed as Keras'
- * `keras.optimizers.schedules` do (`ExponentialDecay`, `PiecewiseConstantDecay`, `CosineDecay`),
- * in float64 (Keras computes in float32, so values agree to about 1e-7 relative).
+ * `keras.optimizers.schedules` do (`ExponentialDecay`, `PiecewiseConstantDecay`, `CosineDecay`;
+ * docs/backprop.md §11.3), in float64 (Keras computes in float32, so values agree to about 1e-7
+ * relative).
  *
  * @param path where the rate sits in the caller's input, for errors (e.g. `["optimizer", "learningRate"]`).
  * @throws EngineError at `[...path, field]` for a rate that is not a finite number ≥ 0, a

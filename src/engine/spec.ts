@@ -1,10 +1,10 @@
 /**
- * The plain-data description of a model, as the HTTP contract (DESIGN.md) spells it.
+ * The plain-data description of a model, as the HTTP contract (`src/schemas`, `openapi/openapi.json`) spells it.
  * Shapes are per sample (no batch axis). The zod schemas in `src/schemas` validate requests
  * into exactly these types.
  */
 
-/** Element-wise or row-wise activation functions (seed §4). */
+/** Element-wise or row-wise activation functions (docs/backprop.md §5). */
 export type ActivationName = "linear" | "sigmoid" | "tanh" | "relu" | "softmax";
 
 /** Loss functions, Keras names. */
@@ -14,7 +14,7 @@ export type LossName =
   | "sparseCategoricalCrossentropy"
   | "binaryCrossentropy";
 
-/** Affine layer `Y = X·W + b` (seed §5), input `[in]`, output `[units]`. */
+/** Affine layer `Y = X·W + b` (docs/backprop.md §4), input `[in]`, output `[units]`. */
 export interface DenseSpec {
   type: "dense";
   units: number;
@@ -142,7 +142,7 @@ export interface AdamSpec {
 }
 
 /**
- * The closed-form least-squares solution (seed §1) instead of iterations, for linear regression
+ * The closed-form least-squares solution (docs/backprop.md §9) instead of iterations, for linear regression
  * only: a model of exactly one dense layer with linear activation and `meanSquaredError` (any
  * number of inputs and outputs; the bias is the intercept, `useBias: false` fits none).
  * Solved by QR, or by SVD for the minimum-norm solution when the data are rank-deficient

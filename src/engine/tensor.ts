@@ -7,7 +7,7 @@ export interface Tensor {
   data: Float64Array;
 }
 
-/** Named tensors, keyed `"<layerName>/kernel"` / `"<layerName>/bias"` (DESIGN.md). */
+/** Named tensors, keyed `"<layerName>/kernel"` / `"<layerName>/bias"` (docs/backprop.md §1.1). */
 export type NamedTensors = Record<string, Tensor>;
 
 /** Number of elements of a shape (1 for the scalar shape `[]`). */

@@ -316,7 +316,7 @@ export interface TrainResult {
   optimum?: NamedTensors;
 }
 
-/** Numerical-check settings (seed §2). */
+/** Numerical-check settings (docs/backprop.md §10). */
 export interface NumericalCheckOptions {
   /** `central`: (f(w+h) − f(w−h)) / 2h, error O(h²); `forward`: (f(w+h) − f(w)) / h, O(h). */
   method?: "central" | "forward";

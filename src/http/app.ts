@@ -3,11 +3,11 @@ import type { IncomingMessage } from "node:http";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config.js";
 import { parseJsonBody } from "./json-body.js";
-import { transformObject } from "./openapi.js";
+import { jsonSchemaTransform, transformObject } from "./openapi.js";
 import enginePlugin from "./plugins/engine.js";
 import jobsPlugin from "./plugins/jobs.js";
 import metricsPlugin from "./plugins/metrics.js";
@@ -35,6 +35,34 @@ export interface AppOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/**
+ * The router's bound on a path parameter: above Node's 16 KiB limit on a request's head, so over
+ * HTTP it never answers first (a route's schema bounds its ids).
+ */
+const MAX_PATH_PARAM_LENGTH = 65_536;
+
+/**
+ * The document's introduction: what it covers, and what this server's configuration adds (or
+ * leaves out: no key without API_KEYS, no 429 without RATE_LIMIT_MAX).
+ */
+function openapiDescription(config: Config): string {
+  const keys = config.apiKeys.length > 0;
+  const limit = config.rateLimit !== undefined;
+  return (
+    "Training as a service over its own back-propagation engine. Errors are RFC 9457 problem details " +
+    "(application/problem+json). Shapes are per sample (no batch axis). A path asked with a method it does " +
+    "not list answers 405 with Allow (`components.responses.MethodNotAllowed`); an unknown path 404.\n\n" +
+    `This document describes a server ${keys ? "with" : "without"} API_KEYS and ${limit ? "with" : "without"} ` +
+    `RATE_LIMIT_MAX: ${
+      keys
+        ? "every operation but /health and /ready needs an API key (401 without one)"
+        : "no operation needs an API key"
+    }${limit ? ", and the operations that need one are rate-limited (429, X-RateLimit-* headers)" : ""}. ` +
+    "The committed copy (openapi/openapi.json) is rendered with both set, so it lists every status and header " +
+    "a deployment can send; a server serves its own at /docs/json."
+  );
+}
+
 /** A client's `x-request-id` when it looks sane, else a fresh UUID. */
 function requestId(req: IncomingMessage): string {
   const given = req.headers["x-request-id"];
@@ -51,11 +79,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimit,
     genReqId: requestId,
+    // Path ids are checked by their route's schema (at most 100 characters: a 400 naming
+    // `params.id`, with the usual headers); the router's own limit would answer 414 first.
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
     // Errors the router raises before any handler (a bad percent-encoding, a path parameter
     // over its length limit) get the same problem+json as every other error.
     frameworkErrors: (err, request, reply) => {
       const { problem, headers } = toProblem(err, request);
-      sendProblem(reply, problem, headers);
+      // No route, so no hook adds the request id: say it here.
+      sendProblem(reply, problem, { ...headers, "x-request-id": String(request.id) });
     },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -136,12 +168,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(fastifySwagger, {
     openapi: {
-      openapi: "3.0.3",
+      openapi: "3.1.0",
       info: {
         title: "backprop-service",
-        description:
-          "Training as a service over its own back-propagation engine. Errors are RFC 9457 problem " +
-          "details (application/problem+json). Shapes are per sample (no batch axis).",
+        description: openapiDescription(config),
         version: pkg.version,
       },
       tags: [
@@ -153,7 +183,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ],
     },
     transform: jsonSchemaTransform,
-    transformObject,
+    transformObject: transformObject({
+      apiKeys: config.apiKeys.length > 0,
+      rateLimit: config.rateLimit !== undefined,
+    }),
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
 
@@ -175,6 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     maxParams: config.maxParams,
     maxWork: config.maxWork,
+    maxJobWork: config.maxJobWork,
     storedDatasets: (id) => app.store.datasets.load(id),
   });
   await app.register(jobsPlugin, {

@@ -13,6 +13,11 @@ const FASTIFY_PROBLEMS: Record<string, { type: string; title: string; detail: st
     title: "Malformed JSON",
     detail: "the request body is not valid JSON",
   },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    type: "about:blank",
+    title: "Payload Too Large",
+    detail: "the request body is larger than the server allows (BODY_LIMIT bytes)",
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: {
     type: "/problems/malformed-json",
     title: "Malformed JSON",

@@ -35,6 +35,14 @@ export const NestedOutputSchema: z.ZodType<NestedOutput, NestedOutput> = z
       "(only seen after a diverged run).",
   });
 
+/**
+ * The deepest nesting a tensor that can succeed has: a conv2d kernel `[kH, kW, in, filters]`
+ * (samples and targets have at most 3 axes). The zod schemas accept any depth (a deeper value
+ * gets the service's shape error); the OpenAPI document spells the nesting out to this depth,
+ * since a recursive array type is one a generated TypeScript client cannot express.
+ */
+export const MAX_TENSOR_RANK = 4;
+
 /** A number in a response that may be non-finite after divergence (then `null`). */
 export const OutputNumberSchema = z.number().nullable();
 
@@ -50,8 +58,22 @@ export const NamedTensorsOutputSchema = z.record(z.string(), NestedOutputSchema)
   id: "NamedTensors",
   description:
     'Tensors keyed "<layerName>/kernel" and "<layerName>/bias", each a nested array of its shape ' +
-    "(dense kernel [in, units], conv2d kernel [kernelH, kernelW, inChannels, filters], bias [units]).",
+    "(dense kernel [in, units], conv2d kernel [kernelH, kernelW, inChannels, filters], bias [units]); " +
+    "`null` marks a value that is not finite.",
 });
+
+/**
+ * Weights or gradients in a response that are finite by construction (the weights `/train`
+ * returns are the last finite ones; `/gradients` answers 422 rather than a non-finite gradient):
+ * the `Weights` a request takes, so they can be sent back as they came.
+ */
+export const FiniteNamedTensorsSchema = NamedTensorsInputSchema;
+
+/**
+ * The query-string integers and their bounds, for the OpenAPI document: parsed from strings, they
+ * are documented as what they mean, `type: integer` with `minimum`/`maximum`.
+ */
+export const queryIntegers = z.registry<{ minimum: number; maximum: number }>();
 
 export const SeedSchema = z
   .number()
@@ -68,7 +90,7 @@ export const SeedSchema = z
  * parameter, which arrives as an array) are 400s naming the parameter.
  */
 export function queryInt(min: number, max: number) {
-  return z
+  const schema = z
     .string({
       error: (issue) =>
         Array.isArray(issue.input)
@@ -78,4 +100,6 @@ export function queryInt(min: number, max: number) {
     .regex(/^\d{1,15}$/, "expected an integer (decimal digits)")
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
+  queryIntegers.add(schema, { minimum: min, maximum: max });
+  return schema;
 }

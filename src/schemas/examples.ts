@@ -21,7 +21,7 @@ export const trainExample = {
 } as const;
 
 /**
- * The seed's network: 2 inputs → dense(3, sigmoid) → dense(3, sigmoid) → softmax, categorical
+ * The seed network (docs/backprop.md §1.2): 2 inputs → dense(3, sigmoid) → dense(3, sigmoid) → softmax, categorical
  * cross-entropy, one sample; backprop's gradients checked against central differences.
  */
 export const gradientsExample = {
@@ -90,6 +90,22 @@ export const trainMnistCnnExample = {
   seed: 1,
 } as const;
 
+/** XOR, 2 → dense(2, tanh) → dense(1, sigmoid), Adam, 3 epochs: small enough to show whole. */
+export const trainXorExample = {
+  model: {
+    inputShape: [2],
+    layers: [
+      { type: "dense", units: 2, activation: "tanh" },
+      { type: "dense", units: 1, activation: "sigmoid" },
+    ],
+    loss: "binaryCrossentropy",
+  },
+  dataset: { name: "xor" },
+  optimizer: { type: "adam", learningRate: 0.1 },
+  epochs: 3,
+  seed: 42,
+} as const;
+
 /**
  * Named request examples per route, offered in Swagger UI's "Examples" menu (the first is the
  * default). The OpenAPI transform puts them on each operation's `application/json` body.
@@ -102,9 +118,114 @@ export const namedRequestExamples: Record<string, Record<string, { summary: stri
         "MNIST digits: conv2d(8, 3×3) → maxPooling2d(2) → flatten → dense(10), 3 epochs (≈ 20 s on 2 cores)",
       value: trainMnistCnnExample,
     },
+    xor: { summary: "XOR: dense(2, tanh) → dense(1, sigmoid), Adam, 3 epochs", value: trainXorExample },
   },
   "/gradients": {
-    seedNetwork: { summary: "The seed's 2→3→3 network, checked numerically", value: gradientsExample },
+    seedNetwork: { summary: "The seed network (2→3→3), checked numerically", value: gradientsExample },
   },
   "/predict": { xor: { summary: "XOR with hand-set weights", value: predictExample } },
 };
+
+/**
+ * Answers of the service, shown as response examples in the OpenAPI document: POST /train with
+ * `trainXorExample`, POST /gradients with `gradientsExample`, POST /predict with `predictExample`
+ * (a test checks that they are what the service answers, `durationMs` aside).
+ */
+export const responseExamples = {
+  train: {
+    weights: {
+      "dense_0/kernel": [
+        [0.28225579210628887, -1.2495031018156144],
+        [-1.3025831242355161, -1.4874278621244261],
+      ],
+      "dense_0/bias": [-0.26955414216411405, 0.27538824980548315],
+      "dense_1/kernel": [[1.1129188051631385], [-1.1796604692248747]],
+      "dense_1/bias": [-0.2247426401917942],
+    },
+    history: {
+      loss: [0.6406775531349125, 0.608084956441625, 0.5893917355541832],
+      accuracy: [0.5, 0.5, 0.75],
+    },
+    gradients: {
+      "dense_0/kernel": [
+        [-0.05776023760057918, 0.03927061572459923],
+        [0.011240680797731325, 0.04554477224140163],
+      ],
+      "dense_0/bias": [-0.004248975493088385, 0.006183705544226349],
+      "dense_1/kernel": [[0.001983650937222914], [0.07965548988981869]],
+      "dense_1/bias": [-0.025863343491499907],
+    },
+    metrics: { loss: 0.5716641805856315, accuracy: 0.75 },
+    seed: 42,
+    engineVersion: "0.2.0",
+    weightsSha256: "5bed282c286ba8a774d668b57468c8e7717d86c81db14ac5acfb2d19d1c3ae9d",
+    epochsRun: 3,
+    initialEpoch: 0,
+    durationMs: 11.256,
+  },
+  gradients: {
+    loss: 1.151870067998635,
+    output: [0.29253986522986974, 0.3160451904083008, 0.39141494436182944],
+    gradients: {
+      "dense_0/kernel": [
+        [0.009876925222548894, 0.01729156244064611, -0.006090626166886836],
+        [-0.023704620534117347, -0.041499749857550665, 0.014617502800528405],
+      ],
+      "dense_0/bias": [0.01975385044509779, 0.03458312488129222, -0.012181252333773672],
+      "dense_1/kernel": [
+        [0.028435238239393347, -0.07072917894229921, 0.036988031734244795],
+        [0.01876005910862923, -0.046663353635072465, 0.024402737751111247],
+        [0.032239822153349106, -0.08019261632185222, 0.04193696408924219],
+      ],
+      "dense_1/bias": [0.06784210470025691, -0.1687489418154086, 0.08824775443923259],
+    },
+    activations: [
+      { layer: "dense_0", output: [0.41913850351529064, 0.2765253111104937, 0.47521848409321266] },
+      { layer: "dense_1", output: [0.365490567368168, 0.44277482958241576, 0.6566578546455479] },
+      { layer: "activation_2", output: [0.29253986522986974, 0.3160451904083008, 0.39141494436182944] },
+    ],
+    weights: {
+      "dense_0/kernel": [
+        [-0.5831542446461486, -0.11192254465194396, 0.14387503135379154],
+        [0.028944829453157128, 0.7548349425135841, 0.1426207222314948],
+      ],
+      "dense_0/bias": [0, 0, 0],
+      "dense_1/kernel": [
+        [-0.3304273429047653, -0.491832879194819, 0.2329589802140284],
+        [-0.5695590574434155, -0.7418461620912342, 0.978142791853515],
+        [-0.5378986148069627, 0.38167134767985633, 0.5898599203374715],
+      ],
+      "dense_1/bias": [0, 0, 0],
+    },
+    seed: 7,
+    numerical: {
+      method: "central",
+      epsilon: 0.00001,
+      gradients: {
+        "dense_0/kernel": [
+          [0.009876925233243128, 0.01729156247076702, -0.006090626170074386],
+          [-0.02370462053313815, -0.04149974985878657, 0.014617502808178527],
+        ],
+        "dense_0/bias": [0.019753850455384026, 0.03458312488602289, -0.012181252351251002],
+        "dense_1/kernel": [
+          [0.028435238230706258, -0.07072917894701547, 0.0369880317485638],
+          [0.018760059106170957, -0.0466633536255756, 0.02440273776382895],
+          [0.03223982214528576, -0.08019261633629426, 0.041936964101374485],
+        ],
+        "dense_1/bias": [0.06784210471177943, -0.16874894182006273, 0.08824775443727616],
+      },
+      maxAbsError: 3.012090923903976e-11,
+      maxRelError: 1.7419425971459743e-9,
+      worst: {
+        key: "dense_0/kernel",
+        index: [0, 1],
+        analytic: 0.01729156244064611,
+        numerical: 0.01729156247076702,
+        relError: 1.7419425971459743e-9,
+      },
+    },
+  },
+  predict: {
+    outputs: [[0.000045439104876545914], [0.999954519621495], [0.999954519621495], [0.000045439104876545914]],
+  },
+} as const;

@@ -9,7 +9,12 @@ export const LIMITS = {
   maxUnits: 4096,
   maxFilters: 1024,
   maxKernelSize: 32,
-  maxEpochs: 10_000,
+  /**
+   * A sanity cap on `epochs` (and `patience`); what a run may cost is the compute budget's to say
+   * (MAX_WORK for POST /train, MAX_JOB_WORK for a job), so it is far above what either allows
+   * for all but the smallest models.
+   */
+  maxEpochs: 1_000_000,
   maxBatchSize: 65_536,
   maxSamples: 1_000_000,
   maxNameLength: 64,

@@ -2,8 +2,9 @@ import { z } from "zod";
 import type { OptimizerSpec } from "../engine/index.js";
 
 // Deliberately generous: a learning rate of 1e6 is a valid (if diverging) request and gets the
-// NaN-forensics answer rather than a 400.
-const RateSchema = z.number().positive().max(1e9);
+// NaN-forensics answer rather than a 400. 0 is valid too, as in Keras and tfjs: the weights stay
+// as they are and the gradients are still reported.
+const RateSchema = z.number().min(0).max(1e9);
 const StepsSchema = z.number().positive().max(1e12);
 
 export const ExponentialDecaySchema = z

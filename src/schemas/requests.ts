@@ -19,7 +19,11 @@ export const TrainRequestSchema = z
       .number()
       .int()
       .min(1)
-      .max(LIMITS.maxEpochs)
+      .max(LIMITS.maxEpochs, {
+        error:
+          `at most ${LIMITS.maxEpochs} epochs (a fixed cap); within it, a run is bounded by its compute ` +
+          "budget: MAX_WORK for POST /train, MAX_JOB_WORK for POST /jobs",
+      })
       .optional()
       .describe("Passes over the training set; required unless the optimizer is normalEquation."),
     batchSize: z

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { NamedTensorsOutputSchema, NestedOutputSchema, OutputNumberSchema } from "./common.js";
+import {
+  FiniteNamedTensorsSchema,
+  NamedTensorsOutputSchema,
+  NestedNumbersSchema,
+  NestedOutputSchema,
+  OutputNumberSchema,
+} from "./common.js";
 import { DatasetInfoSchema } from "./dataset.js";
 import { StoredDatasetSchema } from "./stored-datasets.js";
 import { OptimizerStateOutputSchema, TelemetrySchema } from "./training.js";
@@ -74,9 +80,12 @@ export const ClosedFormSolutionSchema = z
 
 export const TrainResponseSchema = z
   .object({
-    weights: NamedTensorsOutputSchema,
+    weights: FiniteNamedTensorsSchema.describe(
+      "The final weights, always finite (after a divergence, the last finite ones): send them back as " +
+        "`initialWeights` or `weights` as they are.",
+    ),
     history: HistorySchema,
-    gradients: NamedTensorsOutputSchema.optional().describe(
+    gradients: FiniteNamedTensorsSchema.optional().describe(
       "Gradient of the mean loss over the whole training set at the returned weights (absent, and named " +
         "in `nonFinite`, when not finite).",
     ),
@@ -138,15 +147,17 @@ export const NumericalReportSchema = z
 
 export const GradientsResponseSchema = z
   .object({
-    loss: OutputNumberSchema,
+    loss: z
+      .number()
+      .describe("The loss for the sample (always finite: an overflow is a 422 naming the weights)."),
     output: NestedOutputSchema.describe("The model's output for the sample, shape outputShape."),
-    gradients: NamedTensorsOutputSchema.describe(
-      "∂loss/∂w for every parameter, same keys and shapes as weights.",
+    gradients: FiniteNamedTensorsSchema.describe(
+      "∂loss/∂w for every parameter, same keys and shapes as weights (always finite: an overflow is a 422).",
     ),
     activations: z
       .array(z.object({ layer: z.string(), output: NestedOutputSchema }))
       .describe("Output of every layer (after its activation), in order."),
-    weights: NamedTensorsOutputSchema.describe("The weights used (handy when they were seeded)."),
+    weights: FiniteNamedTensorsSchema.describe("The weights used (handy when they were seeded)."),
     seed: z.number().int().describe("The seed used to initialise weights (drawn when absent)."),
     numerical: NumericalReportSchema.optional(),
   })
@@ -154,7 +165,11 @@ export const GradientsResponseSchema = z
 
 export const PredictResponseSchema = z
   .object({
-    outputs: z.array(NestedOutputSchema).describe("One output per sample, each of the model's output shape."),
+    outputs: z
+      .array(NestedNumbersSchema)
+      .describe(
+        "One output per sample, each of the model's output shape (always finite: an overflow is a 422).",
+      ),
   })
   .meta({ id: "PredictResponse" });
 

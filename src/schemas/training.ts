@@ -58,7 +58,10 @@ export const OptimizerStateOutputSchema = z
   })
   .meta({
     id: "OptimizerStateOut",
-    description: "Send back as `optimizerState` (with the weights) to continue.",
+    description:
+      "Send back as `optimizerState` (with the weights) to continue. A moment estimate is `null` where it " +
+      "overflowed (adam's `v` holds squared gradients, which overflow above about 1e154 though the gradient is " +
+      "finite); such a state cannot be continued from.",
   });
 
 export const TelemetrySchema = z

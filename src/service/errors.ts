@@ -36,7 +36,7 @@ export class UnprocessableError extends ProblemError {
   }
 }
 
-/** 503: every worker is busy and the queue is full; retry later. */
+/** 503: every worker is busy and the queue (MAX_QUEUE requests) is full; retry later. */
 export class OverloadedError extends ProblemError {
   override readonly name = "OverloadedError";
   constructor(retryAfterSeconds: number) {
@@ -44,7 +44,7 @@ export class OverloadedError extends ProblemError {
       503,
       "/problems/overloaded",
       "Service overloaded",
-      "every worker is busy and the queue is full; retry later",
+      "every worker is busy and the queue is full (MAX_QUEUE requests waiting); retry later",
       undefined,
       { "retry-after": String(retryAfterSeconds) },
     );

@@ -1,4 +1,5 @@
-import type { GradientsResult, Tensor, TrainResult } from "../engine/index.js";
+import type { GradientsResult, NamedTensors, Tensor, TrainResult } from "../engine/index.js";
+import type { NestedNumbers } from "../schemas/common.js";
 import type { GradientsResponse, PredictResponse, TrainResponse } from "../schemas/responses.js";
 import { arrayToNested, batchToNested, finiteOrNull, namedTensorsToNested } from "./convert.js";
 
@@ -7,12 +8,19 @@ const mapValues = <T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 
 /**
+ * Tensors the engine guarantees finite (trained weights, checked gradients and outputs), typed as
+ * the finite tensors the response schemas promise. Were one not, JSON would carry `null` there,
+ * which the contract tests (answers checked against the OpenAPI document) catch.
+ */
+const finiteTensors = (t: NamedTensors) => namedTensorsToNested(t) as Record<string, NestedNumbers>;
+
+/**
  * The answer to POST /train. Non-finite numbers (a diverged run) become `null`.
  * @param durationMs time the engine spent, milliseconds
  */
 export function trainResponse(r: TrainResult, seed: number, durationMs: number): TrainResponse {
   return {
-    weights: namedTensorsToNested(r.weights),
+    weights: finiteTensors(r.weights),
     history: {
       loss: r.history.loss.map(finiteOrNull),
       accuracy: finiteAll(r.history.accuracy),
@@ -20,7 +28,7 @@ export function trainResponse(r: TrainResult, seed: number, durationMs: number):
       valAccuracy: finiteAll(r.history.valAccuracy),
       distanceToOptimum: finiteAll(r.history.distanceToOptimum),
     },
-    gradients: r.gradients && namedTensorsToNested(r.gradients),
+    gradients: r.gradients && finiteTensors(r.gradients),
     metrics: r.metrics,
     seed,
     engineVersion: r.engineVersion,
@@ -63,11 +71,11 @@ function firstSample(t: Tensor) {
 export function gradientsResponse(r: GradientsResult, seed: number): GradientsResponse {
   const n = r.numerical;
   return {
-    loss: finiteOrNull(r.loss),
+    loss: r.loss, // finite: computeGradients throws on an overflow
     output: firstSample(r.output),
-    gradients: namedTensorsToNested(r.gradients),
+    gradients: finiteTensors(r.gradients),
     activations: r.activations.map((a) => ({ layer: a.layer, output: firstSample(a.output) })),
-    weights: namedTensorsToNested(r.weights),
+    weights: finiteTensors(r.weights),
     seed,
     numerical: n && {
       method: n.method,
@@ -87,5 +95,6 @@ export function gradientsResponse(r: GradientsResult, seed: number): GradientsRe
 
 /** The answer to POST /predict: one output per sample. */
 export function predictResponse(outputs: Tensor): PredictResponse {
-  return { outputs: batchToNested(outputs) };
+  // Finite: predict throws on an output that overflows.
+  return { outputs: batchToNested(outputs) as NestedNumbers[] };
 }

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundlePlayground } from "../../src/http/routes/playground.js";
 import { buildTestApp } from "../http/helper.js";
 
 describe("the playground's assets", () => {
@@ -44,6 +45,14 @@ describe("the playground's assets", () => {
       headers: { "if-none-match": js.headers.etag as string },
     });
     expect(again.statusCode).toBe(304);
+  });
+
+  it("bundles only web/src and uPlot: the API types from src/schemas are type-only imports", async () => {
+    const { metafile } = await bundlePlayground();
+    const inputs = Object.keys(metafile.inputs);
+    expect(inputs).toContain("src/main.ts");
+    expect(inputs).toContain("src/panels/training.ts");
+    expect(inputs.filter((f) => !f.startsWith("src/") && !/(^|\/)node_modules\/uplot\//.test(f))).toEqual([]);
   });
 
   it("keeps the playground's routes out of the OpenAPI document", async () => {

@@ -132,6 +132,67 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
     await page.close();
   }, 60_000);
 
+  it("the playground on iris (4 inputs) and on a stored generated set: no regions for iris, the job's weights inspected, bad uploads named", async () => {
+    const { page, errors } = await open("/");
+    await page.waitForSelector("body[data-ready=true]");
+
+    // a generated set stored with POST /datasets is selected by id, its points remembered and drawn
+    await page.selectOption("#dataset", "gen:circle");
+    expect(await page.textContent("#dataset-info")).toBe(
+      "200 points generated here (seed 1), sent inline as {x, y}.",
+    );
+    await page.click("#store-dataset");
+    await page.waitForSelector("#dataset-info:has-text('Stored data set')");
+    expect(await page.inputValue("#dataset")).toMatch(/^stored:/);
+    expect(await page.textContent("#dataset-info")).toMatch(/^Stored data set \S+: 200 samples\.$/);
+    expect(await page.locator("#regions").isVisible()).toBe(true);
+    expect(await page.locator("#sample option").count()).toBe(200);
+    expect(await page.textContent("#legend")).toBe("insideoutside");
+
+    // iris: 4 inputs, so no regions; the output layer follows the loss and the 3 classes
+    await page.selectOption("#dataset", "builtin:iris");
+    expect(await page.locator("#regions").isVisible()).toBe(false);
+    expect(await page.textContent("#regions-note")).toBe(
+      "Decision regions need 2 inputs; this data set's inputShape is [4].",
+    );
+    expect(await page.textContent("#output-layer")).toBe(
+      "input [4] → … → dense_2(3, softmax) (output, set by the loss and the classes)",
+    );
+    await page.selectOption("#loss", "binaryCrossentropy");
+    expect(await page.textContent("#output-layer")).toContain("dense_2(1, sigmoid)");
+    await page.selectOption("#loss", "sparseCategoricalCrossentropy");
+    expect(await page.locator("#manual-x").isVisible()).toBe(true);
+
+    await page.fill("#epochs", "20");
+    await page.click("#train");
+    await page.waitForSelector("#status[data-state=succeeded]");
+    expect(await page.textContent("#job-note")).toMatch(
+      /^Job \S+ succeeded: 20 epochs, weights SHA-256 [0-9a-f]{16}…$/,
+    );
+    expect(await page.isDisabled("#download-weights")).toBe(false);
+    expect(await page.textContent("#inspect-weights")).toBe("with the job's final weights");
+
+    // the inspector on the manual sample, at the job's weights
+    await page.click("#inspect");
+    await page.waitForSelector("#numerical[data-max-rel-error]");
+    expect(Number(await page.getAttribute("#numerical", "data-max-rel-error"))).toBeLessThan(1e-2);
+    expect(await page.locator("#inspection figure.heatmap").count()).toBe(10);
+    expect(await page.textContent("#inspection p.hint")).toMatch(/^Loss \d\S* at the job's final weights\./);
+
+    // a file without weights is named in the error box
+    await page.setInputFiles("#upload-weights", {
+      name: "empty.json",
+      mimeType: "application/json",
+      buffer: Buffer.from("{}"),
+    });
+    await page.waitForSelector("#error:not([hidden])");
+    expect(await page.textContent("#error")).toBe(
+      'the file holds no weights: expected { "dense_0/kernel": [[…]], … } or { weights: … }',
+    );
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it("Swagger UI at /docs: Try it out on POST /train with the documented example answers 200 with weights", async () => {
     const { page, errors } = await open("/docs");
     const op = page.locator("#operations-training-post_train");

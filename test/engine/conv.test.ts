@@ -1,6 +1,6 @@
 /**
  * conv2d, maxPooling2d and averagePooling2d: values worked by hand, TensorFlow's padding and
- * tie rules, shape errors, back-propagation against numerical gradients (seed §2) and against
+ * tie rules, shape errors, back-propagation against numerical gradients (docs/backprop.md §10) and against
  * TensorFlow.js over a grid of kernel sizes, strides, paddings, channels and biases, and a tiny
  * CNN that learns.
  */

@@ -112,7 +112,7 @@ describe("gradient telemetry", () => {
   });
 
   it("updateRatio is ‖W_end − W_start‖/‖W_start‖ over the epoch", () => {
-    // The seed's problem with lr 0.0625: w 0.5 → 0.75 in epoch 1 (|Δw|/|w| = 0.5), → 0.875 in epoch 2.
+    // The problem of docs/backprop.md §11.1 with lr 0.0625: w 0.5 → 0.75 in epoch 1 (|Δw|/|w| = 0.5), → 0.875 in epoch 2.
     const spec: ModelSpec = {
       inputShape: [1],
       layers: [{ type: "dense", units: 1, useBias: false }],
@@ -287,7 +287,7 @@ describe("gradient telemetry", () => {
 });
 
 describe("NaN forensics", () => {
-  // The seed's problem: x = 2, y = 2, dense 1→1 without bias, MSE; ∂L/∂w = 8(w − 1), so
+  // The problem of docs/backprop.md §11.1: x = 2, y = 2, dense 1→1 without bias, MSE; ∂L/∂w = 8(w − 1), so
   // w_{t+1} − 1 = (1 − 8η)(w_t − 1).
   const seedModel: ModelSpec = {
     inputShape: [1],

@@ -1,5 +1,5 @@
 /**
- * Back-propagation against numerical gradients (seed §2) and against TensorFlow.js, on models
+ * Back-propagation against numerical gradients (docs/backprop.md §10) and against TensorFlow.js, on models
  * covering every activation, loss and useBias setting.
  */
 import { describe, expect, it } from "vitest";

@@ -31,7 +31,7 @@ export function randomBatch(
 }
 
 /**
- * The one gradient-check helper (STYLE.md): back-propagated gradients of `spec` on `batch`
+ * The one gradient-check helper (docs/backprop.md §10): back-propagated gradients of `spec` on `batch`
  * must equal central-difference numerical gradients to relative error < `tolerance`.
  * Returns the report for further assertions.
  */

@@ -1,5 +1,5 @@
 /**
- * The closed-form solution (seed §1): `normalEquation` training, rank-deficient data, the errors
+ * The closed-form solution (docs/backprop.md §9): `normalEquation` training, rank-deficient data, the errors
  * for models that are not linear regression, and gradient descent measured against the optimum.
  * Accuracy on hard data is in nist.test.ts.
  */
@@ -271,7 +271,7 @@ describe("normalEquation rejects a model that is not linear regression", () => {
   });
 });
 
-describe("gradient descent against the closed form (seed §1)", () => {
+describe("gradient descent against the closed form (docs/backprop.md §9.4)", () => {
   // Well-conditioned: x uniform in [-1, 1), so XᵀX/n ≈ I/3. The MSE Hessian is 2/(n·k)·AᵀA per
   // output (A = [X 1]): eigenvalues ≈ 1/3 and 1 here, so full-batch steps of 0.9 contract the
   // distance to the optimum by about 0.7 per epoch, monotonically.

@@ -1,5 +1,5 @@
 /**
- * Numerical gradients as a feature (seed §2): the error of a finite difference against
+ * Numerical gradients as a feature (docs/backprop.md §10): the error of a finite difference against
  * back-propagation depends on the step h. Taylor: forward `(f(w+h) − f(w))/h = f' + h·f''/2 + …`
  * is O(h); central `(f(w+h) − f(w−h))/2h = f' + h²·f'''/6 + …` is O(h²). Rounding adds about
  * ε·|f|/h, which wins for small h, so each method has a best step: ≈ √ε for forward and ≈ ∛ε for

@@ -128,7 +128,7 @@ describe("schedules are Keras' formulas at optimiser step s", () => {
 });
 
 describe("optimisers step with the scheduled rate of every update", () => {
-  // The seed's problem: x = 2, y = 2, dense 1→1 without bias, MSE: ∂L/∂w = 8(w − 1) exactly in floating point.
+  // The problem of docs/backprop.md §11.1: x = 2, y = 2, dense 1→1 without bias, MSE: ∂L/∂w = 8(w − 1) exactly in floating point.
   const model: ModelSpec = {
     inputShape: [1],
     layers: [{ type: "dense", units: 1, useBias: false }],

@@ -1,5 +1,5 @@
 /**
- * Every worked value of the seed lecture notes (shared/seed/NOTES.md), as a test.
+ * The worked values of docs/backprop.md §3–§6 and §12 (the seed network, §1.2), as tests.
  */
 import { describe, expect, it } from "vitest";
 import { computeGradients, type ModelSpec, train } from "../../src/engine/index.js";
@@ -9,7 +9,7 @@ import { lossAndGrad } from "../../src/engine/losses.js";
 
 const t = (shape: number[], values: number[]) => ({ shape, data: Float64Array.from(values) });
 
-describe("seed §4: chain rule and the derivatives to remember", () => {
+describe("docs/backprop.md §3, §5, §6: chain rule and the derivatives to remember", () => {
   it("f(x) = (x+1)² has f'(2) = 6, through y = x + 1 and f = y²", () => {
     // y = x·w + b with w = 1, b = 1 is the inner function; MSE against 0 is the outer y².
     const model: ModelSpec = {
@@ -131,7 +131,7 @@ describe("seed §4: chain rule and the derivatives to remember", () => {
   });
 });
 
-describe("seed §5: backward through an affine layer", () => {
+describe("docs/backprop.md §4.2: backward through an affine layer", () => {
   it("∂L/∂W = Xᵀ·∂L/∂Y, ∂L/∂b = Σrows ∂L/∂Y, ∂L/∂X = ∂L/∂Y·Wᵀ", () => {
     const d = new Dense("d", [2], 3, true);
     d.kernel.value.set([1, 0, -1, 2, 1, 0]); // W = [[1, 0, -1], [2, 1, 0]]
@@ -184,7 +184,7 @@ describe("seed §5: backward through an affine layer", () => {
   });
 });
 
-describe("seed §1: gradient descent minimises the loss", () => {
+describe("docs/backprop.md §9.4: gradient descent minimises the loss", () => {
   it("sgd on y = 3x − 1 converges to w = 3, b = −1", () => {
     const xs = [-1, -0.5, 0, 0.5, 1];
     const r = train({

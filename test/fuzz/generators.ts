@@ -478,6 +478,7 @@ const REPLACEMENTS: { kind: string; values: (() => Tree)[] }[] = [
       () => 10_001,
       () => 65_537,
       () => 1e6,
+      () => 1_000_001,
       () => new Raw("123456789012345678901234567890"),
     ],
   },
@@ -568,7 +569,7 @@ const LIMIT_FOR: Record<string, number> = {
   kernelSize: 32,
   poolSize: 32,
   strides: 32,
-  epochs: 10_000,
+  epochs: 1_000_000,
   batchSize: 65_536,
 };
 

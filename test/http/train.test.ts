@@ -33,7 +33,7 @@ describe("POST /train", () => {
     expect(body.history.loss[199]).toBeLessThan(body.history.loss[0]);
     expect(body.diverged).toBeUndefined();
     expect(body.durationMs).toBeGreaterThan(0);
-    // Keys and shapes as DESIGN.md: dense kernel [in, units], bias [units]; gradients alike.
+    // Keys and shapes as docs/backprop.md §1.1: dense kernel [in, units], bias [units]; gradients alike.
     expect(Object.keys(body.weights).sort()).toEqual([
       "dense_0/bias",
       "dense_0/kernel",
@@ -291,6 +291,7 @@ describe("back-pressure", () => {
       expect(rejected.statusCode).toBe(503);
       expect(rejected.headers["retry-after"]).toBe("5");
       expect(rejected.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect(rejected.json().detail).toContain("(MAX_QUEUE requests waiting)");
       expect((await running).statusCode).toBe(200);
       expect((await queued).statusCode).toBe(200);
       expect((await post(1)).statusCode).toBe(200);

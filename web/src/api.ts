@@ -3,16 +3,9 @@
  * errors, a short wait on 429/503 with Retry-After, and server-sent events read with fetch (so
  * an API key header can go with them, which EventSource cannot send).
  */
+import type { Problem } from "./types.js";
 
-/** RFC 9457 problem details, as every error of the service is. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors?: { path: string; message: string }[];
-}
-
+/** A status other than 2xx, with the RFC 9457 problem details the service answered (if any). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,

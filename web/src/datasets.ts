@@ -43,39 +43,52 @@ function finish(x: number[][], labels: number[], classes: string[], r: () => num
 
 type Generator = (n: number, noise: number, seed: number) => Points;
 
+/**
+ * `n` points from a generator seeded with `seed`: sample i is of class i mod classes.length,
+ * placed by `point` (which draws its noise from `r`); then shuffled by `finish`.
+ */
+function byClass(
+  n: number,
+  seed: number,
+  classes: string[],
+  point: (c: number, i: number, r: () => number) => number[],
+): Points {
+  const r = rng(seed);
+  const x: number[][] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = i % classes.length;
+    x.push(point(c, i, r));
+    labels.push(c);
+  }
+  return finish(x, labels, classes, r);
+}
+
+const BLOB_CENTRES = [
+  [0, 3],
+  [-2.6, -1.5],
+  [2.6, -1.5],
+];
+
 export const GENERATORS: Record<string, { label: string; make: Generator }> = {
   spiral: {
     label: "two spirals",
-    make: (n, noise, seed) => {
-      const r = rng(seed);
-      const x: number[][] = [];
-      const labels: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const c = i % 2;
+    make: (n, noise, seed) =>
+      byClass(n, seed, ["blue", "orange"], (c, i, r) => {
         const t = (Math.floor(i / 2) / Math.ceil(n / 2)) * 1.75 * 2 * Math.PI;
         const rad = (t / (1.75 * 2 * Math.PI)) * 5;
         const angle = t + c * Math.PI;
-        x.push([rad * Math.sin(angle) + gauss(r) * noise, rad * Math.cos(angle) + gauss(r) * noise]);
-        labels.push(c);
-      }
-      return finish(x, labels, ["blue", "orange"], r);
-    },
+        return [rad * Math.sin(angle) + gauss(r) * noise, rad * Math.cos(angle) + gauss(r) * noise];
+      }),
   },
   circle: {
     label: "disc in a ring",
-    make: (n, noise, seed) => {
-      const r = rng(seed);
-      const x: number[][] = [];
-      const labels: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const c = i % 2;
+    make: (n, noise, seed) =>
+      byClass(n, seed, ["inside", "outside"], (c, _i, r) => {
         const rad = c === 0 ? r() * 2 : 3 + r() * 2;
         const angle = r() * 2 * Math.PI;
-        x.push([rad * Math.sin(angle) + gauss(r) * noise, rad * Math.cos(angle) + gauss(r) * noise]);
-        labels.push(c);
-      }
-      return finish(x, labels, ["inside", "outside"], r);
-    },
+        return [rad * Math.sin(angle) + gauss(r) * noise, rad * Math.cos(angle) + gauss(r) * noise];
+      }),
   },
   quadrants: {
     label: "noisy xor (quadrants)",
@@ -97,40 +110,21 @@ export const GENERATORS: Record<string, { label: string; make: Generator }> = {
   },
   gaussians: {
     label: "two Gaussian blobs",
-    make: (n, noise, seed) => {
-      const r = rng(seed);
-      const x: number[][] = [];
-      const labels: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const c = i % 2;
+    make: (n, noise, seed) =>
+      byClass(n, seed, ["a", "b"], (c, _i, r) => {
         const centre = c === 0 ? 2 : -2;
         const spread = 0.8 + noise * 2;
-        x.push([centre + gauss(r) * spread, centre + gauss(r) * spread]);
-        labels.push(c);
-      }
-      return finish(x, labels, ["a", "b"], r);
-    },
+        return [centre + gauss(r) * spread, centre + gauss(r) * spread];
+      }),
   },
   blobs3: {
     label: "three blobs (3 classes)",
-    make: (n, noise, seed) => {
-      const r = rng(seed);
-      const centres = [
-        [0, 3],
-        [-2.6, -1.5],
-        [2.6, -1.5],
-      ];
-      const x: number[][] = [];
-      const labels: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const c = i % 3;
-        const [cx, cy] = centres[c]!;
+    make: (n, noise, seed) =>
+      byClass(n, seed, ["red", "green", "blue"], (c, _i, r) => {
+        const [cx, cy] = BLOB_CENTRES[c]!;
         const spread = 0.8 + noise * 2;
-        x.push([cx! + gauss(r) * spread, cy! + gauss(r) * spread]);
-        labels.push(c);
-      }
-      return finish(x, labels, ["red", "green", "blue"], r);
-    },
+        return [cx! + gauss(r) * spread, cy! + gauss(r) * spread];
+      }),
   },
 };
 

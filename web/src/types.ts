@@ -1,93 +1,76 @@
-/** The parts of the service's JSON the page reads (see openapi/openapi.json for all of it). */
+/**
+ * The service's JSON as the page uses it, inferred from the zod schemas the service validates
+ * and documents with (src/schemas): request bodies as the schemas accept them (`z.input`, so a
+ * defaulted field may be left out), answers as the service sends them (`z.output`). Type-only:
+ * nothing of src/schemas or zod reaches the browser bundle.
+ */
+import type { z } from "zod";
+import type {
+  DatasetsResponseSchema,
+  DenseLayerSchema,
+  GradientsRequestSchema,
+  GradientsResponse,
+  LossSchema,
+  ModelSpecSchema,
+  NamedTensorsInputSchema,
+  NestedNumbers,
+  NestedOutput,
+  PredictRequestSchema,
+  PredictResponse,
+  Problem,
+  TrainRequestSchema,
+  TrainResponse,
+} from "../../src/schemas/index.js";
+import type { Job, JobProgress } from "../../src/schemas/jobs.js";
+import type { StoreDatasetJsonSchema, StoredDatasetResponse } from "../../src/schemas/stored-datasets.js";
+import type { OptimizerStateSchema } from "../../src/schemas/training.js";
 
-export type Nested = number | null | Nested[];
+export type { GradientsResponse, Job, NestedNumbers, PredictResponse, Problem, TrainResponse };
+
+/** A tensor in an answer: nested arrays of its shape, `null` for a non-finite value. */
+export type Nested = NestedOutput;
+/** Weights (or gradients) in an answer, keyed `"<layer>/kernel"` and `"<layer>/bias"`. */
 export type Tensors = Record<string, Nested>;
+/** Weights in a request: finite numbers only. */
+export type WeightsInput = z.input<typeof NamedTensorsInputSchema>;
 
-export interface LayerSpec {
-  type: "dense" | "flatten";
-  units?: number;
-  activation?: string;
-}
+export type ModelSpec = z.input<typeof ModelSpecSchema>;
+export type LayerSpec = ModelSpec["layers"][number];
+export type DenseLayer = z.input<typeof DenseLayerSchema>;
+export type Activation = NonNullable<DenseLayer["activation"]>;
+export type Loss = z.input<typeof LossSchema>;
 
-export interface ModelSpec {
-  inputShape: number[];
-  layers: LayerSpec[];
-  loss: string;
-}
+/** The body of POST /train and POST /jobs. */
+export type TrainBody = z.input<typeof TrainRequestSchema>;
+export type OptimizerSpec = TrainBody["optimizer"];
+export type DatasetRef = TrainBody["dataset"];
+/** A built-in data set's name (GET /datasets lists them). */
+export type BuiltInName = Extract<DatasetRef, { name: unknown }>["name"];
+export type OptimizerStateInput = z.input<typeof OptimizerStateSchema>;
+export type GradientsBody = z.input<typeof GradientsRequestSchema>;
+export type PredictBody = z.input<typeof PredictRequestSchema>;
+export type StoreDatasetBody = z.input<typeof StoreDatasetJsonSchema>;
 
-export interface TrainBody {
-  model: ModelSpec;
-  dataset: { name: string } | { id: string } | { x: number[][]; y: (number | number[])[] };
-  optimizer: { type: "sgd" | "adam"; learningRate: number; momentum?: number };
-  epochs: number;
-  batchSize: number;
-  seed?: number;
-  validationSplit?: number;
-  initialWeights?: Tensors;
-}
+export type Progress = JobProgress;
+export type DatasetsResponse = z.output<typeof DatasetsResponseSchema>;
+export type DatasetInfo = DatasetsResponse["datasets"][number];
+export type StoredDatasetInfo = StoredDatasetResponse;
 
-export interface TrainResponse {
-  weights: Tensors;
-  weightsSha256: string;
-  history: { loss: (number | null)[] };
-  optimizerState?: unknown;
-  epochsRun: number;
-  diverged?: { message: string };
-}
+/** The data of a job's last event (`succeeded`, `failed` or `cancelled`): its status and progress. */
+export type FinalEvent = Progress & {
+  status: Job["status"];
+  weightsSha256?: string;
+  error?: Partial<Problem>;
+};
 
-export interface Job {
-  id: string;
-  status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-  seed: number;
-  progress: Progress;
-  error?: { detail?: string; title: string };
-  result?: TrainResponse;
-}
-
-export interface Progress {
-  epoch: number;
-  epochs: number;
-  loss?: number;
-  accuracy?: number;
-  valLoss?: number;
-  valAccuracy?: number;
-}
-
-export interface DatasetInfo {
-  name: string;
-  description: string;
-  inputShape: number[];
-  samples: number;
-  classes: string[];
-}
-
-export interface StoredDatasetInfo {
-  id: string;
-  name?: string | null;
-  samples: number;
-  inputShape: number[];
-  classes?: string[] | null;
-}
-
-export interface GradientsResponse {
-  loss: number | null;
-  output: Nested;
-  gradients: Tensors;
-  activations: { layer: string; output: Nested }[];
-  weights: Tensors;
-  seed: number;
-  numerical?: {
-    method: string;
-    epsilon: number;
-    maxAbsError: number | null;
-    maxRelError: number | null;
-    gradients: Tensors;
-    worst: {
-      key: string;
-      index: number[];
-      analytic: number | null;
-      numerical: number | null;
-      relError: number | null;
-    };
-  };
+/**
+ * Weights (or an optimiser state) from an answer, sent back in a request. Answers type tensor
+ * values as nullable (`null` stands for a non-finite value), requests take finite numbers; the
+ * page sends back only finite weights (a diverged run answers its last finite ones) and the
+ * service checks whatever it is sent, so this changes the type, never the value.
+ */
+export function sendBack(weights: Tensors): WeightsInput;
+export function sendBack(state: NonNullable<TrainResponse["optimizerState"]>): OptimizerStateInput;
+export function sendBack(value: unknown): unknown {
+  return value;
 }

@@ -54,7 +54,7 @@ export function activate(
 }
 
 /**
- * `dx` from `dy` given the activation's OUTPUT `y` (seed §4):
+ * `dx` from `dy` given the activation's OUTPUT `y` (docs/backprop.md §5):
  * sigmoid `S' = S(1−S)`, tanh `1 − y²`, relu `1 if x > 0 else 0` (0 at the kink, as tf),
  * softmax the full Jacobian `∂P_j/∂x_u = P_j(δ_uj − P_u)`, i.e. `dx_u = y_u(dy_u − Σ_l dy_l y_l)`.
  */

@@ -11,7 +11,7 @@ import { Buffer, type Layer, NO_INPUT_GRAD, type Param } from "./layer.js";
  *
  * With `cols = im2col(X)` `[batch·outH·outW, kH·kW·inC]` and K read as the matrix
  * `[kH·kW·inC, filters]` (its row-major layout already is), the layer is the affine map
- * `Y = cols·K + b` and back-propagates exactly as the dense layer (seed §5):
+ * `Y = cols·K + b` and back-propagates exactly as the dense layer (docs/backprop.md §7.3):
  * `∂L/∂K += colsᵀ·∂L/∂Y`, `∂L/∂b += Σ_rows ∂L/∂Y`, `∂L/∂cols = ∂L/∂Y·Kᵀ`, and `∂L/∂X` is
  * `col2im(∂L/∂cols)`: each input cell collects the gradient of every window it appeared in.
  */
@@ -101,7 +101,7 @@ export class Conv2d implements Layer {
     const rows = batch * g.outH * g.outW;
     const rowLen = g.kH * g.kW * g.channels;
     const filters = this.filters;
-    // ∂L/∂K += colsᵀ·∂L/∂Y (seed §5, with cols in the place of X)
+    // ∂L/∂K += colsᵀ·∂L/∂Y (docs/backprop.md §7.3: §4.2 with cols in the place of X)
     matmulTransA(this.cols, dy, this.kernel.grad, rows, rowLen, filters);
     // ∂L/∂b += Σ over batch and positions of ∂L/∂Y: the bias is shared by every position.
     if (this.bias) {

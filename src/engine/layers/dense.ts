@@ -2,8 +2,9 @@ import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
 import { Buffer, type Layer, NO_INPUT_GRAD, type Param } from "./layer.js";
 
 /**
- * The affine layer `Y = X·W + b` (seed §5). X `[batch, in]`, kernel W `[in, units]` (so the
- * seed's scalar `w_ij`, into unit i from input j, is `W[j][i]`), bias b `[units]`, Y `[batch, units]`.
+ * The affine layer `Y = X·W + b` (docs/backprop.md §4). X `[batch, in]`, kernel W `[in, units]`
+ * (so the scalar `w_ij` of docs/backprop.md §1.1, into unit i from input j, is `W[j][i]`),
+ * bias b `[units]`, Y `[batch, units]`.
  */
 export class Dense implements Layer {
   readonly type = "dense";
@@ -52,9 +53,9 @@ export class Dense implements Layer {
   backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
     const inSize = this.inputShape[0]!;
     const units = this.units;
-    // ∂L/∂W += Xᵀ·∂L/∂Y (seed §5)
+    // ∂L/∂W += Xᵀ·∂L/∂Y (docs/backprop.md §4.2)
     matmulTransA(this.x, dy, this.kernel.grad, batch, inSize, units);
-    // ∂L/∂b += Σ_rows ∂L/∂Y (seed §5)
+    // ∂L/∂b += Σ_rows ∂L/∂Y (docs/backprop.md §4.2)
     if (this.bias) {
       const g = this.bias.grad;
       for (let r = 0; r < batch; r++) {
@@ -63,7 +64,7 @@ export class Dense implements Layer {
       }
     }
     if (!needInputGrad) return NO_INPUT_GRAD;
-    // ∂L/∂X = ∂L/∂Y·Wᵀ (seed §5)
+    // ∂L/∂X = ∂L/∂Y·Wᵀ (docs/backprop.md §4.2)
     const dx = this.dx.get(batch);
     matmulTransB(dy, this.kernel.value, dx, batch, units, inSize);
     return dx;

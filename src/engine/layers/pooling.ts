@@ -69,7 +69,7 @@ abstract class Pooling2d implements Layer {
  * Max pooling: `Y[b, oy, ox, c]` is the largest X in the window. Its gradient goes to one input
  * per window, the FIRST maximum in row-major scan order on ties, as TensorFlow's MaxPoolGrad
  * (and tfjs' `maxPoolPositions`, strict `>`); overlapping windows (stride < pool) add up.
- * A NaN in a window wins, so divergence propagates.
+ * A NaN in a window wins, so divergence propagates (docs/backprop.md §8.1).
  */
 export class MaxPooling2d extends Pooling2d {
   readonly type = "maxPooling2d";
@@ -142,7 +142,7 @@ export class MaxPooling2d extends Pooling2d {
 /**
  * Average pooling: `Y[b, oy, ox, c]` is the mean of X over the window's REAL cells, so with
  * `same` padding a border window divides by its own count, not by `kH·kW` (TensorFlow's AvgPool).
- * Backward spreads `∂L/∂Y / count` evenly over those cells.
+ * Backward spreads `∂L/∂Y / count` evenly over those cells (docs/backprop.md §8.2).
  *
  * Note: tfjs' cpu AvgPoolGrad divides by `kH·kW` everywhere, which disagrees with its own
  * forward pass at padded borders; this layer is the exact derivative of its forward.

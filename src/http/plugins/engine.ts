@@ -16,6 +16,8 @@ export interface EnginePluginOptions {
   pool: PoolOptions;
   maxParams: number;
   maxWork: number;
+  /** A job's compute budget (MAX_JOB_WORK); default 1000 × maxWork. */
+  maxJobWork?: number;
   /** Looks up a stored data set by id (`{ "dataset": { "id" } }`), in SQLite or PostgreSQL. */
   storedDatasets?: (id: string) => MaybePromise<StoredDataset | undefined>;
 }
@@ -26,7 +28,11 @@ export default fp<EnginePluginOptions>(
     const pool = new EnginePool(opts.pool);
     app.decorate(
       "engine",
-      new EngineService(pool, { maxParams: opts.maxParams, maxWork: opts.maxWork }, opts.storedDatasets),
+      new EngineService(
+        pool,
+        { maxParams: opts.maxParams, maxWork: opts.maxWork, maxJobWork: opts.maxJobWork },
+        opts.storedDatasets,
+      ),
     );
     app.decorate("pool", pool);
     app.addHook("onClose", async () => {

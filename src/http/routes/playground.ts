@@ -28,14 +28,14 @@ function asset(name: string, body: Buffer | Uint8Array): Asset {
 }
 
 /**
- * Bundles the page with esbuild into memory: `app.js` (the TypeScript and uPlot) and `app.css`,
- * plus `index.html`. Nothing is written to disk, so a clean clone serves the page after `npm ci`.
+ * Bundles `web/src/main.ts` (the TypeScript and uPlot) with esbuild into memory: `app.js` and
+ * `app.css`, with the metafile (its `inputs` are the files bundled, relative to `web/`).
  */
-export async function buildPlayground(): Promise<Map<string, Asset>> {
+export async function bundlePlayground() {
   const esbuild = await import("esbuild");
   const require = createRequire(import.meta.url);
   const uplot = require("uplot/package.json") as { version: string; license: string };
-  const result = await esbuild.build({
+  return esbuild.build({
     entryPoints: { app: join(WEB_DIR, "src", "main.ts") },
     bundle: true,
     format: "esm",
@@ -48,10 +48,19 @@ export async function buildPlayground(): Promise<Map<string, Asset>> {
       js: `/*! uPlot ${uplot.version} (c) Leon Sorokin, ${uplot.license} License, https://github.com/leeoniya/uPlot */`,
     },
     write: false,
+    metafile: true,
     outdir: "/playground",
     logLevel: "silent",
     absWorkingDir: WEB_DIR,
   });
+}
+
+/**
+ * The page's assets: the bundle (`app.js`, `app.css`) plus `index.html`. Nothing is written to
+ * disk, so a clean clone serves the page after `npm ci`.
+ */
+export async function buildPlayground(): Promise<Map<string, Asset>> {
+  const result = await bundlePlayground();
   const assets = new Map<string, Asset>();
   for (const file of result.outputFiles) assets.set(basename(file.path), asset(file.path, file.contents));
   assets.set("index.html", asset("index.html", await readFile(join(WEB_DIR, "index.html"))));

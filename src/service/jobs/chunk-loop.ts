@@ -68,8 +68,7 @@ export async function runChunks(
   },
 ): Promise<ChunkLoopEnd> {
   const { epochs: total, request: req, signal } = job;
-  const { options, toRequest } = await deps.engine.prepareTrain(req);
-  const whole = req.optimizer.type === "normalEquation" || req.earlyStopping !== undefined;
+  const { options, toRequest, whole } = await deps.engine.prepareTrain(req);
   const checkpoint = whole ? undefined : await deps.loadCheckpoint();
   let weights: NamedTensors | undefined = checkpoint?.weights ?? options.initialWeights;
   let state: OptimizerState | undefined = checkpoint?.optimizerState ?? options.optimizerState;

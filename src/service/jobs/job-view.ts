@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { DEFAULT_PRIORITY, type Job, type JobList } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
@@ -35,8 +35,7 @@ export async function newJob(
   { owner, idempotencyKey, priority = DEFAULT_PRIORITY }: NewJobOptions,
   hash: string | null,
 ): Promise<{ seeded: TrainRequest; job: NewJob }> {
-  const seeded: TrainRequest = { ...req, seed: req.seed ?? randomInt(0, 2 ** 32) };
-  await engine.prepareTrain(seeded);
+  const { request: seeded, epochs } = await engine.prepareTrain(req);
   return {
     seeded,
     job: {
@@ -48,7 +47,7 @@ export async function newJob(
       priority,
       idempotencyKey: idempotencyKey ?? null,
       requestHash: hash,
-      epochs: req.optimizer.type === "normalEquation" ? 1 : (req.epochs ?? 1),
+      epochs,
       createdAt: new Date().toISOString(),
     },
   };

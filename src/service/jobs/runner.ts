@@ -1,9 +1,10 @@
 import type { JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
-import { type TrainRequest, TrainRequestSchema } from "../../schemas/requests.js";
+import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import type { EngineService } from "../engine-service.js";
-import { formatPath, ProblemError } from "../errors.js";
+import { ProblemError } from "../errors.js";
+import { readStoredRequest } from "../plan/stored-request.js";
 import type { EnginePool } from "../pool.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord, type JobStore } from "../store/job-store.js";
 import {
@@ -161,7 +162,7 @@ export class JobRunner {
 
   private async train(record: JobRecord, run: Running): Promise<void> {
     const { id } = record;
-    const request = storedRequest(await this.store.request(id));
+    const request = storedRequest(await this.store.request(id), id);
     const end = await runChunks(
       {
         ...this.chunks,
@@ -289,27 +290,20 @@ function finalEvent(ended: JobRecord, data: Record<string, unknown>): JobEvent {
 }
 
 /**
- * A job's stored request, read back through the schema it was checked with at create.
- * @throws ProblemError (422) naming the fields when it no longer parses (stored by another
- *   version of the service, say): the job fails with that problem.
+ * A job's stored request, read back through the request schema (`readStoredRequest`).
+ * @throws ProblemError (422) with its reason when it no longer parses (stored by another version
+ *   of the service, or edited): the job fails with that problem rather than a crash.
  */
-export function storedRequest(text: string | undefined): TrainRequest {
-  let json: unknown;
+export function storedRequest(text: string | undefined, job: string): TrainRequest {
   try {
-    json = text === undefined ? undefined : JSON.parse(text);
-  } catch {
-    json = undefined;
+    if (text === undefined) throw new Error(`job ${job} has no stored request`);
+    return readStoredRequest(text, job);
+  } catch (err) {
+    throw new ProblemError(
+      422,
+      "/problems/stored-request-invalid",
+      "Stored request no longer valid",
+      `${err instanceof Error ? err.message : String(err)}; create the job again`,
+    );
   }
-  const parsed = TrainRequestSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
-  throw new ProblemError(
-    422,
-    "/problems/stored-request-invalid",
-    "Stored request no longer valid",
-    `the job's stored request no longer passes the POST /jobs checks (${errors
-      .map((e) => `${e.path || "body"}: ${e.message}`)
-      .join("; ")}); create the job again`,
-    errors,
-  );
 }

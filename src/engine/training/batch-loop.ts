@@ -1,0 +1,73 @@
+import { targetSize } from "../data.js";
+import { countCorrect } from "../losses.js";
+import type { Model } from "../model.js";
+import type { Optimizer } from "../optimizers.js";
+import type { TelemetryRecorder } from "../telemetry.js";
+import type { Dataset } from "../types.js";
+import type { DivergenceWatch } from "./divergence.js";
+
+/** What one epoch's batches add up to. */
+export interface EpochSums {
+  /** The summed (not mean) training loss over the epoch's samples. */
+  total: number;
+  /** Correct predictions over the epoch's samples (0 for `meanSquaredError`). */
+  correct: number;
+  /** Batches run; after a divergence, the index of the batch that diverged. */
+  batches: number;
+}
+
+/**
+ * The mini-batch loop of one epoch (docs/backprop.md §2): per batch of `batchSize` samples in
+ * `order` (the last one smaller), forward, loss, back-propagation of the mean batch loss and one
+ * optimiser step, each checked by `watch`; stops at the first divergence. The batch buffers are
+ * allocated once per run.
+ */
+export class BatchLoop {
+  private readonly xb: Float64Array;
+  private readonly yb: Float64Array;
+  private readonly inSize: number;
+  private readonly ts: number;
+
+  constructor(
+    private readonly model: Model,
+    private readonly data: Dataset,
+    private readonly optimizer: Optimizer,
+    private readonly watch: DivergenceWatch,
+    private readonly telemetry: TelemetryRecorder | undefined,
+    readonly batchSize: number,
+  ) {
+    this.inSize = model.inputSize;
+    this.ts = targetSize(model);
+    this.xb = new Float64Array(batchSize * this.inSize);
+    this.yb = new Float64Array(batchSize * this.ts);
+  }
+
+  /** Runs epoch `epoch` over the first `order.length` samples in `order`. */
+  run(epoch: number, order: Uint32Array): EpochSums {
+    const { model, data, optimizer, watch, telemetry, batchSize, xb, yb, inSize, ts } = this;
+    const nTrain = order.length;
+    let total = 0;
+    let correct = 0;
+    let batch = 0;
+    for (let start = 0; start < nTrain; start += batchSize, batch++) {
+      const b = Math.min(batchSize, nTrain - start);
+      for (let r = 0; r < b; r++) {
+        const s = order[start + r]!;
+        xb.set(data.x.subarray(s * inSize, (s + 1) * inSize), r * inSize);
+        yb.set(data.y.subarray(s * ts, (s + 1) * ts), r * ts);
+      }
+      const xv = b === batchSize ? xb : xb.subarray(0, b * inSize);
+      const yv = b === batchSize ? yb : yb.subarray(0, b * ts);
+      model.zeroGrads();
+      const out = model.forward(xv, b);
+      if (!watch.checkOutputs(epoch, batch, b)) break;
+      const batchLoss = model.loss(yv, b, true, 1 / b);
+      if (!watch.checkLoss(epoch, batch, total, batchLoss, b)) break;
+      if (!watch.step(optimizer, epoch, batch)) break;
+      telemetry?.recordBatch(b);
+      total += batchLoss;
+      correct += countCorrect(model.spec.loss, out, yv, b, model.outputSize) ?? 0;
+    }
+    return { total, correct, batches: batch };
+  }
+}

@@ -1,0 +1,148 @@
+import { describeNonFinite, layerOfKey, nonFiniteOutput } from "../forensics.js";
+import { Activation } from "../layers/activation.js";
+import type { Param } from "../layers/layer.js";
+import type { Model } from "../model.js";
+import type { Optimizer } from "../optimizers.js";
+import { changeRatio } from "../telemetry.js";
+import type { Divergence } from "../types.js";
+
+/**
+ * The divergence checks of a gradient-descent run (NaN forensics): each batch checks its layer
+ * outputs (`checkOutputs`), its loss (`checkLoss`), and the gradients, Adam's moments and the new
+ * weights as the optimiser steps (`step`); each epoch checks its validation loss (`checkValLoss`).
+ * The first non-finite value stops the run and `diverged` names the epoch, batch, stage, layer and
+ * parameter (see `Divergence`). A step that makes a weight non-finite is undone, so the weights
+ * left in the model are always finite.
+ */
+export class DivergenceWatch {
+  /** Set by the first failed check; the run ends then. */
+  diverged: Divergence | undefined;
+  /** The weights before the current step (in `params` order), to undo a step that makes one non-finite. */
+  readonly before: Float64Array[];
+  private lastFiniteLoss: number | undefined;
+  private stepsTaken = 0;
+
+  constructor(
+    private readonly model: Model,
+    private readonly params: Param[],
+  ) {
+    this.before = params.map((p) => new Float64Array(p.value.length));
+  }
+
+  /**
+   * After a batch's forward pass: false (and `diverged` set) when a layer's output is not finite.
+   * @param b the batch's samples.
+   */
+  checkOutputs(epoch: number, batch: number, b: number): boolean {
+    const { model } = this;
+    const badLayer = nonFiniteOutput(model);
+    if (badLayer < 0) return true;
+    const layer = model.layers[badLayer]!;
+    const what = layer instanceof Activation ? `${layer.name} (${layer.activation})` : layer.name;
+    this.fail(
+      epoch,
+      batch,
+      "activation",
+      `the output of ${what} became ${describeNonFinite(model.layerOutput(badLayer), [b, ...layer.outputShape])}`,
+      { layer: model.specLayerNames[model.specIndexOf(badLayer)]! },
+    );
+    return false;
+  }
+
+  /**
+   * After a batch's loss: false (and `diverged` set) when the batch's summed loss, or the epoch's
+   * running sum `total` with it, is not finite. Otherwise remembers the batch's mean loss as the
+   * last finite one.
+   */
+  checkLoss(epoch: number, batch: number, total: number, batchLoss: number, b: number): boolean {
+    if (!Number.isFinite(total + batchLoss)) {
+      const what = Number.isFinite(batchLoss)
+        ? "the epoch's summed loss overflowed"
+        : `the loss became ${batchLoss}`;
+      this.fail(epoch, batch, "loss", what);
+      return false;
+    }
+    this.lastFiniteLoss = batchLoss / b;
+    return true;
+  }
+
+  /**
+   * One optimiser step, which checks the gradients, Adam's moments and the new weights as it goes
+   * and keeps the weights it started from in `before`: false (and `diverged` set, the step undone)
+   * at the first non-finite value.
+   */
+  step(optimizer: Optimizer, epoch: number, batch: number): boolean {
+    const { params, before } = this;
+    const fault = optimizer.step(before);
+    this.stepsTaken++;
+    if (!fault) return true;
+    const p = params[fault.param]!;
+    const detail =
+      fault.stage === "gradient"
+        ? `the gradient of ${p.key} became ${describeNonFinite(p.grad, p.shape)}`
+        : fault.stage === "moment"
+          ? `the gradient of ${p.key} is too large for adam: its square overflowed the bias-corrected second moment v̂ (|g| ≳ 1.3e154)`
+          : `the update made ${p.key} ${describeNonFinite(p.value, p.shape)} (the step is undone)`;
+    for (let k = 0; k < params.length; k++) params[k]!.value.set(before[k]!);
+    this.fail(epoch, batch, fault.stage === "weight" ? "weight" : "gradient", detail, {
+      layer: layerOfKey(p.key),
+      parameter: p.key,
+    });
+    return false;
+  }
+
+  /**
+   * At the end of an epoch: false (and `diverged` set) when the validation loss is not finite.
+   * @param lastBatch the index of the epoch's last batch.
+   */
+  checkValLoss(epoch: number, lastBatch: number, valLoss: number): boolean {
+    if (Number.isFinite(valLoss)) return true;
+    this.fail(epoch, lastBatch, "valLoss", `the validation loss at the end of the epoch became ${valLoss}`);
+    return false;
+  }
+
+  private fail(
+    epoch: number,
+    batch: number,
+    stage: Divergence["stage"],
+    detail: string,
+    where: { layer?: string; parameter?: string } = {},
+  ): void {
+    const { lastFiniteLoss } = this;
+    // Before a step, `before` still holds the weights from before the previous one.
+    const culprit =
+      stage !== "weight" && stage !== "gradient" && this.stepsTaken > 0
+        ? largestUpdate(this.params, this.before)
+        : undefined;
+    this.diverged = {
+      epoch,
+      batch,
+      stage,
+      ...where,
+      ...(culprit ? { largestUpdate: culprit } : {}),
+      ...(lastFiniteLoss !== undefined ? { lastFiniteLoss } : {}),
+      message: `training diverged in epoch ${epoch} (0-based; the ${ordinal(epoch + 1)}), batch ${batch}: ${detail}; lower the learning rate or scale the inputs`,
+    };
+  }
+}
+
+/**
+ * The parameter whose latest step changed it most relative to its size (`Divergence.largestUpdate`).
+ * @param before the weights before that step, in `params` order; `params` hold the ones after it.
+ */
+function largestUpdate(params: Param[], before: Float64Array[]): Divergence["largestUpdate"] {
+  let best: { parameter: string; ratio: number | null } | undefined;
+  params.forEach((p, k) => {
+    const ratio = changeRatio(before[k]!, p.value);
+    if (!best || (ratio !== null && (best.ratio === null || ratio > best.ratio)))
+      best = { parameter: p.key, ratio };
+  });
+  return best;
+}
+
+/** 1 → "1st", 2 → "2nd", 11 → "11th", 23 → "23rd". */
+export function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${suffix}`;
+}

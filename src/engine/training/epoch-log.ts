@@ -1,0 +1,57 @@
+import type { EpochLogs, History } from "../types.js";
+
+/**
+ * The per-epoch record of a gradient-descent run: `history` (one entry per epoch run in each of
+ * its series) and the `EpochLogs` handed to `onEpochEnd`. Which series exist is fixed at the start.
+ */
+export class EpochLog {
+  readonly history: History = { loss: [] };
+
+  /**
+   * @param classification accuracy series too (every loss but `meanSquaredError`).
+   * @param withOptimum a `distanceToOptimum` series (docs/backprop.md §9.4).
+   * @param withValidation `valLoss` (and, for classification, `valAccuracy`) series.
+   */
+  constructor(
+    private readonly classification: boolean,
+    withOptimum: boolean,
+    withValidation: boolean,
+  ) {
+    const { history } = this;
+    if (classification) history.accuracy = [];
+    if (withOptimum) history.distanceToOptimum = [];
+    if (withValidation) {
+      history.valLoss = [];
+      if (classification) history.valAccuracy = [];
+    }
+  }
+
+  /**
+   * Records an epoch and returns its logs.
+   * @param total the epoch's summed training loss, @param correct its correct predictions,
+   *   both over `nTrain` samples.
+   */
+  record(
+    epoch: number,
+    total: number,
+    correct: number,
+    nTrain: number,
+    distance: number | undefined,
+    val: { valLoss?: number; valAccuracy?: number },
+  ): EpochLogs {
+    const { history, classification } = this;
+    const logs: EpochLogs = {
+      epoch,
+      loss: total / nTrain,
+      ...(classification ? { accuracy: correct / nTrain } : {}),
+      ...(distance !== undefined ? { distanceToOptimum: distance } : {}),
+      ...val,
+    };
+    history.loss.push(logs.loss);
+    if (classification) history.accuracy!.push(logs.accuracy!);
+    if (distance !== undefined) history.distanceToOptimum!.push(distance);
+    if (val.valLoss !== undefined) history.valLoss!.push(val.valLoss);
+    if (val.valAccuracy !== undefined) history.valAccuracy!.push(val.valAccuracy);
+    return logs;
+  }
+}

@@ -1,0 +1,86 @@
+import { checkSamples, type GradientsOptions, type NumericalCheckOptions } from "../../engine/index.js";
+import type { GradientsRequest, PredictRequest } from "../../schemas/requests.js";
+import { nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
+import type { EngineTask } from "../engine-task.js";
+import { checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
+import { buffersOf, drawSeed, inlineDataset } from "./request-data.js";
+
+/** A checked /gradients or /predict request: the worker's task, what it may move, its work. */
+export interface InspectPlan<T extends EngineTask> {
+  task: T;
+  transfer: ArrayBuffer[];
+  /** Estimated multiply-adds (MAX_WORK's measure). */
+  work: number;
+  /** Maps a path of the engine's to the request field. */
+  toRequest: (p: Path) => Path;
+}
+
+/**
+ * The check of a POST /gradients body: the model and MAX_PARAMS, the sample, the compute budget
+ * (back-propagation, plus two passes per parameter for a central numerical check), the sample
+ * against the model, the weights; the seed is fixed here when absent.
+ * @throws UnprocessableError / InvalidRequestError naming the field.
+ */
+export function planGradients(
+  req: GradientsRequest,
+  limits: EngineLimits,
+): InspectPlan<Extract<EngineTask, { kind: "gradients" }>> {
+  const summary = describe(req.model, limits);
+  const data = inlineDataset([req.x], [req.y], summary, req.model.loss, []);
+  const check: NumericalCheckOptions | undefined =
+    req.numericalCheck === true
+      ? {}
+      : req.numericalCheck === false || req.numericalCheck === undefined
+        ? undefined
+        : req.numericalCheck;
+  const numericalEvaluations = check ? summary.paramCount * (check.method === "forward" ? 1 : 2) : 0;
+  const work = summary.forwardCost * (TRAIN_PASSES + numericalEvaluations);
+  checkWork(
+    work,
+    limits,
+    "request",
+    check ? "the numerical check" : "back-propagation",
+    check ? ["numericalCheck"] : ["model"],
+    check ? "a smaller model, or no numericalCheck" : "a smaller model",
+  );
+  // One sample: the engine's ["x", 0] is the request's "x".
+  const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? [p[0]] : p);
+  checked(() => checkSamples(summary, req.model.loss, data), toRequest);
+  const weights = req.weights && nestedToNamedTensors(req.weights, ["weights"]);
+  const options: GradientsOptions = {
+    model: req.model,
+    weights,
+    seed: req.seed ?? drawSeed(),
+    data,
+    numericalCheck: check,
+  };
+  return {
+    task: { kind: "gradients", options },
+    transfer: [data.x.buffer as ArrayBuffer, data.y.buffer as ArrayBuffer, ...buffersOf(weights)],
+    work,
+    toRequest,
+  };
+}
+
+/**
+ * The check of a POST /predict body: the model and MAX_PARAMS, the compute budget (one forward
+ * pass per sample), the samples and the weights converted (the engine checks their keys).
+ * @throws UnprocessableError / InvalidRequestError naming the field.
+ */
+export function planPredict(
+  req: PredictRequest,
+  limits: EngineLimits,
+): InspectPlan<Extract<EngineTask, { kind: "predict" }>> {
+  const summary = describe(req.model, limits);
+  const n = req.x.length;
+  const work = summary.forwardCost * n;
+  checkWork(work, limits, "request", "prediction", ["x"], "fewer samples per request, or a smaller model");
+  const x = samplesToArray(req.x, summary.inputShape, (i) => ["x", i]);
+  const weights = nestedToNamedTensors(req.weights, ["weights"]);
+  return {
+    task: { kind: "predict", model: req.model, weights, x, n },
+    transfer: [x.buffer as ArrayBuffer, ...buffersOf(weights)],
+    work,
+    toRequest: (p) => p,
+  };
+}

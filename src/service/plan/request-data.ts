@@ -1,0 +1,80 @@
+import { randomInt } from "node:crypto";
+import type { Dataset, ModelSpec, ModelSummary, NamedTensors } from "../../engine/index.js";
+import type { NestedNumbers } from "../../schemas/common.js";
+import type { TrainRequest } from "../../schemas/requests.js";
+import { labelsToArray, type Path, samplesToArray } from "../convert.js";
+import { loadBuiltIn } from "../datasets.js";
+import { type MaybePromise, type StoredDataset, unknownDataset } from "../store/dataset-store.js";
+import { storedTrainingData } from "../store/training-data.js";
+
+/** Looks up a stored data set by id alone (SQLite or PostgreSQL, hence maybe async). */
+export type StoredDatasets = (id: string) => MaybePromise<StoredDataset | undefined>;
+
+/**
+ * The seed of a request that sends none: a uint32 from the OS's CSPRNG, returned to the client
+ * (and stored with a job) so the run can be repeated. The only place a seed is drawn.
+ */
+export function drawSeed(): number {
+  return randomInt(0, 2 ** 32);
+}
+
+/**
+ * A training request's data set in the engine's form: a built-in one, a stored one, or the inline
+ * samples (`dataset.x`, `dataset.y`).
+ * @throws UnprocessableError / InvalidRequestError naming the field; NotFoundError at `dataset.id`
+ *   for a stored data set that does not exist (or when `stored` is not given).
+ */
+export async function trainingData(
+  dataset: TrainRequest["dataset"],
+  summary: ModelSummary,
+  loss: ModelSpec["loss"],
+  stored: StoredDatasets | undefined,
+): Promise<Dataset> {
+  if ("name" in dataset) return loadBuiltIn(dataset.name, summary, loss);
+  if ("id" in dataset) {
+    const found = await stored?.(dataset.id);
+    if (!found) throw unknownDataset(dataset.id);
+    return storedTrainingData(found, summary, loss);
+  }
+  return inlineDataset(dataset.x, dataset.y, summary, loss, ["dataset"]);
+}
+
+/**
+ * Maps a path of the engine's into a training request: the samples (`["y", 3]`) are
+ * `["dataset", "y", 3]` inline; a built-in or stored data set's are not in the request, so the
+ * data set itself is named (`["dataset", "name"]`, `["dataset", "id"]`). Other paths are the request's.
+ */
+export function trainingPaths(dataset: TrainRequest["dataset"]): (p: Path) => Path {
+  const where: Path | undefined =
+    "name" in dataset ? ["dataset", "name"] : "id" in dataset ? ["dataset", "id"] : undefined;
+  return (p) => (p[0] === "x" || p[0] === "y" ? (where ?? ["dataset", ...p]) : p);
+}
+
+/**
+ * Inline samples and targets in the engine's form. `y` is integer labels for the sparse loss,
+ * otherwise one target per sample of the output's shape (a number when it has one unit).
+ * @param prefix where the samples sit in the request; `[]` for /gradients' single sample at the
+ *   body's root (`x`, `y` then name one sample, not a list).
+ * @throws InvalidRequestError / UnprocessableError naming the sample.
+ */
+export function inlineDataset(
+  x: readonly NestedNumbers[],
+  y: readonly NestedNumbers[],
+  summary: ModelSummary,
+  loss: ModelSpec["loss"],
+  prefix: Path,
+): Dataset {
+  const single = prefix.length === 0;
+  const at = (field: "x" | "y", i: number): Path => (single ? [field] : [...prefix, field, i]);
+  const xs = samplesToArray(x, summary.inputShape, (i) => at("x", i));
+  const ys =
+    loss === "sparseCategoricalCrossentropy"
+      ? labelsToArray(y, (i) => at("y", i))
+      : samplesToArray(y, summary.outputShape, (i) => at("y", i));
+  return { n: x.length, x: xs, y: ys };
+}
+
+/** The buffers of some tensors, to move them to a worker thread. */
+export function buffersOf(tensors: NamedTensors | undefined): ArrayBuffer[] {
+  return tensors ? Object.values(tensors).map((t) => t.data.buffer as ArrayBuffer) : [];
+}

@@ -1,0 +1,132 @@
+/**
+ * The gradient inspector: one sample, one back-propagation step (POST /gradients with
+ * `numericalCheck: true`) at the weights on screen, drawn as heat maps of every layer's
+ * gradients and outputs, with the finite-difference check's verdict.
+ */
+import { api } from "../api.js";
+import { $, clearError, input, select } from "../dom.js";
+import { at, fmt, heatmap } from "../heatmap.js";
+import { state, weightsPhrase } from "../state.js";
+import type { GradientsBody, GradientsResponse, NestedNumbers } from "../types.js";
+import { sendBack } from "../types.js";
+import { buildModel, target } from "./model.js";
+import { regions } from "./regions.js";
+
+/** The sample menu for the data set's points, or the manual x and y fields when it has none. */
+export function fillSamples(): void {
+  const sel = select("sample");
+  sel.replaceChildren();
+  const points = state.source?.points;
+  $("sample-label").hidden = !points;
+  $("manual-x-label").hidden = !!points;
+  $("manual-y-label").hidden = !!points;
+  if (!points) return;
+  const n = Math.min(points.x.length, 500);
+  for (let i = 0; i < n; i++) {
+    const cls = points.classes[points.labels[i]!] ?? String(points.labels[i]);
+    sel.append(new Option(`#${i} (${points.x[i]!.map((v) => fmt(v, 3)).join(", ")}) → ${cls}`, String(i)));
+  }
+}
+
+/** Empties the inspector: its numbers belonged to the previous data set. */
+export function clearInspection(): void {
+  $("numerical").replaceChildren();
+  $("numerical").className = "";
+  $("inspection").replaceChildren();
+}
+
+/** Inspects the chosen sample (marked on the regions) or the manual x and y. */
+export async function inspect(): Promise<void> {
+  clearError();
+  const model = buildModel();
+  const source = state.source;
+  let x: NestedNumbers;
+  let y: number | number[];
+  if (source?.points) {
+    const i = Number(select("sample").value);
+    regions.selected = i;
+    regions.draw();
+    x = source.points.x[i]!;
+    y = target(source.points.labels[i]!, model);
+  } else {
+    x = JSON.parse(input("manual-x").value) as NestedNumbers;
+    y = JSON.parse(input("manual-y").value) as number | number[];
+  }
+  const body: GradientsBody = { model, x, y, numericalCheck: true };
+  if (state.currentWeights) body.weights = sendBack(state.currentWeights);
+  else body.seed = Number(input("seed").value) || 0;
+  const answer = await api<GradientsResponse>("POST", "/gradients", body);
+  renderInspection(
+    answer,
+    x,
+    state.currentWeights
+      ? weightsPhrase(state.currentLabel)
+      : `the seeded initial weights (seed ${answer.seed})`,
+  );
+}
+
+/** The numerical check's verdict as a badge. */
+function renderVerdict(num: GradientsResponse["numerical"]): void {
+  const box = $("numerical");
+  box.replaceChildren();
+  if (!num) return;
+  const rel = num.maxRelError ?? Number.NaN;
+  const abs = num.maxAbsError ?? Number.NaN;
+  // A relative error below 1e-4 is fine, above 1e-2 a bug (CS231n's rule of thumb); but where the
+  // worst one sits on a gradient near 0, round-off dominates it and the absolute error tells.
+  const roundOff = rel >= 1e-4 && abs < 1e-8;
+  box.className = rel < 1e-4 || roundOff ? "badge good" : rel < 1e-2 ? "badge fair" : "badge bad";
+  box.dataset.maxRelError = String(num.maxRelError);
+  const w = num.worst;
+  box.textContent =
+    `Numerical check (${num.method} differences, ε = ${num.epsilon}): worst relative error ${fmt(num.maxRelError, 3)} ` +
+    `at ${w.key}[${w.index.join("][")}] — backprop ${fmt(w.analytic, 12)}, finite differences ${fmt(w.numerical, 12)}; ` +
+    `max absolute error ${fmt(num.maxAbsError, 3)}.` +
+    (roundOff
+      ? " A relative error this large on a gradient this close to 0 is finite-difference round-off: the absolute errors agree to 1e-8."
+      : "");
+}
+
+function renderInspection(g: GradientsResponse, x: NestedNumbers, weightsLabel: string): void {
+  const num = g.numerical;
+  renderVerdict(num);
+  const out = $("inspection");
+  out.replaceChildren();
+  const summary = document.createElement("p");
+  summary.className = "hint";
+  summary.textContent = `Loss ${fmt(g.loss, 6)} at ${weightsLabel}. Hover a cell for its value.`;
+  out.append(summary);
+  const row = (title: string, figures: HTMLElement[]) => {
+    const section = document.createElement("div");
+    section.className = "layer-block";
+    const h = document.createElement("h3");
+    h.textContent = title;
+    const figs = document.createElement("div");
+    figs.className = "figures";
+    figs.append(...figures);
+    section.append(h, figs);
+    out.append(section);
+  };
+  row("input", [heatmap("x", x, (i, v) => `x[${i.join("][")}] = ${v}`)]);
+  for (const a of g.activations) {
+    const figures: HTMLElement[] = [];
+    for (const part of ["kernel", "bias"]) {
+      const key = `${a.layer}/${part}`;
+      const grad = g.gradients[key];
+      if (grad === undefined) continue;
+      figures.push(
+        heatmap(`∂L/∂${part}`, grad, (i, v) => {
+          const idx = `[${i.join("][")}]`;
+          return (
+            `∂L/∂${key}${idx} = ${v}\nfinite differences: ${at(num?.gradients[key], i) ?? "–"}\n` +
+            `weight: ${at(g.weights[key], i) ?? "–"}`
+          );
+        }),
+      );
+    }
+    figures.push(
+      heatmap("output (activations)", a.output, (i, v) => `${a.layer} output[${i.join("][")}] = ${v}`),
+    );
+    row(a.layer, figures);
+  }
+}
