@@ -152,7 +152,7 @@ export async function distributed(env: Record<string, string> = {}): Promise<Lif
     async leftovers(ids) {
       const out: string[] = [];
       for (const id of ids)
-        for (const key of [`${cluster.prefix}:pending:${id}`, `${cluster.prefix}:jobs:${id}`])
+        for (const key of ["pending", "open", "jobs"].map((k) => `${cluster.prefix}:${k}:${id}`))
           if ((await redis.exists(key)) === 1) out.push(key);
       return out;
     },

@@ -10,6 +10,22 @@ const PENDING_TTL_MS = 24 * 3600 * 1000;
 /** How long progress events wait to be sent to Redis together (ms). */
 const EVENT_BATCH_MS = 20;
 
+/**
+ * One batch of a job's events, sent only while the job is open (KEYS[1]; KEYS[2]: its pending
+ * set): kept pending and published (ARGV: TTL ms, channel, the batch as JSON, then score and
+ * member pairs). A batch arriving after a cancel closed the job is dropped, so the pending set
+ * the cancel deleted does not come back.
+ */
+const FLUSH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 4, #ARGV, 1000 do
+  redis.call('ZADD', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`;
+
 /** A running job's events on their way out. */
 interface Outbox {
   events: JobEvent[];
@@ -20,7 +36,7 @@ interface Outbox {
 
 /**
  * The distributed mode's `EventBus` over Redis: a job's pending events in a sorted set (score:
- * the event id), its live events on its pub/sub channel (progress in batches of EVENT_BATCH_MS,
+ * the event id) kept only while its "open" key is there, its live events on its pub/sub channel (progress in batches of EVENT_BATCH_MS,
  * the final event alone), cancels on one channel every worker listens to.
  */
 export class RedisEventBus implements EventBus {
@@ -78,14 +94,18 @@ export class RedisEventBus implements EventBus {
     box.events = [];
     await box.sending;
     if (events.length === 0) return;
-    const pending = this.names.pendingEvents(jobId);
     const members = events.flatMap((e) => [e.seq, JSON.stringify(e)]);
     box.sending = this.pub
-      .multi()
-      .zadd(pending, ...members)
-      .pexpire(pending, PENDING_TTL_MS)
-      .publish(this.names.eventChannel(jobId), JSON.stringify(events))
-      .exec()
+      .eval(
+        FLUSH,
+        2,
+        this.names.openEvents(jobId),
+        this.names.pendingEvents(jobId),
+        PENDING_TTL_MS,
+        this.names.eventChannel(jobId),
+        JSON.stringify(events),
+        ...members,
+      )
       .then(() => {})
       .catch(() => {});
     await box.sending;
@@ -96,13 +116,21 @@ export class RedisEventBus implements EventBus {
     return texts.map((text) => JSON.parse(text) as JobEvent);
   }
 
+  async open(jobId: string): Promise<void> {
+    await this.pub
+      .multi()
+      .del(this.names.pendingEvents(jobId))
+      .set(this.names.openEvents(jobId), "1", "PX", PENDING_TTL_MS)
+      .exec();
+  }
+
   async dropPending(jobId: string, upToSeq?: number): Promise<void> {
     const key = this.names.pendingEvents(jobId);
-    if (upToSeq === undefined) await this.pub.del(key);
+    if (upToSeq === undefined) await this.pub.del(key, this.names.openEvents(jobId));
     else await this.pub.zremrangebyscore(key, "-inf", upToSeq);
   }
 
-  /** The outbox goes, and the pending set is deleted after any batch on its way has landed. */
+  /** The outbox goes, then the job is closed and its pending set deleted, after any batch on its way. */
   async discard(jobId: string): Promise<void> {
     const box = this.outboxes.get(jobId);
     this.outboxes.delete(jobId);
@@ -110,7 +138,7 @@ export class RedisEventBus implements EventBus {
       clearTimeout(box.timer);
       await box.sending;
     }
-    await this.pub.del(this.names.pendingEvents(jobId));
+    await this.dropPending(jobId);
   }
 
   async publishFinal(jobId: string, event: JobEvent): Promise<void> {

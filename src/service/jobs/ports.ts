@@ -11,13 +11,19 @@ export type JobListener = (event: JobEvent | null) => void;
  * a final event is stored first, then published.
  */
 export interface EventBus {
+  /**
+   * A runner starts (or resumes) the job: a previous run's pending events are dropped, and the
+   * job's events are taken until `dropPending(jobId)` without `upToSeq` closes it (a cancel, an
+   * end): events sent after that, a batch already on its way included, are not kept.
+   */
+  open(jobId: string): Promise<void>;
   /** A running job's progress event: pending, and sent to the listeners (possibly batched, see `flush`). */
   emit(jobId: string, event: JobEvent): void;
   /** Sends out every event `emit` was given for the job. */
   flush(jobId: string): Promise<void>;
   /** The job's pending events after `afterSeq`, in order. */
   pending(jobId: string, afterSeq: number): Promise<JobEvent[]>;
-  /** Forgets the job's pending events up to `upToSeq` (stored now), or all of them. */
+  /** Forgets the job's pending events up to `upToSeq` (stored now), or all of them and closes the job (see `open`). */
   dropPending(jobId: string, upToSeq?: number): Promise<void>;
   /**
    * Forgets everything of a job that ended elsewhere (cancelled): unsent events, pending ones,

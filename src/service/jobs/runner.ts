@@ -103,7 +103,7 @@ export class JobRunner {
       run.progress = storedProgress(record);
       run.last = record.epochsDone;
       // A previous run's events past its checkpoint come again from this one.
-      await this.bus.dropPending(id);
+      await this.bus.open(id);
       this.options.log?.info({ job: id, attempt: record.attempts + 1, from: record.epochsDone }, "job taken");
       return { status: await this.execute(record, run), record };
     } finally {

@@ -4,13 +4,22 @@ import type { EventBus, JobListener } from "../ports.js";
 /**
  * The embedded mode's `EventBus`, in memory: progress events go to the listeners at once and
  * are kept until the next checkpoint stores them; a cancel reaches the runner synchronously.
+ * Jobs not `open` (none running, or ended) take no events.
  */
 export class LocalEventBus implements EventBus {
   private readonly pendingEvents = new Map<string, JobEvent[]>();
   private readonly listeners = new Map<string, Set<JobListener>>();
   private readonly cancelHandlers: ((jobId: string) => void)[] = [];
+  /** Jobs whose events are taken (`open`). */
+  private readonly open_ = new Set<string>();
+
+  async open(jobId: string): Promise<void> {
+    this.pendingEvents.delete(jobId);
+    this.open_.add(jobId);
+  }
 
   emit(jobId: string, event: JobEvent): void {
+    if (!this.open_.has(jobId)) return;
     let list = this.pendingEvents.get(jobId);
     if (!list) {
       list = [];
@@ -27,6 +36,7 @@ export class LocalEventBus implements EventBus {
   }
 
   async dropPending(jobId: string, upToSeq?: number): Promise<void> {
+    if (upToSeq === undefined) this.open_.delete(jobId);
     const kept =
       upToSeq === undefined ? [] : (this.pendingEvents.get(jobId) ?? []).filter((e) => e.seq > upToSeq);
     if (kept.length === 0) this.pendingEvents.delete(jobId);
@@ -38,6 +48,7 @@ export class LocalEventBus implements EventBus {
   }
 
   async publishFinal(jobId: string, event: JobEvent): Promise<void> {
+    this.open_.delete(jobId);
     const set = this.listeners.get(jobId);
     this.listeners.delete(jobId);
     this.pendingEvents.delete(jobId);
