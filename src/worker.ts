@@ -7,11 +7,12 @@
  */
 import pino from "pino";
 import { loadConfig } from "./config.js";
-import { PgDatasetStore } from "./service/distributed/pg-dataset-store.js";
-import { PgJobStore } from "./service/distributed/pg-job-store.js";
-import { DistributedRunner } from "./service/distributed/runner.js";
+import { distributedWorker } from "./service/distributed/distributed.js";
 import { EngineService } from "./service/engine-service.js";
 import { EnginePool } from "./service/pool.js";
+import { PgDatabase } from "./service/store/postgres/database.js";
+import { SqlDatasetStore } from "./service/store/sql/sql-dataset-store.js";
+import { SqlJobStore } from "./service/store/sql/sql-job-store.js";
 import { closeOnSignals } from "./shutdown.js";
 
 const config = loadConfig();
@@ -26,8 +27,8 @@ function fatal(err: unknown): never {
   log.fatal({ reason: err instanceof Error ? err.message : String(err) }, "could not start");
   process.exit(1);
 }
-const store = new PgJobStore(d.databaseUrl, d.schema);
-await store.migrate().catch(fatal);
+const database = new PgDatabase(d.databaseUrl, d.schema);
+await database.migrate().catch(fatal);
 const pool = new EnginePool({
   size: config.poolSize,
   maxQueue: Math.max(config.maxQueue, d.workerConcurrency),
@@ -35,9 +36,9 @@ const pool = new EnginePool({
   maxHeapMb: config.workerMaxHeapMb,
 });
 // Stored data sets live in PostgreSQL beside the jobs (the API processes store them there), over the same pool.
-const datasets = new PgDatasetStore(store.pool);
+const datasets = new SqlDatasetStore(database);
 const engine = new EngineService(pool, config, (id) => datasets.load(id));
-const runner = new DistributedRunner(store, engine, pool, {
+const runner = distributedWorker(new SqlJobStore(database), engine, pool, {
   redisUrl: d.redisUrl,
   prefix: d.prefix,
   concurrency: d.workerConcurrency,
@@ -45,7 +46,7 @@ const runner = new DistributedRunner(store, engine, pool, {
   checkpointMinMs: config.checkpointMinMs,
   lockDurationMs: d.lockMs,
   stalledIntervalMs: Math.max(500, Math.floor(d.lockMs / 2)),
-  maxJobsPerClient: config.maxJobsPerClient,
+  maxPerOwner: config.maxJobsPerClient,
   holdMs: d.holdMs,
   log,
 });
@@ -56,7 +57,7 @@ closeOnSignals({ delayMs: config.shutdownTimeoutMs, log }, async ({ signal, err 
   else log.info({ signal }, "worker shutting down");
   await runner.stop();
   await pool.close();
-  await store.close();
+  await database.close();
 });
 
 await runner.start().catch(fatal);

@@ -24,7 +24,10 @@ function answer(task: EngineTask): JsonText<EngineResponses[EngineTask["kind"]]>
   }
 }
 
-export default function run(task: EngineTask | TrainChunkTask): EngineOutcome | ChunkOutcome {
+/** Every task kind a worker runs: the engine's requests, and a job's chunk (`runUnqueued`). */
+export type WorkerTask = EngineTask | TrainChunkTask;
+
+export default function run(task: WorkerTask): EngineOutcome | ChunkOutcome {
   if (task.kind === "trainChunk") return runTrainChunk(task);
   try {
     return { ok: true, json: answer(task) };

@@ -1,9 +1,9 @@
 import { fileURLToPath } from "node:url";
+import type { TransferListItem } from "node:worker_threads";
 import { Piscina } from "piscina";
 import type { EngineOutcome, EngineResponses, EngineTask } from "./engine-task.js";
 import runTask from "./engine-worker.js";
 import { OverloadedError, SyncTimeoutError, WorkerFailedError } from "./errors.js";
-import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
 
 export interface PoolOptions {
   /** Worker threads (at most). */
@@ -145,15 +145,23 @@ export class EnginePool {
   }
 
   /**
-   * Runs one chunk of a training job. Not subject to `maxQueue`: the job service already bounds
-   * how many jobs run at once, and a chunk refused halfway would stall its job.
+   * Runs a task of any kind the worker knows (see `engine-worker.ts`) and resolves with its
+   * answer, typed `T` by the caller. Not subject to `maxQueue` nor `timeoutMs`: for callers that
+   * bound their own tasks (a job's chunks: the queue bounds how many jobs run at once, and a chunk
+   * refused halfway would stall its job). `transfer`: objects moved to the worker (ports, buffers).
    * @throws an AbortError when `signal` fires (the worker thread is terminated); any other error
    *   when the worker dies (out of memory, say).
    */
-  async runChunk(task: TrainChunkTask, options: { signal?: AbortSignal } = {}): Promise<ChunkOutcome> {
+  async runUnqueued<T>(
+    task: { kind: string },
+    options: { signal?: AbortSignal; transfer?: TransferListItem[] } = {},
+  ): Promise<T> {
     this.inFlight++;
     try {
-      return await this.piscina.run(task, { transferList: [task.progress], signal: options.signal ?? null });
+      return await this.piscina.run(task, {
+        transferList: options.transfer ?? [],
+        signal: options.signal ?? null,
+      });
     } finally {
       this.inFlight--;
     }

@@ -1,5 +1,5 @@
 /**
- * PgDatasetStore against a real PostgreSQL (TEST_DATABASE_URL; skipped without it), in a schema
+ * SqlDatasetStore against a real PostgreSQL (TEST_DATABASE_URL; skipped without it), in a schema
  * of its own dropped afterwards: values come back bit for bit (as SQLite keeps them), owners see
  * only their own, and a delete and a job insert racing for the same data set never both win.
  */
@@ -8,14 +8,17 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerOf } from "../../src/service/auth.js";
-import { PgDatasetStore } from "../../src/service/distributed/pg-dataset-store.js";
-import { PgJobStore } from "../../src/service/distributed/pg-job-store.js";
 import { NotFoundError } from "../../src/service/errors.js";
-import { migrate } from "../../src/service/store/database.js";
-import { DatasetStore, type NewDataset } from "../../src/service/store/dataset-store.js";
+import type { NewDataset } from "../../src/service/store/dataset-store.js";
+import { PgDatabase } from "../../src/service/store/postgres/database.js";
+import { SqlDatasetStore } from "../../src/service/store/sql/sql-dataset-store.js";
+import { SqlJobStore } from "../../src/service/store/sql/sql-job-store.js";
+import { migrate, SqliteDriver } from "../../src/service/store/sqlite/database.js";
 import { databaseUrl } from "./cluster.js";
 
-const skip = databaseUrl ? undefined : "PgDatasetStore tests skipped: set TEST_DATABASE_URL (.ci/run does)";
+const skip = databaseUrl
+  ? undefined
+  : "SqlDatasetStore (PostgreSQL) tests skipped: set TEST_DATABASE_URL (.ci/run does)";
 if (skip) console.warn(skip);
 
 const ALICE = ownerOf("alice-key-0123456789abcdef");
@@ -71,24 +74,26 @@ const newJob = (id: string, datasetId: string, owner: string) => ({
   createdAt: new Date().toISOString(),
 });
 
-describe.skipIf(skip !== undefined)("PgDatasetStore (PostgreSQL)", () => {
+describe.skipIf(skip !== undefined)("SqlDatasetStore (PostgreSQL)", () => {
   const schema = `test_ds_${randomBytes(5).toString("hex")}`;
-  let jobs: PgJobStore;
-  let store: PgDatasetStore;
+  let database: PgDatabase;
+  let jobs: SqlJobStore;
+  let store: SqlDatasetStore;
   /** A second connection, to hold a transaction open while the store works. */
   let other: pg.Client;
 
   beforeAll(async () => {
-    jobs = new PgJobStore(databaseUrl!, schema);
-    await jobs.migrate();
-    store = new PgDatasetStore(jobs.pool);
+    database = new PgDatabase(databaseUrl!, schema);
+    await database.migrate();
+    jobs = new SqlJobStore(database);
+    store = new SqlDatasetStore(database);
     other = new pg.Client({ connectionString: databaseUrl, options: `-c search_path=${schema}` });
     await other.connect();
   });
   afterAll(async () => {
     await other?.end();
-    await jobs?.dropSchema();
-    await jobs?.close();
+    await database?.dropSchema();
+    await database?.close();
   });
 
   it("gives back the values bit for bit, the bytes SQLite stores, and the same info", async () => {
@@ -120,13 +125,13 @@ describe.skipIf(skip !== undefined)("PgDatasetStore (PostgreSQL)", () => {
     expect(loaded).toEqual({ ...info, x: loaded.x, y: loaded.y });
 
     // Stored as float64 little-endian, exactly the blob SQLite keeps for the same data set.
-    const { rows } = await jobs.pool.query<{ x: Buffer; y: Buffer }>(
+    const { rows } = await database.pool.query<{ x: Buffer; y: Buffer }>(
       "SELECT x, y FROM datasets WHERE id = $1",
       [info.id],
     );
     const lite = new Database(":memory:");
     migrate(lite);
-    const liteInfo = new DatasetStore(lite).insert(data, ALICE, now);
+    const liteInfo = await new SqlDatasetStore(new SqliteDriver(lite)).insert(data, ALICE, now);
     const blob = lite.prepare("SELECT x, y FROM datasets WHERE id = ?").get(liteInfo.id) as {
       x: Buffer;
       y: Buffer;
@@ -179,8 +184,9 @@ describe.skipIf(skip !== undefined)("PgDatasetStore (PostgreSQL)", () => {
     await expect(jobs.insert(newJob("job_bob", ds.id, BOB))).rejects.toBeInstanceOf(NotFoundError);
     await jobs.finish(
       "job_uses_ds",
-      { status: "cancelled", finishedAt: new Date().toISOString(), epochsDone: 0, progress: null },
+      { status: "cancelled", finishedAt: new Date().toISOString(), from: "active" },
       [],
+      (ended) => ({ seq: ended.epochs + 1, type: "cancelled", data: "{}" }),
     );
     expect(await store.deleteUnlessUsed(ds.id, ALICE)).toEqual({ status: "deleted" });
     const gone = jobs.insert(newJob("job_late", ds.id, ALICE));
@@ -209,7 +215,7 @@ describe.skipIf(skip !== undefined)("PgDatasetStore (PostgreSQL)", () => {
 
   it("a job insert holding its lock makes a concurrent delete see the job (409), not delete", async () => {
     const ds = await store.insert(dataset(awkward()), ALICE);
-    // The job insert's transaction, as PgJobStore.insert runs it, paused before its commit.
+    // The job insert's transaction, as SqlJobStore.insert runs it, paused before its commit.
     await other.query("BEGIN");
     await other.query("SELECT 1 FROM datasets WHERE id = $1 AND owner = $2 FOR KEY SHARE", [ds.id, ALICE]);
     await other.query(

@@ -4,9 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { PgJobStore } from "../../src/service/distributed/pg-job-store.js";
-import { openDatabase } from "../../src/service/store/database.js";
-import { JobStore, type NewJob } from "../../src/service/store/job-store.js";
+import type { JobStore, NewJob } from "../../src/service/store/job-store.js";
+import { PgDatabase } from "../../src/service/store/postgres/database.js";
+import { SqlJobStore } from "../../src/service/store/sql/sql-job-store.js";
+import { openDatabase, SqliteDriver } from "../../src/service/store/sqlite/database.js";
 import { databaseUrl } from "./cluster.js";
 
 const job = (id: string, key: string | null = null): NewJob => ({
@@ -22,24 +23,15 @@ const job = (id: string, key: string | null = null): NewJob => ({
 const end = (status: "succeeded" | "cancelled", finishedAt: string) => ({
   status,
   finishedAt,
+  from: "active" as const,
   epochsDone: 10,
   progress: null,
   ...(status === "succeeded" ? { result: "{}" } : {}),
 });
 
-/** The same scenario on either store (their methods differ only in being async). */
-async function scenario(store: {
-  insert(j: NewJob): unknown;
-  finish(
-    id: string,
-    e: ReturnType<typeof end>,
-    events: { seq: number; type: "succeeded"; data: string }[],
-  ): unknown;
-  deleteFinishedBefore(cutoff: string): number | Promise<number>;
-  get(id: string): unknown;
-  events(id: string, after: number): unknown;
-  byIdempotencyKey(key: string): unknown;
-}) {
+/** The same scenario on either store. */
+async function scenario(store: JobStore) {
+  const final = (seq: number) => () => ({ seq, type: "succeeded" as const, data: "{}" });
   for (const [id, key] of [
     ["old_done", "k1"],
     ["old_cancelled", null],
@@ -47,11 +39,9 @@ async function scenario(store: {
     ["running", null],
   ] as const)
     await store.insert(job(id, key));
-  await store.finish("old_done", end("succeeded", "2026-01-10T00:00:00.000Z"), [
-    { seq: 11, type: "succeeded", data: "{}" },
-  ]);
-  await store.finish("old_cancelled", end("cancelled", "2026-01-20T00:00:00.000Z"), []);
-  await store.finish("new_done", end("succeeded", "2026-03-01T00:00:00.000Z"), []);
+  await store.finish("old_done", end("succeeded", "2026-01-10T00:00:00.000Z"), [], final(11));
+  await store.finish("old_cancelled", end("cancelled", "2026-01-20T00:00:00.000Z"), [], final(11));
+  await store.finish("new_done", end("succeeded", "2026-03-01T00:00:00.000Z"), [], final(11));
   expect(await store.deleteFinishedBefore("2026-02-01T00:00:00.000Z")).toBe(2);
   expect(await store.get("old_done")).toBeUndefined();
   expect(await store.get("old_cancelled")).toBeUndefined();
@@ -64,17 +54,17 @@ async function scenario(store: {
 
 describe("deleting finished jobs (JOB_RETENTION_DAYS)", () => {
   it("in SQLite", async () => {
-    await scenario(new JobStore(openDatabase(":memory:")));
+    await scenario(new SqlJobStore(new SqliteDriver(openDatabase(":memory:"))));
   });
 
   const schema = `test_retention_${randomBytes(4).toString("hex")}`;
-  const pg = databaseUrl ? new PgJobStore(databaseUrl, schema) : undefined;
+  const pg = databaseUrl ? new PgDatabase(databaseUrl, schema) : undefined;
   afterAll(async () => {
     await pg?.dropSchema();
     await pg?.close();
   });
   it.skipIf(!pg)("in PostgreSQL", async () => {
     await pg!.migrate();
-    await scenario(pg!);
+    await scenario(new SqlJobStore(pg!));
   });
 });

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { trainExample } from "../../src/schemas/examples.js";
-import { openDatabase } from "../../src/service/store/database.js";
-import { JobStore } from "../../src/service/store/job-store.js";
+import { SqlJobStore } from "../../src/service/store/sql/sql-job-store.js";
+import { openDatabase, SqliteDriver } from "../../src/service/store/sqlite/database.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), "sigterm-"));
@@ -115,10 +115,11 @@ describe("SIGTERM", () => {
     // The job was interrupted, not failed: still running at its last checkpoint, to resume.
     const db = openDatabase(dataDir);
     try {
-      const job = new JobStore(db).get(id)!;
+      const store = new SqlJobStore(new SqliteDriver(db));
+      const job = (await store.get(id))!;
       expect(job.status).toBe("running");
       expect(job.epochsDone).toBeGreaterThanOrEqual(5);
-      expect(new JobStore(db).loadCheckpoint(id)?.epochsDone).toBe(job.epochsDone);
+      expect((await store.loadCheckpoint(id))?.epochsDone).toBe(job.epochsDone);
     } finally {
       db.close();
     }

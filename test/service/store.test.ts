@@ -4,10 +4,26 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { ownerOf } from "../../src/service/auth.js";
-import { migrate, openDatabase } from "../../src/service/store/database.js";
-import { DatasetStore } from "../../src/service/store/dataset-store.js";
-import { JobStore } from "../../src/service/store/job-store.js";
-import { MIGRATIONS } from "../../src/service/store/migrations.js";
+import { SqlDatasetStore } from "../../src/service/store/sql/sql-dataset-store.js";
+import { SqlJobStore } from "../../src/service/store/sql/sql-job-store.js";
+import {
+  type Db,
+  SQLITE_MIGRATIONS as MIGRATIONS,
+  migrate,
+  openDatabase,
+  SqliteDriver,
+} from "../../src/service/store/sqlite/database.js";
+
+const JobStore = class extends SqlJobStore {
+  constructor(db: Db) {
+    super(new SqliteDriver(db));
+  }
+};
+const DatasetStore = class extends SqlDatasetStore {
+  constructor(db: Db) {
+    super(new SqliteDriver(db));
+  }
+};
 
 const dir = mkdtempSync(join(tmpdir(), "store-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,24 +40,24 @@ const newJob = (id: string) => ({
 });
 
 describe("the SQLite store", () => {
-  it("migrates a new database once, keeps its data across opens, and refuses a newer schema", () => {
+  it("migrates a new database once, keeps its data across opens, and refuses a newer schema", async () => {
     const db = openDatabase(dir);
     expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    new JobStore(db).insert(newJob("job_a"));
+    await new JobStore(db).insert(newJob("job_a"));
     db.close();
     const again = openDatabase(dir);
-    expect(new JobStore(again).get("job_a")?.status).toBe("queued");
+    expect((await new JobStore(again).get("job_a"))?.status).toBe("queued");
     again.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     expect(() => migrate(again)).toThrow(/downgrade/);
     again.close();
   });
 
-  it("keeps one checkpoint per job, and lets a job end once", () => {
+  it("keeps one checkpoint per job, and lets a job end once", async () => {
     const db = openDatabase(":memory:");
     const jobs = new JobStore(db);
-    jobs.insert(newJob("job_b"));
-    jobs.markRunning("job_b", new Date().toISOString());
+    await jobs.insert(newJob("job_b"));
+    await jobs.markRunning("job_b", new Date().toISOString());
     const state = {
       type: "sgd" as const,
       iterations: 4,
@@ -51,34 +67,60 @@ describe("the SQLite store", () => {
     };
     const weights = { "d/kernel": { shape: [1, 1], data: Float64Array.from([0.5]) } };
     const event = (seq: number) => ({ seq, type: "progress" as const, data: "{}" });
-    jobs.saveCheckpoint(
+    await jobs.saveCheckpoint(
       "job_b",
       { epochsDone: 2, weights, optimizerState: state, summary: {} },
       { epoch: 2 },
       [event(1), event(2)],
     );
-    jobs.saveCheckpoint(
+    await jobs.saveCheckpoint(
       "job_b",
       { epochsDone: 4, weights, optimizerState: { ...state, epochsCompleted: 4 }, summary: { n: 4 } },
       { epoch: 4 },
       [event(3), event(4)],
     );
     expect(db.prepare("SELECT count(*) FROM checkpoints").pluck().get()).toBe(1);
-    expect(jobs.loadCheckpoint("job_b")).toMatchObject({ epochsDone: 4, summary: { n: 4 } });
-    expect(jobs.get("job_b")).toMatchObject({ status: "running", epochsDone: 4, attempts: 1 });
+    expect(await jobs.loadCheckpoint("job_b")).toMatchObject({ epochsDone: 4, summary: { n: 4 } });
+    expect(await jobs.get("job_b")).toMatchObject({ status: "running", epochsDone: 4, attempts: 1 });
     const end = { finishedAt: new Date().toISOString(), epochsDone: 4, progress: { epoch: 4 } };
+    const final = (type: "cancelled" | "succeeded") => () => ({ seq: 11, type, data: "{}" });
     expect(
-      jobs.finish("job_b", { status: "cancelled", ...end }, [{ seq: 11, type: "cancelled", data: "{}" }]),
-    ).toBe(true);
-    expect(jobs.finish("job_b", { status: "succeeded", ...end, result: "{}" }, [])).toBe(false);
-    expect(jobs.get("job_b")?.status).toBe("cancelled");
-    expect(jobs.loadCheckpoint("job_b")).toBeUndefined();
-    expect(jobs.events("job_b", 2).map((e) => e.seq)).toEqual([3, 4, 11]);
-    expect(jobs.countByStatus()).toEqual({ queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 1 });
+      await jobs.finish("job_b", { status: "cancelled", from: "active", ...end }, [], final("cancelled")),
+    ).toEqual({ seq: 11, type: "cancelled", data: "{}" });
+    expect(
+      await jobs.finish(
+        "job_b",
+        { status: "succeeded", from: "active", ...end, result: "{}" },
+        [],
+        final("succeeded"),
+      ),
+    ).toBeUndefined();
+    expect((await jobs.get("job_b"))?.status).toBe("cancelled");
+    expect(await jobs.loadCheckpoint("job_b")).toBeUndefined();
+    expect((await jobs.events("job_b", 2)).map((e) => e.seq)).toEqual([3, 4, 11]);
+    // A cancelled job takes no checkpoint (and gets none back).
+    expect(
+      await jobs.saveCheckpoint(
+        "job_b",
+        { epochsDone: 6, weights, optimizerState: state, summary: {} },
+        { epoch: 6 },
+        [event(5), event(6)],
+      ),
+    ).toBe(false);
+    expect(await jobs.loadCheckpoint("job_b")).toBeUndefined();
+    expect((await jobs.get("job_b"))?.epochsDone).toBe(4);
+    expect((await jobs.events("job_b", 2)).map((e) => e.seq)).toEqual([3, 4, 11]);
+    expect(await jobs.countByStatus()).toEqual({
+      queued: 0,
+      running: 0,
+      succeeded: 0,
+      failed: 0,
+      cancelled: 1,
+    });
     db.close();
   });
 
-  it("migration 2 gives rows from before owners to anonymous and scopes idempotency keys per owner", () => {
+  it("migration 2 gives rows from before owners to anonymous and scopes idempotency keys per owner", async () => {
     const db = new Database(":memory:");
     db.exec(MIGRATIONS[0]!);
     db.pragma("user_version = 1");
@@ -94,25 +136,25 @@ describe("the SQLite store", () => {
     expect(db.pragma("user_version", { simple: true })).toBe(3);
     const jobs = new JobStore(db);
     // Migration 3 gives them the default priority.
-    expect(jobs.get("job_old")).toMatchObject({
+    expect(await jobs.get("job_old")).toMatchObject({
       owner: "anonymous",
       idempotencyKey: "retry-1",
       priority: 100,
     });
-    expect(jobs.byIdempotencyKey("retry-1")?.id).toBe("job_old");
+    expect((await jobs.byIdempotencyKey("retry-1"))?.id).toBe("job_old");
     const alice = ownerOf("alice-key-0123456789");
-    expect(jobs.byIdempotencyKey("retry-1", alice)).toBeUndefined();
+    expect(await jobs.byIdempotencyKey("retry-1", alice)).toBeUndefined();
     // The same key for another owner is another job, not a constraint violation.
-    jobs.insert({ ...newJob("job_alice"), owner: alice, idempotencyKey: "retry-1", requestHash: "h2" });
-    expect(jobs.byIdempotencyKey("retry-1", alice)?.id).toBe("job_alice");
-    expect(jobs.get("job_alice", "anonymous")).toBeUndefined();
-    expect(jobs.list(10, { owner: alice })?.items.map((j) => j.id)).toEqual(["job_alice"]);
-    expect(jobs.list(10)?.items.map((j) => j.id)).toEqual(["job_old"]);
+    await jobs.insert({ ...newJob("job_alice"), owner: alice, idempotencyKey: "retry-1", requestHash: "h2" });
+    expect((await jobs.byIdempotencyKey("retry-1", alice))?.id).toBe("job_alice");
+    expect(await jobs.get("job_alice", "anonymous")).toBeUndefined();
+    expect((await jobs.list(10, { owner: alice }))?.items.map((j) => j.id)).toEqual(["job_alice"]);
+    expect((await jobs.list(10))?.items.map((j) => j.id)).toEqual(["job_old"]);
     const datasets = new DatasetStore(db);
-    expect(datasets.info("ds_old", "anonymous")?.id).toBe("ds_old");
-    expect(datasets.info("ds_old", alice)).toBeUndefined();
-    expect(datasets.delete("ds_old", alice)).toBe(false);
-    expect(datasets.list(10, undefined, alice)?.items).toEqual([]);
+    expect((await datasets.info("ds_old", "anonymous"))?.id).toBe("ds_old");
+    expect(await datasets.info("ds_old", alice)).toBeUndefined();
+    expect(await datasets.delete("ds_old", alice)).toBe(false);
+    expect((await datasets.list(10, undefined, alice))?.items).toEqual([]);
     db.close();
   });
 });

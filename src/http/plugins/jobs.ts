@@ -1,8 +1,7 @@
 import fp from "fastify-plugin";
-import { DistributedJobs } from "../../service/distributed/distributed-jobs.js";
-import { JobService } from "../../service/jobs/job-service.js";
+import { distributedJobs } from "../../service/distributed/distributed.js";
+import { embeddedJobs } from "../../service/jobs/embedded.js";
 import type { JobsApi } from "../../service/jobs/jobs-api.js";
-import { DatasetStore } from "../../service/store/dataset-store.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -22,7 +21,7 @@ export interface JobsPluginOptions {
   retentionMs?: number;
   /**
    * The distributed mode: jobs on a BullMQ queue over Redis, records in PostgreSQL (the store
-   * plugin's `app.store.pg`, registered with `distributed`); run by `npm run worker`.
+   * plugin's `app.store.jobs`, registered with `distributed`); run by `npm run worker`.
    */
   distributed?: { redisUrl: string; prefix: string };
 }
@@ -35,28 +34,17 @@ export interface JobsPluginOptions {
  */
 export default fp<JobsPluginOptions>(
   async (app, opts) => {
-    let jobs: JobsApi;
-    if (opts.distributed) {
-      const d = opts.distributed;
-      // Opened, migrated and closed (onClose, after the requests) by the store plugin.
-      const store = app.store.pg;
-      if (!store) throw new Error("the distributed jobs need the store plugin's PostgreSQL store");
-      jobs = new DistributedJobs(store, app.engine, { redisUrl: d.redisUrl, prefix: d.prefix, log: app.log });
-    } else {
-      const datasets = app.store.datasets;
-      jobs = new JobService(app.store.jobs, app.engine, app.pool, {
-        maxConcurrent: opts.maxConcurrent,
-        maxPerOwner: opts.maxPerOwner,
-        checkpointEvery: opts.checkpointEvery,
-        checkpointMinMs: opts.checkpointMinMs,
-        log: app.log,
-        onFinish: (status, seconds) => app.metrics?.jobFinished(status, seconds),
-        // Embedded jobs go with SQLite data sets, whose answer is synchronous.
-        ...(datasets instanceof DatasetStore
-          ? { datasetExists: (id: string, owner: string) => datasets.info(id, owner) !== undefined }
-          : {}),
-      });
-    }
+    // The store plugin chose the job store of the mode (SQLite, or PostgreSQL when distributed).
+    const jobs: JobsApi = opts.distributed
+      ? distributedJobs(app.store.jobs, app.engine, { ...opts.distributed, log: app.log })
+      : embeddedJobs(app.store.jobs, app.engine, app.pool, {
+          maxConcurrent: opts.maxConcurrent,
+          maxPerOwner: opts.maxPerOwner,
+          checkpointEvery: opts.checkpointEvery,
+          checkpointMinMs: opts.checkpointMinMs,
+          log: app.log,
+          onFinish: (status, seconds) => app.metrics?.jobFinished(status, seconds),
+        });
     app.decorate("jobs", jobs);
     app.addHook("onReady", async () => {
       await jobs.start();

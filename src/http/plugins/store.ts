@@ -1,19 +1,20 @@
 import fp from "fastify-plugin";
-import { PgDatasetStore } from "../../service/distributed/pg-dataset-store.js";
-import { PgJobStore } from "../../service/distributed/pg-job-store.js";
-import { type Db, openDatabase } from "../../service/store/database.js";
-import { DatasetStore, type DatasetStoreApi } from "../../service/store/dataset-store.js";
-import { JobStore } from "../../service/store/job-store.js";
+import type { DatasetStoreApi } from "../../service/store/dataset-store.js";
+import type { JobStore } from "../../service/store/job-store.js";
+import { PgDatabase } from "../../service/store/postgres/database.js";
+import { SqlDatasetStore } from "../../service/store/sql/sql-dataset-store.js";
+import { SqlJobStore } from "../../service/store/sql/sql-job-store.js";
+import { type Db, openDatabase, SqliteDriver } from "../../service/store/sqlite/database.js";
 import { StoredDatasets } from "../../service/stored-datasets.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     /**
-     * The stores (src/service/store): the SQLite database under DATA_DIR with the embedded job
-     * store; the stored data sets (SQLite, or PostgreSQL in the distributed mode); and in the
-     * distributed mode the PostgreSQL job store, whose pool the data sets share.
+     * The stores (src/service/store): the SQLite database under DATA_DIR; the jobs and the stored
+     * data sets, in SQLite or, in the distributed mode, in PostgreSQL (`pg`) where every API
+     * process and worker sees them.
      */
-    store: { db: Db; datasets: DatasetStoreApi; jobs: JobStore; pg?: PgJobStore };
+    store: { db: Db; datasets: DatasetStoreApi; jobs: JobStore; pg?: PgDatabase };
     /** Stored data sets as the API shows them. */
     storedDatasets: StoredDatasets;
   }
@@ -23,8 +24,8 @@ export interface StorePluginOptions {
   /** Directory of the database file, or `:memory:`. */
   dataDir: string;
   /**
-   * The distributed mode: stored data sets (and the jobs, see the jobs plugin) in PostgreSQL at
-   * `databaseUrl`, in `schema`, so every API process and worker sees them.
+   * The distributed mode: jobs and stored data sets in PostgreSQL at `databaseUrl`, in `schema`,
+   * so every API process and worker sees them.
    */
   distributed?: { databaseUrl: string; schema: string };
 }
@@ -37,11 +38,9 @@ export interface StorePluginOptions {
 export default fp<StorePluginOptions>(
   async (app, opts) => {
     const db = openDatabase(opts.dataDir);
-    const jobs = new JobStore(db);
-    let pg: PgJobStore | undefined;
-    let datasets: DatasetStoreApi = new DatasetStore(db);
+    let pg: PgDatabase | undefined;
     if (opts.distributed) {
-      pg = new PgJobStore(opts.distributed.databaseUrl, opts.distributed.schema);
+      pg = new PgDatabase(opts.distributed.databaseUrl, opts.distributed.schema);
       try {
         await pg.migrate();
       } catch (err) {
@@ -49,9 +48,10 @@ export default fp<StorePluginOptions>(
         db.close();
         throw err;
       }
-      datasets = new PgDatasetStore(pg.pool);
     }
-    app.decorate("store", { db, datasets, jobs, ...(pg ? { pg } : {}) });
+    const driver = pg ?? new SqliteDriver(db);
+    const datasets = new SqlDatasetStore(driver);
+    app.decorate("store", { db, datasets, jobs: new SqlJobStore(driver), ...(pg ? { pg } : {}) });
     app.decorate("storedDatasets", new StoredDatasets(datasets));
     app.addHook("onClose", async () => {
       db.close();

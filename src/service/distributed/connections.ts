@@ -1,4 +1,4 @@
-import type { JobLogger } from "../jobs/job-service.js";
+import type { JobLogger } from "../jobs/job-view.js";
 
 /** How long a process waits for Redis at start before it gives up (ms). */
 export const CONNECT_TIMEOUT_MS = 5000;

@@ -11,6 +11,8 @@ export interface DistributedNames {
    * JSON `JobEvent`): what a stream that joins between two checkpoints has missed.
    */
   pendingEvents(jobId: string): string;
+  /** Set while a runner's events of the job are taken (`EventBus.open`); a batch arriving once it is gone is dropped. */
+  openEvents(jobId: string): string;
   /** Sorted set of one client's jobs held back by MAX_JOBS_PER_CLIENT (member: job id; score: its creation order). */
   heldSet(owner: string): string;
 }
@@ -22,5 +24,6 @@ export function names(prefix: string): DistributedNames {
     eventChannel: (jobId) => `${prefix}:events:${jobId}`,
     heldSet: (owner) => `${prefix}:held:${owner}`,
     pendingEvents: (jobId) => `${prefix}:pending:${jobId}`,
+    openEvents: (jobId) => `${prefix}:open:${jobId}`,
   };
 }

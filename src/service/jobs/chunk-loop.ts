@@ -8,7 +8,7 @@ import { type EngineService, engineFault } from "../engine-service.js";
 import type { ProblemError } from "../errors.js";
 import type { EnginePool } from "../pool.js";
 import type { Checkpoint, JobRecord } from "../store/job-store.js";
-import type { ChunkProgress } from "./chunk-task.js";
+import type { ChunkOutcome, ChunkProgress, TrainChunkTask } from "./chunk-task.js";
 import { addChunk, type ChunkSummary, emptySummary } from "./summary.js";
 
 /** Where a mode runs its jobs' chunks: the same for all its jobs. */
@@ -27,16 +27,19 @@ export interface ChunkEngine {
   checkpointMinMs?: number;
 }
 
-/** What `runChunks` needs from the mode running the job (embedded `JobService`, or `DistributedRunner`). */
+/** What `runChunks` needs from the `JobRunner` running the job. */
 export interface ChunkLoopDeps extends ChunkEngine {
   /** The job's last checkpoint, if any (not asked for runs that cannot resume from one). */
-  loadCheckpoint(): Checkpoint | undefined | Promise<Checkpoint | undefined>;
+  loadCheckpoint(): Promise<Checkpoint | undefined>;
   /** Called once before the first chunk: the epochs already done, and whether a checkpoint gave them. */
   onResume(done: number, fromCheckpoint: boolean): void;
   /** One epoch ended (possibly reported twice: once from the worker, once from the chunk's answer). */
   onProgress(progress: JobProgress): void;
-  /** Stores the state after a chunk that is not the last. */
-  saveCheckpoint(checkpoint: Checkpoint & { summary: ChunkSummary }): void | Promise<void>;
+  /**
+   * Stores the state after a chunk that is not the last.
+   * @returns false when the job may not go on (it is no longer running in the store).
+   */
+  saveCheckpoint(checkpoint: Checkpoint & { summary: ChunkSummary }): Promise<boolean>;
 }
 
 /** How the chunks ended (the caller stores it): aborted (the signal fired), diverged, or succeeded. */
@@ -66,9 +69,7 @@ export async function runChunks(
 ): Promise<ChunkLoopEnd> {
   const { epochs: total, request: req, signal } = job;
   const { options, toRequest, whole } = await deps.engine.prepareTrain(req);
-  // Awaited only when a promise, so a synchronous store keeps the loop synchronous between chunks.
-  const loaded = whole ? undefined : deps.loadCheckpoint();
-  const checkpoint = loaded instanceof Promise ? await loaded : loaded;
+  const checkpoint = whole ? undefined : await deps.loadCheckpoint();
   let weights: NamedTensors | undefined = checkpoint?.weights ?? options.initialWeights;
   let state: OptimizerState | undefined = checkpoint?.optimizerState ?? options.optimizerState;
   let summary = (checkpoint?.summary as ChunkSummary | undefined) ?? emptySummary();
@@ -85,23 +86,21 @@ export async function runChunks(
     channel.port1.on("message", (logs: ChunkProgress) =>
       deps.onProgress(progressOf(logs.epoch - offset + 1, total, logs)),
     );
-    let outcome: Awaited<ReturnType<EnginePool["runChunk"]>>;
+    let outcome: ChunkOutcome;
     try {
-      outcome = await deps.pool.runChunk(
-        {
-          kind: "trainChunk",
-          options: {
-            ...options,
-            epochs: n,
-            initialWeights: weights,
-            optimizerState: state,
-            returnOptimizerState: whole ? options.returnOptimizerState : true,
-          },
-          progress: channel.port2,
-          final,
+      const task: TrainChunkTask = {
+        kind: "trainChunk",
+        options: {
+          ...options,
+          epochs: n,
+          initialWeights: weights,
+          optimizerState: state,
+          returnOptimizerState: whole ? options.returnOptimizerState : true,
         },
-        { signal },
-      );
+        progress: channel.port2,
+        final,
+      };
+      outcome = await deps.pool.runUnqueued<ChunkOutcome>(task, { signal, transfer: [task.progress] });
     } finally {
       channel.port1.close();
     }
@@ -135,8 +134,9 @@ export async function runChunks(
     weights = outcome.weights;
     state = outcome.optimizerState;
     if (!state) throw new Error("a chunk came back without its optimizer state");
-    const saved = deps.saveCheckpoint({ epochsDone: done, weights, optimizerState: state, summary });
-    if (saved instanceof Promise) await saved;
+    const saved = await deps.saveCheckpoint({ epochsDone: done, weights, optimizerState: state, summary });
+    // A cancel may have come while the checkpoint was stored: then no further chunk runs.
+    if (!saved || signal.aborted) return { status: "aborted" };
     if (deps.checkpointMinMs && performance.now() - started < deps.checkpointMinMs / 2) every *= 2;
   }
 }

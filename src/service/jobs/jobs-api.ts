@@ -2,14 +2,14 @@ import type { Job, JobList } from "../../schemas/jobs.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { JsonText } from "../engine-task.js";
 import type { JobEvent, JobStatus } from "../store/job-store.js";
-import type { JobListener } from "./event-hub.js";
-import type { NewJobOptions } from "./job-service.js";
+import type { NewJobOptions } from "./job-view.js";
+import type { JobListener } from "./ports.js";
 
 type MaybePromise<T> = T | Promise<T>;
 
 /**
- * What the routes use of the jobs: implemented by the embedded `JobService` (in-process pool,
- * SQLite; synchronous answers) and by `DistributedJobs` (BullMQ on Redis, PostgreSQL; async).
+ * What the routes use of the jobs: `JobService`, over the embedded adapters (SQLite, in-process
+ * queue and events) or the distributed ones (PostgreSQL, BullMQ and Redis).
  */
 export interface JobsApi {
   create(req: TrainRequest, options: NewJobOptions): MaybePromise<{ job: Job; replayed: boolean }>;

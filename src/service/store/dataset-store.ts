@@ -1,7 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { ANONYMOUS } from "../auth.js";
 import { fieldError, NotFoundError } from "../errors.js";
-import type { Db } from "./database.js";
 
 /** How a stored data set was sent. */
 export type DatasetFormat = "json" | "csv";
@@ -44,10 +41,10 @@ export type DatasetDeletion =
   | { status: "inUse"; usedBy: string[] };
 
 /**
- * Where stored data sets live: SQLite under DATA_DIR (`DatasetStore`, synchronous) or, in the
- * distributed mode, PostgreSQL beside the jobs (`PgDatasetStore`), so every API process and
- * worker sees them. Both keep the values as float64 little-endian bytes and the same owner rules:
- * a method given an owner sees only that owner's data sets (another owner's id is "none").
+ * Where stored data sets live: SQLite under DATA_DIR or, in the distributed mode, PostgreSQL
+ * beside the jobs, so every API process and worker sees them (`SqlDatasetStore` over either).
+ * The values are float64 little-endian bytes; a method given an owner sees only that owner's
+ * data sets (another owner's id is "none").
  */
 export interface DatasetStoreApi {
   /** Stores `data` for `owner` under a fresh id (`ds_` + 24 hex digits). */
@@ -95,11 +92,6 @@ export interface DatasetRow {
   x?: Buffer;
   y?: Buffer;
 }
-type Row = DatasetRow & { seq: number };
-
-const INFO_COLUMNS =
-  "seq, id, name, format, created_at, samples, input_shape, target_shape, classes, columns";
-
 /**
  * A new data set's values in the order of the columns `id, owner, name, format, created_at,
  * samples, input_shape, target_shape, classes, columns, x, y` (both stores insert these).
@@ -145,83 +137,3 @@ export function toFloat64(blob: Uint8Array): Float64Array {
 
 /** The bytes stored for float64 values (a view, not a copy). */
 export const bytesOf = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-
-/**
- * Stored data sets in SQLite (`datasets` table); values as float64 blobs. Each belongs to an
- * owner (see `ownerOf`); the methods that take one see only the owner's data sets. Synchronous:
- * every method is one statement or one transaction.
- */
-export class DatasetStore implements DatasetStoreApi {
-  constructor(private readonly db: Db) {}
-
-  /** Stores `data` for `owner` under a fresh id (`ds_` + 24 hex digits). */
-  insert(data: NewDataset, owner: string = ANONYMOUS, now = new Date()): StoredDatasetInfo {
-    const id = `ds_${randomBytes(12).toString("hex")}`;
-    this.db
-      .prepare(
-        `INSERT INTO datasets (id, owner, name, format, created_at, samples, input_shape, target_shape, classes, columns, x, y)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(...datasetValues(id, owner, data, now));
-    return this.info(id)!;
-  }
-
-  /** The data set without its values; with `owner`, only when it belongs to them. */
-  info(id: string, owner?: string): StoredDatasetInfo | undefined {
-    const row = this.db.prepare(`SELECT ${INFO_COLUMNS}, owner FROM datasets WHERE id = ?`).get(id) as
-      | (Row & { owner: string })
-      | undefined;
-    return row && (owner === undefined || row.owner === owner) ? datasetInfo(row) : undefined;
-  }
-
-  /** The data set with its values (fresh arrays), or undefined. */
-  load(id: string): StoredDataset | undefined {
-    const row = this.db.prepare(`SELECT ${INFO_COLUMNS}, x, y FROM datasets WHERE id = ?`).get(id) as
-      | Row
-      | undefined;
-    return row && { ...datasetInfo(row), x: toFloat64(row.x!), y: toFloat64(row.y!) };
-  }
-
-  /**
-   * The owner's data sets, newest first, `limit` at most, after the data set `after` (cursor pagination).
-   * @returns `undefined` when `after` names no data set of the owner.
-   */
-  list(
-    limit: number,
-    after?: string,
-    owner: string = ANONYMOUS,
-  ): { items: StoredDatasetInfo[]; hasMore: boolean } | undefined {
-    let below = Number.MAX_SAFE_INTEGER;
-    if (after !== undefined) {
-      const seq = this.db
-        .prepare("SELECT seq FROM datasets WHERE id = ? AND owner = ?")
-        .pluck()
-        .get(after, owner) as number | undefined;
-      if (seq === undefined) return undefined;
-      below = seq;
-    }
-    const rows = this.db
-      .prepare(`SELECT ${INFO_COLUMNS} FROM datasets WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
-      .all(owner, below, limit + 1) as Row[];
-    return { items: rows.slice(0, limit).map(datasetInfo), hasMore: rows.length > limit };
-  }
-
-  /** Deletes the owner's data set; false when they have none of this id. */
-  delete(id: string, owner: string = ANONYMOUS): boolean {
-    return this.db.prepare("DELETE FROM datasets WHERE id = ? AND owner = ?").run(id, owner).changes > 0;
-  }
-
-  /** As `DatasetStoreApi.deleteUnlessUsed`; SQLite serialises writers, so one transaction suffices. */
-  deleteUnlessUsed(id: string, owner: string): DatasetDeletion {
-    return this.db.transaction((): DatasetDeletion => {
-      // Ownership first: another owner learns nothing, not even which jobs use it.
-      if (!this.info(id, owner)) return { status: "notFound" };
-      const usedBy = this.db
-        .prepare("SELECT id FROM jobs WHERE dataset_id = ? AND status IN ('queued', 'running') ORDER BY seq")
-        .pluck()
-        .all(id) as string[];
-      if (usedBy.length > 0) return { status: "inUse", usedBy };
-      return this.delete(id, owner) ? { status: "deleted" } : { status: "notFound" };
-    })();
-  }
-}

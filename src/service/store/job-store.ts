@@ -1,8 +1,5 @@
 import type { NamedTensors, OptimizerState } from "../../engine/index.js";
-import { DEFAULT_PRIORITY, JOB_STATUSES } from "../../schemas/jobs.js";
-import { ANONYMOUS } from "../auth.js";
-import type { Db } from "./database.js";
-import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "./tensor-codec.js";
+import type { JOB_STATUSES } from "../../schemas/jobs.js";
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 /** Statuses a job leaves again; the others are final. */
@@ -50,67 +47,6 @@ export interface Checkpoint {
   summary: unknown;
 }
 
-/**
- * A `jobs` row as both stores read it (SQLite, PostgreSQL: the same columns). PostgreSQL's
- * BIGINT columns (`seq`, `seed`) arrive as text, hence `number | string`.
- */
-export interface JobRow {
-  seq: number | string;
-  id: string;
-  owner: string;
-  status: JobStatus;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  seed: number | string;
-  dataset_id: string | null;
-  priority: number;
-  idempotency_key: string | null;
-  request_hash: string | null;
-  epochs: number;
-  epochs_done: number;
-  progress: string | null;
-  attempts: number;
-  error: string | null;
-  diverged: string | null;
-}
-
-/** The columns `jobRecord` reads, in `SELECT` order. */
-export const JOB_COLUMNS =
-  "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, priority, idempotency_key, request_hash, " +
-  "epochs, epochs_done, progress, attempts, error, diverged";
-
-const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
-
-/** An idempotency key as stored: unique per owner (migration 2). */
-export const scopedKey = (owner: string, key: string) => `${owner} ${key}`;
-const unscopedKey = (stored: string | null) =>
-  stored === null ? null : stored.slice(stored.indexOf(" ") + 1);
-
-/** A job's record from its row (JSON columns parsed, the idempotency key without its owner scope). */
-export function jobRecord(row: JobRow): JobRecord {
-  return {
-    seq: Number(row.seq),
-    id: row.id,
-    owner: row.owner,
-    status: row.status,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    seed: Number(row.seed),
-    datasetId: row.dataset_id,
-    priority: row.priority,
-    idempotencyKey: unscopedKey(row.idempotency_key),
-    requestHash: row.request_hash,
-    epochs: row.epochs,
-    epochsDone: row.epochs_done,
-    progress: json(row.progress),
-    attempts: row.attempts,
-    error: json(row.error),
-    diverged: json(row.diverged),
-  };
-}
-
 export interface NewJob {
   id: string;
   /** Default "anonymous". */
@@ -126,239 +62,95 @@ export interface NewJob {
   createdAt: string;
 }
 
+/**
+ * How a job ends. A worker that ran it gives its last epoch (`epochsDone`, `progress`); a cancel
+ * gives none: the job ends where the locked row (or a later one of the events passed along) says.
+ */
 export interface JobEnd {
   status: "succeeded" | "failed" | "cancelled";
   finishedAt: string;
-  epochsDone: number;
-  progress: Record<string, unknown> | null;
+  /** The status the job must have now: "running" (a worker ending it), or either active one. */
+  from: "running" | "active";
+  epochsDone?: number;
+  progress?: Record<string, unknown> | null;
   error?: Record<string, unknown>;
   diverged?: Record<string, unknown>;
   /** The training result, JSON text. */
   result?: string;
 }
 
+/** What `markRunning` did: marked it; held it back (its owner runs `maxPerOwner`); or found it ended. */
+export type MarkRunning = "running" | "held" | "gone";
+
 /**
- * Jobs, their checkpoints and event logs in SQLite. Every method is one statement or one
- * transaction, so a process killed at any point leaves a consistent job.
+ * Where jobs, their checkpoints and event logs are kept (`SqlJobStore` on SQLite or PostgreSQL).
+ * Every method is one statement or one transaction, so a process killed at any point leaves a
+ * consistent job, and every change of state is guarded by the status the job has in the store at
+ * that moment: a job that ended (a cancel) takes no checkpoint, progress or second end.
  */
-export class JobStore {
-  private readonly insertEvent;
-
-  constructor(private readonly db: Db) {
-    this.insertEvent = db.prepare(
-      "INSERT OR REPLACE INTO job_events (job_id, seq, type, data) VALUES (?, ?, ?, ?)",
-    );
-  }
-
-  insert(job: NewJob): JobRecord {
-    this.db
-      .prepare(
-        `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, priority, idempotency_key, request_hash, epochs)
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        job.id,
-        job.owner ?? ANONYMOUS,
-        job.createdAt,
-        job.request,
-        job.seed,
-        job.datasetId,
-        job.priority ?? DEFAULT_PRIORITY,
-        job.idempotencyKey === null ? null : scopedKey(job.owner ?? ANONYMOUS, job.idempotencyKey),
-        job.requestHash,
-        job.epochs,
-      );
-    return this.get(job.id)!;
-  }
-
+export interface JobStore {
+  /**
+   * Stores a new job (queued). A job naming a stored data set is inserted only while the owner's
+   * data set exists (checked in the insert's transaction).
+   * @throws NotFoundError naming `dataset.id` when the data set is gone; the driver's unique
+   *   violation when the owner's idempotency key is taken (`isUniqueViolation`).
+   */
+  insert(job: NewJob): Promise<JobRecord>;
+  /** Whether `err` (from `insert`) says the idempotency key is taken. */
+  isUniqueViolation(err: unknown): boolean;
   /** The job; with `owner`, only when it belongs to them. */
-  get(id: string, owner?: string): JobRecord | undefined {
-    const row = this.db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
-    return row && (owner === undefined || row.owner === owner) ? jobRecord(row) : undefined;
-  }
-
+  get(id: string, owner?: string): Promise<JobRecord | undefined>;
   /** The owner's job created with this idempotency key. */
-  byIdempotencyKey(key: string, owner: string = ANONYMOUS): JobRecord | undefined {
-    const row = this.db
-      .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE idempotency_key = ?`)
-      .get(scopedKey(owner, key)) as JobRow | undefined;
-    return row && jobRecord(row);
-  }
-
+  byIdempotencyKey(key: string, owner?: string): Promise<JobRecord | undefined>;
   /** The creating request body, JSON text, seed filled in. */
-  request(id: string): string | undefined {
-    return this.db.prepare("SELECT request FROM jobs WHERE id = ?").pluck().get(id) as string | undefined;
-  }
-
+  request(id: string): Promise<string | undefined>;
   /** The result of a succeeded job, JSON text. */
-  result(id: string): string | undefined {
-    return (
-      (this.db.prepare("SELECT result FROM jobs WHERE id = ?").pluck().get(id) as string | null) ?? undefined
-    );
-  }
-
+  result(id: string): Promise<string | undefined>;
   /**
    * The owner's jobs, newest first, at most `limit`, optionally of one status, after the job `after`.
    * @returns `undefined` when `after` names no job of the owner.
    */
   list(
     limit: number,
-    options: { status?: JobStatus; after?: string; owner?: string } = {},
-  ): { items: JobRecord[]; hasMore: boolean } | undefined {
-    const owner = options.owner ?? ANONYMOUS;
-    let below = Number.MAX_SAFE_INTEGER;
-    if (options.after !== undefined) {
-      const seq = this.db
-        .prepare("SELECT seq FROM jobs WHERE id = ? AND owner = ?")
-        .pluck()
-        .get(options.after, owner) as number | undefined;
-      if (seq === undefined) return undefined;
-      below = seq;
-    }
-    const rows = (
-      options.status
-        ? this.db
-            .prepare(
-              `SELECT ${JOB_COLUMNS} FROM jobs WHERE owner = ? AND seq < ? AND status = ? ORDER BY seq DESC LIMIT ?`,
-            )
-            .all(owner, below, options.status, limit + 1)
-        : this.db
-            .prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
-            .all(owner, below, limit + 1)
-    ) as JobRow[];
-    return { items: rows.slice(0, limit).map(jobRecord), hasMore: rows.length > limit };
-  }
-
+    options?: { status?: JobStatus; after?: string; owner?: string },
+  ): Promise<{ items: JobRecord[]; hasMore: boolean } | undefined>;
+  /** Jobs to take up again after a restart: running ones first (in the order they came), then queued by priority. */
+  unfinished(): Promise<JobRecord[]>;
   /**
-   * Jobs to take up again after a restart: those that were running (in the order they came),
-   * then the queued ones by priority, and in the order they came among equal priorities.
+   * queued → running (or running again after a restart, on another worker): stamps the first
+   * start, counts the attempt. With `maxPerOwner`, only while the owner has fewer other jobs
+   * running (checked under a per-owner lock).
    */
-  unfinished(): JobRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT ${JOB_COLUMNS} FROM jobs WHERE status IN ('queued', 'running')
-         ORDER BY status = 'running' DESC, CASE WHEN status = 'running' THEN 0 ELSE priority END, seq`,
-      )
-      .all() as JobRow[];
-    return rows.map(jobRecord);
-  }
-
-  /** queued → running (or running again after a restart): stamps the first start, counts the attempt. */
-  markRunning(id: string, at: string): void {
-    this.db
-      .prepare(
-        `UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?), attempts = attempts + 1
-         WHERE id = ? AND status IN ('queued', 'running')`,
-      )
-      .run(at, id);
-  }
-
+  markRunning(id: string, at: string, maxPerOwner?: number): Promise<MarkRunning>;
   /** running → queued: after a restart, a running job that has to wait for a free slot. */
-  markQueued(id: string): void {
-    this.db.prepare("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'").run(id);
-  }
-
+  markQueued(id: string): Promise<void>;
   /**
-   * One transaction: the job's new checkpoint (replacing the last), its progress, and the events
-   * emitted since the last one.
+   * One transaction, only while the job is running: its new checkpoint (replacing the last), its
+   * progress, and the events emitted since the last one.
+   * @returns false when the job is no longer running (nothing written).
    */
   saveCheckpoint(
     id: string,
     checkpoint: Checkpoint,
     progress: Record<string, unknown>,
     events: JobEvent[],
-  ): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO checkpoints (job_id, epochs_done, weights, optimizer_state, summary, created_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          checkpoint.epochsDone,
-          encodeTensors(checkpoint.weights),
-          encodeOptimizerState(checkpoint.optimizerState),
-          JSON.stringify(checkpoint.summary),
-          new Date().toISOString(),
-        );
-      this.db
-        .prepare("UPDATE jobs SET epochs_done = ?, progress = ? WHERE id = ?")
-        .run(checkpoint.epochsDone, JSON.stringify(progress), id);
-      for (const e of events) this.insertEvent.run(id, e.seq, e.type, e.data);
-    })();
-  }
-
-  loadCheckpoint(id: string): Checkpoint | undefined {
-    const row = this.db
-      .prepare("SELECT epochs_done, weights, optimizer_state, summary FROM checkpoints WHERE job_id = ?")
-      .get(id) as
-      | { epochs_done: number; weights: Buffer; optimizer_state: Buffer; summary: string }
-      | undefined;
-    return (
-      row && {
-        epochsDone: row.epochs_done,
-        weights: decodeTensors(row.weights).tensors,
-        optimizerState: decodeOptimizerState(row.optimizer_state),
-        summary: JSON.parse(row.summary),
-      }
-    );
-  }
-
+  ): Promise<boolean>;
+  loadCheckpoint(id: string): Promise<Checkpoint | undefined>;
   /**
-   * One transaction: the job's final status and outcome, its remaining events (the final one
-   * last), and its checkpoint dropped. Only an unfinished job can finish.
-   * @returns false when the job had already finished (nothing written).
+   * One transaction, only from `end.from`: the final status and outcome, the remaining events,
+   * then the final event `final` makes from the record as ended; the checkpoint dropped.
+   * @returns the final event, or undefined when the job was not in `end.from` (nothing written).
    */
-  finish(id: string, end: JobEnd, events: JobEvent[]): boolean {
-    return this.db.transaction(() => {
-      const changed = this.db
-        .prepare(
-          `UPDATE jobs SET status = ?, finished_at = ?, epochs_done = ?, progress = ?, error = ?, diverged = ?, result = ?
-           WHERE id = ? AND status IN ('queued', 'running')`,
-        )
-        .run(
-          end.status,
-          end.finishedAt,
-          end.epochsDone,
-          end.progress && JSON.stringify(end.progress),
-          end.error ? JSON.stringify(end.error) : null,
-          end.diverged ? JSON.stringify(end.diverged) : null,
-          end.result ?? null,
-          id,
-        ).changes;
-      if (changed === 0) return false;
-      this.db.prepare("DELETE FROM checkpoints WHERE job_id = ?").run(id);
-      for (const e of events) this.insertEvent.run(id, e.seq, e.type, e.data);
-      return true;
-    })();
-  }
-
+  finish(
+    id: string,
+    end: JobEnd,
+    events: JobEvent[],
+    final: (ended: JobRecord) => JobEvent,
+  ): Promise<JobEvent | undefined>;
   /** The job's stored events after `afterSeq`, in order. */
-  events(id: string, afterSeq: number): JobEvent[] {
-    return this.db
-      .prepare("SELECT seq, type, data FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq")
-      .all(id, afterSeq) as JobEvent[];
-  }
-
-  /**
-   * Deletes the jobs that finished before `cutoff` (ISO 8601), their events and idempotency keys
-   * with them (checkpoints are gone already). @returns how many.
-   */
-  deleteFinishedBefore(cutoff: string): number {
-    return this.db
-      .prepare("DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ?")
-      .run(cutoff).changes;
-  }
-
+  events(id: string, afterSeq: number): Promise<JobEvent[]>;
+  /** Deletes the jobs that finished before `cutoff` (ISO 8601), their events and idempotency keys with them. @returns how many. */
+  deleteFinishedBefore(cutoff: string): Promise<number>;
   /** How many jobs are in each status. */
-  countByStatus(): Record<JobStatus, number> {
-    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
-    const rows = this.db.prepare("SELECT status, count(*) AS n FROM jobs GROUP BY status").all() as {
-      status: JobStatus;
-      n: number;
-    }[];
-    for (const r of rows) counts[r.status] = r.n;
-    return counts;
-  }
+  countByStatus(): Promise<Record<JobStatus, number>>;
 }

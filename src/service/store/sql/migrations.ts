@@ -1,0 +1,128 @@
+import type { Dialect } from "./driver.js";
+
+/**
+ * The schema, one list for both databases: entry i takes a database from version i to i + 1
+ * (SQLite keeps the version in `PRAGMA user_version`, PostgreSQL in `schema_migrations`). The
+ * tables are written once (`jobsTable`, `datasetsTable`, …) with the dialect's types; the steps
+ * that shipped differently (SQLite had no owners at version 1, PostgreSQL no data sets) stay as
+ * they were, so a database at any version of its dialect is brought up to date. Never edit a step
+ * that has shipped: append.
+ */
+export function migrations(d: Dialect): string[] {
+  return MIGRATIONS.map((step) => step(d));
+}
+
+/** The dialect's column types. */
+function types(d: Dialect) {
+  const sqlite = d.name === "sqlite";
+  return {
+    serial: sqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY",
+    bigint: sqlite ? "INTEGER" : "BIGINT",
+    blob: sqlite ? "BLOB" : "BYTEA",
+    withoutRowid: sqlite ? " WITHOUT ROWID" : "",
+  };
+}
+
+const OWNER = "owner TEXT NOT NULL DEFAULT 'anonymous',";
+
+/** The columns every table of owned things begins with: order of creation, id, and the owner when it has one. */
+function keyColumns(d: Dialect, owner: boolean): string {
+  return `seq ${types(d).serial},\n    id TEXT NOT NULL UNIQUE,${owner ? `\n    ${OWNER}` : ""}`;
+}
+
+/** Stored data sets (`owner`: PostgreSQL had owners from its first data set; SQLite added them at 2). */
+function datasetsTable(d: Dialect, owner: boolean): string {
+  const t = types(d);
+  return `
+  CREATE TABLE datasets (
+    ${keyColumns(d, owner)}
+    name         TEXT,
+    created_at   TEXT NOT NULL,
+    format       TEXT NOT NULL CHECK (format IN ('json', 'csv')),
+    samples      INTEGER NOT NULL,
+    input_shape  TEXT NOT NULL,   -- JSON array: the shape of one sample
+    target_shape TEXT NOT NULL,   -- JSON array: the shape of one target ([] = one number)
+    classes      TEXT,            -- JSON array of class names (label i is classes[i]), or NULL
+    columns      TEXT,            -- CSV: JSON {features: [...], label}
+    x            ${t.blob} NOT NULL,   -- float64 little-endian, samples × size(input_shape)
+    y            ${t.blob} NOT NULL    -- float64 little-endian, samples × size(target_shape)
+  );`;
+}
+
+/** Training jobs with their checkpoint and event log (`owner`: PostgreSQL's first version had it). */
+function jobsTables(d: Dialect, owner: boolean): string {
+  const t = types(d);
+  return `
+  CREATE TABLE jobs (
+    ${keyColumns(d, owner)}
+    status          TEXT NOT NULL
+                    CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    created_at      TEXT NOT NULL,
+    started_at      TEXT,
+    finished_at     TEXT,
+    request         TEXT NOT NULL,   -- the POST /jobs body as JSON, with the seed filled in
+    seed            ${t.bigint} NOT NULL,
+    dataset_id      TEXT,            -- a stored data set it trains on (not a foreign key: kept after deletion)
+    idempotency_key TEXT UNIQUE,     -- "<owner> <key>": unique per owner
+    request_hash    TEXT,            -- SHA-256 of the canonical body, to tell a retry from a reuse of the key
+    epochs          INTEGER NOT NULL,
+    epochs_done     INTEGER NOT NULL DEFAULT 0,
+    progress        TEXT,            -- JSON: the latest epoch's values
+    attempts        INTEGER NOT NULL DEFAULT 0,   -- times a worker started it (1 + resumptions)
+    error           TEXT,            -- JSON problem details when failed
+    diverged        TEXT,            -- JSON divergence report when the loss became non-finite
+    result          TEXT             -- the training result as JSON text when succeeded
+  );
+  CREATE INDEX jobs_by_status ON jobs (status, seq);
+
+  -- The latest checkpoint of a running job; replaced at every checkpoint, dropped when it ends.
+  CREATE TABLE checkpoints (
+    job_id          TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    epochs_done     INTEGER NOT NULL,
+    weights         ${t.blob} NOT NULL,   -- encodeTensors
+    optimizer_state ${t.blob} NOT NULL,   -- encodeOptimizerState
+    summary         TEXT NOT NULL,   -- JSON: history, telemetry and timings so far
+    created_at      TEXT NOT NULL
+  );
+
+  -- Server-sent events of a job, replayed to late subscribers (Last-Event-ID).
+  CREATE TABLE job_events (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    seq    INTEGER NOT NULL,
+    type   TEXT NOT NULL,
+    data   TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  )${t.withoutRowid};`;
+}
+
+const JOBS_BY_DATASET = "CREATE INDEX jobs_by_dataset ON jobs (dataset_id) WHERE dataset_id IS NOT NULL;";
+const BY_OWNER = `
+  CREATE INDEX jobs_by_owner ON jobs (owner, seq);
+  CREATE INDEX datasets_by_owner ON datasets (owner, seq);`;
+
+const MIGRATIONS: readonly ((d: Dialect) => string)[] = [
+  // 1: training jobs with their checkpoint and event log; SQLite's stored data sets.
+  (d) =>
+    d.name === "sqlite"
+      ? `${datasetsTable(d, false)}${jobsTables(d, false)}\n  ${JOBS_BY_DATASET}`
+      : `${jobsTables(d, true)}\n  CREATE INDEX jobs_by_owner ON jobs (owner, seq);`,
+  // 2: owners (API keys) in SQLite: rows from before belong to "anonymous", the owner when
+  // API_KEYS is unset, and an idempotency key is unique per owner ("<owner> <key>": an owner id
+  // has no space). PostgreSQL: its stored data sets, shared by every API process and worker.
+  (d) =>
+    d.name === "sqlite"
+      ? `
+  ALTER TABLE jobs ADD COLUMN ${OWNER.slice(0, -1)};
+  ALTER TABLE datasets ADD COLUMN ${OWNER.slice(0, -1)};
+  UPDATE jobs SET idempotency_key = 'anonymous ' || idempotency_key WHERE idempotency_key IS NOT NULL;${BY_OWNER}`
+      : `${datasetsTable(d, true)}
+  CREATE INDEX datasets_by_owner ON datasets (owner, seq);
+  ${JOBS_BY_DATASET}`,
+  // 3: job priorities (lower runs sooner; see DEFAULT_PRIORITY), and in PostgreSQL the index
+  // MAX_JOBS_PER_CLIENT counts a client's running jobs by.
+  (d) =>
+    "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 100;" +
+    (d.name === "postgres"
+      ? "\n  CREATE INDEX jobs_running_by_owner ON jobs (owner) WHERE status = 'running';"
+      : ""),
+];

@@ -1,0 +1,270 @@
+import { DEFAULT_PRIORITY, JOB_STATUSES } from "../../../schemas/jobs.js";
+import { ANONYMOUS } from "../../auth.js";
+import { unknownDataset } from "../dataset-store.js";
+import type {
+  Checkpoint,
+  JobEnd,
+  JobEvent,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  MarkRunning,
+  NewJob,
+} from "../job-store.js";
+import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "../tensor-codec.js";
+import { first, type SqlClient, type SqlDriver } from "./driver.js";
+import { JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
+
+const UPSERT_EVENT =
+  "INSERT INTO job_events (job_id, seq, type, data) VALUES (?, ?, ?, ?) " +
+  "ON CONFLICT (job_id, seq) DO UPDATE SET type = excluded.type, data = excluded.data";
+
+const ACTIVE = "status IN ('queued', 'running')";
+
+/**
+ * `JobStore` in SQL, one text for SQLite and PostgreSQL (`SqlDriver`; the dialects differ only
+ * in row locks and advisory locks). Every change of state is an `UPDATE … WHERE status …` whose
+ * row count says whether it applied; it takes the job's row lock first in its transaction, so
+ * a checkpoint, an end and a cancel of one job happen one after the other, each seeing the last.
+ */
+export class SqlJobStore implements JobStore {
+  constructor(private readonly db: SqlDriver) {}
+
+  async insert(job: NewJob): Promise<JobRecord> {
+    const owner = job.owner ?? ANONYMOUS;
+    await this.db.transaction(async (tx) => {
+      if (job.datasetId !== null) {
+        // FOR KEY SHARE (PostgreSQL) holds off a concurrent `deleteUnlessUsed` until this job is committed.
+        const found = await tx.all(
+          `SELECT 1 FROM datasets WHERE id = ? AND owner = ?${this.db.dialect.keyShare}`,
+          [job.datasetId, owner],
+        );
+        if (found.length === 0) throw unknownDataset(job.datasetId);
+      }
+      await tx.run(
+        `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, idempotency_key, request_hash, epochs, priority)
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          job.id,
+          owner,
+          job.createdAt,
+          job.request,
+          job.seed,
+          job.datasetId,
+          job.idempotencyKey === null ? null : scopedKey(owner, job.idempotencyKey),
+          job.requestHash,
+          job.epochs,
+          job.priority ?? DEFAULT_PRIORITY,
+        ],
+      );
+    });
+    return (await this.get(job.id))!;
+  }
+
+  isUniqueViolation(err: unknown): boolean {
+    return this.db.isUniqueViolation(err);
+  }
+
+  async get(id: string, owner?: string): Promise<JobRecord | undefined> {
+    const row = first(await this.db.all<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`, [id]));
+    return row && (owner === undefined || row.owner === owner) ? jobRecord(row) : undefined;
+  }
+
+  async byIdempotencyKey(key: string, owner: string = ANONYMOUS): Promise<JobRecord | undefined> {
+    const rows = await this.db.all<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE idempotency_key = ?`, [
+      scopedKey(owner, key),
+    ]);
+    return rows[0] && jobRecord(rows[0]);
+  }
+
+  async request(id: string): Promise<string | undefined> {
+    return first(await this.db.all<{ request: string }>("SELECT request FROM jobs WHERE id = ?", [id]))
+      ?.request;
+  }
+
+  async result(id: string): Promise<string | undefined> {
+    const row = first(
+      await this.db.all<{ result: string | null }>("SELECT result FROM jobs WHERE id = ?", [id]),
+    );
+    return row?.result ?? undefined;
+  }
+
+  async list(
+    limit: number,
+    options: { status?: JobStatus; after?: string; owner?: string } = {},
+  ): Promise<{ items: JobRecord[]; hasMore: boolean } | undefined> {
+    const owner = options.owner ?? ANONYMOUS;
+    let below = Number.MAX_SAFE_INTEGER;
+    if (options.after !== undefined) {
+      const row = first(
+        await this.db.all<{ seq: number | string }>("SELECT seq FROM jobs WHERE id = ? AND owner = ?", [
+          options.after,
+          owner,
+        ]),
+      );
+      if (!row) return undefined;
+      below = Number(row.seq);
+    }
+    const status = options.status ? " AND status = ?" : "";
+    const rows = await this.db.all<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE owner = ? AND seq < ?${status} ORDER BY seq DESC LIMIT ?`,
+      [owner, below, ...(options.status ? [options.status] : []), limit + 1],
+    );
+    return { items: rows.slice(0, limit).map(jobRecord), hasMore: rows.length > limit };
+  }
+
+  async unfinished(): Promise<JobRecord[]> {
+    const rows = await this.db.all<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE ${ACTIVE}
+       ORDER BY CASE WHEN status = 'running' THEN 0 ELSE 1 END, CASE WHEN status = 'running' THEN 0 ELSE priority END, seq`,
+    );
+    return rows.map(jobRecord);
+  }
+
+  async markRunning(id: string, at: string, maxPerOwner?: number): Promise<MarkRunning> {
+    const mark = async (c: SqlClient): Promise<MarkRunning> =>
+      (await c.run(
+        `UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?), attempts = attempts + 1
+         WHERE id = ? AND ${ACTIVE}`,
+        [at, id],
+      )) > 0
+        ? "running"
+        : "gone";
+    if (maxPerOwner === undefined) return mark(this.db);
+    return this.db.transaction(async (tx) => {
+      const row = first(await tx.all<{ owner: string }>("SELECT owner FROM jobs WHERE id = ?", [id]));
+      if (row === undefined) return "gone";
+      // Workers racing for one owner's jobs take turns.
+      await tx.lock(`owner ${row.owner}`);
+      const [running] = await tx.all<{ n: number | string }>(
+        "SELECT count(*) AS n FROM jobs WHERE owner = ? AND status = 'running' AND id <> ?",
+        [row.owner, id],
+      );
+      if (Number(running!.n) >= maxPerOwner) return "held";
+      return mark(tx);
+    });
+  }
+
+  async markQueued(id: string): Promise<void> {
+    await this.db.run("UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'", [id]);
+  }
+
+  saveCheckpoint(
+    id: string,
+    checkpoint: Checkpoint,
+    progress: Record<string, unknown>,
+    events: JobEvent[],
+  ): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      // The job's row first, guarded by its status: it locks the row as a cancel's `finish` does,
+      // so a cancel committed first leaves nothing to update (and no checkpoint comes back), and
+      // a cancel coming second waits, then drops this checkpoint.
+      const changed = await tx.run(
+        "UPDATE jobs SET epochs_done = ?, progress = ? WHERE id = ? AND status = 'running'",
+        [checkpoint.epochsDone, JSON.stringify(progress), id],
+      );
+      if (changed === 0) return false;
+      await tx.run(
+        `INSERT INTO checkpoints (job_id, epochs_done, weights, optimizer_state, summary, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id) DO UPDATE SET epochs_done = excluded.epochs_done, weights = excluded.weights,
+           optimizer_state = excluded.optimizer_state, summary = excluded.summary, created_at = excluded.created_at`,
+        [
+          id,
+          checkpoint.epochsDone,
+          encodeTensors(checkpoint.weights),
+          encodeOptimizerState(checkpoint.optimizerState),
+          JSON.stringify(checkpoint.summary),
+          new Date().toISOString(),
+        ],
+      );
+      for (const e of events) await tx.run(UPSERT_EVENT, [id, e.seq, e.type, e.data]);
+      return true;
+    });
+  }
+
+  async loadCheckpoint(id: string): Promise<Checkpoint | undefined> {
+    const row = first(
+      await this.db.all<{ epochs_done: number; weights: Buffer; optimizer_state: Buffer; summary: string }>(
+        "SELECT epochs_done, weights, optimizer_state, summary FROM checkpoints WHERE job_id = ?",
+        [id],
+      ),
+    );
+    return (
+      row && {
+        epochsDone: row.epochs_done,
+        weights: decodeTensors(row.weights).tensors,
+        optimizerState: decodeOptimizerState(row.optimizer_state),
+        summary: JSON.parse(row.summary),
+      }
+    );
+  }
+
+  finish(
+    id: string,
+    end: JobEnd,
+    events: JobEvent[],
+    final: (ended: JobRecord) => JobEvent,
+  ): Promise<JobEvent | undefined> {
+    return this.db.transaction(async (tx) => {
+      const guard = end.from === "running" ? "status = 'running'" : ACTIVE;
+      const [row] = await tx.all<JobRow>(
+        `UPDATE jobs SET status = ?, finished_at = ?, error = ?, diverged = ?, result = ?
+         WHERE id = ? AND ${guard} RETURNING ${JOB_COLUMNS}`,
+        [
+          end.status,
+          end.finishedAt,
+          end.error ? JSON.stringify(end.error) : null,
+          end.diverged ? JSON.stringify(end.diverged) : null,
+          end.result ?? null,
+          id,
+        ],
+      );
+      if (!row) return undefined;
+      const ended = jobRecord(row);
+      // Where the job ended: as its worker says, else as the row it locked says, or the latest of
+      // the unstored events passed along (a cancel: those emitted since the last checkpoint).
+      const last = events.at(-1);
+      if (end.epochsDone !== undefined) {
+        ended.epochsDone = end.epochsDone;
+        ended.progress = end.progress ?? null;
+      } else if (last && last.seq > ended.epochsDone) {
+        ended.epochsDone = last.seq;
+        ended.progress = JSON.parse(last.data) as Record<string, unknown>;
+      }
+      const kept = events.filter((e) => e.seq <= ended.epochsDone);
+      await tx.run("UPDATE jobs SET epochs_done = ?, progress = ? WHERE id = ?", [
+        ended.epochsDone,
+        ended.progress && JSON.stringify(ended.progress),
+        id,
+      ]);
+      await tx.run("DELETE FROM checkpoints WHERE job_id = ?", [id]);
+      const event = final(ended);
+      for (const e of [...kept, event]) await tx.run(UPSERT_EVENT, [id, e.seq, e.type, e.data]);
+      return event;
+    });
+  }
+
+  events(id: string, afterSeq: number): Promise<JobEvent[]> {
+    return this.db.all<JobEvent>(
+      "SELECT seq, type, data FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq",
+      [id, afterSeq],
+    );
+  }
+
+  deleteFinishedBefore(cutoff: string): Promise<number> {
+    return this.db.run(
+      "DELETE FROM jobs WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < ?",
+      [cutoff],
+    );
+  }
+
+  async countByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+    const rows = await this.db.all<{ status: JobStatus; n: number | string }>(
+      "SELECT status, count(*) AS n FROM jobs GROUP BY status",
+    );
+    for (const r of rows) counts[r.status] = Number(r.n);
+    return counts;
+  }
+}
