@@ -18,6 +18,7 @@ import {
 } from "./chunk-loop.js";
 import { type JobLogger, seconds } from "./job-view.js";
 import type { EventBus, TakenJob, TakeOutcome } from "./ports.js";
+import { readSummary } from "./summary-schema.js";
 
 export interface RunnerOptions {
   /** Epochs between checkpoints. */
@@ -162,11 +163,16 @@ export class JobRunner {
 
   private async train(record: JobRecord, run: Running): Promise<void> {
     const { id } = record;
+    // A JSON column of its row no longer parses: the job fails with the problem naming it.
+    if (record.invalid) return this.fail(record, run, record.invalid);
     const request = storedRequest(await this.store.request(id), id);
     const end = await runChunks(
       {
         ...this.chunks,
-        loadCheckpoint: () => this.store.loadCheckpoint(id),
+        loadCheckpoint: async () => {
+          const checkpoint = await this.store.loadCheckpoint(id);
+          return checkpoint && { ...checkpoint, summary: readSummary(checkpoint.summary, id) };
+        },
         onResume: (done) => {
           run.last = done;
         },

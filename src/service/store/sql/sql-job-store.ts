@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { DEFAULT_PRIORITY, JOB_STATUSES } from "../../../schemas/jobs.js";
 import { ANONYMOUS } from "../../auth.js";
 import { unknownDataset } from "../dataset-store.js";
@@ -11,15 +12,26 @@ import type {
   MarkRunning,
   NewJob,
 } from "../job-store.js";
+import { readStored } from "../stored-json.js";
 import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "../tensor-codec.js";
 import { first, type SqlClient, type SqlDriver } from "./driver.js";
-import { JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
+import { COLUMN_SCHEMAS, JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
 
 const UPSERT_EVENT =
   "INSERT INTO job_events (job_id, seq, type, data) VALUES (?, ?, ?, ?) " +
   "ON CONFLICT (job_id, seq) DO UPDATE SET type = excluded.type, data = excluded.data";
 
 const ACTIVE = "status IN ('queued', 'running')";
+
+/** A progress event's data read back through the progress schema; undefined when it does not fit. */
+function progressOf(data: string): z.output<typeof COLUMN_SCHEMAS.progress> | undefined {
+  try {
+    const parsed = COLUMN_SCHEMAS.progress.safeParse(JSON.parse(data));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * `JobStore` in SQL, one text for SQLite and PostgreSQL (`SqlDriver`; the dialects differ only
@@ -183,6 +195,10 @@ export class SqlJobStore implements JobStore {
     });
   }
 
+  /**
+   * @throws ProblemError (422, `/problems/stored-checkpoint-invalid`) when the summary is not JSON
+   *   (its shape is the runner's to check: `readSummary`).
+   */
   async loadCheckpoint(id: string): Promise<Checkpoint | undefined> {
     const row = first(
       await this.db.all<{ epochs_done: number; weights: Buffer; optimizer_state: Buffer; summary: string }>(
@@ -195,7 +211,7 @@ export class SqlJobStore implements JobStore {
         epochsDone: row.epochs_done,
         weights: decodeTensors(row.weights).tensors,
         optimizerState: decodeOptimizerState(row.optimizer_state),
-        summary: JSON.parse(row.summary),
+        summary: readStored(z.unknown(), row.summary, { kind: "checkpoint", id, column: "summary" }),
       }
     );
   }
@@ -229,8 +245,12 @@ export class SqlJobStore implements JobStore {
         ended.epochsDone = end.epochsDone;
         ended.progress = end.progress ?? null;
       } else if (last && last.seq > ended.epochsDone) {
-        ended.epochsDone = last.seq;
-        ended.progress = JSON.parse(last.data) as Record<string, unknown>;
+        // Events passed along came through the event bus: one that does not read as progress is not trusted.
+        const progress = progressOf(last.data);
+        if (progress) {
+          ended.epochsDone = last.seq;
+          ended.progress = progress;
+        }
       }
       const kept = events.filter((e) => e.seq <= ended.epochsDone);
       await tx.run("UPDATE jobs SET epochs_done = ?, progress = ? WHERE id = ?", [
