@@ -23,14 +23,23 @@ const UPSERT_EVENT =
 
 const ACTIVE = "status IN ('queued', 'running')";
 
-/** A progress event's data read back through the progress schema; undefined when it does not fit. */
-function progressOf(data: string): z.output<typeof COLUMN_SCHEMAS.progress> | undefined {
-  try {
-    const parsed = COLUMN_SCHEMAS.progress.safeParse(JSON.parse(data));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
+/**
+ * The latest of `events` whose data reads back through the progress schema, with that progress;
+ * an event that does not (not ours, or cut short) is passed over.
+ */
+function latestProgress(
+  events: JobEvent[],
+): { seq: number; progress: z.output<typeof COLUMN_SCHEMAS.progress> } | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const { seq, data } = events[i]!;
+    try {
+      const parsed = COLUMN_SCHEMAS.progress.safeParse(JSON.parse(data));
+      if (parsed.success) return { seq, progress: parsed.data };
+    } catch {
+      // not JSON: passed over
+    }
   }
+  return undefined;
 }
 
 /**
@@ -240,16 +249,15 @@ export class SqlJobStore implements JobStore {
       const ended = jobRecord(row);
       // Where the job ended: as its worker says, else as the row it locked says, or the latest of
       // the unstored events passed along (a cancel: those emitted since the last checkpoint).
-      const last = events.at(-1);
       if (end.epochsDone !== undefined) {
         ended.epochsDone = end.epochsDone;
         ended.progress = end.progress ?? null;
-      } else if (last && last.seq > ended.epochsDone) {
-        // Events passed along came through the event bus: one that does not read as progress is not trusted.
-        const progress = progressOf(last.data);
-        if (progress) {
+      } else {
+        // The events passed along came through the event bus: the latest that reads as progress counts.
+        const last = latestProgress(events);
+        if (last && last.seq > ended.epochsDone) {
           ended.epochsDone = last.seq;
-          ended.progress = progress;
+          ended.progress = last.progress;
         }
       }
       const kept = events.filter((e) => e.seq <= ended.epochsDone);
