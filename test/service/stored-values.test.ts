@@ -20,6 +20,7 @@ import type { SqlDriver } from "../../src/service/store/sql/driver.js";
 import { SqlDatasetStore } from "../../src/service/store/sql/sql-dataset-store.js";
 import { SqlJobStore } from "../../src/service/store/sql/sql-job-store.js";
 import { openDatabase, SqliteDriver } from "../../src/service/store/sqlite/database.js";
+import { encodeTensors } from "../../src/service/store/tensor-codec.js";
 import { irisJob } from "../fixtures.js";
 
 const databaseUrl = process.env.TEST_DATABASE_URL;
@@ -205,6 +206,45 @@ describe.each(adapters)("stored values read back through their schemas ($name)",
       });
       expect(record.error?.detail).toMatch(detail);
       expect(await jobs.loadCheckpoint(id)).toBeUndefined();
+    }
+  });
+
+  it.skipIf(skip)("fails a job whose checkpoint weights or optimizer state do not decode", async () => {
+    const meta = { type: "rmsprop", iterations: 4, epochsCompleted: 2, shuffleRng: [1, 2, 3, 4] };
+    for (const [id, column, blob, detail] of [
+      [
+        "job_bad_weights",
+        "weights",
+        Buffer.from([200, 0, 0, 0, 123]),
+        /^the stored checkpoint weights of job job_bad_weights does not decode \(tensor blob truncated/,
+      ],
+      [
+        "job_bad_state",
+        "optimizer_state",
+        encodeTensors({}, meta),
+        /^the stored checkpoint optimizer_state of job job_bad_state does not decode \(optimizer state meta does not fit at type: /,
+      ],
+    ] as const) {
+      await jobs.insert(newJob(id));
+      await jobs.markRunning(id, new Date().toISOString());
+      await jobs.saveCheckpoint(
+        id,
+        { epochsDone: 3, weights, optimizerState: state, summary: {} },
+        { epoch: 3 },
+        [],
+      );
+      await db.run(`UPDATE checkpoints SET ${column} = ? WHERE job_id = ?`, [blob, id]);
+      const err = await jobs.loadCheckpoint(id).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ProblemError);
+      expect(err).toMatchObject({ status: 422, type: "/problems/stored-checkpoint-invalid" });
+      expect((err as Error).message).toMatch(detail);
+      await take(runnerFor(jobs), id);
+      const record = (await jobs.get(id))!;
+      expect(record).toMatchObject({
+        status: "failed",
+        error: { type: "/problems/stored-checkpoint-invalid" },
+      });
+      expect(record.error?.detail).toMatch(detail);
     }
   });
 

@@ -12,7 +12,7 @@ import type {
   MarkRunning,
   NewJob,
 } from "../job-store.js";
-import { readStored } from "../stored-json.js";
+import { readStored, storedInvalid } from "../stored-json.js";
 import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "../tensor-codec.js";
 import { first, type SqlClient, type SqlDriver } from "./driver.js";
 import { COLUMN_SCHEMAS, JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
@@ -22,6 +22,18 @@ const UPSERT_EVENT =
   "ON CONFLICT (job_id, seq) DO UPDATE SET type = excluded.type, data = excluded.data";
 
 const ACTIVE = "status IN ('queued', 'running')";
+
+/** A checkpoint blob decoded by `decode`. @throws the stored-checkpoint-invalid problem naming the column. */
+function decoded<T>(job: string, column: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw storedInvalid(
+      { kind: "checkpoint", id: job, column },
+      `does not decode (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+}
 
 /**
  * The latest of `events` whose data reads back through the progress schema, with that progress;
@@ -205,8 +217,9 @@ export class SqlJobStore implements JobStore {
   }
 
   /**
-   * @throws ProblemError (422, `/problems/stored-checkpoint-invalid`) when the summary is not JSON
-   *   (its shape is the runner's to check: `readSummary`).
+   * @throws ProblemError (422, `/problems/stored-checkpoint-invalid`) naming the column when the
+   *   weights or optimizer state do not decode, or the summary is not JSON (its shape is the
+   *   runner's to check: `readSummary`).
    */
   async loadCheckpoint(id: string): Promise<Checkpoint | undefined> {
     const row = first(
@@ -218,8 +231,8 @@ export class SqlJobStore implements JobStore {
     return (
       row && {
         epochsDone: row.epochs_done,
-        weights: decodeTensors(row.weights).tensors,
-        optimizerState: decodeOptimizerState(row.optimizer_state),
+        weights: decoded(id, "weights", () => decodeTensors(row.weights).tensors),
+        optimizerState: decoded(id, "optimizer_state", () => decodeOptimizerState(row.optimizer_state)),
         summary: readStored(z.unknown(), row.summary, { kind: "checkpoint", id, column: "summary" }),
       }
     );
