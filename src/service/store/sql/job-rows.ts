@@ -45,7 +45,6 @@ export const COLUMN_SCHEMAS = {
   error: ProblemSchema,
   diverged: DivergenceSchema,
 };
-type JsonColumn = keyof typeof COLUMN_SCHEMAS;
 
 /** An idempotency key as stored: unique per owner (migration 2). */
 export const scopedKey = (owner: string, key: string) => `${owner} ${key}`;
@@ -61,22 +60,20 @@ const unscopedKey = (stored: string | null) =>
  */
 export function jobRecord(row: JobRow): JobRecord {
   let invalid: JobRecord["invalid"];
-  const column = <C extends JsonColumn>(name: C): z.output<(typeof COLUMN_SCHEMAS)[C]> | null => {
+  const column = <S extends z.ZodType>(schema: S, name: keyof typeof COLUMN_SCHEMAS): z.output<S> | null => {
     const text = row[name];
     if (text === null) return null;
     try {
-      return readStored(COLUMN_SCHEMAS[name], text, { kind: "job", id: row.id, column: name }) as z.output<
-        (typeof COLUMN_SCHEMAS)[C]
-      >;
+      return readStored(schema, text, { kind: "job", id: row.id, column: name });
     } catch (err) {
       if (!(err instanceof ProblemError)) throw err;
       invalid ??= { type: err.type, title: err.title, status: err.status, detail: err.message };
       return null;
     }
   };
-  const progress = column("progress");
-  const error = column("error");
-  const diverged = column("diverged");
+  const progress = column(COLUMN_SCHEMAS.progress, "progress");
+  const error = column(COLUMN_SCHEMAS.error, "error");
+  const diverged = column(COLUMN_SCHEMAS.diverged, "diverged");
   return {
     seq: Number(row.seq),
     id: row.id,
