@@ -90,8 +90,9 @@ function distance(a: string, b: string): number {
 /**
  * The known name `given` most likely means, or undefined: the one that reads the same once case
  * and separators are dropped (`"Conv2D"` → `conv2d`, `use_bias` → `useBias`), else a Keras alias
- * (`"mae"` → `meanAbsoluteError`) that `known` contains, else the one a small typo away
- * (`"dens"` → `dense`). Undefined for a name `known` has, and when two known names fit equally.
+ * (`"mae"` → `meanAbsoluteError`) that `known` contains, else, for a field, the one a small typo
+ * away (`learnigRate` → `learningRate`). Undefined for a name `known` has, and when two known
+ * names fit equally.
  * `aliases` is "kinds" (enum values, tags) or "fields" (object keys).
  */
 export function suggestName(
@@ -107,8 +108,13 @@ export function suggestName(
   const table = aliases === "kinds" ? KIND_ALIASES : FIELD_ALIASES;
   const alias = Object.hasOwn(table, n) ? table[n]?.find((a) => known.includes(a)) : undefined;
   if (alias) return alias;
-  if (n.length < 3) return undefined;
-  const scored = known.map((k) => ({ k, d: distance(n, normalizeName(k)) }));
+  // A kind one letter from ours is usually another kind (`elu`/`relu`, `adamw`/`adam`,
+  // `conv1d`/`conv2d`): only field names get typo suggestions, and never across a digit.
+  if (aliases === "kinds" || n.length < 4) return undefined;
+  const digits = (t: string) => t.replace(/\D/g, "");
+  const scored = known
+    .filter((k) => digits(normalizeName(k)) === digits(n))
+    .map((k) => ({ k, d: distance(n, normalizeName(k)) }));
   const best = Math.min(...scored.map((s) => s.d));
   const limit = Math.min(2, Math.floor(n.length / 3));
   const winners = scored.filter((s) => s.d === best);

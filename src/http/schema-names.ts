@@ -194,3 +194,20 @@ export function vocabularies(schema: $ZodType): string[][] {
   walk(schema, 0);
   return [...lists.values()];
 }
+
+/**
+ * The names a value at `path` may take: the values of the enums there and the tags of the
+ * discriminated unions there (`model.loss`, `model.layers[0].type`: pass the path of the field).
+ */
+export function namesAt(schema: $ZodType, data: unknown, path: readonly PropertyKey[]): string[] {
+  const names = new Set<string>();
+  for (const s of schemasAt(schema, data, path)) {
+    const d = def(s);
+    if (d.type === "enum")
+      for (const v of Object.values(d.entries ?? {})) if (typeof v === "string") names.add(v);
+  }
+  const key = path.at(-1);
+  const union = typeof key === "string" ? tagsAt(schema, data, path.slice(0, -1)) : undefined;
+  if (union && union.discriminator === key) for (const t of union.tags) names.add(t);
+  return [...names];
+}
