@@ -158,14 +158,34 @@ function kindLabel(path: readonly PropertyKey[]): string {
  * The message for a value outside a closed list of names (an enum, a discriminated union's tag)
  * at `path`: the hint when there is one, and always the names there are.
  */
-export function kindMessage(path: readonly PropertyKey[], value: unknown, known: readonly string[]): string {
+export function kindMessage(
+  path: readonly PropertyKey[],
+  value: unknown,
+  known: readonly string[],
+  elsewhere: readonly { names: readonly string[]; place: string }[] = [],
+): string {
   const available = `available: ${quoteList(known)}`;
   if (value === undefined) return `required field is missing (expected one of ${quoteList(known)})`;
   const label = kindLabel(path);
   if (typeof value !== "string") return `expected a ${label} name, got ${shown(value)}; ${available}`;
   const hint = suggestName(value, known);
   if (hint) return `unknown ${label} ${shown(value)}: did you mean \`${hint}\`? ${available}`;
-  return `unknown ${label} ${shown(value)}; ${available}`;
+  const other = otherKind(value, elsewhere);
+  return `unknown ${label} ${shown(value)}${other ? ` (${other})` : ""}; ${available}`;
+}
+
+/**
+ * Where else `value` names a kind (Keras' `activation="leaky_relu"`, where ours is a layer):
+ * `` `leakyReLU` is a `model.layers[i].type` ``, or undefined.
+ */
+function otherKind(value: string, elsewhere: readonly { names: readonly string[]; place: string }[]) {
+  const found = new Map<string, string[]>();
+  for (const { names, place } of elsewhere) {
+    const name = names.includes(value) ? value : suggestName(value, names);
+    if (name) found.set(name, [...(found.get(name) ?? []), `\`${place}\``]);
+  }
+  const said = [...found].slice(0, 3).map(([name, places]) => `\`${name}\` is a ${places.join(" or ")}`);
+  return said.length > 0 ? said.join("; ") : undefined;
 }
 
 /**

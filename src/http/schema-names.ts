@@ -133,13 +133,24 @@ function collectUnions(s: $ZodType, out: { discriminator: string; tags: string[]
 /** Where a field sits: its path pattern, array items written `[i]` (`model.layers[i].units`). */
 export type FieldPlaces = Map<string, string[]>;
 
-const placesCache = new WeakMap<$ZodType, FieldPlaces>();
+/** A closed list of names (an enum, a discriminated union's tags) and where it is chosen. */
+export interface NamePlace {
+  names: string[];
+  place: string;
+}
 
-/** Every field name anywhere in `schema`, with the places it sits (cached per schema). */
-export function fieldPlaces(schema: $ZodType): FieldPlaces {
-  const cached = placesCache.get(schema);
+const indexCache = new WeakMap<$ZodType, { fields: FieldPlaces; names: NamePlace[] }>();
+
+/** Every field and every closed list of names in `schema`, with their places (cached per schema). */
+function schemaIndex(schema: $ZodType): { fields: FieldPlaces; names: NamePlace[] } {
+  const cached = indexCache.get(schema);
   if (cached) return cached;
-  const places: FieldPlaces = new Map();
+  const fields: FieldPlaces = new Map();
+  const names: NamePlace[] = [];
+  const addNames = (list: string[], place: string) => {
+    if (list.length > 0 && !names.some((n) => n.place === place && n.names.join() === list.join()))
+      names.push({ names: list, place });
+  };
   const walk = (raw: $ZodType, at: string, stack: $ZodType[]): void => {
     const s = unwrap(raw);
     if (stack.includes(s) || stack.length > MAX_DEPTH) return;
@@ -148,18 +159,42 @@ export function fieldPlaces(schema: $ZodType): FieldPlaces {
     if (d.type === "object")
       for (const [k, v] of Object.entries(d.shape ?? {})) {
         const place = at ? `${at}.${k}` : k;
-        const list = places.get(k) ?? [];
+        const list = fields.get(k) ?? [];
         if (!list.includes(place)) list.push(place);
-        places.set(k, list);
+        fields.set(k, list);
         walk(v, place, inner);
       }
     else if (d.type === "array" && d.element) walk(d.element, `${at}[i]`, inner);
-    else if (d.type === "union") for (const o of d.options ?? []) walk(o, at, inner);
-    else if (d.type === "intersection") for (const o of [d.left, d.right]) if (o) walk(o, at, inner);
+    else if (d.type === "union") {
+      if (d.discriminator) {
+        const disc = d.discriminator;
+        addNames(
+          (d.options ?? []).flatMap((o) => tagsOf(o, disc)),
+          at ? `${at}.${disc}` : disc,
+        );
+      }
+      for (const o of d.options ?? []) walk(o, at, inner);
+    } else if (d.type === "intersection") {
+      for (const o of [d.left, d.right]) if (o) walk(o, at, inner);
+    } else if (d.type === "enum") {
+      const values = Object.values(d.entries ?? {}).filter((v): v is string => typeof v === "string");
+      addNames(values, at);
+    }
   };
   walk(schema, "", []);
-  placesCache.set(schema, places);
-  return places;
+  const index = { fields, names };
+  indexCache.set(schema, index);
+  return index;
+}
+
+/** Every field name anywhere in `schema`, with the places it sits. */
+export function fieldPlaces(schema: $ZodType): FieldPlaces {
+  return schemaIndex(schema).fields;
+}
+
+/** Every closed list of names anywhere in `schema`, with the place it is chosen. */
+export function namePlaces(schema: $ZodType): readonly NamePlace[] {
+  return schemaIndex(schema).names;
 }
 
 /**
@@ -167,31 +202,7 @@ export function fieldPlaces(schema: $ZodType): FieldPlaces {
  * one list per place they are chosen from (duplicates removed).
  */
 export function vocabularies(schema: $ZodType): string[][] {
-  const lists = new Map<string, string[]>();
-  const add = (names: string[]) => {
-    if (names.length > 0) lists.set(JSON.stringify(names), names);
-  };
-  const seen = new Set<$ZodType>();
-  const walk = (raw: $ZodType, depth: number): void => {
-    const s = unwrap(raw);
-    if (seen.has(s) || depth > MAX_DEPTH) return;
-    seen.add(s);
-    const d = def(s);
-    if (d.type === "enum")
-      add(Object.values(d.entries ?? {}).filter((v): v is string => typeof v === "string"));
-    if (d.type === "union" && d.discriminator) {
-      const disc = d.discriminator;
-      add((d.options ?? []).flatMap((o) => tagsOf(o, disc)));
-    }
-    const children = [
-      ...Object.values(d.shape ?? {}),
-      ...(d.options ?? []),
-      ...(d.items ?? []),
-      ...[d.element, d.left, d.right, d.valueType, d.rest].filter((c): c is $ZodType => !!c),
-    ];
-    for (const c of children) walk(c, depth + 1);
-  };
-  walk(schema, 0);
+  const lists = new Map(namePlaces(schema).map((n) => [JSON.stringify(n.names), n.names]));
   return [...lists.values()];
 }
 

@@ -4,7 +4,7 @@ import { safeParse } from "zod/v4/core";
 import type { FieldError } from "../schemas/problem.js";
 import { formatPath } from "../service/errors.js";
 import { kindMessage, suggestName, unknownFieldMessage } from "./keras-hints.js";
-import { fieldPlaces, fieldsAt, tagsAt } from "./schema-names.js";
+import { fieldPlaces, fieldsAt, namePlaces, tagsAt } from "./schema-names.js";
 
 /** At most this many field errors are listed (a broken data set could produce millions). */
 export const MAX_FIELD_ERRORS = 100;
@@ -122,13 +122,15 @@ function pairMissingWithMisspelt(errors: FieldError[], flat: readonly FlatIssue[
 export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: HintSource): FlatIssue[] {
   const path = [...base, ...issue.path];
   const inData = () => path.slice(hints?.skip ?? 0);
+  // The closed lists of names chosen at other places of the request (not this one).
+  const others = () => (hints ? namePlaces(hints.schema).filter((n) => n.place !== placeOf(inData())) : []);
   switch (issue.code) {
     case "invalid_union": {
       if (issue.errors.length === 0 && "options" in issue && Array.isArray(issue.options)) {
         // A discriminated union whose tag is not one of its own (or is missing).
         const tags = issue.options.filter((o): o is string => typeof o === "string");
         if (tags.length === issue.options.length && tags.length > 0)
-          return [{ path, message: () => kindMessage(path, valueAt(hints?.data, inData()), tags) }];
+          return [{ path, message: () => kindMessage(path, valueAt(hints?.data, inData()), tags, others()) }];
         return [{ path, message: issue.message }];
       }
       const mixed = mixedForms(issue.errors);
@@ -144,7 +146,7 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: Hint
     case "invalid_value": {
       const names = issue.values.filter((v): v is string => typeof v === "string");
       if (names.length < 2 || names.length !== issue.values.length) return [{ path, message: issue.message }];
-      return [{ path, message: () => kindMessage(path, valueAt(hints?.data, inData()), names) }];
+      return [{ path, message: () => kindMessage(path, valueAt(hints?.data, inData()), names, others()) }];
     }
     case "invalid_type":
       if (/received undefined$/.test(issue.message))

@@ -194,6 +194,25 @@ describe("a kind we do not have lists the ones we have", () => {
     expect(message).not.toMatch(/unknown field|Invalid discriminator|Invalid option|did you mean/);
   });
 
+  it("says where a name is a kind of another field (Keras' ReLU layer is our relu activation)", async () => {
+    const errors = errorsOf(await post(trainBody({ model: modelWith({ type: "ReLU" }) })));
+    const message = errors["model.layers[0].type"];
+    if (LAYER_TYPES.includes("relu")) expect(message).toContain("did you mean `relu`?");
+    else
+      expect(message).toMatch(
+        /^unknown layer type "ReLU" \(`relu` is a `model\.layers\[i\]\.activation`\); available: /,
+      );
+  });
+
+  it("says an activation Keras has that is a layer here (leaky_relu), once that layer exists", async () => {
+    const model = modelWith({ type: "dense", units: 3, activation: "leaky_relu" });
+    const message = errorsOf(await post(trainBody({ model })))["model.layers[0].activation"];
+    if (ACTIVATIONS.includes("leakyReLU")) expect(message).toContain("did you mean `leakyReLU`?");
+    else if (LAYER_TYPES.includes("leakyReLU"))
+      expect(message).toContain('unknown activation "leaky_relu" (`leakyReLU` is a `model.layers[i].type`)');
+    else expect(message).toMatch(/^unknown activation "leaky_relu"; available: /);
+  });
+
   it("a missing type lists the types", async () => {
     const errors = errorsOf(await post(trainBody({ model: modelWith({ units: 3 }) })));
     expect(errors["model.layers[0].type"]).toBe(
