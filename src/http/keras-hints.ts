@@ -35,6 +35,9 @@ const KIND_ALIASES: Record<string, readonly string[]> = {
   cosine: ["cosineProximity", "cosineSimilarity"],
   cosineproximity: ["cosineProximity", "cosineSimilarity"],
   acc: ["accuracy"],
+  binaryaccuracy: ["accuracy"],
+  categoricalaccuracy: ["accuracy"],
+  sparsecategoricalaccuracy: ["accuracy"],
   rmse: ["rootMeanSquaredError"],
   // Layers (Keras class aliases).
   convolution2d: ["conv2d"],
@@ -46,7 +49,6 @@ const KIND_ALIASES: Record<string, readonly string[]> = {
   layernorm: ["layerNormalization"],
   // Activations and initialisers.
   silu: ["swish"],
-  leakyrelu: ["leakyReLU", "leakyRelu"],
   xavieruniform: ["glorotUniform"],
   xaviernormal: ["glorotNormal"],
   kaimingnormal: ["heNormal"],
