@@ -380,6 +380,14 @@ describe("suggestName", () => {
     expect(suggestName("silu", ["relu", "swish"])).toBe("swish");
     expect(suggestName("lr", ["learningRate"], "fields")).toBe("learningRate");
     expect(suggestName("lr", ["learningRate"])).toBeUndefined();
+    expect(suggestName("sparse_categorical_accuracy", ["accuracy", "auc"])).toBe("accuracy");
+    expect(suggestName("KLD", ["kullbackLeiblerDivergence", "poisson"])).toBe("kullbackLeiblerDivergence");
+    expect(suggestName("GlobalAvgPool2D", ["globalAveragePooling2d"])).toBe("globalAveragePooling2d");
+  });
+
+  it("prefers the exact spelling over an alias", () => {
+    expect(suggestName("Accuracy", ["accuracy", "binaryAccuracy"])).toBe("accuracy");
+    expect(suggestName("binary_accuracy", ["accuracy", "binaryAccuracy"])).toBe("binaryAccuracy");
   });
 
   it("suggests a field a near typo away, but not a far or ambiguous one", () => {
