@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { buildApp } from "./http/app.js";
 import { closeOnSignals } from "./shutdown.js";
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 let app: FastifyInstance;
 try {
   app = await buildApp({ config });

@@ -6,7 +6,7 @@
  * jobs go back on the queue and resume elsewhere from their last checkpoint.
  */
 import pino from "pino";
-import { loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { distributedWorker } from "./service/distributed/distributed.js";
 import { EngineService } from "./service/engine-service.js";
 import { EnginePool } from "./service/pool.js";
@@ -15,7 +15,7 @@ import { SqlDatasetStore } from "./service/store/sql/sql-dataset-store.js";
 import { SqlJobStore } from "./service/store/sql/sql-job-store.js";
 import { closeOnSignals } from "./shutdown.js";
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const log = pino({ level: config.logLevel });
 const d = config.distributed;
 if (!d) {
