@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config.js";
-import { parseJsonBody } from "./json-body.js";
+import { acceptEmptyBodies, parseJsonBody } from "./json-body.js";
 import { jsonSchemaTransform, transformObject } from "./openapi.js";
 import enginePlugin from "./plugins/engine.js";
 import jobsPlugin from "./plugins/jobs.js";
@@ -109,6 +109,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       else done(err as Error);
     }
   });
+
+  acceptEmptyBodies(app);
 
   // Once the app closes (SIGTERM), answers close their connection: a keep-alive client would
   // otherwise hold the shutdown open until its idle timeout.
