@@ -22,7 +22,7 @@ try {
 // the exit (code 1).
 closeOnSignals({ delayMs: config.shutdownTimeoutMs, log: app.log }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, "shutting down after an error");
-  else app.log.info({ signal }, "shutting down");
+  else app.log.info({ requests: app.requestsInFlight, signal }, "shutting down");
   await app.close();
 });
 

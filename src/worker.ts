@@ -55,7 +55,8 @@ const runner = distributedWorker(new SqlJobStore(database), engine, pool, {
 closeOnSignals({ delayMs: config.shutdownTimeoutMs, log }, async ({ signal, err }) => {
   if (err) log.error({ err }, "worker shutting down after an error");
   else log.info({ signal }, "worker shutting down");
-  await runner.stop();
+  const { interrupted } = await runner.stop();
+  log.info({ interrupted }, "jobs interrupted: back on the queue, they resume from their last checkpoint");
   await pool.close();
   await database.close();
 });

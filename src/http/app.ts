@@ -25,6 +25,27 @@ import storedDatasetsRoutes from "./routes/stored-datasets.js";
 import trainRoutes from "./routes/train.js";
 import { validatorCompiler } from "./validation.js";
 
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Requests received and not yet answered (event streams included): what a shutdown waits for. */
+    readonly requestsInFlight: number;
+  }
+}
+
+/** Counts the requests in flight (`app.requestsInFlight`), from their arrival until their connection's answer ends. */
+function countRequests(app: FastifyInstance): void {
+  let inFlight = 0;
+  app.decorate("requestsInFlight", {
+    getter: () => inFlight,
+  });
+  app.addHook("onRequest", async (_request, reply) => {
+    inFlight++;
+    reply.raw.once("close", () => {
+      inFlight--;
+    });
+  });
+}
+
 export interface AppOptions {
   config: Config;
   /** Fastify's logger option; by default pino at `config.logLevel`. */
@@ -111,6 +132,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   acceptEmptyBodies(app);
+  countRequests(app);
 
   // Once the app closes (SIGTERM), answers close their connection: a keep-alive client would
   // otherwise hold the shutdown open until its idle timeout.

@@ -230,11 +230,13 @@ export class JobService implements JobsApi {
    * Stops without finishing anything: running jobs are interrupted and stay running in the store
    * (queued ones queued), to continue from their last checkpoint when a runner takes them up
    * again. Open event streams end without a final event.
+   * @returns `interrupted`: the jobs this process's runner was running (0 without a runner).
    */
-  async stop(): Promise<void> {
-    this.parts.runner?.stop();
+  async stop(): Promise<{ interrupted: number }> {
+    const interrupted = this.parts.runner?.stop() ?? 0;
     await this.queue.stop();
     await this.bus.stop();
+    return { interrupted };
   }
 
   /** For the metrics and /ready: jobs waiting and running, and open event streams. @throws when the queue does not answer. */
