@@ -166,8 +166,10 @@ export class JobService implements JobsApi {
    * The job's events after `afterSeq`, and the live ones to come through `listener` until the
    * final event. Listens first, then reads the pending events, then the stored ones (a runner
    * stores a checkpoint's events before it drops them from the pending ones), so an event is in
-   * the backlog or comes live; duplicates are dropped by id. `finished`: the backlog ends with
-   * the final event; nothing more will come.
+   * the backlog or comes live; duplicates are dropped by id. The one rule of both modes: a
+   * subscriber never receives an event whose id is at or below `afterSeq` or the last one it got
+   * (a job resumed from a checkpoint emits the epochs after it again). `finished`: the backlog
+   * ends with the final event; nothing more will come.
    * @throws NotFoundError
    */
   async subscribe(
