@@ -271,6 +271,29 @@ describe("jobs", () => {
     }
   });
 
+  it("cancels with an empty body whatever its Content-Type (application/json, a form type)", async () => {
+    for (const type of ["application/json", "application/x-www-form-urlencoded"]) {
+      const job = (await create(app, long())).json();
+      const res = await app.inject({
+        method: "POST",
+        url: `/jobs/${job.id}/cancel`,
+        headers: { "content-type": type, "content-length": "0" },
+      });
+      expect(res.statusCode, `${type}: ${res.body}`).toBe(200);
+      expect(res.json()).toMatchObject({ id: job.id, status: "cancelled" });
+    }
+    // A body that is there is still read: malformed JSON is a 400.
+    const job = (await create(app, long())).json();
+    const bad = await app.inject({
+      method: "POST",
+      url: `/jobs/${job.id}/cancel`,
+      headers: { "content-type": "application/json" },
+      payload: "{",
+    });
+    expect(bad.statusCode).toBe(400);
+    await app.inject({ method: "POST", url: `/jobs/${job.id}/cancel` });
+  });
+
   it("ends a diverging job failed, with the epoch and the reason, and keeps serving", async () => {
     const body = {
       model: { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },

@@ -25,7 +25,8 @@ export interface JobsApi {
   ): MaybePromise<{ backlog: JobEvent[]; finished: boolean; unsubscribe: () => void }>;
   finalSeq(id: string, owner: string): MaybePromise<number>;
   start(): MaybePromise<void>;
-  stop(): Promise<void>;
+  /** Stops; `interrupted`: the jobs this process was running, left to resume from their checkpoint. */
+  stop(): Promise<{ interrupted: number }>;
   /** Jobs waiting and running, and open event streams (the metrics and /ready). @throws when the backing store does not answer. */
   stats(): MaybePromise<{ queued: number; running: number; subscribers: number }>;
   countByStatus(): MaybePromise<Record<JobStatus, number>>;

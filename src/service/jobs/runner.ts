@@ -112,10 +112,14 @@ export class JobRunner {
     }
   };
 
-  /** Stops taking jobs; running ones are interrupted, to resume from their checkpoint (`run` gives them back). */
-  stop(): void {
+  /**
+   * Stops taking jobs; running ones are interrupted, to resume from their checkpoint (`run` gives
+   * them back). @returns how many were running.
+   */
+  stop(): number {
     this.closing = true;
     for (const run of this.running.values()) run.controller.abort(new Error(STOPPING));
+    return this.running.size;
   }
 
   /** Fails a job the queue gave up on (it stalled too often, or storing its end failed). */

@@ -39,6 +39,8 @@ export function describe(model: ModelSpec, limits: EngineLimits): ModelSummary {
  * @param what the run, for the message ("training")
  * @param field the request field the error names
  * @param remedy what the client can change
+ * @param jobsTake the same body runs as a job (a training body): a request's message points
+ *   there when the job's budget is large enough. By default, when `field` is `epochs`.
  * @throws UnprocessableError at `field` when `work` exceeds the budget.
  */
 export function checkWork(
@@ -48,12 +50,13 @@ export function checkWork(
   what: string,
   field: Path,
   remedy: string,
+  jobsTake = field[0] === "epochs",
 ): void {
   const jobLimit = maxJobWork(limits);
   const limit = budget === "job" ? jobLimit : limits.maxWork;
   if (work <= limit) return;
   const asJob =
-    budget === "request" && field[0] === "epochs" && work <= jobLimit
+    budget === "request" && jobsTake && work <= jobLimit
       ? `, or run it as a job (POST /jobs takes the same body; its limit is ${jobLimit.toExponential(2)}, MAX_JOB_WORK)`
       : "";
   const message =
