@@ -33,8 +33,8 @@ export function takesLabels(loss: LossSpec): boolean {
 }
 
 /**
- * Whether the loss trains a classifier, for which the history reports an accuracy: the three
- * cross-entropies and the three hinges. The regression losses (squared, absolute, percentage,
+ * Whether the loss trains a classifier, for which the history reports an accuracy
+ * (docs/backprop.md §14.4): the three cross-entropies and the three hinges. The regression losses (squared, absolute, percentage,
  * logarithmic, Huber, log-cosh, Poisson) and the distribution or direction losses
  * (Kullback-Leibler, cosine proximity) report none.
  */
