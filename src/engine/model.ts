@@ -4,7 +4,7 @@ import { buildConvLayer } from "./layers/conv-factory.js";
 import { Dense } from "./layers/dense.js";
 import { Flatten } from "./layers/flatten.js";
 import type { Layer, Param } from "./layers/layer.js";
-import { isClassifier, type LossKind, lossAndGrad, resolveLoss } from "./losses.js";
+import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
 import { Rng } from "./rng.js";
 import type { LayerSpec, ModelSpec } from "./spec.js";
 import { formatShape, type NamedTensors, sameShape, sizeOf } from "./tensor.js";
@@ -128,7 +128,12 @@ export class Model {
     this.outputShape = shape;
     this.inputSize = sizeOf(this.inputShape);
     this.outputSize = sizeOf(this.outputShape);
-    this.lossKind = lossKindOf(spec, this.layers[this.layers.length - 1]!, this.outputShape);
+    const last = this.layers[this.layers.length - 1]!;
+    this.lossKind = lossKindOf(
+      spec.loss,
+      last instanceof Activation ? last.activation : "linear",
+      this.outputShape,
+    );
     this.paramList = this.layers.flatMap((l) => l.params());
     const first = this.layers.findIndex((l) => l.params().length > 0);
     this.firstTrainable = first < 0 ? this.layers.length : first;
@@ -342,68 +347,6 @@ function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): 
     case "averagePooling2d":
       return buildConvLayer(ls, name, inShape, i);
   }
-}
-
-/** Output activations whose values are never negative (poisson takes log(y + ε)). */
-const NON_NEGATIVE = new Set<string>(["relu", "sigmoid", "softmax", "softplus", "relu6", "hardSigmoid"]);
-
-/** Losses that read each sample's output as one vector (its last axis, Keras' `axis = -1`). */
-const VECTOR_LOSSES = new Set<string>([
-  "categoricalCrossentropy",
-  "sparseCategoricalCrossentropy",
-  "categoricalHinge",
-  "kullbackLeiblerDivergence",
-  "cosineProximity",
-]);
-
-function lossKindOf(spec: ModelSpec, last: Layer, outShape: number[]): LossKind {
-  const { loss, fromLogits, labelSmoothing, delta } = resolveLoss(spec.loss);
-  const path = (field?: string): (string | number)[] =>
-    typeof spec.loss === "string" || field === undefined ? ["loss"] : ["loss", field];
-  if (typeof delta !== "number" || !(delta > 0 && delta < Number.POSITIVE_INFINITY))
-    throw new EngineError(`huber's delta must be a positive finite number, got ${delta}`, path("delta"));
-  if (typeof labelSmoothing !== "number" || !(labelSmoothing >= 0 && labelSmoothing <= 1))
-    throw new EngineError(`labelSmoothing must be in [0, 1], got ${labelSmoothing}`, path("labelSmoothing"));
-  const options = {
-    ...(labelSmoothing !== 0 ? { labelSmoothing } : {}),
-    ...(loss === "huber" ? { delta } : {}),
-  };
-  if (VECTOR_LOSSES.has(loss) && outShape.length !== 1)
-    throw new EngineError(
-      `${loss} needs a vector output, but the model outputs ${formatShape(outShape)}; add flatten and dense layers`,
-      path(),
-    );
-  if (fromLogits) {
-    // The model output is the logits; the loss applies the softmax/sigmoid itself (docs/backprop.md §14.3).
-    if (loss === "binaryCrossentropy") return { loss, fused: "sigmoid", fromLogits, ...options };
-    return { loss, fused: "softmax", fromLogits, ...options };
-  }
-  const outAct = last instanceof Activation ? last.activation : "linear";
-  if (
-    outAct === "softmax" &&
-    (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy")
-  )
-    return { loss, fused: "softmax", ...options };
-  if (outAct === "sigmoid" && loss === "binaryCrossentropy") return { loss, fused: "sigmoid", ...options };
-  // A cross-entropy reads the output as probabilities: a linear, relu or tanh output can be
-  // negative or sum to 0, and the loss and its gradient are then undefined (NaN).
-  const crossentropy =
-    loss === "categoricalCrossentropy" ||
-    loss === "sparseCategoricalCrossentropy" ||
-    loss === "binaryCrossentropy";
-  if (crossentropy && outAct !== "softmax" && outAct !== "sigmoid")
-    throw new EngineError(
-      `${loss} needs probabilities, but the model's output activation is ${outAct}; ` +
-        `end the model with activation ${loss === "binaryCrossentropy" ? "sigmoid" : "softmax"}, or set fromLogits`,
-      path(),
-    );
-  if (loss === "poisson" && !NON_NEGATIVE.has(outAct))
-    throw new EngineError(
-      `poisson needs a non-negative output (it takes log(y + 1e-7)), but the model's output activation is ${outAct}; ` +
-        "end the model with activation relu, sigmoid or softmax",
-      path(),
-    );
-  return { loss, fused: false, ...options };
 }
 
 /**
