@@ -57,6 +57,14 @@ describe("losses in requests", () => {
     expect((await bad("meanCubicError")).join()).toMatch(/^model\.loss: .*"huber".*"cosineProximity"/);
   });
 
+  it("answers poisson on an output that can be negative with a 422 at model.loss", async () => {
+    const res = await train({ ...trainHuberExample, model: { ...trainHuberExample.model, loss: "poisson" } });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors).toEqual([
+      { path: "model.loss", message: expect.stringMatching(/poisson needs a non-negative output/) },
+    ]);
+  });
+
   it("trains a classifier from logits and reports its accuracy", async () => {
     const res = await train({
       model: {
