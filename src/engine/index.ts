@@ -13,6 +13,7 @@ export {
   linearModelMismatch,
   solveLeastSquares,
 } from "./least-squares.js";
+export { isClassifier, lossName, takesLabels } from "./losses.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
 export { makeSchedule, type Schedule } from "./schedules.js";
 export { Sha256, sha256Hex } from "./sha256.js";

@@ -4,7 +4,7 @@ import { buildConvLayer } from "./layers/conv-factory.js";
 import { Dense } from "./layers/dense.js";
 import { Flatten } from "./layers/flatten.js";
 import type { Layer, Param } from "./layers/layer.js";
-import { type LossKind, lossAndGrad } from "./losses.js";
+import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
 import { Rng } from "./rng.js";
 import type { LayerSpec, ModelSpec } from "./spec.js";
 import { formatShape, type NamedTensors, sameShape, sizeOf } from "./tensor.js";
@@ -128,7 +128,12 @@ export class Model {
     this.outputShape = shape;
     this.inputSize = sizeOf(this.inputShape);
     this.outputSize = sizeOf(this.outputShape);
-    this.lossKind = lossKindOf(spec, this.layers[this.layers.length - 1]!, this.outputShape);
+    const last = this.layers[this.layers.length - 1]!;
+    this.lossKind = lossKindOf(
+      spec.loss,
+      last instanceof Activation ? last.activation : "linear",
+      this.outputShape,
+    );
     this.paramList = this.layers.flatMap((l) => l.params());
     const first = this.layers.findIndex((l) => l.params().length > 0);
     this.firstTrainable = first < 0 ? this.layers.length : first;
@@ -158,7 +163,7 @@ export class Model {
       }),
       paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
       forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
-      classification: this.spec.loss !== "meanSquaredError",
+      classification: isClassifier(this.spec.loss),
     };
   }
 
@@ -191,7 +196,8 @@ export class Model {
   loss(t: Float64Array, batch: number, backward: boolean, gradScale: number): number {
     const k = this.outputSize;
     const last = this.layers.length - 1;
-    const fused = this.lossKind.fused !== false;
+    // The final activation is skipped when the loss fuses it (not with fromLogits: the output is the logits).
+    const fused = this.lossKind.fused !== false && !this.lossKind.fromLogits;
     const pred = this.outputOf(fused ? last - 1 : last);
     if (!backward) return lossAndGrad(this.lossKind, pred, t, batch, k, null, 0);
     if (this.lossGradBuffer.length < batch * k) this.lossGradBuffer = new Float64Array(batch * k);
@@ -341,34 +347,6 @@ function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): 
     case "averagePooling2d":
       return buildConvLayer(ls, name, inShape, i);
   }
-}
-
-function lossKindOf(spec: ModelSpec, last: Layer, outShape: number[]): LossKind {
-  const loss = spec.loss;
-  if (loss !== "meanSquaredError" && loss !== "binaryCrossentropy" && outShape.length !== 1)
-    throw new EngineError(
-      `${loss} needs a vector output, but the model outputs ${formatShape(outShape)}; add flatten and dense layers`,
-      ["loss"],
-    );
-  if (last instanceof Activation) {
-    if (
-      last.activation === "softmax" &&
-      (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy")
-    )
-      return { loss, fused: "softmax" };
-    if (last.activation === "sigmoid" && loss === "binaryCrossentropy") return { loss, fused: "sigmoid" };
-  }
-  // A cross-entropy reads the output as probabilities: a linear, relu or tanh output can be
-  // negative or sum to 0, and the loss and its gradient are then undefined (NaN).
-  const probabilities =
-    last instanceof Activation && (last.activation === "softmax" || last.activation === "sigmoid");
-  if (loss !== "meanSquaredError" && !probabilities)
-    throw new EngineError(
-      `${loss} needs probabilities, but the model's output activation is ${last instanceof Activation ? last.activation : "linear"}; ` +
-        `end the model with activation ${loss === "binaryCrossentropy" ? "sigmoid" : "softmax"}`,
-      ["loss"],
-    );
-  return { loss, fused: false };
 }
 
 /**

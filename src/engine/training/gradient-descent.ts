@@ -1,5 +1,6 @@
 import type { EarlyStopping } from "../early-stopping.js";
 import { evaluate } from "../evaluate.js";
+import { isClassifier } from "../losses.js";
 import type { Model } from "../model.js";
 import { makeOptimizer } from "../optimizers.js";
 import type { GradientOptimizerSpec } from "../spec.js";
@@ -52,7 +53,7 @@ export function trainByGradient(
   const watch = new DivergenceWatch(model, params);
   const loop = new BatchLoop(model, data, optimizer, watch, telemetry, batchSize);
   const stopper = early ? new EarlyStop(early, params, opts.returnOptimizerState === true) : undefined;
-  const log = new EpochLog(model.spec.loss !== "meanSquaredError", optimum !== undefined, nVal > 0);
+  const log = new EpochLog(isClassifier(model.spec.loss), optimum !== undefined, nVal > 0);
   let stoppedEarly = false;
   let epochsRun = 0;
 

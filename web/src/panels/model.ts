@@ -68,7 +68,7 @@ function outputLayer(loss: string): DenseLayer {
 
 /** The model in the form: a flatten for samples of rank > 1, the hidden rows, the output layer. */
 export function buildModel(): ModelSpec {
-  const loss = select("loss").value as Loss;
+  const loss = select("loss").value as Extract<Loss, string>;
   const shape = state.source!.inputShape;
   const layers: LayerSpec[] = shape.length > 1 ? [{ type: "flatten" }] : [];
   for (const row of $("layers").querySelectorAll<HTMLDivElement>(".layer-row"))
