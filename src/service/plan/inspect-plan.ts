@@ -2,7 +2,7 @@ import { checkSamples, type GradientsOptions, type NumericalCheckOptions } from 
 import type { GradientsRequest, PredictRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
 import type { EngineTask } from "../engine-task.js";
-import { checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
+import { checkBatchBytes, checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
 import { buffersOf, drawSeed, inlineDataset } from "./request-data.js";
 
 /** A checked /gradients or /predict request: the worker's task, what it may move, its work. */
@@ -43,6 +43,7 @@ export function planGradients(
     check ? ["numericalCheck"] : ["model"],
     check ? "a smaller model, or no numericalCheck" : "a smaller model",
   );
+  checkBatchBytes(summary, { kind: "gradients", n: data.n }, limits);
   // One sample: the engine's ["x", 0] is the request's "x".
   const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? [p[0]] : p);
   checked(() => checkSamples(summary, req.model.loss, data), toRequest);
@@ -75,6 +76,7 @@ export function planPredict(
   const n = req.x.length;
   const work = summary.forwardCost * n;
   checkWork(work, limits, "request", "prediction", ["x"], "fewer samples per request, or a smaller model");
+  checkBatchBytes(summary, { kind: "predict", n }, limits);
   const x = samplesToArray(req.x, summary.inputShape, (i) => ["x", i]);
   const weights = nestedToNamedTensors(req.weights, ["weights"]);
   return {

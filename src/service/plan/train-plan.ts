@@ -8,7 +8,15 @@ import {
 } from "../../engine/index.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path } from "../convert.js";
-import { type Budget, checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
+import {
+  type Budget,
+  checkBatchBytes,
+  checked,
+  checkWork,
+  describe,
+  type EngineLimits,
+  TRAIN_PASSES,
+} from "./limits.js";
 import { buffersOf, drawSeed, type StoredDatasets, trainingData, trainingPaths } from "./request-data.js";
 
 /**
@@ -66,6 +74,7 @@ export async function planTraining(
   const epochs = closedForm ? 1 : (req.epochs ?? 1);
   const work = trainingWork(summary, data.n, epochs, closedForm);
   checkWork(work, limits, budget, "training", ["epochs"], "fewer epochs, samples or parameters");
+  checkBatchBytes(summary, { kind: "training", n: data.n, batchSize: req.batchSize, closedForm }, limits);
   const toRequest = trainingPaths(req.dataset);
   checked(() => checkSamples(summary, req.model.loss, data), toRequest);
   const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
