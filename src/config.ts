@@ -129,6 +129,15 @@ const EnvSchema = z.object({
     .refine((origins) => origins.every((o) => o === "*" || /^https?:\/\/[^/\s]+$/.test(o)), {
       message: "each origin is `*` or scheme://host[:port], without a path",
     }),
+  /**
+   * Largest memory one batch's activations and gradients may take, in bytes (batch × the
+   * model's values per sample × 8): these typed arrays live outside the heap WORKER_MAX_HEAP_MB
+   * bounds. 422 beyond, naming `batchSize` (`x` for /predict). Default 512 MiB.
+   */
+  MAX_BATCH_BYTES: z.coerce
+    .number()
+    .positive()
+    .default(512 * 2 ** 20),
 });
 
 export interface Config {
@@ -172,6 +181,8 @@ export interface Config {
     lockMs: number;
     holdMs: number;
   };
+  /** Largest memory of one batch's activations and gradients, bytes. */
+  maxBatchBytes: number;
 }
 
 /** A configuration that cannot start: its message is one line naming each bad variable and what it expects. */
@@ -244,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           },
         }
       : {}),
+    maxBatchBytes: e.MAX_BATCH_BYTES,
   };
 }
 

@@ -5,6 +5,7 @@
 
 export { checkSamples, validateData } from "./data.js";
 export { EngineError } from "./errors.js";
+export { EVAL_CHUNK } from "./evaluate.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
 export { computeGradients, predict } from "./inspect.js";
 export {

@@ -23,6 +23,15 @@ export interface ModelSummary {
    * over the layers; a training step costs about 3× this, a numerical check 2 passes per parameter.
    */
   forwardCost: number;
+  /**
+   * Doubles one sample keeps while it runs, from the layers' own accounting
+   * (`Layer.sampleValues`): `forward`, a forward pass (the batch's copy of the input, every
+   * layer's output and working buffers); `training`, a training step (that, plus the targets,
+   * the loss gradient and every `∂L/∂X` back-propagation allocates). A batch of `b` samples takes
+   * about `b × 8 ×` these bytes on top of the parameters; the limit on it (MAX_BATCH_BYTES) is
+   * checked from these before anything is allocated.
+   */
+  sampleValues: { forward: number; training: number };
   /** True for the cross-entropy losses (accuracy is reported). */
   classification: boolean;
 }
@@ -163,8 +172,23 @@ export class Model {
       }),
       paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
       forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
+      sampleValues: this.sampleValues(),
       classification: isClassifier(this.spec.loss),
     };
+  }
+
+  /**
+   * `ModelSummary.sampleValues`, mirroring what `forward` and `loss` allocate: the loss gradient
+   * and the targets (counted at the output's size, an upper bound for labels) and the `∂L/∂X` of
+   * the layers `loss` back-propagates through with `needInputGrad` (those after the first with
+   * parameters; a fused output activation is not run backward).
+   */
+  private sampleValues(): { forward: number; training: number } {
+    const forward = this.inputSize + this.layers.reduce((s, l) => s + l.sampleValues.forward, 0);
+    const last = this.lossKind.fused !== false ? this.layers.length - 2 : this.layers.length - 1;
+    let backward = 2 * this.outputSize;
+    for (let i = this.firstTrainable + 1; i <= last; i++) backward += this.layers[i]!.sampleValues.backward;
+    return { forward, training: forward + backward };
   }
 
   /**

@@ -233,6 +233,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxParams: config.maxParams,
     maxWork: config.maxWork,
     maxJobWork: config.maxJobWork,
+    maxBatchBytes: config.maxBatchBytes,
     storedDatasets: (id) => app.store.datasets.load(id),
   });
   await app.register(jobsPlugin, {

@@ -213,6 +213,16 @@ export class JobService implements JobsApi {
     return { backlog, finished, unsubscribe };
   }
 
+  /**
+   * A page of the job's stored events: the first `limit` after `afterSeq`, in order. A long
+   * replay reads these a page at a time, then `subscribe`s after the last one for the rest.
+   * @throws NotFoundError
+   */
+  async storedEvents(id: string, afterSeq: number, limit: number, owner: string): Promise<JobEvent[]> {
+    await this.record(id, owner);
+    return this.store.events(id, afterSeq, limit);
+  }
+
   /** The id of a job's final event (it follows every progress id). */
   async finalSeq(id: string, owner: string): Promise<number> {
     return (await this.record(id, owner)).epochs + 1;

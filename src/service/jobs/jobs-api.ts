@@ -23,6 +23,8 @@ export interface JobsApi {
     listener: JobListener,
     owner: string,
   ): MaybePromise<{ backlog: JobEvent[]; finished: boolean; unsubscribe: () => void }>;
+  /** A page of the job's stored events: the first `limit` after `afterSeq`, in order (a replay reads these first). @throws NotFoundError */
+  storedEvents(id: string, afterSeq: number, limit: number, owner: string): MaybePromise<JobEvent[]>;
   finalSeq(id: string, owner: string): MaybePromise<number>;
   start(): MaybePromise<void>;
   /** Stops; `interrupted`: the jobs this process was running, left to resume from their checkpoint. */

@@ -2,7 +2,7 @@ import { checkSamples, type GradientsOptions, type NumericalCheckOptions } from 
 import type { GradientsRequest, PredictRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
 import type { EngineTask } from "../engine-task.js";
-import { checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
+import { checkBatchBytes, checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
 import { buffersOf, drawSeed, inlineDataset } from "./request-data.js";
 
 /** A checked /gradients or /predict request: the worker's task, what it may move, its work. */
@@ -48,6 +48,7 @@ export function planGradients(
     check ? ["numericalCheck"] : ["model"],
     check ? "a smaller model, or no numericalCheck" : "a smaller model",
   );
+  checkBatchBytes(summary, { kind: "gradients", n: data.n }, limits);
   const options: GradientsOptions = {
     model: req.model,
     weights,
@@ -79,6 +80,7 @@ export function planPredict(
   // Last: a body that is wrong is answered as wrong whatever its size.
   const work = summary.forwardCost * n;
   checkWork(work, limits, "request", "prediction", ["x"], "fewer samples per request, or a smaller model");
+  checkBatchBytes(summary, { kind: "predict", n }, limits);
   return {
     task: { kind: "predict", model: req.model, weights, x, n },
     transfer: [x.buffer as ArrayBuffer, ...buffersOf(weights)],

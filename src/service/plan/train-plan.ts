@@ -8,7 +8,15 @@ import {
 } from "../../engine/index.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path } from "../convert.js";
-import { type Budget, checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
+import {
+  type Budget,
+  checkBatchBytes,
+  checked,
+  checkWork,
+  describe,
+  type EngineLimits,
+  TRAIN_PASSES,
+} from "./limits.js";
 import { buffersOf, drawSeed, type StoredDatasets, trainingData, trainingPaths } from "./request-data.js";
 
 /**
@@ -91,6 +99,7 @@ export async function planTraining(
   if (closedForm)
     checkWork(work, limits, budget, "the normal equation", ["optimizer", "type"], CLOSED_FORM_REMEDY, true);
   else checkWork(work, limits, budget, "training", ["epochs"], "fewer epochs, samples or parameters");
+  checkBatchBytes(summary, { kind: "training", n: data.n, batchSize: req.batchSize, closedForm }, limits);
   return {
     request: { ...req, seed },
     summary,

@@ -165,8 +165,8 @@ export interface JobStore {
     events: JobEvent[],
     final: (ended: JobRecord) => JobEvent,
   ): Promise<JobEvent | undefined>;
-  /** The job's stored events after `afterSeq`, in order. */
-  events(id: string, afterSeq: number): Promise<JobEvent[]>;
+  /** The job's stored events after `afterSeq`, in order; the first `limit` of them when given (a page). */
+  events(id: string, afterSeq: number, limit?: number): Promise<JobEvent[]>;
   /** Deletes the jobs that finished before `cutoff` (ISO 8601), their events and idempotency keys with them. @returns how many. */
   deleteFinishedBefore(cutoff: string): Promise<number>;
   /** How many jobs are in each status. */

@@ -286,11 +286,11 @@ export class SqlJobStore implements JobStore {
     });
   }
 
-  events(id: string, afterSeq: number): Promise<JobEvent[]> {
-    return this.db.all<JobEvent>(
-      "SELECT seq, type, data FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq",
-      [id, afterSeq],
-    );
+  events(id: string, afterSeq: number, limit?: number): Promise<JobEvent[]> {
+    const sql = "SELECT seq, type, data FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq";
+    return limit === undefined
+      ? this.db.all<JobEvent>(sql, [id, afterSeq])
+      : this.db.all<JobEvent>(`${sql} LIMIT ?`, [id, afterSeq, limit]);
   }
 
   deleteFinishedBefore(cutoff: string): Promise<number> {
