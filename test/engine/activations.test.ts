@@ -13,6 +13,7 @@ import {
   type LayerSpec,
   type ModelSpec,
   type NamedTensors,
+  train,
 } from "../../src/engine/index.js";
 import { Activation, activate } from "../../src/engine/layers/activation.js";
 import { EluLayer, LeakyRelu, Prelu } from "../../src/engine/layers/advanced-activations.js";
@@ -308,6 +309,58 @@ describe("equal TensorFlow.js (tfjs-layers' definitions, cpu, float32; relative 
       expect(Math.abs(y[i]! - ref[i]!), `x = ${xs[i]}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(y[i]!)));
   });
 
+  it.each([
+    { type: "sgd", learningRate: 0.1 },
+    { type: "sgd", learningRate: 0.1, momentum: 0.9 },
+    { type: "adam", learningRate: 0.01 },
+  ] as const)(
+    "one $type step (momentum $momentum) moves alpha and the kernels as tfjs' optimiser",
+    async (optimizer) => {
+      await tfReady();
+      const spec = mlp({ type: "prelu" });
+      const weights = randomAlphas(scaled(initWeights(spec, 5), 2), 8);
+      const batch = randomBatch(spec, 6, 2, 21);
+      const ours = train({
+        model: spec,
+        data: batch,
+        optimizer,
+        epochs: 1,
+        batchSize: batch.n,
+        shuffle: false,
+        seed: 1,
+        initialWeights: weights,
+      });
+      const ref = await tfjsActivationReference(spec, weights, batch.x, batch.y, batch.n);
+      const opt =
+        optimizer.type === "adam"
+          ? tf.train.adam(optimizer.learningRate, 0.9, 0.999, 1e-7)
+          : tf.train.momentum(
+              optimizer.learningRate,
+              ("momentum" in optimizer ? optimizer.momentum : 0) ?? 0,
+            );
+      const keys = Object.keys(weights);
+      const vars = keys.map((k) =>
+        tf.variable(
+          tf.tensor(Float32Array.from(weights[k]!.data), weights[k]!.shape),
+          true,
+          `${optimizer.type}${stepCount}/${k}`,
+        ),
+      );
+      stepCount++;
+      opt.applyGradients(
+        vars.map((v, i) => ({
+          name: v.name,
+          tensor: tf.tensor(ref.gradients[keys[i]!]!, weights[keys[i]!]!.shape),
+        })),
+      );
+      keys.forEach((k, i) => {
+        expect(maxRelativeError(ours.weights[k]!.data, vars[i]!.dataSync()), k).toBeLessThan(1e-4);
+      });
+      expect(ours.weights["prelu_1/alpha"]!.data).not.toEqual(weights["prelu_1/alpha"]!.data);
+      for (const v of vars) v.dispose();
+    },
+  );
+
   it("prelu: tfjs' layer has the same alpha shape and weight name, and the same output", async () => {
     await tfReady();
     const layer = tf.layers.prelu({ sharedAxes: [1, 2] });
@@ -332,6 +385,8 @@ describe("equal TensorFlow.js (tfjs-layers' definitions, cpu, float32; relative 
     }
   });
 });
+
+let stepCount = 0;
 
 /** dense(4 → 5) → `layer` → dense(5 → out), optionally a softmax output for cross-entropy. */
 function mlp(layer: LayerSpec, out = 2): ModelSpec {
