@@ -116,6 +116,12 @@ export function activateBackward(
   }
 }
 
+/**
+ * Work per element in element operations, where it is well above one: softmax's three passes, and
+ * the measured time of the costliest §13.1 functions relative to sigmoid (gelu's erf series).
+ */
+const ELEMENT_COST: Partial<Record<ActivationName, number>> = { softmax: 3, softplus: 2, mish: 3, gelu: 8 };
+
 /** An activation as a layer of its own: shape unchanged, no parameters. */
 export class Activation implements Layer {
   readonly type = "activation";
@@ -136,7 +142,7 @@ export class Activation implements Layer {
   ) {
     this.outputShape = [...inputShape];
     const size = sizeOf(inputShape);
-    this.forwardCost = activation === "softmax" ? 3 * size : size;
+    this.forwardCost = (ELEMENT_COST[activation] ?? 1) * size;
     this.out = new Buffer(size);
     this.dx = new Buffer(size);
     this.lastAxis = inputShape[inputShape.length - 1] ?? 1;
