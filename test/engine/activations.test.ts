@@ -259,6 +259,54 @@ describe("activation layers", () => {
   });
 });
 
+describe("training with them", () => {
+  const spec: ModelSpec = {
+    inputShape: [4],
+    layers: [
+      { type: "dense", units: 5, activation: "gelu" },
+      { type: "prelu", sharedAxes: 1 },
+      { type: "dense", units: 4, activation: "mish" },
+      { type: "leakyReLU" },
+      { type: "dense", units: 3 },
+      { type: "elu", alpha: 0.7 },
+      { type: "softmax" },
+    ],
+    loss: "categoricalCrossentropy",
+  };
+  const data = randomBatch(spec, 24, 3, 31);
+  const base = {
+    model: spec,
+    data,
+    optimizer: { type: "adam", learningRate: 0.02 } as const,
+    batchSize: 5,
+    seed: 4,
+  };
+
+  it("resumes exactly: 3 epochs then 3 more equal 6 at once (alpha in the optimiser state)", () => {
+    const whole = train({ ...base, epochs: 6 });
+    const first = train({ ...base, epochs: 3, returnOptimizerState: true });
+    expect(Object.keys(first.optimizerState!.m!)).toContain("prelu_1/alpha");
+    const rest = train({
+      ...base,
+      epochs: 3,
+      initialWeights: first.weights,
+      optimizerState: first.optimizerState!,
+    });
+    expect(rest.weightsSha256).toBe(whole.weightsSha256);
+    expect(whole.weights["prelu_1/alpha"]!.shape).toEqual([1]);
+    expect(whole.weights["prelu_1/alpha"]!.data[0]).not.toBe(0);
+    expect(whole.history.loss[5]).toBeLessThan(whole.history.loss[0]!);
+  });
+
+  it("telemetry reports alpha's gradient norm and update ratio like a kernel's", () => {
+    const run = train({ ...base, epochs: 2, telemetry: true });
+    expect(run.telemetry!.gradientNorm["prelu_1/alpha"]).toHaveLength(2);
+    expect(run.telemetry!.gradientNorm["prelu_1/alpha"]![0]).toBeGreaterThan(0);
+    // Zeros at first: no ratio for the first epoch, a number for the second.
+    expect(run.telemetry!.updateRatio["prelu_1/alpha"]).toEqual([null, expect.any(Number)]);
+  });
+});
+
 describe("equal TensorFlow.js (tfjs-layers' definitions, cpu, float32; relative error < 1e-4)", () => {
   const cases: { name: string; spec: ModelSpec; alpha?: boolean }[] = [
     ...NEW_ACTIVATIONS.map((activation) => ({
