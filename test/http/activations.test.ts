@@ -174,3 +174,38 @@ describe("activation layers over HTTP", () => {
     await bad({ type: "softmax", axis: 1.5 }, "model.layers[0].axis", "", 400);
   });
 });
+
+describe("a job with the new kinds", () => {
+  let jobs: FastifyInstance;
+  beforeAll(async () => {
+    jobs = await buildTestApp({ CHECKPOINT_EVERY: "2" });
+  });
+  afterAll(async () => {
+    await jobs.close();
+  });
+
+  it("trains in checkpointed chunks to POST /train's weights, bit for bit", async () => {
+    const body = {
+      model,
+      dataset,
+      optimizer: { type: "adam", learningRate: 0.05 },
+      epochs: 7,
+      batchSize: 3,
+      seed: 5,
+    };
+    const res = await jobs.inject({ method: "POST", url: "/jobs", payload: body });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json().id as string;
+    let job = res.json();
+    const deadline = performance.now() + 20_000;
+    while (["queued", "running"].includes(job.status) && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      job = (await jobs.inject({ method: "GET", url: `/jobs/${id}` })).json();
+    }
+    expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
+    const sync = (await jobs.inject({ method: "POST", url: "/train", payload: body })).json();
+    expect(job.result.weightsSha256).toBe(sync.weightsSha256);
+    expect(job.result.weights["p/alpha"]).toEqual(sync.weights["p/alpha"]);
+    expect(job.result.history).toEqual(sync.history);
+  });
+});
