@@ -1,5 +1,6 @@
 import { EngineError } from "./errors.js";
 import { Activation } from "./layers/activation.js";
+import { buildAdvancedActivation, preluParamCount } from "./layers/advanced-activations.js";
 import { buildConvLayer } from "./layers/conv-factory.js";
 import { Dense } from "./layers/dense.js";
 import { Flatten } from "./layers/flatten.js";
@@ -52,6 +53,7 @@ export const MAX_PARAMS = 2 ** 27;
  * shapes are invalid: building the layer then reports why).
  */
 function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
+  if (ls.type === "prelu") return preluParamCount(ls, inShape);
   const bias = (units: number) =>
     ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
   if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
@@ -370,6 +372,11 @@ function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): 
     case "maxPooling2d":
     case "averagePooling2d":
       return buildConvLayer(ls, name, inShape, i);
+    case "leakyReLU":
+    case "prelu":
+    case "elu":
+    case "softmax":
+      return [buildAdvancedActivation(ls, name, inShape, i)];
   }
 }
 

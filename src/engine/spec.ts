@@ -4,8 +4,22 @@
  * into exactly these types.
  */
 
-/** Element-wise or row-wise activation functions (docs/backprop.md §5). */
-export type ActivationName = "linear" | "sigmoid" | "tanh" | "relu" | "softmax";
+/** Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names. */
+export type ActivationName =
+  | "linear"
+  | "sigmoid"
+  | "tanh"
+  | "relu"
+  | "softmax"
+  | "elu"
+  | "selu"
+  | "softplus"
+  | "softsign"
+  | "relu6"
+  | "hardSigmoid"
+  | "swish"
+  | "mish"
+  | "gelu";
 
 /** Loss functions, Keras names (docs/backprop.md §6, §14). */
 export type LossName =
@@ -99,7 +113,54 @@ export interface FlattenSpec {
   name?: string;
 }
 
-export type LayerSpec = DenseSpec | ActivationSpec | Conv2dSpec | Pooling2dSpec | FlattenSpec;
+/** tfjs' `leakyReLU` layer: `x` for x > 0, `alpha·x` otherwise (docs/backprop.md §13.2). */
+export interface LeakyReluSpec {
+  type: "leakyReLU";
+  /** Slope for x ≤ 0; finite. Default 0.3 (tfjs). */
+  alpha?: number;
+  name?: string;
+}
+
+/**
+ * tfjs' `prelu` layer: leaky ReLU with a trainable slope `<layer>/alpha` per input element
+ * (docs/backprop.md §13.3), initialised to zeros (tfjs' default `alphaInitializer`).
+ */
+export interface PreluSpec {
+  type: "prelu";
+  /**
+   * Axes (1-based, counting the batch axis as 0, as tfjs) along which one slope is shared: alpha
+   * has size 1 there. Default none: alpha has the input's shape.
+   */
+  sharedAxes?: number | number[];
+  name?: string;
+}
+
+/** tfjs' `elu` layer: `x` for x > 0, `alpha·(eˣ − 1)` otherwise (docs/backprop.md §13.2). */
+export interface EluSpec {
+  type: "elu";
+  /** Finite; default 1. */
+  alpha?: number;
+  name?: string;
+}
+
+/** tfjs' `softmax` layer over one axis (docs/backprop.md §5.5); only the last axis is supported. */
+export interface SoftmaxSpec {
+  type: "softmax";
+  /** −1 (default) or the last axis counting the batch axis (`inputShape.length`). */
+  axis?: number;
+  name?: string;
+}
+
+export type LayerSpec =
+  | DenseSpec
+  | ActivationSpec
+  | Conv2dSpec
+  | Pooling2dSpec
+  | FlattenSpec
+  | LeakyReluSpec
+  | PreluSpec
+  | EluSpec
+  | SoftmaxSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {

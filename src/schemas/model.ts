@@ -3,8 +3,28 @@ import type { LayerSpec, ModelSpec } from "../engine/index.js";
 import { LIMITS } from "./limits.js";
 
 export const ActivationSchema = z
-  .enum(["linear", "sigmoid", "tanh", "relu", "softmax"])
-  .meta({ id: "Activation", description: "Activation function; `linear` (identity) when omitted." });
+  .enum([
+    "linear",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "softmax",
+    "elu",
+    "selu",
+    "softplus",
+    "softsign",
+    "relu6",
+    "hardSigmoid",
+    "swish",
+    "mish",
+    "gelu",
+  ])
+  .meta({
+    id: "Activation",
+    description:
+      "Activation function (tfjs-layers' names and definitions); `linear` (identity) when omitted. " +
+      "`elu` has alpha 1, `hardSigmoid` is clip(0.2·x + 0.5, 0, 1), `gelu` the exact x·Φ(x).",
+  });
 
 const LOSS_NAMES = [
   "meanSquaredError",
@@ -148,6 +168,55 @@ export const FlattenLayerSchema = z
   .strictObject({ type: z.literal("flatten"), name: LayerNameSchema.optional() })
   .meta({ id: "FlattenLayer", description: "Reshapes [h, w, c] to [h·w·c]." });
 
+export const LeakyReluLayerSchema = z
+  .strictObject({
+    type: z.literal("leakyReLU"),
+    alpha: z.number().optional().describe("Slope for x < 0; default 0.3."),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "LeakyReluLayer",
+    description: "Leaky ReLU: x for x ≥ 0, alpha·x otherwise; shape unchanged.",
+  });
+
+export const PreluLayerSchema = z
+  .strictObject({
+    type: z.literal("prelu"),
+    sharedAxes: z
+      .union([z.number().int().min(1), z.array(z.number().int().min(1)).max(LIMITS.maxInputRank)])
+      .optional()
+      .describe(
+        "Axes sharing one slope, counting the batch axis as 0 (tfjs): [1, 2] for one slope per channel of [h, w, c]. Default none.",
+      ),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "PreluLayer",
+    description:
+      "Parametric ReLU: x for x > 0, alpha·x otherwise, with a trainable `<name>/alpha` shaped as the input " +
+      "(1 along shared axes), initialised to zeros.",
+  });
+
+export const EluLayerSchema = z
+  .strictObject({
+    type: z.literal("elu"),
+    alpha: z.number().optional().describe("Default 1."),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({ id: "EluLayer", description: "ELU: x for x > 0, alpha·(exp(x) − 1) otherwise; shape unchanged." });
+
+export const SoftmaxLayerSchema = z
+  .strictObject({
+    type: z.literal("softmax"),
+    axis: z
+      .number()
+      .int()
+      .optional()
+      .describe("Only the last axis: -1 (default) or the input's rank counting the batch axis."),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({ id: "SoftmaxLayer", description: "Softmax over the last axis; shape unchanged." });
+
 export const LayerSchema = z
   .discriminatedUnion("type", [
     DenseLayerSchema,
@@ -156,6 +225,10 @@ export const LayerSchema = z
     MaxPooling2dLayerSchema,
     AveragePooling2dLayerSchema,
     FlattenLayerSchema,
+    LeakyReluLayerSchema,
+    PreluLayerSchema,
+    EluLayerSchema,
+    SoftmaxLayerSchema,
   ])
   .meta({ id: "Layer", description: "One layer, chosen by `type`." });
 

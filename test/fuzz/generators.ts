@@ -34,7 +34,24 @@ export function rand(g: fc.GeneratorValue): Rand {
   };
 }
 
-export const ACTIVATIONS = ["linear", "sigmoid", "tanh", "relu", "softmax"] as const;
+export const ACTIVATIONS = [
+  "linear",
+  "sigmoid",
+  "tanh",
+  "relu",
+  "softmax",
+  "elu",
+  "selu",
+  "softplus",
+  "softsign",
+  "relu6",
+  "hardSigmoid",
+  "swish",
+  "mish",
+  "gelu",
+] as const;
+/** The activation layers with options of their own. */
+export const ACTIVATION_LAYERS = ["leakyReLU", "prelu", "elu", "softmax"] as const;
 export const LOSSES = [
   "meanSquaredError",
   "categoricalCrossentropy",
@@ -169,6 +186,23 @@ export function genModel(
     nameFor("activation", layer);
     layers.push(layer);
   };
+  // leakyReLU, prelu (its alpha shaped as the input, 1 along sharedAxes), elu or softmax.
+  const activationKindLayer = () => {
+    const type = r.pick(ACTIVATION_LAYERS);
+    const layer: TreeObject = { type };
+    if (type === "leakyReLU" || type === "elu")
+      optional(layer, "alpha", r.pick([0.3, 0.01, 1, 2.5, -0.5, 0]));
+    if (type === "softmax") optional(layer, "axis", r.pick([-1, shape.length]));
+    let alphaShape = [...shape];
+    if (type === "prelu" && r.bool(0.5)) {
+      const axes = shape.map((_, k) => k + 1).filter(() => r.bool(0.5));
+      layer.sharedAxes = axes.length === 1 && r.bool(0.5) ? axes[0]! : axes;
+      alphaShape = shape.map((d, k) => (axes.includes(k + 1) ? 1 : d));
+    }
+    const name = nameFor(type, layer);
+    if (type === "prelu") params.push({ key: `${name}/alpha`, shape: alphaShape });
+    layers.push(layer);
+  };
 
   if (cnn) {
     const blocks = r.int(1, 2);
@@ -195,6 +229,7 @@ export function genModel(
         if (useBias) params.push({ key: `${name}/bias`, shape: [filters] });
         layers.push(layer);
         shape = [windowOut(h, kh, sh, pad), windowOut(w, kw, sw, pad), filters];
+        if (r.bool(0.2)) activationKindLayer();
       } else {
         const padding = r.pick(["valid", "same"] as const);
         const maxPh = padding === "valid" ? Math.min(h, 2) : 2;
@@ -238,6 +273,7 @@ export function genModel(
     for (let i = 0; i < hidden; i++) {
       dense(r.int(1, 4), r.bool(0.8) ? r.pick(ACTIVATIONS) : undefined);
       if (r.bool(0.15)) activationLayer(r.pick(ACTIVATIONS));
+      if (r.bool(0.2)) activationKindLayer();
     }
   }
 
@@ -256,7 +292,12 @@ export function genModel(
     if (r.bool(0.7)) dense(units, probability);
     else {
       dense(units, r.bool(0.5) ? "linear" : undefined);
-      activationLayer(probability);
+      if (probability === "softmax" && r.bool(0.3)) {
+        const layer: TreeObject = { type: "softmax" };
+        optional(layer, "axis", r.pick([-1, 1]));
+        nameFor("softmax", layer);
+        layers.push(layer);
+      } else activationLayer(probability);
     }
   } else {
     const act = r.bool(0.5) ? r.pick(ACTIVATIONS) : undefined;

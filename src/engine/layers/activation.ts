@@ -1,5 +1,6 @@
 import type { ActivationName } from "../spec.js";
 import { sizeOf } from "../tensor.js";
+import { elementwiseBackward, elementwiseForward } from "./elementwise.js";
 import { Buffer, type Layer, type Param, type SampleValues } from "./layer.js";
 
 /** Logistic sigmoid `S(x) = 1 / (1 + e^−x)`, evaluated without overflow for large |x|. */
@@ -11,7 +12,8 @@ export function sigmoid(x: number): number {
 
 /**
  * Applies `activation` to `x` `[batch, ...shape]` into `y`. Softmax works on the last axis
- * and subtracts the row maximum first, so logits of ±1000 stay finite.
+ * and subtracts the row maximum first, so logits of ±1000 stay finite. The activations of
+ * docs/backprop.md §13.1 are in `elementwise.ts`.
  */
 export function activate(
   activation: ActivationName,
@@ -50,13 +52,28 @@ export function activate(
         for (let j = 0; j < lastAxis; j++) y[o + j]! /= sum;
       }
       return;
+    default:
+      elementwiseForward(activation, x, y);
   }
+}
+
+/** Activations whose derivative `activateBackward` takes from the input `x` rather than the output. */
+export function needsInput(activation: ActivationName): boolean {
+  return !(
+    activation === "linear" ||
+    activation === "sigmoid" ||
+    activation === "tanh" ||
+    activation === "relu" ||
+    activation === "softmax"
+  );
 }
 
 /**
  * `dx` from `dy` given the activation's OUTPUT `y` (docs/backprop.md §5):
  * sigmoid `S' = S(1−S)`, tanh `1 − y²`, relu `1 if x > 0 else 0` (0 at the kink, as tf),
  * softmax the full Jacobian `∂P_j/∂x_u = P_j(δ_uj − P_u)`, i.e. `dx_u = y_u(dy_u − Σ_l dy_l y_l)`.
+ * The activations of docs/backprop.md §13.1 (`needsInput`) take their derivative from the
+ * forward INPUT `x`, which they then require.
  */
 export function activateBackward(
   activation: ActivationName,
@@ -64,6 +81,7 @@ export function activateBackward(
   dy: Float64Array,
   dx: Float64Array,
   lastAxis: number,
+  x?: Float64Array,
 ): void {
   const n = y.length;
   switch (activation) {
@@ -92,8 +110,17 @@ export function activateBackward(
         for (let u = 0; u < lastAxis; u++) dx[o + u] = y[o + u]! * (dy[o + u]! - dot);
       }
       return;
+    default:
+      if (!x) throw new Error(`activateBackward(${activation}) needs the forward input`);
+      elementwiseBackward(activation, x, dy, dx);
   }
 }
+
+/**
+ * Work per element in element operations, where it is well above one: softmax's three passes, and
+ * the measured time of the costliest §13.1 functions relative to sigmoid (gelu's erf series).
+ */
+const ELEMENT_COST: Partial<Record<ActivationName, number>> = { softmax: 3, softplus: 2, mish: 3, gelu: 8 };
 
 /** An activation as a layer of its own: shape unchanged, no parameters. */
 export class Activation implements Layer {
@@ -105,6 +132,9 @@ export class Activation implements Layer {
   private readonly dx: Buffer;
   private readonly lastAxis: number;
   private y: Float64Array = new Float64Array(0);
+  /** The forward input, kept only for the activations that differentiate from it. */
+  private x: Float64Array | undefined;
+  private readonly keepInput: boolean;
 
   constructor(
     readonly name: string,
@@ -113,11 +143,12 @@ export class Activation implements Layer {
   ) {
     this.outputShape = [...inputShape];
     const size = sizeOf(inputShape);
-    this.forwardCost = activation === "softmax" ? 3 * size : size;
+    this.forwardCost = (ELEMENT_COST[activation] ?? 1) * size;
     this.sampleValues = { forward: size, backward: size };
     this.out = new Buffer(size);
     this.dx = new Buffer(size);
     this.lastAxis = inputShape[inputShape.length - 1] ?? 1;
+    this.keepInput = needsInput(activation);
   }
 
   params(): Param[] {
@@ -128,12 +159,13 @@ export class Activation implements Layer {
     const y = this.out.get(batch);
     activate(this.activation, x, y, this.lastAxis);
     this.y = y;
+    if (this.keepInput) this.x = x;
     return y;
   }
 
   backward(dy: Float64Array, batch: number): Float64Array {
     const dx = this.dx.get(batch);
-    activateBackward(this.activation, this.y, dy, dx, this.lastAxis);
+    activateBackward(this.activation, this.y, dy, dx, this.lastAxis, this.x);
     return dx;
   }
 }

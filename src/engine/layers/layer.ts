@@ -1,14 +1,14 @@
 /**
  * A trainable parameter: its value and the gradient accumulated into it, two arrays of the
  * same length (convnetjs' `{value, grad}` pair). `key` is the public name
- * `"<layerName>/<kernel|bias>"`.
+ * `"<layerName>/<kernel|bias|alpha>"`.
  */
 export interface Param {
   key: string;
   shape: number[];
   value: Float64Array;
   grad: Float64Array;
-  /** Fan-in and fan-out, for Glorot initialisation; absent for biases (zeros). */
+  /** Fan-in and fan-out, for Glorot initialisation; absent for biases and prelu's alpha (zeros). */
   fans?: { fanIn: number; fanOut: number };
 }
 

@@ -15,7 +15,21 @@ import type {
 } from "../types.js";
 import { sendBack } from "../types.js";
 
-const ACTIVATIONS: Activation[] = ["tanh", "relu", "sigmoid", "linear"];
+const ACTIVATIONS: Activation[] = [
+  "tanh",
+  "relu",
+  "sigmoid",
+  "linear",
+  "elu",
+  "selu",
+  "softplus",
+  "softsign",
+  "relu6",
+  "hardSigmoid",
+  "swish",
+  "mish",
+  "gelu",
+];
 
 /** Appends a hidden layer row to the form. */
 export function addLayerRow(units = 8, activation: Activation = "tanh"): void {
