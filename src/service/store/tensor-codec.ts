@@ -1,5 +1,10 @@
 import { endianness } from "node:os";
-import type { NamedTensors, OptimizerState } from "../../engine/index.js";
+import {
+  type NamedTensors,
+  OPTIMIZER_SLOTS,
+  type OptimizerState,
+  type SlotName,
+} from "../../engine/index.js";
 
 // The blobs hold float64 values in the host's byte order, copied as they are; every platform
 // Node.js runs on today is little-endian, and the format says so.
@@ -56,12 +61,10 @@ export function decodeTensors(blob: Uint8Array): { tensors: NamedTensors; meta: 
   return { tensors, meta: header.meta };
 }
 
-const SLOTS = ["velocity", "m", "v"] as const;
-
-/** An optimiser state as one blob: its moment tensors keyed `"<slot>:<weight key>"`, the rest as meta. */
+/** An optimiser state as one blob: its per-parameter tensors (every `OPTIMIZER_SLOTS` entry) keyed `"<slot>:<weight key>"`, the rest as meta. */
 export function encodeOptimizerState(state: OptimizerState): Buffer {
   const tensors: NamedTensors = {};
-  for (const slot of SLOTS)
+  for (const slot of OPTIMIZER_SLOTS)
     for (const [key, t] of Object.entries(state[slot] ?? {})) tensors[`${slot}:${key}`] = t;
   // The order can hold a million samples: as a tensor it is 8 bytes each rather than JSON digits.
   tensors["shuffleOrder"] = {
@@ -82,7 +85,8 @@ export function decodeOptimizerState(blob: Uint8Array): OptimizerState {
   for (const [name, t] of Object.entries(tensors)) {
     const colon = name.indexOf(":");
     if (colon < 0) continue;
-    const slot = name.slice(0, colon) as (typeof SLOTS)[number];
+    const slot = name.slice(0, colon) as SlotName;
+    if (!OPTIMIZER_SLOTS.includes(slot)) throw new Error(`unknown optimiser slot ${slot} in the blob`);
     state[slot] ??= {};
     state[slot][name.slice(colon + 1)] = t;
   }
