@@ -81,6 +81,22 @@ const ClipFields = {
     .describe("Rescale all gradients together to an L2 norm of at most this (Keras). One clip at most."),
 };
 
+const CLIPS = ["clipnorm", "clipvalue", "globalClipnorm"] as const;
+
+/** Keras 3 refuses more than one of the clippings: a 400 naming the second one set. */
+function atMostOneClip<T extends Partial<Record<(typeof CLIPS)[number], number>>>(
+  ctx: z.core.ParsePayload<T>,
+): void {
+  const set = CLIPS.filter((k) => ctx.value[k] !== undefined);
+  if (set.length > 1)
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      path: [set[1]!],
+      message: `only one of clipnorm, clipvalue and globalClipnorm can be set (as in Keras), got ${set.join(" and ")}`,
+    });
+}
+
 const UnitSchema = z.number().min(0).lt(1);
 const EpsilonSchema = z.number().positive().max(1);
 
@@ -92,6 +108,7 @@ export const SgdSchema = z
     nesterov: z.boolean().optional().describe("Nesterov momentum. Default false."),
     ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({
     id: "SgdOptimizer",
     description: "Stochastic gradient descent, optionally with momentum (tfjs rule).",
@@ -106,6 +123,7 @@ export const AdamSchema = z
     epsilon: z.number().positive().max(1).optional().describe("Default 1e-7."),
     ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({ id: "AdamOptimizer", description: "Adam (Kingma & Ba 2015) with bias correction." });
 
 export const RmspropSchema = z
@@ -118,6 +136,7 @@ export const RmspropSchema = z
     centered: z.boolean().optional().describe("Divide by the variance estimate ms − mg². Default false."),
     ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({
     id: "RmspropOptimizer",
     description: "RMSprop (tfjs/Keras rule), optionally centered and with momentum.",
@@ -131,6 +150,7 @@ export const AdagradSchema = z
     epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
     ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({ id: "AdagradOptimizer", description: "Adagrad (Duchi et al. 2011; tfjs/Keras rule)." });
 
 export const AdadeltaSchema = z
@@ -141,6 +161,7 @@ export const AdadeltaSchema = z
     epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
     ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({ id: "AdadeltaOptimizer", description: "Adadelta (Zeiler 2012), as Keras computes it." });
 
 export const AdamaxSchema = z
@@ -152,6 +173,7 @@ export const AdamaxSchema = z
     epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
     ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({ id: "AdamaxOptimizer", description: "Adamax: Adam with the infinity norm (Kingma & Ba 2015)." });
 
 export const NadamSchema = z
@@ -163,6 +185,7 @@ export const NadamSchema = z
     epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
     ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({
     id: "NadamOptimizer",
     description: "Nadam: Adam with Nesterov momentum (Dozat 2016), Keras' form.",
@@ -183,6 +206,7 @@ export const AdamwSchema = z
       .describe("Decoupled decay w ← w − w·weightDecay·η. Default 0.004."),
     ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({ id: "AdamwOptimizer", description: "AdamW: Adam with Keras 3's decoupled weight decay." });
 
 export const NormalEquationSchema = z.strictObject({ type: z.literal("normalEquation") }).meta({
