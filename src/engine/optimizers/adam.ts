@@ -19,8 +19,6 @@ export class Adam extends StepOptimizer {
   private readonly beta2: number;
   private readonly epsilon: number;
   private readonly decay: number;
-  private c1 = 1;
-  private c2 = 1;
 
   constructor(params: Param[], rate: Schedule, spec: AdamSpec | AdamwSpec) {
     super(params, rate, spec);
@@ -33,25 +31,29 @@ export class Adam extends StepOptimizer {
     this.v = zerosLike(params);
   }
 
-  protected override begin(t: number): void {
-    this.c1 = 1 - this.beta1 ** t;
-    this.c2 = 1 - this.beta2 ** t;
-  }
-
-  protected update(k: number, lr: number, _t: number, keep: Float64Array): number {
-    const { beta1: b1, beta2: b2, epsilon: eps, c1, c2, decay } = this;
+  protected update(k: number, lr: number, t: number, keep: Float64Array): number {
+    const { beta1: b1, beta2: b2, epsilon: eps, decay } = this;
+    const c1 = 1 - b1 ** t;
+    const c2 = 1 - b2 ** t;
     const m = this.m[k]!;
     const v = this.v[k]!;
     const w = this.params[k]!.value;
     const g = this.grads[k]!;
+    if (decay !== 0) {
+      // AdamW: the decoupled decay first; `keep` holds the weight from before it.
+      for (let i = 0; i < w.length; i++) {
+        const w0 = w[i]!;
+        keep[i] = w0;
+        w[i] = w0 - w0 * decay * lr;
+      }
+    }
     let gCheck = 0;
     let vCheck = 0;
     let wCheck = 0;
     for (let i = 0; i < w.length; i++) {
-      const w0 = w[i]!;
-      const wi = decay === 0 ? w0 : w0 - w0 * decay * lr;
+      const wi = w[i]!;
       const gi = g[i]!;
-      keep[i] = w0;
+      if (decay === 0) keep[i] = wi;
       gCheck += gi * 0;
       m[i] = b1 * m[i]! + (1 - b1) * gi;
       v[i] = b2 * v[i]! + (1 - b2) * gi * gi;
