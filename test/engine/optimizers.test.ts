@@ -245,6 +245,18 @@ describe("optimisers tfjs does not have as Keras computes them", () => {
     const d = kerasAdadelta(start(), grads, 0.001, 0.5, 1e-3);
     expectSame(c, d);
   });
+  it("tfjs' adadelta divides by the E_g of the step before: its first step is w − η·g, the paper's is not", async () => {
+    await tfReady();
+    const v = tf.variable(tf.tensor1d([0]), true, `opt${counter++}`);
+    const optimizer = tf.train.adadelta(1, 0.95, 1e-7);
+    optimizer.applyGradients([{ name: v.name, tensor: tf.tensor1d([2]) }]);
+    expect(v.dataSync()[0]).toBeCloseTo(-2, 5);
+    v.dispose();
+    optimizer.dispose();
+    const params: Param[] = [{ key: "w", shape: [1], value: Float64Array.of(0), grad: Float64Array.of(2) }];
+    makeOptimizer({ type: "adadelta", learningRate: 1 }, params).step([new Float64Array(1)]);
+    expect(Math.abs(params[0]!.value[0]!)).toBeLessThan(2e-3); // √ε/√(0.05·4 + ε)·2 ≈ 1.4e-3
+  });
   it("adadelta's first step by hand: Δ = −√ε/√(0.05·g² + ε)·g", () => {
     const params: Param[] = [{ key: "w", shape: [1], value: Float64Array.of(0), grad: Float64Array.of(2) }];
     makeOptimizer({ type: "adadelta", learningRate: 1 }, params).step([new Float64Array(1)]);
@@ -318,5 +330,23 @@ describe("gradient clipping (docs/backprop.md §15.1): a = [3, 4], b = [12], one
     expect(() => makeOptimizer(spec, makeParams(1))).toThrow(
       expect.objectContaining({ path: ["optimizer", field] }),
     );
+  });
+});
+
+describe("a finite gradient that overflows a sum of squares is a moment fault, not a frozen weight", () => {
+  it.each([
+    { type: "rmsprop", learningRate: 0.1 },
+    { type: "adagrad", learningRate: 0.1 },
+    { type: "adadelta" },
+    { type: "nadam", learningRate: 0.1 },
+    { type: "adamw", learningRate: 0.1 },
+  ] as GradientOptimizerSpec[])("$type", (spec) => {
+    const params: Param[] = [
+      { key: "a", shape: [1], value: Float64Array.of(1), grad: Float64Array.of(0.5) },
+      { key: "b", shape: [2], value: Float64Array.of(1, 2), grad: Float64Array.of(1, 1e200) },
+    ];
+    const before = params.map((p) => new Float64Array(p.value.length));
+    expect(makeOptimizer(spec, params).step(before)).toEqual({ stage: "moment", param: 1 });
+    expect(Array.from(before[1]!)).toEqual([1, 2]);
   });
 });
