@@ -228,20 +228,87 @@ export type LearningRateScheduleSpec = ExponentialDecaySpec | PiecewiseConstantD
  */
 export type LearningRate = number | LearningRateScheduleSpec;
 
-/** SGD, optionally with momentum (Keras/tfjs update rule). */
-export interface SgdSpec {
+/**
+ * Gradient clipping, as Keras 3's optimiser arguments (docs/backprop.md §15.1): at most one may be
+ * set, each > 0. `clipnorm` rescales each parameter's gradient to an L2 norm of at most the value,
+ * `globalClipnorm` all gradients together, `clipvalue` clips every element to [−value, value].
+ */
+export interface GradientClipping {
+  clipnorm?: number;
+  clipvalue?: number;
+  globalClipnorm?: number;
+}
+
+/** SGD, optionally with (Nesterov) momentum (Keras/tfjs update rule). */
+export interface SgdSpec extends GradientClipping {
   type: "sgd";
   learningRate: LearningRate;
   momentum?: number;
+  /** Nesterov momentum (docs/backprop.md §15.2); default false. */
+  nesterov?: boolean;
 }
 
 /** Adam (Kingma & Ba 2015) with bias correction; defaults as tfjs: 0.9, 0.999, 1e-7. */
-export interface AdamSpec {
+export interface AdamSpec extends GradientClipping {
   type: "adam";
   learningRate: LearningRate;
   beta1?: number;
   beta2?: number;
   epsilon?: number;
+}
+
+/** RMSprop (docs/backprop.md §15.3); defaults as tfjs/Keras: rho 0.9, momentum 0, epsilon 1e-7, not centered. */
+export interface RmspropSpec extends GradientClipping {
+  type: "rmsprop";
+  learningRate: LearningRate;
+  rho?: number;
+  momentum?: number;
+  epsilon?: number;
+  centered?: boolean;
+}
+
+/** Adagrad (docs/backprop.md §15.4); defaults: initialAccumulatorValue 0.1, epsilon 1e-7. */
+export interface AdagradSpec extends GradientClipping {
+  type: "adagrad";
+  learningRate: LearningRate;
+  initialAccumulatorValue?: number;
+  epsilon?: number;
+}
+
+/** Adadelta (docs/backprop.md §15.5); defaults as Keras: learningRate 0.001, rho 0.95, epsilon 1e-7. */
+export interface AdadeltaSpec extends GradientClipping {
+  type: "adadelta";
+  learningRate?: LearningRate;
+  rho?: number;
+  epsilon?: number;
+}
+
+/** Adamax (docs/backprop.md §15.6); defaults 0.9, 0.999, 1e-7. */
+export interface AdamaxSpec extends GradientClipping {
+  type: "adamax";
+  learningRate: LearningRate;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** Nadam, Keras' form (docs/backprop.md §15.7); defaults 0.9, 0.999, 1e-7. */
+export interface NadamSpec extends GradientClipping {
+  type: "nadam";
+  learningRate: LearningRate;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** AdamW: Adam with Keras 3's decoupled weight decay (docs/backprop.md §15.8); weightDecay default 0.004. */
+export interface AdamwSpec extends GradientClipping {
+  type: "adamw";
+  learningRate: LearningRate;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  weightDecay?: number;
 }
 
 /**
@@ -256,6 +323,14 @@ export interface NormalEquationSpec {
 }
 
 /** The optimisers that step along gradients, epoch by epoch. */
-export type GradientOptimizerSpec = SgdSpec | AdamSpec;
+export type GradientOptimizerSpec =
+  | SgdSpec
+  | AdamSpec
+  | RmspropSpec
+  | AdagradSpec
+  | AdadeltaSpec
+  | AdamaxSpec
+  | NadamSpec
+  | AdamwSpec;
 
 export type OptimizerSpec = GradientOptimizerSpec | NormalEquationSpec;

@@ -4,9 +4,8 @@ import { EngineError } from "./errors.js";
 import { linearModelMismatch } from "./least-squares.js";
 import type { ModelSummary } from "./model.js";
 import { checkNamedTensors } from "./model.js";
-import { checkOptimizerState } from "./optimizers.js";
+import { checkOptimizerSpec, checkOptimizerState } from "./optimizers.js";
 import { Rng } from "./rng.js";
-import { makeSchedule } from "./schedules.js";
 import type { OptimizerState, TrainOptions } from "./types.js";
 
 /** What `checkTrainOptions` learnt about a run while checking it. */
@@ -68,7 +67,7 @@ export function checkTrainOptions(
       );
   }
   if (opts.optimizer.type !== "normalEquation") {
-    makeSchedule(opts.optimizer.learningRate, ["optimizer", "learningRate"]);
+    checkOptimizerSpec(opts.optimizer);
     if (opts.optimizerState) {
       checkOptimizerState(opts.optimizerState, opts.optimizer, params);
       checkShuffleState(opts.optimizerState, nTrain);

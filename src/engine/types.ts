@@ -1,4 +1,4 @@
-import type { ModelSpec, OptimizerSpec } from "./spec.js";
+import type { GradientOptimizerSpec, ModelSpec, OptimizerSpec } from "./spec.js";
 import type { NamedTensors, Tensor } from "./tensor.js";
 
 /**
@@ -113,7 +113,7 @@ export interface EarlyStoppingOptions {
  */
 export interface OptimizerState {
   /** The optimiser it belongs to. */
-  type: "sgd" | "adam";
+  type: GradientOptimizerSpec["type"];
   /**
    * Updates made so far (Keras' `optimizer.iterations`): the step the learning-rate schedule is
    * evaluated at next, and Adam's t − 1.
@@ -123,10 +123,24 @@ export interface OptimizerState {
   epochsCompleted: number;
   /** `sgd` with momentum > 0 only: the velocity v of `v ← μ·v − η·g`, keyed and shaped as the weights. */
   velocity?: NamedTensors;
-  /** `adam` only: the first-moment estimate m, keyed and shaped as the weights. */
+  /** `adam`, `adamw`, `nadam`, `adamax`: the first-moment estimate m, keyed and shaped as the weights. */
   m?: NamedTensors;
-  /** `adam` only: the second-moment estimate v (≥ 0), keyed and shaped as the weights. */
+  /** `adam`, `adamw`, `nadam`: the second-moment estimate v (≥ 0), keyed and shaped as the weights. */
   v?: NamedTensors;
+  /** `rmsprop`: the mean square ms (≥ 0) of `ms ← ρ·ms + (1 − ρ)·g²` (docs/backprop.md §15.3). */
+  meanSquare?: NamedTensors;
+  /** `rmsprop` with `centered`: the mean gradient mg of `mg ← ρ·mg + (1 − ρ)·g`. */
+  meanGradient?: NamedTensors;
+  /** `rmsprop` with momentum > 0: the accumulated step `mom ← μ·mom + η·g/√d`, `w ← w − mom`. */
+  momentum?: NamedTensors;
+  /** `adagrad`: the sum of squared gradients (≥ 0), from `initialAccumulatorValue` (§15.4). */
+  accumulator?: NamedTensors;
+  /** `adadelta`: the running mean of g² (≥ 0), Keras' `accumulated_grad` (§15.5). */
+  accumulatedGrad?: NamedTensors;
+  /** `adadelta`: the running mean of the squared updates (≥ 0), Keras' `accumulated_delta_var`. */
+  accumulatedUpdate?: NamedTensors;
+  /** `adamax`: the exponentially weighted infinity norm u (≥ 0) of `u ← max(β2·u, |g|)` (§15.6). */
+  u?: NamedTensors;
   /** The shuffling generator's xoshiro128** state: four integers in [0, 2³²). */
   shuffleRng: number[];
   /**

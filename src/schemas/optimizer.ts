@@ -60,12 +60,55 @@ const LearningRateSchema = z
   ])
   .describe("Step size: a number, or a schedule evaluated at every optimiser step (Keras' names).");
 
+const ClipFields = {
+  clipnorm: z
+    .number()
+    .positive()
+    .max(1e300)
+    .optional()
+    .describe("Rescale each parameter's gradient to an L2 norm of at most this (Keras). One clip at most."),
+  clipvalue: z
+    .number()
+    .positive()
+    .max(1e300)
+    .optional()
+    .describe("Clip every gradient element to [−clipvalue, clipvalue] (Keras). One clip at most."),
+  globalClipnorm: z
+    .number()
+    .positive()
+    .max(1e300)
+    .optional()
+    .describe("Rescale all gradients together to an L2 norm of at most this (Keras). One clip at most."),
+};
+
+const CLIPS = ["clipnorm", "clipvalue", "globalClipnorm"] as const;
+
+/** Keras 3 refuses more than one of the clippings: a 400 naming the second one set. */
+function atMostOneClip<T extends Partial<Record<(typeof CLIPS)[number], number>>>(
+  ctx: z.core.ParsePayload<T>,
+): void {
+  const set = CLIPS.filter((k) => ctx.value[k] !== undefined);
+  if (set.length > 1)
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      path: [set[1]!],
+      message: `only one of clipnorm, clipvalue and globalClipnorm can be set (as in Keras), got ${set.join(" and ")}`,
+    });
+}
+
+const UnitSchema = z.number().min(0).lt(1);
+const EpsilonSchema = z.number().positive().max(1);
+
 export const SgdSchema = z
   .strictObject({
     type: z.literal("sgd"),
     learningRate: LearningRateSchema,
     momentum: z.number().min(0).lt(1).optional().describe("Momentum in [0, 1); 0 when omitted."),
+    nesterov: z.boolean().optional().describe("Nesterov momentum. Default false."),
+    ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({
     id: "SgdOptimizer",
     description: "Stochastic gradient descent, optionally with momentum (tfjs rule).",
@@ -78,8 +121,93 @@ export const AdamSchema = z
     beta1: z.number().min(0).lt(1).optional().describe("Default 0.9."),
     beta2: z.number().min(0).lt(1).optional().describe("Default 0.999."),
     epsilon: z.number().positive().max(1).optional().describe("Default 1e-7."),
+    ...ClipFields,
   })
+  .check(atMostOneClip)
   .meta({ id: "AdamOptimizer", description: "Adam (Kingma & Ba 2015) with bias correction." });
+
+export const RmspropSchema = z
+  .strictObject({
+    type: z.literal("rmsprop"),
+    learningRate: LearningRateSchema,
+    rho: UnitSchema.optional().describe("Decay of the mean square. Default 0.9."),
+    momentum: UnitSchema.optional().describe("Default 0."),
+    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
+    centered: z.boolean().optional().describe("Divide by the variance estimate ms − mg². Default false."),
+    ...ClipFields,
+  })
+  .check(atMostOneClip)
+  .meta({
+    id: "RmspropOptimizer",
+    description: "RMSprop (tfjs/Keras rule), optionally centered and with momentum.",
+  });
+
+export const AdagradSchema = z
+  .strictObject({
+    type: z.literal("adagrad"),
+    learningRate: LearningRateSchema,
+    initialAccumulatorValue: z.number().min(0).max(1e300).optional().describe("Default 0.1."),
+    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
+    ...ClipFields,
+  })
+  .check(atMostOneClip)
+  .meta({ id: "AdagradOptimizer", description: "Adagrad (Duchi et al. 2011; tfjs/Keras rule)." });
+
+export const AdadeltaSchema = z
+  .strictObject({
+    type: z.literal("adadelta"),
+    learningRate: LearningRateSchema.optional().describe("Default 0.001 (Keras 3, tfjs)."),
+    rho: UnitSchema.optional().describe("Default 0.95."),
+    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
+    ...ClipFields,
+  })
+  .check(atMostOneClip)
+  .meta({ id: "AdadeltaOptimizer", description: "Adadelta (Zeiler 2012), as Keras computes it." });
+
+export const AdamaxSchema = z
+  .strictObject({
+    type: z.literal("adamax"),
+    learningRate: LearningRateSchema,
+    beta1: UnitSchema.optional().describe("Default 0.9."),
+    beta2: UnitSchema.optional().describe("Default 0.999."),
+    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
+    ...ClipFields,
+  })
+  .check(atMostOneClip)
+  .meta({ id: "AdamaxOptimizer", description: "Adamax: Adam with the infinity norm (Kingma & Ba 2015)." });
+
+export const NadamSchema = z
+  .strictObject({
+    type: z.literal("nadam"),
+    learningRate: LearningRateSchema,
+    beta1: UnitSchema.optional().describe("Default 0.9."),
+    beta2: UnitSchema.optional().describe("Default 0.999."),
+    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
+    ...ClipFields,
+  })
+  .check(atMostOneClip)
+  .meta({
+    id: "NadamOptimizer",
+    description: "Nadam: Adam with Nesterov momentum (Dozat 2016), Keras' form.",
+  });
+
+export const AdamwSchema = z
+  .strictObject({
+    type: z.literal("adamw"),
+    learningRate: LearningRateSchema,
+    beta1: UnitSchema.optional().describe("Default 0.9."),
+    beta2: UnitSchema.optional().describe("Default 0.999."),
+    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
+    weightDecay: z
+      .number()
+      .min(0)
+      .max(1e6)
+      .optional()
+      .describe("Decoupled decay w ← w − w·weightDecay·η. Default 0.004."),
+    ...ClipFields,
+  })
+  .check(atMostOneClip)
+  .meta({ id: "AdamwOptimizer", description: "AdamW: Adam with Keras 3's decoupled weight decay." });
 
 export const NormalEquationSchema = z.strictObject({ type: z.literal("normalEquation") }).meta({
   id: "NormalEquationOptimizer",
@@ -90,7 +218,17 @@ export const NormalEquationSchema = z.strictObject({ type: z.literal("normalEqua
 });
 
 export const OptimizerSchema = z
-  .discriminatedUnion("type", [SgdSchema, AdamSchema, NormalEquationSchema])
+  .discriminatedUnion("type", [
+    SgdSchema,
+    AdamSchema,
+    NormalEquationSchema,
+    RmspropSchema,
+    AdagradSchema,
+    AdadeltaSchema,
+    AdamaxSchema,
+    NadamSchema,
+    AdamwSchema,
+  ])
   .meta({ id: "Optimizer", description: "The optimiser, chosen by `type`." });
 
 type Assert<T extends true> = T;

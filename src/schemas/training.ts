@@ -26,14 +26,39 @@ const uint32 = z
   .min(0)
   .max(2 ** 32 - 1);
 
+export const OptimizerTypeSchema = z.enum([
+  "sgd",
+  "adam",
+  "rmsprop",
+  "adagrad",
+  "adadelta",
+  "adamax",
+  "nadam",
+  "adamw",
+]);
+
+/** The per-parameter arrays of the optimisers after sgd and adam, keyed and shaped as the weights. */
+function slotFields<T extends z.ZodType>(tensors: T) {
+  return {
+    meanSquare: tensors.optional().describe("rmsprop: mean square ms (≥ 0)."),
+    meanGradient: tensors.optional().describe("rmsprop with centered: mean gradient mg."),
+    momentum: tensors.optional().describe("rmsprop with momentum > 0: the accumulated step."),
+    accumulator: tensors.optional().describe("adagrad: sum of squared gradients (≥ 0)."),
+    accumulatedGrad: tensors.optional().describe("adadelta: running mean of g² (≥ 0)."),
+    accumulatedUpdate: tensors.optional().describe("adadelta: running mean of squared updates (≥ 0)."),
+    u: tensors.optional().describe("adamax: weighted infinity norm (≥ 0)."),
+  };
+}
+
 export const OptimizerStateSchema = z
   .strictObject({
-    type: z.enum(["sgd", "adam"]),
+    type: OptimizerTypeSchema,
     iterations: z.number().int().min(0).describe("Optimiser updates made so far."),
     epochsCompleted: z.number().int().min(0),
     velocity: NamedTensorsInputSchema.optional().describe("sgd with momentum: the velocity."),
-    m: NamedTensorsInputSchema.optional().describe("adam: first-moment estimate."),
-    v: NamedTensorsInputSchema.optional().describe("adam: second-moment estimate."),
+    m: NamedTensorsInputSchema.optional().describe("adam, adamw, nadam, adamax: first-moment estimate."),
+    v: NamedTensorsInputSchema.optional().describe("adam, adamw, nadam: second-moment estimate."),
+    ...slotFields(NamedTensorsInputSchema),
     shuffleRng: z.array(uint32).length(4).describe("The shuffling generator's state."),
     shuffleOrder: z
       .array(z.number().int().min(0))
@@ -47,12 +72,13 @@ export const OptimizerStateSchema = z
 
 export const OptimizerStateOutputSchema = z
   .object({
-    type: z.enum(["sgd", "adam"]),
+    type: OptimizerTypeSchema,
     iterations: z.number().int(),
     epochsCompleted: z.number().int(),
     velocity: NamedTensorsOutputSchema.optional(),
     m: NamedTensorsOutputSchema.optional(),
     v: NamedTensorsOutputSchema.optional(),
+    ...slotFields(NamedTensorsOutputSchema),
     shuffleRng: z.array(z.number().int()),
     shuffleOrder: z.array(z.number().int()),
   })
@@ -60,8 +86,8 @@ export const OptimizerStateOutputSchema = z
     id: "OptimizerStateOut",
     description:
       "Send back as `optimizerState` (with the weights) to continue. A moment estimate is `null` where it " +
-      "overflowed (adam's `v` holds squared gradients, which overflow above about 1e154 though the gradient is " +
-      "finite); such a state cannot be continued from.",
+      "overflowed (adam's `v` and the other sums of squared gradients overflow above about 1e154 though the " +
+      "gradient is finite); such a state cannot be continued from.",
   });
 
 export const TelemetrySchema = z

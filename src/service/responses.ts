@@ -1,4 +1,12 @@
-import type { GradientsResult, NamedTensors, Tensor, TrainResult } from "../engine/index.js";
+import {
+  type GradientsResult,
+  type NamedTensors,
+  OPTIMIZER_SLOTS,
+  type OptimizerState,
+  type SlotName,
+  type Tensor,
+  type TrainResult,
+} from "../engine/index.js";
 import type { NestedNumbers } from "../schemas/common.js";
 import type { GradientsResponse, PredictResponse, TrainResponse } from "../schemas/responses.js";
 import { arrayToNested, batchToNested, finiteOrNull, namedTensorsToNested } from "./convert.js";
@@ -45,11 +53,10 @@ export function trainResponse(r: TrainResult, seed: number, durationMs: number):
       ),
       activations: r.telemetry.activations,
     },
+    // The slots keep their places in the state's key order, converted to nested arrays.
     optimizerState: r.optimizerState && {
-      ...r.optimizerState,
-      velocity: r.optimizerState.velocity && namedTensorsToNested(r.optimizerState.velocity),
-      m: r.optimizerState.m && namedTensorsToNested(r.optimizerState.m),
-      v: r.optimizerState.v && namedTensorsToNested(r.optimizerState.v),
+      ...(r.optimizerState as Omit<OptimizerState, SlotName>),
+      ...slotsToNested(r.optimizerState),
     },
     durationMs: Math.round(durationMs * 1000) / 1000,
     diverged: r.diverged,
@@ -97,4 +104,16 @@ export function gradientsResponse(r: GradientsResult, seed: number): GradientsRe
 export function predictResponse(outputs: Tensor): PredictResponse {
   // Finite: predict throws on an output that overflows.
   return { outputs: batchToNested(outputs) as NestedNumbers[] };
+}
+
+/** An optimiser state's per-parameter arrays as nested arrays (`null` for a non-finite value). */
+function slotsToNested(
+  state: OptimizerState,
+): Partial<Record<SlotName, ReturnType<typeof namedTensorsToNested>>> {
+  const out: Partial<Record<SlotName, ReturnType<typeof namedTensorsToNested>>> = {};
+  for (const slot of OPTIMIZER_SLOTS) {
+    const tensors = state[slot];
+    if (tensors) out[slot] = namedTensorsToNested(tensors);
+  }
+  return out;
 }

@@ -454,7 +454,7 @@ export function genTrain(r: Rand): Generated {
     body.optimizer = { type: "normalEquation" };
     if (r.bool(0.5)) body.epochs = r.int(1, 5);
   } else {
-    const type = r.pick(["sgd", "adam"]);
+    const type = r.pick(["sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamw"]);
     const opt: TreeObject =
       type === "sgd" ? { type, learningRate: genRate(r, 0.5) } : { type, learningRate: genRate(r, 0.05) };
     if (type === "sgd" && r.bool(0.3)) opt.momentum = r.num(0, 0.95);
@@ -463,6 +463,7 @@ export function genTrain(r: Rand): Generated {
       if (r.bool(0.2)) opt.beta2 = r.num(0, 0.9999);
       if (r.bool(0.2)) opt.epsilon = r.num(1e-8, 1e-3);
     }
+    genOptimizerFields(r, opt);
     body.optimizer = opt;
     body.epochs = r.int(1, 5);
   }
@@ -946,6 +947,7 @@ export function extremeRequest(r: Rand, gen: Generated): WireRequest {
           opt.beta2 = r.pick([0, 0.999999999]);
           opt.epsilon = r.pick([1, 5e-324]);
         }
+        extremeOptimizerFields(r, opt);
         if (gen.route === "/train") {
           if (r.bool(0.5)) body.batchSize = 65_536;
           if (r.bool(0.3)) body.validationSplit = r.pick([0.999999, 0.5]);
@@ -1064,4 +1066,55 @@ export function breakCsv(
     }
   }
   return { text: lines.length ? lines.join("\n") : text, query, kinds };
+}
+
+/**
+ * The fields of the optimisers after sgd and adam (Nesterov, rmsprop, adagrad, adadelta, adamax,
+ * nadam, adamw), and at most one gradient clipping (two are a 400, as in Keras), drawn into `opt`.
+ */
+function genOptimizerFields(r: Rand, opt: TreeObject): void {
+  const type = opt.type;
+  if (type === "sgd" && opt.momentum !== undefined && r.bool(0.5)) opt.nesterov = r.bool();
+  if (type === "rmsprop") {
+    if (r.bool(0.3)) opt.rho = r.num(0, 0.99);
+    if (r.bool(0.3)) opt.momentum = r.num(0, 0.95);
+    if (r.bool(0.3)) opt.epsilon = r.num(1e-8, 1e-3);
+    if (r.bool(0.3)) opt.centered = r.bool();
+  }
+  if (type === "adagrad" && r.bool(0.4)) opt.initialAccumulatorValue = r.num(0, 1);
+  if (type === "adadelta") {
+    if (r.bool(0.3)) delete opt.learningRate;
+    if (r.bool(0.3)) opt.rho = r.num(0, 0.99);
+    if (r.bool(0.3)) opt.epsilon = r.num(1e-8, 1e-3);
+  }
+  if (type === "adamax" || type === "nadam" || type === "adamw") {
+    if (r.bool(0.2)) opt.beta1 = r.num(0, 0.99);
+    if (r.bool(0.2)) opt.beta2 = r.num(0, 0.9999);
+    if (r.bool(0.2)) opt.epsilon = r.num(1e-8, 1e-3);
+  }
+  if (type === "adamw" && r.bool(0.4)) opt.weightDecay = r.num(0, 0.5);
+  if (r.bool(0.25)) opt[r.pick(CLIPS)] = r.num(1e-3, 10);
+}
+
+const CLIPS = ["clipnorm", "clipvalue", "globalClipnorm"] as const;
+
+/** Extreme but valid values of those fields: the answer is a 200 with finite weights, or a 422. */
+function extremeOptimizerFields(r: Rand, opt: TreeObject): void {
+  const type = opt.type;
+  if (type === "rmsprop" || type === "adadelta") {
+    opt.rho = r.pick([0, 0.999999999]);
+    opt.epsilon = r.pick([1, 5e-324]);
+    if (type === "rmsprop") opt.centered = r.bool();
+  }
+  if (type === "adagrad") opt.initialAccumulatorValue = r.pick([0, 1e300]);
+  if (type === "adamax" || type === "nadam" || type === "adamw") {
+    opt.beta1 = r.pick([0, 0.999999999]);
+    opt.beta2 = r.pick([0, 0.999999999]);
+    opt.epsilon = r.pick([1, 5e-324]);
+  }
+  if (type === "adamw") opt.weightDecay = r.pick([0, 1e6]);
+  if (type !== "normalEquation" && r.bool(0.5)) {
+    for (const clip of CLIPS) delete opt[clip];
+    opt[r.pick(CLIPS)] = r.pick([5e-324, 1e300]);
+  }
 }

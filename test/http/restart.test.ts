@@ -84,61 +84,73 @@ const post = (url: string, payload: unknown) =>
     body: JSON.stringify(payload),
   });
 
+/** Posts `body` as a job, SIGKILLs the server mid-run, restarts it and checks the job ends as `/train` does. */
+async function killAndResume(body: Record<string, unknown>): Promise<void> {
+  const first = await startServer();
+  const created = await post(`${first.base}/jobs`, body);
+  expect(created.status).toBe(202);
+  const { id } = (await created.json()) as JobJson;
+  // Kill the process once a few checkpoints are stored, without any warning.
+  let killedAt = 0;
+  await followSse(`${first.base}/jobs/${id}/events`, (e) => {
+    if (e.event === "progress" && Number(e.id) >= 35) {
+      first.proc.kill("SIGKILL");
+      killedAt = Number(e.id);
+      return true;
+    }
+    return undefined;
+  });
+  await new Promise((r) => first.proc.once("exit", r));
+  expect(killedAt).toBeGreaterThanOrEqual(35);
+  expect(killedAt).toBeLessThan(600);
+
+  const t0 = performance.now();
+  const second = await startServer();
+  const listening = performance.now() - t0;
+  const job = (await (await fetch(`${second.base}/jobs/${id}`)).json()) as JobJson;
+  expect(["queued", "running"]).toContain(job.status);
+  expect(job.checkpointEpoch).toBeGreaterThanOrEqual(30);
+  expect(job.checkpointEpoch).toBeLessThanOrEqual(killedAt + 10);
+  // Follow it to the end; the stream replays the stored epochs first.
+  let resumedAt = 0;
+  const { events } = await followSse(`${second.base}/jobs/${id}/events`, (e) => {
+    if (!resumedAt && e.event === "progress" && Number(e.id) > job.checkpointEpoch)
+      resumedAt = performance.now() - t0;
+    return undefined;
+  });
+  console.log(
+    `restart: listening after ${listening.toFixed(0)} ms, first resumed epoch after ${resumedAt.toFixed(0)} ms ` +
+      `(killed at epoch ${killedAt}, checkpoint ${job.checkpointEpoch})`,
+  );
+  expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 601 }, (_, i) => i + 1));
+  expect(events.at(-1)!.event).toBe("succeeded");
+
+  const done = (await (await fetch(`${second.base}/jobs/${id}`)).json()) as JobJson;
+  expect(done.status).toBe("succeeded");
+  expect(done.attempts).toBe(2);
+  const sync = (await (await post(`${second.base}/train`, body)).json()) as JobJson["result"];
+  expect(done.result.weightsSha256).toBe(sync.weightsSha256);
+  expect(done.result.history).toEqual(sync.history);
+  expect(JSON.parse(events.at(-1)!.data).weightsSha256).toBe(sync.weightsSha256);
+
+  // A late reader of the finished job gets the same stream in one go.
+  const replay = parseSse(await (await fetch(`${second.base}/jobs/${id}/events`)).text());
+  expect(replay).toEqual(events);
+
+  second.proc.kill("SIGTERM"); // graceful this time
+  const code = await new Promise((r) => second.proc.once("exit", r));
+  expect(code).toBe(0);
+}
+
 describe("SIGKILL mid-job", () => {
   it("resumes from the last checkpoint after a restart and ends with the uninterrupted run's weights", async () => {
-    const first = await startServer();
-    const created = await post(`${first.base}/jobs`, body);
-    expect(created.status).toBe(202);
-    const { id } = (await created.json()) as JobJson;
-    // Kill the process once a few checkpoints are stored, without any warning.
-    let killedAt = 0;
-    await followSse(`${first.base}/jobs/${id}/events`, (e) => {
-      if (e.event === "progress" && Number(e.id) >= 35) {
-        first.proc.kill("SIGKILL");
-        killedAt = Number(e.id);
-        return true;
-      }
-      return undefined;
+    await killAndResume(body);
+  }, 60_000);
+
+  it("resumes bit-identically with nadam and clipping: its checkpoint carries m and v, Π is rebuilt", async () => {
+    await killAndResume({
+      ...body,
+      optimizer: { type: "nadam", learningRate: 0.004, globalClipnorm: 0.5 },
     });
-    await new Promise((r) => first.proc.once("exit", r));
-    expect(killedAt).toBeGreaterThanOrEqual(35);
-    expect(killedAt).toBeLessThan(600);
-
-    const t0 = performance.now();
-    const second = await startServer();
-    const listening = performance.now() - t0;
-    const job = (await (await fetch(`${second.base}/jobs/${id}`)).json()) as JobJson;
-    expect(["queued", "running"]).toContain(job.status);
-    expect(job.checkpointEpoch).toBeGreaterThanOrEqual(30);
-    expect(job.checkpointEpoch).toBeLessThanOrEqual(killedAt + 10);
-    // Follow it to the end; the stream replays the stored epochs first.
-    let resumedAt = 0;
-    const { events } = await followSse(`${second.base}/jobs/${id}/events`, (e) => {
-      if (!resumedAt && e.event === "progress" && Number(e.id) > job.checkpointEpoch)
-        resumedAt = performance.now() - t0;
-      return undefined;
-    });
-    console.log(
-      `restart: listening after ${listening.toFixed(0)} ms, first resumed epoch after ${resumedAt.toFixed(0)} ms ` +
-        `(killed at epoch ${killedAt}, checkpoint ${job.checkpointEpoch})`,
-    );
-    expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 601 }, (_, i) => i + 1));
-    expect(events.at(-1)!.event).toBe("succeeded");
-
-    const done = (await (await fetch(`${second.base}/jobs/${id}`)).json()) as JobJson;
-    expect(done.status).toBe("succeeded");
-    expect(done.attempts).toBe(2);
-    const sync = (await (await post(`${second.base}/train`, body)).json()) as JobJson["result"];
-    expect(done.result.weightsSha256).toBe(sync.weightsSha256);
-    expect(done.result.history).toEqual(sync.history);
-    expect(JSON.parse(events.at(-1)!.data).weightsSha256).toBe(sync.weightsSha256);
-
-    // A late reader of the finished job gets the same stream in one go.
-    const replay = parseSse(await (await fetch(`${second.base}/jobs/${id}/events`)).text());
-    expect(replay).toEqual(events);
-
-    second.proc.kill("SIGTERM"); // graceful this time
-    const code = await new Promise((r) => second.proc.once("exit", r));
-    expect(code).toBe(0);
   }, 60_000);
 });

@@ -81,7 +81,7 @@ export class DivergenceWatch {
       fault.stage === "gradient"
         ? `the gradient of ${p.key} became ${describeNonFinite(p.grad, p.shape)}`
         : fault.stage === "moment"
-          ? `the gradient of ${p.key} is too large for adam: its square overflowed the bias-corrected second moment v̂ (|g| ≳ 1.3e154)`
+          ? `the gradient of ${p.key} is too large for ${optimizer.type}: its square overflowed ${optimizer.momentName} (|g| ≳ 1.3e154)`
           : `the update made ${p.key} ${describeNonFinite(p.value, p.shape)} (the step is undone)`;
     for (let k = 0; k < params.length; k++) params[k]!.value.set(before[k]!);
     this.fail(epoch, batch, fault.stage === "weight" ? "weight" : "gradient", detail, {

@@ -4,6 +4,8 @@ import {
   type Dataset,
   type ModelSummary,
   type NamedTensors,
+  OPTIMIZER_SLOTS,
+  type SlotName,
   type TrainOptions,
 } from "../../engine/index.js";
 import type { TrainRequest } from "../../schemas/requests.js";
@@ -114,9 +116,7 @@ export async function planTraining(
       data.x.buffer as ArrayBuffer,
       data.y.buffer as ArrayBuffer,
       ...buffersOf(initialWeights),
-      ...buffersOf(optimizerState?.velocity),
-      ...buffersOf(optimizerState?.m),
-      ...buffersOf(optimizerState?.v),
+      ...OPTIMIZER_SLOTS.flatMap((slot) => buffersOf(optimizerState?.[slot])),
     ],
     toRequest,
   };
@@ -136,16 +136,15 @@ function trainingWork(summary: ModelSummary, n: number, epochs: number, closedFo
 }
 
 type StateIn = NonNullable<TrainRequest["optimizerState"]>;
-type StateOut = Omit<StateIn, "velocity" | "m" | "v"> & {
-  velocity?: NamedTensors;
-  m?: NamedTensors;
-  v?: NamedTensors;
-};
+type StateOut = Omit<StateIn, SlotName> & Partial<Record<SlotName, NamedTensors>>;
 
-/** An optimiser state sent back, its moments converted to tensors (naming the bad field). */
+/** An optimiser state sent back, its per-parameter arrays converted to tensors (naming the bad field). */
 function optimizerStateOf(state: StateIn | undefined): StateOut | undefined {
   if (!state) return undefined;
-  const moments = (key: "velocity" | "m" | "v") =>
-    state[key] && nestedToNamedTensors(state[key], ["optimizerState", key]);
-  return { ...state, velocity: moments("velocity"), m: moments("m"), v: moments("v") };
+  const out = { ...state } as unknown as StateOut;
+  for (const slot of OPTIMIZER_SLOTS) {
+    const nested = state[slot];
+    if (nested) out[slot] = nestedToNamedTensors(nested, ["optimizerState", slot]);
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import { endianness } from "node:os";
 import { z } from "zod";
-import type { NamedTensors, OptimizerState } from "../../engine/index.js";
+import { type NamedTensors, OPTIMIZER_SLOTS, type OptimizerState } from "../../engine/index.js";
+import { OptimizerTypeSchema } from "../../schemas/training.js";
 
 // The blobs hold float64 values in the host's byte order, copied as they are; every platform
 // Node.js runs on today is little-endian, and the format says so.
@@ -15,7 +16,7 @@ type Header = z.output<typeof HeaderSchema>;
 
 /** What an optimiser state's blob keeps as meta (its tensors are the rest). */
 const OptimizerMetaSchema = z.object({
-  type: z.enum(["sgd", "adam"]),
+  type: OptimizerTypeSchema,
   iterations: z.number().int().nonnegative(),
   epochsCompleted: z.number().int().nonnegative(),
   shuffleRng: z.array(z.number().int()),
@@ -77,12 +78,10 @@ export function decodeTensors(blob: Uint8Array): { tensors: NamedTensors; meta: 
   return { tensors, meta: header.meta };
 }
 
-const SLOTS = ["velocity", "m", "v"] as const;
-
-/** An optimiser state as one blob: its moment tensors keyed `"<slot>:<weight key>"`, the rest as meta. */
+/** An optimiser state as one blob: its per-parameter tensors (every `OPTIMIZER_SLOTS` entry) keyed `"<slot>:<weight key>"`, the rest as meta. */
 export function encodeOptimizerState(state: OptimizerState): Buffer {
   const tensors: NamedTensors = {};
-  for (const slot of SLOTS)
+  for (const slot of OPTIMIZER_SLOTS)
     for (const [key, t] of Object.entries(state[slot] ?? {})) tensors[`${slot}:${key}`] = t;
   // The order can hold a million samples: as a tensor it is 8 bytes each rather than JSON digits.
   tensors["shuffleOrder"] = {
@@ -106,7 +105,7 @@ export function decodeOptimizerState(blob: Uint8Array): OptimizerState {
   for (const [name, t] of Object.entries(tensors)) {
     const colon = name.indexOf(":");
     if (colon < 0) continue;
-    const slot = SLOTS.find((s) => s === name.slice(0, colon));
+    const slot = OPTIMIZER_SLOTS.find((s) => s === name.slice(0, colon));
     if (slot === undefined) throw new Error(`optimizer state tensor ${name} is of no known slot`);
     state[slot] ??= {};
     state[slot][name.slice(colon + 1)] = t;

@@ -1,0 +1,71 @@
+import type { Param } from "../layers/layer.js";
+import type { Schedule } from "../schedules.js";
+import type { SgdSpec } from "../spec.js";
+import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
+
+/**
+ * SGD with optional momentum, as Keras/tfjs: `v ← μ·v − η·g`, `w ← w + v`; with Nesterov
+ * `w ← w + μ·v − η·g` after the same velocity update (μ = 0: plain gradient descent
+ * `w ← w − η·g`; docs/backprop.md §11.1, §15.2), η = the scheduled rate of the step.
+ */
+export class Sgd extends StepOptimizer {
+  readonly type = "sgd";
+  private readonly velocity: Float64Array[];
+  private readonly momentum: number;
+  private readonly nesterov: boolean;
+
+  constructor(params: Param[], rate: Schedule, spec: SgdSpec) {
+    super(params, rate, spec);
+    this.momentum = spec.momentum ?? 0;
+    this.nesterov = spec.nesterov === true && this.momentum !== 0;
+    this.velocity = this.momentum === 0 ? [] : zerosLike(params);
+  }
+
+  protected update(k: number, lr: number, _t: number, keep: Float64Array): number {
+    const mu = this.momentum;
+    const w = this.params[k]!.value;
+    const g = this.grads[k]!;
+    let gCheck = 0;
+    let wCheck = 0;
+    if (mu === 0) {
+      for (let i = 0; i < w.length; i++) {
+        const wi = w[i]!;
+        const gi = g[i]!;
+        keep[i] = wi;
+        gCheck += gi * 0;
+        const next = wi - lr * gi;
+        w[i] = next;
+        wCheck += next * 0;
+      }
+    } else if (!this.nesterov) {
+      const v = this.velocity[k]!;
+      for (let i = 0; i < w.length; i++) {
+        const wi = w[i]!;
+        const gi = g[i]!;
+        keep[i] = wi;
+        gCheck += gi * 0;
+        v[i] = mu * v[i]! - lr * gi;
+        const next = wi + v[i]!;
+        w[i] = next;
+        wCheck += next * 0;
+      }
+    } else {
+      const v = this.velocity[k]!;
+      for (let i = 0; i < w.length; i++) {
+        const wi = w[i]!;
+        const gi = g[i]!;
+        keep[i] = wi;
+        gCheck += gi * 0;
+        v[i] = mu * v[i]! - lr * gi;
+        const next = wi + (mu * v[i]! - lr * gi);
+        w[i] = next;
+        wCheck += next * 0;
+      }
+    }
+    return flags(gCheck, 0, wCheck);
+  }
+
+  protected slotArrays(): Partial<Record<SlotName, Float64Array[]>> {
+    return this.momentum === 0 ? {} : { velocity: this.velocity };
+  }
+}
