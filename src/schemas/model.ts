@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { LayerSpec, ModelSpec } from "../engine/index.js";
 import { LIMITS } from "./limits.js";
+import { weightOptionFields } from "./weight-options.js";
 
 export const ActivationSchema = z
   .enum(["linear", "sigmoid", "tanh", "relu", "softmax"])
@@ -46,6 +47,7 @@ export const DenseLayerSchema = z
     activation: ActivationSchema.optional(),
     useBias: z.boolean().optional().describe("Default true."),
     name: LayerNameSchema.optional(),
+    ...weightOptionFields,
   })
   .meta({ id: "DenseLayer", description: "Affine layer Y = X·W + b, input [in], output [units]." });
 
@@ -67,6 +69,7 @@ export const Conv2dLayerSchema = z
     activation: ActivationSchema.optional(),
     useBias: z.boolean().optional().describe("Default true."),
     name: LayerNameSchema.optional(),
+    ...weightOptionFields,
   })
   .meta({
     id: "Conv2dLayer",
