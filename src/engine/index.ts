@@ -6,6 +6,7 @@
 export { checkSamples, validateData } from "./data.js";
 export { EngineError } from "./errors.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
+export type { Distribution, FanMode, InitializerName, InitializerSpec } from "./initializers.js";
 export { computeGradients, predict } from "./inspect.js";
 export {
   type LeastSquaresFit,
@@ -14,6 +15,7 @@ export {
   solveLeastSquares,
 } from "./least-squares.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
+export type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
 export { makeSchedule, type Schedule } from "./schedules.js";
 export { Sha256, sha256Hex } from "./sha256.js";
 export type * from "./spec.js";
