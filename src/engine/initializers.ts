@@ -100,13 +100,14 @@ const SCALED: Record<string, { scale: number; mode: FanMode; distribution: Distr
  * order (docs/backprop.md §16.1). Fans are `fans` when given (a layer's own), else `computeFans(shape)`.
  * `glorotUniform` draws exactly as the engine always has, so default
  * weights are unchanged.
- * @throws EngineError at `path` when the arguments are invalid or the values would not be finite.
+ * With `rng` null, only checks the arguments (`checkInitializer`).
+ * @throws EngineError at `path` when the arguments are invalid or the values could overflow.
  */
 export function initializeParam(
   spec: InitializerSpec,
   value: Float64Array,
   shape: readonly number[],
-  rng: Rng,
+  rng: Rng | null,
   path: (string | number)[],
   fans: { fanIn: number; fanOut: number } = computeFans(shape),
 ): void {
@@ -126,32 +127,39 @@ export function initializeParam(
     case "glorotUniform": {
       const { fanIn, fanOut } = fans;
       const limit = Math.sqrt(6 / (fanIn + fanOut));
-      for (let i = 0; i < n; i++) value[i] = rng.uniform(-limit, limit);
+      if (rng) for (let i = 0; i < n; i++) value[i] = rng.uniform(-limit, limit);
       break;
     }
     case "zeros":
-      value.fill(0);
+      if (rng) value.fill(0);
       break;
     case "ones":
-      value.fill(1);
+      if (rng) value.fill(1);
       break;
-    case "constant":
-      value.fill(num("value", Number.NaN));
+    case "constant": {
+      const v = num("value", Number.NaN);
+      if (rng) value.fill(v);
       break;
+    }
     case "randomUniform": {
       const lo = num("minval", -0.05);
       const hi = num("maxval", 0.05);
       if (hi < lo)
         throw new EngineError(`randomUniform: maxval ${hi} is below minval ${lo}`, [...path, "maxval"]);
-      for (let i = 0; i < n; i++) value[i] = rng.uniform(lo, hi);
+      if (!Number.isFinite(hi - lo))
+        throw new EngineError(`randomUniform: the range maxval − minval overflows`, [...path, "maxval"]);
+      if (rng) for (let i = 0; i < n; i++) value[i] = rng.uniform(lo, hi);
       break;
     }
     case "randomNormal":
     case "truncatedNormal": {
       const mean = num("mean", 0);
       const stddev = num("stddev", 0.05, 0);
+      // |z| ≤ √(−2 ln 2⁻⁵³) < 9 for Box–Muller on 53-bit uniforms, ≤ 2 truncated.
+      if (!Number.isFinite(Math.abs(mean) + (a.type === "randomNormal" ? 9 : 2) * stddev))
+        throw new EngineError(`${a.type}: mean and stddev this large can overflow`, [...path, "stddev"]);
       const draw = a.type === "randomNormal" ? standardNormal : truncatedStandardNormal;
-      for (let i = 0; i < n; i++) value[i] = mean + stddev * draw(rng);
+      if (rng) for (let i = 0; i < n; i++) value[i] = mean + stddev * draw(rng);
       break;
     }
     case "orthogonal":
@@ -176,12 +184,13 @@ export function initializeParam(
         typeof spec === "string" ? path : [...path, "type"],
       );
   }
-  for (let i = 0; i < n; i++)
-    if (!Number.isFinite(value[i]!))
-      throw new EngineError(
-        `${a.type} gives a non-finite weight with these arguments; use smaller values`,
-        path,
-      );
+  if (rng)
+    for (let i = 0; i < n; i++)
+      if (!Number.isFinite(value[i]!))
+        throw new EngineError(
+          `${a.type} gives a non-finite weight with these arguments; use smaller values`,
+          path,
+        );
 }
 
 /**
@@ -196,7 +205,7 @@ function varianceScaling(
   scale: number,
   mode: FanMode,
   distribution: Distribution,
-  rng: Rng,
+  rng: Rng | null,
   path: (string | number)[],
 ): void {
   const { fanIn, fanOut } = fans;
@@ -213,10 +222,10 @@ function varianceScaling(
   const n = value.length;
   if (distribution === "uniform") {
     const limit = Math.sqrt(3 * variance);
-    for (let i = 0; i < n; i++) value[i] = rng.uniform(-limit, limit);
+    if (rng) for (let i = 0; i < n; i++) value[i] = rng.uniform(-limit, limit);
   } else if (distribution === "normal" || distribution === "truncatedNormal") {
     const sigma = Math.sqrt(variance) / (distribution === "normal" ? 1 : TRUNCATION_CORRECTION);
-    for (let i = 0; i < n; i++) value[i] = sigma * truncatedStandardNormal(rng);
+    if (rng) for (let i = 0; i < n; i++) value[i] = sigma * truncatedStandardNormal(rng);
   } else
     throw new EngineError(
       `distribution must be "normal", "uniform" or "truncatedNormal", got ${JSON.stringify(distribution)}`,
@@ -234,7 +243,7 @@ function orthogonal(
   value: Float64Array,
   shape: readonly number[],
   gain: number,
-  rng: Rng,
+  rng: Rng | null,
   path: (string | number)[],
 ): void {
   if (shape.length < 2)
@@ -243,7 +252,7 @@ function orthogonal(
       path,
     );
   const cols = shape[shape.length - 1]!;
-  const rows = value.length / cols;
+  const rows = shape.slice(0, -1).reduce((p, d) => p * d, 1);
   const tall = Math.max(rows, cols);
   const wide = Math.min(rows, cols);
   if (tall * wide * wide > MAX_QR_WORK)
@@ -251,6 +260,7 @@ function orthogonal(
       `orthogonal on a [${rows}, ${cols}] weight needs a QR of ${tall * wide * wide} operations; the limit is ${MAX_QR_WORK}`,
       path,
     );
+  if (!rng) return;
   const a = new Matrix(tall, wide);
   for (let i = 0; i < tall; i++) for (let j = 0; j < wide; j++) a.set(i, j, standardNormal(rng));
   const qr = new QrDecomposition(a);
@@ -263,6 +273,20 @@ function orthogonal(
       const sign = r.get(qj, qj) < 0 ? -1 : 1;
       value[i * cols + j] = gain * sign * q.get(qi, qj);
     }
+}
+
+/**
+ * Checks an initialiser's arguments for a tensor of `shape` without drawing anything, so a model
+ * refuses bad ones when it is built.
+ * @throws EngineError at `path` (`[..., "stddev"]`) naming the field.
+ */
+export function checkInitializer(
+  spec: InitializerSpec,
+  shape: readonly number[],
+  path: (string | number)[],
+  fans?: { fanIn: number; fanOut: number },
+): void {
+  initializeParam(spec, new Float64Array(0), shape, null, path, fans ?? computeFans(shape));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { EngineError } from "./errors.js";
+import { checkInitializer } from "./initializers.js";
 import type { Layer, Param } from "./layers/layer.js";
 import type { Conv2dSpec, DenseSpec } from "./spec.js";
 
@@ -52,13 +53,20 @@ export function addPenaltyGrad(
   n = x.length,
 ): number {
   let sq = 0;
+  let largest = 0;
   for (let i = 0; i < n; i++) {
     const v = x[i]!;
     const d = r.l1 * Math.sign(v) + 2 * r.l2 * v;
     g[i]! += scale * d;
     sq += d * d;
+    largest = Math.max(largest, Math.abs(d));
   }
-  return Math.sqrt(sq);
+  if (largest === 0 || (sq >= 1e-290 && sq < Number.POSITIVE_INFINITY) || !Number.isFinite(largest))
+    return Math.sqrt(sq);
+  // The sum of squares under- or overflowed: redo it scaled by the largest element.
+  sq = 0;
+  for (let i = 0; i < n; i++) sq += ((r.l1 * Math.sign(x[i]!) + 2 * r.l2 * x[i]!) / largest) ** 2;
+  return largest * Math.sqrt(sq);
 }
 
 /**
@@ -195,10 +203,12 @@ export function configureParams(
 ): void {
   const at = (field: string) => ["layers", i, field];
   if (ls.kernelInitializer !== undefined) {
+    checkInitializer(ls.kernelInitializer, kernel.shape, at("kernelInitializer"), kernel.fans);
     kernel.initializer = ls.kernelInitializer;
     kernel.initializerPath = at("kernelInitializer");
   }
   if (bias && ls.biasInitializer !== undefined) {
+    checkInitializer(ls.biasInitializer, bias.shape, at("biasInitializer"), bias.fans);
     bias.initializer = ls.biasInitializer;
     bias.initializerPath = at("biasInitializer");
   }

@@ -202,9 +202,8 @@ describe("initialisers", () => {
 
   it("invalid arguments are EngineErrors naming the field", () => {
     const at = (k: InitializerSpec) => {
-      const m = new Model(dense(30, 20, k));
       try {
-        m.initialise(1);
+        new Model(dense(30, 20, k)).initialise(1);
       } catch (e) {
         expect(e).toBeInstanceOf(EngineError);
         return (e as EngineError).path;
@@ -224,17 +223,23 @@ describe("initialisers", () => {
       "kernelInitializer",
       "mode",
     ]);
-    // Values that overflow are refused rather than returned as Infinity.
+    // Arguments whose draws could overflow are refused when the model is built, not returned as Infinity.
     expect(at({ type: "randomNormal", mean: 1e308, stddev: 1e308 })).toEqual([
       "layers",
       0,
       "kernelInitializer",
+      "stddev",
     ]);
     expect(at({ type: "randomUniform", minval: -1e308, maxval: 1e308 })).toEqual([
       "layers",
       0,
       "kernelInitializer",
+      "maxval",
     ]);
+    // A bias has rank 1: orthogonal needs a matrix.
+    expect(() => new Model(dense(3, 2, undefined, "orthogonal"))).toThrow(
+      expect.objectContaining({ path: ["layers", 0, "biasInitializer"] }),
+    );
     expect(at("bogus" as InitializerSpec)).toEqual(["layers", 0, "kernelInitializer"]);
     const v = new Float64Array(4);
     expect(() => initializeParam("orthogonal", v, [4], new Rng(1), ["b"])).toThrow(/rank 2/);
