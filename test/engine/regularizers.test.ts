@@ -363,3 +363,44 @@ describe("kernel constraints", () => {
     expect(at({ type: "clip" })).toEqual(["layers", 0, "kernelConstraint", "type"]);
   });
 });
+
+describe("exact resume with regularisers and constraints", () => {
+  it("10 epochs, then 10 more from the optimizerState, equal 20 at once", () => {
+    const spec: ModelSpec = {
+      inputShape: [4],
+      layers: [
+        {
+          type: "dense",
+          units: 5,
+          activation: "relu",
+          kernelInitializer: "heNormal",
+          kernelRegularizer: { l1: 1e-3, l2: 1e-2 },
+          activityRegularizer: { l2: 1e-3 },
+          kernelConstraint: { type: "maxNorm", maxValue: 1 },
+        },
+        { type: "dense", units: 3, activation: "softmax", biasRegularizer: { l2: 0.1 } },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    };
+    const data = randomBatch(spec, 30, 3, 12);
+    const base = {
+      model: spec,
+      data,
+      optimizer: { type: "adam", learningRate: 0.01 } as const,
+      batchSize: 8,
+      seed: 5,
+    };
+    const all = train({ ...base, epochs: 20 });
+    const first = train({ ...base, epochs: 10, returnOptimizerState: true });
+    const second = train({
+      ...base,
+      epochs: 10,
+      initialWeights: first.weights,
+      optimizerState: first.optimizerState!,
+    });
+    expect(second.weightsSha256).toBe(all.weightsSha256);
+    expect([...first.history.regularizationLoss!, ...second.history.regularizationLoss!]).toEqual(
+      all.history.regularizationLoss,
+    );
+  });
+});

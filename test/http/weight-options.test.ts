@@ -1,0 +1,95 @@
+/** POST /train and /gradients with initialisers, regularisers and constraints (docs/backprop.md §16). */
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TrainResponseSchema } from "../../src/schemas/responses.js";
+import { buildTestApp } from "./helper.js";
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await buildTestApp();
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const train = (payload: object) => app.inject({ method: "POST", url: "/train", payload });
+
+const model = (hidden: object = {}) => ({
+  inputShape: [4],
+  layers: [
+    {
+      type: "dense",
+      units: 8,
+      activation: "relu",
+      kernelInitializer: "heNormal",
+      kernelRegularizer: { l2: 1e-3 },
+      activityRegularizer: { l1: 1e-4 },
+      kernelConstraint: { type: "maxNorm", maxValue: 3 },
+      ...hidden,
+    },
+    { type: "dense", units: 3, activation: "softmax", biasInitializer: { type: "constant", value: 0.1 } },
+  ],
+  loss: "sparseCategoricalCrossentropy",
+});
+
+const body = (m: object) => ({
+  model: m,
+  dataset: { name: "iris" },
+  optimizer: { type: "adam", learningRate: 0.01 },
+  epochs: 5,
+  seed: 3,
+  telemetry: true,
+});
+
+describe("initialisers, regularisers and constraints over HTTP", () => {
+  it("trains, reports the penalty apart and repeats bit for bit", async () => {
+    const a = await train(body(model()));
+    expect(a.statusCode).toBe(200);
+    const r = TrainResponseSchema.parse(a.json());
+    expect(r.history.regularizationLoss).toHaveLength(5);
+    for (let e = 0; e < 5; e++) {
+      expect(r.history.regularizationLoss![e]).toBeGreaterThan(0);
+      expect(r.history.regularizationLoss![e]).toBeLessThan(r.history.loss[e]!);
+    }
+    expect(Object.keys(r.telemetry!.regularizationGradientNorm!)).toEqual(["dense_0/kernel"]);
+    const b = await train(body(model()));
+    expect(b.json().weightsSha256).toBe(r.weightsSha256);
+    // The output bias started at 0.1 and the hidden kernel's units respect maxNorm 3.
+    const k = r.weights["dense_0/kernel"] as number[][];
+    for (let j = 0; j < 8; j++) expect(Math.hypot(...k.map((row) => row[j]!))).toBeLessThanOrEqual(3);
+  });
+
+  it("an enormous l2 answers 200 with a divergence report", async () => {
+    const res = await train(body(model({ kernelRegularizer: { l2: 1e300 } })));
+    expect(res.statusCode).toBe(200);
+    expect(res.json().diverged).toBeDefined();
+  });
+
+  it.each([
+    [{ kernelRegularizer: { l2: -1 } }, "model.layers[0].kernelRegularizer.l2"],
+    [{ kernelInitializer: { type: "randomNormal", stddev: -1 } }, "model.layers[0].kernelInitializer"],
+    [{ kernelConstraint: { type: "maxNorm", maxValue: "big" } }, "model.layers[0].kernelConstraint"],
+  ])("a bad value %j is a 400 naming the field", async (hidden, path) => {
+    const res = await train(body(model(hidden)));
+    expect(res.statusCode).toBe(400);
+    const paths = (res.json().errors as { path: string }[]).map((e) => e.path);
+    expect(
+      paths.some((p) => p.startsWith(path)),
+      JSON.stringify(paths),
+    ).toBe(true);
+  });
+
+  it.each([
+    [{ biasInitializer: "orthogonal" }, "model.layers[0].biasInitializer"],
+    [{ kernelConstraint: { type: "unitNorm", axis: 5 } }, "model.layers[0].kernelConstraint.axis"],
+    [
+      { kernelInitializer: { type: "randomUniform", minval: -1e308, maxval: 1e308 } },
+      "model.layers[0].kernelInitializer.maxval",
+    ],
+  ])("an impossible value %j is a 422 naming the field", async (hidden, path) => {
+    const res = await train(body(model(hidden)));
+    expect(res.statusCode).toBe(422);
+    const paths = (res.json().errors as { path: string }[]).map((e) => e.path);
+    expect(paths).toContain(path);
+  });
+});
