@@ -245,6 +245,68 @@ describe("regularisers as TensorFlow.js applies them", () => {
     model.dispose();
   });
 
+  it("one sgd step of a tfjs-layers conv2d with l1l2 kernel and bias regularisers", async () => {
+    await tfReady();
+    const spec: ModelSpec = {
+      inputShape: [4, 4, 2],
+      layers: [
+        {
+          type: "conv2d",
+          filters: 3,
+          kernelSize: 2,
+          activation: "tanh",
+          biasInitializer: bias,
+          kernelRegularizer: { l1: 0.02, l2: 0.04 },
+          biasRegularizer: { l1: 0.01, l2: 0.2 },
+        },
+        { type: "flatten" },
+        { type: "dense", units: 2 },
+      ],
+      loss: "meanSquaredError",
+    };
+    const batch = randomBatch(spec, 3, 2, 9);
+    const start = initWeights(spec, 10);
+    const ours = train({
+      model: spec,
+      data: batch,
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 1,
+      batchSize: 3,
+      shuffle: false,
+      seed: 0,
+      initialWeights: start,
+    });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [4, 4, 2],
+          filters: 3,
+          kernelSize: 2,
+          activation: "tanh",
+          kernelRegularizer: tf.regularizers.l1l2({ l1: 0.02, l2: 0.04 }),
+          biasRegularizer: tf.regularizers.l1l2({ l1: 0.01, l2: 0.2 }),
+        }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 2 }),
+      ],
+    });
+    const keys = ["conv2d_0/kernel", "conv2d_0/bias", "dense_2/kernel", "dense_2/bias"];
+    model.setWeights(keys.map((k) => tf.tensor(Float32Array.from(start[k]!.data), start[k]!.shape)));
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
+    const loss = (await model.trainOnBatch(
+      tf.tensor4d(Float32Array.from(batch.x), [3, 4, 4, 2]),
+      tf.tensor2d(Float32Array.from(batch.y), [3, 2]),
+    )) as number;
+    expect(Math.abs(ours.history.loss[0]! - loss) / loss).toBeLessThan(1e-5);
+    const after = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    keys.forEach((k, i) => {
+      const g = ours.weights[k]!.data.map((v, j) => (start[k]!.data[j]! - v) / 0.1);
+      const gt = after[i]!.map((v, j) => (start[k]!.data[j]! - v) / 0.1);
+      expect(maxRelativeError(g, gt, 1e-2), k).toBeLessThan(1e-4);
+    });
+    model.dispose();
+  });
+
   it("an activity penalty as Keras adds it (tfjs has none): the regulariser's value over the batch size", async () => {
     await tfReady();
     const spec: ModelSpec = {
