@@ -1,6 +1,10 @@
 /** POST /train and /gradients with initialisers, regularisers and constraints (docs/backprop.md §16). */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JobSchema } from "../../src/schemas/jobs.js";
 import { TrainResponseSchema } from "../../src/schemas/responses.js";
 import { buildTestApp } from "./helper.js";
 
@@ -91,5 +95,38 @@ describe("initialisers, regularisers and constraints over HTTP", () => {
     expect(res.statusCode).toBe(422);
     const paths = (res.json().errors as { path: string }[]).map((e) => e.path);
     expect(paths).toContain(path);
+  });
+});
+
+describe("a job with regularisers and constraints", () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "weight-options-"));
+  let jobs: FastifyInstance;
+  beforeAll(async () => {
+    jobs = await buildTestApp({ DATA_DIR: dataDir, CHECKPOINT_EVERY: "2" });
+  });
+  afterAll(async () => {
+    await jobs.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("ends, in chunks, with POST /train's weights, history and telemetry", async () => {
+    const payload = { ...body(model()), epochs: 7, validationSplit: 0.2 };
+    const created = await jobs.inject({ method: "POST", url: "/jobs", payload });
+    expect(created.statusCode, created.body).toBe(202);
+    const { id } = created.json();
+    let job = JobSchema.parse(created.json());
+    const deadline = performance.now() + 20_000;
+    while (["queued", "running"].includes(job.status) && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      job = JobSchema.parse((await jobs.inject({ method: "GET", url: `/jobs/${id}` })).json());
+    }
+    expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
+    const sync = (await jobs.inject({ method: "POST", url: "/train", payload })).json();
+    const result = TrainResponseSchema.parse(job.result);
+    expect(result.weightsSha256).toBe(sync.weightsSha256);
+    expect(result.history).toEqual(sync.history);
+    expect(result.history.regularizationLoss).toHaveLength(7);
+    expect(result.telemetry).toEqual(sync.telemetry);
+    expect(result.telemetry!.regularizationGradientNorm!["dense_0/kernel"]).toHaveLength(7);
   });
 });
