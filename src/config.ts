@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import pino from "pino";
 import { z } from "zod";
 
 /** MAX_JOB_WORK's default, as a multiple of MAX_WORK: jobs exist for the long runs. */
@@ -128,6 +129,15 @@ const EnvSchema = z.object({
     .refine((origins) => origins.every((o) => o === "*" || /^https?:\/\/[^/\s]+$/.test(o)), {
       message: "each origin is `*` or scheme://host[:port], without a path",
     }),
+  /**
+   * Largest memory one batch's activations and gradients may take, in bytes (batch × the
+   * model's values per sample × 8): these typed arrays live outside the heap WORKER_MAX_HEAP_MB
+   * bounds. 422 beyond, naming `batchSize` (`x` for /predict). Default 512 MiB.
+   */
+  MAX_BATCH_BYTES: z.coerce
+    .number()
+    .positive()
+    .default(512 * 2 ** 20),
 });
 
 export interface Config {
@@ -171,23 +181,40 @@ export interface Config {
     lockMs: number;
     holdMs: number;
   };
+  /** Largest memory of one batch's activations and gradients, bytes. */
+  maxBatchBytes: number;
+}
+
+/** A configuration that cannot start: its message is one line naming each bad variable and what it expects. */
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`invalid configuration: ${problems.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** One bad variable: its name and what it expects (with the value sent, for a number that is not one). */
+function describeIssue(issue: z.ZodIssue, env: NodeJS.ProcessEnv): string {
+  const name = issue.path.join(".");
+  if (issue.code === "invalid_type" && issue.expected === "number")
+    return `${name}: expected a number, got ${JSON.stringify(env[name])}`;
+  return `${name}: ${issue.message}`;
 }
 
 /**
  * Reads and validates the configuration from `env` once, at start-up.
- * @throws Error listing every bad variable.
+ * @throws ConfigError listing every bad variable, on one line.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-    throw new Error(`invalid configuration:\n  ${lines.join("\n  ")}`);
-  }
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => describeIssue(i, env)));
   const e = parsed.data;
   if ((e.REDIS_URL === undefined) !== (e.DATABASE_URL === undefined))
-    throw new Error(
-      "invalid configuration:\n  REDIS_URL and DATABASE_URL go together (the distributed mode needs both)",
-    );
+    throw new ConfigError(["REDIS_URL and DATABASE_URL go together (the distributed mode needs both)"]);
+  if (e.MAX_JOB_WORK !== undefined && e.MAX_JOB_WORK < e.MAX_WORK)
+    throw new ConfigError([
+      `MAX_JOB_WORK (${e.MAX_JOB_WORK}) is smaller than MAX_WORK (${e.MAX_WORK}): a job's budget must be at least a request's (POST /train would accept what POST /jobs refuses)`,
+    ]);
   const maxConcurrentJobs = e.MAX_CONCURRENT_JOBS ?? Math.max(1, Math.floor(e.POOL_SIZE / 2));
   return {
     port: e.PORT,
@@ -228,5 +255,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           },
         }
       : {}),
+    maxBatchBytes: e.MAX_BATCH_BYTES,
   };
+}
+
+/**
+ * `loadConfig` for a process's start (server, worker): a bad configuration is one fatal log line
+ * ("invalid configuration: MAX_WORK: expected a number, got \"abc\"") and exit code 1, not a stack.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    pino().fatal({ reason: err.message }, "could not start");
+    process.exit(1);
+  }
 }

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { buildApp } from "./http/app.js";
 import { closeOnSignals } from "./shutdown.js";
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 let app: FastifyInstance;
 try {
   app = await buildApp({ config });
@@ -22,7 +22,7 @@ try {
 // the exit (code 1).
 closeOnSignals({ delayMs: config.shutdownTimeoutMs, log: app.log }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, "shutting down after an error");
-  else app.log.info({ signal }, "shutting down");
+  else app.log.info({ requests: app.requestsInFlight, signal }, "shutting down");
   await app.close();
 });
 

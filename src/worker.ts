@@ -6,7 +6,7 @@
  * jobs go back on the queue and resume elsewhere from their last checkpoint.
  */
 import pino from "pino";
-import { loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { distributedWorker } from "./service/distributed/distributed.js";
 import { EngineService } from "./service/engine-service.js";
 import { EnginePool } from "./service/pool.js";
@@ -15,7 +15,7 @@ import { SqlDatasetStore } from "./service/store/sql/sql-dataset-store.js";
 import { SqlJobStore } from "./service/store/sql/sql-job-store.js";
 import { closeOnSignals } from "./shutdown.js";
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const log = pino({ level: config.logLevel });
 const d = config.distributed;
 if (!d) {
@@ -55,7 +55,8 @@ const runner = distributedWorker(new SqlJobStore(database), engine, pool, {
 closeOnSignals({ delayMs: config.shutdownTimeoutMs, log }, async ({ signal, err }) => {
   if (err) log.error({ err }, "worker shutting down after an error");
   else log.info({ signal }, "worker shutting down");
-  await runner.stop();
+  const { interrupted } = await runner.stop();
+  log.info({ interrupted }, "jobs interrupted: back on the queue, they resume from their last checkpoint");
   await pool.close();
   await database.close();
 });

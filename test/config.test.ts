@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 
@@ -118,4 +120,55 @@ describe("loadConfig", () => {
       /PORT[\s\S]*LOG_LEVEL[\s\S]*POOL_SIZE|PORT[\s\S]*POOL_SIZE[\s\S]*LOG_LEVEL/,
     );
   });
+});
+
+describe("a configuration that cannot start", () => {
+  it("refuses MAX_JOB_WORK below MAX_WORK, naming both", () => {
+    expect(() => loadConfig({ MAX_WORK: "1e9", MAX_JOB_WORK: "1e8" })).toThrow(
+      /^invalid configuration: MAX_JOB_WORK \(100000000\) is smaller than MAX_WORK \(1000000000\): /,
+    );
+    expect(() => loadConfig({ MAX_JOB_WORK: "1e9" })).toThrow(/MAX_JOB_WORK .* MAX_WORK/);
+    expect(loadConfig({ MAX_WORK: "1e9", MAX_JOB_WORK: "1e9" }).maxJobWork).toBe(1e9);
+  });
+
+  it("says what each bad variable expects, on one line", () => {
+    expect(() => loadConfig({ MAX_WORK: "abc", PORT: "http" })).toThrow(
+      /^invalid configuration: (PORT: expected a number, got "http"; MAX_WORK: expected a number, got "abc"|MAX_WORK: expected a number, got "abc"; PORT: expected a number, got "http")$/,
+    );
+  });
+
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  /** Runs an entry point with `env` added; its exit code and everything it printed. */
+  function run(script: string, env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+    const proc = spawn(process.execPath, ["--import", "tsx", script], {
+      cwd: root,
+      env: { ...process.env, DATA_DIR: ":memory:", PORT: "0", LOG_LEVEL: "info", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+    });
+    proc.stderr.on("data", (d) => {
+      out += d;
+    });
+    return new Promise((resolve) => proc.once("exit", (code) => resolve({ code, out })));
+  }
+
+  it.each(["src/server.ts", "src/worker.ts"])(
+    "%s logs one line naming the variable and exits 1, without a stack trace",
+    async (script) => {
+      const { code, out } = await run(script, { MAX_WORK: "abc" });
+      expect(code).toBe(1);
+      const lines = out.split("\n").filter((l) => l.trim() !== "");
+      expect(lines, out).toHaveLength(1);
+      const line = JSON.parse(lines[0]!) as { level: number; msg: string; reason: string };
+      expect(line).toMatchObject({
+        level: 60,
+        msg: "could not start",
+        reason: 'invalid configuration: MAX_WORK: expected a number, got "abc"',
+      });
+    },
+    30_000,
+  );
 });

@@ -1,11 +1,12 @@
 import { EngineError } from "./errors.js";
+import { lossName, takesLabels } from "./losses.js";
 import { Model } from "./model.js";
-import type { LossName, ModelSpec } from "./spec.js";
+import type { LossSpec, ModelSpec } from "./spec.js";
 import type { Dataset } from "./types.js";
 
 /** Values per sample in `y`: 1 (a label) for the sparse loss, else the model's output size. */
 export function targetSize(model: Model): number {
-  return model.spec.loss === "sparseCategoricalCrossentropy" ? 1 : model.outputSize;
+  return takesLabels(model.spec.loss) ? 1 : model.outputSize;
 }
 
 /**
@@ -25,9 +26,10 @@ export function checkData(model: Model, data: Dataset): void {
  */
 export function checkSamples(
   model: { readonly inputSize: number; readonly outputSize: number },
-  loss: LossName,
+  spec: LossSpec,
   data: Dataset,
 ): void {
+  const loss = lossName(spec);
   const { n, x, y } = data;
   if (!Number.isInteger(n) || n < 1) throw new EngineError("the data set is empty", ["x"]);
   if (x.length !== n * model.inputSize)

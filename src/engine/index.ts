@@ -5,6 +5,7 @@
 
 export { checkSamples, validateData } from "./data.js";
 export { EngineError } from "./errors.js";
+export { EVAL_CHUNK } from "./evaluate.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
 export type { Distribution, FanMode, InitializerName, InitializerSpec } from "./initializers.js";
 export { computeGradients, predict } from "./inspect.js";
@@ -14,6 +15,7 @@ export {
   linearModelMismatch,
   solveLeastSquares,
 } from "./least-squares.js";
+export { isClassifier, lossName, takesLabels } from "./losses.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
 export type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
 export { makeSchedule, type Schedule } from "./schedules.js";

@@ -1,4 +1,5 @@
 import { Matrix, QrDecomposition, SingularValueDecomposition } from "ml-matrix";
+import { lossName } from "./losses.js";
 import type { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
 import type { NamedTensors } from "./tensor.js";
@@ -252,9 +253,9 @@ export function linearModelMismatch(spec: ModelSpec): LinearModelMismatch | null
       message: `${why}: the dense layer's activation must be linear, not ${layer.activation}`,
       path: ["model", "layers", 0, "activation"],
     };
-  if (spec.loss !== "meanSquaredError")
+  if (lossName(spec.loss) !== "meanSquaredError")
     return {
-      message: `${why}: the loss must be meanSquaredError, not ${spec.loss}`,
+      message: `${why}: the loss must be meanSquaredError, not ${lossName(spec.loss)}`,
       path: ["model", "loss"],
     };
   // A penalty or a constraint changes the problem: the least-squares weights are not its optimum.

@@ -5,7 +5,7 @@ import { buildConvLayer } from "./layers/conv-factory.js";
 import { Dense } from "./layers/dense.js";
 import { Flatten } from "./layers/flatten.js";
 import type { Layer, Param } from "./layers/layer.js";
-import { type LossKind, lossAndGrad } from "./losses.js";
+import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
 import { Regularization } from "./regularization.js";
 import { configureParams } from "./regularizers.js";
 import { Rng } from "./rng.js";
@@ -26,6 +26,15 @@ export interface ModelSummary {
    * over the layers; a training step costs about 3× this, a numerical check 2 passes per parameter.
    */
   forwardCost: number;
+  /**
+   * Doubles one sample keeps while it runs, from the layers' own accounting
+   * (`Layer.sampleValues`): `forward`, a forward pass (the batch's copy of the input, every
+   * layer's output and working buffers); `training`, a training step (that, plus the targets,
+   * the loss gradient and every `∂L/∂X` back-propagation allocates). A batch of `b` samples takes
+   * about `b × 8 ×` these bytes on top of the parameters; the limit on it (MAX_BATCH_BYTES) is
+   * checked from these before anything is allocated.
+   */
+  sampleValues: { forward: number; training: number };
   /** True for the cross-entropy losses (accuracy is reported). */
   classification: boolean;
 }
@@ -133,7 +142,12 @@ export class Model {
     this.outputShape = shape;
     this.inputSize = sizeOf(this.inputShape);
     this.outputSize = sizeOf(this.outputShape);
-    this.lossKind = lossKindOf(spec, this.layers[this.layers.length - 1]!, this.outputShape);
+    const last = this.layers[this.layers.length - 1]!;
+    this.lossKind = lossKindOf(
+      spec.loss,
+      last instanceof Activation ? last.activation : "linear",
+      this.outputShape,
+    );
     this.paramList = this.layers.flatMap((l) => l.params());
     const first = this.layers.findIndex((l) => l.params().length > 0);
     this.firstTrainable = first < 0 ? this.layers.length : first;
@@ -164,8 +178,23 @@ export class Model {
       }),
       paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
       forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
-      classification: this.spec.loss !== "meanSquaredError",
+      sampleValues: this.sampleValues(),
+      classification: isClassifier(this.spec.loss),
     };
+  }
+
+  /**
+   * `ModelSummary.sampleValues`, mirroring what `forward` and `loss` allocate: the loss gradient
+   * and the targets (counted at the output's size, an upper bound for labels) and the `∂L/∂X` of
+   * the layers `loss` back-propagates through with `needInputGrad` (those after the first with
+   * parameters; a fused output activation is not run backward).
+   */
+  private sampleValues(): { forward: number; training: number } {
+    const forward = this.inputSize + this.layers.reduce((s, l) => s + l.sampleValues.forward, 0);
+    const last = this.lossKind.fused !== false ? this.layers.length - 2 : this.layers.length - 1;
+    let backward = 2 * this.outputSize;
+    for (let i = this.firstTrainable + 1; i <= last; i++) backward += this.layers[i]!.sampleValues.backward;
+    return { forward, training: forward + backward };
   }
 
   /**
@@ -197,7 +226,8 @@ export class Model {
   loss(t: Float64Array, batch: number, backward: boolean, gradScale: number): number {
     const k = this.outputSize;
     const last = this.layers.length - 1;
-    const fused = this.lossKind.fused !== false;
+    // The final activation is skipped when the loss fuses it (not with fromLogits: the output is the logits).
+    const fused = this.lossKind.fused !== false && !this.lossKind.fromLogits;
     const pred = this.outputOf(fused ? last - 1 : last);
     const reg = this.regularization;
     const penalty = reg?.penalized ? reg.penalty(batch) : 0;
@@ -349,34 +379,6 @@ function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): 
     case "averagePooling2d":
       return buildConvLayer(ls, name, inShape, i);
   }
-}
-
-function lossKindOf(spec: ModelSpec, last: Layer, outShape: number[]): LossKind {
-  const loss = spec.loss;
-  if (loss !== "meanSquaredError" && loss !== "binaryCrossentropy" && outShape.length !== 1)
-    throw new EngineError(
-      `${loss} needs a vector output, but the model outputs ${formatShape(outShape)}; add flatten and dense layers`,
-      ["loss"],
-    );
-  if (last instanceof Activation) {
-    if (
-      last.activation === "softmax" &&
-      (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy")
-    )
-      return { loss, fused: "softmax" };
-    if (last.activation === "sigmoid" && loss === "binaryCrossentropy") return { loss, fused: "sigmoid" };
-  }
-  // A cross-entropy reads the output as probabilities: a linear, relu or tanh output can be
-  // negative or sum to 0, and the loss and its gradient are then undefined (NaN).
-  const probabilities =
-    last instanceof Activation && (last.activation === "softmax" || last.activation === "sigmoid");
-  if (loss !== "meanSquaredError" && !probabilities)
-    throw new EngineError(
-      `${loss} needs probabilities, but the model's output activation is ${last instanceof Activation ? last.activation : "linear"}; ` +
-        `end the model with activation ${loss === "binaryCrossentropy" ? "sigmoid" : "softmax"}`,
-      ["loss"],
-    );
-  return { loss, fused: false };
 }
 
 /**

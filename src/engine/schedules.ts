@@ -46,7 +46,7 @@ export function makeSchedule(lr: LearningRate, path: (string | number)[]): Sched
       });
       if (!Array.isArray(values) || values.length !== boundaries.length + 1)
         throw new EngineError(
-          `values must have one more entry than boundaries (${boundaries.length + 1}), got ${Array.isArray(values) ? values.length : "none"}`,
+          `values needs ${boundaries.length + 1} entries, one more than the ${boundaries.length} boundaries; got ${Array.isArray(values) ? values.length : "none"}`,
           at("values"),
         );
       values.forEach((v, i) => {

@@ -10,12 +10,54 @@ import type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
 /** Element-wise or row-wise activation functions (docs/backprop.md §5). */
 export type ActivationName = "linear" | "sigmoid" | "tanh" | "relu" | "softmax";
 
-/** Loss functions, Keras names. */
+/** Loss functions, Keras names (docs/backprop.md §6, §14). */
 export type LossName =
   | "meanSquaredError"
   | "categoricalCrossentropy"
   | "sparseCategoricalCrossentropy"
+  | "binaryCrossentropy"
+  | "meanAbsoluteError"
+  | "meanAbsolutePercentageError"
+  | "meanSquaredLogarithmicError"
+  | "huber"
+  | "logcosh"
+  | "hinge"
+  | "squaredHinge"
+  | "categoricalHinge"
+  | "kullbackLeiblerDivergence"
+  | "poisson"
+  | "cosineProximity";
+
+/** The three cross-entropies, which take `fromLogits` and `labelSmoothing`. */
+export type CrossentropyName =
+  | "categoricalCrossentropy"
+  | "sparseCategoricalCrossentropy"
   | "binaryCrossentropy";
+
+/**
+ * A cross-entropy with Keras' options (docs/backprop.md §14.3): `fromLogits` (default false) reads the
+ * model output as logits and fuses the softmax/sigmoid into the loss; `labelSmoothing` in [0, 1]
+ * (default 0) mixes the targets with the uniform distribution, `t(1 − s) + s/k` (`s/2` for binary).
+ */
+export interface CrossentropyLossSpec {
+  type: CrossentropyName;
+  fromLogits?: boolean;
+  labelSmoothing?: number;
+}
+
+/** The Huber loss (docs/backprop.md §14.1): quadratic within `delta` (> 0, default 1), linear beyond. */
+export interface HuberLossSpec {
+  type: "huber";
+  delta?: number;
+}
+
+/** A loss without options, in the object form. */
+export interface PlainLossSpec {
+  type: Exclude<LossName, CrossentropyName | "huber">;
+}
+
+/** A loss: its name, or an object naming it by `type` with its options. */
+export type LossSpec = LossName | CrossentropyLossSpec | HuberLossSpec | PlainLossSpec;
 
 /** Affine layer `Y = X·W + b` (docs/backprop.md §4), input `[in]`, output `[units]`. */
 export interface DenseSpec {
@@ -90,7 +132,7 @@ export type LayerSpec = DenseSpec | ActivationSpec | Conv2dSpec | Pooling2dSpec 
 export interface ModelSpec {
   inputShape: number[];
   layers: LayerSpec[];
-  loss: LossName;
+  loss: LossSpec;
 }
 
 /**

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastif
 import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config.js";
-import { parseJsonBody } from "./json-body.js";
+import { acceptEmptyBodies, parseJsonBody } from "./json-body.js";
 import { jsonSchemaTransform, transformObject } from "./openapi.js";
 import enginePlugin from "./plugins/engine.js";
 import jobsPlugin from "./plugins/jobs.js";
@@ -24,6 +24,27 @@ import predictRoutes from "./routes/predict.js";
 import storedDatasetsRoutes from "./routes/stored-datasets.js";
 import trainRoutes from "./routes/train.js";
 import { validatorCompiler } from "./validation.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Requests received and not yet answered (event streams included): what a shutdown waits for. */
+    readonly requestsInFlight: number;
+  }
+}
+
+/** Counts the requests in flight (`app.requestsInFlight`), from their arrival until their connection's answer ends. */
+function countRequests(app: FastifyInstance): void {
+  let inFlight = 0;
+  app.decorate("requestsInFlight", {
+    getter: () => inFlight,
+  });
+  app.addHook("onRequest", async (_request, reply) => {
+    inFlight++;
+    reply.raw.once("close", () => {
+      inFlight--;
+    });
+  });
+}
 
 export interface AppOptions {
   config: Config;
@@ -109,6 +130,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       else done(err as Error);
     }
   });
+
+  acceptEmptyBodies(app);
+  countRequests(app);
 
   // Once the app closes (SIGTERM), answers close their connection: a keep-alive client would
   // otherwise hold the shutdown open until its idle timeout.
@@ -209,6 +233,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxParams: config.maxParams,
     maxWork: config.maxWork,
     maxJobWork: config.maxJobWork,
+    maxBatchBytes: config.maxBatchBytes,
     storedDatasets: (id) => app.store.datasets.load(id),
   });
   await app.register(jobsPlugin, {

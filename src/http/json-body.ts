@@ -1,3 +1,4 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { fieldError, InvalidRequestError } from "../service/errors.js";
 
 /**
@@ -50,4 +51,24 @@ export function parseJsonBody(text: string): unknown {
     }
   }
   return value;
+}
+
+/** The request carries no body: no Transfer-Encoding, and a Content-Length of 0 or none. */
+function hasEmptyBody(request: FastifyRequest): boolean {
+  const { "content-length": length, "transfer-encoding": encoding } = request.headers;
+  return encoding === undefined && (length === undefined || length === "0");
+}
+
+/**
+ * On an operation that takes no body (no `body` schema: a cancel, a DELETE), an empty body is
+ * accepted whatever its Content-Type: clients often send `application/json` or a form type with
+ * no body. Fastify would otherwise parse it (400 for empty JSON, 415 for another type). The
+ * Content-Type header is dropped before parsing; a non-empty body is still read (400/413/415).
+ */
+export function acceptEmptyBodies(app: FastifyInstance): void {
+  app.addHook("onRequest", async (request) => {
+    if (request.routeOptions.schema?.body !== undefined) return;
+    if (request.headers["content-type"] === undefined || !hasEmptyBody(request)) return;
+    delete request.raw.headers["content-type"];
+  });
 }

@@ -120,9 +120,14 @@ export const EXTRA_PROBLEMS = {
     "`params.id` is longer than 100 characters, or the Last-Event-ID header (or `lastEventId`) is not " +
     "the id of an event (a non-negative integer); `errors` names it.",
   unexpectedBody:
-    "This operation takes no body, but one sent is still read: malformed JSON (`/problems/malformed-json`).",
-  413: "This operation takes no body; one sent is still read, and this one is larger than BODY_LIMIT.",
-  415: "This operation takes no body; one sent is still read, and this one is not application/json.",
+    "This operation takes no body; an empty one is accepted whatever its Content-Type, but a non-empty " +
+    "one is still read: malformed JSON (`/problems/malformed-json`).",
+  413:
+    "This operation takes no body; an empty one is accepted whatever its Content-Type, but a non-empty " +
+    "one is still read, and this one is larger than BODY_LIMIT.",
+  415:
+    "This operation takes no body; an empty one is accepted whatever its Content-Type, but a non-empty " +
+    "one is still read, and this one is not application/json.",
   unknownDataset:
     "The body names a stored data set (`dataset.id`) that does not exist, or is another client's.",
   401:

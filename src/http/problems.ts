@@ -16,7 +16,8 @@ const FASTIFY_PROBLEMS: Record<string, { type: string; title: string; detail: st
   FST_ERR_CTP_BODY_TOO_LARGE: {
     type: "about:blank",
     title: "Payload Too Large",
-    detail: "the request body is larger than the server allows (BODY_LIMIT bytes)",
+    // The limit's value is added where the request is known (`toProblem`).
+    detail: "the request body is larger than the server allows",
   },
   FST_ERR_CTP_EMPTY_JSON_BODY: {
     type: "/problems/malformed-json",
@@ -24,6 +25,16 @@ const FASTIFY_PROBLEMS: Record<string, { type: string; title: string; detail: st
     detail: "the request body is empty but the content type is application/json",
   },
 };
+
+/** The largest body the request's route accepts, bytes (BODY_LIMIT unless the route sets its own). */
+function bodyLimit(request: FastifyRequest): number | undefined {
+  return request.routeOptions.bodyLimit ?? request.server.initialConfig.bodyLimit;
+}
+
+/** "the request body does not", "the request headers do not": the subject of a schema error's message. */
+function subject(context: string): string {
+  return `the request ${context} ${context === "headers" ? "do" : "does"} not`;
+}
 
 /**
  * Turns any error into RFC 9457 problem details plus extra headers. 5xx details are hidden
@@ -43,7 +54,7 @@ export function toProblem(
         type: "/problems/invalid-request",
         title: "Invalid request",
         status: 400,
-        detail: `the request ${err.validationContext ?? "body"} does not match the schema: ${first}${more}`,
+        detail: `${subject(err.validationContext ?? "body")} match the schema: ${first}${more}`,
         ...base,
         errors,
       },
@@ -83,14 +94,18 @@ export function toProblem(
   const status = typeof fe.statusCode === "number" ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
     const known = fe.code ? FASTIFY_PROBLEMS[fe.code] : undefined;
+    const detail =
+      fe.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? `${known?.detail} (BODY_LIMIT: ${bodyLimit(request)} bytes)`
+        : known?.detail;
     return {
       problem: {
         type: known?.type ?? "about:blank",
         title: known?.title ?? STATUS_CODES[status] ?? "Client error",
         status,
-        detail: known?.detail ?? fe.message ?? "client error",
+        detail: detail ?? fe.message ?? "client error",
         ...base,
-        ...(status === 400 ? { errors: rootError(known?.detail ?? fe.message ?? "client error") } : {}),
+        ...(status === 400 ? { errors: rootError(detail ?? fe.message ?? "client error") } : {}),
       },
       headers: {},
     };

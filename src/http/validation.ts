@@ -3,6 +3,8 @@ import type { $ZodIssue, $ZodType } from "zod/v4/core";
 import { safeParse } from "zod/v4/core";
 import type { FieldError } from "../schemas/problem.js";
 import { formatPath } from "../service/errors.js";
+import { kindMessage, suggestName, unknownFieldMessage } from "./keras-hints.js";
+import { fieldPlaces, fieldsAt, namePlaces, tagsAt } from "./schema-names.js";
 
 /** At most this many field errors are listed (a broken data set could produce millions). */
 export const MAX_FIELD_ERRORS = 100;
@@ -19,19 +21,34 @@ export class SchemaValidationError extends Error {
   readonly code = "FST_ERR_VALIDATION";
   validationContext?: string;
 
-  constructor(readonly issues: readonly $ZodIssue[]) {
+  /** What was validated, and against what: read for hints, never logged (private fields). */
+  readonly #sent: { schema?: $ZodType; data?: unknown };
+
+  constructor(
+    readonly issues: readonly $ZodIssue[],
+    sent: { schema?: $ZodType; data?: unknown } = {},
+  ) {
     super(`request does not match the schema (${issues.length} issue${issues.length === 1 ? "" : "s"})`);
+    this.#sent = sent;
   }
 
-  /** One entry per bad field, paths formatted like `model.layers[1].units`. */
+  /**
+   * One entry per bad field, paths formatted like `model.layers[1].units`. A name spelled the
+   * Keras way gets a hint naming ours (see keras-hints.ts); a kind we lack lists the ones we have.
+   */
   fieldErrors(): { errors: FieldError[]; total: number } {
     const prefix =
       this.validationContext && this.validationContext !== "body" ? [this.validationContext] : [];
-    const flat = this.issues.flatMap((i) => flattenIssue(i, prefix));
-    const errors = flat
-      .slice(0, MAX_FIELD_ERRORS)
-      .map((f) => ({ path: formatPath(f.path), message: f.message }));
-    return { errors, total: flat.length };
+    const hints = this.#sent.schema
+      ? { ...this.#sent, schema: this.#sent.schema, skip: prefix.length }
+      : undefined;
+    const flat = this.issues.flatMap((i) => flattenIssue(i, prefix, hints));
+    const shown = flat.slice(0, MAX_FIELD_ERRORS);
+    const errors = shown.map((f) => ({
+      path: formatPath(f.path),
+      message: typeof f.message === "string" ? f.message : f.message(),
+    }));
+    return { errors: pairMissingWithMisspelt(errors, shown), total: flat.length };
   }
 }
 
@@ -41,39 +58,144 @@ export const validatorCompiler: FastifySchemaCompiler<$ZodType> =
   (data) => {
     const result = safeParse(schema, data);
     if (result.success) return { value: result.data };
-    return { error: new SchemaValidationError(result.error.issues) };
+    return { error: new SchemaValidationError(result.error.issues, { schema, data }) };
   };
 
 interface FlatIssue {
   path: PropertyKey[];
-  message: string;
+  /** A hint is worked out only for the entries shown (a broken body may have millions). */
+  message: string | (() => string);
+  /** An unknown key's hinted field name, when it has one (`learningRate` for `learning_rate`). */
+  meant?: () => string | undefined;
+}
+
+/** The request part and its schema, for hints; `skip` leading path segments are not in `data`. */
+interface HintSource {
+  schema: $ZodType;
+  data?: unknown;
+  skip: number;
+}
+
+/** The value sent at `path` (undefined when absent). */
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const seg of path) {
+    if (typeof v !== "object" || v === null || !Object.hasOwn(v, seg)) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return v;
+}
+
+/** A path as a place pattern with array items as `[i]`: `model.layers[i]`. */
+const placeOf = (path: readonly PropertyKey[]) =>
+  path
+    .map((seg, i) => (typeof seg === "number" ? "[i]" : i === 0 ? String(seg) : `.${String(seg)}`))
+    .join("");
+
+/**
+ * A required field reported missing next to an unknown key that stands for it (`learning_rate`
+ * beside a missing `learningRate`) says so.
+ */
+function pairMissingWithMisspelt(errors: FieldError[], flat: readonly FlatIssue[]): FieldError[] {
+  const sentAs = new Map<string, string>();
+  for (const f of flat) {
+    const meant = f.meant?.();
+    if (meant) sentAs.set(formatPath([...f.path.slice(0, -1), meant]), String(f.path.at(-1)));
+  }
+  if (sentAs.size === 0) return errors;
+  return errors.map((e) => {
+    const key = sentAs.get(e.path);
+    return key && e.message.startsWith("required field is missing")
+      ? { ...e, message: `${e.message}; it was sent as \`${key}\`` }
+      : e;
+  });
 }
 
 /**
  * Issues as one entry per bad field. A failed union (`dataset` is `{x, y}` or `{name}`; a
  * nested value is a number or an array) is replaced by the issues of the branch the client
  * evidently meant — the one that got furthest into the value — so the path points at the bad
- * field and not at the union. Unknown keys get one entry each.
+ * field and not at the union. Unknown keys get one entry each. With `hints` (the schema and the
+ * value sent), a name outside a closed list gets the list and the name it likely means, and an
+ * unknown key the field it likely stands for.
  */
-export function flattenIssue(issue: $ZodIssue, base: PropertyKey[]): FlatIssue[] {
+export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: HintSource): FlatIssue[] {
   const path = [...base, ...issue.path];
+  const inData = () => path.slice(hints?.skip ?? 0);
+  // The closed lists of names chosen at other places of the request (not this one).
+  const others = () => (hints ? namePlaces(hints.schema).filter((n) => n.place !== placeOf(inData())) : []);
   switch (issue.code) {
     case "invalid_union": {
+      if (issue.errors.length === 0 && "options" in issue && Array.isArray(issue.options)) {
+        // A discriminated union whose tag is not one of its own (or is missing).
+        const tags = issue.options.filter((o): o is string => typeof o === "string");
+        if (tags.length === issue.options.length && tags.length > 0)
+          return [{ path, message: () => kindMessage(path, valueAt(hints?.data, inData()), tags, others()) }];
+        return [{ path, message: issue.message }];
+      }
       const mixed = mixedForms(issue.errors);
       if (mixed)
         return [{ path, message: `${issue.message}, not several: ${mixed} belong to different ones` }];
-      const branch = bestBranch(issue.errors, path);
+      if (issue.errors.length > 0 && issue.errors.every((b) => b.every(isMissingHere)))
+        return [{ path, message: `required field is missing (${missingUnionExpects(issue)})` }];
+      const branch = bestBranch(issue.errors, path, hints);
       return branch ?? [{ path, message: issue.message }];
     }
     case "unrecognized_keys":
-      return issue.keys.map((k) => ({ path: [...path, k], message: "unknown field" }));
+      return issue.keys.map((k) => unknownKey(path, k, hints));
+    case "invalid_value": {
+      const names = issue.values.filter((v): v is string => typeof v === "string");
+      if (names.length < 2 || names.length !== issue.values.length) return [{ path, message: issue.message }];
+      return [{ path, message: () => kindMessage(path, valueAt(hints?.data, inData()), names, others()) }];
+    }
     case "invalid_type":
       if (/received undefined$/.test(issue.message))
         return [{ path, message: `required field is missing (expected ${issue.expected})` }];
+      if (issue.expected === "object" && hints)
+        return [{ path, message: () => objectExpected(issue, path, hints) }];
       return [{ path, message: issue.message }];
     default:
       return [{ path, message: issue.message }];
   }
+}
+
+const isMissingHere = (i: $ZodIssue) =>
+  i.code === "invalid_type" && i.path.length === 0 && /received undefined$/.test(i.message);
+
+/** What a missing union value should have been: the union's own message, else its branches' types. */
+function missingUnionExpects(issue: $ZodIssue & { errors: $ZodIssue[][] }): string {
+  if (issue.message !== "Invalid input") return issue.message;
+  const types = issue.errors.flatMap((b) => b.map((i) => (i.code === "invalid_type" ? i.expected : "")));
+  return `expected ${[...new Set(types)].join(" or ")}`;
+}
+
+/** An unknown key: "unknown field", or with the field it stands for. */
+function unknownKey(path: PropertyKey[], key: string, hints: HintSource | undefined): FlatIssue {
+  const at = [...path, key];
+  if (!hints) return { path: at, message: "unknown field" };
+  const here = () => path.slice(hints.skip);
+  const known = () => fieldsAt(hints.schema, hints.data, here());
+  return {
+    path: at,
+    message: () => unknownFieldMessage(key, known(), fieldPlaces(hints.schema), placeOf(here())),
+    meant: () => suggestName(key, known(), "fields"),
+  };
+}
+
+/**
+ * A string where a tagged object belongs (Keras' `optimizer="adam"`): the object to write,
+ * with the tag it likely means.
+ */
+function objectExpected(issue: $ZodIssue, path: PropertyKey[], hints: HintSource): string {
+  const inData = path.slice(hints.skip);
+  const value = valueAt(hints.data, inData);
+  if (typeof value !== "string") return issue.message;
+  const union = tagsAt(hints.schema, hints.data, inData);
+  if (!union) return issue.message;
+  const tag = union.tags.includes(value) ? value : suggestName(value, union.tags);
+  const list = union.tags.map((t) => `\`${t}\``).join(", ");
+  if (!tag) return `expected an object {"${union.discriminator}": ...}, not a string; available: ${list}`;
+  return `expected an object, not a string: did you mean {"${union.discriminator}": "${tag}", ...}? available: ${list}`;
 }
 
 /**
@@ -92,14 +214,18 @@ function mixedForms(branches: $ZodIssue[][]): string | undefined {
   return [...new Set(known.flat())].map((k) => `\`${k}\``).join(", ");
 }
 
-function bestBranch(branches: $ZodIssue[][], path: PropertyKey[]): FlatIssue[] | undefined {
+function bestBranch(
+  branches: $ZodIssue[][],
+  path: PropertyKey[],
+  hints: HintSource | undefined,
+): FlatIssue[] | undefined {
   let best: { issues: FlatIssue[]; depth: number } | undefined;
   let tie = false;
   for (const raw of branches) {
     // A branch rejected only because the value has another type at the union's own level
     // (an array where a number was allowed) was not the one meant.
     if (raw.every((i) => i.code === "invalid_type" && i.path.length === 0)) continue;
-    const issues = raw.flatMap((i) => flattenIssue(i, path));
+    const issues = raw.flatMap((i) => flattenIssue(i, path, hints));
     const depth = Math.max(...issues.map((i) => i.path.length));
     if (!best || depth > best.depth || (depth === best.depth && issues.length < best.issues.length)) {
       best = { issues, depth };

@@ -107,6 +107,27 @@ export const trainXorExample = {
 } as const;
 
 /**
+ * A regression with the Huber loss: y = 2x + 1 on eight points, one of them an outlier (y = 30 at
+ * x = 1.5). Past `delta` the loss grows linearly, so the outlier pulls the fit far less than under
+ * squared error: the fitted line stays near slope 2, intercept 1.
+ */
+export const trainHuberExample = {
+  model: {
+    inputShape: [1],
+    layers: [{ type: "dense", units: 1 }],
+    loss: { type: "huber", delta: 1 },
+  },
+  dataset: {
+    x: [[-2], [-1.5], [-1], [-0.5], [0], [0.5], [1], [1.5]],
+    y: [-3, -2, -1, 0, 1, 2, 3, 30],
+  },
+  optimizer: { type: "sgd", learningRate: 0.1 },
+  epochs: 300,
+  batchSize: 8,
+  seed: 1,
+} as const;
+
+/**
  * Named request examples per route, offered in Swagger UI's "Examples" menu (the first is the
  * default). The OpenAPI transform puts them on each operation's `application/json` body.
  */
@@ -119,6 +140,10 @@ export const namedRequestExamples: Record<string, Record<string, { summary: stri
       value: trainMnistCnnExample,
     },
     xor: { summary: "XOR: dense(2, tanh) → dense(1, sigmoid), Adam, 3 epochs", value: trainXorExample },
+    huber: {
+      summary: "Regression with the Huber loss: a line through 8 points, one an outlier",
+      value: trainHuberExample,
+    },
   },
   "/gradients": {
     seedNetwork: { summary: "The seed network (2→3→3), checked numerically", value: gradientsExample },

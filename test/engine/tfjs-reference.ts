@@ -122,6 +122,7 @@ export async function tfjsReference(
           return tf.mean(tf.neg(tf.add(tf.mul(t, tf.log(p)), tf.mul(tf.sub(1, t), tf.log(tf.sub(1, p))))));
         }
       }
+      throw new Error(`no reference for loss ${JSON.stringify(spec.loss)}`);
     };
     const args = keys.map((key) => tf.tensor(Float32Array.from(weights[key]!.data), weights[key]!.shape));
     const { value, grads } = tf.valueAndGrads(f)(args);

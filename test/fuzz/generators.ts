@@ -40,8 +40,52 @@ export const LOSSES = [
   "categoricalCrossentropy",
   "sparseCategoricalCrossentropy",
   "binaryCrossentropy",
+  "meanAbsoluteError",
+  "meanAbsolutePercentageError",
+  "meanSquaredLogarithmicError",
+  "huber",
+  "logcosh",
+  "hinge",
+  "squaredHinge",
+  "categoricalHinge",
+  "kullbackLeiblerDivergence",
+  "poisson",
+  "cosineProximity",
 ] as const;
 export type Loss = (typeof LOSSES)[number];
+
+const CROSSENTROPIES: readonly Loss[] = [
+  "categoricalCrossentropy",
+  "sparseCategoricalCrossentropy",
+  "binaryCrossentropy",
+];
+/** Losses that read a sample's output as one vector (the model must end on a vector). */
+const VECTOR_LOSSES: readonly Loss[] = [
+  "categoricalCrossentropy",
+  "sparseCategoricalCrossentropy",
+  "categoricalHinge",
+  "kullbackLeiblerDivergence",
+  "cosineProximity",
+];
+
+/**
+ * The loss as the request writes it: its name, or the object form with options, sometimes at
+ * their extremes (labelSmoothing 0 or 1, a delta of 1e-300 or 1e300).
+ */
+function genLoss(r: Rand, loss: Loss): { tree: Tree; fromLogits: boolean } {
+  if (r.bool(0.5)) return { tree: loss, fromLogits: false };
+  const o: TreeObject = { type: loss };
+  let fromLogits = false;
+  if (CROSSENTROPIES.includes(loss)) {
+    if (r.bool(0.5)) {
+      fromLogits = r.bool(0.6);
+      o.fromLogits = fromLogits;
+    }
+    if (r.bool(0.5)) o.labelSmoothing = r.bool(0.2) ? r.pick([0, 1]) : r.num(0, 1);
+  }
+  if (loss === "huber" && r.bool(0.7)) o.delta = r.bool(0.2) ? r.pick([1e-300, 1e300]) : r.num(0.01, 5);
+  return { tree: o, fromLogits };
+}
 
 export interface ParamShape {
   key: string;
@@ -166,6 +210,7 @@ export function genModel(
   fixed: { inputShape?: number[]; outputUnits?: number; loss?: Loss } = {},
 ): ModelPlan {
   const loss = fixed.loss ?? r.pick(LOSSES);
+  const { tree: lossTree, fromLogits } = genLoss(r, loss);
   const units =
     fixed.outputUnits ??
     (loss === "sparseCategoricalCrossentropy" || loss === "categoricalCrossentropy"
@@ -259,10 +304,12 @@ export function genModel(
         shape = [windowOut(h, ph, sh, padding), windowOut(w, pw, sw, padding), c];
       }
     }
-    // meanSquaredError may end on the image itself (targets of shape [h, w, filters]).
-    if (loss === "meanSquaredError" && r.bool(0.2)) {
+    // meanSquaredError (or another element-wise loss) may end on the image itself (targets of
+    // shape [h, w, filters]).
+    const elementwise = !CROSSENTROPIES.includes(loss) && !VECTOR_LOSSES.includes(loss) && loss !== "poisson";
+    if (elementwise && r.bool(0.2)) {
       return {
-        model: { inputShape, layers, loss },
+        model: { inputShape, layers, loss: lossTree },
         loss,
         inputShape,
         outputShape: shape,
@@ -282,13 +329,16 @@ export function genModel(
     }
   }
 
-  // Output: a cross-entropy needs probabilities (softmax, or sigmoid), fused or as its own layer.
+  // Output: a cross-entropy needs probabilities (softmax, or sigmoid), fused or as its own layer,
+  // unless it takes logits; poisson a non-negative output.
   const probability =
-    loss === "binaryCrossentropy"
+    loss === "binaryCrossentropy" && !fromLogits
       ? r.pick(["sigmoid", "sigmoid", "softmax"])
-      : loss === "meanSquaredError"
-        ? undefined
-        : r.pick(["softmax", "softmax", "sigmoid"]);
+      : CROSSENTROPIES.includes(loss) && !fromLogits
+        ? r.pick(["softmax", "softmax", "sigmoid"])
+        : loss === "poisson"
+          ? r.pick(["softmax", "sigmoid", "relu"])
+          : undefined;
   let linearRegression = false;
   if (probability) {
     if (r.bool(0.7)) dense(units, probability);
@@ -303,12 +353,12 @@ export function genModel(
     if (penalised) linearRegression = false;
   }
   return {
-    model: { inputShape, layers, loss },
+    model: { inputShape, layers, loss: lossTree },
     loss,
     inputShape,
     outputShape: shape,
     params,
-    linearRegression,
+    linearRegression: linearRegression && loss === "meanSquaredError",
   };
 }
 
@@ -349,9 +399,31 @@ export function genY(r: Rand, plan: ModelPlan): Tree {
     case "binaryCrossentropy":
       if (k === 1 && r.bool(0.5)) return r.pick([0, 1]);
       return sample(r, plan.outputShape, () => (r.bool(0.5) ? r.pick([0, 1]) : r.num(0, 1)));
-    case "meanSquaredError":
-      if (k === 1 && r.bool(0.6)) return r.num(-2, 2);
-      return sample(r, plan.outputShape, () => r.num(-2, 2));
+    case "categoricalHinge": {
+      const hot = r.int(0, k - 1);
+      return Array.from({ length: k }, (_, i) => (i === hot ? 1 : 0));
+    }
+    case "kullbackLeiblerDivergence": {
+      const raw = Array.from({ length: k }, () => r.num(0, 1));
+      const total = raw.reduce((a, b) => a + b, 0) || 1;
+      return raw.map((v) => v / total);
+    }
+    case "hinge":
+    case "squaredHinge": {
+      const labels = r.pick([
+        [-1, 1],
+        [0, 1],
+        [-1, 0, 1],
+      ]);
+      if (k === 1 && r.bool(0.5)) return r.pick(labels);
+      return sample(r, plan.outputShape, () => r.pick(labels));
+    }
+    case "poisson":
+      return sample(r, plan.outputShape, () => (r.bool(0.5) ? r.int(0, 5) : r.num(0, 5)));
+    default:
+      // meanSquaredError and the other regression losses: any target (0 included, for MAPE).
+      if (k === 1 && r.bool(0.6)) return r.bool(0.1) ? 0 : r.num(-2, 2);
+      return sample(r, plan.outputShape, () => (r.bool(0.1) ? 0 : r.num(-2, 2)));
   }
 }
 
@@ -883,7 +955,8 @@ export function extremeRequest(r: Rand, gen: Generated): WireRequest {
               : []
             : [["x"], ["y"]];
         const candidates = roots.flatMap((root) =>
-          root[root.length - 1] === "y" && gen.plan.loss !== "meanSquaredError"
+          root[root.length - 1] === "y" &&
+          (CROSSENTROPIES.includes(gen.plan.loss) || gen.plan.loss === "categoricalHinge")
             ? []
             : numberPaths(body, root),
         );

@@ -22,6 +22,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 14_2026);
 const RUNS = Math.max(1, Math.round(120 * Number(process.env.FUZZ_RUNS ?? 1)));
 
 let app: FastifyInstance;
+/** Budgets far apart: most generated bodies are over MAX_WORK and under MAX_JOB_WORK. */
+let small: FastifyInstance;
 beforeAll(async () => {
   app = await buildTestApp({
     MAX_WORK: "5e7",
@@ -29,9 +31,16 @@ beforeAll(async () => {
     MAX_PARAMS: "50000",
     MAX_CONCURRENT_JOBS: "1",
   });
+  small = await buildTestApp({
+    MAX_WORK: "2000",
+    MAX_JOB_WORK: "5e7",
+    MAX_PARAMS: "50000",
+    MAX_CONCURRENT_JOBS: "1",
+  });
 });
 afterAll(async () => {
   await app.close();
+  await small.close();
 });
 
 /** Breaks a valid body in a way its schema accepts and only the full check refuses. */
@@ -124,6 +133,7 @@ const pathsOf = (a: Answer): string[] => {
 
 /** The job's end, polled (a job accepted for a fault only running finds). */
 async function endOf(
+  app: FastifyInstance,
   id: string,
 ): Promise<{ status: string; error?: { status: number; errors?: { path: string }[] } }> {
   for (let i = 0; i < 500; i++) {
@@ -134,20 +144,29 @@ async function endOf(
   throw new Error(`job ${id} did not end`);
 }
 
+/** A body generated for the property: valid, broken in its fields or envelope, or broken in its meaning. */
+function genBody(r: Rand) {
+  const gen = genTrain(r);
+  const kind = r.int(0, 9);
+  return kind < 3
+    ? wire("/train", gen.body)
+    : kind < 6
+      ? breakRequest(r, gen)
+      : wire("/train", breakSemantics(r, gen));
+}
+
+/** /train's 422 for a body over MAX_WORK alone (a valid body the job's budget takes). */
+const overRequestBudget = (a: Answer): boolean =>
+  a.status === 422 &&
+  /\(MAX_WORK\)/.test(a.body) &&
+  [["epochs"], ["optimizer.type"]].some((p) => JSON.stringify(p) === JSON.stringify(pathsOf(a)));
+
 describe("POST /train and POST /jobs check a body alike", () => {
   it(`agree on 2xx vs 4xx and on errors[].path for ${RUNS} generated bodies`, async () => {
     const seen = { accepted: 0, rejected: 0, runtime: 0 };
     await fc.assert(
       fc.asyncProperty(fc.gen(), async (g) => {
-        const r = rand(g);
-        const gen = genTrain(r);
-        const kind = r.int(0, 9);
-        const req =
-          kind < 3
-            ? wire("/train", gen.body)
-            : kind < 6
-              ? breakRequest(r, gen)
-              : wire("/train", breakSemantics(r, gen));
+        const req = genBody(rand(g));
         const sync = await send(app, { ...req, url: "/train" });
         const job = await send(app, { ...req, url: "/jobs" });
         const context = `${req.text.slice(0, 600)}\n/train ${sync.status} ${sync.body.slice(0, 300)}\n/jobs ${job.status} ${job.body.slice(0, 300)}`;
@@ -155,7 +174,7 @@ describe("POST /train and POST /jobs check a body alike", () => {
           const id = (JSON.parse(job.body) as { id: string }).id;
           if (sync.status === 422) {
             // Only a fault found while running may pass the create: the job must fail with it.
-            const end = await endOf(id);
+            const end = await endOf(app, id);
             expect(end.status, context).toBe("failed");
             expect(end.error?.status, context).toBe(422);
             expect(
@@ -181,6 +200,43 @@ describe("POST /train and POST /jobs check a body alike", () => {
     );
     // The generators reach both sides of the check.
     expect(seen.accepted).toBeGreaterThan(RUNS / 10);
+    expect(seen.rejected).toBeGreaterThan(RUNS / 10);
+  }, 60_000);
+});
+
+describe("a body over MAX_WORK and wrong in another way", () => {
+  it(`gets the same 4xx from /train and /jobs whatever the budgets, for ${RUNS} generated bodies`, async () => {
+    const seen = { accepted: 0, overBudget: 0, rejected: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.gen(), async (g) => {
+        const req = genBody(rand(g));
+        const sync = await send(small, { ...req, url: "/train" });
+        const job = await send(small, { ...req, url: "/jobs" });
+        const context = `${req.text.slice(0, 600)}\n/train ${sync.status} ${sync.body.slice(0, 300)}\n/jobs ${job.status} ${job.body.slice(0, 300)}`;
+        if (job.status === 202) {
+          const id = (JSON.parse(job.body) as { id: string }).id;
+          await small.inject({ method: "POST", url: `/jobs/${id}/cancel` });
+          if (sync.status === 422 && /least-squares/.test(sync.body) && !overRequestBudget(sync)) return;
+          // Accepted as a job: valid, so /train either runs it or refuses it for its size alone.
+          if (sync.status === 200) seen.accepted++;
+          else {
+            expect(overRequestBudget(sync), context).toBe(true);
+            seen.overBudget++;
+          }
+          return;
+        }
+        // Rejected as a job: for what is wrong with it, as /train rejects it.
+        expect(job.status, context).toBe(sync.status);
+        expect(job.status, context).toBeGreaterThanOrEqual(400);
+        expect(job.status, context).toBeLessThan(500);
+        expect(pathsOf(job), context).toEqual(pathsOf(sync));
+        seen.rejected++;
+      }),
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+    );
+    // The generators reach every side: run, over the request's budget alone, rejected alike.
+    expect(seen.accepted).toBeGreaterThan(0);
+    expect(seen.overBudget).toBeGreaterThan(RUNS / 10);
     expect(seen.rejected).toBeGreaterThan(RUNS / 10);
   }, 60_000);
 });

@@ -512,7 +512,7 @@ describe("other statuses", () => {
         payload: trainBody({ dataset: { x, y: x.map(() => 0) } }),
       });
       expect(problem(res, 413).detail).toBe(
-        "the request body is larger than the server allows (BODY_LIMIT bytes)",
+        "the request body is larger than the server allows (BODY_LIMIT: 2048 bytes)",
       );
     } finally {
       await small.close();
@@ -599,5 +599,36 @@ describe("overflow is a 422, never a null in a 200", () => {
     );
     expect(paths(body)).toEqual(["weights"]);
     expect(body.detail).toMatch(/the loss is not finite/);
+  });
+});
+
+describe("messages that read right", () => {
+  it("says how many values a piecewiseConstantDecay needs, and why", async () => {
+    const body = problem(
+      await post(
+        "/train",
+        trainBody({
+          optimizer: {
+            type: "sgd",
+            learningRate: { type: "piecewiseConstantDecay", boundaries: [1, 2], values: [0.1, 0.2] },
+          },
+        }),
+      ),
+      422,
+    );
+    expect(paths(body)).toEqual(["optimizer.learningRate.values"]);
+    expect(body.detail).toBe("values needs 3 entries, one more than the 2 boundaries; got 2");
+  });
+
+  it("speaks of the request headers in the plural", async () => {
+    const created = await post("/jobs", trainBody({ epochs: 1 }));
+    expect(created.statusCode, created.body).toBe(202);
+    const res = await app.inject({
+      method: "GET",
+      url: `/jobs/${created.json().id}/events`,
+      headers: { "last-event-id": "abc" },
+    });
+    const body = problem(res, 400);
+    expect(body.detail).toMatch(/^the request headers do not match the schema: /);
   });
 });

@@ -3,6 +3,7 @@
  * chunked training, events, cancel, queueing, idempotency, failures, restart from a checkpoint.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { get, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -271,6 +272,29 @@ describe("jobs", () => {
     }
   });
 
+  it("cancels with an empty body whatever its Content-Type (application/json, a form type)", async () => {
+    for (const type of ["application/json", "application/x-www-form-urlencoded"]) {
+      const job = (await create(app, long())).json();
+      const res = await app.inject({
+        method: "POST",
+        url: `/jobs/${job.id}/cancel`,
+        headers: { "content-type": type, "content-length": "0" },
+      });
+      expect(res.statusCode, `${type}: ${res.body}`).toBe(200);
+      expect(res.json()).toMatchObject({ id: job.id, status: "cancelled" });
+    }
+    // A body that is there is still read: malformed JSON is a 400.
+    const job = (await create(app, long())).json();
+    const bad = await app.inject({
+      method: "POST",
+      url: `/jobs/${job.id}/cancel`,
+      headers: { "content-type": "application/json" },
+      payload: "{",
+    });
+    expect(bad.statusCode).toBe(400);
+    await app.inject({ method: "POST", url: `/jobs/${job.id}/cancel` });
+  });
+
   it("ends a diverging job failed, with the epoch and the reason, and keeps serving", async () => {
     const body = {
       model: { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },
@@ -450,6 +474,134 @@ describe("faults", () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("long jobs: bounded progress events, a replay that shares the event loop", () => {
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    app = await buildTestApp({ MAX_CONCURRENT_JOBS: "1" });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  /** XOR by one sigmoid unit: the tester's long job, cheap per epoch. */
+  const xor = (epochs: number) => ({
+    model: {
+      inputShape: [2],
+      layers: [{ type: "dense", units: 1, activation: "sigmoid" }],
+      loss: "binaryCrossentropy",
+    },
+    dataset: { name: "xor" },
+    optimizer: { type: "sgd", learningRate: 0.5 },
+    epochs,
+    seed: 5,
+  });
+
+  it("emits one progress event every ceil(epochs / 10,000) epochs and each chunk's last, ids = epochs", async () => {
+    // 25,000 epochs: one event every 3 epochs, plus the last epoch of each chunk and of the job.
+    const { id } = (await create(app, xor(25_000))).json();
+    const done = await waitFor(app, id, undefined, 60_000);
+    expect(done.status).toBe("succeeded");
+    // The answer is unchanged: every epoch's loss is in the history.
+    expect(done.result!.history.loss).toHaveLength(25_000);
+    const res = await app.inject({ method: "GET", url: `/jobs/${id}/events` });
+    const events = parseSse(res.body);
+    const progress = events.filter((e) => e.event === "progress");
+    expect(events.at(-1)).toMatchObject({ event: "succeeded", id: "25001" });
+    const ids = progress.map((e) => Number(e.id));
+    // Ascending, each the epoch it reports, with that epoch's loss from the history.
+    for (let i = 0; i < progress.length; i++) {
+      if (i > 0) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+      const p = JSON.parse(progress[i]!.data);
+      expect(p.epoch).toBe(ids[i]);
+      expect(p.loss).toBe(done.result!.history.loss[ids[i]! - 1]);
+    }
+    // Every third epoch is there; the others only as a chunk's last (a few dozen chunks at most).
+    expect(ids.filter((e) => e % 3 === 0)).toHaveLength(8333);
+    const offStride = ids.filter((e) => e % 3 !== 0);
+    expect(offStride.at(-1)).toBe(25_000);
+    expect(offStride.length).toBeLessThan(100);
+    // Last-Event-ID resumes after any of them.
+    const after = await app.inject({
+      method: "GET",
+      url: `/jobs/${id}/events`,
+      headers: { "last-event-id": "3000" },
+    });
+    expect(parseSse(after.body)[0]!.id).toBe("3003");
+  });
+
+  it("replays 100,000 stored events a page at a time: /health answers while the replay is under way", async () => {
+    // A cancelled job given 100,000 stored progress events (about 12 MB of stream).
+    const { id } = (await create(app, xor(200_000))).json();
+    await app.inject({ method: "POST", url: `/jobs/${id}/cancel` });
+    await waitFor(app, id, (j) => j.status === "cancelled");
+    const total = 100_000;
+    const insert = app.store.db.prepare(
+      "INSERT OR REPLACE INTO job_events (job_id, seq, type, data) VALUES (?, ?, 'progress', ?)",
+    );
+    app.store.db.transaction(() => {
+      for (let e = 1; e <= total; e++)
+        insert.run(id, e, JSON.stringify({ epoch: e, epochs: 200_000, loss: 0.25 + 1 / e, accuracy: 0.75 }));
+    })();
+
+    // What the server had done with the stream when /health reached it.
+    let stream: ServerResponse | undefined;
+    let seenAtHealth: { ended: boolean; bytes: number } | undefined;
+    let bytes = 0;
+    const watch = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url?.endsWith("/events")) {
+        stream = res;
+        const write = res.write.bind(res) as (chunk: string) => boolean;
+        res.write = ((chunk: string) => {
+          bytes += Buffer.byteLength(chunk);
+          return write(chunk);
+        }) as typeof res.write;
+      } else if (req.url === "/health" && stream) seenAtHealth = { ended: stream.writableEnded, bytes };
+    };
+    app.server.on("request", watch);
+    try {
+      // A client that reads the first chunk, then stops reading until /health has answered.
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = get(`${base}/jobs/${id}/events`, { agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          let paused = false;
+          res.on("data", (chunk: Buffer) => {
+            chunks.push(chunk);
+            if (paused) return;
+            paused = true;
+            res.pause();
+            fetch(`${base}/health`)
+              .then((health) => {
+                expect(health.status).toBe(200);
+                res.resume();
+              })
+              .catch(reject);
+          });
+          res.on("end", () => resolve(Buffer.concat(chunks).toString()));
+          res.on("error", reject);
+        });
+        req.on("error", reject);
+      });
+      // /health was served while the stream had been written only in part, and was still open.
+      expect(seenAtHealth).toBeDefined();
+      expect(seenAtHealth!.ended).toBe(false);
+      expect(seenAtHealth!.bytes).toBeGreaterThan(0);
+      expect(seenAtHealth!.bytes).toBeLessThan(bytes);
+      // The whole backlog arrived, in order, then the final event.
+      const events = parseSse(body);
+      expect(events).toHaveLength(total + 1);
+      expect(events[0]!.id).toBe("1");
+      expect(events[total - 1]!.id).toBe(String(total));
+      expect(events.every((e, i) => i === 0 || Number(e.id) > Number(events[i - 1]!.id))).toBe(true);
+      expect(events[total]).toMatchObject({ event: "cancelled", id: "200001" });
+    } finally {
+      app.server.off("request", watch);
     }
   });
 });

@@ -166,6 +166,72 @@ describe("limits by compute", () => {
   });
 });
 
+describe("a body over MAX_WORK that is also wrong", () => {
+  const mnistBody = (units: number, extra: Record<string, unknown>) => ({
+    model: {
+      inputShape: [28, 28, 1],
+      layers: [
+        { type: "flatten" },
+        { type: "dense", units: 1024 },
+        { type: "dense", units, activation: "softmax" },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    },
+    dataset: { name: "mnist" },
+    optimizer: { type: "sgd", learningRate: 0.1 },
+    epochs: 1,
+    ...extra,
+  });
+
+  it("is answered as wrong by /train and /jobs alike; the budget error comes only for a valid body", async () => {
+    // Default budgets: one epoch of MNIST on this model is over MAX_WORK and within MAX_JOB_WORK.
+    const cases: [Record<string, unknown>, string[]][] = [
+      [mnistBody(10, { earlyStopping: { monitor: "valLoss" } }), ["earlyStopping.monitor"]],
+      [mnistBody(5, {}), ["dataset.name"]],
+    ];
+    for (const [body, expected] of cases) {
+      const sync = problem(await post("/train", body), 422);
+      const job = problem(await post("/jobs", body), 422);
+      expect(paths(sync)).toEqual(expected);
+      expect(paths(job)).toEqual(expected);
+      expect(sync.detail).not.toContain("MAX_WORK");
+    }
+    const valid = problem(await post("/train", mnistBody(10, {})), 422);
+    expect(paths(valid)).toEqual(["epochs"]);
+    expect(valid.detail).toContain("(MAX_WORK)");
+  });
+
+  it("names optimizer.type for a normalEquation over the budget, with a remedy that fits", async () => {
+    const body = (activation: string) => ({
+      model: {
+        inputShape: [784],
+        layers: [{ type: "dense", units: 10, activation }],
+        loss: "meanSquaredError",
+      },
+      dataset: { name: "mnist" },
+      optimizer: { type: "normalEquation" },
+    });
+    const capped = await buildTestApp({ MAX_WORK: "1e9", MAX_JOB_WORK: "1e9", MAX_CONCURRENT_JOBS: "1" });
+    try {
+      // relu is not linear regression: that is what is wrong, whatever the size.
+      for (const url of ["/train", "/jobs"]) {
+        const res = problem(await capped.inject({ method: "POST", url, payload: body("relu") }), 422);
+        expect(paths(res)).toEqual(["model.layers[0].activation"]);
+      }
+      for (const url of ["/train", "/jobs"]) {
+        const res = problem(await capped.inject({ method: "POST", url, payload: body("linear") }), 422);
+        expect(paths(res)).toEqual(["optimizer.type"]);
+        expect(res.detail).toMatch(
+          /^the normal equation would take about 6\.\d\de\+10 multiply-adds; the limit per (request|job) is 1\.00e\+9 \(MAX_(JOB_)?WORK\): fewer samples or input features, or a gradient optimiser$/,
+        );
+        expect(res.detail).not.toContain("epochs");
+      }
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
 describe("learningRate 0", () => {
   const initialWeights = {
     "dense_0/kernel": [

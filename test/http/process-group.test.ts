@@ -127,6 +127,11 @@ describe("SIGTERM to the process group of npm start", () => {
 
     const log = server.out();
     expect(log).toMatch(/"signal":"SIGTERM","msg":"shutting down"/);
+    // What the operator waits for: the one request in flight; no job was running.
+    expect(log).toMatch(/"requests":1,"signal":"SIGTERM","msg":"shutting down"/);
+    expect(log).toMatch(
+      /"interrupted":0,"msg":"jobs interrupted: they resume from their last checkpoint at the next start"/,
+    );
     expect(log).toMatch(/"res":\{"statusCode":200\}.*"msg":"request completed"/);
     expect(log).toMatch(/"ms":\d+,"msg":"closed"/);
     expect(log).not.toMatch(/second SIGTERM/);
@@ -182,6 +187,9 @@ describe.skipIf(skipReason !== undefined)("SIGTERM to the process group of npm r
     expect(log).toMatch(/"signal":"SIGTERM","msg":"worker shutting down"/);
     expect(log).toContain(`"job":"${id}"`);
     expect(log.match(/"msg":"job given back"/g)).toHaveLength(1);
+    expect(log).toMatch(
+      /"interrupted":1,"msg":"jobs interrupted: back on the queue, they resume from their last checkpoint"/,
+    );
     expect(log).toMatch(/"ms":\d+,"msg":"closed"/);
     expect(log).not.toMatch(/second SIGTERM/);
     // Given back: waiting on the queue, still running at its checkpoint, for the next worker to resume.

@@ -3,6 +3,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeModel, type ModelSpec } from "../../src/engine/index.js";
 import { trainExample, trainMnistCnnExample } from "../../src/schemas/examples.js";
 import { TrainResponseSchema } from "../../src/schemas/responses.js";
 import { buildTestApp } from "./helper.js";
@@ -273,6 +274,110 @@ describe("POST /train", () => {
     expect(res.headers["x-request-id"]).toBe("abc-123");
     const fresh = await app.inject({ method: "GET", url: "/health", headers: { "x-request-id": "bad id!" } });
     expect(fresh.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+/** `n` deterministic 28×28×1 images (nested) and alternating 0/1 labels. */
+function images(n: number) {
+  const image = (s: number) =>
+    Array.from({ length: 28 }, (_, r) =>
+      Array.from({ length: 28 }, (_, c) => [((s * 7 + r * 28 + c) % 97) / 97]),
+    );
+  return { x: Array.from({ length: n }, (_, s) => image(s)), y: Array.from({ length: n }, (_, s) => s % 2) };
+}
+
+/** The body a tester sent: conv2d with 1024 1×1 filters on 28×28×1, 1.6 million values per sample. */
+function wideBody(n: number, batchSize: number) {
+  return {
+    model: {
+      inputShape: [28, 28, 1],
+      layers: [
+        { type: "conv2d", filters: 1024, kernelSize: 1 },
+        { type: "flatten" },
+        { type: "dense", units: 1, activation: "sigmoid" },
+      ],
+      loss: "binaryCrossentropy",
+    },
+    dataset: images(n),
+    optimizer: { type: "sgd", learningRate: 0.1 },
+    epochs: 1,
+    batchSize,
+    seed: 1,
+  };
+}
+
+describe("MAX_BATCH_BYTES: the memory of a batch, checked from the shapes before anything is allocated", () => {
+  it("refuses the 100-sample batch of a model keeping 1.6 million values per sample, naming batchSize", async () => {
+    const body = wideBody(100, 100);
+    // 100 samples × (784 + 2 · 784 · 1024 + 4) values × 8 bytes = 1.20 GiB, over the default 512 MiB.
+    for (const url of ["/train", "/jobs"]) {
+      const res = await app.inject({ method: "POST", url, payload: body });
+      expect(res.statusCode, res.body).toBe(422);
+      const problem = res.json();
+      expect(problem.errors.map((e: { path: string }) => e.path)).toEqual(["batchSize"]);
+      expect(problem.errors[0].message).toBe(
+        "a batch of 100 samples would keep about 1.20 GiB of activations and gradients (1606420 values " +
+          "per sample × 8 bytes); the limit is 512 MiB (MAX_BATCH_BYTES): a smaller batchSize, or a smaller model",
+      );
+    }
+  });
+
+  it("accepts a batch exactly at the limit and refuses it a byte below, for /train and /predict", async () => {
+    const model = {
+      inputShape: [4, 4, 1],
+      layers: [
+        { type: "conv2d", filters: 2, kernelSize: 3, padding: "same", activation: "relu" },
+        { type: "flatten" },
+        { type: "dense", units: 1, activation: "sigmoid" },
+      ],
+      loss: "binaryCrossentropy" as const,
+    };
+    const values = describeModel(model as ModelSpec).sampleValues;
+    // Forward: input 16, conv output 32 and im2col columns 144, relu 32, dense 1, sigmoid 1.
+    expect(values.forward).toBe(16 + 32 + 144 + 32 + 1 + 1);
+    // Training adds target and loss gradient, dense ∂L/∂X 32, relu ∂L/∂X 32 (the conv layer is
+    // the first with parameters: no ∂L/∂X of its own).
+    expect(values.training).toBe(values.forward + 2 + 32 + 32);
+    const small = images(1)
+      .x[0]!.slice(0, 4)
+      .map((row) => row.slice(0, 4));
+    const body = {
+      model,
+      dataset: { x: Array.from({ length: 8 }, () => small), y: [0, 1, 0, 1, 0, 1, 0, 1] },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 1,
+      batchSize: 8,
+      seed: 1,
+    };
+    const bytes = 8 * values.training * 8;
+    const atLimit = await buildTestApp({ MAX_BATCH_BYTES: String(bytes) });
+    const below = await buildTestApp({ MAX_BATCH_BYTES: String(bytes - 1) });
+    try {
+      const ok = await atLimit.inject({ method: "POST", url: "/train", payload: body });
+      expect(ok.statusCode, ok.body).toBe(200);
+      const refused = await below.inject({ method: "POST", url: "/train", payload: body });
+      expect(refused.statusCode).toBe(422);
+      expect(refused.json().errors[0].path).toBe("batchSize");
+      expect(refused.json().errors[0].message).toMatch(/\(MAX_BATCH_BYTES\)/);
+      // /predict runs forward only: 8 samples fit a byte below the training limit, and are refused
+      // under their own forward limit, naming x.
+      const weights = ok.json().weights;
+      const predict = { model, weights, x: body.dataset.x };
+      const predicted = await below.inject({ method: "POST", url: "/predict", payload: predict });
+      expect(predicted.statusCode, predicted.body).toBe(200);
+      const tight = await buildTestApp({ MAX_BATCH_BYTES: String(8 * values.forward * 8 - 1) });
+      try {
+        const res = await tight.inject({ method: "POST", url: "/predict", payload: predict });
+        expect(res.statusCode).toBe(422);
+        expect(res.json().errors[0].path).toBe("x");
+        expect(res.json().errors[0].message).toMatch(/^predicting 8 samples at once .*\(MAX_BATCH_BYTES\)/);
+      } finally {
+        await tight.close();
+      }
+    } finally {
+      await atLimit.close();
+      await below.close();
+    }
   });
 });
 

@@ -5,6 +5,7 @@
  * check the messages of the others, and of the budget check, directly.
  */
 import { describe, expect, it } from "vitest";
+import type { TrainRequest } from "../../src/schemas/requests.js";
 import {
   OverloadedError,
   RateLimitedError,
@@ -12,7 +13,14 @@ import {
   UnprocessableError,
   WorkerFailedError,
 } from "../../src/service/errors.js";
-import { checkWork, describe as describeModel, maxJobWork } from "../../src/service/plan/limits.js";
+import {
+  checkBatchBytes,
+  checkWork,
+  DEFAULT_MAX_BATCH_BYTES,
+  describe as describeModel,
+  maxJobWork,
+} from "../../src/service/plan/limits.js";
+import { planTraining } from "../../src/service/plan/train-plan.js";
 
 const limits = { maxParams: 10, maxWork: 1000, maxJobWork: 1e6 };
 
@@ -65,5 +73,61 @@ describe("limit errors name their variable", () => {
     expect(new RateLimitedError(3, 60_000, 12).message).toContain(
       "more than 3 requests in 60 s from this client (RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_MS)",
     );
+  });
+});
+
+describe("MAX_BATCH_BYTES at its default, 512 MiB", () => {
+  // 28×28×1 → conv2d(1024, 1×1) → flatten → dense(1, sigmoid): 1,606,420 values per sample,
+  // 12.9 MB, so 41 samples (502 MiB) fit and 42 (515 MiB) do not.
+  const body = (n: number): TrainRequest =>
+    ({
+      model: {
+        inputShape: [28, 28, 1],
+        layers: [
+          { type: "conv2d", filters: 1024, kernelSize: 1 },
+          { type: "flatten" },
+          { type: "dense", units: 1, activation: "sigmoid" },
+        ],
+        loss: "binaryCrossentropy",
+      },
+      dataset: {
+        x: Array.from({ length: n }, () => new Array(784).fill(0.5)),
+        y: Array.from({ length: n }, (_, i) => i % 2),
+      },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 1,
+      batchSize: n,
+    }) as TrainRequest;
+  const wide = { maxParams: 2_000_000, maxWork: 2e10 };
+
+  it("plans a batch just under it and refuses one just over, at batchSize", async () => {
+    const plan = await planTraining(body(41), wide, undefined, "request");
+    expect(plan.summary.sampleValues.training).toBe(1_606_420);
+    expect(41 * 1_606_420 * 8).toBeLessThan(DEFAULT_MAX_BATCH_BYTES);
+    const err = await planTraining(body(42), wide, undefined, "request").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UnprocessableError);
+    expect((err as UnprocessableError).errors).toEqual([
+      {
+        path: "batchSize",
+        message:
+          "a batch of 42 samples would keep about 515 MiB of activations and gradients (1606420 values per " +
+          "sample × 8 bytes); the limit is 512 MiB (MAX_BATCH_BYTES): a smaller batchSize, or a smaller model",
+      },
+    ]);
+  });
+
+  it("counts the evaluation's 256-sample chunks when they are larger than the batch, at model", () => {
+    const summary = describeModel(body(1).model, wide);
+    // 300 samples in batches of 8: the final evaluation back-propagates 256 at once.
+    const err = thrown(() =>
+      checkBatchBytes(summary, { kind: "training", n: 300, batchSize: 8, closedForm: false }, wide),
+    );
+    expect(err.errors?.[0]?.path).toBe("model");
+    expect(err.message).toMatch(/^evaluating 256 samples at once .* \(MAX_BATCH_BYTES\): a smaller model$/);
+    // A /gradients sample of the same model fits.
+    expect(checkBatchBytes(summary, { kind: "gradients", n: 1 }, wide)).toBeUndefined();
   });
 });

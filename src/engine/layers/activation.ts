@@ -1,6 +1,6 @@
 import type { ActivationName } from "../spec.js";
 import { sizeOf } from "../tensor.js";
-import { Buffer, type Layer, type Param } from "./layer.js";
+import { Buffer, type Layer, type Param, type SampleValues } from "./layer.js";
 
 /** Logistic sigmoid `S(x) = 1 / (1 + e^−x)`, evaluated without overflow for large |x|. */
 export function sigmoid(x: number): number {
@@ -100,6 +100,7 @@ export class Activation implements Layer {
   readonly type = "activation";
   readonly outputShape: number[];
   readonly forwardCost: number;
+  readonly sampleValues: SampleValues;
   private readonly out: Buffer;
   private readonly dx: Buffer;
   private readonly lastAxis: number;
@@ -113,6 +114,7 @@ export class Activation implements Layer {
     this.outputShape = [...inputShape];
     const size = sizeOf(inputShape);
     this.forwardCost = activation === "softmax" ? 3 * size : size;
+    this.sampleValues = { forward: size, backward: size };
     this.out = new Buffer(size);
     this.dx = new Buffer(size);
     this.lastAxis = inputShape[inputShape.length - 1] ?? 1;

@@ -1,6 +1,6 @@
 import { col2im, im2col, type WindowGeometry, windowGeometry } from "../im2col.js";
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
-import { Buffer, type Layer, NO_INPUT_GRAD, type Param } from "./layer.js";
+import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
 
 /**
  * 2-D convolution (TensorFlow's conv2d, a cross-correlation) lowered to matrix products over
@@ -22,6 +22,7 @@ export class Conv2d implements Layer {
   readonly bias: Param | undefined;
   readonly geometry: WindowGeometry;
   readonly forwardCost: number;
+  readonly sampleValues: SampleValues;
   /** A 1×1 kernel with stride 1 and no padding sees the input itself: im2col would be a copy. */
   private readonly identityCols: boolean;
   private readonly colsBuffer: Buffer;
@@ -70,6 +71,13 @@ export class Conv2d implements Layer {
     const positions = g.outH * g.outW;
     // The product over every output position, plus the im2col copy.
     this.forwardCost = positions * rowLen * (filters + 1) + positions * filters;
+    // Forward keeps Y and the im2col columns; backward allocates ∂L/∂X and ∂L/∂cols (none of
+    // the columns when the kernel sees the input itself).
+    const columns = this.identityCols ? 0 : positions * rowLen;
+    this.sampleValues = {
+      forward: positions * filters + columns,
+      backward: g.inH * g.inW * inC + columns,
+    };
     this.colsBuffer = new Buffer(this.identityCols ? 0 : positions * rowLen);
     this.dColsBuffer = new Buffer(this.identityCols ? 0 : positions * rowLen);
     this.out = new Buffer(positions * filters);

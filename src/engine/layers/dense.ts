@@ -1,5 +1,5 @@
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
-import { Buffer, type Layer, NO_INPUT_GRAD, type Param } from "./layer.js";
+import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
 
 /**
  * The affine layer `Y = X·W + b` (docs/backprop.md §4). X `[batch, in]`, kernel W `[in, units]`
@@ -10,6 +10,7 @@ export class Dense implements Layer {
   readonly type = "dense";
   readonly outputShape: number[];
   readonly forwardCost: number;
+  readonly sampleValues: SampleValues;
   readonly kernel: Param;
   readonly bias: Param | undefined;
   private readonly out: Buffer;
@@ -25,6 +26,8 @@ export class Dense implements Layer {
     const inSize = inputShape[0]!;
     this.outputShape = [units];
     this.forwardCost = inSize * units + units;
+    // Forward keeps Y (X is the previous layer's output); backward allocates ∂L/∂X.
+    this.sampleValues = { forward: units, backward: inSize };
     this.kernel = {
       key: `${name}/kernel`,
       shape: [inSize, units],

@@ -40,6 +40,15 @@ export interface Layer {
    * operations for activations): what limits and budgets are computed from. Backward costs about twice this.
    */
   readonly forwardCost: number;
+  /**
+   * Doubles per sample the layer's own buffers hold, from its shapes alone: what memory limits
+   * are computed from before anything is allocated (`ModelSummary.sampleValues`). `forward`: what
+   * `forward` allocates (its output, conv2d's im2col columns, max pooling's argmax); `backward`:
+   * what `backward` allocates when it computes `∂L/∂X` (that gradient, conv2d's column gradient).
+   * A layer that returns its input, or a view of it, reports 0; a layer with parameters must
+   * allocate nothing in `backward(…, needInputGrad = false)`. Every new layer reports both.
+   */
+  readonly sampleValues: SampleValues;
   params(): Param[];
   /** @param x `[batch, ...inputShape]` @returns `[batch, ...outputShape]` */
   forward(x: Float64Array, batch: number): Float64Array;
@@ -51,6 +60,12 @@ export interface Layer {
    *   product as large as the one giving `∂L/∂W` (and conv's col2im).
    */
   backward(dy: Float64Array, batch: number, needInputGrad?: boolean): Float64Array;
+}
+
+/** A layer's buffer sizes per sample, in doubles (see `Layer.sampleValues`). */
+export interface SampleValues {
+  readonly forward: number;
+  readonly backward: number;
 }
 
 /** What `backward(…, needInputGrad = false)` returns: an empty array, never written. */

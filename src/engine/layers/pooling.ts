@@ -1,5 +1,5 @@
 import { type WindowGeometry, windowGeometry } from "../im2col.js";
-import { Buffer, type Layer, type Param } from "./layer.js";
+import { Buffer, type Layer, type Param, type SampleValues } from "./layer.js";
 
 /**
  * What the two pooling layers share: the window geometry (as conv2d's), the output and `dx`
@@ -14,6 +14,8 @@ abstract class Pooling2d implements Layer {
   readonly outputShape: number[];
   readonly geometry: WindowGeometry;
   readonly forwardCost: number;
+  /** Output and `dx`; max pooling adds its argmax (see `MaxPooling2d`). */
+  sampleValues: SampleValues;
   protected readonly out: Buffer;
   protected readonly dx: Buffer;
   /**
@@ -43,6 +45,7 @@ abstract class Pooling2d implements Layer {
     this.forwardCost = g.outH * g.outW * g.channels * poolSize[0] * poolSize[1];
     this.out = new Buffer(g.outH * g.outW * g.channels);
     this.dx = new Buffer(g.inH * g.inW * g.channels);
+    this.sampleValues = { forward: g.outH * g.outW * g.channels, backward: g.inH * g.inW * g.channels };
     const clip = (n: number, stride: number, pad: number, k: number, size: number) => {
       const from = new Int32Array(n);
       const to = new Int32Array(n);
@@ -85,7 +88,9 @@ export class MaxPooling2d extends Pooling2d {
     padding: "valid" | "same",
   ) {
     super(name, inputShape, poolSize, strides, padding);
-    this.argmax = new Buffer(this.outputShape[0]! * this.outputShape[1]! * this.outputShape[2]!);
+    const outSize = this.outputShape[0]! * this.outputShape[1]! * this.outputShape[2]!;
+    this.argmax = new Buffer(outSize);
+    this.sampleValues = { ...this.sampleValues, forward: this.sampleValues.forward + outSize };
   }
 
   /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */

@@ -1,5 +1,6 @@
 import type { EarlyStopping } from "../early-stopping.js";
 import { evaluate } from "../evaluate.js";
+import { isClassifier } from "../losses.js";
 import type { Model } from "../model.js";
 import { makeOptimizer } from "../optimizers.js";
 import type { GradientOptimizerSpec } from "../spec.js";
@@ -53,7 +54,7 @@ export function trainByGradient(
   const loop = new BatchLoop(model, data, optimizer, watch, telemetry, batchSize);
   const stopper = early ? new EarlyStop(early, params, opts.returnOptimizerState === true) : undefined;
   const log = new EpochLog(
-    model.spec.loss !== "meanSquaredError",
+    isClassifier(model.spec.loss),
     optimum !== undefined,
     nVal > 0,
     model.regularization?.penalized === true,

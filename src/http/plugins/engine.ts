@@ -18,6 +18,8 @@ export interface EnginePluginOptions {
   maxWork: number;
   /** A job's compute budget (MAX_JOB_WORK); default 1000 × maxWork. */
   maxJobWork?: number;
+  /** Largest memory of one batch's activations and gradients, bytes (MAX_BATCH_BYTES). */
+  maxBatchBytes?: number;
   /** Looks up a stored data set by id (`{ "dataset": { "id" } }`), in SQLite or PostgreSQL. */
   storedDatasets?: (id: string) => MaybePromise<StoredDataset | undefined>;
 }
@@ -30,7 +32,12 @@ export default fp<EnginePluginOptions>(
       "engine",
       new EngineService(
         pool,
-        { maxParams: opts.maxParams, maxWork: opts.maxWork, maxJobWork: opts.maxJobWork },
+        {
+          maxParams: opts.maxParams,
+          maxWork: opts.maxWork,
+          maxJobWork: opts.maxJobWork,
+          maxBatchBytes: opts.maxBatchBytes,
+        },
         opts.storedDatasets,
       ),
     );

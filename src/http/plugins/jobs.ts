@@ -72,7 +72,13 @@ export default fp<JobsPluginOptions>(
     // Before the server stops: interrupting jobs also ends their event streams, which would
     // otherwise hold server.close() open.
     app.addHook("preClose", async () => {
-      await jobs.stop();
+      const { interrupted } = await jobs.stop();
+      // The distributed mode runs its jobs in the workers: an API process interrupts none.
+      if (!opts.distributed)
+        app.log.info(
+          { interrupted },
+          "jobs interrupted: they resume from their last checkpoint at the next start",
+        );
     });
   },
   { name: "jobs", dependencies: ["store", "engine"] },

@@ -1,6 +1,6 @@
 import { DelayedError, Queue, Job as QueueJob, WaitingError, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import type { JobProgress } from "../../schemas/jobs.js";
+import { type JobProgress, JobProgressSchema } from "../../schemas/jobs.js";
 import type { JobLogger } from "../jobs/job-view.js";
 import type { JobQueue, TakenJob, TakeOutcome } from "../jobs/ports.js";
 import type { JobRecord } from "../store/job-store.js";
@@ -60,10 +60,14 @@ export class BullQueue implements JobQueue {
     await this.queue.remove(id).catch(() => 0);
   }
 
-  /** The progress a worker last put on the queue job (`TakenJob.report`). */
+  /**
+   * The progress a worker last put on the queue job (`TakenJob.report`); undefined when there is
+   * none yet or it does not fit `JobProgress` (the stored progress stands in).
+   */
   async progress(id: string): Promise<JobProgress | undefined> {
-    const progress = (await this.queue.getJob(id))?.progress;
-    return epochOf(progress) > 0 ? (progress as JobProgress) : undefined;
+    // Read back through the schema: what is on the queue job is whatever a worker (of any version) put there.
+    const parsed = JobProgressSchema.safeParse((await this.queue.getJob(id))?.progress);
+    return parsed.success && parsed.data.epoch > 0 ? parsed.data : undefined;
   }
 
   /** As BullMQ counts them (every process sees the same): waiting, prioritised or delayed (held); taken by a worker. */

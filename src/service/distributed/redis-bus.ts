@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
+import { z } from "zod";
 import type { EventBus, JobListener } from "../jobs/ports.js";
-import type { JobEvent } from "../store/job-store.js";
+import { type JobEvent, JobEventSchema } from "../store/job-store.js";
 import { redisErrors, untilReady } from "./connections.js";
 import type { DistributedNames } from "./names.js";
 
@@ -63,9 +64,7 @@ export class RedisEventBus implements EventBus {
       }
       const id = channel.slice(channel.lastIndexOf(":") + 1);
       // A runner publishes progress events in batches (an array), the final event alone.
-      const parsed = JSON.parse(message) as JobEvent | JobEvent[];
-      for (const event of Array.isArray(parsed) ? parsed : [parsed])
-        for (const l of [...(this.listeners.get(id) ?? [])]) l(event);
+      for (const event of eventsOf(message)) for (const l of [...(this.listeners.get(id) ?? [])]) l(event);
     });
   }
 
@@ -113,7 +112,7 @@ export class RedisEventBus implements EventBus {
 
   async pending(jobId: string, afterSeq: number): Promise<JobEvent[]> {
     const texts = await this.pub.zrangebyscore(this.names.pendingEvents(jobId), `(${afterSeq}`, "+inf");
-    return texts.map((text) => JSON.parse(text) as JobEvent);
+    return texts.flatMap((text) => eventsOf(text));
   }
 
   async open(jobId: string): Promise<void> {
@@ -198,4 +197,23 @@ export class RedisEventBus implements EventBus {
     for (const set of this.listeners.values()) n += set.size;
     return n;
   }
+}
+
+const EventBatchSchema = z.union([JobEventSchema, z.array(JobEventSchema)]);
+
+/**
+ * The events of a message or pending member (one event, or a batch), read back through the event
+ * schema. A message that does not read (not ours, or cut short) is dropped rather than thrown in
+ * the subscriber: the job's stored events, read on every stream's start, are the record.
+ */
+function eventsOf(text: string): JobEvent[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const parsed = EventBatchSchema.safeParse(value);
+  if (!parsed.success) return [];
+  return Array.isArray(parsed.data) ? parsed.data : [parsed.data];
 }

@@ -29,8 +29,11 @@ export interface ChunkEngine {
 
 /** What `runChunks` needs from the `JobRunner` running the job. */
 export interface ChunkLoopDeps extends ChunkEngine {
-  /** The job's last checkpoint, if any (not asked for runs that cannot resume from one). */
-  loadCheckpoint(): Promise<Checkpoint | undefined>;
+  /**
+   * The job's last checkpoint, if any (not asked for runs that cannot resume from one), its
+   * summary read back (`readSummary`).
+   */
+  loadCheckpoint(): Promise<(Checkpoint & { summary: ChunkSummary }) | undefined>;
   /** Called once before the first chunk: the epochs already done, and whether a checkpoint gave them. */
   onResume(done: number, fromCheckpoint: boolean): void;
   /** One epoch ended (possibly reported twice: once from the worker, once from the chunk's answer). */
@@ -72,7 +75,7 @@ export async function runChunks(
   const checkpoint = whole ? undefined : await deps.loadCheckpoint();
   let weights: NamedTensors | undefined = checkpoint?.weights ?? options.initialWeights;
   let state: OptimizerState | undefined = checkpoint?.optimizerState ?? options.optimizerState;
-  let summary = (checkpoint?.summary as ChunkSummary | undefined) ?? emptySummary();
+  let summary = checkpoint?.summary ?? emptySummary();
   let done = checkpoint?.epochsDone ?? 0;
   deps.onResume(done, checkpoint !== undefined);
   // The engine numbers epochs from the optimizer state a body continues; the job from 1.
@@ -106,6 +109,10 @@ export async function runChunks(
     }
     if (signal.aborted) return { status: "aborted" };
     if (!outcome.ok) throw engineFault(outcome.error, toRequest);
+    // Not stored data: the answer of this process's own engine thread, the TrainResponse it has just
+    // serialised, read once per chunk. A schema here would check our own code against itself and
+    // cost a walk over every history and telemetry value of every chunk; what is stored of it (the
+    // summary, the progress) is read back through its schema.
     const chunk = JSON.parse(outcome.json) as TrainResponse;
     summary = addChunk(summary, chunk);
     // Epochs whose message has not arrived yet (it travels on another port than the answer).
@@ -157,7 +164,7 @@ function jobResult(last: TrainResponse, summary: ChunkSummary, keepState: boolea
 
 /** A job's progress as its record last stored it (the epochs of its last checkpoint). */
 export function storedProgress(record: JobRecord): JobProgress {
-  return { epoch: record.epochsDone, epochs: record.epochs, ...(record.progress ?? {}) } as JobProgress;
+  return { epoch: record.epochsDone, epochs: record.epochs, ...record.progress };
 }
 
 /** The data of a job's final `succeeded` event. */

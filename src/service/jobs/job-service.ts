@@ -166,8 +166,10 @@ export class JobService implements JobsApi {
    * The job's events after `afterSeq`, and the live ones to come through `listener` until the
    * final event. Listens first, then reads the pending events, then the stored ones (a runner
    * stores a checkpoint's events before it drops them from the pending ones), so an event is in
-   * the backlog or comes live; duplicates are dropped by id. `finished`: the backlog ends with
-   * the final event; nothing more will come.
+   * the backlog or comes live; duplicates are dropped by id. The one rule of both modes: a
+   * subscriber never receives an event whose id is at or below `afterSeq` or the last one it got
+   * (a job resumed from a checkpoint emits the epochs after it again). `finished`: the backlog
+   * ends with the final event; nothing more will come.
    * @throws NotFoundError
    */
   async subscribe(
@@ -211,6 +213,16 @@ export class JobService implements JobsApi {
     return { backlog, finished, unsubscribe };
   }
 
+  /**
+   * A page of the job's stored events: the first `limit` after `afterSeq`, in order. A long
+   * replay reads these a page at a time, then `subscribe`s after the last one for the rest.
+   * @throws NotFoundError
+   */
+  async storedEvents(id: string, afterSeq: number, limit: number, owner: string): Promise<JobEvent[]> {
+    await this.record(id, owner);
+    return this.store.events(id, afterSeq, limit);
+  }
+
   /** The id of a job's final event (it follows every progress id). */
   async finalSeq(id: string, owner: string): Promise<number> {
     return (await this.record(id, owner)).epochs + 1;
@@ -230,11 +242,13 @@ export class JobService implements JobsApi {
    * Stops without finishing anything: running jobs are interrupted and stay running in the store
    * (queued ones queued), to continue from their last checkpoint when a runner takes them up
    * again. Open event streams end without a final event.
+   * @returns `interrupted`: the jobs this process's runner was running (0 without a runner).
    */
-  async stop(): Promise<void> {
-    this.parts.runner?.stop();
+  async stop(): Promise<{ interrupted: number }> {
+    const interrupted = this.parts.runner?.stop() ?? 0;
     await this.queue.stop();
     await this.bus.stop();
+    return { interrupted };
   }
 
   /** For the metrics and /ready: jobs waiting and running, and open event streams. @throws when the queue does not answer. */

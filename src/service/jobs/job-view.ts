@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import { DEFAULT_PRIORITY, type Job, type JobList } from "../../schemas/jobs.js";
-import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { EngineService } from "../engine-service.js";
 import { ConflictError, fieldError, InvalidRequestError, ProblemError } from "../errors.js";
@@ -104,7 +103,8 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * A job as the API shows it (both modes). `progress`: the live one when this process runs it,
- * else the stored one.
+ * else the stored one. A record whose JSON column no longer parses (`JobRecord.invalid`) shows
+ * that problem as its `error`.
  */
 export function jobView(record: JobRecord, progress: Job["progress"] = storedProgress(record)): Job {
   const self = `/jobs/${record.id}`;
@@ -120,8 +120,9 @@ export function jobView(record: JobRecord, progress: Job["progress"] = storedPro
     checkpointEpoch: ACTIVE_STATUSES.includes(record.status) ? record.epochsDone : null,
     attempts: record.attempts,
     ...(record.datasetId ? { datasetId: record.datasetId } : {}),
-    ...(record.error ? { error: record.error as Problem } : {}),
-    ...(record.diverged ? { diverged: record.diverged as Job["diverged"] } : {}),
+    // A column that no longer parses shows as the job's error (its runner fails the job with it).
+    ...(record.invalid ? { error: record.invalid } : record.error ? { error: record.error } : {}),
+    ...(record.diverged ? { diverged: record.diverged } : {}),
     links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
   };
 }

@@ -23,9 +23,12 @@ export interface JobsApi {
     listener: JobListener,
     owner: string,
   ): MaybePromise<{ backlog: JobEvent[]; finished: boolean; unsubscribe: () => void }>;
+  /** A page of the job's stored events: the first `limit` after `afterSeq`, in order (a replay reads these first). @throws NotFoundError */
+  storedEvents(id: string, afterSeq: number, limit: number, owner: string): MaybePromise<JobEvent[]>;
   finalSeq(id: string, owner: string): MaybePromise<number>;
   start(): MaybePromise<void>;
-  stop(): Promise<void>;
+  /** Stops; `interrupted`: the jobs this process was running, left to resume from their checkpoint. */
+  stop(): Promise<{ interrupted: number }>;
   /** Jobs waiting and running, and open event streams (the metrics and /ready). @throws when the backing store does not answer. */
   stats(): MaybePromise<{ queued: number; running: number; subscribers: number }>;
   countByStatus(): MaybePromise<Record<JobStatus, number>>;

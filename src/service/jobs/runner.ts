@@ -18,6 +18,7 @@ import {
 } from "./chunk-loop.js";
 import { type JobLogger, seconds } from "./job-view.js";
 import type { EventBus, TakenJob, TakeOutcome } from "./ports.js";
+import { readSummary } from "./summary-schema.js";
 
 export interface RunnerOptions {
   /** Epochs between checkpoints. */
@@ -40,8 +41,10 @@ interface Running {
   /** A progress report to the queue is on its way (one at a time, the latest wins). */
   reporting: boolean;
   progress: JobProgress;
-  /** Highest event id emitted. */
+  /** Highest epoch whose progress was taken (an event emitted, or held back). */
   last: number;
+  /** The latest epoch's progress event when it was not emitted (thinned out, see `progressStride`). */
+  held?: JobEvent;
   /** Progress events emitted and not yet stored. */
   pending: JobEvent[];
 }
@@ -55,8 +58,8 @@ const STOPPING = "the runner is stopping";
  * owner runs their limit), reads its request back through the schema, runs it in chunks of
  * `checkpointEvery` epochs on the engine pool (`runChunks`: each continues the last exactly, from
  * the job's checkpoint if it has one), stores each checkpoint with the epochs' events, and stores
- * the outcome. Each epoch's progress event goes out on the event bus, and the latest epoch to the
- * queue. A cancel (from any process, through the bus) terminates the running chunk; every store
+ * the outcome. Each epoch's progress event (one every `progressStride` epochs for a long job) goes
+ * out on the event bus, and the latest epoch to the queue. A cancel (from any process, through the bus) terminates the running chunk; every store
  * call is guarded by the job's status, so a cancel that won a race leaves nothing to overwrite:
  * the runner then drops what it still holds of the job.
  */
@@ -111,10 +114,14 @@ export class JobRunner {
     }
   };
 
-  /** Stops taking jobs; running ones are interrupted, to resume from their checkpoint (`run` gives them back). */
-  stop(): void {
+  /**
+   * Stops taking jobs; running ones are interrupted, to resume from their checkpoint (`run` gives
+   * them back). @returns how many were running.
+   */
+  stop(): number {
     this.closing = true;
     for (const run of this.running.values()) run.controller.abort(new Error(STOPPING));
+    return this.running.size;
   }
 
   /** Fails a job the queue gave up on (it stalled too often, or storing its end failed). */
@@ -162,16 +169,23 @@ export class JobRunner {
 
   private async train(record: JobRecord, run: Running): Promise<void> {
     const { id } = record;
+    // A JSON column of its row no longer parses: the job fails with the problem naming it.
+    if (record.invalid) return this.fail(record, run, record.invalid);
     const request = storedRequest(await this.store.request(id), id);
     const end = await runChunks(
       {
         ...this.chunks,
-        loadCheckpoint: () => this.store.loadCheckpoint(id),
+        loadCheckpoint: async () => {
+          const checkpoint = await this.store.loadCheckpoint(id);
+          return checkpoint && { ...checkpoint, summary: readSummary(checkpoint.summary, id) };
+        },
         onResume: (done) => {
           run.last = done;
+          run.held = undefined;
         },
         onProgress: (progress) => this.progress(id, run, progress),
         saveCheckpoint: async (checkpoint) => {
+          this.emitHeld(id, run); // a chunk's last epoch always has its event
           const events = run.pending;
           run.pending = [];
           if (!(await this.store.saveCheckpoint(id, checkpoint, run.progress, events))) {
@@ -195,15 +209,33 @@ export class JobRunner {
       );
   }
 
-  /** One epoch ended: a progress event, unless this epoch's was already emitted. */
+  /**
+   * One epoch ended: its progress event, unless this epoch's was already taken. A long job's
+   * events are thinned to one every `progressStride(epochs)` epochs (every epoch up to
+   * `MAX_PROGRESS_EVENTS` epochs); the others are held back, the latest one emitted at the end
+   * of its chunk (`emitHeld`), so every checkpoint and the end have their epoch's event.
+   */
   private progress(id: string, run: Running, progress: JobProgress): void {
     if (run.controller.signal.aborted || progress.epoch <= run.last) return;
     run.progress = progress;
     run.last = progress.epoch;
     const event: JobEvent = { seq: progress.epoch, type: "progress", data: JSON.stringify(progress) };
+    if (progress.epoch % progressStride(progress.epochs) === 0 || progress.epoch >= progress.epochs)
+      this.emit(id, run, event);
+    else run.held = event;
+    this.report(run);
+  }
+
+  /** A progress event goes out on the bus, and waits in `pending` to be stored. */
+  private emit(id: string, run: Running, event: JobEvent): void {
+    run.held = undefined;
     run.pending.push(event);
     this.bus.emit(id, event);
-    this.report(run);
+  }
+
+  /** The held-back event of the latest epoch goes out, unless the job was stopped. */
+  private emitHeld(id: string, run: Running): void {
+    if (run.held && !run.controller.signal.aborted) this.emit(id, run, run.held);
   }
 
   /** Shows the latest epoch on the queue: every epoch, unless the last report is still on its way. */
@@ -250,6 +282,7 @@ export class JobRunner {
     },
     data: () => Record<string, unknown>,
   ): Promise<void> {
+    this.emitHeld(record.id, run); // the last epoch run always has its event
     await this.bus.flush(record.id); // the last progress events go out before the final one
     let startedAt: string | null = null;
     const final = await this.store.finish(
@@ -282,6 +315,18 @@ export class JobRunner {
     await this.bus.dropPending(id).catch(() => {});
     await this.bus.publishFinal(id, final);
   }
+}
+
+/** Progress events a job emits at most, about: longer jobs emit one every `progressStride` epochs. */
+export const MAX_PROGRESS_EVENTS = 10_000;
+
+/**
+ * Epochs per progress event of a job of `epochs` epochs: `ceil(epochs / MAX_PROGRESS_EVENTS)`,
+ * so 1 (every epoch) up to 10,000 epochs and 100 for 1,000,000. Events still carry their epoch
+ * as id, so `Last-Event-ID` resumes after any of them.
+ */
+export function progressStride(epochs: number): number {
+  return Math.max(1, Math.ceil(epochs / MAX_PROGRESS_EVENTS));
 }
 
 /** A job's final event (id: epochs + 1, after every progress id). */

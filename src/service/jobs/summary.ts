@@ -1,19 +1,7 @@
 import type { TrainResponse } from "../../schemas/responses.js";
+import type { ChunkSummary } from "./summary-schema.js";
 
-/**
- * What a job's chunks add up to so far: the engine reports each chunk's own epochs only, so the
- * job concatenates history and telemetry and sums the epochs and engine time. Stored with every
- * checkpoint (JSON).
- */
-export interface ChunkSummary {
-  history: TrainResponse["history"];
-  telemetry?: TrainResponse["telemetry"];
-  epochsRun: number;
-  /** The first chunk's `initialEpoch` (0, or the `optimizerState` a job continues). */
-  initialEpoch: number | null;
-  /** Engine time over every chunk, milliseconds (a chunk cut short by a restart is not counted). */
-  durationMs: number;
-}
+export type { ChunkSummary } from "./summary-schema.js";
 
 export function emptySummary(): ChunkSummary {
   return { history: { loss: [] }, epochsRun: 0, initialEpoch: null, durationMs: 0 };

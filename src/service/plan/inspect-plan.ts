@@ -2,7 +2,7 @@ import { checkSamples, type GradientsOptions, type NumericalCheckOptions } from 
 import type { GradientsRequest, PredictRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
 import type { EngineTask } from "../engine-task.js";
-import { checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
+import { checkBatchBytes, checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
 import { buffersOf, drawSeed, inlineDataset } from "./request-data.js";
 
 /** A checked /gradients or /predict request: the worker's task, what it may move, its work. */
@@ -16,9 +16,9 @@ export interface InspectPlan<T extends EngineTask> {
 }
 
 /**
- * The check of a POST /gradients body: the model and MAX_PARAMS, the sample, the compute budget
- * (back-propagation, plus two passes per parameter for a central numerical check), the sample
- * against the model, the weights; the seed is fixed here when absent.
+ * The check of a POST /gradients body: the model and MAX_PARAMS, the sample, the sample against
+ * the model, the weights, then the compute budget (back-propagation, plus two passes per
+ * parameter for a central numerical check); the seed is fixed here when absent.
  * @throws UnprocessableError / InvalidRequestError naming the field.
  */
 export function planGradients(
@@ -33,6 +33,11 @@ export function planGradients(
       : req.numericalCheck === false || req.numericalCheck === undefined
         ? undefined
         : req.numericalCheck;
+  // One sample: the engine's ["x", 0] is the request's "x".
+  const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? [p[0]] : p);
+  checked(() => checkSamples(summary, req.model.loss, data), toRequest);
+  const weights = req.weights && nestedToNamedTensors(req.weights, ["weights"]);
+  // Last: a body that is wrong is answered as wrong whatever its size.
   const numericalEvaluations = check ? summary.paramCount * (check.method === "forward" ? 1 : 2) : 0;
   const work = summary.forwardCost * (TRAIN_PASSES + numericalEvaluations);
   checkWork(
@@ -43,10 +48,7 @@ export function planGradients(
     check ? ["numericalCheck"] : ["model"],
     check ? "a smaller model, or no numericalCheck" : "a smaller model",
   );
-  // One sample: the engine's ["x", 0] is the request's "x".
-  const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? [p[0]] : p);
-  checked(() => checkSamples(summary, req.model.loss, data), toRequest);
-  const weights = req.weights && nestedToNamedTensors(req.weights, ["weights"]);
+  checkBatchBytes(summary, { kind: "gradients", n: data.n }, limits);
   const options: GradientsOptions = {
     model: req.model,
     weights,
@@ -63,8 +65,8 @@ export function planGradients(
 }
 
 /**
- * The check of a POST /predict body: the model and MAX_PARAMS, the compute budget (one forward
- * pass per sample), the samples and the weights converted (the engine checks their keys).
+ * The check of a POST /predict body: the model and MAX_PARAMS, the samples and the weights
+ * converted (the engine checks their keys), then the compute budget (one forward pass per sample).
  * @throws UnprocessableError / InvalidRequestError naming the field.
  */
 export function planPredict(
@@ -73,10 +75,12 @@ export function planPredict(
 ): InspectPlan<Extract<EngineTask, { kind: "predict" }>> {
   const summary = describe(req.model, limits);
   const n = req.x.length;
-  const work = summary.forwardCost * n;
-  checkWork(work, limits, "request", "prediction", ["x"], "fewer samples per request, or a smaller model");
   const x = samplesToArray(req.x, summary.inputShape, (i) => ["x", i]);
   const weights = nestedToNamedTensors(req.weights, ["weights"]);
+  // Last: a body that is wrong is answered as wrong whatever its size.
+  const work = summary.forwardCost * n;
+  checkWork(work, limits, "request", "prediction", ["x"], "fewer samples per request, or a smaller model");
+  checkBatchBytes(summary, { kind: "predict", n }, limits);
   return {
     task: { kind: "predict", model: req.model, weights, x, n },
     transfer: [x.buffer as ArrayBuffer, ...buffersOf(weights)],

@@ -1,5 +1,12 @@
 import { JOB_WORK_FACTOR } from "../../config.js";
-import { describeModel, EngineError, type ModelSpec, type ModelSummary } from "../../engine/index.js";
+import {
+  DEFAULT_BATCH_SIZE,
+  describeModel,
+  EngineError,
+  EVAL_CHUNK,
+  type ModelSpec,
+  type ModelSummary,
+} from "../../engine/index.js";
 import type { Path } from "../convert.js";
 import { fieldError, UnprocessableError } from "../errors.js";
 
@@ -11,7 +18,15 @@ export interface EngineLimits {
   maxWork: number;
   /** Compute budget of one job, in multiply-adds (MAX_JOB_WORK); default `JOB_WORK_FACTOR × maxWork`. */
   maxJobWork?: number;
+  /**
+   * Largest memory one batch's activations and gradients may take, in bytes (MAX_BATCH_BYTES);
+   * default `DEFAULT_MAX_BATCH_BYTES`. See `checkBatchBytes`.
+   */
+  maxBatchBytes?: number;
 }
+
+/** MAX_BATCH_BYTES' default: 512 MiB of activations and gradients per batch. */
+export const DEFAULT_MAX_BATCH_BYTES = 512 * 2 ** 20;
 
 /** Which budget a run is held to: a synchronous request's (MAX_WORK) or a job's (MAX_JOB_WORK). */
 export type Budget = "request" | "job";
@@ -39,6 +54,8 @@ export function describe(model: ModelSpec, limits: EngineLimits): ModelSummary {
  * @param what the run, for the message ("training")
  * @param field the request field the error names
  * @param remedy what the client can change
+ * @param jobsTake the same body runs as a job (a training body): a request's message points
+ *   there when the job's budget is large enough. By default, when `field` is `epochs`.
  * @throws UnprocessableError at `field` when `work` exceeds the budget.
  */
 export function checkWork(
@@ -48,12 +65,13 @@ export function checkWork(
   what: string,
   field: Path,
   remedy: string,
+  jobsTake = field[0] === "epochs",
 ): void {
   const jobLimit = maxJobWork(limits);
   const limit = budget === "job" ? jobLimit : limits.maxWork;
   if (work <= limit) return;
   const asJob =
-    budget === "request" && field[0] === "epochs" && work <= jobLimit
+    budget === "request" && jobsTake && work <= jobLimit
       ? `, or run it as a job (POST /jobs takes the same body; its limit is ${jobLimit.toExponential(2)}, MAX_JOB_WORK)`
       : "";
   const message =
@@ -83,4 +101,68 @@ export function checked<T>(check: () => T, toRequest: (p: Path) => Path): T {
   } catch (err) {
     throw asUnprocessable(err, toRequest);
   }
+}
+
+/** Which pass a batch-memory check is for: a training run, a /gradients sample, a /predict. */
+export type MemoryUse =
+  | { kind: "training"; n: number; batchSize: number | undefined; closedForm: boolean }
+  | { kind: "gradients"; n: number }
+  | { kind: "predict"; n: number };
+
+/**
+ * Refuses a run whose largest batch would keep more than MAX_BATCH_BYTES of activations and
+ * gradients: `rows × values × 8` bytes, `values` from the model's own accounting
+ * (`ModelSummary.sampleValues`), before anything is allocated. The typed arrays live outside
+ * V8's heap, so WORKER_MAX_HEAP_MB does not bound them. Rows: training runs
+ * `min(batchSize, n)` samples at once (none for the normal equation, which takes no batches)
+ * and evaluates `min(n, EVAL_CHUNK)` at once, back-propagating too (the final gradient, the
+ * validation pass); /predict runs `min(n, EVAL_CHUNK)` forward; /gradients its samples.
+ * @throws UnprocessableError at `batchSize` when the training batch is the larger, at `x` for
+ *   /predict, and at `model` otherwise (the evaluation chunk, one /gradients sample).
+ */
+export function checkBatchBytes(summary: ModelSummary, use: MemoryUse, limits: EngineLimits): void {
+  const limit = limits.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const evalRows = Math.min(use.n, EVAL_CHUNK);
+  let rows: number;
+  let values = summary.sampleValues.training;
+  let field: Path;
+  let what: string;
+  let remedy: string;
+  if (use.kind === "training") {
+    const batchRows = use.closedForm ? 0 : Math.min(use.batchSize ?? DEFAULT_BATCH_SIZE, use.n);
+    rows = Math.max(batchRows, evalRows);
+    if (batchRows >= evalRows) {
+      field = ["batchSize"];
+      what = `a batch of ${rows} samples`;
+      remedy = "a smaller batchSize, or a smaller model";
+    } else {
+      field = ["model"];
+      what = `evaluating ${rows} samples at once (the data set is evaluated ${EVAL_CHUNK} samples at a time)`;
+      remedy = "a smaller model";
+    }
+  } else if (use.kind === "predict") {
+    rows = evalRows;
+    values = summary.sampleValues.forward;
+    field = ["x"];
+    what = `predicting ${rows} samples at once (x is run ${EVAL_CHUNK} samples at a time)`;
+    remedy = "fewer samples per request, or a smaller model";
+  } else {
+    rows = use.n;
+    field = ["model"];
+    what = `back-propagating ${rows === 1 ? "one sample" : `${rows} samples`}`;
+    remedy = "a smaller model";
+  }
+  const bytes = rows * values * 8;
+  if (bytes <= limit) return;
+  const message =
+    `${what} would keep about ${formatBytes(bytes)} of activations and gradients ` +
+    `(${values} values per sample × 8 bytes); the limit is ${formatBytes(limit)} (MAX_BATCH_BYTES): ${remedy}`;
+  throw new UnprocessableError(message, [fieldError(field, message)]);
+}
+
+/** Bytes in MiB or GiB, three significant digits. */
+function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30
+    ? `${(bytes / 2 ** 30).toPrecision(3)} GiB`
+    : `${(bytes / 2 ** 20).toPrecision(3)} MiB`;
 }

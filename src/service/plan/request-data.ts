@@ -1,5 +1,11 @@
 import { randomInt } from "node:crypto";
-import type { Dataset, ModelSpec, ModelSummary, NamedTensors } from "../../engine/index.js";
+import {
+  type Dataset,
+  type ModelSpec,
+  type ModelSummary,
+  type NamedTensors,
+  takesLabels,
+} from "../../engine/index.js";
 import type { NestedNumbers } from "../../schemas/common.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import { labelsToArray, type Path, samplesToArray } from "../convert.js";
@@ -67,10 +73,9 @@ export function inlineDataset(
   const single = prefix.length === 0;
   const at = (field: "x" | "y", i: number): Path => (single ? [field] : [...prefix, field, i]);
   const xs = samplesToArray(x, summary.inputShape, (i) => at("x", i));
-  const ys =
-    loss === "sparseCategoricalCrossentropy"
-      ? labelsToArray(y, (i) => at("y", i))
-      : samplesToArray(y, summary.outputShape, (i) => at("y", i));
+  const ys = takesLabels(loss)
+    ? labelsToArray(y, (i) => at("y", i))
+    : samplesToArray(y, summary.outputShape, (i) => at("y", i));
   return { n: x.length, x: xs, y: ys };
 }
 

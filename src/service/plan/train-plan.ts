@@ -8,7 +8,15 @@ import {
 } from "../../engine/index.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path } from "../convert.js";
-import { type Budget, checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
+import {
+  type Budget,
+  checkBatchBytes,
+  checked,
+  checkWork,
+  describe,
+  type EngineLimits,
+  TRAIN_PASSES,
+} from "./limits.js";
 import { buffersOf, drawSeed, type StoredDatasets, trainingData, trainingPaths } from "./request-data.js";
 
 /**
@@ -46,8 +54,9 @@ export interface TrainPlan {
  * The one check of a training body, for POST /train and POST /jobs alike (and for a job's run,
  * which plans its stored request again). In order, the first fault answering: the model and
  * MAX_PARAMS; the data set (its samples converted, or the built-in or stored one loaded); the
- * compute budget; the samples against the model; the weights and optimiser state converted;
- * then every option `train` checks (`checkTrainOptions`). Only the stored data set's lookup is
+ * samples against the model; the weights and optimiser state converted; every option `train`
+ * checks (`checkTrainOptions`); and only then the compute budget, so that a wrong body gets the
+ * same answer from every route whatever its budget. Only the stored data set's lookup is
  * asynchronous.
  * @param budget `request` for POST /train (MAX_WORK), `job` for a job (MAX_JOB_WORK).
  * @throws (rejects with) UnprocessableError / InvalidRequestError naming the field; NotFoundError
@@ -64,8 +73,6 @@ export async function planTraining(
   const closedForm = req.optimizer.type === "normalEquation";
   // The normal equation is one solve, reported as one epoch; the schema requires `epochs` otherwise.
   const epochs = closedForm ? 1 : (req.epochs ?? 1);
-  const work = trainingWork(summary, data.n, epochs, closedForm);
-  checkWork(work, limits, budget, "training", ["epochs"], "fewer epochs, samples or parameters");
   const toRequest = trainingPaths(req.dataset);
   checked(() => checkSamples(summary, req.model.loss, data), toRequest);
   const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
@@ -87,6 +94,12 @@ export async function planTraining(
     optimizerState,
   };
   const { nVal } = checked(() => checkTrainOptions(options, summary, { samplesChecked: true }), toRequest);
+  // Last: a body that is wrong is answered as wrong whatever its size, on every route alike.
+  const work = trainingWork(summary, data.n, epochs, closedForm);
+  if (closedForm)
+    checkWork(work, limits, budget, "the normal equation", ["optimizer", "type"], CLOSED_FORM_REMEDY, true);
+  else checkWork(work, limits, budget, "training", ["epochs"], "fewer epochs, samples or parameters");
+  checkBatchBytes(summary, { kind: "training", n: data.n, batchSize: req.batchSize, closedForm }, limits);
   return {
     request: { ...req, seed },
     summary,
@@ -108,6 +121,9 @@ export async function planTraining(
     toRequest,
   };
 }
+
+/** What a client can change when the normal equation is over its budget (it takes no epochs). */
+const CLOSED_FORM_REMEDY = "fewer samples or input features, or a gradient optimiser";
 
 /**
  * Estimated multiply-adds of a run: `n · forwardCost · epochs · TRAIN_PASSES` by gradient; the

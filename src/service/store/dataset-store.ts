@@ -1,4 +1,6 @@
+import { z } from "zod";
 import { fieldError, NotFoundError } from "../errors.js";
+import { readStored } from "./stored-json.js";
 
 /** How a stored data set was sent. */
 export type DatasetFormat = "json" | "csv";
@@ -113,18 +115,33 @@ export function datasetValues(id: string, owner: string, data: NewDataset, now: 
   ];
 }
 
-/** What a client sees of a data set, from its row (JSON columns parsed). */
+const ShapeSchema = z.array(z.number().int().nonnegative());
+
+/** The schemas a data set's JSON columns are read back through. */
+const DATASET_COLUMNS = {
+  input_shape: ShapeSchema,
+  target_shape: ShapeSchema,
+  classes: z.array(z.string()),
+  columns: z.object({ features: z.array(z.string()), label: z.string() }),
+};
+
+/**
+ * What a client sees of a data set, from its row (JSON columns read back through their schemas).
+ * @throws ProblemError (500, `/problems/stored-dataset-invalid`) naming the data set and the
+ *   column when one no longer parses (edited, or written by another version).
+ */
 export function datasetInfo(row: DatasetRow): StoredDatasetInfo {
+  const at = (column: keyof typeof DATASET_COLUMNS) => ({ kind: "dataset" as const, id: row.id, column });
   return {
     id: row.id,
     name: row.name,
     format: row.format,
     createdAt: row.created_at,
     samples: row.samples,
-    inputShape: JSON.parse(row.input_shape),
-    targetShape: JSON.parse(row.target_shape),
-    ...(row.classes ? { classes: JSON.parse(row.classes) } : {}),
-    ...(row.columns ? { columns: JSON.parse(row.columns) } : {}),
+    inputShape: readStored(DATASET_COLUMNS.input_shape, row.input_shape, at("input_shape")),
+    targetShape: readStored(DATASET_COLUMNS.target_shape, row.target_shape, at("target_shape")),
+    ...(row.classes ? { classes: readStored(DATASET_COLUMNS.classes, row.classes, at("classes")) } : {}),
+    ...(row.columns ? { columns: readStored(DATASET_COLUMNS.columns, row.columns, at("columns")) } : {}),
   };
 }
 

@@ -1,5 +1,8 @@
+import { z } from "zod";
 import type { NamedTensors, OptimizerState } from "../../engine/index.js";
-import type { JOB_STATUSES } from "../../schemas/jobs.js";
+import type { JOB_STATUSES, JobProgress } from "../../schemas/jobs.js";
+import type { Problem } from "../../schemas/problem.js";
+import type { TrainResponse } from "../../schemas/responses.js";
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 /** Statuses a job leaves again; the others are final. */
@@ -12,6 +15,13 @@ export interface JobEvent {
   /** The event's data, JSON text. */
   data: string;
 }
+
+/** A `JobEvent` as it comes back from where it was sent as JSON (the distributed event bus). */
+export const JobEventSchema: z.ZodType<JobEvent> = z.object({
+  seq: z.number().int().nonnegative(),
+  type: z.enum(["progress", "succeeded", "failed", "cancelled"]),
+  data: z.string(),
+});
 
 export interface JobRecord {
   seq: number;
@@ -31,12 +41,20 @@ export interface JobRecord {
   requestHash: string | null;
   epochs: number;
   epochsDone: number;
-  /** The latest epoch's values (JSON object), as of the last checkpoint. */
-  progress: Record<string, unknown> | null;
+  /** The latest epoch's values, as of the last checkpoint (the epoch counts default to the row's). */
+  progress: Partial<JobProgress> | null;
   attempts: number;
-  error: Record<string, unknown> | null;
-  diverged: Record<string, unknown> | null;
+  error: Problem | null;
+  diverged: Divergence | null;
+  /**
+   * Set when a JSON column of the row no longer parses (`/problems/stored-job-invalid`, naming the
+   * job and the column; that column reads as null): the job's runner fails the job with it.
+   */
+  invalid?: Problem;
 }
+
+/** Where a diverged job's training stopped (the `diverged` of its answer). */
+export type Divergence = NonNullable<TrainResponse["diverged"]>;
 
 /** A running job's state after `epochsDone` epochs: enough to continue it exactly. */
 export interface Checkpoint {
@@ -72,9 +90,9 @@ export interface JobEnd {
   /** The status the job must have now: "running" (a worker ending it), or either active one. */
   from: "running" | "active";
   epochsDone?: number;
-  progress?: Record<string, unknown> | null;
-  error?: Record<string, unknown>;
-  diverged?: Record<string, unknown>;
+  progress?: Partial<JobProgress> | null;
+  error?: Problem;
+  diverged?: Divergence;
   /** The training result, JSON text. */
   result?: string;
 }
@@ -132,7 +150,7 @@ export interface JobStore {
   saveCheckpoint(
     id: string,
     checkpoint: Checkpoint,
-    progress: Record<string, unknown>,
+    progress: Partial<JobProgress>,
     events: JobEvent[],
   ): Promise<boolean>;
   loadCheckpoint(id: string): Promise<Checkpoint | undefined>;
@@ -147,8 +165,8 @@ export interface JobStore {
     events: JobEvent[],
     final: (ended: JobRecord) => JobEvent,
   ): Promise<JobEvent | undefined>;
-  /** The job's stored events after `afterSeq`, in order. */
-  events(id: string, afterSeq: number): Promise<JobEvent[]>;
+  /** The job's stored events after `afterSeq`, in order; the first `limit` of them when given (a page). */
+  events(id: string, afterSeq: number, limit?: number): Promise<JobEvent[]>;
   /** Deletes the jobs that finished before `cutoff` (ISO 8601), their events and idempotency keys with them. @returns how many. */
   deleteFinishedBefore(cutoff: string): Promise<number>;
   /** How many jobs are in each status. */

@@ -1,14 +1,34 @@
 import { endianness } from "node:os";
+import { z } from "zod";
 import type { NamedTensors, OptimizerState } from "../../engine/index.js";
 
 // The blobs hold float64 values in the host's byte order, copied as they are; every platform
 // Node.js runs on today is little-endian, and the format says so.
 if (endianness() !== "LE") throw new Error("the checkpoint format assumes a little-endian host");
 
-interface Header {
+const HeaderSchema = z.object({
   /** Per tensor, in order: its key and shape; the values follow the header back to back. */
-  tensors: { key: string; shape: number[] }[];
-  meta?: unknown;
+  tensors: z.array(z.object({ key: z.string(), shape: z.array(z.number().int().nonnegative()) })),
+  meta: z.unknown().optional(),
+});
+type Header = z.output<typeof HeaderSchema>;
+
+/** What an optimiser state's blob keeps as meta (its tensors are the rest). */
+const OptimizerMetaSchema = z.object({
+  type: z.enum(["sgd", "adam"]),
+  iterations: z.number().int().nonnegative(),
+  epochsCompleted: z.number().int().nonnegative(),
+  shuffleRng: z.array(z.number().int()),
+});
+
+/** `value` read through `schema`. @throws Error naming `what` and the first field that does not fit. */
+function checked<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Error(
+    `${what} does not fit${issue ? ` at ${issue.path.join(".") || "(root)"}: ${issue.message}` : ""}`,
+  );
 }
 
 /**
@@ -42,7 +62,8 @@ export function encodeTensors(tensors: NamedTensors, meta?: unknown): Buffer {
 export function decodeTensors(blob: Uint8Array): { tensors: NamedTensors; meta: unknown } {
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   const length = buf.readUInt32LE(0);
-  const header = JSON.parse(buf.toString("utf8", 4, 4 + length)) as Header;
+  if (4 + length > buf.length) throw new Error("tensor blob truncated in its header");
+  const header = checked(HeaderSchema, JSON.parse(buf.toString("utf8", 4, 4 + length)), "tensor blob header");
   let at = Math.ceil((4 + length) / 8) * 8;
   const tensors: NamedTensors = {};
   for (const { key, shape } of header.tensors) {
@@ -72,17 +93,21 @@ export function encodeOptimizerState(state: OptimizerState): Buffer {
   return encodeTensors(tensors, { type, iterations, epochsCompleted, shuffleRng });
 }
 
-/** The inverse of `encodeOptimizerState`. */
+/**
+ * The inverse of `encodeOptimizerState`.
+ * @throws Error for a blob that is not in that format, or whose meta or tensor keys do not fit.
+ */
 export function decodeOptimizerState(blob: Uint8Array): OptimizerState {
   const { tensors, meta } = decodeTensors(blob);
-  const state = {
-    ...(meta as Pick<OptimizerState, "type" | "iterations" | "epochsCompleted" | "shuffleRng">),
+  const state: OptimizerState = {
+    ...checked(OptimizerMetaSchema, meta, "optimizer state meta"),
     shuffleOrder: Array.from(tensors["shuffleOrder"]?.data ?? []),
-  } as OptimizerState;
+  };
   for (const [name, t] of Object.entries(tensors)) {
     const colon = name.indexOf(":");
     if (colon < 0) continue;
-    const slot = name.slice(0, colon) as (typeof SLOTS)[number];
+    const slot = SLOTS.find((s) => s === name.slice(0, colon));
+    if (slot === undefined) throw new Error(`optimizer state tensor ${name} is of no known slot`);
     state[slot] ??= {};
     state[slot][name.slice(colon + 1)] = t;
   }

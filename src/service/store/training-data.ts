@@ -1,4 +1,11 @@
-import { type Dataset, formatShape, type LossName, type ModelSummary, sizeOf } from "../../engine/index.js";
+import {
+  type Dataset,
+  formatShape,
+  type LossSpec,
+  type ModelSummary,
+  sizeOf,
+  takesLabels,
+} from "../../engine/index.js";
 import { fieldError, UnprocessableError } from "../errors.js";
 import type { StoredDataset } from "./dataset-store.js";
 
@@ -9,7 +16,7 @@ import type { StoredDataset } from "./dataset-store.js";
  * used as they are when they have the output's size. Fresh arrays (they are sent to a worker).
  * @throws UnprocessableError at `dataset.id` when the samples or targets do not fit the model.
  */
-export function storedTrainingData(ds: StoredDataset, summary: ModelSummary, loss: LossName): Dataset {
+export function storedTrainingData(ds: StoredDataset, summary: ModelSummary, loss: LossSpec): Dataset {
   const n = ds.samples;
   const inputSize = sizeOf(ds.inputShape);
   if (inputSize !== summary.inputSize)
@@ -21,7 +28,7 @@ export function storedTrainingData(ds: StoredDataset, summary: ModelSummary, los
   const targetSize = sizeOf(ds.targetShape);
   const k = summary.outputSize;
   if (targetSize !== 1) {
-    if (loss === "sparseCategoricalCrossentropy")
+    if (takesLabels(loss))
       throw unfit(
         `sparseCategoricalCrossentropy needs one class label per sample; data set ${ds.id} has targets of ` +
           `shape ${formatShape(ds.targetShape)}`,
@@ -33,7 +40,7 @@ export function storedTrainingData(ds: StoredDataset, summary: ModelSummary, los
       );
     return { n, x, y: Float64Array.from(ds.y) };
   }
-  if (loss === "sparseCategoricalCrossentropy" || k === 1) return { n, x, y: Float64Array.from(ds.y) };
+  if (takesLabels(loss) || k === 1) return { n, x, y: Float64Array.from(ds.y) };
   // One number per sample, k outputs: one-hot encode class labels.
   const classes = ds.classes?.length;
   if (classes !== undefined && classes !== k)

@@ -68,13 +68,13 @@ function outputLayer(loss: string): DenseLayer {
 
 /** The model in the form: a flatten for samples of rank > 1, the hidden rows, the output layer. */
 export function buildModel(): ModelSpec {
-  const loss = select("loss").value as Loss;
+  const loss = select("loss").value as Extract<Loss, string>;
   const shape = state.source!.inputShape;
   const layers: LayerSpec[] = shape.length > 1 ? [{ type: "flatten" }] : [];
   for (const row of $("layers").querySelectorAll<HTMLDivElement>(".layer-row"))
     layers.push({
       type: "dense",
-      units: Math.round(Number(row.querySelector<HTMLInputElement>(".units")!.value)),
+      units: fieldNumber(row.querySelector<HTMLInputElement>(".units")!, "units", { integer: true, min: 1 }),
       activation: row.querySelector<HTMLSelectElement>(".activation")!.value as Activation,
     });
   layers.push(outputLayer(loss));
@@ -102,8 +102,45 @@ export function target(label: number, model: ModelSpec): number | number[] {
   return Array.from({ length: units }, (_, i) => (i === label ? 1 : 0));
 }
 
-/** The validation split in the form, clamped to [0, 0.9]. */
-export const validationSplit = () => Math.min(0.9, Math.max(0, Number(input("validation-split").value) || 0));
+/** The largest validation split the form offers (the field's `max`). */
+const MAX_SPLIT = 0.9;
+
+/**
+ * The validation split in the form, for display while it is edited: clamped to [0, 0.9], empty
+ * is 0. The body (`buildBody`) refuses one outside instead of clamping it.
+ */
+export const validationSplit = () =>
+  Math.min(MAX_SPLIT, Math.max(0, Number(input("validation-split").value) || 0));
+
+/**
+ * A numeric field's value, checked before anything is sent: an empty field is an error naming
+ * it (never `Number("") = 0`, which would train with a learning rate of 0), and so is a value
+ * outside [min, max] or, for `integer`, a fraction.
+ * @throws Error naming the field, shown in the error box.
+ */
+export function fieldNumber(
+  field: HTMLInputElement,
+  label: string,
+  limits: { integer?: boolean; min?: number; max?: number } = {},
+): number {
+  const text = field.value.trim();
+  const fallback = field.defaultValue.trim() === "" ? "" : ` (the default is ${field.defaultValue.trim()})`;
+  if (text === "") throw new Error(`${label} is empty: enter a number${fallback}`);
+  const value = Number(text);
+  const { integer = false, min, max } = limits;
+  if (!Number.isFinite(value)) throw new Error(`${label} must be a number; got "${text}"`);
+  if (integer && !Number.isInteger(value)) throw new Error(`${label} must be a whole number; got ${text}`);
+  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+    const range =
+      min !== undefined && max !== undefined
+        ? `between ${min} and ${max}`
+        : min !== undefined
+          ? `at least ${min}`
+          : `at most ${max}`;
+    throw new Error(`${label} must be ${range}; got ${text}`);
+  }
+  return value;
+}
 
 /** The POST /jobs body the form describes. */
 export function buildBody(): RunBody {
@@ -111,8 +148,9 @@ export function buildBody(): RunBody {
   if (!source) throw new Error("no data set");
   const model = buildModel();
   const optimizerType = select("optimizer").value as "sgd" | "adam";
-  const learningRate = Number(input("learning-rate").value);
-  const momentum = Number(input("momentum").value);
+  const learningRate = fieldNumber(input("learning-rate"), "learning rate", { min: 0 });
+  const momentum =
+    optimizerType === "sgd" ? fieldNumber(input("momentum"), "momentum", { min: 0, max: 1 }) : 0;
   const optimizer: OptimizerSpec =
     optimizerType === "sgd" && momentum > 0
       ? { type: optimizerType, learningRate, momentum }
@@ -125,12 +163,18 @@ export function buildBody(): RunBody {
     model,
     dataset,
     optimizer,
-    epochs: Math.round(Number(input("epochs").value)),
-    batchSize: Math.round(Number(input("batch-size").value)),
+    epochs: fieldNumber(input("epochs"), "epochs", { integer: true, min: 1 }),
+    batchSize: fieldNumber(input("batch-size"), "batch size", { integer: true, min: 1 }),
   };
+  // An empty seed is a fresh one (the service draws it); an empty split is none.
   const seed = input("seed").value.trim();
-  if (seed !== "") body.seed = Number(seed);
-  if (validationSplit() > 0) body.validationSplit = validationSplit();
+  if (seed !== "")
+    body.seed = fieldNumber(input("seed"), "seed", { integer: true, min: 0, max: 2 ** 32 - 1 });
+  const split =
+    input("validation-split").value.trim() === ""
+      ? 0
+      : fieldNumber(input("validation-split"), "validation split", { min: 0, max: MAX_SPLIT });
+  if (split > 0) body.validationSplit = split;
   if (input("use-initial").checked && state.uploaded) body.initialWeights = sendBack(state.uploaded);
   return body;
 }

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { DEFAULT_PRIORITY, JOB_STATUSES } from "../../../schemas/jobs.js";
 import { ANONYMOUS } from "../../auth.js";
 import { unknownDataset } from "../dataset-store.js";
@@ -11,15 +12,47 @@ import type {
   MarkRunning,
   NewJob,
 } from "../job-store.js";
+import { readStored, storedInvalid } from "../stored-json.js";
 import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "../tensor-codec.js";
 import { first, type SqlClient, type SqlDriver } from "./driver.js";
-import { JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
+import { COLUMN_SCHEMAS, JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
 
 const UPSERT_EVENT =
   "INSERT INTO job_events (job_id, seq, type, data) VALUES (?, ?, ?, ?) " +
   "ON CONFLICT (job_id, seq) DO UPDATE SET type = excluded.type, data = excluded.data";
 
 const ACTIVE = "status IN ('queued', 'running')";
+
+/** A checkpoint blob decoded by `decode`. @throws the stored-checkpoint-invalid problem naming the column. */
+function decoded<T>(job: string, column: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    throw storedInvalid(
+      { kind: "checkpoint", id: job, column },
+      `does not decode (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+}
+
+/**
+ * The latest of `events` whose data reads back through the progress schema, with that progress;
+ * an event that does not (not ours, or cut short) is passed over.
+ */
+function latestProgress(
+  events: JobEvent[],
+): { seq: number; progress: z.output<typeof COLUMN_SCHEMAS.progress> } | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const { seq, data } = events[i]!;
+    try {
+      const parsed = COLUMN_SCHEMAS.progress.safeParse(JSON.parse(data));
+      if (parsed.success) return { seq, progress: parsed.data };
+    } catch {
+      // not JSON: passed over
+    }
+  }
+  return undefined;
+}
 
 /**
  * `JobStore` in SQL, one text for SQLite and PostgreSQL (`SqlDriver`; the dialects differ only
@@ -183,6 +216,11 @@ export class SqlJobStore implements JobStore {
     });
   }
 
+  /**
+   * @throws ProblemError (422, `/problems/stored-checkpoint-invalid`) naming the column when the
+   *   weights or optimizer state do not decode, or the summary is not JSON (its shape is the
+   *   runner's to check: `readSummary`).
+   */
   async loadCheckpoint(id: string): Promise<Checkpoint | undefined> {
     const row = first(
       await this.db.all<{ epochs_done: number; weights: Buffer; optimizer_state: Buffer; summary: string }>(
@@ -193,9 +231,9 @@ export class SqlJobStore implements JobStore {
     return (
       row && {
         epochsDone: row.epochs_done,
-        weights: decodeTensors(row.weights).tensors,
-        optimizerState: decodeOptimizerState(row.optimizer_state),
-        summary: JSON.parse(row.summary),
+        weights: decoded(id, "weights", () => decodeTensors(row.weights).tensors),
+        optimizerState: decoded(id, "optimizer_state", () => decodeOptimizerState(row.optimizer_state)),
+        summary: readStored(z.unknown(), row.summary, { kind: "checkpoint", id, column: "summary" }),
       }
     );
   }
@@ -224,13 +262,16 @@ export class SqlJobStore implements JobStore {
       const ended = jobRecord(row);
       // Where the job ended: as its worker says, else as the row it locked says, or the latest of
       // the unstored events passed along (a cancel: those emitted since the last checkpoint).
-      const last = events.at(-1);
       if (end.epochsDone !== undefined) {
         ended.epochsDone = end.epochsDone;
         ended.progress = end.progress ?? null;
-      } else if (last && last.seq > ended.epochsDone) {
-        ended.epochsDone = last.seq;
-        ended.progress = JSON.parse(last.data) as Record<string, unknown>;
+      } else {
+        // The events passed along came through the event bus: the latest that reads as progress counts.
+        const last = latestProgress(events);
+        if (last && last.seq > ended.epochsDone) {
+          ended.epochsDone = last.seq;
+          ended.progress = last.progress;
+        }
       }
       const kept = events.filter((e) => e.seq <= ended.epochsDone);
       await tx.run("UPDATE jobs SET epochs_done = ?, progress = ? WHERE id = ?", [
@@ -245,11 +286,11 @@ export class SqlJobStore implements JobStore {
     });
   }
 
-  events(id: string, afterSeq: number): Promise<JobEvent[]> {
-    return this.db.all<JobEvent>(
-      "SELECT seq, type, data FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq",
-      [id, afterSeq],
-    );
+  events(id: string, afterSeq: number, limit?: number): Promise<JobEvent[]> {
+    const sql = "SELECT seq, type, data FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq";
+    return limit === undefined
+      ? this.db.all<JobEvent>(sql, [id, afterSeq])
+      : this.db.all<JobEvent>(`${sql} LIMIT ?`, [id, afterSeq, limit]);
   }
 
   deleteFinishedBefore(cutoff: string): Promise<number> {
