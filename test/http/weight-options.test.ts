@@ -84,6 +84,25 @@ describe("initialisers, regularisers and constraints over HTTP", () => {
   });
 
   it.each([
+    [{ kernel_regularizer: { l2: 0.01 } }, "model.layers[0].kernel_regularizer", "kernelRegularizer"],
+    [{ kernel_initializer: "he_normal" }, "model.layers[0].kernel_initializer", "kernelInitializer"],
+    [{ kernel_constraint: "max_norm" }, "model.layers[0].kernel_constraint", "kernelConstraint"],
+    [{ kernelInitializer: "he_normal" }, "model.layers[0].kernelInitializer", "heNormal"],
+    [{ kernelConstraint: "max_norm" }, "model.layers[0].kernelConstraint", "maxNorm"],
+    [
+      { kernelInitializer: { type: "VarianceScaling" } },
+      "model.layers[0].kernelInitializer.type",
+      "varianceScaling",
+    ],
+  ])("the Keras spelling %j gets a hint naming ours", async (hidden, path, ours) => {
+    const res = await train(body(model(hidden)));
+    expect(res.statusCode).toBe(400);
+    const errors = res.json().errors as { path: string; message: string }[];
+    const error = errors.find((e) => e.path === path);
+    expect(error?.message, JSON.stringify(errors)).toContain(`\`${ours}\``);
+  });
+
+  it.each([
     [{ biasInitializer: "orthogonal" }, "model.layers[0].biasInitializer"],
     [{ kernelConstraint: { type: "unitNorm", axis: 5 } }, "model.layers[0].kernelConstraint.axis"],
     [
