@@ -7,6 +7,7 @@ export { checkSamples, validateData } from "./data.js";
 export { EngineError } from "./errors.js";
 export { EVAL_CHUNK } from "./evaluate.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
+export type { Distribution, FanMode, InitializerName, InitializerSpec } from "./initializers.js";
 export { computeGradients, predict } from "./inspect.js";
 export {
   type LeastSquaresFit,
@@ -17,6 +18,7 @@ export {
 export { isClassifier, lossName, takesLabels } from "./losses.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
 export { OPTIMIZER_SLOTS, type SlotName } from "./optimizers.js";
+export type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
 export { makeSchedule, type Schedule } from "./schedules.js";
 export { Sha256, sha256Hex } from "./sha256.js";
 export type * from "./spec.js";

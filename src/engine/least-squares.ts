@@ -232,7 +232,7 @@ export interface LinearModelMismatch {
 
 /**
  * Checks that `spec` is linear least squares: exactly one dense layer with linear activation (or
- * none) and `meanSquaredError`. Any number of inputs and outputs; `useBias: false` means no
+ * none) and `meanSquaredError`, without regularizers or constraints. Any number of inputs and outputs; `useBias: false` means no
  * intercept. @returns `null` when it is, else why not, with a path into the train request.
  */
 export function linearModelMismatch(spec: ModelSpec): LinearModelMismatch | null {
@@ -258,6 +258,18 @@ export function linearModelMismatch(spec: ModelSpec): LinearModelMismatch | null
       message: `${why}: the loss must be meanSquaredError, not ${lossName(spec.loss)}`,
       path: ["model", "loss"],
     };
+  // A penalty or a constraint changes the problem: the least-squares weights are not its optimum.
+  for (const field of [
+    "kernelRegularizer",
+    "biasRegularizer",
+    "activityRegularizer",
+    "kernelConstraint",
+  ] as const)
+    if (layer[field] !== undefined)
+      return {
+        message: `${why} without regularizers or constraints: remove ${field} or use sgd or adam`,
+        path: ["model", "layers", 0, field],
+      };
   return null;
 }
 

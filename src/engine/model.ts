@@ -1,4 +1,5 @@
 import { EngineError } from "./errors.js";
+import { initializeParams } from "./initializers.js";
 import { Activation } from "./layers/activation.js";
 import { buildAdvancedActivation, preluParamCount } from "./layers/advanced-activations.js";
 import { buildConvLayer } from "./layers/conv-factory.js";
@@ -6,6 +7,8 @@ import { Dense } from "./layers/dense.js";
 import { Flatten } from "./layers/flatten.js";
 import type { Layer, Param } from "./layers/layer.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
+import { Regularization } from "./regularization.js";
+import { configureParams } from "./regularizers.js";
 import { Rng } from "./rng.js";
 import type { LayerSpec, ModelSpec } from "./spec.js";
 import { formatShape, type NamedTensors, sameShape, sizeOf } from "./tensor.js";
@@ -91,6 +94,8 @@ export class Model {
   private lastInput: Float64Array = new Float64Array(0);
   /** Index of the first layer with parameters (`layers.length` when none has any). */
   private readonly firstTrainable: number;
+  /** Weight and activity penalties and kernel constraints, when the spec has any (docs/backprop.md §16). */
+  readonly regularization: Regularization | undefined;
 
   /** @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit. */
   /**
@@ -148,6 +153,7 @@ export class Model {
     this.paramList = this.layers.flatMap((l) => l.params());
     const first = this.layers.findIndex((l) => l.params().length > 0);
     this.firstTrainable = first < 0 ? this.layers.length : first;
+    this.regularization = Regularization.of(this);
   }
 
   /** Every trainable parameter, in layer order (kernel before bias). */
@@ -225,7 +231,9 @@ export class Model {
     // The final activation is skipped when the loss fuses it (not with fromLogits: the output is the logits).
     const fused = this.lossKind.fused !== false && !this.lossKind.fromLogits;
     const pred = this.outputOf(fused ? last - 1 : last);
-    if (!backward) return lossAndGrad(this.lossKind, pred, t, batch, k, null, 0);
+    const reg = this.regularization;
+    const penalty = reg?.penalized ? reg.penalty(batch) : 0;
+    if (!backward) return lossAndGrad(this.lossKind, pred, t, batch, k, null, 0) + penalty;
     if (this.lossGradBuffer.length < batch * k) this.lossGradBuffer = new Float64Array(batch * k);
     const g = this.lossGradBuffer.subarray(0, batch * k);
     const total = lossAndGrad(this.lossKind, pred, t, batch, k, g, gradScale);
@@ -233,8 +241,13 @@ export class Model {
     // Layers before the first one with parameters have no gradient to give, and that one need
     // not compute ∂L/∂X: the input's gradient is never used.
     const first = this.firstTrainable;
-    for (let i = fused ? last - 1 : last; i >= first; i--) d = this.layers[i]!.backward(d, batch, i > first);
-    return total;
+    if (reg?.penalized && fused) reg.addFusedActivityGrad(last, g, batch, gradScale);
+    for (let i = fused ? last - 1 : last; i >= first; i--) {
+      if (reg?.penalized) reg.addActivityGrad(i, d, batch, gradScale);
+      d = this.layers[i]!.backward(d, batch, i > first);
+    }
+    if (reg?.penalized) reg.addWeightGrads(batch, gradScale);
+    return total + penalty;
   }
 
   /** Sets every parameter gradient to zero. */
@@ -243,19 +256,13 @@ export class Model {
   }
 
   /**
-   * Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010), zero biases,
-   * as Keras (docs/backprop.md §11.4).
+   * Every parameter from one generator seeded with `seed`, in order: its layer's initialiser, by
+   * default Glorot-uniform kernels (limit `√(6 / (fanIn + fanOut))`, Glorot & Bengio 2010) and
+   * zero biases, as Keras (docs/backprop.md §11.4, §16.1).
+   * @throws EngineError at `["layers", i, "kernelInitializer"]` for invalid arguments.
    */
   initialise(seed: number): void {
-    const rng = new Rng(seed);
-    for (const p of this.paramList) {
-      if (!p.fans) {
-        p.value.fill(0);
-        continue;
-      }
-      const limit = Math.sqrt(6 / (p.fans.fanIn + p.fans.fanOut));
-      for (let i = 0; i < p.value.length; i++) p.value[i] = rng.uniform(-limit, limit);
-    }
+    initializeParams(this.paramList, new Rng(seed));
   }
 
   /** A copy of the parameter values, keyed `"<layer>/kernel"`. */
@@ -360,6 +367,7 @@ function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): 
           ["layers", i],
         );
       const dense = new Dense(name, inShape, ls.units, ls.useBias ?? true);
+      configureParams(ls, dense.kernel, dense.bias, i);
       return ls.activation && ls.activation !== "linear"
         ? [dense, new Activation(`${name}/activation`, dense.outputShape, ls.activation)]
         : [dense];

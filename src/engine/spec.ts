@@ -4,6 +4,9 @@
  * into exactly these types.
  */
 
+import type { InitializerSpec } from "./initializers.js";
+import type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
+
 /** Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names. */
 export type ActivationName =
   | "linear"
@@ -77,6 +80,18 @@ export interface DenseSpec {
   activation?: ActivationName;
   useBias?: boolean;
   name?: string;
+  /** Default `"glorotUniform"` (docs/backprop.md §16.1). */
+  kernelInitializer?: InitializerSpec;
+  /** Default `"zeros"`. */
+  biasInitializer?: InitializerSpec;
+  /** Penalty on the kernel added to the loss (docs/backprop.md §16.2). */
+  kernelRegularizer?: RegularizerSpec;
+  /** Penalty on the bias added to the loss. */
+  biasRegularizer?: RegularizerSpec;
+  /** Penalty on the layer's output (after its activation), averaged over the batch. */
+  activityRegularizer?: RegularizerSpec;
+  /** Applied to the kernel after every optimiser step (docs/backprop.md §16.3). */
+  kernelConstraint?: ConstraintSpec;
 }
 
 /** A stand-alone activation layer; shape unchanged. */
@@ -96,6 +111,18 @@ export interface Conv2dSpec {
   activation?: ActivationName;
   useBias?: boolean;
   name?: string;
+  /** Default `"glorotUniform"` (docs/backprop.md §16.1). */
+  kernelInitializer?: InitializerSpec;
+  /** Default `"zeros"`. */
+  biasInitializer?: InitializerSpec;
+  /** Penalty on the kernel added to the loss (docs/backprop.md §16.2). */
+  kernelRegularizer?: RegularizerSpec;
+  /** Penalty on the bias added to the loss. */
+  biasRegularizer?: RegularizerSpec;
+  /** Penalty on the layer's output (after its activation), averaged over the batch. */
+  activityRegularizer?: RegularizerSpec;
+  /** Applied to the kernel after every optimiser step (docs/backprop.md §16.3). */
+  kernelConstraint?: ConstraintSpec;
 }
 
 /** Max or average pooling over `[height, width, channels]`. */

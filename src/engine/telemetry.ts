@@ -30,6 +30,8 @@ export class TelemetryRecorder {
   readonly telemetry: Telemetry = { gradientNorm: {}, updateRatio: {}, activations: {} };
   private readonly start: Float64Array[];
   private readonly normSum: Float64Array;
+  /** Per parameter: Σ over the epoch's batches of ‖∂P/∂w‖₂ / batches (docs/backprop.md §16.2). */
+  private readonly penaltyNormSum: Float64Array;
   private readonly watched: Watched[] = [];
   private samples = 0;
 
@@ -44,6 +46,12 @@ export class TelemetryRecorder {
     for (const p of params) {
       this.telemetry.gradientNorm[p.key] = [];
       this.telemetry.updateRatio[p.key] = [];
+    }
+    this.penaltyNormSum = new Float64Array(params.length);
+    if (params.some((p) => p.regularizer)) {
+      const norms: Record<string, number[]> = {};
+      for (const p of params) if (p.regularizer) norms[p.key] = [];
+      this.telemetry.regularizationGradientNorm = norms;
     }
     model.layers.forEach((layer, i) => {
       if (!(layer instanceof Activation)) return;
@@ -71,6 +79,7 @@ export class TelemetryRecorder {
       this.start[k]!.set(p.value);
     });
     this.normSum.fill(0);
+    this.penaltyNormSum.fill(0);
     this.samples = 0;
     for (const w of this.watched) {
       w.alive.fill(0);
@@ -101,6 +110,10 @@ export class TelemetryRecorder {
     }
     for (let k = 0; k < this.params.length; k++)
       this.normSum[k]! += l2norm(this.params[k]!.grad) / this.batchesPerEpoch;
+    const reg = this.model.regularization;
+    if (this.telemetry.regularizationGradientNorm && reg)
+      for (let k = 0; k < this.params.length; k++)
+        this.penaltyNormSum[k]! += reg.gradNorm[k]! / this.batchesPerEpoch;
   }
 
   /** After the epoch's last step. */
@@ -108,6 +121,7 @@ export class TelemetryRecorder {
     this.params.forEach((p, k) => {
       this.telemetry.gradientNorm[p.key]!.push(this.normSum[k]!);
       this.telemetry.updateRatio[p.key]!.push(changeRatio(this.start[k]!, p.value));
+      this.telemetry.regularizationGradientNorm?.[p.key]?.push(this.penaltyNormSum[k]!);
     });
     for (const w of this.watched) {
       if (w.activation === "relu") {

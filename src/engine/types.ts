@@ -29,6 +29,11 @@ export interface History {
    * the Frobenius norm over kernel and bias together.
    */
   distanceToOptimum?: number[];
+  /**
+   * When the model has a kernel, bias or activity regulariser: the epoch's mean regularisation
+   * penalty (docs/backprop.md §16.2), the part of `loss` it adds (the data loss is the difference).
+   */
+  regularizationLoss?: number[];
 }
 
 /** What one epoch reports to `onEpochEnd`. */
@@ -169,6 +174,13 @@ export interface Telemetry {
   updateRatio: Record<string, (number | null)[]>;
   /** Per spec layer whose activation is relu, sigmoid or tanh (keyed by layer name). */
   activations: Record<string, ActivationTelemetry>;
+  /**
+   * Per parameter key with a kernel or bias regulariser: the mean over the epoch's batches of
+   * ‖∂P/∂w‖₂, the norm of the penalty's own part of the gradient (compare with `gradientNorm`;
+   * docs/backprop.md §16.2). An activity penalty reaches the weights through back-propagation
+   * and is not separated.
+   */
+  regularizationGradientNorm?: Record<string, number[]>;
 }
 
 /** Health of one activation layer over each epoch. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { LayerSpec, ModelSpec } from "../engine/index.js";
 import { LIMITS } from "./limits.js";
+import { weightOptionFields } from "./weight-options.js";
 
 export const ActivationSchema = z
   .enum([
@@ -122,6 +123,7 @@ export const DenseLayerSchema = z
     activation: ActivationSchema.optional(),
     useBias: z.boolean().optional().describe("Default true."),
     name: LayerNameSchema.optional(),
+    ...weightOptionFields,
   })
   .meta({ id: "DenseLayer", description: "Affine layer Y = X·W + b, input [in], output [units]." });
 
@@ -143,6 +145,7 @@ export const Conv2dLayerSchema = z
     activation: ActivationSchema.optional(),
     useBias: z.boolean().optional().describe("Default true."),
     name: LayerNameSchema.optional(),
+    ...weightOptionFields,
   })
   .meta({
     id: "Conv2dLayer",

@@ -24,6 +24,11 @@ export const HistorySchema = z
         "Linear regression trained by sgd/adam: the distance ‖W − W*‖ (Frobenius, kernel and bias together) " +
           "from the weights at the end of each epoch to the least-squares optimum.",
       ),
+    regularizationLoss: perEpoch
+      .optional()
+      .describe(
+        "With a kernel, bias or activity regularizer: the epoch's mean penalty, the part of `loss` it adds.",
+      ),
   })
   .meta({ id: "History", description: "Per-epoch values, one entry per epoch run." });
 

@@ -119,6 +119,13 @@ export const TelemetrySchema = z
         }),
       )
       .describe("Per layer with a relu, sigmoid or tanh activation."),
+    regularizationGradientNorm: z
+      .record(z.string(), z.array(OutputNumberSchema))
+      .optional()
+      .describe(
+        "Per parameter with a kernel or bias regularizer, per epoch: the mean over batches of the norm of " +
+          "the penalty's own part of the gradient, ‖∂P/∂W‖₂ (compare with gradientNorm).",
+      ),
   })
   .meta({ id: "Telemetry", description: "Per-epoch gradient and activation statistics (telemetry: true)." });
 

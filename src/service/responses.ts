@@ -35,6 +35,7 @@ export function trainResponse(r: TrainResult, seed: number, durationMs: number):
       valLoss: finiteAll(r.history.valLoss),
       valAccuracy: finiteAll(r.history.valAccuracy),
       distanceToOptimum: finiteAll(r.history.distanceToOptimum),
+      regularizationLoss: finiteAll(r.history.regularizationLoss),
     },
     gradients: r.gradients && finiteTensors(r.gradients),
     metrics: r.metrics,
@@ -52,6 +53,9 @@ export function trainResponse(r: TrainResult, seed: number, durationMs: number):
         a.map((v) => (v === null ? null : finiteOrNull(v))),
       ),
       activations: r.telemetry.activations,
+      regularizationGradientNorm:
+        r.telemetry.regularizationGradientNorm &&
+        mapValues(r.telemetry.regularizationGradientNorm, (a) => a.map(finiteOrNull)),
     },
     // The slots keep their places in the state's key order, converted to nested arrays.
     optimizerState: r.optimizerState && {

@@ -133,6 +133,91 @@ function sizeForm(r: Rand, h: number, w: number): Tree {
   return h === w && r.bool(0.7) ? h : [h, w];
 }
 
+/** A regulariser `{l1?, l2?}`, now and then with an extreme coefficient. */
+function genRegularizer(r: Rand): TreeObject {
+  const reg: TreeObject = {};
+  const coef = () => (r.bool(0.1) ? r.pick([0, 1e-300, 5e-324]) : r.num(0, 0.5));
+  if (r.bool(0.6)) reg.l1 = coef();
+  if (r.bool(0.6)) reg.l2 = coef();
+  return reg;
+}
+
+/** An initialiser, by name or with arguments (tiny ones included; huge ones are `extremeRequest`'s). */
+function genInitializer(r: Rand): Tree {
+  const names = [
+    "glorotUniform",
+    "glorotNormal",
+    "heNormal",
+    "heUniform",
+    "leCunNormal",
+    "leCunUniform",
+    "zeros",
+    "ones",
+    "randomNormal",
+    "randomUniform",
+    "truncatedNormal",
+    "orthogonal",
+    "varianceScaling",
+  ];
+  if (r.bool(0.5)) return r.pick(names);
+  const big = () => (r.bool(0.15) ? r.pick([5e-324, -1e-300, 1e-300]) : r.num(-2, 2));
+  switch (r.int(0, 6)) {
+    case 0:
+      return { type: "constant", value: big() };
+    case 1:
+      return { type: r.pick(["randomNormal", "truncatedNormal"]), mean: big(), stddev: Math.abs(big()) };
+    case 2: {
+      const a = big();
+      const b = big();
+      return { type: "randomUniform", minval: Math.min(a, b), maxval: Math.max(a, b) };
+    }
+    case 3:
+      return { type: "orthogonal", gain: big() };
+    case 4:
+      return {
+        type: "varianceScaling",
+        scale: Math.abs(big()),
+        mode: r.pick(["fanIn", "fanOut", "fanAvg"]),
+        distribution: r.pick(["normal", "uniform", "truncatedNormal"]),
+      };
+    default:
+      return { type: r.pick(names.slice(0, 8)) };
+  }
+}
+
+/**
+ * Now and then, initialisers, regularisers and a kernel constraint on a dense (rank 2 kernel) or
+ * conv2d (rank 4) layer. @returns whether a penalty or constraint was added (no longer plain least squares).
+ */
+function genWeightOptions(r: Rand, layer: TreeObject, rank: number): boolean {
+  if (r.bool(0.2)) layer.kernelInitializer = genInitializer(r);
+  if (r.bool(0.1)) {
+    // orthogonal needs a matrix: a bias (rank 1) is refused with a 422.
+    const init = genInitializer(r);
+    if (init !== "orthogonal" && !(isObject(init) && init.type === "orthogonal"))
+      layer.biasInitializer = init;
+  }
+  let changed = false;
+  for (const field of ["kernelRegularizer", "biasRegularizer", "activityRegularizer"])
+    if (r.bool(0.12)) {
+      layer[field] = genRegularizer(r);
+      changed = true;
+    }
+  if (r.bool(0.12)) {
+    const axis = (): Tree => (rank === 4 && r.bool(0.5) ? [0, 1, 2] : r.int(-rank, rank - 1));
+    layer.kernelConstraint = r.pick<Tree>([
+      "maxNorm",
+      "nonNeg",
+      "unitNorm",
+      { type: "maxNorm", maxValue: r.num(0, 3), axis: axis() },
+      { type: "unitNorm", axis: axis() },
+      { type: "nonNeg" },
+    ]);
+    changed = true;
+  }
+  return changed;
+}
+
 /**
  * A small valid model: an MLP or a CNN (conv2d, pooling, flatten), hidden activations of every
  * kind, and an output that fits the loss (a cross-entropy ends in softmax or sigmoid).
@@ -154,6 +239,7 @@ export function genModel(
   const params: ParamShape[] = [];
   let shape = [...inputShape];
   const names = new Set<string>();
+  let penalised = false;
   const nameFor = (type: string, layer: TreeObject): string => {
     const index = layers.length;
     let name = `${type}_${index}`;
@@ -175,6 +261,7 @@ export function genModel(
     if (activation !== undefined) layer.activation = activation;
     const useBias = r.bool(0.85);
     if (!useBias || r.bool(0.2)) layer.useBias = useBias;
+    if (genWeightOptions(r, layer, 2)) penalised = true;
     const name = nameFor("dense", layer);
     params.push({ key: `${name}/kernel`, shape: [shape[0]!, n] });
     if (useBias) params.push({ key: `${name}/bias`, shape: [n] });
@@ -224,6 +311,7 @@ export function genModel(
         optional(layer, "activation", r.pick(ACTIVATIONS));
         const useBias = r.bool(0.85);
         if (!useBias || r.bool(0.2)) layer.useBias = useBias;
+        genWeightOptions(r, layer, 4);
         const name = nameFor("conv2d", layer);
         params.push({ key: `${name}/kernel`, shape: [kh, kw, c, filters] });
         if (useBias) params.push({ key: `${name}/bias`, shape: [filters] });
@@ -303,6 +391,7 @@ export function genModel(
     const act = r.bool(0.5) ? r.pick(ACTIVATIONS) : undefined;
     linearRegression = layers.length === 0 && (act === undefined || act === "linear");
     dense(units, act);
+    if (penalised) linearRegression = false;
   }
   return {
     model: { inputShape, layers, loss: lossTree },
@@ -954,6 +1043,32 @@ export function extremeRequest(r: Rand, gen: Generated): WireRequest {
         }
         kinds.push("extreme-constants");
       }
+    }
+  }
+  if (r.bool(0.3)) {
+    // A penalty or initial weights so large that the loss overflows: a divergence report or a 422.
+    const layers = isObject(body.model) && Array.isArray(body.model.layers) ? body.model.layers : [];
+    const weighted = layers.filter((l) => isObject(l) && (l.type === "dense" || l.type === "conv2d"));
+    if (weighted.length > 0) {
+      const layer = r.pick(weighted) as TreeObject;
+      const huge = r.pick([1e300, 1e154, 1.7e308]);
+      const field = r.pick([
+        "kernelRegularizer",
+        "biasRegularizer",
+        "activityRegularizer",
+        "kernelInitializer",
+      ]);
+      layer[field] =
+        field === "kernelInitializer"
+          ? r.pick<Tree>([
+              { type: "constant", value: huge },
+              { type: "randomNormal", stddev: huge / 10 },
+              { type: "randomUniform", minval: -huge, maxval: huge },
+              { type: "orthogonal", gain: huge },
+              { type: "varianceScaling", scale: huge },
+            ])
+          : { [r.pick(["l1", "l2"])]: huge };
+      kinds.push("extreme-weight-options");
     }
   }
   const req = wire(gen.route, body, r);

@@ -1,5 +1,6 @@
 import { EngineError } from "../errors.js";
 import { windowGeometry } from "../im2col.js";
+import { configureParams } from "../regularizers.js";
 import type { Conv2dSpec, Pooling2dSpec } from "../spec.js";
 import { formatShape } from "../tensor.js";
 import { Activation } from "./activation.js";
@@ -61,6 +62,7 @@ export function buildConvLayer(
   switch (ls.type) {
     case "conv2d": {
       const conv = new Conv2d(name, inShape, ls.filters, window, strides, padding, ls.useBias ?? true);
+      configureParams(ls, conv.kernel, conv.bias, i);
       return ls.activation && ls.activation !== "linear"
         ? [conv, new Activation(`${name}/activation`, conv.outputShape, ls.activation)]
         : [conv];

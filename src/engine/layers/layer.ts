@@ -1,3 +1,5 @@
+import type { InitializerSpec } from "../initializers.js";
+import type { ConstraintSpec, RegularizerSpec } from "../regularizers.js";
 /**
  * A trainable parameter: its value and the gradient accumulated into it, two arrays of the
  * same length (convnetjs' `{value, grad}` pair). `key` is the public name
@@ -10,6 +12,14 @@ export interface Param {
   grad: Float64Array;
   /** Fan-in and fan-out, for Glorot initialisation; absent for biases and prelu's alpha (zeros). */
   fans?: { fanIn: number; fanOut: number };
+  /** How it starts (default: Glorot-uniform with `fans`, zeros without); see `initializeParams`. */
+  initializer?: InitializerSpec;
+  /** Where `initializer` was given in the request, for errors (`["layers", 0, "kernelInitializer"]`). */
+  initializerPath?: (string | number)[];
+  /** A penalty `l1·Σ|w| + l2·Σw²` added to the loss (docs/backprop.md §16.2). */
+  regularizer?: RegularizerSpec;
+  /** Applied to the value after every optimiser step (docs/backprop.md §16.3). */
+  constraint?: ConstraintSpec;
 }
 
 /**

@@ -14,12 +14,14 @@ export interface EpochSums {
   correct: number;
   /** Batches run; after a divergence, the index of the batch that diverged. */
   batches: number;
+  /** The summed regularisation penalty (part of `total`; docs/backprop.md §16.2). */
+  penalty: number;
 }
 
 /**
  * The mini-batch loop of one epoch (docs/backprop.md §2): per batch of `batchSize` samples in
  * `order` (the last one smaller), forward, loss, back-propagation of the mean batch loss and one
- * optimiser step, each checked by `watch`; stops at the first divergence. The batch buffers are
+ * optimiser step, each checked by `watch`, then the kernel constraints; stops at the first divergence. The batch buffers are
  * allocated once per run.
  */
 export class BatchLoop {
@@ -48,6 +50,7 @@ export class BatchLoop {
     const nTrain = order.length;
     let total = 0;
     let correct = 0;
+    let penalty = 0;
     let batch = 0;
     for (let start = 0; start < nTrain; start += batchSize, batch++) {
       const b = Math.min(batchSize, nTrain - start);
@@ -64,10 +67,12 @@ export class BatchLoop {
       const batchLoss = model.loss(yv, b, true, 1 / b);
       if (!watch.checkLoss(epoch, batch, total, batchLoss, b)) break;
       if (!watch.step(optimizer, epoch, batch)) break;
+      model.regularization?.applyConstraints();
       telemetry?.recordBatch(b);
       total += batchLoss;
+      penalty += model.regularization?.last ?? 0;
       correct += countCorrect(model.spec.loss, out, yv, b, model.outputSize) ?? 0;
     }
-    return { total, correct, batches: batch };
+    return { total, correct, batches: batch, penalty };
   }
 }

@@ -11,13 +11,16 @@ export class EpochLog {
    * @param classification accuracy series too (every loss but `meanSquaredError`).
    * @param withOptimum a `distanceToOptimum` series (docs/backprop.md §9.4).
    * @param withValidation `valLoss` (and, for classification, `valAccuracy`) series.
+   * @param withRegularization a `regularizationLoss` series (docs/backprop.md §16.2).
    */
   constructor(
     private readonly classification: boolean,
     withOptimum: boolean,
     withValidation: boolean,
+    withRegularization = false,
   ) {
     const { history } = this;
+    if (withRegularization) history.regularizationLoss = [];
     if (classification) history.accuracy = [];
     if (withOptimum) history.distanceToOptimum = [];
     if (withValidation) {
@@ -29,7 +32,7 @@ export class EpochLog {
   /**
    * Records an epoch and returns its logs.
    * @param total the epoch's summed training loss, @param correct its correct predictions,
-   *   both over `nTrain` samples.
+   *   both over `nTrain` samples; @param penalty the summed regularisation penalty (part of `total`).
    */
   record(
     epoch: number,
@@ -38,6 +41,7 @@ export class EpochLog {
     nTrain: number,
     distance: number | undefined,
     val: { valLoss?: number; valAccuracy?: number },
+    penalty = 0,
   ): EpochLogs {
     const { history, classification } = this;
     const logs: EpochLogs = {
@@ -48,6 +52,7 @@ export class EpochLog {
       ...val,
     };
     history.loss.push(logs.loss);
+    history.regularizationLoss?.push(penalty / nTrain);
     if (classification) history.accuracy!.push(logs.accuracy!);
     if (distance !== undefined) history.distanceToOptimum!.push(distance);
     if (val.valLoss !== undefined) history.valLoss!.push(val.valLoss);

@@ -53,7 +53,12 @@ export function trainByGradient(
   const watch = new DivergenceWatch(model, params);
   const loop = new BatchLoop(model, data, optimizer, watch, telemetry, batchSize);
   const stopper = early ? new EarlyStop(early, params, opts.returnOptimizerState === true) : undefined;
-  const log = new EpochLog(isClassifier(model.spec.loss), optimum !== undefined, nVal > 0);
+  const log = new EpochLog(
+    isClassifier(model.spec.loss),
+    optimum !== undefined,
+    nVal > 0,
+    model.regularization?.penalized === true,
+  );
   let stoppedEarly = false;
   let epochsRun = 0;
 
@@ -73,7 +78,7 @@ export function trainByGradient(
     telemetry?.endEpoch();
     epochsRun = e + 1;
     const distance = optimum ? distanceTo(params, optimum) : undefined;
-    const logs = log.record(epoch, sums.total, sums.correct, nTrain, distance, val);
+    const logs = log.record(epoch, sums.total, sums.correct, nTrain, distance, val, sums.penalty);
     if (opts.onEpochEnd?.(logs) === false) stoppedEarly = true;
     if (stopper?.update(epoch, logs.loss, val.valLoss, () => run.snapshot(optimizer, epoch + 1)))
       stoppedEarly = true;

@@ -38,6 +38,14 @@ export function addChunk(summary: ChunkSummary, chunk: TrainResponse): ChunkSumm
       gradientNorm: concat(before?.gradientNorm, t.gradientNorm),
       updateRatio: concat(before?.updateRatio, t.updateRatio),
       activations,
+      ...(t.regularizationGradientNorm
+        ? {
+            regularizationGradientNorm: concat(
+              before?.regularizationGradientNorm,
+              t.regularizationGradientNorm,
+            ),
+          }
+        : {}),
     };
   }
   return out;
