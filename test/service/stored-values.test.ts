@@ -210,7 +210,7 @@ describe.each(adapters)("stored values read back through their schemas ($name)",
   });
 
   it.skipIf(skip)("fails a job whose checkpoint weights or optimizer state do not decode", async () => {
-    const meta = { type: "rmsprop", iterations: 4, epochsCompleted: 2, shuffleRng: [1, 2, 3, 4] };
+    const meta = { type: "lion", iterations: 4, epochsCompleted: 2, shuffleRng: [1, 2, 3, 4] };
     for (const [id, column, blob, detail] of [
       [
         "job_bad_weights",
