@@ -6,6 +6,7 @@ import { buildConvLayer } from "./layers/conv-factory.js";
 import { Dense } from "./layers/dense.js";
 import { Flatten } from "./layers/flatten.js";
 import type { Layer, Param } from "./layers/layer.js";
+import { buildShapeLayer } from "./layers/shape-factory.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
 import { Regularization } from "./regularization.js";
 import { configureParams } from "./regularizers.js";
@@ -385,6 +386,11 @@ function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): 
     case "elu":
     case "softmax":
       return [buildAdvancedActivation(ls, name, inShape, i)];
+    case "globalAveragePooling2d":
+    case "globalMaxPooling2d":
+    case "reshape":
+    case "zeroPadding2d":
+      return [buildShapeLayer(ls, name, inShape, i)];
   }
 }
 

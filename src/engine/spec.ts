@@ -178,6 +178,43 @@ export interface SoftmaxSpec {
   name?: string;
 }
 
+/**
+ * tfjs' `globalAveragePooling2d` / `globalMaxPooling2d`: `[height, width, channels]` to
+ * `[channels]`, the mean or the maximum of each channel (docs/backprop.md §17.1).
+ */
+export interface GlobalPooling2dSpec {
+  type: "globalAveragePooling2d" | "globalMaxPooling2d";
+  /** Only `"channelsLast"` (the default): the channels are the last axis. */
+  dataFormat?: "channelsLast";
+  name?: string;
+}
+
+/**
+ * tfjs' `reshape`: the same data as `targetShape` (docs/backprop.md §17.2). One entry may be
+ * `-1`, resolved so the sizes match; the others are positive integers.
+ */
+export interface ReshapeSpec {
+  type: "reshape";
+  targetShape: number[];
+  name?: string;
+}
+
+/**
+ * `zeroPadding2d`'s `padding`: the same count on every side, `[height, width]` (that many rows
+ * above and below, columns left and right), or `[[top, bottom], [left, right]]`.
+ */
+export type ZeroPadding2dPadding = number | [number, number] | [[number, number], [number, number]];
+
+/** tfjs' `zeroPadding2d`: zeros around `[height, width, channels]` (docs/backprop.md §17.3). */
+export interface ZeroPadding2dSpec {
+  type: "zeroPadding2d";
+  /** Non-negative integers; default 1. */
+  padding?: ZeroPadding2dPadding;
+  /** Only `"channelsLast"` (the default). */
+  dataFormat?: "channelsLast";
+  name?: string;
+}
+
 export type LayerSpec =
   | DenseSpec
   | ActivationSpec
@@ -187,7 +224,10 @@ export type LayerSpec =
   | LeakyReluSpec
   | PreluSpec
   | EluSpec
-  | SoftmaxSpec;
+  | SoftmaxSpec
+  | GlobalPooling2dSpec
+  | ReshapeSpec
+  | ZeroPadding2dSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {

@@ -220,6 +220,89 @@ export const SoftmaxLayerSchema = z
   })
   .meta({ id: "SoftmaxLayer", description: "Softmax over the last axis; shape unchanged." });
 
+const DataFormatSchema = z
+  .enum(["channelsLast"])
+  .describe("Only channelsLast (the default): images are [height, width, channels].");
+
+export const GlobalAveragePooling2dLayerSchema = z
+  .strictObject({
+    type: z.literal("globalAveragePooling2d"),
+    dataFormat: DataFormatSchema.optional(),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "GlobalAveragePooling2dLayer",
+    description: "The mean of each channel over all its cells: [height, width, channels] to [channels].",
+  });
+
+export const GlobalMaxPooling2dLayerSchema = z
+  .strictObject({
+    type: z.literal("globalMaxPooling2d"),
+    dataFormat: DataFormatSchema.optional(),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "GlobalMaxPooling2dLayer",
+    description:
+      "The maximum of each channel over all its cells: [height, width, channels] to [channels]; " +
+      "the gradient goes to the first maximum on ties.",
+  });
+
+/** The largest per-sample size any input can have: a bound for `targetShape` entries. */
+const MAX_TARGET_DIM = LIMITS.maxInputDim ** LIMITS.maxInputRank;
+
+export const ReshapeLayerSchema = z
+  .strictObject({
+    type: z.literal("reshape"),
+    targetShape: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(-1)
+          .max(MAX_TARGET_DIM)
+          .refine((d) => d !== 0, "expected -1 or a positive integer"),
+      )
+      .min(1)
+      .max(LIMITS.maxInputRank)
+      .describe(
+        "The output shape per sample, no batch axis; one entry may be -1 (what makes the sizes match). " +
+          "Its size must equal the input's (a 422 otherwise).",
+      ),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({ id: "ReshapeLayer", description: "The same data in another shape (row-major)." });
+
+const padCount = z.number().int().min(0).max(LIMITS.maxInputDim);
+
+export const ZeroPadding2dLayerSchema = z
+  .strictObject({
+    type: z.literal("zeroPadding2d"),
+    padding: z
+      .union(
+        [
+          padCount,
+          z.tuple([padCount, padCount]),
+          z.tuple([z.tuple([padCount, padCount]), z.tuple([padCount, padCount])]),
+        ],
+        {
+          error: `expected an integer in [0, ${LIMITS.maxInputDim}], [height, width] or [[top, bottom], [left, right]] of them`,
+        },
+      )
+      .optional()
+      .describe(
+        "Zero rows and columns to add: n on every side, [height, width] (rows above and below, " +
+          "columns left and right), or [[top, bottom], [left, right]]. Default 1.",
+      ),
+    dataFormat: DataFormatSchema.optional(),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "ZeroPadding2dLayer",
+    description:
+      "Zeros around [height, width, channels]: [top + height + bottom, left + width + right, channels].",
+  });
+
 export const LayerSchema = z
   .discriminatedUnion("type", [
     DenseLayerSchema,
@@ -232,6 +315,10 @@ export const LayerSchema = z
     PreluLayerSchema,
     EluLayerSchema,
     SoftmaxLayerSchema,
+    GlobalAveragePooling2dLayerSchema,
+    GlobalMaxPooling2dLayerSchema,
+    ReshapeLayerSchema,
+    ZeroPadding2dLayerSchema,
   ])
   .meta({ id: "Layer", description: "One layer, chosen by `type`." });
 
