@@ -52,6 +52,13 @@ export const ACTIVATIONS = [
 ] as const;
 /** The activation layers with options of their own. */
 export const ACTIVATION_LAYERS = ["leakyReLU", "prelu", "elu", "softmax"] as const;
+/** The shape layers (no parameters): global pooling, reshape, zero padding. */
+export const SHAPE_LAYERS = [
+  "globalAveragePooling2d",
+  "globalMaxPooling2d",
+  "reshape",
+  "zeroPadding2d",
+] as const;
 export const LOSSES = [
   "meanSquaredError",
   "categoricalCrossentropy",
@@ -219,8 +226,8 @@ function genWeightOptions(r: Rand, layer: TreeObject, rank: number): boolean {
 }
 
 /**
- * A small valid model: an MLP or a CNN (conv2d, pooling, flatten), hidden activations of every
- * kind, and an output that fits the loss (a cross-entropy ends in softmax or sigmoid).
+ * A small valid model: an MLP or a CNN (conv2d, pooling, zero padding, reshape; flatten, global
+ * pooling or reshape to a vector), hidden activations of every kind, and an output that fits the loss (a cross-entropy ends in softmax or sigmoid).
  */
 export function genModel(
   r: Rand,
@@ -290,6 +297,58 @@ export function genModel(
     if (type === "prelu") params.push({ key: `${name}/alpha`, shape: alphaShape });
     layers.push(layer);
   };
+  // A shape layer of no parameters, with its options in every form tfjs takes.
+  const shapeLayer = (layer: TreeObject, outShape: number[]) => {
+    if (layer.type !== "reshape" && r.bool(0.15)) layer.dataFormat = "channelsLast";
+    nameFor(layer.type as string, layer);
+    layers.push(layer);
+    shape = outShape;
+  };
+  // zeroPadding2d on [h, w, c]: n, [ph, pw] or [[top, bottom], [left, right]] (or the default 1).
+  const zeroPadding = () => {
+    const [h, w, c] = shape as [number, number, number];
+    const layer: TreeObject = { type: "zeroPadding2d" };
+    let pad = [
+      [1, 1],
+      [1, 1],
+    ];
+    const count = () => r.int(0, 2);
+    switch (r.int(0, 3)) {
+      case 0:
+        break;
+      case 1: {
+        const n = count();
+        layer.padding = n;
+        pad = [
+          [n, n],
+          [n, n],
+        ];
+        break;
+      }
+      case 2: {
+        const [ph, pw] = [count(), count()];
+        layer.padding = [ph, pw];
+        pad = [
+          [ph, ph],
+          [pw, pw],
+        ];
+        break;
+      }
+      default:
+        pad = [
+          [count(), count()],
+          [count(), count()],
+        ];
+        layer.padding = pad;
+    }
+    shapeLayer(layer, [h + pad[0]![0]! + pad[0]![1]!, w + pad[1]![0]! + pad[1]![1]!, c]);
+  };
+  // reshape to `target`, one entry (sometimes) written -1.
+  const reshape = (target: number[]) => {
+    const unknown = r.bool(0.4) ? r.int(0, target.length - 1) : -1;
+    const written = target.map((d, k) => (k === unknown ? -1 : d));
+    shapeLayer({ type: "reshape", targetShape: written }, target);
+  };
 
   if (cnn) {
     const blocks = r.int(1, 2);
@@ -318,6 +377,9 @@ export function genModel(
         layers.push(layer);
         shape = [windowOut(h, kh, sh, pad), windowOut(w, kw, sw, pad), filters];
         if (r.bool(0.2)) activationKindLayer();
+        if (r.bool(0.15)) zeroPadding();
+        // An image of other proportions, the same values: [w, h, c].
+        if (r.bool(0.1)) reshape([shape[1]!, shape[0]!, shape[2]!]);
       } else {
         const padding = r.pick(["valid", "same"] as const);
         const maxPh = padding === "valid" ? Math.min(h, 2) : 2;
@@ -352,16 +414,23 @@ export function genModel(
         linearRegression: false,
       };
     }
-    const flatten: TreeObject = { type: "flatten" };
-    nameFor("flatten", flatten);
-    layers.push(flatten);
-    shape = [sizeOf(shape)];
+    // To a vector: flatten, a global pooling ([c]) or a reshape.
+    const toVector = r.int(0, 9);
+    if (toVector < 3) shapeLayer({ type: r.pick(SHAPE_LAYERS.slice(0, 2)) }, [shape[2]!]);
+    else if (toVector < 5) reshape([sizeOf(shape)]);
+    else {
+      const flatten: TreeObject = { type: "flatten" };
+      nameFor("flatten", flatten);
+      layers.push(flatten);
+      shape = [sizeOf(shape)];
+    }
   } else {
     const hidden = r.int(0, 2);
     for (let i = 0; i < hidden; i++) {
       dense(r.int(1, 4), r.bool(0.8) ? r.pick(ACTIVATIONS) : undefined);
       if (r.bool(0.15)) activationLayer(r.pick(ACTIVATIONS));
       if (r.bool(0.2)) activationKindLayer();
+      if (r.bool(0.1)) reshape([...shape]);
     }
   }
 
@@ -1069,6 +1138,15 @@ export function extremeRequest(r: Rand, gen: Generated): WireRequest {
             ])
           : { [r.pick(["l1", "l2"])]: huge };
       kinds.push("extreme-weight-options");
+    }
+  }
+  if (r.bool(0.3)) {
+    // Zero padding of the largest count the schema takes: an activation too large, a 422.
+    const layers = isObject(body.model) && Array.isArray(body.model.layers) ? body.model.layers : [];
+    const padded = layers.filter((l) => isObject(l) && l.type === "zeroPadding2d");
+    if (padded.length > 0) {
+      (r.pick(padded) as TreeObject).padding = 4096;
+      kinds.push("extreme-padding");
     }
   }
   const req = wire(gen.route, body, r);
