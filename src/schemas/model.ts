@@ -266,8 +266,9 @@ export const ReshapeLayerSchema = z
       .min(1)
       .max(LIMITS.maxInputRank)
       .describe(
-        "The output shape per sample, no batch axis; one entry may be -1 (what makes the sizes match). " +
-          "Its size must equal the input's (a 422 otherwise).",
+        "The output shape per sample, no batch axis: positive integers, one of which may be -1 (what " +
+          "makes the sizes match), e.g. [28, 28, 1] or [28, -1, 1] for a [784] input. Its size must " +
+          "equal the input's (a 422 otherwise).",
       ),
     name: LayerNameSchema.optional(),
   })

@@ -1,8 +1,8 @@
 /**
  * The shape layers over HTTP (docs/backprop.md §17): a conv2d → globalAveragePooling2d → dense
  * classifier trains on small inline digit images, /gradients checks them numerically, Keras
- * spellings get hints, and bad options are a 400 (a 422 when they do not fit the input) naming
- * the field.
+ * spellings get hints, bad options are a 400 (a 422 when they do not fit the input) naming
+ * the field, and a checkpointed job ends with /train's weights.
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -176,5 +176,56 @@ describe("Keras spellings and bad options", () => {
     const errors = await problem([{ type: "globalAveragePooling2d" }, dense], 422, [36]);
     expect(errors.map((e) => e.path)).toEqual(["model.layers[0]"]);
     expect(errors[0]!.message).toContain("needs [height, width, channels] input, got [36]");
+  });
+});
+
+describe("a job with the shape layers", () => {
+  let jobs: FastifyInstance;
+  beforeAll(async () => {
+    jobs = await buildTestApp({ CHECKPOINT_EVERY: "2" });
+  });
+  afterAll(async () => {
+    await jobs.close();
+  });
+
+  it("trains in checkpointed chunks to POST /train's weights, bit for bit", async () => {
+    const body = {
+      model: {
+        inputShape: [6, 6, 1],
+        layers: [
+          {
+            type: "zeroPadding2d",
+            padding: [
+              [1, 0],
+              [0, 1],
+            ],
+          },
+          { type: "conv2d", filters: 3, kernelSize: 3, activation: "relu" },
+          { type: "globalMaxPooling2d" },
+          { type: "reshape", targetShape: [3] },
+          { type: "dense", units: 2, activation: "softmax" },
+        ],
+        loss: "sparseCategoricalCrossentropy",
+      },
+      dataset,
+      optimizer: { type: "adam", learningRate: 0.05 },
+      epochs: 7,
+      batchSize: 4,
+      seed: 5,
+    };
+    const res = await jobs.inject({ method: "POST", url: "/jobs", payload: body });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json().id as string;
+    let job = res.json();
+    const deadline = performance.now() + 20_000;
+    while (["queued", "running"].includes(job.status) && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      job = (await jobs.inject({ method: "GET", url: `/jobs/${id}` })).json();
+    }
+    expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
+    const sync = (await jobs.inject({ method: "POST", url: "/train", payload: body })).json();
+    expect(job.result.weightsSha256).toBe(sync.weightsSha256);
+    expect(job.result.weights).toEqual(sync.weights);
+    expect(job.result.history).toEqual(sync.history);
   });
 });
