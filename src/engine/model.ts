@@ -1,18 +1,14 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
 import { Activation } from "./layers/activation.js";
-import { buildAdvancedActivation, preluParamCount } from "./layers/advanced-activations.js";
-import { buildConvLayer } from "./layers/conv-factory.js";
-import { Dense } from "./layers/dense.js";
-import { Flatten } from "./layers/flatten.js";
+import { buildLayer, paramsOf } from "./layers/factory.js";
 import type { Layer, Param } from "./layers/layer.js";
-import { buildShapeLayer } from "./layers/shape-factory.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
+import { checkNamedTensors } from "./named-tensors.js";
 import { Regularization } from "./regularization.js";
-import { configureParams } from "./regularizers.js";
 import { Rng } from "./rng.js";
-import type { LayerSpec, ModelSpec } from "./spec.js";
-import { formatShape, type NamedTensors, sameShape, sizeOf } from "./tensor.js";
+import type { ModelSpec } from "./spec.js";
+import { formatShape, type NamedTensors, sizeOf } from "./tensor.js";
 
 /** What a model looks like once built: shapes per layer and its parameters. */
 export interface ModelSummary {
@@ -51,23 +47,6 @@ export interface ModelOptions {
 
 /** Default parameter cap: 2^27 doubles are 1 GiB of weights and as much of gradients. */
 export const MAX_PARAMS = 2 ** 27;
-
-/**
- * Trainable parameters a layer spec will have on `inShape`, from the shapes alone (0 when the
- * shapes are invalid: building the layer then reports why).
- */
-function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
-  if (ls.type === "prelu") return preluParamCount(ls, inShape);
-  const bias = (units: number) =>
-    ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
-  if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
-  if (ls.type === "conv2d" && inShape.length === 3) {
-    const [kH, kW] = typeof ls.kernelSize === "number" ? [ls.kernelSize, ls.kernelSize] : ls.kernelSize;
-    const n = kH * kW * inShape[2]! * ls.filters + bias(ls.filters);
-    return Number.isFinite(n) ? n : 0;
-  }
-  return 0;
-}
 
 /** Upper bound on any tensor a model may allocate per sample (elements), a sanity limit. */
 const MAX_ACTIVATION_SIZE = 1 << 26;
@@ -307,90 +286,6 @@ export class Model {
   /** Output of internal layer `i` from the last forward (`-1`: the input). */
   private outputOf(i: number): Float64Array {
     return i < 0 ? this.lastInput : this.outputs[i]!;
-  }
-}
-
-/** A parameter's public name and shape: what checking tensors keyed as the weights needs. */
-export interface ParamShape {
-  readonly key: string;
-  readonly shape: readonly number[];
-}
-
-/**
- * Checks that `tensors` has exactly the keys and shapes of `params`, with finite values
- * (and ≥ 0 ones when `nonNegative`).
- * @param params a built model's parameters, or the shapes `ModelSummary.layers[].params` lists.
- * @param what the noun for messages ("weight", "velocity").
- * @throws EngineError at `[...path, key]` naming what was expected.
- */
-export function checkNamedTensors(
-  params: readonly ParamShape[],
-  tensors: NamedTensors,
-  path: (string | number)[],
-  what: string,
-  nonNegative = false,
-): void {
-  if (typeof tensors !== "object" || tensors === null)
-    throw new EngineError(`expected an object of tensors keyed as the weights`, path);
-  const expected = new Set(params.map((p) => p.key));
-  for (const key of Object.keys(tensors))
-    if (!expected.has(key))
-      throw new EngineError(
-        `unknown ${what} "${key}"; this model's weights are ${[...expected].map((k) => `"${k}"`).join(", ") || "none"}`,
-        [...path, key],
-      );
-  for (const p of params) {
-    const w = tensors[p.key];
-    if (!w)
-      throw new EngineError(`missing ${what} "${p.key}" of shape ${formatShape(p.shape)}`, [...path, p.key]);
-    if (!sameShape(w.shape, p.shape) || w.data.length !== sizeOf(p.shape))
-      throw new EngineError(
-        `${what} "${p.key}" has shape ${formatShape(w.shape)}, expected ${formatShape(p.shape)}`,
-        [...path, p.key],
-      );
-    for (let i = 0; i < w.data.length; i++) {
-      const v = w.data[i]!;
-      if (!Number.isFinite(v) || (nonNegative && v < 0))
-        throw new EngineError(
-          `${what} "${p.key}" has ${Number.isFinite(v) ? "a negative" : "a non-finite"} value at flat index ${i}`,
-          [...path, p.key],
-        );
-    }
-  }
-}
-
-function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): Layer[] {
-  switch (ls.type) {
-    case "dense": {
-      if (inShape.length !== 1)
-        throw new EngineError(
-          `layer ${name} (dense) needs a vector input, got shape ${formatShape(inShape)}; put a flatten layer before it`,
-          ["layers", i],
-        );
-      const dense = new Dense(name, inShape, ls.units, ls.useBias ?? true);
-      configureParams(ls, dense.kernel, dense.bias, i);
-      return ls.activation && ls.activation !== "linear"
-        ? [dense, new Activation(`${name}/activation`, dense.outputShape, ls.activation)]
-        : [dense];
-    }
-    case "activation":
-      return [new Activation(name, inShape, ls.activation)];
-    case "flatten":
-      return [new Flatten(name, inShape)];
-    case "conv2d":
-    case "maxPooling2d":
-    case "averagePooling2d":
-      return buildConvLayer(ls, name, inShape, i);
-    case "leakyReLU":
-    case "prelu":
-    case "elu":
-    case "softmax":
-      return [buildAdvancedActivation(ls, name, inShape, i)];
-    case "globalAveragePooling2d":
-    case "globalMaxPooling2d":
-    case "reshape":
-    case "zeroPadding2d":
-      return [buildShapeLayer(ls, name, inShape, i)];
   }
 }
 

@@ -3,7 +3,7 @@ import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
 import { linearModelMismatch } from "./least-squares.js";
 import type { ModelSummary } from "./model.js";
-import { checkNamedTensors } from "./model.js";
+import { checkNamedTensors } from "./named-tensors.js";
 import { checkOptimizerSpec, checkOptimizerState } from "./optimizers.js";
 import { Rng } from "./rng.js";
 import type { OptimizerState, TrainOptions } from "./types.js";

@@ -1,5 +1,5 @@
 import { EngineError } from "../errors.js";
-import { checkNamedTensors, type ParamShape } from "../model.js";
+import { checkNamedTensors, type ParamShape } from "../named-tensors.js";
 import { makeSchedule } from "../schedules.js";
 import type { GradientOptimizerSpec, LearningRate } from "../spec.js";
 import type { OptimizerState } from "../types.js";

@@ -1,0 +1,68 @@
+import { EngineError } from "../errors.js";
+import { configureParams } from "../regularizers.js";
+import type { LayerSpec } from "../spec.js";
+import { formatShape } from "../tensor.js";
+import { Activation } from "./activation.js";
+import { buildAdvancedActivation, preluParamCount } from "./advanced-activations.js";
+import { buildConvLayer } from "./conv-factory.js";
+import { Dense } from "./dense.js";
+import { Flatten } from "./flatten.js";
+import type { Layer } from "./layer.js";
+import { buildShapeLayer } from "./shape-factory.js";
+
+/**
+ * Trainable parameters a layer spec will have on `inShape`, from the shapes alone (0 when the
+ * shapes are invalid: building the layer then reports why).
+ */
+export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
+  if (ls.type === "prelu") return preluParamCount(ls, inShape);
+  const bias = (units: number) =>
+    ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
+  if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
+  if (ls.type === "conv2d" && inShape.length === 3) {
+    const [kH, kW] = typeof ls.kernelSize === "number" ? [ls.kernelSize, ls.kernelSize] : ls.kernelSize;
+    const n = kH * kW * inShape[2]! * ls.filters + bias(ls.filters);
+    return Number.isFinite(n) ? n : 0;
+  }
+  return 0;
+}
+
+/**
+ * The layers one spec becomes on `inShape` (a layer with an `activation` is the layer followed by
+ * an `Activation` layer), named `name`.
+ * @throws EngineError at `["layers", i]` when the spec does not fit `inShape`.
+ */
+export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): Layer[] {
+  switch (ls.type) {
+    case "dense": {
+      if (inShape.length !== 1)
+        throw new EngineError(
+          `layer ${name} (dense) needs a vector input, got shape ${formatShape(inShape)}; put a flatten layer before it`,
+          ["layers", i],
+        );
+      const dense = new Dense(name, inShape, ls.units, ls.useBias ?? true);
+      configureParams(ls, dense.kernel, dense.bias, i);
+      return ls.activation && ls.activation !== "linear"
+        ? [dense, new Activation(`${name}/activation`, dense.outputShape, ls.activation)]
+        : [dense];
+    }
+    case "activation":
+      return [new Activation(name, inShape, ls.activation)];
+    case "flatten":
+      return [new Flatten(name, inShape)];
+    case "conv2d":
+    case "maxPooling2d":
+    case "averagePooling2d":
+      return buildConvLayer(ls, name, inShape, i);
+    case "leakyReLU":
+    case "prelu":
+    case "elu":
+    case "softmax":
+      return [buildAdvancedActivation(ls, name, inShape, i)];
+    case "globalAveragePooling2d":
+    case "globalMaxPooling2d":
+    case "reshape":
+    case "zeroPadding2d":
+      return [buildShapeLayer(ls, name, inShape, i)];
+  }
+}
