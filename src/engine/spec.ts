@@ -5,24 +5,14 @@
  */
 
 import type { InitializerSpec } from "./initializers.js";
+import type { ElementwiseName } from "./layers/elementwise.js";
 import type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
 
-/** Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names. */
-export type ActivationName =
-  | "linear"
-  | "sigmoid"
-  | "tanh"
-  | "relu"
-  | "softmax"
-  | "elu"
-  | "selu"
-  | "softplus"
-  | "softsign"
-  | "relu6"
-  | "hardSigmoid"
-  | "swish"
-  | "mish"
-  | "gelu";
+/**
+ * Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names:
+ * the textbook five, then those of `layers/elementwise.ts`.
+ */
+export type ActivationName = "linear" | "sigmoid" | "tanh" | "relu" | "softmax" | ElementwiseName;
 
 /** Loss functions, Keras names (docs/backprop.md §6, §14). */
 export type LossName =
