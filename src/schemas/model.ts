@@ -1,25 +1,10 @@
 import { z } from "zod";
-import type { LayerSpec, ModelSpec } from "../engine/index.js";
+import { ELEMENTWISE_NAMES, type LayerSpec, type ModelSpec } from "../engine/index.js";
 import { LIMITS } from "./limits.js";
 import { weightOptionFields } from "./weight-options.js";
 
 export const ActivationSchema = z
-  .enum([
-    "linear",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "softmax",
-    "elu",
-    "selu",
-    "softplus",
-    "softsign",
-    "relu6",
-    "hardSigmoid",
-    "swish",
-    "mish",
-    "gelu",
-  ])
+  .enum(["linear", "sigmoid", "tanh", "relu", "softmax", ...ELEMENTWISE_NAMES])
   .meta({
     id: "Activation",
     description:
