@@ -8,13 +8,10 @@ import { type Layer, NO_INPUT_GRAD, type Param, ShapePreservingLayer } from "./l
 /** tfjs' default slope of `leakyReLU`. */
 export const LEAKY_RELU_ALPHA = 0.3;
 
-/**
- * `y = x` for x ≥ 0, `alpha·x` for x < 0; `dx = dy` for x > 0, `alpha·dy` otherwise (tfjs'
- * kernel and gradient; docs/backprop.md §13.2). Any shape, no parameters.
- */
-export class LeakyRelu extends ShapePreservingLayer {
-  readonly type = "leakyReLU";
-  private x: Float64Array = new Float64Array(0);
+/** A parameter-free activation layer with a fixed `alpha`, differentiated from its input. */
+abstract class AlphaActivation extends ShapePreservingLayer {
+  /** The last `forward` input. */
+  protected x: Float64Array = new Float64Array(0);
 
   constructor(
     name: string,
@@ -23,6 +20,14 @@ export class LeakyRelu extends ShapePreservingLayer {
   ) {
     super(name, inputShape);
   }
+}
+
+/**
+ * `y = x` for x ≥ 0, `alpha·x` for x < 0; `dx = dy` for x > 0, `alpha·dy` otherwise (tfjs'
+ * kernel and gradient; docs/backprop.md §13.2). Any shape, no parameters.
+ */
+export class LeakyRelu extends AlphaActivation {
+  readonly type = "leakyReLU";
 
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
@@ -48,17 +53,8 @@ export class LeakyRelu extends ShapePreservingLayer {
  * tfjs' `elu` layer with any `alpha`: `y = x` for x > 0, `alpha·(eˣ − 1)` otherwise;
  * `dx = dy` for x > 0, `alpha·eˣ·dy` otherwise (docs/backprop.md §13.2).
  */
-export class EluLayer extends ShapePreservingLayer {
+export class EluLayer extends AlphaActivation {
   readonly type = "elu";
-  private x: Float64Array = new Float64Array(0);
-
-  constructor(
-    name: string,
-    inputShape: number[],
-    readonly alpha: number,
-  ) {
-    super(name, inputShape);
-  }
 
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
