@@ -9,6 +9,7 @@ export { EVAL_CHUNK } from "./evaluate.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
 export type { Distribution, FanMode, InitializerName, InitializerSpec } from "./initializers.js";
 export { computeGradients, predict } from "./inspect.js";
+export { ELEMENTWISE_NAMES } from "./layers/elementwise.js";
 export {
   type LeastSquaresFit,
   type LinearModelMismatch,

@@ -3,8 +3,8 @@ import { EngineError } from "./errors.js";
 import type { Param } from "./layers/layer.js";
 import type { Rng } from "./rng.js";
 
-/** Initialisers without arguments, or used with their defaults (tfjs-layers names). */
-export type InitializerName =
+/** The initialisers that take no arguments (tfjs-layers names). */
+export type ArgumentlessInitializerName =
   | "glorotUniform"
   | "glorotNormal"
   | "heNormal"
@@ -12,7 +12,11 @@ export type InitializerName =
   | "leCunNormal"
   | "leCunUniform"
   | "zeros"
-  | "ones"
+  | "ones";
+
+/** Initialisers without arguments, or used with their defaults (tfjs-layers names). */
+export type InitializerName =
+  | ArgumentlessInitializerName
   | "randomNormal"
   | "randomUniform"
   | "truncatedNormal"
@@ -31,17 +35,7 @@ export type Distribution = "normal" | "uniform" | "truncatedNormal";
  */
 export type InitializerSpec =
   | InitializerName
-  | {
-      type:
-        | "glorotUniform"
-        | "glorotNormal"
-        | "heNormal"
-        | "heUniform"
-        | "leCunNormal"
-        | "leCunUniform"
-        | "zeros"
-        | "ones";
-    }
+  | { type: ArgumentlessInitializerName }
   | { type: "constant"; value: number }
   | { type: "randomNormal"; mean?: number; stddev?: number }
   | { type: "randomUniform"; minval?: number; maxval?: number }

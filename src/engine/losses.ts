@@ -5,7 +5,7 @@ import {
   softmaxCrossentropy,
 } from "./losses/crossentropy.js";
 import { elementwiseLoss } from "./losses/elementwise.js";
-import type { LossKind } from "./losses/kind.js";
+import type { LossFunction } from "./losses/kind.js";
 import { isClassifier, lossName, resolveLoss } from "./losses/options.js";
 import { vectorLoss } from "./losses/vector.js";
 import type { LossSpec } from "./spec.js";
@@ -30,15 +30,7 @@ export { isClassifier, lossName, type ResolvedLoss, resolveLoss, takesLabels } f
  * @param t `[batch, k]` targets, or `[batch]` labels for the sparse loss.
  * @param grad `[batch, k]` out, or null to compute the loss only.
  */
-export function lossAndGrad(
-  kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
-  batch: number,
-  k: number,
-  grad: Float64Array | null,
-  gradScale: number,
-): number {
+export const lossAndGrad: LossFunction = (kind, pred, t, batch, k, grad, gradScale) => {
   if (kind.fused === "softmax") return softmaxCrossentropy(kind, pred, t, batch, k, grad, gradScale);
   if (kind.fused === "sigmoid") return sigmoidCrossentropy(kind, pred, t, batch, k, grad, gradScale);
   switch (kind.loss) {
@@ -54,7 +46,7 @@ export function lossAndGrad(
     default:
       return elementwiseLoss(kind, pred, t, batch, k, grad, gradScale);
   }
-}
+};
 
 /**
  * Number of correct predictions in the batch, for classification losses (`isClassifier`; null

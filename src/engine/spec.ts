@@ -5,24 +5,14 @@
  */
 
 import type { InitializerSpec } from "./initializers.js";
+import type { ElementwiseName } from "./layers/elementwise.js";
 import type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
 
-/** Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names. */
-export type ActivationName =
-  | "linear"
-  | "sigmoid"
-  | "tanh"
-  | "relu"
-  | "softmax"
-  | "elu"
-  | "selu"
-  | "softplus"
-  | "softsign"
-  | "relu6"
-  | "hardSigmoid"
-  | "swish"
-  | "mish"
-  | "gelu";
+/**
+ * Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names:
+ * the textbook five, then those of `layers/elementwise.ts`.
+ */
+export type ActivationName = "linear" | "sigmoid" | "tanh" | "relu" | "softmax" | ElementwiseName;
 
 /** Loss functions, Keras names (docs/backprop.md §6, §14). */
 export type LossName =
@@ -73,13 +63,8 @@ export interface PlainLossSpec {
 /** A loss: its name, or an object naming it by `type` with its options. */
 export type LossSpec = LossName | CrossentropyLossSpec | HuberLossSpec | PlainLossSpec;
 
-/** Affine layer `Y = X·W + b` (docs/backprop.md §4), input `[in]`, output `[units]`. */
-export interface DenseSpec {
-  type: "dense";
-  units: number;
-  activation?: ActivationName;
-  useBias?: boolean;
-  name?: string;
+/** The initialisers, regularisers and constraint of a layer with a kernel and a bias (dense, conv2d). */
+export interface WeightOptions {
   /** Default `"glorotUniform"` (docs/backprop.md §16.1). */
   kernelInitializer?: InitializerSpec;
   /** Default `"zeros"`. */
@@ -92,6 +77,15 @@ export interface DenseSpec {
   activityRegularizer?: RegularizerSpec;
   /** Applied to the kernel after every optimiser step (docs/backprop.md §16.3). */
   kernelConstraint?: ConstraintSpec;
+}
+
+/** Affine layer `Y = X·W + b` (docs/backprop.md §4), input `[in]`, output `[units]`. */
+export interface DenseSpec extends WeightOptions {
+  type: "dense";
+  units: number;
+  activation?: ActivationName;
+  useBias?: boolean;
+  name?: string;
 }
 
 /** A stand-alone activation layer; shape unchanged. */
@@ -102,7 +96,7 @@ export interface ActivationSpec {
 }
 
 /** 2-D convolution over `[height, width, channels]`, kernel `[kH, kW, inChannels, filters]`. */
-export interface Conv2dSpec {
+export interface Conv2dSpec extends WeightOptions {
   type: "conv2d";
   filters: number;
   kernelSize: number | [number, number];
@@ -111,18 +105,6 @@ export interface Conv2dSpec {
   activation?: ActivationName;
   useBias?: boolean;
   name?: string;
-  /** Default `"glorotUniform"` (docs/backprop.md §16.1). */
-  kernelInitializer?: InitializerSpec;
-  /** Default `"zeros"`. */
-  biasInitializer?: InitializerSpec;
-  /** Penalty on the kernel added to the loss (docs/backprop.md §16.2). */
-  kernelRegularizer?: RegularizerSpec;
-  /** Penalty on the bias added to the loss. */
-  biasRegularizer?: RegularizerSpec;
-  /** Penalty on the layer's output (after its activation), averaged over the batch. */
-  activityRegularizer?: RegularizerSpec;
-  /** Applied to the kernel after every optimiser step (docs/backprop.md §16.3). */
-  kernelConstraint?: ConstraintSpec;
 }
 
 /** Max or average pooling over `[height, width, channels]`. */

@@ -1,25 +1,10 @@
 import { z } from "zod";
-import type { LayerSpec, ModelSpec } from "../engine/index.js";
+import { ELEMENTWISE_NAMES, type LayerSpec, type ModelSpec } from "../engine/index.js";
 import { LIMITS } from "./limits.js";
 import { weightOptionFields } from "./weight-options.js";
 
 export const ActivationSchema = z
-  .enum([
-    "linear",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "softmax",
-    "elu",
-    "selu",
-    "softplus",
-    "softsign",
-    "relu6",
-    "hardSigmoid",
-    "swish",
-    "mish",
-    "gelu",
-  ])
+  .enum(["linear", "sigmoid", "tanh", "relu", "softmax", ...ELEMENTWISE_NAMES])
   .meta({
     id: "Activation",
     description:
@@ -45,6 +30,20 @@ const LOSS_NAMES = [
   "cosineProximity",
 ] as const;
 
+/** The losses that take `fromLogits` and `labelSmoothing`. */
+const CROSSENTROPY_NAMES = [
+  "categoricalCrossentropy",
+  "sparseCategoricalCrossentropy",
+  "binaryCrossentropy",
+] as const;
+
+type OptionlessLossName = Exclude<(typeof LOSS_NAMES)[number], (typeof CROSSENTROPY_NAMES)[number] | "huber">;
+
+/** The losses without options (neither a cross-entropy nor huber), in `LOSS_NAMES`' order. */
+const OPTIONLESS_LOSS_NAMES = LOSS_NAMES.filter(
+  (n): n is OptionlessLossName => n !== "huber" && !(CROSSENTROPY_NAMES as readonly string[]).includes(n),
+);
+
 const crossentropyOptions = {
   fromLogits: z
     .boolean()
@@ -60,7 +59,7 @@ const crossentropyOptions = {
 
 const LossObjectSchema = z.discriminatedUnion("type", [
   z.strictObject({
-    type: z.enum(["categoricalCrossentropy", "sparseCategoricalCrossentropy", "binaryCrossentropy"]),
+    type: z.enum(CROSSENTROPY_NAMES),
     ...crossentropyOptions,
   }),
   z.strictObject({
@@ -72,21 +71,7 @@ const LossObjectSchema = z.discriminatedUnion("type", [
       .optional()
       .describe("Where the loss turns from quadratic to linear in |y − t|; > 0, default 1."),
   }),
-  z.strictObject({
-    type: z.enum([
-      "meanSquaredError",
-      "meanAbsoluteError",
-      "meanAbsolutePercentageError",
-      "meanSquaredLogarithmicError",
-      "logcosh",
-      "hinge",
-      "squaredHinge",
-      "categoricalHinge",
-      "kullbackLeiblerDivergence",
-      "poisson",
-      "cosineProximity",
-    ]),
-  }),
+  z.strictObject({ type: z.enum(OPTIONLESS_LOSS_NAMES) }),
 ]);
 
 export const LossSchema = z.union([z.enum(LOSS_NAMES), LossObjectSchema]).meta({

@@ -84,10 +84,9 @@ const ClipFields = {
 const CLIPS = ["clipnorm", "clipvalue", "globalClipnorm"] as const;
 
 /** Keras 3 refuses more than one of the clippings: a 400 naming the second one set. */
-function atMostOneClip<T extends Partial<Record<(typeof CLIPS)[number], number>>>(
-  ctx: z.core.ParsePayload<T>,
-): void {
-  const set = CLIPS.filter((k) => ctx.value[k] !== undefined);
+function atMostOneClip(ctx: z.core.ParsePayload<unknown>): void {
+  const value = ctx.value as Partial<Record<(typeof CLIPS)[number], number>>;
+  const set = CLIPS.filter((k) => value[k] !== undefined);
   if (set.length > 1)
     ctx.issues.push({
       code: "custom",
@@ -100,114 +99,98 @@ function atMostOneClip<T extends Partial<Record<(typeof CLIPS)[number], number>>
 const UnitSchema = z.number().min(0).lt(1);
 const EpsilonSchema = z.number().positive().max(1);
 
-export const SgdSchema = z
-  .strictObject({
-    type: z.literal("sgd"),
-    learningRate: LearningRateSchema,
+/** The moment fields of the Adam family (Adam, AdamW, Adamax, Nadam), with Keras' defaults. */
+const AdamFields = {
+  beta1: UnitSchema.optional().describe("Default 0.9."),
+  beta2: UnitSchema.optional().describe("Default 0.999."),
+  epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
+};
+
+/**
+ * A gradient optimiser's schema: `type`, `learningRate` (required unless `fields` redefines it;
+ * it keeps its place second), the optimiser's own `fields`, then the clippings, at most one of them.
+ */
+function gradientOptimizer<const T extends string, F extends z.core.$ZodLooseShape>(
+  type: T,
+  fields: F,
+  meta: { id: string; description: string },
+) {
+  return z
+    .strictObject({ type: z.literal(type), learningRate: LearningRateSchema, ...fields, ...ClipFields })
+    .check(atMostOneClip)
+    .meta(meta);
+}
+
+export const SgdSchema = gradientOptimizer(
+  "sgd",
+  {
     momentum: z.number().min(0).lt(1).optional().describe("Momentum in [0, 1); 0 when omitted."),
     nesterov: z.boolean().optional().describe("Nesterov momentum. Default false."),
-    ...ClipFields,
-  })
-  .check(atMostOneClip)
-  .meta({
-    id: "SgdOptimizer",
-    description: "Stochastic gradient descent, optionally with momentum (tfjs rule).",
-  });
+  },
+  { id: "SgdOptimizer", description: "Stochastic gradient descent, optionally with momentum (tfjs rule)." },
+);
 
-export const AdamSchema = z
-  .strictObject({
-    type: z.literal("adam"),
-    learningRate: LearningRateSchema,
-    beta1: z.number().min(0).lt(1).optional().describe("Default 0.9."),
-    beta2: z.number().min(0).lt(1).optional().describe("Default 0.999."),
-    epsilon: z.number().positive().max(1).optional().describe("Default 1e-7."),
-    ...ClipFields,
-  })
-  .check(atMostOneClip)
-  .meta({ id: "AdamOptimizer", description: "Adam (Kingma & Ba 2015) with bias correction." });
+export const AdamSchema = gradientOptimizer("adam", AdamFields, {
+  id: "AdamOptimizer",
+  description: "Adam (Kingma & Ba 2015) with bias correction.",
+});
 
-export const RmspropSchema = z
-  .strictObject({
-    type: z.literal("rmsprop"),
-    learningRate: LearningRateSchema,
+export const RmspropSchema = gradientOptimizer(
+  "rmsprop",
+  {
     rho: UnitSchema.optional().describe("Decay of the mean square. Default 0.9."),
     momentum: UnitSchema.optional().describe("Default 0."),
     epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
     centered: z.boolean().optional().describe("Divide by the variance estimate ms − mg². Default false."),
-    ...ClipFields,
-  })
-  .check(atMostOneClip)
-  .meta({
+  },
+  {
     id: "RmspropOptimizer",
     description: "RMSprop (tfjs/Keras rule), optionally centered and with momentum.",
-  });
+  },
+);
 
-export const AdagradSchema = z
-  .strictObject({
-    type: z.literal("adagrad"),
-    learningRate: LearningRateSchema,
+export const AdagradSchema = gradientOptimizer(
+  "adagrad",
+  {
     initialAccumulatorValue: z.number().min(0).max(1e300).optional().describe("Default 0.1."),
     epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
-    ...ClipFields,
-  })
-  .check(atMostOneClip)
-  .meta({ id: "AdagradOptimizer", description: "Adagrad (Duchi et al. 2011; tfjs/Keras rule)." });
+  },
+  { id: "AdagradOptimizer", description: "Adagrad (Duchi et al. 2011; tfjs/Keras rule)." },
+);
 
-export const AdadeltaSchema = z
-  .strictObject({
-    type: z.literal("adadelta"),
+export const AdadeltaSchema = gradientOptimizer(
+  "adadelta",
+  {
     learningRate: LearningRateSchema.optional().describe("Default 0.001 (Keras 3, tfjs)."),
     rho: UnitSchema.optional().describe("Default 0.95."),
     epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
-    ...ClipFields,
-  })
-  .check(atMostOneClip)
-  .meta({ id: "AdadeltaOptimizer", description: "Adadelta (Zeiler 2012), as Keras computes it." });
+  },
+  { id: "AdadeltaOptimizer", description: "Adadelta (Zeiler 2012), as Keras computes it." },
+);
 
-export const AdamaxSchema = z
-  .strictObject({
-    type: z.literal("adamax"),
-    learningRate: LearningRateSchema,
-    beta1: UnitSchema.optional().describe("Default 0.9."),
-    beta2: UnitSchema.optional().describe("Default 0.999."),
-    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
-    ...ClipFields,
-  })
-  .check(atMostOneClip)
-  .meta({ id: "AdamaxOptimizer", description: "Adamax: Adam with the infinity norm (Kingma & Ba 2015)." });
+export const AdamaxSchema = gradientOptimizer("adamax", AdamFields, {
+  id: "AdamaxOptimizer",
+  description: "Adamax: Adam with the infinity norm (Kingma & Ba 2015).",
+});
 
-export const NadamSchema = z
-  .strictObject({
-    type: z.literal("nadam"),
-    learningRate: LearningRateSchema,
-    beta1: UnitSchema.optional().describe("Default 0.9."),
-    beta2: UnitSchema.optional().describe("Default 0.999."),
-    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
-    ...ClipFields,
-  })
-  .check(atMostOneClip)
-  .meta({
-    id: "NadamOptimizer",
-    description: "Nadam: Adam with Nesterov momentum (Dozat 2016), Keras' form.",
-  });
+export const NadamSchema = gradientOptimizer("nadam", AdamFields, {
+  id: "NadamOptimizer",
+  description: "Nadam: Adam with Nesterov momentum (Dozat 2016), Keras' form.",
+});
 
-export const AdamwSchema = z
-  .strictObject({
-    type: z.literal("adamw"),
-    learningRate: LearningRateSchema,
-    beta1: UnitSchema.optional().describe("Default 0.9."),
-    beta2: UnitSchema.optional().describe("Default 0.999."),
-    epsilon: EpsilonSchema.optional().describe("Default 1e-7."),
+export const AdamwSchema = gradientOptimizer(
+  "adamw",
+  {
+    ...AdamFields,
     weightDecay: z
       .number()
       .min(0)
       .max(1e6)
       .optional()
       .describe("Decoupled decay w ← w − w·weightDecay·η. Default 0.004."),
-    ...ClipFields,
-  })
-  .check(atMostOneClip)
-  .meta({ id: "AdamwOptimizer", description: "AdamW: Adam with Keras 3's decoupled weight decay." });
+  },
+  { id: "AdamwOptimizer", description: "AdamW: Adam with Keras 3's decoupled weight decay." },
+);
 
 export const NormalEquationSchema = z.strictObject({ type: z.literal("normalEquation") }).meta({
   id: "NormalEquationOptimizer",

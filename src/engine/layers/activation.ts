@@ -1,7 +1,6 @@
 import type { ActivationName } from "../spec.js";
-import { sizeOf } from "../tensor.js";
 import { elementwiseBackward, elementwiseForward } from "./elementwise.js";
-import { Buffer, type Layer, type Param, type SampleValues } from "./layer.js";
+import { ShapePreservingLayer } from "./layer.js";
 
 /** Logistic sigmoid `S(x) = 1 / (1 + e^−x)`, evaluated without overflow for large |x|. */
 export function sigmoid(x: number): number {
@@ -123,13 +122,8 @@ export function activateBackward(
 const ELEMENT_COST: Partial<Record<ActivationName, number>> = { softmax: 3, softplus: 2, mish: 3, gelu: 8 };
 
 /** An activation as a layer of its own: shape unchanged, no parameters. */
-export class Activation implements Layer {
+export class Activation extends ShapePreservingLayer {
   readonly type = "activation";
-  readonly outputShape: number[];
-  readonly forwardCost: number;
-  readonly sampleValues: SampleValues;
-  private readonly out: Buffer;
-  private readonly dx: Buffer;
   private readonly lastAxis: number;
   private y: Float64Array = new Float64Array(0);
   /** The forward input, kept only for the activations that differentiate from it. */
@@ -137,22 +131,13 @@ export class Activation implements Layer {
   private readonly keepInput: boolean;
 
   constructor(
-    readonly name: string,
-    readonly inputShape: number[],
+    name: string,
+    inputShape: number[],
     readonly activation: ActivationName,
   ) {
-    this.outputShape = [...inputShape];
-    const size = sizeOf(inputShape);
-    this.forwardCost = (ELEMENT_COST[activation] ?? 1) * size;
-    this.sampleValues = { forward: size, backward: size };
-    this.out = new Buffer(size);
-    this.dx = new Buffer(size);
+    super(name, inputShape, ELEMENT_COST[activation] ?? 1);
     this.lastAxis = inputShape[inputShape.length - 1] ?? 1;
     this.keepInput = needsInput(activation);
-  }
-
-  params(): Param[] {
-    return [];
   }
 
   forward(x: Float64Array, batch: number): Float64Array {

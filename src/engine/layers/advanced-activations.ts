@@ -3,40 +3,31 @@ import type { EluSpec, LeakyReluSpec, PreluSpec, SoftmaxSpec } from "../spec.js"
 import { formatShape, sizeOf } from "../tensor.js";
 import { Activation } from "./activation.js";
 import { elementwiseBackward, elementwiseForward } from "./elementwise.js";
-import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
+import { type Layer, NO_INPUT_GRAD, type Param, ShapePreservingLayer } from "./layer.js";
 
 /** tfjs' default slope of `leakyReLU`. */
 export const LEAKY_RELU_ALPHA = 0.3;
+
+/** A parameter-free activation layer with a fixed `alpha`, differentiated from its input. */
+abstract class AlphaActivation extends ShapePreservingLayer {
+  /** The last `forward` input. */
+  protected x: Float64Array = new Float64Array(0);
+
+  constructor(
+    name: string,
+    inputShape: number[],
+    readonly alpha: number,
+  ) {
+    super(name, inputShape);
+  }
+}
 
 /**
  * `y = x` for x ≥ 0, `alpha·x` for x < 0; `dx = dy` for x > 0, `alpha·dy` otherwise (tfjs'
  * kernel and gradient; docs/backprop.md §13.2). Any shape, no parameters.
  */
-export class LeakyRelu implements Layer {
+export class LeakyRelu extends AlphaActivation {
   readonly type = "leakyReLU";
-  readonly outputShape: number[];
-  readonly forwardCost: number;
-  readonly sampleValues: SampleValues;
-  private readonly out: Buffer;
-  private readonly dx: Buffer;
-  private x: Float64Array = new Float64Array(0);
-
-  constructor(
-    readonly name: string,
-    readonly inputShape: number[],
-    readonly alpha: number,
-  ) {
-    this.outputShape = [...inputShape];
-    const size = sizeOf(inputShape);
-    this.forwardCost = size;
-    this.sampleValues = { forward: size, backward: size };
-    this.out = new Buffer(size);
-    this.dx = new Buffer(size);
-  }
-
-  params(): Param[] {
-    return [];
-  }
 
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
@@ -62,31 +53,8 @@ export class LeakyRelu implements Layer {
  * tfjs' `elu` layer with any `alpha`: `y = x` for x > 0, `alpha·(eˣ − 1)` otherwise;
  * `dx = dy` for x > 0, `alpha·eˣ·dy` otherwise (docs/backprop.md §13.2).
  */
-export class EluLayer implements Layer {
+export class EluLayer extends AlphaActivation {
   readonly type = "elu";
-  readonly outputShape: number[];
-  readonly forwardCost: number;
-  readonly sampleValues: SampleValues;
-  private readonly out: Buffer;
-  private readonly dx: Buffer;
-  private x: Float64Array = new Float64Array(0);
-
-  constructor(
-    readonly name: string,
-    readonly inputShape: number[],
-    readonly alpha: number,
-  ) {
-    this.outputShape = [...inputShape];
-    const size = sizeOf(inputShape);
-    this.forwardCost = size;
-    this.sampleValues = { forward: size, backward: size };
-    this.out = new Buffer(size);
-    this.dx = new Buffer(size);
-  }
-
-  params(): Param[] {
-    return [];
-  }
 
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
@@ -113,24 +81,15 @@ export function preluAlphaShape(inShape: readonly number[], sharedAxes: readonly
  * Backward (docs/backprop.md §13.3): `dx = dy` for x > 0, `α·dy` otherwise;
  * `∂L/∂α_k += Σ dy·x` over the batch and the elements sharing α_k where x ≤ 0.
  */
-export class Prelu implements Layer {
+export class Prelu extends ShapePreservingLayer {
   readonly type = "prelu";
-  readonly outputShape: number[];
-  readonly forwardCost: number;
-  readonly sampleValues: SampleValues;
   readonly alpha: Param;
   /** For each element of one sample, the index of its slope in `alpha`. */
   private readonly slopeOf: Int32Array;
-  private readonly out: Buffer;
-  private readonly dx: Buffer;
   private x: Float64Array = new Float64Array(0);
 
-  constructor(
-    readonly name: string,
-    readonly inputShape: number[],
-    sharedAxes: readonly number[] = [],
-  ) {
-    this.outputShape = [...inputShape];
+  constructor(name: string, inputShape: number[], sharedAxes: readonly number[] = []) {
+    super(name, inputShape);
     const size = sizeOf(inputShape);
     const shape = preluAlphaShape(inputShape, sharedAxes);
     const n = sizeOf(shape);
@@ -150,13 +109,9 @@ export class Prelu implements Layer {
       }
       this.slopeOf[i] = index;
     }
-    this.forwardCost = size;
-    this.sampleValues = { forward: size, backward: size };
-    this.out = new Buffer(size);
-    this.dx = new Buffer(size);
   }
 
-  params(): Param[] {
+  override params(): Param[] {
     return [this.alpha];
   }
 

@@ -4,17 +4,21 @@
  * the arrays. Every derivative here is taken from the INPUT `x`.
  */
 
-/** The activations of this file (tfjs-layers' names). */
-export type ElementwiseName =
-  | "elu"
-  | "selu"
-  | "softplus"
-  | "softsign"
-  | "relu6"
-  | "hardSigmoid"
-  | "swish"
-  | "mish"
-  | "gelu";
+/** The activations of this file (tfjs-layers' names), in the order `ActivationName` lists them. */
+export const ELEMENTWISE_NAMES = [
+  "elu",
+  "selu",
+  "softplus",
+  "softsign",
+  "relu6",
+  "hardSigmoid",
+  "swish",
+  "mish",
+  "gelu",
+] as const;
+
+/** One of `ELEMENTWISE_NAMES`. */
+export type ElementwiseName = (typeof ELEMENTWISE_NAMES)[number];
 
 /** SELU's constants (Klambauer et al. 2017), λ and λ·α as tfjs-core's `selu_util` (to double precision). */
 export const SELU_SCALE = 1.0507009873554805;

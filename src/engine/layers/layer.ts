@@ -1,5 +1,7 @@
 import type { InitializerSpec } from "../initializers.js";
 import type { ConstraintSpec, RegularizerSpec } from "../regularizers.js";
+import { sizeOf } from "../tensor.js";
+
 /**
  * A trainable parameter: its value and the gradient accumulated into it, two arrays of the
  * same length (convnetjs' `{value, grad}` pair). `key` is the public name
@@ -87,4 +89,41 @@ export class Buffer {
     this.view = this.store.length === n ? this.store : this.store.subarray(0, n);
     return this.view;
   }
+}
+
+/**
+ * What every layer that maps each input value to one output value (the activation layers) keeps:
+ * the output shaped as the input, `costPerValue` element operations per value as its
+ * `forwardCost`, a buffer for the output and one for `∂L/∂X`, and no parameters unless a subclass
+ * overrides `params`.
+ */
+export abstract class ShapePreservingLayer implements Layer {
+  abstract readonly type: string;
+  readonly outputShape: number[];
+  readonly forwardCost: number;
+  readonly sampleValues: SampleValues;
+  /** `forward`'s output. */
+  protected readonly out: Buffer;
+  /** `backward`'s `∂L/∂X`. */
+  protected readonly dx: Buffer;
+
+  constructor(
+    readonly name: string,
+    readonly inputShape: number[],
+    costPerValue = 1,
+  ) {
+    this.outputShape = [...inputShape];
+    const size = sizeOf(inputShape);
+    this.forwardCost = costPerValue * size;
+    this.sampleValues = { forward: size, backward: size };
+    this.out = new Buffer(size);
+    this.dx = new Buffer(size);
+  }
+
+  params(): Param[] {
+    return [];
+  }
+
+  abstract forward(x: Float64Array, batch: number): Float64Array;
+  abstract backward(dy: Float64Array, batch: number, needInputGrad?: boolean): Float64Array;
 }

@@ -1,5 +1,5 @@
 import { sigmoid } from "../layers/activation.js";
-import { EPSILON, type LossKind } from "./kind.js";
+import { EPSILON, type LossFunction } from "./kind.js";
 
 /**
  * The categorical cross-entropies on logits `pred` `[batch, k]` (softmax fused into the loss,
@@ -7,15 +7,7 @@ import { EPSILON, type LossKind } from "./kind.js";
  * smoothed to `t(1 − s) + s/k` first when `kind.labelSmoothing` is s > 0 (docs/backprop.md §14.3).
  * Returns the batch sum; writes `gradScale ·` its gradient into `grad` when given.
  */
-export function softmaxCrossentropy(
-  kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
-  batch: number,
-  k: number,
-  grad: Float64Array | null,
-  gradScale: number,
-): number {
+export const softmaxCrossentropy: LossFunction = (kind, pred, t, batch, k, grad, gradScale) => {
   const sparse = kind.loss === "sparseCategoricalCrossentropy";
   const s = kind.labelSmoothing ?? 0;
   let total = 0;
@@ -52,7 +44,7 @@ export function softmaxCrossentropy(
     }
   }
   return total;
-}
+};
 
 /** Target j of sample r: one-hot of the label when sparse, smoothed when s > 0. */
 function target(
@@ -73,15 +65,7 @@ function target(
  * `max(z, 0) − z·t + log(1 + e^−|z|)` (tf.nn.sigmoid_cross_entropy_with_logits), averaged over the
  * k outputs; targets smoothed to `t(1 − s) + s/2` when s > 0.
  */
-export function sigmoidCrossentropy(
-  kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
-  batch: number,
-  k: number,
-  grad: Float64Array | null,
-  gradScale: number,
-): number {
+export const sigmoidCrossentropy: LossFunction = (kind, pred, t, batch, k, grad, gradScale) => {
   const ls = kind.labelSmoothing ?? 0;
   const s = gradScale / k;
   let total = 0;
@@ -92,21 +76,13 @@ export function sigmoidCrossentropy(
     if (grad) grad[i] = (sigmoid(z) - ti) * s;
   }
   return total;
-}
+};
 
 /**
  * Binary cross-entropy on probabilities (docs/backprop.md §6.2): y clipped to [ε, 1 − ε], per
  * element `−[t log y + (1 − t) log(1 − y)]` averaged over the k outputs; zero gradient where clipped.
  */
-export function binaryCrossentropy(
-  kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
-  batch: number,
-  k: number,
-  grad: Float64Array | null,
-  gradScale: number,
-): number {
+export const binaryCrossentropy: LossFunction = (kind, pred, t, batch, k, grad, gradScale) => {
   const ls = kind.labelSmoothing ?? 0;
   const s = gradScale / k;
   let total = 0;
@@ -120,22 +96,14 @@ export function binaryCrossentropy(
       grad[i] = clipped || Number.isNaN(y) ? (Number.isNaN(y) ? y : 0) : (-ti / y + (1 - ti) / (1 - y)) * s;
   }
   return total;
-}
+};
 
 /**
  * Categorical cross-entropy on probabilities (docs/backprop.md §6.3): y renormalised to sum 1,
  * clipped to [ε, 1 − ε], `−Σ t log c`; the sparse loss with t one-hot of the label; smoothed
  * targets as in `softmaxCrossentropy`.
  */
-export function categoricalCrossentropy(
-  kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
-  batch: number,
-  k: number,
-  grad: Float64Array | null,
-  gradScale: number,
-): number {
+export const categoricalCrossentropy: LossFunction = (kind, pred, t, batch, k, grad, gradScale) => {
   const sparse = kind.loss === "sparseCategoricalCrossentropy";
   const s = kind.labelSmoothing ?? 0;
   let total = 0;
@@ -159,4 +127,4 @@ export function categoricalCrossentropy(
     if (grad) for (let j = 0; j < k; j++) grad[o + j] = ((grad[o + j]! - gq) / ysum) * gradScale;
   }
   return total;
-}
+};

@@ -1,4 +1,4 @@
-import { EPSILON, type LossKind } from "./kind.js";
+import { EPSILON, type LossFunction } from "./kind.js";
 
 /**
  * The element-wise losses: per sample the mean over its k outputs of `f(y_j, t_j)`
@@ -15,15 +15,7 @@ import { EPSILON, type LossKind } from "./kind.js";
  * Derivatives at a kink (d = 0, a clip boundary, the hinge's corner) are TensorFlow's.
  * Returns the batch sum of per-sample losses; writes `gradScale ·` its gradient into `grad` when given.
  */
-export function elementwiseLoss(
-  kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
-  batch: number,
-  k: number,
-  grad: Float64Array | null,
-  gradScale: number,
-): number {
+export const elementwiseLoss: LossFunction = (kind, pred, t, batch, k, grad, gradScale) => {
   const n = batch * k;
   const s = gradScale / k;
   let total = 0;
@@ -108,7 +100,7 @@ export function elementwiseLoss(
     default:
       throw new Error(`not an element-wise loss: ${kind.loss}`);
   }
-}
+};
 
 /** Whether every target is 0 or 1 (then the hinges read them as −1 and 1, as Keras). */
 export function isBinary(t: Float64Array, n: number): boolean {

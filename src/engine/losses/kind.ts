@@ -21,6 +21,22 @@ export interface LossKind {
   delta?: number;
 }
 
+/**
+ * A loss over a batch (`lossAndGrad` and the functions it dispatches to): `pred` `[batch, k]`,
+ * targets `t` `[batch, k]` (`[batch]` labels for the sparse loss); returns the batch sum of the
+ * per-sample losses and, when `grad` is given, writes `gradScale ·` its gradient with respect to
+ * `pred` into it.
+ */
+export type LossFunction = (
+  kind: LossKind,
+  pred: Float64Array,
+  t: Float64Array,
+  batch: number,
+  k: number,
+  grad: Float64Array | null,
+  gradScale: number,
+) => number;
+
 /** Probabilities are clipped to [EPSILON, 1 − EPSILON] in the unfused cross-entropies (Keras' epsilon). */
 export const EPSILON = 1e-7;
 

@@ -1,4 +1,4 @@
-import { EPSILON, type LossKind } from "./kind.js";
+import { EPSILON, type LossFunction } from "./kind.js";
 
 /**
  * The losses that read each sample's k outputs as one vector (docs/backprop.md §14.2):
@@ -8,15 +8,7 @@ import { EPSILON, type LossKind } from "./kind.js";
  * Derivatives at a kink are TensorFlow's; at a tie of the maximum, the first index takes it.
  * Returns the batch sum; writes `gradScale ·` its gradient into `grad` when given.
  */
-export function vectorLoss(
-  kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
-  batch: number,
-  k: number,
-  grad: Float64Array | null,
-  gradScale: number,
-): number {
+export const vectorLoss: LossFunction = (kind, pred, t, batch, k, grad, gradScale) => {
   let total = 0;
   for (let r = 0; r < batch; r++) {
     const o = r * k;
@@ -76,4 +68,4 @@ export function vectorLoss(
     }
   }
   return total;
-}
+};

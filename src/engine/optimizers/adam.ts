@@ -4,31 +4,41 @@ import type { AdamaxSpec, AdamSpec, AdamwSpec, NadamSpec } from "../spec.js";
 import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
 
 /**
+ * What Adam, AdamW, Adamax and Nadam share: β1, β2 and ε from the spec (defaults 0.9, 0.999 and
+ * 1e-7, as Keras and tfjs) and the first moment m, zeros at first.
+ */
+abstract class AdamFamily extends StepOptimizer {
+  protected readonly m: Float64Array[];
+  protected readonly beta1: number;
+  protected readonly beta2: number;
+  protected readonly epsilon: number;
+
+  constructor(params: Param[], rate: Schedule, spec: AdamSpec | AdamwSpec | AdamaxSpec | NadamSpec) {
+    super(params, rate, spec);
+    this.beta1 = spec.beta1 ?? 0.9;
+    this.beta2 = spec.beta2 ?? 0.999;
+    this.epsilon = spec.epsilon ?? 1e-7;
+    this.m = zerosLike(params);
+  }
+}
+
+/**
  * Adam (Kingma & Ba 2015, Algorithm 1, as tfjs computes it; docs/backprop.md §11.2), at step
  * t = iterations + 1:
  * `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`, `m̂ = m/(1−β1^t)`, `v̂ = v/(1−β2^t)`,
  * `w ← w − η·m̂/(√v̂ + ε)`, η = the scheduled rate of the step. As AdamW (§15.8) the weight is
  * first decayed, `w ← w − w·λ·η`, Keras 3's decoupled weight decay.
  */
-export class Adam extends StepOptimizer {
+export class Adam extends AdamFamily {
   readonly type: "adam" | "adamw";
   override readonly momentName = "the bias-corrected second moment v̂";
-  private readonly m: Float64Array[];
-  private readonly v: Float64Array[];
-  private readonly beta1: number;
-  private readonly beta2: number;
-  private readonly epsilon: number;
+  private readonly v = zerosLike(this.params);
   private readonly decay: number;
 
   constructor(params: Param[], rate: Schedule, spec: AdamSpec | AdamwSpec) {
     super(params, rate, spec);
     this.type = spec.type;
-    this.beta1 = spec.beta1 ?? 0.9;
-    this.beta2 = spec.beta2 ?? 0.999;
-    this.epsilon = spec.epsilon ?? 1e-7;
     this.decay = spec.type === "adamw" ? (spec.weightDecay ?? 0.004) : 0;
-    this.m = zerosLike(params);
-    this.v = zerosLike(params);
   }
 
   protected update(k: number, lr: number, t: number, keep: Float64Array): number {
@@ -77,22 +87,9 @@ export class Adam extends StepOptimizer {
  * Adamax (Kingma & Ba 2015, §7.1, as tfjs computes it; docs/backprop.md §15.6):
  * `m ← β1·m + (1−β1)·g`, `u ← max(β2·u, |g|)`, `w ← w − η/(1−β1^t) · m/(u + ε)`.
  */
-export class Adamax extends StepOptimizer {
+export class Adamax extends AdamFamily {
   readonly type = "adamax";
-  private readonly m: Float64Array[];
-  private readonly u: Float64Array[];
-  private readonly beta1: number;
-  private readonly beta2: number;
-  private readonly epsilon: number;
-
-  constructor(params: Param[], rate: Schedule, spec: AdamaxSpec) {
-    super(params, rate, spec);
-    this.beta1 = spec.beta1 ?? 0.9;
-    this.beta2 = spec.beta2 ?? 0.999;
-    this.epsilon = spec.epsilon ?? 1e-7;
-    this.m = zerosLike(params);
-    this.u = zerosLike(params);
-  }
+  private readonly u = zerosLike(this.params);
 
   protected update(k: number, lr: number, t: number, keep: Float64Array): number {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
@@ -133,29 +130,16 @@ function muAt(beta1: number, t: number): number {
  * `m̂ = μ_{t+1}·m/(1 − Π_t·μ_{t+1}) + (1 − μ_t)·g/(1 − Π_t)`, `v̂ = v/(1 − β2^t)`,
  * `w ← w − η·m̂/(√v̂ + ε)`. Π_t is rebuilt from `iterations` after a resume, by the same products.
  */
-export class Nadam extends StepOptimizer {
+export class Nadam extends AdamFamily {
   readonly type = "nadam";
   override readonly momentName = "the bias-corrected second moment v̂";
-  private readonly m: Float64Array[];
-  private readonly v: Float64Array[];
-  private readonly beta1: number;
-  private readonly beta2: number;
-  private readonly epsilon: number;
+  private readonly v = zerosLike(this.params);
   /** Π_s for s = `productSteps`. */
   private product = 1;
   private productSteps = 0;
   private muT = 0;
   private muNext = 0;
   private c2 = 1;
-
-  constructor(params: Param[], rate: Schedule, spec: NadamSpec) {
-    super(params, rate, spec);
-    this.beta1 = spec.beta1 ?? 0.9;
-    this.beta2 = spec.beta2 ?? 0.999;
-    this.epsilon = spec.epsilon ?? 1e-7;
-    this.m = zerosLike(params);
-    this.v = zerosLike(params);
-  }
 
   protected override begin(t: number): void {
     const b1 = this.beta1;
