@@ -3,7 +3,7 @@ import { Piscina } from "piscina";
 import type { EngineOutcome, EngineResponses, EngineTask } from "./engine-task.js";
 import runTask from "./engine-worker.js";
 import { OverloadedError, SyncTimeoutError, WorkerFailedError } from "./errors.js";
-import { workerBundleFile, workerExecArgv } from "./worker-bundle.js";
+import { ensureWorkerBundle, workerBundleFile, workerExecArgv } from "./worker-bundle.js";
 
 export interface PoolOptions {
   /** Worker threads (at most). */
@@ -56,6 +56,8 @@ export class EnginePool {
   private readonly size: number;
   private readonly timeoutMs: number | undefined;
   private readonly inlineMaxWork: number;
+  /** The file the threads load (`workerBundleFile`). */
+  private readonly bundle: string;
   /** Tasks run on the calling thread (`inlineMaxWork`), for the metrics. */
   inlineRuns = 0;
   /** Calling-thread time inline tasks owe (ms; the token bucket of `INLINE_SHARE`), as of `inlineAt`. */
@@ -66,10 +68,11 @@ export class EnginePool {
     // Admission is counted here rather than with Piscina's maxQueue, whose accounting with
     // maxQueue 0 rejected a task on an idle worker right after a rejection (piscina 5.3).
     this.capacity = options.size + options.maxQueue;
+    this.bundle = workerBundleFile();
     this.piscina = new Piscina({
       // engine-worker.ts bundled into one JavaScript file: threads load no TypeScript and start no
       // process (see worker-bundle.ts).
-      filename: workerBundleFile(),
+      filename: this.bundle,
       execArgv: workerExecArgv(),
       maxThreads: options.size,
       minThreads: Math.min(options.minThreads ?? 1, options.size),
@@ -104,6 +107,7 @@ export class EnginePool {
       }
     }
     if (this.saturated) throw new OverloadedError(RETRY_AFTER_SECONDS);
+    ensureWorkerBundle(this.bundle);
     this.inFlight++;
     // One signal for the caller's (a client that went away) and the deadline's.
     const controller = new AbortController();
@@ -159,6 +163,7 @@ export class EnginePool {
     task: { kind: string },
     options: { signal?: AbortSignal; transfer?: TransferListItem[] } = {},
   ): Promise<T> {
+    ensureWorkerBundle(this.bundle);
     this.inFlight++;
     try {
       return await this.piscina.run(task, {

@@ -10,10 +10,10 @@
  * (and start faster: no compiling per thread).
  */
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ENTRY = fileURLToPath(new URL("./engine-worker.ts", import.meta.url));
@@ -88,16 +88,7 @@ export function workerBundleFile(fallbackDir = process.env.DATA_DIR ?? "data"): 
       } catch {
         // not written yet
       }
-      if (!same) {
-        // Written whole, then renamed: a process starting beside this one never reads half a file.
-        const tmp = `${file}.${process.pid}.tmp`;
-        try {
-          writeFileSync(tmp, code, { mode: 0o600 });
-          renameSync(tmp, file);
-        } finally {
-          rmSync(tmp, { force: true });
-        }
-      }
+      if (!same) writeWhole(file, code);
       written.set(parent, file);
       return file;
     } catch (err) {
@@ -105,6 +96,29 @@ export function workerBundleFile(fallbackDir = process.env.DATA_DIR ?? "data"): 
     }
   }
   throw new Error(`cannot write the engine worker's bundle (${errors.join("; ")})`);
+}
+
+/** Writes `file` whole, then renames: a process starting beside this one never reads half a file. */
+function writeWhole(file: string, code: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, code, { mode: 0o600 });
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Writes the bundle at `file` (a `workerBundleFile` path) again if it has gone: a cleaner of old
+ * temporary files may delete it under a long-running server, and a thread started then would fail
+ * to load. One `stat` when it is there. The directory is recreated too.
+ * @throws when it cannot be written.
+ */
+export function ensureWorkerBundle(file: string): void {
+  if (existsSync(file)) return;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeWhole(file, bundleWorker().code);
 }
 
 /** `--import`, `--require` and `--loader` (with `--experimental-loader`), the flags taking a module. */

@@ -2,7 +2,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { bundleWorker, workerBundleFile, workerExecArgv } from "../../src/service/worker-bundle.js";
+import {
+  bundleWorker,
+  ensureWorkerBundle,
+  workerBundleFile,
+  workerExecArgv,
+} from "../../src/service/worker-bundle.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "worker-bundle-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -39,6 +44,11 @@ describe("worker bundle", () => {
       expect(file.startsWith(join(scratch, "data", "backprop-service-"))).toBe(true);
       expect(readFileSync(file, "utf8")).toBe(bundleWorker().code);
       // Private to this user: nobody else can swap the code the threads run.
+      expect(statSync(join(file, "..")).mode & 0o077).toBe(0);
+      // Deleted under a running server (a cleaner of old temporary files): written again.
+      rmSync(join(file, ".."), { recursive: true });
+      ensureWorkerBundle(file);
+      expect(readFileSync(file, "utf8")).toBe(bundleWorker().code);
       expect(statSync(join(file, "..")).mode & 0o077).toBe(0);
       process.env.TMPDIR = join(notADir, "sub");
       expect(() => workerBundleFile(notADir)).toThrow(/cannot write the engine worker's bundle/);
