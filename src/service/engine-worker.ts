@@ -1,7 +1,8 @@
 /**
  * The worker-thread side of the pool: runs one engine call per task and returns the finished
  * HTTP answer as JSON text, so neither the computation nor the (large) serialisation of tensors
- * runs on the event loop. Loaded through `engine-worker.mjs`.
+ * runs on the event loop. Threads load it bundled into one file (`worker-bundle.ts`); `pool.ts`
+ * also imports it to run small tasks inline.
  */
 import { performance } from "node:perf_hooks";
 import { computeGradients, EngineError, predict, train } from "../engine/index.js";

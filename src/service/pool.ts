@@ -1,9 +1,9 @@
-import { fileURLToPath } from "node:url";
 import type { TransferListItem } from "node:worker_threads";
 import { Piscina } from "piscina";
 import type { EngineOutcome, EngineResponses, EngineTask } from "./engine-task.js";
 import runTask from "./engine-worker.js";
 import { OverloadedError, SyncTimeoutError, WorkerFailedError } from "./errors.js";
+import { ensureWorkerBundle, workerBundleFile, workerExecArgv } from "./worker-bundle.js";
 
 export interface PoolOptions {
   /** Worker threads (at most). */
@@ -41,12 +41,12 @@ const INLINE_BURST_MS = 5;
 /** Retry-After of a 503 when the pool is saturated. */
 export const RETRY_AFTER_SECONDS = 5;
 
-const WORKER_FILE = fileURLToPath(new URL("./engine-worker.mjs", import.meta.url));
-
 /**
  * The engine behind a pool of worker threads, so training never blocks the event loop
  * (GET /health stays instant). Typed arrays in tasks are transferred, not copied; results come
- * back as JSON text.
+ * back as JSON text. The threads run `engine-worker.ts` bundled once per process
+ * (`workerBundleFile`).
+ * @throws from the constructor when the bundle cannot be built or written.
  */
 export class EnginePool {
   private readonly piscina: Piscina;
@@ -56,6 +56,8 @@ export class EnginePool {
   private readonly size: number;
   private readonly timeoutMs: number | undefined;
   private readonly inlineMaxWork: number;
+  /** The file the threads load (`workerBundleFile`). */
+  private readonly bundle: string;
   /** Tasks run on the calling thread (`inlineMaxWork`), for the metrics. */
   inlineRuns = 0;
   /** Calling-thread time inline tasks owe (ms; the token bucket of `INLINE_SHARE`), as of `inlineAt`. */
@@ -66,8 +68,12 @@ export class EnginePool {
     // Admission is counted here rather than with Piscina's maxQueue, whose accounting with
     // maxQueue 0 rejected a task on an idle worker right after a rejection (piscina 5.3).
     this.capacity = options.size + options.maxQueue;
+    this.bundle = workerBundleFile();
     this.piscina = new Piscina({
-      filename: WORKER_FILE,
+      // engine-worker.ts bundled into one JavaScript file: threads load no TypeScript and start no
+      // process (see worker-bundle.ts).
+      filename: this.bundle,
+      execArgv: workerExecArgv(),
       maxThreads: options.size,
       minThreads: Math.min(options.minThreads ?? 1, options.size),
       // Threads that loaded the engine are worth keeping.
@@ -101,6 +107,7 @@ export class EnginePool {
       }
     }
     if (this.saturated) throw new OverloadedError(RETRY_AFTER_SECONDS);
+    ensureWorkerBundle(this.bundle);
     this.inFlight++;
     // One signal for the caller's (a client that went away) and the deadline's.
     const controller = new AbortController();
@@ -156,6 +163,7 @@ export class EnginePool {
     task: { kind: string },
     options: { signal?: AbortSignal; transfer?: TransferListItem[] } = {},
   ): Promise<T> {
+    ensureWorkerBundle(this.bundle);
     this.inFlight++;
     try {
       return await this.piscina.run(task, {
