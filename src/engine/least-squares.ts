@@ -177,10 +177,11 @@ function minimumNorm(
         for (let j = 0; j < m; j++) gamma.set(j, c, gamma.get(j, c) + v.get(j, s) * t);
       }
     if (rank < m) {
-      // Entries of the null directions at the rank tolerance are rounding: weighted by a tiny
-      // column's large 1/norm they would look like a real share of that column.
+      // Entries of the null directions below their rounding (the backward error over the gap,
+      // tolerance·σ₀/σ_r) are noise: weighted by a tiny column's large 1/norm they would pass for
+      // a real share of that column.
       const nullBasis = v.subMatrix(0, m - 1, rank, m - 1);
-      const noise = tolerance * sigma[0]!;
+      const noise = (16 * tolerance * sigma[0]!) / sigma[rank - 1]!;
       for (let j = 0; j < m; j++)
         for (let s = 0; s < m - rank; s++) if (Math.abs(nullBasis.get(j, s)) <= noise) nullBasis.set(j, s, 0);
       minNormShift(gamma, nullBasis, norms);
@@ -222,7 +223,8 @@ function minNormShift(gamma: Matrix, nullBasis: Matrix, norms: number[]): void {
   const sigma = svd.diagonal;
   const cut = Math.sqrt(Number.EPSILON) * sigma[0]!;
   const vw = svd.rightSingularVectors;
-  for (let c = 0; c < k; c++)
+  for (let c = 0; c < k; c++) {
+    const start = gamma.getColumn(c);
     for (let pass = 0; pass < 64; pass++) {
       // g = Mᵀ(D⁻¹γ), then ν = −V Σ⁻² Vᵀ g, then γ += N·ν
       const g = new Float64Array(nulls);
@@ -245,6 +247,20 @@ function minNormShift(gamma: Matrix, nullBasis: Matrix, norms: number[]): void {
       }
       if (!changed) break;
     }
+    // A shift far longer than γ itself comes from rounding in N, not from the data; the
+    // cancelling weights it makes would cost the predictions its length times ε. Keep γ₀.
+    if (norm2(gamma.getColumn(c).map((g, j) => g - start[j]!)) > MAX_SHIFT * norm2(start))
+      gamma.setColumn(c, start);
+  }
+}
+
+/** How many times ‖γ₀‖ the minimum-norm shift may be before it is put down to rounding. */
+const MAX_SHIFT = 1e4;
+
+/** ‖v‖₂ without overflow or underflow. */
+function norm2(v: number[]): number {
+  const big = Math.max(0, ...v.map(Math.abs));
+  return big > 0 && Number.isFinite(big) ? big * Math.hypot(...v.map((e) => e / big)) : big;
 }
 
 function fitStatistics(

@@ -175,4 +175,44 @@ describe("columns scaled by powers of ten (property)", () => {
       { numRuns: 200, seed: 14 },
     );
   });
+
+  it("two cases the property once found: rounding in the null direction must not pass for a share", () => {
+    // x₀ = x₃ beside columns of 1e-31 and 1e-14; and x₁ = 10⁻¹⁶·x₀ at 1e94, three samples.
+    const cases = [
+      {
+        n: 4,
+        p: 4,
+        unit: [
+          [0.9789368104312939, -0.1584754262788365, -0.6720160481444333, 0.9789368104312939],
+          [-0.0010030090270812437, 0.16349047141424272, 0.15546639919759278, -0.0010030090270812437],
+          [0.003009027081243731, -0.8144433299899699, -0.7853560682046138, 0.003009027081243731],
+          [0, 0.8324974924774323, 0.6609829488465396, 0],
+        ],
+        scales: [1, 1e-31, 1e-14, 1],
+        y: [0, 0, 0, -0.0010030090270812437],
+      },
+      {
+        n: 3,
+        p: 3,
+        unit: [
+          [0.8816449348044132, 0.8816449348044132, -0.07923771313941826],
+          [0.9989969909729187, 0.9989969909729187, 0],
+          [-0.6479438314944834, -0.6479438314944834, 0.37011033099297896],
+        ],
+        scales: [1e94, 1e78, 1],
+        y: [0, 0, 0.0010030090270812437],
+      },
+    ];
+    for (const { n, p, unit, scales, y } of cases) {
+      const x = Float64Array.from(unit.flat(), (v, idx) => v * scales[idx % p]!);
+      const fit = solveLeastSquares(x, Float64Array.from(y), n, p, 1, true);
+      // rank n: the fit is exact
+      expect(fit).toMatchObject({ method: "svd", rank: n, r2: 1 });
+      const pred = predict(x, n, p, fit.coefficients, fit.intercept[0]!);
+      for (let i = 0; i < n; i++) expect(Math.abs(pred[i]! - y[i]!)).toBeLessThan(1e-15);
+      // the duplicated columns share by their scales (minimum norm)
+      const [a, b] = p === 4 ? [0, 3] : [0, 1];
+      expect(fit.coefficients[a]! / scales[a]! / (fit.coefficients[b]! / scales[b]!)).toBeCloseTo(1, 9);
+    }
+  });
 });
