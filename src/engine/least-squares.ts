@@ -22,9 +22,11 @@ import type { NamedTensors } from "./tensor.js";
  *   turns to (almost) zero is constant: collinear with the intercept.
  * - Rank-deficient (a duplicated, constant or all-zero column, or fewer samples than columns):
  *   the minimum-norm solution over kernel and bias together (`method: "svd"`), the Moore–Penrose
- *   `A⁺Y` of `A = [X 1]` truncated at the numerical rank, found from the SVD of the scaled `A`.
- *   It is finite for every finite input (an all-zero design gives all-zero weights), and it is
- *   the point gradient descent from zero weights converges to.
+ *   `A⁺Y` of `A = [X 1]` truncated at the numerical rank. The fit is found wholly in the scaled
+ *   `A` (its SVD), and only then moved, along directions that do not change it, to the shortest
+ *   plain weights (`minimumNorm`), so that no column's scale can spoil the predictions.
+ *   It is finite unless a weight truly exceeds the largest double (an all-zero design gives
+ *   all-zero weights), and it is the point gradient descent from zero weights converges to.
  *
  * Accuracy on the NIST StRD linear regression sets: see docs/nist.md.
  */
@@ -55,7 +57,8 @@ export interface LeastSquaresFit {
  * @param x inputs `[n, p]` row-major, finite. @param y targets `[n, k]` row-major, finite.
  * @returns the coefficients `[p, k]`, the intercept `[k]`, the method, rank and fit statistics.
  * Never throws for finite input, and returns finite values unless the data come within a few
- * orders of the largest double (~1e308), where the norms and products overflow.
+ * orders of the largest double (~1e308), where the norms and products overflow, or a weight
+ * itself exceeds it (a column of x tiny beside y: `leastSquaresOverflowReason`).
  */
 export function solveLeastSquares(
   x: Float64Array,
@@ -302,6 +305,36 @@ function columnNorm(m: Float64Array, rows: number, cols: number, j: number, shif
   let s = 0;
   for (let i = 0; i < rows; i++) s += ((m[i * cols + j]! - shift) / big) ** 2;
   return big * Math.sqrt(s);
+}
+
+/**
+ * Why the least-squares weights of `x` `[n, p]` and `y` `[n, k]` came out non-finite, for the
+ * error message: values near the top of the double range (their squares overflow), or else a
+ * column of x so small beside y that its weight (about y / x) exceeds ~1.8e308 — which column.
+ */
+export function leastSquaresOverflowReason(
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+  p: number,
+  k: number,
+): string {
+  let top = 0;
+  for (let i = 0; i < n * k; i++) top = Math.max(top, Math.abs(y[i]!));
+  const yTop = top;
+  for (let i = 0; i < n * p; i++) top = Math.max(top, Math.abs(x[i]!));
+  if (top > 1e150) return `the values in x or y are too large (up to ${top.toPrecision(3)})`;
+  let column = -1;
+  let smallest = Number.POSITIVE_INFINITY;
+  for (let j = 0; j < p; j++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(x[i * p + j]!));
+    if (m > 0 && m < smallest) [column, smallest] = [j, m];
+  }
+  return column < 0
+    ? "a weight exceeds the largest double"
+    : `input column ${column} of x (values up to ${smallest.toPrecision(3)}) is too small beside y (up to ` +
+        `${yTop.toPrecision(3)}): its weight would exceed the largest double; rescale that column`;
 }
 
 /** Why a model cannot be solved in closed form: the message and the path of the offending field. */

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ModelSpec, solveLeastSquares, train } from "../../src/engine/index.js";
+import { EngineError, type ModelSpec, solveLeastSquares, train } from "../../src/engine/index.js";
 
 const linear = (inputs: number): ModelSpec => ({
   inputShape: [inputs],
@@ -214,5 +214,23 @@ describe("columns scaled by powers of ten (property)", () => {
       const [a, b] = p === 4 ? [0, 3] : [0, 1];
       expect(fit.coefficients[a]! / scales[a]! / (fit.coefficients[b]! / scales[b]!)).toBeCloseTo(1, 9);
     }
+  });
+});
+
+describe("a weight beyond the largest double", () => {
+  it("names the column that is too small, not large values", () => {
+    const run = () =>
+      train({
+        model: linear(1),
+        data: { n: 3, x: Float64Array.of(1e-300, 2e-300, 3e-300), y: Float64Array.of(1e10, 2e10, 3.5e10) },
+        optimizer: { type: "normalEquation" },
+        epochs: 1,
+        seed: 1,
+      });
+    expect(run).toThrow(EngineError);
+    expect(run).toThrow(
+      "the least-squares solution overflows: input column 0 of x (values up to 3.00e-300) is too small beside y " +
+        "(up to 3.50e+10): its weight would exceed the largest double; rescale that column",
+    );
   });
 });
