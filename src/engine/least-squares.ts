@@ -1,4 +1,5 @@
 import { Matrix, QrDecomposition, SingularValueDecomposition } from "ml-matrix";
+import { columnNorm, minimumNorm } from "./least-squares-min-norm.js";
 import { lossName } from "./losses.js";
 import type { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
@@ -70,9 +71,10 @@ export function solveLeastSquares(
 ): LeastSquaresFit {
   const q = p + (intercept ? 1 : 0);
   const tolerance = Math.max(n, q) * Number.EPSILON;
-  const solved =
-    (n >= q && fullRankQr(x, y, n, p, k, intercept, tolerance)) ||
-    minimumNorm(x, y, n, p, k, intercept, tolerance);
+  const solved = (n >= q && fullRankQr(x, y, n, p, k, intercept, tolerance)) || {
+    ...minimumNorm(x, y, n, p, k, intercept, tolerance),
+    method: "svd" as const,
+  };
   return { ...solved, ...fitStatistics(x, y, n, p, k, intercept, solved.coefficients, solved.intercept) };
 }
 
@@ -124,148 +126,6 @@ function fullRankQr(
   return { coefficients, intercept: b, method: "qr", rank: p + (intercept ? 1 : 0) };
 }
 
-/**
- * Minimum-norm solution `A⁺Y` with `A = [X 1]` (or `X`), truncated at the numerical rank r.
- * With `A = As·D` (D the column norms, so `As` has unit columns) and the SVD `As ≈ U_r Σ_r V_rᵀ`,
- * the scaled coefficients `γ = D·β` that fit best are `γ₀ + N·ν` for any ν, where
- * `γ₀ = V_r Σ_r⁻¹ U_rᵀ Y` and N spans the rest of V (directions As does not see). The fit, and so
- * the predictions, are fixed by `γ₀` alone, computed wholly in the scaled problem; ν then picks
- * the one with the smallest plain ‖β‖ = ‖D⁻¹γ‖, a least-squares problem of its own
- * (`minNormShift`). Unscaling through `B = D·V_r` instead (`A_r⁺ = B(BᵀB)⁻¹Σ_r⁻¹U_rᵀ`) is exact
- * algebra but fails in floating point: a column 10¹⁷ times smaller than a duplicated one makes B
- * as ill-conditioned as the unscaled problem. All-zero columns get a weight of exactly 0.
- */
-function minimumNorm(
-  x: Float64Array,
-  y: Float64Array,
-  n: number,
-  p: number,
-  k: number,
-  intercept: boolean,
-  tolerance: number,
-): Solved {
-  const q = p + (intercept ? 1 : 0);
-  // The columns that are not all zero, and their norms.
-  const cols: number[] = [];
-  const norms: number[] = [];
-  for (let j = 0; j < q; j++) {
-    const norm = j < p ? columnNorm(x, n, p, j, 0) : Math.sqrt(n);
-    if (norm > 0) {
-      cols.push(j);
-      norms.push(norm);
-    }
-  }
-  const m = cols.length;
-  const w = new Matrix(q, k);
-  let rank = 0;
-  if (m > 0) {
-    // Padded with zero rows to at least m: the same singular values and right vectors, all m of them.
-    const a = new Matrix(Math.max(n, m), m);
-    for (let s = 0; s < m; s++) {
-      const j = cols[s]!;
-      for (let i = 0; i < n; i++) a.set(i, s, (j < p ? x[i * p + j]! : 1) / norms[s]!);
-    }
-    const svd = new SingularValueDecomposition(a, { autoTranspose: false });
-    const sigma = svd.diagonal;
-    while (rank < m && sigma[rank]! > tolerance * sigma[0]!) rank++;
-    const u = svd.leftSingularVectors;
-    const v = svd.rightSingularVectors;
-    // γ₀ = V_r·(Σ_r⁻¹ U_rᵀ Y)   (m × k)
-    const gamma = new Matrix(m, k);
-    for (let s = 0; s < rank; s++)
-      for (let c = 0; c < k; c++) {
-        let acc = 0;
-        for (let i = 0; i < n; i++) acc += u.get(i, s) * y[i * k + c]!;
-        const t = acc / sigma[s]!;
-        for (let j = 0; j < m; j++) gamma.set(j, c, gamma.get(j, c) + v.get(j, s) * t);
-      }
-    if (rank < m) {
-      // Entries of the null directions below their rounding (the backward error over the gap,
-      // tolerance·σ₀/σ_r) are noise: weighted by a tiny column's large 1/norm they would pass for
-      // a real share of that column.
-      const nullBasis = v.subMatrix(0, m - 1, rank, m - 1);
-      const noise = (16 * tolerance * sigma[0]!) / sigma[rank - 1]!;
-      for (let j = 0; j < m; j++)
-        for (let s = 0; s < m - rank; s++) if (Math.abs(nullBasis.get(j, s)) <= noise) nullBasis.set(j, s, 0);
-      minNormShift(gamma, nullBasis, norms);
-    }
-    for (let s = 0; s < m; s++) for (let c = 0; c < k; c++) w.set(cols[s]!, c, gamma.get(s, c) / norms[s]!);
-  }
-  const coefficients = new Float64Array(p * k);
-  for (let j = 0; j < p; j++) for (let c = 0; c < k; c++) coefficients[j * k + c] = w.get(j, c);
-  const b = new Float64Array(k);
-  if (intercept) for (let c = 0; c < k; c++) b[c] = w.get(p, c);
-  return { coefficients, intercept: b, method: "svd", rank };
-}
-
-/**
- * Moves each column of `gamma` `[m, k]` within `gamma + range(N)` (N = `nullBasis`) to the point
- * of smallest `‖D⁻¹γ‖`, D = diag(norms), in place: `ν = −(MᵀM)⁻¹Mᵀ(D⁻¹γ)` with `M = D⁻¹N`, the
- * weights normalised to at most 1 (ν does not change). `Mᵀ(D⁻¹γ)` is summed term by term, so
- * each column keeps its relative accuracy whatever its weight (singular vectors of M would only
- * carry absolute accuracy); `(MᵀM)⁻¹` comes from the SVD of M, `V Σ⁻² Vᵀ`, leaving out directions
- * with `σ ≤ √ε·σ_max` that the squaring would drown in rounding (those shares stay as they are).
- * The step repeats while it still changes γ: a shift that cancels a large scaled coefficient of
- * a small-norm column leaves rounding of `ε·‖γ‖`, and each repetition removes most of what is
- * left (iterative refinement, Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed.,
- * ch. 12). The fit, `As·γ`, moves only by rounding.
- */
-function minNormShift(gamma: Matrix, nullBasis: Matrix, norms: number[]): void {
-  const m = gamma.rows;
-  const k = gamma.columns;
-  const nulls = nullBasis.columns;
-  const smallest = Math.min(...norms);
-  const weight = norms.map((d) => smallest / d);
-  const weighted = new Matrix(m, nulls);
-  for (let j = 0; j < m; j++)
-    for (let s = 0; s < nulls; s++) weighted.set(j, s, weight[j]! * nullBasis.get(j, s));
-  const svd = new SingularValueDecomposition(weighted, {
-    autoTranspose: false,
-    computeLeftSingularVectors: false,
-  });
-  const sigma = svd.diagonal;
-  const cut = Math.sqrt(Number.EPSILON) * sigma[0]!;
-  const vw = svd.rightSingularVectors;
-  for (let c = 0; c < k; c++) {
-    const start = gamma.getColumn(c);
-    for (let pass = 0; pass < 64; pass++) {
-      // g = Mᵀ(D⁻¹γ), then ν = −V Σ⁻² Vᵀ g, then γ += N·ν
-      const g = new Float64Array(nulls);
-      for (let l = 0; l < nulls; l++)
-        for (let j = 0; j < m; j++) g[l]! += weighted.get(j, l) * (weight[j]! * gamma.get(j, c));
-      const nu = new Float64Array(nulls);
-      for (let s = 0; s < nulls; s++) {
-        if (!(sigma[s]! > cut)) continue;
-        let acc = 0;
-        for (let l = 0; l < nulls; l++) acc += vw.get(l, s) * g[l]!;
-        for (let l = 0; l < nulls; l++) nu[l]! -= (vw.get(l, s) * acc) / sigma[s]! / sigma[s]!;
-      }
-      let changed = false;
-      for (let j = 0; j < m; j++) {
-        let shift = 0;
-        for (let l = 0; l < nulls; l++) shift += nullBasis.get(j, l) * nu[l]!;
-        const next = gamma.get(j, c) + shift;
-        if (next !== gamma.get(j, c)) changed = true;
-        gamma.set(j, c, next);
-      }
-      if (!changed) break;
-    }
-    // A shift far longer than γ itself comes from rounding in N, not from the data; the
-    // cancelling weights it makes would cost the predictions its length times ε. Keep γ₀.
-    if (norm2(gamma.getColumn(c).map((g, j) => g - start[j]!)) > MAX_SHIFT * norm2(start))
-      gamma.setColumn(c, start);
-  }
-}
-
-/** How many times ‖γ₀‖ the minimum-norm shift may be before it is put down to rounding. */
-const MAX_SHIFT = 1e4;
-
-/** ‖v‖₂ without overflow or underflow. */
-function norm2(v: number[]): number {
-  const big = Math.max(0, ...v.map(Math.abs));
-  return big > 0 && Number.isFinite(big) ? big * Math.hypot(...v.map((e) => e / big)) : big;
-}
-
 function fitStatistics(
   x: Float64Array,
   y: Float64Array,
@@ -295,16 +155,6 @@ function columnMeans(m: Float64Array, rows: number, cols: number): Float64Array 
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) mean[j]! += m[i * cols + j]!;
   for (let j = 0; j < cols; j++) mean[j]! /= rows;
   return mean;
-}
-
-/** ‖m[:, j] − shift‖₂ without overflow or underflow (scaled by the largest magnitude). */
-function columnNorm(m: Float64Array, rows: number, cols: number, j: number, shift: number): number {
-  let big = 0;
-  for (let i = 0; i < rows; i++) big = Math.max(big, Math.abs(m[i * cols + j]! - shift));
-  if (big === 0 || !Number.isFinite(big)) return big;
-  let s = 0;
-  for (let i = 0; i < rows; i++) s += ((m[i * cols + j]! - shift) / big) ** 2;
-  return big * Math.sqrt(s);
 }
 
 /**

@@ -5,6 +5,7 @@
  * unscaled, and, for random data, by fitting the data rescaled to unit scale.
  */
 import fc from "fast-check";
+import { Matrix, pseudoInverse } from "ml-matrix";
 import { describe, expect, it } from "vitest";
 import { EngineError, type ModelSpec, solveLeastSquares, train } from "../../src/engine/index.js";
 
@@ -232,5 +233,25 @@ describe("a weight beyond the largest double", () => {
       "the least-squares solution overflows: input column 0 of x (values up to 3.00e-300) is too small beside y " +
         "(up to 3.50e+10): its weight would exceed the largest double; rescale that column",
     );
+  });
+});
+
+describe("many more columns than samples (the path that does not form the null space)", () => {
+  it("150 inputs, 3 samples: the exact fit of minimum norm, as ml-matrix's pseudo-inverse gives", () => {
+    const n = 3;
+    const p = 150;
+    const x = Float64Array.from({ length: n * p }, (_, i) => Math.sin(1 + i * 0.37));
+    const y = Float64Array.of(1, -2, 0.5);
+    const fit = solveLeastSquares(x, y, n, p, 1, true);
+    expect(fit).toMatchObject({ method: "svd", rank: 3, r2: 1 });
+    const a = new Matrix(n, p + 1);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < p; j++) a.set(i, j, x[i * p + j]!);
+      a.set(i, p, 1);
+    }
+    const want = pseudoInverse(a)
+      .mmul(Matrix.columnVector(Array.from(y)))
+      .to1DArray();
+    expect([...fit.coefficients, fit.intercept[0]!]).toEqual(want.map((v) => expect.closeTo(v, 12)));
   });
 });
