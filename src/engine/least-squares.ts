@@ -1,4 +1,5 @@
 import { Matrix, QrDecomposition, SingularValueDecomposition } from "ml-matrix";
+import { columnNorm, minimumNorm } from "./least-squares-min-norm.js";
 import { lossName } from "./losses.js";
 import type { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
@@ -22,9 +23,11 @@ import type { NamedTensors } from "./tensor.js";
  *   turns to (almost) zero is constant: collinear with the intercept.
  * - Rank-deficient (a duplicated, constant or all-zero column, or fewer samples than columns):
  *   the minimum-norm solution over kernel and bias together (`method: "svd"`), the Moore–Penrose
- *   `A⁺Y` of `A = [X 1]` truncated at the numerical rank, found from the SVD of the scaled `A`.
- *   It is finite for every finite input (an all-zero design gives all-zero weights), and it is
- *   the point gradient descent from zero weights converges to.
+ *   `A⁺Y` of `A = [X 1]` truncated at the numerical rank. The fit is found wholly in the scaled
+ *   `A` (its SVD), and only then moved, along directions that do not change it, to the shortest
+ *   plain weights (`minimumNorm`), so that no column's scale can spoil the predictions.
+ *   It is finite unless a weight truly exceeds the largest double (an all-zero design gives
+ *   all-zero weights), and it is the point gradient descent from zero weights converges to.
  *
  * Accuracy on the NIST StRD linear regression sets: see docs/nist.md.
  */
@@ -55,7 +58,8 @@ export interface LeastSquaresFit {
  * @param x inputs `[n, p]` row-major, finite. @param y targets `[n, k]` row-major, finite.
  * @returns the coefficients `[p, k]`, the intercept `[k]`, the method, rank and fit statistics.
  * Never throws for finite input, and returns finite values unless the data come within a few
- * orders of the largest double (~1e308), where the norms and products overflow.
+ * orders of the largest double (~1e308), where the norms and products overflow, or a weight
+ * itself exceeds it (a column of x tiny beside y: `leastSquaresOverflowReason`).
  */
 export function solveLeastSquares(
   x: Float64Array,
@@ -67,9 +71,10 @@ export function solveLeastSquares(
 ): LeastSquaresFit {
   const q = p + (intercept ? 1 : 0);
   const tolerance = Math.max(n, q) * Number.EPSILON;
-  const solved =
-    (n >= q && fullRankQr(x, y, n, p, k, intercept, tolerance)) ||
-    minimumNorm(x, y, n, p, k, intercept, tolerance);
+  const solved = (n >= q && fullRankQr(x, y, n, p, k, intercept, tolerance)) || {
+    ...minimumNorm(x, y, n, p, k, intercept, tolerance),
+    method: "svd" as const,
+  };
   return { ...solved, ...fitStatistics(x, y, n, p, k, intercept, solved.coefficients, solved.intercept) };
 }
 
@@ -121,68 +126,6 @@ function fullRankQr(
   return { coefficients, intercept: b, method: "qr", rank: p + (intercept ? 1 : 0) };
 }
 
-/**
- * Minimum-norm solution `A⁺Y` with `A = [X 1]` (or `X`), truncated at the numerical rank r.
- * With `A = As·D` (D the column norms) and the SVD `As ≈ U_r Σ_r V_rᵀ`: `A_r = U_r Σ_r Bᵀ` with
- * `B = D·V_r = Q_B R_B`, so `A_r⁺ = Q_B R_B⁻ᵀ Σ_r⁻¹ U_rᵀ` (all factors have full rank r). The rank is
- * decided on the scaled `As`, so it does not depend on units, while the norm minimised is the
- * plain one over kernel and bias.
- */
-function minimumNorm(
-  x: Float64Array,
-  y: Float64Array,
-  n: number,
-  p: number,
-  k: number,
-  intercept: boolean,
-  tolerance: number,
-): Solved {
-  const q = p + (intercept ? 1 : 0);
-  const a = new Matrix(n, q);
-  const scale = new Float64Array(q);
-  for (let j = 0; j < q; j++) {
-    const norm = j < p ? columnNorm(x, n, p, j, 0) : Math.sqrt(n);
-    scale[j] = norm > 0 ? norm : 1;
-    for (let i = 0; i < n; i++) a.set(i, j, (j < p ? x[i * p + j]! : 1) / scale[j]!);
-  }
-  const svd = new SingularValueDecomposition(a, { autoTranspose: true });
-  const sigma = svd.diagonal;
-  let rank = 0;
-  while (rank < sigma.length && sigma[rank]! > tolerance * sigma[0]!) rank++;
-  const w = new Matrix(q, k);
-  if (rank > 0) {
-    const u = svd.leftSingularVectors;
-    const v = svd.rightSingularVectors;
-    // t = Σ_r⁻¹ U_rᵀ Y   (r × k)
-    const t = new Matrix(rank, k);
-    for (let s = 0; s < rank; s++)
-      for (let c = 0; c < k; c++) {
-        let acc = 0;
-        for (let i = 0; i < n; i++) acc += u.get(i, s) * y[i * k + c]!;
-        t.set(s, c, acc / sigma[s]!);
-      }
-    const bMatrix = new Matrix(q, rank);
-    for (let j = 0; j < q; j++) for (let s = 0; s < rank; s++) bMatrix.set(j, s, scale[j]! * v.get(j, s));
-    const qrB = new QrDecomposition(bMatrix);
-    const rB = qrB.upperTriangularMatrix;
-    const qB = qrB.orthogonalMatrix;
-    // Solve R_Bᵀ·g = t by forward substitution (R_Bᵀ is lower-triangular), then W = Q_B·g.
-    const g = new Matrix(rank, k);
-    for (let c = 0; c < k; c++)
-      for (let s = 0; s < rank; s++) {
-        let acc = t.get(s, c);
-        for (let l = 0; l < s; l++) acc -= rB.get(l, s) * g.get(l, c);
-        g.set(s, c, acc / rB.get(s, s));
-      }
-    w.setSubMatrix(qB.mmul(g), 0, 0);
-  }
-  const coefficients = new Float64Array(p * k);
-  for (let j = 0; j < p; j++) for (let c = 0; c < k; c++) coefficients[j * k + c] = w.get(j, c);
-  const b = new Float64Array(k);
-  if (intercept) for (let c = 0; c < k; c++) b[c] = w.get(p, c);
-  return { coefficients, intercept: b, method: "svd", rank };
-}
-
 function fitStatistics(
   x: Float64Array,
   y: Float64Array,
@@ -214,14 +157,34 @@ function columnMeans(m: Float64Array, rows: number, cols: number): Float64Array 
   return mean;
 }
 
-/** ‖m[:, j] − shift‖₂ without overflow or underflow (scaled by the largest magnitude). */
-function columnNorm(m: Float64Array, rows: number, cols: number, j: number, shift: number): number {
-  let big = 0;
-  for (let i = 0; i < rows; i++) big = Math.max(big, Math.abs(m[i * cols + j]! - shift));
-  if (big === 0 || !Number.isFinite(big)) return big;
-  let s = 0;
-  for (let i = 0; i < rows; i++) s += ((m[i * cols + j]! - shift) / big) ** 2;
-  return big * Math.sqrt(s);
+/**
+ * Why the least-squares weights of `x` `[n, p]` and `y` `[n, k]` came out non-finite, for the
+ * error message: values near the top of the double range (their squares overflow), or else a
+ * column of x so small beside y that its weight (about y / x) exceeds ~1.8e308 — which column.
+ */
+export function leastSquaresOverflowReason(
+  x: Float64Array,
+  y: Float64Array,
+  n: number,
+  p: number,
+  k: number,
+): string {
+  let top = 0;
+  for (let i = 0; i < n * k; i++) top = Math.max(top, Math.abs(y[i]!));
+  const yTop = top;
+  for (let i = 0; i < n * p; i++) top = Math.max(top, Math.abs(x[i]!));
+  if (top > 1e150) return `the values in x or y are too large (up to ${top.toPrecision(3)})`;
+  let column = -1;
+  let smallest = Number.POSITIVE_INFINITY;
+  for (let j = 0; j < p; j++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(x[i * p + j]!));
+    if (m > 0 && m < smallest) [column, smallest] = [j, m];
+  }
+  return column < 0
+    ? "a weight exceeds the largest double"
+    : `input column ${column} of x (values up to ${smallest.toPrecision(3)}) is too small beside y (up to ` +
+        `${yTop.toPrecision(3)}): its weight would exceed the largest double; rescale that column`;
 }
 
 /** Why a model cannot be solved in closed form: the message and the path of the offending field. */

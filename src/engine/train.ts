@@ -1,7 +1,7 @@
 import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
 import { buildModel } from "./inspect.js";
-import { leastSquaresWeights } from "./least-squares.js";
+import { leastSquaresOverflowReason, leastSquaresWeights } from "./least-squares.js";
 import type { Model } from "./model.js";
 import { checkTrainOptions } from "./train-check.js";
 import { trainByGradient } from "./training/gradient-descent.js";
@@ -83,9 +83,10 @@ function trainClosedForm(model: Model, opts: TrainOptions, nTrain: number, nVal:
   const { weights, fit } = leastSquaresWeights(model, opts.data.x, opts.data.y, nTrain);
   for (const w of Object.values(weights))
     if (!w.data.every(Number.isFinite))
-      throw new EngineError("the least-squares solution overflows: the values in x or y are too large", [
-        "x",
-      ]);
+      throw new EngineError(
+        `the least-squares solution overflows: ${leastSquaresOverflowReason(opts.data.x, opts.data.y, nTrain, model.inputSize, model.outputSize)}`,
+        ["x"],
+      );
   model.setWeights(weights);
   const final = finalState(model, opts.data, nTrain, nVal);
   if (final.nonFinite)
