@@ -104,13 +104,14 @@ export class JobService implements JobsApi {
 
   /** @throws NotFoundError */
   async get(id: string, owner: string): Promise<Job> {
-    return this.view(await this.record(id, owner));
+    const { record, progress } = await this.current(await this.record(id, owner));
+    return jobView(record, progress);
   }
 
   /** The job as JSON text, with its result when it succeeded (stored as text, not re-parsed). */
   async getJson(id: string, owner: string): Promise<JsonText<Job>> {
-    const record = await this.record(id, owner);
-    const text = JSON.stringify(await this.view(record));
+    const { record, progress } = await this.current(await this.record(id, owner));
+    const text = JSON.stringify(jobView(record, progress));
     const result = record.status === "succeeded" ? await this.store.result(id) : undefined;
     return result === undefined ? text : `${text.slice(0, -1)},"result":${result}}`;
   }
@@ -121,14 +122,12 @@ export class JobService implements JobsApi {
    */
   async list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): Promise<JobList> {
     const page = await this.store.list(query.limit, { after: query.after, status: query.status, owner });
-    const live = new Map<string, JobProgress>();
-    await Promise.all(
-      (page?.items ?? []).map(async (r) => {
-        const progress = await this.liveProgress(r);
-        if (progress) live.set(r.id, progress);
-      }),
-    );
-    return jobList(query, page, (r) => jobView(r, live.get(r.id)));
+    const current = new Map<string, { record: JobRecord; progress?: JobProgress }>();
+    await Promise.all((page?.items ?? []).map(async (r) => current.set(r.id, await this.current(r))));
+    return jobList(query, page, (r) => {
+      const now = current.get(r.id);
+      return now ? jobView(now.record, now.progress) : jobView(r);
+    });
   }
 
   /**
@@ -273,13 +272,21 @@ export class JobService implements JobsApi {
 
   /** The job as the API shows it, with the progress its runner last reported when that is newer. */
   private async view(record: JobRecord): Promise<Job> {
-    return jobView(record, await this.liveProgress(record));
+    const { record: now, progress } = await this.current(record);
+    return jobView(now, progress);
   }
 
-  /** A running job's latest epoch as its runner reported it; undefined when none is newer than its checkpoint. */
-  private async liveProgress(record: JobRecord): Promise<JobProgress | undefined> {
-    if (record.status !== "running") return undefined;
+  /**
+   * A running job's latest epoch as its runner reported it (`progress`, undefined when none is
+   * newer than its checkpoint), with the record to show it with. The queue's progress leaves the
+   * queue with its job, after the job's end is stored: when there is none, the record is read
+   * again, as the job may have ended since `record` was read (its stored progress, an older
+   * checkpoint's, would show the job going back).
+   */
+  private async current(record: JobRecord): Promise<{ record: JobRecord; progress?: JobProgress }> {
+    if (record.status !== "running") return { record };
     const live = await this.queue.progress(record.id).catch(() => undefined);
-    return live && live.epoch > storedProgress(record).epoch ? live : undefined;
+    if (!live) return { record: (await this.store.get(record.id)) ?? record };
+    return { record, progress: live.epoch > storedProgress(record).epoch ? live : undefined };
   }
 }
