@@ -8,6 +8,20 @@ export interface MinimumNorm {
 }
 
 /**
+ * One least-squares problem as the solvers take it: x `[n, p]` and y `[n, k]` row-major, with or
+ * without an intercept column, and the relative rank tolerance on the unit-norm columns.
+ */
+export interface LeastSquaresProblem {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly n: number;
+  readonly p: number;
+  readonly k: number;
+  readonly intercept: boolean;
+  readonly tolerance: number;
+}
+
+/**
  * Minimum-norm solution `A⁺Y` with `A = [X 1]` (or `X`), truncated at the numerical rank r
  * (docs/backprop.md §9.2), over kernel and bias together; x `[n, p]`, y `[n, k]` row-major,
  * `tolerance` relative to the largest singular value of the unit-column `A`. Never throws.
@@ -15,19 +29,10 @@ export interface MinimumNorm {
  * solution is unscaled through `D·V_r` (`minimumNormWide`), which keeps the fit exact only while
  * the column norms are within some orders of each other.
  */
-export function minimumNorm(
-  x: Float64Array,
-  y: Float64Array,
-  n: number,
-  p: number,
-  k: number,
-  intercept: boolean,
-  tolerance: number,
-): MinimumNorm {
+export function minimumNorm(problem: LeastSquaresProblem): MinimumNorm {
+  const { n, p, intercept } = problem;
   const q = p + (intercept ? 1 : 0);
-  return q <= Math.max(n, WIDE)
-    ? minimumNormTall(x, y, n, p, k, intercept, tolerance)
-    : minimumNormWide(x, y, n, p, k, intercept, tolerance);
+  return q <= Math.max(n, WIDE) ? minimumNormTall(problem) : minimumNormWide(problem);
 }
 
 /** Columns beyond which (and beyond n) the full null space is not formed. */
@@ -44,15 +49,8 @@ const WIDE = 128;
  * algebra but fails in floating point: a column 10¹⁷ times smaller than a duplicated one makes B
  * as ill-conditioned as the unscaled problem. All-zero columns get a weight of exactly 0.
  */
-function minimumNormTall(
-  x: Float64Array,
-  y: Float64Array,
-  n: number,
-  p: number,
-  k: number,
-  intercept: boolean,
-  tolerance: number,
-): MinimumNorm {
+function minimumNormTall(problem: LeastSquaresProblem): MinimumNorm {
+  const { x, y, n, p, k, intercept, tolerance } = problem;
   const q = p + (intercept ? 1 : 0);
   // The columns that are not all zero, and their norms.
   const cols: number[] = [];
@@ -182,15 +180,8 @@ function norm2(v: number[]): number {
  * decided on the scaled `As`, so it does not depend on units, while the norm minimised is the
  * plain one over kernel and bias.
  */
-function minimumNormWide(
-  x: Float64Array,
-  y: Float64Array,
-  n: number,
-  p: number,
-  k: number,
-  intercept: boolean,
-  tolerance: number,
-): MinimumNorm {
+function minimumNormWide(problem: LeastSquaresProblem): MinimumNorm {
+  const { x, y, n, p, k, intercept, tolerance } = problem;
   const q = p + (intercept ? 1 : 0);
   const a = new Matrix(n, q);
   const scale = new Float64Array(q);

@@ -1,5 +1,5 @@
 import { Matrix, QrDecomposition, SingularValueDecomposition } from "ml-matrix";
-import { columnNorm, minimumNorm } from "./least-squares-min-norm.js";
+import { columnNorm, type LeastSquaresProblem, minimumNorm } from "./least-squares-min-norm.js";
 import { lossName } from "./losses.js";
 import type { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
@@ -71,8 +71,9 @@ export function solveLeastSquares(
 ): LeastSquaresFit {
   const q = p + (intercept ? 1 : 0);
   const tolerance = Math.max(n, q) * Number.EPSILON;
-  const solved = (n >= q && fullRankQr(x, y, n, p, k, intercept, tolerance)) || {
-    ...minimumNorm(x, y, n, p, k, intercept, tolerance),
+  const problem: LeastSquaresProblem = { x, y, n, p, k, intercept, tolerance };
+  const solved = (n >= q && fullRankQr(problem)) || {
+    ...minimumNorm(problem),
     method: "svd" as const,
   };
   return { ...solved, ...fitStatistics(x, y, n, p, k, intercept, solved.coefficients, solved.intercept) };
@@ -81,15 +82,8 @@ export function solveLeastSquares(
 type Solved = Pick<LeastSquaresFit, "coefficients" | "intercept" | "method" | "rank">;
 
 /** Householder QR of the centred, unit-norm columns; `null` when they are rank-deficient. */
-function fullRankQr(
-  x: Float64Array,
-  y: Float64Array,
-  n: number,
-  p: number,
-  k: number,
-  intercept: boolean,
-  tolerance: number,
-): Solved | null {
+function fullRankQr(problem: LeastSquaresProblem): Solved | null {
+  const { x, y, n, p, k, intercept, tolerance } = problem;
   const xMean = intercept ? columnMeans(x, n, p) : new Float64Array(p);
   const yMean = intercept ? columnMeans(y, n, k) : new Float64Array(k);
   const a = new Matrix(n, p);
