@@ -21,7 +21,7 @@ import { erf, normalCdf } from "../../src/engine/layers/elementwise.js";
 import type { Layer } from "../../src/engine/layers/layer.js";
 import { Model } from "../../src/engine/model.js";
 import { Rng } from "../../src/engine/rng.js";
-import { expectGradientsMatch, randomBatch } from "./helpers.js";
+import { expectGradientsMatch, inputGradientError, randomBatch } from "./helpers.js";
 import { tfActivation, tfjsActivationReference, tfjsPreluLayer } from "./tfjs-activations.js";
 import { maxRelativeError, tfReady } from "./tfjs-reference.js";
 
@@ -41,33 +41,6 @@ function apply(name: ActivationName, xs: number[]): number[] {
   const y = new Float64Array(xs.length);
   activate(name, Float64Array.from(xs), y, xs.length);
   return [...y];
-}
-
-/**
- * Central differences of a layer's input gradient: with `L = Σ dy·y`,
- * `∂L/∂x_i ≈ Σ_j dy_j (y_j(x + εe_i) − y_j(x − εe_i)) / 2ε` (the differences taken before the sum,
- * so outputs that do not move add nothing) against `backward(dy)`; returns the worst relative error.
- */
-function inputGradientError(layer: Layer, x: Float64Array, batch: number, rng: Rng): number {
-  const dy = Float64Array.from({ length: x.length }, () => rng.uniform(-1, 1));
-  layer.forward(x, batch);
-  const analytic = Float64Array.from(layer.backward(dy, batch));
-  let worst = 0;
-  const eps = 1e-5;
-  for (let i = 0; i < x.length; i++) {
-    const p = Float64Array.from(x);
-    p[i] = x[i]! + eps;
-    const m = Float64Array.from(x);
-    m[i] = x[i]! - eps;
-    const yp = Float64Array.from(layer.forward(p, batch));
-    const ym = layer.forward(m, batch);
-    let numerical = 0;
-    for (let j = 0; j < yp.length; j++) numerical += (dy[j]! * (yp[j]! - ym[j]!)) / (2 * eps);
-    const e =
-      Math.abs(numerical - analytic[i]!) / Math.max(Math.abs(numerical), Math.abs(analytic[i]!), 1e-8);
-    worst = Math.max(worst, e);
-  }
-  return worst;
 }
 
 /**

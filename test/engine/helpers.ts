@@ -1,5 +1,6 @@
 import { expect } from "vitest";
 import { computeGradients, type ModelSpec, type NamedTensors } from "../../src/engine/index.js";
+import type { Layer } from "../../src/engine/layers/layer.js";
 import { Rng } from "../../src/engine/rng.js";
 
 /** A seeded batch of `n` samples for `spec`: x uniform in [-1, 1), targets fitting the loss. */
@@ -55,4 +56,32 @@ export function expectGradientsMatch(
   const norm = Object.values(result.gradients).reduce((s, t) => s + t.data.reduce((a, v) => a + v * v, 0), 0);
   expect(norm).toBeGreaterThan(0);
   return result;
+}
+
+/**
+ * Central differences of a layer's input gradient: with `L = Σ dy·y`,
+ * `∂L/∂x_i ≈ Σ_j dy_j (y_j(x + εe_i) − y_j(x − εe_i)) / 2ε` against `backward(dy)`; returns the
+ * worst relative error.
+ */
+export function inputGradientError(layer: Layer, x: Float64Array, batch: number, rng: Rng): number {
+  const outSize = layer.outputShape.reduce((a, b) => a * b, 1);
+  const dy = Float64Array.from({ length: batch * outSize }, () => rng.uniform(-1, 1));
+  layer.forward(x, batch);
+  const analytic = Float64Array.from(layer.backward(dy, batch));
+  let worst = 0;
+  const eps = 1e-5;
+  for (let i = 0; i < x.length; i++) {
+    const p = Float64Array.from(x);
+    p[i] = x[i]! + eps;
+    const m = Float64Array.from(x);
+    m[i] = x[i]! - eps;
+    const yp = Float64Array.from(layer.forward(p, batch));
+    const ym = layer.forward(m, batch);
+    let numerical = 0;
+    for (let j = 0; j < yp.length; j++) numerical += (dy[j]! * (yp[j]! - ym[j]!)) / (2 * eps);
+    const e =
+      Math.abs(numerical - analytic[i]!) / Math.max(Math.abs(numerical), Math.abs(analytic[i]!), 1e-8);
+    worst = Math.max(worst, e);
+  }
+  return worst;
 }

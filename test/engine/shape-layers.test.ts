@@ -19,7 +19,7 @@ import { Reshape } from "../../src/engine/layers/reshape.js";
 import { ZeroPadding2d } from "../../src/engine/layers/zero-padding.js";
 import { Model } from "../../src/engine/model.js";
 import { Rng } from "../../src/engine/rng.js";
-import { expectGradientsMatch, randomBatch } from "./helpers.js";
+import { expectGradientsMatch, inputGradientError, randomBatch } from "./helpers.js";
 import { maxRelativeError } from "./tfjs-reference.js";
 import { tfjsLayerPass, tfjsShapeReference } from "./tfjs-shape.js";
 
@@ -28,34 +28,6 @@ const pass = (layer: Layer, x: number[], dy: number[], batch = 1) => {
   const y = [...layer.forward(f64(x), batch)];
   return { y, dx: [...layer.backward(f64(dy), batch)] };
 };
-
-/**
- * Central differences of a layer's input gradient: with `L = Σ dy·y`,
- * `∂L/∂x_i ≈ Σ_j dy_j (y_j(x + εe_i) − y_j(x − εe_i)) / 2ε` against `backward(dy)`; returns the
- * worst relative error.
- */
-function inputGradientError(layer: Layer, x: Float64Array, batch: number, rng: Rng): number {
-  const outSize = layer.outputShape.reduce((a, b) => a * b, 1);
-  const dy = Float64Array.from({ length: batch * outSize }, () => rng.uniform(-1, 1));
-  layer.forward(x, batch);
-  const analytic = Float64Array.from(layer.backward(dy, batch));
-  let worst = 0;
-  const eps = 1e-5;
-  for (let i = 0; i < x.length; i++) {
-    const p = Float64Array.from(x);
-    p[i] = x[i]! + eps;
-    const m = Float64Array.from(x);
-    m[i] = x[i]! - eps;
-    const yp = Float64Array.from(layer.forward(p, batch));
-    const ym = layer.forward(m, batch);
-    let numerical = 0;
-    for (let j = 0; j < yp.length; j++) numerical += (dy[j]! * (yp[j]! - ym[j]!)) / (2 * eps);
-    const e =
-      Math.abs(numerical - analytic[i]!) / Math.max(Math.abs(numerical), Math.abs(analytic[i]!), 1e-8);
-    worst = Math.max(worst, e);
-  }
-  return worst;
-}
 
 describe("values (hand-computed)", () => {
   it("globalAveragePooling2d: the mean of each channel, the gradient spread evenly", () => {
