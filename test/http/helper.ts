@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { afterEach } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { buildApp } from "../../src/http/app.js";
+import type { Job } from "../../src/schemas/jobs.js";
 import { ContractValidator } from "../contract/openapi-validator.js";
 
 /** Answers that broke the served OpenAPI document since the last test ended. */
@@ -86,4 +87,26 @@ export interface ProblemBody {
   status: number;
   detail: string;
   errors?: { path: string; message: string }[];
+}
+
+/** `GET /jobs/{id}`'s answer. */
+export async function getJob(app: FastifyInstance, id: string): Promise<Job> {
+  return (await app.inject({ method: "GET", url: `/jobs/${id}` })).json();
+}
+
+/** Polls until `until(job)` holds (default: the job has ended). */
+export async function waitForJob(
+  app: FastifyInstance,
+  id: string,
+  until: (j: Job) => boolean = (j) => !["queued", "running"].includes(j.status),
+  timeoutMs = 20_000,
+): Promise<Job> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const job = await getJob(app, id);
+    if (until(job)) return job;
+    if (performance.now() > deadline)
+      throw new Error(`job ${id} still ${job.status} at epoch ${job.progress.epoch}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

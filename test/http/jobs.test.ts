@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobListSchema, JobSchema } from "../../src/schemas/jobs.js";
 import { TrainResponseSchema } from "../../src/schemas/responses.js";
 import { irisJob } from "../fixtures.js";
-import { buildTestApp } from "./helper.js";
+import { buildTestApp, getJob, waitForJob } from "./helper.js";
 import { followSse, parseSse } from "./sse.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "jobs-test-"));
@@ -27,27 +27,6 @@ type Job = ReturnType<typeof JobSchema.parse>;
 
 async function create(app: FastifyInstance, body: object, headers: Record<string, string> = {}) {
   return app.inject({ method: "POST", url: "/jobs", payload: body, headers });
-}
-
-async function getJob(app: FastifyInstance, id: string): Promise<Job> {
-  return (await app.inject({ method: "GET", url: `/jobs/${id}` })).json();
-}
-
-/** Polls until `until(job)` holds (default: the job has ended). */
-async function waitFor(
-  app: FastifyInstance,
-  id: string,
-  until: (j: Job) => boolean = (j) => !["queued", "running"].includes(j.status),
-  timeoutMs = 20_000,
-): Promise<Job> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const job = await getJob(app, id);
-    if (until(job)) return job;
-    if (performance.now() > deadline)
-      throw new Error(`job ${id} still ${job.status} at epoch ${job.progress.epoch}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function train(app: FastifyInstance, body: object) {
@@ -80,7 +59,7 @@ describe("jobs", () => {
     });
     expect(Date.parse(job.createdAt)).not.toBeNaN();
 
-    const done = await waitFor(app, job.id);
+    const done = await waitForJob(app, job.id);
     expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
     JobSchema.parse(done);
     const result = TrainResponseSchema.parse(done.result);
@@ -105,7 +84,7 @@ describe("jobs", () => {
       returnOptimizerState: true,
     });
     const { id } = (await create(app, body)).json();
-    const done = await waitFor(app, id);
+    const done = await waitForJob(app, id);
     expect(done.status).toBe("succeeded");
     const sync = await train(app, body);
     expect(done.result!.weightsSha256).toBe(sync.weightsSha256);
@@ -117,7 +96,7 @@ describe("jobs", () => {
     const first = await train(app, iris(6, { returnOptimizerState: true }));
     const body = iris(7, { initialWeights: first.weights, optimizerState: first.optimizerState });
     const { id } = (await create(app, body)).json();
-    const done = await waitFor(app, id);
+    const done = await waitForJob(app, id);
     expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
     expect(done.result!.initialEpoch).toBe(6);
     expect(done.result!.weightsSha256).toBe((await train(app, iris(13))).weightsSha256);
@@ -126,7 +105,7 @@ describe("jobs", () => {
 
   it("streams one progress event per epoch, then the final one; late clients replay what they missed", async () => {
     const { id } = (await create(app, iris(10))).json();
-    const done = await waitFor(app, id);
+    const done = await waitForJob(app, id);
     const res = await app.inject({ method: "GET", url: `/jobs/${id}/events` });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
@@ -173,7 +152,7 @@ describe("jobs", () => {
     const ids: string[] = [];
     for (const seed of [1, 2, 3]) ids.push((await create(app, iris(12, { seed }))).json().id);
     const jobs = [];
-    for (const id of ids) jobs.push(await waitFor(app, id));
+    for (const id of ids) jobs.push(await waitForJob(app, id));
     expect(jobs.map((j) => j.status)).toEqual(["succeeded", "succeeded", "succeeded"]);
     for (let i = 1; i < jobs.length; i++)
       expect(Date.parse(jobs[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(jobs[i - 1]!.finishedAt!));
@@ -230,7 +209,7 @@ describe("jobs", () => {
     expect(urgent.json().detail).toMatch(/different priority \(100\)/);
     const fresh = await create(app, iris(3, { seed: 11 }), { "idempotency-key": "retry-me-2" });
     expect(fresh.json().id).not.toBe(first.json().id);
-    await waitFor(app, fresh.json().id);
+    await waitForJob(app, fresh.json().id);
   });
 
   it("checks the body as POST /train does: 400 and 422 at once, no job created", async () => {
@@ -304,7 +283,7 @@ describe("jobs", () => {
       seed: 1,
     };
     const { id } = (await create(app, body)).json();
-    const job = await waitFor(app, id);
+    const job = await waitForJob(app, id);
     expect(job.status).toBe("failed");
     expect(job.error).toMatchObject({ type: "/problems/diverged", title: "Training diverged", status: 422 });
     expect(job.error!.detail).toMatch(/^training diverged in epoch \d+/);
@@ -316,7 +295,7 @@ describe("jobs", () => {
     expect(JSON.parse(final.data).diverged.epoch).toBe(job.diverged!.epoch);
     expect((await app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
     const next = (await create(app, iris(2))).json();
-    expect((await waitFor(app, next.id)).status).toBe("succeeded");
+    expect((await waitForJob(app, next.id)).status).toBe("succeeded");
   });
 
   it("exposes Prometheus metrics and readiness", async () => {
@@ -415,11 +394,11 @@ describe("faults", () => {
       };
       const doomed = (await create(app, big)).json();
       const fine = (await create(app, iris(3))).json();
-      const failed = await waitFor(app, doomed.id);
+      const failed = await waitForJob(app, doomed.id);
       expect(failed.status).toBe("failed");
       expect(failed.error).toMatchObject({ type: "/problems/worker-failed", status: 503 });
       expect(failed.error!.detail).toMatch(/memory/);
-      const ok = await waitFor(app, fine.id);
+      const ok = await waitForJob(app, fine.id);
       expect(ok.status).toBe("succeeded");
       expect(ok.result!.weightsSha256).toBe((await train(app, iris(3))).weightsSha256);
     } finally {
@@ -445,7 +424,7 @@ describe("faults", () => {
       let app = await buildTestApp(env);
       const { id } = (await create(app, body)).json();
       const queued = (await create(app, iris(4))).json();
-      const before = await waitFor(
+      const before = await waitForJob(
         app,
         id,
         (j) => (j.checkpointEpoch ?? 0) >= 10 || j.status === "succeeded",
@@ -456,7 +435,7 @@ describe("faults", () => {
       app = await buildTestApp(env);
       try {
         // Still unfinished in the database: the new app takes it up again.
-        const resumed = await waitFor(app, id);
+        const resumed = await waitForJob(app, id);
         expect(resumed.status).toBe("succeeded");
         expect(resumed.attempts).toBe(2);
         expect(resumed.result!.epochsRun).toBe(400);
@@ -468,7 +447,7 @@ describe("faults", () => {
         const events = parseSse((await app.inject({ method: "GET", url: `/jobs/${id}/events` })).body);
         expect(events.map((e) => Number(e.id))).toEqual(Array.from({ length: 401 }, (_, i) => i + 1));
         // The job that was queued behind it ran after it.
-        expect((await waitFor(app, queued.id)).status).toBe("succeeded");
+        expect((await waitForJob(app, queued.id)).status).toBe("succeeded");
       } finally {
         await app.close();
       }
@@ -506,7 +485,7 @@ describe("long jobs: bounded progress events, a replay that shares the event loo
   it("emits one progress event every ceil(epochs / 10,000) epochs and each chunk's last, ids = epochs", async () => {
     // 25,000 epochs: one event every 3 epochs, plus the last epoch of each chunk and of the job.
     const { id } = (await create(app, xor(25_000))).json();
-    const done = await waitFor(app, id, undefined, 60_000);
+    const done = await waitForJob(app, id, undefined, 60_000);
     expect(done.status).toBe("succeeded");
     // The answer is unchanged: every epoch's loss is in the history.
     expect(done.result!.history.loss).toHaveLength(25_000);
@@ -540,7 +519,7 @@ describe("long jobs: bounded progress events, a replay that shares the event loo
     // A cancelled job given 100,000 stored progress events (about 12 MB of stream).
     const { id } = (await create(app, xor(200_000))).json();
     await app.inject({ method: "POST", url: `/jobs/${id}/cancel` });
-    await waitFor(app, id, (j) => j.status === "cancelled");
+    await waitForJob(app, id, (j) => j.status === "cancelled");
     const total = 100_000;
     const insert = app.store.db.prepare(
       "INSERT OR REPLACE INTO job_events (job_id, seq, type, data) VALUES (?, ?, 'progress', ?)",

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GradientsResponseSchema, TrainResponseSchema } from "../../src/schemas/responses.js";
-import { buildTestApp, type ProblemBody } from "./helper.js";
+import { buildTestApp, type ProblemBody, waitForJob } from "./helper.js";
 
 let app: FastifyInstance;
 beforeAll(async () => {
@@ -215,17 +215,11 @@ describe("a job with the shape layers", () => {
     };
     const res = await jobs.inject({ method: "POST", url: "/jobs", payload: body });
     expect(res.statusCode, res.body).toBe(202);
-    const id = res.json().id as string;
-    let job = res.json();
-    const deadline = performance.now() + 20_000;
-    while (["queued", "running"].includes(job.status) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-      job = (await jobs.inject({ method: "GET", url: `/jobs/${id}` })).json();
-    }
+    const job = await waitForJob(jobs, res.json().id as string);
     expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
     const sync = (await jobs.inject({ method: "POST", url: "/train", payload: body })).json();
-    expect(job.result.weightsSha256).toBe(sync.weightsSha256);
-    expect(job.result.weights).toEqual(sync.weights);
-    expect(job.result.history).toEqual(sync.history);
+    expect(job.result!.weightsSha256).toBe(sync.weightsSha256);
+    expect(job.result!.weights).toEqual(sync.weights);
+    expect(job.result!.history).toEqual(sync.history);
   });
 });

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobSchema } from "../../src/schemas/jobs.js";
 import { TrainResponseSchema } from "../../src/schemas/responses.js";
-import { buildTestApp } from "./helper.js";
+import { buildTestApp, waitForJob } from "./helper.js";
 
 let app: FastifyInstance;
 beforeAll(async () => {
@@ -132,13 +132,7 @@ describe("a job with regularisers and constraints", () => {
     const payload = { ...body(model()), epochs: 7, validationSplit: 0.2 };
     const created = await jobs.inject({ method: "POST", url: "/jobs", payload });
     expect(created.statusCode, created.body).toBe(202);
-    const { id } = created.json();
-    let job = JobSchema.parse(created.json());
-    const deadline = performance.now() + 20_000;
-    while (["queued", "running"].includes(job.status) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-      job = JobSchema.parse((await jobs.inject({ method: "GET", url: `/jobs/${id}` })).json());
-    }
+    const job = JobSchema.parse(await waitForJob(jobs, created.json().id));
     expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
     const sync = (await jobs.inject({ method: "POST", url: "/train", payload })).json();
     const result = TrainResponseSchema.parse(job.result);
