@@ -1,4 +1,5 @@
 import { targetSize } from "./data.js";
+import { INFERENCE } from "./layers/layer.js";
 import { countCorrect } from "./losses.js";
 import type { Model } from "./model.js";
 
@@ -6,7 +7,8 @@ import type { Model } from "./model.js";
 export const EVAL_CHUNK = 256;
 
 /**
- * Mean loss and accuracy of `model` over samples `[start, start + count)` of `x`/`y`; with
+ * Mean loss and accuracy of `model`, in inference mode (dropout off, batch normalisation on its
+ * moving statistics), over samples `[start, start + count)` of `x`/`y`; with
  * `accumulateGrads` also adds the gradient of that mean loss into every `Param.grad`.
  * @param x `[n, inputSize]`, y `[n, targetSize]`.
  */
@@ -22,6 +24,7 @@ export function evaluate(
   const ts = targetSize(model);
   let total = 0;
   let correct: number | null = 0;
+  model.setMode(INFERENCE);
   for (let s = start; s < start + count; s += EVAL_CHUNK) {
     const b = Math.min(EVAL_CHUNK, start + count - s);
     const xb = x.subarray(s * inSize, (s + b) * inSize);

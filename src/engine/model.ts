@@ -2,7 +2,7 @@ import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
 import { Activation } from "./layers/activation.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
-import type { Layer, Param } from "./layers/layer.js";
+import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
 import { checkNamedTensors } from "./named-tensors.js";
 import { Regularization } from "./regularization.js";
@@ -16,7 +16,15 @@ export interface ModelSummary {
   outputShape: number[];
   inputSize: number;
   outputSize: number;
-  layers: { name: string; type: string; outputShape: number[]; params: { key: string; shape: number[] }[] }[];
+  layers: {
+    name: string;
+    type: string;
+    outputShape: number[];
+    /** Trainable parameters. */
+    params: { key: string; shape: number[] }[];
+    /** Non-trainable weights (batch normalisation's moving statistics); absent when none. */
+    state?: { key: string; shape: number[] }[];
+  }[];
   /** Total number of trainable scalars. */
   paramCount: number;
   /**
@@ -69,6 +77,8 @@ export class Model {
   readonly outputSize: number;
   readonly lossKind: LossKind;
   private readonly paramList: Param[];
+  /** Every weight: each layer's parameters, then its non-trainable state (Keras' weight order). */
+  private readonly weightList: Param[];
   private lossGradBuffer = new Float64Array(0);
   private readonly outputs: Float64Array[] = [];
   private lastInput: Float64Array = new Float64Array(0);
@@ -76,6 +86,9 @@ export class Model {
   private readonly firstTrainable: number;
   /** Weight and activity penalties and kernel constraints, when the spec has any (docs/backprop.md §16). */
   readonly regularization: Regularization | undefined;
+  /** The layers that run differently in training and inference (those with `setMode`). */
+  private readonly modal: Layer[];
+  private modeNow: LayerMode = INFERENCE;
 
   /** @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit. */
   /**
@@ -131,14 +144,45 @@ export class Model {
       this.outputShape,
     );
     this.paramList = this.layers.flatMap((l) => l.params());
+    this.weightList = this.layers.flatMap((l) => [...l.params(), ...(l.state?.() ?? [])]);
     const first = this.layers.findIndex((l) => l.params().length > 0);
     this.firstTrainable = first < 0 ? this.layers.length : first;
     this.regularization = Regularization.of(this);
+    this.modal = this.layers.filter((l) => l.setMode !== undefined);
+    for (const l of this.modal) l.setMode!(INFERENCE);
+  }
+
+  /**
+   * How the next forward passes run (`TRAINING_STEP`, `INFERENCE`, …); a model starts in
+   * inference. Costs nothing for a model without dropout or batch normalisation.
+   */
+  setMode(mode: LayerMode): void {
+    if (mode === this.modeNow) return;
+    this.modeNow = mode;
+    for (const l of this.modal) l.setMode!(mode);
+  }
+
+  /** The mode set last (`setMode`). */
+  get mode(): LayerMode {
+    return this.modeNow;
+  }
+
+  /** True when some layer runs differently in training and inference (dropout, batch normalisation). */
+  get hasModes(): boolean {
+    return this.modal.length > 0;
   }
 
   /** Every trainable parameter, in layer order (kernel before bias). */
   params(): Param[] {
     return this.paramList;
+  }
+
+  /**
+   * Every weight, trainable or not, in layer order: what `getWeights` returns and `setWeights`
+   * loads. Equal to `params()` for a model without non-trainable state.
+   */
+  weights(): Param[] {
+    return this.weightList;
   }
 
   /** A summary of shapes and parameters. */
@@ -151,11 +195,13 @@ export class Model {
       layers: this.specLayerNames.map((name, i) => {
         const start = i === 0 ? 0 : this.specLayerEnds[i - 1]! + 1;
         const own = this.layers.slice(start, this.specLayerEnds[i]! + 1);
+        const state = own.flatMap((l) => l.state?.() ?? []);
         return {
           name,
           type: this.spec.layers[i]!.type,
           outputShape: [...own[own.length - 1]!.outputShape],
           params: own.flatMap((l) => l.params()).map((p) => ({ key: p.key, shape: [...p.shape] })),
+          ...(state.length > 0 ? { state: state.map((p) => ({ key: p.key, shape: [...p.shape] })) } : {}),
         };
       }),
       paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
@@ -242,13 +288,16 @@ export class Model {
    * @throws EngineError at `["layers", i, "kernelInitializer"]` for invalid arguments.
    */
   initialise(seed: number): void {
-    initializeParams(this.paramList, new Rng(seed));
+    initializeParams(this.weightList, new Rng(seed));
   }
 
-  /** A copy of the parameter values, keyed `"<layer>/kernel"`. */
+  /**
+   * A copy of every weight's values (trainable and non-trainable, `weights()`), keyed
+   * `"<layer>/kernel"`.
+   */
   getWeights(): NamedTensors {
     return Object.fromEntries(
-      this.paramList.map((p) => [p.key, { shape: [...p.shape], data: Float64Array.from(p.value) }]),
+      this.weightList.map((p) => [p.key, { shape: [...p.shape], data: Float64Array.from(p.value) }]),
     );
   }
 
@@ -260,12 +309,13 @@ export class Model {
   }
 
   /**
-   * Loads weights, which must have exactly the model's keys and shapes and finite values.
+   * Loads weights (trainable and non-trainable, `weights()`), which must have exactly the model's
+   * keys and shapes and finite values.
    * @throws EngineError at `[field, key]` naming what was expected.
    */
   setWeights(weights: NamedTensors, field = "weights"): void {
-    checkNamedTensors(this.paramList, weights, [field], "weight");
-    for (const p of this.paramList) p.value.set(weights[p.key]!.data);
+    checkNamedTensors(this.weightList, weights, [field], "weight");
+    for (const p of this.weightList) p.value.set(weights[p.key]!.data);
   }
 
   /**

@@ -47,7 +47,13 @@ export function checkTrainOptions(
   const { data } = opts;
   if (!options.samplesChecked) checkSamples(summary, opts.model.loss, data);
   const params = summary.layers.flatMap((l) => l.params);
-  if (opts.initialWeights) checkNamedTensors(params, opts.initialWeights, ["initialWeights"], "weight");
+  if (opts.initialWeights)
+    checkNamedTensors(
+      summary.layers.flatMap((l) => [...l.params, ...(l.state ?? [])]),
+      opts.initialWeights,
+      ["initialWeights"],
+      "weight",
+    );
 
   const split = opts.validationSplit ?? 0;
   const nTrain = Math.floor(data.n * (1 - split));

@@ -62,7 +62,47 @@ export interface Layer {
    *   product as large as the one giving `∂L/∂W` (and conv's col2im).
    */
   backward(dy: Float64Array, batch: number, needInputGrad?: boolean): Float64Array;
+  /**
+   * Only for layers that behave differently in training and inference (dropout, batch
+   * normalisation): how the next `forward` calls run. `Model.setMode` calls it; a layer without
+   * it runs the same in every mode.
+   */
+  setMode?(mode: LayerMode): void;
+  /**
+   * Only for layers with non-trainable state (batch normalisation's `moving_mean` and
+   * `moving_variance`): weights that are initialised, returned with the weights and loaded with them,
+   * but get no gradient, no optimiser slot and no regulariser. Their `grad` is never read.
+   */
+  state?(): Param[];
 }
+
+/**
+ * How the layers that behave differently in training and inference run a forward pass
+ * (Keras' `training` argument).
+ */
+export interface LayerMode {
+  /**
+   * Training: dropout drops units and batch normalisation normalises with the batch's own
+   * statistics. Inference: dropout is the identity and batch normalisation uses its moving statistics.
+   */
+  readonly training: boolean;
+  /**
+   * Batch normalisation folds the batch's statistics into its moving ones (a training step); false
+   * where a forward pass only inspects (`/gradients`).
+   */
+  readonly updateStats: boolean;
+  /**
+   * Dropout reuses the mask it drew last instead of drawing a new one: a numerical gradient check
+   * re-runs the same training pass many times.
+   */
+  readonly reuseMasks: boolean;
+}
+
+/** A training step's mode: what `fit` runs each batch in. */
+export const TRAINING_STEP: LayerMode = { training: true, updateStats: true, reuseMasks: false };
+
+/** Inference: predictions, validation and the final metrics (every model's default mode). */
+export const INFERENCE: LayerMode = { training: false, updateStats: false, reuseMasks: false };
 
 /** A layer's buffer sizes per sample, in doubles (see `Layer.sampleValues`). */
 export interface SampleValues {

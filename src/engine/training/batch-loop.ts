@@ -1,4 +1,5 @@
 import { targetSize } from "../data.js";
+import { TRAINING_STEP } from "../layers/layer.js";
 import { countCorrect } from "../losses.js";
 import type { Model } from "../model.js";
 import type { Optimizer } from "../optimizers.js";
@@ -21,8 +22,8 @@ export interface EpochSums {
 /**
  * The mini-batch loop of one epoch (docs/backprop.md §2): per batch of `batchSize` samples in
  * `order` (the last one smaller), forward, loss, back-propagation of the mean batch loss and one
- * optimiser step, each checked by `watch`, then the kernel constraints; stops at the first divergence. The batch buffers are
- * allocated once per run.
+ * optimiser step, each checked by `watch`, then the kernel constraints; stops at the first divergence. The batches run in training mode
+ * (`TRAINING_STEP`); the batch buffers are allocated once per run.
  */
 export class BatchLoop {
   private readonly xb: Float64Array;
@@ -52,6 +53,7 @@ export class BatchLoop {
     let correct = 0;
     let penalty = 0;
     let batch = 0;
+    model.setMode(TRAINING_STEP);
     for (let start = 0; start < nTrain; start += batchSize, batch++) {
       const b = Math.min(batchSize, nTrain - start);
       for (let r = 0; r < b; r++) {
