@@ -19,7 +19,7 @@ export {
 export { isClassifier, lossName, takesLabels } from "./losses.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
 export { OPTIMIZER_SLOTS, type SlotName } from "./optimizers.js";
-export type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
+export type { ConstraintSpec, RegularizerName, RegularizerSpec } from "./regularizers.js";
 export { makeSchedule, type Schedule } from "./schedules.js";
 export { Sha256, sha256Hex } from "./sha256.js";
 export type * from "./spec.js";

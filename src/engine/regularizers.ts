@@ -13,6 +13,19 @@ export interface RegularizerSpec {
 }
 
 /**
+ * A regulariser by name, as Keras' and tfjs' string identifiers: `"l1"` is `{l1: 0.01}`, `"l2"` is
+ * `{l2: 0.01}` (Keras' `L1`/`L2` defaults) and `"l1l2"` is `{l1: 0.01, l2: 0.01}` (tfjs' `l1l2`).
+ */
+export type RegularizerName = "l1" | "l2" | "l1l2";
+
+/** The coefficients each `RegularizerName` stands for. */
+export const REGULARIZER_NAMES: Readonly<Record<RegularizerName, Required<RegularizerSpec>>> = {
+  l1: { l1: 0.01, l2: 0 },
+  l2: { l1: 0, l2: 0.01 },
+  l1l2: { l1: 0.01, l2: 0.01 },
+};
+
+/**
  * A constraint on a kernel, applied after every optimiser step (tfjs' `maxNorm`, `nonNeg`,
  * `unitNorm`; docs/backprop.md §16.3). `axis` (default 0) lists the axes a norm is taken over: for a
  * dense kernel `[in, units]` axis 0 is each unit's incoming weights; for a conv kernel
@@ -70,12 +83,17 @@ export function addPenaltyGrad(
 }
 
 /**
- * Checks a regulariser and fills in its defaults.
- * @throws EngineError at `path` (`[..., "l1"]`) unless l1 and l2 are finite and ≥ 0.
+ * Checks a regulariser (an object or a `RegularizerName`) and fills in its defaults.
+ * @throws EngineError at `path` (`[..., "l1"]`) unless l1 and l2 are finite and ≥ 0, and at `path`
+ *   for a name that is not one of `REGULARIZER_NAMES`.
  */
 export function checkRegularizer(r: unknown, path: (string | number)[]): Required<RegularizerSpec> {
+  if (typeof r === "string") {
+    if (Object.hasOwn(REGULARIZER_NAMES, r)) return { ...REGULARIZER_NAMES[r as RegularizerName] };
+    throw new EngineError(`a regularizer is "l1", "l2", "l1l2" or an object {l1?, l2?}, got "${r}"`, path);
+  }
   if (typeof r !== "object" || r === null || Array.isArray(r))
-    throw new EngineError("a regularizer is an object {l1?, l2?}", path);
+    throw new EngineError('a regularizer is "l1", "l2", "l1l2" or an object {l1?, l2?}', path);
   const o = r as Record<string, unknown>;
   const out = { l1: 0, l2: 0 };
   for (const k of ["l1", "l2"] as const) {

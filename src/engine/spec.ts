@@ -6,7 +6,7 @@
 
 import type { InitializerSpec } from "./initializers.js";
 import type { ElementwiseName } from "./layers/elementwise.js";
-import type { ConstraintSpec, RegularizerSpec } from "./regularizers.js";
+import type { ConstraintSpec, RegularizerName, RegularizerSpec } from "./regularizers.js";
 
 /**
  * Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names:
@@ -70,11 +70,11 @@ export interface WeightOptions {
   /** Default `"zeros"`. */
   biasInitializer?: InitializerSpec;
   /** Penalty on the kernel added to the loss (docs/backprop.md §16.2). */
-  kernelRegularizer?: RegularizerSpec;
+  kernelRegularizer?: RegularizerSpec | RegularizerName;
   /** Penalty on the bias added to the loss. */
-  biasRegularizer?: RegularizerSpec;
+  biasRegularizer?: RegularizerSpec | RegularizerName;
   /** Penalty on the layer's output (after its activation), averaged over the batch. */
-  activityRegularizer?: RegularizerSpec;
+  activityRegularizer?: RegularizerSpec | RegularizerName;
   /** Applied to the kernel after every optimiser step (docs/backprop.md §16.3). */
   kernelConstraint?: ConstraintSpec;
 }

@@ -67,13 +67,18 @@ export const InitializerSchema = z
   });
 
 export const RegularizerSchema = z
-  .strictObject({
-    l1: num().min(0).optional().describe("Default 0."),
-    l2: num().min(0).optional().describe("Default 0."),
-  })
+  .union([
+    z.enum(["l1", "l2", "l1l2"]),
+    z.strictObject({
+      l1: num().min(0).optional().describe("Default 0."),
+      l2: num().min(0).optional().describe("Default 0."),
+    }),
+  ])
   .meta({
     id: "Regularizer",
-    description: "Keras' L1L2: the penalty l1·Σ|x| + l2·Σx² is added to the loss.",
+    description:
+      "Keras' L1L2: the penalty l1·Σ|x| + l2·Σx² is added to the loss. By name as Keras and tfjs: " +
+      '`"l1"` = {l1: 0.01}, `"l2"` = {l2: 0.01}, `"l1l2"` = {l1: 0.01, l2: 0.01}.',
   });
 
 const AxisSchema = z

@@ -174,12 +174,50 @@ describe("the penalty's value", () => {
       return null;
     };
     expect(bad({ l2: -1 })).toEqual(["layers", 0, "kernelRegularizer", "l2"]);
+    expect(bad("l3" as never, "biasRegularizer")).toEqual(["layers", 0, "biasRegularizer"]);
     expect(bad({ l1: Number.NaN }, "activityRegularizer")).toEqual([
       "layers",
       0,
       "activityRegularizer",
       "l1",
     ]);
+  });
+});
+
+describe("regularisers by name", () => {
+  const named = (kernelRegularizer: unknown): ModelSpec => ({
+    inputShape: [4],
+    layers: [
+      { type: "dense", units: 5, activation: "tanh", kernelRegularizer: kernelRegularizer as never },
+      { type: "dense", units: 3, activation: "softmax" },
+    ],
+    loss: "sparseCategoricalCrossentropy",
+  });
+  const { x, y } = randomBatch(named("l2"), 12, 3);
+  const run = (reg: unknown) =>
+    train({
+      model: named(reg),
+      data: { x, y, n: 12 },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 3,
+      batchSize: 4,
+      seed: 5,
+    });
+
+  it.each([
+    ["l1", { l1: 0.01 }],
+    ["l2", { l2: 0.01 }],
+    ["l1l2", { l1: 0.01, l2: 0.01 }],
+  ])('"%s" trains bit for bit as %j', (name, object) => {
+    const a = run(name);
+    expect(a.history.regularizationLoss![0]).toBeGreaterThan(0);
+    expect(a.weightsSha256).toBe(run(object).weightsSha256);
+    expect(a.weightsSha256).not.toBe(run(undefined).weightsSha256);
+  });
+
+  it('"l1l2" has the coefficients tfjs gives its l1l2 by default', async () => {
+    await tfReady();
+    expect(tf.regularizers.l1l2().getConfig()).toEqual({ l1: 0.01, l2: 0.01 });
   });
 });
 

@@ -71,6 +71,7 @@ describe("initialisers, regularisers and constraints over HTTP", () => {
 
   it.each([
     [{ kernelRegularizer: { l2: -1 } }, "model.layers[0].kernelRegularizer.l2"],
+    [{ kernelRegularizer: "l3" }, "model.layers[0].kernelRegularizer"],
     [{ kernelInitializer: { type: "randomNormal", stddev: -1 } }, "model.layers[0].kernelInitializer"],
     [{ kernelConstraint: { type: "maxNorm", maxValue: "big" } }, "model.layers[0].kernelConstraint"],
   ])("a bad value %j is a 400 naming the field", async (hidden, path) => {
@@ -88,6 +89,7 @@ describe("initialisers, regularisers and constraints over HTTP", () => {
     [{ kernel_initializer: "he_normal" }, "model.layers[0].kernel_initializer", "kernelInitializer"],
     [{ kernel_constraint: "max_norm" }, "model.layers[0].kernel_constraint", "kernelConstraint"],
     [{ kernelInitializer: "he_normal" }, "model.layers[0].kernelInitializer", "heNormal"],
+    [{ kernelRegularizer: "l1_l2" }, "model.layers[0].kernelRegularizer", "l1l2"],
     [{ kernelConstraint: "max_norm" }, "model.layers[0].kernelConstraint", "maxNorm"],
     [
       { kernelInitializer: { type: "VarianceScaling" } },

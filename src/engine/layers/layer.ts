@@ -1,5 +1,5 @@
 import type { InitializerSpec } from "../initializers.js";
-import type { ConstraintSpec, RegularizerSpec } from "../regularizers.js";
+import type { ConstraintSpec, RegularizerName, RegularizerSpec } from "../regularizers.js";
 import { sizeOf } from "../tensor.js";
 
 /**
@@ -19,7 +19,7 @@ export interface Param {
   /** Where `initializer` was given in the request, for errors (`["layers", 0, "kernelInitializer"]`). */
   initializerPath?: (string | number)[];
   /** A penalty `l1·Σ|w| + l2·Σw²` added to the loss (docs/backprop.md §16.2). */
-  regularizer?: RegularizerSpec;
+  regularizer?: RegularizerSpec | RegularizerName;
   /** Applied to the value after every optimiser step (docs/backprop.md §16.3). */
   constraint?: ConstraintSpec;
 }
