@@ -71,6 +71,10 @@ const FIELD_ALIASES: Record<string, readonly string[]> = {
   inputdim: ["inputShape"],
   classname: ["type"],
   batchinputshape: ["inputShape"],
+  // fit() arguments with another shape here.
+  callbacks: ["earlyStopping"],
+  initialepoch: ["optimizerState"],
+  validationdata: ["validationSplit"],
 };
 
 /** Edit distance (insert, delete, substitute), for typo suggestions. */

@@ -246,6 +246,9 @@ describe("a Keras spelling of a field says which field it means", () => {
       "kernelSize",
     ],
     [{ optimizer: { type: "adam", learningRate: 0.1, beta_1: 0.8 } }, "optimizer.beta_1", "beta1"],
+    [{ callbacks: [{ type: "EarlyStopping" }] }, "callbacks", "earlyStopping"],
+    [{ initial_epoch: 3 }, "initial_epoch", "optimizerState"],
+    [{ validation_data: [[1]] }, "validation_data", "validationSplit"],
   ])("%j", async (overrides, path, ours) => {
     const errors = errorsOf(await post(trainBody(overrides)));
     expect(errors[path]).toBe(`unknown field; did you mean \`${ours}\`?`);
