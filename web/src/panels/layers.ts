@@ -107,6 +107,7 @@ export function addLayerRow(units = 8, activation: Activation | ActivationLayer 
   const after = document.createElement("div");
   after.className = "layer-after hint";
   row.append(main, extras, after);
+  row.addEventListener("input", renumberLayers);
   row.addEventListener("change", renumberLayers);
   $("layers").append(row);
   renumberLayers();
