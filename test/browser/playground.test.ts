@@ -11,6 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp } from "../http/helper.js";
 import { browserTestsRun, launchChromium } from "./chromium.js";
+import { GRADIENTS_ANSWER } from "./fixtures.js";
 
 /** The canvas API the test reads in the page (the tests compile without the DOM types). */
 interface Canvas {
@@ -18,6 +19,11 @@ interface Canvas {
   getContext(
     kind: "2d",
   ): { getImageData(x: number, y: number, w: number, h: number): { data: Iterable<number> } } | null;
+}
+
+/** An element's box, read in the page. */
+interface Box {
+  getBoundingClientRect(): { right: number };
 }
 
 const RESULTS = join(import.meta.dirname, "..", "..", "test-results");
@@ -218,6 +224,148 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
     expect(await page.textContent("#error")).toBe(
       'the file holds no weights: expected { "dense_0/kernel": [[…]], … } or { weights: … }',
     );
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("the model panel's vocabulary: gelu with L2, a prelu layer and rmsprop are sent, the chart draws, the inspector shows ∂L/∂alpha; screenshots at 1280 and 800 px", async () => {
+    const { page, errors } = await open("/");
+    await page.waitForSelector("body[data-ready=true]");
+    const row = (n: number, cls: string) => page.locator(`.layer-row:nth-child(${n}) .${cls}`);
+    await row(1, "activation").selectOption("gelu");
+    await row(1, "l2").fill("0.01");
+    await row(2, "activation").selectOption("prelu");
+    await page.selectOption("#optimizer", "rmsprop");
+    await page.fill("#epochs", "100");
+    // the rows are named as the service names the layers: prelu_2 follows the linear dense_1
+    expect(await page.locator(".layer-name").allTextContents()).toEqual(["dense_0", "dense_1"]);
+    expect(await row(2, "layer-after").textContent()).toBe("→ prelu_2");
+    expect(await page.textContent("#output-layer")).toContain("dense_3(2, softmax)");
+    expect(await page.locator("#momentum-label").isVisible()).toBe(false);
+
+    const posted = page.waitForRequest((req) => req.method() === "POST" && req.url().endsWith("/jobs"));
+    await page.click("#train");
+    const body = (await posted).postDataJSON() as { model: { layers: unknown[] }; optimizer: unknown };
+    expect(body.model.layers).toEqual([
+      { type: "dense", units: 8, activation: "gelu", kernelRegularizer: { l2: 0.01 } },
+      { type: "dense", units: 8, activation: "linear" },
+      { type: "prelu" },
+      { type: "dense", units: 2, activation: "softmax" },
+    ]);
+    expect(body.optimizer).toEqual({ type: "rmsprop", learningRate: 0.03 });
+    await page.waitForSelector("#status[data-state=succeeded]");
+    await page.waitForSelector("#regions-note[data-verified=true]"); // the shadow resumed rmsprop exactly
+    const chart = page.locator("#chart");
+    expect(await chart.getAttribute("data-points")).toBe("100");
+    expect(Number(await chart.getAttribute("data-last-loss"))).toBeLessThan(
+      Number(await chart.getAttribute("data-first-loss")) / 2,
+    );
+    expect(await page.locator("#chart canvas").count()).toBeGreaterThan(0);
+
+    // the inspector: prelu_2's alpha gradient beside the kernels and biases, checked numerically
+    expect(await page.locator("#training-label").isVisible()).toBe(false); // no dropout, no batch norm
+    await page.selectOption("#sample", "2");
+    await page.waitForSelector("#numerical[data-max-rel-error]");
+    expect(Number(await page.getAttribute("#numerical", "data-max-rel-error"))).toBeLessThan(1e-2);
+    const prelu = page.locator("#inspection .layer-block", {
+      has: page.locator("h3", { hasText: "prelu_2" }),
+    });
+    const captions = await prelu.locator("figcaption").allTextContents();
+    expect(captions).toEqual([
+      expect.stringMatching(/^∂L\/∂alpha 8 · max \|v\| \d/),
+      expect.stringMatching(/^output \(activations\) 8 ·/),
+    ]);
+    expect(Number(captions[0]!.split("max |v| ")[1])).toBeGreaterThan(0); // some unit's input is negative
+    await prelu
+      .locator("canvas")
+      .first()
+      .hover({ position: { x: 5, y: 5 } });
+    expect(await page.textContent("#heatmap-tooltip")).toMatch(
+      /^∂L\/∂prelu_2\/alpha\[0\] = -?\d.*\nfinite differences: -?\d.*\nweight: -?\d/,
+    );
+    await page.mouse.move(0, 0);
+    for (const width of [1280, 800]) {
+      await page.setViewportSize({ width, height: 900 });
+      // nothing sticks out of the form: the widest control fits its panel
+      const form = (await page.locator("#setup").boundingBox())!;
+      const rights = await page
+        .locator("#setup select, #setup input, #setup button")
+        .evaluateAll((els) => els.map((e) => (e as unknown as Box).getBoundingClientRect().right));
+      const overflow = Math.max(...rights) - (form.x + form.width);
+      expect(overflow).toBeLessThan(0);
+      await page.screenshot({ path: join(RESULTS, `playground-${width}.png`), fullPage: true });
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it("dropout and batch normalisation: the bodies of /jobs and /gradients (answers mocked), gamma, beta, the moving statistics and the mask in the inspector", async () => {
+    const { page, errors } = await open("/");
+    await page.waitForSelector("body[data-ready=true]");
+    // Answers mocked with page.route: the bodies are what this checks.
+    const bodies: Record<string, unknown[]> = { jobs: [], gradients: [] };
+    await page.route(/\/jobs$/, async (route) => {
+      bodies.jobs!.push(route.request().postDataJSON());
+      await route.fulfill({ status: 202, json: { id: "job-mock", status: "queued", seed: 5 } });
+    });
+    await page.route(/\/jobs\/job-mock\/events$/, (route) =>
+      route.fulfill({
+        contentType: "text/event-stream",
+        body: `id: 1\nevent: failed\ndata: ${JSON.stringify({ status: "failed", epoch: 0, epochs: 20, error: { detail: "mocked" } })}\n\n`,
+      }),
+    );
+    await page.route(/\/gradients$/, async (route) => {
+      bodies.gradients!.push(route.request().postDataJSON());
+      await route.fulfill({ json: GRADIENTS_ANSWER });
+    });
+    await page.selectOption("#dataset", "builtin:iris");
+    await page.locator(".layer-row:nth-child(2) button").click(); // one hidden layer
+    await page.locator(".layer-row .units").fill("3");
+    await page.locator(".layer-row .batch-norm").check();
+    await page.locator(".layer-row .dropout").fill("0.25");
+    expect(await page.textContent(".layer-row .layer-after")).toBe("→ batchNormalization_1 → dropout_2");
+    expect(await page.textContent("#output-layer")).toContain("dense_3(3, softmax)");
+    await page.selectOption("#optimizer", "sgd");
+    await page.check("#nesterov");
+    await page.fill("#epochs", "20");
+    await page.click("#train");
+    await page.waitForSelector("#status[data-state=failed]");
+    const layers = [
+      { type: "dense", units: 3, activation: "tanh" },
+      { type: "batchNormalization" },
+      { type: "dropout", rate: 0.25 },
+      { type: "dense", units: 3, activation: "softmax" },
+    ];
+    expect(bodies.jobs).toMatchObject([
+      { model: { layers }, optimizer: { type: "sgd", learningRate: 0.03, momentum: 0.9, nesterov: true } },
+    ]);
+
+    // the inspector sends `training` (on by default, then off) and draws what the answer holds
+    expect(await page.locator("#training-label").isVisible()).toBe(true);
+    await page.click("#inspect");
+    await page.waitForSelector("#numerical[data-max-rel-error]");
+    await page.uncheck("#training");
+    await page.click("#inspect");
+    await page.waitForSelector("#inspection p.hint:has-text('inference mode')");
+    expect(bodies.gradients).toMatchObject([{ model: { layers }, training: true }, { training: false }]);
+    const block = (name: string) =>
+      page.locator("#inspection .layer-block", { has: page.locator("h3", { hasText: name }) });
+    expect(await block("batchNormalization_1").locator("figcaption").allTextContents()).toEqual([
+      expect.stringMatching(/^∂L\/∂gamma 3 ·/),
+      expect.stringMatching(/^∂L\/∂beta 3 ·/),
+      "moving_mean",
+      "moving_variance",
+      expect.stringMatching(/^output \(activations\) 3 ·/),
+    ]);
+    expect(await block("batchNormalization_1").locator(".not-trainable").allTextContents()).toEqual([
+      "moving_meannot trainable (no gradient)",
+      "moving_variancenot trainable (no gradient)",
+    ]);
+    expect(await block("dropout_2").locator("figcaption").allTextContents()).toEqual([
+      expect.stringMatching(/^dropout mask 3 · max \|v\| 1\.33/),
+      expect.stringMatching(/^output \(activations\) 3 ·/),
+    ]);
+    await page.screenshot({ path: join(RESULTS, "playground-batchnorm-dropout.png"), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);

@@ -8,7 +8,9 @@ import { apiKey, setApiKey } from "./api.js";
 import { $, button, input, select, showError } from "./dom.js";
 import { chooseSource, loadDatasets, regenerate, storeGenerated } from "./panels/data.js";
 import { clearInspection, fillSamples, inspect } from "./panels/inspector.js";
-import { addLayerRow, renumberLayers, updateOutputHint, validationSplit } from "./panels/model.js";
+import { addLayerRow, renumberLayers } from "./panels/layers.js";
+import { fillLosses, updateOutputHint, validationSplit } from "./panels/model.js";
+import { fillOptimizers, showOptimizerOptions } from "./panels/optimizer.js";
 import { pickFrame, regions, showSource } from "./panels/regions.js";
 import { cancelRun, chart, running, startRun } from "./panels/training.js";
 import { downloadWeights, uploadWeights } from "./panels/weights.js";
@@ -16,6 +18,7 @@ import { downloadWeights, uploadWeights } from "./panels/weights.js";
 /** Another data set was chosen: every panel shows it. */
 function sourceChanged(): void {
   chooseSource();
+  fillLosses();
   updateOutputHint();
   showSource(validationSplit());
   clearInspection();
@@ -35,6 +38,8 @@ function guard(fn: () => Promise<void> | void): () => void {
 }
 
 function init(): void {
+  fillOptimizers();
+  document.addEventListener("layers-changed", updateOutputHint);
   addLayerRow(8, "tanh");
   addLayerRow(8, "tanh");
   input("api-key").value = apiKey();
@@ -54,7 +59,7 @@ function init(): void {
   );
   $("add-layer").addEventListener("click", () => addLayerRow(4, "tanh"));
   select("loss").addEventListener("change", updateOutputHint);
-  select("optimizer").addEventListener("change", updateOutputHint);
+  select("optimizer").addEventListener("change", showOptimizerOptions);
   input("validation-split").addEventListener("change", () => regions.setValidationSplit(validationSplit()));
   $("setup").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -9,7 +9,6 @@ import type {
   DatasetsResponseSchema,
   DenseLayerSchema,
   GradientsRequestSchema,
-  GradientsResponse,
   LossSchema,
   ModelSpecSchema,
   NamedTensorsInputSchema,
@@ -18,6 +17,7 @@ import type {
   PredictRequestSchema,
   PredictResponse,
   Problem,
+  GradientsResponse as ServiceGradientsResponse,
   TrainRequestSchema,
   TrainResponse,
 } from "../../src/schemas/index.js";
@@ -25,7 +25,13 @@ import type { Job, JobProgress } from "../../src/schemas/jobs.js";
 import type { StoreDatasetJsonSchema, StoredDatasetResponse } from "../../src/schemas/stored-datasets.js";
 import type { OptimizerStateSchema } from "../../src/schemas/training.js";
 
-export type { GradientsResponse, Job, NestedNumbers, PredictResponse, Problem, TrainResponse };
+export type { Job, NestedNumbers, PredictResponse, Problem, TrainResponse };
+
+/**
+ * The answer of POST /gradients; in training mode, with each dropout layer's mask keyed by the
+ * layer's name (0 where a unit was dropped).
+ */
+export type GradientsResponse = ServiceGradientsResponse & { dropoutMasks?: Record<string, NestedOutput> };
 
 /** A tensor in an answer: nested arrays of its shape, `null` for a non-finite value. */
 export type Nested = NestedOutput;
@@ -36,18 +42,32 @@ export type WeightsInput = z.input<typeof NamedTensorsInputSchema>;
 
 export type ModelSpec = z.input<typeof ModelSpecSchema>;
 export type LayerSpec = ModelSpec["layers"][number];
+/**
+ * Layers the form builds beyond the model language of `LayerSpec`: dropout and batch
+ * normalisation (`<layer>/gamma`, `<layer>/beta` trainable; `<layer>/moving_mean`,
+ * `<layer>/moving_variance` not), as the service's schema names them.
+ */
+export type NormLayer = { type: "dropout"; rate: number } | { type: "batchNormalization" };
 export type DenseLayer = z.input<typeof DenseLayerSchema>;
 export type Activation = NonNullable<DenseLayer["activation"]>;
 export type Loss = z.input<typeof LossSchema>;
+/** A loss by name (the form sends names only). */
+export type LossName = Extract<Loss, string>;
 
 /** The body of POST /train and POST /jobs. */
 export type TrainBody = z.input<typeof TrainRequestSchema>;
 export type OptimizerSpec = TrainBody["optimizer"];
+export type OptimizerType = OptimizerSpec["type"];
 export type DatasetRef = TrainBody["dataset"];
 /** A built-in data set's name (GET /datasets lists them). */
 export type BuiltInName = Extract<DatasetRef, { name: unknown }>["name"];
 export type OptimizerStateInput = z.input<typeof OptimizerStateSchema>;
-export type GradientsBody = z.input<typeof GradientsRequestSchema>;
+/**
+ * The body of POST /gradients, with `training` (default true: dropout drops, batch
+ * normalisation uses the sample's statistics), which the form sends only for a model with
+ * dropout or batch normalisation.
+ */
+export type GradientsBody = z.input<typeof GradientsRequestSchema> & { training?: boolean };
 export type PredictBody = z.input<typeof PredictRequestSchema>;
 export type StoreDatasetBody = z.input<typeof StoreDatasetJsonSchema>;
 

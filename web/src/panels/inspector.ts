@@ -1,7 +1,9 @@
 /**
  * The gradient inspector: one sample, one back-propagation step (POST /gradients with
- * `numericalCheck: true`) at the weights on screen, drawn as heat maps of every layer's
- * gradients and outputs, with the finite-difference check's verdict.
+ * `numericalCheck: true`) at the weights on screen, drawn as heat maps of every trainable
+ * parameter's gradient (kernel, bias, gamma, beta, alpha), each layer's output and, in training
+ * mode, its dropout mask, with the finite-difference check's verdict. A weight with no gradient
+ * (batch normalisation's moving statistics) is listed as not trainable.
  */
 import { api } from "../api.js";
 import { $, clearError, input, select } from "../dom.js";
@@ -9,6 +11,7 @@ import { at, fmt, heatmap } from "../heatmap.js";
 import { state, weightsPhrase } from "../state.js";
 import type { GradientsBody, GradientsResponse, NestedNumbers } from "../types.js";
 import { sendBack } from "../types.js";
+import { hasModeLayers } from "./layers.js";
 import { buildModel, target } from "./model.js";
 import { regions } from "./regions.js";
 
@@ -53,16 +56,17 @@ export async function inspect(): Promise<void> {
     y = JSON.parse(input("manual-y").value) as number | number[];
   }
   const body: GradientsBody = { model, x, y, numericalCheck: true };
+  // `training` only where it changes anything, so a model without dropout or batch
+  // normalisation is inspected with the body the page always sent
+  if (hasModeLayers()) body.training = input("training").checked;
   if (state.currentWeights) body.weights = sendBack(state.currentWeights);
   else body.seed = Number(input("seed").value) || 0;
   const answer = await api<GradientsResponse>("POST", "/gradients", body);
-  renderInspection(
-    answer,
-    x,
-    state.currentWeights
-      ? weightsPhrase(state.currentLabel)
-      : `the seeded initial weights (seed ${answer.seed})`,
-  );
+  const weights = state.currentWeights
+    ? weightsPhrase(state.currentLabel)
+    : `the seeded initial weights (seed ${answer.seed})`;
+  const mode = body.training === undefined ? "" : body.training ? ", training mode" : ", inference mode";
+  renderInspection(answer, x, `${weights}${mode}`);
 }
 
 /** The numerical check's verdict as a badge. */
@@ -110,10 +114,13 @@ function renderInspection(g: GradientsResponse, x: NestedNumbers, weightsLabel: 
   row("input", [heatmap("x", x, (i, v) => `x[${i.join("][")}] = ${v}`)]);
   for (const a of g.activations) {
     const figures: HTMLElement[] = [];
-    for (const part of ["kernel", "bias"]) {
-      const key = `${a.layer}/${part}`;
+    for (const key of parameterKeys(g, a.layer)) {
+      const part = key.slice(a.layer.length + 1);
       const grad = g.gradients[key];
-      if (grad === undefined) continue;
+      if (grad === undefined) {
+        figures.push(notTrainable(part));
+        continue;
+      }
       figures.push(
         heatmap(`∂L/∂${part}`, grad, (i, v) => {
           const idx = `[${i.join("][")}]`;
@@ -124,9 +131,47 @@ function renderInspection(g: GradientsResponse, x: NestedNumbers, weightsLabel: 
         }),
       );
     }
+    const mask = g.dropoutMasks?.[a.layer];
+    if (mask !== undefined)
+      figures.push(
+        heatmap(
+          "dropout mask",
+          mask,
+          (i, v) => `${a.layer} mask[${i.join("][")}] = ${v}${v === 0 ? " (dropped)" : ""}`,
+        ),
+      );
     figures.push(
       heatmap("output (activations)", a.output, (i, v) => `${a.layer} output[${i.join("][")}] = ${v}`),
     );
     row(a.layer, figures);
   }
+}
+
+/** The order parameters are shown in; any other follows, in the answer's order. */
+const PARAMETER_ORDER = ["kernel", "bias", "gamma", "beta", "alpha", "moving_mean", "moving_variance"];
+
+/** A layer's weights and gradients (`<layer>/<param>`), kernel first. */
+function parameterKeys(g: GradientsResponse, layer: string): string[] {
+  const prefix = `${layer}/`;
+  const keys = [...new Set([...Object.keys(g.weights), ...Object.keys(g.gradients)])].filter((k) =>
+    k.startsWith(prefix),
+  );
+  const rank = (k: string) => {
+    const i = PARAMETER_ORDER.indexOf(k.slice(prefix.length));
+    return i < 0 ? PARAMETER_ORDER.length : i;
+  };
+  return keys.sort((a, b) => rank(a) - rank(b));
+}
+
+/** A weight the answer has no gradient for: a non-trainable one. */
+function notTrainable(part: string): HTMLElement {
+  const figure = document.createElement("figure");
+  figure.className = "not-trainable";
+  const caption = document.createElement("figcaption");
+  caption.textContent = part;
+  const note = document.createElement("span");
+  note.className = "hint";
+  note.textContent = "not trainable (no gradient)";
+  figure.append(caption, note);
+  return figure;
 }

@@ -1,110 +1,65 @@
 /**
- * The model panel: hidden dense layers, the loss, and the output layer they call for; and the
- * training panel's fields, which with them make the request body.
+ * The model panel: the hidden layers (web/src/panels/layers.ts), the loss the data fits and the
+ * output layer it calls for; and the training panel's fields, which with them make the request
+ * body.
  */
 import { $, input, select } from "../dom.js";
+import { fieldNumber } from "../fields.js";
+import { DEFAULT_LOSS, LOSSES, lossesFor } from "../options.js";
 import { type RunBody, state } from "../state.js";
-import type {
-  Activation,
-  DenseLayer,
-  LayerSpec,
-  Loss,
-  ModelSpec,
-  OptimizerSpec,
-  TrainBody,
-} from "../types.js";
+import type { DenseLayer, LayerSpec, LossName, ModelSpec, TrainBody } from "../types.js";
 import { sendBack } from "../types.js";
+import { hasModeLayers, hiddenLayers, leadingLayers, outputIndex } from "./layers.js";
+import { buildOptimizer } from "./optimizer.js";
 
-const ACTIVATIONS: Activation[] = [
-  "tanh",
-  "relu",
-  "sigmoid",
-  "linear",
-  "elu",
-  "selu",
-  "softplus",
-  "softsign",
-  "relu6",
-  "hardSigmoid",
-  "swish",
-  "mish",
-  "gelu",
-];
-
-/** Appends a hidden layer row to the form. */
-export function addLayerRow(units = 8, activation: Activation = "tanh"): void {
-  const row = document.createElement("div");
-  row.className = "layer-row";
-  const unitsInput = document.createElement("input");
-  unitsInput.type = "number";
-  unitsInput.min = "1";
-  unitsInput.max = "256";
-  unitsInput.value = String(units);
-  unitsInput.className = "units";
-  unitsInput.setAttribute("aria-label", "units");
-  const act = document.createElement("select");
-  act.className = "activation";
-  act.setAttribute("aria-label", "activation");
-  for (const a of ACTIVATIONS) act.append(new Option(a, a, a === activation, a === activation));
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.textContent = "×";
-  remove.title = "remove this layer";
-  remove.addEventListener("click", () => {
-    row.remove();
-    renumberLayers();
-  });
-  const name = document.createElement("span");
-  name.className = "layer-name";
-  row.append(name, unitsInput, document.createTextNode(" units, "), act, remove);
-  $("layers").append(row);
-  renumberLayers();
-}
-
-/** Names the rows as the service names the layers (`dense_<index>`, after a flatten if any). */
-export function renumberLayers(): void {
-  const rows = [...$("layers").querySelectorAll<HTMLDivElement>(".layer-row")];
-  const offset = (state.source?.inputShape.length ?? 1) > 1 ? 1 : 0;
-  rows.forEach((row, i) => {
-    row.querySelector(".layer-name")!.textContent = `dense_${i + offset}`;
-  });
-  updateOutputHint();
+/**
+ * Fills the loss menu with the losses that fit the data set (class labels or numbers), keeping
+ * the choice when it still fits, else the default for the kind.
+ */
+export function fillLosses(): void {
+  const classes = state.source?.classes !== undefined;
+  const sel = select("loss");
+  const previous = sel.value;
+  const names = lossesFor(classes);
+  const chosen = names.includes(previous as LossName)
+    ? previous
+    : DEFAULT_LOSS[classes ? "classification" : "regression"];
+  sel.replaceChildren(...names.map((n) => new Option(LOSSES[n].label, n, n === chosen, n === chosen)));
 }
 
 /** The output layer the loss and the data call for. */
-function outputLayer(loss: string): DenseLayer {
+function outputLayer(loss: LossName): DenseLayer {
   const k = state.source?.classes?.length;
-  if (k === undefined) return { type: "dense", units: 1, activation: "linear" };
-  if (loss === "binaryCrossentropy" || (loss === "meanSquaredError" && k === 2))
-    return { type: "dense", units: 1, activation: "sigmoid" };
-  return { type: "dense", units: k, activation: "softmax" };
+  const entry = LOSSES[loss] ?? LOSSES[DEFAULT_LOSS.classification];
+  const out =
+    k === undefined
+      ? (entry.regression ?? { units: 1, activation: "linear" })
+      : (entry.classes?.(k) ?? { units: k, activation: "softmax" });
+  return { type: "dense", ...out };
 }
 
-/** The model in the form: a flatten for samples of rank > 1, the hidden rows, the output layer. */
+/**
+ * The model in the form: a flatten for samples of rank > 1, the hidden rows' layers, the output
+ * layer.
+ * @throws Error naming the layer and field when a number is empty or out of range.
+ */
 export function buildModel(): ModelSpec {
-  const loss = select("loss").value as Extract<Loss, string>;
-  const shape = state.source!.inputShape;
-  const layers: LayerSpec[] = shape.length > 1 ? [{ type: "flatten" }] : [];
-  for (const row of $("layers").querySelectorAll<HTMLDivElement>(".layer-row"))
-    layers.push({
-      type: "dense",
-      units: fieldNumber(row.querySelector<HTMLInputElement>(".units")!, "units", { integer: true, min: 1 }),
-      activation: row.querySelector<HTMLSelectElement>(".activation")!.value as Activation,
-    });
-  layers.push(outputLayer(loss));
-  return { inputShape: shape, layers, loss };
+  const loss = select("loss").value as LossName;
+  const layers = [...leadingLayers(), ...hiddenLayers(true), outputLayer(loss)];
+  // Dropout and batch normalisation are sent as the service's model language names them
+  // (NormLayer); the cast is what lets them into the schema's layer type.
+  return { inputShape: state.source!.inputShape, layers: layers as LayerSpec[], loss };
 }
 
-/** Says which output layer the model gets; shows momentum for sgd only. */
+/** Says which output layer the model gets; shows the inspector's training toggle when it matters. */
 export function updateOutputHint(): void {
   const source = state.source;
   if (!source) return;
-  const out = outputLayer(select("loss").value);
-  const index = $("layers").querySelectorAll(".layer-row").length + (source.inputShape.length > 1 ? 1 : 0);
+  const out = outputLayer(select("loss").value as LossName);
   $("output-layer").textContent =
     `input [${source.inputShape.join(", ")}]${source.inputShape.length > 1 ? " → flatten" : ""} → … → ` +
-    `dense_${index}(${out.units}, ${out.activation}) (output, set by the loss and the classes)`;
-  $("momentum-label").hidden = select("optimizer").value !== "sgd";
+    `dense_${outputIndex()}(${out.units}, ${out.activation}) (output, set by the loss and the classes)`;
+  $("training-label").hidden = !hasModeLayers();
 }
 
 /** A target as the service expects it for this model: a label, one number, or one-hot. */
@@ -126,49 +81,12 @@ const MAX_SPLIT = 0.9;
 export const validationSplit = () =>
   Math.min(MAX_SPLIT, Math.max(0, Number(input("validation-split").value) || 0));
 
-/**
- * A numeric field's value, checked before anything is sent: an empty field is an error naming
- * it (never `Number("") = 0`, which would train with a learning rate of 0), and so is a value
- * outside [min, max] or, for `integer`, a fraction.
- * @throws Error naming the field, shown in the error box.
- */
-export function fieldNumber(
-  field: HTMLInputElement,
-  label: string,
-  limits: { integer?: boolean; min?: number; max?: number } = {},
-): number {
-  const text = field.value.trim();
-  const fallback = field.defaultValue.trim() === "" ? "" : ` (the default is ${field.defaultValue.trim()})`;
-  if (text === "") throw new Error(`${label} is empty: enter a number${fallback}`);
-  const value = Number(text);
-  const { integer = false, min, max } = limits;
-  if (!Number.isFinite(value)) throw new Error(`${label} must be a number; got "${text}"`);
-  if (integer && !Number.isInteger(value)) throw new Error(`${label} must be a whole number; got ${text}`);
-  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
-    const range =
-      min !== undefined && max !== undefined
-        ? `between ${min} and ${max}`
-        : min !== undefined
-          ? `at least ${min}`
-          : `at most ${max}`;
-    throw new Error(`${label} must be ${range}; got ${text}`);
-  }
-  return value;
-}
-
 /** The POST /jobs body the form describes. */
 export function buildBody(): RunBody {
   const source = state.source;
   if (!source) throw new Error("no data set");
   const model = buildModel();
-  const optimizerType = select("optimizer").value as "sgd" | "adam";
-  const learningRate = fieldNumber(input("learning-rate"), "learning rate", { min: 0 });
-  const momentum =
-    optimizerType === "sgd" ? fieldNumber(input("momentum"), "momentum", { min: 0, max: 1 }) : 0;
-  const optimizer: OptimizerSpec =
-    optimizerType === "sgd" && momentum > 0
-      ? { type: optimizerType, learningRate, momentum }
-      : { type: optimizerType, learningRate };
+  const optimizer = buildOptimizer();
   const dataset: TrainBody["dataset"] =
     source.dataset === "inline"
       ? { x: source.points!.x, y: source.points!.labels.map((l) => target(l, model)) }
