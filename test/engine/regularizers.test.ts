@@ -193,7 +193,7 @@ describe("regularisers by name", () => {
     ],
     loss: "sparseCategoricalCrossentropy",
   });
-  const { x, y } = randomBatch(named("l2"), 12, 3);
+  const { x, y } = randomBatch(named("l2"), 12, 3, 3);
   const run = (reg: unknown) =>
     train({
       model: named(reg),
