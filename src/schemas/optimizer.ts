@@ -115,10 +115,14 @@ function gradientOptimizer<const T extends string, F extends z.core.$ZodLooseSha
   fields: F,
   meta: { id: string; description: string },
 ) {
-  return z
-    .strictObject({ type: z.literal(type), learningRate: LearningRateSchema, ...fields, ...ClipFields })
-    .check(atMostOneClip)
-    .meta(meta);
+  // A `learningRate` in `fields` replaces the required one (adadelta's is optional); the cast says so
+  // to the type checker, which would otherwise intersect the two.
+  const shape = { type: z.literal(type), learningRate: LearningRateSchema, ...fields, ...ClipFields } as {
+    type: z.ZodLiteral<T>;
+  } & Omit<{ learningRate: typeof LearningRateSchema }, keyof F> &
+    F &
+    typeof ClipFields;
+  return z.strictObject(shape).check(atMostOneClip).meta(meta);
 }
 
 export const SgdSchema = gradientOptimizer(

@@ -45,10 +45,6 @@ export function buildOptimizer(): OptimizerSpec {
         learningRate,
         weightDecay: fieldNumber(input("weight-decay"), "weight decay", { min: 0, max: 1e6 }),
       };
-    case "adadelta":
-      // The schema redefines adadelta's learningRate (optional, Keras 3's default); the type
-      // zod infers for it from gradientOptimizer's spread is `undefined`, the service takes a rate.
-      return { type, learningRate } as unknown as OptimizerSpec;
     default:
       return { type, learningRate };
   }
