@@ -376,6 +376,35 @@ describe("moving statistics, modes and weights", () => {
   });
 });
 
+describe("memory and work accounting", () => {
+  it("sampleValues: output and x̂ forward (LN adds its per-sample statistics), ∂L/∂X backward; forwardCost", () => {
+    const m = new Model({
+      inputShape: [2, 3, 4],
+      layers: [{ type: "batchNormalization" }, { type: "layerNormalization", axis: [2, 3] }],
+      loss: "meanSquaredError",
+    });
+    const [bn, ln] = m.layers as [BatchNormalization, LayerNormalization];
+    expect(bn.sampleValues).toEqual({ forward: 48, backward: 24 });
+    expect(ln.sampleValues).toEqual({ forward: 48 + 2 * 2, backward: 24 });
+    expect(bn.forwardCost).toBe(96);
+    expect(ln.groups).toBe(2);
+    expect(ln.groupSize).toBe(12);
+  });
+
+  it("backward without the input gradient allocates nothing and still accumulates gamma and beta", () => {
+    const m = seededModel(
+      { inputShape: [3], layers: [{ type: "batchNormalization" }], loss: "meanSquaredError" },
+      1,
+    );
+    m.setMode(TRAINING_CHECK);
+    const layer = layerOf(m, BatchNormalization);
+    layer.forward(uniformBatch(4, 3, 1), 4);
+    m.zeroGrads();
+    expect(layer.backward(uniformBatch(4, 3, 2), 4, false)).toHaveLength(0);
+    expect(Array.from(layer.beta!.grad).every((v) => v !== 0)).toBe(true);
+  });
+});
+
 describe("options are checked where the request wrote them", () => {
   const at = (layer: LayerSpec, inputShape = [2, 3]) => {
     try {
