@@ -88,3 +88,10 @@ export function uniformBatch(n: number, size: number, seed: number, lo = -1, hi 
   const rng = new Rng(seed);
   return Float64Array.from({ length: n * size }, () => rng.uniform(lo, hi));
 }
+
+/** The first layer of `model` of class `cls`. */
+export function layerOf<T>(model: Model, cls: abstract new (...args: never[]) => T): T {
+  const l = model.layers.find((x) => x instanceof cls);
+  if (!l) throw new Error("no such layer");
+  return l as T;
+}
