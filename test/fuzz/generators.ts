@@ -52,6 +52,8 @@ export const ACTIVATIONS = [
 ] as const;
 /** The activation layers with options of their own. */
 export const ACTIVATION_LAYERS = ["leakyReLU", "prelu", "elu", "softmax"] as const;
+/** The normalisation layers (docs/backprop.md §19). */
+export const NORMALIZATION_LAYERS = ["batchNormalization", "layerNormalization"] as const;
 /** The shape layers (no parameters): global pooling, reshape, zero padding. */
 export const SHAPE_LAYERS = [
   "globalAveragePooling2d",
@@ -114,6 +116,8 @@ function genLoss(r: Rand, loss: Loss): { tree: Tree; fromLogits: boolean } {
 export interface ParamShape {
   key: string;
   shape: number[];
+  /** A non-trainable weight (batch normalisation's moving statistics): in `weights`, not in `gradients`. */
+  state?: boolean;
 }
 
 /** A valid model and what the test knows about it. */
@@ -298,6 +302,52 @@ export function genModel(
     if (type === "prelu") params.push({ key: `${name}/alpha`, shape: alphaShape });
     layers.push(layer);
   };
+  // batchNormalization or layerNormalization on the current shape, options at their edges
+  // (momentum 0 and 1, center and scale off, axes written positive or negative, lists out of order).
+  const normalizationLayer = () => {
+    const type = r.pick(NORMALIZATION_LAYERS);
+    const layer: TreeObject = { type };
+    const rank = shape.length;
+    // An axis of [batch, ...shape] (1 … rank), written as is or counted from the end.
+    const written = (a: number) => (r.bool(0.4) ? a - rank - 1 : a);
+    let axes = [rank];
+    if (r.bool(0.5)) {
+      if (type === "layerNormalization" && rank > 1 && r.bool(0.5)) {
+        axes = [...new Set(Array.from({ length: r.int(1, rank) }, () => r.int(1, rank)))];
+        layer.axis = axes.map(written);
+      } else {
+        axes = [r.int(1, rank)];
+        layer.axis = written(axes[0]!);
+      }
+    }
+    if (type === "batchNormalization") {
+      optional(layer, "momentum", r.bool(0.4) ? r.pick([0, 1, 0.99]) : r.num(0, 1));
+      for (const field of [
+        "gammaInitializer",
+        "betaInitializer",
+        "movingMeanInitializer",
+        "movingVarianceInitializer",
+      ])
+        if (r.bool(0.1)) {
+          const init = genInitializer(r);
+          // orthogonal needs a matrix: a vector is refused with a 422.
+          if (init !== "orthogonal" && !(isObject(init) && init.type === "orthogonal")) layer[field] = init;
+        }
+    }
+    optional(layer, "epsilon", r.bool(0.3) ? r.pick([1e-3, 0.5, 1e-2]) : r.num(1e-3, 1), 0.3);
+    const center = r.bool(0.8);
+    const scale = r.bool(0.8);
+    if (!center || r.bool(0.2)) layer.center = center;
+    if (!scale || r.bool(0.2)) layer.scale = scale;
+    const name = nameFor(type, layer);
+    const paramShape = axes.map((a) => shape[a - 1]!);
+    if (scale) params.push({ key: `${name}/gamma`, shape: paramShape });
+    if (center) params.push({ key: `${name}/beta`, shape: paramShape });
+    if (type === "batchNormalization")
+      for (const stat of ["moving_mean", "moving_variance"])
+        params.push({ key: `${name}/${stat}`, shape: paramShape, state: true });
+    layers.push(layer);
+  };
   // A shape layer of no parameters, with its options in every form tfjs takes.
   const shapeLayer = (layer: TreeObject, outShape: number[]) => {
     if (layer.type !== "reshape" && r.bool(0.15)) layer.dataFormat = "channelsLast";
@@ -378,6 +428,7 @@ export function genModel(
         layers.push(layer);
         shape = [windowOut(h, kh, sh, pad), windowOut(w, kw, sw, pad), filters];
         if (r.bool(0.2)) activationKindLayer();
+        if (r.bool(0.2)) normalizationLayer();
         if (r.bool(0.15)) zeroPadding();
         // An image of other proportions, the same values: [w, h, c].
         if (r.bool(0.1)) reshape([shape[1]!, shape[0]!, shape[2]!]);
@@ -431,6 +482,7 @@ export function genModel(
       dense(r.int(1, 4), r.bool(0.8) ? r.pick(ACTIVATIONS) : undefined);
       if (r.bool(0.15)) activationLayer(r.pick(ACTIVATIONS));
       if (r.bool(0.2)) activationKindLayer();
+      if (r.bool(0.2)) normalizationLayer();
       if (r.bool(0.1)) reshape([...shape]);
     }
   }
@@ -540,7 +592,9 @@ export function genY(r: Rand, plan: ModelPlan): Tree {
 
 export function genWeights(r: Rand, plan: ModelPlan): TreeObject {
   const out: TreeObject = {};
-  for (const p of plan.params) out[p.key] = nested(p.shape, () => r.num(-1, 1));
+  // A moving variance is a variance: ≥ 0.
+  for (const p of plan.params)
+    out[p.key] = nested(p.shape, () => (p.key.endsWith("/moving_variance") ? r.num(0, 2) : r.num(-1, 1)));
   return out;
 }
 
@@ -1139,6 +1193,24 @@ export function extremeRequest(r: Rand, gen: Generated): WireRequest {
             ])
           : { [r.pick(["l1", "l2"])]: huge };
       kinds.push("extreme-weight-options");
+    }
+  }
+  if (r.bool(0.3)) {
+    // Normalisation at its edges: epsilon tiny (1/√ε overflows a later layer: a divergence or a
+    // 422), or an axis that is the batch or beyond the input (a 422 at model.layers[i].axis).
+    const layers = isObject(body.model) && Array.isArray(body.model.layers) ? body.model.layers : [];
+    const norms = layers.filter(
+      (l) => isObject(l) && (NORMALIZATION_LAYERS as readonly unknown[]).includes(l.type),
+    ) as TreeObject[];
+    if (norms.length > 0) {
+      const layer = r.pick(norms);
+      if (r.bool(0.5)) {
+        layer.epsilon = r.pick([5e-324, 1e-300, 1e-12]);
+        kinds.push("extreme-epsilon");
+      } else {
+        layer.axis = r.pick([0, 5, -6, 99]);
+        kinds.push("extreme-axis");
+      }
     }
   }
   if (r.bool(0.3)) {

@@ -183,10 +183,14 @@ function checkSuccess(
       if (all.length > 0) out.push(`null numbers without divergence: ${all.join(", ")}`);
     }
     const wKeys = Object.keys((body.weights ?? {}) as object).sort();
+    // Batch normalisation's moving statistics are weights without a gradient.
+    const trainable = wKeys.filter((k) => !/\/moving_(mean|variance)$/.test(k));
     if (body.gradients !== undefined) {
       const gKeys = Object.keys(body.gradients as object).sort();
-      if (JSON.stringify(wKeys) !== JSON.stringify(gKeys))
-        out.push(`weights keys ${JSON.stringify(wKeys)} ≠ gradients keys ${JSON.stringify(gKeys)}`);
+      if (JSON.stringify(trainable) !== JSON.stringify(gKeys))
+        out.push(
+          `trainable weights keys ${JSON.stringify(trainable)} ≠ gradients keys ${JSON.stringify(gKeys)}`,
+        );
     } else if (route === "POST /gradients" || !JSON.stringify(body.nonFinite ?? "").includes("gradients"))
       out.push("gradients missing and not named in nonFinite");
     if (plan) {

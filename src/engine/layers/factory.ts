@@ -4,10 +4,12 @@ import type { LayerSpec } from "../spec.js";
 import { formatShape } from "../tensor.js";
 import { Activation } from "./activation.js";
 import { buildAdvancedActivation, preluParamCount } from "./advanced-activations.js";
+import { batchNormalizationParamCount, buildBatchNormalization } from "./batch-normalization.js";
 import { buildConvLayer } from "./conv-factory.js";
 import { Dense } from "./dense.js";
 import { Flatten } from "./flatten.js";
 import type { Layer } from "./layer.js";
+import { buildLayerNormalization, layerNormalizationParamCount } from "./layer-normalization.js";
 import { buildShapeLayer } from "./shape-factory.js";
 
 /**
@@ -16,6 +18,8 @@ import { buildShapeLayer } from "./shape-factory.js";
  */
 export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
   if (ls.type === "prelu") return preluParamCount(ls, inShape);
+  if (ls.type === "batchNormalization") return batchNormalizationParamCount(ls, inShape);
+  if (ls.type === "layerNormalization") return layerNormalizationParamCount(ls, inShape);
   const bias = (units: number) =>
     ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
   if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
@@ -64,5 +68,9 @@ export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: nu
     case "reshape":
     case "zeroPadding2d":
       return [buildShapeLayer(ls, name, inShape, i)];
+    case "batchNormalization":
+      return [buildBatchNormalization(ls, name, inShape, i)];
+    case "layerNormalization":
+      return [buildLayerNormalization(ls, name, inShape, i)];
   }
 }
