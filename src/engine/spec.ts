@@ -197,6 +197,25 @@ export interface ZeroPadding2dSpec {
   name?: string;
 }
 
+/**
+ * Keras' / tfjs' `dropout` (docs/backprop.md §18): in training, each unit is zeroed with
+ * probability `rate` and the kept ones scaled by 1/(1 − rate); in inference the identity.
+ */
+export interface DropoutSpec {
+  type: "dropout";
+  /** Fraction of units dropped, in [0, 1). */
+  rate: number;
+  /**
+   * The mask's shape, broadcast over the axes where it is 1: per sample (the input's rank), or with
+   * the batch axis first as Keras writes it (`[null, 1, 1, 8]`: the batch entry `null`/`-1`, or 1 for
+   * one mask shared by the batch). `null`/`-1` stands for the input's extent. Default: the input's shape.
+   */
+  noiseShape?: (number | null)[];
+  /** The layer's own stream seed (uint32); default: from the request's seed and the layer's index. */
+  seed?: number;
+  name?: string;
+}
+
 export type LayerSpec =
   | DenseSpec
   | ActivationSpec
@@ -209,7 +228,8 @@ export type LayerSpec =
   | SoftmaxSpec
   | GlobalPooling2dSpec
   | ReshapeSpec
-  | ZeroPadding2dSpec;
+  | ZeroPadding2dSpec
+  | DropoutSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {

@@ -6,6 +6,7 @@ import { Activation } from "./activation.js";
 import { buildAdvancedActivation, preluParamCount } from "./advanced-activations.js";
 import { buildConvLayer } from "./conv-factory.js";
 import { Dense } from "./dense.js";
+import { buildDropout } from "./dropout.js";
 import { Flatten } from "./flatten.js";
 import type { Layer } from "./layer.js";
 import { buildShapeLayer } from "./shape-factory.js";
@@ -64,5 +65,7 @@ export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: nu
     case "reshape":
     case "zeroPadding2d":
       return [buildShapeLayer(ls, name, inShape, i)];
+    case "dropout":
+      return [buildDropout(ls, name, inShape, i)];
   }
 }
