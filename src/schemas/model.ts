@@ -298,7 +298,17 @@ export const DropoutLayerSchema = z
       .lt(1)
       .describe("Fraction of the units dropped in training, in [0, 1) (1 would drop everything)."),
     noiseShape: z
-      .array(z.union([z.number().int().min(-1).max(LIMITS.maxInputDim), z.null()]))
+      .array(
+        z.union([
+          z
+            .number()
+            .int()
+            .min(-1)
+            .max(LIMITS.maxInputDim)
+            .refine((d) => d !== 0, "expected null, -1 or a positive integer"),
+          z.null(),
+        ]),
+      )
       .min(1)
       .max(LIMITS.maxInputRank + 1)
       .optional()
