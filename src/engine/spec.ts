@@ -198,6 +198,52 @@ export interface ZeroPadding2dSpec {
 }
 
 /**
+ * Keras' `batchNormalization` (docs/backprop.md §19.1–§19.3): normalises each channel along `axis`
+ * with the batch's statistics in training and the moving ones in inference. Weights
+ * `<layer>/gamma`, `<layer>/beta` (trainable, `[channels]`), `<layer>/moving_mean`,
+ * `<layer>/moving_variance` (not trainable).
+ */
+export interface BatchNormalizationSpec {
+  type: "batchNormalization";
+  /** The channel axis counting the batch axis as 0 (Keras): -1 (default, the last) or ≥ 1. */
+  axis?: number;
+  /** In [0, 1]; default 0.99: `moving ← momentum·moving + (1 − momentum)·batch`. */
+  momentum?: number;
+  /** > 0; default 1e-3. */
+  epsilon?: number;
+  /** Add `beta`; default true. */
+  center?: boolean;
+  /** Multiply by `gamma`; default true. */
+  scale?: boolean;
+  /** Default `"ones"`. */
+  gammaInitializer?: InitializerSpec;
+  /** Default `"zeros"`. */
+  betaInitializer?: InitializerSpec;
+  /** Default `"zeros"`. */
+  movingMeanInitializer?: InitializerSpec;
+  /** Default `"ones"`. */
+  movingVarianceInitializer?: InitializerSpec;
+  name?: string;
+}
+
+/**
+ * Keras' `layerNormalization` (docs/backprop.md §19.4): each sample normalised over `axis`, the
+ * same in training and inference; `<layer>/gamma` and `<layer>/beta` shaped over those axes.
+ */
+export interface LayerNormalizationSpec {
+  type: "layerNormalization";
+  /** An axis or a list of distinct axes, counting the batch axis as 0: -1 (default, the last) or ≥ 1. */
+  axis?: number | number[];
+  /** > 0; default 1e-3. */
+  epsilon?: number;
+  /** Add `beta`; default true. */
+  center?: boolean;
+  /** Multiply by `gamma`; default true. */
+  scale?: boolean;
+  name?: string;
+}
+
+/**
  * Keras' / tfjs' `dropout` (docs/backprop.md §18): in training, each unit is zeroed with
  * probability `rate` and the kept ones scaled by 1/(1 − rate); in inference the identity.
  */
@@ -229,6 +275,8 @@ export type LayerSpec =
   | GlobalPooling2dSpec
   | ReshapeSpec
   | ZeroPadding2dSpec
+  | BatchNormalizationSpec
+  | LayerNormalizationSpec
   | DropoutSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */

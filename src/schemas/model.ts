@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ELEMENTWISE_NAMES, type LayerSpec, type ModelSpec } from "../engine/index.js";
 import { LIMITS } from "./limits.js";
-import { weightOptionFields } from "./weight-options.js";
+import { InitializerSchema, weightOptionFields } from "./weight-options.js";
 
 export const ActivationSchema = z
   .enum(["linear", "sigmoid", "tanh", "relu", "softmax", ...ELEMENTWISE_NAMES])
@@ -289,6 +289,71 @@ export const ZeroPadding2dLayerSchema = z
       "Zeros around [height, width, channels]: [top + height + bottom, left + width + right, channels].",
   });
 
+const normalizationFields = {
+  epsilon: z
+    .number()
+    .positive()
+    .optional()
+    .describe("Added to the variance before its square root; > 0, default 1e-3."),
+  center: z.boolean().optional().describe("Add the trainable offset `<name>/beta`. Default true."),
+  scale: z.boolean().optional().describe("Multiply by the trainable scale `<name>/gamma`. Default true."),
+};
+
+export const BatchNormalizationLayerSchema = z
+  .strictObject({
+    type: z.literal("batchNormalization"),
+    axis: z
+      .number()
+      .int()
+      .optional()
+      .describe(
+        "The channel axis, counting the batch axis as 0 (Keras): -1 (default, the last) or 1 … rank; " +
+          "statistics are taken over every other axis. 0 or an axis outside the input is a 422.",
+      ),
+    momentum: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        "In [0, 1]; default 0.99. moving ← momentum·moving + (1 − momentum)·batch, per training batch.",
+      ),
+    ...normalizationFields,
+    gammaInitializer: InitializerSchema.optional().describe('Default "ones".'),
+    betaInitializer: InitializerSchema.optional().describe('Default "zeros".'),
+    movingMeanInitializer: InitializerSchema.optional().describe('Default "zeros".'),
+    movingVarianceInitializer: InitializerSchema.optional().describe('Default "ones".'),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "BatchNormalizationLayer",
+    description:
+      "Keras' batch normalisation: gamma·(x − mean)/√(variance + epsilon) + beta per channel, with the " +
+      "batch's mean and (biased) variance while training (/train, jobs) and the moving ones otherwise " +
+      "(/predict, validation, final metrics). Weights `<name>/gamma`, `<name>/beta` (trainable, [channels]), " +
+      "`<name>/moving_mean`, `<name>/moving_variance` (not trainable; returned and loaded with the weights).",
+  });
+
+export const LayerNormalizationLayerSchema = z
+  .strictObject({
+    type: z.literal("layerNormalization"),
+    axis: z
+      .union([z.number().int(), z.array(z.number().int()).min(1).max(LIMITS.maxInputRank)])
+      .optional()
+      .describe(
+        "The axis or distinct axes to normalise each sample over, counting the batch axis as 0 (Keras): " +
+          "-1 (default, the last) or 1 … rank. gamma and beta have the sizes of these axes, in the order listed.",
+      ),
+    ...normalizationFields,
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "LayerNormalizationLayer",
+    description:
+      "Keras' layer normalisation: each sample's values over `axis` become gamma·(x − mean)/√(variance + epsilon) + beta; " +
+      "the same in training and inference.",
+  });
+
 export const DropoutLayerSchema = z
   .strictObject({
     type: z.literal("dropout"),
@@ -354,6 +419,8 @@ export const LayerSchema = z
     GlobalMaxPooling2dLayerSchema,
     ReshapeLayerSchema,
     ZeroPadding2dLayerSchema,
+    BatchNormalizationLayerSchema,
+    LayerNormalizationLayerSchema,
     DropoutLayerSchema,
   ])
   .meta({ id: "Layer", description: "One layer, chosen by `type`." });

@@ -4,11 +4,13 @@ import type { LayerSpec } from "../spec.js";
 import { formatShape } from "../tensor.js";
 import { Activation } from "./activation.js";
 import { buildAdvancedActivation, preluParamCount } from "./advanced-activations.js";
+import { batchNormalizationParamCount, buildBatchNormalization } from "./batch-normalization.js";
 import { buildConvLayer } from "./conv-factory.js";
 import { Dense } from "./dense.js";
 import { buildDropout } from "./dropout.js";
 import { Flatten } from "./flatten.js";
 import type { Layer } from "./layer.js";
+import { buildLayerNormalization, layerNormalizationParamCount } from "./layer-normalization.js";
 import { buildShapeLayer } from "./shape-factory.js";
 
 /**
@@ -17,6 +19,8 @@ import { buildShapeLayer } from "./shape-factory.js";
  */
 export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
   if (ls.type === "prelu") return preluParamCount(ls, inShape);
+  if (ls.type === "batchNormalization") return batchNormalizationParamCount(ls, inShape);
+  if (ls.type === "layerNormalization") return layerNormalizationParamCount(ls, inShape);
   const bias = (units: number) =>
     ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
   if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
@@ -67,5 +71,9 @@ export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: nu
       return [buildShapeLayer(ls, name, inShape, i)];
     case "dropout":
       return [buildDropout(ls, name, inShape, i)];
+    case "batchNormalization":
+      return [buildBatchNormalization(ls, name, inShape, i)];
+    case "layerNormalization":
+      return [buildLayerNormalization(ls, name, inShape, i)];
   }
 }

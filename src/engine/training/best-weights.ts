@@ -5,12 +5,17 @@ import type { OptimizerState } from "../types.js";
 /**
  * Early stopping in a gradient-descent run: feeds each epoch's monitored value to Keras'
  * `EarlyStopping` rule and, with `restoreBestWeights`, keeps a copy of the best epoch's weights
- * (and, when the run returns one, its optimiser state) to put back at the end.
+ * (and, when the run returns one, its optimiser state) to put back at the end. The weights are all
+ * of them, `Model.weights()`: batch normalisation's moving statistics come back with the epoch's
+ * gamma and beta.
  */
 export class EarlyStop {
   private best: { weights: Float64Array[]; state?: OptimizerState } | undefined;
 
-  /** @param withState whether a snapshot also keeps the optimiser state (`returnOptimizerState`). */
+  /**
+   * @param params every weight, trainable or not (`Model.weights()`).
+   * @param withState whether a snapshot also keeps the optimiser state (`returnOptimizerState`).
+   */
   constructor(
     readonly rule: EarlyStopping,
     private readonly params: Param[],

@@ -53,7 +53,9 @@ export function trainByGradient(
     : undefined;
   const watch = new DivergenceWatch(model, params);
   const loop = new BatchLoop(model, data, optimizer, watch, telemetry, batchSize);
-  const stopper = early ? new EarlyStop(early, params, opts.returnOptimizerState === true) : undefined;
+  const stopper = early
+    ? new EarlyStop(early, model.weights(), opts.returnOptimizerState === true)
+    : undefined;
   const log = new EpochLog(
     isClassifier(model.spec.loss),
     optimum !== undefined,
