@@ -406,3 +406,45 @@ describe("dropout: training runs", () => {
     ).toThrow(expect.objectContaining({ path }));
   });
 });
+
+describe("dropout with batch normalisation in /gradients", () => {
+  const spec: ModelSpec = {
+    inputShape: [3],
+    layers: [
+      { type: "dense", units: 5, activation: "tanh", name: "hidden" },
+      { type: "batchNormalization", name: "bn" },
+      { type: "dropout", rate: 0.4, name: "drop" },
+      { type: "dense", units: 2, name: "out" },
+    ],
+    loss: "meanSquaredError",
+  };
+  const batch = randomBatch(spec, 4, 2, 31);
+
+  it("training: batch statistics and the drawn masks, checked numerically (< 1e-7); moving statistics untouched", () => {
+    const r = expectGradientsMatch(spec, batch, { tolerance: 1e-7, seed: 2 });
+    expect([...r.dropoutMasks!.drop!.data]).toContain(0);
+    expect([...r.weights["bn/moving_mean"]!.data]).toEqual([0, 0, 0, 0, 0]);
+    expect([...r.weights["bn/moving_variance"]!.data]).toEqual([1, 1, 1, 1, 1]);
+    // Batch statistics: the normalised hidden layer has mean 0 over the batch, in every unit.
+    const bn = r.activations[1]!.output.data;
+    for (let j = 0; j < 5; j++) {
+      let mean = 0;
+      for (let s = 0; s < 4; s++) mean += bn[s * 5 + j]! / 4;
+      expect(Math.abs(mean)).toBeLessThan(1e-12);
+    }
+  });
+
+  it("training: false normalises with the moving statistics and drops nothing", () => {
+    const r = computeGradients({ model: spec, seed: 2, data: batch, training: false, numericalCheck: {} });
+    expect(r.dropoutMasks).toBeUndefined();
+    expect(r.numerical!.maxRelError).toBeLessThan(1e-7);
+    // Moving mean 0, variance 1, epsilon 1e-3: bn(x) = x / √1.001, and dropout passes it on.
+    const hidden = r.activations[0]!.output.data;
+    const bn = r.activations[1]!.output.data;
+    const drop = r.activations[2]!.output.data;
+    for (let i = 0; i < hidden.length; i++) {
+      expect(bn[i]).toBeCloseTo(hidden[i]! / Math.sqrt(1.001), 14);
+      expect(drop[i]).toBe(bn[i]);
+    }
+  });
+});
