@@ -448,3 +448,49 @@ describe("dropout with batch normalisation in /gradients", () => {
     }
   });
 });
+
+describe("dropout with telemetry, early stopping and NaN forensics", () => {
+  const spec: ModelSpec = {
+    inputShape: [4],
+    layers: [
+      { type: "dense", units: 8, activation: "relu", name: "hidden" },
+      { type: "dropout", rate: 0.5, name: "drop" },
+      { type: "dense", units: 1, name: "out" },
+    ],
+    loss: "meanSquaredError",
+  };
+  const data = randomBatch(spec, 20, 1, 41);
+
+  it("telemetry and early stopping run with it, deterministically", () => {
+    const opts: TrainOptions = {
+      model: spec,
+      data,
+      optimizer: { type: "sgd", learningRate: 0.05 },
+      epochs: 30,
+      batchSize: 4,
+      seed: 9,
+      validationSplit: 0.25,
+      telemetry: true,
+      earlyStopping: { monitor: "valLoss", patience: 2, restoreBestWeights: true },
+    };
+    const a = train(opts);
+    expect(a.telemetry!.gradientNorm["hidden/kernel"]).toHaveLength(a.epochsRun);
+    expect(a.telemetry!.activations["hidden"]!.deadFraction).toHaveLength(a.epochsRun);
+    expect(train(opts).weightsSha256).toBe(a.weightsSha256);
+    expect(a.history.valLoss).toHaveLength(a.epochsRun);
+  });
+
+  it("a divergence through dropout is reported, naming the stage and a layer", () => {
+    const r = train({
+      model: spec,
+      data,
+      optimizer: { type: "sgd", learningRate: 1e9 },
+      epochs: 20,
+      batchSize: 4,
+      seed: 9,
+    });
+    expect(r.diverged).toBeDefined();
+    expect(["activation", "loss", "gradient", "weight"]).toContain(r.diverged!.stage);
+    for (const w of Object.values(r.weights)) expect(w.data.every(Number.isFinite)).toBe(true);
+  });
+});
