@@ -1,10 +1,21 @@
 import { checkData } from "./data.js";
 import { EngineError } from "./errors.js";
-import { EVAL_CHUNK, evaluate } from "./evaluate.js";
+import { EVAL_CHUNK } from "./evaluate.js";
+import { dropoutLayers, seedDropout } from "./layers/dropout.js";
+import { INFERENCE, type LayerMode } from "./layers/layer.js";
 import { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
 import type { NamedTensors, Tensor } from "./tensor.js";
 import type { GradientsOptions, GradientsResult, NumericalCheckOptions, NumericalReport } from "./types.js";
+
+/**
+ * `/gradients`' training mode: what a training step's forward sees (dropout draws masks, batch
+ * normalisation uses the sample's statistics) without changing the moving statistics.
+ */
+export const INSPECT_TRAINING: LayerMode = { training: true, updateStats: false, reuseMasks: false };
+
+/** The numerical check of a training-mode inspection: the same pass, the masks drawn once reused. */
+export const INSPECT_CHECK: LayerMode = { training: true, updateStats: false, reuseMasks: true };
 
 /** Builds a model, prefixing spec errors with `["model"]`. */
 export function buildModel(spec: ModelSpec): Model {
@@ -21,6 +32,10 @@ export function buildModel(spec: ModelSpec): Model {
  * over `data` (usually one sample), optionally checked against numerical gradients
  * (docs/backprop.md §10).
  * Weights are `opts.weights` or, when absent, seeded Glorot-uniform ones.
+ * `opts.training` (default true) runs the forward pass as a training step does (`INSPECT_TRAINING`:
+ * dropout masks drawn from `opts.seed`, reported in `dropoutMasks`; batch statistics from the
+ * sample; moving statistics unchanged); false runs it in inference. The numerical check evaluates
+ * the loss in the same mode, with the same masks (docs/backprop.md §18.4).
  * @throws EngineError for a bad model (`["model", …]`), weights (`["weights", key]`) or data (`["x"]`, `["y", i]`),
  *   and at `["weights"]` (or `["x"]` for seeded weights) when the loss or a gradient overflows.
  */
@@ -32,6 +47,9 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
   checkData(model, data);
   if (data.n > EVAL_CHUNK)
     throw new EngineError(`at most ${EVAL_CHUNK} samples can be inspected at once`, ["x"]);
+  const training = opts.training ?? true;
+  seedDropout(model.layers, opts.seed);
+  model.setMode(training ? INSPECT_TRAINING : INFERENCE);
 
   const activations: { layer: string; output: Tensor }[] = [];
   const n = data.n;
@@ -56,6 +74,11 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
       [opts.weights ? "weights" : "x"],
     );
   const result: GradientsResult = { loss, output, activations, gradients, weights: model.getWeights() };
+  const dropouts = dropoutLayers(model.layers);
+  if (training && dropouts.length > 0)
+    result.dropoutMasks = Object.fromEntries(
+      dropouts.map((d) => [d.name, batched(d.inputShape, n, d.lastMask()!)]),
+    );
   if (opts.numericalCheck)
     result.numerical = numericalCheck(model, data.x, data.y, n, gradients, opts.numericalCheck);
   return result;
@@ -67,6 +90,9 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
  * (error O(h)); two (or one) loss evaluations per parameter, so it costs
  * O(parameters × forward pass). Compared with `analytic`: the relative error of an element is
  * `|a − n| / max(|a|, |n|, 1e-8)` (docs/backprop.md §10.3).
+ * The loss is evaluated in the mode of the model's last forward (`model.mode`): inference as it
+ * is, a training mode with `reuseMasks` (`INSPECT_CHECK`), so every evaluation applies the dropout
+ * masks the analytic gradient saw (docs/backprop.md §18.4). `n` ≤ `EVAL_CHUNK`.
  */
 export function numericalCheck(
   model: Model,
@@ -78,7 +104,12 @@ export function numericalCheck(
 ): NumericalReport {
   const method = options.method ?? "central";
   const h = options.epsilon ?? 1e-5;
-  const lossAt = (): number => evaluate(model, x, y, 0, n).loss;
+  model.setMode(model.mode.training ? INSPECT_CHECK : INFERENCE);
+  // One pass over the n ≤ EVAL_CHUNK samples: the mean loss exactly as `evaluate` computes it.
+  const lossAt = (): number => {
+    model.forward(x, n);
+    return (0 + model.loss(y, n, false, 1 / n)) / n;
+  };
   const base = method === "forward" ? lossAt() : 0;
   const gradients: NamedTensors = {};
   let maxAbsError = 0;

@@ -243,6 +243,25 @@ export interface LayerNormalizationSpec {
   name?: string;
 }
 
+/**
+ * Keras' / tfjs' `dropout` (docs/backprop.md §18): in training, each unit is zeroed with
+ * probability `rate` and the kept ones scaled by 1/(1 − rate); in inference the identity.
+ */
+export interface DropoutSpec {
+  type: "dropout";
+  /** Fraction of units dropped, in [0, 1). */
+  rate: number;
+  /**
+   * The mask's shape, broadcast over the axes where it is 1: per sample (the input's rank), or with
+   * the batch axis first as Keras writes it (`[null, 1, 1, 8]`: the batch entry `null`/`-1`, or 1 for
+   * one mask shared by the batch). `null`/`-1` stands for the input's extent. Default: the input's shape.
+   */
+  noiseShape?: (number | null)[];
+  /** The layer's own stream seed (uint32); default: from the request's seed and the layer's index. */
+  seed?: number;
+  name?: string;
+}
+
 export type LayerSpec =
   | DenseSpec
   | ActivationSpec
@@ -257,7 +276,8 @@ export type LayerSpec =
   | ReshapeSpec
   | ZeroPadding2dSpec
   | BatchNormalizationSpec
-  | LayerNormalizationSpec;
+  | LayerNormalizationSpec
+  | DropoutSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {

@@ -77,6 +77,10 @@ export function checkTrainOptions(
     if (opts.optimizerState) {
       checkOptimizerState(opts.optimizerState, opts.optimizer, params);
       checkShuffleState(opts.optimizerState, nTrain);
+      checkDropoutState(
+        opts.optimizerState,
+        summary.layers.filter((l) => l.type === "dropout").map((l) => l.name),
+      );
     }
   }
   return { nTrain, nVal, linear: !notLinear };
@@ -109,5 +113,44 @@ export function checkShuffleState(state: OptimizerState, nTrain: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= nTrain || seen[i] === 1)
       throw new EngineError(`shuffleOrder must be a permutation of 0 … ${nTrain - 1}`, path);
     seen[i] = 1;
+  }
+}
+
+/**
+ * The dropout part of a state sent back: with dropout layers, `dropoutRng` holds a valid generator
+ * state for exactly those layers; without, it is absent or empty.
+ * @param names the model's dropout layers' names.
+ * @throws EngineError at `["optimizerState", "dropoutRng"(, name)]`.
+ */
+export function checkDropoutState(state: OptimizerState, names: readonly string[]): void {
+  const path = ["optimizerState", "dropoutRng"];
+  const given: unknown = state.dropoutRng;
+  if (given === undefined && names.length === 0) return;
+  if (given === null || typeof given !== "object" || Array.isArray(given))
+    throw new EngineError(
+      `dropoutRng must hold the generator state of each dropout layer (${names.join(", ")}), as the run that returned this state gave it`,
+      path,
+    );
+  const streams = given as Record<string, unknown>;
+  for (const key of Object.keys(streams))
+    if (!names.includes(key))
+      throw new EngineError(`dropoutRng has a state for "${key}", which is no dropout layer of this model`, [
+        ...path,
+        key,
+      ]);
+  for (const name of names) {
+    const s = streams[name];
+    let valid = Array.isArray(s);
+    if (valid)
+      try {
+        Rng.fromState(s as number[]);
+      } catch {
+        valid = false;
+      }
+    if (!valid)
+      throw new EngineError(
+        `dropoutRng.${name} must be four integers in [0, 2^32), not all zero${s === undefined ? " (it is missing)" : ""}`,
+        [...path, name],
+      );
   }
 }

@@ -1,6 +1,7 @@
 import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
 import { buildModel } from "./inspect.js";
+import { seedDropout } from "./layers/dropout.js";
 import { leastSquaresOverflowReason, leastSquaresWeights } from "./least-squares.js";
 import type { Model } from "./model.js";
 import { checkTrainOptions } from "./train-check.js";
@@ -59,7 +60,8 @@ interface PreparedRun {
 
 /**
  * Checks the options (`checkTrainOptions`, in the order their errors are reported), then builds
- * the model and initialises it: the initial weights, or weights drawn from the seed.
+ * the model and initialises it: the initial weights, or weights drawn from the seed; the dropout
+ * layers' streams always from the seed.
  * @throws EngineError as `train` documents.
  */
 function prepareRun(opts: TrainOptions): PreparedRun {
@@ -67,6 +69,8 @@ function prepareRun(opts: TrainOptions): PreparedRun {
   const { nTrain, nVal, linear } = checkTrainOptions(opts, model.summary());
   if (opts.initialWeights) model.setWeights(opts.initialWeights, "initialWeights");
   else model.initialise(opts.seed);
+  // Dropout's streams come from the seed whether or not the weights do (docs/backprop.md §18.3).
+  seedDropout(model.layers, opts.seed);
   const early = opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, nVal > 0) : undefined;
   return { model, nTrain, nVal, early, linear };
 }

@@ -86,7 +86,8 @@ export interface TrainOptions {
    * as `initialWeights` and the same data, `validationSplit`, `shuffle` and optimiser. Training `a`
    * epochs and then `b` more this way gives bit-identical weights to training `a + b` at once
    * (same `batchSize`; the learning-rate schedule and Adam's bias correction continue from
-   * `iterations`, shuffling from `shuffleRng` and `shuffleOrder`, epoch numbers from `epochsCompleted`).
+   * `iterations`, shuffling from `shuffleRng` and `shuffleOrder`, dropout masks from `dropoutRng`,
+   * epoch numbers from `epochsCompleted`).
    * @throws EngineError at `["optimizerState", …]` when it does not fit the model, optimiser or data,
    *   and at `["optimizerState"]` without `initialWeights` or with `normalEquation`.
    */
@@ -153,6 +154,11 @@ export interface OptimizerState {
    * order in place): a permutation of 0 … nTrain − 1.
    */
   shuffleOrder: number[];
+  /**
+   * Only for a model with dropout layers: each one's xoshiro128** generator state (four integers in
+   * [0, 2³²)), keyed by the layer's name (docs/backprop.md §18.3).
+   */
+  dropoutRng?: Record<string, number[]>;
 }
 
 /**
@@ -358,6 +364,11 @@ export interface GradientsOptions {
   /** The batch (usually one sample). */
   data: Dataset;
   numericalCheck?: NumericalCheckOptions;
+  /**
+   * Run the forward pass as a training step sees it (default true): dropout masks drawn from
+   * `seed`, batch statistics from the data. False: inference.
+   */
+  training?: boolean;
 }
 
 export interface NumericalReport {
@@ -381,5 +392,10 @@ export interface GradientsResult {
   gradients: NamedTensors;
   /** The weights used (handy when they were seeded). */
   weights: NamedTensors;
+  /**
+   * In training mode, per dropout layer: the mask it applied, `[n, ...inputShape]`, each value 0
+   * (dropped) or 1/(1 − rate) (kept and scaled), so the layer's output is its input times the mask.
+   */
+  dropoutMasks?: NamedTensors;
   numerical?: NumericalReport;
 }

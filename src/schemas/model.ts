@@ -354,6 +354,55 @@ export const LayerNormalizationLayerSchema = z
       "the same in training and inference.",
   });
 
+export const DropoutLayerSchema = z
+  .strictObject({
+    type: z.literal("dropout"),
+    rate: z
+      .number()
+      .min(0)
+      .lt(1)
+      .describe("Fraction of the units dropped in training, in [0, 1) (1 would drop everything)."),
+    noiseShape: z
+      .array(
+        z.union([
+          z
+            .number()
+            .int()
+            .min(-1)
+            .max(LIMITS.maxInputDim)
+            .refine((d) => d !== 0, "expected null, -1 or a positive integer"),
+          z.null(),
+        ]),
+      )
+      .min(1)
+      .max(LIMITS.maxInputRank + 1)
+      .optional()
+      .describe(
+        "The mask's shape, broadcast over the axes where it is 1: per sample ([1, 1, 8] for one draw per " +
+          "channel of [h, w, 8]), or as Keras writes it with the batch axis first ([null, 1, 1, 8]; the " +
+          "batch entry null or -1 for a mask per sample, 1 for one mask shared by the batch). null or -1 " +
+          "stands for the input's extent; any other entry must be 1 or that extent (a 422 otherwise). " +
+          "Default: the input's shape.",
+      ),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional()
+      .describe(
+        "The layer's own seed (uint32) for its masks; default: derived from the request's seed and the " +
+          "layer's index.",
+      ),
+    name: LayerNameSchema.optional(),
+  })
+  .meta({
+    id: "DropoutLayer",
+    description:
+      "Inverted dropout (Keras): in training each unit is zeroed with probability rate and the others " +
+      "scaled by 1/(1 − rate); in inference (/predict, validation, final metrics) the identity.",
+  });
+
 export const LayerSchema = z
   .discriminatedUnion("type", [
     DenseLayerSchema,
@@ -372,6 +421,7 @@ export const LayerSchema = z
     ZeroPadding2dLayerSchema,
     BatchNormalizationLayerSchema,
     LayerNormalizationLayerSchema,
+    DropoutLayerSchema,
   ])
   .meta({ id: "Layer", description: "One layer, chosen by `type`." });
 

@@ -104,6 +104,14 @@ export const GradientsRequestSchema = z
       "Its target: an integer label (sparseCategoricalCrossentropy), a target vector, or a number for one unit.",
     ),
     numericalCheck: NumericalCheckSchema.optional(),
+    training: z
+      .boolean()
+      .optional()
+      .describe(
+        "Run the forward pass as a training step sees it (default true): dropout draws its masks from " +
+          "the seed (shown in dropoutMasks) and batch statistics come from the sample, without updating " +
+          "the moving ones; the numerical check reuses those masks. false: inference (dropout is the identity).",
+      ),
   })
   .meta({ examples: [gradientsExample] });
 

@@ -163,7 +163,18 @@ export const GradientsResponseSchema = z
       .array(z.object({ layer: z.string(), output: NestedOutputSchema }))
       .describe("Output of every layer (after its activation), in order."),
     weights: FiniteNamedTensorsSchema.describe("The weights used (handy when they were seeded)."),
-    seed: z.number().int().describe("The seed used to initialise weights (drawn when absent)."),
+    seed: z
+      .number()
+      .int()
+      .describe("The seed used to initialise weights (drawn when absent) and draw the dropout masks."),
+    dropoutMasks: z
+      .record(z.string(), NestedOutputSchema)
+      .optional()
+      .describe(
+        "Training mode, a model with dropout: per dropout layer, the mask it applied, shaped as its input; " +
+          "each value 0 (dropped) or 1/(1 − rate) (kept and scaled), so the layer's output is its input " +
+          "times the mask.",
+      ),
     numerical: NumericalReportSchema.optional(),
   })
   .meta({ id: "GradientsResponse" });

@@ -64,6 +64,13 @@ export const OptimizerStateSchema = z
       .array(z.number().int().min(0))
       .max(LIMITS.maxSamples)
       .describe("Sample order after the latest shuffle."),
+    dropoutRng: z
+      .record(z.string(), z.array(uint32).length(4))
+      .optional()
+      .describe(
+        "A model with dropout: each dropout layer's generator state, keyed by the layer's name (required " +
+          "then, exactly those layers).",
+      ),
   })
   .meta({
     id: "OptimizerState",
@@ -81,6 +88,10 @@ export const OptimizerStateOutputSchema = z
     ...slotFields(NamedTensorsOutputSchema),
     shuffleRng: z.array(z.number().int()),
     shuffleOrder: z.array(z.number().int()),
+    dropoutRng: z
+      .record(z.string(), z.array(z.number().int()))
+      .optional()
+      .describe("A model with dropout: each dropout layer's generator state, keyed by the layer's name."),
   })
   .meta({
     id: "OptimizerStateOut",

@@ -88,6 +88,13 @@ export function gradientsResponse(r: GradientsResult, seed: number): GradientsRe
     activations: r.activations.map((a) => ({ layer: a.layer, output: firstSample(a.output) })),
     weights: finiteTensors(r.weights),
     seed,
+    ...(r.dropoutMasks
+      ? {
+          dropoutMasks: Object.fromEntries(
+            Object.entries(r.dropoutMasks).map(([k, t]) => [k, firstSample(t)]),
+          ),
+        }
+      : {}),
     numerical: n && {
       method: n.method,
       epsilon: n.epsilon,

@@ -394,6 +394,17 @@ export function genModel(
     }
     shapeLayer(layer, [h + pad[0]![0]! + pad[0]![1]!, w + pad[1]![0]! + pad[1]![1]!, c]);
   };
+  // dropout: rate from 0 to nearly 1, a noiseShape per sample or with Keras' batch axis, a seed.
+  const dropoutLayer = () => {
+    const layer: TreeObject = { type: "dropout", rate: r.pick([0, 0.1, 0.5, 0.9, 0.999999]) };
+    if (r.bool(0.4)) {
+      const perSample: Tree[] = shape.map((d) => r.pick<Tree>([1, d, null, -1]));
+      layer.noiseShape = r.bool(0.5) ? perSample : [r.pick<Tree>([null, -1, 1]), ...perSample];
+    }
+    optional(layer, "seed", r.pick([0, 7, 2 ** 32 - 1]), 0.3);
+    nameFor("dropout", layer);
+    layers.push(layer);
+  };
   // reshape to `target`, one entry (sometimes) written -1.
   const reshape = (target: number[]) => {
     const unknown = r.bool(0.4) ? r.int(0, target.length - 1) : -1;
@@ -430,6 +441,7 @@ export function genModel(
         if (r.bool(0.2)) activationKindLayer();
         if (r.bool(0.2)) normalizationLayer();
         if (r.bool(0.15)) zeroPadding();
+        if (r.bool(0.15)) dropoutLayer();
         // An image of other proportions, the same values: [w, h, c].
         if (r.bool(0.1)) reshape([shape[1]!, shape[0]!, shape[2]!]);
       } else {
@@ -484,6 +496,7 @@ export function genModel(
       if (r.bool(0.2)) activationKindLayer();
       if (r.bool(0.2)) normalizationLayer();
       if (r.bool(0.1)) reshape([...shape]);
+      if (r.bool(0.2)) dropoutLayer();
     }
   }
 
@@ -711,6 +724,7 @@ export function genGradients(r: Rand): Generated {
         ? { method: r.pick(["central", "forward"]) }
         : { method: r.pick(["central", "forward"]), epsilon: r.num(1e-7, 0.01) };
   }
+  if (r.bool(0.3)) body.training = r.bool();
   return { route: "/gradients", body, plan };
 }
 
@@ -978,6 +992,14 @@ function mutateField(r: Rand, body: TreeObject): string {
   // Zero and negative sizes across the model.
   const model = getOwn(body, "model");
   if (!isObject(model) || !Array.isArray(model.layers)) return "none";
+  const dropouts = model.layers.filter((l) => isObject(l) && l.type === "dropout") as TreeObject[];
+  if (dropouts.length > 0 && r.bool(0.5)) {
+    // Dropout past its limits: rate 1 or outside [0, 1), a seed outside uint32.
+    const layer = r.pick(dropouts);
+    if (r.bool(0.6)) layer.rate = r.pick([1, -0.1, 1.0000001, 1e300, new Raw("-0.5")]);
+    else layer.seed = r.pick([2 ** 32, -1, 1.5, 1e300]);
+    return "dropout-limit";
+  }
   const v = r.pick([0, -1, new Raw("-0"), 0.5]);
   for (const layer of model.layers)
     if (isObject(layer))
@@ -1220,6 +1242,26 @@ export function extremeRequest(r: Rand, gen: Generated): WireRequest {
     if (padded.length > 0) {
       (r.pick(padded) as TreeObject).padding = 4096;
       kinds.push("extreme-padding");
+    }
+  }
+  if (r.bool(0.3)) {
+    // Dropout at its limits, still schema-valid: a rate just below 1, a noiseShape that does not
+    // broadcast to the input (a 422), the seed's end values.
+    const layers = isObject(body.model) && Array.isArray(body.model.layers) ? body.model.layers : [];
+    const dropouts = layers.filter((l) => isObject(l) && l.type === "dropout") as TreeObject[];
+    const layer = dropouts.length > 0 ? r.pick(dropouts) : undefined;
+    if (layer) {
+      switch (r.int(0, 3)) {
+        case 0:
+          layer.rate = r.pick([0.999999, 0.999999999999, 0]);
+          break;
+        case 1:
+          layer.noiseShape = r.pick<Tree>([[2], [7, 7, 7], [null, 3, 5], [1, 1, 1, 1], [5, null], [null, 9]]);
+          break;
+        default:
+          layer.seed = r.pick([0, 2 ** 32 - 1]);
+      }
+      kinds.push("extreme-dropout");
     }
   }
   const req = wire(gen.route, body, r);

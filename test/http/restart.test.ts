@@ -153,4 +153,20 @@ describe("SIGKILL mid-job", () => {
       optimizer: { type: "nadam", learningRate: 0.004, globalClipnorm: 0.5 },
     });
   }, 60_000);
+
+  it("resumes bit-identically with dropout and batch normalisation: the checkpoint carries the dropout stream and the moving statistics", async () => {
+    await killAndResume({
+      ...body,
+      model: {
+        inputShape: [4],
+        layers: [
+          { type: "dense", units: 16, activation: "tanh" },
+          { type: "batchNormalization" },
+          { type: "dropout", rate: 0.3 },
+          { type: "dense", units: 3, activation: "softmax" },
+        ],
+        loss: "sparseCategoricalCrossentropy",
+      },
+    });
+  }, 60_000);
 });

@@ -40,6 +40,20 @@ describe("checkpoint blobs", () => {
     expect(back).toEqual(state);
   });
 
+  it("round-trip the dropout streams, and a state without them stays without", () => {
+    const state: OptimizerState = {
+      type: "sgd",
+      iterations: 4,
+      epochsCompleted: 2,
+      shuffleRng: [1, 2, 3, 4],
+      shuffleOrder: [0, 1],
+      dropoutRng: { drop: [5, 6, 7, 4_294_967_295], "a/b": [1, 0, 0, 0] },
+    };
+    expect(decodeOptimizerState(encodeOptimizerState(state))).toEqual(state);
+    const { dropoutRng: _, ...plain } = state;
+    expect("dropoutRng" in decodeOptimizerState(encodeOptimizerState(plain))).toBe(false);
+  });
+
   it("rejects a truncated blob", () => {
     const blob = encodeTensors({ a: { shape: [4], data: new Float64Array(4) } });
     expect(() => decodeTensors(blob.subarray(0, blob.length - 8))).toThrow(/truncated/);

@@ -7,6 +7,7 @@ import { buildAdvancedActivation, preluParamCount } from "./advanced-activations
 import { batchNormalizationParamCount, buildBatchNormalization } from "./batch-normalization.js";
 import { buildConvLayer } from "./conv-factory.js";
 import { Dense } from "./dense.js";
+import { buildDropout } from "./dropout.js";
 import { Flatten } from "./flatten.js";
 import type { Layer } from "./layer.js";
 import { buildLayerNormalization, layerNormalizationParamCount } from "./layer-normalization.js";
@@ -68,6 +69,8 @@ export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: nu
     case "reshape":
     case "zeroPadding2d":
       return [buildShapeLayer(ls, name, inShape, i)];
+    case "dropout":
+      return [buildDropout(ls, name, inShape, i)];
     case "batchNormalization":
       return [buildBatchNormalization(ls, name, inShape, i)];
     case "layerNormalization":

@@ -1,5 +1,6 @@
 import type { EarlyStopping } from "../early-stopping.js";
 import { evaluate } from "../evaluate.js";
+import { dropoutLayers } from "../layers/dropout.js";
 import { isClassifier } from "../losses.js";
 import type { Model } from "../model.js";
 import { makeOptimizer } from "../optimizers.js";
@@ -43,7 +44,7 @@ export function trainByGradient(
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? DEFAULT_BATCH_SIZE, nTrain));
   const params = model.params();
   const optimizer = makeOptimizer(spec, params);
-  const run = new RunState(opts.seed, nTrain);
+  const run = new RunState(opts.seed, nTrain, dropoutLayers(model.layers));
   if (opts.optimizerState) run.resume(opts.optimizerState, spec, params, optimizer);
   const { initialEpoch } = run;
 

@@ -55,6 +55,7 @@ export function planGradients(
     seed: req.seed ?? drawSeed(),
     data,
     numericalCheck: check,
+    ...(req.training !== undefined ? { training: req.training } : {}),
   };
   return {
     task: { kind: "gradients", options },

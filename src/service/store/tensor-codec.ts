@@ -20,6 +20,8 @@ const OptimizerMetaSchema = z.object({
   iterations: z.number().int().nonnegative(),
   epochsCompleted: z.number().int().nonnegative(),
   shuffleRng: z.array(z.number().int()),
+  /** A model with dropout: each dropout layer's generator state (absent without). */
+  dropoutRng: z.record(z.string(), z.array(z.number().int())).optional(),
 });
 
 /** `value` read through `schema`. @throws Error naming `what` and the first field that does not fit. */
@@ -88,8 +90,14 @@ export function encodeOptimizerState(state: OptimizerState): Buffer {
     shape: [state.shuffleOrder.length],
     data: Float64Array.from(state.shuffleOrder),
   };
-  const { type, iterations, epochsCompleted, shuffleRng } = state;
-  return encodeTensors(tensors, { type, iterations, epochsCompleted, shuffleRng });
+  const { type, iterations, epochsCompleted, shuffleRng, dropoutRng } = state;
+  return encodeTensors(tensors, {
+    type,
+    iterations,
+    epochsCompleted,
+    shuffleRng,
+    ...(dropoutRng !== undefined ? { dropoutRng } : {}),
+  });
 }
 
 /**
@@ -98,8 +106,10 @@ export function encodeOptimizerState(state: OptimizerState): Buffer {
  */
 export function decodeOptimizerState(blob: Uint8Array): OptimizerState {
   const { tensors, meta } = decodeTensors(blob);
+  const { dropoutRng, ...rest } = checked(OptimizerMetaSchema, meta, "optimizer state meta");
   const state: OptimizerState = {
-    ...checked(OptimizerMetaSchema, meta, "optimizer state meta"),
+    ...rest,
+    ...(dropoutRng !== undefined ? { dropoutRng } : {}),
     shuffleOrder: Array.from(tensors["shuffleOrder"]?.data ?? []),
   };
   for (const [name, t] of Object.entries(tensors)) {
