@@ -144,9 +144,9 @@ function sizeForm(r: Rand, h: number, w: number): Tree {
   return h === w && r.bool(0.7) ? h : [h, w];
 }
 
-/** A regulariser `{l1?, l2?}`, now and then with an extreme coefficient, or by name (`"l2"`, Keras' `"l1_l2"`). */
+/** A regulariser `{l1?, l2?}`, now and then with an extreme coefficient, or by name (`"l2"`). */
 function genRegularizer(r: Rand): Tree {
-  if (r.bool(0.15)) return r.pick(["l1", "l2", "l1l2", "l1_l2", "L2", "l3"]);
+  if (r.bool(0.15)) return r.pick(["l1", "l2", "l1l2"]);
   const reg: TreeObject = {};
   const coef = () => (r.bool(0.1) ? r.pick([0, 1e-300, 5e-324]) : r.num(0, 0.5));
   if (r.bool(0.6)) reg.l1 = coef();
