@@ -2,7 +2,9 @@ import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
 import { buildModel } from "./inspect.js";
 import { leastSquaresOverflowReason, leastSquaresWeights } from "./least-squares.js";
+import { checkMetrics, type MetricName } from "./metrics/names.js";
 import type { Model } from "./model.js";
+import { lossWeights } from "./sample-weights.js";
 import { checkTrainOptions } from "./train-check.js";
 import { trainByGradient } from "./training/gradient-descent.js";
 import { finalState, provenance } from "./training/result.js";
@@ -40,9 +42,9 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  *   (`["optimizerState", …]`).
  */
 export function train(opts: TrainOptions): TrainResult {
-  const { model, nTrain, nVal, early, linear } = prepareRun(opts);
-  if (opts.optimizer.type === "normalEquation") return trainClosedForm(model, opts, nTrain, nVal);
-  return trainByGradient(model, opts, opts.optimizer, nTrain, nVal, early, linear);
+  const { model, nTrain, nVal, early, linear, weights, metrics } = prepareRun(opts);
+  if (opts.optimizer.type === "normalEquation") return trainClosedForm(model, opts, nTrain, nVal, metrics);
+  return trainByGradient(model, opts, opts.optimizer, { nTrain, nVal, early, linear, weights, metrics });
 }
 
 /** A run's checked options: the model (initialised), the split and early stopping. */
@@ -55,6 +57,10 @@ interface PreparedRun {
   early: EarlyStopping | undefined;
   /** Whether the model is linear regression (what `normalEquation` requires). */
   linear: boolean;
+  /** Every sample's loss weight (`lossWeights`); undefined when unweighted. */
+  weights: Float64Array | undefined;
+  /** `opts.metrics`, checked. */
+  metrics: MetricName[];
 }
 
 /**
@@ -65,10 +71,22 @@ interface PreparedRun {
 function prepareRun(opts: TrainOptions): PreparedRun {
   const model = buildModel(opts.model);
   const { nTrain, nVal, linear } = checkTrainOptions(opts, model.summary());
+  const metrics = checkMetrics(opts.metrics, opts.model.loss);
   if (opts.initialWeights) model.setWeights(opts.initialWeights, "initialWeights");
   else model.initialise(opts.seed);
   const early = opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, nVal > 0) : undefined;
-  return { model, nTrain, nVal, early, linear };
+  const weights = lossWeights(
+    {
+      data: opts.data,
+      loss: opts.model.loss,
+      k: model.outputSize,
+      sampleWeight: opts.sampleWeight,
+      classWeight: opts.classWeight,
+      closedForm: false,
+    },
+    nTrain,
+  );
+  return { model, nTrain, nVal, early, linear, weights, metrics };
 }
 
 /**
@@ -76,10 +94,17 @@ function prepareRun(opts: TrainOptions): PreparedRun {
  * samples, in one step (docs/backprop.md §9). Reported as one epoch: `epochsRun: 1`, `history.loss` =
  * [training MSE at the solution], `onEpochEnd` called once (its answer changes nothing).
  * `initialWeights` are checked but play no part; neither do `seed`, `batchSize`, `shuffle`,
- * `telemetry`, `earlyStopping` or `returnOptimizerState`.
+ * `telemetry`, `earlyStopping` or `returnOptimizerState`. The `metrics` asked for are those at the
+ * solution, in `history` as its one epoch too.
  * `gradients` are those at the solution: zero up to rounding.
  */
-function trainClosedForm(model: Model, opts: TrainOptions, nTrain: number, nVal: number): TrainResult {
+function trainClosedForm(
+  model: Model,
+  opts: TrainOptions,
+  nTrain: number,
+  nVal: number,
+  metrics: MetricName[],
+): TrainResult {
   const { weights, fit } = leastSquaresWeights(model, opts.data.x, opts.data.y, nTrain);
   for (const w of Object.values(weights))
     if (!w.data.every(Number.isFinite))
@@ -88,15 +113,19 @@ function trainClosedForm(model: Model, opts: TrainOptions, nTrain: number, nVal:
         ["x"],
       );
   model.setWeights(weights);
-  const final = finalState(model, opts.data, nTrain, nVal);
+  const final = finalState(model, opts.data, nTrain, nVal, undefined, metrics);
   if (final.nonFinite)
     throw new EngineError("the least-squares fit overflows: the values in x or y are too large", ["x"]);
   const history: History = { loss: [final.metrics.loss!] };
   if (nVal > 0) history.valLoss = [final.metrics.valLoss!];
+  // The metrics asked for, at the solution: its one epoch's values.
+  const { loss, accuracy, valLoss, valAccuracy, ...extra } = final.metrics;
+  for (const [key, v] of Object.entries(extra) as [keyof typeof extra, number][]) history[key] = [v];
   opts.onEpochEnd?.({
     epoch: 0,
     loss: final.metrics.loss!,
     ...(nVal > 0 ? { valLoss: final.metrics.valLoss! } : {}),
+    ...extra,
   });
   return {
     ...final,
