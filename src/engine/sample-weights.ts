@@ -1,6 +1,6 @@
 import { EngineError } from "./errors.js";
 import { isClassifier, lossName } from "./losses/options.js";
-import { classCount, decisionOf, targetClass } from "./metrics/classes.js";
+import { decisionOf, targetClass, weightClassCount } from "./metrics/classes.js";
 import type { LossSpec } from "./spec.js";
 import type { Dataset } from "./types.js";
 
@@ -48,7 +48,7 @@ export function checkLossWeights(run: WeightedRun): void {
       `classWeight needs a classifier's loss (a cross-entropy or hinge), not ${lossName(run.loss)}; weight samples with sampleWeight`,
       ["classWeight"],
     );
-  const classes = classCount(decision, run.k);
+  const classes = weightClassCount(decision, run.k);
   for (const [key, w] of Object.entries(cw)) {
     if (!CLASS_KEY.test(key) || Number(key) >= classes)
       throw new EngineError(
@@ -80,7 +80,7 @@ export function lossWeights(run: WeightedRun, nTrain: number): Float64Array | un
   else w.fill(1);
   const decision = decisionOf(run.loss);
   if (cw && decision) {
-    const byClass = new Float64Array(classCount(decision, k)).fill(1);
+    const byClass = new Float64Array(weightClassCount(decision, k)).fill(1);
     for (const [key, v] of Object.entries(cw)) byClass[Number(key)] = v;
     for (let i = 0; i < nTrain; i++) w[i]! *= byClass[targetClass(decision, data.y, i, k)]!;
   }

@@ -257,6 +257,30 @@ describe("checks", () => {
     );
   });
 
+  it("a multi-label output's class is its target's argmax (Keras)", () => {
+    const multi: ModelSpec = {
+      inputShape: [2],
+      layers: [{ type: "dense", units: 3, activation: "sigmoid" }],
+      loss: "binaryCrossentropy",
+    };
+    const y = Float64Array.from({ length: 36 }, (_, i) => ((i * 7) % 5 < 2 ? 1 : 0));
+    const data = { ...labelled, y };
+    const w0 = initWeights(multi, 2);
+    const argmaxOf = (r: number) => [0, 1, 2].reduce((b, j) => (y[r * 3 + j]! > y[r * 3 + b]! ? j : b), 0);
+    const cw = atWeights({ classWeight: { "2": 3, "1": 0.5 } }, w0, multi, data);
+    const sw = atWeights(
+      { sampleWeight: Float64Array.from({ length: 12 }, (_, r) => [1, 0.5, 3][argmaxOf(r)]!) },
+      w0,
+      multi,
+      data,
+    );
+    expect(cw.metrics.loss).toBe(sw.metrics.loss);
+    expectEngineError(
+      () => train({ ...base, model: multi, data, classWeight: { "3": 2 } }),
+      ["classWeight", "3"],
+    );
+  });
+
   it("a binary unit has classes 0 and 1", () => {
     const binary: ModelSpec = {
       inputShape: [2],

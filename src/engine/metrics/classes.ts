@@ -73,7 +73,15 @@ export function targetClass(decision: Decision, t: Float64Array, r: number, k: n
   return argmax(t, r * k, k);
 }
 
-/** Classes a classifier's `class_weight` and confusion matrix have: `k` (multiclass), else 2. */
+/** Classes a classifier's confusion matrix has: `k` (multiclass), else 2 (each element's yes/no). */
 export function classCount(decision: Decision, k: number): number {
   return decision.mode === "multiclass" ? k : 2;
+}
+
+/**
+ * Classes `class_weight` may name, those `targetClass` returns: `k`, or 2 (0 and 1) for a binary
+ * classifier of one unit (a multi-label output's class is its target's argmax, as Keras reads it).
+ */
+export function weightClassCount(decision: Decision, k: number): number {
+  return decision.mode === "binary" && k === 1 ? 2 : k;
 }
