@@ -80,6 +80,19 @@ describe("weighted loss by hand", () => {
     expect(atWeights({}, lineWeights).history.loss[0]).toBeCloseTo(0.5 / 3, 15);
   });
 
+  it("a weight of 0 drops the sample but keeps it in the batch size", () => {
+    // With sample 2 at weight 0: (1/3)(g₀ + g₁) = (2/3) × the mean gradient of samples 0 and 1 alone.
+    const r = atWeights({ sampleWeight: Float64Array.of(1, 1, 0) }, lineWeights);
+    const two = atWeights({}, lineWeights, line, {
+      n: 2,
+      x: lineData.x.slice(0, 2),
+      y: lineData.y.slice(0, 2),
+    });
+    for (const key of ["dense_0/kernel", "dense_0/bias"])
+      expect(r.gradients![key]!.data[0]).toBeCloseTo((2 / 3) * two.gradients![key]!.data[0]!, 15);
+    expect(r.metrics.loss).toBeCloseTo((2 / 3) * two.metrics.loss!, 15);
+  });
+
   it("one sgd step moves by the weighted gradient", () => {
     const r = train({
       model: line,

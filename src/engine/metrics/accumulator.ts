@@ -196,10 +196,7 @@ export class MetricAccumulator {
 
   private auc(): number {
     const { k, seen } = this;
-    if (this.decision!.mode === "binary") {
-      const positive = Uint8Array.from(this.truth.subarray(0, seen * k));
-      return exactAuc(this.scores, positive, seen * k) ?? 0;
-    }
+    if (this.decision!.mode === "binary") return exactAuc(this.scores, this.truth, seen * k) ?? 0;
     const positive = new Uint8Array(seen);
     let sum = 0;
     let defined = 0;
