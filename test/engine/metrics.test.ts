@@ -162,6 +162,13 @@ describe("regression metrics", () => {
       .mean()
       .dataSync()[0]!;
     expect(values.meanAbsoluteError).toBeCloseTo(tfMae, 6);
+    // Errors near the largest double: the squares overflow, RMSE does not.
+    const huge = measure("meanSquaredError", 1, [1e300, -1e300, 0], [0, 0, 0], 3, [
+      "meanSquaredError",
+      "rootMeanSquaredError",
+    ]);
+    expect(huge.values.meanSquaredError).toBe(Number.POSITIVE_INFINITY);
+    expect(huge.values.rootMeanSquaredError).toBeCloseTo(1e300 * Math.sqrt(2 / 3), -286);
     // A constant target predicted wrongly scores 0 (scikit-learn's force_finite).
     expect(measure("meanSquaredError", 1, [1, 2], [0, 0], 2, ["r2"]).values.r2).toBe(0);
   });

@@ -17,7 +17,8 @@ import type { ExtraMetric, MetricName } from "./names.js";
  *   the class's probability (softmax of logits with `fromLogits`), macro-averaged over the classes
  *   with at least one positive and one negative sample; 0 when no class has both. Keeps every score
  *   of the stream: `capacity · k` doubles, O(n) memory per epoch.
- * - meanAbsoluteError, meanSquaredError, rootMeanSquaredError: over every output element.
+ * - meanAbsoluteError, meanSquaredError, rootMeanSquaredError: over every output element (the
+ *   squares summed scaled by the largest error, so RMSE is finite whenever the errors are).
  * - r2 (Keras 3 `R2Score`, uniform average over the output elements, no regressors):
  *   `1 − SS_res / SS_tot` per output, SS_tot about the output's mean target (Welford's update);
  *   a constant target (SS_tot = 0) scores 1 when predicted exactly, else 0 (scikit-learn's `force_finite`).
@@ -31,7 +32,9 @@ export class MetricAccumulator {
   private readonly truth: Int32Array;
   private seen = 0;
   private sumAbs = 0;
-  private sumSq = 0;
+  /** Σe² as `sqScale² · sqSum` (LAPACK's dnrm2 update), so RMSE stays finite for errors near 1e308. */
+  private sqScale = 0;
+  private sqSum = 0;
   private readonly colMean: Float64Array;
   private readonly colM2: Float64Array;
   private readonly colRes: Float64Array;
@@ -65,7 +68,8 @@ export class MetricAccumulator {
     this.cm.fill(0);
     this.seen = 0;
     this.sumAbs = 0;
-    this.sumSq = 0;
+    this.sqScale = 0;
+    this.sqSum = 0;
     this.colMean.fill(0);
     this.colM2.fill(0);
     this.colRes.fill(0);
@@ -126,7 +130,11 @@ export class MetricAccumulator {
         const i = r * k + j;
         const e = out[i]! - t[i]!;
         this.sumAbs += Math.abs(e);
-        this.sumSq += e * e;
+        const a = Math.abs(e);
+        if (a > this.sqScale) {
+          this.sqSum = 1 + this.sqSum * (this.sqScale / a) ** 2;
+          this.sqScale = a;
+        } else if (a > 0) this.sqSum += (a / this.sqScale) ** 2;
         colRes[j]! += e * e;
         const delta = t[i]! - colMean[j]!;
         colMean[j]! += delta / count;
@@ -157,9 +165,9 @@ export class MetricAccumulator {
       case "meanAbsoluteError":
         return this.sumAbs / elements;
       case "meanSquaredError":
-        return this.sumSq / elements;
+        return this.sqScale * this.sqScale * (this.sqSum / elements);
       case "rootMeanSquaredError":
-        return Math.sqrt(this.sumSq / elements);
+        return this.sqScale * Math.sqrt(this.sqSum / elements);
       case "r2": {
         let sum = 0;
         for (let j = 0; j < this.k; j++) {
