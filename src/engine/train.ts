@@ -29,6 +29,8 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  * - Deterministic: the same options give bit-identical results; `weightsSha256` proves it.
  * - Opt-in diagnostics: `telemetry`, `earlyStopping`, `returnOptimizerState` / `optimizerState`
  *   (continue a run exactly), learning-rate schedules (`OptimizerSpec.learningRate`).
+ * - Keras' fit arguments: `sampleWeight` and `classWeight` weight each sample's loss
+ *   (docs/backprop.md §18.1), `metrics` adds per-epoch series; classifiers get a `confusionMatrix`.
  * - `optimizer: { type: "normalEquation" }` solves linear regression in closed form instead
  *   (`trainClosedForm`); for the same kind of model trained by `sgd` or `adam`, the result also
  *   carries that solution as `optimum` and `history.distanceToOptimum` (docs/backprop.md §9: closed
@@ -38,8 +40,9 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  *   `["initialWeights", key]`, `["x"]`, `["y", i]`, `["validationSplit"]`), for
  *   `normalEquation` with a model that is not linear regression (`["model", "layers", …]`,
  *   `["model", "loss"]`), a bad learning rate or schedule (`["optimizer", "learningRate", …]`),
- *   bad early stopping (`["earlyStopping", field]`) and an optimiser state that does not fit
- *   (`["optimizerState", …]`).
+ *   bad early stopping (`["earlyStopping", field]`), an optimiser state that does not fit
+ *   (`["optimizerState", …]`), bad loss weights (`["sampleWeight", …]`, `["classWeight", …]`) and a
+ *   metric that does not apply (`["metrics", i]`).
  */
 export function train(opts: TrainOptions): TrainResult {
   const { model, nTrain, nVal, early, linear, weights, metrics } = prepareRun(opts);
