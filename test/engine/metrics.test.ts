@@ -96,6 +96,34 @@ describe("precision, recall and the confusion matrix", () => {
     expect(accuracy).toBeCloseTo(tf.metrics.binaryAccuracy(yt, tf.tensor1d(out)).mean().dataSync()[0]!, 6);
   });
 
+  it("multi-label and hinge outputs pool every element's decision", () => {
+    // Two sigmoid units, two samples: decisions (0.9 → 1, 0.2 → 0 | 0.7 → 1, 0.6 → 1) against
+    // targets (1, 1 | 0, 1): TP 2, FN 1, FP 1; pooled, of the positives 0.9, 0.2, 0.6 only 0.9 is
+    // above the negative 0.7: AUC 1/3.
+    const pooled = measure("binaryCrossentropy", 2, [0.9, 0.2, 0.7, 0.6], [1, 1, 0, 1], 2);
+    expect(pooled.confusion).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
+    expect(pooled.values).toEqual({ precision: 2 / 3, recall: 2 / 3, auc: 1 / 3 });
+    // The hinges: output > 0 against target > 0 (targets −1/1).
+    const hinge = measure("hinge", 1, [0.3, -2, 0.1, -0.5], [1, -1, -1, 1], 4);
+    expect(hinge.confusion).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+  });
+
+  it("fromLogits: multi-class AUC on the softmax of the logits", () => {
+    // Per-column ranks of logits and of probabilities differ: sample 1's logit for class 0 is the
+    // larger (2 > 1.5), its probability the smaller (e²/(e²+e⁵) < e^1.5/(e^1.5+e⁰)).
+    const logits = [1.5, 0, 2, 5];
+    const loss = { type: "sparseCategoricalCrossentropy" as const, fromLogits: true };
+    const { values } = measure(loss, 2, logits, [0, 1], 2, ["auc"]);
+    expect(values.auc).toBe(1);
+    expect(measure("sparseCategoricalCrossentropy", 2, logits, [0, 1], 2, ["auc"]).values.auc).toBe(0.5);
+  });
+
   it("a ratio 0/0 is 0 (no positive predicted)", () => {
     const { values } = measure("binaryCrossentropy", 1, [0.1, 0.2], [1, 0], 2);
     // The positive scores below the negative: AUC 0.
