@@ -1,6 +1,7 @@
 import { targetSize } from "./data.js";
 import { INFERENCE } from "./layers/layer.js";
 import { countCorrect } from "./losses.js";
+import type { MetricAccumulator } from "./metrics/accumulator.js";
 import type { Model } from "./model.js";
 
 /** Rows evaluated at once when a whole data set is evaluated (bounds the buffers, not the result). */
@@ -11,6 +12,9 @@ export const EVAL_CHUNK = 256;
  * moving statistics), over samples `[start, start + count)` of `x`/`y`; with
  * `accumulateGrads` also adds the gradient of that mean loss into every `Param.grad`.
  * @param x `[n, inputSize]`, y `[n, targetSize]`.
+ * @param sampleWeight `[n]` loss weights indexed as the samples: the loss is `Σ wᵢ·lᵢ / count`
+ *   (docs/backprop.md §20.1).
+ * @param metrics given every chunk's outputs and targets (`MetricAccumulator.add`).
  */
 export function evaluate(
   model: Model,
@@ -19,6 +23,8 @@ export function evaluate(
   start: number,
   count: number,
   accumulateGrads = false,
+  sampleWeight?: Float64Array,
+  metrics?: MetricAccumulator,
 ): { loss: number; accuracy: number | null } {
   const inSize = model.inputSize;
   const ts = targetSize(model);
@@ -30,7 +36,10 @@ export function evaluate(
     const xb = x.subarray(s * inSize, (s + b) * inSize);
     const yb = y.subarray(s * ts, (s + b) * ts);
     const out = model.forward(xb, b);
-    total += model.loss(yb, b, accumulateGrads, 1 / count);
+    total += sampleWeight
+      ? model.loss(yb, b, accumulateGrads, 1 / count, sampleWeight.subarray(s, s + b))
+      : model.loss(yb, b, accumulateGrads, 1 / count);
+    metrics?.add(out, yb, b);
     const c = countCorrect(model.spec.loss, out, yb, b, model.outputSize);
     correct = c === null || correct === null ? null : correct + c;
   }

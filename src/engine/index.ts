@@ -17,6 +17,15 @@ export {
   solveLeastSquares,
 } from "./least-squares.js";
 export { isClassifier, lossName, takesLabels } from "./losses.js";
+export {
+  CLASSIFICATION_METRICS,
+  type ExtraMetric,
+  METRIC_NAMES,
+  type MetricName,
+  type MetricSeries,
+  REGRESSION_METRICS,
+  valKey,
+} from "./metrics/names.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
 export { OPTIMIZER_SLOTS, type SlotName } from "./optimizers.js";
 export type { ConstraintSpec, RegularizerName, RegularizerSpec } from "./regularizers.js";

@@ -3,6 +3,7 @@ import { initializeParams } from "./initializers.js";
 import { Activation } from "./layers/activation.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
+import { weightedLossAndGrad } from "./losses/weighted.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
 import { checkNamedTensors } from "./named-tensors.js";
 import { Regularization } from "./regularization.js";
@@ -250,8 +251,16 @@ export class Model {
    * Sum of the per-sample losses of the batch after a `forward` of it; with `backward`, also
    * back-propagates `gradScale · ∂(sum)/∂output` layer by layer, ADDING into every `Param.grad`.
    * @param t targets `[batch, ...outputShape]` or labels `[batch]`.
+   * @param sampleWeight `[batch]`: each sample's loss (and gradient) times its weight,
+   *   `weightedLossAndGrad` (docs/backprop.md §20.1); penalties are not weighted (Keras).
    */
-  loss(t: Float64Array, batch: number, backward: boolean, gradScale: number): number {
+  loss(
+    t: Float64Array,
+    batch: number,
+    backward: boolean,
+    gradScale: number,
+    sampleWeight?: Float64Array,
+  ): number {
     const k = this.outputSize;
     const last = this.layers.length - 1;
     // The final activation is skipped when the loss fuses it (not with fromLogits: the output is the logits).
@@ -259,10 +268,18 @@ export class Model {
     const pred = this.outputOf(fused ? last - 1 : last);
     const reg = this.regularization;
     const penalty = reg?.penalized ? reg.penalty(batch) : 0;
-    if (!backward) return lossAndGrad(this.lossKind, pred, t, batch, k, null, 0) + penalty;
+    const sw = sampleWeight;
+    if (!backward)
+      return (
+        (sw
+          ? weightedLossAndGrad(this.lossKind, pred, t, batch, k, null, 0, sw)
+          : lossAndGrad(this.lossKind, pred, t, batch, k, null, 0)) + penalty
+      );
     if (this.lossGradBuffer.length < batch * k) this.lossGradBuffer = new Float64Array(batch * k);
     const g = this.lossGradBuffer.subarray(0, batch * k);
-    const total = lossAndGrad(this.lossKind, pred, t, batch, k, g, gradScale);
+    const total = sw
+      ? weightedLossAndGrad(this.lossKind, pred, t, batch, k, g, gradScale, sw)
+      : lossAndGrad(this.lossKind, pred, t, batch, k, g, gradScale);
     let d: Float64Array = g;
     // Layers before the first one with parameters have no gradient to give, and that one need
     // not compute ∂L/∂X: the input's gradient is never used.

@@ -2,10 +2,12 @@ import { checkSamples } from "./data.js";
 import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
 import { linearModelMismatch } from "./least-squares.js";
+import { checkMetrics } from "./metrics/names.js";
 import type { ModelSummary } from "./model.js";
 import { checkNamedTensors } from "./named-tensors.js";
 import { checkOptimizerSpec, checkOptimizerState } from "./optimizers.js";
 import { Rng } from "./rng.js";
+import { checkLossWeights } from "./sample-weights.js";
 import type { OptimizerState, TrainOptions } from "./types.js";
 
 /** What `checkTrainOptions` learnt about a run while checking it. */
@@ -26,7 +28,7 @@ export interface CheckedTraining {
  * `validationSplit` that leaves training samples; `earlyStopping` (its monitor needs validation
  * data for `valLoss`); an `optimizerState` only with `initialWeights` and a gradient optimiser;
  * the learning rate or schedule; the optimiser state against the optimiser, the weights and the
- * training samples. The service calls it when a request arrives (POST /train and POST /jobs
+ * training samples; `sampleWeight` and `classWeight` (`checkLossWeights`); `metrics` (`checkMetrics`). The service calls it when a request arrives (POST /train and POST /jobs
  * alike) and `train` calls it again, so both reject the same options the same way.
  *
  * @param summary the model's description (`describeModel(opts.model)`).
@@ -34,7 +36,8 @@ export interface CheckedTraining {
  *   service does, before it converts the other fields), so it is not run again.
  * @throws EngineError at the option's path (`["model", …]`, `["x"]`, `["y", i]`,
  *   `["initialWeights", key]`, `["validationSplit"]`, `["earlyStopping", field]`,
- *   `["optimizer", "learningRate", …]`, `["optimizerState", …]`).
+ *   `["optimizer", "learningRate", …]`, `["optimizerState", …]`, `["sampleWeight", …]`,
+ *   `["classWeight", …]`, `["metrics", i]`).
  */
 export function checkTrainOptions(
   opts: Omit<TrainOptions, "onEpochEnd">,
@@ -83,6 +86,15 @@ export function checkTrainOptions(
       );
     }
   }
+  checkLossWeights({
+    data,
+    loss: opts.model.loss,
+    k: summary.outputSize,
+    sampleWeight: opts.sampleWeight,
+    classWeight: opts.classWeight,
+    closedForm: opts.optimizer.type === "normalEquation",
+  });
+  checkMetrics(opts.metrics, opts.model.loss);
   return { nTrain, nVal, linear: !notLinear };
 }
 

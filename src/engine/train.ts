@@ -3,7 +3,9 @@ import { EngineError } from "./errors.js";
 import { buildModel } from "./inspect.js";
 import { seedDropout } from "./layers/dropout.js";
 import { leastSquaresOverflowReason, leastSquaresWeights } from "./least-squares.js";
+import { checkMetrics, type MetricName } from "./metrics/names.js";
 import type { Model } from "./model.js";
+import { lossWeights } from "./sample-weights.js";
 import { checkTrainOptions } from "./train-check.js";
 import { trainByGradient } from "./training/gradient-descent.js";
 import { finalState, provenance } from "./training/result.js";
@@ -28,6 +30,8 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  * - Deterministic: the same options give bit-identical results; `weightsSha256` proves it.
  * - Opt-in diagnostics: `telemetry`, `earlyStopping`, `returnOptimizerState` / `optimizerState`
  *   (continue a run exactly), learning-rate schedules (`OptimizerSpec.learningRate`).
+ * - Keras' fit arguments: `sampleWeight` and `classWeight` weight each sample's loss
+ *   (docs/backprop.md §20.1), `metrics` adds per-epoch series; classifiers get a `confusionMatrix`.
  * - `optimizer: { type: "normalEquation" }` solves linear regression in closed form instead
  *   (`trainClosedForm`); for the same kind of model trained by `sgd` or `adam`, the result also
  *   carries that solution as `optimum` and `history.distanceToOptimum` (docs/backprop.md §9: closed
@@ -37,13 +41,14 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  *   `["initialWeights", key]`, `["x"]`, `["y", i]`, `["validationSplit"]`), for
  *   `normalEquation` with a model that is not linear regression (`["model", "layers", …]`,
  *   `["model", "loss"]`), a bad learning rate or schedule (`["optimizer", "learningRate", …]`),
- *   bad early stopping (`["earlyStopping", field]`) and an optimiser state that does not fit
- *   (`["optimizerState", …]`).
+ *   bad early stopping (`["earlyStopping", field]`), an optimiser state that does not fit
+ *   (`["optimizerState", …]`), bad loss weights (`["sampleWeight", …]`, `["classWeight", …]`) and a
+ *   metric that does not apply (`["metrics", i]`).
  */
 export function train(opts: TrainOptions): TrainResult {
-  const { model, nTrain, nVal, early, linear } = prepareRun(opts);
-  if (opts.optimizer.type === "normalEquation") return trainClosedForm(model, opts, nTrain, nVal);
-  return trainByGradient(model, opts, opts.optimizer, nTrain, nVal, early, linear);
+  const { model, nTrain, nVal, early, linear, weights, metrics } = prepareRun(opts);
+  if (opts.optimizer.type === "normalEquation") return trainClosedForm(model, opts, nTrain, nVal, metrics);
+  return trainByGradient(model, opts, opts.optimizer, { nTrain, nVal, early, linear, weights, metrics });
 }
 
 /** A run's checked options: the model (initialised), the split and early stopping. */
@@ -56,6 +61,10 @@ interface PreparedRun {
   early: EarlyStopping | undefined;
   /** Whether the model is linear regression (what `normalEquation` requires). */
   linear: boolean;
+  /** Every sample's loss weight (`lossWeights`); undefined when unweighted. */
+  weights: Float64Array | undefined;
+  /** `opts.metrics`, checked. */
+  metrics: MetricName[];
 }
 
 /**
@@ -67,12 +76,24 @@ interface PreparedRun {
 function prepareRun(opts: TrainOptions): PreparedRun {
   const model = buildModel(opts.model);
   const { nTrain, nVal, linear } = checkTrainOptions(opts, model.summary());
+  const metrics = checkMetrics(opts.metrics, opts.model.loss);
   if (opts.initialWeights) model.setWeights(opts.initialWeights, "initialWeights");
   else model.initialise(opts.seed);
   // Dropout's streams come from the seed whether or not the weights do (docs/backprop.md §18.3).
   seedDropout(model.layers, opts.seed);
   const early = opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, nVal > 0) : undefined;
-  return { model, nTrain, nVal, early, linear };
+  const weights = lossWeights(
+    {
+      data: opts.data,
+      loss: opts.model.loss,
+      k: model.outputSize,
+      sampleWeight: opts.sampleWeight,
+      classWeight: opts.classWeight,
+      closedForm: false,
+    },
+    nTrain,
+  );
+  return { model, nTrain, nVal, early, linear, weights, metrics };
 }
 
 /**
@@ -80,10 +101,17 @@ function prepareRun(opts: TrainOptions): PreparedRun {
  * samples, in one step (docs/backprop.md §9). Reported as one epoch: `epochsRun: 1`, `history.loss` =
  * [training MSE at the solution], `onEpochEnd` called once (its answer changes nothing).
  * `initialWeights` are checked but play no part; neither do `seed`, `batchSize`, `shuffle`,
- * `telemetry`, `earlyStopping` or `returnOptimizerState`.
+ * `telemetry`, `earlyStopping` or `returnOptimizerState`. The `metrics` asked for are those at the
+ * solution, in `history` as its one epoch too.
  * `gradients` are those at the solution: zero up to rounding.
  */
-function trainClosedForm(model: Model, opts: TrainOptions, nTrain: number, nVal: number): TrainResult {
+function trainClosedForm(
+  model: Model,
+  opts: TrainOptions,
+  nTrain: number,
+  nVal: number,
+  metrics: MetricName[],
+): TrainResult {
   const { weights, fit } = leastSquaresWeights(model, opts.data.x, opts.data.y, nTrain);
   for (const w of Object.values(weights))
     if (!w.data.every(Number.isFinite))
@@ -92,15 +120,19 @@ function trainClosedForm(model: Model, opts: TrainOptions, nTrain: number, nVal:
         ["x"],
       );
   model.setWeights(weights);
-  const final = finalState(model, opts.data, nTrain, nVal);
+  const final = finalState(model, opts.data, nTrain, nVal, undefined, metrics);
   if (final.nonFinite)
     throw new EngineError("the least-squares fit overflows: the values in x or y are too large", ["x"]);
   const history: History = { loss: [final.metrics.loss!] };
   if (nVal > 0) history.valLoss = [final.metrics.valLoss!];
+  // The metrics asked for, at the solution: its one epoch's values.
+  const { loss, accuracy, valLoss, valAccuracy, ...extra } = final.metrics;
+  for (const [key, v] of Object.entries(extra) as [keyof typeof extra, number][]) history[key] = [v];
   opts.onEpochEnd?.({
     epoch: 0,
     loss: final.metrics.loss!,
     ...(nVal > 0 ? { valLoss: final.metrics.valLoss! } : {}),
+    ...extra,
   });
   return {
     ...final,

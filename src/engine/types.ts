@@ -1,3 +1,4 @@
+import type { MetricName, MetricSeries } from "./metrics/names.js";
 import type { GradientOptimizerSpec, ModelSpec, OptimizerSpec } from "./spec.js";
 import type { NamedTensors, Tensor } from "./tensor.js";
 
@@ -13,8 +14,13 @@ export interface Dataset {
   y: Float64Array;
 }
 
-/** Per-epoch values, one entry per epoch run in this call (a resumed run starts afresh). */
-export interface History {
+/**
+ * Per-epoch values, one entry per epoch run in this call (a resumed run starts afresh). With
+ * `TrainOptions.metrics`, a series per metric (`precision`, `auc`, `r2`, …) from the epoch's
+ * training batches and, with a validation split, `val…` ones (`valPrecision`) from the split at the
+ * end of the epoch (docs/backprop.md §20.3).
+ */
+export interface History extends MetricSeries<number[]> {
   /** Mean training loss over the epoch (batch losses weighted by batch size, as Keras). */
   loss: number[];
   /** Training accuracy over the epoch, for classification losses. */
@@ -36,8 +42,8 @@ export interface History {
   regularizationLoss?: number[];
 }
 
-/** What one epoch reports to `onEpochEnd`. */
-export interface EpochLogs {
+/** What one epoch reports to `onEpochEnd` (with the metrics asked for, keyed as in `History`). */
+export interface EpochLogs extends MetricSeries<number> {
   /** 0-based; a resumed run continues the numbering (`TrainResult.initialEpoch`). */
   epoch: number;
   loss: number;
@@ -92,6 +98,31 @@ export interface TrainOptions {
    *   and at `["optimizerState"]` without `initialWeights` or with `normalEquation`.
    */
   optimizerState?: OptimizerState;
+  /**
+   * Keras' `sample_weight`, `[n]`: each sample's loss is multiplied by its weight (finite, ≥ 0), the
+   * batch loss is `Σ wᵢ·lᵢ / batchSize` (docs/backprop.md §20.1). Shuffled with its samples; the
+   * validation split takes its weights along, and `valLoss` is weighted by them (Keras 3). Weights
+   * that are all 1 compute exactly as none.
+   * @throws EngineError at `["sampleWeight"]` for a length other than `data.n` or with
+   *   `normalEquation`, at `["sampleWeight", i]` for a weight that is not finite or negative.
+   */
+  sampleWeight?: Float64Array;
+  /**
+   * Keras' `class_weight`, `{ class index: weight }` for classifiers: a training sample's loss weight
+   * is multiplied by its class's (1 for a class left out). The class is the label (sparse), the
+   * target's argmax (several units), or for one unit 1 when the target is above 0.5 (0 for the
+   * hinges), else 0. Training only: `valLoss` ignores it (Keras).
+   * @throws EngineError at `["classWeight"]` on a regression loss, at `["classWeight", key]` for a key
+   *   that is not a class index or a weight that is not finite or negative.
+   */
+  classWeight?: Record<string, number>;
+  /**
+   * Keras' `compile(metrics=…)`: series added to `history` (training, and `val…` with a validation
+   * split) and values to `metrics` (docs/backprop.md §20.3). Unweighted. `accuracy` is reported for
+   * every classifier anyway.
+   * @throws EngineError at `["metrics", i]` for an unknown name or one that does not apply to the loss.
+   */
+  metrics?: MetricName[];
 }
 
 /**
@@ -270,10 +301,11 @@ export interface ClosedFormSolution {
 
 /**
  * Loss and accuracy at the returned weights: training values over the training samples, `val…`
- * over the validation split. A value that is not finite is left out (and named in
- * `TrainResult.nonFinite`); with it its accuracy, computed from the same outputs.
+ * over the validation split; with `TrainOptions.metrics`, those metrics too. The loss is the
+ * weighted one with `sampleWeight`/`classWeight` (as `history.loss`). A value that is not finite is
+ * left out (and named in `TrainResult.nonFinite`); with the loss its accuracy, computed from the same outputs.
  */
-export interface TrainMetrics {
+export interface TrainMetrics extends MetricSeries<number> {
   loss?: number;
   accuracy?: number;
   valLoss?: number;
@@ -307,7 +339,14 @@ export interface TrainResult {
    * after `diverged` at the `activation`, `loss`, `gradient` or `valLoss` stage (the returned weights
    * are where it appeared), and when the run's very last step overshot (no later batch saw it).
    */
-  nonFinite?: { omitted: ("loss" | "accuracy" | "valLoss" | "valAccuracy" | "gradients")[]; message: string };
+  nonFinite?: { omitted: (keyof TrainMetrics | "gradients")[]; message: string };
+  /**
+   * Classifiers: the confusion matrix at the returned weights (docs/backprop.md §20.4), rows the
+   * true class, columns the predicted one, counting samples (multi-class: argmax; one unit: classes 0
+   * and 1) or, for a multi-label output (binary cross-entropy or hinge on several units), every
+   * output element's decision, pooled.
+   */
+  confusionMatrix?: ConfusionMatrix;
   /** Present when `onEpochEnd` or `earlyStopping` stopped training before `epochs`. */
   stoppedEarly?: boolean;
   /** With `earlyStopping`: the 0-based epoch after which it stopped training; absent when it did not. */
@@ -346,6 +385,16 @@ export interface TrainResult {
    * `OPTIMUM_BUDGET` (samples × columns² > 5·10⁷), where solving it would dominate training time.
    */
   optimum?: NamedTensors;
+}
+
+/** `TrainResult.confusionMatrix`: `train[true][predicted]` counts. */
+export interface ConfusionMatrix {
+  /** The class indices of the rows and columns: 0 … units − 1, or [0, 1] for binary decisions. */
+  labels: number[];
+  /** On the training samples. */
+  train: number[][];
+  /** On the validation samples, with a validation split. */
+  validation?: number[][];
 }
 
 /** Numerical-check settings (docs/backprop.md §10). */

@@ -39,6 +39,9 @@ const KIND_ALIASES: Record<string, readonly string[]> = {
   categoricalaccuracy: ["accuracy"],
   sparsecategoricalaccuracy: ["accuracy"],
   rmse: ["rootMeanSquaredError"],
+  r2score: ["r2"],
+  rsquared: ["r2"],
+  aucroc: ["auc"],
   // Layers (Keras class aliases).
   convolution2d: ["conv2d"],
   maxpool2d: ["maxPooling2d"],

@@ -21,6 +21,19 @@ export const trainExample = {
 } as const;
 
 /**
+ * Iris with Keras' fit arguments: a validation split, per-epoch precision, recall and (exact) AUC
+ * besides accuracy, and versicolor and virginica (classes 1 and 2, the two that overlap) weighted
+ * double in the loss. The answer adds `confusionMatrix` (training and validation).
+ */
+export const trainIrisMetricsExample = {
+  ...trainExample,
+  epochs: 100,
+  validationSplit: 0.2,
+  metrics: ["accuracy", "precision", "recall", "auc"],
+  classWeight: { "0": 1, "1": 2, "2": 2 },
+} as const;
+
+/**
  * The seed network (docs/backprop.md §1.2): 2 inputs → dense(3, sigmoid) → dense(3, sigmoid) → softmax, categorical
  * cross-entropy, one sample; backprop's gradients checked against central differences.
  */
@@ -134,6 +147,10 @@ export const trainHuberExample = {
 export const namedRequestExamples: Record<string, Record<string, { summary: string; value: unknown }>> = {
   "/train": {
     iris: { summary: "Iris: dense(8, tanh) → dense(3, softmax), Adam, 200 epochs", value: trainExample },
+    irisMetrics: {
+      summary: "Iris with metrics (precision, recall, AUC), classWeight and a validation split",
+      value: trainIrisMetricsExample,
+    },
     mnistCnn: {
       summary:
         "MNIST digits: conv2d(8, 3×3) → maxPooling2d(2) → flatten → dense(10), 3 epochs (≈ 20 s on 2 cores)",
@@ -181,6 +198,13 @@ export const responseExamples = {
       "dense_1/bias": [-0.025863343491499907],
     },
     metrics: { loss: 0.5716641805856315, accuracy: 0.75 },
+    confusionMatrix: {
+      labels: [0, 1],
+      train: [
+        [2, 0],
+        [1, 1],
+      ],
+    },
     seed: 42,
     engineVersion: "0.2.0",
     weightsSha256: "5bed282c286ba8a774d668b57468c8e7717d86c81db14ac5acfb2d19d1c3ae9d",

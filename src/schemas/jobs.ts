@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { queryInt } from "./common.js";
 import { ProblemSchema } from "./problem.js";
-import { DivergenceSchema, TrainResponseSchema } from "./responses.js";
+import { DivergenceSchema, metricFields, TrainResponseSchema } from "./responses.js";
 import { ListQuerySchema } from "./stored-datasets.js";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
@@ -75,6 +75,7 @@ export const JobProgressSchema = z
     valLoss: z.number().optional(),
     valAccuracy: z.number().optional(),
     distanceToOptimum: z.number().optional(),
+    ...metricFields(z.number(), "the latest epoch's value"),
   })
   .meta({ id: "JobProgress", description: "Where a job is: the latest epoch's values." });
 

@@ -5,7 +5,13 @@ import { gradientsExample, predictExample, trainExample } from "./examples.js";
 import { LIMITS } from "./limits.js";
 import { ModelSpecSchema } from "./model.js";
 import { OptimizerSchema } from "./optimizer.js";
-import { EarlyStoppingSchema, OptimizerStateSchema } from "./training.js";
+import {
+  ClassWeightSchema,
+  EarlyStoppingSchema,
+  MetricsListSchema,
+  OptimizerStateSchema,
+  SampleWeightSchema,
+} from "./training.js";
 
 // Request bodies are not registered as components: their `examples` must stay inline so
 // Swagger UI pre-fills "Try it out" with a body that works.
@@ -60,6 +66,9 @@ export const TrainRequestSchema = z
       "Continue an earlier run: its `optimizerState`, sent with its `weights` as `initialWeights`, the same " +
         "data, validationSplit, shuffle, batchSize and optimiser. 10 epochs then 10 more equal 20 at once, bit for bit.",
     ),
+    sampleWeight: SampleWeightSchema.optional(),
+    classWeight: ClassWeightSchema.optional(),
+    metrics: MetricsListSchema.optional(),
   })
   .check((ctx) => {
     if (ctx.value.epochs === undefined && ctx.value.optimizer?.type !== "normalEquation")

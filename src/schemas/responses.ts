@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type ExtraMetric, METRIC_NAMES, type MetricSeries, valKey } from "../engine/index.js";
 import {
   FiniteNamedTensorsSchema,
   NamedTensorsOutputSchema,
@@ -11,6 +12,29 @@ import { StoredDatasetSchema } from "./stored-datasets.js";
 import { OptimizerStateOutputSchema, TelemetrySchema } from "./training.js";
 
 const perEpoch = z.array(OutputNumberSchema);
+
+const EXTRA_METRICS = METRIC_NAMES.filter((m): m is ExtraMetric => m !== "accuracy");
+
+/**
+ * A field per metric of `TrainOptions.metrics` but accuracy, training (`precision`) and validation
+ * (`valPrecision`), each `value` optional and described.
+ */
+export function metricFields<T extends z.ZodType>(
+  value: T,
+  what: string,
+): { [K in keyof MetricSeries<number>]-?: z.ZodOptional<T> } {
+  return Object.fromEntries(
+    EXTRA_METRICS.flatMap((m) => [
+      [m, value.optional().describe(`metrics: ["${m}"]: ${what} on the training samples.`)],
+      [
+        valKey(m),
+        value
+          .optional()
+          .describe(`metrics: ["${m}"] with a validationSplit: ${what} on the validation samples.`),
+      ],
+    ]),
+  ) as { [K in keyof MetricSeries<number>]-?: z.ZodOptional<T> };
+}
 
 export const HistorySchema = z
   .object({
@@ -29,6 +53,7 @@ export const HistorySchema = z
       .describe(
         "With a kernel, bias or activity regularizer: the epoch's mean penalty, the part of `loss` it adds.",
       ),
+    ...metricFields(perEpoch, "per epoch, from the epoch's batches (training) or at its end (validation)"),
   })
   .meta({ id: "History", description: "Per-epoch values, one entry per epoch run." });
 
@@ -38,6 +63,7 @@ export const MetricsSchema = z
     accuracy: z.number().optional(),
     valLoss: z.number().optional(),
     valAccuracy: z.number().optional(),
+    ...metricFields(z.number(), "the value at the returned weights"),
   })
   .meta({
     id: "Metrics",
@@ -83,6 +109,24 @@ export const ClosedFormSolutionSchema = z
   })
   .meta({ id: "ClosedFormSolution", description: "How normalEquation solved the least-squares problem." });
 
+export const ConfusionMatrixSchema = z
+  .object({
+    labels: z
+      .array(z.number().int())
+      .describe("The class index of each row and column: 0 … units − 1, or [0, 1] for binary decisions."),
+    train: z.array(z.array(z.number().int())).describe("On the training samples: train[true][predicted]."),
+    validation: z
+      .array(z.array(z.number().int()))
+      .optional()
+      .describe("On the validation samples (with a validationSplit)."),
+  })
+  .meta({
+    id: "ConfusionMatrix",
+    description:
+      "Classifiers: counts at the returned weights, rows the true class, columns the predicted one (argmax; one " +
+      "sigmoid unit: output > 0.5). A multi-label output (several sigmoid units) pools every unit's yes/no decision.",
+  });
+
 export const TrainResponseSchema = z
   .object({
     weights: FiniteNamedTensorsSchema.describe(
@@ -95,6 +139,7 @@ export const TrainResponseSchema = z
         "in `nonFinite`, when not finite).",
     ),
     metrics: MetricsSchema,
+    confusionMatrix: ConfusionMatrixSchema.optional(),
     seed: z.number().int().describe("The seed used (drawn when the request had none)."),
     engineVersion: z.string().describe("Version of the back-propagation engine that trained."),
     weightsSha256: z

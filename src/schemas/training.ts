@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { EarlyStoppingOptions, OptimizerState } from "../engine/index.js";
+import { type EarlyStoppingOptions, METRIC_NAMES, type OptimizerState } from "../engine/index.js";
 import { NamedTensorsInputSchema, NamedTensorsOutputSchema, OutputNumberSchema } from "./common.js";
 import { LIMITS } from "./limits.js";
 
@@ -147,3 +147,41 @@ export type _EarlyStoppingFits = Assert<
 export type _OptimizerStateKeys = Assert<
   keyof z.output<typeof OptimizerStateSchema> extends keyof OptimizerState ? true : false
 >;
+
+/** Keras' `fit` weighting and `compile` metrics (docs/backprop.md §20). */
+export const MetricNameSchema = z
+  .enum(METRIC_NAMES)
+  .describe(
+    "accuracy, precision, recall, auc: classifiers (cross-entropies, hinges); meanAbsoluteError, " +
+      "meanSquaredError, rootMeanSquaredError, r2: the other losses.",
+  );
+
+export const MetricsListSchema = z
+  .array(MetricNameSchema)
+  .max(METRIC_NAMES.length * 4)
+  .describe(
+    "Keras' compile(metrics=…): each becomes a history series per epoch (from the training batches; with a " +
+      "validationSplit also `val…`, e.g. valPrecision, from the split at the end of the epoch) and a value in " +
+      "`metrics` at the returned weights. Unweighted. Precision and recall: binary decisions (one sigmoid unit, " +
+      "threshold 0.5) pooled over the elements of multi-label outputs; multi-class (argmax) one-vs-rest, " +
+      "macro-averaged over the classes that occur. auc: the exact ROC AUC (every threshold, ties ½), not Keras' " +
+      "200-bucket approximation; multi-class one-vs-rest, macro. r2: Keras 3 R2Score (uniform average).",
+  );
+
+export const SampleWeightSchema = z
+  .array(z.number().min(0))
+  .max(LIMITS.maxSamples)
+  .describe(
+    "Keras' sample_weight: one weight ≥ 0 per sample of the data set (the validation split's included). " +
+      "Each sample's loss is multiplied by it; the batch loss is Σ wᵢ·lᵢ / batchSize. valLoss uses the " +
+      "validation samples' weights (Keras 3). All 1: exactly as without.",
+  );
+
+export const ClassWeightSchema = z
+  .record(z.string().regex(/^(0|[1-9][0-9]*)$/, "expected a class index (0, 1, 2, …)"), z.number().min(0))
+  .describe(
+    "Keras' class_weight for classifiers, { class index: weight ≥ 0 }: a training sample's loss is multiplied " +
+      "by its class's weight (1 for a class left out), times its sampleWeight. The class is the label " +
+      "(sparse), the target's argmax, or for one unit 1 when the target is > 0.5 (> 0 for the hinges). " +
+      "Training only: valLoss ignores it.",
+  );

@@ -1,17 +1,32 @@
 import {
   type GradientsResult,
+  METRIC_NAMES,
+  type MetricSeries,
   type NamedTensors,
   OPTIMIZER_SLOTS,
   type OptimizerState,
   type SlotName,
   type Tensor,
   type TrainResult,
+  valKey,
 } from "../engine/index.js";
 import type { NestedNumbers } from "../schemas/common.js";
 import type { GradientsResponse, PredictResponse, TrainResponse } from "../schemas/responses.js";
 import { arrayToNested, batchToNested, finiteOrNull, namedTensorsToNested } from "./convert.js";
 
 const finiteAll = (a: number[] | undefined) => a?.map(finiteOrNull);
+
+/** The metric series of a history (`precision`, `valPrecision`, …), non-finite values as `null`. */
+function metricSeries(h: MetricSeries<number[]>): MetricSeries<(number | null)[]> {
+  const out: MetricSeries<(number | null)[]> = {};
+  for (const [key, values] of Object.entries(h) as [keyof MetricSeries<number[]>, number[]][])
+    if (METRIC_SERIES.has(key)) out[key] = values.map(finiteOrNull);
+  return out;
+}
+
+const METRIC_SERIES = new Set<string>(
+  METRIC_NAMES.filter((m) => m !== "accuracy").flatMap((m) => [m, valKey(m)]),
+);
 const mapValues = <T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> =>
   Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
 
@@ -36,9 +51,11 @@ export function trainResponse(r: TrainResult, seed: number, durationMs: number):
       valAccuracy: finiteAll(r.history.valAccuracy),
       distanceToOptimum: finiteAll(r.history.distanceToOptimum),
       regularizationLoss: finiteAll(r.history.regularizationLoss),
+      ...metricSeries(r.history),
     },
     gradients: r.gradients && finiteTensors(r.gradients),
     metrics: r.metrics,
+    confusionMatrix: r.confusionMatrix,
     seed,
     engineVersion: r.engineVersion,
     weightsSha256: r.weightsSha256,

@@ -85,6 +85,12 @@ const CROSSENTROPIES: readonly Loss[] = [
   "sparseCategoricalCrossentropy",
   "binaryCrossentropy",
 ];
+/** The classifiers' losses: classWeight and the classification metrics apply to them. */
+const CLASSIFIER_LOSSES: readonly Loss[] = [...CROSSENTROPIES, "hinge", "squaredHinge", "categoricalHinge"];
+/** `metrics` for a classifier's loss and for the others (docs/backprop.md §20.3). */
+const CLASSIFICATION_METRICS = ["accuracy", "precision", "recall", "auc"] as const;
+const REGRESSION_METRICS = ["meanAbsoluteError", "meanSquaredError", "rootMeanSquaredError", "r2"] as const;
+
 /** Losses that read a sample's output as one vector (the model must end on a vector). */
 const VECTOR_LOSSES: readonly Loss[] = [
   "categoricalCrossentropy",
@@ -708,7 +714,42 @@ export function genTrain(r: Rand): Generated {
     body.earlyStopping = es;
   }
   if (r.bool(0.1)) body.returnOptimizerState = r.bool();
+  genFitArguments(r, body, plan, n);
   return { route: "/train", body, plan };
+}
+
+/**
+ * Keras' fit arguments on a valid body of `n` samples: `metrics` that apply to the loss (now and
+ * then repeated), `sampleWeight` (not with normalEquation; sometimes all 0, all 1 or tiny or huge
+ * weights) and, for a classifier, `classWeight` over its classes.
+ */
+function genFitArguments(r: Rand, body: TreeObject, plan: ModelPlan, n: number): void {
+  const classifier = CLASSIFIER_LOSSES.includes(plan.loss);
+  if (r.bool(0.2)) {
+    const names = classifier ? CLASSIFICATION_METRICS : REGRESSION_METRICS;
+    body.metrics = Array.from({ length: r.int(0, 5) }, () => r.pick(names));
+  }
+  const closedForm = isObject(body.optimizer) && body.optimizer.type === "normalEquation";
+  if (!closedForm && r.bool(0.15)) {
+    const kind = r.pick(["random", "random", "zeros", "ones", "extreme"] as const);
+    body.sampleWeight = Array.from({ length: n }, () =>
+      kind === "zeros"
+        ? 0
+        : kind === "ones"
+          ? 1
+          : kind === "extreme"
+            ? r.pick([5e-324, 1e-300, 1e6, 0])
+            : r.num(0, 3),
+    );
+  }
+  if (classifier && r.bool(0.15)) {
+    const k = sizeOf(plan.outputShape);
+    const classes = k === 1 && !VECTOR_LOSSES.includes(plan.loss) ? 2 : k;
+    const cw: TreeObject = {};
+    for (let i = r.int(0, Math.min(classes, 4)); i > 0; i--)
+      cw[String(r.int(0, classes - 1))] = r.bool(0.1) ? r.pick([0, 1e-300, 1e6]) : r.num(0, 5);
+    body.classWeight = cw;
+  }
 }
 
 /** A valid POST /gradients body: one sample and its target, given or seeded weights. */
@@ -1186,6 +1227,11 @@ export function extremeRequest(r: Rand, gen: Generated): WireRequest {
         if (gen.route === "/train") {
           if (r.bool(0.5)) body.batchSize = 65_536;
           if (r.bool(0.3)) body.validationSplit = r.pick([0.999999, 0.5]);
+          // Weights so large that the weighted loss overflows: a divergence report (or a 422 for normalEquation).
+          if (Array.isArray(body.sampleWeight) && r.bool(0.5))
+            body.sampleWeight = body.sampleWeight.map(() => r.pick([1.7e308, 1e300, 1e154, 0]));
+          if (isObject(body.classWeight) && r.bool(0.5))
+            for (const key of Object.keys(body.classWeight)) body.classWeight[key] = r.pick([1.7e308, 1e300]);
         }
         kinds.push("extreme-constants");
       }

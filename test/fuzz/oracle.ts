@@ -172,14 +172,23 @@ function checkSuccess(
     // /gradients has no divergence report: its schema lets loss, output and gradients be null
     // (an overflow at these weights, e.g. y = -1e308); only its weights must be finite.
     if (!diverged && route === "POST /train") {
-      // Documented nulls: updateRatio is null when the weights started at 0 (‖W_start‖ = 0).
-      const { telemetry, ...rest } = body;
+      // Documented nulls: updateRatio is null when the weights started at 0 (‖W_start‖ = 0); the
+      // meanSquaredError and r2 metrics where squared errors or targets overflow (beyond about
+      // 1e154) while the loss does not (docs/backprop.md §20.3).
+      const { telemetry, history, ...rest } = body;
       const { updateRatio: _documentedNulls, ...telemetryRest } = (telemetry ?? {}) as Record<
         string,
         unknown
       >;
+      const {
+        meanSquaredError: _mse,
+        valMeanSquaredError: _valMse,
+        r2: _r2,
+        valR2: _valR2,
+        ...historyRest
+      } = (history ?? {}) as Record<string, unknown>;
       const all: string[] = [];
-      badNumbers({ ...rest, telemetry: telemetryRest }, "", all, false);
+      badNumbers({ ...rest, history: historyRest, telemetry: telemetryRest }, "", all, false);
       if (all.length > 0) out.push(`null numbers without divergence: ${all.join(", ")}`);
     }
     const wKeys = Object.keys((body.weights ?? {}) as object).sort();

@@ -1,6 +1,7 @@
 import { targetSize } from "../data.js";
 import { TRAINING_STEP } from "../layers/layer.js";
 import { countCorrect } from "../losses.js";
+import type { MetricAccumulator } from "../metrics/accumulator.js";
 import type { Model } from "../model.js";
 import type { Optimizer } from "../optimizers.js";
 import type { TelemetryRecorder } from "../telemetry.js";
@@ -23,14 +24,21 @@ export interface EpochSums {
  * The mini-batch loop of one epoch (docs/backprop.md §2): per batch of `batchSize` samples in
  * `order` (the last one smaller), forward, loss, back-propagation of the mean batch loss and one
  * optimiser step, each checked by `watch`, then the kernel constraints; stops at the first divergence. The batches run in training mode
- * (`TRAINING_STEP`); the batch buffers are allocated once per run.
+ * (`TRAINING_STEP`); the batch buffers are allocated once per run. With loss weights the batch's
+ * weights are copied in `order` with its samples (docs/backprop.md §20.1); with metrics every
+ * batch's outputs are added to them.
  */
 export class BatchLoop {
   private readonly xb: Float64Array;
   private readonly yb: Float64Array;
   private readonly inSize: number;
   private readonly ts: number;
+  private readonly wb: Float64Array | undefined;
 
+  /**
+   * @param weights `[n]` every sample's loss weight (`lossWeights`), or undefined for none.
+   * @param metrics the epoch's metrics (reset by the caller every epoch), or undefined for none.
+   */
   constructor(
     private readonly model: Model,
     private readonly data: Dataset,
@@ -38,16 +46,20 @@ export class BatchLoop {
     private readonly watch: DivergenceWatch,
     private readonly telemetry: TelemetryRecorder | undefined,
     readonly batchSize: number,
+    private readonly weights?: Float64Array,
+    private readonly metrics?: MetricAccumulator,
   ) {
     this.inSize = model.inputSize;
     this.ts = targetSize(model);
     this.xb = new Float64Array(batchSize * this.inSize);
     this.yb = new Float64Array(batchSize * this.ts);
+    this.wb = weights ? new Float64Array(batchSize) : undefined;
   }
 
   /** Runs epoch `epoch` over the first `order.length` samples in `order`. */
   run(epoch: number, order: Uint32Array): EpochSums {
-    const { model, data, optimizer, watch, telemetry, batchSize, xb, yb, inSize, ts } = this;
+    const { model, data, optimizer, watch, telemetry, batchSize, xb, yb, inSize, ts, weights, wb, metrics } =
+      this;
     const nTrain = order.length;
     let total = 0;
     let correct = 0;
@@ -60,13 +72,16 @@ export class BatchLoop {
         const s = order[start + r]!;
         xb.set(data.x.subarray(s * inSize, (s + 1) * inSize), r * inSize);
         yb.set(data.y.subarray(s * ts, (s + 1) * ts), r * ts);
+        if (wb) wb[r] = weights![s]!;
       }
       const xv = b === batchSize ? xb : xb.subarray(0, b * inSize);
       const yv = b === batchSize ? yb : yb.subarray(0, b * ts);
       model.zeroGrads();
       const out = model.forward(xv, b);
       if (!watch.checkOutputs(epoch, batch, b)) break;
-      const batchLoss = model.loss(yv, b, true, 1 / b);
+      const batchLoss = wb
+        ? model.loss(yv, b, true, 1 / b, b === batchSize ? wb : wb.subarray(0, b))
+        : model.loss(yv, b, true, 1 / b);
       if (!watch.checkLoss(epoch, batch, total, batchLoss, b)) break;
       if (!watch.step(optimizer, epoch, batch)) break;
       model.regularization?.applyConstraints();
@@ -74,6 +89,7 @@ export class BatchLoop {
       total += batchLoss;
       penalty += model.regularization?.last ?? 0;
       correct += countCorrect(model.spec.loss, out, yv, b, model.outputSize) ?? 0;
+      metrics?.add(out, yv, b);
     }
     return { total, correct, batches: batch, penalty };
   }

@@ -1,3 +1,4 @@
+import type { MetricSeries } from "../metrics/names.js";
 import type { EpochLogs, History } from "../types.js";
 
 /**
@@ -33,6 +34,8 @@ export class EpochLog {
    * Records an epoch and returns its logs.
    * @param total the epoch's summed training loss, @param correct its correct predictions,
    *   both over `nTrain` samples; @param penalty the summed regularisation penalty (part of `total`).
+   * @param extra the epoch's values of `TrainOptions.metrics` (training and `val…`), keyed as in
+   *   `History`; each key's series is made at its first value (every epoch has the same keys).
    */
   record(
     epoch: number,
@@ -42,6 +45,7 @@ export class EpochLog {
     distance: number | undefined,
     val: { valLoss?: number; valAccuracy?: number },
     penalty = 0,
+    extra: MetricSeries<number> = {},
   ): EpochLogs {
     const { history, classification } = this;
     const logs: EpochLogs = {
@@ -50,6 +54,7 @@ export class EpochLog {
       ...(classification ? { accuracy: correct / nTrain } : {}),
       ...(distance !== undefined ? { distanceToOptimum: distance } : {}),
       ...val,
+      ...extra,
     };
     history.loss.push(logs.loss);
     history.regularizationLoss?.push(penalty / nTrain);
@@ -57,6 +62,11 @@ export class EpochLog {
     if (distance !== undefined) history.distanceToOptimum!.push(distance);
     if (val.valLoss !== undefined) history.valLoss!.push(val.valLoss);
     if (val.valAccuracy !== undefined) history.valAccuracy!.push(val.valAccuracy);
+    for (const [key, v] of Object.entries(extra) as [keyof MetricSeries<number>, number][]) {
+      const series = history[key] ?? [];
+      series.push(v);
+      history[key] = series;
+    }
     return logs;
   }
 }

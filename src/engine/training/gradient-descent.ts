@@ -2,6 +2,8 @@ import type { EarlyStopping } from "../early-stopping.js";
 import { evaluate } from "../evaluate.js";
 import { dropoutLayers } from "../layers/dropout.js";
 import { isClassifier } from "../losses.js";
+import { MetricAccumulator } from "../metrics/accumulator.js";
+import { asValidation, type MetricName, type MetricSeries } from "../metrics/names.js";
 import type { Model } from "../model.js";
 import { makeOptimizer } from "../optimizers.js";
 import type { GradientOptimizerSpec } from "../spec.js";
@@ -15,6 +17,20 @@ import { distanceTo, optimumFor } from "./optimum.js";
 import { finalState, provenance } from "./result.js";
 import { RunState } from "./run-state.js";
 
+/** What `train` learnt while checking a gradient-descent run (see `trainByGradient`). */
+export interface GradientRun {
+  /** Training samples: the first `nTrain`; validation: the last `nVal`. */
+  nTrain: number;
+  nVal: number;
+  early: EarlyStopping | undefined;
+  /** Whether the model is linear regression (so it has an optimum to measure against). */
+  linear: boolean;
+  /** `[n]` every sample's loss weight (`lossWeights`), or undefined for an unweighted run. */
+  weights: Float64Array | undefined;
+  /** `TrainOptions.metrics`, checked. */
+  metrics: MetricName[];
+}
+
 /** Keras' default mini-batch size. */
 export const DEFAULT_BATCH_SIZE = 32;
 
@@ -27,32 +43,39 @@ export const DEFAULT_BATCH_SIZE = 32;
  *    validation loss, telemetry (`TelemetryRecorder`), the distance to the optimum (`distanceTo`),
  *    the epoch's logs (`EpochLog`), `onEpochEnd`, early stopping (`EarlyStop`);
  * 4. the result: best weights restored, final metrics and gradients (`finalState`), provenance.
- * @param linear whether the model is linear regression (so it has an optimum to measure against).
+ * With loss weights every batch is weighted (docs/backprop.md §20.1); with metrics each epoch
+ * reports them from its training batches and, at its end, from the validation split (§20.3).
  * @throws EngineError at `["optimizerState", …]` for a state that does not fit this run.
  */
 export function trainByGradient(
   model: Model,
   opts: TrainOptions,
   spec: GradientOptimizerSpec,
-  nTrain: number,
-  nVal: number,
-  early: EarlyStopping | undefined,
-  linear: boolean,
+  run: GradientRun,
 ): TrainResult {
   const { data } = opts;
-  const optimum = optimumFor(model, data, nTrain, linear);
+  const { nTrain, nVal, early, weights, metrics } = run;
+  // The optimum is the unweighted least-squares one: not what a weighted run approaches.
+  const optimum = optimumFor(model, data, nTrain, run.linear && !weights);
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? DEFAULT_BATCH_SIZE, nTrain));
   const params = model.params();
   const optimizer = makeOptimizer(spec, params);
-  const run = new RunState(opts.seed, nTrain, dropoutLayers(model.layers));
-  if (opts.optimizerState) run.resume(opts.optimizerState, spec, params, optimizer);
-  const { initialEpoch } = run;
+  const state = new RunState(opts.seed, nTrain, dropoutLayers(model.layers));
+  if (opts.optimizerState) state.resume(opts.optimizerState, spec, params, optimizer);
+  const { initialEpoch } = state;
+  const extra = metrics.filter((m) => m !== "accuracy");
+  const trainMetrics =
+    extra.length > 0 ? new MetricAccumulator(model.spec.loss, model.outputSize, extra, nTrain) : undefined;
+  const valMetrics =
+    extra.length > 0 && nVal > 0
+      ? new MetricAccumulator(model.spec.loss, model.outputSize, extra, nVal)
+      : undefined;
 
   const telemetry = opts.telemetry
     ? new TelemetryRecorder(model, params, Math.ceil(nTrain / batchSize))
     : undefined;
   const watch = new DivergenceWatch(model, params);
-  const loop = new BatchLoop(model, data, optimizer, watch, telemetry, batchSize);
+  const loop = new BatchLoop(model, data, optimizer, watch, telemetry, batchSize, weights, trainMetrics);
   const stopper = early
     ? new EarlyStop(early, model.weights(), opts.returnOptimizerState === true)
     : undefined;
@@ -67,32 +90,36 @@ export function trainByGradient(
 
   for (let e = 0; e < opts.epochs && !watch.diverged && !stoppedEarly; e++) {
     const epoch = initialEpoch + e;
-    if (opts.shuffle ?? true) run.shuffle();
+    if (opts.shuffle ?? true) state.shuffle();
     telemetry?.startEpoch();
-    const sums = loop.run(epoch, run.order);
+    trainMetrics?.reset();
+    const sums = loop.run(epoch, state.order);
     if (watch.diverged) break;
 
     let val: { valLoss?: number; valAccuracy?: number } = {};
+    const values: MetricSeries<number> = { ...trainMetrics?.values() };
     if (nVal > 0) {
-      const v = evaluate(model, data.x, data.y, nTrain, nVal);
+      valMetrics?.reset();
+      const v = evaluate(model, data.x, data.y, nTrain, nVal, false, weights, valMetrics);
       if (!watch.checkValLoss(epoch, sums.batches - 1, v.loss)) break;
       val = { valLoss: v.loss, ...(v.accuracy !== null ? { valAccuracy: v.accuracy } : {}) };
+      if (valMetrics) Object.assign(values, asValidation(valMetrics.values()));
     }
     telemetry?.endEpoch();
     epochsRun = e + 1;
     const distance = optimum ? distanceTo(params, optimum) : undefined;
-    const logs = log.record(epoch, sums.total, sums.correct, nTrain, distance, val, sums.penalty);
+    const logs = log.record(epoch, sums.total, sums.correct, nTrain, distance, val, sums.penalty, values);
     if (opts.onEpochEnd?.(logs) === false) stoppedEarly = true;
-    if (stopper?.update(epoch, logs.loss, val.valLoss, () => run.snapshot(optimizer, epoch + 1)))
+    if (stopper?.update(epoch, logs.loss, val.valLoss, () => state.snapshot(optimizer, epoch + 1)))
       stoppedEarly = true;
   }
 
   const { diverged } = watch;
   let optimizerState =
-    opts.returnOptimizerState && !diverged ? run.snapshot(optimizer, initialEpoch + epochsRun) : undefined;
+    opts.returnOptimizerState && !diverged ? state.snapshot(optimizer, initialEpoch + epochsRun) : undefined;
   if (stopper) optimizerState = stopper.restore(optimizerState);
   return {
-    ...finalState(model, data, nTrain, nVal),
+    ...finalState(model, data, nTrain, nVal, weights, metrics),
     history: log.history,
     epochsRun,
     initialEpoch,

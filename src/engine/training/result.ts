@@ -1,9 +1,12 @@
 import { evaluate } from "../evaluate.js";
 import { ENGINE_VERSION, weightsSha256 } from "../fingerprint.js";
 import { allFinite } from "../forensics.js";
+import { MetricAccumulator } from "../metrics/accumulator.js";
+import { decisionOf } from "../metrics/classes.js";
+import { asValidation, type MetricName, type MetricSeries } from "../metrics/names.js";
 import type { Model } from "../model.js";
 import type { NamedTensors } from "../tensor.js";
-import type { Dataset, TrainMetrics, TrainResult } from "../types.js";
+import type { ConfusionMatrix, Dataset, TrainMetrics, TrainResult } from "../types.js";
 
 /** What identifies a result: the engine's version, the seed, and the digest of the model's current weights. */
 export function provenance(
@@ -14,18 +17,30 @@ export function provenance(
 }
 
 /**
- * The current weights, the mean-loss gradient over the training samples there, and the metrics;
- * values that are not finite (only after a divergence) are left out and listed in `nonFinite`.
+ * The current weights, the mean-loss gradient over the training samples there, and the metrics
+ * (with `lossWeights`, the weighted loss and its gradient; the `metricNames` asked for, unweighted);
+ * for a classifier the confusion matrices (docs/backprop.md §20.4). Values that are not finite
+ * (only after a divergence) are left out and listed in `nonFinite`.
+ * @param lossWeights `[n]` every sample's loss weight (`lossWeights`), or undefined for none.
  */
 export function finalState(
   model: Model,
   data: Dataset,
   nTrain: number,
   nVal: number,
-): Pick<TrainResult, "weights" | "gradients" | "metrics" | "nonFinite"> {
+  lossWeights?: Float64Array,
+  metricNames: readonly MetricName[] = [],
+): Pick<TrainResult, "weights" | "gradients" | "metrics" | "nonFinite" | "confusionMatrix"> {
   const weights = model.getWeights();
   model.zeroGrads();
-  const fit = evaluate(model, data.x, data.y, 0, nTrain, true);
+  const classifier = decisionOf(model.spec.loss) !== undefined;
+  const extra = metricNames.filter((m) => m !== "accuracy");
+  const track = (count: number) =>
+    classifier || extra.length > 0
+      ? new MetricAccumulator(model.spec.loss, model.outputSize, extra, count)
+      : undefined;
+  const trainMetrics = track(nTrain);
+  const fit = evaluate(model, data.x, data.y, 0, nTrain, true, lossWeights, trainMetrics);
   const gradients: NamedTensors = model.getGrads();
   const metrics: TrainMetrics = {};
   const omitted: NonNullable<TrainResult["nonFinite"]>["omitted"] = [];
@@ -36,8 +51,10 @@ export function finalState(
     omitted.push("loss");
     if (fit.accuracy !== null) omitted.push("accuracy");
   }
+  addMetrics(metrics, omitted, trainMetrics, false);
+  const valMetrics = nVal > 0 ? track(nVal) : undefined;
   if (nVal > 0) {
-    const v = evaluate(model, data.x, data.y, nTrain, nVal);
+    const v = evaluate(model, data.x, data.y, nTrain, nVal, false, lossWeights, valMetrics);
     if (Number.isFinite(v.loss)) {
       metrics.valLoss = v.loss;
       if (v.accuracy !== null) metrics.valAccuracy = v.accuracy;
@@ -45,13 +62,21 @@ export function finalState(
       omitted.push("valLoss");
       if (v.accuracy !== null) omitted.push("valAccuracy");
     }
+    addMetrics(metrics, omitted, valMetrics, true);
   }
+  const train = trainMetrics?.confusion();
+  const confusionMatrix: ConfusionMatrix | undefined = train && {
+    labels: train.map((_, i) => i),
+    train,
+    ...(valMetrics ? { validation: valMetrics.confusion()! } : {}),
+  };
   const gradientsFinite = Object.values(gradients).every((g) => allFinite(g.data));
   if (!gradientsFinite) omitted.push("gradients");
   return {
     weights,
     ...(gradientsFinite ? { gradients } : {}),
     metrics,
+    ...(confusionMatrix ? { confusionMatrix } : {}),
     ...(omitted.length > 0
       ? {
           nonFinite: {
@@ -61,4 +86,19 @@ export function finalState(
         }
       : {}),
   };
+}
+
+/** Puts the values of `acc` into `metrics` (as `val…` for validation), leaving a non-finite one out in `omitted`. */
+function addMetrics(
+  metrics: TrainMetrics,
+  omitted: NonNullable<TrainResult["nonFinite"]>["omitted"],
+  acc: MetricAccumulator | undefined,
+  validation: boolean,
+): void {
+  if (!acc) return;
+  const values: MetricSeries<number> = validation ? asValidation(acc.values()) : acc.values();
+  for (const [key, v] of Object.entries(values) as [keyof MetricSeries<number>, number][]) {
+    if (Number.isFinite(v)) metrics[key] = v;
+    else omitted.push(key);
+  }
 }

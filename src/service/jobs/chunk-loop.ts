@@ -1,5 +1,11 @@
 import { MessageChannel } from "node:worker_threads";
-import type { EpochLogs, NamedTensors, OptimizerState } from "../../engine/index.js";
+import {
+  type EpochLogs,
+  METRIC_NAMES,
+  type NamedTensors,
+  type OptimizerState,
+  valKey,
+} from "../../engine/index.js";
 import type { JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
 import type { TrainRequest } from "../../schemas/requests.js";
@@ -116,16 +122,14 @@ export async function runChunks(
     const chunk = JSON.parse(outcome.json) as TrainResponse;
     summary = addChunk(summary, chunk);
     // Epochs whose message has not arrived yet (it travels on another port than the answer).
-    const h = chunk.history;
+    const h = chunk.history as Record<string, (number | null)[] | undefined>;
     for (let e = 0; e < chunk.epochsRun; e++)
       deps.onProgress(
-        progressOf(done + e + 1, total, {
-          loss: h.loss[e],
-          accuracy: h.accuracy?.[e],
-          valLoss: h.valLoss?.[e],
-          valAccuracy: h.valAccuracy?.[e],
-          distanceToOptimum: h.distanceToOptimum?.[e],
-        }),
+        progressOf(
+          done + e + 1,
+          total,
+          Object.fromEntries(PROGRESS_KEYS.map((key) => [key, h[key]?.[e]])) as EpochValues,
+        ),
       );
     done += chunk.epochsRun;
     if (chunk.diverged) {
@@ -206,9 +210,19 @@ export function workerStopped(err: unknown): Problem {
 
 type EpochValues = { [K in Exclude<keyof EpochLogs, "epoch">]?: number | null };
 
+/** The epoch's values a job's progress carries: loss, accuracy, the distance to the optimum and every metric's. */
+const PROGRESS_KEYS = [
+  "loss",
+  "accuracy",
+  "valLoss",
+  "valAccuracy",
+  "distanceToOptimum",
+  ...METRIC_NAMES.filter((m) => m !== "accuracy").flatMap((m) => [m, valKey(m)]),
+] as (keyof EpochValues & keyof JobProgress)[];
+
 function progressOf(epoch: number, epochs: number, logs: EpochValues): JobProgress {
   const out: JobProgress = { epoch, epochs };
-  for (const key of ["loss", "accuracy", "valLoss", "valAccuracy", "distanceToOptimum"] as const) {
+  for (const key of PROGRESS_KEYS) {
     const v = logs[key];
     if (typeof v === "number" && Number.isFinite(v)) out[key] = v;
   }

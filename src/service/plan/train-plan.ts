@@ -57,7 +57,8 @@ export interface TrainPlan {
  * which plans its stored request again). In order, the first fault answering: the model and
  * MAX_PARAMS; the data set (its samples converted, or the built-in or stored one loaded); the
  * samples against the model; the weights and optimiser state converted; every option `train`
- * checks (`checkTrainOptions`); and only then the compute budget, so that a wrong body gets the
+ * checks (`checkTrainOptions`: `sampleWeight` against the data set's length, built-in, stored or
+ * inline, `classWeight` against the model's classes, `metrics` against the loss); and only then the compute budget, so that a wrong body gets the
  * same answer from every route whatever its budget. Only the stored data set's lookup is
  * asynchronous.
  * @param budget `request` for POST /train (MAX_WORK), `job` for a job (MAX_JOB_WORK).
@@ -79,6 +80,8 @@ export async function planTraining(
   checked(() => checkSamples(summary, req.model.loss, data), toRequest);
   const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
   const optimizerState = optimizerStateOf(req.optimizerState);
+  // Checked against the data set's length (a stored one's too) by checkTrainOptions.
+  const sampleWeight = req.sampleWeight && Float64Array.from(req.sampleWeight);
   const seed = req.seed ?? drawSeed();
   const options: Omit<TrainOptions, "onEpochEnd"> = {
     model: req.model,
@@ -94,6 +97,9 @@ export async function planTraining(
     earlyStopping: req.earlyStopping,
     returnOptimizerState: req.returnOptimizerState,
     optimizerState,
+    sampleWeight,
+    classWeight: req.classWeight,
+    metrics: req.metrics,
   };
   const { nVal } = checked(() => checkTrainOptions(options, summary, { samplesChecked: true }), toRequest);
   // Last: a body that is wrong is answered as wrong whatever its size, on every route alike.
@@ -115,6 +121,7 @@ export async function planTraining(
     transfer: [
       data.x.buffer as ArrayBuffer,
       data.y.buffer as ArrayBuffer,
+      ...(sampleWeight ? [sampleWeight.buffer as ArrayBuffer] : []),
       ...buffersOf(initialWeights),
       ...OPTIMIZER_SLOTS.flatMap((slot) => buffersOf(optimizerState?.[slot])),
     ],

@@ -1,0 +1,227 @@
+import type { LossSpec } from "../spec.js";
+import { exactAuc } from "./auc.js";
+import { argmax, classCount, type Decision, decisionOf } from "./classes.js";
+import type { ExtraMetric, MetricName } from "./names.js";
+
+/**
+ * Keras' stateful metrics over a stream of batches (docs/backprop.md §20.3): `add` each batch's
+ * outputs and targets, read `values` at the end. Unweighted, as Keras' `compile(metrics=…)` (only
+ * the loss takes `sampleWeight` and `classWeight`).
+ * - precision, recall: from a confusion matrix. Binary (binary cross-entropy, hinges; every output
+ *   element a decision, output > 0.5, or > 0 for logits and hinges; target > 0.5, or > 0 for the
+ *   hinges): TP / (TP + FP) and TP / (TP + FN), pooled over the elements of multi-label outputs
+ *   (Keras' micro average). Multi-class (argmax): one-vs-rest per class, then the macro average over
+ *   the classes that occur as a label or as a prediction (scikit-learn's `average="macro"`). A ratio
+ *   0/0 counts 0 (Keras' `divide_no_nan`).
+ * - auc: the exact ROC AUC (`exactAuc`), binary over the pooled elements; multi-class one-vs-rest on
+ *   the class's probability (softmax of logits with `fromLogits`), macro-averaged over the classes
+ *   with at least one positive and one negative sample; 0 when no class has both. Keeps every score
+ *   of the stream: `capacity · k` doubles, O(n) memory per epoch.
+ * - meanAbsoluteError, meanSquaredError, rootMeanSquaredError: over every output element (the
+ *   squares summed scaled by the largest error, so RMSE is finite whenever the errors are).
+ * - r2 (Keras 3 `R2Score`, uniform average over the output elements, no regressors):
+ *   `1 − SS_res / SS_tot` per output, SS_tot about the output's mean target (Welford's update);
+ *   a constant target (SS_tot = 0) scores 1 when predicted exactly, else 0 (scikit-learn's `force_finite`).
+ */
+export class MetricAccumulator {
+  private readonly decision: Decision | undefined;
+  private readonly classes: number;
+  private readonly cm: Float64Array;
+  private readonly wantAuc: boolean;
+  private readonly scores: Float64Array;
+  private readonly truth: Int32Array;
+  private seen = 0;
+  private sumAbs = 0;
+  /** Σe² as `sqScale² · sqSum` (LAPACK's dnrm2 update), so RMSE stays finite for errors near 1e308. */
+  private sqScale = 0;
+  private sqSum = 0;
+  private readonly colMean: Float64Array;
+  private readonly colM2: Float64Array;
+  private readonly colRes: Float64Array;
+
+  /**
+   * @param loss the model's loss (its decision rule, see `decisionOf`).
+   * @param k the model's output size.
+   * @param metrics the metrics to compute (checked by `checkMetrics`).
+   * @param capacity the most samples `add` will see before a `reset` (the AUC's buffer).
+   */
+  constructor(
+    loss: LossSpec,
+    private readonly k: number,
+    readonly metrics: readonly MetricName[],
+    capacity: number,
+  ) {
+    this.decision = decisionOf(loss);
+    this.classes = this.decision ? classCount(this.decision, k) : 0;
+    this.cm = new Float64Array(this.classes * this.classes);
+    this.wantAuc = metrics.includes("auc") && this.decision !== undefined;
+    this.scores = new Float64Array(this.wantAuc ? capacity * k : 0);
+    this.truth = new Int32Array(this.wantAuc ? capacity * (this.decision?.mode === "binary" ? k : 1) : 0);
+    const regression = this.decision === undefined;
+    this.colMean = new Float64Array(regression ? k : 0);
+    this.colM2 = new Float64Array(regression ? k : 0);
+    this.colRes = new Float64Array(regression ? k : 0);
+  }
+
+  /** Starts a new stream (a new epoch). */
+  reset(): void {
+    this.cm.fill(0);
+    this.seen = 0;
+    this.sumAbs = 0;
+    this.sqScale = 0;
+    this.sqSum = 0;
+    this.colMean.fill(0);
+    this.colM2.fill(0);
+    this.colRes.fill(0);
+  }
+
+  /**
+   * Adds a batch.
+   * @param out the model's output `[batch, k]` (probabilities, or logits with `fromLogits`).
+   * @param t targets `[batch, k]`, or labels `[batch]` for the sparse loss.
+   */
+  add(out: Float64Array, t: Float64Array, batch: number): void {
+    const { decision } = this;
+    if (!decision) this.addRegression(out, t, batch);
+    else if (decision.mode === "binary") this.addBinary(decision, out, t, batch);
+    else this.addMulticlass(decision, out, t, batch);
+    this.seen += batch;
+  }
+
+  private addBinary(d: Decision, out: Float64Array, t: Float64Array, batch: number): void {
+    const { k, cm } = this;
+    const base = this.seen * k;
+    for (let i = 0; i < batch * k; i++) {
+      const truth = t[i]! > d.targetThreshold ? 1 : 0;
+      const predicted = out[i]! > d.threshold ? 1 : 0;
+      cm[truth * 2 + predicted]! += 1;
+      if (this.wantAuc) {
+        this.scores[base + i] = out[i]!;
+        this.truth[base + i] = truth;
+      }
+    }
+  }
+
+  private addMulticlass(d: Decision, out: Float64Array, t: Float64Array, batch: number): void {
+    const { k, cm, classes } = this;
+    for (let r = 0; r < batch; r++) {
+      const o = r * k;
+      const truth = d.labels ? t[r]! : argmax(t, o, k);
+      cm[truth * classes + argmax(out, o, k)]! += 1;
+      if (!this.wantAuc) continue;
+      const row = this.seen + r;
+      this.truth[row] = truth;
+      const dst = row * k;
+      if (d.fromLogits) {
+        let max = Number.NEGATIVE_INFINITY;
+        for (let j = 0; j < k; j++) max = Math.max(max, out[o + j]!);
+        let sum = 0;
+        for (let j = 0; j < k; j++) sum += this.scores[dst + j] = Math.exp(out[o + j]! - max);
+        for (let j = 0; j < k; j++) this.scores[dst + j]! /= sum;
+      } else for (let j = 0; j < k; j++) this.scores[dst + j] = out[o + j]!;
+    }
+  }
+
+  private addRegression(out: Float64Array, t: Float64Array, batch: number): void {
+    const { k, colMean, colM2, colRes } = this;
+    for (let r = 0; r < batch; r++) {
+      const count = this.seen + r + 1;
+      for (let j = 0; j < k; j++) {
+        const i = r * k + j;
+        const e = out[i]! - t[i]!;
+        this.sumAbs += Math.abs(e);
+        const a = Math.abs(e);
+        if (a > this.sqScale) {
+          this.sqSum = 1 + this.sqSum * (this.sqScale / a) ** 2;
+          this.sqScale = a;
+        } else if (a > 0) this.sqSum += (a / this.sqScale) ** 2;
+        colRes[j]! += e * e;
+        const delta = t[i]! - colMean[j]!;
+        colMean[j]! += delta / count;
+        colM2[j]! += delta * (t[i]! - colMean[j]!);
+      }
+    }
+  }
+
+  /** The value of every metric asked for but `accuracy` (which the loop counts already), keyed by name. */
+  values(): Partial<Record<ExtraMetric, number>> {
+    const out: Partial<Record<ExtraMetric, number>> = {};
+    for (const m of this.metrics) {
+      if (m === "accuracy") continue;
+      out[m] = this.value(m);
+    }
+    return out;
+  }
+
+  private value(m: ExtraMetric): number {
+    const elements = this.seen * this.k;
+    switch (m) {
+      case "precision":
+        return this.ratio(true);
+      case "recall":
+        return this.ratio(false);
+      case "auc":
+        return this.auc();
+      case "meanAbsoluteError":
+        return this.sumAbs / elements;
+      case "meanSquaredError":
+        return this.sqScale * this.sqScale * (this.sqSum / elements);
+      case "rootMeanSquaredError":
+        return this.sqScale * Math.sqrt(this.sqSum / elements);
+      case "r2": {
+        let sum = 0;
+        for (let j = 0; j < this.k; j++) {
+          const tot = this.colM2[j]!;
+          const res = this.colRes[j]!;
+          sum += tot > 0 ? 1 - res / tot : res === 0 ? 1 : 0;
+        }
+        return sum / this.k;
+      }
+    }
+  }
+
+  /** Precision (`byPrediction`: over a column, the predictions) or recall (over a row, the truths). */
+  private ratio(byPrediction: boolean): number {
+    const { cm, classes } = this;
+    const of = (c: number, r: number) => (byPrediction ? cm[r * classes + c]! : cm[c * classes + r]!);
+    const perClass = (c: number) => {
+      let total = 0;
+      for (let r = 0; r < classes; r++) total += of(c, r);
+      return total === 0 ? 0 : cm[c * classes + c]! / total;
+    };
+    if (this.decision!.mode === "binary") return perClass(1);
+    let sum = 0;
+    let present = 0;
+    for (let c = 0; c < classes; c++) {
+      let occurs = 0;
+      for (let r = 0; r < classes; r++) occurs += cm[c * classes + r]! + cm[r * classes + c]!;
+      if (occurs === 0) continue;
+      present++;
+      sum += perClass(c);
+    }
+    return present === 0 ? 0 : sum / present;
+  }
+
+  private auc(): number {
+    const { k, seen } = this;
+    if (this.decision!.mode === "binary") return exactAuc(this.scores, this.truth, seen * k) ?? 0;
+    const positive = new Uint8Array(seen);
+    let sum = 0;
+    let defined = 0;
+    for (let c = 0; c < k; c++) {
+      for (let r = 0; r < seen; r++) positive[r] = this.truth[r] === c ? 1 : 0;
+      const a = exactAuc(this.scores, positive, seen, c, k);
+      if (a === null) continue;
+      sum += a;
+      defined++;
+    }
+    return defined === 0 ? 0 : sum / defined;
+  }
+
+  /** The confusion matrix of the stream, rows the true class, columns the predicted; `undefined` for regression. */
+  confusion(): number[][] | undefined {
+    if (!this.decision) return undefined;
+    const { classes, cm } = this;
+    return Array.from({ length: classes }, (_, r) => Array.from(cm.subarray(r * classes, (r + 1) * classes)));
+  }
+}
