@@ -31,7 +31,7 @@ export type { Job, NestedNumbers, PredictResponse, Problem, TrainResponse };
  * The answer of POST /gradients; in training mode, with each dropout layer's mask keyed by the
  * layer's name (0 where a unit was dropped).
  */
-export type GradientsResponse = ServiceGradientsResponse & { dropoutMasks?: Record<string, NestedOutput> };
+export type GradientsResponse = ServiceGradientsResponse;
 
 /** A tensor in an answer: nested arrays of its shape, `null` for a non-finite value. */
 export type Nested = NestedOutput;
@@ -43,11 +43,10 @@ export type WeightsInput = z.input<typeof NamedTensorsInputSchema>;
 export type ModelSpec = z.input<typeof ModelSpecSchema>;
 export type LayerSpec = ModelSpec["layers"][number];
 /**
- * Layers the form builds beyond the model language of `LayerSpec`: dropout and batch
- * normalisation (`<layer>/gamma`, `<layer>/beta` trainable; `<layer>/moving_mean`,
- * `<layer>/moving_variance` not), as the service's schema names them.
+ * The layers the form adds after a hidden dense layer: dropout and batch normalisation
+ * (`<layer>/gamma`, `<layer>/beta` trainable; `<layer>/moving_mean`, `<layer>/moving_variance` not).
  */
-export type NormLayer = { type: "dropout"; rate: number } | { type: "batchNormalization" };
+export type NormLayer = Extract<LayerSpec, { type: "dropout" | "batchNormalization" }>;
 export type DenseLayer = z.input<typeof DenseLayerSchema>;
 export type Activation = NonNullable<DenseLayer["activation"]>;
 export type Loss = z.input<typeof LossSchema>;
@@ -67,7 +66,7 @@ export type OptimizerStateInput = z.input<typeof OptimizerStateSchema>;
  * normalisation uses the sample's statistics), which the form sends only for a model with
  * dropout or batch normalisation.
  */
-export type GradientsBody = z.input<typeof GradientsRequestSchema> & { training?: boolean };
+export type GradientsBody = z.input<typeof GradientsRequestSchema>;
 export type PredictBody = z.input<typeof PredictRequestSchema>;
 export type StoreDatasetBody = z.input<typeof StoreDatasetJsonSchema>;
 

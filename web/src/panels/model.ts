@@ -7,7 +7,7 @@ import { $, input, select } from "../dom.js";
 import { fieldNumber } from "../fields.js";
 import { DEFAULT_LOSS, LOSSES, lossesFor } from "../options.js";
 import { type RunBody, state } from "../state.js";
-import type { DenseLayer, LayerSpec, LossName, ModelSpec, TrainBody } from "../types.js";
+import type { DenseLayer, LossName, ModelSpec, TrainBody } from "../types.js";
 import { sendBack } from "../types.js";
 import { hasModeLayers, hiddenLayers, leadingLayers, outputIndex } from "./layers.js";
 import { buildOptimizer } from "./optimizer.js";
@@ -46,9 +46,7 @@ function outputLayer(loss: LossName): DenseLayer {
 export function buildModel(): ModelSpec {
   const loss = select("loss").value as LossName;
   const layers = [...leadingLayers(), ...hiddenLayers(true), outputLayer(loss)];
-  // Dropout and batch normalisation are sent as the service's model language names them
-  // (NormLayer); the cast is what lets them into the schema's layer type.
-  return { inputShape: state.source!.inputShape, layers: layers as LayerSpec[], loss };
+  return { inputShape: state.source!.inputShape, layers, loss };
 }
 
 /** Says which output layer the model gets; shows the inspector's training toggle when it matters. */
