@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeModel, type ModelSpec } from "../../src/engine/index.js";
-import { trainExample, trainMnistCnnExample } from "../../src/schemas/examples.js";
+import { trainExample, trainMnistCnnExample, trainMnistMlpExample } from "../../src/schemas/examples.js";
 import { TrainResponseSchema } from "../../src/schemas/responses.js";
 import { buildTestApp } from "./helper.js";
 
@@ -164,6 +164,33 @@ describe("POST /train", () => {
     expect(body.history.valAccuracy).toHaveLength(1);
     expect(body.weights["conv2d_0/kernel"]).toHaveLength(3);
     expect(body.weights["dense_3/kernel"]).toHaveLength(13 * 13 * 8);
+  }, 60_000);
+
+  it("trains the regularised MNIST MLP example (batch normalisation, dropout) and predicts with its moving statistics", async () => {
+    const res = await train({ ...trainMnistMlpExample, epochs: 1 });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    // One epoch reaches ≈ 0.91 on the 2,000 held-out digits, five ≈ 0.94 (README).
+    expect(body.metrics.valAccuracy).toBeGreaterThan(0.88);
+    expect(body.history.regularizationLoss[0]).toBeGreaterThan(0);
+    const mean = body.weights["batchNormalization_2/moving_mean"] as number[];
+    const variance = body.weights["batchNormalization_2/moving_variance"] as number[];
+    expect(mean).toHaveLength(128);
+    // 125 batches moved the statistics away from their start (zeros and ones).
+    expect(mean.some((m) => m !== 0) && variance.some((v) => v !== 1)).toBe(true);
+    expect(body.gradients["batchNormalization_2/moving_mean"]).toBeUndefined();
+    expect(body.gradients["batchNormalization_2/gamma"]).toHaveLength(128);
+    const blank = {
+      model: trainMnistMlpExample.model,
+      weights: body.weights,
+      x: [Array(28).fill(Array(28).fill([0]))],
+    };
+    const predict = await app.inject({ method: "POST", url: "/predict", payload: blank });
+    expect(predict.statusCode, predict.body).toBe(200);
+    // A distribution over the 10 digits (test/http/normalization.test.ts and dropout.test.ts check
+    // that /predict runs in inference mode value by value).
+    const p = predict.json().outputs[0] as number[];
+    expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
   }, 60_000);
 
   it("one-hot encodes a built-in data set for categoricalCrossentropy and holds out a validation split", async () => {
