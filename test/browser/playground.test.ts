@@ -11,7 +11,6 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp } from "../http/helper.js";
 import { browserTestsRun, launchChromium } from "./chromium.js";
-import { GRADIENTS_ANSWER } from "./fixtures.js";
 
 /** The canvas API the test reads in the page (the tests compile without the DOM types). */
 interface Canvas {
@@ -299,24 +298,14 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
     await page.close();
   }, 90_000);
 
-  it("dropout and batch normalisation: the bodies of /jobs and /gradients (answers mocked), gamma, beta, the moving statistics and the mask in the inspector", async () => {
+  it("dropout and batch normalisation: trained by the service, the bodies of /jobs and /gradients, gamma, beta, the moving statistics and the mask in the inspector", async () => {
     const { page, errors } = await open("/");
     await page.waitForSelector("body[data-ready=true]");
-    // Answers mocked with page.route: the bodies are what this checks.
     const bodies: Record<string, unknown[]> = { jobs: [], gradients: [] };
-    await page.route(/\/jobs$/, async (route) => {
-      bodies.jobs!.push(route.request().postDataJSON());
-      await route.fulfill({ status: 202, json: { id: "job-mock", status: "queued", seed: 5 } });
-    });
-    await page.route(/\/jobs\/job-mock\/events$/, (route) =>
-      route.fulfill({
-        contentType: "text/event-stream",
-        body: `id: 1\nevent: failed\ndata: ${JSON.stringify({ status: "failed", epoch: 0, epochs: 20, error: { detail: "mocked" } })}\n\n`,
-      }),
-    );
-    await page.route(/\/gradients$/, async (route) => {
-      bodies.gradients!.push(route.request().postDataJSON());
-      await route.fulfill({ json: GRADIENTS_ANSWER });
+    page.on("request", (req) => {
+      if (req.method() !== "POST") return;
+      if (req.url().endsWith("/jobs")) bodies.jobs!.push(req.postDataJSON());
+      if (req.url().endsWith("/gradients")) bodies.gradients!.push(req.postDataJSON());
     });
     await page.selectOption("#dataset", "builtin:iris");
     await page.locator(".layer-row:nth-child(2) button").click(); // one hidden layer
@@ -329,7 +318,7 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
     await page.check("#nesterov");
     await page.fill("#epochs", "20");
     await page.click("#train");
-    await page.waitForSelector("#status[data-state=failed]");
+    await page.waitForSelector("#status[data-state=succeeded]", { timeout: 30_000 });
     const layers = [
       { type: "dense", units: 3, activation: "tanh" },
       { type: "batchNormalization" },
@@ -342,14 +331,20 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
 
     // the inspector sends `training` (on by default, then off) and draws what the answer holds
     expect(await page.locator("#training-label").isVisible()).toBe(true);
+    const block = (name: string) =>
+      page.locator("#inspection .layer-block", { has: page.locator("h3", { hasText: name }) });
     await page.click("#inspect");
     await page.waitForSelector("#numerical[data-max-rel-error]");
+    // training mode: the mask the service drew (0 or 1/(1 − 0.25)), checked numerically with it
+    expect(Number(await page.getAttribute("#numerical", "data-max-rel-error"))).toBeLessThan(1e-4);
+    expect(await block("dropout_2").locator("figcaption").allTextContents()).toEqual([
+      expect.stringMatching(/^dropout mask 3 · max \|v\| 1\.33/),
+      expect.stringMatching(/^output \(activations\) 3 ·/),
+    ]);
     await page.uncheck("#training");
     await page.click("#inspect");
     await page.waitForSelector("#inspection p.hint:has-text('inference mode')");
     expect(bodies.gradients).toMatchObject([{ model: { layers }, training: true }, { training: false }]);
-    const block = (name: string) =>
-      page.locator("#inspection .layer-block", { has: page.locator("h3", { hasText: name }) });
     expect(await block("batchNormalization_1").locator("figcaption").allTextContents()).toEqual([
       expect.stringMatching(/^∂L\/∂gamma 3 ·/),
       expect.stringMatching(/^∂L\/∂beta 3 ·/),
@@ -361,8 +356,8 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
       "moving_meannot trainable (no gradient)",
       "moving_variancenot trainable (no gradient)",
     ]);
+    // inference: no mask
     expect(await block("dropout_2").locator("figcaption").allTextContents()).toEqual([
-      expect.stringMatching(/^dropout mask 3 · max \|v\| 1\.33/),
       expect.stringMatching(/^output \(activations\) 3 ·/),
     ]);
     await page.screenshot({ path: join(RESULTS, "playground-batchnorm-dropout.png"), fullPage: true });
