@@ -7,7 +7,7 @@ import { checkMetrics, type MetricName } from "./metrics/names.js";
 import type { Model } from "./model.js";
 import { lossWeights } from "./sample-weights.js";
 import { checkTrainOptions } from "./train-check.js";
-import { trainByGradient } from "./training/gradient-descent.js";
+import { type GradientRun, trainByGradient } from "./training/gradient-descent.js";
 import { finalState, provenance } from "./training/result.js";
 import type { History, TrainOptions, TrainResult } from "./types.js";
 
@@ -51,20 +51,9 @@ export function train(opts: TrainOptions): TrainResult {
   return trainByGradient(model, opts, opts.optimizer, { nTrain, nVal, early, linear, weights, metrics });
 }
 
-/** A run's checked options: the model (initialised), the split and early stopping. */
-interface PreparedRun {
+/** A run's checked options (`GradientRun`: the split, early stopping, weights, metrics) and its model, initialised. */
+interface PreparedRun extends GradientRun {
   model: Model;
-  /** Training samples: the first `nTrain` of the data. */
-  nTrain: number;
-  /** Validation samples: the last `nVal`. */
-  nVal: number;
-  early: EarlyStopping | undefined;
-  /** Whether the model is linear regression (what `normalEquation` requires). */
-  linear: boolean;
-  /** Every sample's loss weight (`lossWeights`); undefined when unweighted. */
-  weights: Float64Array | undefined;
-  /** `opts.metrics`, checked. */
-  metrics: MetricName[];
 }
 
 /**
