@@ -1,4 +1,5 @@
 import { targetSize } from "./data.js";
+import { allFinite } from "./forensics.js";
 import { INFERENCE } from "./layers/layer.js";
 import { countCorrect } from "./losses.js";
 import type { MetricAccumulator } from "./metrics/accumulator.js";
@@ -15,6 +16,8 @@ export const EVAL_CHUNK = 256;
  * @param sampleWeight `[n]` loss weights indexed as the samples: the loss is `Σ wᵢ·lᵢ / count`
  *   (docs/backprop.md §20.1).
  * @param metrics given every chunk's outputs and targets (`MetricAccumulator.add`).
+ * @returns also `finiteOutputs`: whether every output was finite (when not, the accuracy and the
+ *   metrics describe NaN predictions; a loss that overflows on finite outputs leaves them valid).
  */
 export function evaluate(
   model: Model,
@@ -25,11 +28,12 @@ export function evaluate(
   accumulateGrads = false,
   sampleWeight?: Float64Array,
   metrics?: MetricAccumulator,
-): { loss: number; accuracy: number | null } {
+): { loss: number; accuracy: number | null; finiteOutputs: boolean } {
   const inSize = model.inputSize;
   const ts = targetSize(model);
   let total = 0;
   let correct: number | null = 0;
+  let finiteOutputs = true;
   model.setMode(INFERENCE);
   for (let s = start; s < start + count; s += EVAL_CHUNK) {
     const b = Math.min(EVAL_CHUNK, start + count - s);
@@ -39,9 +43,10 @@ export function evaluate(
     total += sampleWeight
       ? model.loss(yb, b, accumulateGrads, 1 / count, sampleWeight.subarray(s, s + b))
       : model.loss(yb, b, accumulateGrads, 1 / count);
+    if (finiteOutputs && !allFinite(out)) finiteOutputs = false;
     metrics?.add(out, yb, b);
     const c = countCorrect(model.spec.loss, out, yb, b, model.outputSize);
     correct = c === null || correct === null ? null : correct + c;
   }
-  return { loss: total / count, accuracy: correct === null ? null : correct / count };
+  return { loss: total / count, accuracy: correct === null ? null : correct / count, finiteOutputs };
 }

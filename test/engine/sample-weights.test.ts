@@ -374,3 +374,37 @@ describe("TensorFlow.js", () => {
     model.dispose();
   });
 });
+
+describe("a loss that overflows on finite outputs", () => {
+  // A class weight of 1e308 makes the summed loss overflow in the first batch, before any update:
+  // the run stops there, and the final metrics leave out the loss but keep what the (finite)
+  // predictions score.
+  const result = train({
+    model: classifier,
+    data: labelled,
+    optimizer: { type: "adam", learningRate: 0.05 },
+    epochs: 4,
+    batchSize: 12,
+    seed: 9,
+    validationSplit: 0.25,
+    classWeight: { "0": 1e308 },
+    metrics: ["precision"],
+  });
+
+  it("keeps accuracy and the metrics, omits the loss", () => {
+    expect(result.diverged?.stage).toBe("loss");
+    expect(result.nonFinite?.omitted).toEqual(["loss"]);
+    const m = result.confusionMatrix!.train;
+    const trace = m.reduce((s, row, i) => s + row[i]!, 0);
+    const total = m.flat().reduce((s, v) => s + v, 0);
+    expect(result.metrics.accuracy).toBe(trace / total);
+    expect(result.metrics.precision).toBeTypeOf("number");
+    expect(result.metrics.valLoss).toBeTypeOf("number"); // classWeight does not weigh validation
+  });
+
+  it("says the starting point overflowed, not the learning rate", () => {
+    expect(result.diverged?.message).toMatch(
+      /before any update, so the learning rate played no part: check .*sampleWeight or classWeight$/,
+    );
+  });
+});

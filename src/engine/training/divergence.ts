@@ -109,6 +109,13 @@ export class DivergenceWatch {
     where: { layer?: string; parameter?: string } = {},
   ): void {
     const { lastFiniteLoss } = this;
+    // Before any update (or at the first update's gradient) the learning rate has played no part:
+    // the starting point itself overflows.
+    const atStart = this.stepsTaken === 0 || (stage === "gradient" && this.stepsTaken === 1);
+    const advice = atStart
+      ? "this is at the starting weights, before any update, so the learning rate played no part: check " +
+        "the initial weights or initialisers, the inputs and targets, and sampleWeight or classWeight"
+      : "lower the learning rate or scale the inputs";
     // Before a step, `before` still holds the weights from before the previous one.
     const culprit =
       stage !== "weight" && stage !== "gradient" && this.stepsTaken > 0
@@ -121,7 +128,7 @@ export class DivergenceWatch {
       ...where,
       ...(culprit ? { largestUpdate: culprit } : {}),
       ...(lastFiniteLoss !== undefined ? { lastFiniteLoss } : {}),
-      message: `training diverged in epoch ${epoch} (0-based; the ${ordinal(epoch + 1)}), batch ${batch}: ${detail}; lower the learning rate or scale the inputs`,
+      message: `training diverged in epoch ${epoch} (0-based; the ${ordinal(epoch + 1)}), batch ${batch}: ${detail}; ${advice}`,
     };
   }
 }

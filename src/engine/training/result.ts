@@ -44,25 +44,25 @@ export function finalState(
   const gradients: NamedTensors = model.getGrads();
   const metrics: TrainMetrics = {};
   const omitted: NonNullable<TrainResult["nonFinite"]>["omitted"] = [];
-  if (Number.isFinite(fit.loss)) {
-    metrics.loss = fit.loss;
-    if (fit.accuracy !== null) metrics.accuracy = fit.accuracy;
-  } else {
-    omitted.push("loss");
-    if (fit.accuracy !== null) omitted.push("accuracy");
+  // A loss can overflow on finite outputs (a huge class weight, say): the accuracy and the metrics
+  // are then still what the predictions score. Non-finite outputs leave them all out.
+  if (Number.isFinite(fit.loss)) metrics.loss = fit.loss;
+  else omitted.push("loss");
+  if (fit.accuracy !== null) {
+    if (fit.finiteOutputs) metrics.accuracy = fit.accuracy;
+    else omitted.push("accuracy");
   }
-  addMetrics(metrics, omitted, trainMetrics, false);
+  addMetrics(metrics, omitted, trainMetrics, false, fit.finiteOutputs);
   const valMetrics = nVal > 0 ? track(nVal) : undefined;
   if (nVal > 0) {
     const v = evaluate(model, data.x, data.y, nTrain, nVal, false, lossWeights, valMetrics);
-    if (Number.isFinite(v.loss)) {
-      metrics.valLoss = v.loss;
-      if (v.accuracy !== null) metrics.valAccuracy = v.accuracy;
-    } else {
-      omitted.push("valLoss");
-      if (v.accuracy !== null) omitted.push("valAccuracy");
+    if (Number.isFinite(v.loss)) metrics.valLoss = v.loss;
+    else omitted.push("valLoss");
+    if (v.accuracy !== null) {
+      if (v.finiteOutputs) metrics.valAccuracy = v.accuracy;
+      else omitted.push("valAccuracy");
     }
-    addMetrics(metrics, omitted, valMetrics, true);
+    addMetrics(metrics, omitted, valMetrics, true, v.finiteOutputs);
   }
   const train = trainMetrics?.confusion();
   const confusionMatrix: ConfusionMatrix | undefined = train && {
@@ -88,17 +88,21 @@ export function finalState(
   };
 }
 
-/** Puts the values of `acc` into `metrics` (as `val…` for validation), leaving a non-finite one out in `omitted`. */
+/**
+ * Puts the values of `acc` into `metrics` (as `val…` for validation), leaving a non-finite one out in
+ * `omitted`, and every one when the outputs they were read from were not all finite.
+ */
 function addMetrics(
   metrics: TrainMetrics,
   omitted: NonNullable<TrainResult["nonFinite"]>["omitted"],
   acc: MetricAccumulator | undefined,
   validation: boolean,
+  finiteOutputs: boolean,
 ): void {
   if (!acc) return;
   const values: MetricSeries<number> = validation ? asValidation(acc.values()) : acc.values();
   for (const [key, v] of Object.entries(values) as [keyof MetricSeries<number>, number][]) {
-    if (Number.isFinite(v)) metrics[key] = v;
+    if (finiteOutputs && Number.isFinite(v)) metrics[key] = v;
     else omitted.push(key);
   }
 }
