@@ -51,9 +51,10 @@ export const lossAndGrad: LossFunction = (kind, pred, t, batch, k, grad, gradSca
 /**
  * Number of correct predictions in the batch, for classification losses (`isClassifier`; null
  * otherwise): argmax of output against argmax of target (or the label) for the categorical
- * losses; per element for binaryCrossentropy (`output > 0.5`, or logit `> 0` with `fromLogits`)
- * and the hinges (`output > 0` against `target > 0`), counted as the fraction of a sample's
- * elements, as Keras' binary accuracy.
+ * losses and for hinge and squaredHinge on several units (Keras' and tfjs' categorical accuracy);
+ * per element for binaryCrossentropy (`output > 0.5`, or logit `> 0` with `fromLogits`), counted as
+ * the fraction of a sample's elements (binary accuracy), and for the hinges on one unit
+ * (`output > 0` against `target > 0`; docs/backprop.md §14.4).
  * @param out model output `[batch, k]` (probabilities, or logits with `fromLogits`).
  */
 export function countCorrect(
@@ -71,7 +72,7 @@ export function countCorrect(
     for (let i = 0; i < batch * k; i++) if ((out[i]! > threshold ? 1 : 0) === t[i]) correct += 1 / k;
     return correct;
   }
-  if (name === "hinge" || name === "squaredHinge") {
+  if ((name === "hinge" || name === "squaredHinge") && k === 1) {
     for (let i = 0; i < batch * k; i++) if (out[i]! > 0 === t[i]! > 0) correct += 1 / k;
     return correct;
   }

@@ -42,7 +42,7 @@ export function checkLossWeights(run: WeightedRun): void {
         throw new EngineError(`a sample weight must be finite and ≥ 0, got ${sw[i]}`, ["sampleWeight", i]);
   }
   if (cw === undefined) return;
-  const decision = decisionOf(run.loss);
+  const decision = decisionOf(run.loss, run.k);
   if (!decision || !isClassifier(run.loss))
     throw new EngineError(
       `classWeight needs a classifier's loss (a cross-entropy or hinge), not ${lossName(run.loss)}; weight samples with sampleWeight`,
@@ -78,7 +78,7 @@ export function lossWeights(run: WeightedRun, nTrain: number): Float64Array | un
   const w = new Float64Array(data.n);
   if (sw) w.set(sw);
   else w.fill(1);
-  const decision = decisionOf(run.loss);
+  const decision = decisionOf(run.loss, run.k);
   if (cw && decision) {
     const byClass = new Float64Array(weightClassCount(decision, k)).fill(1);
     for (const [key, v] of Object.entries(cw)) byClass[Number(key)] = v;

@@ -356,4 +356,24 @@ describe("accuracy: the hinges and cross-entropies are classifiers, the regressi
     expect(countCorrect("binaryCrossentropy", out, Float64Array.from([1, 0, 0, 0]), 4, 1)).toBe(3);
     expect(countCorrect("poisson", out, Float64Array.from([1, 0, 0, 0]), 4, 1)).toBeNull();
   });
+  it("on several units a hinge's accuracy is categorical (Keras' and tfjs' choice), not per element", () => {
+    // Two samples of 3 units, softmax-like outputs (all > 0) and one-hot targets: the argmax is
+    // right for the first sample only. Per element (y > 0 against t > 0) it would be 1/3 + 1/3.
+    const probs = Float64Array.from([0.7, 0.2, 0.1, 0.5, 0.3, 0.2]);
+    const oneHot = Float64Array.from([1, 0, 0, 0, 1, 0]);
+    for (const loss of ["hinge", "squaredHinge", "categoricalHinge"] as const)
+      expect(countCorrect(loss, probs, oneHot, 2, 3)).toBe(1);
+  });
+  it("the confusion matrix of a 3-unit hinge classifier is 3 × 3", () => {
+    const r = train({
+      model: { inputShape: [2], layers: [{ type: "dense", units: 3, activation: "softmax" }], loss: "hinge" },
+      data: { n: 3, x, y: Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]) },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 1,
+      seed: 1,
+    });
+    expect(r.confusionMatrix!.labels).toEqual([0, 1, 2]);
+    const correct = r.confusionMatrix!.train.reduce((s, row, i) => s + row[i]!, 0);
+    expect(r.metrics.accuracy).toBe(correct / 3);
+  });
 });

@@ -51,7 +51,7 @@ export class MetricAccumulator {
     readonly metrics: readonly MetricName[],
     capacity: number,
   ) {
-    this.decision = decisionOf(loss);
+    this.decision = decisionOf(loss, k);
     this.classes = this.decision ? classCount(this.decision, k) : 0;
     this.cm = new Float64Array(this.classes * this.classes);
     this.wantAuc = metrics.includes("auc") && this.decision !== undefined;

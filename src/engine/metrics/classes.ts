@@ -3,10 +3,14 @@ import type { LossSpec } from "../spec.js";
 
 /**
  * How a classifier's output is read as decisions (docs/backprop.md §20.3):
- * - `multiclass` (categorical and sparse categorical cross-entropy, categorical hinge): one class
- *   per sample, the output's argmax, against the label (or the target's argmax);
- * - `binary` (binary cross-entropy, hinge, squared hinge): every output element is its own yes/no
- *   decision (one unit: a binary classifier; more: multi-label, pooled over the elements).
+ * - `multiclass` (categorical and sparse categorical cross-entropy, categorical hinge, and hinge
+ *   and squared hinge on several units): one class per sample, the output's argmax, against the
+ *   label (or the target's argmax);
+ * - `binary` (binary cross-entropy; hinge and squared hinge on one unit): every output element is
+ *   its own yes/no decision (one unit: a binary classifier; more: multi-label, pooled over the
+ *   elements).
+ * Keras' and tfjs' `accuracy` choose the same way: binary for one unit or binary cross-entropy,
+ * categorical otherwise.
  */
 export type ClassMode = "multiclass" | "binary";
 
@@ -23,8 +27,10 @@ export interface Decision {
   fromLogits: boolean;
 }
 
-/** The decision rule of a classifier's loss; `undefined` for a regression loss. */
-export function decisionOf(loss: LossSpec): Decision | undefined {
+/**
+ * The decision rule of a classifier's loss on `k` output units; `undefined` for a regression loss.
+ */
+export function decisionOf(loss: LossSpec, k: number): Decision | undefined {
   const name = lossName(loss);
   const { fromLogits } = resolveLoss(loss);
   switch (name) {
@@ -48,7 +54,13 @@ export function decisionOf(loss: LossSpec): Decision | undefined {
       };
     case "hinge":
     case "squaredHinge":
-      return { mode: "binary", threshold: 0, targetThreshold: 0, labels: false, fromLogits: false };
+      return {
+        mode: k === 1 ? "binary" : "multiclass",
+        threshold: 0,
+        targetThreshold: 0,
+        labels: false,
+        fromLogits: false,
+      };
     default:
       return undefined;
   }

@@ -33,7 +33,7 @@ export function finalState(
 ): Pick<TrainResult, "weights" | "gradients" | "metrics" | "nonFinite" | "confusionMatrix"> {
   const weights = model.getWeights();
   model.zeroGrads();
-  const classifier = decisionOf(model.spec.loss) !== undefined;
+  const classifier = decisionOf(model.spec.loss, model.outputSize) !== undefined;
   const extra = metricNames.filter((m) => m !== "accuracy");
   const track = (count: number) =>
     classifier || extra.length > 0
