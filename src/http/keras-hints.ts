@@ -182,7 +182,8 @@ export function kindMessage(
   const available = `available: ${quoteList(known)}`;
   if (value === undefined) return `required field is missing (expected one of ${quoteList(known)})`;
   const label = kindLabel(path);
-  if (typeof value !== "string") return `expected ${article(label)} ${label} name, got ${shown(value)}; ${available}`;
+  if (typeof value !== "string")
+    return `expected ${article(label)} ${label} name, got ${shown(value)}; ${available}`;
   const hint = suggestName(value, known);
   if (hint) return `unknown ${label} ${shown(value)}: did you mean \`${hint}\`? ${available}`;
   const other = otherKind(value, elsewhere);
