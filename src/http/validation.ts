@@ -4,7 +4,7 @@ import { safeParse } from "zod/v4/core";
 import type { FieldError } from "../schemas/problem.js";
 import { formatPath } from "../service/errors.js";
 import { kindMessage, suggestName, unknownFieldMessage } from "./keras-hints.js";
-import { fieldPlaces, fieldsAt, namePlaces, tagsAt } from "./schema-names.js";
+import { fieldPlaces, fieldsAt, formsAt, namePlaces, tagsAt } from "./schema-names.js";
 
 /** At most this many field errors are listed (a broken data set could produce millions). */
 export const MAX_FIELD_ERRORS = 100;
@@ -214,9 +214,31 @@ function unknownKey(path: PropertyKey[], key: string, hints: HintSource | undefi
   const known = () => fieldsAt(hints.schema, hints.data, here());
   return {
     path: at,
-    message: () => unknownFieldMessage(key, known(), fieldPlaces(hints.schema), placeOf(here())),
+    message: () =>
+      taggedWhereUntagged(key, path, hints) ??
+      unknownFieldMessage(key, known(), fieldPlaces(hints.schema), placeOf(here())),
     meant: () => suggestName(key, known(), "fields"),
   };
+}
+
+/**
+ * A tag (`type`, the discriminator of other unions in the request) sent inside a union that has
+ * none, as Keras' `{"class_name": "L2", ...}` habit writes `{"type": "l2", "l2": 0.01}`: what the
+ * value is instead, and the name the tag gave when it is one of the union's; else undefined.
+ */
+function taggedWhereUntagged(key: string, path: PropertyKey[], hints: HintSource): string | undefined {
+  const isTag = namePlaces(hints.schema).some((n) => n.place === key || n.place.endsWith(`.${key}`));
+  if (!isTag) return undefined;
+  const inData = path.slice(hints.skip);
+  const forms = formsAt(hints.schema, hints.data, inData);
+  if (!forms) return undefined;
+  const field = inData.findLast((seg) => typeof seg === "string");
+  const what = field === undefined ? "the value" : `\`${String(field)}\``;
+  const tag = valueAt(hints.data, [...inData, key]);
+  const named = typeof tag === "string" && forms.includes(JSON.stringify(tag));
+  const alone =
+    named && field !== undefined ? `: send the name alone, "${String(field)}": ${JSON.stringify(tag)},` : "";
+  return `unknown field: ${what} has no \`${key}\`; it is ${forms}${alone ? `${alone} or the object without \`${key}\`` : ""}`;
 }
 
 /**

@@ -116,3 +116,22 @@ describe("activation names", () => {
     expect(errors["model.loss"]).toContain("`adam` is an `optimizer.type`");
   });
 });
+
+describe("a tag sent in a union without one (a regularizer)", () => {
+  it('{"type": "l2", "l2": 0.01} says what a regularizer is', async () => {
+    const layer = { type: "dense", units: 4, kernelRegularizer: { type: "l2", l2: 0.01 } };
+    expect(errorsOf(await post(trainBody({ model: modelWith(layer) })))).toEqual({
+      "model.layers[0].kernelRegularizer.type":
+        'unknown field: `kernelRegularizer` has no `type`; it is {l1?, l2?} or one of "l1", "l2", "l1l2": ' +
+        'send the name alone, "kernelRegularizer": "l2", or the object without `type`',
+    });
+  });
+
+  it("a tag that is not one of the names says only what the value is", async () => {
+    const layer = { type: "dense", units: 4, biasRegularizer: { type: "L1L2Reg", l1: 0.01 } };
+    expect(errorsOf(await post(trainBody({ model: modelWith(layer) })))).toEqual({
+      "model.layers[0].biasRegularizer.type":
+        'unknown field: `biasRegularizer` has no `type`; it is {l1?, l2?} or one of "l1", "l2", "l1l2"',
+    });
+  });
+});
