@@ -135,3 +135,18 @@ describe("a tag sent in a union without one (a regularizer)", () => {
     });
   });
 });
+
+describe("a layer after the output activation (the loss check)", () => {
+  it.each([
+    [{ type: "dropout", rate: 0.5 }, "dropout"],
+    [{ type: "batchNormalization" }, "batchNormalization"],
+  ])("%j after the softmax is named, not 'linear'", async (layer, type) => {
+    const model = { ...tinyModel(), layers: [...tinyModel().layers, layer] };
+    expect(errorsOf(await post(trainBody({ model })), 422)).toEqual({
+      "model.loss":
+        `sparseCategoricalCrossentropy needs probabilities, but the model's last layer is a ${type} layer after ` +
+        `the output activation softmax; the output layer must be last: move the ${type} layer before it, or end ` +
+        "the model with activation softmax, or set fromLogits",
+    });
+  });
+});
