@@ -232,6 +232,8 @@ export function unknownFieldMessage(
     (w) => w !== `${herePlace ? `${herePlace}.` : ""}${elsewhere}`,
   );
   if (others.length === 0) return "unknown field";
+  // A top-level field of another route (`seed` on /predict) is not the nested one of the same name.
+  if (herePlace === "" && elsewhere === key) return `unknown field: this route takes no \`${key}\``;
   const where = others.map((w) => `\`${w}\``).join(" or ");
   if (elsewhere === key) return `unknown field here; it is set at ${where}`;
   return `unknown field; did you mean \`${elsewhere}\`? It is set at ${where}`;

@@ -150,3 +150,10 @@ describe("a layer after the output activation (the loss check)", () => {
     });
   });
 });
+
+describe("a top-level field another route has", () => {
+  it("/predict with a seed is not pointed at the dropout layer's seed", async () => {
+    const res = await post({ model: tinyModel(), weights: {}, x: [[0, 0]], seed: 1 }, "/predict");
+    expect(errorsOf(res)).toEqual({ seed: "unknown field: this route takes no `seed`" });
+  });
+});
