@@ -10,7 +10,7 @@ import { isClassifier, lossName, resolveLoss } from "./losses/options.js";
 import { vectorLoss } from "./losses/vector.js";
 import type { LossSpec } from "./spec.js";
 
-export { EPSILON, type LossKind, lossKindOf } from "./losses/kind.js";
+export { EPSILON, type LossKind, lossKindOf, type TrailingLayer } from "./losses/kind.js";
 export { isClassifier, lossName, type ResolvedLoss, resolveLoss, takesLabels } from "./losses/options.js";
 
 /**

@@ -4,7 +4,7 @@ import { Activation } from "./layers/activation.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
-import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
+import { isClassifier, type LossKind, lossAndGrad, lossKindOf, type TrailingLayer } from "./losses.js";
 import { checkNamedTensors } from "./named-tensors.js";
 import { Regularization } from "./regularization.js";
 import { Rng } from "./rng.js";
@@ -143,6 +143,7 @@ export class Model {
       spec.loss,
       last instanceof Activation ? last.activation : "linear",
       this.outputShape,
+      last instanceof Activation ? undefined : this.trailingLayer(),
     );
     this.paramList = this.layers.flatMap((l) => l.params());
     this.weightList = this.layers.flatMap((l) => [...l.params(), ...(l.state?.() ?? [])]);
@@ -151,6 +152,17 @@ export class Model {
     this.regularization = Regularization.of(this);
     this.modal = this.layers.filter((l) => l.setMode !== undefined);
     for (const l of this.modal) l.setMode!(INFERENCE);
+  }
+
+  /**
+   * The dropout or batchNormalization layer the model ends in after its last activation (for the
+   * loss's message: the output layer must be last), else undefined.
+   */
+  private trailingLayer(): TrailingLayer | undefined {
+    const type = this.spec.layers.at(-1)?.type;
+    if (type !== "dropout" && type !== "batchNormalization") return undefined;
+    const act = this.layers.findLast((l) => l instanceof Activation);
+    return act instanceof Activation ? { type, activation: act.activation } : undefined;
   }
 
   /**

@@ -52,6 +52,7 @@ const KIND_ALIASES: Record<string, readonly string[]> = {
   layernorm: ["layerNormalization"],
   // Activations and initialisers.
   silu: ["swish"],
+  none: ["linear"],
   xavieruniform: ["glorotUniform"],
   xaviernormal: ["glorotNormal"],
   kaimingnormal: ["heNormal"],
@@ -151,6 +152,11 @@ function shown(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** "a" or "an" before `word` (by its first letter: `an activation`, `a loss`). */
+export function article(word: string): "a" | "an" {
+  return /^[aeiou]/i.test(word) ? "an" : "a";
+}
+
 /** What a kind field is called in a message: `loss`, `activation`, `layer type`, `optimizer type`. */
 function kindLabel(path: readonly PropertyKey[]): string {
   const last = path.at(-1);
@@ -176,7 +182,8 @@ export function kindMessage(
   const available = `available: ${quoteList(known)}`;
   if (value === undefined) return `required field is missing (expected one of ${quoteList(known)})`;
   const label = kindLabel(path);
-  if (typeof value !== "string") return `expected a ${label} name, got ${shown(value)}; ${available}`;
+  if (typeof value !== "string")
+    return `expected ${article(label)} ${label} name, got ${shown(value)}; ${available}`;
   const hint = suggestName(value, known);
   if (hint) return `unknown ${label} ${shown(value)}: did you mean \`${hint}\`? ${available}`;
   const other = otherKind(value, elsewhere);
@@ -193,7 +200,9 @@ function otherKind(value: string, elsewhere: readonly { names: readonly string[]
     const name = names.includes(value) ? value : suggestName(value, names);
     if (name) found.set(name, [...(found.get(name) ?? []), `\`${place}\``]);
   }
-  const said = [...found].slice(0, 3).map(([name, places]) => `\`${name}\` is a ${places.join(" or ")}`);
+  const said = [...found]
+    .slice(0, 3)
+    .map(([name, places]) => `\`${name}\` is ${article(places[0]?.slice(1) ?? "")} ${places.join(" or ")}`);
   return said.length > 0 ? said.join("; ") : undefined;
 }
 
@@ -223,6 +232,8 @@ export function unknownFieldMessage(
     (w) => w !== `${herePlace ? `${herePlace}.` : ""}${elsewhere}`,
   );
   if (others.length === 0) return "unknown field";
+  // A top-level field of another route (`seed` on /predict) is not the nested one of the same name.
+  if (herePlace === "" && elsewhere === key) return `unknown field: this route takes no \`${key}\``;
   const where = others.map((w) => `\`${w}\``).join(" or ");
   if (elsewhere === key) return `unknown field here; it is set at ${where}`;
   return `unknown field; did you mean \`${elsewhere}\`? It is set at ${where}`;

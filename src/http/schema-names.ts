@@ -130,6 +130,31 @@ function collectUnions(s: $ZodType, out: { discriminator: string; tags: string[]
   } else for (const o of d.options ?? []) collectUnions(unwrap(o), out, depth + 1);
 }
 
+/**
+ * What the value at `path` may be when a plain union (no discriminator) validates it, in words:
+ * `{l1?, l2?} or one of "l1", "l2", "l1l2"` for a regulariser; undefined elsewhere.
+ */
+export function formsAt(schema: $ZodType, data: unknown, path: readonly PropertyKey[]): string | undefined {
+  const union = schemasAt(schema, data, path, false).find(
+    (s) => def(s).type === "union" && !def(s).discriminator,
+  );
+  if (!union) return undefined;
+  const forms = (def(union).options ?? []).map((o) => {
+    const d = def(unwrap(o));
+    if (d.type === "enum")
+      return `one of ${Object.values(d.entries ?? {})
+        .map((v) => JSON.stringify(v))
+        .join(", ")}`;
+    if (d.type === "object")
+      return `{${Object.entries(d.shape ?? {})
+        .map(([k, v]) => `${k}${v._zod.optin === "optional" ? "?" : ""}`)
+        .join(", ")}}`;
+    return d.type;
+  });
+  // Objects first: the unknown key was sent in one.
+  return forms.sort((a, b) => Number(!a.startsWith("{")) - Number(!b.startsWith("{"))).join(" or ");
+}
+
 /** Where a field sits: its path pattern, array items written `[i]` (`model.layers[i].units`). */
 export type FieldPlaces = Map<string, string[]>;
 

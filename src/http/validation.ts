@@ -4,7 +4,7 @@ import { safeParse } from "zod/v4/core";
 import type { FieldError } from "../schemas/problem.js";
 import { formatPath } from "../service/errors.js";
 import { kindMessage, suggestName, unknownFieldMessage } from "./keras-hints.js";
-import { fieldPlaces, fieldsAt, namePlaces, tagsAt } from "./schema-names.js";
+import { fieldPlaces, fieldsAt, formsAt, namePlaces, tagsAt } from "./schema-names.js";
 
 /** At most this many field errors are listed (a broken data set could produce millions). */
 export const MAX_FIELD_ERRORS = 100;
@@ -42,7 +42,7 @@ export class SchemaValidationError extends Error {
     const hints = this.#sent.schema
       ? { ...this.#sent, schema: this.#sent.schema, skip: prefix.length }
       : undefined;
-    const flat = this.issues.flatMap((i) => flattenIssue(i, prefix, hints));
+    const flat = tidyIssues(this.issues).flatMap((i) => flattenIssue(i, prefix, hints));
     const shown = flat.slice(0, MAX_FIELD_ERRORS);
     const errors = shown.map((f) => ({
       path: formatPath(f.path),
@@ -143,6 +143,14 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: Hint
     }
     case "unrecognized_keys":
       return issue.keys.map((k) => unknownKey(path, k, hints));
+    case "invalid_key": {
+      // zod's own "Invalid key in record" says neither which record nor what a key must be.
+      const key = path.at(-1);
+      const owner = path.slice(0, -1).findLast((seg) => typeof seg === "string");
+      const why = issue.issues.map((i) => i.message).join("; ");
+      const where = owner === undefined ? "" : ` of \`${String(owner)}\``;
+      return [{ path, message: `invalid key ${JSON.stringify(String(key))}${where}: ${why}` }];
+    }
     case "invalid_value": {
       const names = issue.values.filter((v): v is string => typeof v === "string");
       if (names.length < 2 || names.length !== issue.values.length) return [{ path, message: issue.message }];
@@ -157,6 +165,35 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: Hint
     default:
       return [{ path, message: issue.message }];
   }
+}
+
+const pathKey = (path: readonly PropertyKey[]) => JSON.stringify(path.map(String));
+
+/**
+ * One fault per field, the one that explains it. zod runs its length checks on anything with a
+ * `length`, so a string where an array belongs also gets "expected string to have exactly 4
+ * characters": a size issue at a field whose type is already wrong is dropped. Of several bounds
+ * a number breaks (`.int()`'s safe-integer range and a `.max(2 ** 32 - 1)`), only the tightest
+ * is kept.
+ */
+export function tidyIssues(issues: readonly $ZodIssue[]): $ZodIssue[] {
+  const wrongType = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => pathKey(i.path)));
+  const tightest = new Map<string, $ZodIssue>();
+  for (const i of issues) {
+    if (i.code !== "too_big" && i.code !== "too_small") continue;
+    const key = `${i.code} ${pathKey(i.path)}`;
+    const kept = tightest.get(key);
+    if (!kept) tightest.set(key, i);
+    else if (i.code === "too_big" && kept.code === "too_big" && Number(i.maximum) < Number(kept.maximum))
+      tightest.set(key, i);
+    else if (i.code === "too_small" && kept.code === "too_small" && Number(i.minimum) > Number(kept.minimum))
+      tightest.set(key, i);
+  }
+  return issues.filter((i) => {
+    if (i.code !== "too_big" && i.code !== "too_small") return true;
+    if (wrongType.has(pathKey(i.path))) return false;
+    return tightest.get(`${i.code} ${pathKey(i.path)}`) === i;
+  });
 }
 
 const isMissingHere = (i: $ZodIssue) =>
@@ -177,9 +214,31 @@ function unknownKey(path: PropertyKey[], key: string, hints: HintSource | undefi
   const known = () => fieldsAt(hints.schema, hints.data, here());
   return {
     path: at,
-    message: () => unknownFieldMessage(key, known(), fieldPlaces(hints.schema), placeOf(here())),
+    message: () =>
+      taggedWhereUntagged(key, path, hints) ??
+      unknownFieldMessage(key, known(), fieldPlaces(hints.schema), placeOf(here())),
     meant: () => suggestName(key, known(), "fields"),
   };
+}
+
+/**
+ * A tag (`type`, the discriminator of other unions in the request) sent inside a union that has
+ * none, as Keras' `{"class_name": "L2", ...}` habit writes `{"type": "l2", "l2": 0.01}`: what the
+ * value is instead, and the name the tag gave when it is one of the union's; else undefined.
+ */
+function taggedWhereUntagged(key: string, path: PropertyKey[], hints: HintSource): string | undefined {
+  const isTag = namePlaces(hints.schema).some((n) => n.place === key || n.place.endsWith(`.${key}`));
+  if (!isTag) return undefined;
+  const inData = path.slice(hints.skip);
+  const forms = formsAt(hints.schema, hints.data, inData);
+  if (!forms) return undefined;
+  const field = inData.findLast((seg) => typeof seg === "string");
+  const what = field === undefined ? "the value" : `\`${String(field)}\``;
+  const tag = valueAt(hints.data, [...inData, key]);
+  const named = typeof tag === "string" && forms.includes(JSON.stringify(tag));
+  const alone =
+    named && field !== undefined ? `: send the name alone, "${String(field)}": ${JSON.stringify(tag)},` : "";
+  return `unknown field: ${what} has no \`${key}\`; it is ${forms}${alone ? `${alone} or the object without \`${key}\`` : ""}`;
 }
 
 /**
@@ -225,7 +284,7 @@ function bestBranch(
     // A branch rejected only because the value has another type at the union's own level
     // (an array where a number was allowed) was not the one meant.
     if (raw.every((i) => i.code === "invalid_type" && i.path.length === 0)) continue;
-    const issues = raw.flatMap((i) => flattenIssue(i, path, hints));
+    const issues = tidyIssues(raw).flatMap((i) => flattenIssue(i, path, hints));
     const depth = Math.max(...issues.map((i) => i.path.length));
     if (!best || depth > best.depth || (depth === best.depth && issues.length < best.issues.length)) {
       best = { issues, depth };

@@ -26,6 +26,10 @@ const uint32 = z
   .min(0)
   .max(2 ** 32 - 1);
 
+/** A xoshiro128** generator's state (Blackman & Vigna, 2018): 4 uint32, said so whatever was sent. */
+const RNG_STATE_MESSAGE = "expected an array of 4 integers in [0, 2^32)";
+const rngState = z.array(uint32, { error: RNG_STATE_MESSAGE }).length(4, { error: RNG_STATE_MESSAGE });
+
 export const OptimizerTypeSchema = z.enum([
   "sgd",
   "adam",
@@ -59,13 +63,13 @@ export const OptimizerStateSchema = z
     m: NamedTensorsInputSchema.optional().describe("adam, adamw, nadam, adamax: first-moment estimate."),
     v: NamedTensorsInputSchema.optional().describe("adam, adamw, nadam: second-moment estimate."),
     ...slotFields(NamedTensorsInputSchema),
-    shuffleRng: z.array(uint32).length(4).describe("The shuffling generator's state."),
+    shuffleRng: rngState.describe("The shuffling generator's state."),
     shuffleOrder: z
       .array(z.number().int().min(0))
       .max(LIMITS.maxSamples)
       .describe("Sample order after the latest shuffle."),
     dropoutRng: z
-      .record(z.string(), z.array(uint32).length(4))
+      .record(z.string(), rngState)
       .optional()
       .describe(
         "A model with dropout: each dropout layer's generator state, keyed by the layer's name (required " +
@@ -178,7 +182,10 @@ export const SampleWeightSchema = z
   );
 
 export const ClassWeightSchema = z
-  .record(z.string().regex(/^(0|[1-9][0-9]*)$/, "expected a class index (0, 1, 2, …)"), z.number().min(0))
+  .record(
+    z.string().regex(/^(0|[1-9][0-9]*)$/, 'keys are class indices written as decimal integers ("0", "1", …)'),
+    z.number().min(0),
+  )
   .describe(
     "Keras' class_weight for classifiers, { class index: weight ≥ 0 }: a training sample's loss is multiplied " +
       "by its class's weight (1 for a class left out), times its sampleWeight. The class is the label " +

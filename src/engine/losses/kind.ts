@@ -52,15 +52,40 @@ const VECTOR_LOSSES = new Set<string>([
   "cosineProximity",
 ]);
 
+/** A layer with no activation of its own (dropout, batchNormalization) after the model's last activation. */
+export interface TrailingLayer {
+  /** The layer's type, as in the spec. */
+  type: string;
+  /** The activation before it. */
+  activation: string;
+}
+
+/** The output as a message says it, and how to fix it when a layer follows the output activation. */
+function outputSaid(outAct: string, after: TrailingLayer | undefined): { said: string; fix: string } {
+  if (!after) return { said: `the model's output activation is ${outAct}`, fix: "" };
+  const a = /^[aeiou]/i.test(after.type) ? "an" : "a";
+  return {
+    said: `the model's last layer is ${a} ${after.type} layer after the output activation ${after.activation}`,
+    fix: `the output layer must be last: move the ${after.type} layer before it, or `,
+  };
+}
+
 /**
  * How the loss meets the model's output (see `LossKind`), with its options checked.
  * @param outActivation the activation of the model's last layer (`linear` when it has none).
  * @param outShape the model's output shape per sample.
+ * @param after the layer without an activation that follows the last activation, when the model
+ *   ends in one (a dropout after the softmax): named in the message instead of "linear".
  * @throws EngineError at `["loss"]` (or `["loss", option]`) when an option is out of range, a loss
  *   reading vectors meets an image output, a cross-entropy without `fromLogits` meets an output that
  *   is not probabilities, or poisson an output that can be negative.
  */
-export function lossKindOf(spec: LossSpec, outActivation: string, outShape: number[]): LossKind {
+export function lossKindOf(
+  spec: LossSpec,
+  outActivation: string,
+  outShape: number[],
+  after?: TrailingLayer,
+): LossKind {
   const { loss, fromLogits, labelSmoothing, delta } = resolveLoss(spec);
   const path = (field?: string): (string | number)[] =>
     typeof spec === "string" || field === undefined ? ["loss"] : ["loss", field];
@@ -83,6 +108,7 @@ export function lossKindOf(spec: LossSpec, outActivation: string, outShape: numb
     return { loss, fused: "softmax", fromLogits, ...options };
   }
   const outAct = outActivation;
+  const out = outputSaid(outAct, after);
   if (
     outAct === "softmax" &&
     (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy")
@@ -97,13 +123,13 @@ export function lossKindOf(spec: LossSpec, outActivation: string, outShape: numb
     loss === "binaryCrossentropy";
   if (crossentropy && outAct !== "softmax" && outAct !== "sigmoid")
     throw new EngineError(
-      `${loss} needs probabilities, but the model's output activation is ${outAct}; ` +
+      `${loss} needs probabilities, but ${out.said}; ${out.fix}` +
         `end the model with activation ${loss === "binaryCrossentropy" ? "sigmoid" : "softmax"}, or set fromLogits`,
       path(),
     );
   if (loss === "poisson" && !NON_NEGATIVE.has(outAct))
     throw new EngineError(
-      `poisson needs a non-negative output (it takes log(y + 1e-7)), but the model's output activation is ${outAct}; ` +
+      `poisson needs a non-negative output (it takes log(y + 1e-7)), but ${out.said}; ${out.fix}` +
         "end the model with activation relu, sigmoid or softmax",
       path(),
     );

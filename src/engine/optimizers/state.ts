@@ -119,7 +119,7 @@ export function checkOptimizerState(
   if (typeof state !== "object" || state === null) throw new EngineError("expected an object", path);
   if (state.type !== spec.type)
     throw new EngineError(
-      `the state is of a ${JSON.stringify(state.type)} optimiser, but the optimiser is ${spec.type}`,
+      `the state is of the optimiser ${JSON.stringify(state.type)}, but the optimiser is ${spec.type}`,
       [...path, "type"],
     );
   for (const field of ["iterations", "epochsCompleted"] as const) {
