@@ -1,12 +1,19 @@
 import { checkData } from "./data.js";
 import { EngineError } from "./errors.js";
 import { EVAL_CHUNK } from "./evaluate.js";
+import { BatchNormalization } from "./layers/batch-normalization.js";
 import { dropoutLayers, seedDropout } from "./layers/dropout.js";
 import { INFERENCE, type LayerMode } from "./layers/layer.js";
 import { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
 import type { NamedTensors, Tensor } from "./tensor.js";
-import type { GradientsOptions, GradientsResult, NumericalCheckOptions, NumericalReport } from "./types.js";
+import type {
+  GradientsOptions,
+  GradientsResult,
+  GradientsWarning,
+  NumericalCheckOptions,
+  NumericalReport,
+} from "./types.js";
 
 /**
  * `/gradients`' training mode: what a training step's forward sees (dropout draws masks, batch
@@ -35,7 +42,9 @@ export function buildModel(spec: ModelSpec): Model {
  * `opts.training` (default true) runs the forward pass as a training step does (`INSPECT_TRAINING`:
  * dropout masks drawn from `opts.seed`, reported in `dropoutMasks`; batch statistics from the
  * sample; moving statistics unchanged); false runs it in inference. The numerical check evaluates
- * the loss in the same mode, with the same masks (docs/backprop.md §18.4).
+ * the loss in the same mode, with the same masks (docs/backprop.md §18.4). In training mode,
+ * `warnings` names every batch normalisation layer whose statistics cover one value per channel
+ * (`oneValueBatchStatistics`).
  * @throws EngineError for a bad model (`["model", …]`), weights (`["weights", key]`) or data (`["x"]`, `["y", i]`),
  *   and at `["weights"]` (or `["x"]` for seeded weights) when the loss or a gradient overflows.
  */
@@ -81,7 +90,31 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
     );
   if (opts.numericalCheck)
     result.numerical = numericalCheck(model, data.x, data.y, n, gradients, opts.numericalCheck);
+  const warnings = training ? oneValueBatchStatistics(model, n) : [];
+  if (warnings.length > 0) result.warnings = warnings;
   return result;
+}
+
+/**
+ * A warning for every batch normalisation layer that, in training mode over `n` samples, takes its
+ * statistics over one value per channel (`n` × the other axes = 1: a dense layer's features for
+ * one sample, not a convolution's channels over several positions). Each channel's variance is
+ * then 0, `x̂ = 0`, the output is exactly beta, and gamma's gradient and every gradient below the
+ * layer are 0 (docs/backprop.md §19.2) — what Keras computes too, but rarely what one means to inspect.
+ */
+export function oneValueBatchStatistics(model: Model, n: number): GradientsWarning[] {
+  return model.layers
+    .filter((l): l is BatchNormalization => l instanceof BatchNormalization && l.valuesPerChannel(n) === 1)
+    .map((l) => ({
+      code: "batchStatisticsOfOneValue",
+      layer: l.name,
+      message:
+        `${l.name} (batchNormalization) took its training-mode batch statistics over a single value ` +
+        `per channel (${n} sample${n === 1 ? "" : "s"} holding one value of each of its ${l.channels} channels): ` +
+        "every channel's variance is 0, so its output is its beta and no gradient " +
+        "flows below it (gamma's and every layer's beneath it are 0, apart from regularisation " +
+        "penalties). Send training: false to inspect in inference, with the moving statistics.",
+    }));
 }
 
 /**

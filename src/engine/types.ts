@@ -317,4 +317,19 @@ export interface GradientsResult {
    */
   dropoutMasks?: NamedTensors;
   numerical?: NumericalReport;
+  /** What the numbers alone do not say (absent when there is nothing to say), in layer order. */
+  warnings?: GradientsWarning[];
+}
+
+/**
+ * A remark on an inspection. `batchStatisticsOfOneValue`: in training mode a batch normalisation
+ * layer took its statistics over one value per channel, so its output is its beta and no gradient
+ * flows below it (docs/backprop.md §19.2).
+ */
+export interface GradientsWarning {
+  /** What kind of remark, stable for programs (the message is for people). */
+  code: "batchStatisticsOfOneValue";
+  /** The spec layer it concerns. */
+  layer: string;
+  message: string;
 }

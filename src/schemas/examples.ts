@@ -53,6 +53,38 @@ export const gradientsExample = {
   numericalCheck: true,
 } as const;
 
+/**
+ * One step of a small CNN as training sees it: a 4×4 image → conv2d(2, 3×3, no bias) →
+ * batchNormalization → relu → dropout(0.5) → flatten → dense(3, softmax). Batch normalisation
+ * normalises each channel over the conv's 2×2 positions (one sample of a dense layer's features
+ * would give it one value per channel: see the answer's `warnings`); the dropout mask drawn from
+ * the seed is in `dropoutMasks`, and the numerical check reuses it (docs/backprop.md §18.4).
+ */
+export const gradientsTrainingExample = {
+  model: {
+    inputShape: [4, 4, 1],
+    layers: [
+      { type: "conv2d", filters: 2, kernelSize: 3, useBias: false },
+      { type: "batchNormalization" },
+      { type: "activation", activation: "relu" },
+      { type: "dropout", rate: 0.5 },
+      { type: "flatten" },
+      { type: "dense", units: 3, activation: "softmax" },
+    ],
+    loss: "sparseCategoricalCrossentropy",
+  },
+  seed: 16,
+  x: [
+    [[1], [0], [0], [0]],
+    [[0], [1], [0], [0]],
+    [[0], [0], [1], [0]],
+    [[0], [0], [0], [1]],
+  ],
+  y: 1,
+  training: true,
+  numericalCheck: true,
+} as const;
+
 /** XOR with hand-set weights: OR and NAND hidden units, AND on top. */
 export const predictExample = {
   model: {
@@ -195,6 +227,11 @@ export const namedRequestExamples: Record<string, Record<string, { summary: stri
   },
   "/gradients": {
     seedNetwork: { summary: "The seed network (2→3→3), checked numerically", value: gradientsExample },
+    convDropoutBatchNorm: {
+      summary:
+        "Training mode: conv2d → batchNormalization → relu → dropout(0.5) → dense(3), the mask shown and checked numerically",
+      value: gradientsTrainingExample,
+    },
   },
   "/predict": { xor: { summary: "XOR with hand-set weights", value: predictExample } },
 };

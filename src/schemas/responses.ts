@@ -195,6 +195,22 @@ export const NumericalReportSchema = z
     description: "Finite-difference gradients and how far they are from backprop's.",
   });
 
+export const GradientsWarningSchema = z
+  .object({
+    code: z
+      .enum(["batchStatisticsOfOneValue"])
+      .describe(
+        "What kind of remark, stable for programs (the message is for people). batchStatisticsOfOneValue: " +
+          "in training mode a batchNormalization layer took its statistics over one value per channel " +
+          "(one sample of a dense layer's features; a convolution's channels over several positions are " +
+          "fine), so every channel's variance is 0, its output is its beta and no gradient flows below it; " +
+          "training: false inspects with the moving statistics instead.",
+      ),
+    layer: z.string().describe("The layer it concerns, as named in activations and the weights' keys."),
+    message: z.string().describe("What happened and what to do about it."),
+  })
+  .meta({ id: "GradientsWarning" });
+
 export const GradientsResponseSchema = z
   .object({
     loss: z
@@ -221,6 +237,11 @@ export const GradientsResponseSchema = z
           "times the mask.",
       ),
     numerical: NumericalReportSchema.optional(),
+    warnings: z
+      .array(GradientsWarningSchema)
+      .min(1)
+      .optional()
+      .describe("What the numbers alone do not say, in layer order; absent when there is nothing to say."),
   })
   .meta({ id: "GradientsResponse" });
 

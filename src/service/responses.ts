@@ -125,6 +125,7 @@ export function gradientsResponse(r: GradientsResult, seed: number): GradientsRe
         relError: finiteOrNull(n.worst.relError),
       },
     },
+    ...(r.warnings ? { warnings: r.warnings } : {}),
   };
 }
 

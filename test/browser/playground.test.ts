@@ -298,7 +298,7 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
     await page.close();
   }, 90_000);
 
-  it("dropout and batch normalisation: trained by the service, the bodies of /jobs and /gradients, gamma, beta, the moving statistics and the mask in the inspector", async () => {
+  it("dropout and batch normalisation: trained by the service, the bodies of /jobs and /gradients, gamma, beta, the moving statistics, the mask and the one-sample warning in the inspector", async () => {
     const { page, errors } = await open("/");
     await page.waitForSelector("body[data-ready=true]");
     const bodies: Record<string, unknown[]> = { jobs: [], gradients: [] };
@@ -341,9 +341,20 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
       expect.stringMatching(/^dropout mask 3 · max \|v\| 1\.33/),
       expect.stringMatching(/^output \(activations\) 3 ·/),
     ]);
+    // one sample of a dense layer's 3 features: the service's warning, above the heat maps
+    const warning = page.locator("#inspection > p.inspection-warning");
+    expect(await warning.count()).toBe(1);
+    expect(await warning.getAttribute("data-layer")).toBe("batchNormalization_1");
+    expect(await warning.textContent()).toMatch(
+      /its output is its beta and no gradient flows below it.*training: false/,
+    );
+    expect(await page.locator("#inspection > p.inspection-warning + .layer-block h3").textContent()).toBe(
+      "input",
+    );
     await page.uncheck("#training");
     await page.click("#inspect");
     await page.waitForSelector("#inspection p.hint:has-text('inference mode')");
+    expect(await warning.count()).toBe(0);
     expect(bodies.gradients).toMatchObject([{ model: { layers }, training: true }, { training: false }]);
     expect(await block("batchNormalization_1").locator("figcaption").allTextContents()).toEqual([
       expect.stringMatching(/^∂L\/∂gamma 3 ·/),

@@ -49,6 +49,11 @@ export interface ModelPlan {
   params: ParamShape[];
   /** One dense layer, linear, meanSquaredError: normalEquation applies. */
   linearRegression: boolean;
+  /**
+   * The batchNormalization layers with one value per channel in a sample (a dense layer's
+   * features, a 1×1 image): /gradients in training mode warns about each.
+   */
+  oneValueBatchNorm: string[];
 }
 
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -84,6 +89,7 @@ export function genModel(
   const params: ParamShape[] = [];
   let shape = [...inputShape];
   const names = new Set<string>();
+  const oneValueBatchNorm: string[] = [];
   let penalised = false;
   const nameFor = (type: string, layer: TreeObject): string => {
     const index = layers.length;
@@ -176,9 +182,11 @@ export function genModel(
     const paramShape = axes.map((a) => shape[a - 1]!);
     if (scale) params.push({ key: `${name}/gamma`, shape: paramShape });
     if (center) params.push({ key: `${name}/beta`, shape: paramShape });
-    if (type === "batchNormalization")
+    if (type === "batchNormalization") {
       for (const stat of ["moving_mean", "moving_variance"])
         params.push({ key: `${name}/${stat}`, shape: paramShape, state: true });
+      if (sizeOf(shape) === paramShape[0]) oneValueBatchNorm.push(name);
+    }
     layers.push(layer);
   };
   // A shape layer of no parameters, with its options in every form tfjs takes.
@@ -309,6 +317,7 @@ export function genModel(
         outputShape: shape,
         params,
         linearRegression: false,
+        oneValueBatchNorm,
       };
     }
     // To a vector: flatten, a global pooling ([c]) or a reshape.
@@ -368,5 +377,6 @@ export function genModel(
     outputShape: shape,
     params,
     linearRegression: linearRegression && loss === "meanSquaredError",
+    oneValueBatchNorm,
   };
 }

@@ -215,6 +215,15 @@ function checkSuccess(
       }
     }
   }
+  if (route === "POST /gradients" && plan) {
+    // In training mode (the default) every batchNormalization layer with one value per channel
+    // is named in warnings, and nothing else is; in inference there are none.
+    const sent = tryParse(req.text)?.value as { training?: boolean } | undefined;
+    const expected = sent?.training === false ? [] : plan.oneValueBatchNorm;
+    const got = ((body.warnings ?? []) as { layer: string }[]).map((w) => w.layer);
+    if (JSON.stringify(got) !== JSON.stringify(expected))
+      out.push(`warnings name ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+  }
   if (route === "POST /predict" && plan) {
     const x = (tryParse(req.text)?.value as { x?: unknown[] } | undefined)?.x ?? [];
     const outputs = body.outputs as unknown[];

@@ -3,10 +3,12 @@
  * returns the moving statistics with the weights, /predict normalises with them (inference),
  * initialWeights and optimizerState continue a run exactly, a wrong-shaped moving statistic is a
  * 422 naming it, Keras spellings get hints, bad options name the field, and a checkpointed job ends
- * with /train's weights.
+ * with /train's weights. /gradients in training mode warns of a batch normalisation over one value
+ * per channel (one sample of a dense layer's features), and only then.
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gradientsExample, gradientsTrainingExample } from "../../src/schemas/examples.js";
 import { GradientsResponseSchema, TrainResponseSchema } from "../../src/schemas/responses.js";
 import { buildTestApp, type ProblemBody, waitForJob } from "./helper.js";
 
@@ -211,5 +213,62 @@ describe("a job with batch and layer normalisation", () => {
     expect(job.result!.weightsSha256).toBe(sync.weightsSha256);
     expect(job.result!.weights).toEqual(sync.weights);
     expect(Object.keys(job.result!.weights)).toContain("bn/moving_mean");
+  });
+});
+
+describe("/gradients names a batch normalisation over one value per channel", () => {
+  /** The report: one iris sample through dense → dropout → batchNormalization → dense. */
+  const report = {
+    model: {
+      inputShape: [4],
+      layers: [
+        { type: "dense", units: 6, activation: "relu" },
+        { type: "dropout", rate: 0.5 },
+        { type: "batchNormalization" },
+        { type: "dense", units: 3, activation: "softmax" },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    },
+    seed: 7,
+    x: [5.1, 3.5, 1.4, 0.2],
+    y: 0,
+    numericalCheck: true,
+  };
+
+  it("training (the default): warnings names the layer, and indeed nothing flows below it", async () => {
+    const res = await post("/gradients", report);
+    expect(res.statusCode, res.body).toBe(200);
+    const body = GradientsResponseSchema.parse(res.json());
+    expect(body.warnings).toEqual([
+      {
+        code: "batchStatisticsOfOneValue",
+        layer: "batchNormalization_2",
+        message: expect.stringContaining("its output is its beta and no gradient flows below it"),
+      },
+    ]);
+    expect(body.warnings![0]!.message).toContain("training: false");
+    expect((body.gradients["dense_0/kernel"] as number[][]).flat().every((g) => g === 0)).toBe(true);
+    expect(body.gradients["batchNormalization_2/gamma"]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(body.numerical!.maxAbsError).toBeLessThan(1e-9);
+  });
+
+  it("training: false answers without warnings, and the gradient reaches the first layer", async () => {
+    const res = await post("/gradients", { ...report, training: false });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect("warnings" in body).toBe(false);
+    expect((body.gradients["dense_0/kernel"] as number[][]).flat().some((g) => g !== 0)).toBe(true);
+  });
+
+  it("the Swagger example (a conv's channels over 2×2 positions) has masks and no warnings; a model without batch normalisation none either", async () => {
+    const res = await post("/gradients", gradientsTrainingExample);
+    expect(res.statusCode, res.body).toBe(200);
+    const body = GradientsResponseSchema.parse(res.json());
+    expect(body.warnings).toBeUndefined();
+    expect(new Set((body.dropoutMasks!.dropout_3 as number[][][]).flat(2))).toEqual(new Set([0, 2]));
+    expect(body.numerical!.maxRelError).toBeLessThan(1e-7);
+    for (const g of body.gradients["batchNormalization_1/gamma"] as number[]) expect(g).not.toBe(0);
+    const plain = (await post("/gradients", gradientsExample)).json();
+    expect("warnings" in plain).toBe(false);
   });
 });

@@ -94,6 +94,15 @@ export class BatchNormalization implements Layer {
     this.sumDyXhat = new Float64Array(c);
   }
 
+  /**
+   * How many values each channel's batch statistics are taken over for `batch` samples:
+   * `m = batch · size / channels` (docs/backprop.md §19.1). With `m = 1`, in training, every
+   * channel's variance is 0 and the layer degenerates (docs/backprop.md §19.2).
+   */
+  valuesPerChannel(batch: number): number {
+    return (batch * this.channelOf.length) / this.channels;
+  }
+
   /** gamma, then beta (Keras' order); only those `scale` and `center` keep. */
   params(): Param[] {
     return [...(this.gamma ? [this.gamma] : []), ...(this.beta ? [this.beta] : [])];
@@ -117,7 +126,7 @@ export class BatchNormalization implements Layer {
     this.usedBatchStats = training;
     if (training) {
       // Two passes (mean, then the mean squared deviation): the biased variance of docs §19.1.
-      const m = (batch * size) / c;
+      const m = this.valuesPerChannel(batch);
       mean.fill(0);
       variance.fill(0);
       for (let r = 0; r < batch; r++) {
@@ -211,7 +220,7 @@ export class BatchNormalization implements Layer {
     const dx = this.dx.get(batch);
     const g = this.gamma?.value;
     if (this.usedBatchStats) {
-      const m = (batch * size) / c;
+      const m = this.valuesPerChannel(batch);
       for (let r = 0; r < batch; r++) {
         const o = r * size;
         for (let j = 0; j < size; j++) {

@@ -2,7 +2,8 @@
  * The gradient inspector: one sample, one back-propagation step (POST /gradients with
  * `numericalCheck: true`) at the weights on screen, drawn as heat maps of every trainable
  * parameter's gradient (kernel, bias, gamma, beta, alpha), each layer's output and, in training
- * mode, its dropout mask, with the finite-difference check's verdict. A weight with no gradient
+ * mode, its dropout mask, with the finite-difference check's verdict and the service's warnings
+ * (a batch normalisation over one value per channel in training mode). A weight with no gradient
  * (batch normalisation's moving statistics) is listed as not trainable.
  */
 import { api } from "../api.js";
@@ -100,6 +101,15 @@ function renderInspection(g: GradientsResponse, x: NestedNumbers, weightsLabel: 
   summary.className = "hint";
   summary.textContent = `Loss ${fmt(g.loss, 6)} at ${weightsLabel}. Hover a cell for its value.`;
   out.append(summary);
+  // The service's warnings (a batch normalisation over one value per channel), above the heat maps.
+  for (const w of g.warnings ?? []) {
+    const p = document.createElement("p");
+    p.className = "hint inspection-warning";
+    p.dataset.code = w.code;
+    p.dataset.layer = w.layer;
+    p.textContent = `⚠ ${w.message}`;
+    out.append(p);
+  }
   const row = (title: string, figures: HTMLElement[]) => {
     const section = document.createElement("div");
     section.className = "layer-block";
