@@ -155,6 +155,6 @@ describe("a state that does not fit is an error naming the slot", () => {
   it("another optimiser's state", () => {
     const { path, message } = resume((s) => s, { type: "adagrad", learningRate: 0.1 });
     expect(path).toEqual(["optimizerState", "type"]);
-    expect(message).toMatch(/"rmsprop" optimiser, but the optimiser is adagrad/);
+    expect(message).toMatch(/of the optimiser "rmsprop", but the optimiser is adagrad/);
   });
 });
