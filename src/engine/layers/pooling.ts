@@ -31,6 +31,8 @@ abstract class Pooling2d implements Layer {
   /**
    * @param inputShape `[height, width, channels]`, validated so the output is at least 1×1
    *   (see `buildConvLayer`).
+   * @param flat the output shape `[C]` instead of `[1, 1, C]` (the global poolings, whose one
+   *   window is the whole input): the same values in the same order.
    */
   constructor(
     readonly name: string,
@@ -38,10 +40,11 @@ abstract class Pooling2d implements Layer {
     poolSize: [number, number],
     strides: [number, number],
     padding: "valid" | "same",
+    flat = false,
   ) {
     const g = windowGeometry(inputShape, poolSize, strides, padding);
     this.geometry = g;
-    this.outputShape = [g.outH, g.outW, g.channels];
+    this.outputShape = flat ? [g.channels] : [g.outH, g.outW, g.channels];
     this.forwardCost = g.outH * g.outW * g.channels * poolSize[0] * poolSize[1];
     this.out = new Buffer(g.outH * g.outW * g.channels);
     this.dx = new Buffer(g.inH * g.inW * g.channels);
@@ -75,7 +78,7 @@ abstract class Pooling2d implements Layer {
  * A NaN in a window wins, so divergence propagates (docs/backprop.md §8.1).
  */
 export class MaxPooling2d extends Pooling2d {
-  readonly type = "maxPooling2d";
+  readonly type: string = "maxPooling2d";
   /** Flat X index of each output's maximum (integers, exact in a double). */
   private readonly argmax: Buffer;
   private arg: Float64Array = new Float64Array(0);
@@ -86,9 +89,11 @@ export class MaxPooling2d extends Pooling2d {
     poolSize: [number, number],
     strides: [number, number],
     padding: "valid" | "same",
+    flat = false,
   ) {
-    super(name, inputShape, poolSize, strides, padding);
-    const outSize = this.outputShape[0]! * this.outputShape[1]! * this.outputShape[2]!;
+    super(name, inputShape, poolSize, strides, padding, flat);
+    const { outH, outW, channels } = this.geometry;
+    const outSize = outH * outW * channels;
     this.argmax = new Buffer(outSize);
     this.sampleValues = { ...this.sampleValues, forward: this.sampleValues.forward + outSize };
   }
@@ -153,7 +158,7 @@ export class MaxPooling2d extends Pooling2d {
  * forward pass at padded borders; this layer is the exact derivative of its forward.
  */
 export class AveragePooling2d extends Pooling2d {
-  readonly type = "averagePooling2d";
+  readonly type: string = "averagePooling2d";
 
   /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
   forward(x: Float64Array, batch: number): Float64Array {
