@@ -180,11 +180,6 @@ export class Model {
     return this.modeNow;
   }
 
-  /** True when some layer runs differently in training and inference (dropout, batch normalisation). */
-  get hasModes(): boolean {
-    return this.modal.length > 0;
-  }
-
   /** Every trainable parameter, in layer order (kernel before bias). */
   params(): Param[] {
     return this.paramList;

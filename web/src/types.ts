@@ -42,11 +42,6 @@ export type WeightsInput = z.input<typeof NamedTensorsInputSchema>;
 
 export type ModelSpec = z.input<typeof ModelSpecSchema>;
 export type LayerSpec = ModelSpec["layers"][number];
-/**
- * The layers the form adds after a hidden dense layer: dropout and batch normalisation
- * (`<layer>/gamma`, `<layer>/beta` trainable; `<layer>/moving_mean`, `<layer>/moving_variance` not).
- */
-export type NormLayer = Extract<LayerSpec, { type: "dropout" | "batchNormalization" }>;
 export type DenseLayer = z.input<typeof DenseLayerSchema>;
 export type Activation = NonNullable<DenseLayer["activation"]>;
 export type Loss = z.input<typeof LossSchema>;

@@ -8,10 +8,7 @@ import { $ } from "../dom.js";
 import { fieldNumber } from "../fields.js";
 import { ACTIVATION_LAYERS, ACTIVATIONS, type ActivationLayer } from "../options.js";
 import { state } from "../state.js";
-import type { Activation, DenseLayer, LayerSpec, NormLayer } from "../types.js";
-
-/** A layer the form builds: the schema's, or dropout and batch normalisation. */
-export type FormLayer = LayerSpec | NormLayer;
+import type { Activation, DenseLayer, LayerSpec } from "../types.js";
 
 /** What a row says. */
 export interface RowChoice {
@@ -136,14 +133,14 @@ function readRow(row: HTMLElement, name: string, check: boolean): RowChoice {
  * The layers a row stands for: the dense layer (linear before an advanced-activation layer; with
  * `kernelRegularizer: {l2}` when L2 > 0), that layer, batch normalisation, dropout (rate > 0).
  */
-export function rowLayers(c: RowChoice): FormLayer[] {
+export function rowLayers(c: RowChoice): LayerSpec[] {
   const dense: DenseLayer = {
     type: "dense",
     units: c.units,
     activation: isActivationLayer(c.activation) ? "linear" : c.activation,
   };
   if (c.l2 > 0) dense.kernelRegularizer = { l2: c.l2 };
-  const out: FormLayer[] = [dense];
+  const out: LayerSpec[] = [dense];
   if (c.activation === "prelu") out.push({ type: "prelu" });
   else if (c.activation === "leakyReLU") out.push({ type: "leakyReLU" });
   if (c.batchNorm) out.push({ type: "batchNormalization" });
@@ -152,15 +149,15 @@ export function rowLayers(c: RowChoice): FormLayer[] {
 }
 
 /** The layers before the hidden rows: a flatten for samples of rank > 1. */
-export const leadingLayers = (): FormLayer[] =>
+export const leadingLayers = (): LayerSpec[] =>
   (state.source?.inputShape.length ?? 1) > 1 ? [{ type: "flatten" }] : [];
 
 /**
  * The hidden layers in the form, after the leading ones.
  * @throws Error naming the layer and field when `check` and a number is out of range.
  */
-export function hiddenLayers(check: boolean): FormLayer[] {
-  const out: FormLayer[] = [];
+export function hiddenLayers(check: boolean): LayerSpec[] {
+  const out: LayerSpec[] = [];
   let index = leadingLayers().length;
   for (const row of rows()) {
     const layers = rowLayers(readRow(row, `dense_${index}`, check));
