@@ -1,0 +1,60 @@
+import type { ModelSpec, NamedTensors } from "../../engine/index.js";
+
+/** Where a stored model came from. */
+export type ModelSource = "job" | "train" | "import";
+
+/** A stored model without its weights (what `GET /models` lists). */
+export interface ModelRecord {
+  seq: number;
+  /** `mdl_` + 22 url-safe base64 characters. */
+  id: string;
+  /** Who created it (see `ownerOf`); only they see it. */
+  owner: string;
+  createdAt: string;
+  source: ModelSource;
+  /** The job it came from (`source: "job"`), else null. */
+  jobId: string | null;
+  /** The model in the engine's language (validated by `ModelSpecSchema` when stored). */
+  spec: ModelSpec;
+  /** The optimiser config it was trained with (as the request gave it), null for an import. */
+  optimizer: unknown;
+  /** Final metrics and a history summary (JSON-able), null for an import. */
+  metrics: unknown;
+  /** The data set it was trained on: `{ id }`, `{ builtin }` or `{ inline: { samples } }`; null for an import. */
+  dataset: unknown;
+  seed: number | null;
+  engineVersion: string;
+  /** SHA-256 of the weights, as `weightsSha256` of the training answer. */
+  weightsSha256: string;
+  /** Number of weight values (trainable and state). */
+  parameters: number;
+}
+
+/** A model to store: its record's fields and its weights (trainable and non-trainable state). */
+export interface NewModel extends Omit<ModelRecord, "seq"> {
+  weights: NamedTensors;
+}
+
+/**
+ * Where stored models are kept (`SqlModelStore` on SQLite or PostgreSQL, beside the jobs).
+ * Ownership as the jobs: a model of another owner is not found.
+ */
+export interface ModelStore {
+  insert(model: NewModel): Promise<ModelRecord>;
+  /** The model; with `owner`, only when it belongs to them. */
+  get(id: string, owner?: string): Promise<ModelRecord | undefined>;
+  /** Its weights (float64, as trained), keys in the model's order. */
+  weights(id: string, owner?: string): Promise<NamedTensors | undefined>;
+  /**
+   * The owner's models, newest first, at most `limit`, after the model `after`.
+   * @returns `undefined` when `after` names no model of the owner.
+   */
+  list(
+    limit: number,
+    options?: { after?: string; owner?: string },
+  ): Promise<{ items: ModelRecord[]; hasMore: boolean } | undefined>;
+  /** @returns whether it existed (and belonged to `owner`). */
+  delete(id: string, owner?: string): Promise<boolean>;
+  /** Deletes the models created before `cutoff` (ISO 8601). @returns how many. */
+  deleteCreatedBefore(cutoff: string): Promise<number>;
+}
