@@ -54,8 +54,8 @@ async function toError(res: Response, what: string): Promise<ApiError> {
   return new ApiError(res.status, problem, `${what} → ${res.status}: ${fields || detail}`);
 }
 
-/** One JSON request; throws ApiError for any status but 2xx. Retries twice on 429/503. */
-export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+/** A request with the key; retries twice on 429/503 with a short Retry-After. Throws ApiError for any status but 2xx. */
+async function send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(path, {
       method,
@@ -63,7 +63,7 @@ export async function api<T>(method: string, path: string, body?: unknown, signa
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
-    if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T;
+    if (res.ok) return res;
     const retryAfter = Number(res.headers.get("retry-after"));
     if ((res.status === 429 || res.status === 503) && attempt < 2 && retryAfter > 0 && retryAfter <= 10) {
       await sleep(retryAfter * 1000, signal);
@@ -71,6 +71,20 @@ export async function api<T>(method: string, path: string, body?: unknown, signa
     }
     throw await toError(res, `${method} ${path}`);
   }
+}
+
+/** One JSON request; throws ApiError for any status but 2xx. Retries twice on 429/503. */
+export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const res = await send(method, path, body, signal);
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
+/**
+ * A file from the service (GET), as a Blob: fetched with the key, which a bare link cannot
+ * send. Throws ApiError for any status but 2xx, as `api` does.
+ */
+export async function apiFile(path: string, signal?: AbortSignal): Promise<Blob> {
+  return (await send("GET", path, undefined, signal)).blob();
 }
 
 export interface ServerEvent {

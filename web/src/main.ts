@@ -12,6 +12,7 @@ import { addLayerRow, renumberLayers } from "./panels/layers.js";
 import { fillLosses, updateOutputHint, validationSplit } from "./panels/model.js";
 import { fillOptimizers, showOptimizerOptions } from "./panels/optimizer.js";
 import { pickFrame, regions, showSource } from "./panels/regions.js";
+import { downloadOnnx, downloadTfjs, modelAction, saveModel } from "./panels/saved-model.js";
 import { cancelRun, chart, running, startRun } from "./panels/training.js";
 import { downloadWeights, uploadWeights } from "./panels/weights.js";
 
@@ -73,6 +74,9 @@ function init(): void {
     if (file) guard(() => uploadWeights(file))();
     input("upload-weights").value = "";
   });
+  modelAction("save-model", saveModel);
+  modelAction("download-tfjs", downloadTfjs);
+  modelAction("download-onnx", downloadOnnx);
   $("inspect").addEventListener("click", guard(inspect));
   select("sample").addEventListener("change", guard(inspect));
   regions.canvas.addEventListener("click", (event) => {

@@ -32,6 +32,8 @@ export interface Run {
   shadowSha?: string;
   shadowDone: boolean;
   shadowPromise?: Promise<void>;
+  /** The model the job stored when it succeeded (its result's `modelId`). */
+  modelId?: string;
 }
 
 export const state: {
@@ -44,7 +46,16 @@ export const state: {
   /** The weights of the frame on screen (the inspector and the download use them). */
   currentWeights: Tensors | undefined;
   currentLabel: string;
-} = { source: undefined, run: undefined, uploaded: undefined, currentWeights: undefined, currentLabel: "" };
+  /** Their SHA-256 when the service gave it (a job's or a shadow chunk's `weightsSha256`). */
+  currentSha: string | undefined;
+} = {
+  source: undefined,
+  run: undefined,
+  uploaded: undefined,
+  currentWeights: undefined,
+  currentLabel: "",
+  currentSha: undefined,
+};
 
 /** Whether the data set's samples are points of the plane (the regions are drawn then). */
 export const is2D = () => state.source?.inputShape.length === 1 && state.source.inputShape[0] === 2;

@@ -65,6 +65,11 @@ export type GradientsBody = z.input<typeof GradientsRequestSchema>;
 export type PredictBody = z.input<typeof PredictRequestSchema>;
 export type StoreDatasetBody = z.input<typeof StoreDatasetJsonSchema>;
 
+/** The body of POST /models that stores a model given as a spec and weights. */
+export type SaveModelBody = { model: ModelSpec; weights: WeightsInput };
+/** A stored model, as POST /models answers (201). */
+export type ModelRecord = { id: string };
+
 export type Progress = JobProgress;
 export type DatasetsResponse = z.output<typeof DatasetsResponseSchema>;
 export type DatasetInfo = DatasetsResponse["datasets"][number];

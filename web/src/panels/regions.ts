@@ -43,12 +43,14 @@ export function showFrame(index: number): void {
   regions.setOutputs(frame.outputs);
   state.currentWeights = frame.weights;
   state.currentLabel = frame.label;
+  state.currentSha = frame.sha;
   const canvas = regions.canvas;
   canvas.dataset.epoch = String(frame.epoch);
   canvas.dataset.framesDrawn = String(Number(canvas.dataset.framesDrawn ?? "0") + 1);
   $("frame-label").textContent = frame.label;
   input("frame").value = String(index);
   button("download-weights").disabled = false;
+  button("save-model").disabled = false;
   $("inspect-weights").textContent = `with ${weightsPhrase(frame.label)}`;
 }
 

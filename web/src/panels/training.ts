@@ -39,6 +39,7 @@ function statusLine(job: Job, p: Progress | undefined, status: string): string {
 async function succeeded(r: Run): Promise<void> {
   const job = await api<Job>("GET", `/jobs/${r.job.id}`);
   r.finalSha = job.result?.weightsSha256;
+  r.modelId = (job.result as { modelId?: string } | undefined)?.modelId;
   $("job-note").textContent =
     `Job ${job.id} succeeded: ${job.result?.epochsRun} epochs, weights SHA-256 ${r.finalSha?.slice(0, 16)}…`;
   if (job.result && !is2D()) {
@@ -47,6 +48,7 @@ async function succeeded(r: Run): Promise<void> {
       epoch: job.result.epochsRun,
       weights: job.result.weights,
       outputs: undefined,
+      sha: r.finalSha,
       label: "the job's final weights",
     });
   }

@@ -2,7 +2,7 @@
  * The weights panel: the weights on screen downloaded as JSON, and weights uploaded from a file
  * to inspect, to draw, or to start the next run from (`initialWeights`).
  */
-import { $, clearError, input, messageOf } from "../dom.js";
+import { $, button, clearError, input, messageOf, saveFile } from "../dom.js";
 import { is2D, state, weightsPhrase } from "../state.js";
 import type { Tensors } from "../types.js";
 import { buildModel } from "./model.js";
@@ -12,13 +12,8 @@ import { addFrame, clearFrames, predictGrid } from "./regions.js";
 export function downloadWeights(): void {
   if (!state.currentWeights) return;
   const blob = new Blob([JSON.stringify(state.currentWeights, null, 1)], { type: "application/json" });
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = `weights-${state.currentLabel.replace(/[^\w]+/g, "-").replace(/^-|-$/g, "") || "playground"}.json`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  const label = state.currentLabel.replace(/[^\w]+/g, "-").replace(/^-|-$/g, "");
+  saveFile(blob, `weights-${label || "playground"}.json`);
 }
 
 /**
@@ -57,6 +52,8 @@ export async function uploadWeights(file: File): Promise<void> {
   } else {
     state.currentWeights = uploaded;
     state.currentLabel = "uploaded weights";
+    state.currentSha = undefined;
+    button("save-model").disabled = false;
     $("inspect-weights").textContent = `with ${weightsPhrase(state.currentLabel)}`;
   }
 }
