@@ -178,14 +178,10 @@ function emitBatchNorm(
     const perm = Array.from({ length: rank + 1 }, (_, i) => (i === 1 ? at : i === at ? 1 : i));
     return g.op("Transpose", p, [name], { perm });
   };
-  let input = x.name;
-  // ONNX wants at least [N, C, D]: a vector sample gets a trailing axis of 1.
-  if (rank === 1) input = g.op("Unsqueeze", p, [input, g.ints(p, "axes", [2])]);
-  else if (at !== 1) input = swap(input);
-  let y = g.op("BatchNormalization", p, [input, gamma, beta, mean, variance], { epsilon: { f: epsilon } });
-  if (rank === 1) y = g.op("Squeeze", p, [y, g.ints(p, "axes", [2])]);
-  else if (at !== 1) y = swap(y);
-  return { ...x, name: y };
+  // [N, C, D1…Dn] with n ≥ 0: a vector sample [N, C] needs nothing more.
+  const input = at === 1 ? x.name : swap(x.name);
+  const y = g.op("BatchNormalization", p, [input, gamma, beta, mean, variance], { epsilon: { f: epsilon } });
+  return { ...x, name: at === 1 ? y : swap(y) };
 }
 
 /**
