@@ -76,9 +76,15 @@ export class OnnxGraph {
     return name;
   }
 
-  /** Adds `op` over `inputs` and returns its one output, named `<prefix>:<op in lower case>`. */
-  op(type: string, prefix: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
-    const out = this.fresh(prefix, type.toLowerCase());
+  /** Adds `op` over `inputs` and returns its one output, named `<prefix>:<what>` (default the op in lower case). */
+  op(
+    type: string,
+    prefix: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    what = type.toLowerCase(),
+  ): string {
+    const out = this.fresh(prefix, what);
     this.nodes.push({
       opType: type,
       name: out,
@@ -125,13 +131,21 @@ export class OnnxGraph {
   /** `v` laid out `[batch, c, h, w]` (a Transpose when it is `[batch, h, w, c]`); rank-3 samples only. */
   toNchw(v: Value, prefix: string): Value {
     if (v.nchw) return v;
-    return { ...v, name: this.op("Transpose", prefix, [v.name], { perm: [0, 3, 1, 2] }), nchw: true };
+    return {
+      ...v,
+      name: this.op("Transpose", prefix, [v.name], { perm: [0, 3, 1, 2] }, "to_nchw"),
+      nchw: true,
+    };
   }
 
   /** `v` in the engine's order `[batch, ...shape]` (a Transpose back from NCHW when needed). */
   toNhwc(v: Value, prefix: string): Value {
     if (!v.nchw) return v;
-    return { ...v, name: this.op("Transpose", prefix, [v.name], { perm: [0, 2, 3, 1] }), nchw: false };
+    return {
+      ...v,
+      name: this.op("Transpose", prefix, [v.name], { perm: [0, 2, 3, 1] }, "to_nhwc"),
+      nchw: false,
+    };
   }
 
   /** The node that produces `name`, renamed so its output is `to` (false when no node produces it). */

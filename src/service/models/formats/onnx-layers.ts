@@ -56,7 +56,7 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
         ls.padding ?? "valid",
       );
       // ONNX's weight is [filters, inC, kH, kW]; the initializer keeps Keras' [kH, kW, inC, filters].
-      const w = g.op("Transpose", p, [need("kernel")], { perm: [3, 2, 0, 1] });
+      const w = g.op("Transpose", p, [need("kernel")], { perm: [3, 2, 0, 1] }, "kernel_oihw");
       const bias = optional("bias");
       const y = g.op("Conv", p, [xc.name, w, ...(bias ? [bias] : [])], {
         kernel_shape: [geo.kH, geo.kW],
@@ -117,7 +117,7 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
     case "prelu": {
       // alpha has the sample's shape (1 on the shared axes); in NCHW its axes move as the data's.
       let slope = need("alpha");
-      if (x.nchw) slope = g.op("Transpose", p, [slope], { perm: [2, 0, 1] });
+      if (x.nchw) slope = g.op("Transpose", p, [slope], { perm: [2, 0, 1] }, "alpha_chw");
       return { ...x, name: g.op("PRelu", p, [x.name, slope]) };
     }
     case "batchNormalization":
@@ -176,7 +176,7 @@ function emitBatchNorm(
   if (ctx.weight("moving_variance")!.tensor.data.some((v) => v < 0)) variance = g.op("Relu", p, [variance]);
   const swap = (name: string) => {
     const perm = Array.from({ length: rank + 1 }, (_, i) => (i === 1 ? at : i === at ? 1 : i));
-    return g.op("Transpose", p, [name], { perm });
+    return g.op("Transpose", p, [name], { perm }, "swap_channels");
   };
   // [N, C, D1…Dn] with n ≥ 0: a vector sample [N, C] needs nothing more.
   const input = at === 1 ? x.name : swap(x.name);
