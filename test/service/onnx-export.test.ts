@@ -1,10 +1,17 @@
 import pkg from "onnx-proto";
+import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
-import type { ActivationName, LayerSpec, ModelSpec } from "../../src/engine/index.js";
+import {
+  type ActivationName,
+  type LayerSpec,
+  type ModelSpec,
+  predict,
+  train,
+} from "../../src/engine/index.js";
 import { ActivationSchema } from "../../src/schemas/model.js";
 import { UnprocessableError } from "../../src/service/errors.js";
 import { ONNX_IR_VERSION, ONNX_OPSET, toOnnx } from "../../src/service/models/formats/onnx.js";
-import { engineWeights, expectOnnxMatchesEngine, runOnnx, samples } from "./onnx/helpers.js";
+import { engineWeights, expectOnnxMatchesEngine, runOnnx, samples, worstError } from "./onnx/helpers.js";
 
 const { onnx } = pkg;
 
@@ -179,6 +186,44 @@ describe("toOnnx: onnxruntime-node predicts what the engine does (relative 1e-5)
     await expectOnnxMatchesEngine(spec, 12);
   });
 
+  it("a CNN trained by the engine (its own moving statistics, dropout in training) predicts alike", async () => {
+    const spec: ModelSpec = {
+      inputShape: [6, 6, 1],
+      layers: [
+        { type: "conv2d", filters: 4, kernelSize: 3, padding: "same" },
+        { type: "batchNormalization", momentum: 0.5 },
+        { type: "activation", activation: "relu" },
+        { type: "maxPooling2d", poolSize: 2 },
+        { type: "dropout", rate: 0.25 },
+        { type: "flatten" },
+        { type: "dense", units: 3, activation: "softmax" },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    };
+    const n = 30;
+    const x = samples(spec.inputShape, n, 41);
+    // The label is the sign pattern of the first and last cell: something to learn.
+    const y = Float64Array.from(
+      { length: n },
+      (_, i) => (x[i * 36]! > 0 ? 1 : 0) + (x[i * 36 + 35]! > 0 ? 1 : 0),
+    );
+    const { weights } = train({
+      model: spec,
+      data: { n, x, y },
+      optimizer: { type: "adam", learningRate: 0.01 },
+      epochs: 3,
+      batchSize: 8,
+      seed: 5,
+    });
+    const mean = weights["batchNormalization_1/moving_mean"]!.data;
+    expect(mean.every((v) => v !== 0)).toBe(true);
+    const probe = samples(spec.inputShape, 5, 42);
+    const expected = predict(spec, weights, probe, 5);
+    const out = await runOnnx(toOnnx(spec, weights), probe, [5, ...spec.inputShape]);
+    expect(out.dims).toEqual([5, 3]);
+    expect(worstError(out.data as Float32Array, expected.data).ratio).toBeLessThanOrEqual(1);
+  });
+
   it("a model of one dropout layer is the identity, named input to output", async () => {
     const spec = model([3], [{ type: "dropout", rate: 0.5 }]);
     await expectOnnxMatchesEngine(spec, 13);
@@ -235,8 +280,7 @@ describe("toOnnx: the file", () => {
   });
 
   it("loads in onnxruntime-node with input and output named, and runs batches of 1 and 7", async () => {
-    const pkgOrt = await import("onnxruntime-node");
-    const session = await pkgOrt.InferenceSession.create(toOnnx(spec, weights));
+    const session = await ort.InferenceSession.create(toOnnx(spec, weights));
     expect([session.inputNames, session.outputNames]).toEqual([["input"], ["output"]]);
     await session.release();
     for (const n of [1, 7]) {
