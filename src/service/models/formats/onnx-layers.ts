@@ -4,7 +4,12 @@
  * when they can, in the engine's order otherwise (see `Value`).
  */
 import {
+  BATCH_NORM_DEFAULTS,
+  type BatchNormalizationSpec,
+  LAYER_NORM_DEFAULTS,
+  type LayerNormalizationSpec,
   type LayerSpec,
+  LEAKY_RELU_ALPHA,
   type NamedTensors,
   type Tensor,
   windowGeometry,
@@ -20,6 +25,12 @@ export interface LayerContext {
   outShape: number[];
   /** The weight `<name>/<param>` as an initializer (added once), or undefined when absent. */
   weight(param: string): { key: string; tensor: Tensor } | undefined;
+}
+
+/** A layer's weights as initializers: `need` throws when one is absent, `optional` gives undefined. */
+interface Initializers {
+  need(param: string): string;
+  optional(param: string): string | undefined;
 }
 
 /** Keras' int-or-pair as a pair. */
@@ -109,7 +120,7 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
       return { ...x, name: g.op("Pad", p, [x.name, g.ints(p, "pads", pads)]), shape: ctx.outShape };
     }
     case "leakyReLU":
-      return { ...x, name: g.op("LeakyRelu", p, [x.name], { alpha: { f: ls.alpha ?? 0.3 } }) };
+      return { ...x, name: g.op("LeakyRelu", p, [x.name], { alpha: { f: ls.alpha ?? LEAKY_RELU_ALPHA } }) };
     case "elu":
       return { ...x, name: g.op("Elu", p, [x.name], { alpha: { f: ls.alpha ?? 1 } }) };
     case "softmax":
@@ -121,9 +132,9 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
       return { ...x, name: g.op("PRelu", p, [x.name, slope]) };
     }
     case "batchNormalization":
-      return emitBatchNorm(g, ls.axis ?? -1, ls.epsilon ?? 1e-3, ctx, x, need, optional);
+      return emitBatchNorm(g, ls, ctx, x, { need, optional });
     case "layerNormalization":
-      return emitLayerNorm(g, ls.axis ?? -1, ls.epsilon ?? 1e-3, ctx, x, optional);
+      return emitLayerNorm(g, ls, ctx, x, { need, optional });
     case "dropout":
       return x;
   }
@@ -157,14 +168,14 @@ const sampleAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axi
  */
 function emitBatchNorm(
   g: OnnxGraph,
-  axis: number,
-  epsilon: number,
+  ls: BatchNormalizationSpec,
   ctx: LayerContext,
   x: Value,
-  need: (param: string) => string,
-  optional: (param: string) => string | undefined,
+  { need, optional }: Initializers,
 ): Value {
   const p = ctx.name;
+  const axis = ls.axis ?? BATCH_NORM_DEFAULTS.axis;
+  const epsilon = ls.epsilon ?? BATCH_NORM_DEFAULTS.epsilon;
   const rank = ctx.inShape.length;
   const k = sampleAxis(axis, rank);
   const c = ctx.inShape[k]!;
@@ -192,13 +203,14 @@ function emitBatchNorm(
  */
 function emitLayerNorm(
   g: OnnxGraph,
-  axis: number | number[],
-  epsilon: number,
+  ls: LayerNormalizationSpec,
   ctx: LayerContext,
   x: Value,
-  optional: (param: string) => string | undefined,
+  { optional }: Initializers,
 ): Value {
   const p = ctx.name;
+  const axis = ls.axis ?? LAYER_NORM_DEFAULTS.axis;
+  const epsilon = ls.epsilon ?? LAYER_NORM_DEFAULTS.epsilon;
   const xn = g.toNhwc(x, p);
   const rank = ctx.inShape.length;
   const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => sampleAxis(a, rank)).sort((a, b) => a - b);
