@@ -367,9 +367,12 @@ describe("toOnnx: what it refuses (422)", () => {
     const odd = model([3], [{ type: "dense", units: 2 }, { type: "lstm" } as unknown as LayerSpec]);
     const e = refusal(() => toOnnx(odd, {}));
     expect(e.errors).toEqual([
-      { path: "model.layers[1]", message: "the ONNX export has no mapping for layer kind lstm" },
+      {
+        path: "model.layers[1]",
+        message: "layer lstm_1 (lstm): the ONNX export has no mapping for this kind",
+      },
     ]);
-    expect(e.message).toBe("layer 1 (lstm) cannot be exported to ONNX");
+    expect(e.message).toBe("layer lstm_1 (lstm) cannot be exported to ONNX");
   });
 
   it("passes on the engine's refusal of a spec, at model…", () => {
