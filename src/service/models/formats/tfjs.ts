@@ -84,11 +84,12 @@ function weightOptions(i: number, l: LayerSpec & { type: "dense" | "conv2d" }) {
   };
 }
 
-/** One layer's Keras class name and config (without name/trainable), from the layer's input shape. */
+/** One layer's Keras class name and config (without name/trainable), given its input and output shapes. */
 function kerasLayer(
   i: number,
   l: LayerSpec,
   inShape: number[],
+  outShape: number[],
 ): { class_name: string; config: Record<string, unknown> } {
   switch (l.type) {
     case "dense": {
@@ -171,7 +172,8 @@ function kerasLayer(
         config: { data_format: "channels_last" },
       };
     case "reshape":
-      return { class_name: "Reshape", config: { target_shape: [...l.targetShape] } };
+      // Resolved: tfjs' LayerNormalization cannot build on a Reshape output whose -1 it left unresolved.
+      return { class_name: "Reshape", config: { target_shape: [...outShape] } };
     case "zeroPadding2d": {
       const p = l.padding ?? 1;
       const padding =
@@ -250,7 +252,7 @@ export function toTfjs(
   const summary = describeModel(spec);
   const layers = spec.layers.map((l, i) => {
     const inShape = i === 0 ? spec.inputShape : summary.layers[i - 1]!.outputShape;
-    const { class_name, config } = kerasLayer(i, l, inShape);
+    const { class_name, config } = kerasLayer(i, l, inShape, summary.layers[i]!.outputShape);
     const first = i === 0 ? { batch_input_shape: [null, ...spec.inputShape], dtype: "float32" } : {};
     return { class_name, config: { ...config, name: summary.layers[i]!.name, trainable: true, ...first } };
   });
