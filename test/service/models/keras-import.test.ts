@@ -515,6 +515,21 @@ describe("what is refused, and where", () => {
     );
   });
 
+  it("shapes that do not fit are named by the layer", () => {
+    const image = { class_name: "InputLayer", config: { batch_input_shape: [null, 4, 4, 3] } };
+    expect(refusal(() => kerasToSpec(topo(image, dense({})), ["model"]))).toEqual([
+      {
+        path: "model.config.layers[1]",
+        message:
+          "layer dense_0 (dense) needs a vector input, got shape [4, 4, 3]; put a flatten layer before it",
+      },
+    ]);
+    const twice = topo(dense({ name: "a", batch_input_shape: [null, 3] }), dense({ name: "a" }));
+    expect(refusal(() => kerasToSpec(twice, ["model"]))).toEqual([
+      { path: "model.config.layers[1].config.name", message: 'duplicate layer name "a"' },
+    ]);
+  });
+
   it("no input shape, or no Sequential", () => {
     expect(refusal(() => kerasToSpec(topo(dense({})), ["model"]))).toEqual([
       {
