@@ -423,6 +423,32 @@ const dense = (config: Record<string, unknown>) => ({ class_name: "Dense", confi
 const topo = (...layers: unknown[]) => ({ class_name: "Sequential", config: { name: "s", layers } });
 const first = { class_name: "InputLayer", config: { batch_input_shape: [null, 3] } };
 
+describe("Keras' class aliases", () => {
+  it("Convolution2D, MaxPool2D, GlobalAvgPool2D read as their classes", () => {
+    const t = topo(
+      {
+        class_name: "Convolution2D",
+        config: { filters: 2, kernel_size: [2, 2], batch_input_shape: [null, 5, 5, 1] },
+      },
+      { class_name: "MaxPool2D", config: {} },
+      { class_name: "GlobalAvgPool2D", config: {} },
+    );
+    expect(kerasToSpec(t, ["model"]).spec.layers).toEqual([
+      {
+        type: "conv2d",
+        filters: 2,
+        kernelSize: 2,
+        strides: 1,
+        padding: "valid",
+        activation: "linear",
+        useBias: true,
+      },
+      { type: "maxPooling2d", poolSize: 2, strides: 2, padding: "valid" },
+      { type: "globalAveragePooling2d" },
+    ]);
+  });
+});
+
 describe("what is refused, and where", () => {
   it("an unsupported class_name lists the supported ones", () => {
     expect(

@@ -5,7 +5,7 @@
 import { describeModel, EngineError, type LayerSpec, type ModelSpec } from "../../../engine/index.js";
 import { ModelSpecSchema } from "../../../schemas/model.js";
 import { fieldError, InvalidRequestError, UnprocessableError } from "../../errors.js";
-import { KERAS_CLASSES, LayerOptionError, layerFromKeras } from "./keras-layers.js";
+import { isKerasClass, KERAS_CLASSES, LayerOptionError, layerFromKeras } from "./keras-layers.js";
 import { KerasValueError, lossFromKeras, snake } from "./keras-names.js";
 
 export { tfjsWeightsToTensors } from "./tfjs-weights.js";
@@ -94,10 +94,7 @@ export function kerasToSpec(
       return;
     }
     const cls = raw.class_name;
-    if (
-      !(cls in KERAS_CLASSES) &&
-      !["Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"].includes(cls)
-    )
+    if (!isKerasClass(cls))
       throw unprocessable(
         [...path, "class_name"],
         `unsupported layer class ${JSON.stringify(cls)}; supported: ${SUPPORTED}`,
