@@ -124,7 +124,7 @@ describe("toTfjs: TensorFlow.js loads the model and predicts what the engine doe
     };
     const weights = {
       "dense_0/kernel": { shape: [1, 2], data: Float64Array.from([0.1, -1 / 3]) },
-      "dense_0/bias": { shape: [2], data: Float64Array.from([2 ** -149, 1e39]) },
+      "dense_0/bias": { shape: [2], data: Float64Array.from([2 ** -149, -3e38]) },
     };
     const { weightsBin } = toTfjs(spec, weights);
     const view = new DataView(weightsBin.buffer, weightsBin.byteOffset);
@@ -132,7 +132,7 @@ describe("toTfjs: TensorFlow.js loads the model and predicts what the engine doe
       Math.fround(0.1),
       Math.fround(-1 / 3),
       2 ** -149,
-      Number.POSITIVE_INFINITY,
+      Math.fround(-3e38),
     ]);
     expect(Array.from(weightsBin.slice(0, 4))).toEqual([0xcd, 0xcc, 0xcc, 0x3d]);
   });
@@ -250,5 +250,15 @@ describe("toTfjs: what TensorFlow.js cannot express is a 422 naming the layer an
     expect(refusal(() => toTfjs(spec, weights)).errors).toEqual([
       { path: 'weights["dense_0/bias"]', message: "expected a tensor of shape [2]" },
     ]);
+    weights["dense_0/bias"] = { shape: [2], data: Float64Array.from([0, 1e39]) };
+    expect(refusal(() => toTfjs(spec, weights))).toEqual({
+      detail: 'weight "dense_0/bias"[1] = 1e+39 does not fit in float32',
+      errors: [
+        {
+          path: 'weights["dense_0/bias"][1]',
+          message: "1e+39 does not fit in float32 (|x| ≤ 3.4028234663852886e38)",
+        },
+      ],
+    });
   });
 });

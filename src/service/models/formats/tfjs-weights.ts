@@ -66,7 +66,8 @@ const layerOf = (name: string): string => name.slice(0, Math.max(0, name.lastInd
  * that have weights, in order, and each weight by its parameter name (a `_<n>` suffix ignored).
  * @param at the manifest's path in the request; `dataAt` the binary's.
  * @throws UnprocessableError naming `weightsManifest…` or `weightData` for a size mismatch, a
- *   dtype other than float32, a weight the spec does not have, or one it lacks.
+ *   dtype other than float32, a weight the spec does not have, or one it lacks, or a value that is
+ *   NaN or infinite.
  */
 export function tfjsWeightsToTensors(
   spec: ModelSpec,
@@ -116,7 +117,14 @@ export function tfjsWeightsToTensors(
         `weight "${key}" has shape [${e.shape.join(", ")}], the model expects [${want.shape.join(", ")}]`,
       );
     const data = new Float64Array(e.shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(e.offset + 4 * i, true);
+    for (let i = 0; i < data.length; i++) {
+      data[i] = view.getFloat32(e.offset + 4 * i, true);
+      if (!Number.isFinite(data[i]!))
+        throw unprocessable(
+          e.path,
+          `weight "${e.name}" holds ${data[i]} at index ${i}; weights must be finite`,
+        );
+    }
     found.set(key, data);
   }
   const missing = expected.filter((p) => !found.has(p.key));

@@ -241,7 +241,8 @@ function kerasLayer(
  * @param options.name the Sequential's name (default "sequential"); `options.optimizer` the
  *   optimiser it was trained with, for `trainingConfig.optimizer_config` (see `kerasOptimizer`).
  * @throws UnprocessableError (422) naming the layer (`model.layers[i]`) and the format, for a
- *   kind or option tfjs cannot express, and at `weights[key]` for a missing or misshapen weight.
+ *   kind or option tfjs cannot express, at `weights[key]` for a missing or misshapen weight, and
+ *   at `weights[key][i]` for a value beyond float32's range.
  */
 export function toTfjs(
   spec: ModelSpec,
@@ -271,10 +272,15 @@ export function toTfjs(
   const view = new DataView(bin.buffer);
   let offset = 0;
   for (const p of specs)
-    for (const v of weights[p.key]!.data) {
+    weights[p.key]!.data.forEach((v, i) => {
+      // Beyond ±3.4·10³⁸ float32 has only infinities: a weight there is refused, not changed.
+      if (!Number.isFinite(Math.fround(v)))
+        throw new UnprocessableError(`weight "${p.key}"[${i}] = ${v} does not fit in float32`, [
+          fieldError(["weights", p.key, i], `${v} does not fit in float32 (|x| ≤ 3.4028234663852886e38)`),
+        ]);
       view.setFloat32(offset, v, true);
       offset += 4;
-    }
+    });
   const loss = kerasLoss(spec.loss);
   const compilable = typeof loss === "string" && TFJS_LOSSES.has(camel(loss));
   const modelJson: TfjsModelJson = {
