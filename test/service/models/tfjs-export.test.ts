@@ -226,6 +226,30 @@ describe("toTfjs: what TensorFlow.js cannot express is a 422 naming the layer an
     });
   });
 
+  it("batch normalisation over an axis other than the last (tfjs computes it wrongly); the last by number is fine", async () => {
+    const spec: ModelSpec = {
+      inputShape: [3, 2, 2],
+      layers: [{ type: "batchNormalization", axis: 2 }, { type: "flatten" }],
+      loss: "meanSquaredError",
+    };
+    expect(refusal(() => toTfjs(spec, someWeights(spec, 1))).errors).toEqual([
+      {
+        path: "model.layers[0].axis",
+        message:
+          "cannot be exported to TensorFlow.js: tfjs-layers' batch normalisation over axis 2, not the last, gives wrong outputs (its kernel reads the statistics as if the channels were last)",
+      },
+    ]);
+    const last: ModelSpec = {
+      ...spec,
+      layers: [{ type: "batchNormalization", axis: 3 }, { type: "flatten" }],
+    };
+    const weights = someWeights(last, 1);
+    const x = someInputs(last, 4, 2);
+    const { modelJson, weightsBin } = toTfjs(last, weights);
+    const theirs = tfjsPredict(await loadInTfjs(modelJson, weightsBin), last, x, 4);
+    expect(maxRelativeError(predict(last, weights, x, 4).data, theirs)).toBeLessThan(1e-5);
+  });
+
   it("an activity regularizer (tfjs cannot call such a layer)", () => {
     const spec: ModelSpec = {
       inputShape: [2],

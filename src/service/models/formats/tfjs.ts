@@ -191,6 +191,13 @@ function kerasLayer(
       return { class_name: "ZeroPadding2D", config: { padding, data_format: "channels_last" } };
     }
     case "batchNormalization":
+      if ((l.axis ?? -1) !== -1 && l.axis !== inShape.length)
+        throw refuse(
+          i,
+          l,
+          `tfjs-layers' batch normalisation over axis ${l.axis}, not the last, gives wrong outputs (its kernel reads the statistics as if the channels were last)`,
+          "axis",
+        );
       return {
         class_name: "BatchNormalization",
         config: {
