@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { type ModelSpec, predict } from "../../../src/engine/index.js";
 import { InvalidRequestError, UnprocessableError } from "../../../src/service/errors.js";
 import { kerasToSpec, tfjsWeightsToTensors } from "../../../src/service/models/formats/keras-import.js";
-import { toTfjs } from "../../../src/service/models/formats/tfjs.js";
+import { lossOfModelJson, toTfjs } from "../../../src/service/models/formats/tfjs.js";
 import { maxRelativeError, tfReady } from "../../engine/tfjs-reference.js";
 import { someInputs, someWeights } from "./tfjs-models.js";
 
@@ -20,6 +20,7 @@ async function saveInMemory(model: tf.LayersModel): Promise<tf.io.ModelArtifacts
       saved = artifacts;
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
     }),
+    { includeOptimizer: true },
   );
   return saved!;
 }
@@ -81,7 +82,8 @@ describe("a model TensorFlow.js saved itself", () => {
     const m = await tfjsModel();
     const saved = await saveInMemory(m);
     const topology = JSON.parse(JSON.stringify(saved.modelTopology));
-    const { spec, lossGiven } = kerasToSpec(topology, ["modelTopology"], "categorical_crossentropy");
+    expect(saved.trainingConfig?.loss).toBe("categorical_crossentropy");
+    const { spec, lossGiven } = kerasToSpec(topology, ["modelTopology"], lossOfModelJson(saved));
     expect(lossGiven).toBe(true);
     expect(spec.inputShape).toEqual([6, 6, 2]);
     expect(spec.loss).toBe("categoricalCrossentropy");
@@ -107,6 +109,8 @@ describe("a model TensorFlow.js saved itself", () => {
       padding: "same",
     });
     expect(spec.layers[3]).toMatchObject({ momentum: 0.9, epsilon: 0.001 });
+    // includeOptimizer appends Adam's state (an int32 iter among it), which the import skips.
+    expect(saved.weightSpecs!.filter((w) => w.group === "optimizer").map((w) => w.dtype)).toContain("int32");
     const manifest = [{ paths: ["weights.bin"], weights: saved.weightSpecs! }];
     const data = new Uint8Array(saved.weightData as ArrayBuffer);
     const weights = tfjsWeightsToTensors(spec, manifest, data, ["weightsManifest"]);
