@@ -117,6 +117,15 @@ describe("a model TensorFlow.js saved itself", () => {
     expect(weights[`${spec.layers[3]!.name}/moving_variance`]!.data.every((v) => v >= 0.5 && v <= 1.5)).toBe(
       true,
     );
+    // Exported again, the manifest and the bytes are tfjs' own (its optimiser state left out).
+    const own = saved.weightSpecs!.filter((w) => w.group !== "optimizer");
+    const again = toTfjs(spec, weights);
+    expect(again.modelJson.weightsManifest[0]!.weights).toEqual(
+      own.map(({ name, shape, dtype }) => ({ name, shape, dtype })),
+    );
+    expect(
+      Buffer.from(again.weightsBin).equals(Buffer.from(data.subarray(0, again.weightsBin.byteLength))),
+    ).toBe(true);
 
     const n = 6;
     const x = someInputs(spec, n, 4);

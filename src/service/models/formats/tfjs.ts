@@ -2,7 +2,13 @@
  * The TensorFlow.js LayersModel format (docs/models.md): a model in the engine's language and
  * its weights as `model.json` + `weights.bin`, and back.
  */
-import { describeModel, type LayerSpec, type ModelSpec, type NamedTensors } from "../../../engine/index.js";
+import {
+  describeModel,
+  ENGINE_VERSION,
+  type LayerSpec,
+  type ModelSpec,
+  type NamedTensors,
+} from "../../../engine/index.js";
 import { fieldError, UnprocessableError } from "../../errors.js";
 import {
   camel,
@@ -16,8 +22,8 @@ import {
 } from "./keras-names.js";
 import { kerasOptimizer } from "./tfjs-optimizer.js";
 
-/** What `generatedBy` says. */
-export const GENERATED_BY = "backprop-service";
+/** What `generatedBy` says: the service and its engine's version (as `engineVersion`). */
+export const GENERATED_BY = `backprop-service (engine ${ENGINE_VERSION})`;
 
 /** tfjs' `model.json` (`io.ModelJSON`), as far as this service writes and reads it. */
 export interface TfjsModelJson {
