@@ -95,6 +95,39 @@ describe("toTfjs: TensorFlow.js loads the model and predicts what the engine doe
     );
   });
 
+  it("zero padding in Keras' [[top, bottom], [left, right]] form, whatever form the spec uses", () => {
+    const spec: ModelSpec = {
+      inputShape: [2, 2, 1],
+      layers: [
+        { type: "zeroPadding2d" },
+        { type: "zeroPadding2d", padding: 2 },
+        { type: "zeroPadding2d", padding: [1, 3] },
+        { type: "globalAveragePooling2d" },
+      ],
+      loss: "meanSquaredError",
+    };
+    const layers = toTfjs(spec, {}).modelJson.modelTopology.config.layers;
+    expect(layers.map((l) => l.config.padding)).toEqual([
+      [
+        [1, 1],
+        [1, 1],
+      ],
+      [
+        [2, 2],
+        [2, 2],
+      ],
+      [
+        [1, 1],
+        [3, 3],
+      ],
+      undefined,
+    ]);
+    expect(layers[3]).toEqual({
+      class_name: "GlobalAveragePooling2D",
+      config: { data_format: "channels_last", name: "globalAveragePooling2d_3", trainable: true },
+    });
+  });
+
   it("lists the weights in tfjs' save order: trainable ones by layer, then the moving statistics", () => {
     const { modelJson, weightsBin } = toTfjs(CNN, someWeights(CNN, 1));
     expect(modelJson.weightsManifest).toHaveLength(1);
