@@ -8,12 +8,13 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import type { FastifyInstance } from "fastify";
 import type { z } from "zod";
+import { ANSWER_PARTS } from "../../src/schemas/answer-parts.js";
 import {
   DatasetsResponseSchema,
   GradientsResponseSchema,
   HealthResponseSchema,
   PredictResponseSchema,
-  TrainResponseSchema,
+  TrainAnswerSchema,
 } from "../../src/schemas/responses.js";
 import type { ModelPlan, WireRequest } from "./generators.js";
 import { parsePath, resolvePath, tryParse } from "./json-text.js";
@@ -99,7 +100,7 @@ function locate(req: WireRequest, path: string): "exists" | "missing-key" | "inv
 // The contract
 
 const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
-  "POST /train": TrainResponseSchema,
+  "POST /train": TrainAnswerSchema,
   "POST /gradients": GradientsResponseSchema,
   "POST /predict": PredictResponseSchema,
   "GET /datasets": DatasetsResponseSchema,
@@ -191,18 +192,37 @@ function checkSuccess(
       badNumbers({ ...rest, history: historyRest, telemetry: telemetryRest }, "", all, false);
       if (all.length > 0) out.push(`null numbers without divergence: ${all.join(", ")}`);
     }
+    // `return` (POST /train): the parts it leaves out are absent; those it lists are checked as usual.
+    const asked = (tryParse(req.text)?.value as { return?: unknown; saveModel?: unknown } | undefined) ?? {};
+    const parts =
+      route === "POST /train" && Array.isArray(asked.return) ? (asked.return as string[]) : undefined;
+    for (const part of ANSWER_PARTS)
+      if (parts && !parts.includes(part) && body[part] !== undefined)
+        out.push(`${part} present though return leaves it out`);
+    const wants = (part: string) => parts === undefined || parts.includes(part);
+    if (route === "POST /train" && asked.saveModel === true) {
+      const saved = typeof body.modelId === "string" && /^mdl_[A-Za-z0-9_-]{22}$/.test(body.modelId);
+      if (body.diverged !== undefined ? body.modelNotSaved === undefined || saved : !saved)
+        out.push(
+          `saveModel: modelId ${body.modelId}, modelNotSaved ${body.modelNotSaved}, diverged ${body.diverged !== undefined}`,
+        );
+    } else if (body.modelId !== undefined || body.modelNotSaved !== undefined)
+      out.push("modelId or modelNotSaved without saveModel");
     const wKeys = Object.keys((body.weights ?? {}) as object).sort();
     // Batch normalisation's moving statistics are weights without a gradient.
     const trainable = wKeys.filter((k) => !/\/moving_(mean|variance)$/.test(k));
     if (body.gradients !== undefined) {
       const gKeys = Object.keys(body.gradients as object).sort();
-      if (JSON.stringify(trainable) !== JSON.stringify(gKeys))
+      if (wants("weights") && JSON.stringify(trainable) !== JSON.stringify(gKeys))
         out.push(
           `trainable weights keys ${JSON.stringify(trainable)} ≠ gradients keys ${JSON.stringify(gKeys)}`,
         );
-    } else if (route === "POST /gradients" || !JSON.stringify(body.nonFinite ?? "").includes("gradients"))
+    } else if (
+      route === "POST /gradients" ||
+      (wants("gradients") && !JSON.stringify(body.nonFinite ?? "").includes("gradients"))
+    )
       out.push("gradients missing and not named in nonFinite");
-    if (plan) {
+    if (plan && wants("weights")) {
       const expected = plan.params.map((p) => p.key).sort();
       if (JSON.stringify(wKeys) !== JSON.stringify(expected))
         out.push(`weights keys ${JSON.stringify(wKeys)}, expected ${JSON.stringify(expected)}`);
