@@ -1,9 +1,13 @@
 /**
  * The registry's side of training: every succeeded job stores its model (the same weights, bit
  * for bit, as its result), POST /train stores one with `saveModel`, a diverged run or a cancelled
- * job stores none, models are their owner's, and `return` makes lean answers whose
- * `weightsSha256` is the full answer's.
+ * job stores none, models are their owner's, `return` makes lean answers whose
+ * `weightsSha256` is the full answer's, and MODEL_RETENTION_DAYS deletes old models.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NamedTensors, weightsSha256 } from "../../src/engine/index.js";
@@ -268,5 +272,35 @@ describe("models saved by jobs and POST /train", () => {
     const save = await post("/train", ALICE, { ...irisJob(1), saveModel: "yes" });
     expect(save.statusCode).toBe(400);
     expect(save.json().errors[0].path).toBe("saveModel");
+  });
+});
+
+describe("MODEL_RETENTION_DAYS", () => {
+  it("deletes models created before it when the service starts, whatever their job became, and keeps the rest", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "model-retention-"));
+    let app = await buildTestApp({ DATA_DIR: dir });
+    try {
+      const train = async () =>
+        (
+          await app.inject({ method: "POST", url: "/train", payload: { ...irisJob(2), saveModel: true } })
+        ).json().modelId as string;
+      const old = await train();
+      const recent = await train();
+      await app.close();
+      const db = new Database(join(dir, "service.sqlite"));
+      db.prepare("UPDATE models SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?").run(old);
+      db.close();
+      // JOB_RETENTION_DAYS alone leaves models alone.
+      app = await buildTestApp({ DATA_DIR: dir, JOB_RETENTION_DAYS: "30" });
+      expect(await app.store.models.get(old)).toBeDefined();
+      await app.close();
+      app = await buildTestApp({ DATA_DIR: dir, MODEL_RETENTION_DAYS: "30" });
+      expect(await app.store.models.get(old)).toBeUndefined();
+      expect(await app.store.models.weights(old)).toBeUndefined();
+      expect((await app.store.models.get(recent))?.source).toBe("train");
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
