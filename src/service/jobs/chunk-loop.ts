@@ -118,6 +118,7 @@ export async function runChunks(
         },
         progress: channel.port2,
         final,
+        ...(req.return ? { parts: req.return } : {}),
       };
       outcome = await deps.pool.runUnqueued<ChunkOutcome>(task, { signal, transfer: [task.progress] });
     } finally {
