@@ -8,7 +8,6 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import type { FastifyInstance } from "fastify";
 import type { z } from "zod";
-import { ANSWER_PARTS } from "../../src/schemas/answer-parts.js";
 import {
   DatasetsResponseSchema,
   GradientsResponseSchema,
@@ -18,6 +17,7 @@ import {
 } from "../../src/schemas/responses.js";
 import type { ModelPlan, WireRequest } from "./generators.js";
 import { parsePath, resolvePath, tryParse } from "./json-text.js";
+import { checkAnswerOptions } from "./oracle-answer.js";
 
 export interface Answer {
   status: number;
@@ -192,22 +192,8 @@ function checkSuccess(
       badNumbers({ ...rest, history: historyRest, telemetry: telemetryRest }, "", all, false);
       if (all.length > 0) out.push(`null numbers without divergence: ${all.join(", ")}`);
     }
-    // `return` (POST /train): the parts it leaves out are absent; those it lists are checked as usual.
-    const asked = (tryParse(req.text)?.value as { return?: unknown; saveModel?: unknown } | undefined) ?? {};
-    const parts =
-      route === "POST /train" && Array.isArray(asked.return) ? (asked.return as string[]) : undefined;
-    for (const part of ANSWER_PARTS)
-      if (parts && !parts.includes(part) && body[part] !== undefined)
-        out.push(`${part} present though return leaves it out`);
-    const wants = (part: string) => parts === undefined || parts.includes(part);
-    if (route === "POST /train" && asked.saveModel === true) {
-      const saved = typeof body.modelId === "string" && /^mdl_[A-Za-z0-9_-]{22}$/.test(body.modelId);
-      if (body.diverged !== undefined ? body.modelNotSaved === undefined || saved : !saved)
-        out.push(
-          `saveModel: modelId ${body.modelId}, modelNotSaved ${body.modelNotSaved}, diverged ${body.diverged !== undefined}`,
-        );
-    } else if (body.modelId !== undefined || body.modelNotSaved !== undefined)
-      out.push("modelId or modelNotSaved without saveModel");
+    // `return` and `saveModel` (POST /train): the parts it lists are checked as usual.
+    const wants = checkAnswerOptions(route, tryParse(req.text)?.value, body, out);
     const wKeys = Object.keys((body.weights ?? {}) as object).sort();
     // Batch normalisation's moving statistics are weights without a gradient.
     const trainable = wKeys.filter((k) => !/\/moving_(mean|variance)$/.test(k));
