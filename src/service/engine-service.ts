@@ -10,6 +10,7 @@ import type { Path } from "./convert.js";
 import { type DatasetInfo, listDatasets } from "./datasets.js";
 import type { EngineOutcome, JsonText } from "./engine-task.js";
 import { fieldError, UnprocessableError } from "./errors.js";
+import type { TrainedModel } from "./models/saved-model.js";
 import { planGradients, planPredict } from "./plan/inspect-plan.js";
 import type { EngineLimits } from "./plan/limits.js";
 import type { StoredDatasets } from "./plan/request-data.js";
@@ -18,6 +19,13 @@ import type { EnginePool } from "./pool.js";
 
 export type { EngineLimits } from "./plan/limits.js";
 export type { TrainPlan } from "./plan/train-plan.js";
+
+/** POST /train's answer (JSON text), and with `saveModel` the model to store or why there is none. */
+export interface TrainOutcome {
+  json: JsonText<TrainResponse>;
+  model?: TrainedModel;
+  diverged?: boolean;
+}
 
 /** A checked training request in the engine's form (see `EngineService.prepareTrain`). */
 export type PreparedTraining = TrainPlan;
@@ -46,18 +54,24 @@ export class EngineService {
   }
 
   /**
-   * POST /train: plans the request within MAX_WORK and runs it in the pool.
+   * POST /train: plans the request within MAX_WORK and runs it in the pool. The answer carries the
+   * parts `req.return` lists; with `req.saveModel`, `model` is what the registry stores (the exact
+   * weights as typed arrays), absent when the run diverged (`diverged`).
    * @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422, the pool's 503/504.
    */
-  async train(req: TrainRequest, signal?: AbortSignal): Promise<JsonText<TrainResponse>> {
+  async train(req: TrainRequest, signal?: AbortSignal): Promise<TrainOutcome> {
     const { options, transfer, toRequest, work } = await planTraining(
       req,
       this.limits,
       this.storedDatasets,
       "request",
     );
-    const outcome = await this.pool.run({ kind: "train", options }, { signal, transfer, work });
-    return unwrap(outcome, toRequest);
+    const task = { kind: "train" as const, options, parts: req.return, keepModel: req.saveModel === true };
+    const outcome = await this.pool.run(task, { signal, transfer, work });
+    const json = unwrap(outcome, toRequest);
+    return outcome.ok && outcome.model
+      ? { json, model: outcome.model }
+      : { json, diverged: outcome.ok && outcome.diverged === true };
   }
 
   /**

@@ -10,6 +10,7 @@ import {
 } from "../../engine/index.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path } from "../convert.js";
+import { wantsGradients } from "../models/saved-model.js";
 import {
   type Budget,
   checkBatchBytes,
@@ -96,6 +97,8 @@ export async function planTraining(
     telemetry: req.telemetry,
     earlyStopping: req.earlyStopping,
     returnOptimizerState: req.returnOptimizerState,
+    // A lean answer without gradients skips the final backward pass over every sample.
+    finalGradients: wantsGradients(req.return),
     optimizerState,
     sampleWeight,
     classWeight: req.classWeight,

@@ -16,6 +16,7 @@ import { readStored, storedInvalid } from "../stored-json.js";
 import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "../tensor-codec.js";
 import { first, type SqlClient, type SqlDriver } from "./driver.js";
 import { COLUMN_SCHEMAS, JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
+import { insertModel } from "./sql-model-store.js";
 
 const UPSERT_EVENT =
   "INSERT INTO job_events (job_id, seq, type, data) VALUES (?, ?, ?, ?) " +
@@ -246,8 +247,9 @@ export class SqlJobStore implements JobStore {
   ): Promise<JobEvent | undefined> {
     return this.db.transaction(async (tx) => {
       const guard = end.from === "running" ? "status = 'running'" : ACTIVE;
+      const model = end.status === "succeeded" ? end.model : undefined;
       const [row] = await tx.all<JobRow>(
-        `UPDATE jobs SET status = ?, finished_at = ?, error = ?, diverged = ?, result = ?
+        `UPDATE jobs SET status = ?, finished_at = ?, error = ?, diverged = ?, result = ?, model_id = ?
          WHERE id = ? AND ${guard} RETURNING ${JOB_COLUMNS}`,
         [
           end.status,
@@ -255,6 +257,7 @@ export class SqlJobStore implements JobStore {
           end.error ? JSON.stringify(end.error) : null,
           end.diverged ? JSON.stringify(end.diverged) : null,
           end.result ?? null,
+          model?.id ?? null,
           id,
         ],
       );
@@ -280,6 +283,7 @@ export class SqlJobStore implements JobStore {
         id,
       ]);
       await tx.run("DELETE FROM checkpoints WHERE job_id = ?", [id]);
+      if (model) await insertModel(tx, model);
       const event = final(ended);
       for (const e of [...kept, event]) await tx.run(UPSERT_EVENT, [id, e.seq, e.type, e.data]);
       return event;
