@@ -39,7 +39,7 @@ function statusLine(job: Job, p: Progress | undefined, status: string): string {
 async function succeeded(r: Run): Promise<void> {
   const job = await api<Job>("GET", `/jobs/${r.job.id}`);
   r.finalSha = job.result?.weightsSha256;
-  r.modelId = (job.result as { modelId?: string } | undefined)?.modelId;
+  r.modelId = job.result?.modelId;
   $("job-note").textContent =
     `Job ${job.id} succeeded: ${job.result?.epochsRun} epochs, weights SHA-256 ${r.finalSha?.slice(0, 16)}…`;
   // The playground sends no `return`: a succeeded job's result has its weights.
