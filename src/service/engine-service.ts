@@ -10,6 +10,13 @@ import type { Path } from "./convert.js";
 import { type DatasetInfo, listDatasets } from "./datasets.js";
 import type { EngineOutcome, JsonText } from "./engine-task.js";
 import { fieldError, UnprocessableError } from "./errors.js";
+import {
+  type ModelLookup,
+  type ResolveContext,
+  resolveGradients,
+  resolvePredict,
+  resolveTrain,
+} from "./models/resolve.js";
 import { planGradients, planPredict } from "./plan/inspect-plan.js";
 import type { EngineLimits } from "./plan/limits.js";
 import type { StoredDatasets } from "./plan/request-data.js";
@@ -38,7 +45,14 @@ export class EngineService {
      * (hence maybe async); without it, none exist.
      */
     private readonly storedDatasets?: StoredDatasets,
+    /** The stored models a request names (`{ modelId }`); without it, none exist. */
+    private readonly models?: ModelLookup,
   ) {}
+
+  /** Whose models a request may name: `owner`'s (any owner's when undefined). */
+  private context(owner: string | undefined): ResolveContext {
+    return { models: this.models, owner };
+  }
 
   /** The built-in data sets. */
   datasets(): DatasetInfo[] {
@@ -46,12 +60,14 @@ export class EngineService {
   }
 
   /**
-   * POST /train: plans the request within MAX_WORK and runs it in the pool.
-   * @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422, the pool's 503/504.
+   * POST /train: resolves the models the request names (`owner`'s), plans the request within
+   * MAX_WORK and runs it in the pool.
+   * @throws (rejects with) the plan's 4xx errors (a 404 at `model.modelId` / `initialWeights.modelId`
+   *   for an unknown model), the engine's fault as a 422, the pool's 503/504.
    */
-  async train(req: TrainRequest, signal?: AbortSignal): Promise<JsonText<TrainResponse>> {
+  async train(req: TrainRequest, signal?: AbortSignal, owner?: string): Promise<JsonText<TrainResponse>> {
     const { options, transfer, toRequest, work } = await planTraining(
-      req,
+      await resolveTrain(req, this.context(owner)),
       this.limits,
       this.storedDatasets,
       "request",
@@ -62,25 +78,45 @@ export class EngineService {
 
   /**
    * A job's training plan, within MAX_JOB_WORK: what POST /jobs checks a body with when the job
-   * is created (the plan's `request`, seed fixed, is what the job stores), and what the job's run
-   * plans its stored request with again. It rejects exactly what POST /train rejects, with the
+   * is created (the plan's `request`, seed fixed, is what the job stores: models named by id
+   * resolved into their spec and weights, so the job does not depend on them staying stored), and
+   * what the job's run plans its stored request with again. It rejects exactly what POST /train rejects, with the
    * same status and paths, except that the compute budget is the job's.
    * @throws (rejects with) UnprocessableError / InvalidRequestError naming the field;
    *   NotFoundError at `dataset.id` for an unknown stored data set.
    */
-  prepareTrain(req: TrainRequest): Promise<TrainPlan> {
-    return planTraining(req, this.limits, this.storedDatasets, "job");
+  async prepareTrain(req: TrainRequest, owner?: string): Promise<TrainPlan> {
+    return planTraining(
+      await resolveTrain(req, this.context(owner)),
+      this.limits,
+      this.storedDatasets,
+      "job",
+    );
   }
 
-  /** POST /gradients. @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
-  async gradients(req: GradientsRequest, signal?: AbortSignal): Promise<JsonText<GradientsResponse>> {
-    const { task, transfer, work, toRequest } = planGradients(req, this.limits);
+  /** POST /gradients (the models named are `owner`'s). @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
+  async gradients(
+    req: GradientsRequest,
+    signal?: AbortSignal,
+    owner?: string,
+  ): Promise<JsonText<GradientsResponse>> {
+    const { task, transfer, work, toRequest } = planGradients(
+      await resolveGradients(req, this.context(owner)),
+      this.limits,
+    );
     return unwrap(await this.pool.run(task, { signal, transfer, work }), toRequest);
   }
 
-  /** POST /predict. @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
-  async predict(req: PredictRequest, signal?: AbortSignal): Promise<JsonText<PredictResponse>> {
-    const { task, transfer, work, toRequest } = planPredict(req, this.limits);
+  /** POST /predict (the models named are `owner`'s). @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
+  async predict(
+    req: PredictRequest,
+    signal?: AbortSignal,
+    owner?: string,
+  ): Promise<JsonText<PredictResponse>> {
+    const { task, transfer, work, toRequest } = planPredict(
+      await resolvePredict(req, this.context(owner)),
+      this.limits,
+    );
     return unwrap(await this.pool.run(task, { signal, transfer, work }), toRequest);
   }
 }

@@ -26,7 +26,10 @@ const train: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       await app.storedDatasets.checkAccess(request.body.dataset, request.owner);
-      return sendJsonText(reply, await app.engine.train(request.body, abortOnDisconnect(reply)));
+      return sendJsonText(
+        reply,
+        await app.engine.train(request.body, abortOnDisconnect(reply), request.owner),
+      );
     },
   );
 };
