@@ -51,6 +51,11 @@ const EnvSchema = z.object({
    * their events, results and idempotency keys (checked at start and every hour). Unset: kept.
    */
   JOB_RETENTION_DAYS: z.coerce.number().positive().optional(),
+  /**
+   * Stored models (the registry: every succeeded job's, /train's saved ones, imports) are deleted
+   * this many days after they were created (checked at start and every hour). Unset: kept.
+   */
+  MODEL_RETENTION_DAYS: z.coerce.number().positive().optional(),
   /** A running job stores its weights and optimiser state every this many epochs (at first, and at least). */
   CHECKPOINT_EVERY: int(1).default(10),
   /**
@@ -160,6 +165,8 @@ export interface Config {
   checkpointEvery: number;
   /** Finished jobs are deleted this long after they ended (ms); undefined: kept. */
   jobRetentionMs?: number;
+  /** Stored models are deleted this long after they were created (ms); undefined: kept. */
+  modelRetentionMs?: number;
   /** Chunks of epochs grow (doubling) while one takes under half this (ms); 0: fixed chunks. */
   checkpointMinMs: number;
   workerMaxHeapMb?: number;
@@ -233,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkpointEvery: e.CHECKPOINT_EVERY,
     checkpointMinMs: e.CHECKPOINT_MIN_MS,
     jobRetentionMs: e.JOB_RETENTION_DAYS === undefined ? undefined : e.JOB_RETENTION_DAYS * 86_400_000,
+    modelRetentionMs: e.MODEL_RETENTION_DAYS === undefined ? undefined : e.MODEL_RETENTION_DAYS * 86_400_000,
     workerMaxHeapMb: e.WORKER_MAX_HEAP_MB,
     syncTimeoutMs: e.SYNC_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -242,6 +242,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     checkpointEvery: config.checkpointEvery,
     checkpointMinMs: config.checkpointMinMs,
     retentionMs: config.jobRetentionMs,
+    modelRetentionMs: config.modelRetentionMs,
     ...(config.distributed ? { distributed: config.distributed } : {}),
   });
 

@@ -19,6 +19,8 @@ export interface JobsPluginOptions {
   checkpointMinMs?: number;
   /** JOB_RETENTION_DAYS in ms: finished jobs older than this are deleted at start and every hour. */
   retentionMs?: number;
+  /** MODEL_RETENTION_DAYS in ms: stored models created longer ago are deleted with the same sweep. */
+  modelRetentionMs?: number;
   /**
    * The distributed mode: jobs on a BullMQ queue over Redis, records in PostgreSQL (the store
    * plugin's `app.store.jobs`, registered with `distributed`); run by `npm run worker`.
@@ -49,21 +51,29 @@ export default fp<JobsPluginOptions>(
     app.addHook("onReady", async () => {
       await jobs.start();
     });
-    const retention = opts.retentionMs;
-    if (retention !== undefined) {
-      // Every process may sweep (one DELETE, the same for all): no coordination needed.
+    const { retentionMs, modelRetentionMs } = opts;
+    if (retentionMs !== undefined || modelRetentionMs !== undefined) {
+      // Every process may sweep (one DELETE each, the same for all): no coordination needed.
       const sweep = async () => {
         try {
-          const deleted = await jobs.deleteFinishedBefore(new Date(Date.now() - retention));
-          if (deleted > 0) app.log.info({ deleted }, "deleted jobs past JOB_RETENTION_DAYS");
+          if (retentionMs !== undefined) {
+            const deleted = await jobs.deleteFinishedBefore(new Date(Date.now() - retentionMs));
+            if (deleted > 0) app.log.info({ deleted }, "deleted jobs past JOB_RETENTION_DAYS");
+          }
+          if (modelRetentionMs !== undefined) {
+            const cutoff = new Date(Date.now() - modelRetentionMs).toISOString();
+            const deleted = await app.store.models.deleteCreatedBefore(cutoff);
+            if (deleted > 0) app.log.info({ deleted }, "deleted models past MODEL_RETENTION_DAYS");
+          }
         } catch (err) {
-          app.log.error({ err }, "could not delete old jobs");
+          app.log.error({ err }, "could not delete old jobs or models");
         }
       };
+      const every = Math.min(retentionMs ?? Infinity, modelRetentionMs ?? Infinity, 3_600_000);
       let timer: NodeJS.Timeout | undefined;
       app.addHook("onReady", async () => {
         await sweep();
-        timer = setInterval(() => void sweep(), Math.min(retention, 3_600_000)).unref();
+        timer = setInterval(() => void sweep(), every).unref();
       });
       app.addHook("preClose", async () => {
         clearInterval(timer);

@@ -1,20 +1,22 @@
 import fp from "fastify-plugin";
+import type { ModelStore } from "../../service/models/model-store.js";
 import type { DatasetStoreApi } from "../../service/store/dataset-store.js";
 import type { JobStore } from "../../service/store/job-store.js";
 import { PgDatabase } from "../../service/store/postgres/database.js";
 import { SqlDatasetStore } from "../../service/store/sql/sql-dataset-store.js";
 import { SqlJobStore } from "../../service/store/sql/sql-job-store.js";
+import { SqlModelStore } from "../../service/store/sql/sql-model-store.js";
 import { type Db, openDatabase, SqliteDriver } from "../../service/store/sqlite/database.js";
 import { StoredDatasets } from "../../service/stored-datasets.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     /**
-     * The stores (src/service/store): the SQLite database under DATA_DIR; the jobs and the stored
-     * data sets, in SQLite or, in the distributed mode, in PostgreSQL (`pg`) where every API
-     * process and worker sees them.
+     * The stores (src/service/store): the SQLite database under DATA_DIR; the jobs, the stored
+     * data sets and the models, in SQLite or, in the distributed mode, in PostgreSQL (`pg`) where
+     * every API process and worker sees them.
      */
-    store: { db: Db; datasets: DatasetStoreApi; jobs: JobStore; pg?: PgDatabase };
+    store: { db: Db; datasets: DatasetStoreApi; jobs: JobStore; models: ModelStore; pg?: PgDatabase };
     /** Stored data sets as the API shows them. */
     storedDatasets: StoredDatasets;
   }
@@ -24,7 +26,7 @@ export interface StorePluginOptions {
   /** Directory of the database file, or `:memory:`. */
   dataDir: string;
   /**
-   * The distributed mode: jobs and stored data sets in PostgreSQL at `databaseUrl`, in `schema`,
+   * The distributed mode: jobs, stored data sets and models in PostgreSQL at `databaseUrl`, in `schema`,
    * so every API process and worker sees them.
    */
   distributed?: { databaseUrl: string; schema: string };
@@ -51,7 +53,13 @@ export default fp<StorePluginOptions>(
     }
     const driver = pg ?? new SqliteDriver(db);
     const datasets = new SqlDatasetStore(driver);
-    app.decorate("store", { db, datasets, jobs: new SqlJobStore(driver), ...(pg ? { pg } : {}) });
+    app.decorate("store", {
+      db,
+      datasets,
+      jobs: new SqlJobStore(driver),
+      models: new SqlModelStore(driver),
+      ...(pg ? { pg } : {}),
+    });
     app.decorate("storedDatasets", new StoredDatasets(datasets));
     app.addHook("onClose", async () => {
       db.close();

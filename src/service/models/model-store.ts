@@ -1,4 +1,10 @@
+import { randomBytes } from "node:crypto";
 import type { ModelSpec, NamedTensors } from "../../engine/index.js";
+
+/** A new model id: `mdl_` + 22 url-safe base64 characters (128 random bits). */
+export function newModelId(): string {
+  return `mdl_${randomBytes(16).toString("base64url")}`;
+}
 
 /** Where a stored model came from. */
 export type ModelSource = "job" | "train" | "import";
@@ -43,17 +49,17 @@ export interface ModelStore {
   insert(model: NewModel): Promise<ModelRecord>;
   /** The model; with `owner`, only when it belongs to them. */
   get(id: string, owner?: string): Promise<ModelRecord | undefined>;
-  /** Its weights (float64, as trained), keys in the model's order. */
+  /** Its weights (float64, as trained, bit for bit), keys in the order they were stored; with `owner`, only theirs. */
   weights(id: string, owner?: string): Promise<NamedTensors | undefined>;
   /**
-   * The owner's models, newest first, at most `limit`, after the model `after`.
+   * The owner's models (default "anonymous"), newest first, at most `limit`, after the model `after`.
    * @returns `undefined` when `after` names no model of the owner.
    */
   list(
     limit: number,
     options?: { after?: string; owner?: string },
   ): Promise<{ items: ModelRecord[]; hasMore: boolean } | undefined>;
-  /** @returns whether it existed (and belonged to `owner`). */
+  /** Deletes it; with `owner`, only when it belongs to them. @returns whether it was deleted. */
   delete(id: string, owner?: string): Promise<boolean>;
   /** Deletes the models created before `cutoff` (ISO 8601). @returns how many. */
   deleteCreatedBefore(cutoff: string): Promise<number>;

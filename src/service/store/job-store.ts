@@ -3,6 +3,7 @@ import type { NamedTensors, OptimizerState } from "../../engine/index.js";
 import type { JOB_STATUSES, JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
 import type { TrainResponse } from "../../schemas/responses.js";
+import type { NewModel } from "../models/model-store.js";
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
 /** Statuses a job leaves again; the others are final. */
@@ -95,6 +96,11 @@ export interface JobEnd {
   diverged?: Divergence;
   /** The training result, JSON text. */
   result?: string;
+  /**
+   * A succeeded job's trained model, stored in the same transaction as the end (so a succeeded
+   * job always has one, a cancelled or failed one none; `finish` ignores it for another status).
+   */
+  model?: NewModel;
 }
 
 /** What `markRunning` did: marked it; held it back (its owner runs `maxPerOwner`); or found it ended. */
@@ -156,7 +162,8 @@ export interface JobStore {
   loadCheckpoint(id: string): Promise<Checkpoint | undefined>;
   /**
    * One transaction, only from `end.from`: the final status and outcome, the remaining events,
-   * then the final event `final` makes from the record as ended; the checkpoint dropped.
+   * then the final event `final` makes from the record as ended; the checkpoint dropped; a
+   * succeeded job's `end.model` stored.
    * @returns the final event, or undefined when the job was not in `end.from` (nothing written).
    */
   finish(

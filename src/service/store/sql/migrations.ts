@@ -95,6 +95,32 @@ function jobsTables(d: Dialect, owner: boolean): string {
   )${t.withoutRowid};`;
 }
 
+/**
+ * Trained models (`SqlModelStore`): their spec and history as JSON text, their weights as one
+ * `encodeTensors` blob (float64, trainable then non-trainable state, in the model's order).
+ */
+function modelsTable(d: Dialect): string {
+  const t = types(d);
+  return `
+  CREATE TABLE models (
+    ${keyColumns(d, true)}
+    created_at     TEXT NOT NULL,
+    source         TEXT NOT NULL CHECK (source IN ('job', 'train', 'import')),
+    job_id         TEXT,            -- the job it came from (not a foreign key: kept after the job is deleted)
+    spec           TEXT NOT NULL,   -- JSON: the model spec
+    optimizer      TEXT,            -- JSON: the optimiser config it was trained with
+    metrics        TEXT,            -- JSON: final metrics and a history summary
+    dataset        TEXT,            -- JSON: {id}, {builtin} or {inline: {samples}}
+    seed           ${t.bigint},
+    engine_version TEXT NOT NULL,
+    weights_sha256 TEXT NOT NULL,
+    parameters     ${t.bigint} NOT NULL,
+    weights        ${t.blob} NOT NULL   -- encodeTensors
+  );
+  CREATE INDEX models_by_owner ON models (owner, seq);
+  CREATE INDEX models_by_created ON models (created_at);`;
+}
+
 const JOBS_BY_DATASET = "CREATE INDEX jobs_by_dataset ON jobs (dataset_id) WHERE dataset_id IS NOT NULL;";
 const BY_OWNER = `
   CREATE INDEX jobs_by_owner ON jobs (owner, seq);
@@ -125,4 +151,6 @@ const MIGRATIONS: readonly ((d: Dialect) => string)[] = [
     (d.name === "postgres"
       ? "\n  CREATE INDEX jobs_running_by_owner ON jobs (owner) WHERE status = 'running';"
       : ""),
+  // 4: the model registry: every succeeded job's model, /train's when saved, and imports.
+  (d) => modelsTable(d),
 ];

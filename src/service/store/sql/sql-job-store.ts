@@ -16,6 +16,7 @@ import { readStored, storedInvalid } from "../stored-json.js";
 import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "../tensor-codec.js";
 import { first, type SqlClient, type SqlDriver } from "./driver.js";
 import { COLUMN_SCHEMAS, JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
+import { insertModel } from "./sql-model-store.js";
 
 const UPSERT_EVENT =
   "INSERT INTO job_events (job_id, seq, type, data) VALUES (?, ?, ?, ?) " +
@@ -280,6 +281,7 @@ export class SqlJobStore implements JobStore {
         id,
       ]);
       await tx.run("DELETE FROM checkpoints WHERE job_id = ?", [id]);
+      if (end.model && end.status === "succeeded") await insertModel(tx, end.model);
       const event = final(ended);
       for (const e of [...kept, event]) await tx.run(UPSERT_EVENT, [id, e.seq, e.type, e.data]);
       return event;
