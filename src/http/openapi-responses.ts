@@ -130,6 +130,9 @@ export const EXTRA_PROBLEMS = {
     "one is still read, and this one is not application/json.",
   unknownDataset:
     "The body names a stored data set (`dataset.id`) that does not exist, or is another client's.",
+  unknownModel:
+    "The body names a stored model (`model.modelId`, `initialWeights.modelId`) that does not exist, or is " +
+    "another client's.",
   401:
     "No valid API key (`/problems/unauthorized`): send `Authorization: Bearer <key>` or `x-api-key: <key>`. " +
     "Only when the server sets API_KEYS.",

@@ -1,3 +1,4 @@
+import { checkNamedTensors, describeModel, type ModelSpec, type NamedTensors } from "../engine/index.js";
 import type {
   GradientsRequest,
   GradientsResponse,
@@ -18,7 +19,7 @@ import {
   resolveTrain,
 } from "./models/resolve.js";
 import { planGradients, planPredict } from "./plan/inspect-plan.js";
-import type { EngineLimits } from "./plan/limits.js";
+import { checked, type EngineLimits } from "./plan/limits.js";
 import type { StoredDatasets } from "./plan/request-data.js";
 import { planTraining, type TrainPlan } from "./plan/train-plan.js";
 import type { EnginePool } from "./pool.js";
@@ -91,6 +92,25 @@ export class EngineService {
       this.limits,
       this.storedDatasets,
       "job",
+    );
+  }
+
+  /**
+   * Checks a model and its weights as a request would send them (an import): the spec within
+   * MAX_PARAMS, then exactly its weights and moving statistics, shapes and finite values.
+   * @param at where the model sits in the request; `weightsAt`, its weights.
+   * @throws UnprocessableError naming the field.
+   */
+  checkModel(spec: ModelSpec, weights: NamedTensors, at: Path, weightsAt: Path): void {
+    const limit = { maxParams: this.limits.maxParams, maxParamsName: "MAX_PARAMS" };
+    const summary = checked(
+      () => describeModel(spec, limit),
+      (p) => [...at, ...p],
+    );
+    const shapes = summary.layers.flatMap((l) => [...l.params, ...(l.state ?? [])]);
+    checked(
+      () => checkNamedTensors(shapes, weights, [], "weight"),
+      (p) => [...weightsAt, ...p],
     );
   }
 
