@@ -2,46 +2,147 @@
  * Keras/tfjs `Sequential` topologies into the engine's language (docs/models.md), and a tfjs
  * weights manifest with its binary into named tensors.
  */
-import type { ModelSpec, NamedTensors } from "../../../engine/index.js";
+import type { LayerSpec, ModelSpec } from "../../../engine/index.js";
+import { ModelSpecSchema } from "../../../schemas/model.js";
+import { fieldError, InvalidRequestError, UnprocessableError } from "../../errors.js";
+import { KERAS_CLASSES, LayerOptionError, layerFromKeras } from "./keras-layers.js";
+import { KerasValueError, lossFromKeras, snake } from "./keras-names.js";
 
-/**
- * A Keras `Sequential` topology (`{ class_name: "Sequential", config: { layers } }`, as in a
- * `model.json`'s `modelTopology`) as a `ModelSpec`. The loss is `loss` when given, else the
- * topology's own `training_config.loss`, else none (`ModelSpec.loss` is then "meanSquaredError"
- * and `lossGiven` false: fine for inference, the caller refuses it for training).
- * @param at the path of `topology` in the request (e.g. `["model"]`): errors name
- *   `[...at, "config", "layers", 3, "class_name"]` and list what is supported.
- * @throws UnprocessableError (422) for an unsupported class_name or option; InvalidRequestError
- *   (400) for a topology that is not a Sequential config.
- */
-export function kerasToSpec(
-  topology: unknown,
-  at: readonly (string | number)[],
-  loss?: unknown,
-): { spec: ModelSpec; lossGiven: boolean } {
-  void topology;
-  void at;
-  void loss;
-  throw new Error("not implemented");
+export { tfjsWeightsToTensors } from "./tfjs-weights.js";
+
+type Path = readonly (string | number)[];
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const unprocessable = (path: Path, message: string) =>
+  new UnprocessableError(message, [fieldError(path, message)]);
+
+/** The Keras class names `kerasToSpec` reads, for messages. */
+const SUPPORTED = `${Object.keys(KERAS_CLASSES).join(", ")} (and InputLayer first)`;
+
+/** The per-sample input shape of a Keras batch shape `[null, ...]`, or undefined when absent. */
+function batchShape(cfg: Record<string, unknown>, path: Path): { shape: unknown[]; key: string } | undefined {
+  for (const key of ["batch_input_shape", "batch_shape"]) {
+    const v = cfg[key];
+    if (v === undefined || v === null) continue;
+    if (!Array.isArray(v) || v.length < 2)
+      throw unprocessable(
+        [...path, key],
+        `expected [null, ...the shape of one sample], got ${JSON.stringify(v)}`,
+      );
+    return { shape: v.slice(1), key };
+  }
+  return undefined;
 }
 
 /**
- * tfjs weights (a manifest's specs in order over one binary, float32 little-endian; float64
- * "float32" only) into named tensors keyed as the engine keys them (`<layer>/<param>`).
- * @throws UnprocessableError naming `weightsManifest…` or `weightData` for a size mismatch, an
- *   unknown dtype, or a weight the spec does not have.
+ * A Keras `Sequential` topology (`{ class_name: "Sequential", config: { layers } }`, as in a
+ * `model.json`'s `modelTopology` or Keras' `model.to_json()`) as a `ModelSpec`. The input shape is
+ * the first layer's `batch_input_shape` / `batch_shape`, or an `InputLayer`'s. A key a layer does
+ * not carry takes Keras' default. The loss is `loss` when given, else the topology's own
+ * `training_config.loss`, else none (`ModelSpec.loss` is then "meanSquaredError" and `lossGiven`
+ * false: fine for inference, the caller refuses it for training).
+ * @param at the path of `topology` in the request (e.g. `["model"]`): errors name
+ *   `[...at, "config", "layers", 3, "class_name"]` and list what is supported, or
+ *   `[..., "config", "<key>"]` for an option.
+ * @param lossAt where `loss` stands in the request, for its errors.
+ * @throws UnprocessableError (422) for an unsupported class_name or option, or a result
+ *   `ModelSpecSchema` refuses (mapped to the Keras keys); InvalidRequestError (400) for a topology
+ *   that is not a Sequential config.
  */
-export function tfjsWeightsToTensors(
-  spec: ModelSpec,
-  manifest: unknown,
-  weightData: Uint8Array,
-  at: readonly (string | number)[],
-): NamedTensors {
-  void spec;
-  void manifest;
-  void weightData;
-  void at;
-  throw new Error("not implemented");
+export function kerasToSpec(
+  topology: unknown,
+  at: Path,
+  loss?: unknown,
+  lossAt: Path = ["trainingConfig", "loss"],
+): { spec: ModelSpec; lossGiven: boolean } {
+  if (!isObject(topology) || topology.class_name !== "Sequential")
+    throw new InvalidRequestError("expected a Keras Sequential topology", [
+      fieldError([...at, "class_name"], 'expected "Sequential" (a Keras Sequential model\'s topology)'),
+    ]);
+  const config = topology.config;
+  // Keras 2.0–2.2 wrote a Sequential's config as the list of its layers.
+  const rawLayers = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
+  if (!Array.isArray(rawLayers) || rawLayers.length === 0)
+    throw new InvalidRequestError("expected the Sequential's layers", [
+      fieldError([...at, "config", "layers"], "expected a non-empty array of { class_name, config }"),
+    ]);
+  const kerasVersion = typeof topology.keras_version === "string" ? topology.keras_version : "";
+  const layersAt = [...at, "config", "layers"];
+  let inputShape: unknown[] | undefined;
+  let inputAt: Path = [...layersAt, 0, "config", "batch_input_shape"];
+  const layers: LayerSpec[] = [];
+  const origin: number[] = [];
+  rawLayers.forEach((raw, i) => {
+    const path = [...layersAt, i];
+    if (!isObject(raw) || typeof raw.class_name !== "string")
+      throw unprocessable(
+        [...path, "class_name"],
+        `expected a layer { class_name, config }; supported: ${SUPPORTED}`,
+      );
+    const cfg = isObject(raw.config) ? raw.config : {};
+    if (inputShape === undefined) {
+      const b = batchShape(cfg, [...path, "config"]);
+      if (b) {
+        inputShape = b.shape;
+        inputAt = [...path, "config", b.key];
+      }
+    }
+    if (raw.class_name === "InputLayer") {
+      if (i !== 0) throw unprocessable([...path, "class_name"], "an InputLayer can only be the first layer");
+      return;
+    }
+    const cls = raw.class_name;
+    if (
+      !(cls in KERAS_CLASSES) &&
+      !["Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"].includes(cls)
+    )
+      throw unprocessable(
+        [...path, "class_name"],
+        `unsupported layer class ${JSON.stringify(cls)}; supported: ${SUPPORTED}`,
+      );
+    try {
+      layers.push(layerFromKeras(cls, cfg, kerasVersion));
+    } catch (e) {
+      if (e instanceof LayerOptionError) throw unprocessable([...path, "config", ...e.key], e.message);
+      throw e;
+    }
+    origin.push(i);
+  });
+  if (inputShape === undefined)
+    throw unprocessable(
+      inputAt,
+      "expected the input's batch shape [null, ...] on the first layer (or an InputLayer)",
+    );
+  let lossCandidate: unknown = "meanSquaredError";
+  const given = loss ?? (isObject(topology.training_config) ? topology.training_config.loss : undefined);
+  if (given !== undefined && given !== null) {
+    try {
+      lossCandidate = lossFromKeras(given);
+    } catch (e) {
+      if (e instanceof KerasValueError) throw unprocessable(lossAt, e.message);
+      throw e;
+    }
+  }
+  const parsed = ModelSpecSchema.safeParse({ inputShape, layers, loss: lossCandidate });
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((issue) => {
+      const [head, j, field] = issue.path as (string | number)[];
+      const path =
+        head === "layers" && typeof j === "number"
+          ? [...layersAt, origin[j]!, ...(typeof field === "string" ? ["config", snake(field)] : [])]
+          : head === "loss"
+            ? lossAt
+            : inputAt;
+      return fieldError(path, issue.message);
+    });
+    throw new UnprocessableError(
+      `the topology is not a model this service can build: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      errors,
+    );
+  }
+  return { spec: parsed.data as ModelSpec, lossGiven: given !== undefined && given !== null };
 }
 
 /** Whether a `model` field holds a Keras topology rather than the engine's `ModelSpec`. */

@@ -1,0 +1,129 @@
+/**
+ * A tfjs weights manifest and its binary (docs/models.md, "Importing Keras/tfjs models") into
+ * the engine's named tensors.
+ */
+import { describeModel, type ModelSpec, type NamedTensors } from "../../../engine/index.js";
+import { fieldError, UnprocessableError } from "../../errors.js";
+
+type Path = readonly (string | number)[];
+
+const unprocessable = (path: Path, message: string) =>
+  new UnprocessableError(message, [fieldError(path, message)]);
+
+/** One manifest entry, where it stands and where its values start in the data. */
+interface Entry {
+  name: string;
+  shape: number[];
+  offset: number;
+  path: (string | number)[];
+}
+
+/** The entries of every group, in order, their offsets into the concatenated data. */
+function readManifest(manifest: unknown, at: Path): { entries: Entry[]; bytes: number } {
+  if (!Array.isArray(manifest))
+    throw unprocessable(
+      at,
+      "expected the weights manifest: an array of { paths, weights: [{ name, shape, dtype }] }",
+    );
+  const entries: Entry[] = [];
+  let bytes = 0;
+  manifest.forEach((group, g) => {
+    const weights = (group as { weights?: unknown } | null)?.weights;
+    if (!Array.isArray(weights))
+      throw unprocessable([...at, g, "weights"], "expected an array of { name, shape, dtype }");
+    weights.forEach((w, k) => {
+      const path = [...at, g, "weights", k];
+      const { name, shape, dtype, quantization } = (w ?? {}) as Record<string, unknown>;
+      if (typeof name !== "string") throw unprocessable([...path, "name"], "expected the weight's name");
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
+        throw unprocessable([...path, "shape"], "expected an array of non-negative integers");
+      if (dtype !== "float32")
+        throw unprocessable(
+          [...path, "dtype"],
+          `expected "float32" (the only dtype read), got ${JSON.stringify(dtype)}`,
+        );
+      if (quantization !== undefined && quantization !== null)
+        throw unprocessable([...path, "quantization"], "quantised weights are not supported");
+      entries.push({ name, shape: shape as number[], offset: bytes, path });
+      bytes += 4 * (shape as number[]).reduce((a, b) => a * b, 1);
+    });
+  });
+  return { entries, bytes };
+}
+
+/** `dense_Dense1/kernel_1` → `kernel` (tfjs adds `_<n>` to a variable name it has seen). */
+const paramOf = (name: string): string => name.slice(name.lastIndexOf("/") + 1);
+const layerOf = (name: string): string => name.slice(0, Math.max(0, name.lastIndexOf("/")));
+
+/**
+ * tfjs weights (a manifest's groups in order over one binary: the data is the concatenation of
+ * every group's files, float32 little-endian) into named tensors keyed as the engine keys them
+ * (`<layer>/<param>`), in the engine's order, as float64.
+ *
+ * Names are matched exactly first. When they are not the engine's (tfjs uniquifies names, e.g.
+ * `dense_Dense1/kernel` for a layer the spec calls `dense_0`, or adds `_1` to the parameter),
+ * the manifest's layers are taken in the order they first appear and mapped to the spec's layers
+ * that have weights, in order, and each weight by its parameter name (a `_<n>` suffix ignored).
+ * @param at the manifest's path in the request; `dataAt` the binary's.
+ * @throws UnprocessableError naming `weightsManifest…` or `weightData` for a size mismatch, a
+ *   dtype other than float32, a weight the spec does not have, or one it lacks.
+ */
+export function tfjsWeightsToTensors(
+  spec: ModelSpec,
+  manifest: unknown,
+  weightData: Uint8Array,
+  at: Path,
+  dataAt: Path = ["weightData"],
+): NamedTensors {
+  const { entries, bytes } = readManifest(manifest, at);
+  if (bytes !== weightData.byteLength)
+    throw unprocessable(
+      dataAt,
+      `the manifest describes ${bytes} bytes (${bytes / 4} float32 values), the data has ${weightData.byteLength}`,
+    );
+  const summary = describeModel(spec);
+  const expected = summary.layers.flatMap((l) => [...l.params, ...(l.state ?? [])]);
+  const keys = new Set(expected.map((p) => p.key));
+  const exact = entries.every((e) => keys.has(e.name));
+  const keyOf = new Map<Entry, string>();
+  if (exact) for (const e of entries) keyOf.set(e, e.name);
+  else {
+    const prefixes = [...new Set(entries.map((e) => layerOf(e.name)))];
+    const weighted = summary.layers
+      .filter((l) => l.params.length + (l.state?.length ?? 0) > 0)
+      .map((l) => l.name);
+    for (const e of entries) {
+      const layer = weighted[prefixes.indexOf(layerOf(e.name))];
+      const param = paramOf(e.name);
+      const key = [`${layer}/${param}`, `${layer}/${param.replace(/_\d+$/, "")}`].find((k) => keys.has(k));
+      if (layer === undefined || key === undefined)
+        throw unprocessable(
+          [...e.path, "name"],
+          `weight "${e.name}" matches no weight of the model by name or by layer order; its weights are ${[...keys].map((k) => `"${k}"`).join(", ")}`,
+        );
+      keyOf.set(e, key);
+    }
+  }
+  const view = new DataView(weightData.buffer, weightData.byteOffset, weightData.byteLength);
+  const found = new Map<string, Float64Array>();
+  for (const e of entries) {
+    const key = keyOf.get(e)!;
+    const want = expected.find((p) => p.key === key)!;
+    if (found.has(key)) throw unprocessable([...e.path, "name"], `weight "${key}" is given twice`);
+    if (want.shape.join() !== e.shape.join())
+      throw unprocessable(
+        [...e.path, "shape"],
+        `weight "${key}" has shape [${e.shape.join(", ")}], the model expects [${want.shape.join(", ")}]`,
+      );
+    const data = new Float64Array(e.shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(e.offset + 4 * i, true);
+    found.set(key, data);
+  }
+  const missing = expected.filter((p) => !found.has(p.key));
+  if (missing.length > 0)
+    throw unprocessable(
+      at,
+      `the manifest lacks the weights ${missing.map((p) => `"${p.key}" [${p.shape.join(", ")}]`).join(", ")}`,
+    );
+  return Object.fromEntries(expected.map((p) => [p.key, { shape: [...p.shape], data: found.get(p.key)! }]));
+}
