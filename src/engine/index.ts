@@ -7,9 +7,13 @@ export { checkSamples, validateData } from "./data.js";
 export { EngineError } from "./errors.js";
 export { EVAL_CHUNK } from "./evaluate.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
+export { type WindowGeometry, windowGeometry } from "./im2col.js";
 export type { Distribution, FanMode, InitializerName, InitializerSpec } from "./initializers.js";
 export { computeGradients, predict } from "./inspect.js";
+export { LEAKY_RELU_ALPHA } from "./layers/advanced-activations.js";
+export { BATCH_NORM_DEFAULTS } from "./layers/batch-normalization.js";
 export { ELEMENTWISE_NAMES } from "./layers/elementwise.js";
+export { LAYER_NORM_DEFAULTS } from "./layers/layer-normalization.js";
 export {
   type LeastSquaresFit,
   type LinearModelMismatch,
