@@ -6,7 +6,7 @@ import type { JsonText } from "../engine-task.js";
 import { InvalidRequestError, NotFoundError } from "../errors.js";
 import { kerasToSpec, tfjsWeightsToTensors } from "./formats/keras-import.js";
 import { toOnnx } from "./formats/onnx.js";
-import { type TfjsModelJson, toTfjs } from "./formats/tfjs.js";
+import { lossOfModelJson, type TfjsModelJson, toTfjs } from "./formats/tfjs.js";
 import { type ModelRecord, type ModelStore, newModelId } from "./model-store.js";
 
 type Path = (string | number)[];
@@ -80,10 +80,13 @@ export class ModelService {
     return toTfjs(record.spec, weights, TFJS_WEIGHTS_PATH);
   }
 
-  /** The ONNX model's bytes. @throws NotFoundError; the format's 422 naming the layer. */
+  /**
+   * The ONNX model's bytes (the graph's default name, not the id: a model exported, imported and
+   * exported again gives the same bytes). @throws NotFoundError; the format's 422 naming the layer.
+   */
   async onnx(id: string, owner: string): Promise<Uint8Array> {
     const { record, weights } = await this.withWeights(id, owner);
-    return toOnnx(record.spec, weights, record.id);
+    return toOnnx(record.spec, weights);
   }
 
   /**
@@ -100,9 +103,17 @@ export class ModelService {
     owner: string,
     at: Path = [],
   ): Promise<ModelView> {
-    const loss = json.loss ?? json.trainingConfig?.loss;
-    const { spec } = kerasToSpec(json.modelTopology, [...at, "modelTopology"], loss);
-    const weights = tfjsWeightsToTensors(spec, json.weightsManifest, weightData, [...at, "weightsManifest"]);
+    const given = json.loss !== undefined;
+    const loss = given ? json.loss : lossOfModelJson(json);
+    const lossAt = given ? [...at, "loss"] : [...at, "trainingConfig", "loss"];
+    const { spec } = kerasToSpec(json.modelTopology, [...at, "modelTopology"], loss, lossAt);
+    const weights = tfjsWeightsToTensors(
+      spec,
+      json.weightsManifest,
+      weightData,
+      [...at, "weightsManifest"],
+      [...at, "weightData"],
+    );
     this.engine.checkModel(spec, weights, [...at, "modelTopology"], [...at, "weightsManifest"]);
     const record = await this.store.insert({
       id: newModelId(),

@@ -60,7 +60,8 @@ export async function resolveModel(
   }
   if (isKerasModel(model)) {
     const keras = model as { loss?: unknown };
-    const { spec, lossGiven } = kerasToSpec(model, at, keras.loss);
+    const lossAt = keras.loss === undefined ? [...at, "training_config", "loss"] : [...at, "loss"];
+    const { spec, lossGiven } = kerasToSpec(model, at, keras.loss, lossAt);
     if (forTraining && !lossGiven) {
       const message =
         'training needs a loss: `loss` beside `class_name` (a Keras name such as "categorical_crossentropy" ' +
