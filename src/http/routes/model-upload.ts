@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { fieldError, InvalidRequestError, ProblemError } from "../../service/errors.js";
+import { InvalidRequestError, ProblemError } from "../../service/errors.js";
 
 /** The parts of a multipart import: tfjs' `model.save("http://…")` names the weights `model.weights.bin`. */
 const MODEL_PART = "model.json";
@@ -13,12 +13,13 @@ export function isMultipart(request: FastifyRequest): boolean {
 function tooLarge(part: string, limit: number): ProblemError {
   const message = `the part is larger than ${limit} bytes (BODY_LIMIT)`;
   return new ProblemError(413, "/problems/too-large", "Payload too large", `${part}: ${message}`, [
-    fieldError([part], message),
+    { path: part, message },
   ]);
 }
 
 function badPart(part: string, message: string): InvalidRequestError {
-  return new InvalidRequestError(`${part}: ${message}`, [fieldError([part], message)]);
+  // A part's name is the path as it is (`weights.bin`), not a property to quote.
+  return new InvalidRequestError(`${part}: ${message}`, [{ path: part, message }]);
 }
 
 /**

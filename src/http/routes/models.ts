@@ -36,9 +36,9 @@ const cannotExpress = problem(
 const models: FastifyPluginAsyncZod = async (app) => {
   const service = new ModelService(app.store.models, app.engine);
   const partLimit = app.initialConfig.bodyLimit ?? 1_048_576;
-  // Uploads for this plugin's routes only (elsewhere multipart stays 415): two parts, each
+  // Uploads for this plugin's routes only (elsewhere multipart stays 415): two parts (one more is read to name it), each
   // within BODY_LIMIT.
-  await app.register(fastifyMultipart, { limits: { fileSize: partLimit, files: 2, fields: 2, parts: 4 } });
+  await app.register(fastifyMultipart, { limits: { fileSize: partLimit, files: 3, fields: 3, parts: 6 } });
 
   app.get(
     "/models",
