@@ -17,10 +17,20 @@ export const ModelRefSchema = z.strictObject({ modelId: ModelIdSchema }).meta({
   description: "A stored model, by id: its spec (and, where weights go, its weights).",
 });
 
+/** One layer of a Keras topology: the class and its options are checked by the import (422 naming them). */
+const KerasLayerSchema = z.looseObject({
+  class_name: z
+    .string()
+    .describe("The Keras class: `Dense`, `Conv2D`, `MaxPooling2D`, `BatchNormalization`, …"),
+  config: z.looseObject({}).describe("Its options, snake_case as Keras writes them."),
+});
+
 export const KerasSequentialSchema = z
   .looseObject({
     class_name: z.string().describe('"Sequential" (the only class this service imports).'),
-    config: z.unknown().describe("`{ name?, layers: [{ class_name, config }, …] }` with snake_case keys."),
+    config: z
+      .looseObject({ name: z.string().optional(), layers: z.array(KerasLayerSchema) })
+      .describe("`{ name?, layers: [{ class_name, config }, …] }` with snake_case keys."),
     loss: z
       .unknown()
       .optional()
