@@ -2,7 +2,8 @@
  * `npm run worker`: a worker process of the distributed mode. Takes jobs from the BullMQ queue on
  * REDIS_URL, runs them on its own thread pool (POOL_SIZE threads, WORKER_CONCURRENCY jobs at a
  * time), keeps their records, checkpoints and events in PostgreSQL (DATABASE_URL), where it also
- * reads the stored data sets the jobs name. Run any number, on any host. SIGTERM/SIGINT: running
+ * reads the stored data sets the jobs name and stores each succeeded job's model (the job store's
+ * `finish`, in the transaction that ends the job). Run any number, on any host. SIGTERM/SIGINT: running
  * jobs go back on the queue and resume elsewhere from their last checkpoint.
  */
 import pino from "pino";

@@ -91,6 +91,12 @@ export interface TrainOptions {
    */
   returnOptimizerState?: boolean;
   /**
+   * Compute `TrainResult.gradients`, the mean-loss gradient over the whole training set at the
+   * final weights (one more backward pass over every sample). Default true; false leaves them out
+   * and the metrics as they are (the same forward pass gives them).
+   */
+  finalGradients?: boolean;
+  /**
    * Continue a run: the `optimizerState` an earlier result returned, sent with that result's `weights`
    * as `initialWeights` and the same data, `validationSplit`, `shuffle` and optimiser. Training `a`
    * epochs and then `b` more this way gives bit-identical weights to training `a + b` at once

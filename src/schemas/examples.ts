@@ -220,6 +220,11 @@ export const namedRequestExamples: Record<string, Record<string, { summary: stri
       value: trainMnistMlpExample,
     },
     xor: { summary: "XOR: dense(2, tanh) → dense(1, sigmoid), Adam, 3 epochs", value: trainXorExample },
+    saveLean: {
+      summary:
+        "Iris, the model saved in the registry (modelId), a lean answer: history and metrics, no weights or gradients",
+      value: { ...trainExample, saveModel: true, return: ["history", "metrics"] },
+    },
     huber: {
       summary: "Regression with the Huber loss: a line through 8 points, one an outlier",
       value: trainHuberExample,

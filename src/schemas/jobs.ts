@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { queryInt } from "./common.js";
 import { ProblemSchema } from "./problem.js";
-import { DivergenceSchema, metricFields, TrainResponseSchema } from "./responses.js";
+import { DivergenceSchema, metricFields, TrainAnswerSchema } from "./responses.js";
 import { ListQuerySchema } from "./stored-datasets.js";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
@@ -103,7 +103,13 @@ export const JobSchema = z
     datasetId: z.string().optional().describe("The stored data set it trains on."),
     error: ProblemSchema.optional().describe("Why it failed (problem details)."),
     diverged: DivergenceSchema.optional().describe("When it failed because the loss became NaN or infinite."),
-    result: TrainResponseSchema.optional().describe(
+    modelId: z
+      .string()
+      .optional()
+      .describe(
+        "When succeeded: the model it stored in the registry (`mdl_…`; also the result's `modelId`).",
+      ),
+    result: TrainAnswerSchema.optional().describe(
       "When succeeded: the training result, as POST /train answers (history over every epoch).",
     ),
     links: z.object({ self: z.string(), events: z.string(), cancel: z.string() }),

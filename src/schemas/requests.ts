@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ReturnSchema, SaveModelSchema } from "./answer-parts.js";
 import { NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
 import { DatasetSchema } from "./dataset.js";
 import { gradientsExample, predictExample, trainExample } from "./examples.js";
@@ -70,6 +71,8 @@ export const TrainRequestSchema = z
     sampleWeight: SampleWeightSchema.optional(),
     classWeight: ClassWeightSchema.optional(),
     metrics: MetricsListSchema.optional(),
+    saveModel: SaveModelSchema,
+    return: ReturnSchema.optional(),
   })
   .check((ctx) => {
     if (ctx.value.epochs === undefined && ctx.value.optimizer?.type !== "normalEquation")

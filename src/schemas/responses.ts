@@ -127,50 +127,67 @@ export const ConfusionMatrixSchema = z
       "sigmoid unit: output > 0.5). A multi-label output (several sigmoid units) pools every unit's yes/no decision.",
   });
 
-export const TrainResponseSchema = z
-  .object({
-    weights: FiniteNamedTensorsSchema.describe(
-      "The final weights, always finite (after a divergence, the last finite ones): send them back as " +
-        "`initialWeights` or `weights` as they are.",
+export const TrainResponseSchema = z.object({
+  weights: FiniteNamedTensorsSchema.describe(
+    "The final weights, always finite (after a divergence, the last finite ones): send them back as " +
+      "`initialWeights` or `weights` as they are.",
+  ),
+  history: HistorySchema,
+  gradients: FiniteNamedTensorsSchema.optional().describe(
+    "Gradient of the mean loss over the whole training set at the returned weights (absent, and named " +
+      "in `nonFinite`, when not finite).",
+  ),
+  metrics: MetricsSchema,
+  confusionMatrix: ConfusionMatrixSchema.optional(),
+  seed: z.number().int().describe("The seed used (drawn when the request had none)."),
+  modelId: z
+    .string()
+    .optional()
+    .describe(
+      "The stored model (`mdl_…`): every succeeded job's, and POST /train's with `saveModel`. GET /models/{id} shows it.",
     ),
-    history: HistorySchema,
-    gradients: FiniteNamedTensorsSchema.optional().describe(
-      "Gradient of the mean loss over the whole training set at the returned weights (absent, and named " +
-        "in `nonFinite`, when not finite).",
+  modelNotSaved: z
+    .string()
+    .optional()
+    .describe(
+      "POST /train with `saveModel`: why no model was stored (the run diverged: its last finite weights are not a trained model).",
     ),
-    metrics: MetricsSchema,
-    confusionMatrix: ConfusionMatrixSchema.optional(),
-    seed: z.number().int().describe("The seed used (drawn when the request had none)."),
-    engineVersion: z.string().describe("Version of the back-propagation engine that trained."),
-    weightsSha256: z
-      .string()
-      .describe(
-        "SHA-256 (hex) of the returned weights over a canonical encoding: per tensor, keys in code-point " +
-          "order: uint32 LE key length, UTF-8 key, uint32 LE rank, uint32 LE dims, float64 LE values. Equal " +
-          "hashes mean bit-identical weights.",
-      ),
-    epochsRun: z.number().int().describe("Epochs completed in this run."),
-    initialEpoch: z.number().int().describe("0-based number of the first epoch (continues a resumed run)."),
-    stoppedEpoch: z.number().int().optional().describe("earlyStopping: the epoch after which it stopped."),
-    bestEpoch: z
-      .number()
-      .int()
-      .optional()
-      .describe("earlyStopping: the epoch with the best monitored value."),
-    nonFinite: z
-      .object({ omitted: z.array(z.string()), message: z.string() })
-      .optional()
-      .describe("Values at the returned weights left out because they are not finite."),
-    telemetry: TelemetrySchema.optional(),
-    optimizerState: OptimizerStateOutputSchema.optional(),
-    durationMs: z.number().describe("Time spent training in the worker, milliseconds."),
-    diverged: DivergenceSchema.optional(),
-    solution: ClosedFormSolutionSchema.optional().describe("Present for optimizer normalEquation."),
-    optimum: NamedTensorsOutputSchema.optional().describe(
-      "Linear regression trained by sgd/adam: the closed-form least-squares weights, keyed as `weights` " +
-        "(omitted for problems too large to solve on the side).",
+  engineVersion: z.string().describe("Version of the back-propagation engine that trained."),
+  weightsSha256: z
+    .string()
+    .describe(
+      "SHA-256 (hex) of the returned weights over a canonical encoding: per tensor, keys in code-point " +
+        "order: uint32 LE key length, UTF-8 key, uint32 LE rank, uint32 LE dims, float64 LE values. Equal " +
+        "hashes mean bit-identical weights.",
     ),
-  })
+  epochsRun: z.number().int().describe("Epochs completed in this run."),
+  initialEpoch: z.number().int().describe("0-based number of the first epoch (continues a resumed run)."),
+  stoppedEpoch: z.number().int().optional().describe("earlyStopping: the epoch after which it stopped."),
+  bestEpoch: z.number().int().optional().describe("earlyStopping: the epoch with the best monitored value."),
+  nonFinite: z
+    .object({ omitted: z.array(z.string()), message: z.string() })
+    .optional()
+    .describe("Values at the returned weights left out because they are not finite."),
+  telemetry: TelemetrySchema.optional(),
+  optimizerState: OptimizerStateOutputSchema.optional(),
+  durationMs: z.number().describe("Time spent training in the worker, milliseconds."),
+  diverged: DivergenceSchema.optional(),
+  solution: ClosedFormSolutionSchema.optional().describe("Present for optimizer normalEquation."),
+  optimum: NamedTensorsOutputSchema.optional().describe(
+    "Linear regression trained by sgd/adam: the closed-form least-squares weights, keyed as `weights` " +
+      "(omitted for problems too large to solve on the side).",
+  ),
+});
+
+/**
+ * The training answer as the routes send it (POST /train, a job's `result`): `TrainResponseSchema`
+ * whose `weights`, `history` and `metrics` a request's `return` may leave out (every other large
+ * part is optional already). Without `return` every part the run produced is there.
+ */
+export const TrainAnswerSchema = TrainResponseSchema.partial({ weights: true, history: true, metrics: true })
+  .describe(
+    "The training result. `weights`, `history` and `metrics` are always there unless the request's `return` leaves them out.",
+  )
   .meta({ id: "TrainResponse" });
 
 export const NumericalReportSchema = z

@@ -14,10 +14,12 @@ import { fieldError, UnprocessableError } from "./errors.js";
 import {
   type ModelLookup,
   type ResolveContext,
+  type ResolvedTrainRequest,
   resolveGradients,
   resolvePredict,
   resolveTrain,
 } from "./models/resolve.js";
+import type { TrainedModel } from "./models/saved-model.js";
 import { planGradients, planPredict } from "./plan/inspect-plan.js";
 import { checked, type EngineLimits } from "./plan/limits.js";
 import type { StoredDatasets } from "./plan/request-data.js";
@@ -26,6 +28,15 @@ import type { EnginePool } from "./pool.js";
 
 export type { EngineLimits } from "./plan/limits.js";
 export type { TrainPlan } from "./plan/train-plan.js";
+
+/** POST /train's answer (JSON text), and with `saveModel` the model to store or why there is none. */
+export interface TrainOutcome {
+  json: JsonText<TrainResponse>;
+  /** The request as it ran: `model` and `initialWeights` resolved (what a saved model records). */
+  request: ResolvedTrainRequest;
+  model?: TrainedModel;
+  diverged?: boolean;
+}
 
 /** A checked training request in the engine's form (see `EngineService.prepareTrain`). */
 export type PreparedTraining = TrainPlan;
@@ -62,19 +73,26 @@ export class EngineService {
 
   /**
    * POST /train: resolves the models the request names (`owner`'s), plans the request within
-   * MAX_WORK and runs it in the pool.
+   * MAX_WORK and runs it in the pool. The answer carries the parts `req.return` lists; with
+   * `req.saveModel`, `model` is what the registry stores (the exact weights as typed arrays), absent
+   * when the run diverged (`diverged`); `request` is the request as it ran (models resolved).
    * @throws (rejects with) the plan's 4xx errors (a 404 at `model.modelId` / `initialWeights.modelId`
    *   for an unknown model), the engine's fault as a 422, the pool's 503/504.
    */
-  async train(req: TrainRequest, signal?: AbortSignal, owner?: string): Promise<JsonText<TrainResponse>> {
+  async train(req: TrainRequest, signal?: AbortSignal, owner?: string): Promise<TrainOutcome> {
+    const request = await resolveTrain(req, this.context(owner));
     const { options, transfer, toRequest, work } = await planTraining(
-      await resolveTrain(req, this.context(owner)),
+      request,
       this.limits,
       this.storedDatasets,
       "request",
     );
-    const outcome = await this.pool.run({ kind: "train", options }, { signal, transfer, work });
-    return unwrap(outcome, toRequest);
+    const task = { kind: "train" as const, options, parts: req.return, keepModel: req.saveModel === true };
+    const outcome = await this.pool.run(task, { signal, transfer, work });
+    const json = unwrap(outcome, toRequest);
+    return outcome.ok && outcome.model
+      ? { json, request, model: outcome.model }
+      : { json, request, diverged: outcome.ok && outcome.diverged === true };
   }
 
   /**

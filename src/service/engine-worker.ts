@@ -9,15 +9,36 @@ import { computeGradients, EngineError, predict, train } from "../engine/index.j
 import type { EngineOutcome, EngineResponses, EngineTask, JsonText } from "./engine-task.js";
 import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
 import { runTrainChunk } from "./jobs/train-chunk.js";
+import { leanAnswer, trainingSummary } from "./models/saved-model.js";
 import { gradientsResponse, predictResponse, trainResponse } from "./responses.js";
 
-function answer(task: EngineTask): JsonText<EngineResponses[EngineTask["kind"]]> {
+/**
+ * POST /train: the answer cut down to `task.parts`; with `keepModel`, the exact weights and the
+ * summary of the whole answer beside it (a diverged run's last finite weights are not kept).
+ */
+function trainAnswer(task: Extract<EngineTask, { kind: "train" }>): EngineOutcome {
+  const start = performance.now();
+  const result = train(task.options);
+  const response = trainResponse(result, task.options.seed, performance.now() - start);
+  const kept =
+    task.keepModel && !result.diverged
+      ? {
+          model: {
+            weights: result.weights,
+            summary: trainingSummary(response),
+            engineVersion: result.engineVersion,
+            weightsSha256: result.weightsSha256,
+            seed: task.options.seed,
+          },
+        }
+      : task.keepModel
+        ? { diverged: true }
+        : {};
+  return { ok: true, json: JSON.stringify(leanAnswer(response, task.parts)), ...kept };
+}
+
+function answer(task: Exclude<EngineTask, { kind: "train" }>): JsonText<EngineResponses[EngineTask["kind"]]> {
   switch (task.kind) {
-    case "train": {
-      const start = performance.now();
-      const result = train(task.options);
-      return JSON.stringify(trainResponse(result, task.options.seed, performance.now() - start));
-    }
     case "gradients":
       return JSON.stringify(gradientsResponse(computeGradients(task.options), task.options.seed));
     case "predict":
@@ -31,6 +52,7 @@ export type WorkerTask = EngineTask | TrainChunkTask;
 export default function run(task: WorkerTask): EngineOutcome | ChunkOutcome {
   if (task.kind === "trainChunk") return runTrainChunk(task);
   try {
+    if (task.kind === "train") return trainAnswer(task);
     return { ok: true, json: answer(task) };
   } catch (err) {
     // Anything else is a bug: let it cross as an Error and become a logged 500.

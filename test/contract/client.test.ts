@@ -54,6 +54,8 @@ const trained = await client.POST("/train", {
   body: { model, dataset: { name: "iris" }, optimizer: { type: "adam", learningRate: 0.02 }, epochs: 30, seed: 3 },
 });
 if (!trained.data) throw new Error(\`/train: \${JSON.stringify(trained.error)}\`);
+// Without \`return\`, the answer has every part: a client that may send one checks.
+if (!trained.data.weights || !trained.data.metrics) throw new Error("/train: weights or metrics left out");
 // What /train answers is what /gradients, /predict and /jobs take.
 const weights: Schemas["WeightsInput"] = trained.data.weights;
 

@@ -2,11 +2,12 @@
  * The distributed mode with real components: two API processes and two worker processes against
  * PostgreSQL and Redis (TEST_DATABASE_URL, TEST_REDIS_URL; skipped without them). Jobs go in
  * through both APIs, one worker is killed (SIGKILL) mid-run, and every job still ends with the
- * weights of a synchronous POST /train of the same body.
+ * weights of a synchronous POST /train of the same body, and exactly one stored model of them.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { PgDatabase } from "../../src/service/store/postgres/database.js";
 import { followSse, type SseEvent } from "../http/sse.js";
-import { Cluster, skipReason } from "./cluster.js";
+import { Cluster, databaseUrl, skipReason } from "./cluster.js";
 
 if (skipReason) console.warn(skipReason);
 
@@ -35,7 +36,8 @@ interface JobJson {
   status: string;
   checkpointEpoch: number | null;
   attempts: number;
-  result?: { weightsSha256: string };
+  modelId?: string;
+  result?: { weightsSha256: string; modelId?: string };
 }
 
 const post = (url: string, payload: unknown) =>
@@ -143,6 +145,21 @@ describe.skipIf(skipReason !== undefined)("distributed mode (BullMQ on Redis, Po
       ),
     );
     expect(finished.map((j) => j.result!.weightsSha256)).toEqual(sync);
+    // The workers stored each job's model in PostgreSQL as they ended it: one per job, resumed ones included.
+    const db = new PgDatabase(databaseUrl!, cluster.schema);
+    try {
+      const rows = await db.all<{ id: string; job_id: string; weights_sha256: string }>(
+        "SELECT id, job_id, weights_sha256 FROM models WHERE source = 'job'",
+      );
+      const byJob = new Map(rows.map((r) => [r.job_id, r]));
+      expect(rows).toHaveLength(ids.length);
+      for (const [i, job] of finished.entries()) {
+        expect(job.modelId).toBe(job.result!.modelId);
+        expect(byJob.get(job.id)).toEqual({ id: job.modelId, job_id: job.id, weights_sha256: sync[i] });
+      }
+    } finally {
+      await db.close();
+    }
     for (const id of victims) expect(finished[ids.indexOf(id)]!.attempts).toBeGreaterThanOrEqual(2);
     const resumedBy = activeJobs(w2.out()); // none left
     expect(resumedBy).toEqual([]);

@@ -2,6 +2,7 @@
  * Fuzz generators: valid bodies for every engine route, with samples, targets and weights that fit
  * the model, and the training options of POST /train.
  */
+import { ANSWER_PARTS } from "../../src/schemas/answer-parts.js";
 import {
   CLASSIFICATION_METRICS,
   CLASSIFIER_LOSSES,
@@ -146,7 +147,17 @@ export function genTrain(r: Rand): Generated {
   }
   if (r.bool(0.1)) body.returnOptimizerState = r.bool();
   genFitArguments(r, body, plan, n);
+  genAnswerOptions(r, body);
   return { route: "/train", body, plan };
+}
+
+/**
+ * The registry and the answer's parts: `saveModel` (true, false) and `return`, a few of the parts
+ * (none, repeated, or all of them) in any order.
+ */
+function genAnswerOptions(r: Rand, body: TreeObject): void {
+  if (r.bool(0.1)) body.saveModel = r.bool(0.7);
+  if (r.bool(0.15)) body.return = Array.from({ length: r.int(0, 5) }, () => r.pick(ANSWER_PARTS));
 }
 
 /**

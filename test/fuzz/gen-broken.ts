@@ -260,6 +260,21 @@ function mutateField(r: Rand, body: TreeObject): string {
     maximize(r, body);
     return "huge-size";
   }
+  if (choice < 95 && isObject(getOwn(body, "dataset"))) {
+    // The training answer's options broken: a part that is not one, a list that is not, a flag that is not.
+    if (r.bool(0.6))
+      body.return = r.pick<Tree>([
+        ["weights", "everything"],
+        "weights",
+        ["Weights"],
+        [1],
+        [null],
+        Array.from({ length: 9 }, () => "history"),
+        { weights: true },
+      ]);
+    else body.saveModel = r.pick<Tree>(["true", 1, null, "yes", []]);
+    return "answer-options";
+  }
   // Zero and negative sizes across the model.
   const model = getOwn(body, "model");
   if (!isObject(model) || !Array.isArray(model.layers)) return "none";

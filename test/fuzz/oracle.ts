@@ -13,10 +13,11 @@ import {
   GradientsResponseSchema,
   HealthResponseSchema,
   PredictResponseSchema,
-  TrainResponseSchema,
+  TrainAnswerSchema,
 } from "../../src/schemas/responses.js";
 import type { ModelPlan, WireRequest } from "./generators.js";
 import { parsePath, resolvePath, tryParse } from "./json-text.js";
+import { checkAnswerOptions } from "./oracle-answer.js";
 
 export interface Answer {
   status: number;
@@ -99,7 +100,7 @@ function locate(req: WireRequest, path: string): "exists" | "missing-key" | "inv
 // The contract
 
 const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
-  "POST /train": TrainResponseSchema,
+  "POST /train": TrainAnswerSchema,
   "POST /gradients": GradientsResponseSchema,
   "POST /predict": PredictResponseSchema,
   "GET /datasets": DatasetsResponseSchema,
@@ -191,18 +192,23 @@ function checkSuccess(
       badNumbers({ ...rest, history: historyRest, telemetry: telemetryRest }, "", all, false);
       if (all.length > 0) out.push(`null numbers without divergence: ${all.join(", ")}`);
     }
+    // `return` and `saveModel` (POST /train): the parts it lists are checked as usual.
+    const wants = checkAnswerOptions(route, tryParse(req.text)?.value, body, out);
     const wKeys = Object.keys((body.weights ?? {}) as object).sort();
     // Batch normalisation's moving statistics are weights without a gradient.
     const trainable = wKeys.filter((k) => !/\/moving_(mean|variance)$/.test(k));
     if (body.gradients !== undefined) {
       const gKeys = Object.keys(body.gradients as object).sort();
-      if (JSON.stringify(trainable) !== JSON.stringify(gKeys))
+      if (wants("weights") && JSON.stringify(trainable) !== JSON.stringify(gKeys))
         out.push(
           `trainable weights keys ${JSON.stringify(trainable)} ≠ gradients keys ${JSON.stringify(gKeys)}`,
         );
-    } else if (route === "POST /gradients" || !JSON.stringify(body.nonFinite ?? "").includes("gradients"))
+    } else if (
+      route === "POST /gradients" ||
+      (wants("gradients") && !JSON.stringify(body.nonFinite ?? "").includes("gradients"))
+    )
       out.push("gradients missing and not named in nonFinite");
-    if (plan) {
+    if (plan && wants("weights")) {
       const expected = plan.params.map((p) => p.key).sort();
       if (JSON.stringify(wKeys) !== JSON.stringify(expected))
         out.push(`weights keys ${JSON.stringify(wKeys)}, expected ${JSON.stringify(expected)}`);

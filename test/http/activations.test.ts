@@ -199,7 +199,7 @@ describe("a job with the new kinds", () => {
     expect(job.status, JSON.stringify(job.error)).toBe("succeeded");
     const sync = (await jobs.inject({ method: "POST", url: "/train", payload: body })).json();
     expect(job.result!.weightsSha256).toBe(sync.weightsSha256);
-    expect(job.result!.weights["p/alpha"]).toEqual(sync.weights["p/alpha"]);
+    expect(job.result!.weights!["p/alpha"]).toEqual(sync.weights["p/alpha"]);
     expect(job.result!.history).toEqual(sync.history);
   });
 });

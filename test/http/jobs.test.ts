@@ -115,8 +115,8 @@ describe("jobs", () => {
     expect(events.map((e) => e.event)).toEqual([...Array(10).fill("progress"), "succeeded"]);
     expect(events.map((e) => e.id)).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]);
     const progress = events.slice(0, 10).map((e) => JSON.parse(e.data));
-    expect(progress.map((p) => p.loss)).toEqual(done.result!.history.loss);
-    expect(progress.map((p) => p.accuracy)).toEqual(done.result!.history.accuracy);
+    expect(progress.map((p) => p.loss)).toEqual(done.result!.history!.loss);
+    expect(progress.map((p) => p.accuracy)).toEqual(done.result!.history!.accuracy);
     expect(progress[3]).toMatchObject({ epoch: 4, epochs: 10 });
     const final = JSON.parse(events[10]!.data);
     expect(final).toMatchObject({
@@ -439,7 +439,7 @@ describe("faults", () => {
         expect(resumed.status).toBe("succeeded");
         expect(resumed.attempts).toBe(2);
         expect(resumed.result!.epochsRun).toBe(400);
-        expect(resumed.result!.history.loss).toHaveLength(400);
+        expect(resumed.result!.history!.loss).toHaveLength(400);
         const sync = await train(app, body);
         expect(resumed.result!.weightsSha256).toBe(sync.weightsSha256);
         expect(resumed.result!.history).toEqual(sync.history);
@@ -488,7 +488,7 @@ describe("long jobs: bounded progress events, a replay that shares the event loo
     const done = await waitForJob(app, id, undefined, 60_000);
     expect(done.status).toBe("succeeded");
     // The answer is unchanged: every epoch's loss is in the history.
-    expect(done.result!.history.loss).toHaveLength(25_000);
+    expect(done.result!.history!.loss).toHaveLength(25_000);
     const res = await app.inject({ method: "GET", url: `/jobs/${id}/events` });
     const events = parseSse(res.body);
     const progress = events.filter((e) => e.event === "progress");
@@ -499,7 +499,7 @@ describe("long jobs: bounded progress events, a replay that shares the event loo
       if (i > 0) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
       const p = JSON.parse(progress[i]!.data);
       expect(p.epoch).toBe(ids[i]);
-      expect(p.loss).toBe(done.result!.history.loss[ids[i]! - 1]);
+      expect(p.loss).toBe(done.result!.history!.loss[ids[i]! - 1]);
     }
     // Every third epoch is there; the others only as a chunk's last (a few dozen chunks at most).
     expect(ids.filter((e) => e % 3 === 0)).toHaveLength(8333);

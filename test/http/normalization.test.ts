@@ -212,7 +212,7 @@ describe("a job with batch and layer normalisation", () => {
     const sync = (await jobs.inject({ method: "POST", url: "/train", payload: body })).json();
     expect(job.result!.weightsSha256).toBe(sync.weightsSha256);
     expect(job.result!.weights).toEqual(sync.weights);
-    expect(Object.keys(job.result!.weights)).toContain("bn/moving_mean");
+    expect(Object.keys(job.result!.weights!)).toContain("bn/moving_mean");
   });
 });
 

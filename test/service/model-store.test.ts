@@ -210,9 +210,31 @@ async function jobEnds(db: SqlDriver, models: SqlModelStore) {
   expect(await jobs.events(stuck, 0)).toEqual([]);
 }
 
+/** A row edited in the database reads as the 500 problem naming the model and the column. */
+async function edited(db: SqlDriver, models: SqlModelStore) {
+  const m = await models.insert(model(ALICE));
+  await db.run("UPDATE models SET spec = ? WHERE id = ?", ['{"inputShape":[2],"layers":[]}', m.id]);
+  await expect(models.get(m.id)).rejects.toMatchObject({
+    status: 500,
+    type: "/problems/stored-model-invalid",
+    message: expect.stringMatching(
+      new RegExp(`^the stored spec of model ${m.id} does not fit its schema at layers`),
+    ),
+  });
+  await db.run("UPDATE models SET spec = ?, metrics = ? WHERE id = ?", [JSON.stringify(spec), "{cut", m.id]);
+  await expect(models.get(m.id)).rejects.toThrow(`the stored metrics of model ${m.id} is not JSON`);
+  await db.run("UPDATE models SET weights = ? WHERE id = ?", [Buffer.from([255, 0, 0, 0, 1]), m.id]);
+  await expect(models.weights(m.id)).rejects.toMatchObject({
+    status: 500,
+    message: expect.stringMatching(new RegExp(`^the stored weights of model ${m.id} does not decode`)),
+  });
+  expect(await models.delete(m.id)).toBe(true);
+}
+
 async function scenario(db: SqlDriver) {
   const models = new SqlModelStore(db);
   await basics(models);
+  await edited(db, models);
   await paging(models);
   await retention(models);
   await jobEnds(db, models);

@@ -119,7 +119,7 @@ export function trainByGradient(
     opts.returnOptimizerState && !diverged ? state.snapshot(optimizer, initialEpoch + epochsRun) : undefined;
   if (stopper) optimizerState = stopper.restore(optimizerState);
   return {
-    ...finalState(model, data, nTrain, nVal, weights, metrics),
+    ...finalState(model, data, nTrain, nVal, weights, metrics, opts.finalGradients !== false),
     history: log.history,
     epochsRun,
     initialEpoch,

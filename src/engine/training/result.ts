@@ -22,6 +22,7 @@ export function provenance(
  * for a classifier the confusion matrices (docs/backprop.md §20.4). Values that are not finite
  * (only after a divergence) are left out and listed in `nonFinite`.
  * @param lossWeights `[n]` every sample's loss weight (`lossWeights`), or undefined for none.
+ * @param withGradients false: no backward pass, no `gradients` (`TrainOptions.finalGradients`).
  */
 export function finalState(
   model: Model,
@@ -30,6 +31,7 @@ export function finalState(
   nVal: number,
   lossWeights?: Float64Array,
   metricNames: readonly MetricName[] = [],
+  withGradients = true,
 ): Pick<TrainResult, "weights" | "gradients" | "metrics" | "nonFinite" | "confusionMatrix"> {
   const weights = model.getWeights();
   model.zeroGrads();
@@ -40,8 +42,8 @@ export function finalState(
       ? new MetricAccumulator(model.spec.loss, model.outputSize, extra, count)
       : undefined;
   const trainMetrics = track(nTrain);
-  const fit = evaluate(model, data.x, data.y, 0, nTrain, true, lossWeights, trainMetrics);
-  const gradients: NamedTensors = model.getGrads();
+  const fit = evaluate(model, data.x, data.y, 0, nTrain, withGradients, lossWeights, trainMetrics);
+  const gradients: NamedTensors | undefined = withGradients ? model.getGrads() : undefined;
   const metrics: TrainMetrics = {};
   const omitted: NonNullable<TrainResult["nonFinite"]>["omitted"] = [];
   // A loss can overflow on finite outputs (a huge class weight, say): the accuracy and the metrics
@@ -70,8 +72,8 @@ export function finalState(
     train,
     ...(valMetrics ? { validation: valMetrics.confusion()! } : {}),
   };
-  const gradientsFinite = Object.values(gradients).every((g) => allFinite(g.data));
-  if (!gradientsFinite) omitted.push("gradients");
+  const gradientsFinite = gradients !== undefined && Object.values(gradients).every((g) => allFinite(g.data));
+  if (gradients && !gradientsFinite) omitted.push("gradients");
   return {
     weights,
     ...(gradientsFinite ? { gradients } : {}),

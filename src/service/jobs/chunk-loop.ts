@@ -12,6 +12,7 @@ import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import { type EngineService, engineFault } from "../engine-service.js";
 import type { ProblemError } from "../errors.js";
+import { leanAnswer, type TrainingSummary, trainingSummary } from "../models/saved-model.js";
 import type { EnginePool } from "../pool.js";
 import type { Checkpoint, JobRecord } from "../store/job-store.js";
 import type { ChunkOutcome, ChunkProgress, TrainChunkTask } from "./chunk-task.js";
@@ -55,7 +56,14 @@ export interface ChunkLoopDeps extends ChunkEngine {
 export type ChunkLoopEnd =
   | { status: "aborted" }
   | { status: "diverged"; error: Problem; diverged: NonNullable<TrainResponse["diverged"]> }
-  | { status: "succeeded"; result: TrainResponse };
+  | {
+      status: "succeeded";
+      /** The job's answer, cut down to the request's `return`. */
+      result: TrainResponse;
+      /** The whole answer's summary and the exact final weights: what the registry stores. */
+      summary: TrainingSummary;
+      weights: NamedTensors;
+    };
 
 /**
  * Runs a job's training as a series of engine calls of `checkpointEvery` epochs each (more when
@@ -105,9 +113,12 @@ export async function runChunks(
           initialWeights: weights,
           optimizerState: state,
           returnOptimizerState: whole ? options.returnOptimizerState : true,
+          // A chunk before the last answers no gradients: none is computed for it.
+          finalGradients: final && options.finalGradients !== false,
         },
         progress: channel.port2,
         final,
+        ...(req.return ? { parts: req.return } : {}),
       };
       outcome = await deps.pool.runUnqueued<ChunkOutcome>(task, { signal, transfer: [task.progress] });
     } finally {
@@ -140,8 +151,16 @@ export async function runChunks(
         diverged: d,
       };
     }
-    if (final || chunk.epochsRun < n)
-      return { status: "succeeded", result: jobResult(chunk, summary, req.returnOptimizerState === true) };
+    if (final || chunk.epochsRun < n) {
+      const result = jobResult(chunk, summary, req.returnOptimizerState === true);
+      const whole = trainingSummary(result);
+      return {
+        status: "succeeded",
+        result: leanAnswer(result, req.return),
+        summary: whole,
+        weights: outcome.weights,
+      };
+    }
     weights = outcome.weights;
     state = outcome.optimizerState;
     if (!state) throw new Error("a chunk came back without its optimizer state");
@@ -171,14 +190,19 @@ export function storedProgress(record: JobRecord): JobProgress {
   return { epoch: record.epochsDone, epochs: record.epochs, ...record.progress };
 }
 
-/** The data of a job's final `succeeded` event. */
-export function succeededData(progress: JobProgress, result: TrainResponse): Record<string, unknown> {
+/** The data of a job's final `succeeded` event (`metrics` as the result has them, `return` or not). */
+export function succeededData(
+  progress: JobProgress,
+  result: TrainResponse,
+  metrics: TrainResponse["metrics"] = result.metrics,
+): Record<string, unknown> {
   return {
     status: "succeeded",
     ...progress,
-    metrics: result.metrics,
+    metrics,
     weightsSha256: result.weightsSha256,
     durationMs: result.durationMs,
+    ...(result.modelId ? { modelId: result.modelId } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { MessagePort } from "node:worker_threads";
 import type { EpochLogs, NamedTensors, OptimizerState, TrainOptions } from "../../engine/index.js";
+import type { AnswerPart } from "../../schemas/answer-parts.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import type { JsonText } from "../engine-task.js";
 
@@ -13,6 +14,11 @@ export interface TrainChunkTask {
   progress: MessagePort;
   /** The job's last chunk: the answer keeps the weights, gradients and optimiser state as JSON. */
   final: boolean;
+  /**
+   * The job's `return`: the last chunk's JSON leaves out the large parts it does not list (the
+   * history and metrics stay: the job's progress and its model's summary are made of them).
+   */
+  parts?: AnswerPart[];
 }
 
 /** A progress message from the worker. */

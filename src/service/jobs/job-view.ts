@@ -123,6 +123,7 @@ export function jobView(record: JobRecord, progress: Job["progress"] = storedPro
     // A column that no longer parses shows as the job's error (its runner fails the job with it).
     ...(record.invalid ? { error: record.invalid } : record.error ? { error: record.error } : {}),
     ...(record.diverged ? { diverged: record.diverged } : {}),
+    ...(record.modelId ? { modelId: record.modelId } : {}),
     links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
   };
 }

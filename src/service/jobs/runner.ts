@@ -1,9 +1,11 @@
 import type { JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
-import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import type { EngineService } from "../engine-service.js";
 import { ProblemError } from "../errors.js";
+import type { NewModel } from "../models/model-store.js";
+import type { ResolvedTrainRequest } from "../models/resolve.js";
+import { modelOf } from "../models/saved-model.js";
 import { readStoredRequest } from "../plan/stored-request.js";
 import type { EnginePool } from "../pool.js";
 import { ACTIVE_STATUSES, type JobEvent, type JobRecord, type JobStore } from "../store/job-store.js";
@@ -203,10 +205,25 @@ export class JobRunner {
     );
     if (end.status === "aborted") run.controller.signal.throwIfAborted();
     else if (end.status === "diverged") await this.fail(record, run, end.error, end.diverged);
-    else
-      await this.end(record, run, { status: "succeeded", result: JSON.stringify(end.result) }, () =>
-        succeededData(run.progress, end.result),
+    else {
+      // Every succeeded job stores its model, in the transaction that ends it (`JobStore.finish`).
+      const { result, summary, weights } = end;
+      const model = modelOf(
+        request,
+        {
+          weights,
+          summary,
+          engineVersion: result.engineVersion,
+          weightsSha256: result.weightsSha256,
+          seed: record.seed,
+        },
+        { owner: record.owner, source: "job", jobId: id },
       );
+      result.modelId = model.id;
+      await this.end(record, run, { status: "succeeded", result: JSON.stringify(result), model }, () =>
+        succeededData(run.progress, result, summary.metrics),
+      );
+    }
   }
 
   /**
@@ -279,6 +296,7 @@ export class JobRunner {
       error?: Problem;
       diverged?: TrainResponse["diverged"];
       result?: string;
+      model?: NewModel;
     },
     data: () => Record<string, unknown>,
   ): Promise<void> {
@@ -339,7 +357,7 @@ function finalEvent(ended: JobRecord, data: Record<string, unknown>): JobEvent {
  * @throws ProblemError (422) with its reason when it no longer parses (stored by another version
  *   of the service, or edited): the job fails with that problem rather than a crash.
  */
-export function storedRequest(text: string | undefined, job: string): TrainRequest {
+export function storedRequest(text: string | undefined, job: string): ResolvedTrainRequest {
   try {
     if (text === undefined) throw new Error(`job ${job} has no stored request`);
     return readStoredRequest(text, job);

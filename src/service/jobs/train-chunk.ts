@@ -4,6 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { EngineError, train } from "../../engine/index.js";
+import { leanAnswer } from "../models/saved-model.js";
 import { trainResponse } from "../responses.js";
 import type { ChunkOutcome, TrainChunkTask } from "./chunk-task.js";
 
@@ -23,7 +24,7 @@ export function runTrainChunk(task: TrainChunkTask): ChunkOutcome {
       delete response.optimizerState;
       delete response.optimum;
       response.weights = {};
-    }
+    } else if (task.parts) leanAnswer(response, [...task.parts, "history", "metrics"]);
     return {
       ok: true,
       json: JSON.stringify(response),

@@ -11,6 +11,7 @@ import {
 import type { TrainRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path } from "../convert.js";
 import type { ResolvedTrainRequest } from "../models/resolve.js";
+import { wantsGradients } from "../models/saved-model.js";
 import {
   type Budget,
   checkBatchBytes,
@@ -97,6 +98,8 @@ export async function planTraining(
     telemetry: req.telemetry,
     earlyStopping: req.earlyStopping,
     returnOptimizerState: req.returnOptimizerState,
+    // A lean answer without gradients skips the final backward pass over every sample.
+    finalGradients: wantsGradients(req.return),
     optimizerState,
     sampleWeight,
     classWeight: req.classWeight,

@@ -47,6 +47,8 @@ export interface JobRecord {
   attempts: number;
   error: Problem | null;
   diverged: Divergence | null;
+  /** The model a succeeded job stored (it may have been deleted since), else null. */
+  modelId: string | null;
   /**
    * Set when a JSON column of the row no longer parses (`/problems/stored-job-invalid`, naming the
    * job and the column; that column reads as null): the job's runner fails the job with it.

@@ -29,12 +29,13 @@ export interface JobRow {
   attempts: number;
   error: string | null;
   diverged: string | null;
+  model_id: string | null;
 }
 
 /** The columns `jobRecord` reads, in `SELECT` order. */
 export const JOB_COLUMNS =
   "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, priority, idempotency_key, request_hash, " +
-  "epochs, epochs_done, progress, attempts, error, diverged";
+  "epochs, epochs_done, progress, attempts, error, diverged, model_id";
 
 /**
  * The schemas a job's JSON columns are read back through. `progress` may leave out the epoch
@@ -93,6 +94,7 @@ export function jobRecord(row: JobRow): JobRecord {
     attempts: row.attempts,
     error,
     diverged,
+    modelId: row.model_id,
     ...(invalid ? { invalid } : {}),
   };
 }

@@ -151,6 +151,7 @@ const MIGRATIONS: readonly ((d: Dialect) => string)[] = [
     (d.name === "postgres"
       ? "\n  CREATE INDEX jobs_running_by_owner ON jobs (owner) WHERE status = 'running';"
       : ""),
-  // 4: the model registry: every succeeded job's model, /train's when saved, and imports.
-  (d) => modelsTable(d),
+  // 4: the model registry: every succeeded job's model, /train's when saved, and imports; a job
+  // names the model it stored.
+  (d) => `${modelsTable(d)}\n  ALTER TABLE jobs ADD COLUMN model_id TEXT;`,
 ];

@@ -247,8 +247,9 @@ export class SqlJobStore implements JobStore {
   ): Promise<JobEvent | undefined> {
     return this.db.transaction(async (tx) => {
       const guard = end.from === "running" ? "status = 'running'" : ACTIVE;
+      const model = end.status === "succeeded" ? end.model : undefined;
       const [row] = await tx.all<JobRow>(
-        `UPDATE jobs SET status = ?, finished_at = ?, error = ?, diverged = ?, result = ?
+        `UPDATE jobs SET status = ?, finished_at = ?, error = ?, diverged = ?, result = ?, model_id = ?
          WHERE id = ? AND ${guard} RETURNING ${JOB_COLUMNS}`,
         [
           end.status,
@@ -256,6 +257,7 @@ export class SqlJobStore implements JobStore {
           end.error ? JSON.stringify(end.error) : null,
           end.diverged ? JSON.stringify(end.diverged) : null,
           end.result ?? null,
+          model?.id ?? null,
           id,
         ],
       );
@@ -281,7 +283,7 @@ export class SqlJobStore implements JobStore {
         id,
       ]);
       await tx.run("DELETE FROM checkpoints WHERE job_id = ?", [id]);
-      if (end.model && end.status === "succeeded") await insertModel(tx, end.model);
+      if (model) await insertModel(tx, model);
       const event = final(ended);
       for (const e of [...kept, event]) await tx.run(UPSERT_EVENT, [id, e.seq, e.type, e.data]);
       return event;
