@@ -95,6 +95,39 @@ describe("toTfjs: TensorFlow.js loads the model and predicts what the engine doe
     );
   });
 
+  it("zero padding in Keras' [[top, bottom], [left, right]] form, whatever form the spec uses", () => {
+    const spec: ModelSpec = {
+      inputShape: [2, 2, 1],
+      layers: [
+        { type: "zeroPadding2d" },
+        { type: "zeroPadding2d", padding: 2 },
+        { type: "zeroPadding2d", padding: [1, 3] },
+        { type: "globalAveragePooling2d" },
+      ],
+      loss: "meanSquaredError",
+    };
+    const layers = toTfjs(spec, {}).modelJson.modelTopology.config.layers;
+    expect(layers.map((l) => l.config.padding)).toEqual([
+      [
+        [1, 1],
+        [1, 1],
+      ],
+      [
+        [2, 2],
+        [2, 2],
+      ],
+      [
+        [1, 1],
+        [3, 3],
+      ],
+      undefined,
+    ]);
+    expect(layers[3]).toEqual({
+      class_name: "GlobalAveragePooling2D",
+      config: { data_format: "channels_last", name: "globalAveragePooling2d_3", trainable: true },
+    });
+  });
+
   it("lists the weights in tfjs' save order: trainable ones by layer, then the moving statistics", () => {
     const { modelJson, weightsBin } = toTfjs(CNN, someWeights(CNN, 1));
     expect(modelJson.weightsManifest).toHaveLength(1);
@@ -124,7 +157,7 @@ describe("toTfjs: TensorFlow.js loads the model and predicts what the engine doe
     };
     const weights = {
       "dense_0/kernel": { shape: [1, 2], data: Float64Array.from([0.1, -1 / 3]) },
-      "dense_0/bias": { shape: [2], data: Float64Array.from([2 ** -149, 1e39]) },
+      "dense_0/bias": { shape: [2], data: Float64Array.from([2 ** -149, -3e38]) },
     };
     const { weightsBin } = toTfjs(spec, weights);
     const view = new DataView(weightsBin.buffer, weightsBin.byteOffset);
@@ -132,7 +165,7 @@ describe("toTfjs: TensorFlow.js loads the model and predicts what the engine doe
       Math.fround(0.1),
       Math.fround(-1 / 3),
       2 ** -149,
-      Number.POSITIVE_INFINITY,
+      Math.fround(-3e38),
     ]);
     expect(Array.from(weightsBin.slice(0, 4))).toEqual([0xcd, 0xcc, 0xcc, 0x3d]);
   });
@@ -226,6 +259,30 @@ describe("toTfjs: what TensorFlow.js cannot express is a 422 naming the layer an
     });
   });
 
+  it("batch normalisation over an axis other than the last (tfjs computes it wrongly); the last by number is fine", async () => {
+    const spec: ModelSpec = {
+      inputShape: [3, 2, 2],
+      layers: [{ type: "batchNormalization", axis: 2 }, { type: "flatten" }],
+      loss: "meanSquaredError",
+    };
+    expect(refusal(() => toTfjs(spec, someWeights(spec, 1))).errors).toEqual([
+      {
+        path: "model.layers[0].axis",
+        message:
+          "cannot be exported to TensorFlow.js: tfjs-layers' batch normalisation over axis 2, not the last, gives wrong outputs (its kernel reads the statistics as if the channels were last)",
+      },
+    ]);
+    const last: ModelSpec = {
+      ...spec,
+      layers: [{ type: "batchNormalization", axis: 3 }, { type: "flatten" }],
+    };
+    const weights = someWeights(last, 1);
+    const x = someInputs(last, 4, 2);
+    const { modelJson, weightsBin } = toTfjs(last, weights);
+    const theirs = tfjsPredict(await loadInTfjs(modelJson, weightsBin), last, x, 4);
+    expect(maxRelativeError(predict(last, weights, x, 4).data, theirs)).toBeLessThan(1e-5);
+  });
+
   it("an activity regularizer (tfjs cannot call such a layer)", () => {
     const spec: ModelSpec = {
       inputShape: [2],
@@ -250,5 +307,15 @@ describe("toTfjs: what TensorFlow.js cannot express is a 422 naming the layer an
     expect(refusal(() => toTfjs(spec, weights)).errors).toEqual([
       { path: 'weights["dense_0/bias"]', message: "expected a tensor of shape [2]" },
     ]);
+    weights["dense_0/bias"] = { shape: [2], data: Float64Array.from([0, 1e39]) };
+    expect(refusal(() => toTfjs(spec, weights))).toEqual({
+      detail: 'weight "dense_0/bias"[1] = 1e+39 does not fit in float32',
+      errors: [
+        {
+          path: 'weights["dense_0/bias"][1]',
+          message: "1e+39 does not fit in float32 (|x| ≤ 3.4028234663852886e38)",
+        },
+      ],
+    });
   });
 });

@@ -2,10 +2,10 @@
  * Keras/tfjs `Sequential` topologies into the engine's language (docs/models.md), and a tfjs
  * weights manifest with its binary into named tensors.
  */
-import type { LayerSpec, ModelSpec } from "../../../engine/index.js";
+import { describeModel, EngineError, type LayerSpec, type ModelSpec } from "../../../engine/index.js";
 import { ModelSpecSchema } from "../../../schemas/model.js";
 import { fieldError, InvalidRequestError, UnprocessableError } from "../../errors.js";
-import { KERAS_CLASSES, LayerOptionError, layerFromKeras } from "./keras-layers.js";
+import { isKerasClass, KERAS_CLASSES, LayerOptionError, layerFromKeras } from "./keras-layers.js";
 import { KerasValueError, lossFromKeras, snake } from "./keras-names.js";
 
 export { tfjsWeightsToTensors } from "./tfjs-weights.js";
@@ -47,8 +47,8 @@ function batchShape(cfg: Record<string, unknown>, path: Path): { shape: unknown[
  *   `[...at, "config", "layers", 3, "class_name"]` and list what is supported, or
  *   `[..., "config", "<key>"]` for an option.
  * @param lossAt where `loss` stands in the request, for its errors.
- * @throws UnprocessableError (422) for an unsupported class_name or option, or a result
- *   `ModelSpecSchema` refuses (mapped to the Keras keys); InvalidRequestError (400) for a topology
+ * @throws UnprocessableError (422) for an unsupported class_name or option, a result
+ *   `ModelSpecSchema` refuses or whose shapes do not fit (mapped to the Keras keys); InvalidRequestError (400) for a topology
  *   that is not a Sequential config.
  */
 export function kerasToSpec(
@@ -94,10 +94,7 @@ export function kerasToSpec(
       return;
     }
     const cls = raw.class_name;
-    if (
-      !(cls in KERAS_CLASSES) &&
-      !["Convolution2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"].includes(cls)
-    )
+    if (!isKerasClass(cls))
       throw unprocessable(
         [...path, "class_name"],
         `unsupported layer class ${JSON.stringify(cls)}; supported: ${SUPPORTED}`,
@@ -125,22 +122,26 @@ export function kerasToSpec(
       throw e;
     }
   }
+  const kerasPath = (specPath: readonly PropertyKey[]): Path => {
+    const [head, j, field] = specPath;
+    if (head === "layers" && typeof j === "number")
+      return [...layersAt, origin[j]!, ...(typeof field === "string" ? ["config", snake(field)] : [])];
+    return head === "loss" ? lossAt : inputAt;
+  };
   const parsed = ModelSpecSchema.safeParse({ inputShape, layers, loss: lossCandidate });
   if (!parsed.success) {
-    const errors = parsed.error.issues.map((issue) => {
-      const [head, j, field] = issue.path as (string | number)[];
-      const path =
-        head === "layers" && typeof j === "number"
-          ? [...layersAt, origin[j]!, ...(typeof field === "string" ? ["config", snake(field)] : [])]
-          : head === "loss"
-            ? lossAt
-            : inputAt;
-      return fieldError(path, issue.message);
-    });
+    const errors = parsed.error.issues.map((issue) => fieldError(kerasPath(issue.path), issue.message));
     throw new UnprocessableError(
       `the topology is not a model this service can build: ${errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
       errors,
     );
+  }
+  try {
+    describeModel(parsed.data as ModelSpec);
+  } catch (e) {
+    // Shapes that do not fit (a Dense on an image, a duplicate name), named by the Keras key.
+    if (e instanceof EngineError) throw unprocessable(kerasPath(e.path), e.message);
+    throw e;
   }
   return { spec: parsed.data as ModelSpec, lossGiven: given !== undefined && given !== null };
 }

@@ -41,6 +41,11 @@ const CLASS_ALIASES: Record<string, string> = {
   GlobalMaxPool2D: "GlobalMaxPooling2D",
 };
 
+/** Whether `cls` is a class (or an alias of one) `layerFromKeras` reads. */
+export function isKerasClass(cls: string): boolean {
+  return (CLASS_ALIASES[cls] ?? cls) in KERAS_CLASSES;
+}
+
 /** The keys every layer may carry that say nothing about its computation. */
 const NEUTRAL = new Set([
   "name",

@@ -318,7 +318,7 @@ const LOSS_ALIASES: Record<string, string> = {
 /**
  * A Keras/tfjs loss (a snake_case or camelCase name, or `{ class_name, config }`) as a `LossSpec`
  * candidate (checked by `LossSchema` afterwards): options `from_logits`, `label_smoothing`, `delta`
- * kept, Keras' `reduction`, `name`, `axis` (at their defaults) dropped.
+ * kept; Keras' `reduction`, `name`, `axis` (at its default) and null options dropped.
  * @throws KerasValueError for something that is not a loss.
  */
 export function lossFromKeras(v: unknown): unknown {
@@ -331,7 +331,7 @@ export function lossFromKeras(v: unknown): unknown {
   const type = LOSS_ALIASES[c] ?? c;
   const out: Record<string, unknown> = { type };
   for (const [key, value] of Object.entries(cfg)) {
-    if (key === "name" || key === "reduction" || key === "dtype") continue;
+    if (key === "name" || key === "reduction" || key === "dtype" || value === null) continue;
     if (key === "axis" && (value === -1 || value === null)) continue;
     out[camel(key)] = value;
   }

@@ -33,10 +33,17 @@ function readManifest(manifest: unknown, at: Path): { entries: Entry[]; bytes: n
       throw unprocessable([...at, g, "weights"], "expected an array of { name, shape, dtype }");
     weights.forEach((w, k) => {
       const path = [...at, g, "weights", k];
-      const { name, shape, dtype, quantization } = (w ?? {}) as Record<string, unknown>;
+      const { name, shape, dtype, quantization, group } = (w ?? {}) as Record<string, unknown>;
       if (typeof name !== "string") throw unprocessable([...path, "name"], "expected the weight's name");
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
         throw unprocessable([...path, "shape"], "expected an array of non-negative integers");
+      const size = (shape as number[]).reduce((a, b) => a * b, 1);
+      if (group === "optimizer" && (dtype === "float32" || dtype === "int32")) {
+        // tfjs' `save({ includeOptimizer: true })` appends the optimiser's state: skipped, as the
+        // model's weights are all that is read.
+        bytes += 4 * size;
+        return;
+      }
       if (dtype !== "float32")
         throw unprocessable(
           [...path, "dtype"],
@@ -45,7 +52,7 @@ function readManifest(manifest: unknown, at: Path): { entries: Entry[]; bytes: n
       if (quantization !== undefined && quantization !== null)
         throw unprocessable([...path, "quantization"], "quantised weights are not supported");
       entries.push({ name, shape: shape as number[], offset: bytes, path });
-      bytes += 4 * (shape as number[]).reduce((a, b) => a * b, 1);
+      bytes += 4 * size;
     });
   });
   return { entries, bytes };
@@ -58,7 +65,8 @@ const layerOf = (name: string): string => name.slice(0, Math.max(0, name.lastInd
 /**
  * tfjs weights (a manifest's groups in order over one binary: the data is the concatenation of
  * every group's files, float32 little-endian) into named tensors keyed as the engine keys them
- * (`<layer>/<param>`), in the engine's order, as float64.
+ * (`<layer>/<param>`), in the engine's order, as float64. The optimiser's state that tfjs'
+ * `save({ includeOptimizer: true })` appends (entries of `group: "optimizer"`) is skipped.
  *
  * Names are matched exactly first. When they are not the engine's (tfjs uniquifies names, e.g.
  * `dense_Dense1/kernel` for a layer the spec calls `dense_0`, or adds `_1` to the parameter),
@@ -66,7 +74,8 @@ const layerOf = (name: string): string => name.slice(0, Math.max(0, name.lastInd
  * that have weights, in order, and each weight by its parameter name (a `_<n>` suffix ignored).
  * @param at the manifest's path in the request; `dataAt` the binary's.
  * @throws UnprocessableError naming `weightsManifest…` or `weightData` for a size mismatch, a
- *   dtype other than float32, a weight the spec does not have, or one it lacks.
+ *   dtype other than float32, a weight the spec does not have, or one it lacks, or a value that is
+ *   NaN or infinite.
  */
 export function tfjsWeightsToTensors(
   spec: ModelSpec,
@@ -116,7 +125,14 @@ export function tfjsWeightsToTensors(
         `weight "${key}" has shape [${e.shape.join(", ")}], the model expects [${want.shape.join(", ")}]`,
       );
     const data = new Float64Array(e.shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(e.offset + 4 * i, true);
+    for (let i = 0; i < data.length; i++) {
+      data[i] = view.getFloat32(e.offset + 4 * i, true);
+      if (!Number.isFinite(data[i]!))
+        throw unprocessable(
+          e.path,
+          `weight "${e.name}" holds ${data[i]} at index ${i}; weights must be finite`,
+        );
+    }
     found.set(key, data);
   }
   const missing = expected.filter((p) => !found.has(p.key));

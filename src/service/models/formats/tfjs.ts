@@ -2,7 +2,13 @@
  * The TensorFlow.js LayersModel format (docs/models.md): a model in the engine's language and
  * its weights as `model.json` + `weights.bin`, and back.
  */
-import { describeModel, type LayerSpec, type ModelSpec, type NamedTensors } from "../../../engine/index.js";
+import {
+  describeModel,
+  ENGINE_VERSION,
+  type LayerSpec,
+  type ModelSpec,
+  type NamedTensors,
+} from "../../../engine/index.js";
 import { fieldError, UnprocessableError } from "../../errors.js";
 import {
   camel,
@@ -16,8 +22,8 @@ import {
 } from "./keras-names.js";
 import { kerasOptimizer } from "./tfjs-optimizer.js";
 
-/** What `generatedBy` says. */
-export const GENERATED_BY = "backprop-service";
+/** What `generatedBy` says: the service and its engine's version (as `engineVersion`). */
+export const GENERATED_BY = `backprop-service (engine ${ENGINE_VERSION})`;
 
 /** tfjs' `model.json` (`io.ModelJSON`), as far as this service writes and reads it. */
 export interface TfjsModelJson {
@@ -191,6 +197,13 @@ function kerasLayer(
       return { class_name: "ZeroPadding2D", config: { padding, data_format: "channels_last" } };
     }
     case "batchNormalization":
+      if ((l.axis ?? -1) !== -1 && l.axis !== inShape.length)
+        throw refuse(
+          i,
+          l,
+          `tfjs-layers' batch normalisation over axis ${l.axis}, not the last, gives wrong outputs (its kernel reads the statistics as if the channels were last)`,
+          "axis",
+        );
       return {
         class_name: "BatchNormalization",
         config: {
@@ -241,7 +254,8 @@ function kerasLayer(
  * @param options.name the Sequential's name (default "sequential"); `options.optimizer` the
  *   optimiser it was trained with, for `trainingConfig.optimizer_config` (see `kerasOptimizer`).
  * @throws UnprocessableError (422) naming the layer (`model.layers[i]`) and the format, for a
- *   kind or option tfjs cannot express, and at `weights[key]` for a missing or misshapen weight.
+ *   kind or option tfjs cannot express, at `weights[key]` for a missing or misshapen weight, and
+ *   at `weights[key][i]` for a value beyond float32's range.
  */
 export function toTfjs(
   spec: ModelSpec,
@@ -271,10 +285,15 @@ export function toTfjs(
   const view = new DataView(bin.buffer);
   let offset = 0;
   for (const p of specs)
-    for (const v of weights[p.key]!.data) {
+    weights[p.key]!.data.forEach((v, i) => {
+      // Beyond ±3.4·10³⁸ float32 has only infinities: a weight there is refused, not changed.
+      if (!Number.isFinite(Math.fround(v)))
+        throw new UnprocessableError(`weight "${p.key}"[${i}] = ${v} does not fit in float32`, [
+          fieldError(["weights", p.key, i], `${v} does not fit in float32 (|x| ≤ 3.4028234663852886e38)`),
+        ]);
       view.setFloat32(offset, v, true);
       offset += 4;
-    }
+    });
   const loss = kerasLoss(spec.loss);
   const compilable = typeof loss === "string" && TFJS_LOSSES.has(camel(loss));
   const modelJson: TfjsModelJson = {
