@@ -125,6 +125,29 @@ describe("toOnnx: onnxruntime-node predicts what the engine does (relative 1e-5)
     await expectOnnxMatchesEngine(spec, 8);
   });
 
+  it("the other layout of each: BN and global average pooling on NHWC, zero padding and global max in NCHW", async () => {
+    const spec = model(
+      [4, 5, 3],
+      [
+        { type: "batchNormalization" },
+        { type: "globalAveragePooling2d" },
+        { type: "reshape", targetShape: [1, 1, 3] },
+        { type: "zeroPadding2d", padding: [1, 2] },
+        { type: "conv2d", filters: 2, kernelSize: [2, 3] },
+        {
+          type: "zeroPadding2d",
+          padding: [
+            [0, 1],
+            [1, 0],
+          ],
+        },
+        { type: "conv2d", filters: 2, kernelSize: 2 },
+        { type: "globalMaxPooling2d" },
+      ],
+    );
+    await expectOnnxMatchesEngine(spec, 14);
+  });
+
   it("batch normalisation after conv2d (channels), on the height axis (1) and the width axis (-2)", async () => {
     const spec = model(
       [4, 5, 3],
@@ -344,9 +367,12 @@ describe("toOnnx: what it refuses (422)", () => {
     const odd = model([3], [{ type: "dense", units: 2 }, { type: "lstm" } as unknown as LayerSpec]);
     const e = refusal(() => toOnnx(odd, {}));
     expect(e.errors).toEqual([
-      { path: "model.layers[1]", message: "the ONNX export has no mapping for layer kind lstm" },
+      {
+        path: "model.layers[1]",
+        message: "layer lstm_1 (lstm): the ONNX export has no mapping for this kind",
+      },
     ]);
-    expect(e.message).toBe("layer 1 (lstm) cannot be exported to ONNX");
+    expect(e.message).toBe("layer lstm_1 (lstm) cannot be exported to ONNX");
   });
 
   it("passes on the engine's refusal of a spec, at model…", () => {

@@ -30,7 +30,7 @@ export interface Value {
 export type AttrValue = number | number[] | string | { f: number };
 
 /** Float32 little-endian bytes of `values` (rounded once from float64). */
-export function float32Bytes(values: ArrayLike<number>): Uint8Array {
+function float32Bytes(values: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(values.length * 4);
   const view = new DataView(out.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
@@ -148,7 +148,7 @@ export class OnnxGraph {
     };
   }
 
-  /** The node that produces `name`, renamed so its output is `to` (false when no node produces it). */
+  /** Renames the output `name` of the last node to `to`; false when the last node does not produce `name`. */
   renameOutput(name: string, to: string): boolean {
     const last = this.nodes.at(-1);
     if (!last || last.output?.[0] !== name) return false;

@@ -64,10 +64,12 @@ const ONNX_KINDS: ReadonlySet<string> = new Set<LayerSpec["type"]>([
  */
 export function toOnnx(spec: ModelSpec, weights: NamedTensors, name?: string): Uint8Array {
   spec.layers.forEach((ls, i) => {
-    if (!ONNX_KINDS.has(ls.type))
-      throw new UnprocessableError(`layer ${i} (${ls.type}) cannot be exported to ONNX`, [
-        fieldError(["model", "layers", i], `the ONNX export has no mapping for layer kind ${ls.type}`),
+    if (!ONNX_KINDS.has(ls.type)) {
+      const layer = `layer ${ls.name ?? `${ls.type}_${i}`} (${ls.type})`;
+      throw new UnprocessableError(`${layer} cannot be exported to ONNX`, [
+        fieldError(["model", "layers", i], `${layer}: the ONNX export has no mapping for this kind`),
       ]);
+    }
   });
   const summary = summarise(spec);
   checkWeights(summary, weights);
