@@ -10,12 +10,11 @@ import type { FastifyInstance } from "fastify";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ModelSpec } from "../../src/engine/index.js";
-import { ownerOf } from "../../src/service/auth.js";
 import { maxRelativeError, tfReady } from "../engine/tfjs-reference.js";
 import { ACTIVATIONS, CNN, MLP } from "../service/models/tfjs-models.js";
 import { rng, samples } from "../service/onnx/helpers.js";
 import { buildTestApp } from "./helper.js";
-import { storeModel, trainThrough } from "./models-helpers.js";
+import { trainThrough } from "./models-helpers.js";
 
 const KEY = "key-export-0123456789abcdef";
 const headers = { "x-api-key": KEY };
@@ -70,10 +69,11 @@ describe("exported models, loaded from the app over HTTP", () => {
     await app.close();
   });
 
-  /** Trains `spec` through /train and stores the result; its id. */
+  /** Trains `spec` through /train with `saveModel`; the stored model's id. */
   async function trained(spec: ModelSpec, seed: number): Promise<string> {
-    const { weights } = await trainThrough(app, trainingBody(spec, seed), headers);
-    return storeModel(app, spec, weights, ownerOf(KEY));
+    const answer = await trainThrough(app, { ...trainingBody(spec, seed), saveModel: true }, headers);
+    expect(answer.modelId).toMatch(/^mdl_/);
+    return answer.modelId!;
   }
 
   async function servicePredict(id: string, spec: ModelSpec, x: Float64Array, n: number): Promise<number[]> {

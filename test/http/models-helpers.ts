@@ -10,7 +10,7 @@ export async function trainThrough(
   app: FastifyInstance,
   body: Record<string, unknown>,
   headers: Record<string, string> = {},
-): Promise<{ weights: Record<string, NestedNumbers>; seed: number }> {
+): Promise<{ weights: Record<string, NestedNumbers>; seed: number; modelId?: string }> {
   const res = await app.inject({ method: "POST", url: "/train", payload: body, headers });
   if (res.statusCode !== 200) throw new Error(`/train answered ${res.statusCode}: ${res.body}`);
   return res.json();

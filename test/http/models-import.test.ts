@@ -8,7 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { maxRelativeError, tfReady } from "../engine/tfjs-reference.js";
 import { buildTestApp, type ProblemBody } from "./helper.js";
-import { storeModel, trainThrough } from "./models-helpers.js";
+import { trainThrough } from "./models-helpers.js";
 
 /** A model.json and its weights as TensorFlow.js' own `model.save` writes them. */
 async function savedByTfjs(): Promise<{
@@ -144,13 +144,17 @@ describe("importing a model saved by TensorFlow.js", () => {
       optimizer: { type: "sgd", learningRate: 0.1 },
       epochs: 1,
       seed: 3,
+      saveModel: true,
     };
     const trained = await trainThrough(app, body);
-    const spec = (await app.inject({ method: "GET", url: `/models/${id}` })).json().spec;
-    // The same run with the spec and weights sent inline.
-    const weights = await app.inject({ method: "GET", url: `/models/${id}/tfjs/weights.bin` });
-    expect(weights.statusCode).toBe(200);
-    const next = await storeModel(app, spec, trained.weights);
+    const next = trained.modelId!;
+    const stored = (await app.inject({ method: "GET", url: `/models/${next}` })).json();
+    // The saved model records the spec it ran with, not the reference the request gave.
+    expect(stored).toMatchObject({
+      source: "train",
+      spec: (await app.inject({ method: "GET", url: `/models/${id}` })).json().spec,
+    });
+    expect(stored.weightsSha256).toBe((trained as unknown as { weightsSha256: string }).weightsSha256);
     const model = await tf.loadLayersModel(`${base}/models/${next}/tfjs/model.json`);
     const tfjsOut = (model.predict(tf.tensor(x)) as tf.Tensor).dataSync();
     const ours = (
