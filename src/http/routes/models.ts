@@ -181,7 +181,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
         tags: ["models"],
         summary: "Export as ONNX",
         description:
-          'A `model.onnx`: opset 13, float32, input "input" and output "output" with a symbolic batch ' +
+          'A `model.onnx`: opset 18, float32, input "input" and output "output" with a symbolic batch ' +
           "dimension. Load it with onnxruntime (`InferenceSession.create(bytes)`).",
         params: ModelIdParamsSchema,
         response: { 200: binary("The ONNX model."), 404: notFound, 422: cannotExpress },
