@@ -234,6 +234,50 @@ describe("a stored model in requests", () => {
     expect(full.result.weights).toEqual(inline.weights);
   });
 
+  it("passes on the 422 of a kind a format cannot express, naming the layer and the format", async () => {
+    const spec = {
+      inputShape: [2],
+      layers: [
+        { type: "dense", units: 3 },
+        { type: "elu", alpha: 0.5 },
+        { type: "dense", units: 1 },
+      ],
+      loss: "meanSquaredError",
+    } as const;
+    const trained = await trainThrough(app, {
+      model: spec,
+      dataset: {
+        x: [
+          [0, 1],
+          [1, 0],
+        ],
+        y: [1, 0],
+      },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 1,
+      saveModel: true,
+    });
+    for (const url of [
+      `/models/${trained.modelId}/tfjs/model.json`,
+      `/models/${trained.modelId}/tfjs/weights.bin`,
+    ]) {
+      const res = await app.inject({ method: "GET", url });
+      expect(res.statusCode).toBe(422);
+      expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect((res.json() as ProblemBody).errors).toEqual([
+        {
+          path: "model.layers[1].alpha",
+          message:
+            "cannot be exported to TensorFlow.js: tfjs-layers' ELU layer supports only alpha 1, this one has 0.5",
+        },
+      ]);
+    }
+    // ONNX's Elu has an alpha: that export works.
+    const onnx = await app.inject({ method: "GET", url: `/models/${trained.modelId}/onnx` });
+    expect(onnx.statusCode).toBe(200);
+    expect(onnx.rawPayload.length).toBeGreaterThan(100);
+  });
+
   it("/predict without weights and without a stored model still says weights is missing", async () => {
     const res = await app.inject({ method: "POST", url: "/predict", payload: { model: xorish.model, x } });
     expect(res.statusCode).toBe(400);
