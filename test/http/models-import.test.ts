@@ -307,6 +307,23 @@ describe("importing a model saved by TensorFlow.js", () => {
     expect((unknown.json as unknown as ProblemBody).errors?.[0]?.path).toBe("extra.bin");
   });
 
+  it("takes multipart only on POST /models; a Keras topology without a loss is refused by /jobs too", async () => {
+    const train = await fetch(`${base}/train`, { method: "POST", body: form({ "model.json": "{}" }) });
+    expect(train.status).toBe(415);
+    const job = await app.inject({
+      method: "POST",
+      url: "/jobs",
+      payload: {
+        model: saved.modelJson.modelTopology,
+        dataset: { name: "xor" },
+        optimizer: { type: "sgd", learningRate: 0.1 },
+        epochs: 1,
+      },
+    });
+    expect(job.statusCode).toBe(422);
+    expect((job.json() as ProblemBody).errors?.[0]?.path).toBe("model.loss");
+  });
+
   it("refuses a part over BODY_LIMIT with 413 naming it", async () => {
     const res = await post(
       form({ "model.json": JSON.stringify(saved.modelJson), "weights.bin": new Uint8Array(70_000) }),
