@@ -34,7 +34,9 @@ const jobs: FastifyPluginAsyncZod = async (app) => {
           "answers 202 with it and its Location. Jobs run in the worker pool, MAX_CONCURRENT_JOBS at a time " +
           "(at most MAX_JOBS_PER_CLIENT of one client's), the rest wait by `priority`, then in order; a running job stores a checkpoint every CHECKPOINT_EVERY epochs and continues " +
           "from it after a restart, ending with exactly the weights of an uninterrupted run. Follow it with " +
-          "GET /jobs/{id} or its event stream. With an `Idempotency-Key`, a retried create answers the first job.",
+          "GET /jobs/{id} or its event stream. With an `Idempotency-Key`, a retried create answers the first job. " +
+          "A succeeded job stores its trained model in the registry (`modelId` on the job, its result and its " +
+          "`succeeded` event), so `saveModel` is accepted and changes nothing; `return` makes its result lean.",
         headers: IdempotencyHeadersSchema,
         querystring: CreateJobQuerySchema,
         body: TrainRequestSchema,

@@ -41,23 +41,25 @@ async function succeeded(r: Run): Promise<void> {
   r.finalSha = job.result?.weightsSha256;
   $("job-note").textContent =
     `Job ${job.id} succeeded: ${job.result?.epochsRun} epochs, weights SHA-256 ${r.finalSha?.slice(0, 16)}…`;
-  if (job.result && !is2D()) {
+  // The playground sends no `return`: a succeeded job's result has its weights.
+  const weights = job.result?.weights;
+  if (job.result && weights && !is2D()) {
     // no regions to draw: the job's weights are the ones to inspect and download
     addFrame({
       epoch: job.result.epochsRun,
-      weights: job.result.weights,
+      weights,
       outputs: undefined,
       label: "the job's final weights",
     });
   }
   releaseFrames();
-  if (is2D() && job.result && (!r.shadowDone || r.shadowSha !== r.finalSha)) {
+  if (is2D() && job.result && weights && (!r.shadowDone || r.shadowSha !== r.finalSha)) {
     await r.shadowPromise?.catch(() => undefined);
     if (r.shadowSha !== r.finalSha) {
-      const outputs = await predictGrid(job.result.weights, r.body.model);
+      const outputs = await predictGrid(weights, r.body.model);
       addFrame({
         epoch: job.result.epochsRun,
-        weights: job.result.weights,
+        weights,
         outputs,
         sha: r.finalSha,
         label: "the job's final weights",
