@@ -12,6 +12,7 @@ import { ModelSpecSchema } from "./model.js";
 /** A stored model's id as a request names it. */
 const ModelIdSchema = z.string().min(1).max(100).describe("A stored model's id (`mdl_…`, see GET /models).");
 
+/** `{ modelId }`: a stored model named in a request (`model`, `initialWeights`). */
 export const ModelRefSchema = z.strictObject({ modelId: ModelIdSchema }).meta({
   id: "ModelRef",
   description: "A stored model, by id: its spec (and, where weights go, its weights).",
@@ -25,6 +26,10 @@ const KerasLayerSchema = z.looseObject({
   config: z.looseObject({}).describe("Its options, snake_case as Keras writes them."),
 });
 
+/**
+ * A Keras `Sequential` topology, checked only as far as its structure (objects where objects go);
+ * the classes and options are the import's to judge (kerasToSpec: 422 naming them).
+ */
 export const KerasSequentialSchema = z
   .looseObject({
     class_name: z.string().describe('"Sequential" (the only class this service imports).'),

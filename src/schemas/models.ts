@@ -5,10 +5,12 @@ import { ModelSpecSchema } from "./model.js";
 import { KerasSequentialSchema } from "./model-refs.js";
 import { NumericalCheckSchema } from "./requests.js";
 
+/** The path of the /models/{id}… routes (ids bounded as the jobs' are). */
 export const ModelIdParamsSchema = z.strictObject({
   id: z.string().min(1).max(100).describe("The model's id (`mdl_…`)."),
 });
 
+/** A stored model as the API shows it (`ModelService.get`): the record without its owner, with links. */
 export const ModelSchema = z
   .object({
     id: z.string().describe("`mdl_` and 22 url-safe base64 characters."),
@@ -46,6 +48,7 @@ export const ModelSchema = z
     description: "A stored model (its weights are not listed: export or predict with them).",
   });
 
+/** One page of GET /models. */
 export const ModelListSchema = z
   .object({
     models: z.array(ModelSchema).describe("Newest first."),
@@ -54,6 +57,7 @@ export const ModelListSchema = z
   })
   .meta({ id: "ModelList" });
 
+/** POST /models/{id}/predict: /predict's samples; the spec and weights are the stored ones. */
 export const ModelPredictRequestSchema = z.strictObject({
   x: z
     .array(NestedNumbersSchema)
@@ -62,6 +66,7 @@ export const ModelPredictRequestSchema = z.strictObject({
     .describe("Samples, each a nested array of the model's inputShape or flat of the same size."),
 });
 
+/** POST /models/{id}/gradients: /gradients' sample and options; the spec and weights are the stored ones. */
 export const ModelGradientsRequestSchema = z.strictObject({
   x: NestedNumbersSchema.describe("One sample: a nested array of inputShape, or flat of the same size."),
   y: NestedNumbersSchema.describe("Its target, as POST /gradients takes it."),

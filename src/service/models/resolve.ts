@@ -22,7 +22,9 @@ export type ResolvedTrainRequest = Omit<TrainRequest, "model" | "initialWeights"
   model: ModelSpec;
   initialWeights?: NestedWeights;
 };
+/** A /gradients body with its model as a `ModelSpec` (and a stored model's weights when it sent none). */
 export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & { model: ModelSpec };
+/** A /predict body with its model as a `ModelSpec` and its weights (a stored model's when it sent none). */
 export type ResolvedPredictRequest = Omit<PredictRequest, "model" | "weights"> & {
   model: ModelSpec;
   weights: NestedWeights;
