@@ -368,7 +368,7 @@ describe("bad input (property-based, over HTTP)", () => {
     await check(70, runs(120), async (r) => {
       const e = genExported(r);
       const x = genSamples(r, e.plan);
-      const kind = r.int(0, 5);
+      const kind = r.int(0, 6);
       if (kind === 0) {
         // A stored model named by id, valid: /predict answers with its weights.
         const id = await storeModel(app, e.plan.model as unknown as ModelSpec, e.weights as never);
@@ -413,6 +413,31 @@ describe("bad input (property-based, over HTTP)", () => {
         if (!body) return;
         const answer = await exchange(app, wire("/models", body), { group: "POST /models" });
         expect(answer.status).toBe(201);
+      } else if (kind === 6) {
+        // A multipart upload cut, unbounded or with odd parts: a 400/413 naming a part or the root.
+        const part = (name: string, value: string) =>
+          `--XYZ\r\nContent-Disposition: form-data; name="${name}"; filename="${name}"\r\n\r\n${value}\r\n`;
+        const parts = [
+          part("model.json", r.pick(["{}", "[", JSON.stringify(importBody(e) ?? {})])),
+          part(r.pick(["weights.bin", "x.bin", "model.json"]), "abcd"),
+        ];
+        const text = r.pick([
+          `${parts.join("")}--XYZ--\r\n`,
+          parts.join(""),
+          parts[0]!.slice(0, r.int(0, parts[0]!.length)),
+          "abc",
+        ]);
+        const contentType = r.pick([
+          "multipart/form-data; boundary=XYZ",
+          "multipart/form-data",
+          "multipart/form-data; boundary=Q",
+        ]);
+        const answer = await exchange(
+          app,
+          { method: "POST", url: "/models", contentType, text, kinds: ["multipart"] },
+          { group: "multipart POST /models" },
+        );
+        expect([400, 413, 422]).toContain(answer.status);
       } else if (kind === 5) {
         const body = importBody(e);
         if (!body) return;

@@ -324,6 +324,28 @@ describe("importing a model saved by TensorFlow.js", () => {
     expect((job.json() as ProblemBody).errors?.[0]?.path).toBe("model.loss");
   });
 
+  it("answers a multipart body it cannot read with 400 naming the root, not 500", async () => {
+    for (const [type, payload] of [
+      ["multipart/form-data", "abc"],
+      ["multipart/form-data; boundary=XYZ", "abc"],
+      [
+        "multipart/form-data; boundary=XYZ",
+        '--XYZ\r\nContent-Disposition: form-data; name="model.json"\r\n\r\n{}',
+      ],
+    ]) {
+      const res = await app.inject({
+        method: "POST",
+        url: "/models",
+        headers: { "content-type": type! },
+        payload,
+      });
+      expect(res.statusCode, `${type}: ${res.body}`).toBe(400);
+      const error = (res.json() as ProblemBody).errors?.[0];
+      expect(error?.path).toBe("");
+      expect(error?.message).toMatch(/^malformed multipart\/form-data body: /);
+    }
+  });
+
   it("refuses a part over BODY_LIMIT with 413 naming it", async () => {
     const res = await post(
       form({ "model.json": JSON.stringify(saved.modelJson), "weights.bin": new Uint8Array(70_000) }),

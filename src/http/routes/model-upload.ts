@@ -27,7 +27,8 @@ function badPart(part: string, message: string): InvalidRequestError {
  * sends them) as the JSON body POST /models validates: the model.json's fields with the weights
  * in base64 `weightData`. Other parts are refused, so a misspelt part is named.
  * @param limit the largest part, bytes (the multipart plugin's `fileSize`)
- * @throws InvalidRequestError (400) naming a missing, repeated, unknown or non-JSON part;
+ * @throws InvalidRequestError (400) naming a missing, repeated, unknown or non-JSON part, or the
+ *   root for a body busboy cannot read;
  *   ProblemError (413) naming a part over `limit`.
  */
 export async function multipartImport(
@@ -53,13 +54,16 @@ export async function multipartImport(
       found.set(key, bytes);
     }
   } catch (err) {
+    if (err instanceof ProblemError) throw err;
     if ((err as { code?: string }).code === "FST_REQ_FILE_TOO_LARGE") {
       const part = (err as { part?: { fieldname?: string } }).part?.fieldname;
       throw tooLarge(part ?? "multipart", limit);
     }
     if ((err as { statusCode?: number }).statusCode === 413)
       throw new ProblemError(413, "/problems/too-large", "Payload too large", (err as Error).message);
-    throw err;
+    // busboy's own faults (no boundary, a part cut short, a malformed header): the body, not us.
+    const message = `malformed multipart/form-data body: ${(err as Error).message}`;
+    throw new InvalidRequestError(message, [{ path: "", message }]);
   }
   const model = found.get(MODEL_PART);
   const weights = found.get(WEIGHTS_PARTS[0]!);
