@@ -56,7 +56,7 @@ export const KerasSequentialSchema = z
  * existed). The OpenAPI document still shows every branch (`anyOf`). `fallback` is the branch
  * of a value with none of the other forms' keys; the hints of keras-hints.ts read only it.
  */
-function dispatchUnion<const T extends readonly [$ZodType, ...$ZodType[]]>(
+export function dispatchUnion<const T extends readonly [$ZodType, ...$ZodType[]]>(
   options: T,
   pick: (value: unknown) => T[number],
   fallback: T[number],
@@ -79,7 +79,7 @@ function dispatchUnion<const T extends readonly [$ZodType, ...$ZodType[]]>(
   return union;
 }
 
-const hasKey = (value: unknown, key: string) =>
+export const hasKey = (value: unknown, key: string) =>
   typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key);
 
 /** Whether a request's `model` or `initialWeights` names a stored model (`{ modelId }`). */

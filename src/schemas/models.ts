@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { NestedNumbersSchema, SeedSchema } from "./common.js";
+import { NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
 import { LIMITS } from "./limits.js";
 import { ModelSpecSchema } from "./model.js";
-import { KerasSequentialSchema } from "./model-refs.js";
+import { dispatchUnion, hasKey, KerasSequentialSchema } from "./model-refs.js";
 import { NumericalCheckSchema } from "./requests.js";
 
 /** The path of the /models/{id}… routes (ids bounded as the jobs' are). */
@@ -124,6 +124,33 @@ export const ImportModelJsonSchema = z
       "weights.bin inline as base64 `weightData`.",
   });
 
+/** The engine's own form of an import: a `ModelSpec` and its weights as the API writes them. */
+export const ImportModelNativeSchema = z
+  .strictObject({
+    model: ModelSpecSchema,
+    weights: NamedTensorsInputSchema.describe(
+      "Every weight of the model (non-trainable state included), keyed `<layer>/<param>` as /train answers them.",
+    ),
+  })
+  .meta({
+    description:
+      "The service's own form: a model spec and its weights as /train answers them (what the playground's " +
+      "Save model sends).",
+  });
+
+/**
+ * POST /models' JSON body: a TensorFlow.js model.json's fields (`modelTopology`…) or the engine's
+ * own `{ model, weights }`, told apart by their keys (`model` without `modelTopology` is the
+ * engine's form), so each form is answered with its own errors.
+ */
+export const ImportModelBodySchema = dispatchUnion(
+  [ImportModelJsonSchema, ImportModelNativeSchema],
+  (v) =>
+    hasKey(v, "model") && !hasKey(v, "modelTopology") ? ImportModelNativeSchema : ImportModelJsonSchema,
+  ImportModelJsonSchema,
+);
+
 export type ModelView = z.output<typeof ModelSchema>;
+export type ImportModelNative = z.output<typeof ImportModelNativeSchema>;
 export type ModelList = z.output<typeof ModelListSchema>;
 export type ImportModelJson = z.output<typeof ImportModelJsonSchema>;

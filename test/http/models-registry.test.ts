@@ -171,6 +171,56 @@ describe("a stored model in requests", () => {
     expect(p[0]![0]).not.toBeCloseTo(p[2]![0]!, 3);
   });
 
+  it("POST /models registers the engine's own { model, weights }: it predicts what /predict does with them", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/models",
+      payload: { model: xorish.model, weights: trained.weights },
+    });
+    expect(res.statusCode).toBe(201);
+    const model = res.json();
+    expect(model).toMatchObject({ source: "import", spec: xorish.model, parameters: 22, seed: null });
+    expect(res.headers.location).toBe(`/models/${model.id}`);
+    const direct = await app.inject({
+      method: "POST",
+      url: "/predict",
+      payload: { model: xorish.model, weights: trained.weights, x },
+    });
+    const stored = await app.inject({ method: "POST", url: `/models/${model.id}/predict`, payload: { x } });
+    expect(stored.json()).toEqual(direct.json());
+    // The same weights, the same fingerprint as the stored copy of the training's.
+    const original = (await app.inject({ method: "GET", url: `/models/${id}` })).json();
+    expect(model.weightsSha256).toBe(original.weightsSha256);
+  });
+
+  it("POST /models { model, weights } names the weight that is missing or misshapen, and the model's bad field", async () => {
+    const { "dense_1/bias": _, ...missing } = trained.weights;
+    const noBias = await app.inject({
+      method: "POST",
+      url: "/models",
+      payload: { model: xorish.model, weights: missing },
+    });
+    expect(noBias.statusCode).toBe(422);
+    expect((noBias.json() as ProblemBody).errors?.[0]?.path).toBe('weights["dense_1/bias"]');
+    const badShape = await app.inject({
+      method: "POST",
+      url: "/models",
+      payload: { model: xorish.model, weights: { ...trained.weights, "dense_1/bias": [1, 2, 3] } },
+    });
+    expect(badShape.statusCode).toBe(422);
+    expect((badShape.json() as ProblemBody).errors?.[0]?.path).toBe('weights["dense_1/bias"]');
+    const badModel = await app.inject({
+      method: "POST",
+      url: "/models",
+      payload: {
+        model: { ...xorish.model, layers: [{ type: "dense", units: 0 }] },
+        weights: trained.weights,
+      },
+    });
+    expect(badModel.statusCode).toBe(400);
+    expect((badModel.json() as ProblemBody).errors?.[0]?.path).toBe("model.layers[0].units");
+  });
+
   it("POST /models/{id}/gradients answers what /gradients answers at the stored weights", async () => {
     const body = { x: [0.5, 1], y: 1, training: false, numericalCheck: true };
     const direct = await app.inject({

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { KerasSequentialSchema } from "../../schemas/model-refs.js";
 import {
-  ImportModelJsonSchema,
+  ImportModelBodySchema,
   ModelGradientsRequestSchema,
   ModelIdParamsSchema,
   ModelListSchema,
@@ -209,11 +209,12 @@ const models: FastifyPluginAsyncZod = async (app) => {
         description:
           "Registers a TensorFlow.js LayersModel: `multipart/form-data` with the parts `model.json` and " +
           '`weights.bin` (as tfjs\' `model.save("<base>/models")` sends them, `model.weights.bin` too; each within ' +
-          "BODY_LIMIT), or JSON: the model.json's fields with the weights in base64 `weightData`. The topology " +
+          "BODY_LIMIT), or JSON: the model.json's fields with the weights in base64 `weightData`; or the service's " +
+          "own JSON `{ model, weights }` (a model spec and its weights as /train answers them). The topology " +
           "must be a Keras Sequential of kinds this engine has; `loss` (or the model.json's `trainingConfig.loss`) " +
           "is needed to train it. Answers 201 with the model (`source: import`); errors name the model.json's fields.",
         consumes: ["application/json", "multipart/form-data"],
-        body: ImportModelJsonSchema,
+        body: ImportModelBodySchema,
         response: {
           201: ModelSchema,
           ...problemResponses,
@@ -231,8 +232,15 @@ const models: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { weightData, ...json } = request.body;
-      const model = await service.import(json, Buffer.from(weightData, "base64"), request.owner);
+      const body = request.body;
+      const model =
+        "model" in body
+          ? await service.importNative(body, request.owner)
+          : await service.import(
+              (({ weightData: _, ...json }) => json)(body),
+              Buffer.from(body.weightData, "base64"),
+              request.owner,
+            );
       return reply.code(201).header("location", model.links.self).send(model);
     },
   );

@@ -1,6 +1,7 @@
-import { ENGINE_VERSION, type NamedTensors, weightsSha256 } from "../../engine/index.js";
-import type { ImportModelJson, ModelList, ModelView } from "../../schemas/models.js";
+import { ENGINE_VERSION, type ModelSpec, type NamedTensors, weightsSha256 } from "../../engine/index.js";
+import type { ImportModelJson, ImportModelNative, ModelList, ModelView } from "../../schemas/models.js";
 import type { GradientsResponse, PredictResponse } from "../../schemas/responses.js";
+import { nestedToNamedTensors } from "../convert.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
 import { InvalidRequestError, NotFoundError } from "../errors.js";
@@ -115,6 +116,22 @@ export class ModelService {
       [...at, "weightData"],
     );
     this.engine.checkModel(spec, weights, [...at, "modelTopology"], [...at, "weightsManifest"]);
+    return this.register(spec, weights, owner);
+  }
+
+  /**
+   * Registers a model given in the engine's own form (`{ model, weights }`, weights as /train
+   * answers them), stored with `source: "import"`.
+   * @throws InvalidRequestError (400) for ragged weights; a 422 naming `model…` or `weights…`
+   *   when the weights do not fit the model or it is over MAX_PARAMS.
+   */
+  async importNative(body: ImportModelNative, owner: string): Promise<ModelView> {
+    const weights = nestedToNamedTensors(body.weights, ["weights"]);
+    this.engine.checkModel(body.model, weights, ["model"], ["weights"]);
+    return this.register(body.model, weights, owner);
+  }
+
+  private async register(spec: ModelSpec, weights: NamedTensors, owner: string): Promise<ModelView> {
     const record = await this.store.insert({
       id: newModelId(),
       owner,
