@@ -31,6 +31,7 @@ export {
   valKey,
 } from "./metrics/names.js";
 export { describeModel, initWeights, type ModelSummary } from "./model.js";
+export { checkNamedTensors } from "./named-tensors.js";
 export { OPTIMIZER_SLOTS, type SlotName } from "./optimizers.js";
 export type { ConstraintSpec, RegularizerName, RegularizerSpec } from "./regularizers.js";
 export { makeSchedule, type Schedule } from "./schedules.js";

@@ -18,6 +18,7 @@ import datasetsRoutes from "./routes/datasets.js";
 import gradientsRoutes from "./routes/gradients.js";
 import healthRoutes from "./routes/health.js";
 import jobsRoutes from "./routes/jobs.js";
+import modelsRoutes from "./routes/models.js";
 import operationsRoutes from "./routes/operations.js";
 import playgroundRoutes from "./routes/playground.js";
 import predictRoutes from "./routes/predict.js";
@@ -202,6 +203,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: "training", description: "Fit a model" },
         { name: "inspection", description: "Look inside a model: gradients, predictions" },
         { name: "jobs", description: "Asynchronous training: create, follow, cancel" },
+        {
+          name: "models",
+          description:
+            "Stored models: list, predict, export to TensorFlow.js and ONNX, import from TensorFlow.js",
+        },
         { name: "data", description: "Built-in and stored data sets" },
         { name: "meta", description: "Service status" },
       ],
@@ -235,6 +241,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxJobWork: config.maxJobWork,
     maxBatchBytes: config.maxBatchBytes,
     storedDatasets: (id) => app.store.datasets.load(id),
+    models: app.store.models,
   });
   await app.register(jobsPlugin, {
     maxConcurrent: config.maxConcurrentJobs,
@@ -252,6 +259,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(gradientsRoutes);
   await app.register(predictRoutes);
   await app.register(jobsRoutes);
+  await app.register(modelsRoutes);
   await app.register(storedDatasetsRoutes);
   await app.register(operationsRoutes);
   await app.register(playgroundRoutes);

@@ -88,12 +88,25 @@ export const ANSWER_DESCRIPTIONS: Record<string, string> = {
   "POST /jobs/{id}/cancel 200": "Cancelled: the job as it is now.",
   "GET /jobs/{id}/events 200": "The event stream (text/event-stream) until the job's final event.",
   "GET /jobs/{id}/events 204": "Nothing more will come: the client has already seen the final event.",
+  "GET /models 200": "One page of the client's stored models, newest first.",
+  "POST /models 201": "Imported: the model (`source: import`), with its address in Location.",
+  "GET /models/{id} 200":
+    "The stored model: spec, metrics, provenance and links (its weights are not repeated).",
+  "DELETE /models/{id} 204": "Deleted.",
+  "POST /models/{id}/predict 200": "The model's output for every sample, in order (inference mode).",
+  "POST /models/{id}/gradients 200":
+    "The forward pass, the loss and the back-propagated gradient of every parameter, at the stored weights.",
+  "GET /models/{id}/tfjs/model.json 200":
+    "TensorFlow.js' model.json: the Keras Sequential topology and the manifest of weights.bin beside it.",
+  "GET /models/{id}/tfjs/weights.bin 200": "The weights, float32 little-endian, in the manifest's order.",
+  "GET /models/{id}/onnx 200": "The ONNX model (an attachment named `<id>.onnx`).",
 };
 
 /** Response headers per answer, keyed `"<METHOD> <path> <status>"` (X-Request-Id goes on every one). */
 export const RESPONSE_HEADERS: Record<string, HeaderName[]> = {
   "POST /jobs 202": ["Location", "Idempotent-Replayed"],
   "POST /datasets 201": ["Location"],
+  "POST /models 201": ["Location"],
 };
 
 /** Real answers shown as examples, keyed `"<METHOD> <path> <status>"`. */
@@ -130,6 +143,9 @@ export const EXTRA_PROBLEMS = {
     "one is still read, and this one is not application/json.",
   unknownDataset:
     "The body names a stored data set (`dataset.id`) that does not exist, or is another client's.",
+  unknownModel:
+    "The body names a stored model (`model.modelId`, `initialWeights.modelId`) that does not exist, or is " +
+    "another client's.",
   401:
     "No valid API key (`/problems/unauthorized`): send `Authorization: Bearer <key>` or `x-api-key: <key>`. " +
     "Only when the server sets API_KEYS.",

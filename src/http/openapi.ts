@@ -199,7 +199,7 @@ function operations(paths: Paths): [string, string, Operation][] {
 
 /**
  * Error statuses that come from what an operation has rather than from its handler: 500
- * anywhere; 400 for a path id over its length; 404 for a stored data set the body names; 401
+ * anywhere; 400 for a path id over its length; 404 for a stored data set or model the body names; 401
  * and 429 on the operations that need a key, when the server has keys and a rate limit.
  */
 function addStatuses(paths: Paths, options: ContractOptions): void {
@@ -218,7 +218,9 @@ function addStatuses(paths: Paths, options: ContractOptions): void {
       responses["415"] ??= problem(EXTRA_PROBLEMS[415]);
     }
     if (key === "POST /train" || key === "POST /jobs")
-      responses["404"] ??= problem(EXTRA_PROBLEMS.unknownDataset);
+      responses["404"] ??= problem(`${EXTRA_PROBLEMS.unknownDataset} ${EXTRA_PROBLEMS.unknownModel}`);
+    if (key === "POST /predict" || key === "POST /gradients")
+      responses["404"] ??= problem(EXTRA_PROBLEMS.unknownModel);
     responses["500"] ??= problem(EXTRA_PROBLEMS[500]);
     if (isPublicRoute(path)) continue;
     if (options.apiKeys) responses["401"] = problem(EXTRA_PROBLEMS[401]);

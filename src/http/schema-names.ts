@@ -22,6 +22,10 @@ interface Def {
   rest?: $ZodType | null;
   getter?: () => $ZodType;
   entries?: Record<string, unknown>;
+  /** A union that validates with one branch chosen by the value's keys (schemas/model-refs.ts). */
+  pick?: (value: unknown) => $ZodType;
+  /** Its branch for a value with none of the other branches' keys. */
+  fallback?: $ZodType;
 }
 
 const def = (s: $ZodType): Def => s._zod.def as unknown as Def;
@@ -50,6 +54,7 @@ function tagsOf(option: $ZodType, discriminator: string): string[] {
 /** The options of a union a value can belong to: for a discriminated union, those its tag picks. */
 function branches(d: Def, value: unknown): readonly $ZodType[] {
   const options = d.options ?? [];
+  if (d.pick) return [d.pick(value)];
   if (!d.discriminator || typeof value !== "object" || value === null) return options;
   const tag = (value as Record<string, unknown>)[d.discriminator];
   const picked = options.filter((o) => tagsOf(o, d.discriminator as string).includes(tag as string));
@@ -136,7 +141,7 @@ function collectUnions(s: $ZodType, out: { discriminator: string; tags: string[]
  */
 export function formsAt(schema: $ZodType, data: unknown, path: readonly PropertyKey[]): string | undefined {
   const union = schemasAt(schema, data, path, false).find(
-    (s) => def(s).type === "union" && !def(s).discriminator,
+    (s) => def(s).type === "union" && !def(s).discriminator && !def(s).pick,
   );
   if (!union) return undefined;
   const forms = (def(union).options ?? []).map((o) => {
@@ -190,6 +195,7 @@ function schemaIndex(schema: $ZodType): { fields: FieldPlaces; names: NamePlace[
         walk(v, place, inner);
       }
     else if (d.type === "array" && d.element) walk(d.element, `${at}[i]`, inner);
+    else if (d.type === "union" && d.fallback) walk(d.fallback, at, inner);
     else if (d.type === "union") {
       if (d.discriminator) {
         const disc = d.discriminator;

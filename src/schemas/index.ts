@@ -4,6 +4,7 @@ export * from "./examples.js";
 export * from "./layers.js";
 export * from "./limits.js";
 export * from "./model.js";
+export * from "./model-refs.js";
 export * from "./optimizer.js";
 export * from "./problem.js";
 export * from "./requests.js";

@@ -4,7 +4,7 @@ import { NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./comm
 import { DatasetSchema } from "./dataset.js";
 import { gradientsExample, predictExample, trainExample } from "./examples.js";
 import { LIMITS } from "./limits.js";
-import { ModelSpecSchema } from "./model.js";
+import { isModelRef, ModelFieldSchema, WeightsFieldSchema } from "./model-refs.js";
 import { OptimizerSchema } from "./optimizer.js";
 import {
   ClassWeightSchema,
@@ -19,7 +19,7 @@ import {
 
 export const TrainRequestSchema = z
   .strictObject({
-    model: ModelSpecSchema,
+    model: ModelFieldSchema,
     dataset: DatasetSchema,
     optimizer: OptimizerSchema,
     epochs: z
@@ -48,8 +48,9 @@ export const TrainRequestSchema = z
       .lt(1)
       .optional()
       .describe("Fraction of samples held out for validation, taken from the end before shuffling (Keras)."),
-    initialWeights: NamedTensorsInputSchema.optional().describe(
-      "Weights to start from instead of the seeded Glorot initialisation.",
+    initialWeights: WeightsFieldSchema.optional().describe(
+      "Weights to start from instead of the seeded Glorot initialisation: by name, or a stored model's " +
+        "(`{ modelId }`, the same architecture).",
     ),
     telemetry: z
       .boolean()
@@ -106,9 +107,9 @@ export const NumericalCheckSchema = z
 
 export const GradientsRequestSchema = z
   .strictObject({
-    model: ModelSpecSchema,
+    model: ModelFieldSchema,
     weights: NamedTensorsInputSchema.optional().describe(
-      "Weights to inspect; seeded Glorot weights when absent.",
+      "Weights to inspect; seeded Glorot weights when absent (the stored model's when `model` is `{ modelId }`).",
     ),
     seed: SeedSchema.optional(),
     x: NestedNumbersSchema.describe("One sample: a nested array of inputShape, or flat of the same size."),
@@ -129,13 +130,24 @@ export const GradientsRequestSchema = z
 
 export const PredictRequestSchema = z
   .strictObject({
-    model: ModelSpecSchema,
-    weights: NamedTensorsInputSchema,
+    model: ModelFieldSchema,
+    weights: NamedTensorsInputSchema.optional().describe(
+      "The model's weights; required unless `model` is a stored model (`{ modelId }`), whose weights are the default.",
+    ),
     x: z
       .array(NestedNumbersSchema)
       .min(1)
       .max(LIMITS.maxSamples)
       .describe("Samples, each a nested array of inputShape or flat of the same size."),
+  })
+  .check((ctx) => {
+    if (ctx.value.weights === undefined && !isModelRef(ctx.value.model))
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        path: ["weights"],
+        message: "required field is missing (expected record)",
+      });
   })
   .meta({ examples: [predictExample] });
 

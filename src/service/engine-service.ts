@@ -1,3 +1,4 @@
+import { checkNamedTensors, describeModel, type ModelSpec, type NamedTensors } from "../engine/index.js";
 import type {
   GradientsRequest,
   GradientsResponse,
@@ -10,9 +11,17 @@ import type { Path } from "./convert.js";
 import { type DatasetInfo, listDatasets } from "./datasets.js";
 import type { EngineOutcome, JsonText } from "./engine-task.js";
 import { fieldError, UnprocessableError } from "./errors.js";
+import {
+  type ModelLookup,
+  type ResolveContext,
+  type ResolvedTrainRequest,
+  resolveGradients,
+  resolvePredict,
+  resolveTrain,
+} from "./models/resolve.js";
 import type { TrainedModel } from "./models/saved-model.js";
 import { planGradients, planPredict } from "./plan/inspect-plan.js";
-import type { EngineLimits } from "./plan/limits.js";
+import { checked, type EngineLimits } from "./plan/limits.js";
 import type { StoredDatasets } from "./plan/request-data.js";
 import { planTraining, type TrainPlan } from "./plan/train-plan.js";
 import type { EnginePool } from "./pool.js";
@@ -23,6 +32,8 @@ export type { TrainPlan } from "./plan/train-plan.js";
 /** POST /train's answer (JSON text), and with `saveModel` the model to store or why there is none. */
 export interface TrainOutcome {
   json: JsonText<TrainResponse>;
+  /** The request as it ran: `model` and `initialWeights` resolved (what a saved model records). */
+  request: ResolvedTrainRequest;
   model?: TrainedModel;
   diverged?: boolean;
 }
@@ -46,7 +57,14 @@ export class EngineService {
      * (hence maybe async); without it, none exist.
      */
     private readonly storedDatasets?: StoredDatasets,
+    /** The stored models a request names (`{ modelId }`); without it, none exist. */
+    private readonly models?: ModelLookup,
   ) {}
+
+  /** Whose models a request may name: `owner`'s (any owner's when undefined). */
+  private context(owner: string | undefined): ResolveContext {
+    return { models: this.models, owner };
+  }
 
   /** The built-in data sets. */
   datasets(): DatasetInfo[] {
@@ -54,14 +72,17 @@ export class EngineService {
   }
 
   /**
-   * POST /train: plans the request within MAX_WORK and runs it in the pool. The answer carries the
-   * parts `req.return` lists; with `req.saveModel`, `model` is what the registry stores (the exact
-   * weights as typed arrays), absent when the run diverged (`diverged`).
-   * @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422, the pool's 503/504.
+   * POST /train: resolves the models the request names (`owner`'s), plans the request within
+   * MAX_WORK and runs it in the pool. The answer carries the parts `req.return` lists; with
+   * `req.saveModel`, `model` is what the registry stores (the exact weights as typed arrays), absent
+   * when the run diverged (`diverged`); `request` is the request as it ran (models resolved).
+   * @throws (rejects with) the plan's 4xx errors (a 404 at `model.modelId` / `initialWeights.modelId`
+   *   for an unknown model), the engine's fault as a 422, the pool's 503/504.
    */
-  async train(req: TrainRequest, signal?: AbortSignal): Promise<TrainOutcome> {
+  async train(req: TrainRequest, signal?: AbortSignal, owner?: string): Promise<TrainOutcome> {
+    const request = await resolveTrain(req, this.context(owner));
     const { options, transfer, toRequest, work } = await planTraining(
-      req,
+      request,
       this.limits,
       this.storedDatasets,
       "request",
@@ -70,31 +91,70 @@ export class EngineService {
     const outcome = await this.pool.run(task, { signal, transfer, work });
     const json = unwrap(outcome, toRequest);
     return outcome.ok && outcome.model
-      ? { json, model: outcome.model }
-      : { json, diverged: outcome.ok && outcome.diverged === true };
+      ? { json, request, model: outcome.model }
+      : { json, request, diverged: outcome.ok && outcome.diverged === true };
   }
 
   /**
    * A job's training plan, within MAX_JOB_WORK: what POST /jobs checks a body with when the job
-   * is created (the plan's `request`, seed fixed, is what the job stores), and what the job's run
-   * plans its stored request with again. It rejects exactly what POST /train rejects, with the
+   * is created (the plan's `request`, seed fixed, is what the job stores: models named by id
+   * resolved into their spec and weights, so the job does not depend on them staying stored), and
+   * what the job's run plans its stored request with again. It rejects exactly what POST /train rejects, with the
    * same status and paths, except that the compute budget is the job's.
    * @throws (rejects with) UnprocessableError / InvalidRequestError naming the field;
    *   NotFoundError at `dataset.id` for an unknown stored data set.
    */
-  prepareTrain(req: TrainRequest): Promise<TrainPlan> {
-    return planTraining(req, this.limits, this.storedDatasets, "job");
+  async prepareTrain(req: TrainRequest, owner?: string): Promise<TrainPlan> {
+    return planTraining(
+      await resolveTrain(req, this.context(owner)),
+      this.limits,
+      this.storedDatasets,
+      "job",
+    );
   }
 
-  /** POST /gradients. @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
-  async gradients(req: GradientsRequest, signal?: AbortSignal): Promise<JsonText<GradientsResponse>> {
-    const { task, transfer, work, toRequest } = planGradients(req, this.limits);
+  /**
+   * Checks a model and its weights as a request would send them (an import): the spec within
+   * MAX_PARAMS, then exactly its weights and moving statistics, shapes and finite values.
+   * @param at where the model sits in the request; `weightsAt`, its weights.
+   * @throws UnprocessableError naming the field.
+   */
+  checkModel(spec: ModelSpec, weights: NamedTensors, at: Path, weightsAt: Path): void {
+    const limit = { maxParams: this.limits.maxParams, maxParamsName: "MAX_PARAMS" };
+    const summary = checked(
+      () => describeModel(spec, limit),
+      (p) => [...at, ...p],
+    );
+    const shapes = summary.layers.flatMap((l) => [...l.params, ...(l.state ?? [])]);
+    checked(
+      () => checkNamedTensors(shapes, weights, [], "weight"),
+      (p) => [...weightsAt, ...p],
+    );
+  }
+
+  /** POST /gradients (the models named are `owner`'s). @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
+  async gradients(
+    req: GradientsRequest,
+    signal?: AbortSignal,
+    owner?: string,
+  ): Promise<JsonText<GradientsResponse>> {
+    const { task, transfer, work, toRequest } = planGradients(
+      await resolveGradients(req, this.context(owner)),
+      this.limits,
+    );
     return unwrap(await this.pool.run(task, { signal, transfer, work }), toRequest);
   }
 
-  /** POST /predict. @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
-  async predict(req: PredictRequest, signal?: AbortSignal): Promise<JsonText<PredictResponse>> {
-    const { task, transfer, work, toRequest } = planPredict(req, this.limits);
+  /** POST /predict (the models named are `owner`'s). @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
+  async predict(
+    req: PredictRequest,
+    signal?: AbortSignal,
+    owner?: string,
+  ): Promise<JsonText<PredictResponse>> {
+    const { task, transfer, work, toRequest } = planPredict(
+      await resolvePredict(req, this.context(owner)),
+      this.limits,
+    );
     return unwrap(await this.pool.run(task, { signal, transfer, work }), toRequest);
   }
 }

@@ -13,6 +13,7 @@ import {
   trainXorExample,
 } from "../../src/schemas/examples.js";
 import { buildTestApp, exercised, sgd } from "../http/helper.js";
+import { storeModel } from "../http/models-helpers.js";
 import { ContractValidator } from "./openapi-validator.js";
 
 let app: FastifyInstance;
@@ -71,6 +72,25 @@ describe("the served document, against every operation's answers", () => {
     const long = (await ok("POST", "/jobs", 202, { ...xorJob, epochs: 1_000 })).json();
     await ok("POST", `/jobs/${long.id}/cancel`, 200);
     await ok("GET", `/jobs/${done.id}/events?lastEventId=3`, 204);
+
+    // The registry: a stored model, its exports, and the import of its own export.
+    const spec = structuredClone(predictExample.model) as unknown as Parameters<typeof storeModel>[1];
+    const id = await storeModel(
+      app,
+      spec,
+      structuredClone(predictExample.weights) as unknown as Parameters<typeof storeModel>[2],
+    );
+    await ok("GET", "/models?limit=5", 200);
+    await ok("GET", `/models/${id}`, 200);
+    await ok("POST", `/models/${id}/predict`, 200, { x: predictExample.x });
+    await ok("POST", `/models/${id}/gradients`, 200, { x: predictExample.x[0]!, y: 1, training: false });
+    const modelJson = (await ok("GET", `/models/${id}/tfjs/model.json`, 200)).json();
+    const weightsBin = (await ok("GET", `/models/${id}/tfjs/weights.bin`, 200)).rawPayload;
+    await ok("GET", `/models/${id}/onnx`, 200);
+    const imported = (
+      await ok("POST", "/models", 201, { ...modelJson, weightData: weightsBin.toString("base64") })
+    ).json();
+    await ok("DELETE", `/models/${imported.id}`, 204);
 
     // The event stream is hijacked (no hook sees it): checked here.
     const stream = await ok("GET", `/jobs/${done.id}/events`, 200);

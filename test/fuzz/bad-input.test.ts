@@ -14,7 +14,17 @@
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ModelSpec } from "../../src/engine/index.js";
 import { buildTestApp } from "../http/helper.js";
+import { storeModel } from "../http/models-helpers.js";
+import {
+  breakImport,
+  breakTopology,
+  brokenModelRef,
+  genExported,
+  genSamples,
+  importBody,
+} from "./gen-models.js";
 import {
   breakCsv,
   breakRequest,
@@ -86,7 +96,15 @@ function routesOf(doc: {
 }
 
 /** Ids the service created during the run (201/202 answers), to fuzz `{id}` routes with real ones. */
-const created: { jobs: string[]; datasets: string[] } = { jobs: [], datasets: [] };
+const created: { jobs: string[]; datasets: string[]; models: string[] } = {
+  jobs: [],
+  datasets: [],
+  models: [],
+};
+
+/** Where the ids of a path's resource are kept. */
+const poolOf = (path: string) =>
+  path.startsWith("/jobs") ? created.jobs : path.startsWith("/models") ? created.models : created.datasets;
 
 const GARBAGE_IDS = [
   "1",
@@ -123,7 +141,7 @@ const HEADER_VALUES = ["abc", "0", "1", "-1", "999999999999", "x".repeat(300), "
 
 /** A request to a route known only from the OpenAPI document: real or garbage ids, odd queries and headers. */
 function extraRequest(r: Rand, route: RouteDoc): WireRequest {
-  const pool = route.path.startsWith("/jobs") ? created.jobs : created.datasets;
+  const pool = poolOf(route.path);
   let idKind: string | undefined;
   const path = route.path.replace(/\{[^}]+\}/g, () => {
     const real = pool.length > 0 && r.bool(0.5);
@@ -191,7 +209,7 @@ async function exchange(
   const verdict = judge(req, answer, opts);
   if (answer.status === 201 || answer.status === 202) {
     const id = (tryParse(answer.body)?.value as { id?: unknown } | undefined)?.id;
-    if (typeof id === "string") (req.url.startsWith("/jobs") ? created.jobs : created.datasets).push(id);
+    if (typeof id === "string") poolOf(req.url).push(id);
   }
   tally.record(req, answer, verdict.known, opts.group);
   if (verdict.violations.length > 0) throw new Error(describeFailure(req, answer, verdict.violations));
@@ -345,6 +363,91 @@ describe("bad input (property-based, over HTTP)", () => {
     });
     expect(health.status).toBe(200);
   }, 60_000);
+
+  it("the model registry's forms: model and initialWeights by id, a Keras topology, imports; valid and broken", async () => {
+    await check(70, runs(120), async (r) => {
+      const e = genExported(r);
+      const x = genSamples(r, e.plan);
+      const kind = r.int(0, 6);
+      if (kind === 0) {
+        // A stored model named by id, valid: /predict answers with its weights.
+        const id = await storeModel(app, e.plan.model as unknown as ModelSpec, e.weights as never);
+        const body = { model: { modelId: id }, x };
+        await exchange(app, wire("/predict", body), { plan: e.plan, group: "model: {modelId}" });
+      } else if (kind === 1) {
+        const route = r.pick(["/predict", "/gradients", "/train"] as const);
+        const body: Record<string, unknown> =
+          route === "/predict"
+            ? { model: brokenModelRef(r), x }
+            : route === "/gradients"
+              ? { model: brokenModelRef(r), x: x[0]!, y: 0 }
+              : {
+                  model: e.plan.model,
+                  initialWeights: brokenModelRef(r),
+                  dataset: { name: "xor" },
+                  optimizer: { type: "sgd", learningRate: 0.1 },
+                  epochs: 1,
+                };
+        const answer = await exchange(app, wire(route, body as never), { group: "broken {modelId}" });
+        expect(answer.status).toBeGreaterThanOrEqual(400);
+        expect(answer.status).toBeLessThan(500);
+      } else if (kind === 2 && e.tfjs) {
+        // The model's own Keras topology as `model`: the same model.
+        const body = { model: e.tfjs.modelJson.modelTopology, weights: e.weights, x };
+        await exchange(app, wire("/predict", body as never), {
+          plan: e.plan,
+          group: "model: Keras topology",
+        });
+      } else if (kind === 3 && e.tfjs) {
+        const topology = breakTopology(r, JSON.parse(JSON.stringify(e.tfjs.modelJson.modelTopology)));
+        const answer = await exchange(
+          app,
+          wire("/predict", { model: topology, weights: e.weights, x } as never),
+          {
+            group: "broken Keras topology",
+          },
+        );
+        expect(answer.status).not.toBe(500);
+      } else if (kind === 4) {
+        const body = importBody(e);
+        if (!body) return;
+        const answer = await exchange(app, wire("/models", body), { group: "POST /models" });
+        expect(answer.status).toBe(201);
+      } else if (kind === 6) {
+        // A multipart upload cut, unbounded or with odd parts: a 400/413 naming a part or the root.
+        const part = (name: string, value: string) =>
+          `--XYZ\r\nContent-Disposition: form-data; name="${name}"; filename="${name}"\r\n\r\n${value}\r\n`;
+        const parts = [
+          part("model.json", r.pick(["{}", "[", JSON.stringify(importBody(e) ?? {})])),
+          part(r.pick(["weights.bin", "x.bin", "model.json"]), "abcd"),
+        ];
+        const text = r.pick([
+          `${parts.join("")}--XYZ--\r\n`,
+          parts.join(""),
+          parts[0]!.slice(0, r.int(0, parts[0]!.length)),
+          "abc",
+        ]);
+        const contentType = r.pick([
+          "multipart/form-data; boundary=XYZ",
+          "multipart/form-data",
+          "multipart/form-data; boundary=Q",
+        ]);
+        const answer = await exchange(
+          app,
+          { method: "POST", url: "/models", contentType, text, kinds: ["multipart"] },
+          { group: "multipart POST /models" },
+        );
+        expect([400, 413, 422]).toContain(answer.status);
+      } else if (kind === 5) {
+        const body = importBody(e);
+        if (!body) return;
+        const answer = await exchange(app, wire("/models", breakImport(r, body)), {
+          group: "broken POST /models",
+        });
+        expect(answer.status).not.toBe(500);
+      }
+    });
+  }, 120_000);
 
   it("routes documented beyond these (jobs, stored data sets, …) answer 2xx or a 4xx problem+json", async () => {
     const extra = documented.filter((r) => !CORE.has(`${r.method} ${r.path}`));

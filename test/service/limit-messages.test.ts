@@ -5,7 +5,6 @@
  * check the messages of the others, and of the budget check, directly.
  */
 import { describe, expect, it } from "vitest";
-import type { TrainRequest } from "../../src/schemas/requests.js";
 import {
   OverloadedError,
   RateLimitedError,
@@ -13,6 +12,7 @@ import {
   UnprocessableError,
   WorkerFailedError,
 } from "../../src/service/errors.js";
+import type { ResolvedTrainRequest } from "../../src/service/models/resolve.js";
 import {
   checkBatchBytes,
   checkWork,
@@ -79,7 +79,7 @@ describe("limit errors name their variable", () => {
 describe("MAX_BATCH_BYTES at its default, 512 MiB", () => {
   // 28×28×1 → conv2d(1024, 1×1) → flatten → dense(1, sigmoid): 1,606,420 values per sample,
   // 12.9 MB, so 41 samples (502 MiB) fit and 42 (515 MiB) do not.
-  const body = (n: number): TrainRequest =>
+  const body = (n: number): ResolvedTrainRequest =>
     ({
       model: {
         inputShape: [28, 28, 1],
@@ -97,7 +97,7 @@ describe("MAX_BATCH_BYTES at its default, 512 MiB", () => {
       optimizer: { type: "sgd", learningRate: 0.1 },
       epochs: 1,
       batchSize: n,
-    }) as TrainRequest;
+    }) as ResolvedTrainRequest;
   const wide = { maxParams: 2_000_000, maxWork: 2e10 };
 
   it("plans a batch just under it and refuses one just over, at batchSize", async () => {

@@ -48,8 +48,14 @@ export type Loss = z.input<typeof LossSchema>;
 /** A loss by name (the form sends names only). */
 export type LossName = Extract<Loss, string>;
 
-/** The body of POST /train and POST /jobs. */
-export type TrainBody = z.input<typeof TrainRequestSchema>;
+/**
+ * The body of POST /train and POST /jobs as the page sends it: the spec and weights inline (the
+ * service also takes a stored model's id or a Keras topology there, which the page does not send).
+ */
+export type TrainBody = Omit<z.input<typeof TrainRequestSchema>, "model" | "initialWeights"> & {
+  model: ModelSpec;
+  initialWeights?: WeightsInput;
+};
 export type OptimizerSpec = TrainBody["optimizer"];
 export type OptimizerType = OptimizerSpec["type"];
 export type DatasetRef = TrainBody["dataset"];
@@ -61,8 +67,8 @@ export type OptimizerStateInput = z.input<typeof OptimizerStateSchema>;
  * normalisation uses the sample's statistics), which the form sends only for a model with
  * dropout or batch normalisation.
  */
-export type GradientsBody = z.input<typeof GradientsRequestSchema>;
-export type PredictBody = z.input<typeof PredictRequestSchema>;
+export type GradientsBody = Omit<z.input<typeof GradientsRequestSchema>, "model"> & { model: ModelSpec };
+export type PredictBody = Omit<z.input<typeof PredictRequestSchema>, "model"> & { model: ModelSpec };
 export type StoreDatasetBody = z.input<typeof StoreDatasetJsonSchema>;
 
 /** The body of POST /models that stores a model given as a spec and weights. */

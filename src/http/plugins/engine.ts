@@ -1,5 +1,6 @@
 import fp from "fastify-plugin";
 import { EngineService } from "../../service/engine-service.js";
+import type { ModelLookup } from "../../service/models/resolve.js";
 import { EnginePool, type PoolOptions } from "../../service/pool.js";
 import type { MaybePromise, StoredDataset } from "../../service/store/dataset-store.js";
 
@@ -22,6 +23,8 @@ export interface EnginePluginOptions {
   maxBatchBytes?: number;
   /** Looks up a stored data set by id (`{ "dataset": { "id" } }`), in SQLite or PostgreSQL. */
   storedDatasets?: (id: string) => MaybePromise<StoredDataset | undefined>;
+  /** The stored models requests name (`{ "model": { "modelId" } }`), per owner. */
+  models?: ModelLookup;
 }
 
 /** Starts the worker pool, decorates `app.engine`, and drains the pool when the app closes. */
@@ -39,6 +42,7 @@ export default fp<EnginePluginOptions>(
           maxBatchBytes: opts.maxBatchBytes,
         },
         opts.storedDatasets,
+        opts.models,
       ),
     );
     app.decorate("pool", pool);

@@ -23,7 +23,7 @@ const gradients: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) =>
-      sendJsonText(reply, await app.engine.gradients(request.body, abortOnDisconnect(reply))),
+      sendJsonText(reply, await app.engine.gradients(request.body, abortOnDisconnect(reply), request.owner)),
   );
 };
 

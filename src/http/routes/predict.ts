@@ -19,7 +19,7 @@ const predict: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) =>
-      sendJsonText(reply, await app.engine.predict(request.body, abortOnDisconnect(reply))),
+      sendJsonText(reply, await app.engine.predict(request.body, abortOnDisconnect(reply), request.owner)),
   );
 };
 

@@ -29,10 +29,10 @@ const train: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       await app.storedDatasets.checkAccess(request.body.dataset, request.owner);
-      const outcome = await app.engine.train(request.body, abortOnDisconnect(reply));
+      const outcome = await app.engine.train(request.body, abortOnDisconnect(reply), request.owner);
       return sendJsonText(
         reply,
-        await savedTrainAnswer(app.store.models, request.body, outcome, request.owner),
+        await savedTrainAnswer(app.store.models, outcome.request, outcome, request.owner),
       );
     },
   );

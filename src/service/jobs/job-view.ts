@@ -34,7 +34,7 @@ export async function newJob(
   { owner, idempotencyKey, priority = DEFAULT_PRIORITY }: NewJobOptions,
   hash: string | null,
 ): Promise<{ seeded: TrainRequest; job: NewJob }> {
-  const { request: seeded, epochs } = await engine.prepareTrain(req);
+  const { request: seeded, epochs } = await engine.prepareTrain(req, owner);
   return {
     seeded,
     job: {

@@ -1,10 +1,10 @@
 import type { JobProgress } from "../../schemas/jobs.js";
 import type { Problem } from "../../schemas/problem.js";
-import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import type { EngineService } from "../engine-service.js";
 import { ProblemError } from "../errors.js";
 import type { NewModel } from "../models/model-store.js";
+import type { ResolvedTrainRequest } from "../models/resolve.js";
 import { modelOf } from "../models/saved-model.js";
 import { readStoredRequest } from "../plan/stored-request.js";
 import type { EnginePool } from "../pool.js";
@@ -357,7 +357,7 @@ function finalEvent(ended: JobRecord, data: Record<string, unknown>): JobEvent {
  * @throws ProblemError (422) with its reason when it no longer parses (stored by another version
  *   of the service, or edited): the job fails with that problem rather than a crash.
  */
-export function storedRequest(text: string | undefined, job: string): TrainRequest {
+export function storedRequest(text: string | undefined, job: string): ResolvedTrainRequest {
   try {
     if (text === undefined) throw new Error(`job ${job} has no stored request`);
     return readStoredRequest(text, job);

@@ -9,6 +9,7 @@ import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import type { JsonText } from "../engine-task.js";
 import { type ModelSource, type ModelStore, type NewModel, newModelId } from "./model-store.js";
+import type { ResolvedTrainRequest } from "./resolve.js";
 
 /**
  * The metrics and history summary a model is stored with (its `metrics`): the final metrics at the
@@ -92,7 +93,7 @@ export interface TrainedModel {
  * @param source "job" (with `jobId`) or "train".
  */
 export function modelOf(
-  request: TrainRequest,
+  request: ResolvedTrainRequest,
   trained: TrainedModel,
   at: { owner: string; source: Exclude<ModelSource, "import">; jobId?: string; createdAt?: string },
 ): NewModel {
@@ -126,7 +127,7 @@ export const DIVERGED_NOT_SAVED =
  */
 export async function savedTrainAnswer(
   models: ModelStore,
-  request: TrainRequest,
+  request: ResolvedTrainRequest,
   outcome: { json: JsonText<TrainResponse>; model?: TrainedModel },
   owner: string,
 ): Promise<JsonText<TrainResponse>> {

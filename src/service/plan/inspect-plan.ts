@@ -1,7 +1,7 @@
 import { checkSamples, type GradientsOptions, type NumericalCheckOptions } from "../../engine/index.js";
-import type { GradientsRequest, PredictRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
 import type { EngineTask } from "../engine-task.js";
+import type { ResolvedGradientsRequest, ResolvedPredictRequest } from "../models/resolve.js";
 import { checkBatchBytes, checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
 import { buffersOf, drawSeed, inlineDataset } from "./request-data.js";
 
@@ -22,7 +22,7 @@ export interface InspectPlan<T extends EngineTask> {
  * @throws UnprocessableError / InvalidRequestError naming the field.
  */
 export function planGradients(
-  req: GradientsRequest,
+  req: ResolvedGradientsRequest,
   limits: EngineLimits,
 ): InspectPlan<Extract<EngineTask, { kind: "gradients" }>> {
   const summary = describe(req.model, limits);
@@ -71,7 +71,7 @@ export function planGradients(
  * @throws UnprocessableError / InvalidRequestError naming the field.
  */
 export function planPredict(
-  req: PredictRequest,
+  req: ResolvedPredictRequest,
   limits: EngineLimits,
 ): InspectPlan<Extract<EngineTask, { kind: "predict" }>> {
   const summary = describe(req.model, limits);

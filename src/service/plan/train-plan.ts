@@ -10,6 +10,7 @@ import {
 } from "../../engine/index.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import { nestedToNamedTensors, type Path } from "../convert.js";
+import type { ResolvedTrainRequest } from "../models/resolve.js";
 import { wantsGradients } from "../models/saved-model.js";
 import {
   type Budget,
@@ -29,7 +30,7 @@ import { buffersOf, drawSeed, type StoredDatasets, trainingData, trainingPaths }
  */
 export interface TrainPlan {
   /** The request as it runs: the client's, with its seed fixed (drawn here when absent). What a job stores. */
-  request: TrainRequest & { seed: number };
+  request: ResolvedTrainRequest & { seed: number };
   /** The model's description, built once for the whole check. */
   summary: ModelSummary;
   /** The training data, of which the last `nVal` samples are held out. */
@@ -67,7 +68,7 @@ export interface TrainPlan {
  *   at `dataset.id` for an unknown stored data set.
  */
 export async function planTraining(
-  req: TrainRequest,
+  req: ResolvedTrainRequest,
   limits: EngineLimits,
   stored: StoredDatasets | undefined,
   budget: Budget,

@@ -1,0 +1,110 @@
+import { z } from "zod";
+import type { $ZodType } from "zod/v4/core";
+import { NamedTensorsInputSchema } from "./common.js";
+import { ModelSpecSchema } from "./model.js";
+
+/**
+ * The other forms a request's `model` and `initialWeights` take: a stored model named by id, and a
+ * Keras/tfjs `Sequential` topology as a `model.json` holds it. The service resolves them into a
+ * `ModelSpec` and weights before planning (src/service/models/resolve.ts).
+ */
+
+/** A stored model's id as a request names it. */
+const ModelIdSchema = z.string().min(1).max(100).describe("A stored model's id (`mdl_…`, see GET /models).");
+
+/** `{ modelId }`: a stored model named in a request (`model`, `initialWeights`). */
+export const ModelRefSchema = z.strictObject({ modelId: ModelIdSchema }).meta({
+  id: "ModelRef",
+  description: "A stored model, by id: its spec (and, where weights go, its weights).",
+});
+
+/** One layer of a Keras topology: the class and its options are checked by the import (422 naming them). */
+const KerasLayerSchema = z.looseObject({
+  class_name: z
+    .string()
+    .describe("The Keras class: `Dense`, `Conv2D`, `MaxPooling2D`, `BatchNormalization`, …"),
+  config: z.looseObject({}).describe("Its options, snake_case as Keras writes them."),
+});
+
+/**
+ * A Keras `Sequential` topology, checked only as far as its structure (objects where objects go);
+ * the classes and options are the import's to judge (kerasToSpec: 422 naming them).
+ */
+export const KerasSequentialSchema = z
+  .looseObject({
+    class_name: z.string().describe('"Sequential" (the only class this service imports).'),
+    config: z
+      .looseObject({ name: z.string().optional(), layers: z.array(KerasLayerSchema) })
+      .describe("`{ name?, layers: [{ class_name, config }, …] }` with snake_case keys."),
+    loss: z
+      .unknown()
+      .optional()
+      .describe('The loss (a Keras name such as "categorical_crossentropy"), else `training_config.loss`.'),
+  })
+  .meta({
+    id: "KerasSequential",
+    description:
+      "A Keras/tfjs `Sequential` topology, as `modelTopology` of a TensorFlow.js `model.json`: class names " +
+      "(`Dense`, `Conv2D`, `MaxPooling2D`, …), snake_case config keys, `batch_input_shape` on the first layer. " +
+      "Training needs a loss: `loss` beside `class_name`, or `training_config.loss`.",
+  });
+
+/**
+ * A union that validates with the one branch `pick` chooses from the value's keys, instead of
+ * trying every branch: errors are those of the branch the client meant, with its own paths and
+ * messages (an ordinary `ModelSpec` gets exactly the answers it got before the other forms
+ * existed). The OpenAPI document still shows every branch (`anyOf`). `fallback` is the branch
+ * of a value with none of the other forms' keys; the hints of keras-hints.ts read only it.
+ */
+export function dispatchUnion<const T extends readonly [$ZodType, ...$ZodType[]]>(
+  options: T,
+  pick: (value: unknown) => T[number],
+  fallback: T[number],
+) {
+  const union = z.union(options);
+  const zod = union._zod as unknown as {
+    parse: (payload: unknown, ctx: unknown) => unknown;
+    run: (payload: unknown, ctx: unknown) => unknown;
+    def: { pick?: (value: unknown) => $ZodType; fallback?: $ZodType };
+  };
+  const parse = (payload: unknown, ctx: unknown) =>
+    (pick((payload as { value: unknown }).value)._zod.run as (p: unknown, c: unknown) => unknown)(
+      payload,
+      ctx,
+    );
+  zod.parse = parse;
+  zod.run = parse;
+  zod.def.pick = pick;
+  zod.def.fallback = fallback;
+  return union;
+}
+
+export const hasKey = (value: unknown, key: string) =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key);
+
+/** Whether a request's `model` or `initialWeights` names a stored model (`{ modelId }`). */
+export const isModelRef = (value: unknown): value is { modelId: string } => hasKey(value, "modelId");
+
+/** Whether a request's `model` is a Keras topology (`{ class_name, config }`). */
+export const isKerasModel = (value: unknown): boolean => hasKey(value, "class_name");
+
+/**
+ * A request's `model`: the engine's `ModelSpec`, a stored model (`{ modelId }`) or a Keras
+ * `Sequential` topology (`{ class_name, config }`), told apart by their keys.
+ */
+export const ModelFieldSchema = dispatchUnion(
+  [ModelSpecSchema, ModelRefSchema, KerasSequentialSchema],
+  (v) => (isModelRef(v) ? ModelRefSchema : isKerasModel(v) ? KerasSequentialSchema : ModelSpecSchema),
+  ModelSpecSchema,
+);
+
+/** A request's `initialWeights` / `weights`: nested arrays by name, or a stored model's weights (`{ modelId }`). */
+export const WeightsFieldSchema = dispatchUnion(
+  [NamedTensorsInputSchema, ModelRefSchema],
+  (v) => (isModelRef(v) ? ModelRefSchema : NamedTensorsInputSchema),
+  NamedTensorsInputSchema,
+);
+
+export type ModelField = z.output<typeof ModelFieldSchema>;
+export type ModelRef = z.output<typeof ModelRefSchema>;
+export type KerasSequentialInput = z.output<typeof KerasSequentialSchema>;

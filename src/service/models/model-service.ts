@@ -1,0 +1,217 @@
+import { ENGINE_VERSION, type ModelSpec, type NamedTensors, weightsSha256 } from "../../engine/index.js";
+import type { ImportModelJson, ImportModelNative, ModelList, ModelView } from "../../schemas/models.js";
+import type { GradientsResponse, PredictResponse } from "../../schemas/responses.js";
+import { nestedToNamedTensors } from "../convert.js";
+import type { EngineService } from "../engine-service.js";
+import type { JsonText } from "../engine-task.js";
+import { InvalidRequestError, NotFoundError } from "../errors.js";
+import { kerasToSpec, tfjsWeightsToTensors } from "./formats/keras-import.js";
+import { toOnnx } from "./formats/onnx.js";
+import { lossOfModelJson, type TfjsModelJson, toTfjs } from "./formats/tfjs.js";
+import { type ModelRecord, type ModelStore, newModelId } from "./model-store.js";
+
+type Path = (string | number)[];
+
+/** The path of `weights.bin` in an exported `model.json`: relative, so tfjs fetches it beside the document. */
+export const TFJS_WEIGHTS_PATH = "weights.bin";
+
+/**
+ * The model registry as the API shows it (GET/DELETE /models…, POST /models/{id}/predict and
+ * /gradients, the exports, imports): every method sees only `owner`'s models (404 for others').
+ */
+export class ModelService {
+  constructor(
+    private readonly store: ModelStore,
+    private readonly engine: EngineService,
+  ) {}
+
+  /** @throws NotFoundError */
+  async get(id: string, owner: string): Promise<ModelView> {
+    return modelView(await this.record(id, owner));
+  }
+
+  /**
+   * Newest first, one page.
+   * @throws InvalidRequestError naming `querystring.after` when it names none of the owner's models.
+   */
+  async list(query: { limit: number; after?: string }, owner: string): Promise<ModelList> {
+    const page = await this.store.list(query.limit, { after: query.after, owner });
+    if (!page)
+      throw new InvalidRequestError(`no model ${query.after} to list after`, [
+        { path: "querystring.after", message: "not the id of a model" },
+      ]);
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    const last = page.items.at(-1);
+    if (last) params.set("after", last.id);
+    return {
+      models: page.items.map(modelView),
+      hasMore: page.hasMore,
+      next: page.hasMore ? `/models?${params}` : null,
+    };
+  }
+
+  /** @throws NotFoundError */
+  async delete(id: string, owner: string): Promise<void> {
+    if (!(await this.store.delete(id, owner))) throw notFound(id);
+  }
+
+  /** POST /models/{id}/predict: POST /predict with the stored spec and weights (inference mode). */
+  predict(id: string, x: unknown[], owner: string, signal?: AbortSignal): Promise<JsonText<PredictResponse>> {
+    return this.engine.predict({ model: { modelId: id }, x } as never, signal, owner).catch(asNotFound(id));
+  }
+
+  /** POST /models/{id}/gradients: POST /gradients at the stored weights. */
+  gradients(
+    id: string,
+    body: Record<string, unknown>,
+    owner: string,
+    signal?: AbortSignal,
+  ): Promise<JsonText<GradientsResponse>> {
+    return this.engine
+      .gradients({ ...body, model: { modelId: id } } as never, signal, owner)
+      .catch(asNotFound(id));
+  }
+
+  /**
+   * The TensorFlow.js LayersModel (`model.json` + `weights.bin`, docs/models.md).
+   * @throws NotFoundError; the format's 422 naming the layer it cannot express.
+   */
+  async tfjs(id: string, owner: string): Promise<{ modelJson: TfjsModelJson; weightsBin: Uint8Array }> {
+    const { record, weights } = await this.withWeights(id, owner);
+    return toTfjs(record.spec, weights, TFJS_WEIGHTS_PATH);
+  }
+
+  /**
+   * The ONNX model's bytes (the graph's default name, not the id: a model exported, imported and
+   * exported again gives the same bytes). @throws NotFoundError; the format's 422 naming the layer.
+   */
+  async onnx(id: string, owner: string): Promise<Uint8Array> {
+    const { record, weights } = await this.withWeights(id, owner);
+    return toOnnx(record.spec, weights);
+  }
+
+  /**
+   * Registers a model trained elsewhere: a TensorFlow.js `model.json`'s topology and manifest with
+   * its weights' bytes (multipart, or JSON with base64 `weightData`), stored with `source: "import"`.
+   * @param at where the model.json's fields sit in the request (`[]` for JSON, `["model.json"]` multipart)
+   * @throws kerasToSpec's 400/422 at `modelTopology…`; tfjsWeightsToTensors' 422 at
+   *   `weightsManifest…` / `weightData`; a 422 when the weights do not fit the model or it is
+   *   over MAX_PARAMS.
+   */
+  async import(
+    json: Omit<ImportModelJson, "weightData">,
+    weightData: Uint8Array,
+    owner: string,
+    at: Path = [],
+  ): Promise<ModelView> {
+    const given = json.loss !== undefined;
+    const loss = given ? json.loss : lossOfModelJson(json);
+    const lossAt = given ? [...at, "loss"] : [...at, "trainingConfig", "loss"];
+    const { spec } = kerasToSpec(json.modelTopology, [...at, "modelTopology"], loss, lossAt);
+    const weights = tfjsWeightsToTensors(
+      spec,
+      json.weightsManifest,
+      weightData,
+      [...at, "weightsManifest"],
+      [...at, "weightData"],
+    );
+    this.engine.checkModel(spec, weights, [...at, "modelTopology"], [...at, "weightsManifest"]);
+    return this.register(spec, weights, owner);
+  }
+
+  /**
+   * Registers a model given in the engine's own form (`{ model, weights }`, weights as /train
+   * answers them), stored with `source: "import"`.
+   * @throws InvalidRequestError (400) for ragged weights; a 422 naming `model…` or `weights…`
+   *   when the weights do not fit the model or it is over MAX_PARAMS.
+   */
+  async importNative(body: ImportModelNative, owner: string): Promise<ModelView> {
+    const weights = nestedToNamedTensors(body.weights, ["weights"]);
+    this.engine.checkModel(body.model, weights, ["model"], ["weights"]);
+    return this.register(body.model, weights, owner);
+  }
+
+  private async register(spec: ModelSpec, weights: NamedTensors, owner: string): Promise<ModelView> {
+    const record = await this.store.insert({
+      id: newModelId(),
+      owner,
+      createdAt: new Date().toISOString(),
+      source: "import",
+      jobId: null,
+      spec,
+      optimizer: null,
+      metrics: null,
+      dataset: null,
+      seed: null,
+      engineVersion: ENGINE_VERSION,
+      weightsSha256: weightsSha256(weights),
+      parameters: countValues(weights),
+      weights,
+    });
+    return modelView(record);
+  }
+
+  private async record(id: string, owner: string): Promise<ModelRecord> {
+    const record = await this.store.get(id, owner);
+    if (!record) throw notFound(id);
+    return record;
+  }
+
+  private async withWeights(
+    id: string,
+    owner: string,
+  ): Promise<{ record: ModelRecord; weights: NamedTensors }> {
+    const record = await this.record(id, owner);
+    const weights = await this.store.weights(id, owner);
+    // Deleted between the two reads.
+    if (!weights) throw notFound(id);
+    return { record, weights };
+  }
+}
+
+/** The record as the API shows it: without its owner, with its links. */
+export function modelView(record: ModelRecord): ModelView {
+  const self = `/models/${record.id}`;
+  return {
+    id: record.id,
+    createdAt: record.createdAt,
+    source: record.source,
+    jobId: record.jobId,
+    spec: record.spec as ModelView["spec"],
+    optimizer: record.optimizer,
+    metrics: record.metrics,
+    dataset: record.dataset,
+    seed: record.seed,
+    engineVersion: record.engineVersion,
+    weightsSha256: record.weightsSha256,
+    parameters: record.parameters,
+    links: {
+      self,
+      predict: `${self}/predict`,
+      gradients: `${self}/gradients`,
+      tfjs: `${self}/tfjs/model.json`,
+      onnx: `${self}/onnx`,
+    },
+  };
+}
+
+function notFound(id: string): NotFoundError {
+  return new NotFoundError(`no model ${id}`);
+}
+
+/**
+ * The 404 the engine gives at `model.modelId` for a model of the path (deleted meanwhile, or
+ * another owner's) is the route's plain 404: the body has no such field.
+ */
+function asNotFound(id: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof NotFoundError) throw notFound(id);
+    throw err;
+  };
+}
+
+function countValues(weights: NamedTensors): number {
+  let n = 0;
+  for (const t of Object.values(weights)) n += t.data.length;
+  return n;
+}

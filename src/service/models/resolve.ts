@@ -1,0 +1,125 @@
+/**
+ * A request's `model` and `initialWeights` in their other forms — a stored model (`{ modelId }`)
+ * or a Keras `Sequential` topology — resolved into the engine's `ModelSpec` and weights, per owner,
+ * before the request is planned: the plans (src/service/plan) see only the engine's language.
+ */
+import type { ModelSpec } from "../../engine/index.js";
+import type { NestedNumbers } from "../../schemas/common.js";
+import { isKerasModel, isModelRef, type ModelField } from "../../schemas/model-refs.js";
+import type { GradientsRequest, PredictRequest, TrainRequest } from "../../schemas/requests.js";
+import { namedTensorsToNested, type Path } from "../convert.js";
+import { fieldError, NotFoundError, UnprocessableError } from "../errors.js";
+import { kerasToSpec } from "./formats/keras-import.js";
+import type { ModelStore } from "./model-store.js";
+
+/** What resolving needs of the model store: a model and its weights, by id and owner. */
+export type ModelLookup = Pick<ModelStore, "get" | "weights">;
+
+type NestedWeights = Record<string, NestedNumbers>;
+
+/** A training request with its model as a `ModelSpec` and its initial weights by name (what a job stores). */
+export type ResolvedTrainRequest = Omit<TrainRequest, "model" | "initialWeights"> & {
+  model: ModelSpec;
+  initialWeights?: NestedWeights;
+};
+/** A /gradients body with its model as a `ModelSpec` (and a stored model's weights when it sent none). */
+export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & { model: ModelSpec };
+/** A /predict body with its model as a `ModelSpec` and its weights (a stored model's when it sent none). */
+export type ResolvedPredictRequest = Omit<PredictRequest, "model" | "weights"> & {
+  model: ModelSpec;
+  weights: NestedWeights;
+};
+
+/** Who asks (their models only) and where models are found (none without a store). */
+export interface ResolveContext {
+  models?: ModelLookup;
+  /** Undefined: any owner's (a job's stored request, already resolved when it was created). */
+  owner?: string;
+}
+
+/** The 404 of an id that names none of the owner's models, at the request field that gave it. */
+export function unknownModel(id: string, path: Path): NotFoundError {
+  const message = "no stored model of this client has this id (GET /models lists them)";
+  return new NotFoundError(`no model ${id}`, [fieldError(path, message)]);
+}
+
+/**
+ * A request's `model` as a `ModelSpec`: a stored model's spec (with its id, for its weights), a
+ * Keras topology converted (docs/models.md), or the spec itself.
+ * @param forTraining a Keras topology must then carry a loss (422 at `model.loss` otherwise).
+ * @throws NotFoundError at `model.modelId`; kerasToSpec's 400/422 at `model.config…`.
+ */
+export async function resolveModel(
+  model: ModelField,
+  ctx: ResolveContext,
+  forTraining: boolean,
+  at: Path = ["model"],
+): Promise<{ spec: ModelSpec; modelId?: string }> {
+  if (isModelRef(model)) {
+    const record = await ctx.models?.get(model.modelId, ctx.owner);
+    if (!record) throw unknownModel(model.modelId, [...at, "modelId"]);
+    return { spec: record.spec, modelId: record.id };
+  }
+  if (isKerasModel(model)) {
+    const keras = model as { loss?: unknown };
+    const lossAt = keras.loss === undefined ? [...at, "training_config", "loss"] : [...at, "loss"];
+    const { spec, lossGiven } = kerasToSpec(model, at, keras.loss, lossAt);
+    if (forTraining && !lossGiven) {
+      const message =
+        'training needs a loss: `loss` beside `class_name` (a Keras name such as "categorical_crossentropy" ' +
+        "or one of ModelSpec's), or `training_config.loss` in the topology";
+      throw new UnprocessableError(message, [fieldError([...at, "loss"], message)]);
+    }
+    return { spec };
+  }
+  return { spec: model as ModelSpec };
+}
+
+/**
+ * A stored model's weights by name, as a request would send them (the engine's float64 values).
+ * @throws NotFoundError at `path` when the owner has no such model.
+ */
+export async function storedWeights(id: string, ctx: ResolveContext, path: Path): Promise<NestedWeights> {
+  const weights = await ctx.models?.weights(id, ctx.owner);
+  if (!weights) throw unknownModel(id, path);
+  // Stored weights are finite (a diverged run keeps its last finite ones): no null in them.
+  return namedTensorsToNested(weights) as NestedWeights;
+}
+
+/**
+ * POST /train and /jobs: `model` and `initialWeights` resolved. A job stores the result, so a job
+ * queued for an hour runs what was checked at its creation even if its source model is deleted.
+ */
+export async function resolveTrain(req: TrainRequest, ctx: ResolveContext): Promise<ResolvedTrainRequest> {
+  const { spec } = await resolveModel(req.model, ctx, true);
+  const given = req.initialWeights;
+  const initialWeights = isModelRef(given)
+    ? await storedWeights(given.modelId, ctx, ["initialWeights", "modelId"])
+    : (given as NestedWeights | undefined);
+  const { initialWeights: _, ...rest } = req;
+  return { ...rest, model: spec, ...(initialWeights ? { initialWeights } : {}) };
+}
+
+/** POST /gradients: the model resolved; a stored model's weights when `weights` is absent. */
+export async function resolveGradients(
+  req: GradientsRequest,
+  ctx: ResolveContext,
+): Promise<ResolvedGradientsRequest> {
+  const { spec, modelId } = await resolveModel(req.model, ctx, false);
+  const weights =
+    req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
+  return { ...req, model: spec, ...(weights ? { weights } : {}) };
+}
+
+/** POST /predict: the model resolved; a stored model's weights when `weights` is absent. */
+export async function resolvePredict(
+  req: PredictRequest,
+  ctx: ResolveContext,
+): Promise<ResolvedPredictRequest> {
+  const { spec, modelId } = await resolveModel(req.model, ctx, false);
+  const weights =
+    req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
+  // The schema requires `weights` unless `model` names a stored model, which then gave them.
+  if (!weights) throw new Error("a /predict body without weights passed its schema");
+  return { ...req, model: spec, weights };
+}

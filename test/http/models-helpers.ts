@@ -1,0 +1,71 @@
+import type { FastifyInstance } from "fastify";
+import { ENGINE_VERSION, type ModelSpec, weightsSha256 } from "../../src/engine/index.js";
+import type { NestedNumbers } from "../../src/schemas/common.js";
+import { ANONYMOUS } from "../../src/service/auth.js";
+import { nestedToNamedTensors } from "../../src/service/convert.js";
+import { newModelId } from "../../src/service/models/model-store.js";
+
+/** Trains `body` through POST /train; its answer (weights as nested arrays, by name). */
+export async function trainThrough(
+  app: FastifyInstance,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ weights: Record<string, NestedNumbers>; seed: number; modelId?: string }> {
+  const res = await app.inject({ method: "POST", url: "/train", payload: body, headers });
+  if (res.statusCode !== 200) throw new Error(`/train answered ${res.statusCode}: ${res.body}`);
+  return res.json();
+}
+
+/**
+ * Stores a model as the registry does after a training (`source: "train"`), straight into
+ * `app.store.models`; its id.
+ */
+export async function storeModel(
+  app: FastifyInstance,
+  spec: ModelSpec,
+  nested: Record<string, NestedNumbers>,
+  owner = ANONYMOUS,
+): Promise<string> {
+  const weights = nestedToNamedTensors(nested, ["weights"]);
+  const record = await app.store.models.insert({
+    id: newModelId(),
+    owner,
+    createdAt: new Date().toISOString(),
+    source: "train",
+    jobId: null,
+    spec,
+    optimizer: { type: "sgd", learningRate: 0.1 },
+    metrics: null,
+    dataset: null,
+    seed: 1,
+    engineVersion: ENGINE_VERSION,
+    weightsSha256: weightsSha256(weights),
+    parameters: Object.values(weights).reduce((n, t) => n + t.data.length, 0),
+    weights,
+  });
+  return record.id;
+}
+
+/** A small classifier over 2 features and a data set it learns. */
+export const xorish = {
+  model: {
+    inputShape: [2],
+    layers: [
+      { type: "dense", units: 4, activation: "tanh" },
+      { type: "dense", units: 2, activation: "softmax" },
+    ],
+    loss: "sparseCategoricalCrossentropy",
+  } satisfies ModelSpec,
+  dataset: {
+    x: [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ],
+    y: [0, 1, 1, 0],
+  },
+  optimizer: { type: "sgd", learningRate: 0.5 },
+  epochs: 3,
+  seed: 7,
+};
