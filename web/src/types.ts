@@ -22,6 +22,7 @@ import type {
   TrainResponse,
 } from "../../src/schemas/index.js";
 import type { Job, JobProgress } from "../../src/schemas/jobs.js";
+import type { ImportModelNativeSchema, ModelSchema } from "../../src/schemas/models.js";
 import type { StoreDatasetJsonSchema, StoredDatasetResponse } from "../../src/schemas/stored-datasets.js";
 import type { OptimizerStateSchema } from "../../src/schemas/training.js";
 
@@ -71,10 +72,10 @@ export type GradientsBody = Omit<z.input<typeof GradientsRequestSchema>, "model"
 export type PredictBody = Omit<z.input<typeof PredictRequestSchema>, "model"> & { model: ModelSpec };
 export type StoreDatasetBody = z.input<typeof StoreDatasetJsonSchema>;
 
-/** The body of POST /models that stores a model given as a spec and weights. */
-export type SaveModelBody = { model: ModelSpec; weights: WeightsInput };
-/** A stored model, as POST /models answers (201). */
-export type ModelRecord = { id: string };
+/** The body of POST /models that stores a model given as a spec and weights (what "Save model" sends). */
+export type SaveModelBody = z.input<typeof ImportModelNativeSchema>;
+/** A stored model, as POST /models answers it (201) and GET /models/{id}. */
+export type ModelRecord = z.output<typeof ModelSchema>;
 
 export type Progress = JobProgress;
 export type DatasetsResponse = z.output<typeof DatasetsResponseSchema>;
