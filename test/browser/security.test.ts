@@ -83,4 +83,35 @@ describe.skipIf(!browserTestsRun)("CSP and API keys in headless Chromium", () =>
     expect(violations).toEqual([]);
     await page.close();
   }, 30_000);
+
+  it("the playground's Save model and ONNX download send the key (a bare link could not: 401)", async () => {
+    const { page, violations } = await open(
+      "/",
+      `localStorage.setItem("playground.apiKey", ${JSON.stringify(KEY)});`,
+    );
+    const keys: string[] = [];
+    page.on("request", (req) => {
+      if (new URL(req.url()).pathname.startsWith("/models")) keys.push(req.headers()["x-api-key"] ?? "none");
+    });
+    await page.waitForSelector("body[data-ready=true]");
+    await page.fill("#epochs", "5");
+    await page.click("#train");
+    await page.waitForSelector("#status[data-state=succeeded]");
+    await page.waitForSelector("#regions-note[data-verified=true]");
+    await page.locator("#frame").fill("0"); // epoch 1's weights: not the job's, so stored anew
+    await page.click("#save-model");
+    await page.waitForSelector("#model-info[data-model-id]");
+    const id = (await page.getAttribute("#model-info", "data-model-id"))!;
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-onnx")]);
+    expect(download.suggestedFilename()).toBe(`${id}.onnx`);
+    expect(keys).toEqual([KEY, KEY]); // POST /models, GET /models/{id}/onnx
+    expect((await app.inject({ method: "GET", url: `/models/${id}/onnx` })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: "GET", url: `/models/${id}/onnx`, headers: { "x-api-key": KEY } }))
+        .statusCode,
+    ).toBe(200);
+    expect(await page.isHidden("#model-error")).toBe(true);
+    expect(violations).toEqual([]);
+    await page.close();
+  }, 40_000);
 });
