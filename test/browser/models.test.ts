@@ -5,8 +5,9 @@
  * real consumers (@tensorflow/tfjs, onnxruntime-node), which predict what /models/{id}/predict
  * does.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { FastifyInstance } from "fastify";
 import { onnx } from "onnx-proto";
@@ -15,6 +16,8 @@ import type { Browser, Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp } from "../http/helper.js";
 import { browserTestsRun, launchChromium } from "./chromium.js";
+
+const RESULTS = join(import.meta.dirname, "..", "..", "test-results");
 
 /** xor's four corners, the samples every consumer predicts. */
 const CORNERS = [
@@ -50,6 +53,7 @@ describe.skipIf(!browserTestsRun)("the playground's Save model and downloads, in
   let base: string;
 
   beforeAll(async () => {
+    mkdirSync(RESULTS, { recursive: true });
     app = await buildTestApp();
     await app.listen({ port: 0, host: "127.0.0.1" });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -157,6 +161,7 @@ describe.skipIf(!browserTestsRun)("the playground's Save model and downloads, in
     const onnxOut = (await session.run(feeds))[session.outputNames[0]!]!;
     expectClose([...(onnxOut.data as Float32Array)], expected);
     expect(await page.isHidden("#model-error")).toBe(true);
+    await page.screenshot({ path: join(RESULTS, "playground-models.png"), fullPage: true });
 
     // the same weights, downloaded as JSON and uploaded: Save model stores them as a new model
     await page.click("#download-weights");
