@@ -206,7 +206,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         {
           name: "models",
           description:
-            "Stored models: list, predict, export to TensorFlow.js and ONNX, import from TensorFlow.js",
+            "Stored models: list, predict, export to TensorFlow.js and ONNX, import from TensorFlow.js.\n\n" +
+            '**Train, save, load in the browser.** `POST /train` with `"saveModel": true` (every succeeded job ' +
+            "saves too) answers `modelId`; then, in a page or in Node:\n\n" +
+            "```js\n" +
+            'import * as tf from "@tensorflow/tfjs";\n' +
+            'const model = await tf.loadLayersModel("<this server>/models/<modelId>/tfjs/model.json");\n' +
+            "model.predict(tf.tensor([[5.1, 3.5, 1.4, 0.2]])).print();\n" +
+            "```\n\n" +
+            'With API keys, pass `{ requestInit: { headers: { "x-api-key": key } } }` as the second argument. ' +
+            "The formats hold float32 (the engine's float64 weights rounded once); `GET /models/{id}/onnx` is the " +
+            "same model for onnxruntime.",
         },
         { name: "data", description: "Built-in and stored data sets" },
         { name: "meta", description: "Service status" },
