@@ -95,21 +95,23 @@ describe("weights named otherwise, placed by layer order", () => {
   });
 
   it.each([
-    [0, "foo/kernel", '"dense_0/kernel" (layer dense_0\'s kernel), expected "dense_Dense1/kernel"'],
-    [1, "foo/bias", '"dense_0/bias" (layer dense_0\'s bias), expected "dense_Dense1/bias"'],
-    [0, "dense_Dense1/kernal", '"dense_0/kernel" (layer dense_0\'s kernel), expected "dense_Dense1/kernel"'],
-    [5, "dense_Dense1/bias", '"dense_2/bias" (layer dense_2\'s bias), expected "dense_Dense2/bias"'],
+    [0, "foo/kernel", "dense_0's kernel", "dense_Dense1/kernel", "dense_0/kernel"],
+    [1, "foo/bias", "dense_0's bias", "dense_Dense1/bias", "dense_0/bias"],
+    [0, "dense_Dense1/kernal", "dense_0's kernel", "dense_Dense1/kernel", "dense_0/kernel"],
+    [5, "dense_Dense1/bias", "dense_2's bias", "dense_Dense2/bias", "dense_2/bias"],
     [
       7,
       "foo/moving_variance",
-      '"batchNormalization_1/moving_variance" (layer batchNormalization_1\'s moving_variance), expected "batch_normalization_BatchNormalization1/moving_variance"',
+      "batchNormalization_1's moving_variance",
+      "batch_normalization_BatchNormalization1/moving_variance",
+      "batchNormalization_1/moving_variance",
     ],
-  ])("entry %i renamed to %s is the entry named", (k, name, expected) => {
+  ])("entry %i renamed to %s is the entry named", (k, name, what, want, key) => {
     const manifest = tfjsNamed((n, i) => (i === k ? name : n));
     expect(refusal(() => tfjsWeightsToTensors(spec, manifest, weightsBin, ["weightsManifest"]))).toEqual([
       {
         path: `weightsManifest[0].weights[${k}].name`,
-        message: `weight "${name}" is not named as the model's weight at its place: by layer order it is ${expected} as the manifest names that layer's other weights, or "${expected.split('"')[1]}"`,
+        message: `weight "${name}" is not named as the model's weight at its place: by layer order it is layer ${what}, expected "${want}" (as the manifest names that layer's other weights) or "${key}"`,
       },
     ]);
   });

@@ -123,11 +123,13 @@ function byPlace(entries: Entry[], summary: ModelSummary): Map<Entry, string> {
     const params = order.filter((p) => layerOf(p.key) === layer).map((p) => paramOf(p.key));
     const param = baseParam(e.name);
     if (layerOf(e.name) !== prefix || !params.includes(param)) {
-      const want = `${prefix}/${paramOf(order[i]!.key)}`;
+      const key = order[i]!.key;
+      const want = `${prefix}/${paramOf(key)}`;
       throw unprocessable(
         [...e.path, "name"],
-        `weight "${e.name}" is not named as the model's weight at its place: by layer order it is "${order[i]!.key}" ` +
-          `(layer ${layer}'s ${paramOf(order[i]!.key)}), expected "${want}" as the manifest names that layer's other weights, or "${order[i]!.key}"`,
+        `weight "${e.name}" is not named as the model's weight at its place: by layer order it is layer ${layer}'s ` +
+          `${paramOf(key)}, expected "${want}"` +
+          (want === key ? "" : ` (as the manifest names that layer's other weights) or "${key}"`),
       );
     }
     result.set(e, `${layer}/${param}`);
