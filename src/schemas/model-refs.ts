@@ -26,28 +26,51 @@ const KerasLayerSchema = z.looseObject({
   config: z.looseObject({}).describe("Its options, snake_case as Keras writes them."),
 });
 
+/** A Keras `Sequential` config: `{ class_name, config: { layers } }`. */
+const KerasSequentialConfigSchema = z.looseObject({
+  class_name: z.string().describe('"Sequential" (the only class this service imports).'),
+  config: z
+    .looseObject({ name: z.string().optional(), layers: z.array(KerasLayerSchema) })
+    .describe("`{ name?, layers: [{ class_name, config }, …] }` with snake_case keys."),
+  loss: z
+    .unknown()
+    .optional()
+    .describe('The loss (a Keras name such as "categorical_crossentropy"), else `training_config.loss`.'),
+});
+
+/**
+ * The Sequential as `tensorflowjs_converter` wraps a Python Keras model in `modelTopology`:
+ * `{ keras_version, backend, model_config, training_config: { loss, … } }`.
+ */
+const KerasConvertedSchema = z.looseObject({
+  model_config: KerasSequentialConfigSchema.omit({ loss: true }).describe(
+    "The Sequential: `{ class_name, config: { layers } }`.",
+  ),
+  training_config: z
+    .looseObject({ loss: z.unknown().optional() })
+    .optional()
+    .describe("Keras' compile arguments; `loss` is the model's loss."),
+  loss: z.unknown().optional().describe("The loss, else `training_config.loss`."),
+});
+
 /**
  * A Keras `Sequential` topology, checked only as far as its structure (objects where objects go);
- * the classes and options are the import's to judge (kerasToSpec: 422 naming them).
+ * the classes and options are the import's to judge (kerasToSpec: 422 naming them). Either the
+ * Sequential config itself or, with `model_config`, as `tensorflowjs_converter` wraps it.
  */
-export const KerasSequentialSchema = z
-  .looseObject({
-    class_name: z.string().describe('"Sequential" (the only class this service imports).'),
-    config: z
-      .looseObject({ name: z.string().optional(), layers: z.array(KerasLayerSchema) })
-      .describe("`{ name?, layers: [{ class_name, config }, …] }` with snake_case keys."),
-    loss: z
-      .unknown()
-      .optional()
-      .describe('The loss (a Keras name such as "categorical_crossentropy"), else `training_config.loss`.'),
-  })
-  .meta({
+export const KerasSequentialSchema = dispatchUnion(
+  [KerasSequentialConfigSchema, KerasConvertedSchema],
+  (v) => (isConvertedKeras(v) ? KerasConvertedSchema : KerasSequentialConfigSchema),
+  KerasSequentialConfigSchema,
+  {
     id: "KerasSequential",
     description:
       "A Keras/tfjs `Sequential` topology, as `modelTopology` of a TensorFlow.js `model.json`: class names " +
-      "(`Dense`, `Conv2D`, `MaxPooling2D`, …), snake_case config keys, `batch_input_shape` on the first layer. " +
-      "Training needs a loss: `loss` beside `class_name`, or `training_config.loss`.",
-  });
+      "(`Dense`, `Conv2D`, `MaxPooling2D`, …), snake_case config keys, `batch_input_shape` on the first layer; " +
+      "or as `tensorflowjs_converter` writes a Python Keras model, `{ model_config, training_config }`. " +
+      "Training needs a loss: `loss` beside `class_name` (or `model_config`), or `training_config.loss`.",
+  },
+);
 
 /**
  * A union that validates with the one branch `pick` chooses from the value's keys, instead of
@@ -55,13 +78,17 @@ export const KerasSequentialSchema = z
  * messages (an ordinary `ModelSpec` gets exactly the answers it got before the other forms
  * existed). The OpenAPI document still shows every branch (`anyOf`). `fallback` is the branch
  * of a value with none of the other forms' keys; the hints of keras-hints.ts read only it.
+ * `meta` (an OpenAPI component's id and description) is given here: `.meta()` afterwards would
+ * return a copy without the dispatch.
  */
 export function dispatchUnion<const T extends readonly [$ZodType, ...$ZodType[]]>(
   options: T,
   pick: (value: unknown) => T[number],
   fallback: T[number],
+  meta?: { id: string; description: string },
 ) {
-  const union = z.union(options);
+  const plain = z.union(options);
+  const union = meta ? plain.meta(meta) : plain;
   const zod = union._zod as unknown as {
     parse: (payload: unknown, ctx: unknown) => unknown;
     run: (payload: unknown, ctx: unknown) => unknown;
@@ -85,8 +112,16 @@ export const hasKey = (value: unknown, key: string) =>
 /** Whether a request's `model` or `initialWeights` names a stored model (`{ modelId }`). */
 export const isModelRef = (value: unknown): value is { modelId: string } => hasKey(value, "modelId");
 
-/** Whether a request's `model` is a Keras topology (`{ class_name, config }`). */
-export const isKerasModel = (value: unknown): boolean => hasKey(value, "class_name");
+/** Whether a Keras topology is wrapped as `tensorflowjs_converter` writes it (`{ model_config }`). */
+const isConvertedKeras = (value: unknown): boolean =>
+  hasKey(value, "model_config") && !hasKey(value, "class_name");
+
+/**
+ * Whether a request's `model` is a Keras topology: `{ class_name, config }`, or `{ model_config }`
+ * as `tensorflowjs_converter` wraps it.
+ */
+export const isKerasModel = (value: unknown): boolean =>
+  hasKey(value, "class_name") || hasKey(value, "model_config");
 
 /**
  * A request's `model`: the engine's `ModelSpec`, a stored model (`{ modelId }`) or a Keras

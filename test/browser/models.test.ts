@@ -223,7 +223,7 @@ describe.skipIf(!browserTestsRun)("the playground's Save model and downloads, in
     );
     expect(posts).toEqual([]);
 
-    // A model tfjs cannot express (an activity regulariser) answers the export with a 422; the
+    // A model tfjs cannot express (an ELU of alpha 0.5) answers the export with a 422; the
     // page's request for its model's model.json is answered with that model's real answer.
     const train = await app.inject({
       method: "POST",
@@ -231,7 +231,11 @@ describe.skipIf(!browserTestsRun)("the playground's Save model and downloads, in
       payload: {
         model: {
           inputShape: [2],
-          layers: [{ type: "dense", units: 2, activation: "softmax", activityRegularizer: { l2: 0.01 } }],
+          layers: [
+            { type: "dense", units: 2 },
+            { type: "elu", alpha: 0.5 },
+            { type: "dense", units: 2, activation: "softmax" },
+          ],
           loss: "sparseCategoricalCrossentropy",
         },
         dataset: { name: "xor" },
@@ -244,7 +248,7 @@ describe.skipIf(!browserTestsRun)("the playground's Save model and downloads, in
     const refused = await app.inject({ method: "GET", url: `/models/${refusedId}/tfjs/model.json` });
     expect(refused.statusCode).toBe(422);
     const problem = refused.json() as { errors: { path: string; message: string }[] };
-    expect(problem.errors.map((e) => e.path)).toEqual(["model.layers[0].activityRegularizer"]);
+    expect(problem.errors.map((e) => e.path)).toEqual(["model.layers[1].alpha"]);
     const path = `/models/${job.result.modelId}/tfjs/model.json`;
     await page.route(`${base}${path}`, async (route) =>
       route.fulfill({ response: await route.fetch({ url: `${base}/models/${refusedId}/tfjs/model.json` }) }),
@@ -252,7 +256,7 @@ describe.skipIf(!browserTestsRun)("the playground's Save model and downloads, in
     await page.click("#download-tfjs");
     await page.waitForSelector("#model-error:not([hidden])");
     expect(await page.textContent("#model-error")).toBe(
-      `GET ${path} → 422: model.layers[0].activityRegularizer: ${problem.errors[0]!.message}`,
+      `GET ${path} → 422: model.layers[1].alpha: ${problem.errors[0]!.message}`,
     );
     expect(downloads).toEqual([]);
     expect(await page.isDisabled("#download-tfjs")).toBe(false); // ready for another try

@@ -256,6 +256,7 @@ describe("topologies as Keras (Python) writes them", () => {
         loss: "meanSquaredError",
       },
       lossGiven: false,
+      path: expect.any(Function),
     });
   });
 });

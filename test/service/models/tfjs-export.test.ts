@@ -283,19 +283,6 @@ describe("toTfjs: what TensorFlow.js cannot express is a 422 naming the layer an
     expect(maxRelativeError(predict(last, weights, x, 4).data, theirs)).toBeLessThan(1e-5);
   });
 
-  it("an activity regularizer (tfjs cannot call such a layer)", () => {
-    const spec: ModelSpec = {
-      inputShape: [2],
-      layers: [{ type: "dense", units: 2, activityRegularizer: "l2" }],
-      loss: "meanSquaredError",
-    };
-    const { errors } = refusal(() => toTfjs(spec, someWeights(spec, 1)));
-    expect(errors.map((e) => e.path)).toEqual(["model.layers[0].activityRegularizer"]);
-    expect(errors[0]!.message).toMatch(
-      /^cannot be exported to TensorFlow\.js: tfjs-layers cannot call a layer with an activity regularizer/,
-    );
-  });
-
   it("weights of another model", () => {
     const spec: ModelSpec = {
       inputShape: [2],
@@ -317,5 +304,56 @@ describe("toTfjs: what TensorFlow.js cannot express is a 422 naming the layer an
         },
       ],
     });
+  });
+});
+
+describe("an activity regularizer is left out of the export", () => {
+  const spec: ModelSpec = {
+    inputShape: [4, 4, 1],
+    layers: [
+      { type: "conv2d", filters: 2, kernelSize: 3, activation: "tanh", activityRegularizer: { l1: 0.1 } },
+      { type: "flatten" },
+      { type: "dense", units: 3, activation: "softmax", activityRegularizer: "l2" },
+    ],
+    loss: "categoricalCrossentropy",
+  };
+  const without: ModelSpec = {
+    ...spec,
+    layers: spec.layers.map((l) => {
+      const { activityRegularizer: _, ...rest } = l as typeof l & { activityRegularizer?: unknown };
+      return rest as typeof l;
+    }),
+  };
+
+  it("is written as null, and tfjs loads and predicts what the service does", async () => {
+    const weights = someWeights(spec, 5);
+    const { modelJson, weightsBin } = toTfjs(spec, weights);
+    const layers = modelJson.modelTopology.config.layers;
+    expect([layers[0]!.config.activity_regularizer, layers[2]!.config.activity_regularizer]).toEqual([
+      null,
+      null,
+    ]);
+    const n = 5;
+    const x = someInputs(spec, n, 9);
+    const theirs = tfjsPredict(await loadInTfjs(modelJson, weightsBin), spec, x, n);
+    expect(maxRelativeError(predict(spec, weights, x, n).data, theirs)).toBeLessThan(1e-5);
+  });
+
+  it("is the export of the model without it; import → export gives the same bytes", () => {
+    const weights = someWeights(spec, 6);
+    const first = toTfjs(spec, weights);
+    expect(first).toEqual(toTfjs(without, weights));
+    const { spec: imported } = kerasToSpec(
+      first.modelJson.modelTopology,
+      ["modelTopology"],
+      lossOfModelJson(first.modelJson),
+    );
+    expect(imported.layers.filter((l) => "activityRegularizer" in l)).toEqual([]);
+    const read = tfjsWeightsToTensors(imported, first.modelJson.weightsManifest, first.weightsBin, [
+      "weightsManifest",
+    ]);
+    const again = toTfjs(imported, read);
+    expect(JSON.stringify(again.modelJson)).toBe(JSON.stringify(first.modelJson));
+    expect(Buffer.from(again.weightsBin).equals(Buffer.from(first.weightsBin))).toBe(true);
   });
 });

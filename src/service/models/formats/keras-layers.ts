@@ -120,6 +120,21 @@ class ConfigReader {
     return a;
   }
 
+  /**
+   * One axis, which Keras writes as an integer or (Keras 2's BatchNormalization, tf.keras'
+   * Softmax) a list of one: `[3]` is 3; `dflt` when absent or null.
+   * @throws LayerOptionError for a list of several axes (the engine's layer takes one).
+   */
+  axis(key: string, dflt: number): unknown {
+    const v = this.or(key, dflt);
+    if (!Array.isArray(v)) return v;
+    if (v.length === 1) return v[0];
+    throw new LayerOptionError(
+      `${this.cls}: ${key} ${JSON.stringify(v)} is not supported (one axis only, an integer or a list of one)`,
+      [key],
+    );
+  }
+
   /** Refuses every key not read whose value is not null (an option the engine would ignore). */
   rest(): void {
     for (const [key, v] of Object.entries(this.cfg))
@@ -245,7 +260,7 @@ export function layerFromKeras(cls: string, cfg: Record<string, unknown>, kerasV
       spec = { ...base, alpha: r.or("alpha", 1) };
       break;
     case "softmax":
-      spec = { ...base, axis: r.or("axis", -1) };
+      spec = { ...base, axis: r.axis("axis", -1) };
       break;
     case "reshape":
       spec = { ...base, targetShape: r.get("target_shape") };
@@ -261,7 +276,7 @@ export function layerFromKeras(cls: string, cfg: Record<string, unknown>, kerasV
       r.fixed("renorm", [false], "the engine has no batch renormalisation");
       spec = {
         ...base,
-        axis: r.or("axis", -1),
+        axis: r.axis("axis", -1),
         momentum: r.or("momentum", 0.99),
         epsilon: r.or("epsilon", 1e-3),
         center: r.or("center", true),

@@ -7,6 +7,7 @@ import type {
   ActivationName,
   ConstraintSpec,
   InitializerSpec,
+  LossName,
   LossSpec,
   RegularizerName,
   RegularizerSpec,
@@ -315,20 +316,57 @@ const LOSS_ALIASES: Record<string, string> = {
   cosineSimilarity: "cosineProximity",
 };
 
+/** The engine's losses (every `LossName`; the check below fails to compile when one is added). */
+const LOSS_NAMES = [
+  "meanSquaredError",
+  "categoricalCrossentropy",
+  "sparseCategoricalCrossentropy",
+  "binaryCrossentropy",
+  "meanAbsoluteError",
+  "meanAbsolutePercentageError",
+  "meanSquaredLogarithmicError",
+  "huber",
+  "logcosh",
+  "hinge",
+  "squaredHinge",
+  "categoricalHinge",
+  "kullbackLeiblerDivergence",
+  "poisson",
+  "cosineProximity",
+] as const satisfies readonly LossName[];
+type MissingLoss = Exclude<LossName, (typeof LOSS_NAMES)[number]>;
+const everyLoss: MissingLoss extends never ? true : MissingLoss = true;
+void everyLoss;
+
+/** The Keras loss names read, for messages: each loss's snake_case name, with its aliases. */
+export const KERAS_LOSS_NAMES = LOSS_NAMES.map((n) => {
+  const aliases = Object.keys(LOSS_ALIASES)
+    .filter((a) => LOSS_ALIASES[a] === n)
+    .map(snake);
+  return aliases.length > 0 ? `${snake(n)} (${aliases.join(", ")})` : snake(n);
+}).join(", ");
+
+/** The engine's loss for a Keras name (snake_case, camelCase or an alias). @throws KerasValueError. */
+function lossName(name: string, key: (string | number)[]): LossName {
+  const c = camel(name.charAt(0).toLowerCase() + name.slice(1));
+  const type = LOSS_ALIASES[c] ?? c;
+  if ((LOSS_NAMES as readonly string[]).includes(type)) return type as LossName;
+  throw new KerasValueError(`unsupported loss ${JSON.stringify(name)}; supported: ${KERAS_LOSS_NAMES}`, key);
+}
+
 /**
  * A Keras/tfjs loss (a snake_case or camelCase name, or `{ class_name, config }`) as a `LossSpec`
  * candidate (checked by `LossSchema` afterwards): options `from_logits`, `label_smoothing`, `delta`
- * kept; Keras' `reduction`, `name`, `axis` (at its default) and null options dropped.
- * @throws KerasValueError for something that is not a loss.
+ * kept (camelCase); Keras' `reduction`, `name`, `axis` (at its default) and null options dropped.
+ * An option the loss does not have stays, for `LossSchema` to refuse (the caller names it by
+ * its Keras key, `snake`).
+ * @throws KerasValueError for a name or class that is not one of the engine's losses (listing
+ *   `KERAS_LOSS_NAMES`), or something that is not a loss.
  */
 export function lossFromKeras(v: unknown): unknown {
-  if (typeof v === "string") {
-    const c = camel(v);
-    return LOSS_ALIASES[c] ?? c;
-  }
+  if (typeof v === "string") return lossName(v, []);
   const { cls, cfg } = kerasObject(v, "loss");
-  const c = camel(cls.charAt(0).toLowerCase() + cls.slice(1));
-  const type = LOSS_ALIASES[c] ?? c;
+  const type = lossName(cls, ["class_name"]);
   const out: Record<string, unknown> = { type };
   for (const [key, value] of Object.entries(cfg)) {
     if (key === "name" || key === "reduction" || key === "dtype" || value === null) continue;

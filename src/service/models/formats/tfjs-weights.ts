@@ -2,7 +2,12 @@
  * A tfjs weights manifest and its binary (docs/models.md, "Importing Keras/tfjs models") into
  * the engine's named tensors.
  */
-import { describeModel, type ModelSpec, type NamedTensors } from "../../../engine/index.js";
+import {
+  describeModel,
+  type ModelSpec,
+  type ModelSummary,
+  type NamedTensors,
+} from "../../../engine/index.js";
 import { fieldError, UnprocessableError } from "../../errors.js";
 
 type Path = readonly (string | number)[];
@@ -62,6 +67,83 @@ function readManifest(manifest: unknown, at: Path): { entries: Entry[]; bytes: n
 const paramOf = (name: string): string => name.slice(name.lastIndexOf("/") + 1);
 const layerOf = (name: string): string => name.slice(0, Math.max(0, name.lastIndexOf("/")));
 
+/** A parameter name without the `_<n>` tfjs adds: `bias_1` → `bias`. */
+const baseParam = (name: string): string => paramOf(name).replace(/_\d+$/, "");
+
+/**
+ * Each entry's weight when the manifest lists exactly the model's weights under other names: the
+ * entry at place i is the i-th weight in the order the manifest uses (tfjs' `save`: every layer's
+ * trainable weights, then the non-trainable ones; Keras: layer by layer), the order whose
+ * parameter names match best. Within a layer, an entry is matched by its parameter name. An entry
+ * is named wrongly when its layer prefix is not the one its layer's other entries share (the
+ * prefix shared with the other layers' names when two disagree), or its parameter is not one of
+ * its layer's: the error is at that entry, not at a later one that the misnaming would shift.
+ * @throws UnprocessableError at `…weights[k].name`, saying the name expected there.
+ */
+function byPlace(entries: Entry[], summary: ModelSummary): Map<Entry, string> {
+  const perLayer = summary.layers.flatMap((l) => [...l.params, ...(l.state ?? [])]);
+  const tfjs = [...summary.layers.flatMap((l) => l.params), ...summary.layers.flatMap((l) => l.state ?? [])];
+  const score = (order: { key: string }[]) =>
+    order.filter((p, i) => paramOf(p.key) === baseParam(entries[i]!.name)).length;
+  const order = score(tfjs) > score(perLayer) ? tfjs : perLayer;
+  const layerAt = order.map((p) => layerOf(p.key));
+  // The prefix each layer's entries share: the most frequent; a tie goes to one no other layer uses
+  // and most like the other layers' (tfjs' `dense_Dense1`, `dense_Dense2`; Keras' `dense`, `dense_1`).
+  const counts = new Map<string, Map<string, number>>();
+  entries.forEach((e, i) => {
+    const c = counts.get(layerAt[i]!) ?? new Map<string, number>();
+    c.set(layerOf(e.name), (c.get(layerOf(e.name)) ?? 0) + 1);
+    counts.set(layerAt[i]!, c);
+  });
+  const others = (layer: string) =>
+    [...counts].filter(([l]) => l !== layer).flatMap(([, c]) => [...c.keys()]);
+  // A prefix another layer's entries use is not this layer's; of the rest, the one most like them.
+  const elsewhere = (prefix: string, layer: string) => (others(layer).includes(prefix) ? 1 : 0);
+  const likeness = (prefix: string, layer: string) =>
+    Math.max(
+      0,
+      ...others(layer)
+        .filter((o) => o !== prefix)
+        .map((o) => commonStart(o, prefix)),
+    );
+  const prefixOf = new Map<string, string>();
+  for (const [layer, c] of counts) {
+    const ranked = [...c].sort(
+      (a, b) =>
+        b[1] - a[1] ||
+        elsewhere(a[0], layer) - elsewhere(b[0], layer) ||
+        likeness(b[0], layer) - likeness(a[0], layer),
+    );
+    prefixOf.set(layer, ranked[0]![0]);
+  }
+  const result = new Map<Entry, string>();
+  entries.forEach((e, i) => {
+    const layer = layerAt[i]!;
+    const prefix = prefixOf.get(layer)!;
+    const params = order.filter((p) => layerOf(p.key) === layer).map((p) => paramOf(p.key));
+    const param = baseParam(e.name);
+    if (layerOf(e.name) !== prefix || !params.includes(param)) {
+      const key = order[i]!.key;
+      const want = `${prefix}/${paramOf(key)}`;
+      throw unprocessable(
+        [...e.path, "name"],
+        `weight "${e.name}" is not named as the model's weight at its place: by layer order it is layer ${layer}'s ` +
+          `${paramOf(key)}, expected "${want}"` +
+          (want === key ? "" : ` (as the manifest names that layer's other weights) or "${key}"`),
+      );
+    }
+    result.set(e, `${layer}/${param}`);
+  });
+  return result;
+}
+
+/** How many leading characters `a` and `b` share. */
+function commonStart(a: string, b: string): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
 /**
  * tfjs weights (a manifest's groups in order over one binary: the data is the concatenation of
  * every group's files, float32 little-endian) into named tensors keyed as the engine keys them
@@ -69,9 +151,11 @@ const layerOf = (name: string): string => name.slice(0, Math.max(0, name.lastInd
  * `save({ includeOptimizer: true })` appends (entries of `group: "optimizer"`) is skipped.
  *
  * Names are matched exactly first. When they are not the engine's (tfjs uniquifies names, e.g.
- * `dense_Dense1/kernel` for a layer the spec calls `dense_0`, or adds `_1` to the parameter),
- * the manifest's layers are taken in the order they first appear and mapped to the spec's layers
- * that have weights, in order, and each weight by its parameter name (a `_<n>` suffix ignored).
+ * `dense_Dense1/kernel` for a layer the spec calls `dense_0`, or adds `_1` to the parameter) and
+ * the manifest lists as many weights as the model has, each entry's place gives its layer (see
+ * `byPlace`: a misnamed entry is the one named in the error); otherwise the manifest's layers are
+ * taken in the order they first appear and mapped to the spec's layers that have weights, in
+ * order, and each weight by its parameter name (a `_<n>` suffix ignored).
  * @param at the manifest's path in the request; `dataAt` the binary's.
  * @throws UnprocessableError naming `weightsManifest…` or `weightData` for a size mismatch, a
  *   dtype other than float32, a weight the spec does not have, or one it lacks, or a value that is
@@ -96,7 +180,10 @@ export function tfjsWeightsToTensors(
   const exact = entries.every((e) => keys.has(e.name));
   const keyOf = new Map<Entry, string>();
   if (exact) for (const e of entries) keyOf.set(e, e.name);
+  else if (entries.length === expected.length)
+    for (const [e, key] of byPlace(entries, summary)) keyOf.set(e, key);
   else {
+    // Weights missing or extra: each manifest layer (in the order first seen) is a weighted layer.
     const prefixes = [...new Set(entries.map((e) => layerOf(e.name)))];
     const weighted = summary.layers
       .filter((l) => l.params.length + (l.state?.length ?? 0) > 0)

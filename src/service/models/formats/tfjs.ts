@@ -70,15 +70,12 @@ function refuse(i: number, layer: LayerSpec, why: string, field?: string): Unpro
   ]);
 }
 
-/** Dense's and Conv2D's initialiser, regulariser and constraint keys, tfjs' order after `use_bias`. */
-function weightOptions(i: number, l: LayerSpec & { type: "dense" | "conv2d" }) {
-  if (l.activityRegularizer !== undefined)
-    throw refuse(
-      i,
-      l,
-      "tfjs-layers cannot call a layer with an activity regularizer (it affects training only: remove it to export)",
-      "activityRegularizer",
-    );
+/**
+ * Dense's and Conv2D's initialiser, regulariser and constraint keys, tfjs' order after `use_bias`.
+ * An activity regulariser is left out (docs/models.md): tfjs-layers refuses to call a layer that
+ * has one, and it only adds to the training loss, so predictions are the same without it.
+ */
+function weightOptions(l: LayerSpec & { type: "dense" | "conv2d" }) {
   return {
     kernel_initializer: kerasInitializer(l.kernelInitializer ?? "glorotUniform"),
     bias_initializer: kerasInitializer(l.biasInitializer ?? "zeros"),
@@ -99,7 +96,7 @@ function kerasLayer(
 ): { class_name: string; config: Record<string, unknown> } {
   switch (l.type) {
     case "dense": {
-      const { kernel_initializer, bias_initializer, ...rest } = weightOptions(i, l);
+      const { kernel_initializer, bias_initializer, ...rest } = weightOptions(l);
       return {
         class_name: "Dense",
         config: {
@@ -113,7 +110,7 @@ function kerasLayer(
       };
     }
     case "conv2d": {
-      const w = weightOptions(i, l);
+      const w = weightOptions(l);
       return {
         class_name: "Conv2D",
         config: {
@@ -250,7 +247,8 @@ function kerasLayer(
  * weights, float32 little-endian, in manifest order (rounded once from float64). The manifest
  * lists the weights as tfjs' `model.save` does: every layer's trainable weights in layer order
  * (kernel, bias; gamma, beta; alpha), then the non-trainable ones (batch normalisation's
- * moving_mean, moving_variance). The same model gives byte-identical output.
+ * moving_mean, moving_variance). The same model gives byte-identical output. An activity
+ * regulariser is not written (it changes training only, and tfjs cannot call a layer that has one).
  * @param options.name the Sequential's name (default "sequential"); `options.optimizer` the
  *   optimiser it was trained with, for `trainingConfig.optimizer_config` (see `kerasOptimizer`).
  * @throws UnprocessableError (422) naming the layer (`model.layers[i]`) and the format, for a
