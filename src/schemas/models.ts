@@ -35,6 +35,16 @@ export const ModelSchema = z
       .string()
       .describe("SHA-256 of the weights (float64), as `weightsSha256` of the training answer."),
     parameters: z.number().int().describe("Number of weight values, trainable and state."),
+    lossGiven: z
+      .boolean()
+      .describe(
+        "false: imported without a loss (an uncompiled tfjs model), `spec.loss` is only a placeholder; " +
+          "training it by id then needs `model: { modelId, loss }`.",
+      ),
+    baseModelId: z
+      .string()
+      .nullable()
+      .describe("The stored model its training started from (`initialWeights` or `model` by id), else null."),
     links: z.object({
       self: z.string(),
       predict: z.string(),

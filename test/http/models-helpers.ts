@@ -41,6 +41,8 @@ export async function storeModel(
     engineVersion: ENGINE_VERSION,
     weightsSha256: weightsSha256(weights),
     parameters: Object.values(weights).reduce((n, t) => n + t.data.length, 0),
+    lossGiven: true,
+    baseModelId: null,
     weights,
   });
   return record.id;

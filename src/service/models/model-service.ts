@@ -107,7 +107,7 @@ export class ModelService {
     const given = json.loss !== undefined;
     const loss = given ? json.loss : lossOfModelJson(json);
     const lossAt = given ? [...at, "loss"] : [...at, "trainingConfig", "loss"];
-    const { spec } = kerasToSpec(json.modelTopology, [...at, "modelTopology"], loss, lossAt);
+    const { spec, lossGiven } = kerasToSpec(json.modelTopology, [...at, "modelTopology"], loss, lossAt);
     const weights = tfjsWeightsToTensors(
       spec,
       json.weightsManifest,
@@ -116,7 +116,7 @@ export class ModelService {
       [...at, "weightData"],
     );
     this.engine.checkModel(spec, weights, [...at, "modelTopology"], [...at, "weightsManifest"]);
-    return this.register(spec, weights, owner);
+    return this.register(spec, weights, owner, lossGiven);
   }
 
   /**
@@ -128,10 +128,15 @@ export class ModelService {
   async importNative(body: ImportModelNative, owner: string): Promise<ModelView> {
     const weights = nestedToNamedTensors(body.weights, ["weights"]);
     this.engine.checkModel(body.model, weights, ["model"], ["weights"]);
-    return this.register(body.model, weights, owner);
+    return this.register(body.model, weights, owner, true);
   }
 
-  private async register(spec: ModelSpec, weights: NamedTensors, owner: string): Promise<ModelView> {
+  private async register(
+    spec: ModelSpec,
+    weights: NamedTensors,
+    owner: string,
+    lossGiven: boolean,
+  ): Promise<ModelView> {
     const record = await this.store.insert({
       id: newModelId(),
       owner,
@@ -146,6 +151,8 @@ export class ModelService {
       engineVersion: ENGINE_VERSION,
       weightsSha256: weightsSha256(weights),
       parameters: countValues(weights),
+      lossGiven,
+      baseModelId: null,
       weights,
     });
     return modelView(record);
@@ -185,6 +192,8 @@ export function modelView(record: ModelRecord): ModelView {
     engineVersion: record.engineVersion,
     weightsSha256: record.weightsSha256,
     parameters: record.parameters,
+    lossGiven: record.lossGiven,
+    baseModelId: record.baseModelId,
     links: {
       self,
       predict: `${self}/predict`,

@@ -34,6 +34,13 @@ export interface ModelRecord {
   weightsSha256: string;
   /** Number of weight values (trainable and state). */
   parameters: number;
+  /**
+   * Whether the model came with its loss. An import without one (tfjs' `model.save` of an
+   * uncompiled model) has `spec.loss` filled in only to be valid: training it by id needs a loss.
+   */
+  lossGiven: boolean;
+  /** The stored model a training run started from (`initialWeights` or `model` by id), else null. */
+  baseModelId: string | null;
 }
 
 /** A model to store: its record's fields and its weights (trainable and non-trainable state). */
