@@ -88,7 +88,9 @@ export const ModelGradientsRequestSchema = z.strictObject({
     .describe("As POST /gradients: the forward pass of a training step (default true), or inference."),
 });
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Base64 with the line breaks and spaces that wrapping encoders add (`base64`, Python's `encodebytes`). */
+const BASE64 = /^[A-Za-z0-9+/\s]*(=\s*){0,2}$/;
+const unspaced = (s: string) => s.replace(/\s+/g, "");
 
 /**
  * The JSON form of an import: a TensorFlow.js `model.json`'s fields (`format`, `generatedBy`…
@@ -113,8 +115,14 @@ export const ImportModelJsonSchema = z
         BASE64,
         "expected base64 (A–Z, a–z, 0–9, +, /, = padding): the weights' bytes, float32 little-endian",
       )
-      .refine((s) => s.length % 4 === 0, "expected base64 whose length is a multiple of 4 (padded with =)")
-      .describe("The weights' bytes (`weights.bin`: float32 little-endian in manifest order), base64."),
+      .refine(
+        (s) => unspaced(s).length % 4 === 0,
+        "expected base64 whose length (without whitespace) is a multiple of 4 (padded with =)",
+      )
+      .describe(
+        "The weights' bytes (`weights.bin`: float32 little-endian in manifest order), base64; line breaks " +
+          "and spaces are ignored.",
+      ),
     loss: z
       .unknown()
       .optional()

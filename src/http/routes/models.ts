@@ -17,7 +17,7 @@ import { ModelService } from "../../service/models/model-service.js";
 import { abortOnDisconnect } from "./abort.js";
 import { refuseWhenSaturated } from "./admission.js";
 import { sendJsonText } from "./json-text.js";
-import { isMultipart, multipartImport } from "./model-upload.js";
+import { isMultipart, multipartImport, weightsPartOf } from "./model-upload.js";
 import { problemResponses, syncProblemResponses } from "./problem-responses.js";
 
 const problem = (description: string) => ({
@@ -240,6 +240,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
               (({ weightData: _, ...json }) => json)(body),
               Buffer.from(body.weightData, "base64"),
               request.owner,
+              weightsPartOf(request),
             );
       return reply.code(201).header("location", model.links.self).send(model);
     },

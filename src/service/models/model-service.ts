@@ -4,7 +4,7 @@ import type { GradientsResponse, PredictResponse } from "../../schemas/responses
 import { nestedToNamedTensors } from "../convert.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
-import { InvalidRequestError, NotFoundError } from "../errors.js";
+import { InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
 import { kerasToSpec, tfjsWeightsToTensors } from "./formats/keras-import.js";
 import { toOnnx } from "./formats/onnx.js";
 import { lossOfModelJson, type TfjsModelJson, toTfjs } from "./formats/tfjs.js";
@@ -93,12 +93,26 @@ export class ModelService {
   /**
    * Registers a model trained elsewhere: a TensorFlow.js `model.json`'s topology and manifest with
    * its weights' bytes (multipart, or JSON with base64 `weightData`), stored with `source: "import"`.
-   * @param at where the model.json's fields sit in the request (`[]` for JSON, `["model.json"]` multipart)
+   * @param weightsPart the multipart part the bytes came in (`weights.bin`, `model.weights.bin`),
+   *   named instead of `weightData` in errors about them; undefined for JSON.
    * @throws kerasToSpec's 400/422 at `modelTopology…`; tfjsWeightsToTensors' 422 at
-   *   `weightsManifest…` / `weightData`; a 422 when the weights do not fit the model or it is
-   *   over MAX_PARAMS.
+   *   `weightsManifest…` / `weightData` (or the part); a 422 when the weights do not fit the model
+   *   or it is over MAX_PARAMS.
    */
   async import(
+    json: Omit<ImportModelJson, "weightData">,
+    weightData: Uint8Array,
+    owner: string,
+    weightsPart?: string,
+  ): Promise<ModelView> {
+    try {
+      return await this.importJson(json, weightData, owner);
+    } catch (err) {
+      throw weightsPart === undefined ? err : atPart(err, weightsPart);
+    }
+  }
+
+  private async importJson(
     json: Omit<ImportModelJson, "weightData">,
     weightData: Uint8Array,
     owner: string,
@@ -217,6 +231,13 @@ function asNotFound(id: string): (err: unknown) => never {
     if (err instanceof NotFoundError) throw notFound(id);
     throw err;
   };
+}
+
+/** An error about `weightData` as the multipart import's: at the part the bytes came in (its name as sent). */
+function atPart(err: unknown, part: string): unknown {
+  if (!(err instanceof ProblemError) || !err.errors?.some((e) => e.path === "weightData")) return err;
+  const errors = err.errors.map((e) => (e.path === "weightData" ? { ...e, path: part } : e));
+  return new ProblemError(err.status, err.type, err.title, `${part}: ${err.message}`, errors, err.headers);
 }
 
 function countValues(weights: NamedTensors): number {
