@@ -1,6 +1,7 @@
 import fastifyMultipart from "@fastify/multipart";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { modelGradientsExample, modelPredictExample } from "../../schemas/examples.js";
 import { KerasSequentialSchema } from "../../schemas/model-refs.js";
 import {
   ImportModelBodySchema,
@@ -95,7 +96,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
         summary: "Run a stored model forward on samples (inference mode)",
         description: "POST /predict with the model's spec and weights.",
         params: ModelIdParamsSchema,
-        body: ModelPredictRequestSchema.meta({ examples: [{ x: [[0, 1]] }] }),
+        body: ModelPredictRequestSchema.meta({ examples: [modelPredictExample] }),
         response: { 200: PredictResponseSchema, ...syncProblemResponses, 404: notFound },
       },
     },
@@ -115,7 +116,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
         summary: "Back-propagate one sample at a stored model's weights",
         description: "POST /gradients with the model's spec and weights.",
         params: ModelIdParamsSchema,
-        body: ModelGradientsRequestSchema.meta({ examples: [{ x: [0, 1], y: 1, numericalCheck: true }] }),
+        body: ModelGradientsRequestSchema.meta({ examples: [modelGradientsExample] }),
         response: { 200: GradientsResponseSchema, ...syncProblemResponses, 404: notFound },
       },
     },
