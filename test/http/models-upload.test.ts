@@ -106,6 +106,27 @@ describe("POST /models as clients send it", () => {
     });
   });
 
+  it("serves an export again from one encoding, and not once its model is deleted", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/models",
+      payload: { ...JSON.parse(modelJson), weightData: weightBytes.toString("base64") },
+    });
+    const id = res.json().id;
+    const first = await app.inject({ method: "GET", url: `/models/${id}/tfjs/weights.bin` });
+    expect(first.rawPayload.equals(weightBytes)).toBe(true);
+    const onnx = await app.inject({ method: "GET", url: `/models/${id}/onnx` });
+    const again = await app.inject({ method: "GET", url: `/models/${id}/onnx` });
+    expect(again.rawPayload.equals(onnx.rawPayload)).toBe(true);
+    expect((await app.inject({ method: "DELETE", url: `/models/${id}` })).statusCode).toBe(204);
+    for (const url of [
+      `/models/${id}/onnx`,
+      `/models/${id}/tfjs/model.json`,
+      `/models/${id}/tfjs/weights.bin`,
+    ])
+      expect((await app.inject({ method: "GET", url })).statusCode).toBe(404);
+  });
+
   it("answers 415 naming the types the route accepts", async () => {
     const cases: [string, string, string][] = [
       ["/models", "text/plain", "application/json or multipart/form-data"],

@@ -171,7 +171,9 @@ const models: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { weightsBin } = await service.tfjs(request.params.id, request.owner);
-      return reply.type("application/octet-stream").send(Buffer.from(weightsBin) as never);
+      // A view, not a copy: the cached bytes are sent as they are.
+      const bytes = Buffer.from(weightsBin.buffer, weightsBin.byteOffset, weightsBin.byteLength);
+      return reply.type("application/octet-stream").send(bytes as never);
     },
   );
 
@@ -193,7 +195,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
       return reply
         .type("application/octet-stream")
         .header("content-disposition", `attachment; filename="${request.params.id}.onnx"`)
-        .send(Buffer.from(bytes) as never);
+        .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never);
     },
   );
 

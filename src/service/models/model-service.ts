@@ -5,6 +5,7 @@ import { nestedToNamedTensors } from "../convert.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
 import { InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
+import { ExportCache } from "./export-cache.js";
 import { kerasToSpec, tfjsWeightsToTensors } from "./formats/keras-import.js";
 import { toOnnx } from "./formats/onnx.js";
 import { lossOfModelJson, type TfjsModelJson, toTfjs } from "./formats/tfjs.js";
@@ -15,15 +16,23 @@ type Path = (string | number)[];
 /** The path of `weights.bin` in an exported `model.json`: relative, so tfjs fetches it beside the document. */
 export const TFJS_WEIGHTS_PATH = "weights.bin";
 
+/** The most the encoded exports kept in memory weigh together (8 models of 1.9M parameters, both formats). */
+export const EXPORT_CACHE_BYTES = 128 * 1024 * 1024;
+
 /**
  * The model registry as the API shows it (GET/DELETE /models…, POST /models/{id}/predict and
  * /gradients, the exports, imports): every method sees only `owner`'s models (404 for others').
  */
 export class ModelService {
+  private readonly exports: ExportCache;
+
   constructor(
     private readonly store: ModelStore,
     private readonly engine: EngineService,
-  ) {}
+    exportCacheBytes = EXPORT_CACHE_BYTES,
+  ) {
+    this.exports = new ExportCache(exportCacheBytes);
+  }
 
   /** @throws NotFoundError */
   async get(id: string, owner: string): Promise<ModelView> {
@@ -53,6 +62,7 @@ export class ModelService {
   /** @throws NotFoundError */
   async delete(id: string, owner: string): Promise<void> {
     if (!(await this.store.delete(id, owner))) throw notFound(id);
+    this.exports.delete(id);
   }
 
   /** POST /models/{id}/predict: POST /predict with the stored spec and weights (inference mode). */
@@ -73,21 +83,33 @@ export class ModelService {
   }
 
   /**
-   * The TensorFlow.js LayersModel (`model.json` + `weights.bin`, docs/models.md).
+   * The TensorFlow.js LayersModel (`model.json` + `weights.bin`, docs/models.md), encoded once per
+   * model while it is cached (see ExportCache): its model.json and weights.bin come from one encoding.
    * @throws NotFoundError; the format's 422 naming the layer it cannot express.
    */
   async tfjs(id: string, owner: string): Promise<{ modelJson: TfjsModelJson; weightsBin: Uint8Array }> {
-    const { record, weights } = await this.withWeights(id, owner);
-    return toTfjs(record.spec, weights, TFJS_WEIGHTS_PATH);
+    const record = await this.record(id, owner);
+    return this.exports.get(
+      "tfjs",
+      id,
+      async () => toTfjs(record.spec, await this.weightsOf(id, owner), TFJS_WEIGHTS_PATH),
+      (files) => files.weightsBin.byteLength + JSON.stringify(files.modelJson).length,
+    );
   }
 
   /**
    * The ONNX model's bytes (the graph's default name, not the id: a model exported, imported and
-   * exported again gives the same bytes). @throws NotFoundError; the format's 422 naming the layer.
+   * exported again gives the same bytes), encoded once per model while it is cached.
+   * @throws NotFoundError; the format's 422 naming the layer.
    */
   async onnx(id: string, owner: string): Promise<Uint8Array> {
-    const { record, weights } = await this.withWeights(id, owner);
-    return toOnnx(record.spec, weights);
+    const record = await this.record(id, owner);
+    return this.exports.get(
+      "onnx",
+      id,
+      async () => toOnnx(record.spec, await this.weightsOf(id, owner)),
+      (bytes) => bytes.byteLength,
+    );
   }
 
   /**
@@ -178,15 +200,11 @@ export class ModelService {
     return record;
   }
 
-  private async withWeights(
-    id: string,
-    owner: string,
-  ): Promise<{ record: ModelRecord; weights: NamedTensors }> {
-    const record = await this.record(id, owner);
+  private async weightsOf(id: string, owner: string): Promise<NamedTensors> {
     const weights = await this.store.weights(id, owner);
-    // Deleted between the two reads.
+    // Deleted since its record was read.
     if (!weights) throw notFound(id);
-    return { record, weights };
+    return weights;
   }
 }
 
