@@ -111,6 +111,37 @@ describe("a model imported without a loss", () => {
     expect(saved.spec.loss).toBe("meanAbsoluteError");
   });
 
+  it("lists and deletes page by page: next still leads on once the models listed are deleted", async () => {
+    const all = (await app.inject({ method: "GET", url: "/models?limit=100" })).json().models;
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const seen: string[] = [];
+    let url: string | null = "/models?limit=1";
+    while (url) {
+      const page: { models: { id: string }[]; next: string | null } = (
+        await app.inject({ method: "GET", url })
+      ).json();
+      for (const m of page.models) {
+        seen.push(m.id);
+        expect((await app.inject({ method: "DELETE", url: `/models/${m.id}` })).statusCode).toBe(204);
+      }
+      url = page.next;
+    }
+    expect(seen).toEqual(all.map((m: { id: string }) => m.id));
+    const both = await app.inject({ method: "GET", url: `/models?after=${id}&cursor=3` });
+    expect(both.statusCode).toBe(400);
+    expect((both.json() as ProblemBody).errors).toEqual([
+      { path: "querystring.cursor", message: "not with after: give one of them" },
+    ]);
+    // Put the import back for the tests after this one.
+    const again = await post("/models", {
+      format: "layers-model",
+      modelTopology: topology,
+      weightsManifest: manifest,
+      weightData: weightBytes.toString("base64"),
+    });
+    id = again.json().id;
+  });
+
   it("reports stored weights of other names at initialWeights.modelId, with both names", async () => {
     const res = await post("/train", {
       model: { inputShape: [2], layers: [{ type: "dense", units: 2 }], loss: "meanSquaredError" },

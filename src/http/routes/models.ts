@@ -13,7 +13,7 @@ import {
 } from "../../schemas/models.js";
 import { ProblemSchema } from "../../schemas/problem.js";
 import { GradientsResponseSchema, PredictResponseSchema } from "../../schemas/responses.js";
-import { ListQuerySchema } from "../../schemas/stored-datasets.js";
+import { PagedListQuerySchema } from "../../schemas/stored-datasets.js";
 import { ModelService } from "../../service/models/model-service.js";
 import { abortOnDisconnect } from "./abort.js";
 import { refuseWhenSaturated } from "./admission.js";
@@ -49,8 +49,9 @@ const models: FastifyPluginAsyncZod = async (app) => {
         summary: "List stored models, newest first",
         description:
           "The caller's models: every succeeded job's, POST /train's with `saveModel`, and imports. One page of " +
-          "`limit`; `next` links the following page (cursor: `after`).",
-        querystring: ListQuerySchema,
+          "`limit`; `next` links the following page (`cursor`, which survives the deletion of the models listed; " +
+          "`after=<id>` also works while that model exists).",
+        querystring: PagedListQuerySchema,
         response: { 200: ModelListSchema, 400: problemResponses[400] },
       },
     },

@@ -5,6 +5,7 @@ import { nestedToNamedTensors } from "../convert.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
 import { InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
+import { checkCursor } from "../paging.js";
 import { ExportCache } from "./export-cache.js";
 import { kerasToSpec, tfjsWeightsToTensors } from "./formats/keras-import.js";
 import { toOnnx } from "./formats/onnx.js";
@@ -40,18 +41,24 @@ export class ModelService {
   }
 
   /**
-   * Newest first, one page.
-   * @throws InvalidRequestError naming `querystring.after` when it names none of the owner's models.
+   * Newest first, one page; `next` carries the last model's position (`cursor`), which survives
+   * its deletion.
+   * @throws InvalidRequestError naming `querystring.after` when it names none of the owner's
+   *   models, or `querystring.cursor` when both are given.
    */
-  async list(query: { limit: number; after?: string }, owner: string): Promise<ModelList> {
-    const page = await this.store.list(query.limit, { after: query.after, owner });
+  async list(query: { limit: number; after?: string; cursor?: number }, owner: string): Promise<ModelList> {
+    checkCursor(query);
+    const page = await this.store.list(query.limit, { after: query.after, below: query.cursor, owner });
     if (!page)
       throw new InvalidRequestError(`no model ${query.after} to list after`, [
-        { path: "querystring.after", message: "not the id of a model" },
+        {
+          path: "querystring.after",
+          message: "not the id of a model (the next links' cursor survives deletion)",
+        },
       ]);
     const params = new URLSearchParams({ limit: String(query.limit) });
     const last = page.items.at(-1);
-    if (last) params.set("after", last.id);
+    if (last) params.set("cursor", String(last.seq));
     return {
       models: page.items.map(modelView),
       hasMore: page.hasMore,

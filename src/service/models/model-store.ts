@@ -59,12 +59,13 @@ export interface ModelStore {
   /** Its weights (float64, as trained, bit for bit), keys in the order they were stored; with `owner`, only theirs. */
   weights(id: string, owner?: string): Promise<NamedTensors | undefined>;
   /**
-   * The owner's models (default "anonymous"), newest first, at most `limit`, after the model `after`.
+   * The owner's models (default "anonymous"), newest first, at most `limit`, after the model `after`
+   * or below the position `below` (a record's `seq`: valid once that record is deleted).
    * @returns `undefined` when `after` names no model of the owner.
    */
   list(
     limit: number,
-    options?: { after?: string; owner?: string },
+    options?: { after?: string; below?: number; owner?: string },
   ): Promise<{ items: ModelRecord[]; hasMore: boolean } | undefined>;
   /** Deletes it; with `owner`, only when it belongs to them. @returns whether it was deleted. */
   delete(id: string, owner?: string): Promise<boolean>;

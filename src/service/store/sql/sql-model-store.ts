@@ -134,10 +134,10 @@ export class SqlModelStore implements ModelStore {
 
   async list(
     limit: number,
-    options: { after?: string; owner?: string } = {},
+    options: { after?: string; below?: number; owner?: string } = {},
   ): Promise<{ items: ModelRecord[]; hasMore: boolean } | undefined> {
     const owner = options.owner ?? ANONYMOUS;
-    let below = Number.MAX_SAFE_INTEGER;
+    let below = options.below ?? Number.MAX_SAFE_INTEGER;
     if (options.after !== undefined) {
       const row = first(
         await this.db.all<{ seq: number | string }>("SELECT seq FROM models WHERE id = ? AND owner = ?", [
