@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
 import { LIMITS } from "./limits.js";
-import { ModelSpecSchema } from "./model.js";
+import { LossSchema, ModelSpecSchema } from "./model.js";
 import { dispatchUnion, hasKey, KerasSequentialSchema } from "./model-refs.js";
 import { NumericalCheckSchema } from "./requests.js";
 
@@ -86,6 +86,9 @@ export const ModelGradientsRequestSchema = z.strictObject({
     .boolean()
     .optional()
     .describe("As POST /gradients: the forward pass of a training step (default true), or inference."),
+  loss: LossSchema.optional().describe(
+    "The loss to differentiate instead of the stored one; required for a model imported without one (`lossGiven: false`).",
+  ),
 });
 
 /** Base64 with the line breaks and spaces that wrapping encoders add (`base64`, Python's `encodebytes`). */

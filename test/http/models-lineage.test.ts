@@ -73,6 +73,24 @@ describe("a model imported without a loss", () => {
     }
   });
 
+  it("needs a loss for gradients too: at model.loss on /gradients, at loss on /models/{id}/gradients", async () => {
+    const byRef = await post("/gradients", { model: { modelId: id }, x: [1, 1], y: [0, 0] });
+    expect(byRef.statusCode).toBe(422);
+    expect(problem(byRef).errors?.[0]?.path).toBe("model.loss");
+    const byPath = await post(`/models/${id}/gradients`, { x: [1, 1], y: [0, 0] });
+    expect(byPath.statusCode).toBe(422);
+    expect(problem(byPath).errors?.[0]?.path).toBe("loss");
+    for (const [url, body] of [
+      [`/models/${id}/gradients`, { x: [1, 1], y: [0, 0], loss: "meanSquaredError" }],
+      ["/gradients", { model: { modelId: id, loss: "meanSquaredError" }, x: [1, 1], y: [0, 0] }],
+    ] as const) {
+      const res = await post(url, body);
+      expect(res.statusCode).toBe(200);
+      // Output [1, 1.25], target 0: ∂L/∂b = 2(y − t)/2 for the mean over 2 outputs.
+      expect(res.json().gradients["dense_Dense1/bias"]).toEqual([1, 1.25]);
+    }
+  });
+
   it("trains with { modelId, loss }, and the saved model records its base and its loss", async () => {
     const res = await post("/train", {
       model: { modelId: id, loss: "meanSquaredError" },

@@ -77,16 +77,22 @@ export class ModelService {
     return this.engine.predict({ model: { modelId: id }, x } as never, signal, owner).catch(asNotFound(id));
   }
 
-  /** POST /models/{id}/gradients: POST /gradients at the stored weights. */
+  /**
+   * POST /models/{id}/gradients: POST /gradients at the stored weights, of the body's `loss` when
+   * given. @throws a 422 at `loss` for a model imported without one when the body names none.
+   */
   gradients(
     id: string,
     body: Record<string, unknown>,
     owner: string,
     signal?: AbortSignal,
   ): Promise<JsonText<GradientsResponse>> {
+    const { loss, ...rest } = body;
+    const model = { modelId: id, ...(loss !== undefined ? { loss } : {}) };
     return this.engine
-      .gradients({ ...body, model: { modelId: id } } as never, signal, owner)
-      .catch(asNotFound(id));
+      .gradients({ ...rest, model } as never, signal, owner)
+      .catch(asNotFound(id))
+      .catch(lossAtRoot);
   }
 
   /**
@@ -263,6 +269,20 @@ function atPart(err: unknown, part: string): unknown {
   if (!(err instanceof ProblemError) || !err.errors?.some((e) => e.path === "weightData")) return err;
   const errors = err.errors.map((e) => (e.path === "weightData" ? { ...e, path: part } : e));
   return new ProblemError(err.status, err.type, err.title, `${part}: ${err.message}`, errors, err.headers);
+}
+
+/** The body of /models/{id}/gradients has its `loss` at the root, where /gradients has `model.loss`. */
+function lossAtRoot(err: unknown): never {
+  if (err instanceof ProblemError && err.errors?.some((e) => e.path === "model.loss"))
+    throw new ProblemError(
+      err.status,
+      err.type,
+      err.title,
+      err.message,
+      err.errors.map((e) => (e.path === "model.loss" ? { ...e, path: "loss" } : e)),
+      err.headers,
+    );
+  throw err;
 }
 
 function countValues(weights: NamedTensors): number {

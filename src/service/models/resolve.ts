@@ -55,8 +55,9 @@ export function unknownModel(id: string, path: Path): NotFoundError {
 /**
  * A request's `model` as a `ModelSpec`: a stored model's spec (with its id, for its weights; its
  * loss replaced by `{ modelId, loss }`'s), a Keras topology converted (docs/models.md), or the spec itself.
- * @param forTraining a Keras topology, or a stored model imported without a loss, must then carry
- *   a loss (422 at `model.loss` otherwise).
+ * @param forTraining a Keras topology must then carry a loss (422 at `model.loss` otherwise).
+ * @param lossNeeded a stored model imported without a loss must then be named with one (422 at
+ *   `model.loss` otherwise): training, and /gradients, which differentiates the loss.
  * @throws NotFoundError at `model.modelId`; kerasToSpec's 400/422 at `model.config…`.
  */
 export async function resolveModel(
@@ -64,12 +65,13 @@ export async function resolveModel(
   ctx: ResolveContext,
   forTraining: boolean,
   at: Path = ["model"],
+  lossNeeded = forTraining,
 ): Promise<{ spec: ModelSpec; modelId?: string }> {
   if (isModelRef(model)) {
     const record = await ctx.models?.get(model.modelId, ctx.owner);
     if (!record) throw unknownModel(model.modelId, [...at, "modelId"]);
     const { loss } = model as { loss?: ModelSpec["loss"] };
-    if (forTraining && loss === undefined && !record.lossGiven) {
+    if (lossNeeded && loss === undefined && !record.lossGiven) {
       const message =
         `model ${record.id} was imported without a loss: name one, ` +
         `{ "modelId": "${record.id}", "loss": "categoricalCrossentropy" } (any loss of ModelSpec's)`;
@@ -167,7 +169,7 @@ export async function resolveGradients(
   req: GradientsRequest,
   ctx: ResolveContext,
 ): Promise<ResolvedGradientsRequest> {
-  const { spec, modelId } = await resolveModel(req.model, ctx, false);
+  const { spec, modelId } = await resolveModel(req.model, ctx, false, ["model"], true);
   const weights =
     req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
   return { ...req, model: spec, ...(weights ? { weights } : {}) };
