@@ -31,6 +31,17 @@ function bodyLimit(request: FastifyRequest): number | undefined {
   return request.routeOptions.bodyLimit ?? request.server.initialConfig.bodyLimit;
 }
 
+/**
+ * A 415's detail: the type sent and those the route accepts (its schema's `consumes`, which the
+ * routes that take more than JSON declare; JSON otherwise, the only parser outside them).
+ */
+function unsupportedType(request: FastifyRequest): string {
+  const accepted = (request.routeOptions.schema?.consumes as string[] | undefined) ?? ["application/json"];
+  const sent = (request.headers["content-type"] ?? "none").slice(0, 100);
+  const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
+  return `Content-Type ${sent} is not accepted by ${route}: send ${accepted.join(" or ")}`;
+}
+
 /** "the request body does not", "the request headers do not": the subject of a schema error's message. */
 function subject(context: string): string {
   return `the request ${context} ${context === "headers" ? "do" : "does"} not`;
@@ -97,7 +108,9 @@ export function toProblem(
     const detail =
       fe.code === "FST_ERR_CTP_BODY_TOO_LARGE"
         ? `${known?.detail} (BODY_LIMIT: ${bodyLimit(request)} bytes)`
-        : known?.detail;
+        : fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+          ? unsupportedType(request)
+          : known?.detail;
     return {
       problem: {
         type: known?.type ?? "about:blank",

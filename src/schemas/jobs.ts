@@ -2,7 +2,7 @@ import { z } from "zod";
 import { queryInt } from "./common.js";
 import { ProblemSchema } from "./problem.js";
 import { DivergenceSchema, metricFields, TrainAnswerSchema } from "./responses.js";
-import { ListQuerySchema } from "./stored-datasets.js";
+import { PagedListQuerySchema } from "./stored-datasets.js";
 
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 
@@ -43,7 +43,7 @@ export const IdempotencyHeadersSchema = z.object({
     ),
 });
 
-export const ListJobsQuerySchema = ListQuerySchema.extend({
+export const ListJobsQuerySchema = PagedListQuerySchema.extend({
   status: JobStatusSchema.optional().describe("Only jobs in this status."),
 });
 

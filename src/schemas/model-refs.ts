@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { $ZodType } from "zod/v4/core";
 import { NamedTensorsInputSchema } from "./common.js";
-import { ModelSpecSchema } from "./model.js";
+import { LossSchema, ModelSpecSchema } from "./model.js";
 
 /**
  * The other forms a request's `model` and `initialWeights` take: a stored model named by id, and a
@@ -17,6 +17,20 @@ export const ModelRefSchema = z.strictObject({ modelId: ModelIdSchema }).meta({
   id: "ModelRef",
   description: "A stored model, by id: its spec (and, where weights go, its weights).",
 });
+
+/** `{ modelId, loss? }`: a stored model as a request's `model`, optionally trained with another loss. */
+export const ModelByIdSchema = z
+  .strictObject({
+    modelId: ModelIdSchema,
+    loss: LossSchema.optional().describe(
+      "The loss to train with instead of the stored one (fine-tuning); required to train a model imported without a loss.",
+    ),
+  })
+  .meta({
+    id: "ModelById",
+    description:
+      "A stored model, by id: its spec (and, where weights go, its weights), optionally with another loss.",
+  });
 
 /** One layer of a Keras topology: the class and its options are checked by the import (422 naming them). */
 const KerasLayerSchema = z.looseObject({
@@ -128,8 +142,8 @@ export const isKerasModel = (value: unknown): boolean =>
  * `Sequential` topology (`{ class_name, config }`), told apart by their keys.
  */
 export const ModelFieldSchema = dispatchUnion(
-  [ModelSpecSchema, ModelRefSchema, KerasSequentialSchema],
-  (v) => (isModelRef(v) ? ModelRefSchema : isKerasModel(v) ? KerasSequentialSchema : ModelSpecSchema),
+  [ModelSpecSchema, ModelByIdSchema, KerasSequentialSchema],
+  (v) => (isModelRef(v) ? ModelByIdSchema : isKerasModel(v) ? KerasSequentialSchema : ModelSpecSchema),
   ModelSpecSchema,
 );
 

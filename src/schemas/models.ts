@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
 import { LIMITS } from "./limits.js";
-import { ModelSpecSchema } from "./model.js";
+import { LossSchema, ModelSpecSchema } from "./model.js";
 import { dispatchUnion, hasKey, KerasSequentialSchema } from "./model-refs.js";
 import { NumericalCheckSchema } from "./requests.js";
 
@@ -35,6 +35,16 @@ export const ModelSchema = z
       .string()
       .describe("SHA-256 of the weights (float64), as `weightsSha256` of the training answer."),
     parameters: z.number().int().describe("Number of weight values, trainable and state."),
+    lossGiven: z
+      .boolean()
+      .describe(
+        "false: imported without a loss (an uncompiled tfjs model), `spec.loss` is only a placeholder; " +
+          "training it by id then needs `model: { modelId, loss }`.",
+      ),
+    baseModelId: z
+      .string()
+      .nullable()
+      .describe("The stored model its training started from (`initialWeights` or `model` by id), else null."),
     links: z.object({
       self: z.string(),
       predict: z.string(),
@@ -76,9 +86,14 @@ export const ModelGradientsRequestSchema = z.strictObject({
     .boolean()
     .optional()
     .describe("As POST /gradients: the forward pass of a training step (default true), or inference."),
+  loss: LossSchema.optional().describe(
+    "The loss to differentiate instead of the stored one; required for a model imported without one (`lossGiven: false`).",
+  ),
 });
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Base64 with the line breaks and spaces that wrapping encoders add (`base64`, Python's `encodebytes`). */
+const BASE64 = /^[A-Za-z0-9+/\s]*(=\s*){0,2}$/;
+const unspaced = (s: string) => s.replace(/\s+/g, "");
 
 /**
  * The JSON form of an import: a TensorFlow.js `model.json`'s fields (`format`, `generatedBy`…
@@ -103,8 +118,14 @@ export const ImportModelJsonSchema = z
         BASE64,
         "expected base64 (A–Z, a–z, 0–9, +, /, = padding): the weights' bytes, float32 little-endian",
       )
-      .refine((s) => s.length % 4 === 0, "expected base64 whose length is a multiple of 4 (padded with =)")
-      .describe("The weights' bytes (`weights.bin`: float32 little-endian in manifest order), base64."),
+      .refine(
+        (s) => unspaced(s).length % 4 === 0,
+        "expected base64 whose length (without whitespace) is a multiple of 4 (padded with =)",
+      )
+      .describe(
+        "The weights' bytes (`weights.bin`: float32 little-endian in manifest order), base64; line breaks " +
+          "and spaces are ignored.",
+      ),
     loss: z
       .unknown()
       .optional()

@@ -108,5 +108,18 @@ export const ListQuerySchema = z.strictObject({
     .describe("Cursor: the id of the last item of the previous page (`next` links carry it)."),
 });
 
+/**
+ * A list whose `next` links survive deletion (models, jobs): `cursor` is the position of the
+ * previous page's last item, valid even once that item is deleted (a list-and-delete loop).
+ */
+export const PagedListQuerySchema = ListQuerySchema.extend({
+  cursor: queryInt(1, 999_999_999_999_999)
+    .optional()
+    .describe(
+      "Cursor: the position after which to list (`next` links carry it); unlike `after`, it still " +
+        "works when the previous page's last item has been deleted. Not with `after`.",
+    ),
+});
+
 export type StoreDatasetJson = z.output<typeof StoreDatasetJsonSchema>;
 export type StoredDatasetResponse = z.output<typeof StoredDatasetSchema>;

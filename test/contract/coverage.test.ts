@@ -8,6 +8,11 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   gradientsExample,
+  importModelJsonExample,
+  importNativeExample,
+  modelGradientsExample,
+  modelPredictExample,
+  namedRequestExamples,
   predictExample,
   responseExamples,
   trainXorExample,
@@ -91,6 +96,20 @@ describe("the served document, against every operation's answers", () => {
       await ok("POST", "/models", 201, { ...modelJson, weightData: weightsBin.toString("base64") })
     ).json();
     await ok("DELETE", `/models/${imported.id}`, 204);
+
+    // The Swagger examples of the registry: POST /models in both forms predicts XOR as
+    // predictExample's weights do; the model /train's saveLean example stores takes the iris ones.
+    for (const body of [importNativeExample, importModelJsonExample]) {
+      const model = (await ok("POST", "/models", 201, body)).json();
+      const outputs = (await ok("POST", `/models/${model.id}/predict`, 200, { x: predictExample.x })).json();
+      expect(outputs.outputs.map(([o]: number[]) => Math.round(o!))).toEqual([0, 1, 1, 0]);
+      await ok("DELETE", `/models/${model.id}`, 204);
+    }
+    const saveLean = namedRequestExamples["/train"]!.saveLean!.value as object;
+    const lean = (await ok("POST", "/train", 200, { ...saveLean, epochs: 1 })).json();
+    const predicted = (await ok("POST", `/models/${lean.modelId}/predict`, 200, modelPredictExample)).json();
+    expect(predicted.outputs[0]).toHaveLength(3);
+    await ok("POST", `/models/${lean.modelId}/gradients`, 200, modelGradientsExample);
 
     // The event stream is hijacked (no hook sees it): checked here.
     const stream = await ok("GET", `/jobs/${done.id}/events`, 200);

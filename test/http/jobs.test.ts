@@ -168,15 +168,24 @@ describe("jobs", () => {
     const page1 = (await app.inject({ method: "GET", url: "/jobs?limit=2" })).json();
     expect(page1.jobs.map((j: Job) => j.id)).toEqual(all.jobs.slice(0, 2).map((j) => j.id));
     expect(page1.hasMore).toBe(true);
-    expect(page1.next).toBe(`/jobs?limit=2&after=${all.jobs[1]!.id}`);
+    expect(page1.next).toMatch(/^\/jobs\?limit=2&cursor=\d+$/);
     const page2 = (await app.inject({ method: "GET", url: page1.next })).json();
     expect(page2.jobs.map((j: Job) => j.id)).toEqual(all.jobs.slice(2, 4).map((j) => j.id));
+    // The id of the last job listed still works as a cursor.
+    const byId = (await app.inject({ method: "GET", url: `/jobs?limit=2&after=${all.jobs[1]!.id}` })).json();
+    expect(byId.jobs).toEqual(page2.jobs);
 
     const succeeded = (await app.inject({ method: "GET", url: "/jobs?status=succeeded&limit=100" })).json();
     expect(succeeded.jobs.length).toBe(all.jobs.filter((j) => j.status === "succeeded").length);
     expect(succeeded.next).toBeNull();
 
-    for (const url of ["/jobs?status=done", "/jobs?limit=0", "/jobs?after=job_nope"]) {
+    for (const url of [
+      "/jobs?status=done",
+      "/jobs?limit=0",
+      "/jobs?after=job_nope",
+      "/jobs?cursor=x",
+      "/jobs?after=job_nope&cursor=5",
+    ]) {
       const res = await app.inject({ method: "GET", url });
       expect(res.statusCode, url).toBe(400);
       expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);

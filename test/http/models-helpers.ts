@@ -41,6 +41,8 @@ export async function storeModel(
     engineVersion: ENGINE_VERSION,
     weightsSha256: weightsSha256(weights),
     parameters: Object.values(weights).reduce((n, t) => n + t.data.length, 0),
+    lossGiven: true,
+    baseModelId: null,
     weights,
   });
   return record.id;
@@ -69,3 +71,42 @@ export const xorish = {
   epochs: 3,
   seed: 7,
 };
+
+/** A model.json's parts without a loss: one Dense layer of 2 units over 2 features, named as tfjs names it. */
+const topology = {
+  class_name: "Sequential",
+  config: {
+    name: "sequential_1",
+    layers: [
+      {
+        class_name: "Dense",
+        config: {
+          name: "dense_Dense1",
+          units: 2,
+          activation: "linear",
+          use_bias: true,
+          batch_input_shape: [null, 2],
+          dtype: "float32",
+        },
+      },
+    ],
+  },
+};
+const kernel = [
+  [1, 2],
+  [-0.5, 0.25],
+];
+const bias = [0.5, -1];
+const manifest = [
+  {
+    paths: ["weights.bin"],
+    weights: [
+      { name: "dense_Dense1/kernel", shape: [2, 2], dtype: "float32" },
+      { name: "dense_Dense1/bias", shape: [2], dtype: "float32" },
+    ],
+  },
+];
+const weightBytes = Buffer.from(new Float32Array([...kernel.flat(), ...bias]).buffer);
+
+/** The import above: its topology, manifest and weights' bytes (kernel [[1, 2], [-0.5, 0.25]], bias [0.5, -1]). */
+export const denseImport = { topology, manifest, weightBytes };

@@ -290,7 +290,8 @@ describe("importing a model saved by TensorFlow.js", () => {
     expect((missing.json as unknown as ProblemBody).errors).toEqual([
       {
         path: "weights.bin",
-        message: "required part is missing (the weights' bytes, float32 little-endian)",
+        message:
+          'required part is missing (the weights\' bytes, float32 little-endian; tfjs names it "model.weights.bin")',
       },
     ]);
     const noModel = await post(form({ "weights.bin": saved.weights }));

@@ -74,6 +74,8 @@ function model(owner: string, over: Partial<NewModel> = {}): NewModel {
     engineVersion: "1.2.3",
     weightsSha256: "ab".repeat(32),
     parameters: 18,
+    lossGiven: true,
+    baseModelId: "mdl_base00000000000000000000",
     weights: awkwardWeights(),
     ...over,
   };
@@ -120,16 +122,20 @@ async function basics(models: SqlModelStore) {
   expect(back["dense_1/bias"]!.data[0]).toBe(2 ** 53 + 2);
   expect(await models.weights(m.id, BOB)).toBeUndefined();
 
-  // An import: no optimiser, metrics, data set or seed.
+  // An import without a loss: no optimiser, metrics, data set, seed or base model.
   const imported = model(ALICE, {
     source: "import",
     optimizer: null,
     metrics: null,
     dataset: null,
     seed: null,
+    lossGiven: false,
+    baseModelId: null,
   });
   const got = await models.insert(imported);
   expect([got.optimizer, got.metrics, got.dataset, got.seed]).toEqual([null, null, null, null]);
+  expect([got.lossGiven, got.baseModelId]).toEqual([false, null]);
+  expect([stored.lossGiven, stored.baseModelId]).toEqual([true, "mdl_base00000000000000000000"]);
 
   // Another owner can neither see nor delete them.
   expect(await models.delete(m.id, BOB)).toBe(false);

@@ -10,6 +10,17 @@ export function isMultipart(request: FastifyRequest): boolean {
   return /^multipart\/form-data\b/i.test(request.headers["content-type"] ?? "");
 }
 
+/** The name the weights' part was sent under, per multipart request (for errors about its bytes). */
+const weightsParts = new WeakMap<FastifyRequest, string>();
+
+/** The part a multipart import sent its weights in (`weights.bin` or `model.weights.bin`); undefined for JSON. */
+export function weightsPartOf(request: FastifyRequest): string | undefined {
+  return weightsParts.get(request);
+}
+
+/** The parts an import accepts, for messages: `"model.json" and "weights.bin" (or "model.weights.bin")`. */
+const ACCEPTED = `"${MODEL_PART}" and "${WEIGHTS_PARTS[0]}" (or "${WEIGHTS_PARTS[1]}")`;
+
 function tooLarge(part: string, limit: number): ProblemError {
   const message = `the part is larger than ${limit} bytes (BODY_LIMIT)`;
   return new ProblemError(413, "/problems/too-large", "Payload too large", `${part}: ${message}`, [
@@ -44,14 +55,11 @@ export async function multipartImport(
         part.type === "file"
           ? await part.toBuffer()
           : Buffer.from(String((part as { value: unknown }).value));
-      if (!known)
-        throw badPart(
-          name,
-          `unknown part: an import has the parts "${MODEL_PART}" and "${WEIGHTS_PARTS[0]}"`,
-        );
+      if (!known) throw badPart(name, `unknown part: an import has the parts ${ACCEPTED}`);
       const key = name === MODEL_PART ? MODEL_PART : WEIGHTS_PARTS[0]!;
       if (found.has(key)) throw badPart(name, "sent twice");
       found.set(key, bytes);
+      if (key !== MODEL_PART) weightsParts.set(request, name);
     }
   } catch (err) {
     if (err instanceof ProblemError) throw err;
@@ -69,7 +77,10 @@ export async function multipartImport(
   const weights = found.get(WEIGHTS_PARTS[0]!);
   if (!model) throw badPart(MODEL_PART, "required part is missing (the TensorFlow.js model.json)");
   if (!weights)
-    throw badPart(WEIGHTS_PARTS[0]!, "required part is missing (the weights' bytes, float32 little-endian)");
+    throw badPart(
+      WEIGHTS_PARTS[0]!,
+      `required part is missing (the weights' bytes, float32 little-endian; tfjs names it "${WEIGHTS_PARTS[1]}")`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(model.toString("utf8"));

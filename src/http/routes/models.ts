@@ -1,6 +1,7 @@
 import fastifyMultipart from "@fastify/multipart";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { modelGradientsExample, modelPredictExample } from "../../schemas/examples.js";
 import { KerasSequentialSchema } from "../../schemas/model-refs.js";
 import {
   ImportModelBodySchema,
@@ -12,12 +13,12 @@ import {
 } from "../../schemas/models.js";
 import { ProblemSchema } from "../../schemas/problem.js";
 import { GradientsResponseSchema, PredictResponseSchema } from "../../schemas/responses.js";
-import { ListQuerySchema } from "../../schemas/stored-datasets.js";
+import { PagedListQuerySchema } from "../../schemas/stored-datasets.js";
 import { ModelService } from "../../service/models/model-service.js";
 import { abortOnDisconnect } from "./abort.js";
 import { refuseWhenSaturated } from "./admission.js";
 import { sendJsonText } from "./json-text.js";
-import { isMultipart, multipartImport } from "./model-upload.js";
+import { isMultipart, multipartImport, weightsPartOf } from "./model-upload.js";
 import { problemResponses, syncProblemResponses } from "./problem-responses.js";
 
 const problem = (description: string) => ({
@@ -48,8 +49,9 @@ const models: FastifyPluginAsyncZod = async (app) => {
         summary: "List stored models, newest first",
         description:
           "The caller's models: every succeeded job's, POST /train's with `saveModel`, and imports. One page of " +
-          "`limit`; `next` links the following page (cursor: `after`).",
-        querystring: ListQuerySchema,
+          "`limit`; `next` links the following page (`cursor`, which survives the deletion of the models listed; " +
+          "`after=<id>` also works while that model exists).",
+        querystring: PagedListQuerySchema,
         response: { 200: ModelListSchema, 400: problemResponses[400] },
       },
     },
@@ -95,7 +97,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
         summary: "Run a stored model forward on samples (inference mode)",
         description: "POST /predict with the model's spec and weights.",
         params: ModelIdParamsSchema,
-        body: ModelPredictRequestSchema.meta({ examples: [{ x: [[0, 1]] }] }),
+        body: ModelPredictRequestSchema.meta({ examples: [modelPredictExample] }),
         response: { 200: PredictResponseSchema, ...syncProblemResponses, 404: notFound },
       },
     },
@@ -115,7 +117,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
         summary: "Back-propagate one sample at a stored model's weights",
         description: "POST /gradients with the model's spec and weights.",
         params: ModelIdParamsSchema,
-        body: ModelGradientsRequestSchema.meta({ examples: [{ x: [0, 1], y: 1, numericalCheck: true }] }),
+        body: ModelGradientsRequestSchema.meta({ examples: [modelGradientsExample] }),
         response: { 200: GradientsResponseSchema, ...syncProblemResponses, 404: notFound },
       },
     },
@@ -170,7 +172,9 @@ const models: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { weightsBin } = await service.tfjs(request.params.id, request.owner);
-      return reply.type("application/octet-stream").send(Buffer.from(weightsBin) as never);
+      // A view, not a copy: the cached bytes are sent as they are.
+      const bytes = Buffer.from(weightsBin.buffer, weightsBin.byteOffset, weightsBin.byteLength);
+      return reply.type("application/octet-stream").send(bytes as never);
     },
   );
 
@@ -192,7 +196,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
       return reply
         .type("application/octet-stream")
         .header("content-disposition", `attachment; filename="${request.params.id}.onnx"`)
-        .send(Buffer.from(bytes) as never);
+        .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never);
     },
   );
 
@@ -240,6 +244,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
               (({ weightData: _, ...json }) => json)(body),
               Buffer.from(body.weightData, "base64"),
               request.owner,
+              weightsPartOf(request),
             );
       return reply.code(201).header("location", model.links.self).send(model);
     },

@@ -3,6 +3,7 @@ import type { TrainRequest } from "../../schemas/requests.js";
 import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
 import { NotFoundError } from "../errors.js";
+import { checkCursor } from "../paging.js";
 import {
   ACTIVE_STATUSES,
   type JobEvent,
@@ -117,11 +118,20 @@ export class JobService implements JobsApi {
   }
 
   /**
-   * Newest first, one page.
-   * @throws InvalidRequestError (400) when `after` names no job.
+   * Newest first, one page; `next` carries the last job's position (`cursor`), which survives its deletion.
+   * @throws InvalidRequestError (400) when `after` names no job, or at `querystring.cursor` when both are given.
    */
-  async list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): Promise<JobList> {
-    const page = await this.store.list(query.limit, { after: query.after, status: query.status, owner });
+  async list(
+    query: { limit: number; after?: string; cursor?: number; status?: JobStatus },
+    owner: string,
+  ): Promise<JobList> {
+    checkCursor(query);
+    const page = await this.store.list(query.limit, {
+      after: query.after,
+      below: query.cursor,
+      status: query.status,
+      owner,
+    });
     const current = new Map<string, { record: JobRecord; progress?: JobProgress }>();
     await Promise.all((page?.items ?? []).map(async (r) => current.set(r.id, await this.current(r))));
     return jobList(query, page, (r) => {

@@ -145,7 +145,8 @@ export function jobList(
   const last = page.items.at(-1);
   const params = new URLSearchParams({ limit: String(query.limit) });
   if (query.status) params.set("status", query.status);
-  if (last) params.set("after", last.id);
+  // The position, not the id: the next page is found even once this job is deleted.
+  if (last) params.set("cursor", String(last.seq));
   return { jobs: page.items.map(view), hasMore: page.hasMore, next: page.hasMore ? `/jobs?${params}` : null };
 }
 

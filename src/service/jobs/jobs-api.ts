@@ -15,7 +15,10 @@ export interface JobsApi {
   create(req: TrainRequest, options: NewJobOptions): MaybePromise<{ job: Job; replayed: boolean }>;
   get(id: string, owner: string): MaybePromise<Job>;
   getJson(id: string, owner: string): MaybePromise<JsonText<Job>>;
-  list(query: { limit: number; after?: string; status?: JobStatus }, owner: string): MaybePromise<JobList>;
+  list(
+    query: { limit: number; after?: string; cursor?: number; status?: JobStatus },
+    owner: string,
+  ): MaybePromise<JobList>;
   cancel(id: string, owner: string): MaybePromise<Job>;
   subscribe(
     id: string,

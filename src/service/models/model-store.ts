@@ -34,6 +34,13 @@ export interface ModelRecord {
   weightsSha256: string;
   /** Number of weight values (trainable and state). */
   parameters: number;
+  /**
+   * Whether the model came with its loss. An import without one (tfjs' `model.save` of an
+   * uncompiled model) has `spec.loss` filled in only to be valid: training it by id needs a loss.
+   */
+  lossGiven: boolean;
+  /** The stored model a training run started from (`initialWeights` or `model` by id), else null. */
+  baseModelId: string | null;
 }
 
 /** A model to store: its record's fields and its weights (trainable and non-trainable state). */
@@ -52,12 +59,13 @@ export interface ModelStore {
   /** Its weights (float64, as trained, bit for bit), keys in the order they were stored; with `owner`, only theirs. */
   weights(id: string, owner?: string): Promise<NamedTensors | undefined>;
   /**
-   * The owner's models (default "anonymous"), newest first, at most `limit`, after the model `after`.
+   * The owner's models (default "anonymous"), newest first, at most `limit`, after the model `after`
+   * or below the position `below` (a record's `seq`: valid once that record is deleted).
    * @returns `undefined` when `after` names no model of the owner.
    */
   list(
     limit: number,
-    options?: { after?: string; owner?: string },
+    options?: { after?: string; below?: number; owner?: string },
   ): Promise<{ items: ModelRecord[]; hasMore: boolean } | undefined>;
   /** Deletes it; with `owner`, only when it belongs to them. @returns whether it was deleted. */
   delete(id: string, owner?: string): Promise<boolean>;

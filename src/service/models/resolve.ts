@@ -3,7 +3,14 @@
  * or a Keras `Sequential` topology — resolved into the engine's `ModelSpec` and weights, per owner,
  * before the request is planned: the plans (src/service/plan) see only the engine's language.
  */
-import type { ModelSpec } from "../../engine/index.js";
+import {
+  describeModel,
+  formatShape,
+  type ModelSpec,
+  type ModelSummary,
+  type NamedTensors,
+  sameShape,
+} from "../../engine/index.js";
 import type { NestedNumbers } from "../../schemas/common.js";
 import { isKerasModel, isModelRef, type ModelField } from "../../schemas/model-refs.js";
 import type { GradientsRequest, PredictRequest, TrainRequest } from "../../schemas/requests.js";
@@ -21,6 +28,8 @@ type NestedWeights = Record<string, NestedNumbers>;
 export type ResolvedTrainRequest = Omit<TrainRequest, "model" | "initialWeights"> & {
   model: ModelSpec;
   initialWeights?: NestedWeights;
+  /** The stored model the run starts from (`initialWeights`, else `model`, by id): its lineage. */
+  baseModelId?: string;
 };
 /** A /gradients body with its model as a `ModelSpec` (and a stored model's weights when it sent none). */
 export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & { model: ModelSpec };
@@ -44,9 +53,11 @@ export function unknownModel(id: string, path: Path): NotFoundError {
 }
 
 /**
- * A request's `model` as a `ModelSpec`: a stored model's spec (with its id, for its weights), a
- * Keras topology converted (docs/models.md), or the spec itself.
+ * A request's `model` as a `ModelSpec`: a stored model's spec (with its id, for its weights; its
+ * loss replaced by `{ modelId, loss }`'s), a Keras topology converted (docs/models.md), or the spec itself.
  * @param forTraining a Keras topology must then carry a loss (422 at `model.loss` otherwise).
+ * @param lossNeeded a stored model imported without a loss must then be named with one (422 at
+ *   `model.loss` otherwise): training, and /gradients, which differentiates the loss.
  * @throws NotFoundError at `model.modelId`; kerasToSpec's 400/422 at `model.config…`.
  */
 export async function resolveModel(
@@ -54,11 +65,19 @@ export async function resolveModel(
   ctx: ResolveContext,
   forTraining: boolean,
   at: Path = ["model"],
+  lossNeeded = forTraining,
 ): Promise<{ spec: ModelSpec; modelId?: string }> {
   if (isModelRef(model)) {
     const record = await ctx.models?.get(model.modelId, ctx.owner);
     if (!record) throw unknownModel(model.modelId, [...at, "modelId"]);
-    return { spec: record.spec, modelId: record.id };
+    const { loss } = model as { loss?: ModelSpec["loss"] };
+    if (lossNeeded && loss === undefined && !record.lossGiven) {
+      const message =
+        `model ${record.id} was imported without a loss: name one, ` +
+        `{ "modelId": "${record.id}", "loss": "categoricalCrossentropy" } (any loss of ModelSpec's)`;
+      throw new UnprocessableError(message, [fieldError([...at, "loss"], message)]);
+    }
+    return { spec: loss === undefined ? record.spec : { ...record.spec, loss }, modelId: record.id };
   }
   if (isKerasModel(model)) {
     const keras = model as { loss?: unknown };
@@ -91,13 +110,58 @@ export async function storedWeights(id: string, ctx: ResolveContext, path: Path)
  * queued for an hour runs what was checked at its creation even if its source model is deleted.
  */
 export async function resolveTrain(req: TrainRequest, ctx: ResolveContext): Promise<ResolvedTrainRequest> {
-  const { spec } = await resolveModel(req.model, ctx, true);
+  const { spec, modelId } = await resolveModel(req.model, ctx, true);
   const given = req.initialWeights;
-  const initialWeights = isModelRef(given)
-    ? await storedWeights(given.modelId, ctx, ["initialWeights", "modelId"])
-    : (given as NestedWeights | undefined);
-  const { initialWeights: _, ...rest } = req;
-  return { ...rest, model: spec, ...(initialWeights ? { initialWeights } : {}) };
+  let initialWeights = given as NestedWeights | undefined;
+  if (isModelRef(given)) {
+    const at = ["initialWeights", "modelId"];
+    const weights = await ctx.models?.weights(given.modelId, ctx.owner);
+    if (!weights) throw unknownModel(given.modelId, at);
+    checkStoredFits(spec, weights, given.modelId, at);
+    initialWeights = namedTensorsToNested(weights) as NestedWeights;
+  }
+  // A job's stored request is resolved again when it runs: its lineage is kept, not recomputed.
+  const { initialWeights: _, baseModelId: kept, ...rest } = req as ResolvedTrainRequest;
+  const baseModelId = isModelRef(given) ? given.modelId : (modelId ?? kept);
+  return {
+    ...rest,
+    model: spec,
+    ...(initialWeights ? { initialWeights } : {}),
+    ...(baseModelId ? { baseModelId } : {}),
+  };
+}
+
+/**
+ * Checks that a stored model's weights fit the request's model (`initialWeights: { modelId }`),
+ * so that a mismatch is reported at the field the client sent, not at a weight's name it never
+ * wrote. A spec that does not build is left to the plan, which names its field.
+ * @throws UnprocessableError at `at` naming both sets of names, or the first shape that differs.
+ */
+function checkStoredFits(spec: ModelSpec, weights: NamedTensors, id: string, at: Path): void {
+  let summary: ModelSummary;
+  try {
+    summary = describeModel(spec);
+  } catch {
+    return;
+  }
+  const expected = summary.layers.flatMap((l) => [...l.params, ...(l.state ?? [])]);
+  const list = (keys: string[]) => keys.map((k) => `"${k}"`).join(", ") || "none";
+  const have = Object.keys(weights);
+  let fault: string | undefined;
+  if (have.length !== expected.length || expected.some((p) => !Object.hasOwn(weights, p.key)))
+    fault =
+      `the weights of model ${id} are ${list(have)}; this request's model expects ` +
+      `${list(expected.map((p) => p.key))}`;
+  else {
+    const bad = expected.find((p) => !sameShape(weights[p.key]!.shape, p.shape));
+    if (bad)
+      fault =
+        `weight "${bad.key}" of model ${id} has shape ${formatShape(weights[bad.key]!.shape)}; ` +
+        `this request's model expects ${formatShape(bad.shape)}`;
+  }
+  if (fault === undefined) return;
+  const message = `${fault} (to train the stored model itself, send "model": { "modelId": "${id}" })`;
+  throw new UnprocessableError(message, [fieldError(at, message)]);
 }
 
 /** POST /gradients: the model resolved; a stored model's weights when `weights` is absent. */
@@ -105,7 +169,7 @@ export async function resolveGradients(
   req: GradientsRequest,
   ctx: ResolveContext,
 ): Promise<ResolvedGradientsRequest> {
-  const { spec, modelId } = await resolveModel(req.model, ctx, false);
+  const { spec, modelId } = await resolveModel(req.model, ctx, false, ["model"], true);
   const weights =
     req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
   return { ...req, model: spec, ...(weights ? { weights } : {}) };

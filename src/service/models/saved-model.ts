@@ -111,6 +111,9 @@ export function modelOf(
     engineVersion: trained.engineVersion,
     weightsSha256: trained.weightsSha256,
     parameters: parameterCount(trained.weights),
+    // A run always has a loss: the request's, or the one `{ modelId, loss }` named.
+    lossGiven: true,
+    baseModelId: request.baseModelId ?? null,
     weights: trained.weights,
   };
 }

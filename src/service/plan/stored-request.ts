@@ -11,14 +11,17 @@ import type { ResolvedTrainRequest } from "../models/resolve.js";
  * @throws Error naming the first field that does not fit, and the job.
  */
 export function readStoredRequest(text: string, job: string): ResolvedTrainRequest {
-  const parsed = TrainRequestSchema.safeParse(JSON.parse(text));
+  // The lineage (`baseModelId`) is the service's, not a request field: kept beside the schema's.
+  const { baseModelId, ...body } = JSON.parse(text) as { baseModelId?: unknown };
+  const parsed = TrainRequestSchema.safeParse(body);
   if (parsed.success) {
     const { model, initialWeights } = parsed.data;
     if (isModelRef(model) || isKerasModel(model) || isModelRef(initialWeights))
       throw new Error(
         `the stored request of job ${job} names a model instead of holding its spec and weights`,
       );
-    return parsed.data as ResolvedTrainRequest;
+    const lineage = typeof baseModelId === "string" ? { baseModelId } : {};
+    return { ...(parsed.data as ResolvedTrainRequest), ...lineage };
   }
   const issue = parsed.error.issues[0];
   throw new Error(

@@ -133,12 +133,13 @@ export interface JobStore {
   /** The result of a succeeded job, JSON text. */
   result(id: string): Promise<string | undefined>;
   /**
-   * The owner's jobs, newest first, at most `limit`, optionally of one status, after the job `after`.
+   * The owner's jobs, newest first, at most `limit`, optionally of one status, after the job `after`
+   * or below the position `below` (a record's `seq`: valid once that job is deleted).
    * @returns `undefined` when `after` names no job of the owner.
    */
   list(
     limit: number,
-    options?: { status?: JobStatus; after?: string; owner?: string },
+    options?: { status?: JobStatus; after?: string; below?: number; owner?: string },
   ): Promise<{ items: JobRecord[]; hasMore: boolean } | undefined>;
   /** Jobs to take up again after a restart: running ones first (in the order they came), then queued by priority. */
   unfinished(): Promise<JobRecord[]>;

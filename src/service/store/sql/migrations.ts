@@ -115,6 +115,8 @@ function modelsTable(d: Dialect): string {
     engine_version TEXT NOT NULL,
     weights_sha256 TEXT NOT NULL,
     parameters     ${t.bigint} NOT NULL,
+    loss_given     INTEGER NOT NULL DEFAULT 1, -- 0: imported without a loss (spec.loss is a placeholder)
+    base_model_id  TEXT,            -- the model a run started from (not a foreign key: kept after it is deleted)
     weights        ${t.blob} NOT NULL   -- encodeTensors
   );
   CREATE INDEX models_by_owner ON models (owner, seq);

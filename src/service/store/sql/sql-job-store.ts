@@ -125,10 +125,10 @@ export class SqlJobStore implements JobStore {
 
   async list(
     limit: number,
-    options: { status?: JobStatus; after?: string; owner?: string } = {},
+    options: { status?: JobStatus; after?: string; below?: number; owner?: string } = {},
   ): Promise<{ items: JobRecord[]; hasMore: boolean } | undefined> {
     const owner = options.owner ?? ANONYMOUS;
-    let below = Number.MAX_SAFE_INTEGER;
+    let below = options.below ?? Number.MAX_SAFE_INTEGER;
     if (options.after !== undefined) {
       const row = first(
         await this.db.all<{ seq: number | string }>("SELECT seq FROM jobs WHERE id = ? AND owner = ?", [

@@ -23,10 +23,12 @@ interface ModelRow {
   engine_version: string;
   weights_sha256: string;
   parameters: number | string;
+  loss_given: number | string | boolean;
+  base_model_id: string | null;
 }
 
 const MODEL_COLUMNS =
-  "seq, id, owner, created_at, source, job_id, spec, optimizer, metrics, dataset, seed, engine_version, weights_sha256, parameters";
+  "seq, id, owner, created_at, source, job_id, spec, optimizer, metrics, dataset, seed, engine_version, weights_sha256, parameters, loss_given, base_model_id";
 
 /** A JSON column that may be null: read back as JSON (its shape is the reader's to check). */
 function json(row: ModelRow, column: "optimizer" | "metrics" | "dataset"): unknown {
@@ -55,6 +57,8 @@ function modelRecord(row: ModelRow): ModelRecord {
     engineVersion: row.engine_version,
     weightsSha256: row.weights_sha256,
     parameters: Number(row.parameters),
+    lossGiven: Number(row.loss_given) !== 0,
+    baseModelId: row.base_model_id,
   };
 }
 
@@ -68,8 +72,8 @@ const nullableJson = (value: unknown) =>
 export async function insertModel(c: SqlClient, model: NewModel): Promise<void> {
   await c.run(
     `INSERT INTO models (id, owner, created_at, source, job_id, spec, optimizer, metrics, dataset, seed,
-       engine_version, weights_sha256, parameters, weights)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       engine_version, weights_sha256, parameters, loss_given, base_model_id, weights)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       model.id,
       model.owner,
@@ -84,6 +88,8 @@ export async function insertModel(c: SqlClient, model: NewModel): Promise<void> 
       model.engineVersion,
       model.weightsSha256,
       model.parameters,
+      model.lossGiven ? 1 : 0,
+      model.baseModelId,
       encodeTensors(model.weights),
     ],
   );
@@ -128,10 +134,10 @@ export class SqlModelStore implements ModelStore {
 
   async list(
     limit: number,
-    options: { after?: string; owner?: string } = {},
+    options: { after?: string; below?: number; owner?: string } = {},
   ): Promise<{ items: ModelRecord[]; hasMore: boolean } | undefined> {
     const owner = options.owner ?? ANONYMOUS;
-    let below = Number.MAX_SAFE_INTEGER;
+    let below = options.below ?? Number.MAX_SAFE_INTEGER;
     if (options.after !== undefined) {
       const row = first(
         await this.db.all<{ seq: number | string }>("SELECT seq FROM models WHERE id = ? AND owner = ?", [
