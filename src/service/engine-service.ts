@@ -116,14 +116,20 @@ export class EngineService {
   /**
    * Checks a model and its weights as a request would send them (an import): the spec within
    * MAX_PARAMS, then exactly its weights and moving statistics, shapes and finite values.
-   * @param at where the model sits in the request; `weightsAt`, its weights.
+   * @param at where the model sits in the request, or how a path of the spec maps into the
+   *   request (a Keras topology's `kerasToSpec(...).path`); `weightsAt`, where its weights sit.
    * @throws UnprocessableError naming the field.
    */
-  checkModel(spec: ModelSpec, weights: NamedTensors, at: Path, weightsAt: Path): void {
+  checkModel(
+    spec: ModelSpec,
+    weights: NamedTensors,
+    at: Path | ((p: readonly PropertyKey[]) => readonly (string | number)[]),
+    weightsAt: Path,
+  ): void {
     const limit = { maxParams: this.limits.maxParams, maxParamsName: "MAX_PARAMS" };
     const summary = checked(
       () => describeModel(spec, limit),
-      (p) => [...at, ...p],
+      typeof at === "function" ? (p) => [...at(p)] : (p) => [...at, ...p],
     );
     const shapes = summary.layers.flatMap((l) => [...l.params, ...(l.state ?? [])]);
     checked(

@@ -134,6 +134,24 @@ describe("Keras and tfjs imports a new user tried", () => {
     );
   });
 
+  it("an import over MAX_PARAMS is refused at the layer of the topology that crosses it", async () => {
+    const small = await buildTestApp({ MAX_PARAMS: "20" });
+    try {
+      const res = await small.inject({
+        method: "POST",
+        url: "/models",
+        payload: { ...converted.modelJson, weightData: Buffer.from(converted.weights).toString("base64") },
+      });
+      expect(res.statusCode).toBe(422);
+      const error = (res.json() as ProblemBody).errors?.[0];
+      // 3·4 + 4 = 16 parameters, then batch normalisation's 4 + 4 trainable: the second layer crosses 20.
+      expect(error?.path).toBe("modelTopology.model_config.config.layers[1]");
+      expect(error?.message).toMatch(/MAX_PARAMS/);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("too many layers: at model.config.layers, as the native spec at model.layers", async () => {
     const layers = Array.from({ length: 65 }, (_, i) => ({
       class_name: "Dense",

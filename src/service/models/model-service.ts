@@ -156,7 +156,7 @@ export class ModelService {
     const given = json.loss !== undefined;
     const loss = given ? json.loss : lossOfModelJson(json);
     const lossAt = given ? [...at, "loss"] : [...at, "trainingConfig", "loss"];
-    const { spec, lossGiven } = kerasToSpec(json.modelTopology, [...at, "modelTopology"], loss, lossAt);
+    const { spec, lossGiven, path } = kerasToSpec(json.modelTopology, [...at, "modelTopology"], loss, lossAt);
     const weights = tfjsWeightsToTensors(
       spec,
       json.weightsManifest,
@@ -164,7 +164,7 @@ export class ModelService {
       [...at, "weightsManifest"],
       [...at, "weightData"],
     );
-    this.engine.checkModel(spec, weights, [...at, "modelTopology"], [...at, "weightsManifest"]);
+    this.engine.checkModel(spec, weights, path, [...at, "weightsManifest"]);
     return this.register(spec, weights, owner, lossGiven);
   }
 
