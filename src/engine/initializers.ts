@@ -79,13 +79,24 @@ export function truncatedStandardNormal(rng: Rng): number {
   }
 }
 
-/** The variance-scaling triple each named initialiser stands for (Keras / tfjs definitions). */
-const SCALED: Record<string, { scale: number; mode: FanMode; distribution: Distribution }> = {
+/**
+ * The variance-scaling triple each named initialiser stands for (Keras / tfjs definitions;
+ * `glorotUniform` draws through its own branch, bit for bit as the engine always has).
+ */
+export const NAMED_VARIANCE_SCALING: Readonly<
+  Record<string, { scale: number; mode: FanMode; distribution: Distribution }>
+> = {
+  glorotUniform: { scale: 1, mode: "fanAvg", distribution: "uniform" },
   glorotNormal: { scale: 1, mode: "fanAvg", distribution: "normal" },
   heNormal: { scale: 2, mode: "fanIn", distribution: "normal" },
   heUniform: { scale: 2, mode: "fanIn", distribution: "uniform" },
   leCunNormal: { scale: 1, mode: "fanIn", distribution: "normal" },
   leCunUniform: { scale: 1, mode: "fanIn", distribution: "uniform" },
+};
+
+/** The named triples, and `varianceScaling`'s defaults. */
+const SCALED: Record<string, { scale: number; mode: FanMode; distribution: Distribution }> = {
+  ...NAMED_VARIANCE_SCALING,
   varianceScaling: { scale: 1, mode: "fanIn", distribution: "normal" },
 };
 

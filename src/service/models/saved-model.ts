@@ -4,7 +4,7 @@
  * answer, before it is cut down) and on the main thread (building the stored model).
  */
 import type { NamedTensors } from "../../engine/index.js";
-import type { AnswerPart } from "../../schemas/answer-parts.js";
+import { ANSWER_PARTS, type AnswerPart } from "../../schemas/answer-parts.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { TrainResponse } from "../../schemas/responses.js";
 import type { JsonText } from "../engine-task.js";
@@ -40,18 +40,6 @@ export function trainingSummary(r: TrainResponse): TrainingSummary {
   };
 }
 
-/** The answer's fields `return` chooses among; every other field always comes. */
-const PARTS: readonly AnswerPart[] = [
-  "weights",
-  "gradients",
-  "history",
-  "metrics",
-  "confusionMatrix",
-  "telemetry",
-  "optimizerState",
-  "optimum",
-];
-
 /**
  * `r` with only the large parts `parts` lists (all of them when `parts` is undefined: the answer
  * as without `return`). Changes `r` in place and returns it.
@@ -59,7 +47,7 @@ const PARTS: readonly AnswerPart[] = [
 export function leanAnswer(r: TrainResponse, parts: readonly AnswerPart[] | undefined): TrainResponse {
   if (parts === undefined) return r;
   const out = r as Partial<TrainResponse>;
-  for (const part of PARTS) if (!parts.includes(part)) delete out[part];
+  for (const part of ANSWER_PARTS) if (!parts.includes(part)) delete out[part];
   return r;
 }
 

@@ -12,7 +12,7 @@ import type {
   RegularizerName,
   RegularizerSpec,
 } from "../../../engine/index.js";
-import { ELEMENTWISE_NAMES } from "../../../engine/index.js";
+import { ELEMENTWISE_NAMES, NAMED_VARIANCE_SCALING } from "../../../engine/index.js";
 
 /** A Keras serialised object. */
 export interface KerasObject {
@@ -53,15 +53,8 @@ export function activationFromKeras(name: unknown): ActivationName | undefined {
   return (ACTIVATION_NAMES as readonly string[]).includes(c) ? (c as ActivationName) : undefined;
 }
 
-/** The variance-scaling triples the named initialisers stand for (Keras / tfjs definitions). */
-const SCALED: Record<string, { scale: number; mode: string; distribution: string }> = {
-  glorotUniform: { scale: 1, mode: "fanAvg", distribution: "uniform" },
-  glorotNormal: { scale: 1, mode: "fanAvg", distribution: "normal" },
-  heNormal: { scale: 2, mode: "fanIn", distribution: "normal" },
-  heUniform: { scale: 2, mode: "fanIn", distribution: "uniform" },
-  leCunNormal: { scale: 1, mode: "fanIn", distribution: "normal" },
-  leCunUniform: { scale: 1, mode: "fanIn", distribution: "uniform" },
-};
+/** The variance-scaling triples the named initialisers stand for (the engine's own table). */
+const SCALED = NAMED_VARIANCE_SCALING;
 
 /**
  * An initialiser as tfjs writes it: the Glorot, He and LeCun ones as `VarianceScaling` with their
