@@ -26,7 +26,8 @@ export const ActivationSchema = z
       "`elu` has alpha 1, `hardSigmoid` is clip(0.2·x + 0.5, 0, 1), `gelu` the exact x·Φ(x).",
   });
 
-const LOSS_NAMES = [
+/** Every loss the engine has, by its tfjs name. */
+export const LOSS_NAMES = [
   "meanSquaredError",
   "categoricalCrossentropy",
   "sparseCategoricalCrossentropy",

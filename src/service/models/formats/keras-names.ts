@@ -13,6 +13,7 @@ import type {
   RegularizerSpec,
 } from "../../../engine/index.js";
 import { ELEMENTWISE_NAMES, NAMED_VARIANCE_SCALING } from "../../../engine/index.js";
+import { LOSS_NAMES as SCHEMA_LOSS_NAMES } from "../../../schemas/model.js";
 
 /** A Keras serialised object. */
 export interface KerasObject {
@@ -309,24 +310,8 @@ const LOSS_ALIASES: Record<string, string> = {
   cosineSimilarity: "cosineProximity",
 };
 
-/** The engine's losses (every `LossName`; the check below fails to compile when one is added). */
-const LOSS_NAMES = [
-  "meanSquaredError",
-  "categoricalCrossentropy",
-  "sparseCategoricalCrossentropy",
-  "binaryCrossentropy",
-  "meanAbsoluteError",
-  "meanAbsolutePercentageError",
-  "meanSquaredLogarithmicError",
-  "huber",
-  "logcosh",
-  "hinge",
-  "squaredHinge",
-  "categoricalHinge",
-  "kullbackLeiblerDivergence",
-  "poisson",
-  "cosineProximity",
-] as const satisfies readonly LossName[];
+/** The engine's losses (the schema's list; the check below fails to compile when one is missing). */
+const LOSS_NAMES = SCHEMA_LOSS_NAMES satisfies readonly LossName[];
 type MissingLoss = Exclude<LossName, (typeof LOSS_NAMES)[number]>;
 const everyLoss: MissingLoss extends never ? true : MissingLoss = true;
 void everyLoss;
