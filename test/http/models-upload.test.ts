@@ -3,6 +3,7 @@
  * `model.weights.bin`), base64 wrapped by line-breaking encoders is accepted, and every route's
  * 415 names the types it accepts.
  */
+import http from "node:http";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestApp, type ProblemBody } from "./helper.js";
@@ -153,5 +154,55 @@ describe("POST /models as clients send it", () => {
     expect(((await multipart.json()) as ProblemBody).detail).toMatch(
       /^Content-Type multipart\/form-data; boundary=\S+ is not accepted by POST \/train: send application\/json$/,
     );
+  });
+});
+
+describe("a multipart import refused before its end", () => {
+  it("reads and drops the parts still on their way: the client gets the 400, its connection serves the next request, and the app closes", async () => {
+    const app = await buildTestApp({ BODY_LIMIT: String(1 << 20) });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const { port } = app.server.address() as { port: number };
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      // An unknown part first, then three more of 900 kB each that nobody reads.
+      const form = new FormData();
+      form.append("model.json", new Blob([modelJson]), "model.json");
+      for (let i = 0; i < 4; i++) form.append(`extra${i}`, new Blob([new Uint8Array(900_000)]), "w");
+      const request = new Request("http://x/", { method: "POST", body: form });
+      const body = Buffer.from(await request.arrayBuffer());
+      const contentType = request.headers.get("content-type")!;
+      const send = (method: string, path: string, payload?: Buffer) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = http.request(
+            {
+              host: "127.0.0.1",
+              port,
+              method,
+              path,
+              agent,
+              headers: payload ? { "content-type": contentType } : {},
+            },
+            (res) => {
+              let text = "";
+              res.setEncoding("utf8");
+              res.on("data", (c: string) => {
+                text += c;
+              });
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+            },
+          );
+          req.on("error", reject);
+          req.end(payload);
+        });
+      const refused = await send("POST", "/models", body);
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.body).errors[0].path).toBe("extra0");
+      // The same (only) socket: it was left mid-body before, and this request never got an answer.
+      const health = await send("GET", "/health");
+      expect(health).toEqual({ status: 200, body: '{"status":"ok"}' });
+    } finally {
+      agent.destroy();
+      await app.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import fastifyMultipart from "@fastify/multipart";
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { modelGradientsExample, modelPredictExample } from "../../schemas/examples.js";
@@ -34,12 +35,35 @@ const cannotExpress = problem(
   "The format cannot express a layer kind or option of the model; `errors` names the layer and the format.",
 );
 
+/** Parts a multipart import may send at most (two are used; the rest are named in errors). */
+const MULTIPART_PARTS = 6;
+
+/**
+ * A multipart body refused before it was read to its end: the parts still on their way would
+ * hold the connection (and a shutdown) open. They are read and dropped, so the client, still
+ * sending, gets the answer and the connection stays usable; past `maxBytes` (what the limits
+ * allow) the connection is cut.
+ */
+function discardRest(request: FastifyRequest, maxBytes: number): void {
+  const raw = request.raw;
+  if (raw.readableEnded) return;
+  raw.unpipe();
+  let read = 0;
+  raw.on("data", (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > maxBytes) raw.destroy();
+  });
+  raw.resume();
+}
+
 const models: FastifyPluginAsyncZod = async (app) => {
   const service = new ModelService(app.store.models, app.engine);
   const partLimit = app.initialConfig.bodyLimit ?? 1_048_576;
   // Uploads for this plugin's routes only (elsewhere multipart stays 415): two parts (one more is read to name it), each
   // within BODY_LIMIT.
-  await app.register(fastifyMultipart, { limits: { fileSize: partLimit, files: 3, fields: 3, parts: 6 } });
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: partLimit, files: 3, fields: 3, parts: MULTIPART_PARTS },
+  });
 
   app.get(
     "/models",
@@ -205,7 +229,13 @@ const models: FastifyPluginAsyncZod = async (app) => {
     {
       // The multipart form becomes the JSON form before validation: one schema checks both.
       preValidation: async (request) => {
-        if (isMultipart(request)) request.body = (await multipartImport(request, partLimit)) as never;
+        if (!isMultipart(request)) return;
+        try {
+          request.body = (await multipartImport(request, partLimit)) as never;
+        } catch (err) {
+          discardRest(request, MULTIPART_PARTS * partLimit);
+          throw err;
+        }
       },
       schema: {
         tags: ["models"],
