@@ -19,10 +19,15 @@ export const ModelSchema = z
       .enum(["job", "train", "import"])
       .describe("A succeeded job, POST /train with `saveModel`, or POST /models (trained elsewhere)."),
     jobId: z.string().nullable().describe("The job it came from (`source: job`)."),
-    spec: ModelSpecSchema,
+    spec: ModelSpecSchema.partial({ loss: true }).describe(
+      "The model. `loss` is absent when it was imported without one (`lossGiven: false`).",
+    ),
     optimizer: z
       .unknown()
-      .describe("The optimiser it was trained with, as the request gave it; null for an import."),
+      .describe(
+        "The optimiser it was trained with, as the request gave it; for an import, its model.json's " +
+          "`trainingConfig.optimizer_config` (re-exported as it came), else null.",
+      ),
     metrics: z.unknown().describe("Final metrics and a history summary; null for an import."),
     dataset: z
       .unknown()

@@ -55,6 +55,59 @@ describe("a model imported without a loss", () => {
     expect(res.json().outputs).toEqual([[1, 1.25]]);
   });
 
+  it("shows no loss and exports without one, so it comes back without one (same bytes)", async () => {
+    const view = (await app.inject({ method: "GET", url: `/models/${id}` })).json();
+    expect(view.spec).not.toHaveProperty("loss");
+    const json = (await app.inject({ method: "GET", url: `/models/${id}/tfjs/model.json` })).json();
+    expect(json).not.toHaveProperty("trainingConfig");
+    expect(json).not.toHaveProperty("userDefinedMetadata");
+    const bin = (await app.inject({ method: "GET", url: `/models/${id}/tfjs/weights.bin` })).rawPayload;
+    const again = await post("/models", { ...json, weightData: bin.toString("base64") });
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toMatchObject({ lossGiven: false });
+    const json2 = await app.inject({ method: "GET", url: `/models/${again.json().id}/tfjs/model.json` });
+    expect(json2.body).toBe(JSON.stringify(json));
+  });
+
+  it("keeps an import's tfjs optimiser and writes it back; a trained model's export names its own", async () => {
+    const adam = {
+      class_name: "Adam",
+      config: { learning_rate: 0.02, beta1: 0.8, beta2: 0.99, epsilon: 1e-7 },
+    };
+    const imported = await post("/models", {
+      format: "layers-model",
+      modelTopology: topology,
+      weightsManifest: manifest,
+      weightData: weightBytes.toString("base64"),
+      trainingConfig: { loss: "mean_squared_error", metrics: null, optimizer_config: adam },
+    });
+    expect(imported.statusCode).toBe(201);
+    const exported = (
+      await app.inject({ method: "GET", url: `/models/${imported.json().id}/tfjs/model.json` })
+    ).json();
+    expect(exported.trainingConfig).toEqual({
+      loss: "mean_squared_error",
+      metrics: null,
+      optimizer_config: adam,
+    });
+    const trained = await post("/train", {
+      model: { modelId: id, loss: "meanSquaredError" },
+      initialWeights: { modelId: id },
+      dataset: data,
+      optimizer: { type: "adam", learningRate: 0.01 },
+      epochs: 1,
+      saveModel: true,
+    });
+    expect(trained.statusCode).toBe(200);
+    const its = (
+      await app.inject({ method: "GET", url: `/models/${trained.json().modelId}/tfjs/model.json` })
+    ).json();
+    expect(its.trainingConfig.optimizer_config).toMatchObject({
+      class_name: "Adam",
+      config: { learning_rate: 0.01 },
+    });
+  });
+
   it("is a 422 at model.loss when trained by id without a loss, on /train and /jobs", async () => {
     const body = {
       model: { modelId: id },
@@ -113,9 +166,21 @@ describe("a model imported without a loss", () => {
     expect(b[1]).toBeCloseTo(-1 - (0.1 * 2 * -1.5) / 6, 12);
   });
 
-  it("a job by id records its base model", async () => {
+  it("a job by id records its base model; the architecture alone names none", async () => {
+    const fresh = await post("/train", {
+      model: { modelId: id, loss: "meanAbsoluteError" },
+      dataset: data,
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 1,
+      seed: 3,
+      saveModel: true,
+    });
+    expect(fresh.statusCode).toBe(200);
+    const unrelated = (await app.inject({ method: "GET", url: `/models/${fresh.json().modelId}` })).json();
+    expect(unrelated).toMatchObject({ source: "train", baseModelId: null });
     const created = await post("/jobs", {
       model: { modelId: id, loss: "meanAbsoluteError" },
+      initialWeights: { modelId: id },
       dataset: data,
       optimizer: { type: "sgd", learningRate: 0.1 },
       epochs: 1,
@@ -175,7 +240,9 @@ describe("a model imported without a loss", () => {
       `the weights of model ${id} are "dense_Dense1/kernel", "dense_Dense1/bias"`,
     );
     expect(err?.message).toMatch(/this request's model expects "dense\w*\/kernel", "dense\w*\/bias"/);
-    expect(err?.message).toContain(`send "model": { "modelId": "${id}" }`);
+    expect(err?.message).toContain(
+      `"model": { "modelId": "${id}" } beside "initialWeights": { "modelId": "${id}" }`,
+    );
   });
 
   it("reports stored weights of another shape at initialWeights.modelId", async () => {

@@ -105,7 +105,11 @@ export class ModelService {
     return this.exports.get(
       "tfjs",
       id,
-      async () => toTfjs(record.spec, await this.weightsOf(id, owner), TFJS_WEIGHTS_PATH),
+      async () =>
+        toTfjs(record.spec, await this.weightsOf(id, owner), TFJS_WEIGHTS_PATH, {
+          optimizer: record.optimizer,
+          lossGiven: record.lossGiven,
+        }),
       (files) => files.weightsBin.byteLength + JSON.stringify(files.modelJson).length,
     );
   }
@@ -165,7 +169,10 @@ export class ModelService {
       [...at, "weightData"],
     );
     this.engine.checkModel(spec, weights, path, [...at, "weightsManifest"]);
-    return this.register(spec, weights, owner, lossGiven);
+    // tfjs' own optimiser, as written (re-exported as it came: see kerasOptimizer).
+    const optimizer = (json.trainingConfig as { optimizer_config?: unknown } | null | undefined)
+      ?.optimizer_config;
+    return this.register(spec, weights, owner, lossGiven, optimizer ?? null);
   }
 
   /**
@@ -177,7 +184,7 @@ export class ModelService {
   async importNative(body: ImportModelNative, owner: string): Promise<ModelView> {
     const weights = nestedToNamedTensors(body.weights, ["weights"]);
     this.engine.checkModel(body.model, weights, ["model"], ["weights"]);
-    return this.register(body.model, weights, owner, true);
+    return this.register(body.model, weights, owner, true, null);
   }
 
   private async register(
@@ -185,6 +192,7 @@ export class ModelService {
     weights: NamedTensors,
     owner: string,
     lossGiven: boolean,
+    optimizer: unknown,
   ): Promise<ModelView> {
     const record = await this.store.insert({
       id: newModelId(),
@@ -193,7 +201,7 @@ export class ModelService {
       source: "import",
       jobId: null,
       spec,
-      optimizer: null,
+      optimizer,
       metrics: null,
       dataset: null,
       seed: null,
@@ -229,7 +237,8 @@ export function modelView(record: ModelRecord): ModelView {
     createdAt: record.createdAt,
     source: record.source,
     jobId: record.jobId,
-    spec: record.spec as ModelView["spec"],
+    // A placeholder loss is not shown: the model came without one.
+    spec: (record.lossGiven ? record.spec : withoutLoss(record.spec)) as ModelView["spec"],
     optimizer: record.optimizer,
     metrics: record.metrics,
     dataset: record.dataset,
@@ -283,6 +292,10 @@ function lossAtRoot(err: unknown): never {
       err.headers,
     );
   throw err;
+}
+
+function withoutLoss({ loss: _, ...spec }: ModelSpec): Omit<ModelSpec, "loss"> {
+  return spec;
 }
 
 function countValues(weights: NamedTensors): number {

@@ -28,7 +28,10 @@ type NestedWeights = Record<string, NestedNumbers>;
 export type ResolvedTrainRequest = Omit<TrainRequest, "model" | "initialWeights"> & {
   model: ModelSpec;
   initialWeights?: NestedWeights;
-  /** The stored model the run starts from (`initialWeights`, else `model`, by id): its lineage. */
+  /**
+   * The stored model whose weights the run starts from (`initialWeights: { modelId }`): its
+   * lineage. `model: { modelId }` alone reuses the architecture, not the weights, so names none.
+   */
   baseModelId?: string;
 };
 /** A /gradients body with its model as a `ModelSpec` (and a stored model's weights when it sent none). */
@@ -110,7 +113,7 @@ export async function storedWeights(id: string, ctx: ResolveContext, path: Path)
  * queued for an hour runs what was checked at its creation even if its source model is deleted.
  */
 export async function resolveTrain(req: TrainRequest, ctx: ResolveContext): Promise<ResolvedTrainRequest> {
-  const { spec, modelId } = await resolveModel(req.model, ctx, true);
+  const { spec } = await resolveModel(req.model, ctx, true);
   const given = req.initialWeights;
   let initialWeights = given as NestedWeights | undefined;
   if (isModelRef(given)) {
@@ -122,7 +125,7 @@ export async function resolveTrain(req: TrainRequest, ctx: ResolveContext): Prom
   }
   // A job's stored request is resolved again when it runs: its lineage is kept, not recomputed.
   const { initialWeights: _, baseModelId: kept, ...rest } = req as ResolvedTrainRequest;
-  const baseModelId = isModelRef(given) ? given.modelId : (modelId ?? kept);
+  const baseModelId = isModelRef(given) ? given.modelId : kept;
   return {
     ...rest,
     model: spec,
@@ -160,7 +163,9 @@ function checkStoredFits(spec: ModelSpec, weights: NamedTensors, id: string, at:
         `this request's model expects ${formatShape(bad.shape)}`;
   }
   if (fault === undefined) return;
-  const message = `${fault} (to train the stored model itself, send "model": { "modelId": "${id}" })`;
+  const message =
+    `${fault} (to continue the stored model itself, send its architecture with its weights: ` +
+    `"model": { "modelId": "${id}" } beside "initialWeights": { "modelId": "${id}" })`;
   throw new UnprocessableError(message, [fieldError(at, message)]);
 }
 

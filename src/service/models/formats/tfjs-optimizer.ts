@@ -15,11 +15,15 @@ const KERAS_DEFAULT: KerasObject = {
  * serialised optimiser: `SGD`, `Momentum`, `Adam`, `RMSProp`, `Adagrad`, `Adadelta`, `Adamax`
  * with their arguments (engine defaults filled in). One tfjs has no class for (nadam, adamw, the
  * normal equation), a learning-rate schedule, gradient clipping, or none at all gives Keras'
- * `compile()` default, RMSprop(0.001): tfjs would refuse the file without an optimiser.
+ * `compile()` default, RMSprop(0.001): tfjs would refuse the file without an optimiser. An
+ * optimiser already in tfjs' form (`{ class_name, config }`: an import's `optimizer_config`) is
+ * written as it came, so an imported model exports as it was imported.
  */
 export function kerasOptimizer(optimizer: unknown): KerasObject {
   if (typeof optimizer !== "object" || optimizer === null) return KERAS_DEFAULT;
   const o = optimizer as Record<string, unknown>;
+  if (typeof o.class_name === "string" && typeof o.config === "object" && o.config !== null)
+    return o as unknown as KerasObject;
   const lr = o.learningRate;
   if (
     typeof lr !== "number" ||

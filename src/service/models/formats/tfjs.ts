@@ -259,7 +259,7 @@ export function toTfjs(
   spec: ModelSpec,
   weights: NamedTensors,
   weightsPath = "weights.bin",
-  options: { name?: string; optimizer?: unknown } = {},
+  options: { name?: string; optimizer?: unknown; lossGiven?: boolean } = {},
 ): { modelJson: TfjsModelJson; weightsBin: Uint8Array } {
   const summary = describeModel(spec);
   const layers = spec.layers.map((l, i) => {
@@ -304,9 +304,13 @@ export function toTfjs(
       keras_version: "tfjs-layers 4.22.0",
       backend: "tensor_flow.js",
     },
-    ...(compilable
-      ? { trainingConfig: { loss, metrics: null, optimizer_config: kerasOptimizer(options.optimizer) } }
-      : { userDefinedMetadata: { loss } }),
+    // A model imported without a loss is written without one (uncompiled, as it came), so it
+    // comes back without one too.
+    ...(options.lossGiven === false
+      ? {}
+      : compilable
+        ? { trainingConfig: { loss, metrics: null, optimizer_config: kerasOptimizer(options.optimizer) } }
+        : { userDefinedMetadata: { loss } }),
     weightsManifest: [
       {
         paths: [weightsPath],
