@@ -12,6 +12,7 @@ import {
   RESPONSE_HEADERS,
 } from "./openapi-responses.js";
 import { isPublicRoute } from "./plugins/security.js";
+import { MODEL_PART, WEIGHTS_PARTS } from "./routes/model-upload.js";
 
 type Json = unknown;
 type JsonObject = Record<string, unknown>;
@@ -88,6 +89,7 @@ export function transformObject(options: ContractOptions): SwaggerTransformObjec
     boundNestedTensors(doc.components?.schemas);
     addNamedExamples(paths);
     tidyMediaTypes(paths);
+    describeUploads(paths);
     addStatuses(paths, options);
     addHeaders(paths, options);
     describeAnswers(paths);
@@ -120,6 +122,33 @@ export function transformObject(options: ContractOptions): SwaggerTransformObjec
       Object.entries(schemas).filter(([name]) => reached.has(name)),
     );
     return doc as ReturnType<SwaggerTransformObject>;
+  };
+}
+
+/**
+ * The multipart form of an import (POST /models): its file parts, as the route reads them, in place
+ * of the JSON body's fields the route's one body schema would show (and without the JSON
+ * examples, which Swagger UI would send as form fields).
+ */
+function describeUploads(paths: Paths): void {
+  const content = (
+    paths["/models"]?.post?.requestBody as { content?: Record<string, JsonObject> } | undefined
+  )?.content;
+  if (!content?.["multipart/form-data"]) return;
+  const file = (description: string) => ({ type: "string", format: "binary", description });
+  content["multipart/form-data"] = {
+    schema: {
+      type: "object",
+      required: [MODEL_PART, WEIGHTS_PARTS[0]],
+      properties: {
+        [MODEL_PART]: file(
+          "The TensorFlow.js model.json (JSON: modelTopology, weightsManifest, trainingConfig…).",
+        ),
+        [WEIGHTS_PARTS[0]!]: file(
+          `Its weights, float32 little-endian in manifest order (tfjs' own save sends it as "${WEIGHTS_PARTS[1]}", also accepted).`,
+        ),
+      },
+    },
   };
 }
 

@@ -53,6 +53,19 @@ describe("POST /models as clients send it", () => {
     expect(ok.status).toBe(201);
   });
 
+  it("documents the multipart form as its file parts, and a form built from the document is imported", async () => {
+    const doc = await (await fetch(`${base}/docs/json`)).json();
+    const form = doc.paths["/models"].post.requestBody.content["multipart/form-data"];
+    expect(form.examples).toBeUndefined();
+    expect(form.schema.required).toEqual(["model.json", "weights.bin"]);
+    const parts = Object.keys(form.schema.properties);
+    expect(parts).toEqual(["model.json", "weights.bin"]);
+    for (const p of parts)
+      expect(form.schema.properties[p]).toMatchObject({ type: "string", format: "binary" });
+    const res = await upload({ [parts[0]!]: modelJson, [parts[1]!]: weightBytes });
+    expect(res.status).toBe(201);
+  });
+
   it("lists every accepted part for an unknown one", async () => {
     const res = await upload({ "model.json": modelJson, "weights.bin": weightBytes, "model.weights": "x" });
     expect(res.status).toBe(400);

@@ -2,8 +2,8 @@ import type { FastifyRequest } from "fastify";
 import { InvalidRequestError, ProblemError } from "../../service/errors.js";
 
 /** The parts of a multipart import: tfjs' `model.save("http://…")` names the weights `model.weights.bin`. */
-const MODEL_PART = "model.json";
-const WEIGHTS_PARTS = ["weights.bin", "model.weights.bin"];
+export const MODEL_PART = "model.json";
+export const WEIGHTS_PARTS = ["weights.bin", "model.weights.bin"];
 
 /** Whether a request is `multipart/form-data` (an import's upload rather than its JSON form). */
 export function isMultipart(request: FastifyRequest): boolean {
