@@ -16,6 +16,12 @@ const modelJson = JSON.stringify({
   weightsManifest: manifest,
 });
 
+/** An OpenAPI media type, as far as the test reads it. */
+interface MediaType {
+  examples?: unknown;
+  schema: { required: string[]; properties: Record<string, unknown> };
+}
+
 describe("POST /models as clients send it", () => {
   let app: FastifyInstance;
   let base: string;
@@ -54,8 +60,10 @@ describe("POST /models as clients send it", () => {
   });
 
   it("documents the multipart form as its file parts, and a form built from the document is imported", async () => {
-    const doc = await (await fetch(`${base}/docs/json`)).json();
-    const form = doc.paths["/models"].post.requestBody.content["multipart/form-data"];
+    const doc = (await (await fetch(`${base}/docs/json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody: { content: Record<string, MediaType> } }>>;
+    };
+    const form = doc.paths["/models"]!.post!.requestBody.content["multipart/form-data"]!;
     expect(form.examples).toBeUndefined();
     expect(form.schema.required).toEqual(["model.json", "weights.bin"]);
     const parts = Object.keys(form.schema.properties);
