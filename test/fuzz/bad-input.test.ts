@@ -24,6 +24,7 @@ import {
   genExported,
   genSamples,
   importBody,
+  nativeImport,
 } from "./gen-models.js";
 import {
   breakCsv,
@@ -368,7 +369,7 @@ describe("bad input (property-based, over HTTP)", () => {
     await check(70, runs(120), async (r) => {
       const e = genExported(r);
       const x = genSamples(r, e.plan);
-      const kind = r.int(0, 6);
+      const kind = r.int(0, 7);
       if (kind === 0) {
         // A stored model named by id, valid: /predict answers with its weights.
         const id = await storeModel(app, e.plan.model as unknown as ModelSpec, e.weights as never);
@@ -438,6 +439,16 @@ describe("bad input (property-based, over HTTP)", () => {
           { group: "multipart POST /models" },
         );
         expect([400, 413, 422]).toContain(answer.status);
+      } else if (kind === 7) {
+        // The service's own form, { model, weights }: valid is a 201, broken a 4xx naming a field.
+        const broken = r.bool(0.5);
+        const answer = await exchange(app, wire("/models", nativeImport(r, e, broken)), {
+          group: broken ? "broken POST /models { model, weights }" : "POST /models { model, weights }",
+        });
+        if (broken) {
+          expect(answer.status).toBeGreaterThanOrEqual(400);
+          expect(answer.status).toBeLessThan(500);
+        } else expect(answer.status).toBe(201);
       } else if (kind === 5) {
         const body = importBody(e);
         if (!body) return;

@@ -45,6 +45,9 @@ export function brokenModelRef(r: Rand): Tree {
     { modelId: "x".repeat(101) },
     { modelId: "mdl_x", layers: [] },
     { modelId: ["mdl_x"] },
+    { modelId: "mdl_does_not_exist_000000", loss: "meanSquaredError" },
+    { modelId: "mdl_x", loss: "nope" },
+    { modelId: "mdl_x", loss: 5 },
   ]);
 }
 
@@ -94,6 +97,39 @@ export function importBody(e: ExportedPlan): TreeObject | undefined {
     ...(JSON.parse(JSON.stringify(e.tfjs.modelJson)) as TreeObject),
     weightData: Buffer.from(e.tfjs.weightsBin).toString("base64"),
   };
+}
+
+/**
+ * POST /models in the service's own form, `{ model, weights }`: valid (the plan's model and
+ * weights) or broken in one place (a weight dropped or misshapen, the model broken, a stored
+ * model's reference where a spec goes, an extra field).
+ */
+export function nativeImport(r: Rand, e: ExportedPlan, broken: boolean): TreeObject {
+  const body = {
+    model: structuredClone(e.plan.model) as unknown as TreeObject,
+    weights: structuredClone(e.weights),
+  };
+  if (!broken) return body;
+  const keys = Object.keys(body.weights);
+  switch (r.int(0, 4)) {
+    case 0:
+      if (keys.length > 0) delete body.weights[r.pick(keys)];
+      else body.weights = { "x/kernel": [1] };
+      break;
+    case 1:
+      if (keys.length > 0) body.weights[r.pick(keys)] = r.pick<Tree>([[], [1, 2, 3], "w", null]);
+      else body.weights = { "dense_0/kernel": [[1]] };
+      break;
+    case 2:
+      body.model = { ...body.model, layers: r.pick<Tree>([[], "dense", [{ type: "lstm", units: 2 }]]) };
+      break;
+    case 3:
+      body.model = { modelId: "mdl_x" };
+      break;
+    default:
+      (body as TreeObject).seed = 1;
+  }
+  return body;
 }
 
 /** An import body broken in one of its fields: the base64, the manifest, the topology. */
