@@ -1,6 +1,7 @@
 export * from "./common.js";
 export * from "./dataset.js";
 export * from "./examples.js";
+export * from "./examples-models.js";
 export * from "./layers.js";
 export * from "./limits.js";
 export * from "./model.js";

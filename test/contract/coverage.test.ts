@@ -8,15 +8,17 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   gradientsExample,
-  importModelJsonExample,
   importNativeExample,
-  modelGradientsExample,
-  modelPredictExample,
   namedRequestExamples,
   predictExample,
   responseExamples,
   trainXorExample,
 } from "../../src/schemas/examples.js";
+import {
+  importModelJsonExample,
+  modelGradientsExample,
+  modelPredictExample,
+} from "../../src/schemas/examples-models.js";
 import { buildTestApp, exercised, sgd } from "../http/helper.js";
 import { storeModel } from "../http/models-helpers.js";
 import { ContractValidator } from "./openapi-validator.js";

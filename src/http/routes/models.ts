@@ -2,7 +2,7 @@ import fastifyMultipart from "@fastify/multipart";
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { modelGradientsExample, modelPredictExample } from "../../schemas/examples.js";
+import { modelGradientsExample, modelPredictExample } from "../../schemas/examples-models.js";
 import { KerasSequentialSchema } from "../../schemas/model-refs.js";
 import {
   ImportModelBodySchema,
