@@ -1,5 +1,5 @@
 /**
- * What the SQL stores (`SqlJobStore`, `SqlDatasetStore`) need of a database: statements written
+ * What the SQL stores (`SqlJobStore`, `SqlDatasetStore`, `SqlModelStore`) need of a database: statements written
  * once with `?` placeholders, run by a driver for SQLite (better-sqlite3) or PostgreSQL (pg),
  * which also names the few spots where the two dialects differ.
  */
@@ -40,3 +40,41 @@ export interface SqlDriver extends SqlClient {
 
 /** The first row of `rows`, or undefined. */
 export const first = <T>(rows: T[]): T | undefined => rows[0];
+
+/**
+ * One page of an owner's rows of `table`, newest first (by `seq`): at most `limit` of them, and
+ * whether more follow. The page starts below the row `after` names (an id), else below `below`
+ * (a cursor: a row's `seq`, which survives that row's deletion), else at the newest; `filter`
+ * adds one condition (`status = ?`).
+ * @returns undefined when `after` names no row of the owner.
+ */
+export async function pageNewestFirst<T>(
+  db: SqlClient,
+  query: {
+    table: "jobs" | "models" | "datasets";
+    columns: string;
+    owner: string;
+    limit: number;
+    after?: string;
+    below?: number;
+    filter?: { sql: string; param: unknown };
+  },
+): Promise<{ rows: T[]; hasMore: boolean } | undefined> {
+  const { table, owner, limit, filter } = query;
+  let below = query.below ?? Number.MAX_SAFE_INTEGER;
+  if (query.after !== undefined) {
+    const row = first(
+      await db.all<{ seq: number | string }>(`SELECT seq FROM ${table} WHERE id = ? AND owner = ?`, [
+        query.after,
+        owner,
+      ]),
+    );
+    if (!row) return undefined;
+    below = Number(row.seq);
+  }
+  const rows = await db.all<T>(
+    `SELECT ${query.columns} FROM ${table} WHERE owner = ? AND seq < ?${filter ? ` AND ${filter.sql}` : ""} ORDER BY seq DESC LIMIT ?`,
+    [owner, below, ...(filter ? [filter.param] : []), limit + 1],
+  );
+  return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+}

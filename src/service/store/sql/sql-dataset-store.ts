@@ -11,7 +11,7 @@ import {
   type StoredDatasetInfo,
   toFloat64,
 } from "../dataset-store.js";
-import { first, type SqlDriver } from "./driver.js";
+import { first, pageNewestFirst, type SqlDriver } from "./driver.js";
 
 type Row = DatasetRow & { owner: string };
 
@@ -55,22 +55,14 @@ export class SqlDatasetStore implements DatasetStoreApi {
     after?: string,
     owner: string = ANONYMOUS,
   ): Promise<{ items: StoredDatasetInfo[]; hasMore: boolean } | undefined> {
-    let below = Number.MAX_SAFE_INTEGER;
-    if (after !== undefined) {
-      const row = first(
-        await this.db.all<{ seq: number | string }>("SELECT seq FROM datasets WHERE id = ? AND owner = ?", [
-          after,
-          owner,
-        ]),
-      );
-      if (!row) return undefined;
-      below = Number(row.seq);
-    }
-    const rows = await this.db.all<Row>(
-      `SELECT ${INFO_COLUMNS} FROM datasets WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
-      [owner, below, limit + 1],
-    );
-    return { items: rows.slice(0, limit).map(datasetInfo), hasMore: rows.length > limit };
+    const page = await pageNewestFirst<Row>(this.db, {
+      table: "datasets",
+      columns: INFO_COLUMNS,
+      owner,
+      limit,
+      after,
+    });
+    return page && { items: page.rows.map(datasetInfo), hasMore: page.hasMore };
   }
 
   async delete(id: string, owner: string = ANONYMOUS): Promise<boolean> {

@@ -14,7 +14,7 @@ import type {
 } from "../job-store.js";
 import { readStored, storedInvalid } from "../stored-json.js";
 import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensors } from "../tensor-codec.js";
-import { first, type SqlClient, type SqlDriver } from "./driver.js";
+import { first, pageNewestFirst, type SqlClient, type SqlDriver } from "./driver.js";
 import { COLUMN_SCHEMAS, JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
 import { insertModel } from "./sql-model-store.js";
 
@@ -127,24 +127,16 @@ export class SqlJobStore implements JobStore {
     limit: number,
     options: { status?: JobStatus; after?: string; below?: number; owner?: string } = {},
   ): Promise<{ items: JobRecord[]; hasMore: boolean } | undefined> {
-    const owner = options.owner ?? ANONYMOUS;
-    let below = options.below ?? Number.MAX_SAFE_INTEGER;
-    if (options.after !== undefined) {
-      const row = first(
-        await this.db.all<{ seq: number | string }>("SELECT seq FROM jobs WHERE id = ? AND owner = ?", [
-          options.after,
-          owner,
-        ]),
-      );
-      if (!row) return undefined;
-      below = Number(row.seq);
-    }
-    const status = options.status ? " AND status = ?" : "";
-    const rows = await this.db.all<JobRow>(
-      `SELECT ${JOB_COLUMNS} FROM jobs WHERE owner = ? AND seq < ?${status} ORDER BY seq DESC LIMIT ?`,
-      [owner, below, ...(options.status ? [options.status] : []), limit + 1],
-    );
-    return { items: rows.slice(0, limit).map(jobRecord), hasMore: rows.length > limit };
+    const page = await pageNewestFirst<JobRow>(this.db, {
+      table: "jobs",
+      columns: JOB_COLUMNS,
+      owner: options.owner ?? ANONYMOUS,
+      limit,
+      after: options.after,
+      below: options.below,
+      ...(options.status ? { filter: { sql: "status = ?", param: options.status } } : {}),
+    });
+    return page && { items: page.rows.map(jobRecord), hasMore: page.hasMore };
   }
 
   async unfinished(): Promise<JobRecord[]> {

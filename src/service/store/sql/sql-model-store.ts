@@ -5,7 +5,7 @@ import { ANONYMOUS } from "../../auth.js";
 import type { ModelRecord, ModelSource, ModelStore, NewModel } from "../../models/model-store.js";
 import { readStored, storedInvalid } from "../stored-json.js";
 import { decodeTensors, encodeTensors } from "../tensor-codec.js";
-import { first, type SqlClient, type SqlDriver } from "./driver.js";
+import { first, pageNewestFirst, type SqlClient, type SqlDriver } from "./driver.js";
 
 /** A `models` row without its weights. PostgreSQL's BIGINT columns arrive as text. */
 interface ModelRow {
@@ -136,23 +136,15 @@ export class SqlModelStore implements ModelStore {
     limit: number,
     options: { after?: string; below?: number; owner?: string } = {},
   ): Promise<{ items: ModelRecord[]; hasMore: boolean } | undefined> {
-    const owner = options.owner ?? ANONYMOUS;
-    let below = options.below ?? Number.MAX_SAFE_INTEGER;
-    if (options.after !== undefined) {
-      const row = first(
-        await this.db.all<{ seq: number | string }>("SELECT seq FROM models WHERE id = ? AND owner = ?", [
-          options.after,
-          owner,
-        ]),
-      );
-      if (!row) return undefined;
-      below = Number(row.seq);
-    }
-    const rows = await this.db.all<ModelRow>(
-      `SELECT ${MODEL_COLUMNS} FROM models WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
-      [owner, below, limit + 1],
-    );
-    return { items: rows.slice(0, limit).map(modelRecord), hasMore: rows.length > limit };
+    const page = await pageNewestFirst<ModelRow>(this.db, {
+      table: "models",
+      columns: MODEL_COLUMNS,
+      owner: options.owner ?? ANONYMOUS,
+      limit,
+      after: options.after,
+      below: options.below,
+    });
+    return page && { items: page.rows.map(modelRecord), hasMore: page.hasMore };
   }
 
   async delete(id: string, owner?: string): Promise<boolean> {
