@@ -25,7 +25,7 @@ let built: { code: string; sha256: string } | undefined;
 const written = new Map<string, string>();
 
 /**
- * Bundles `engine-worker.ts` (ESM, platform node, node builtins external) with esbuild's
+ * Bundles `engine-worker.ts` (CommonJS, platform node, node builtins external) with esbuild's
  * synchronous API, once per process.
  * @throws when esbuild reports an error (a syntax error in the engine, say).
  */
@@ -38,13 +38,13 @@ export function bundleWorker(): { code: string; sha256: string } {
     absWorkingDir: ROOT,
     bundle: true,
     platform: "node",
-    format: "esm",
+    // CommonJS, not ESM: Piscina loads a task file with `require()` first, and Node 20's
+    // require() of an ES module aborted the whole process on a native assertion
+    // (`CreateRequiredModuleFacade`), seen once in a full test run. A CommonJS file never
+    // takes that path.
+    format: "cjs",
     target: "node20",
-    // A CommonJS dependency that requires a builtin finds `require` in an ES module.
-    banner: {
-      js: 'import { createRequire as __cr } from "node:module"; const require = __cr(import.meta.url);',
-    },
-    outfile: "engine-worker.mjs",
+    outfile: "engine-worker.cjs",
     write: false,
     logLevel: "silent",
   });
@@ -68,7 +68,7 @@ function privateDir(parent: string): string {
 }
 
 /**
- * Path of the worker bundle (`engine-worker-<sha256 prefix>.mjs`), written if missing or
+ * Path of the worker bundle (`engine-worker-<sha256 prefix>.cjs`), written if missing or
  * different, in a private directory under `os.tmpdir()`, else under `fallbackDir` (DATA_DIR:
  * the image's source tree is read-only). Content-addressed: processes of the same code share one
  * file, and a new release never loads an old one.
@@ -81,7 +81,7 @@ export function workerBundleFile(fallbackDir = process.env.DATA_DIR ?? "data"): 
     const known = written.get(parent);
     if (known) return known;
     try {
-      const file = join(privateDir(parent), `engine-worker-${sha256.slice(0, 16)}.mjs`);
+      const file = join(privateDir(parent), `engine-worker-${sha256.slice(0, 16)}.cjs`);
       let same = false;
       try {
         same = readFileSync(file, "utf8") === code;

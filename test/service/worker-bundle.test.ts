@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,12 +14,14 @@ const scratch = mkdtempSync(join(tmpdir(), "worker-bundle-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe("worker bundle", () => {
-  it("is one ES module with every import inlined but node builtins", () => {
+  it("is one CommonJS file with every import inlined but node builtins", () => {
     const { code, sha256 } = bundleWorker();
     expect(sha256).toMatch(/^[0-9a-f]{64}$/);
-    const imports = [...code.matchAll(/^import .* from "([^"]+)";?$/gm)].map((m) => m[1]);
-    expect(imports.length).toBeGreaterThan(0);
-    for (const spec of imports) expect(spec).toMatch(/^node:/);
+    // No ES module syntax: Piscina require()s the file (see worker-bundle.ts).
+    expect(code).not.toMatch(/^(import|export) /m);
+    const required = [...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!);
+    expect(required.length).toBeGreaterThan(0);
+    for (const spec of required) expect(builtinModules).toContain(spec.replace(/^node:/, ""));
     // The WebAssembly kernel travels inside (base64), and ml-matrix is bundled, not imported.
     expect(code).toContain("GEMM_WASM_BASE64");
     expect(code).not.toMatch(/from "ml-matrix"/);
@@ -26,11 +29,12 @@ describe("worker bundle", () => {
 
   it("is written once, named by its content, and loads as the worker", async () => {
     const file = workerBundleFile(scratch);
-    expect(file).toMatch(new RegExp(`engine-worker-${bundleWorker().sha256.slice(0, 16)}\\.mjs$`));
+    expect(file).toMatch(new RegExp(`engine-worker-${bundleWorker().sha256.slice(0, 16)}\\.cjs$`));
     expect(existsSync(file)).toBe(true);
     expect(readFileSync(file, "utf8")).toBe(bundleWorker().code);
     expect(workerBundleFile(scratch)).toBe(file);
-    const mod = (await import(file)) as { default: (task: unknown) => unknown };
+    // Loaded as Piscina loads it: require() of a CommonJS file.
+    const mod = createRequire(import.meta.url)(file) as { default: (task: unknown) => unknown };
     expect(typeof mod.default).toBe("function");
   });
 
