@@ -7,6 +7,15 @@ export interface Tensor {
   data: Float64Array;
 }
 
+/**
+ * The element type a run computes in: `float64` (the default, for exactness) or `float32`
+ * (IEEE single precision: every stored value rounded to float32; docs/precision.md).
+ */
+export type Dtype = "float32" | "float64";
+
+/** The typed arrays the engine computes on: one per `Dtype`. */
+export type Floats = Float64Array | Float32Array;
+
 /** Named tensors, keyed `"<layerName>/kernel"` / `"<layerName>/bias"` (docs/backprop.md §1.1). */
 export type NamedTensors = Record<string, Tensor>;
 
