@@ -6,10 +6,13 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 ENV NODE_ENV=production
-# better-sqlite3 compiles its native module when no prebuilt binary can be downloaded.
+# better-sqlite3 compiles its native module when no prebuilt binary can be downloaded, and the
+# install script builds the engine's native kernels (binding.gyp, native/) the same way.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json binding.gyp ./
+COPY native ./native
+COPY scripts/build-native.cjs ./scripts/
 RUN npm ci --omit=dev && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
@@ -27,6 +30,7 @@ ENV NODE_ENV=production \
 #   CORS_ORIGINS=https://app.example   # only if browsers on another origin call the API
 # /health, /ready, /docs and the playground (/) stay public; README "Access control" has the rest.
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/build/Release/engine_kernels.node ./build/Release/
 COPY package.json tsconfig.json ./
 COPY src ./src
 # The playground page at / (bundled by esbuild, a runtime dependency, into memory on first request).

@@ -6,11 +6,16 @@
  */
 import { performance } from "node:perf_hooks";
 import { computeGradients, EngineError, predict, train } from "../engine/index.js";
+import { registerNativeKernels } from "../native/kernels.js";
 import type { EngineOutcome, EngineResponses, EngineTask, JsonText } from "./engine-task.js";
 import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
 import { runTrainChunk } from "./jobs/train-chunk.js";
 import { leanAnswer, trainingSummary } from "./models/saved-model.js";
 import { gradientsResponse, predictResponse, trainResponse } from "./responses.js";
+
+// Every thread that runs engine tasks (the pool's, and the main thread for inline ones) uses the
+// native kernels where they were built.
+registerNativeKernels();
 
 /**
  * POST /train: the answer cut down to `task.parts`; with `keepModel`, the exact weights and the

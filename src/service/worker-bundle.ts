@@ -45,6 +45,8 @@ export function bundleWorker(): { code: string; sha256: string } {
     format: "cjs",
     target: "node20",
     outfile: "engine-worker.cjs",
+    // The bundle runs from a temporary directory: the native kernels' loader finds the project here.
+    define: { __PROJECT_ROOT__: JSON.stringify(ROOT) },
     write: false,
     logLevel: "silent",
   });
