@@ -123,11 +123,11 @@ export function ourTrainRunner(w: Workload, epochs: number, dtype: Dtype = "floa
 }
 
 /** Epochs per `train()` call so that one call takes about `ms` milliseconds. */
-export function calibrateTrain(w: Workload, ms: number): number {
+export function calibrateTrain(w: Workload, ms: number, dtype: Dtype = "float64"): number {
   let epochs = 1;
   for (;;) {
     const t0 = performance.now();
-    ourTrainRunner(w, epochs).step();
+    ourTrainRunner(w, epochs, dtype).step();
     if (performance.now() - t0 >= ms || epochs >= 1 << 16) return epochs;
     epochs *= 2;
   }
