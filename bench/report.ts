@@ -7,7 +7,7 @@
 import type { HttpResult } from "./http.js";
 import type { KernelResult } from "./kernels.js";
 import type { BlasResult } from "./openblas.js";
-import type { TorchResult } from "./pytorch.js";
+import { LOSS_TOLERANCE, type TorchResult } from "./pytorch.js";
 import type { RouteResult } from "./train-route.js";
 
 export const TINY_VS_TORCH = 100;
@@ -199,6 +199,60 @@ export function httpTable(http: HttpResult): string {
       ],
     ],
   );
+}
+
+/** The training tables (PyTorch, then TensorFlow.js) and the loss check's lines, appended to `out`. */
+export function trainingTables(
+  out: string[],
+  o: {
+    training: WorkloadResult[];
+    comparison: Comparison[];
+    route: RouteResult[] | undefined;
+    torch: TorchResult | { missing: string } | { error: string } | undefined;
+    rounds: number;
+    roundMs: number;
+    warmMs: number;
+    tfjs: boolean;
+  },
+): void {
+  out.push(
+    `\n## Training throughput against PyTorch, samples/s (median of ${o.rounds} rounds × ≥ ${o.roundMs} ms, after ${o.warmMs} ms warm-up)`,
+    "ours step = the Model API step (zeroGrads, forward, loss+backward, SGD step); ours train() = the public",
+    "train() over the data set (shuffle, NaN forensics, final full-data gradient, metrics and SHA-256 included);",
+    "POST /train = the route through app.inject, the data inline, samples/s from the answer's durationMs; POST wall",
+    "= the same from wall time (JSON parse, validation, answer included); torch = PyTorch, same layers, initial",
+    "weights and batches, plain SGD, 1 or 2 threads. Ratios: ours ÷ the better torch of the same dtype.",
+    "pending = the engine ignores dtype float32 so far (no number rather than float64 twice).\n",
+  );
+  out.push(torchTable(o.comparison));
+  const { torch, route } = o;
+  if (torch === undefined) out.push("\nPyTorch: skipped (--no-torch).");
+  else if ("missing" in torch) out.push(`\nPyTorch: NOT INSTALLED: ${torch.missing}; its columns are empty.`);
+  else if ("error" in torch) out.push(`\nPyTorch: FAILED: ${torch.error}`);
+  else {
+    out.push(`\nPyTorch ${torch.torch} (${torch.python}, numpy ${torch.numpy}); loss check, float64:`);
+    for (const t of torch.workloads)
+      out.push(
+        t.lossesAgree
+          ? `  ${t.name}: first losses ${t.oursFirstLoss} (ours) and ${t.firstLoss.float64} agree (rel. diff ≤ ${t.lossDifference.toExponential(1)})`
+          : `  WARNING: ${t.name}: PyTorch's losses ${t.firstLoss.float64}, ${t.secondLoss.float64} differ from ours ` +
+              `${t.oursFirstLoss}, ${t.oursSecondLoss} by ${t.lossDifference.toExponential(2)} (> ${LOSS_TOLERANCE}): ` +
+              "not the same computation, no ratio given",
+      );
+  }
+  const routePending = route?.find((r) => r.pending);
+  if (routePending) out.push(`POST /train float32 pending: ${routePending.pending}`);
+
+  if (!o.tfjs) out.push("\nTensorFlow.js: skipped (--no-tfjs).");
+  else {
+    out.push(
+      "\n## Against TensorFlow.js (float32, optimizer.minimize in tf.tidy); ours float64, samples/s\n",
+    );
+    out.push(tfjsTable(o.training));
+    for (const r of o.training)
+      for (const [label, message] of Object.entries(r.unsupported))
+        out.push(`\n${label} cannot train "${r.workload}": ${message}`);
+  }
 }
 
 export { fmt };

@@ -7,7 +7,8 @@
  * bench/results/<timestamp>.json.
  *
  * Flags: --quick (shorter rounds), --no-http (neither POST /train nor autocannon), --no-tfjs,
- * --no-torch, --no-blas, --only=<substring of a workload name>.
+ * --no-torch, --no-blas, --only=<substring of a workload name> (that workload alone: no kernels,
+ * no autocannon), --only-http (`POST /gradients` alone).
  * A measurement is the median of ROUNDS rounds of at least ROUND_MS each, after a warm-up. Our
  * engines and tfjs alternate in every round; PyTorch runs after them, in its own process.
  */
@@ -19,7 +20,7 @@ import { type HttpResult, httpBench } from "./http.js";
 import { type KernelResult, kernelBench } from "./kernels.js";
 import { type BlasResult, openblasBench } from "./openblas.js";
 import { calibrateTrain, float32Support, ourStepRunner, ourTrainRunner } from "./ours.js";
-import { findTorch, LOSS_TOLERANCE, type TorchResult, torchBench } from "./pytorch.js";
+import { findTorch, type TorchResult, torchBench } from "./pytorch.js";
 import {
   compare,
   fmt,
@@ -29,8 +30,7 @@ import {
   OPENBLAS_SHARE,
   P99_TARGET_MS,
   RPS_TARGET,
-  tfjsTable,
-  torchTable,
+  trainingTables,
   type WorkloadResult,
 } from "./report.js";
 import { type Backend, tfjsMatmulGflops, tfjsRunner, useBackend } from "./tfjs.js";
@@ -41,6 +41,7 @@ import { type Workload, workloads } from "./workloads.js";
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+const onlyHttp = args.has("--only-http");
 const ROUNDS = quick ? 3 : 5;
 const ROUND_MS = quick ? 100 : 200;
 const WARM_MS = quick ? 200 : 400;
@@ -120,12 +121,12 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   // Other processes on the machine slow every engine alike within a round, but not the absolute numbers.
   const loadAtStart = loadavg();
-  const ws = workloads().filter((w) => !only || w.name.includes(only));
-  process.stderr.write("training steps (samples/s, median of rounds):\n");
+  const ws = onlyHttp ? [] : workloads().filter((w) => !only || w.name.includes(only));
+  if (ws.length > 0) process.stderr.write("training steps (samples/s, median of rounds):\n");
   const { results: training, epochs } = await runWorkloads(ws);
 
   let route: RouteResult[] | undefined;
-  if (!args.has("--no-http")) {
+  if (ws.length > 0 && !args.has("--no-http")) {
     process.stderr.write("POST /train …\n");
     // Twice train()'s calibrated epochs: the request's JSON parse weighs less against its training.
     route = await trainRouteBench(
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
   }
 
   let torch: TorchResult | { missing: string } | { error: string } | undefined;
-  if (!args.has("--no-torch")) {
+  if (ws.length > 0 && !args.has("--no-torch")) {
     const found = findTorch();
     if ("missing" in found) torch = found;
     else {
@@ -148,16 +149,17 @@ async function main(): Promise<void> {
   }
   const torchOk = torch && "workloads" in torch ? torch : undefined;
 
-  process.stderr.write("matrix-product kernels …\n");
-  const kernels: KernelResult[] = only ? [] : kernelBench(quick ? 150 : 250, ROUNDS);
+  const allKernels = !only && !onlyHttp;
+  if (allKernels) process.stderr.write("matrix-product kernels …\n");
+  const kernels: KernelResult[] = allKernels ? kernelBench(quick ? 150 : 250, ROUNDS) : [];
   let blas: BlasResult | { error: string } | undefined;
-  if (!only && !args.has("--no-blas")) {
+  if (allKernels && !args.has("--no-blas")) {
     process.stderr.write("OpenBLAS …\n");
     blas = await peer("OpenBLAS", () => openblasBench(quick ? 50 : 100, ROUNDS));
   }
   const blasOk = blas && "results" in blas ? blas : undefined;
   let tfjsWasmMatmul: number | undefined;
-  if (!only && !args.has("--no-tfjs")) {
+  if (allKernels && !args.has("--no-tfjs")) {
     await useBackend("wasm");
     tfjsWasmMatmul = tfjsMatmulGflops(256, 256, 256, 300);
   }
@@ -174,43 +176,17 @@ async function main(): Promise<void> {
   const kernelResults = kernelRows(kernels, blasOk);
 
   const out: string[] = [];
-  out.push(
-    `\n## Training throughput against PyTorch, samples/s (median of ${ROUNDS} rounds × ≥ ${ROUND_MS} ms, after ${WARM_MS} ms warm-up)`,
-    "ours step = the Model API step (zeroGrads, forward, loss+backward, SGD step); ours train() = the public",
-    "train() over the data set (shuffle, NaN forensics, final full-data gradient, metrics and SHA-256 included);",
-    "POST /train = the route through app.inject, the data inline, samples/s from the answer's durationMs; POST wall",
-    "= the same from wall time (JSON parse, validation, answer included); torch = PyTorch, same layers, initial",
-    "weights and batches, plain SGD, 1 or 2 threads. Ratios: ours ÷ the better torch of the same dtype.",
-    "pending = the engine ignores dtype float32 so far (no number rather than float64 twice).\n",
-  );
-  out.push(torchTable(comparison));
-  if (torch === undefined) out.push("\nPyTorch: skipped (--no-torch).");
-  else if ("missing" in torch) out.push(`\nPyTorch: NOT INSTALLED: ${torch.missing}; its columns are empty.`);
-  else if ("error" in torch) out.push(`\nPyTorch: FAILED: ${torch.error}`);
-  else {
-    out.push(`\nPyTorch ${torch.torch} (${torch.python}, numpy ${torch.numpy}); loss check, float64:`);
-    for (const t of torch.workloads)
-      out.push(
-        t.lossesAgree
-          ? `  ${t.name}: first losses ${t.oursFirstLoss} (ours) and ${t.firstLoss.float64} agree (rel. diff ≤ ${t.lossDifference.toExponential(1)})`
-          : `  WARNING: ${t.name}: PyTorch's losses ${t.firstLoss.float64}, ${t.secondLoss.float64} differ from ours ` +
-              `${t.oursFirstLoss}, ${t.oursSecondLoss} by ${t.lossDifference.toExponential(2)} (> ${LOSS_TOLERANCE}): ` +
-              "not the same computation, no ratio given",
-      );
-  }
-  const routePending = route?.find((r) => r.pending);
-  if (routePending) out.push(`POST /train float32 pending: ${routePending.pending}`);
-
-  if (args.has("--no-tfjs")) out.push("\nTensorFlow.js: skipped (--no-tfjs).");
-  else {
-    out.push(
-      "\n## Against TensorFlow.js (float32, optimizer.minimize in tf.tidy); ours float64, samples/s\n",
-    );
-    out.push(tfjsTable(training));
-    for (const r of training)
-      for (const [label, message] of Object.entries(r.unsupported))
-        out.push(`\n${label} cannot train "${r.workload}": ${message}`);
-  }
+  if (training.length > 0)
+    trainingTables(out, {
+      training,
+      comparison,
+      route,
+      torch,
+      rounds: ROUNDS,
+      roundMs: ROUND_MS,
+      warmMs: WARM_MS,
+      tfjs: !args.has("--no-tfjs"),
+    });
   if (kernelResults.length > 0) {
     out.push(
       `\n## Matrix-product kernels, GFLOP/s, one thread (target: engine ≥ ${100 * OPENBLAS_SHARE} % of OpenBLAS dgemm)\n`,
