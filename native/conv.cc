@@ -96,6 +96,14 @@ void InputGrad(const ConvShape &s, const T *dy, const T *k, T *dx, int64_t b0, i
   DISPATCH(InputGrad<T>(s, dy, k, dx, b0, b1));
 }
 
+template <typename T, typename I> void MaxPool(const ConvShape &s, const T *x, T *y, I *arg) {
+  DISPATCH(MaxPool(s, x, y, arg));
+}
+
+template <typename T> void BiasGradDispatch(const T *dy, T *db, int64_t rows, int64_t F) {
+  DISPATCH(BiasGrad<T>(dy, db, rows, F));
+}
+
 }  // namespace
 
 void ConvForwardRange(const ConvShape &s, const double *x, const double *k, const double *bias,
@@ -289,9 +297,9 @@ napi_value ConvBiasGradJs(napi_env env, napi_callback_info info) {
     Disjoint(db, "biasGrad", {&dy});
     const int64_t rows = s.batch * s.outH * s.outW;
     if (dy.type == napi_float64_array)
-      portable::BiasGrad(P<double>(dy), P<double>(db), rows, s.filters);
+      BiasGradDispatch(P<double>(dy), P<double>(db), rows, s.filters);
     else
-      portable::BiasGrad(P<float>(dy), P<float>(db), rows, s.filters);
+      BiasGradDispatch(P<float>(dy), P<float>(db), rows, s.filters);
     return Undefined(env);
   });
 }
@@ -339,44 +347,6 @@ napi_value ReluBackwardJs(napi_env env, napi_callback_info info) {
     }
     return Undefined(env);
   });
-}
-
-// Max pooling as src/engine/layers/pooling.ts: each window over its real cells (padding clipped),
-// the first real cell starting every channel's maximum, then the rest in row-major order; strict
-// `>` keeps the first maximum, a NaN wins. `arg` gets each maximum's flat index into x.
-template <typename T, typename I>
-void MaxPool(const ConvShape &s, const T *x, T *y, I *arg) {
-  const int64_t c = s.channels;
-  int64_t o = 0;
-  for (int64_t b = 0; b < s.batch; b++) {
-    const int64_t xb = b * s.inH * s.inW * c;
-    for (int64_t oy = 0; oy < s.outH; oy++) {
-      const int64_t start = oy * s.strideH - s.padTop;
-      const int64_t y0 = std::max<int64_t>(start, 0);
-      const int64_t y1 = std::min(start + s.kH, s.inH);
-      for (int64_t ox = 0; ox < s.outW; ox++, o += c) {
-        const int64_t startX = ox * s.strideW - s.padLeft;
-        const int64_t x0 = std::max<int64_t>(startX, 0);
-        const int64_t x1 = std::min(startX + s.kW, s.inW);
-        const int64_t first = xb + (y0 * s.inW + x0) * c;
-        for (int64_t ch = 0; ch < c; ch++) {
-          y[o + ch] = x[first + ch];
-          arg[o + ch] = static_cast<I>(first + ch);
-        }
-        for (int64_t iy = y0; iy < y1; iy++)
-          for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {
-            const int64_t at = xb + (iy * s.inW + ix) * c;
-            for (int64_t ch = 0; ch < c; ch++) {
-              const T v = x[at + ch];
-              if (v > y[o + ch] || v != v) {
-                y[o + ch] = v;
-                arg[o + ch] = static_cast<I>(at + ch);
-              }
-            }
-          }
-      }
-    }
-  }
 }
 
 napi_value MaxPoolForwardJs(napi_env env, napi_callback_info info) {
