@@ -11,12 +11,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { arch, cpus, loadavg, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { registerNativeKernels } from "../src/native/kernels.js";
 import { type HttpResult, httpBench } from "./http.js";
 import { type KernelResult, kernelBench } from "./kernels.js";
 import { calibrateTrain, ourStepRunner, ourTrainRunner } from "./ours.js";
 import { type Backend, tfjsMatmulGflops, tfjsRunner, useBackend } from "./tfjs.js";
 import { measure, median, type Runner, warmUp } from "./timing.js";
 import { workloads } from "./workloads.js";
+
+// The native kernels where `npm install` built them, as the service uses them (NATIVE_KERNELS=off: without).
+registerNativeKernels();
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
