@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { arch, cpus, loadavg, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { registerNativeKernels } from "../src/native/kernels.js";
 import { type HttpResult, httpBench } from "./http.js";
 import { type KernelResult, kernelBench } from "./kernels.js";
 import { type BlasResult, openblasBench } from "./openblas.js";
@@ -39,6 +40,9 @@ import { type Backend, tfjsMatmulGflops, tfjsRunner, useBackend } from "./tfjs.j
 import { measure, median, type Runner, warmUp } from "./timing.js";
 import { type RouteResult, trainRouteBench } from "./train-route.js";
 import { type Workload, workloads } from "./workloads.js";
+
+// The native kernels where `npm install` built them, as the service uses them (NATIVE_KERNELS=off: without).
+registerNativeKernels();
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
