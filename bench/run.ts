@@ -4,7 +4,8 @@
  * round; then our matrix-product kernels' GFLOP/s, then `POST /gradients` under autocannon.
  * Prints tables and writes everything to bench/results/<timestamp>.json.
  *
- * Flags: --quick (shorter rounds), --no-http, --no-tfjs, --only=<substring of a workload name>.
+ * Flags: --quick (shorter rounds), --no-http, --no-tfjs, --only=<substring of a workload name>
+ * (that workload alone: no kernels, no HTTP), --only-http (`POST /gradients` alone).
  * A measurement is the median of ROUNDS rounds of at least ROUND_MS each, after a warm-up.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -21,6 +22,7 @@ import { workloads } from "./workloads.js";
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+const onlyHttp = args.has("--only-http");
 const ROUNDS = quick ? 3 : 5;
 const ROUND_MS = quick ? 100 : 200;
 const WARM_MS = quick ? 200 : 400;
@@ -123,12 +125,12 @@ async function main(): Promise<void> {
   // Other processes on the machine slow every engine alike within a round, but not the absolute numbers.
   const loadAtStart = loadavg()[0]!;
   process.stderr.write("training steps (samples/s, median of rounds):\n");
-  const trainResults = await runWorkloads();
+  const trainResults = onlyHttp ? [] : await runWorkloads();
 
   process.stderr.write("matrix-product kernels …\n");
-  const kernels: KernelResult[] = only ? [] : kernelBench(quick ? 150 : 250, ROUNDS);
+  const kernels: KernelResult[] = only || onlyHttp ? [] : kernelBench(quick ? 150 : 250, ROUNDS);
   let tfjsWasmMatmul: number | undefined;
-  if (!only && !args.has("--no-tfjs")) {
+  if (!only && !onlyHttp && !args.has("--no-tfjs")) {
     await useBackend("wasm");
     tfjsWasmMatmul = tfjsMatmulGflops(256, 256, 256, 300);
   }
