@@ -209,12 +209,13 @@ async function main(): Promise<void> {
     );
     out.push(
       table(
-        ["requests/s", "p50 ms", "p99 ms", "requests", "non-2xx", "errors", "met"],
+        ["requests/s", "p50 ms", "p99 ms", "server CPU µs/request", "requests", "non-2xx", "errors", "met"],
         [
           [
             fmt(http.requestsPerSecond),
             fmt(http.p50Ms, 1),
             fmt(http.p99Ms, 1),
+            fmt(http.cpuUsPerRequest),
             fmt(http.requests),
             String(http.non2xx),
             String(http.errors),
