@@ -104,8 +104,7 @@ export function compare(
       if (best && t?.lossesAgree) {
         if (row.oursTrain !== undefined) row.trainVsTorch = row.oursTrain / best;
         if (row.route !== undefined) row.routeVsTorch = row.route / best;
-        if (row.trainVsTorch !== undefined)
-          row.met = row.trainVsTorch >= w.targetVsTorch;
+        if (row.trainVsTorch !== undefined) row.met = row.trainVsTorch >= w.targetVsTorch;
       }
       rows.push(row);
     }
@@ -189,12 +188,13 @@ export function kernelTable(rows: KernelRow[]): string {
 
 export function httpTable(http: HttpResult): string {
   return table(
-    ["requests/s", "p50 ms", "p99 ms", "requests", "non-2xx", "errors", "met"],
+    ["requests/s", "p50 ms", "p99 ms", "server CPU µs/request", "requests", "non-2xx", "errors", "met"],
     [
       [
         fmt(http.requestsPerSecond),
         fmt(http.p50Ms, 1),
         fmt(http.p99Ms, 1),
+        fmt(http.cpuUsPerRequest),
         fmt(http.requests),
         String(http.non2xx),
         String(http.errors),
