@@ -95,6 +95,12 @@ thread_local Scratch scratch;
 #include "gemm-body.h"
 #undef GEMM_NS
 #undef GEMM_VB
+// 256-bit vectors with AVX-512's 32 registers, for outputs 8 float32 or 4 float64 wide.
+#define GEMM_NS avx512y
+#define GEMM_VB 32
+#include "gemm-body.h"
+#undef GEMM_NS
+#undef GEMM_VB
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -130,29 +136,40 @@ const char *IsaName() {
   }
 }
 
-// Register tiles (MR rows × NV vectors): as many accumulators as the register file holds with
-// room for NV loads of B and one broadcast of A (32 zmm; 16 ymm; 16 xmm).
+// A micro-kernel's Block and its tile width NR (columns), blocks of c are cut at multiples of it.
 template <typename T>
-void BlockFor(const Product<T> &x, int i0, int rows, int j0, int cols) {
+struct Kernel {
+  void (*block)(const Product<T> &, int, int, int, int, Scratch &);
+  int nr;
+};
+
+// Fewest columns computed in all: ⌈n / nr⌉·nr.
+inline long Padded(int n, int nr) { return static_cast<long>((n + nr - 1) / nr) * nr; }
+
+// The register tile for this CPU and an output n columns wide (MR rows × NV vectors): as many
+// accumulators as the register file holds with room for NV loads of B and one broadcast of A
+// (32 zmm; 16 ymm; 16 xmm), and as little of the tile wasted past n as the choices allow — the
+// CNN's products are 8 columns wide, where a 24-column tile would compute two thirds for nothing.
+template <typename T>
+Kernel<T> Choose(int n) {
   switch (kIsa) {
 #ifdef GEMM_X86
-    case Isa::kAvx512:
-      avx512::Gemm<T, 8, 3>::Block(x, i0, rows, j0, cols, scratch);
-      return;
-    case Isa::kAvx2:
-      avx2::Gemm<T, 6, 2>::Block(x, i0, rows, j0, cols, scratch);
-      return;
+    case Isa::kAvx512: {
+      constexpr int w = 64 / sizeof(T);
+      if (n <= w / 2) return {&avx512y::Gemm<T, 16, 1>::Block, w / 2};
+      if (n <= w) return {&avx512::Gemm<T, 16, 1>::Block, w};
+      if (Padded(n, 2 * w) < Padded(n, 3 * w)) return {&avx512::Gemm<T, 12, 2>::Block, 2 * w};
+      return {&avx512::Gemm<T, 8, 3>::Block, 3 * w};
+    }
+    case Isa::kAvx2: {
+      constexpr int w = 32 / sizeof(T);
+      if (n <= w) return {&avx2::Gemm<T, 12, 1>::Block, w};
+      return {&avx2::Gemm<T, 6, 2>::Block, 2 * w};
+    }
 #endif
     default:
-      portable::Gemm<T, 4, 2>::Block(x, i0, rows, j0, cols, scratch);
+      return {&portable::Gemm<T, 4, 2>::Block, 2 * 16 / static_cast<int>(sizeof(T))};
   }
-}
-
-// Columns of one register tile for this CPU: output blocks are cut at multiples of it.
-template <typename T>
-int TileColumns() {
-  const int bytes = kIsa == Isa::kAvx512 ? 3 * 64 : kIsa == Isa::kAvx2 ? 2 * 32 : 2 * 16;
-  return bytes / static_cast<int>(sizeof(T));
 }
 
 // Runs the product: one block when it is small or threads are off, else output blocks handed
@@ -163,13 +180,14 @@ void Run(const Product<T> &x) {
   if (m == 0 || n == 0) return;
   const double work = static_cast<double>(m) * x.k * n;
   const int threads = gemm_pool::Threads();
+  const Kernel<T> kernel = Choose<T>(n);
   if (threads <= 1 || work < gemm_pool::MinWork()) {
-    BlockFor(x, 0, m, 0, n);
+    kernel.block(x, 0, m, 0, n, scratch);
     return;
   }
   // Blocks of at most 192 rows × 16 tiles of columns, cut smaller until each thread gets
   // several: enough to balance, few enough that B and A are packed only a few times over.
-  const int nr = TileColumns<T>();
+  const int nr = kernel.nr;
   int mc = m < 192 ? m : 192;
   int nc = n < 16 * nr ? n : 16 * nr;
   auto blocks = [&] { return static_cast<long>((m + mc - 1) / mc) * ((n + nc - 1) / nc); };
@@ -185,7 +203,7 @@ void Run(const Product<T> &x) {
   gemm_pool::Parallel(total, threads, [&](long t) {
     const int jb = static_cast<int>(t / rowBlocks), ib = static_cast<int>(t % rowBlocks);
     const int i0 = ib * mc, j0 = jb * nc;
-    BlockFor(x, i0, m - i0 < mc ? m - i0 : mc, j0, n - j0 < nc ? n - j0 : nc);
+    kernel.block(x, i0, m - i0 < mc ? m - i0 : mc, j0, n - j0 < nc ? n - j0 : nc, scratch);
   });
 }
 
