@@ -21,7 +21,7 @@
 
 import { type NativeKernels, type NativeMatmulKernels, nativeKernels } from "./native.js";
 import type { Floats } from "./tensor.js";
-import { ADD, SET, SET_BIAS, type WasmGemm, wasmGemm } from "./wasm/gemm.js";
+import { ADD, SET, SET_BIAS, type WasmGemm, wasmGemm, wasmGemm32 } from "./wasm/gemm.js";
 
 let wasmEnabled = true;
 
@@ -42,16 +42,11 @@ export function useWasmKernels(on: boolean): boolean {
  * values to run the `mkn` multiply-adds about 4× faster, which wins (measured) once
  * `1/m + 1/k + 1/n ≤ 0.2` and `mkn ≥ 4096`: batch-1 products, the seed network and iris stay
  * in TypeScript, and so does a 3×3 single-channel convolution (k = 9), where copies dominate.
+ * A Float32Array goes to the float32 kernel (./wasm/gemm32.as.ts, single precision throughout).
  */
 function wasmFor(a: Floats, m: number, k: number, n: number): WasmGemm | null {
-  if (
-    !wasmEnabled ||
-    !(a instanceof Float64Array) ||
-    m * k * n < 4096 ||
-    5 * (m * k + k * n + m * n) > m * k * n
-  )
-    return null;
-  return wasmGemm();
+  if (!wasmEnabled || m * k * n < 4096 || 5 * (m * k + k * n + m * n) > m * k * n) return null;
+  return a instanceof Float32Array ? wasmGemm32() : wasmGemm();
 }
 
 /**
