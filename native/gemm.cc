@@ -123,10 +123,12 @@ Isa DetectIsa() {
   return Isa::kPortable;
 }
 
-const Isa kIsa = DetectIsa();
+const Isa kDetected = DetectIsa();
+// The kernels in use: the best the CPU has, or a lesser one a test chose (selectKernels).
+std::atomic<Isa> kIsaInUse{kDetected};
 
-const char *IsaName() {
-  switch (kIsa) {
+const char *IsaName(Isa isa) {
+  switch (isa) {
     case Isa::kAvx512:
       return "native-avx512";
     case Isa::kAvx2:
@@ -152,7 +154,7 @@ inline long Padded(int n, int nr) { return static_cast<long>((n + nr - 1) / nr) 
 // CNN's products are 8 columns wide, where a 24-column tile would compute two thirds for nothing.
 template <typename T>
 Kernel<T> Choose(int n) {
-  switch (kIsa) {
+  switch (kIsaInUse.load(std::memory_order_relaxed)) {
 #ifdef GEMM_X86
     case Isa::kAvx512: {
       constexpr int w = 64 / sizeof(T);
@@ -378,6 +380,39 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// selectKernels(name): runs the products on a lesser instruction set than the CPU's best
+// (`native-avx2`, `native`), process-wide, so tests can check every path on one machine;
+// returns the previous name. RangeError for a name the CPU cannot run.
+napi_value SelectKernels(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  char name[32] = {0};
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    Throw(env, false, "expected a kernels name");
+    return nullptr;
+  }
+  Isa want;
+  if (std::strcmp(name, "native-avx512") == 0)
+    want = Isa::kAvx512;
+  else if (std::strcmp(name, "native-avx2") == 0)
+    want = Isa::kAvx2;
+  else if (std::strcmp(name, "native") == 0)
+    want = Isa::kPortable;
+  else {
+    Throw(env, true, "kernels must be native-avx512, native-avx2 or native");
+    return nullptr;
+  }
+  if (static_cast<int>(want) > static_cast<int>(kDetected)) {
+    Throw(env, true, "this CPU cannot run those kernels");
+    return nullptr;
+  }
+  napi_value previous;
+  napi_create_string_utf8(env, IsaName(kIsaInUse.exchange(want)), NAPI_AUTO_LENGTH, &previous);
+  return previous;
+}
+
 }  // namespace
 
 napi_status RegisterGemm(napi_env env, napi_value exports) {
@@ -386,11 +421,12 @@ napi_status RegisterGemm(napi_env env, napi_value exports) {
       {"matmulTransB", nullptr, MatmulTransB, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"matmulTransA", nullptr, MatmulTransA, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"selectKernels", nullptr, SelectKernels, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_status s = napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   if (s != napi_ok) return s;
   napi_value isa;
-  s = napi_create_string_utf8(env, IsaName(), NAPI_AUTO_LENGTH, &isa);
+  s = napi_create_string_utf8(env, IsaName(kDetected), NAPI_AUTO_LENGTH, &isa);
   if (s != napi_ok) return s;
   return napi_set_named_property(env, exports, "kernels", isa);
 }

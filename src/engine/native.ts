@@ -33,6 +33,12 @@ export interface NativeKernels {
    * @returns the previous settings.
    */
   setThreads(threads: number, minWork?: number): { threads: number; minWork: number };
+  /**
+   * Process-wide: runs the products on a lesser instruction set than the CPU's best, so tests
+   * check every path on one machine (`kernels` still names the best).
+   * @returns the previous choice. @throws RangeError for kernels this CPU cannot run.
+   */
+  selectKernels(kernels: NativeMatmulKernels): NativeMatmulKernels;
 }
 
 /** The native matrix-product kernels, by instruction set. */

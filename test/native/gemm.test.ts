@@ -79,70 +79,78 @@ run("native matrix products", () => {
     viaTypeScript(() => expect(matmulKernels()).toBe("typescript"));
   });
 
-  for (const threads of [1, 2]) {
-    describe(`on ${threads} thread(s)`, () => {
-      beforeAll(() => {
-        // minWork 0: every product is split, however small, so the block edges are exercised.
-        nk.setThreads(threads, 0);
+  // Every instruction set this CPU runs (the portable C++ path everywhere), on 1 and 2 threads.
+  const all = ["native-avx512", "native-avx2", "native"] as const;
+  const runnable = native ? all.slice(all.indexOf(native.kernels)) : [];
+  for (const isa of runnable)
+    for (const threads of [1, 2]) {
+      describe(`${isa} on ${threads} thread(s)`, () => {
+        beforeAll(() => {
+          nk.selectKernels(isa);
+          // minWork 0: every product is split, however small, so the block edges are exercised.
+          nk.setThreads(threads, 0);
+        });
+        afterAll(() => {
+          nk.selectKernels(nk.kernels);
+        });
+
+        it("float64: equal the TypeScript kernels bit for bit, all three products, bias and accumulate", () => {
+          const rng = new Rng(threads);
+          for (const [m, k, n] of shapes) {
+            const a = random(m * k, rng);
+            const b = random(k * n, rng);
+            const bias = random(n, rng);
+            const want = new Float64Array(m * n);
+            const got = new Float64Array(m * n).fill(Number.NaN);
+            viaTypeScript(() => matmul(a, b, want, m, k, n, bias));
+            nk.matmul(a, b, got, m, k, n, bias);
+            expect(bits(got), `matmul ${m}×${k}×${n} + bias`).toEqual(bits(want));
+            viaTypeScript(() => matmul(a, b, want, m, k, n));
+            nk.matmul(a, b, got, m, k, n);
+            expect(bits(got), `matmul ${m}×${k}×${n}`).toEqual(bits(want));
+
+            // transB: c[m, n] = a[m, k]·bt[n, k]ᵀ
+            const bt = random(n * k, rng);
+            viaTypeScript(() => matmulTransB(a, bt, want, m, k, n));
+            nk.matmulTransB(a, bt, got, m, k, n);
+            expect(bits(got), `matmulTransB ${m}×${k}×${n}`).toEqual(bits(want));
+
+            // transA: c[k, n] += a[m, k]ᵀ·d[m, n]
+            const d = random(m * n, rng);
+            const c0 = random(k * n, rng);
+            const wantA = Float64Array.from(c0);
+            const gotA = Float64Array.from(c0);
+            viaTypeScript(() => matmulTransA(a, d, wantA, m, k, n));
+            nk.matmulTransA(a, d, gotA, m, k, n);
+            expect(bits(gotA), `matmulTransA ${m}×${k}×${n}`).toEqual(bits(wantA));
+          }
+        });
+
+        it("float32: equal a loop rounding every product and sum to float32, in the same order", () => {
+          const rng = new Rng(10 + threads);
+          for (const [m, k, n] of shapes) {
+            const a = Float32Array.from(random(m * k, rng));
+            const b = Float32Array.from(random(k * n, rng));
+            const bias = Float32Array.from(random(n, rng));
+            const got = new Float32Array(m * n);
+            nk.matmul(a, b, got, m, k, n, bias);
+            expect(bits(got), `matmul ${m}×${k}×${n} + bias`).toEqual(bits(naive32(a, b, m, k, n, bias)));
+            const bt = Float32Array.from(random(n * k, rng));
+            nk.matmulTransB(a, bt, got, m, k, n);
+            expect(bits(got), `matmulTransB ${m}×${k}×${n}`).toEqual(bits(naive32TransB(a, bt, m, k, n)));
+            const d = Float32Array.from(random(m * n, rng));
+            const c0 = Float32Array.from(random(k * n, rng));
+            const gotA = Float32Array.from(c0);
+            nk.matmulTransA(a, d, gotA, m, k, n);
+            expect(bits(gotA), `matmulTransA ${m}×${k}×${n}`).toEqual(bits(naive32TransA(a, d, c0, m, k, n)));
+          }
+          // float32 really is single precision: 1 + 2⁻³⁰ rounds to 1, where float64 keeps it.
+          const c = new Float32Array(1);
+          nk.matmul(new Float32Array([1, 2 ** -15]), new Float32Array([1, 2 ** -15]), c, 1, 2, 1);
+          expect(c[0]).toBe(1);
+        });
       });
-
-      it("float64: equal the TypeScript kernels bit for bit, all three products, bias and accumulate", () => {
-        const rng = new Rng(threads);
-        for (const [m, k, n] of shapes) {
-          const a = random(m * k, rng);
-          const b = random(k * n, rng);
-          const bias = random(n, rng);
-          const want = new Float64Array(m * n);
-          const got = new Float64Array(m * n).fill(Number.NaN);
-          viaTypeScript(() => matmul(a, b, want, m, k, n, bias));
-          nk.matmul(a, b, got, m, k, n, bias);
-          expect(bits(got), `matmul ${m}×${k}×${n} + bias`).toEqual(bits(want));
-          viaTypeScript(() => matmul(a, b, want, m, k, n));
-          nk.matmul(a, b, got, m, k, n);
-          expect(bits(got), `matmul ${m}×${k}×${n}`).toEqual(bits(want));
-
-          // transB: c[m, n] = a[m, k]·bt[n, k]ᵀ
-          const bt = random(n * k, rng);
-          viaTypeScript(() => matmulTransB(a, bt, want, m, k, n));
-          nk.matmulTransB(a, bt, got, m, k, n);
-          expect(bits(got), `matmulTransB ${m}×${k}×${n}`).toEqual(bits(want));
-
-          // transA: c[k, n] += a[m, k]ᵀ·d[m, n]
-          const d = random(m * n, rng);
-          const c0 = random(k * n, rng);
-          const wantA = Float64Array.from(c0);
-          const gotA = Float64Array.from(c0);
-          viaTypeScript(() => matmulTransA(a, d, wantA, m, k, n));
-          nk.matmulTransA(a, d, gotA, m, k, n);
-          expect(bits(gotA), `matmulTransA ${m}×${k}×${n}`).toEqual(bits(wantA));
-        }
-      });
-
-      it("float32: equal a loop rounding every product and sum to float32, in the same order", () => {
-        const rng = new Rng(10 + threads);
-        for (const [m, k, n] of shapes) {
-          const a = Float32Array.from(random(m * k, rng));
-          const b = Float32Array.from(random(k * n, rng));
-          const bias = Float32Array.from(random(n, rng));
-          const got = new Float32Array(m * n);
-          nk.matmul(a, b, got, m, k, n, bias);
-          expect(bits(got), `matmul ${m}×${k}×${n} + bias`).toEqual(bits(naive32(a, b, m, k, n, bias)));
-          const bt = Float32Array.from(random(n * k, rng));
-          nk.matmulTransB(a, bt, got, m, k, n);
-          expect(bits(got), `matmulTransB ${m}×${k}×${n}`).toEqual(bits(naive32TransB(a, bt, m, k, n)));
-          const d = Float32Array.from(random(m * n, rng));
-          const c0 = Float32Array.from(random(k * n, rng));
-          const gotA = Float32Array.from(c0);
-          nk.matmulTransA(a, d, gotA, m, k, n);
-          expect(bits(gotA), `matmulTransA ${m}×${k}×${n}`).toEqual(bits(naive32TransA(a, d, c0, m, k, n)));
-        }
-        // float32 really is single precision: 1 + 2⁻³⁰ rounds to 1, where float64 keeps it.
-        const c = new Float32Array(1);
-        nk.matmul(new Float32Array([1, 2 ** -15]), new Float32Array([1, 2 ** -15]), c, 1, 2, 1);
-        expect(c[0]).toBe(1);
-      });
-    });
-  }
+    }
 
   it("give the same bits on 1 and 2 threads for a product large enough to split by default", () => {
     const rng = new Rng(3);
@@ -220,6 +228,7 @@ run("native matrix products", () => {
     expect(() => nk.matmulTransB(a, b, c, 2, 3, 2)).not.toThrow();
     expect(() => nk.setThreads(0)).toThrow(RangeError);
     expect(() => nk.setThreads(2, -1)).toThrow(TypeError);
+    expect(() => nk.selectKernels("native-sse" as "native")).toThrow(RangeError);
     // Longer arrays than the shape needs are fine: the product reads their start.
     const long = new Float64Array(10).fill(1);
     nk.matmul(long, long, c, 2, 3, 2);
