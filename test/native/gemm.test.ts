@@ -4,6 +4,7 @@
  * fresh 0, then a·b for p = 0 … k−1, then the bias or the old c. Bit for bit, on ragged shapes
  * (every residue of the register tiles and of the KC blocks), on 1 and 2 threads.
  */
+import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   matmul,
@@ -14,7 +15,7 @@ import {
 } from "../../src/engine/matmul.js";
 import { type NativeKernels, nativeKernels, useNativeKernels } from "../../src/engine/native.js";
 import { Rng } from "../../src/engine/rng.js";
-import { loadNativeKernels } from "../../src/native/kernels.js";
+import { loadNativeKernels, nativeAddonPath } from "../../src/native/kernels.js";
 import { naive32, naive32TransA, naive32TransB } from "../engine/float32-reference.js";
 
 const native = loadNativeKernels();
@@ -168,6 +169,49 @@ run("native matrix products", () => {
     viaTypeScript(() => matmul(a, b, want, m, k, n));
     expect(Buffer.from(two.buffer).equals(Buffer.from(want.buffer))).toBe(true);
     nk.setThreads(1);
+  });
+
+  it("give the same bits when several threads share the helper pool at once (a busy pool: run alone)", async () => {
+    // Each JS thread runs the same products on 2 threads with every product split; whichever gets
+    // the pool, the others run alone: all must agree with this thread's single-threaded answer.
+    const [m, k, n, reps] = [67, 151, 45, 40];
+    const source = `
+      const { parentPort, workerData } = require("node:worker_threads");
+      const nk = require(workerData.path);
+      const { m, k, n, reps } = workerData;
+      const a = new Float64Array(m * k).map((_, i) => Math.sin(i));
+      const b = new Float64Array(k * n).map((_, i) => Math.cos(i));
+      const c = new Float64Array(m * n);
+      const out = new Float64Array(m * n);
+      for (let r = 0; r < reps; r++) {
+        nk.matmul(a, b, c, m, k, n);
+        if (r === 0) out.set(c);
+        else if (c.some((v, i) => v !== out[i])) throw new Error("differs between calls");
+      }
+      parentPort.postMessage(out);
+    `;
+    nk.setThreads(2, 0);
+    const workers = [0, 1, 2].map(
+      () => new Worker(source, { eval: true, workerData: { path: nativeAddonPath(), m, k, n, reps } }),
+    );
+    const answers = workers.map(
+      (w) =>
+        new Promise<Float64Array>((resolve, reject) => {
+          w.once("message", resolve);
+          w.once("error", reject);
+        }),
+    );
+    const a = new Float64Array(m * k).map((_, i) => Math.sin(i));
+    const b = new Float64Array(k * n).map((_, i) => Math.cos(i));
+    const mine = new Float64Array(m * n);
+    for (let r = 0; r < reps; r++) nk.matmul(a, b, mine, m, k, n);
+    const got = await Promise.all(answers);
+    await Promise.all(workers.map((w) => w.terminate()));
+    nk.setThreads(1);
+    const want = new Float64Array(m * n);
+    viaTypeScript(() => matmul(a, b, want, m, k, n));
+    expect(bits(mine)).toEqual(bits(want));
+    for (const g of got) expect(bits(g)).toEqual(bits(want));
   });
 
   it("propagate NaN and ±Infinity as the TypeScript path does, and keep the sign of zero sums", () => {
