@@ -21,6 +21,11 @@ export interface HttpResult {
   errors: number;
   seconds: number;
   connections: number;
+  /**
+   * CPU time of the server's process (main thread and workers, user + system) per request, µs:
+   * steadier than requests/s on a shared machine, as it leaves out the time spent waiting for a core.
+   */
+  cpuUsPerRequest: number;
 }
 
 /** The seed network's Swagger example without its numerical check (see scripts/load.ts). */
@@ -47,7 +52,9 @@ export async function httpBench(seconds: number, connections: number): Promise<H
     const cli = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
     const args = [cli, "-j", "-c", String(connections), "-d", String(seconds), "-m", "POST"];
     args.push("-H", "content-type=application/json", "-b", BODY, url);
+    const cpu0 = process.cpuUsage();
     const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
+    const cpu = process.cpuUsage(cpu0);
     const r = JSON.parse(stdout) as {
       requests: { average: number; total: number };
       latency: { p50: number; p99: number };
@@ -64,6 +71,7 @@ export async function httpBench(seconds: number, connections: number): Promise<H
       errors: r.errors,
       seconds: r.duration,
       connections,
+      cpuUsPerRequest: (cpu.user + cpu.system) / r.requests.total,
     };
   } finally {
     await app.close();

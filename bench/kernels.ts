@@ -56,20 +56,25 @@ function gflops(run: () => void, flops: number, ms: number, rounds: number): num
   return median(rates);
 }
 
+/**
+ * The products timed (which axis is which: the comments in `kernelBench`); bench/openblas.ts times
+ * OpenBLAS on the same shapes.
+ */
+export const KERNEL_CASES: { kernel: string; m: number; k: number; n: number; note: string }[] = [
+  { kernel: "naive i-k-j", m: 256, k: 256, n: 256, note: "" },
+  { kernel: "matmul", m: 256, k: 256, n: 256, note: "" },
+  { kernel: "matmul", m: 64, k: 784, n: 128, note: " (MLP forward)" },
+  { kernel: "matmulTransA", m: 64, k: 784, n: 128, note: " (MLP ∂W = Xᵀ·∂Y)" },
+  { kernel: "matmulTransB", m: 64, k: 784, n: 128, note: " (∂X = ∂Y·Wᵀ)" },
+  { kernel: "matmul", m: 32 * 26 * 26, k: 9, n: 8, note: " (CNN im2col forward)" },
+  { kernel: "matmulTransA", m: 32 * 26 * 26, k: 9, n: 8, note: " (CNN ∂K)" },
+];
+
 export function kernelBench(ms: number, rounds: number): KernelResult[] {
   const rng = new Rng(5);
   const out: KernelResult[] = [];
-  const cases: { kernel: string; m: number; k: number; n: number; note: string }[] = [
-    { kernel: "naive i-k-j", m: 256, k: 256, n: 256, note: "" },
-    { kernel: "matmul", m: 256, k: 256, n: 256, note: "" },
-    { kernel: "matmul", m: 64, k: 784, n: 128, note: " (MLP forward)" },
-    { kernel: "matmulTransA", m: 64, k: 784, n: 128, note: " (MLP ∂W = Xᵀ·∂Y)" },
-    { kernel: "matmulTransB", m: 64, k: 784, n: 128, note: " (∂X = ∂Y·Wᵀ)" },
-    { kernel: "matmul", m: 32 * 26 * 26, k: 9, n: 8, note: " (CNN im2col forward)" },
-    { kernel: "matmulTransA", m: 32 * 26 * 26, k: 9, n: 8, note: " (CNN ∂K)" },
-  ];
   const native = loadNativeKernels();
-  for (const c of cases) {
+  for (const c of KERNEL_CASES) {
     const { m, k, n } = c;
     const shape = `${m}×${k}×${n}${c.note}`;
     const run = runner(c.kernel, m, k, n, rng, Float64Array);

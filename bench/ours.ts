@@ -7,28 +7,78 @@
  * - `step` with the WebAssembly kernel off (`ours TS-only`): the pure-TypeScript fallback.
  * - `train`: the public `train()` over the whole data set for E epochs (shuffling, batch copies,
  *   NaN forensics per batch, and the final full-data gradient and metrics included).
+ * Each in float64 (the default) or float32, through the adapter below.
  */
-import { train } from "../src/engine/index.js";
+import { type TrainOptions, type TrainResult, train } from "../src/engine/index.js";
 import { useWasmKernels } from "../src/engine/matmul.js";
-import { Model } from "../src/engine/model.js";
+import { Model, type ModelOptions } from "../src/engine/model.js";
 import { makeOptimizer } from "../src/engine/optimizers.js";
+import type { Dtype } from "../src/engine/tensor.js";
 import type { Runner } from "./timing.js";
 import type { Workload } from "./workloads.js";
 
-/** @param wasm false: the pure-TypeScript kernels only (the fallback where WebAssembly SIMD is missing). */
-export function ourStepRunner(w: Workload, wasm = true): Runner {
-  const model = new Model(w.spec);
+/*
+ * The dtype adapter. `TrainOptions.dtype` and the Model's `dtype` option are being added to the
+ * engine; until then they are passed through untyped and ignored, and the float32 rows say
+ * "pending". A float32 run is recognised by its result (`engineVersion` ending in "+float32") or
+ * by the model's parameters (Float32Array), never assumed from the request.
+ */
+
+/** `train()` with `dtype` passed through. */
+export function trainAs(opts: TrainOptions, dtype: Dtype): TrainResult {
+  return train(dtype === "float64" ? opts : ({ ...opts, dtype } as TrainOptions));
+}
+
+/** `new Model(spec, { dtype })`. */
+export function modelAs(w: Workload, dtype: Dtype): Model {
+  return new Model(w.spec, (dtype === "float64" ? {} : { dtype }) as ModelOptions);
+}
+
+/** Whether the engine really runs float32: the Model API, and `train()` (by its `engineVersion`). */
+export function float32Support(w: Workload): { model: boolean; train: boolean } {
+  const model = modelAs(w, "float32").params()[0]?.value instanceof Float32Array;
+  const r = trainAs(
+    {
+      model: w.spec,
+      data: {
+        n: w.batch,
+        x: w.x.subarray(0, (w.x.length / w.n) * w.batch),
+        y: w.y.subarray(0, (w.y.length / w.n) * w.batch),
+      },
+      optimizer: { type: "sgd", learningRate: w.learningRate },
+      epochs: 1,
+      batchSize: w.batch,
+      seed: 1,
+    },
+    "float32",
+  );
+  return { model, train: r.engineVersion.endsWith("+float32") };
+}
+
+const suffix = (dtype: Dtype) => (dtype === "float32" ? " f32" : "");
+
+/**
+ * @param wasm false: the pure-TypeScript kernels only (the fallback where WebAssembly SIMD is missing).
+ * @param dtype float32 only where `float32Support(w).model`.
+ */
+export function ourStepRunner(w: Workload, wasm = true, dtype: Dtype = "float64"): Runner {
+  const model = modelAs(w, dtype);
   model.initialise(1);
   const params = model.params();
   const optimizer = makeOptimizer({ type: "sgd", learningRate: w.learningRate }, params);
-  const before = params.map((p) => new Float64Array(p.value.length));
+  // Typed as the engine's float64 API today; Float32Array ones when the model is float32.
+  const f32 = params[0]?.value instanceof Float32Array;
+  const like = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n)) as Float64Array;
+  const before = params.map((p) => like(p.value.length));
+  const X = (f32 ? Float32Array.from(w.x) : w.x) as Float64Array;
+  const Y = (f32 ? Float32Array.from(w.y) : w.y) as Float64Array;
   const inSize = model.inputSize;
   const k = model.outputSize;
   const b = w.batch;
   const batches = Math.floor(w.n / b);
   let i = 0;
   return {
-    label: wasm ? "ours" : "ours TS-only",
+    label: (wasm ? "ours" : "ours TS-only") + suffix(dtype),
     samplesPerStep: b,
     chunk: 1,
     enter: () => {
@@ -36,8 +86,8 @@ export function ourStepRunner(w: Workload, wasm = true): Runner {
     },
     step: () => {
       const s = (i++ % batches) * b;
-      const x = w.x.subarray(s * inSize, (s + b) * inSize);
-      const y = w.y.subarray(s * k, (s + b) * k);
+      const x = X.subarray(s * inSize, (s + b) * inSize);
+      const y = Y.subarray(s * k, (s + b) * k);
       model.zeroGrads();
       model.forward(x, b);
       model.loss(y, b, true, 1 / b);
@@ -47,34 +97,37 @@ export function ourStepRunner(w: Workload, wasm = true): Runner {
 }
 
 /** `train()` for `epochs` epochs per step; the epochs are chosen in `calibrateTrain`. */
-export function ourTrainRunner(w: Workload, epochs: number): Runner {
+export function ourTrainRunner(w: Workload, epochs: number, dtype: Dtype = "float64"): Runner {
   const r: Runner = {
-    label: "ours train()",
+    label: `ours train()${suffix(dtype)}`,
     samplesPerStep: epochs * w.n,
     chunk: 1,
     enter: () => {
       useWasmKernels(true);
     },
     step: () => {
-      train({
-        model: w.spec,
-        data: { n: w.n, x: w.x, y: w.y },
-        optimizer: { type: "sgd", learningRate: w.learningRate },
-        epochs,
-        batchSize: w.batch,
-        seed: 1,
-      });
+      trainAs(
+        {
+          model: w.spec,
+          data: { n: w.n, x: w.x, y: w.y },
+          optimizer: { type: "sgd", learningRate: w.learningRate },
+          epochs,
+          batchSize: w.batch,
+          seed: 1,
+        },
+        dtype,
+      );
     },
   };
   return r;
 }
 
 /** Epochs per `train()` call so that one call takes about `ms` milliseconds. */
-export function calibrateTrain(w: Workload, ms: number): number {
+export function calibrateTrain(w: Workload, ms: number, dtype: Dtype = "float64"): number {
   let epochs = 1;
   for (;;) {
     const t0 = performance.now();
-    ourTrainRunner(w, epochs).step();
+    ourTrainRunner(w, epochs, dtype).step();
     if (performance.now() - t0 >= ms || epochs >= 1 << 16) return epochs;
     epochs *= 2;
   }

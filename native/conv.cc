@@ -1,4 +1,332 @@
-// Convolutions (to be filled in): registers nothing yet.
+// Convolution, relu and max pooling kernels for the engine's conv2d, activation and
+// maxPooling2d layers, on float64 and float32 typed arrays read in place. Bit-identical to the
+// TypeScript layers (docs/performance.md, "Convolution"): conv-kernels.inc says in what order.
+//
+// The kernels are compiled three times (conv-kernels.inc) and picked at load time with
+// __builtin_cpu_supports: AVX-512F, AVX2, or the portable build (16-byte vectors: SSE2 on x86-64,
+// NEON on arm64, plain C elsewhere). All three give the same bits; `convUseIsa` switches between
+// them so the tests can check that.
+//
+// JS API (arguments are checked in conv-args.h; a bad call throws a TypeError or RangeError,
+// never crashes):
+//   geometry: Int32Array [batch, inH, inW, channels, kH, kW, strideH, strideW, padTop, padLeft,
+//             outH, outW, filters] (for pooling, filters = channels)
+//   convForward(geometry, x, kernel, bias | null, y, relu)  y = cols·K + bias (relu: max(·, 0))
+//   convFilterGrad(geometry, x, dy, kernelGrad)              ∂K += colsᵀ·∂Y
+//   convBiasGrad(geometry, dy, biasGrad)                     ∂b += Σ_rows ∂Y
+//   convInputGrad(geometry, dy, kernel, dx)                  ∂X = col2im(∂Y·Kᵀ)
+//   reluForward(x, y), reluBackward(y, dy, dx)
+//   maxPoolForward(geometry, x, y, argmax), maxPoolBackward(dy, argmax, dx)
+//   convUseIsa(name | undefined) → the previous instruction set ("avx512", "avx2", "portable")
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "conv-args.h"
+#include "conv.h"
 #include "kernels.h"
 
-napi_status RegisterConv(napi_env, napi_value) { return napi_ok; }
+namespace portable {
+constexpr int kVectorBytes = 16;
+#include "conv-kernels.inc"
+}  // namespace portable
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CONV_X86 1
+#pragma GCC push_options
+#pragma GCC target("avx2")
+namespace avx2 {
+constexpr int kVectorBytes = 32;
+#include "conv-kernels.inc"
+}  // namespace avx2
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+namespace avx512 {
+constexpr int kVectorBytes = 64;
+#include "conv-kernels.inc"
+}  // namespace avx512
+#pragma GCC pop_options
+#endif
+
+namespace {
+
+enum Isa { kPortable, kAvx2, kAvx512 };
+const char *const kIsaNames[] = {"portable", "avx2", "avx512"};
+
+bool IsaSupported(Isa isa) {
+#ifdef CONV_X86
+  if (isa == kAvx512) return __builtin_cpu_supports("avx512f");
+  if (isa == kAvx2) return __builtin_cpu_supports("avx2");
+#endif
+  return isa == kPortable;
+}
+
+Isa BestIsa() {
+  if (IsaSupported(kAvx512)) return kAvx512;
+  if (IsaSupported(kAvx2)) return kAvx2;
+  return kPortable;
+}
+
+// Shared by every thread: the tests switch it, nothing else does.
+Isa isa = BestIsa();
+
+#ifdef CONV_X86
+#define DISPATCH(call)                         \
+  switch (isa) {                               \
+    case kAvx512: avx512::call; break;         \
+    case kAvx2: avx2::call; break;             \
+    default: portable::call; break;            \
+  }
+#else
+#define DISPATCH(call) portable::call
+#endif
+
+template <typename T>
+void Forward(const ConvShape &s, const T *x, const T *k, const T *b, T *y, bool relu, int64_t b0, int64_t b1) {
+  DISPATCH(Forward<T>(s, x, k, b, y, relu, b0, b1));
+}
+template <typename T>
+void FilterGrad(const ConvShape &s, const T *x, const T *dy, T *dk, int64_t p0, int64_t p1) {
+  DISPATCH(FilterGrad<T>(s, x, dy, dk, p0, p1));
+}
+template <typename T>
+void InputGrad(const ConvShape &s, const T *dy, const T *k, T *dx, int64_t b0, int64_t b1) {
+  DISPATCH(InputGrad<T>(s, dy, k, dx, b0, b1));
+}
+
+template <typename T, typename I> void MaxPool(const ConvShape &s, const T *x, T *y, I *arg) {
+  DISPATCH(MaxPool(s, x, y, arg));
+}
+
+template <typename T> void BiasGradDispatch(const T *dy, T *db, int64_t rows, int64_t F) {
+  DISPATCH(BiasGrad<T>(dy, db, rows, F));
+}
+
+}  // namespace
+
+void ConvForwardRange(const ConvShape &s, const double *x, const double *k, const double *bias,
+                      double *y, bool relu, int64_t b0, int64_t b1) {
+  Forward(s, x, k, bias, y, relu, b0, b1);
+}
+void ConvForwardRange(const ConvShape &s, const float *x, const float *k, const float *bias, float *y,
+                      bool relu, int64_t b0, int64_t b1) {
+  Forward(s, x, k, bias, y, relu, b0, b1);
+}
+void ConvFilterGradRange(const ConvShape &s, const double *x, const double *dy, double *dk, int64_t p0,
+                         int64_t p1) {
+  FilterGrad(s, x, dy, dk, p0, p1);
+}
+void ConvFilterGradRange(const ConvShape &s, const float *x, const float *dy, float *dk, int64_t p0,
+                         int64_t p1) {
+  FilterGrad(s, x, dy, dk, p0, p1);
+}
+void ConvInputGradRange(const ConvShape &s, const double *dy, const double *k, double *dx, int64_t b0,
+                        int64_t b1) {
+  InputGrad(s, dy, k, dx, b0, b1);
+}
+void ConvInputGradRange(const ConvShape &s, const float *dy, const float *k, float *dx, int64_t b0,
+                        int64_t b1) {
+  InputGrad(s, dy, k, dx, b0, b1);
+}
+
+namespace {
+
+napi_value ConvForwardJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 6, [&](napi_value *a) {
+    const ConvShape s = GetShape(env, a[0]);
+    const Array x0 = GetArray(env, a[1], "x");
+    const Array x = GetFloats(env, a[1], "x", x0.type, InSize(s));
+    const Array k = GetFloats(env, a[2], "kernel", x.type, KernelSize(s));
+    const bool hasBias = !IsNullish(env, a[3]);
+    const Array b = hasBias ? GetFloats(env, a[3], "bias", x.type, s.filters) : Array{x.type, nullptr, 0};
+    const Array y = GetFloats(env, a[4], "y", x.type, OutSize(s));
+    bool relu = false;
+    Check(env, napi_get_value_bool(env, a[5], &relu));
+    Disjoint(y, "y", {&x, &k, &b});
+    if (x.type == napi_float64_array)
+      Forward(s, P<double>(x), P<double>(k), hasBias ? P<double>(b) : nullptr, P<double>(y), relu, 0, s.batch);
+    else
+      Forward(s, P<float>(x), P<float>(k), hasBias ? P<float>(b) : nullptr, P<float>(y), relu, 0, s.batch);
+    return Undefined(env);
+  });
+}
+
+napi_value ConvFilterGradJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 4, [&](napi_value *a) {
+    const ConvShape s = GetShape(env, a[0]);
+    const Array x = GetFloats(env, a[1], "x", GetArray(env, a[1], "x").type, InSize(s));
+    const Array dy = GetFloats(env, a[2], "dy", x.type, OutSize(s));
+    const Array dk = GetFloats(env, a[3], "kernelGrad", x.type, KernelSize(s));
+    Disjoint(dk, "kernelGrad", {&x, &dy});
+    const int64_t rowLen = s.kH * s.kW * s.channels;
+    if (x.type == napi_float64_array)
+      FilterGrad(s, P<double>(x), P<double>(dy), P<double>(dk), 0, rowLen);
+    else
+      FilterGrad(s, P<float>(x), P<float>(dy), P<float>(dk), 0, rowLen);
+    return Undefined(env);
+  });
+}
+
+napi_value ConvBiasGradJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 3, [&](napi_value *a) {
+    const ConvShape s = GetShape(env, a[0]);
+    const Array dy = GetFloats(env, a[1], "dy", GetArray(env, a[1], "dy").type, OutSize(s));
+    const Array db = GetFloats(env, a[2], "biasGrad", dy.type, s.filters);
+    Disjoint(db, "biasGrad", {&dy});
+    const int64_t rows = s.batch * s.outH * s.outW;
+    if (dy.type == napi_float64_array)
+      BiasGradDispatch(P<double>(dy), P<double>(db), rows, s.filters);
+    else
+      BiasGradDispatch(P<float>(dy), P<float>(db), rows, s.filters);
+    return Undefined(env);
+  });
+}
+
+napi_value ConvInputGradJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 4, [&](napi_value *a) {
+    const ConvShape s = GetShape(env, a[0]);
+    const Array dy = GetFloats(env, a[1], "dy", GetArray(env, a[1], "dy").type, OutSize(s));
+    const Array k = GetFloats(env, a[2], "kernel", dy.type, KernelSize(s));
+    const Array dx = GetFloats(env, a[3], "dx", dy.type, InSize(s));
+    Disjoint(dx, "dx", {&dy, &k});
+    if (dy.type == napi_float64_array)
+      InputGrad(s, P<double>(dy), P<double>(k), P<double>(dx), 0, s.batch);
+    else
+      InputGrad(s, P<float>(dy), P<float>(k), P<float>(dx), 0, s.batch);
+    return Undefined(env);
+  });
+}
+
+napi_value ReluForwardJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 2, [&](napi_value *a) {
+    const Array x = GetFloats(env, a[0], "x", GetArray(env, a[0], "x").type, -1);
+    const Array y = GetFloats(env, a[1], "y", x.type, x.length);
+    if (x.data != y.data) Disjoint(y, "y", {&x});
+    if (x.type == napi_float64_array) {
+      DISPATCH(ReluForward(P<double>(x), P<double>(y), x.length));
+    } else {
+      DISPATCH(ReluForward(P<float>(x), P<float>(y), x.length));
+    }
+    return Undefined(env);
+  });
+}
+
+napi_value ReluBackwardJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 3, [&](napi_value *a) {
+    const Array y = GetFloats(env, a[0], "y", GetArray(env, a[0], "y").type, -1);
+    const Array dy = GetFloats(env, a[1], "dy", y.type, y.length);
+    const Array dx = GetFloats(env, a[2], "dx", y.type, y.length);
+    if (dx.data != dy.data) Disjoint(dx, "dx", {&dy});
+    Disjoint(dx, "dx", {&y});
+    if (y.type == napi_float64_array) {
+      DISPATCH(ReluBackward(P<double>(y), P<double>(dy), P<double>(dx), y.length));
+    } else {
+      DISPATCH(ReluBackward(P<float>(y), P<float>(dy), P<float>(dx), y.length));
+    }
+    return Undefined(env);
+  });
+}
+
+napi_value MaxPoolForwardJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 4, [&](napi_value *a) {
+    const ConvShape s = GetShape(env, a[0]);
+    if (s.filters != s.channels) RangeFail("geometry: pooling keeps the channels (filters = channels)");
+    // Every window must hold at least one real cell (windowGeometry guarantees it).
+    if (s.padTop >= s.kH || s.padLeft >= s.kW || (s.outH - 1) * s.strideH - s.padTop >= s.inH ||
+        (s.outW - 1) * s.strideW - s.padLeft >= s.inW)
+      RangeFail("geometry: a pooling window lies entirely in the padding");
+    const Array x = GetFloats(env, a[1], "x", GetArray(env, a[1], "x").type, InSize(s));
+    const Array y = GetFloats(env, a[2], "y", x.type, OutSize(s));
+    const Array arg = GetArray(env, a[3], "argmax");
+    if (arg.type != napi_float64_array && arg.type != napi_int32_array)
+      TypeFail("argmax must be a Float64Array or an Int32Array");
+    if (arg.length != OutSize(s)) RangeFail("argmax must have as many values as y");
+    if (arg.type == napi_int32_array && InSize(s) > INT32_MAX) RangeFail("x is too large for Int32Array indices");
+    Disjoint(y, "y", {&x, &arg});
+    Disjoint(arg, "argmax", {&x});
+    const bool f64 = x.type == napi_float64_array;
+    if (arg.type == napi_float64_array) {
+      if (f64) MaxPool(s, P<double>(x), P<double>(y), P<double>(arg));
+      else MaxPool(s, P<float>(x), P<float>(y), P<double>(arg));
+    } else {
+      if (f64) MaxPool(s, P<double>(x), P<double>(y), P<int32_t>(arg));
+      else MaxPool(s, P<float>(x), P<float>(y), P<int32_t>(arg));
+    }
+    return Undefined(env);
+  });
+}
+
+// dx = 0, then dx[argmax[o]] += dy[o] for o in order; every index is checked before anything is written.
+template <typename T, typename I> void MaxPoolBack(const T *dy, const I *arg, T *dx, int64_t n, int64_t size) {
+  for (int64_t o = 0; o < n; o++) {
+    const I i = arg[o];
+    if (!(i >= 0 && i < size) || static_cast<I>(static_cast<int64_t>(i)) != i)
+      RangeFail("argmax[" + std::to_string(o) + "] is not an index into dx");
+  }
+  std::fill(dx, dx + size, T(0));
+  for (int64_t o = 0; o < n; o++) dx[static_cast<int64_t>(arg[o])] += dy[o];
+}
+
+napi_value MaxPoolBackwardJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 3, [&](napi_value *a) {
+    const Array dy = GetFloats(env, a[0], "dy", GetArray(env, a[0], "dy").type, -1);
+    const Array arg = GetArray(env, a[1], "argmax");
+    if (arg.type != napi_float64_array && arg.type != napi_int32_array)
+      TypeFail("argmax must be a Float64Array or an Int32Array");
+    if (arg.length != dy.length) RangeFail("argmax must have as many values as dy");
+    const Array dx = GetFloats(env, a[2], "dx", dy.type, -1);
+    Disjoint(dx, "dx", {&dy, &arg});
+    const bool f64 = dy.type == napi_float64_array;
+    if (arg.type == napi_float64_array) {
+      if (f64) MaxPoolBack(P<double>(dy), P<double>(arg), P<double>(dx), dy.length, dx.length);
+      else MaxPoolBack(P<float>(dy), P<double>(arg), P<float>(dx), dy.length, dx.length);
+    } else {
+      if (f64) MaxPoolBack(P<double>(dy), P<int32_t>(arg), P<double>(dx), dy.length, dx.length);
+      else MaxPoolBack(P<float>(dy), P<int32_t>(arg), P<float>(dx), dy.length, dx.length);
+    }
+    return Undefined(env);
+  });
+}
+
+napi_value ConvUseIsaJs(napi_env env, napi_callback_info info) {
+  return Call(env, info, 1, [&](napi_value *a) {
+    const Isa was = isa;
+    if (!IsNullish(env, a[0])) {
+      char name[16];
+      size_t len = 0;
+      if (napi_get_value_string_utf8(env, a[0], name, sizeof name, &len) != napi_ok)
+        TypeFail("convUseIsa takes \"avx512\", \"avx2\", \"portable\" or undefined");
+      int found = -1;
+      for (int i = 0; i < 3; i++)
+        if (std::strcmp(name, kIsaNames[i]) == 0) found = i;
+      if (found < 0) TypeFail("convUseIsa takes \"avx512\", \"avx2\", \"portable\" or undefined");
+      if (!IsaSupported(static_cast<Isa>(found)))
+        RangeFail(std::string(name) + " is not supported by this processor or build");
+      isa = static_cast<Isa>(found);
+    }
+    napi_value out;
+    Check(env, napi_create_string_utf8(env, kIsaNames[was], NAPI_AUTO_LENGTH, &out));
+    return out;
+  });
+}
+
+}  // namespace
+
+napi_status RegisterConv(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"convForward", nullptr, ConvForwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convFilterGrad", nullptr, ConvFilterGradJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convBiasGrad", nullptr, ConvBiasGradJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convInputGrad", nullptr, ConvInputGradJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluForward", nullptr, ReluForwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluBackward", nullptr, ReluBackwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolForward", nullptr, MaxPoolForwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolBackward", nullptr, MaxPoolBackwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convUseIsa", nullptr, ConvUseIsaJs, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}

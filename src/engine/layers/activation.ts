@@ -1,6 +1,10 @@
+import { nativeKernels } from "../native.js";
 import type { ActivationName } from "../spec.js";
 import { elementwiseBackward, elementwiseForward } from "./elementwise.js";
 import { ShapePreservingLayer } from "./layer.js";
+
+/** Arrays shorter than this run relu in TypeScript: a native call costs about as much as 64 values. */
+const NATIVE_RELU_MIN = 64;
 
 /** Logistic sigmoid `S(x) = 1 / (1 + e^−x)`, evaluated without overflow for large |x|. */
 export function sigmoid(x: number): number {
@@ -31,13 +35,20 @@ export function activate(
     case "tanh":
       for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]!);
       return;
-    case "relu":
+    case "relu": {
+      // Natively (native/conv.cc) above a few vectors' worth: the same Math.max, without branches.
+      const native = n >= NATIVE_RELU_MIN ? nativeKernels() : null;
+      if (native?.reluForward) {
+        native.reluForward(x, y);
+        return;
+      }
       // NaN stays NaN (so divergence is seen), as tf.relu.
       for (let i = 0; i < n; i++) {
         const v = x[i]!;
         y[i] = Math.max(v, 0);
       }
       return;
+    }
     case "softmax":
       for (let o = 0; o < n; o += lastAxis) {
         let max = Number.NEGATIVE_INFINITY;
@@ -99,9 +110,12 @@ export function activateBackward(
         dx[i] = dy[i]! * (1 - t * t);
       }
       return;
-    case "relu":
-      for (let i = 0; i < n; i++) dx[i] = y[i]! > 0 ? dy[i]! : 0;
+    case "relu": {
+      const native = n >= NATIVE_RELU_MIN ? nativeKernels() : null;
+      if (native?.reluBackward) native.reluBackward(y, dy, dx);
+      else for (let i = 0; i < n; i++) dx[i] = y[i]! > 0 ? dy[i]! : 0;
       return;
+    }
     case "softmax":
       for (let o = 0; o < n; o += lastAxis) {
         let dot = 0;

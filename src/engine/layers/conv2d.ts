@@ -1,5 +1,7 @@
 import { col2im, im2col, type WindowGeometry, windowGeometry } from "../im2col.js";
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
+import { type NativeKernels, nativeKernels } from "../native.js";
+import { NativeGeometry } from "../native-conv.js";
 import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
 
 /**
@@ -14,6 +16,10 @@ import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from
  * `Y = cols·K + b` and back-propagates exactly as the dense layer (docs/backprop.md §7.3):
  * `∂L/∂K += colsᵀ·∂L/∂Y`, `∂L/∂b += Σ_rows ∂L/∂Y`, `∂L/∂cols = ∂L/∂Y·Kᵀ`, and `∂L/∂X` is
  * `col2im(∂L/∂cols)`: each input cell collects the gradient of every window it appeared in.
+ *
+ * Where the native kernels are loaded (src/engine/native.ts), the same sums run directly on X
+ * without materialising the columns (native/conv.cc), in the same order, so the bits are the
+ * same on both paths (docs/performance.md, "Convolution").
  */
 export class Conv2d implements Layer {
   readonly type = "conv2d";
@@ -30,6 +36,11 @@ export class Conv2d implements Layer {
   private readonly out: Buffer;
   private readonly dx: Buffer;
   private cols: Float64Array = new Float64Array(0);
+  /** The forward input, kept for the native backward pass (which reads X instead of the columns). */
+  private x: Float64Array = new Float64Array(0);
+  /** Whether the last forward pass ran natively (and so left `cols` unfilled). */
+  private ranNative = false;
+  private readonly nativeGeometry: NativeGeometry;
 
   /**
    * @param inputShape `[height, width, channels]`; sizes must already be validated so the
@@ -72,8 +83,9 @@ export class Conv2d implements Layer {
     // The product over every output position, plus the im2col copy.
     this.forwardCost = positions * rowLen * (filters + 1) + positions * filters;
     // Forward keeps Y and the im2col columns; backward allocates ∂L/∂X and ∂L/∂cols (none of
-    // the columns when the kernel sees the input itself).
-    const columns = this.identityCols ? 0 : positions * rowLen;
+    // the columns when the kernel sees the input itself, or when the native kernels, there when
+    // the layer is built, convolve without them).
+    const columns = this.identityCols || nativeKernels()?.convForward ? 0 : positions * rowLen;
     this.sampleValues = {
       forward: positions * filters + columns,
       backward: g.inH * g.inW * inC + columns,
@@ -82,6 +94,7 @@ export class Conv2d implements Layer {
     this.dColsBuffer = new Buffer(this.identityCols ? 0 : positions * rowLen);
     this.out = new Buffer(positions * filters);
     this.dx = new Buffer(g.inH * g.inW * inC);
+    this.nativeGeometry = new NativeGeometry(g, filters);
   }
 
   params(): Param[] {
@@ -92,6 +105,22 @@ export class Conv2d implements Layer {
   forward(x: Float64Array, batch: number): Float64Array {
     const g = this.geometry;
     const rows = batch * g.outH * g.outW;
+    const native = nativeKernels();
+    this.x = x;
+    if (native?.convForward) {
+      const y = this.out.get(batch);
+      native.convForward(
+        this.nativeGeometry.setBatch(batch),
+        x,
+        this.kernel.value,
+        this.bias?.value ?? null,
+        y,
+        false,
+      );
+      this.ranNative = true;
+      return y;
+    }
+    this.ranNative = false;
     if (this.identityCols) this.cols = x;
     else {
       this.cols = this.colsBuffer.get(batch);
@@ -109,6 +138,18 @@ export class Conv2d implements Layer {
     const rows = batch * g.outH * g.outW;
     const rowLen = g.kH * g.kW * g.channels;
     const filters = this.filters;
+    const native = nativeKernels();
+    if (native?.convFilterGrad && native.convBiasGrad && native.convInputGrad)
+      return this.backwardNative(native, dy, batch, needInputGrad);
+    if (this.ranNative) {
+      // The forward pass ran natively and the native kernels have gone since: build the columns.
+      if (this.identityCols) this.cols = this.x;
+      else {
+        this.cols = this.colsBuffer.get(batch);
+        im2col(this.x, g, batch, this.cols);
+      }
+      this.ranNative = false;
+    }
     // ∂L/∂K += colsᵀ·∂L/∂Y (docs/backprop.md §7.3: §4.2 with cols in the place of X)
     matmulTransA(this.cols, dy, this.kernel.grad, rows, rowLen, filters);
     // ∂L/∂b += Σ over batch and positions of ∂L/∂Y: the bias is shared by every position.
@@ -129,6 +170,22 @@ export class Conv2d implements Layer {
     const dCols = this.dColsBuffer.get(batch);
     matmulTransB(dy, this.kernel.value, dCols, rows, filters, rowLen);
     col2im(dCols, g, batch, dx);
+    return dx;
+  }
+
+  /** `backward` on the native kernels: the same sums in the same order, read from X. */
+  private backwardNative(
+    native: NativeKernels,
+    dy: Float64Array,
+    batch: number,
+    needInputGrad: boolean,
+  ): Float64Array {
+    const geometry = this.nativeGeometry.setBatch(batch);
+    native.convFilterGrad!(geometry, this.x, dy, this.kernel.grad);
+    if (this.bias) native.convBiasGrad!(geometry, dy, this.bias.grad);
+    if (!needInputGrad) return NO_INPUT_GRAD;
+    const dx = this.dx.get(batch);
+    native.convInputGrad!(geometry, dy, this.kernel.value, dx);
     return dx;
   }
 }

@@ -1,4 +1,6 @@
 import { type WindowGeometry, windowGeometry } from "../im2col.js";
+import { nativeKernels } from "../native.js";
+import { NativeGeometry } from "../native-conv.js";
 import { Buffer, type Layer, type Param, type SampleValues } from "./layer.js";
 
 /**
@@ -82,6 +84,7 @@ export class MaxPooling2d extends Pooling2d {
   /** Flat X index of each output's maximum (integers, exact in a double). */
   private readonly argmax: Buffer;
   private arg: Float64Array = new Float64Array(0);
+  private readonly nativeGeometry: NativeGeometry;
 
   constructor(
     name: string,
@@ -96,12 +99,20 @@ export class MaxPooling2d extends Pooling2d {
     const outSize = outH * outW * channels;
     this.argmax = new Buffer(outSize);
     this.sampleValues = { ...this.sampleValues, forward: this.sampleValues.forward + outSize };
+    this.nativeGeometry = new NativeGeometry(this.geometry, channels);
   }
 
   /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
   forward(x: Float64Array, batch: number): Float64Array {
     const y = this.out.get(batch);
     const arg = this.argmax.get(batch);
+    this.arg = arg;
+    // Natively (native/conv.cc): the same scan, comparisons and ties.
+    const native = nativeKernels();
+    if (native?.maxPoolForward) {
+      native.maxPoolForward(this.nativeGeometry.setBatch(batch), x, y, arg);
+      return y;
+    }
     const { inH, inW, channels: c, outH, outW } = this.geometry;
     // Every window, in output order, over its real (non-padded) rows [y0, y1) and columns [x0, x1).
     let o = 0;
@@ -135,15 +146,19 @@ export class MaxPooling2d extends Pooling2d {
         }
       }
     }
-    this.arg = arg;
     return y;
   }
 
   /** `∂L/∂X[argmax] += ∂L/∂Y`, 0 elsewhere. @returns `[batch, inH, inW, C]` */
   backward(dy: Float64Array, batch: number): Float64Array {
     const dx = this.dx.get(batch);
-    dx.fill(0);
     const arg = this.arg;
+    const native = nativeKernels();
+    if (native?.maxPoolBackward) {
+      native.maxPoolBackward(dy, arg, dx);
+      return dx;
+    }
+    dx.fill(0);
     for (let o = 0; o < dy.length; o++) dx[arg[o]!]! += dy[o]!;
     return dx;
   }

@@ -9,6 +9,7 @@ import {
 } from "../../engine/index.js";
 import type { Path } from "../convert.js";
 import { fieldError, UnprocessableError } from "../errors.js";
+import { SummaryCache } from "./summary-cache.js";
 
 /** The configured limits a request is checked against (src/config.ts names each variable). */
 export interface EngineLimits {
@@ -34,15 +35,21 @@ export type Budget = "request" | "job";
 /** A backward pass costs about two forward passes: a training step is about three. */
 export const TRAIN_PASSES = 3;
 
+/** Summaries of the specs described lately (see `SummaryCache`): a few per client is plenty. */
+const summaries = new SummaryCache(256);
+
 /**
  * The model's description (shapes, parameter keys, per-sample cost), checked against MAX_PARAMS.
- * Built once per request: everything else on the main thread reads it.
+ * Built once per request, or taken from the recent specs' (`SummaryCache`; frozen, so read-only):
+ * everything else on the main thread reads it.
  * @throws UnprocessableError at `model.…` when the shapes do not fit or the model is too large.
  */
 export function describe(model: ModelSpec, limits: EngineLimits): ModelSummary {
   try {
     // The engine counts parameters from the shapes before allocating any.
-    return describeModel(model, { maxParams: limits.maxParams, maxParamsName: "MAX_PARAMS" });
+    return summaries.get(model, limits.maxParams, () =>
+      describeModel(model, { maxParams: limits.maxParams, maxParamsName: "MAX_PARAMS" }),
+    );
   } catch (err) {
     throw asUnprocessable(err, (p) => ["model", ...p]);
   }
