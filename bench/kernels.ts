@@ -1,6 +1,13 @@
-/** GFLOP/s of our matrix-product kernels (float64, one thread) on the shapes the workloads use. */
+/**
+ * GFLOP/s of our matrix-product kernels on the shapes the workloads use: float64 on one thread
+ * (what the engine runs without its native kernels, and TypeScript alone), then rows for the
+ * native kernels (docs/kernels.md): float64 and float32, 1 and 2 threads.
+ */
 import { matmul, matmulTransA, matmulTransB, useWasmKernels } from "../src/engine/matmul.js";
+import { type NativeKernels, useNativeKernels } from "../src/engine/native.js";
 import { Rng } from "../src/engine/rng.js";
+import type { Floats } from "../src/engine/tensor.js";
+import { loadNativeKernels } from "../src/native/kernels.js";
 import { median } from "./timing.js";
 
 export interface KernelResult {
@@ -66,28 +73,12 @@ export const KERNEL_CASES: { kernel: string; m: number; k: number; n: number; no
 export function kernelBench(ms: number, rounds: number): KernelResult[] {
   const rng = new Rng(5);
   const out: KernelResult[] = [];
+  const native = loadNativeKernels();
   for (const c of KERNEL_CASES) {
     const { m, k, n } = c;
-    let run: () => void;
-    if (c.kernel === "matmulTransA") {
-      // c[k, n] += a[m, k]ᵀ · b[m, n]
-      const a = random(m * k, rng);
-      const b = random(m * n, rng);
-      const y = new Float64Array(k * n);
-      run = () => matmulTransA(a, b, y, m, k, n);
-    } else if (c.kernel === "matmulTransB") {
-      // c[m, k] = a[m, n] · b[k, n]ᵀ, n the reduced axis
-      const a = random(m * n, rng);
-      const b = random(k * n, rng);
-      const y = new Float64Array(m * k);
-      run = () => matmulTransB(a, b, y, m, n, k);
-    } else {
-      const a = random(m * k, rng);
-      const b = random(k * n, rng);
-      const y = new Float64Array(m * n);
-      const f = c.kernel === "naive i-k-j" ? naive : matmul;
-      run = () => f(a, b, y, m, k, n);
-    }
+    const shape = `${m}×${k}×${n}${c.note}`;
+    const run = runner(c.kernel, m, k, n, rng, Float64Array);
+    const was = useNativeKernels(null);
     const engine = gflops(run, 2 * m * k * n, ms, rounds);
     let ts: number | null = null;
     if (c.kernel !== "naive i-k-j") {
@@ -95,7 +86,82 @@ export function kernelBench(ms: number, rounds: number): KernelResult[] {
       ts = gflops(run, 2 * m * k * n, ms, rounds);
       useWasmKernels(true);
     }
-    out.push({ kernel: c.kernel, shape: `${m}×${k}×${n}${c.note}`, gflops: engine, gflopsTs: ts });
+    useNativeKernels(was);
+    out.push({ kernel: c.kernel, shape, gflops: engine, gflopsTs: ts });
+    if (native && c.kernel !== "naive i-k-j")
+      out.push(...nativeRows(native, c.kernel, shape, m, k, n, rng, ms, rounds));
   }
   return out;
+}
+
+/** The native kernels on this shape: float64 and float32, on 1 and 2 threads (rows with no TS column). */
+function nativeRows(
+  native: NativeKernels,
+  kernel: string,
+  shape: string,
+  m: number,
+  k: number,
+  n: number,
+  rng: Rng,
+  ms: number,
+  rounds: number,
+): KernelResult[] {
+  const rows: KernelResult[] = [];
+  const was = useNativeKernels(native);
+  const settings = native.setThreads(1);
+  try {
+    for (const type of [Float64Array, Float32Array]) {
+      const run = runner(kernel, m, k, n, rng, type);
+      for (const threads of [1, 2]) {
+        native.setThreads(threads, settings.minWork);
+        const dtype = type === Float64Array ? "float64" : "float32";
+        rows.push({
+          kernel: `${kernel} [${native.kernels} ${dtype}, ${threads} thread${threads > 1 ? "s" : ""}]`,
+          shape,
+          gflops: gflops(run, 2 * m * k * n, ms, rounds),
+          gflopsTs: null,
+        });
+      }
+    }
+  } finally {
+    native.setThreads(settings.threads, settings.minWork);
+    useNativeKernels(was);
+  }
+  return rows;
+}
+
+/** One call of `kernel` on random operands of this shape and type. */
+function runner(
+  kernel: string,
+  m: number,
+  k: number,
+  n: number,
+  rng: Rng,
+  type: typeof Float64Array | typeof Float32Array,
+): () => void {
+  const arr = (len: number): Floats => {
+    const x = random(len, rng);
+    return type === Float64Array ? x : Float32Array.from(x);
+  };
+  // The engine's functions take Float64Array; a Float32Array reaches the native kernels, which take both.
+  const f64 = (x: Floats) => x as Float64Array;
+  if (kernel === "matmulTransA") {
+    // c[k, n] += a[m, k]ᵀ · b[m, n]
+    const a = f64(arr(m * k));
+    const b = f64(arr(m * n));
+    const y = f64(arr(k * n).fill(0));
+    return () => matmulTransA(a, b, y, m, k, n);
+  }
+  if (kernel === "matmulTransB") {
+    // c[m, k] = a[m, n] · b[k, n]ᵀ, n the reduced axis
+    const a = f64(arr(m * n));
+    const b = f64(arr(k * n));
+    const y = f64(arr(m * k));
+    return () => matmulTransB(a, b, y, m, n, k);
+  }
+  const a = f64(arr(m * k));
+  const b = f64(arr(k * n));
+  const y = f64(arr(m * n));
+  const f = kernel === "naive i-k-j" ? naive : matmul;
+  return () => f(a, b, y, m, k, n);
 }

@@ -17,6 +17,12 @@ const EnvSchema = z.object({
   /** Worker threads running the engine. */
   POOL_SIZE: int(1).default(Math.max(1, availableParallelism() - 1)),
   /**
+   * Threads one large matrix product may use (the engine's native kernels, docs/kernels.md): the
+   * calling worker and up to ENGINE_THREADS − 1 low-priority helpers shared by the process; 1: no
+   * helpers. Read where the kernels are loaded (src/native/kernels.ts); checked here at start.
+   */
+  ENGINE_THREADS: int(1).max(64).default(Math.min(64, availableParallelism())),
+  /**
    * Synchronous requests estimated at most this many multiply-adds (a /gradients or /predict of
    * a small model, a few epochs on a small data set) run at once on the main thread rather than
    * waiting for a worker; 0: every request goes to the pool. About 0.1 ms at the default.

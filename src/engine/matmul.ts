@@ -19,7 +19,9 @@
  * triple loop written in that order give bit-identical results, whatever the shapes.
  */
 
-import { ADD, SET, SET_BIAS, type WasmGemm, wasmGemm } from "./wasm/gemm.js";
+import { type NativeKernels, type NativeMatmulKernels, nativeKernels } from "./native.js";
+import type { Floats } from "./tensor.js";
+import { ADD, SET, SET_BIAS, type WasmGemm, wasmGemm, wasmGemm32 } from "./wasm/gemm.js";
 
 let wasmEnabled = true;
 
@@ -40,10 +42,28 @@ export function useWasmKernels(on: boolean): boolean {
  * values to run the `mkn` multiply-adds about 4× faster, which wins (measured) once
  * `1/m + 1/k + 1/n ≤ 0.2` and `mkn ≥ 4096`: batch-1 products, the seed network and iris stay
  * in TypeScript, and so does a 3×3 single-channel convolution (k = 9), where copies dominate.
+ * A Float32Array goes to the float32 kernel (./wasm/gemm32.as.ts, single precision throughout).
  */
-function wasmFor(m: number, k: number, n: number): WasmGemm | null {
+function wasmFor(a: Floats, m: number, k: number, n: number): WasmGemm | null {
   if (!wasmEnabled || m * k * n < 4096 || 5 * (m * k + k * n + m * n) > m * k * n) return null;
-  return wasmGemm();
+  return a instanceof Float32Array ? wasmGemm32() : wasmGemm();
+}
+
+/**
+ * The native kernels (native/gemm.cc, registered through ./native.ts) when this thread has them
+ * and the product pays for the call: they read the arrays in place, so only the N-API call
+ * (about 1 µs) has to be won back, which happens (measured, docs/kernels.md) once `m·k·n ≥ 768`.
+ * They take Float64Array and Float32Array alike.
+ */
+function nativeFor(m: number, k: number, n: number): NativeKernels | null {
+  return m * k * n >= 768 ? nativeKernels() : null;
+}
+
+/** The matrix-product kernels a large product runs on this thread (native, else WebAssembly, else TypeScript). */
+export function matmulKernels(): NativeMatmulKernels | "wasm" | "typescript" {
+  const native = nativeKernels();
+  if (native) return native.kernels;
+  return wasmEnabled && wasmGemm() ? "wasm" : "typescript";
 }
 
 /** Reused packing panel: contents never outlive a call, so results do not depend on it. */
@@ -191,7 +211,12 @@ export function matmul(
   n: number,
   bias?: Float64Array,
 ): void {
-  const wasm = wasmFor(m, k, n);
+  const native = nativeFor(m, k, n);
+  if (native) {
+    native.matmul(a, b, c, m, k, n, bias);
+    return;
+  }
+  const wasm = wasmFor(a, m, k, n);
   if (wasm) {
     wasm.product(a, m * k, k, 1, b, k * n, n, 1, c, m, k, n, bias ? SET_BIAS : SET, bias);
     return;
@@ -222,7 +247,12 @@ export function matmulTransB(
   n: number,
   k: number,
 ): void {
-  const wasm = wasmFor(m, n, k);
+  const native = nativeFor(m, n, k);
+  if (native) {
+    native.matmulTransB(a, b, c, m, n, k);
+    return;
+  }
+  const wasm = wasmFor(a, m, n, k);
   if (wasm) {
     // bᵀ[j, p] = b[p·n + j]
     wasm.product(a, m * n, n, 1, b, k * n, 1, n, c, m, n, k, SET);
@@ -256,7 +286,12 @@ export function matmulTransA(
   k: number,
   n: number,
 ): void {
-  const wasm = wasmFor(k, m, n);
+  const native = nativeFor(k, m, n);
+  if (native) {
+    native.matmulTransA(a, b, c, m, k, n);
+    return;
+  }
+  const wasm = wasmFor(a, k, m, n);
   if (wasm) {
     // aᵀ[p, r] = a[r·k + p]
     wasm.product(a, m * k, 1, k, b, m * n, n, 1, c, k, m, n, ADD);

@@ -5,8 +5,10 @@
  *
  * `NATIVE_KERNELS=off` keeps them out; a missing or broken build is not an error: the engine then
  * runs its WebAssembly and TypeScript kernels, which give the same bits (docs/kernels.md).
+ * `ENGINE_THREADS` (default: the available cores) sets how many threads one large product may use.
  */
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type NativeKernels, useNativeKernels } from "../engine/native.js";
@@ -23,6 +25,18 @@ export function nativeAddonPath(): string {
   return join(root, "build", "Release", "engine_kernels.node");
 }
 
+/**
+ * `ENGINE_THREADS` as the native kernels take it: an integer 1–64, default the available cores.
+ * src/config.ts rejects other values at start; here (every worker thread) they fall back to the default.
+ */
+export function engineThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const fallback = Math.min(64, availableParallelism());
+  const raw = env.ENGINE_THREADS;
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const t = Number(raw);
+  return Number.isInteger(t) && t >= 1 && t <= 64 ? t : fallback;
+}
+
 let loaded: { kernels: NativeKernels | null; error?: string } | undefined;
 
 /**
@@ -37,6 +51,8 @@ export function loadNativeKernels(): NativeKernels | null {
   }
   try {
     const kernels = createRequire(nativeAddonPath())(nativeAddonPath()) as NativeKernels;
+    // Process-wide, so every thread sets the same value.
+    kernels.setThreads(engineThreads());
     loaded = { kernels };
   } catch (err) {
     loaded = { kernels: null, error: err instanceof Error ? err.message : String(err) };

@@ -6,6 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { computeGradients, EngineError, predict, train } from "../engine/index.js";
+import { matmulKernels } from "../engine/matmul.js";
 import { registerNativeKernels } from "../native/kernels.js";
 import type { EngineOutcome, EngineResponses, EngineTask, JsonText } from "./engine-task.js";
 import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
@@ -49,6 +50,14 @@ function answer(task: Exclude<EngineTask, { kind: "train" }>): JsonText<EngineRe
     case "predict":
       return JSON.stringify(predictResponse(predict(task.model, task.weights, task.x, task.n)));
   }
+}
+
+/**
+ * The matrix-product kernels this thread runs (`native-avx512` … `typescript`, docs/kernels.md):
+ * the pool calls it by name (`EnginePool.kernels`) for GET /metrics.
+ */
+export function kernels(): string {
+  return matmulKernels();
 }
 
 /** Every task kind a worker runs: the engine's requests, and a job's chunk (`runUnqueued`). */

@@ -201,6 +201,23 @@ export class EnginePool {
     };
   }
 
+  /**
+   * The matrix-product kernels the worker threads run (engine-worker.ts `kernels`, asked of one
+   * thread once: every thread loads the same addon), e.g. `native-avx512`; `wasm` or `typescript`
+   * where the native build is missing.
+   */
+  kernels(): Promise<string> {
+    if (!this.workerKernels) {
+      ensureWorkerBundle(this.bundle);
+      this.workerKernels = this.piscina.run(null, { name: "kernels" }) as Promise<string>;
+      this.workerKernels.catch(() => {
+        this.workerKernels = undefined;
+      });
+    }
+    return this.workerKernels;
+  }
+  private workerKernels: Promise<string> | undefined;
+
   /** Waits for running tasks, then stops the threads. */
   async close(): Promise<void> {
     await this.piscina.close();

@@ -319,6 +319,10 @@ describe("jobs", () => {
     expect(text).toMatch(/^training_job_duration_seconds_count\{status="succeeded"\} [1-9]\d*$/m);
     expect(text).toMatch(/^training_job_queue_depth \d+$/m);
     expect(text).toMatch(/^worker_pool_utilization [\d.]+$/m);
+    // The worker threads' matrix-product kernels (native where `npm install` built them).
+    expect(text).toMatch(
+      /^engine_kernels_info\{kernels="(native-avx512|native-avx2|native|wasm|typescript)"\} 1$/m,
+    );
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     const ready = await app.inject({ method: "GET", url: "/ready" });
     expect(ready.statusCode).toBe(200);

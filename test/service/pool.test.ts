@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { ModelSpec } from "../../src/engine/index.js";
+import { loadNativeKernels } from "../../src/native/kernels.js";
 import { EnginePool } from "../../src/service/pool.js";
 
 const pool = new EnginePool({ size: 1, maxQueue: 4 });
@@ -22,6 +23,12 @@ describe("EnginePool", () => {
     );
     expect(x.byteLength).toBe(0); // moved to the worker
     expect(outcome).toEqual({ ok: true, json: '{"outputs":[[6],[7]]}' });
+  });
+
+  it("runs the native matrix-product kernels in its threads where they were built", async () => {
+    const native = loadNativeKernels();
+    expect(await pool.kernels()).toBe(native ? native.kernels : "wasm");
+    if (process.env.NATIVE_KERNELS !== "off") expect(await pool.kernels()).toMatch(/^native/);
   });
 
   it("brings an engine error back as data, path intact", async () => {

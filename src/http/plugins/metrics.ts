@@ -97,6 +97,16 @@ export default fp(
       },
     });
 
+    new Gauge({
+      name: "engine_kernels_info",
+      help: "The matrix-product kernels the worker threads run (native-avx512, native-avx2, native, wasm, typescript): 1.",
+      labelNames: ["kernels"],
+      registers: [registry],
+      async collect() {
+        if (app.hasDecorator("pool")) this.set({ kernels: await app.pool.kernels() }, 1);
+      },
+    });
+
     app.decorate("metrics", {
       registry,
       jobFinished(status: string, seconds: number | undefined) {
