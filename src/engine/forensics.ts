@@ -3,17 +3,39 @@ import { formatShape } from "./tensor.js";
 
 /**
  * True when every value is finite. `v·0` is ±0 for finite v and NaN for NaN or ±∞, so one
- * multiply-add per value and one comparison per array, with no branch in the loop.
+ * multiply-add per value and one comparison per array, with no branch in the loop. Four sums
+ * rather than one: each add waits only for the one four values back, not for the previous one
+ * (about 4× faster on a layer's output; the check runs on every layer after every batch).
  */
 export function allFinite(a: Float64Array): boolean {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * 0;
-  return s === 0;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = a.length;
+  const n4 = n - (n % 4);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    s0 += a[i]! * 0;
+    s1 += a[i + 1]! * 0;
+    s2 += a[i + 2]! * 0;
+    s3 += a[i + 3]! * 0;
+  }
+  for (; i < n; i++) s0 += a[i]! * 0;
+  return s0 + s1 + s2 + s3 === 0;
 }
 
-/** Index of the first internal layer whose output from the last forward has a non-finite value, or −1. */
+/**
+ * Index of the first internal layer whose output from the last forward has a non-finite value, or −1.
+ * A layer that hands on its input as it is (`flatten`, `reshape`) is not checked again.
+ */
 export function nonFiniteOutput(model: Model): number {
-  for (let i = 0; i < model.layers.length; i++) if (!allFinite(model.layerOutput(i))) return i;
+  let previous: Float64Array | undefined;
+  for (let i = 0; i < model.layers.length; i++) {
+    const out = model.layerOutput(i);
+    if (out !== previous && !allFinite(out)) return i;
+    previous = out;
+  }
   return -1;
 }
 
