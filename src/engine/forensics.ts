@@ -1,4 +1,8 @@
+import { Activation } from "./layers/activation.js";
+import type { Layer } from "./layers/layer.js";
+import { MaxPooling2d } from "./layers/pooling.js";
 import type { Model } from "./model.js";
+import type { ActivationName } from "./spec.js";
 import { formatShape } from "./tensor.js";
 
 /**
@@ -25,18 +29,28 @@ export function allFinite(a: Float64Array): boolean {
   return s0 + s1 + s2 + s3 === 0;
 }
 
+/** Activations whose output is finite whenever their input is (softmax subtracts the row maximum). */
+const KEEPS_FINITE: ReadonlySet<ActivationName> = new Set(["linear", "relu", "sigmoid", "tanh", "softmax"]);
+
 /**
  * Index of the first internal layer whose output from the last forward has a non-finite value, or −1.
- * A layer that hands on its input as it is (`flatten`, `reshape`) is not checked again.
+ * Only outputs that can be the first non-finite one are read: not one a layer hands on as it is
+ * (`flatten`, `reshape`: the layer before's, already checked), nor that of a layer whose output is
+ * finite whenever its input is (max pooling, the activations of `KEEPS_FINITE`) after a layer whose
+ * output was found finite. The answer is the same as checking every output.
  */
 export function nonFiniteOutput(model: Model): number {
   let previous: Float64Array | undefined;
   for (let i = 0; i < model.layers.length; i++) {
     const out = model.layerOutput(i);
-    if (out !== previous && !allFinite(out)) return i;
+    if (out !== previous && !(i > 0 && keepsFinite(model.layers[i]!)) && !allFinite(out)) return i;
     previous = out;
   }
   return -1;
+}
+
+function keepsFinite(layer: Layer): boolean {
+  return (layer instanceof Activation && KEEPS_FINITE.has(layer.activation)) || layer instanceof MaxPooling2d;
 }
 
 /** `"Infinity at index [i, j]"`: the first non-finite element of `a` (row-major, of `shape`), for messages. */

@@ -57,3 +57,48 @@ describe("nonFiniteOutput", () => {
     expect(nonFiniteOutput(model)).toBe(3);
   });
 });
+
+describe("nonFiniteOutput skips no layer that could be the first non-finite one", () => {
+  // conv → relu → max pooling → flatten → dense → softmax: relu, pooling, flatten and softmax are not
+  // read after a finite output; the answer must be that of reading every output.
+  const spec = {
+    inputShape: [4, 4, 1],
+    layers: [
+      { type: "conv2d" as const, filters: 2, kernelSize: 2, activation: "relu" as const },
+      { type: "maxPooling2d" as const, poolSize: 2 },
+      { type: "flatten" as const },
+      { type: "dense" as const, units: 3, activation: "softmax" as const },
+    ],
+    loss: "categoricalCrossentropy" as const,
+  };
+  const everyOutput = (m: Model) => m.layers.findIndex((_, i) => !allFinite(m.layerOutput(i)));
+  const x = Float64Array.from({ length: 32 }, (_, i) => (i % 7) - 3);
+
+  it.each([
+    ["finite throughout", () => {}, -1],
+    ["a NaN input reaches the convolution", (_: Model, input: Float64Array) => (input[5] = Number.NaN), 0],
+    ["an overflowing convolution kernel", (m: Model) => (m.params()[0]!.value[0] = 1e308 * 10), 0],
+    [
+      "a huge dense kernel: dense overflows, softmax turns it into NaN",
+      (m: Model) => m.params()[2]!.value.fill(1e308),
+      4,
+    ],
+    ["an infinite dense bias", (m: Model) => (m.params()[3]!.value[1] = Number.NEGATIVE_INFINITY), 4],
+  ] as const)("%s", (_, spoil, expected) => {
+    const model = new Model(spec);
+    model.initialise(3);
+    const input = Float64Array.from(x);
+    spoil(model, input);
+    model.forward(input, 2);
+    expect(model.layers.map((l) => l.type)).toEqual([
+      "conv2d",
+      "activation",
+      "maxPooling2d",
+      "flatten",
+      "dense",
+      "activation",
+    ]);
+    expect(everyOutput(model)).toBe(expected);
+    expect(nonFiniteOutput(model)).toBe(expected);
+  });
+});
