@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type HttpResult, httpBench } from "./http.js";
 import { type KernelResult, kernelBench } from "./kernels.js";
-import { calibrateTrain, ourStepRunner, ourTrainRunner } from "./ours.js";
+import { calibrateTrain, MIN_TRAIN_EPOCHS, ourStepRunner, ourTrainRunner } from "./ours.js";
 import { type Backend, tfjsMatmulGflops, tfjsRunner, useBackend } from "./tfjs.js";
 import { measure, median, type Runner, warmUp } from "./timing.js";
 import { workloads } from "./workloads.js";
@@ -146,7 +146,8 @@ async function main(): Promise<void> {
     `\n## Training throughput, samples/s (median of ${ROUNDS} rounds × ≥ ${ROUND_MS} ms, after ${WARM_MS} ms warm-up)`,
     "ours = Model API step (zeroGrads, forward, loss+backward, SGD step), float64; ours TS-only = the same",
     "with the WebAssembly matrix kernel off; ours train() = the public train() over the data set (shuffle,",
-    "NaN forensics, final full-data gradient, metrics and SHA-256 included); tfjs = optimizer.minimize in",
+    `NaN forensics, final full-data gradient, metrics and SHA-256 included; calls of ≥ ${MIN_TRAIN_EPOCHS} epochs, so the`,
+    "per-call costs weigh as in a run of that length: docs/performance.md); tfjs = optimizer.minimize in",
     "tf.tidy, float32, same initial weights and batches.\n",
   );
   out.push(
