@@ -8,6 +8,7 @@
 import type { HttpResult } from "./http.js";
 import type { KernelResult } from "./kernels.js";
 import type { BlasResult } from "./openblas.js";
+import { MIN_TRAIN_EPOCHS } from "./ours.js";
 import { LOSS_TOLERANCE, type TorchResult } from "./pytorch.js";
 import type { RouteResult } from "./train-route.js";
 
@@ -221,7 +222,8 @@ export function trainingTables(
   out.push(
     `\n## Training throughput against PyTorch, samples/s (median of ${o.rounds} rounds × ≥ ${o.roundMs} ms, after ${o.warmMs} ms warm-up)`,
     "ours step = the Model API step (zeroGrads, forward, loss+backward, SGD step); ours train() = the public",
-    "train() over the data set (shuffle, NaN forensics, final full-data gradient, metrics and SHA-256 included);",
+    "train() over the data set (shuffle, NaN forensics, final full-data gradient, metrics and SHA-256 included;",
+    `calls of ≥ ${MIN_TRAIN_EPOCHS} epochs, so per-call costs weigh as in a run of that length: docs/performance.md);`,
     "POST /train = the route through app.inject, the data inline, samples/s from the answer's durationMs; POST wall",
     "= the same from wall time (JSON parse, validation, answer included); torch = PyTorch, same layers, initial",
     "weights and batches, plain SGD, 1 or 2 threads. Ratios: ours ÷ the better torch of the same dtype.",

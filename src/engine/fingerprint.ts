@@ -47,6 +47,11 @@ export function weightsSha256(weights: NamedTensors): string {
       hv.setUint32(8 + bytes.length + 4 * i, d, true);
     });
     hash.update(header);
+    if (LITTLE_ENDIAN && t.data instanceof Float64Array) {
+      // The values' bytes as stored are already the encoding's.
+      hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      continue;
+    }
     for (let start = 0; start < n; start += chunk.length / 8) {
       const count = Math.min(chunk.length / 8, n - start);
       for (let i = 0; i < count; i++) view.setFloat64(i * 8, t.data[start + i]!, true);
@@ -55,6 +60,9 @@ export function weightsSha256(weights: NamedTensors): string {
   }
   return hash.digestHex();
 }
+
+/** Whether this platform stores a float64 least significant byte first (every current one does). */
+const LITTLE_ENDIAN = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f;
 
 /** Lexicographic order of byte strings; for UTF-8 it is the code-point order of the strings. */
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -1,20 +1,56 @@
+import { Activation } from "./layers/activation.js";
+import type { Layer } from "./layers/layer.js";
+import { MaxPooling2d } from "./layers/pooling.js";
 import type { Model } from "./model.js";
+import type { ActivationName } from "./spec.js";
 import { formatShape } from "./tensor.js";
 
 /**
  * True when every value is finite. `v·0` is ±0 for finite v and NaN for NaN or ±∞, so one
- * multiply-add per value and one comparison per array, with no branch in the loop.
+ * multiply-add per value and one comparison per array, with no branch in the loop. Four sums
+ * rather than one: each add waits only for the one four values back, not for the previous one
+ * (about 4× faster on a layer's output; the check runs on every layer after every batch).
  */
 export function allFinite(a: Float64Array): boolean {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * 0;
-  return s === 0;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = a.length;
+  const n4 = n - (n % 4);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    s0 += a[i]! * 0;
+    s1 += a[i + 1]! * 0;
+    s2 += a[i + 2]! * 0;
+    s3 += a[i + 3]! * 0;
+  }
+  for (; i < n; i++) s0 += a[i]! * 0;
+  return s0 + s1 + s2 + s3 === 0;
 }
 
-/** Index of the first internal layer whose output from the last forward has a non-finite value, or −1. */
+/** Activations whose output is finite whenever their input is (softmax subtracts the row maximum). */
+const KEEPS_FINITE: ReadonlySet<ActivationName> = new Set(["linear", "relu", "sigmoid", "tanh", "softmax"]);
+
+/**
+ * Index of the first internal layer whose output from the last forward has a non-finite value, or −1.
+ * Only outputs that can be the first non-finite one are read: not one a layer hands on as it is
+ * (`flatten`, `reshape`: the layer before's, already checked), nor that of a layer whose output is
+ * finite whenever its input is (max pooling, the activations of `KEEPS_FINITE`) after a layer whose
+ * output was found finite. The answer is the same as checking every output.
+ */
 export function nonFiniteOutput(model: Model): number {
-  for (let i = 0; i < model.layers.length; i++) if (!allFinite(model.layerOutput(i))) return i;
+  let previous: Float64Array | undefined;
+  for (let i = 0; i < model.layers.length; i++) {
+    const out = model.layerOutput(i);
+    if (out !== previous && !(i > 0 && keepsFinite(model.layers[i]!)) && !allFinite(out)) return i;
+    previous = out;
+  }
   return -1;
+}
+
+function keepsFinite(layer: Layer): boolean {
+  return (layer instanceof Activation && KEEPS_FINITE.has(layer.activation)) || layer instanceof MaxPooling2d;
 }
 
 /** `"Infinity at index [i, j]"`: the first non-finite element of `a` (row-major, of `shape`), for messages. */

@@ -129,6 +129,6 @@ function trainClosedForm(
     epochsRun: 1,
     initialEpoch: 0,
     solution: { method: fit.method, rank: fit.rank, mse: fit.mse, r2: fit.r2 },
-    ...provenance(model, opts.seed),
+    ...provenance(model, opts.seed, final.weights),
   };
 }

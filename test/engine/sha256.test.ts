@@ -89,6 +89,26 @@ describe("weightsSha256", () => {
     expect(weightsSha256(weights)).toBe(createHash("sha256").update(Buffer.concat(parts)).digest("hex"));
   });
 
+  it("hashes a view into a larger array (an offset, more values than one 4 KiB chunk) as its values alone", () => {
+    const whole = Float64Array.from({ length: 1200 }, (_, i) => Math.sin(i) * 1e3);
+    const view = whole.subarray(7, 7 + 1100);
+    const k = Buffer.from("k", "utf8");
+    const head = Buffer.alloc(4 + k.length + 8);
+    head.writeUInt32LE(k.length, 0);
+    k.copy(head, 4);
+    head.writeUInt32LE(1, 4 + k.length);
+    head.writeUInt32LE(1100, 8 + k.length);
+    const values = Buffer.alloc(8 * 1100);
+    view.forEach((v, i) => {
+      values.writeDoubleLE(v, 8 * i);
+    });
+    const expected = createHash("sha256")
+      .update(Buffer.concat([head, values]))
+      .digest("hex");
+    expect(weightsSha256({ k: { shape: [1100], data: view } })).toBe(expected);
+    expect(weightsSha256({ k: { shape: [1100], data: Float64Array.from(view) } })).toBe(expected);
+  });
+
   it("does not depend on the object's key order, and sorts by code point, not UTF-16 unit", () => {
     const reordered = {
       "dense_0/kernel": weights["dense_0/kernel"]!,

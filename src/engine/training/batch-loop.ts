@@ -24,7 +24,8 @@ export interface EpochSums {
  * The mini-batch loop of one epoch (docs/backprop.md §2): per batch of `batchSize` samples in
  * `order` (the last one smaller), forward, loss, back-propagation of the mean batch loss and one
  * optimiser step, each checked by `watch`, then the kernel constraints; stops at the first divergence. The batches run in training mode
- * (`TRAINING_STEP`); the batch buffers are allocated once per run. With loss weights the batch's
+ * (`TRAINING_STEP`); a batch of consecutive samples (an unshuffled run) is read from the data in
+ * place, any other is gathered row by row into buffers allocated once per run. With loss weights the batch's
  * weights are copied in `order` with its samples (docs/backprop.md §20.1); with metrics every
  * batch's outputs are added to them.
  */
@@ -68,14 +69,27 @@ export class BatchLoop {
     model.setMode(TRAINING_STEP);
     for (let start = 0; start < nTrain; start += batchSize, batch++) {
       const b = Math.min(batchSize, nTrain - start);
-      for (let r = 0; r < b; r++) {
-        const s = order[start + r]!;
-        xb.set(data.x.subarray(s * inSize, (s + 1) * inSize), r * inSize);
-        yb.set(data.y.subarray(s * ts, (s + 1) * ts), r * ts);
-        if (wb) wb[r] = weights![s]!;
-      }
-      const xv = b === batchSize ? xb : xb.subarray(0, b * inSize);
-      const yv = b === batchSize ? yb : yb.subarray(0, b * ts);
+      const first = order[start]!;
+      // Samples in order (an unshuffled run) are read where they are; others are gathered.
+      const inPlace = consecutive(order, start, b);
+      if (!inPlace)
+        for (let r = 0; r < b; r++) {
+          const s = order[start + r]!;
+          xb.set(data.x.subarray(s * inSize, (s + 1) * inSize), r * inSize);
+          yb.set(data.y.subarray(s * ts, (s + 1) * ts), r * ts);
+          if (wb) wb[r] = weights![s]!;
+        }
+      else if (wb) wb.set(weights!.subarray(first, first + b));
+      const xv = inPlace
+        ? data.x.subarray(first * inSize, (first + b) * inSize)
+        : b === batchSize
+          ? xb
+          : xb.subarray(0, b * inSize);
+      const yv = inPlace
+        ? data.y.subarray(first * ts, (first + b) * ts)
+        : b === batchSize
+          ? yb
+          : yb.subarray(0, b * ts);
       model.zeroGrads();
       const out = model.forward(xv, b);
       if (!watch.checkOutputs(epoch, batch, b)) break;
@@ -93,4 +107,11 @@ export class BatchLoop {
     }
     return { total, correct, batches: batch, penalty };
   }
+}
+
+/** Whether `order[start … start + b)` are consecutive sample indices. */
+function consecutive(order: Uint32Array, start: number, b: number): boolean {
+  const first = order[start]!;
+  for (let r = 1; r < b; r++) if (order[start + r] !== first + r) return false;
+  return true;
 }

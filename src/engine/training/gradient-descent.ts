@@ -118,8 +118,9 @@ export function trainByGradient(
   let optimizerState =
     opts.returnOptimizerState && !diverged ? state.snapshot(optimizer, initialEpoch + epochsRun) : undefined;
   if (stopper) optimizerState = stopper.restore(optimizerState);
+  const final = finalState(model, data, nTrain, nVal, weights, metrics, opts.finalGradients !== false);
   return {
-    ...finalState(model, data, nTrain, nVal, weights, metrics, opts.finalGradients !== false),
+    ...final,
     history: log.history,
     epochsRun,
     initialEpoch,
@@ -130,6 +131,6 @@ export function trainByGradient(
     ...(telemetry ? { telemetry: telemetry.telemetry } : {}),
     ...(optimizerState ? { optimizerState } : {}),
     ...(optimum ? { optimum } : {}),
-    ...provenance(model, opts.seed),
+    ...provenance(model, opts.seed, final.weights),
   };
 }

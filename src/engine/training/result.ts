@@ -8,12 +8,16 @@ import type { Model } from "../model.js";
 import type { NamedTensors } from "../tensor.js";
 import type { ConfusionMatrix, Dataset, TrainMetrics, TrainResult } from "../types.js";
 
-/** What identifies a result: the engine's version, the seed, and the digest of the model's current weights. */
+/**
+ * What identifies a result: the engine's version, the seed, and the digest of the model's current weights.
+ * @param weights the model's current weights when the caller has copied them already (`finalState`'s).
+ */
 export function provenance(
   model: Model,
   seed: number,
+  weights: NamedTensors = model.getWeights(),
 ): Pick<TrainResult, "engineVersion" | "seed" | "weightsSha256"> {
-  return { engineVersion: ENGINE_VERSION, seed, weightsSha256: weightsSha256(model.getWeights()) };
+  return { engineVersion: ENGINE_VERSION, seed, weightsSha256: weightsSha256(weights) };
 }
 
 /**
