@@ -1,7 +1,7 @@
 /**
- * GFLOP/s of our matrix-product kernels on the shapes the workloads use: float64 on one thread
- * (what the engine runs without its native kernels, and TypeScript alone), then rows for the
- * native kernels (docs/kernels.md): float64 and float32, 1 and 2 threads.
+ * GFLOP/s of our matrix-product kernels on the shapes the workloads use, one row per shape: the
+ * native kernels (docs/kernels.md; what the engine runs where they are built), float64 and float32
+ * on 1 and 2 threads; then float64 without them (WebAssembly where it pays) and TypeScript alone.
  */
 import { matmul, matmulTransA, matmulTransB, useWasmKernels } from "../src/engine/matmul.js";
 import { type NativeKernels, useNativeKernels } from "../src/engine/native.js";
@@ -13,10 +13,12 @@ import { median } from "./timing.js";
 export interface KernelResult {
   kernel: string;
   shape: string;
-  /** What the engine runs for this shape (the WebAssembly kernel where it pays, see `wasmFor`). */
-  gflops: number;
-  /** The pure-TypeScript kernel alone (WebAssembly off); null for the naive loop. */
+  /** The kernels the engine runs for this shape with the native ones off: WebAssembly where it pays (`wasmFor`), else TypeScript; float64. */
+  gflopsWasm: number;
+  /** The pure-TypeScript kernel alone (WebAssembly and native off), float64; null for the naive loop. */
   gflopsTs: number | null;
+  /** The native kernels (what the engine runs where they are built): `native.kernels`, and GFLOP/s per dtype and thread count. */
+  native?: { kernels: string; float64: { 1: number; 2: number }; float32: { 1: number; 2: number } };
 }
 
 function random(n: number, rng: Rng): Float64Array {
@@ -79,7 +81,7 @@ export function kernelBench(ms: number, rounds: number): KernelResult[] {
     const shape = `${m}×${k}×${n}${c.note}`;
     const run = runner(c.kernel, m, k, n, rng, Float64Array);
     const was = useNativeKernels(null);
-    const engine = gflops(run, 2 * m * k * n, ms, rounds);
+    const wasm = gflops(run, 2 * m * k * n, ms, rounds);
     let ts: number | null = null;
     if (c.kernel !== "naive i-k-j") {
       useWasmKernels(false);
@@ -87,47 +89,46 @@ export function kernelBench(ms: number, rounds: number): KernelResult[] {
       useWasmKernels(true);
     }
     useNativeKernels(was);
-    out.push({ kernel: c.kernel, shape, gflops: engine, gflopsTs: ts });
+    const row: KernelResult = { kernel: c.kernel, shape, gflopsWasm: wasm, gflopsTs: ts };
     if (native && c.kernel !== "naive i-k-j")
-      out.push(...nativeRows(native, c.kernel, shape, m, k, n, rng, ms, rounds));
+      row.native = nativeRates(native, c.kernel, m, k, n, rng, ms, rounds);
+    out.push(row);
   }
   return out;
 }
 
-/** The native kernels on this shape: float64 and float32, on 1 and 2 threads (rows with no TS column). */
-function nativeRows(
+/** The native kernels on this shape: float64 and float32, on 1 and 2 threads. */
+function nativeRates(
   native: NativeKernels,
   kernel: string,
-  shape: string,
   m: number,
   k: number,
   n: number,
   rng: Rng,
   ms: number,
   rounds: number,
-): KernelResult[] {
-  const rows: KernelResult[] = [];
+): NonNullable<KernelResult["native"]> {
+  const rates = { kernels: native.kernels, float64: { 1: 0, 2: 0 }, float32: { 1: 0, 2: 0 } };
   const was = useNativeKernels(native);
   const settings = native.setThreads(1);
   try {
     for (const type of [Float64Array, Float32Array]) {
       const run = runner(kernel, m, k, n, rng, type);
-      for (const threads of [1, 2]) {
+      for (const threads of [1, 2] as const) {
         native.setThreads(threads, settings.minWork);
-        const dtype = type === Float64Array ? "float64" : "float32";
-        rows.push({
-          kernel: `${kernel} [${native.kernels} ${dtype}, ${threads} thread${threads > 1 ? "s" : ""}]`,
-          shape,
-          gflops: gflops(run, 2 * m * k * n, ms, rounds),
-          gflopsTs: null,
-        });
+        rates[type === Float64Array ? "float64" : "float32"][threads] = gflops(
+          run,
+          2 * m * k * n,
+          ms,
+          rounds,
+        );
       }
     }
   } finally {
     native.setThreads(settings.threads, settings.minWork);
     useNativeKernels(was);
   }
-  return rows;
+  return rates;
 }
 
 /** One call of `kernel` on random operands of this shape and type. */

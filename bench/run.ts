@@ -8,7 +8,8 @@
  *
  * Flags: --quick (shorter rounds), --no-http (neither POST /train nor autocannon), --no-tfjs,
  * --no-torch, --no-blas, --only=<substring of a workload name> (that workload alone: no kernels,
- * no autocannon), --only-http (`POST /gradients` alone).
+ * no autocannon), --only-http (`POST /gradients` alone), --only-kernels (the matrix products and
+ * OpenBLAS alone).
  * A measurement is the median of ROUNDS rounds of at least ROUND_MS each, after a warm-up. Our
  * engines and tfjs alternate in every round; PyTorch runs after them, in its own process.
  */
@@ -48,6 +49,7 @@ const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 const onlyHttp = args.has("--only-http");
+const onlyKernels = args.has("--only-kernels");
 const ROUNDS = quick ? 3 : 5;
 const ROUND_MS = quick ? 100 : 200;
 const WARM_MS = quick ? 200 : 400;
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   // Other processes on the machine slow every engine alike within a round, but not the absolute numbers.
   const loadAtStart = loadavg();
-  const ws = onlyHttp ? [] : workloads().filter((w) => !only || w.name.includes(only));
+  const ws = onlyHttp || onlyKernels ? [] : workloads().filter((w) => !only || w.name.includes(only));
   if (ws.length > 0) process.stderr.write("training steps (samples/s, median of rounds):\n");
   const { results: training, epochs } = await runWorkloads(ws);
 
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
   }
 
   let http: HttpResult | undefined;
-  if (!only && !args.has("--no-http")) {
+  if (!only && !onlyKernels && !args.has("--no-http")) {
     process.stderr.write("POST /gradients under autocannon …\n");
     http = await httpBench(quick ? 3 : 5, 10);
   }
@@ -198,13 +200,15 @@ async function main(): Promise<void> {
     });
   if (kernelResults.length > 0) {
     out.push(
-      `\n## Matrix-product kernels, GFLOP/s, one thread (target: engine ≥ ${100 * OPENBLAS_SHARE} % of OpenBLAS dgemm)\n`,
+      `\n## Matrix-product kernels, GFLOP/s (target: the engine's kernels on one thread ≥ ${100 * OPENBLAS_SHARE} % of OpenBLAS on one thread, float64 and float32)\n`,
     );
     out.push(kernelTable(kernelResults));
     out.push(
-      "\nengine = what the engine runs for that shape (the WebAssembly SIMD kernel where it pays, see",
-      "src/engine/matmul.ts wasmFor, else TypeScript); TS = the pure-TypeScript kernel alone (bit-identical);",
-      "OpenBLAS = bench/native/openblas-gemm.c, same shapes and transposes, OPENBLAS_NUM_THREADS=1.",
+      "\nnative = the engine's native kernels (docs/kernels.md), what it runs where `npm install` built them, on 1",
+      "thread and split over 2 (the helper at low priority: on a loaded machine 2 can be slower); WASM f64 = what",
+      "it runs without them (the WebAssembly SIMD kernel where it pays, see src/engine/matmul.ts wasmFor, else",
+      "TypeScript); TS = the TypeScript kernel alone. All bit-identical. OpenBLAS = bench/native/openblas-gemm.c,",
+      "same shapes and transposes, OPENBLAS_NUM_THREADS=1; f64/dgemm and f32/sgemm compare 1 thread with 1 thread.",
     );
     if (blasOk) out.push(`OpenBLAS: ${blasOk.config}`);
     else if (blas === undefined) out.push("OpenBLAS: skipped (--no-blas).");
