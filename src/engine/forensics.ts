@@ -1,11 +1,11 @@
 import type { Model } from "./model.js";
-import { formatShape } from "./tensor.js";
+import { type Floats, formatShape } from "./tensor.js";
 
 /**
  * True when every value is finite. `v·0` is ±0 for finite v and NaN for NaN or ±∞, so one
  * multiply-add per value and one comparison per array, with no branch in the loop.
  */
-export function allFinite(a: Float64Array): boolean {
+export function allFinite(a: Floats): boolean {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * 0;
   return s === 0;
@@ -18,7 +18,7 @@ export function nonFiniteOutput(model: Model): number {
 }
 
 /** `"Infinity at index [i, j]"`: the first non-finite element of `a` (row-major, of `shape`), for messages. */
-export function describeNonFinite(a: Float64Array, shape: readonly number[]): string {
+export function describeNonFinite(a: Floats, shape: readonly number[]): string {
   let flat = 0;
   while (flat < a.length && Number.isFinite(a[flat]!)) flat++;
   const index = new Array<number>(shape.length);

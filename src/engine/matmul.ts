@@ -1,6 +1,8 @@
 /**
- * Row-major matrix products over Float64Arrays, the three the affine layer needs (docs/backprop.md §4.2).
- * Sizes are not checked here: callers own their buffers and shapes.
+ * Row-major matrix products, the three the affine layer needs (docs/backprop.md §4.2).
+ * Sizes are not checked here: callers own their buffers and shapes. All three operands have the
+ * run's dtype: `Float32Array` operands go to the single-precision kernels of ./matmul-f32.ts
+ * (docs/precision.md §2), `Float64Array` ones to the kernels below.
  *
  * Speed (see bench/): the work is done in register tiles — 3 rows × 4 columns of the result held
  * in 12 local variables while the reduction runs — so every value loaded from memory feeds 3 or 4
@@ -19,6 +21,8 @@
  * triple loop written in that order give bit-identical results, whatever the shapes.
  */
 
+import { matmul32, matmulTransA32, matmulTransB32 } from "./matmul-f32.js";
+import type { Floats } from "./tensor.js";
 import { ADD, SET, SET_BIAS, type WasmGemm, wasmGemm } from "./wasm/gemm.js";
 
 let wasmEnabled = true;
@@ -183,6 +187,22 @@ function storeRow(
  * `c[i, j] = (Σ_p a[i, p]·b[p, j]) + bias[j]`.
  */
 export function matmul(
+  a: Floats,
+  b: Floats,
+  c: Floats,
+  m: number,
+  k: number,
+  n: number,
+  bias?: Floats,
+): void {
+  if (a instanceof Float32Array) {
+    matmul32(a, b as Float32Array, c as Float32Array, m, k, n, bias as Float32Array | undefined);
+    return;
+  }
+  matmul64(a, b as Float64Array, c as Float64Array, m, k, n, bias as Float64Array | undefined);
+}
+
+function matmul64(
   a: Float64Array,
   b: Float64Array,
   c: Float64Array,
@@ -214,7 +234,15 @@ export function matmul(
  * `c[m, k] = a[m, n] · b[k, n]ᵀ` (overwrites c): `c[i, p] = Σ_j a[i, j]·b[p, j]`.
  * This is `∂L/∂X = ∂L/∂Y·Wᵀ`.
  */
-export function matmulTransB(
+export function matmulTransB(a: Floats, b: Floats, c: Floats, m: number, n: number, k: number): void {
+  if (a instanceof Float32Array) {
+    matmulTransB32(a, b as Float32Array, c as Float32Array, m, n, k);
+    return;
+  }
+  matmulTransB64(a, b as Float64Array, c as Float64Array, m, n, k);
+}
+
+function matmulTransB64(
   a: Float64Array,
   b: Float64Array,
   c: Float64Array,
@@ -248,7 +276,15 @@ export function matmulTransB(
  * This is `∂L/∂W += Xᵀ·∂L/∂Y`. Tiles of 2 rows × 4 columns of c: both a and b are read along
  * rows here, so no packing is needed.
  */
-export function matmulTransA(
+export function matmulTransA(a: Floats, b: Floats, c: Floats, m: number, k: number, n: number): void {
+  if (a instanceof Float32Array) {
+    matmulTransA32(a, b as Float32Array, c as Float32Array, m, k, n);
+    return;
+  }
+  matmulTransA64(a, b as Float64Array, c as Float64Array, m, k, n);
+}
+
+function matmulTransA64(
   a: Float64Array,
   b: Float64Array,
   c: Float64Array,

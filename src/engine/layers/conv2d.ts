@@ -1,5 +1,6 @@
 import { col2im, im2col, type WindowGeometry, windowGeometry } from "../im2col.js";
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
+import { type Floats, layerFloats } from "../tensor.js";
 import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
 
 /**
@@ -29,7 +30,7 @@ export class Conv2d implements Layer {
   private readonly dColsBuffer: Buffer;
   private readonly out: Buffer;
   private readonly dx: Buffer;
-  private cols: Float64Array = new Float64Array(0);
+  private cols: Floats = new Float64Array(0);
 
   /**
    * @param inputShape `[height, width, channels]`; sizes must already be validated so the
@@ -53,8 +54,8 @@ export class Conv2d implements Layer {
     this.kernel = {
       key: `${name}/kernel`,
       shape: [kH, kW, inC, filters],
-      value: new Float64Array(rowLen * filters),
-      grad: new Float64Array(rowLen * filters),
+      value: layerFloats(rowLen * filters),
+      grad: layerFloats(rowLen * filters),
       // Keras' conv fans: every output sees kH·kW·inC inputs, every input feeds kH·kW·filters outputs.
       fans: { fanIn: rowLen, fanOut: kH * kW * filters },
     };
@@ -62,8 +63,8 @@ export class Conv2d implements Layer {
       ? {
           key: `${name}/bias`,
           shape: [filters],
-          value: new Float64Array(filters),
-          grad: new Float64Array(filters),
+          value: layerFloats(filters),
+          grad: layerFloats(filters),
         }
       : undefined;
     this.identityCols =
@@ -89,7 +90,7 @@ export class Conv2d implements Layer {
   }
 
   /** @param x `[batch, inH, inW, inC]` @returns `[batch, outH, outW, filters]` */
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const g = this.geometry;
     const rows = batch * g.outH * g.outW;
     if (this.identityCols) this.cols = x;
@@ -104,7 +105,7 @@ export class Conv2d implements Layer {
   }
 
   /** @param dy `[batch, outH, outW, filters]` @returns `∂L/∂X` `[batch, inH, inW, inC]` */
-  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
+  backward(dy: Floats, batch: number, needInputGrad = true): Floats {
     const g = this.geometry;
     const rows = batch * g.outH * g.outW;
     const rowLen = g.kH * g.kW * g.channels;
