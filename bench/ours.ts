@@ -12,23 +12,27 @@ import { train } from "../src/engine/index.js";
 import { useWasmKernels } from "../src/engine/matmul.js";
 import { Model } from "../src/engine/model.js";
 import { makeOptimizer } from "../src/engine/optimizers.js";
+import { type Dtype, floatsLike } from "../src/engine/tensor.js";
 import type { Runner } from "./timing.js";
 import type { Workload } from "./workloads.js";
 
-/** @param wasm false: the pure-TypeScript kernels only (the fallback where WebAssembly SIMD is missing). */
-export function ourStepRunner(w: Workload, wasm = true): Runner {
-  const model = new Model(w.spec);
+/**
+ * @param wasm false: the pure-TypeScript kernels only (the fallback where WebAssembly SIMD is missing).
+ * @param dtype the model's dtype (docs/precision.md).
+ */
+export function ourStepRunner(w: Workload, wasm = true, dtype: Dtype = "float64"): Runner {
+  const model = new Model(w.spec, { dtype });
   model.initialise(1);
   const params = model.params();
   const optimizer = makeOptimizer({ type: "sgd", learningRate: w.learningRate }, params);
-  const before = params.map((p) => new Float64Array(p.value.length));
+  const before = params.map((p) => floatsLike(p.value));
   const inSize = model.inputSize;
   const k = model.outputSize;
   const b = w.batch;
   const batches = Math.floor(w.n / b);
   let i = 0;
   return {
-    label: wasm ? "ours" : "ours TS-only",
+    label: (wasm ? "ours" : "ours TS-only") + (dtype === "float32" ? " float32" : ""),
     samplesPerStep: b,
     chunk: 1,
     enter: () => {
@@ -47,9 +51,9 @@ export function ourStepRunner(w: Workload, wasm = true): Runner {
 }
 
 /** `train()` for `epochs` epochs per step; the epochs are chosen in `calibrateTrain`. */
-export function ourTrainRunner(w: Workload, epochs: number): Runner {
+export function ourTrainRunner(w: Workload, epochs: number, dtype: Dtype = "float64"): Runner {
   const r: Runner = {
-    label: "ours train()",
+    label: dtype === "float32" ? "ours train() float32" : "ours train()",
     samplesPerStep: epochs * w.n,
     chunk: 1,
     enter: () => {
@@ -63,6 +67,7 @@ export function ourTrainRunner(w: Workload, epochs: number): Runner {
         epochs,
         batchSize: w.batch,
         seed: 1,
+        dtype,
       });
     },
   };
