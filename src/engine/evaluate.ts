@@ -4,6 +4,7 @@ import { INFERENCE } from "./layers/layer.js";
 import { countCorrect } from "./losses.js";
 import type { MetricAccumulator } from "./metrics/accumulator.js";
 import type { Model } from "./model.js";
+import type { Floats } from "./tensor.js";
 
 /** Rows evaluated at once when a whole data set is evaluated (bounds the buffers, not the result). */
 export const EVAL_CHUNK = 256;
@@ -21,12 +22,12 @@ export const EVAL_CHUNK = 256;
  */
 export function evaluate(
   model: Model,
-  x: Float64Array,
-  y: Float64Array,
+  x: Floats,
+  y: Floats,
   start: number,
   count: number,
   accumulateGrads = false,
-  sampleWeight?: Float64Array,
+  sampleWeight?: Floats,
   metrics?: MetricAccumulator,
 ): { loss: number; accuracy: number | null; finiteOutputs: boolean } {
   const inSize = model.inputSize;

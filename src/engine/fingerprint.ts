@@ -1,12 +1,20 @@
 import { Sha256 } from "./sha256.js";
-import type { NamedTensors } from "./tensor.js";
+import type { Dtype, NamedTensors } from "./tensor.js";
 
 /**
  * The engine's version, carried by every `TrainResult`. It names the numerics: a change that can
  * alter any trained weight (an update rule, the order of a sum, initialisation, shuffling) bumps it,
  * so `engineVersion` + options + `seed` identify a run and `weightsSha256` proves its outcome.
  */
-export const ENGINE_VERSION = "0.2.0";
+export const ENGINE_VERSION = "0.3.0";
+
+/**
+ * `engineVersion` of a run in `dtype`: `ENGINE_VERSION` plus `+float32` for a float32 run
+ * (`0.3.0+float32`), the bare version for float64 (docs/precision.md §3).
+ */
+export function engineVersionOf(dtype: Dtype = "float64"): string {
+  return dtype === "float32" ? `${ENGINE_VERSION}+float32` : ENGINE_VERSION;
+}
 
 /**
  * SHA-256 (FIPS 180-4) of weights over a canonical byte encoding, lowercase hex. The encoding,
@@ -17,7 +25,8 @@ export const ENGINE_VERSION = "0.2.0";
  *   bytes      the key, UTF-8
  *   uint32 LE  rank r
  *   r × uint32 LE  the dimensions
- *   n × float64 LE the values, row-major (n = product of the dimensions), IEEE 754 bits as stored
+ *   n × float64 LE the values, row-major (n = product of the dimensions), IEEE 754 bits as stored;
+ *                  for a float32 tensor (a float32 run) n × float32 LE instead (docs/precision.md §3)
  *
  * Lengths in front make the encoding unambiguous whatever the keys contain. Values are hashed
  * bit for bit: `-0` and `0` differ, and any difference in the last bit changes the digest.
@@ -47,15 +56,17 @@ export function weightsSha256(weights: NamedTensors): string {
       hv.setUint32(8 + bytes.length + 4 * i, d, true);
     });
     hash.update(header);
-    if (LITTLE_ENDIAN && t.data instanceof Float64Array) {
-      // The values' bytes as stored are already the encoding's.
+    if (LITTLE_ENDIAN) {
+      // The values' bytes as stored (float64, or float32 in a float32 run) are already the encoding's.
       hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
       continue;
     }
-    for (let start = 0; start < n; start += chunk.length / 8) {
-      const count = Math.min(chunk.length / 8, n - start);
-      for (let i = 0; i < count; i++) view.setFloat64(i * 8, t.data[start + i]!, true);
-      hash.update(chunk.subarray(0, count * 8));
+    const width = t.data instanceof Float32Array ? 4 : 8;
+    for (let start = 0; start < n; start += chunk.length / width) {
+      const count = Math.min(chunk.length / width, n - start);
+      if (width === 4) for (let i = 0; i < count; i++) view.setFloat32(i * 4, t.data[start + i]!, true);
+      else for (let i = 0; i < count; i++) view.setFloat64(i * 8, t.data[start + i]!, true);
+      hash.update(chunk.subarray(0, count * width));
     }
   }
   return hash.digestHex();

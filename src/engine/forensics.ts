@@ -3,7 +3,7 @@ import type { Layer } from "./layers/layer.js";
 import { MaxPooling2d } from "./layers/pooling.js";
 import type { Model } from "./model.js";
 import type { ActivationName } from "./spec.js";
-import { formatShape } from "./tensor.js";
+import { type Floats, formatShape } from "./tensor.js";
 
 /**
  * True when every value is finite. `v·0` is ±0 for finite v and NaN for NaN or ±∞, so one
@@ -11,7 +11,7 @@ import { formatShape } from "./tensor.js";
  * rather than one: each add waits only for the one four values back, not for the previous one
  * (about 4× faster on a layer's output; the check runs on every layer after every batch).
  */
-export function allFinite(a: Float64Array): boolean {
+export function allFinite(a: Floats): boolean {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -40,7 +40,7 @@ const KEEPS_FINITE: ReadonlySet<ActivationName> = new Set(["linear", "relu", "si
  * output was found finite. The answer is the same as checking every output.
  */
 export function nonFiniteOutput(model: Model): number {
-  let previous: Float64Array | undefined;
+  let previous: Floats | undefined;
   for (let i = 0; i < model.layers.length; i++) {
     const out = model.layerOutput(i);
     if (out !== previous && !(i > 0 && keepsFinite(model.layers[i]!)) && !allFinite(out)) return i;
@@ -54,7 +54,7 @@ function keepsFinite(layer: Layer): boolean {
 }
 
 /** `"Infinity at index [i, j]"`: the first non-finite element of `a` (row-major, of `shape`), for messages. */
-export function describeNonFinite(a: Float64Array, shape: readonly number[]): string {
+export function describeNonFinite(a: Floats, shape: readonly number[]): string {
   let flat = 0;
   while (flat < a.length && Number.isFinite(a[flat]!)) flat++;
   const index = new Array<number>(shape.length);

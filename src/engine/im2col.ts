@@ -1,3 +1,4 @@
+import type { Floats } from "./tensor.js";
 /**
  * Sliding-window geometry shared by convolution and pooling, and the im2col / col2im pair that
  * lowers a convolution over a whole batch to one matrix product (Chellapilla, Puri & Simard 2006,
@@ -84,7 +85,7 @@ export function windowGeometry(
  * `Y = cols·K` is the convolution (TensorFlow's conv2d is a cross-correlation: no kernel flip;
  * docs/backprop.md §7.2).
  */
-export function im2col(x: Float64Array, g: WindowGeometry, batch: number, cols: Float64Array): void {
+export function im2col(x: Floats, g: WindowGeometry, batch: number, cols: Floats): void {
   const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = g;
   const rowLen = kH * kW * c;
   let r = 0;
@@ -125,7 +126,7 @@ export function im2col(x: Float64Array, g: WindowGeometry, batch: number, cols: 
  * Entries for padded cells are dropped (padding is a constant, it has no gradient;
  * docs/backprop.md §7.3).
  */
-export function col2im(dCols: Float64Array, g: WindowGeometry, batch: number, dx: Float64Array): void {
+export function col2im(dCols: Floats, g: WindowGeometry, batch: number, dx: Floats): void {
   const { inH, inW, channels: c, kH, kW, strideH, strideW, outH, outW, padTop, padLeft } = g;
   const rowLen = kH * kW * c;
   dx.fill(0);

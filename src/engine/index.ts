@@ -1,5 +1,5 @@
 /**
- * The back-propagation engine: pure TypeScript over Float64Arrays, no I/O, no global state.
+ * The back-propagation engine: pure TypeScript over Float64Arrays (or Float32Arrays in a float32 run), no I/O, no global state.
  * The service imports only from this file.
  */
 
@@ -39,7 +39,16 @@ export { makeSchedule, type Schedule } from "./schedules.js";
 export { Sha256, sha256Hex } from "./sha256.js";
 export type * from "./spec.js";
 export { SATURATION_TOLERANCE } from "./telemetry.js";
-export { cloneTensor, formatShape, type NamedTensors, sameShape, sizeOf, type Tensor } from "./tensor.js";
+export {
+  cloneTensor,
+  type Dtype,
+  type Floats,
+  formatShape,
+  type NamedTensors,
+  sameShape,
+  sizeOf,
+  type Tensor,
+} from "./tensor.js";
 export { DEFAULT_BATCH_SIZE, OPTIMUM_BUDGET, train } from "./train.js";
 export { type CheckedTraining, checkTrainOptions } from "./train-check.js";
 export type * from "./types.js";

@@ -2,6 +2,7 @@ import { Matrix, QrDecomposition } from "ml-matrix";
 import { EngineError } from "./errors.js";
 import type { Param } from "./layers/layer.js";
 import type { Rng } from "./rng.js";
+import type { Floats } from "./tensor.js";
 
 /** The initialisers that take no arguments (tfjs-layers names). */
 export type ArgumentlessInitializerName =
@@ -110,7 +111,7 @@ const SCALED: Record<string, { scale: number; mode: FanMode; distribution: Distr
  */
 export function initializeParam(
   spec: InitializerSpec,
-  value: Float64Array,
+  value: Floats,
   shape: readonly number[],
   rng: Rng | null,
   path: (string | number)[],
@@ -205,7 +206,7 @@ export function initializeParam(
  * the truncated draw has variance σ² (Keras' "truncated_normal"; tfjs draws uniform here).
  */
 function varianceScaling(
-  value: Float64Array,
+  value: Floats,
   fans: { fanIn: number; fanOut: number },
   scale: number,
   mode: FanMode,
@@ -245,7 +246,7 @@ function varianceScaling(
  * rows < cols) fills the tensor: orthonormal columns (or rows).
  */
 function orthogonal(
-  value: Float64Array,
+  value: Floats,
   shape: readonly number[],
   gain: number,
   rng: Rng | null,

@@ -6,8 +6,9 @@ import { dropoutLayers, seedDropout } from "./layers/dropout.js";
 import { INFERENCE, type LayerMode } from "./layers/layer.js";
 import { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
-import type { NamedTensors, Tensor } from "./tensor.js";
+import type { Dtype, Floats, NamedTensors, Tensor } from "./tensor.js";
 import type {
+  Dataset,
   GradientsOptions,
   GradientsResult,
   GradientsWarning,
@@ -25,9 +26,9 @@ export const INSPECT_TRAINING: LayerMode = { training: true, updateStats: false,
 export const INSPECT_CHECK: LayerMode = { training: true, updateStats: false, reuseMasks: true };
 
 /** Builds a model, prefixing spec errors with `["model"]`. */
-export function buildModel(spec: ModelSpec): Model {
+export function buildModel(spec: ModelSpec, dtype: Dtype = "float64"): Model {
   try {
-    return new Model(spec);
+    return new Model(spec, { dtype });
   } catch (e) {
     if (e instanceof EngineError) throw new EngineError(e.message, ["model", ...e.path]);
     throw e;
@@ -49,7 +50,7 @@ export function buildModel(spec: ModelSpec): Model {
  *   and at `["weights"]` (or `["x"]` for seeded weights) when the loss or a gradient overflows.
  */
 export function computeGradients(opts: GradientsOptions): GradientsResult {
-  const model = buildModel(opts.model);
+  const model = buildModel(opts.model, opts.dtype);
   if (opts.weights) model.setWeights(opts.weights, "weights");
   else model.initialise(opts.seed);
   const { data } = opts;
@@ -79,7 +80,7 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
   if (bad !== undefined)
     throw new EngineError(
       `${bad === "the loss" ? bad : `the gradient of ${bad}`} is not finite (overflow): the weights, ` +
-        "inputs or targets are too large for float64",
+        `inputs or targets are too large for ${model.dtype}`,
       [opts.weights ? "weights" : "x"],
     );
   const result: GradientsResult = { loss, output, activations, gradients, weights: model.getWeights() };
@@ -89,10 +90,33 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
       dropouts.map((d) => [d.name, batched(d.inputShape, n, d.lastMask()!)]),
     );
   if (opts.numericalCheck)
-    result.numerical = numericalCheck(model, data.x, data.y, n, gradients, opts.numericalCheck);
+    result.numerical = numericalCheck(
+      float64Twin(model, data, opts.seed, training),
+      data.x,
+      data.y,
+      n,
+      gradients,
+      opts.numericalCheck,
+    );
   const warnings = training ? oneValueBatchStatistics(model, n) : [];
   if (warnings.length > 0) result.warnings = warnings;
   return result;
+}
+
+/**
+ * The model itself for float64; for float32, a float64 model holding the same (float32) weights
+ * and run in the same mode, so finite differences are taken in double precision (a step of 1e-5
+ * is below float32's resolution for most weights; docs/precision.md §5).
+ */
+function float64Twin(model: Model, data: Dataset, seed: number, training: boolean): Model {
+  if (model.dtype === "float64") return model;
+  const twin = buildModel(model.spec);
+  twin.setWeights(model.getWeights(), "weights");
+  seedDropout(twin.layers, seed);
+  twin.setMode(training ? INSPECT_TRAINING : INFERENCE);
+  // Draws the same dropout masks the float32 pass drew (same seed, same stream).
+  twin.forward(data.x, data.n);
+  return twin;
 }
 
 /**
@@ -129,8 +153,8 @@ export function oneValueBatchStatistics(model: Model, n: number): GradientsWarni
  */
 export function numericalCheck(
   model: Model,
-  x: Float64Array,
-  y: Float64Array,
+  x: Floats,
+  y: Floats,
   n: number,
   analytic: NamedTensors,
   options: NumericalCheckOptions,
@@ -183,12 +207,19 @@ export function numericalCheck(
 
 /**
  * Model outputs for `n` samples.
- * @param x `[n, ...inputShape]` @returns `[n, ...outputShape]`
+ * @param x `[n, ...inputShape]` @returns `[n, ...outputShape]`, float64 (the exact values of a float32 run's outputs)
+ * @param dtype the dtype the model runs in (default float64; docs/precision.md).
  * @throws EngineError for a bad model, weights or `x` size, and at `["weights"]` when an output
  *   overflows to a non-finite value.
  */
-export function predict(spec: ModelSpec, weights: NamedTensors, x: Float64Array, n: number): Tensor {
-  const model = buildModel(spec);
+export function predict(
+  spec: ModelSpec,
+  weights: NamedTensors,
+  x: Floats,
+  n: number,
+  dtype: Dtype = "float64",
+): Tensor {
+  const model = buildModel(spec, dtype);
   model.setWeights(weights, "weights");
   if (x.length !== n * model.inputSize)
     throw new EngineError(`x has ${x.length} values, expected ${n} × ${model.inputSize}`, ["x"]);
@@ -204,19 +235,19 @@ export function predict(spec: ModelSpec, weights: NamedTensors, x: Float64Array,
   if (bad >= 0)
     throw new EngineError(
       `the output of sample ${Math.floor(bad / model.outputSize)} is not finite (overflow): the weights or ` +
-        "inputs are too large for float64",
+        `inputs are too large for ${dtype}`,
       ["weights"],
     );
   return { shape: [n, ...model.outputShape], data: out };
 }
 
-function allFinite(a: Float64Array): boolean {
+function allFinite(a: Floats): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
   return true;
 }
 
-function batched(shape: number[], n: number, a: Float64Array): Tensor {
-  return { shape: [n, ...shape], data: Float64Array.from(a) };
+function batched(shape: number[], n: number, a: Floats): Tensor {
+  return { shape: [n, ...shape], data: a.slice() };
 }
 
 function unravel(flat: number, shape: number[]): number[] {

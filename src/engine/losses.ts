@@ -9,6 +9,7 @@ import type { LossFunction } from "./losses/kind.js";
 import { isClassifier, lossName, resolveLoss } from "./losses/options.js";
 import { vectorLoss } from "./losses/vector.js";
 import type { LossSpec } from "./spec.js";
+import type { Floats } from "./tensor.js";
 
 export { EPSILON, type LossKind, lossKindOf, type TrailingLayer } from "./losses/kind.js";
 export { isClassifier, lossName, type ResolvedLoss, resolveLoss, takesLabels } from "./losses/options.js";
@@ -59,8 +60,8 @@ export const lossAndGrad: LossFunction = (kind, pred, t, batch, k, grad, gradSca
  */
 export function countCorrect(
   loss: LossSpec,
-  out: Float64Array,
-  t: Float64Array,
+  out: Floats,
+  t: Floats,
   batch: number,
   k: number,
 ): number | null {
@@ -85,7 +86,7 @@ export function countCorrect(
   return correct;
 }
 
-function argmax(a: Float64Array, offset: number, k: number): number {
+function argmax(a: Floats, offset: number, k: number): number {
   let best = 0;
   for (let j = 1; j < k; j++) if (a[offset + j]! > a[offset + best]!) best = j;
   return best;

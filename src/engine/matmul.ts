@@ -1,6 +1,10 @@
 /**
- * Row-major matrix products over Float64Arrays, the three the affine layer needs (docs/backprop.md §4.2).
- * Sizes are not checked here: callers own their buffers and shapes.
+ * Row-major matrix products, the three the affine layer needs (docs/backprop.md §4.2).
+ * Sizes are not checked here: callers own their buffers and shapes. All three operands have the
+ * run's dtype. Each call picks one kernel: the native ones (native/gemm.cc, docs/kernels.md) where
+ * registered and the product pays for the call, else the WebAssembly SIMD ones (float64 or
+ * float32) where they pay, else TypeScript — `Float32Array` operands the single-precision kernels
+ * of ./matmul-f32.ts (docs/precision.md §2), `Float64Array` ones the kernels below.
  *
  * Speed (see bench/): the work is done in register tiles — 3 rows × 4 columns of the result held
  * in 12 local variables while the reduction runs — so every value loaded from memory feeds 3 or 4
@@ -19,6 +23,7 @@
  * triple loop written in that order give bit-identical results, whatever the shapes.
  */
 
+import { matmul32, matmulTransA32, matmulTransB32 } from "./matmul-f32.js";
 import { type NativeKernels, type NativeMatmulKernels, nativeKernels } from "./native.js";
 import type { Floats } from "./tensor.js";
 import { ADD, SET, SET_BIAS, type WasmGemm, wasmGemm, wasmGemm32 } from "./wasm/gemm.js";
@@ -203,13 +208,13 @@ function storeRow(
  * `c[i, j] = (Σ_p a[i, p]·b[p, j]) + bias[j]`.
  */
 export function matmul(
-  a: Float64Array,
-  b: Float64Array,
-  c: Float64Array,
+  a: Floats,
+  b: Floats,
+  c: Floats,
   m: number,
   k: number,
   n: number,
-  bias?: Float64Array,
+  bias?: Floats,
 ): void {
   const native = nativeFor(m, k, n);
   if (native) {
@@ -221,6 +226,22 @@ export function matmul(
     wasm.product(a, m * k, k, 1, b, k * n, n, 1, c, m, k, n, bias ? SET_BIAS : SET, bias);
     return;
   }
+  if (a instanceof Float32Array) {
+    matmul32(a, b as Float32Array, c as Float32Array, m, k, n, bias as Float32Array | undefined);
+    return;
+  }
+  matmul64(a, b as Float64Array, c as Float64Array, m, k, n, bias as Float64Array | undefined);
+}
+
+function matmul64(
+  a: Float64Array,
+  b: Float64Array,
+  c: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  bias?: Float64Array,
+): void {
   const pk = panelOf(4 * k);
   for (let j = 0; j < n; j += 4) {
     const cols = Math.min(4, n - j);
@@ -239,14 +260,7 @@ export function matmul(
  * `c[m, k] = a[m, n] · b[k, n]ᵀ` (overwrites c): `c[i, p] = Σ_j a[i, j]·b[p, j]`.
  * This is `∂L/∂X = ∂L/∂Y·Wᵀ`.
  */
-export function matmulTransB(
-  a: Float64Array,
-  b: Float64Array,
-  c: Float64Array,
-  m: number,
-  n: number,
-  k: number,
-): void {
+export function matmulTransB(a: Floats, b: Floats, c: Floats, m: number, n: number, k: number): void {
   const native = nativeFor(m, n, k);
   if (native) {
     native.matmulTransB(a, b, c, m, n, k);
@@ -258,6 +272,21 @@ export function matmulTransB(
     wasm.product(a, m * n, n, 1, b, k * n, 1, n, c, m, n, k, SET);
     return;
   }
+  if (a instanceof Float32Array) {
+    matmulTransB32(a, b as Float32Array, c as Float32Array, m, n, k);
+    return;
+  }
+  matmulTransB64(a, b as Float64Array, c as Float64Array, m, n, k);
+}
+
+function matmulTransB64(
+  a: Float64Array,
+  b: Float64Array,
+  c: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+): void {
   const pk = panelOf(4 * n);
   for (let p = 0; p < k; p += 4) {
     const cols = Math.min(4, k - p);
@@ -278,14 +307,7 @@ export function matmulTransB(
  * This is `∂L/∂W += Xᵀ·∂L/∂Y`. Tiles of 2 rows × 4 columns of c: both a and b are read along
  * rows here, so no packing is needed.
  */
-export function matmulTransA(
-  a: Float64Array,
-  b: Float64Array,
-  c: Float64Array,
-  m: number,
-  k: number,
-  n: number,
-): void {
+export function matmulTransA(a: Floats, b: Floats, c: Floats, m: number, k: number, n: number): void {
   const native = nativeFor(k, m, n);
   if (native) {
     native.matmulTransA(a, b, c, m, k, n);
@@ -297,6 +319,21 @@ export function matmulTransA(
     wasm.product(a, m * k, 1, k, b, m * n, n, 1, c, k, m, n, ADD);
     return;
   }
+  if (a instanceof Float32Array) {
+    matmulTransA32(a, b as Float32Array, c as Float32Array, m, k, n);
+    return;
+  }
+  matmulTransA64(a, b as Float64Array, c as Float64Array, m, k, n);
+}
+
+function matmulTransA64(
+  a: Float64Array,
+  b: Float64Array,
+  c: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+): void {
   const n4 = n - (n % 4);
   let p = 0;
   for (; p + 2 <= k; p += 2) {

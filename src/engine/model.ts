@@ -9,7 +9,16 @@ import { checkNamedTensors } from "./named-tensors.js";
 import { Regularization } from "./regularization.js";
 import { Rng } from "./rng.js";
 import type { ModelSpec } from "./spec.js";
-import { formatShape, type NamedTensors, sizeOf } from "./tensor.js";
+import {
+  buildingIn,
+  type Dtype,
+  dtypeOf,
+  type Floats,
+  floats,
+  formatShape,
+  type NamedTensors,
+  sizeOf,
+} from "./tensor.js";
 
 /** What a model looks like once built: shapes per layer and its parameters. */
 export interface ModelSummary {
@@ -52,6 +61,11 @@ export interface ModelOptions {
   maxParams?: number;
   /** What raises `maxParams`, named in the error (a configuration variable, say). */
   maxParamsName?: string;
+  /**
+   * The dtype every array the model holds has (weights, gradients, activations, buffers);
+   * default float64. docs/precision.md.
+   */
+  dtype?: Dtype;
 }
 
 /** Default parameter cap: 2^27 doubles are 1 GiB of weights and as much of gradients. */
@@ -80,9 +94,13 @@ export class Model {
   private readonly paramList: Param[];
   /** Every weight: each layer's parameters, then its non-trainable state (Keras' weight order). */
   private readonly weightList: Param[];
-  private lossGradBuffer = new Float64Array(0);
-  private readonly outputs: Float64Array[] = [];
-  private lastInput: Float64Array = new Float64Array(0);
+  /** The dtype of every array the model holds (`ModelOptions.dtype`, docs/precision.md). */
+  readonly dtype: Dtype;
+  private lossGradBuffer: Floats;
+  /** `inDtype`'s buffers. */
+  private readonly staging: { input: Floats; targets: Floats };
+  private readonly outputs: Floats[] = [];
+  private lastInput: Floats = new Float64Array(0);
   /** Index of the first layer with parameters (`layers.length` when none has any). */
   private readonly firstTrainable: number;
   /** Weight and activity penalties and kernel constraints, when the spec has any (docs/backprop.md §16). */
@@ -101,6 +119,9 @@ export class Model {
     options: ModelOptions = {},
   ) {
     const maxParams = options.maxParams ?? MAX_PARAMS;
+    this.dtype = options.dtype ?? "float64";
+    this.lossGradBuffer = floats(this.dtype, 0);
+    this.staging = { input: floats(this.dtype, 0), targets: floats(this.dtype, 0) };
     let params = 0;
     this.inputShape = [...spec.inputShape];
     let shape = this.inputShape;
@@ -121,7 +142,7 @@ export class Model {
             (options.maxParamsName ? ` (${options.maxParamsName})` : ""),
           ["layers", i],
         );
-      const built = buildLayer(ls, name, shape, i);
+      const built = buildingIn(this.dtype, () => buildLayer(ls, name, shape, i));
       for (const layer of built) {
         if (layer.outputShape.some((d) => d < 1) || sizeOf(layer.outputShape) > MAX_ACTIVATION_SIZE)
           throw new EngineError(
@@ -238,14 +259,10 @@ export class Model {
    * @param x `[batch, ...inputShape]` @returns the output `[batch, ...outputShape]`, valid until the next call.
    * @param onLayer called with each spec layer's index and output (for inspection).
    */
-  forward(
-    x: Float64Array,
-    batch: number,
-    onLayer?: (specIndex: number, out: Float64Array) => void,
-  ): Float64Array {
-    let a = x;
+  forward(x: Floats, batch: number, onLayer?: (specIndex: number, out: Floats) => void): Floats {
+    let a = this.inDtype(x, "input");
     let s = 0;
-    this.lastInput = x;
+    this.lastInput = a;
     for (let i = 0; i < this.layers.length; i++) {
       a = this.layers[i]!.forward(a, batch);
       this.outputs[i] = a;
@@ -261,13 +278,7 @@ export class Model {
    * @param sampleWeight `[batch]`: each sample's loss (and gradient) times its weight,
    *   `weightedLossAndGrad` (docs/backprop.md §20.1); penalties are not weighted (Keras).
    */
-  loss(
-    t: Float64Array,
-    batch: number,
-    backward: boolean,
-    gradScale: number,
-    sampleWeight?: Float64Array,
-  ): number {
+  loss(t: Floats, batch: number, backward: boolean, gradScale: number, sampleWeight?: Floats): number {
     const k = this.outputSize;
     const last = this.layers.length - 1;
     // The final activation is skipped when the loss fuses it (not with fromLogits: the output is the logits).
@@ -276,18 +287,19 @@ export class Model {
     const reg = this.regularization;
     const penalty = reg?.penalized ? reg.penalty(batch) : 0;
     const sw = sampleWeight;
+    const ts = this.inDtype(t, "targets");
     if (!backward)
       return (
         (sw
-          ? weightedLossAndGrad(this.lossKind, pred, t, batch, k, null, 0, sw)
-          : lossAndGrad(this.lossKind, pred, t, batch, k, null, 0)) + penalty
+          ? weightedLossAndGrad(this.lossKind, pred, ts, batch, k, null, 0, sw)
+          : lossAndGrad(this.lossKind, pred, ts, batch, k, null, 0)) + penalty
       );
-    if (this.lossGradBuffer.length < batch * k) this.lossGradBuffer = new Float64Array(batch * k);
+    if (this.lossGradBuffer.length < batch * k) this.lossGradBuffer = floats(this.dtype, batch * k);
     const g = this.lossGradBuffer.subarray(0, batch * k);
     const total = sw
-      ? weightedLossAndGrad(this.lossKind, pred, t, batch, k, g, gradScale, sw)
-      : lossAndGrad(this.lossKind, pred, t, batch, k, g, gradScale);
-    let d: Float64Array = g;
+      ? weightedLossAndGrad(this.lossKind, pred, ts, batch, k, g, gradScale, sw)
+      : lossAndGrad(this.lossKind, pred, ts, batch, k, g, gradScale);
+    let d: Floats = g;
     // Layers before the first one with parameters have no gradient to give, and that one need
     // not compute ∂L/∂X: the input's gradient is never used.
     const first = this.firstTrainable;
@@ -298,6 +310,20 @@ export class Model {
     }
     if (reg?.penalized) reg.addWeightGrads(batch, gradScale);
     return total + penalty;
+  }
+
+  /**
+   * `a` itself when it has the model's dtype, else its values rounded into a staging buffer (one
+   * per `slot`, reused): a float32 model fed float64 data, outside the training loop's batches
+   * (docs/precision.md §1).
+   */
+  private inDtype(a: Floats, slot: "input" | "targets"): Floats {
+    if (dtypeOf(a) === this.dtype) return a;
+    let buf = this.staging[slot];
+    if (buf.length < a.length) buf = this.staging[slot] = floats(this.dtype, a.length);
+    const view = buf.length === a.length ? buf : buf.subarray(0, a.length);
+    view.set(a);
+    return view;
   }
 
   /** Sets every parameter gradient to zero. */
@@ -317,36 +343,44 @@ export class Model {
 
   /**
    * A copy of every weight's values (trainable and non-trainable, `weights()`), keyed
-   * `"<layer>/kernel"`.
+   * `"<layer>/kernel"`, in the model's dtype.
    */
   getWeights(): NamedTensors {
     return Object.fromEntries(
-      this.weightList.map((p) => [p.key, { shape: [...p.shape], data: Float64Array.from(p.value) }]),
+      this.weightList.map((p) => [p.key, { shape: [...p.shape], data: p.value.slice() }]),
     );
   }
 
-  /** A copy of the parameter gradients, keyed as the weights. */
+  /** A copy of the parameter gradients, keyed as the weights, in the model's dtype. */
   getGrads(): NamedTensors {
     return Object.fromEntries(
-      this.paramList.map((p) => [p.key, { shape: [...p.shape], data: Float64Array.from(p.grad) }]),
+      this.paramList.map((p) => [p.key, { shape: [...p.shape], data: p.grad.slice() }]),
     );
   }
 
   /**
    * Loads weights (trainable and non-trainable, `weights()`), which must have exactly the model's
-   * keys and shapes and finite values.
+   * keys and shapes and finite values; in a float32 model each value is rounded to float32.
    * @throws EngineError at `[field, key]` naming what was expected.
    */
   setWeights(weights: NamedTensors, field = "weights"): void {
     checkNamedTensors(this.weightList, weights, [field], "weight");
-    for (const p of this.weightList) p.value.set(weights[p.key]!.data);
+    for (const p of this.weightList) {
+      p.value.set(weights[p.key]!.data);
+      // A finite double beyond float32's range rounds to ±Infinity (docs/precision.md §1).
+      if (this.dtype === "float32" && !p.value.every(Number.isFinite))
+        throw new EngineError(
+          `weight "${p.key}" has a value beyond the float32 range (±3.4028235e38), and the run is float32`,
+          [field, p.key],
+        );
+    }
   }
 
   /**
    * Output of internal layer `i` (an index into `layers`) from the last `forward`,
    * `[batch, ...layers[i].outputShape]`; valid until the next `forward`.
    */
-  layerOutput(i: number): Float64Array {
+  layerOutput(i: number): Floats {
     return this.outputs[i]!;
   }
 
@@ -358,7 +392,7 @@ export class Model {
   }
 
   /** Output of internal layer `i` from the last forward (`-1`: the input). */
-  private outputOf(i: number): Float64Array {
+  private outputOf(i: number): Floats {
     return i < 0 ? this.lastInput : this.outputs[i]!;
   }
 }

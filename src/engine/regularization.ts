@@ -9,6 +9,7 @@ import {
   type RegularizedModel,
   type RegularizerSpec,
 } from "./regularizers.js";
+import { type Floats, floatsLike } from "./tensor.js";
 
 /**
  * A model's regularisation penalty and kernel constraints (docs/backprop.md §16.2, §16.3). The
@@ -22,14 +23,14 @@ export class Regularization {
   private readonly activity: (Required<RegularizerSpec> | undefined)[];
   private readonly weighted: { param: Param; index: number; reg: Required<RegularizerSpec> }[];
   private readonly constraints: BoundConstraint[];
-  private pg = new Float64Array(0);
+  private pg: Floats = new Float64Array(0);
   /** Whether any penalty (weight or activity) is set: constraints alone add none. */
   readonly penalized: boolean;
   /**
    * Per model parameter (in `params()` order): ‖∂P/∂w‖₂ of its weight penalty at the last batch
    * back-propagated, the part of its gradient the penalty contributes; 0 without one.
    */
-  readonly gradNorm: Float64Array;
+  readonly gradNorm: Floats;
   /** The penalty added by the last `Model.loss` call, in its summed units. */
   last = 0;
 
@@ -68,7 +69,7 @@ export class Regularization {
   }
 
   /** In the backward pass, before layer `i`'s: adds `gradScale · ∂P/∂y` of its activity penalty into `d`. */
-  addActivityGrad(i: number, d: Float64Array, batch: number, gradScale: number): void {
+  addActivityGrad(i: number, d: Floats, batch: number, gradScale: number): void {
     const r = this.activity[i];
     if (r)
       addPenaltyGrad(
@@ -84,12 +85,12 @@ export class Regularization {
    * For a loss fused with the output activation (whose gradient `g` is already with respect to the
    * logits): adds the output activity penalty's gradient, carried back through that activation.
    */
-  addFusedActivityGrad(last: number, g: Float64Array, batch: number, gradScale: number): void {
+  addFusedActivityGrad(last: number, g: Floats, batch: number, gradScale: number): void {
     const r = this.activity[last];
     if (!r) return;
     const y = this.model.layerOutput(last);
     const n = batch * sizeOf(this.model.layers[last]!.outputShape);
-    if (this.pg.length < n) this.pg = new Float64Array(n);
+    if (this.pg.length < n) this.pg = floatsLike(g, n);
     const pg = this.pg.subarray(0, n);
     pg.fill(0);
     addPenaltyGrad(r, y, pg, gradScale, n);

@@ -2,6 +2,7 @@ import { EngineError } from "./errors.js";
 import { checkInitializer } from "./initializers.js";
 import type { Layer, Param } from "./layers/layer.js";
 import type { Conv2dSpec, DenseSpec } from "./spec.js";
+import type { Floats } from "./tensor.js";
 
 /**
  * Keras' `L1L2` penalty `l1·Σ|x| + l2·Σx²` (docs/backprop.md §16.2); an absent coefficient is 0
@@ -43,7 +44,7 @@ export type ConstraintSpec =
 const EPSILON = 1e-7;
 
 /** `l1·Σ|x| + l2·Σx²` over the first `n` elements of `x`. */
-export function penaltyOf(r: Required<RegularizerSpec>, x: Float64Array, n = x.length): number {
+export function penaltyOf(r: Required<RegularizerSpec>, x: Floats, n = x.length): number {
   let a = 0;
   let s = 0;
   for (let i = 0; i < n; i++) {
@@ -60,8 +61,8 @@ export function penaltyOf(r: Required<RegularizerSpec>, x: Float64Array, n = x.l
  */
 export function addPenaltyGrad(
   r: Required<RegularizerSpec>,
-  x: Float64Array,
-  g: Float64Array,
+  x: Floats,
+  g: Floats,
   scale: number,
   n = x.length,
 ): number {
@@ -113,8 +114,8 @@ export interface BoundConstraint {
   /** For each element, the index of its norm group (elements equal on every axis not reduced). */
   group: Uint32Array;
   groups: number;
-  norms: Float64Array;
-  scales: Float64Array;
+  norms: Floats;
+  scales: Floats;
 }
 
 /**
@@ -248,5 +249,5 @@ export interface RegularizedModel {
   readonly specLayerEnds: readonly number[];
   readonly spec: { layers: readonly unknown[] };
   params(): Param[];
-  layerOutput(i: number): Float64Array;
+  layerOutput(i: number): Floats;
 }

@@ -1,6 +1,7 @@
 import { Activation } from "./layers/activation.js";
 import type { Param } from "./layers/layer.js";
 import type { Model } from "./model.js";
+import { type Floats, floatsLike } from "./tensor.js";
 import type { ActivationTelemetry, Telemetry } from "./types.js";
 
 /** How close to an asymptote a sigmoid or tanh output counts as saturated (see `ActivationTelemetry`). */
@@ -28,10 +29,10 @@ interface Watched {
  */
 export class TelemetryRecorder {
   readonly telemetry: Telemetry = { gradientNorm: {}, updateRatio: {}, activations: {} };
-  private readonly start: Float64Array[];
-  private readonly normSum: Float64Array;
+  private readonly start: Floats[];
+  private readonly normSum: Floats;
   /** Per parameter: Σ over the epoch's batches of ‖∂P/∂w‖₂ / batches (docs/backprop.md §16.2). */
-  private readonly penaltyNormSum: Float64Array;
+  private readonly penaltyNormSum: Floats;
   private readonly watched: Watched[] = [];
   private samples = 0;
 
@@ -41,7 +42,7 @@ export class TelemetryRecorder {
     private readonly params: Param[],
     private readonly batchesPerEpoch: number,
   ) {
-    this.start = params.map((p) => new Float64Array(p.value.length));
+    this.start = params.map((p) => floatsLike(p.value));
     this.normSum = new Float64Array(params.length);
     for (const p of params) {
       this.telemetry.gradientNorm[p.key] = [];
@@ -139,7 +140,7 @@ export class TelemetryRecorder {
 const TINY = 1e-290;
 
 /** ‖a‖₂ of finite values; rescaled by max|aᵢ| when the plain sum of squares under- or overflows. */
-export function l2norm(a: Float64Array): number {
+export function l2norm(a: Floats): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += a[i]! * a[i]!;
   if (sum >= TINY && sum < Number.POSITIVE_INFINITY) return Math.sqrt(sum);
@@ -155,7 +156,7 @@ export function l2norm(a: Float64Array): number {
  * ‖b − a‖₂ / ‖a‖₂ of finite arrays (rescaled when a sum of squares under- or overflows);
  * null when ‖a‖₂ = 0.
  */
-export function changeRatio(a: Float64Array, b: Float64Array): number | null {
+export function changeRatio(a: Floats, b: Floats): number | null {
   let da = 0;
   let dd = 0;
   for (let i = 0; i < a.length; i++) {

@@ -28,6 +28,8 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  *   updates it, so a step that makes a weight non-finite is undone (cost: about 2 % of an
  *   iris-sized run; the checks are fused into passes over the values that happen anyway where they can).
  * - Deterministic: the same options give bit-identical results; `weightsSha256` proves it.
+ * - `dtype`: float64 (default) or float32, every array of the run in that type (docs/precision.md);
+ *   `engineVersion` ends in `+float32` for a float32 run.
  * - Opt-in diagnostics: `telemetry`, `earlyStopping`, `returnOptimizerState` / `optimizerState`
  *   (continue a run exactly), learning-rate schedules (`OptimizerSpec.learningRate`).
  * - Keras' fit arguments: `sampleWeight` and `classWeight` weight each sample's loss
@@ -63,7 +65,7 @@ interface PreparedRun extends GradientRun {
  * @throws EngineError as `train` documents.
  */
 function prepareRun(opts: TrainOptions): PreparedRun {
-  const model = buildModel(opts.model);
+  const model = buildModel(opts.model, opts.dtype);
   const { nTrain, nVal, linear } = checkTrainOptions(opts, model.summary());
   const metrics = checkMetrics(opts.metrics, opts.model.loss);
   if (opts.initialWeights) model.setWeights(opts.initialWeights, "initialWeights");

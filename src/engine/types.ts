@@ -1,6 +1,6 @@
 import type { MetricName, MetricSeries } from "./metrics/names.js";
 import type { ModelSpec, OptimizerSpec } from "./spec.js";
-import type { NamedTensors, Tensor } from "./tensor.js";
+import type { Dtype, NamedTensors, Tensor } from "./tensor.js";
 import type { Divergence, OptimizerState, Telemetry } from "./types-run.js";
 
 export type { ActivationTelemetry, Divergence, OptimizerState, Telemetry } from "./types-run.js";
@@ -72,6 +72,12 @@ export interface TrainOptions {
   shuffle?: boolean;
   /** Seed for initialisation and shuffling (uint32). */
   seed: number;
+  /**
+   * The element type of every array of the run: `float64` (default, exact to double precision) or
+   * `float32` (IEEE single precision, half the memory traffic; initial weights and data rounded to
+   * float32 once). Either is deterministic. docs/precision.md.
+   */
+  dtype?: Dtype;
   /** Fraction in [0, 1) of samples, taken from the end before shuffling (Keras), held out. */
   validationSplit?: number;
   /** Weights to start from instead of the seeded Glorot initialisation. */
@@ -289,6 +295,11 @@ export interface GradientsOptions {
   /** The batch (usually one sample). */
   data: Dataset;
   numericalCheck?: NumericalCheckOptions;
+  /**
+   * The dtype of the forward and backward passes (default float64): float32 gives float32
+   * gradients; the numerical check still runs in float64, on the float32 weights (docs/precision.md §5).
+   */
+  dtype?: Dtype;
   /**
    * Run the forward pass as a training step sees it (default true): dropout masks drawn from
    * `seed`, batch statistics from the data. False: inference.

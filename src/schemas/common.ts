@@ -84,6 +84,18 @@ export const SeedSchema = z
     "Seed (uint32) for weight initialisation and shuffling; drawn at random and returned when absent.",
   );
 
+export const DTYPES = ["float64", "float32"] as const;
+
+export const DtypeSchema = z
+  .enum(DTYPES, { error: 'expected "float64" or "float32"' })
+  .describe(
+    "The element type the run computes in (docs/precision.md): float64 (default, exact to double " +
+      "precision) or float32 (IEEE single precision, every stored value rounded to float32: half the " +
+      "memory traffic). Both are deterministic; `engineVersion` ends in `+float32` for a float32 run " +
+      "and `weightsSha256` hashes its float32 bytes.",
+  )
+  .meta({ examples: ["float32"] });
+
 /**
  * An integer in `[min, max]` given in a query string: decimal digits only, once. zod's
  * `coerce.number()` would take "" and " " as 0, "0x10" as 16, "1e2" as 100; these (and a repeated

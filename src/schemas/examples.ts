@@ -294,7 +294,7 @@ export const responseExamples = {
       ],
     },
     seed: 42,
-    engineVersion: "0.2.0",
+    engineVersion: "0.3.0",
     weightsSha256: "5bed282c286ba8a774d668b57468c8e7717d86c81db14ac5acfb2d19d1c3ae9d",
     epochsRun: 3,
     initialEpoch: 0,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ReturnSchema, SaveModelSchema } from "./answer-parts.js";
-import { NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
+import { DtypeSchema, NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
 import { DatasetSchema } from "./dataset.js";
 import { gradientsExample, predictExample, trainExample } from "./examples.js";
 import { LIMITS } from "./limits.js";
@@ -42,6 +42,7 @@ export const TrainRequestSchema = z
       .describe("Samples per mini-batch, default 32; clamped to the training-set size."),
     shuffle: z.boolean().default(true).describe("Reshuffle the training samples every epoch (seeded)."),
     seed: SeedSchema.optional(),
+    dtype: DtypeSchema.optional(),
     validationSplit: z
       .number()
       .min(0)
@@ -112,6 +113,10 @@ export const GradientsRequestSchema = z
       "Weights to inspect; seeded Glorot weights when absent (the stored model's when `model` is `{ modelId }`).",
     ),
     seed: SeedSchema.optional(),
+    dtype: DtypeSchema.optional().describe(
+      "The element type of the forward and backward passes: float64 (default) or float32 (float32 " +
+        "gradients). The numerical check runs in float64 either way, on the same weights (docs/precision.md).",
+    ),
     x: NestedNumbersSchema.describe("One sample: a nested array of inputShape, or flat of the same size."),
     y: NestedNumbersSchema.describe(
       "Its target: an integer label (sparseCategoricalCrossentropy), a target vector, or a number for one unit.",

@@ -1,4 +1,4 @@
-import { formatShape, type NamedTensors, sizeOf, type Tensor } from "../engine/index.js";
+import { type Floats, formatShape, type NamedTensors, sizeOf, type Tensor } from "../engine/index.js";
 import type { NestedNumbers, NestedOutput } from "../schemas/common.js";
 import { fieldError, InvalidRequestError, UnprocessableError } from "./errors.js";
 
@@ -168,9 +168,10 @@ export function finiteOrNull(v: number): number | null {
 
 /**
  * Nested arrays of `shape` over `data` starting at `offset` (the scalar shape `[]` gives a
- * number). Non-finite values become `null`.
+ * number). Non-finite values become `null`. A float32 tensor's values are written as the doubles
+ * they are (exact: every float32 is a double; docs/precision.md §4).
  */
-export function arrayToNested(data: Float64Array, shape: readonly number[], offset = 0): NestedOutput {
+export function arrayToNested(data: Floats, shape: readonly number[], offset = 0): NestedOutput {
   if (shape.length === 0) return finiteOrNull(data[offset] as number);
   let at = offset;
   const build = (axis: number): NestedOutput[] => {

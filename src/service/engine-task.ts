@@ -1,4 +1,4 @@
-import type { GradientsOptions, ModelSpec, NamedTensors, TrainOptions } from "../engine/index.js";
+import type { Dtype, GradientsOptions, ModelSpec, NamedTensors, TrainOptions } from "../engine/index.js";
 import type { AnswerPart } from "../schemas/answer-parts.js";
 import type { GradientsResponse, PredictResponse, TrainResponse } from "../schemas/responses.js";
 import type { TrainedModel } from "./models/saved-model.js";
@@ -14,7 +14,7 @@ export type EngineTask =
       keepModel?: boolean;
     }
   | { kind: "gradients"; options: GradientsOptions }
-  | { kind: "predict"; model: ModelSpec; weights: NamedTensors; x: Float64Array; n: number };
+  | { kind: "predict"; model: ModelSpec; weights: NamedTensors; x: Float64Array; n: number; dtype?: Dtype };
 
 /** The HTTP answer each task produces. */
 export interface EngineResponses {

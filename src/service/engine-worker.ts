@@ -48,7 +48,7 @@ function answer(task: Exclude<EngineTask, { kind: "train" }>): JsonText<EngineRe
     case "gradients":
       return JSON.stringify(gradientsResponse(computeGradients(task.options), task.options.seed));
     case "predict":
-      return JSON.stringify(predictResponse(predict(task.model, task.weights, task.x, task.n)));
+      return JSON.stringify(predictResponse(predict(task.model, task.weights, task.x, task.n, task.dtype)));
   }
 }
 

@@ -399,7 +399,7 @@ describe("equal TensorFlow.js (tfjs-layers' definitions, cpu, float32; relative 
         x,
         [2, 3, 2],
         2,
-        { shape: ours.alpha.shape, data: ours.alpha.value },
+        { shape: ours.alpha.shape, data: ours.alpha.value as Float64Array },
         sharedAxes,
       );
       expect(maxRelativeError(y, ref)).toBeLessThan(1e-6);

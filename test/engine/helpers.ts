@@ -53,7 +53,10 @@ export function expectGradientsMatch(
     options.tolerance ?? 1e-6,
   );
   // Sanity: the check must have looked at something non-trivial.
-  const norm = Object.values(result.gradients).reduce((s, t) => s + t.data.reduce((a, v) => a + v * v, 0), 0);
+  const norm = Object.values(result.gradients).reduce(
+    (s, t) => s + (t.data as Float64Array).reduce((a, v) => a + v * v, 0),
+    0,
+  );
   expect(norm).toBeGreaterThan(0);
   return result;
 }

@@ -26,7 +26,10 @@ const dense = (
 const kernelOf = (spec: ModelSpec, seed = 1) => initWeights(spec, seed)["dense_0/kernel"]!.data;
 
 /** Sample mean and variance, and the largest distance from `centre`. */
-function moments(a: Float64Array, centre = 0): { mean: number; variance: number; maxAbs: number } {
+function moments(
+  a: Iterable<number> & ArrayLike<number>,
+  centre = 0,
+): { mean: number; variance: number; maxAbs: number } {
   let s = 0;
   for (const v of a) s += v;
   const mean = s / a.length;

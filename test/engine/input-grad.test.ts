@@ -25,7 +25,7 @@ describe("skipping the input gradient", () => {
       const full = build();
       const skip = build();
       for (let k = 0; k < full.params().length; k++) {
-        fill(full.params()[k]!.value, rng);
+        fill(full.params()[k]!.value as Float64Array, rng);
         skip.params()[k]!.value.set(full.params()[k]!.value);
       }
       const batch = 2;

@@ -31,7 +31,8 @@ const base: TrainOptions = {
   seed: 6,
 };
 
-const bits = (a: Float64Array) => Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.length));
+const bits = (a: ArrayLike<number> & ArrayBufferView) =>
+  Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.length));
 
 describe("batch and layer normalisation in training", () => {
   it("10 epochs, then 10 from the returned weights and optimizerState, equal 20 at once bit for bit", () => {

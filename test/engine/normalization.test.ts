@@ -119,7 +119,7 @@ describe("central differences in float64 (relative error < 1e-7)", () => {
         expect(worst, at).toBeLessThan(TOLERANCE);
         // Something real was checked: the normalisation's own gradients are not zero.
         const own = Object.entries(analytic).filter(([k]) => k.startsWith(`${c.norm.type}_`));
-        const norm = own.reduce((s, [, t]) => s + t.data.reduce((a, v) => a + v * v, 0), 0);
+        const norm = own.reduce((s, [, t]) => s + (t.data as Float64Array).reduce((a, v) => a + v * v, 0), 0);
         if (own.length > 0) expect(norm).toBeGreaterThan(1e-6);
         // The layer's input gradient, directly: L = Σ dy·y.
         const layer = model.layers.find(

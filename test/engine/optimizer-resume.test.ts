@@ -56,7 +56,8 @@ const run = (optimizer: GradientOptimizerSpec, epochs: number, from?: Awaited<Re
     ...(from ? { optimizerState: from.optimizerState } : {}),
   });
 
-const bits = (a: Float64Array) => Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.length));
+const bits = (a: ArrayLike<number> & ArrayBufferView) =>
+  Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.length));
 
 describe("10 epochs, then 10 more from the state, equal 20 at once", () => {
   it.each(specs.map((s) => [JSON.stringify(s), s] as const))("%s", (_name, spec) => {

@@ -48,7 +48,7 @@ function ours(spec: GradientOptimizerSpec, seed: number, grads: Float64Array[][]
     for (const [k, p] of params.entries()) p.grad.set(step[k]!);
     expect(optimizer.step(before)).toBeNull();
   }
-  return params.map((p) => p.value);
+  return params.map((p) => p.value as Float64Array);
 }
 
 let counter = 0;

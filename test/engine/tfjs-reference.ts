@@ -149,3 +149,43 @@ export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, flo
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;
   return worst;
 }
+
+let variableCounter = 0;
+
+/**
+ * Runs `steps` full-batch steps of a tfjs optimiser from `weights`, gradients from tfjs autodiff.
+ * @returns the weights after the last step and the loss before each step.
+ */
+export async function tfjsSteps(
+  spec: ModelSpec,
+  weights: NamedTensors,
+  batch: { n: number; x: Float64Array; y: Float64Array },
+  optimizer: tf.Optimizer,
+  steps: number,
+): Promise<{ weights: Record<string, Float32Array>; losses: number[] }> {
+  await tfReady();
+  const keys = Object.keys(weights);
+  const vars = keys.map((k) =>
+    tf.variable(
+      tf.tensor(Float32Array.from(weights[k]!.data), weights[k]!.shape),
+      true,
+      `v${variableCounter++}`,
+    ),
+  );
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const current: NamedTensors = Object.fromEntries(
+      keys.map((k, i) => [k, { shape: weights[k]!.shape, data: Float64Array.from(vars[i]!.dataSync()) }]),
+    );
+    const ref = await tfjsReference(spec, current, batch.x, batch.y, batch.n);
+    losses.push(ref.loss);
+    optimizer.applyGradients(
+      Object.fromEntries(
+        keys.map((k, i) => [vars[i]!.name, tf.tensor(ref.gradients[k]!, weights[k]!.shape)]),
+      ),
+    );
+  }
+  const out = Object.fromEntries(keys.map((k, i) => [k, vars[i]!.dataSync() as Float32Array]));
+  for (const v of vars) v.dispose();
+  return { weights: out, losses };
+}

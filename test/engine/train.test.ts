@@ -8,12 +8,11 @@ import {
   describeModel,
   initWeights,
   type ModelSpec,
-  type NamedTensors,
   type OptimizerSpec,
   train,
 } from "../../src/engine/index.js";
 import { randomBatch } from "./helpers.js";
-import { maxRelativeError, tfjsReference, tfReady } from "./tfjs-reference.js";
+import { maxRelativeError, tfjsSteps } from "./tfjs-reference.js";
 
 const mlp: ModelSpec = {
   inputShape: [3],
@@ -23,41 +22,6 @@ const mlp: ModelSpec = {
   ],
   loss: "categoricalCrossentropy",
 };
-
-let variableCounter = 0;
-
-/** Runs `steps` full-batch steps of a tfjs optimiser from `weights`, gradients from tfjs autodiff. */
-async function tfjsSteps(
-  spec: ModelSpec,
-  weights: NamedTensors,
-  batch: { n: number; x: Float64Array; y: Float64Array },
-  optimizer: tf.Optimizer,
-  steps: number,
-): Promise<Record<string, Float32Array>> {
-  await tfReady();
-  const keys = Object.keys(weights);
-  const vars = keys.map((k) =>
-    tf.variable(
-      tf.tensor(Float32Array.from(weights[k]!.data), weights[k]!.shape),
-      true,
-      `v${variableCounter++}`,
-    ),
-  );
-  for (let s = 0; s < steps; s++) {
-    const current: NamedTensors = Object.fromEntries(
-      keys.map((k, i) => [k, { shape: weights[k]!.shape, data: Float64Array.from(vars[i]!.dataSync()) }]),
-    );
-    const ref = await tfjsReference(spec, current, batch.x, batch.y, batch.n);
-    optimizer.applyGradients(
-      Object.fromEntries(
-        keys.map((k, i) => [vars[i]!.name, tf.tensor(ref.gradients[k]!, weights[k]!.shape)]),
-      ),
-    );
-  }
-  const out = Object.fromEntries(keys.map((k, i) => [k, vars[i]!.dataSync() as Float32Array]));
-  for (const v of vars) v.dispose();
-  return out;
-}
 
 describe("optimisers step as TensorFlow.js does", () => {
   const batch = randomBatch(mlp, 6, 2, 21);
@@ -87,7 +51,7 @@ describe("optimisers step as TensorFlow.js does", () => {
       seed: 0,
       initialWeights: start,
     });
-    const ref = await tfjsSteps(mlp, start, batch, theirs(), 5);
+    const ref = (await tfjsSteps(mlp, start, batch, theirs(), 5)).weights;
     for (const key of Object.keys(start)) {
       // Floor 1e-2: a weight that crosses zero has no relative scale of its own; the steps are ~1e-2.
       // Adam's tolerance is wider: tfjs forms 1 − β2^t in float32 (1 − 0.999 is off by 1.3e-5

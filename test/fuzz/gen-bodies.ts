@@ -134,6 +134,7 @@ export function genTrain(r: Rand): Generated {
   if (r.bool(0.3)) body.batchSize = r.int(1, 8);
   if (r.bool(0.2)) body.shuffle = r.bool();
   if (r.bool(0.7)) body.seed = r.int(0, 2 ** 32 - 1);
+  if (r.bool(0.3)) body.dtype = r.pick(["float64", "float32"]);
   const split = n >= 2 && r.bool(0.2) ? r.num(0.01, 0.4) : undefined;
   if (split !== undefined) body.validationSplit = split;
   if (r.bool(0.15)) body.initialWeights = genWeights(r, plan);
@@ -208,6 +209,7 @@ export function genGradients(r: Rand): Generated {
         : { method: r.pick(["central", "forward"]), epsilon: r.num(1e-7, 0.01) };
   }
   if (r.bool(0.3)) body.training = r.bool();
+  if (r.bool(0.3)) body.dtype = r.pick(["float64", "float32"]);
   return { route: "/gradients", body, plan };
 }
 

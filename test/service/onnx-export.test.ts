@@ -272,7 +272,7 @@ describe("toOnnx: the file", () => {
       [["", ONNX_OPSET]],
     ]);
     expect([ONNX_OPSET, ONNX_IR_VERSION]).toEqual([18, 8]);
-    expect([m.producerName, m.producerVersion, graph.name]).toEqual(["backprop-service", "0.2.0", "digits"]);
+    expect([m.producerName, m.producerVersion, graph.name]).toEqual(["backprop-service", "0.3.0", "digits"]);
     const dims = (v: pkg.onnx.IValueInfoProto) =>
       v.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue));
     const io = [...graph.input, ...graph.output];

@@ -7,7 +7,8 @@ import {
   encodeTensors,
 } from "../../src/service/store/tensor-codec.js";
 
-const bits = (a: Float64Array) => Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.length));
+const bits = (a: ArrayLike<number> & ArrayBufferView) =>
+  Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.length));
 
 describe("checkpoint blobs", () => {
   it("round-trip named tensors bit for bit (−0, subnormals, NaN payloads, extremes)", () => {

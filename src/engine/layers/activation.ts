@@ -1,5 +1,6 @@
 import { nativeKernels } from "../native.js";
 import type { ActivationName } from "../spec.js";
+import type { Floats } from "../tensor.js";
 import { elementwiseBackward, elementwiseForward } from "./elementwise.js";
 import { ShapePreservingLayer } from "./layer.js";
 
@@ -18,12 +19,7 @@ export function sigmoid(x: number): number {
  * and subtracts the row maximum first, so logits of ±1000 stay finite. The activations of
  * docs/backprop.md §13.1 are in `elementwise.ts`.
  */
-export function activate(
-  activation: ActivationName,
-  x: Float64Array,
-  y: Float64Array,
-  lastAxis: number,
-): void {
+export function activate(activation: ActivationName, x: Floats, y: Floats, lastAxis: number): void {
   const n = x.length;
   switch (activation) {
     case "linear":
@@ -87,11 +83,11 @@ export function needsInput(activation: ActivationName): boolean {
  */
 export function activateBackward(
   activation: ActivationName,
-  y: Float64Array,
-  dy: Float64Array,
-  dx: Float64Array,
+  y: Floats,
+  dy: Floats,
+  dx: Floats,
   lastAxis: number,
-  x?: Float64Array,
+  x?: Floats,
 ): void {
   const n = y.length;
   switch (activation) {
@@ -139,9 +135,9 @@ const ELEMENT_COST: Partial<Record<ActivationName, number>> = { softmax: 3, soft
 export class Activation extends ShapePreservingLayer {
   readonly type = "activation";
   private readonly lastAxis: number;
-  private y: Float64Array = new Float64Array(0);
+  private y: Floats = new Float64Array(0);
   /** The forward input, kept only for the activations that differentiate from it. */
-  private x: Float64Array | undefined;
+  private x: Floats | undefined;
   private readonly keepInput: boolean;
 
   constructor(
@@ -154,7 +150,7 @@ export class Activation extends ShapePreservingLayer {
     this.keepInput = needsInput(activation);
   }
 
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const y = this.out.get(batch);
     activate(this.activation, x, y, this.lastAxis);
     this.y = y;
@@ -162,7 +158,7 @@ export class Activation extends ShapePreservingLayer {
     return y;
   }
 
-  backward(dy: Float64Array, batch: number): Float64Array {
+  backward(dy: Floats, batch: number): Floats {
     const dx = this.dx.get(batch);
     activateBackward(this.activation, this.y, dy, dx, this.lastAxis, this.x);
     return dx;

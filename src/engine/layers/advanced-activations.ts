@@ -1,6 +1,6 @@
 import { EngineError } from "../errors.js";
 import type { EluSpec, LeakyReluSpec, PreluSpec, SoftmaxSpec } from "../spec.js";
-import { formatShape, sizeOf } from "../tensor.js";
+import { type Floats, formatShape, layerFloats, sizeOf } from "../tensor.js";
 import { Activation } from "./activation.js";
 import { elementwiseBackward, elementwiseForward } from "./elementwise.js";
 import { type Layer, NO_INPUT_GRAD, type Param, ShapePreservingLayer } from "./layer.js";
@@ -11,7 +11,7 @@ export const LEAKY_RELU_ALPHA = 0.3;
 /** A parameter-free activation layer with a fixed `alpha`, differentiated from its input. */
 abstract class AlphaActivation extends ShapePreservingLayer {
   /** The last `forward` input. */
-  protected x: Float64Array = new Float64Array(0);
+  protected x: Floats = new Float64Array(0);
 
   constructor(
     name: string,
@@ -29,7 +29,7 @@ abstract class AlphaActivation extends ShapePreservingLayer {
 export class LeakyRelu extends AlphaActivation {
   readonly type = "leakyReLU";
 
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const y = this.out.get(batch);
     const a = this.alpha;
     for (let i = 0; i < y.length; i++) {
@@ -40,7 +40,7 @@ export class LeakyRelu extends AlphaActivation {
     return y;
   }
 
-  backward(dy: Float64Array, batch: number): Float64Array {
+  backward(dy: Floats, batch: number): Floats {
     const dx = this.dx.get(batch);
     const x = this.x;
     const a = this.alpha;
@@ -56,14 +56,14 @@ export class LeakyRelu extends AlphaActivation {
 export class EluLayer extends AlphaActivation {
   readonly type = "elu";
 
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const y = this.out.get(batch);
     elementwiseForward("elu", x, y, this.alpha);
     this.x = x;
     return y;
   }
 
-  backward(dy: Float64Array, batch: number): Float64Array {
+  backward(dy: Floats, batch: number): Floats {
     const dx = this.dx.get(batch);
     elementwiseBackward("elu", this.x, dy, dx, this.alpha);
     return dx;
@@ -86,14 +86,14 @@ export class Prelu extends ShapePreservingLayer {
   readonly alpha: Param;
   /** For each element of one sample, the index of its slope in `alpha`. */
   private readonly slopeOf: Int32Array;
-  private x: Float64Array = new Float64Array(0);
+  private x: Floats = new Float64Array(0);
 
   constructor(name: string, inputShape: number[], sharedAxes: readonly number[] = []) {
     super(name, inputShape);
     const size = sizeOf(inputShape);
     const shape = preluAlphaShape(inputShape, sharedAxes);
     const n = sizeOf(shape);
-    this.alpha = { key: `${name}/alpha`, shape, value: new Float64Array(n), grad: new Float64Array(n) };
+    this.alpha = { key: `${name}/alpha`, shape, value: layerFloats(n), grad: layerFloats(n) };
     this.slopeOf = new Int32Array(size);
     for (let i = 0; i < size; i++) {
       // Row-major coordinates of element i; the slope's index skips the shared axes.
@@ -115,7 +115,7 @@ export class Prelu extends ShapePreservingLayer {
     return [this.alpha];
   }
 
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const y = this.out.get(batch);
     const a = this.alpha.value;
     const slope = this.slopeOf;
@@ -131,7 +131,7 @@ export class Prelu extends ShapePreservingLayer {
     return y;
   }
 
-  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
+  backward(dy: Floats, batch: number, needInputGrad = true): Floats {
     const x = this.x;
     const a = this.alpha.value;
     const g = this.alpha.grad;

@@ -1,6 +1,6 @@
 import { checkInitializer, type InitializerSpec } from "../initializers.js";
 import type { BatchNormalizationSpec } from "../spec.js";
-import { sizeOf } from "../tensor.js";
+import { type Floats, layerFloats, sizeOf } from "../tensor.js";
 import {
   Buffer,
   INFERENCE,
@@ -51,12 +51,12 @@ export class BatchNormalization implements Layer {
   private readonly xhat: Buffer;
   private readonly dx: Buffer;
   /** The statistics the last `forward` normalised with: mean and `1/√(σ² + ε)` per channel. */
-  private readonly mean: Float64Array;
-  private readonly inv: Float64Array;
-  private readonly variance: Float64Array;
+  private readonly mean: Floats;
+  private readonly inv: Floats;
+  private readonly variance: Floats;
   /** Per-channel sums of `dy` and `dy·x̂` in `backward`. */
-  private readonly sumDy: Float64Array;
-  private readonly sumDyXhat: Float64Array;
+  private readonly sumDy: Floats;
+  private readonly sumDyXhat: Floats;
   private mode: LayerMode = INFERENCE;
   /** Whether the last `forward` used the batch's statistics (its backward then differentiates them). */
   private usedBatchStats = false;
@@ -80,18 +80,18 @@ export class BatchNormalization implements Layer {
     const vec = (key: string): Param => ({
       key: `${name}/${key}`,
       shape: [c],
-      value: new Float64Array(c),
-      grad: new Float64Array(c),
+      value: layerFloats(c),
+      grad: layerFloats(c),
     });
     this.gamma = options.scale ? { ...vec("gamma"), initializer: "ones" } : undefined;
     this.beta = options.center ? { ...vec("beta"), initializer: "zeros" } : undefined;
     this.movingMean = { ...vec("moving_mean"), initializer: "zeros" };
     this.movingVariance = { ...vec("moving_variance"), initializer: "ones" };
-    this.mean = new Float64Array(c);
-    this.inv = new Float64Array(c);
-    this.variance = new Float64Array(c);
-    this.sumDy = new Float64Array(c);
-    this.sumDyXhat = new Float64Array(c);
+    this.mean = layerFloats(c);
+    this.inv = layerFloats(c);
+    this.variance = layerFloats(c);
+    this.sumDy = layerFloats(c);
+    this.sumDyXhat = layerFloats(c);
   }
 
   /**
@@ -118,7 +118,7 @@ export class BatchNormalization implements Layer {
   }
 
   /** @param x `[batch, ...shape]` @returns `[batch, ...shape]` */
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const { channelOf, mean, inv, variance, channels: c } = this;
     const size = channelOf.length;
     const eps = this.options.epsilon;
@@ -199,7 +199,7 @@ export class BatchNormalization implements Layer {
    * `(γ/(m·√(σ² + ε)))·(m·dy − Σ dy − x̂·Σ dy·x̂)` (the batch statistics differentiated,
    * docs/backprop.md §19.2), in inference `γ·dy/√(σ² + ε)`.
    */
-  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
+  backward(dy: Floats, batch: number, needInputGrad = true): Floats {
     const { channelOf, inv, sumDy, sumDyXhat, channels: c } = this;
     const size = channelOf.length;
     const xh = this.xhat.get(batch);

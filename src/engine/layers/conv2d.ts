@@ -2,6 +2,7 @@ import { col2im, im2col, type WindowGeometry, windowGeometry } from "../im2col.j
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
 import { type NativeKernels, nativeKernels } from "../native.js";
 import { NativeGeometry } from "../native-conv.js";
+import { type Floats, layerFloats } from "../tensor.js";
 import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
 
 /**
@@ -35,9 +36,9 @@ export class Conv2d implements Layer {
   private readonly dColsBuffer: Buffer;
   private readonly out: Buffer;
   private readonly dx: Buffer;
-  private cols: Float64Array = new Float64Array(0);
+  private cols: Floats = new Float64Array(0);
   /** The forward input, kept for the native backward pass (which reads X instead of the columns). */
-  private x: Float64Array = new Float64Array(0);
+  private x: Floats = new Float64Array(0);
   /** Whether the last forward pass ran natively (and so left `cols` unfilled). */
   private ranNative = false;
   private readonly nativeGeometry: NativeGeometry;
@@ -64,8 +65,8 @@ export class Conv2d implements Layer {
     this.kernel = {
       key: `${name}/kernel`,
       shape: [kH, kW, inC, filters],
-      value: new Float64Array(rowLen * filters),
-      grad: new Float64Array(rowLen * filters),
+      value: layerFloats(rowLen * filters),
+      grad: layerFloats(rowLen * filters),
       // Keras' conv fans: every output sees kH·kW·inC inputs, every input feeds kH·kW·filters outputs.
       fans: { fanIn: rowLen, fanOut: kH * kW * filters },
     };
@@ -73,8 +74,8 @@ export class Conv2d implements Layer {
       ? {
           key: `${name}/bias`,
           shape: [filters],
-          value: new Float64Array(filters),
-          grad: new Float64Array(filters),
+          value: layerFloats(filters),
+          grad: layerFloats(filters),
         }
       : undefined;
     this.identityCols =
@@ -102,7 +103,7 @@ export class Conv2d implements Layer {
   }
 
   /** @param x `[batch, inH, inW, inC]` @returns `[batch, outH, outW, filters]` */
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const g = this.geometry;
     const rows = batch * g.outH * g.outW;
     const native = nativeKernels();
@@ -133,7 +134,7 @@ export class Conv2d implements Layer {
   }
 
   /** @param dy `[batch, outH, outW, filters]` @returns `∂L/∂X` `[batch, inH, inW, inC]` */
-  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
+  backward(dy: Floats, batch: number, needInputGrad = true): Floats {
     const g = this.geometry;
     const rows = batch * g.outH * g.outW;
     const rowLen = g.kH * g.kW * g.channels;
@@ -174,12 +175,7 @@ export class Conv2d implements Layer {
   }
 
   /** `backward` on the native kernels: the same sums in the same order, read from X. */
-  private backwardNative(
-    native: NativeKernels,
-    dy: Float64Array,
-    batch: number,
-    needInputGrad: boolean,
-  ): Float64Array {
+  private backwardNative(native: NativeKernels, dy: Floats, batch: number, needInputGrad: boolean): Floats {
     const geometry = this.nativeGeometry.setBatch(batch);
     native.convFilterGrad!(geometry, this.x, dy, this.kernel.grad);
     if (this.bias) native.convBiasGrad!(geometry, dy, this.bias.grad);

@@ -1,4 +1,5 @@
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
+import { type Floats, layerFloats } from "../tensor.js";
 import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
 
 /**
@@ -15,7 +16,7 @@ export class Dense implements Layer {
   readonly bias: Param | undefined;
   private readonly out: Buffer;
   private readonly dx: Buffer;
-  private x: Float64Array = new Float64Array(0);
+  private x: Floats = new Float64Array(0);
 
   constructor(
     readonly name: string,
@@ -31,12 +32,12 @@ export class Dense implements Layer {
     this.kernel = {
       key: `${name}/kernel`,
       shape: [inSize, units],
-      value: new Float64Array(inSize * units),
-      grad: new Float64Array(inSize * units),
+      value: layerFloats(inSize * units),
+      grad: layerFloats(inSize * units),
       fans: { fanIn: inSize, fanOut: units },
     };
     this.bias = useBias
-      ? { key: `${name}/bias`, shape: [units], value: new Float64Array(units), grad: new Float64Array(units) }
+      ? { key: `${name}/bias`, shape: [units], value: layerFloats(units), grad: layerFloats(units) }
       : undefined;
     this.out = new Buffer(units);
     this.dx = new Buffer(inSize);
@@ -46,14 +47,14 @@ export class Dense implements Layer {
     return this.bias ? [this.kernel, this.bias] : [this.kernel];
   }
 
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     this.x = x;
     const y = this.out.get(batch);
     matmul(x, this.kernel.value, y, batch, this.inputShape[0]!, this.units, this.bias?.value);
     return y;
   }
 
-  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
+  backward(dy: Floats, batch: number, needInputGrad = true): Floats {
     const inSize = this.inputShape[0]!;
     const units = this.units;
     // ∂L/∂W += Xᵀ·∂L/∂Y (docs/backprop.md §4.2)

@@ -1,7 +1,7 @@
 import { EngineError } from "../errors.js";
 import { Rng } from "../rng.js";
 import type { DropoutSpec } from "../spec.js";
-import { formatShape, sizeOf } from "../tensor.js";
+import { type Floats, formatShape, sizeOf } from "../tensor.js";
 import { Buffer, INFERENCE, type Layer, type LayerMode, type Param, type SampleValues } from "./layer.js";
 
 /**
@@ -57,7 +57,7 @@ export class Dropout implements Layer {
   private readonly maskBuffer: Buffer;
   private readonly noise: Buffer;
   /** The mask of the last training forward, `[batch, ...inputShape]`; empty before the first. */
-  private mask: Float64Array = new Float64Array(0);
+  private mask: Floats = new Float64Array(0);
   /** Whether the last forward applied `mask` (training with rate > 0) rather than the identity. */
   private masked = false;
 
@@ -100,7 +100,7 @@ export class Dropout implements Layer {
     this.out = new Buffer(size);
     this.dx = new Buffer(size);
     this.maskBuffer = new Buffer(size);
-    this.noise = new Buffer(this.noiseSize);
+    this.noise = new Buffer(this.noiseSize, "float64");
     this.rng = new Rng(seed ?? dropoutSeed(0, index));
   }
 
@@ -121,12 +121,12 @@ export class Dropout implements Layer {
    * The mask the last training forward applied, `[batch, ...inputShape]`: 0 for a dropped unit,
    * `1/(1 − rate)` for a kept one (all `1` when `rate` is 0); undefined before any.
    */
-  lastMask(): Float64Array | undefined {
+  lastMask(): Floats | undefined {
     return this.mask.length > 0 ? this.mask : undefined;
   }
 
   /** @param x `[batch, ...inputShape]` @returns `[batch, ...inputShape]` */
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const { mode, rate } = this;
     if (!mode.training || rate === 0) {
       this.masked = false;
@@ -143,7 +143,7 @@ export class Dropout implements Layer {
   }
 
   /** @param dy `[batch, ...inputShape]` @returns `∂L/∂X = dy ⊙ mask`, or `dy` itself where the forward was the identity. */
-  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
+  backward(dy: Floats, batch: number, needInputGrad = true): Floats {
     if (!this.masked || !needInputGrad) return dy;
     const dx = this.dx.get(batch);
     const m = this.mask;

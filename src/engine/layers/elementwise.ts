@@ -1,3 +1,4 @@
+import type { Floats } from "../tensor.js";
 /**
  * The element-wise activations beyond the textbook five, as tfjs-layers defines them
  * (docs/backprop.md §13.1): forward `y = f(x)` and backward `dx = dy · f'(x)`, plain loops over
@@ -87,7 +88,7 @@ export function normalCdf(x: number): number {
  * `y = f(x)` element-wise (docs/backprop.md §13.1). `alpha` is elu's (tfjs' activation uses 1).
  * NaN stays NaN.
  */
-export function elementwiseForward(name: ElementwiseName, x: Float64Array, y: Float64Array, alpha = 1): void {
+export function elementwiseForward(name: ElementwiseName, x: Floats, y: Floats, alpha = 1): void {
   const n = x.length;
   switch (name) {
     case "elu":
@@ -151,9 +152,9 @@ export function elementwiseForward(name: ElementwiseName, x: Float64Array, y: Fl
  */
 export function elementwiseBackward(
   name: ElementwiseName,
-  x: Float64Array,
-  dy: Float64Array,
-  dx: Float64Array,
+  x: Floats,
+  dy: Floats,
+  dx: Floats,
   alpha = 1,
 ): void {
   const n = x.length;

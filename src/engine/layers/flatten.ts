@@ -1,4 +1,4 @@
-import { sizeOf } from "../tensor.js";
+import { type Floats, sizeOf } from "../tensor.js";
 import type { Layer, Param, SampleValues } from "./layer.js";
 
 /** Reshapes `[batch, ...shape]` to `[batch, size(shape)]`; row-major data is unchanged. */
@@ -17,10 +17,10 @@ export class Flatten implements Layer {
   params(): Param[] {
     return [];
   }
-  forward(x: Float64Array): Float64Array {
+  forward(x: Floats): Floats {
     return x;
   }
-  backward(dy: Float64Array): Float64Array {
+  backward(dy: Floats): Floats {
     return dy;
   }
 }

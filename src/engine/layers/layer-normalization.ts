@@ -1,6 +1,6 @@
 import { EngineError } from "../errors.js";
 import type { LayerNormalizationSpec } from "../spec.js";
-import { formatShape, sizeOf } from "../tensor.js";
+import { type Floats, formatShape, layerFloats, sizeOf } from "../tensor.js";
 import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
 import { axisError, checkNormalizationNumbers, indexAlong, sampleAxis } from "./normalization.js";
 
@@ -35,8 +35,8 @@ export class LayerNormalization implements Layer {
   private readonly mean: Buffer;
   private readonly inv: Buffer;
   /** Per group of one sample: sums of `g` and `g·x̂` in `backward`. */
-  private readonly sumG: Float64Array;
-  private readonly sumGXhat: Float64Array;
+  private readonly sumG: Floats;
+  private readonly sumGXhat: Floats;
 
   /**
    * @param axes sorted, distinct indices into `inputShape`.
@@ -64,14 +64,14 @@ export class LayerNormalization implements Layer {
     this.dx = new Buffer(size);
     this.mean = new Buffer(this.groups);
     this.inv = new Buffer(this.groups);
-    this.sumG = new Float64Array(this.groups);
-    this.sumGXhat = new Float64Array(this.groups);
+    this.sumG = layerFloats(this.groups);
+    this.sumGXhat = layerFloats(this.groups);
     const n = this.groupSize;
     const param = (key: string, initializer: "ones" | "zeros"): Param => ({
       key: `${name}/${key}`,
       shape: [...paramShape],
-      value: new Float64Array(n),
-      grad: new Float64Array(n),
+      value: layerFloats(n),
+      grad: layerFloats(n),
       initializer,
     });
     this.gamma = scale ? param("gamma", "ones") : undefined;
@@ -84,7 +84,7 @@ export class LayerNormalization implements Layer {
   }
 
   /** @param x `[batch, ...shape]` @returns `[batch, ...shape]` */
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const { groupOf, paramOf, groups, groupSize: n } = this;
     const size = groupOf.length;
     const mean = this.mean.get(batch);
@@ -122,7 +122,7 @@ export class LayerNormalization implements Layer {
     return y;
   }
 
-  backward(dy: Float64Array, batch: number, needInputGrad = true): Float64Array {
+  backward(dy: Floats, batch: number, needInputGrad = true): Floats {
     const { groupOf, paramOf, groups, groupSize: n, sumG, sumGXhat } = this;
     const size = groupOf.length;
     const xh = this.xhat.get(batch);

@@ -1,6 +1,6 @@
 import type { InitializerSpec } from "../initializers.js";
 import type { ConstraintSpec, RegularizerName, RegularizerSpec } from "../regularizers.js";
-import { sizeOf } from "../tensor.js";
+import { buildingDtype, type Dtype, type Floats, floats, sizeOf } from "../tensor.js";
 
 /**
  * A trainable parameter: its value and the gradient accumulated into it, two arrays of the
@@ -10,8 +10,8 @@ import { sizeOf } from "../tensor.js";
 export interface Param {
   key: string;
   shape: number[];
-  value: Float64Array;
-  grad: Float64Array;
+  value: Floats;
+  grad: Floats;
   /** Fan-in and fan-out, for Glorot initialisation; absent for biases and prelu's alpha (zeros). */
   fans?: { fanIn: number; fanOut: number };
   /** How it starts (default: Glorot-uniform with `fans`, zeros without); see `initializeParams`. */
@@ -53,7 +53,7 @@ export interface Layer {
   readonly sampleValues: SampleValues;
   params(): Param[];
   /** @param x `[batch, ...inputShape]` @returns `[batch, ...outputShape]` */
-  forward(x: Float64Array, batch: number): Float64Array;
+  forward(x: Floats, batch: number): Floats;
   /**
    * @param dy `∂L/∂Y`, `[batch, ...outputShape]` @returns `∂L/∂X`, `[batch, ...inputShape]`
    * @param needInputGrad default true; false when nothing reads `∂L/∂X` (the model's first layer
@@ -61,7 +61,7 @@ export interface Layer {
    *   gradients and returns `NO_INPUT_GRAD`. For the first dense or conv layer that skips a
    *   product as large as the one giving `∂L/∂W` (and conv's col2im).
    */
-  backward(dy: Float64Array, batch: number, needInputGrad?: boolean): Float64Array;
+  backward(dy: Floats, batch: number, needInputGrad?: boolean): Floats;
   /**
    * Only for layers that behave differently in training and inference (dropout, batch
    * normalisation): how the next `forward` calls run. `Model.setMode` calls it; a layer without
@@ -114,18 +114,28 @@ export interface SampleValues {
 export const NO_INPUT_GRAD = new Float64Array(0);
 
 /**
- * A reusable buffer of `batch · size` doubles: grows when a larger batch arrives, and hands
+ * A reusable buffer of `batch · size` values: grows when a larger batch arrives, and hands
  * out a view of exactly the needed length otherwise, so the training loop does not allocate.
  */
 export class Buffer {
-  private store = new Float64Array(0);
+  private store: Floats;
   /** The last view handed out, reused while the batch size stays the same (no allocation per step). */
-  private view = this.store;
-  constructor(private readonly size: number) {}
-  get(batch: number): Float64Array {
+  private view: Floats;
+  /**
+   * @param dtype of the values held: by default that of the model being built (`layerFloats`,
+   *   docs/precision.md); float64 for what must stay exact whatever the run's dtype (indices).
+   */
+  constructor(
+    private readonly size: number,
+    private readonly dtype: Dtype = buildingDtype(),
+  ) {
+    this.store = floats(dtype, 0);
+    this.view = this.store;
+  }
+  get(batch: number): Floats {
     const n = batch * this.size;
     if (this.view.length === n) return this.view;
-    if (this.store.length < n) this.store = new Float64Array(n);
+    if (this.store.length < n) this.store = floats(this.dtype, n);
     this.view = this.store.length === n ? this.store : this.store.subarray(0, n);
     return this.view;
   }
@@ -164,6 +174,6 @@ export abstract class ShapePreservingLayer implements Layer {
     return [];
   }
 
-  abstract forward(x: Float64Array, batch: number): Float64Array;
-  abstract backward(dy: Float64Array, batch: number, needInputGrad?: boolean): Float64Array;
+  abstract forward(x: Floats, batch: number): Floats;
+  abstract backward(dy: Floats, batch: number, needInputGrad?: boolean): Floats;
 }

@@ -1,6 +1,7 @@
 import { type WindowGeometry, windowGeometry } from "../im2col.js";
 import { nativeKernels } from "../native.js";
 import { NativeGeometry } from "../native-conv.js";
+import type { Floats } from "../tensor.js";
 import { Buffer, type Layer, type Param, type SampleValues } from "./layer.js";
 
 /**
@@ -69,8 +70,8 @@ abstract class Pooling2d implements Layer {
     return [];
   }
 
-  abstract forward(x: Float64Array, batch: number): Float64Array;
-  abstract backward(dy: Float64Array, batch: number): Float64Array;
+  abstract forward(x: Floats, batch: number): Floats;
+  abstract backward(dy: Floats, batch: number): Floats;
 }
 
 /**
@@ -83,6 +84,7 @@ export class MaxPooling2d extends Pooling2d {
   readonly type: string = "maxPooling2d";
   /** Flat X index of each output's maximum (integers, exact in a double). */
   private readonly argmax: Buffer;
+  /** Always float64 (indices), whatever the run's dtype. */
   private arg: Float64Array = new Float64Array(0);
   private readonly nativeGeometry: NativeGeometry;
 
@@ -97,15 +99,15 @@ export class MaxPooling2d extends Pooling2d {
     super(name, inputShape, poolSize, strides, padding, flat);
     const { outH, outW, channels } = this.geometry;
     const outSize = outH * outW * channels;
-    this.argmax = new Buffer(outSize);
+    this.argmax = new Buffer(outSize, "float64");
     this.sampleValues = { ...this.sampleValues, forward: this.sampleValues.forward + outSize };
     this.nativeGeometry = new NativeGeometry(this.geometry, channels);
   }
 
   /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const y = this.out.get(batch);
-    const arg = this.argmax.get(batch);
+    const arg = this.argmax.get(batch) as Float64Array;
     this.arg = arg;
     // Natively (native/conv.cc): the same scan, comparisons and ties.
     const native = nativeKernels();
@@ -150,7 +152,7 @@ export class MaxPooling2d extends Pooling2d {
   }
 
   /** `∂L/∂X[argmax] += ∂L/∂Y`, 0 elsewhere. @returns `[batch, inH, inW, C]` */
-  backward(dy: Float64Array, batch: number): Float64Array {
+  backward(dy: Floats, batch: number): Floats {
     const dx = this.dx.get(batch);
     const arg = this.arg;
     const native = nativeKernels();
@@ -176,7 +178,7 @@ export class AveragePooling2d extends Pooling2d {
   readonly type: string = "averagePooling2d";
 
   /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const y = this.out.get(batch);
     const { inH, inW, channels: c, outH, outW } = this.geometry;
     let o = 0;
@@ -203,7 +205,7 @@ export class AveragePooling2d extends Pooling2d {
   }
 
   /** `∂L/∂X[cell] += ∂L/∂Y / count` for each window containing the cell. @returns `[batch, inH, inW, C]` */
-  backward(dy: Float64Array, batch: number): Float64Array {
+  backward(dy: Floats, batch: number): Floats {
     const dx = this.dx.get(batch);
     dx.fill(0);
     const { inH, inW, channels: c, outH, outW } = this.geometry;

@@ -1,3 +1,4 @@
+import type { Floats } from "../tensor.js";
 import type { Layer, Param, SampleValues } from "./layer.js";
 
 /**
@@ -18,10 +19,10 @@ export class Reshape implements Layer {
   params(): Param[] {
     return [];
   }
-  forward(x: Float64Array): Float64Array {
+  forward(x: Floats): Floats {
     return x;
   }
-  backward(dy: Float64Array): Float64Array {
+  backward(dy: Floats): Floats {
     return dy;
   }
 }

@@ -1,3 +1,4 @@
+import type { Floats } from "../tensor.js";
 import { Buffer, type Layer, type Param, type SampleValues } from "./layer.js";
 
 /** Rows added above and below, columns left and right: `[[top, bottom], [left, right]]`. */
@@ -38,7 +39,7 @@ export class ZeroPadding2d implements Layer {
   }
 
   /** @param x `[batch, h, w, C]` @returns `[batch, outH, outW, C]` */
-  forward(x: Float64Array, batch: number): Float64Array {
+  forward(x: Floats, batch: number): Floats {
     const y = this.out.get(batch);
     y.fill(0);
     this.copy(x, y, batch, true);
@@ -46,14 +47,14 @@ export class ZeroPadding2d implements Layer {
   }
 
   /** `∂L/∂X[b, i, j, c] = ∂L/∂Y[b, top + i, left + j, c]`. @returns `[batch, h, w, C]` */
-  backward(dy: Float64Array, batch: number): Float64Array {
+  backward(dy: Floats, batch: number): Floats {
     const dx = this.dx.get(batch);
     this.copy(dx, dy, batch, false);
     return dx;
   }
 
   /** Copies each input row between the small array and its place in the padded one, either way. */
-  private copy(small: Float64Array, padded: Float64Array, batch: number, intoPadded: boolean): void {
+  private copy(small: Floats, padded: Floats, batch: number, intoPadded: boolean): void {
     const [h, w, c] = this.inputShape as [number, number, number];
     const [outH, outW] = this.outputShape as [number, number];
     const top = this.padding[0][0];

@@ -1,4 +1,5 @@
 import { sigmoid } from "../layers/activation.js";
+import type { Floats } from "../tensor.js";
 import { EPSILON, type LossFunction } from "./kind.js";
 
 /**
@@ -47,15 +48,7 @@ export const softmaxCrossentropy: LossFunction = (kind, pred, t, batch, k, grad,
 };
 
 /** Target j of sample r: one-hot of the label when sparse, smoothed when s > 0. */
-function target(
-  sparse: boolean,
-  t: Float64Array,
-  r: number,
-  o: number,
-  j: number,
-  k: number,
-  s: number,
-): number {
+function target(sparse: boolean, t: Floats, r: number, o: number, j: number, k: number, s: number): number {
   const tj = sparse ? (j === t[r] ? 1 : 0) : t[o + j]!;
   return s === 0 ? tj : tj * (1 - s) + s / k;
 }

@@ -1,3 +1,4 @@
+import type { Floats } from "../tensor.js";
 import { EPSILON, type LossFunction } from "./kind.js";
 
 /**
@@ -103,7 +104,7 @@ export const elementwiseLoss: LossFunction = (kind, pred, t, batch, k, grad, gra
 };
 
 /** Whether every target is 0 or 1 (then the hinges read them as −1 and 1, as Keras). */
-export function isBinary(t: Float64Array, n: number): boolean {
+export function isBinary(t: Floats, n: number): boolean {
   for (let i = 0; i < n; i++) if (t[i] !== 0 && t[i] !== 1) return false;
   return true;
 }

@@ -1,6 +1,6 @@
 import { EngineError } from "../errors.js";
 import type { LossName, LossSpec } from "../spec.js";
-import { formatShape } from "../tensor.js";
+import { type Floats, formatShape } from "../tensor.js";
 import { resolveLoss } from "./options.js";
 
 /**
@@ -29,11 +29,11 @@ export interface LossKind {
  */
 export type LossFunction = (
   kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
+  pred: Floats,
+  t: Floats,
   batch: number,
   k: number,
-  grad: Float64Array | null,
+  grad: Floats | null,
   gradScale: number,
 ) => number;
 

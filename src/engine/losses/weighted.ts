@@ -1,4 +1,5 @@
 import { lossAndGrad } from "../losses.js";
+import type { Floats } from "../tensor.js";
 import type { LossKind } from "./kind.js";
 
 /** One sample's prediction, target and gradient, copied in and out (views would cost an allocation each). */
@@ -17,13 +18,13 @@ const rows = { pred: new Float64Array(0), t: new Float64Array(0), grad: new Floa
  */
 export function weightedLossAndGrad(
   kind: LossKind,
-  pred: Float64Array,
-  t: Float64Array,
+  pred: Floats,
+  t: Floats,
   batch: number,
   k: number,
-  grad: Float64Array | null,
+  grad: Floats | null,
   gradScale: number,
-  w: Float64Array,
+  w: Floats,
 ): number {
   const ts = t.length / batch;
   if (rows.pred.length < k) {

@@ -1,4 +1,5 @@
 import type { LossSpec } from "../spec.js";
+import type { Floats } from "../tensor.js";
 import { exactAuc } from "./auc.js";
 import { argmax, classCount, type Decision, decisionOf } from "./classes.js";
 import type { ExtraMetric, MetricName } from "./names.js";
@@ -26,18 +27,18 @@ import type { ExtraMetric, MetricName } from "./names.js";
 export class MetricAccumulator {
   private readonly decision: Decision | undefined;
   private readonly classes: number;
-  private readonly cm: Float64Array;
+  private readonly cm: Floats;
   private readonly wantAuc: boolean;
-  private readonly scores: Float64Array;
+  private readonly scores: Floats;
   private readonly truth: Int32Array;
   private seen = 0;
   private sumAbs = 0;
   /** Σe² as `sqScale² · sqSum` (LAPACK's dnrm2 update), so RMSE stays finite for errors near 1e308. */
   private sqScale = 0;
   private sqSum = 0;
-  private readonly colMean: Float64Array;
-  private readonly colM2: Float64Array;
-  private readonly colRes: Float64Array;
+  private readonly colMean: Floats;
+  private readonly colM2: Floats;
+  private readonly colRes: Floats;
 
   /**
    * @param loss the model's loss (its decision rule, see `decisionOf`).
@@ -80,7 +81,7 @@ export class MetricAccumulator {
    * @param out the model's output `[batch, k]` (probabilities, or logits with `fromLogits`).
    * @param t targets `[batch, k]`, or labels `[batch]` for the sparse loss.
    */
-  add(out: Float64Array, t: Float64Array, batch: number): void {
+  add(out: Floats, t: Floats, batch: number): void {
     const { decision } = this;
     if (!decision) this.addRegression(out, t, batch);
     else if (decision.mode === "binary") this.addBinary(decision, out, t, batch);
@@ -88,7 +89,7 @@ export class MetricAccumulator {
     this.seen += batch;
   }
 
-  private addBinary(d: Decision, out: Float64Array, t: Float64Array, batch: number): void {
+  private addBinary(d: Decision, out: Floats, t: Floats, batch: number): void {
     const { k, cm } = this;
     const base = this.seen * k;
     for (let i = 0; i < batch * k; i++) {
@@ -102,7 +103,7 @@ export class MetricAccumulator {
     }
   }
 
-  private addMulticlass(d: Decision, out: Float64Array, t: Float64Array, batch: number): void {
+  private addMulticlass(d: Decision, out: Floats, t: Floats, batch: number): void {
     const { k, cm, classes } = this;
     for (let r = 0; r < batch; r++) {
       const o = r * k;
@@ -122,7 +123,7 @@ export class MetricAccumulator {
     }
   }
 
-  private addRegression(out: Float64Array, t: Float64Array, batch: number): void {
+  private addRegression(out: Floats, t: Floats, batch: number): void {
     const { k, colMean, colM2, colRes } = this;
     for (let r = 0; r < batch; r++) {
       const count = this.seen + r + 1;

@@ -1,3 +1,4 @@
+import type { Floats } from "../tensor.js";
 /**
  * The exact area under the ROC curve of `count` scores (docs/backprop.md §20.3): the trapezoid
  * rule over every distinct threshold, which equals the Mann–Whitney rank statistic
@@ -10,7 +11,7 @@
  * @returns the AUC in [0, 1], or `null` when there are no positives or no negatives (undefined).
  */
 export function exactAuc(
-  scores: Float64Array,
+  scores: Floats,
   positive: ArrayLike<number>,
   count: number,
   offset = 0,

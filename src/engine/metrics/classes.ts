@@ -1,5 +1,6 @@
 import { lossName, resolveLoss } from "../losses/options.js";
 import type { LossSpec } from "../spec.js";
+import type { Floats } from "../tensor.js";
 
 /**
  * How a classifier's output is read as decisions (docs/backprop.md §20.3):
@@ -67,7 +68,7 @@ export function decisionOf(loss: LossSpec, k: number): Decision | undefined {
 }
 
 /** Index of the largest of `a[offset … offset + k)`, the first on a tie. */
-export function argmax(a: Float64Array, offset: number, k: number): number {
+export function argmax(a: Floats, offset: number, k: number): number {
   let best = 0;
   for (let j = 1; j < k; j++) if (a[offset + j]! > a[offset + best]!) best = j;
   return best;
@@ -79,7 +80,7 @@ export function argmax(a: Float64Array, offset: number, k: number): number {
  * unit 1 when the target is above `targetThreshold` (0.5; 0 for the hinges' −1/1), else 0.
  * @param t targets `[batch, k]`, or labels `[batch]` when `decision.labels`.
  */
-export function targetClass(decision: Decision, t: Float64Array, r: number, k: number): number {
+export function targetClass(decision: Decision, t: Floats, r: number, k: number): number {
   if (decision.labels) return t[r]!;
   if (k === 1) return t[r]! > decision.targetThreshold ? 1 : 0;
   return argmax(t, r * k, k);

@@ -1,6 +1,7 @@
 import type { Param } from "../layers/layer.js";
 import type { Schedule } from "../schedules.js";
 import type { AdamaxSpec, AdamSpec, AdamwSpec, NadamSpec } from "../spec.js";
+import type { Floats } from "../tensor.js";
 import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
 
 /**
@@ -8,7 +9,7 @@ import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
  * 1e-7, as Keras and tfjs) and the first moment m, zeros at first.
  */
 abstract class AdamFamily extends StepOptimizer {
-  protected readonly m: Float64Array[];
+  protected readonly m: Floats[];
   protected readonly beta1: number;
   protected readonly beta2: number;
   protected readonly epsilon: number;
@@ -41,7 +42,7 @@ export class Adam extends AdamFamily {
     this.decay = spec.type === "adamw" ? (spec.weightDecay ?? 0.004) : 0;
   }
 
-  protected update(k: number, lr: number, t: number, keep: Float64Array): number {
+  protected update(k: number, lr: number, t: number, keep: Floats): number {
     const { beta1: b1, beta2: b2, epsilon: eps, decay } = this;
     const c1 = 1 - b1 ** t;
     const c2 = 1 - b2 ** t;
@@ -78,7 +79,7 @@ export class Adam extends AdamFamily {
     return flags(gCheck, vCheck, wCheck);
   }
 
-  protected slotArrays(): Partial<Record<SlotName, Float64Array[]>> {
+  protected slotArrays(): Partial<Record<SlotName, Floats[]>> {
     return { m: this.m, v: this.v };
   }
 }
@@ -91,7 +92,7 @@ export class Adamax extends AdamFamily {
   readonly type = "adamax";
   private readonly u = zerosLike(this.params);
 
-  protected update(k: number, lr: number, t: number, keep: Float64Array): number {
+  protected update(k: number, lr: number, t: number, keep: Floats): number {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const rate = -lr / (1 - b1 ** t);
     const m = this.m[k]!;
@@ -114,7 +115,7 @@ export class Adamax extends AdamFamily {
     return flags(gCheck, 0, wCheck);
   }
 
-  protected slotArrays(): Partial<Record<SlotName, Float64Array[]>> {
+  protected slotArrays(): Partial<Record<SlotName, Floats[]>> {
     return { m: this.m, u: this.u };
   }
 }
@@ -156,7 +157,7 @@ export class Nadam extends AdamFamily {
     this.c2 = 1 - this.beta2 ** t;
   }
 
-  protected update(k: number, lr: number, _t: number, keep: Float64Array): number {
+  protected update(k: number, lr: number, _t: number, keep: Floats): number {
     const { beta1: b1, beta2: b2, epsilon: eps, muT, muNext, c2 } = this;
     const c1 = 1 - this.product;
     const c1Next = 1 - this.product * muNext;
@@ -184,7 +185,7 @@ export class Nadam extends AdamFamily {
     return flags(gCheck, vCheck, wCheck);
   }
 
-  protected slotArrays(): Partial<Record<SlotName, Float64Array[]>> {
+  protected slotArrays(): Partial<Record<SlotName, Floats[]>> {
     return { m: this.m, v: this.v };
   }
 }

@@ -1,6 +1,7 @@
 import type { Param } from "../layers/layer.js";
 import type { Schedule } from "../schedules.js";
 import type { AdadeltaSpec, AdagradSpec, RmspropSpec } from "../spec.js";
+import type { Floats } from "../tensor.js";
 import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
 
 /**
@@ -12,9 +13,9 @@ import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
 export class Rmsprop extends StepOptimizer {
   readonly type = "rmsprop";
   override readonly momentName = "the mean square ms";
-  private readonly meanSquare: Float64Array[];
-  private readonly meanGradient: Float64Array[];
-  private readonly moment: Float64Array[];
+  private readonly meanSquare: Floats[];
+  private readonly meanGradient: Floats[];
+  private readonly moment: Floats[];
   private readonly rho: number;
   private readonly mu: number;
   private readonly epsilon: number;
@@ -31,7 +32,7 @@ export class Rmsprop extends StepOptimizer {
     this.moment = this.mu !== 0 ? zerosLike(params) : [];
   }
 
-  protected update(k: number, lr: number, _t: number, keep: Float64Array): number {
+  protected update(k: number, lr: number, _t: number, keep: Floats): number {
     const { rho, mu, epsilon: eps, centered } = this;
     const ms = this.meanSquare[k]!;
     const mg = this.meanGradient[k];
@@ -69,7 +70,7 @@ export class Rmsprop extends StepOptimizer {
     return flags(gCheck, sCheck, wCheck);
   }
 
-  protected slotArrays(): Partial<Record<SlotName, Float64Array[]>> {
+  protected slotArrays(): Partial<Record<SlotName, Floats[]>> {
     return {
       meanSquare: this.meanSquare,
       ...(this.mu !== 0 ? { momentum: this.moment } : {}),
@@ -85,7 +86,7 @@ export class Rmsprop extends StepOptimizer {
 export class Adagrad extends StepOptimizer {
   readonly type = "adagrad";
   override readonly momentName = "the accumulated squared gradient";
-  private readonly accumulator: Float64Array[];
+  private readonly accumulator: Floats[];
   private readonly epsilon: number;
 
   constructor(params: Param[], rate: Schedule, spec: AdagradSpec) {
@@ -94,7 +95,7 @@ export class Adagrad extends StepOptimizer {
     this.accumulator = zerosLike(params, spec.initialAccumulatorValue ?? 0.1);
   }
 
-  protected update(k: number, lr: number, _t: number, keep: Float64Array): number {
+  protected update(k: number, lr: number, _t: number, keep: Floats): number {
     const eps = this.epsilon;
     const a = this.accumulator[k]!;
     const w = this.params[k]!.value;
@@ -116,7 +117,7 @@ export class Adagrad extends StepOptimizer {
     return flags(gCheck, aCheck, wCheck);
   }
 
-  protected slotArrays(): Partial<Record<SlotName, Float64Array[]>> {
+  protected slotArrays(): Partial<Record<SlotName, Floats[]>> {
     return { accumulator: this.accumulator };
   }
 }
@@ -129,8 +130,8 @@ export class Adagrad extends StepOptimizer {
 export class Adadelta extends StepOptimizer {
   readonly type = "adadelta";
   override readonly momentName = "the running mean of g²";
-  private readonly accumulatedGrad: Float64Array[];
-  private readonly accumulatedUpdate: Float64Array[];
+  private readonly accumulatedGrad: Floats[];
+  private readonly accumulatedUpdate: Floats[];
   private readonly rho: number;
   private readonly epsilon: number;
 
@@ -142,7 +143,7 @@ export class Adadelta extends StepOptimizer {
     this.accumulatedUpdate = zerosLike(params);
   }
 
-  protected update(k: number, lr: number, _t: number, keep: Float64Array): number {
+  protected update(k: number, lr: number, _t: number, keep: Floats): number {
     const { rho, epsilon: eps } = this;
     const eg = this.accumulatedGrad[k]!;
     const eu = this.accumulatedUpdate[k]!;
@@ -167,7 +168,7 @@ export class Adadelta extends StepOptimizer {
     return flags(gCheck, aCheck, wCheck);
   }
 
-  protected slotArrays(): Partial<Record<SlotName, Float64Array[]>> {
+  protected slotArrays(): Partial<Record<SlotName, Floats[]>> {
     return { accumulatedGrad: this.accumulatedGrad, accumulatedUpdate: this.accumulatedUpdate };
   }
 }

@@ -1,7 +1,7 @@
 import type { Param } from "../layers/layer.js";
 import type { Schedule } from "../schedules.js";
 import type { GradientClipping, GradientOptimizerSpec } from "../spec.js";
-import type { NamedTensors } from "../tensor.js";
+import { type Floats, floatsLike, type NamedTensors } from "../tensor.js";
 import type { OptimizerState } from "../types.js";
 import { type Clipping, clipGradients, makeClipping } from "./clipping.js";
 
@@ -57,7 +57,7 @@ export interface Optimizer {
    *   step, so the caller can undo a failed one.
    * @returns null, or what went wrong (the step has then been applied, and must be undone).
    */
-  step(before: Float64Array[]): StepFault | null;
+  step(before: Floats[]): StepFault | null;
   /** Copies of the per-parameter arrays, keyed and shaped as the weights. */
   slots(): OptimizerSlots;
   /** Loads arrays checked by `checkOptimizerState`. */
@@ -86,9 +86,9 @@ export abstract class StepOptimizer implements Optimizer {
   readonly momentName: string = "its squared-gradient accumulator";
   iterations = 0;
   /** The gradient each update steps along: `Param.grad`, or its clipped copy. */
-  protected readonly grads: Float64Array[];
+  protected readonly grads: Floats[];
   private readonly clipping: Clipping | undefined;
-  private readonly raw: Float64Array[];
+  private readonly raw: Floats[];
 
   constructor(
     protected readonly params: Param[],
@@ -97,12 +97,10 @@ export abstract class StepOptimizer implements Optimizer {
   ) {
     this.clipping = makeClipping(clip);
     this.raw = params.map((p) => p.grad);
-    this.grads = this.clipping
-      ? params.map((p) => new Float64Array(p.value.length))
-      : params.map((p) => p.grad);
+    this.grads = this.clipping ? params.map((p) => floatsLike(p.value)) : params.map((p) => p.grad);
   }
 
-  step(before: Float64Array[]): StepFault | null {
+  step(before: Floats[]): StepFault | null {
     const lr = this.rate(this.iterations);
     const t = ++this.iterations;
     let badGrad = this.clipping ? clipGradients(this.clipping, this.raw, this.grads) : -1;
@@ -129,10 +127,10 @@ export abstract class StepOptimizer implements Optimizer {
    * Updates parameter `k` along `this.grads[k]` at rate `lr`, copying its old values into `keep`.
    * @returns the `flags` of its checks (0: all finite).
    */
-  protected abstract update(k: number, lr: number, t: number, keep: Float64Array): number;
+  protected abstract update(k: number, lr: number, t: number, keep: Floats): number;
 
   /** The arrays of each slot the optimiser keeps, in `params` order. */
-  protected abstract slotArrays(): Partial<Record<SlotName, Float64Array[]>>;
+  protected abstract slotArrays(): Partial<Record<SlotName, Floats[]>>;
 
   slots(): OptimizerSlots {
     const out: OptimizerSlots = {};
@@ -151,13 +149,11 @@ export abstract class StepOptimizer implements Optimizer {
   }
 }
 
-/** One zeroed array per parameter, as long as its value. */
-export function zerosLike(params: Param[], fill = 0): Float64Array[] {
-  return params.map((p) => new Float64Array(p.value.length).fill(fill));
+/** One zeroed array per parameter, as long as its value and of its dtype. */
+export function zerosLike(params: Param[], fill = 0): Floats[] {
+  return params.map((p) => floatsLike(p.value).fill(fill));
 }
 
-function named(params: Param[], arrays: Float64Array[]): NamedTensors {
-  return Object.fromEntries(
-    params.map((p, k) => [p.key, { shape: [...p.shape], data: Float64Array.from(arrays[k]!) }]),
-  );
+function named(params: Param[], arrays: Floats[]): NamedTensors {
+  return Object.fromEntries(params.map((p, k) => [p.key, { shape: [...p.shape], data: arrays[k]!.slice() }]));
 }

@@ -1,4 +1,5 @@
 import type { GradientClipping } from "../spec.js";
+import type { Floats } from "../tensor.js";
 
 /** The one clipping a spec asks for (docs/backprop.md §15.1). */
 export type Clipping =
@@ -20,7 +21,7 @@ export function makeClipping(spec: GradientClipping): Clipping | undefined {
  * has a finite norm instead of ∞, which would clip the gradient to 0). NaN or ±∞ give a
  * non-finite norm.
  */
-function normOf(arrays: Float64Array[], from: number, to: number): number {
+function normOf(arrays: Floats[], from: number, to: number): number {
   let s = 0;
   for (let k = from; k < to; k++) {
     const g = arrays[k]!;
@@ -52,7 +53,7 @@ function normOf(arrays: Float64Array[], from: number, to: number): number {
  * @returns the last parameter whose raw gradient is not finite (−1: none), checked before
  *   clipping, since clipping by value would turn ±∞ into ±c.
  */
-export function clipGradients(clip: Clipping, raw: Float64Array[], out: Float64Array[]): number {
+export function clipGradients(clip: Clipping, raw: Floats[], out: Floats[]): number {
   let bad = -1;
   for (let k = 0; k < raw.length; k++) {
     const g = raw[k]!;

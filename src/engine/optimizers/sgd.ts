@@ -1,6 +1,7 @@
 import type { Param } from "../layers/layer.js";
 import type { Schedule } from "../schedules.js";
 import type { SgdSpec } from "../spec.js";
+import type { Floats } from "../tensor.js";
 import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
 
 /**
@@ -10,7 +11,7 @@ import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
  */
 export class Sgd extends StepOptimizer {
   readonly type = "sgd";
-  private readonly velocity: Float64Array[];
+  private readonly velocity: Floats[];
   private readonly momentum: number;
   private readonly nesterov: boolean;
 
@@ -21,7 +22,7 @@ export class Sgd extends StepOptimizer {
     this.velocity = this.momentum === 0 ? [] : zerosLike(params);
   }
 
-  protected update(k: number, lr: number, _t: number, keep: Float64Array): number {
+  protected update(k: number, lr: number, _t: number, keep: Floats): number {
     const mu = this.momentum;
     const w = this.params[k]!.value;
     const g = this.grads[k]!;
@@ -65,7 +66,7 @@ export class Sgd extends StepOptimizer {
     return flags(gCheck, 0, wCheck);
   }
 
-  protected slotArrays(): Partial<Record<SlotName, Float64Array[]>> {
+  protected slotArrays(): Partial<Record<SlotName, Floats[]>> {
     return this.momentum === 0 ? {} : { velocity: this.velocity };
   }
 }

@@ -5,6 +5,7 @@ import type { MetricAccumulator } from "../metrics/accumulator.js";
 import type { Model } from "../model.js";
 import type { Optimizer } from "../optimizers.js";
 import type { TelemetryRecorder } from "../telemetry.js";
+import { type Floats, floats } from "../tensor.js";
 import type { Dataset } from "../types.js";
 import type { DivergenceWatch } from "./divergence.js";
 
@@ -30,11 +31,11 @@ export interface EpochSums {
  * batch's outputs are added to them.
  */
 export class BatchLoop {
-  private readonly xb: Float64Array;
-  private readonly yb: Float64Array;
+  private readonly xb: Floats;
+  private readonly yb: Floats;
   private readonly inSize: number;
   private readonly ts: number;
-  private readonly wb: Float64Array | undefined;
+  private readonly wb: Floats | undefined;
 
   /**
    * @param weights `[n]` every sample's loss weight (`lossWeights`), or undefined for none.
@@ -47,13 +48,14 @@ export class BatchLoop {
     private readonly watch: DivergenceWatch,
     private readonly telemetry: TelemetryRecorder | undefined,
     readonly batchSize: number,
-    private readonly weights?: Float64Array,
+    private readonly weights?: Floats,
     private readonly metrics?: MetricAccumulator,
   ) {
     this.inSize = model.inputSize;
     this.ts = targetSize(model);
-    this.xb = new Float64Array(batchSize * this.inSize);
-    this.yb = new Float64Array(batchSize * this.ts);
+    // The batch in the model's dtype: a float32 run rounds the inputs as it copies them (docs/precision.md §1).
+    this.xb = floats(model.dtype, batchSize * this.inSize);
+    this.yb = floats(model.dtype, batchSize * this.ts);
     this.wb = weights ? new Float64Array(batchSize) : undefined;
   }
 

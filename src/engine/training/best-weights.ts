@@ -1,5 +1,6 @@
 import type { EarlyStopping } from "../early-stopping.js";
 import type { Param } from "../layers/layer.js";
+import { type Floats, floatsLike } from "../tensor.js";
 import type { OptimizerState } from "../types.js";
 
 /**
@@ -10,7 +11,7 @@ import type { OptimizerState } from "../types.js";
  * gamma and beta.
  */
 export class EarlyStop {
-  private best: { weights: Float64Array[]; state?: OptimizerState } | undefined;
+  private best: { weights: Floats[]; state?: OptimizerState } | undefined;
 
   /**
    * @param params every weight, trainable or not (`Model.weights()`).
@@ -31,7 +32,7 @@ export class EarlyStop {
     const { rule, params } = this;
     const { snapshot, stop } = rule.update(epoch, rule.monitor === "loss" ? loss : valLoss!);
     if (snapshot && rule.restoreBestWeights) {
-      this.best ??= { weights: params.map((p) => new Float64Array(p.value.length)) };
+      this.best ??= { weights: params.map((p) => floatsLike(p.value)) };
       for (let k = 0; k < params.length; k++) this.best.weights[k]!.set(params[k]!.value);
       if (this.withState) this.best.state = stateNow();
     }

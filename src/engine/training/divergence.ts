@@ -4,6 +4,7 @@ import type { Param } from "../layers/layer.js";
 import type { Model } from "../model.js";
 import type { Optimizer } from "../optimizers.js";
 import { changeRatio } from "../telemetry.js";
+import { type Floats, floatsLike } from "../tensor.js";
 import type { Divergence } from "../types.js";
 
 /**
@@ -18,7 +19,7 @@ export class DivergenceWatch {
   /** Set by the first failed check; the run ends then. */
   diverged: Divergence | undefined;
   /** The weights before the current step (in `params` order), to undo a step that makes one non-finite. */
-  readonly before: Float64Array[];
+  readonly before: Floats[];
   private lastFiniteLoss: number | undefined;
   private stepsTaken = 0;
 
@@ -26,7 +27,7 @@ export class DivergenceWatch {
     private readonly model: Model,
     private readonly params: Param[],
   ) {
-    this.before = params.map((p) => new Float64Array(p.value.length));
+    this.before = params.map((p) => floatsLike(p.value));
   }
 
   /**
@@ -137,7 +138,7 @@ export class DivergenceWatch {
  * The parameter whose latest step changed it most relative to its size (`Divergence.largestUpdate`).
  * @param before the weights before that step, in `params` order; `params` hold the ones after it.
  */
-function largestUpdate(params: Param[], before: Float64Array[]): Divergence["largestUpdate"] {
+function largestUpdate(params: Param[], before: Floats[]): Divergence["largestUpdate"] {
   let best: { parameter: string; ratio: number | null } | undefined;
   params.forEach((p, k) => {
     const ratio = changeRatio(before[k]!, p.value);

@@ -8,6 +8,7 @@ import type { Model } from "../model.js";
 import { makeOptimizer } from "../optimizers.js";
 import type { GradientOptimizerSpec } from "../spec.js";
 import { TelemetryRecorder } from "../telemetry.js";
+import type { Floats } from "../tensor.js";
 import type { TrainOptions, TrainResult } from "../types.js";
 import { BatchLoop } from "./batch-loop.js";
 import { EarlyStop } from "./best-weights.js";
@@ -26,7 +27,7 @@ export interface GradientRun {
   /** Whether the model is linear regression (so it has an optimum to measure against). */
   linear: boolean;
   /** `[n]` every sample's loss weight (`lossWeights`), or undefined for an unweighted run. */
-  weights: Float64Array | undefined;
+  weights: Floats | undefined;
   /** `TrainOptions.metrics`, checked. */
   metrics: MetricName[];
 }

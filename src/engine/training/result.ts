@@ -1,15 +1,16 @@
 import { evaluate } from "../evaluate.js";
-import { ENGINE_VERSION, weightsSha256 } from "../fingerprint.js";
+import { engineVersionOf, weightsSha256 } from "../fingerprint.js";
 import { allFinite } from "../forensics.js";
 import { MetricAccumulator } from "../metrics/accumulator.js";
 import { decisionOf } from "../metrics/classes.js";
 import { asValidation, type MetricName, type MetricSeries } from "../metrics/names.js";
 import type { Model } from "../model.js";
-import type { NamedTensors } from "../tensor.js";
+import type { Floats, NamedTensors } from "../tensor.js";
 import type { ConfusionMatrix, Dataset, TrainMetrics, TrainResult } from "../types.js";
 
 /**
- * What identifies a result: the engine's version, the seed, and the digest of the model's current weights.
+ * What identifies a result: the engine's version with the model's dtype (`engineVersionOf`), the
+ * seed, and the digest of the model's current weights (of their float32 bytes in a float32 run).
  * @param weights the model's current weights when the caller has copied them already (`finalState`'s).
  */
 export function provenance(
@@ -17,7 +18,7 @@ export function provenance(
   seed: number,
   weights: NamedTensors = model.getWeights(),
 ): Pick<TrainResult, "engineVersion" | "seed" | "weightsSha256"> {
-  return { engineVersion: ENGINE_VERSION, seed, weightsSha256: weightsSha256(weights) };
+  return { engineVersion: engineVersionOf(model.dtype), seed, weightsSha256: weightsSha256(weights) };
 }
 
 /**
@@ -33,7 +34,7 @@ export function finalState(
   data: Dataset,
   nTrain: number,
   nVal: number,
-  lossWeights?: Float64Array,
+  lossWeights?: Floats,
   metricNames: readonly MetricName[] = [],
   withGradients = true,
 ): Pick<TrainResult, "weights" | "gradients" | "metrics" | "nonFinite" | "confusionMatrix"> {

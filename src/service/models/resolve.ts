@@ -4,6 +4,7 @@
  * before the request is planned: the plans (src/service/plan) see only the engine's language.
  */
 import {
+  type Dtype,
   describeModel,
   formatShape,
   type ModelSpec,
@@ -40,7 +41,17 @@ export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & { model
 export type ResolvedPredictRequest = Omit<PredictRequest, "model" | "weights"> & {
   model: ModelSpec;
   weights: NestedWeights;
+  /** A stored model's dtype (float64 when absent). */
+  dtype?: Dtype;
 };
+
+/**
+ * The dtype a stored model was trained in: its `engineVersion` carries it (`0.3.0+float32`;
+ * docs/precision.md §3). Imports and float64 runs are float64.
+ */
+export function dtypeOfRecord(record: { engineVersion: string }): Dtype {
+  return record.engineVersion.endsWith("+float32") ? "float32" : "float64";
+}
 
 /** Who asks (their models only) and where models are found (none without a store). */
 export interface ResolveContext {
@@ -69,7 +80,7 @@ export async function resolveModel(
   forTraining: boolean,
   at: Path = ["model"],
   lossNeeded = forTraining,
-): Promise<{ spec: ModelSpec; modelId?: string }> {
+): Promise<{ spec: ModelSpec; modelId?: string; dtype?: Dtype }> {
   if (isModelRef(model)) {
     const record = await ctx.models?.get(model.modelId, ctx.owner);
     if (!record) throw unknownModel(model.modelId, [...at, "modelId"]);
@@ -80,7 +91,11 @@ export async function resolveModel(
         `{ "modelId": "${record.id}", "loss": "categoricalCrossentropy" } (any loss of ModelSpec's)`;
       throw new UnprocessableError(message, [fieldError([...at, "loss"], message)]);
     }
-    return { spec: loss === undefined ? record.spec : { ...record.spec, loss }, modelId: record.id };
+    return {
+      spec: loss === undefined ? record.spec : { ...record.spec, loss },
+      modelId: record.id,
+      dtype: dtypeOfRecord(record),
+    };
   }
   if (isKerasModel(model)) {
     const keras = model as { loss?: unknown };
@@ -174,10 +189,12 @@ export async function resolveGradients(
   req: GradientsRequest,
   ctx: ResolveContext,
 ): Promise<ResolvedGradientsRequest> {
-  const { spec, modelId } = await resolveModel(req.model, ctx, false, ["model"], true);
+  const { spec, modelId, dtype } = await resolveModel(req.model, ctx, false, ["model"], true);
   const weights =
     req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
-  return { ...req, model: spec, ...(weights ? { weights } : {}) };
+  // A stored float32 model runs in float32 unless the body says otherwise (docs/precision.md §4).
+  const runIn = req.dtype ?? dtype;
+  return { ...req, model: spec, ...(weights ? { weights } : {}), ...(runIn ? { dtype: runIn } : {}) };
 }
 
 /** POST /predict: the model resolved; a stored model's weights when `weights` is absent. */
@@ -185,10 +202,11 @@ export async function resolvePredict(
   req: PredictRequest,
   ctx: ResolveContext,
 ): Promise<ResolvedPredictRequest> {
-  const { spec, modelId } = await resolveModel(req.model, ctx, false);
+  const { spec, modelId, dtype } = await resolveModel(req.model, ctx, false);
   const weights =
     req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
   // The schema requires `weights` unless `model` names a stored model, which then gave them.
   if (!weights) throw new Error("a /predict body without weights passed its schema");
-  return { ...req, model: spec, weights };
+  // A stored float32 model predicts in float32 (docs/precision.md §4).
+  return { ...req, model: spec, weights, ...(dtype ? { dtype } : {}) };
 }

@@ -56,6 +56,7 @@ export function planGradients(
     data,
     numericalCheck: check,
     ...(req.training !== undefined ? { training: req.training } : {}),
+    ...(req.dtype !== undefined ? { dtype: req.dtype } : {}),
   };
   return {
     task: { kind: "gradients", options },
@@ -83,7 +84,7 @@ export function planPredict(
   checkWork(work, limits, "request", "prediction", ["x"], "fewer samples per request, or a smaller model");
   checkBatchBytes(summary, { kind: "predict", n }, limits);
   return {
-    task: { kind: "predict", model: req.model, weights, x, n },
+    task: { kind: "predict", model: req.model, weights, x, n, ...(req.dtype ? { dtype: req.dtype } : {}) },
     transfer: [x.buffer as ArrayBuffer, ...buffersOf(weights)],
     work,
     toRequest: (p) => p,

@@ -93,6 +93,7 @@ export async function planTraining(
     batchSize: req.batchSize,
     shuffle: req.shuffle,
     seed,
+    dtype: req.dtype,
     validationSplit: req.validationSplit,
     initialWeights,
     telemetry: req.telemetry,

@@ -37,7 +37,8 @@ function checked<S extends z.ZodType>(schema: S, value: unknown, what: string): 
 /**
  * Named tensors (and optional JSON `meta`) as one blob, bit-exact: uint32 LE header length, the
  * header as UTF-8 JSON (`{tensors: [{key, shape}], meta}`), zero padding to a multiple of 8, then
- * each tensor's float64 LE values, row-major, in header order.
+ * each tensor's float64 LE values, row-major, in header order (a float32 tensor's as the float64
+ * values of its float32 numbers).
  */
 export function encodeTensors(tensors: NamedTensors, meta?: unknown): Buffer {
   const entries = Object.entries(tensors);
@@ -51,7 +52,9 @@ export function encodeTensors(tensors: NamedTensors, meta?: unknown): Buffer {
   head.copy(out, 4);
   let at = start;
   for (const [, t] of entries) {
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    // A float32 run's values are stored as the doubles they are: exact (docs/precision.md §4).
+    const data = t.data instanceof Float64Array ? t.data : Float64Array.from(t.data);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     out.set(bytes, at);
     at += bytes.length;
   }

@@ -1,0 +1,83 @@
+/**
+ * The `dtype` field (docs/precision.md) through the service: /train, /gradients, a chunked job
+ * resuming from its checkpoints, and a saved float32 model predicting in float32.
+ */
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { irisJob } from "../fixtures.js";
+import { buildTestApp, waitForJob } from "./helper.js";
+
+/** Every number of a JSON tree. */
+function numbers(tree: unknown): number[] {
+  if (typeof tree === "number") return [tree];
+  if (Array.isArray(tree)) return tree.flatMap(numbers);
+  if (tree && typeof tree === "object") return Object.values(tree).flatMap(numbers);
+  return [];
+}
+
+const isFloat32 = (v: number) => Math.fround(v) === v;
+
+describe("dtype", () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await buildTestApp({ CHECKPOINT_EVERY: "2" });
+  });
+  afterAll(() => app.close());
+
+  const post = (url: string, payload: object) => app.inject({ method: "POST", url, payload });
+
+  it("/train in float32: engineVersion ends +float32, weights are float32 numbers, runs repeat bit for bit", async () => {
+    const body = irisJob(3, { dtype: "float32" });
+    const a = await post("/train", body);
+    expect(a.statusCode, a.body).toBe(200);
+    const b = await post("/train", body);
+    const f64 = await post("/train", irisJob(3));
+    expect(a.json().engineVersion).toBe("0.3.0+float32");
+    expect(f64.json().engineVersion).toBe("0.3.0");
+    expect(b.json().weightsSha256).toBe(a.json().weightsSha256);
+    expect(f64.json().weightsSha256).not.toBe(a.json().weightsSha256);
+    const weights = numbers(a.json().weights);
+    expect(weights.length).toBeGreaterThan(0);
+    expect(weights.every(isFloat32)).toBe(true);
+    expect(numbers(f64.json().weights).every(isFloat32)).toBe(false);
+  });
+
+  it("a bad dtype is a 400 naming dtype and listing both values", async () => {
+    for (const [url, body] of [
+      ["/train", irisJob(1, { dtype: "float16" })],
+      ["/jobs", irisJob(1, { dtype: "double" })],
+      ["/gradients", { model: irisJob(1).model, x: [1, 2, 3, 4], y: 0, dtype: 32 }],
+    ] as const) {
+      const res = await post(url, body);
+      expect(res.statusCode, url).toBe(400);
+      const errors = res.json().errors as { path: string; message: string }[];
+      expect(errors.map((e) => e.path)).toEqual(["dtype"]);
+      expect(errors[0]!.message).toContain("float64");
+      expect(errors[0]!.message).toContain("float32");
+    }
+  });
+
+  it("/gradients in float32 gives float32 gradients", async () => {
+    const body = { model: irisJob(1).model, x: [5.1, 3.5, 1.4, 0.2], y: 0, seed: 3, numericalCheck: true };
+    const res = await post("/gradients", { ...body, dtype: "float32" });
+    expect(res.statusCode, res.body).toBe(200);
+    const grads = numbers(res.json().gradients);
+    expect(grads.length).toBeGreaterThan(0);
+    expect(grads.every(isFloat32)).toBe(true);
+    expect(res.json().numerical.maxRelError).toBeLessThan(1e-3);
+    const f64 = await post("/gradients", body);
+    expect(numbers(f64.json().gradients).every(isFloat32)).toBe(false);
+  });
+
+  it("a float32 job run in chunks, each resuming from its checkpoint, ends with the bits of one /train", async () => {
+    const body = irisJob(7, { dtype: "float32", optimizer: { type: "adam", learningRate: 0.01 } });
+    const created = await post("/jobs", body);
+    expect(created.statusCode, created.body).toBe(202);
+    const done = await waitForJob(app, created.json().id);
+    expect(done.status).toBe("succeeded");
+    const sync = (await post("/train", body)).json();
+    expect(done.result!.engineVersion).toBe("0.3.0+float32");
+    expect(done.result!.weightsSha256).toBe(sync.weightsSha256);
+    expect(done.result!.history).toEqual(sync.history);
+  });
+});
