@@ -36,6 +36,20 @@ export function buildModel(spec: ModelSpec, dtype: Dtype = "float64"): Model {
 }
 
 /**
+ * Draws a built model's weights from `seed`, prefixing errors with `["model"]` as `buildModel`
+ * does: an initialiser that overflows only in the run's dtype (a float32 `constant` of 1e300)
+ * fails here, not when the spec is built.
+ */
+export function initialiseModel(model: Model, seed: number): void {
+  try {
+    model.initialise(seed);
+  } catch (e) {
+    if (e instanceof EngineError) throw new EngineError(e.message, ["model", ...e.path]);
+    throw e;
+  }
+}
+
+/**
  * Loss, output, every layer's activations and the back-propagated gradient of the MEAN loss
  * over `data` (usually one sample), optionally checked against numerical gradients
  * (docs/backprop.md §10).
@@ -52,7 +66,7 @@ export function buildModel(spec: ModelSpec, dtype: Dtype = "float64"): Model {
 export function computeGradients(opts: GradientsOptions): GradientsResult {
   const model = buildModel(opts.model, opts.dtype);
   if (opts.weights) model.setWeights(opts.weights, "weights");
-  else model.initialise(opts.seed);
+  else initialiseModel(model, opts.seed);
   const { data } = opts;
   checkData(model, data);
   if (data.n > EVAL_CHUNK)

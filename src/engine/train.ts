@@ -1,6 +1,6 @@
 import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
-import { buildModel } from "./inspect.js";
+import { buildModel, initialiseModel } from "./inspect.js";
 import { seedDropout } from "./layers/dropout.js";
 import { leastSquaresOverflowReason, leastSquaresWeights } from "./least-squares.js";
 import { checkMetrics, type MetricName } from "./metrics/names.js";
@@ -69,7 +69,7 @@ function prepareRun(opts: TrainOptions): PreparedRun {
   const { nTrain, nVal, linear } = checkTrainOptions(opts, model.summary());
   const metrics = checkMetrics(opts.metrics, opts.model.loss);
   if (opts.initialWeights) model.setWeights(opts.initialWeights, "initialWeights");
-  else model.initialise(opts.seed);
+  else initialiseModel(model, opts.seed);
   // Dropout's streams come from the seed whether or not the weights do (docs/backprop.md §18.3).
   seedDropout(model.layers, opts.seed);
   const early = opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, nVal > 0) : undefined;

@@ -42,6 +42,31 @@ describe("dtype", () => {
     expect(numbers(f64.json().weights).every(isFloat32)).toBe(false);
   });
 
+  it("an initialiser finite in float64 but not in float32 is a 422 at model.layers[i].…Initializer", async () => {
+    // Found by the fuzz suite: the path lacked its "model." prefix (it named no field of the request).
+    const body = {
+      model: {
+        inputShape: [3],
+        layers: [{ type: "dense", units: 3, kernelInitializer: { type: "constant", value: 1e300 } }],
+        loss: "meanSquaredError",
+      },
+      dataset: { x: [[0, 0, 0]], y: [[0, 0, 0]] },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 1,
+      dtype: "float32",
+    };
+    const res = await post("/train", body);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json().errors).toEqual([
+      {
+        path: "model.layers[0].kernelInitializer",
+        message: "constant gives a non-finite weight with these arguments; use smaller values",
+      },
+    ]);
+    // The same in float64 trains.
+    expect((await post("/train", { ...body, dtype: "float64" })).statusCode).toBe(200);
+  });
+
   it("a bad dtype is a 400 naming dtype and listing both values", async () => {
     for (const [url, body] of [
       ["/train", irisJob(1, { dtype: "float16" })],
