@@ -1,6 +1,6 @@
 // Argument checking for the convolution kernels' N-API functions (conv.cc): typed arrays read in
 // place, their element types, lengths and overlaps checked, a bad argument thrown to JavaScript as
-// a TypeError or RangeError. Included by conv.cc only.
+// a TypeError or RangeError. Included by conv.cc and optim.cc.
 #pragma once
 #include <node_api.h>
 

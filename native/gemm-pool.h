@@ -32,8 +32,9 @@ struct Job {
 };
 
 inline std::atomic<int> threads{static_cast<int>(std::thread::hardware_concurrency() ? std::thread::hardware_concurrency() : 1)};
-// Smallest m·k·n split over threads: below it waking a helper (tens of µs) costs more than it saves.
-inline std::atomic<double> minWork{1 << 20};
+// Smallest m·k·n split over threads: below it a second thread did not pay on a shared 2-core machine
+// (docs/kernels.md, "The threshold").
+inline std::atomic<double> minWork{1 << 23};
 
 inline int Threads() { return threads.load(std::memory_order_relaxed); }
 inline double MinWork() { return minWork.load(std::memory_order_relaxed); }

@@ -76,6 +76,44 @@ export interface NativeKernels {
    * give the same bits) for the whole process; undefined only asks. @returns the previous one.
    */
   convUseIsa?(isa: string | undefined): string;
+  /**
+   * SGD's update of one parameter (native/optim.cc), as `Sgd` computes it in TypeScript: keep ← w,
+   * then `w ← w − lr·g`, or with `velocity` `v ← μ·v − lr·g` and `w ← w + v` (Nesterov:
+   * `w ← w + (μ·v − lr·g)`), every value computed in double and stored in the arrays' type.
+   * w, g, keep, velocity: one element type and length, disjoint.
+   * @returns the optimiser's flags (1 a non-finite gradient, 4 a non-finite new weight).
+   * @throws TypeError or RangeError on a bad argument.
+   */
+  optimSgd?(
+    w: Floats,
+    g: Floats,
+    keep: Floats,
+    velocity: Floats | null,
+    lr: number,
+    momentum: number,
+    nesterov: boolean,
+  ): number;
+  /**
+   * Adam's (and AdamW's, `decay` > 0) update of one parameter, as `Adam` computes it, with the bias
+   * corrections `c1 = 1 − β1^t`, `c2 = 1 − β2^t` computed by the caller; checks as `optimSgd`.
+   * @returns the flags (2: a non-finite v̂).
+   */
+  optimAdam?(
+    w: Floats,
+    g: Floats,
+    keep: Floats,
+    m: Floats,
+    v: Floats,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    c1: number,
+    c2: number,
+    decay: number,
+  ): number;
+  /** As `convUseIsa`, for the optimiser updates. */
+  optimUseIsa?(isa: string | undefined): string;
 }
 
 /** The native matrix-product kernels, by instruction set. */

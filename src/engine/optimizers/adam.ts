@@ -2,7 +2,7 @@ import type { Param } from "../layers/layer.js";
 import type { Schedule } from "../schedules.js";
 import type { AdamaxSpec, AdamSpec, AdamwSpec, NadamSpec } from "../spec.js";
 import type { Floats } from "../tensor.js";
-import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
+import { flags, nativeUpdates, type SlotName, StepOptimizer, zerosLike } from "./base.js";
 
 /**
  * What Adam, AdamW, Adamax and Nadam share: β1, β2 and ε from the spec (defaults 0.9, 0.999 and
@@ -28,7 +28,8 @@ abstract class AdamFamily extends StepOptimizer {
  * t = iterations + 1:
  * `m ← β1·m + (1−β1)·g`, `v ← β2·v + (1−β2)·g²`, `m̂ = m/(1−β1^t)`, `v̂ = v/(1−β2^t)`,
  * `w ← w − η·m̂/(√v̂ + ε)`, η = the scheduled rate of the step. As AdamW (§15.8) the weight is
- * first decayed, `w ← w − w·λ·η`, Keras 3's decoupled weight decay.
+ * first decayed, `w ← w − w·λ·η`, Keras 3's decoupled weight decay. Large parameters update
+ * natively (`nativeUpdates`), with the same bits.
  */
 export class Adam extends AdamFamily {
   readonly type: "adam" | "adamw";
@@ -50,6 +51,8 @@ export class Adam extends AdamFamily {
     const v = this.v[k]!;
     const w = this.params[k]!.value;
     const g = this.grads[k]!;
+    const native = nativeUpdates(w, keep);
+    if (native?.optimAdam) return native.optimAdam(w, g, keep, m, v, lr, b1, b2, eps, c1, c2, decay);
     if (decay !== 0) {
       // AdamW: the decoupled decay first; `keep` holds the weight from before it.
       for (let i = 0; i < w.length; i++) {

@@ -1,4 +1,5 @@
 import type { Param } from "../layers/layer.js";
+import { type NativeKernels, nativeKernels } from "../native.js";
 import type { Schedule } from "../schedules.js";
 import type { GradientClipping, GradientOptimizerSpec } from "../spec.js";
 import { type Floats, floatsLike, type NamedTensors } from "../tensor.js";
@@ -147,6 +148,24 @@ export abstract class StepOptimizer implements Optimizer {
       });
     }
   }
+}
+
+/**
+ * Parameters with fewer values than this update in TypeScript: a native call (about 1 µs) costs
+ * about as much as updating 200 values there (measured on SGD, docs/performance.md, "Dense networks").
+ */
+export const NATIVE_UPDATE_MIN = 256;
+
+/**
+ * The native kernels (native/optim.cc) when this thread has them and the update of `w` pays for
+ * the call: they compute every value as the TypeScript updates do (the same IEEE double
+ * operations in the same order, each store rounded to the arrays' type), in one vectorised pass.
+ * Null when `keep` is not of `w`'s type and length (the native functions refuse that).
+ */
+export function nativeUpdates(w: Floats, keep: Floats): NativeKernels | null {
+  if (w.length < NATIVE_UPDATE_MIN || keep.length !== w.length || keep.constructor !== w.constructor)
+    return null;
+  return nativeKernels();
 }
 
 /** One zeroed array per parameter, as long as its value and of its dtype. */

@@ -2,12 +2,13 @@ import type { Param } from "../layers/layer.js";
 import type { Schedule } from "../schedules.js";
 import type { SgdSpec } from "../spec.js";
 import type { Floats } from "../tensor.js";
-import { flags, type SlotName, StepOptimizer, zerosLike } from "./base.js";
+import { flags, nativeUpdates, type SlotName, StepOptimizer, zerosLike } from "./base.js";
 
 /**
  * SGD with optional momentum, as Keras/tfjs: `v ← μ·v − η·g`, `w ← w + v`; with Nesterov
  * `w ← w + μ·v − η·g` after the same velocity update (μ = 0: plain gradient descent
- * `w ← w − η·g`; docs/backprop.md §11.1, §15.2), η = the scheduled rate of the step.
+ * `w ← w − η·g`; docs/backprop.md §11.1, §15.2), η = the scheduled rate of the step. Large
+ * parameters update natively (`nativeUpdates`), with the same bits.
  */
 export class Sgd extends StepOptimizer {
   readonly type = "sgd";
@@ -26,6 +27,9 @@ export class Sgd extends StepOptimizer {
     const mu = this.momentum;
     const w = this.params[k]!.value;
     const g = this.grads[k]!;
+    const native = nativeUpdates(w, keep);
+    if (native?.optimSgd)
+      return native.optimSgd(w, g, keep, mu === 0 ? null : this.velocity[k]!, lr, mu, this.nesterov);
     let gCheck = 0;
     let wCheck = 0;
     if (mu === 0) {
