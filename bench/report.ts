@@ -5,7 +5,7 @@
  * batch 1, where PyTorch's per-call overhead dominates) ≥ 100×, the other small ones ahead (≥ 1×); the matrix kernels at ≥ 50 %
  * of OpenBLAS on one core; `POST /gradients` ≥ 5,000 requests/s with p99 < 20 ms.
  */
-import type { HttpResult } from "./http.js";
+import type { HttpResult, LoadResult } from "./http.js";
 import type { KernelResult } from "./kernels.js";
 import type { BlasResult } from "./openblas.js";
 import { MIN_TRAIN_EPOCHS } from "./ours.js";
@@ -213,20 +213,44 @@ export function kernelTable(rows: KernelRow[]): string {
   );
 }
 
+/**
+ * The service's row and the bare Fastify floor's row under the same load (bench/http-floor.ts);
+ * "× floor" is the service's server CPU per request over the floor's.
+ */
 export function httpTable(http: HttpResult): string {
+  const row = (name: string, r: LoadResult, ratio: string, met: string) => [
+    name,
+    fmt(r.requestsPerSecond),
+    fmt(r.p50Ms, 1),
+    fmt(r.p99Ms, 1),
+    fmt(r.cpuUsPerRequest),
+    ratio,
+    fmt(r.requests),
+    String(r.non2xx),
+    String(r.errors),
+    met,
+  ];
   return table(
-    ["requests/s", "p50 ms", "p99 ms", "server CPU µs/request", "requests", "non-2xx", "errors", "met"],
     [
-      [
-        fmt(http.requestsPerSecond),
-        fmt(http.p50Ms, 1),
-        fmt(http.p99Ms, 1),
-        fmt(http.cpuUsPerRequest),
-        fmt(http.requests),
-        String(http.non2xx),
-        String(http.errors),
+      "server",
+      "requests/s",
+      "p50 ms",
+      "p99 ms",
+      "server CPU µs/request",
+      "× floor",
+      "requests",
+      "non-2xx",
+      "errors",
+      "met",
+    ],
+    [
+      row(
+        http.logging ? "ours (logging at info)" : "ours (logging off)",
+        http,
+        ratio(http.cpuUsPerRequest / http.floor.cpuUsPerRequest),
         yes(http.requestsPerSecond >= RPS_TARGET && http.p99Ms < P99_TARGET_MS),
-      ],
+      ),
+      row(`floor: bare Fastify, ${fmt(http.answerBytes)}-byte answer`, http.floor, "1×", "–"),
     ],
   );
 }

@@ -9,7 +9,7 @@
  * Flags: --quick (shorter rounds), --no-http (neither POST /train nor autocannon), --no-tfjs,
  * --no-torch, --no-blas, --only=<substring of a workload name> (that workload alone: no kernels,
  * no autocannon), --only-http (`POST /gradients` alone), --only-kernels (the matrix products and
- * OpenBLAS alone).
+ * OpenBLAS alone), --http-log (the service logs each request as in production, to /dev/null).
  * A measurement is the median of ROUNDS rounds of at least ROUND_MS each, after a warm-up. Our
  * engines and tfjs alternate in every round; PyTorch runs after them, in its own process.
  */
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   let http: HttpResult | undefined;
   if (!only && !onlyKernels && !args.has("--no-http")) {
     process.stderr.write("POST /gradients under autocannon …\n");
-    http = await httpBench(quick ? 3 : 5, 10);
+    http = await httpBench(quick ? 3 : 5, 10, args.has("--http-log"));
   }
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const seconds = (performance.now() - t0) / 1000;

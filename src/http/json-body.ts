@@ -19,21 +19,27 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
  */
 export function parseJsonBody(text: string): unknown {
   const value = JSON.parse(text) as Json;
-  // Iterative walk: a recursive one would itself overflow on the deep bodies it must reject.
-  const stack: { value: Json; path: (string | number)[] }[] = [{ value, path: [] }];
+  if (value === null || typeof value !== "object") return value;
+  // Iterative walk: a recursive one would itself overflow on the deep bodies it must reject. A
+  // node links to its parent, so a path is built only for an error (most bodies have none).
+  const stack: Node[] = [{ value, key: undefined, depth: 0, parent: undefined }];
   while (stack.length > 0) {
-    const { value: v, path } = stack.pop()!;
-    if (v === null || typeof v !== "object") continue;
-    if (path.length >= MAX_JSON_DEPTH) {
-      const shown = path.slice(0, 8);
+    const node = stack.pop()!;
+    const v = node.value;
+    if (node.depth >= MAX_JSON_DEPTH) {
+      const shown = pathOf(node).slice(0, 8);
       const message = `nested deeper than ${MAX_JSON_DEPTH} levels; no field of this API needs more than 6`;
       throw new InvalidRequestError(`the request body is ${message}`, [
         fieldError(shown, `${message} (path shown to depth ${shown.length})`),
       ]);
     }
+    const depth = node.depth + 1;
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++)
-        if (v[i] !== null && typeof v[i] === "object") stack.push({ value: v[i]!, path: [...path, i] });
+      for (let i = 0; i < v.length; i++) {
+        const child = v[i]!;
+        if (child !== null && typeof child === "object")
+          stack.push({ value: child, key: i, depth, parent: node });
+      }
       continue;
     }
     for (const key of Object.keys(v)) {
@@ -44,13 +50,28 @@ export function parseJsonBody(text: string): unknown {
       if (forbidden) {
         const message = `the key "${key === "__proto__" ? "__proto__" : "constructor.prototype"}" is not allowed`;
         throw new InvalidRequestError(`the request body has a forbidden key: ${message}`, [
-          fieldError([...path, key], message),
+          fieldError([...pathOf(node), key], message),
         ]);
       }
-      if (child !== null && typeof child === "object") stack.push({ value: child, path: [...path, key] });
+      if (child !== null && typeof child === "object") stack.push({ value: child, key, depth, parent: node });
     }
   }
   return value;
+}
+
+/** An object or array met by `parseJsonBody`'s walk: where it sits (`key` in `parent`) and how deep. */
+interface Node {
+  value: Json[] | { [key: string]: Json };
+  key: string | number | undefined;
+  depth: number;
+  parent: Node | undefined;
+}
+
+/** The keys from the body's root down to `node`. */
+function pathOf(node: Node): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let n: Node | undefined = node; n?.key !== undefined; n = n.parent) path.push(n.key);
+  return path.reverse();
 }
 
 /** The request carries no body: no Transfer-Encoding, and a Content-Length of 0 or none. */
@@ -66,9 +87,13 @@ function hasEmptyBody(request: FastifyRequest): boolean {
  * Content-Type header is dropped before parsing; a non-empty body is still read (400/413/415).
  */
 export function acceptEmptyBodies(app: FastifyInstance): void {
-  app.addHook("onRequest", async (request) => {
-    if (request.routeOptions.schema?.body !== undefined) return;
-    if (request.headers["content-type"] === undefined || !hasEmptyBody(request)) return;
-    delete request.raw.headers["content-type"];
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (
+      request.routeOptions.schema?.body === undefined &&
+      request.headers["content-type"] !== undefined &&
+      hasEmptyBody(request)
+    )
+      delete request.raw.headers["content-type"];
+    done();
   });
 }

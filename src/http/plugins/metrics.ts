@@ -113,11 +113,29 @@ export default fp(
         if (seconds !== undefined) jobDurations.observe({ status }, seconds);
       },
     });
-    app.addHook("onResponse", async (request, reply) => {
+    // The series of each method, route and status, looked up once: prom-client would otherwise
+    // hash the labels on every observation.
+    const series = new Map<
+      string,
+      { count: ReturnType<typeof requests.labels>; duration: ReturnType<typeof durations.labels> }
+    >();
+    app.addHook("onResponse", (request, reply, done) => {
       // The route's pattern (`/jobs/:id`), never the raw URL: ids would make a series each.
       const route = request.routeOptions.url ?? "unmatched";
-      requests.inc({ method: request.method, route, status_code: String(reply.statusCode) });
-      durations.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+      const { method } = request;
+      const { statusCode } = reply;
+      const key = `${method} ${statusCode} ${route}`;
+      let s = series.get(key);
+      if (s === undefined) {
+        s = {
+          count: requests.labels({ method, route, status_code: String(statusCode) }),
+          duration: durations.labels({ method, route }),
+        };
+        series.set(key, s);
+      }
+      s.count.inc();
+      s.duration.observe(reply.elapsedTime / 1000);
+      done();
     });
   },
   { name: "metrics" },

@@ -148,14 +148,18 @@ export default fp<SecurityPluginOptions>(
       limit = app.rateLimit();
     }
 
-    app.addHook("onRequest", async (request, reply) => {
-      const presented = ApiKeys.presented(request.headers);
-      const owner = keys.enabled ? keys.ownerOf(presented) : ANONYMOUS;
-      if (owner) request.owner = owner;
-      if (isPublicRoute(request.routeOptions.url)) return;
-      if (limit) await limit.call(app, request, reply);
-      if (!owner) throw new UnauthorizedError(presented !== undefined);
-    });
+    if (limit || keys.enabled) {
+      app.addHook("onRequest", async (request, reply) => {
+        const presented = ApiKeys.presented(request.headers);
+        const owner = keys.enabled ? keys.ownerOf(presented) : ANONYMOUS;
+        if (owner) request.owner = owner;
+        if (isPublicRoute(request.routeOptions.url)) return;
+        if (limit) await limit.call(app, request, reply);
+        if (!owner) throw new UnauthorizedError(presented !== undefined);
+      });
+    }
+    // Neither keys nor a limit: every request is the anonymous owner's (`owner`'s default) and
+    // passes, so no hook runs.
   },
   { name: "security" },
 );

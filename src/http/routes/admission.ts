@@ -1,4 +1,4 @@
-import type { FastifyInstance, onRequestAsyncHookHandler } from "fastify";
+import type { FastifyInstance, onRequestHookHandler } from "fastify";
 import { OverloadedError } from "../../service/errors.js";
 import { RETRY_AFTER_SECONDS } from "../../service/pool.js";
 
@@ -8,8 +8,8 @@ import { RETRY_AFTER_SECONDS } from "../../service/pool.js";
  * refusing work costs the event loop next to nothing. The pool checks again when the task is
  * handed over (it may have filled up meanwhile).
  */
-export function refuseWhenSaturated(app: FastifyInstance): onRequestAsyncHookHandler {
-  return async () => {
-    if (app.pool.saturated) throw new OverloadedError(RETRY_AFTER_SECONDS);
+export function refuseWhenSaturated(app: FastifyInstance): onRequestHookHandler {
+  return (_request, _reply, done) => {
+    done(app.pool.saturated ? new OverloadedError(RETRY_AFTER_SECONDS) : undefined);
   };
 }
