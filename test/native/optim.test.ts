@@ -169,6 +169,21 @@ describe.skipIf(!native?.optimSgd)("native optimiser updates", () => {
         expect(stages.has(spec.type.startsWith("adam") ? "moment" : "weight")).toBe(true);
       });
 
+  for (const spec of SPECS)
+    it(`${spec.type}: a float32 step finite in double but not once rounded is a weight fault, on both paths`, () => {
+      // 3.4e38 + 5e36 = 3.45e38 is a double, but rounds to +∞ in float32 (largest: 3.4028235e38).
+      const poison: Parameters<typeof run>[5] = (s, g, w) => {
+        if (s === 4) {
+          w[4]![11] = 3.4e38;
+          g[4]![11] = spec.type === "sgd" ? -5e36 / (spec.learningRate as number) : -1;
+        }
+      };
+      const r = both(spec, "float32", LENGTHS, 3, poison);
+      expectSame(r.ts, r.native);
+      // Checked as stored: the rounded +∞ is the fault (the training loop then restores the weights kept aside).
+      if (spec.type === "sgd") expect(r.native.faults[4]?.stage).toBe("weight");
+    });
+
   it("reports a non-finite gradient and a non-finite new weight in its flags", () => {
     const w = Float64Array.from({ length: 300 }, () => 1);
     const g = new Float64Array(300);

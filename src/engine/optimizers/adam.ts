@@ -77,7 +77,7 @@ export class Adam extends AdamFamily {
       vCheck += vHat * 0;
       const next = wi - (lr * (m[i]! / c1)) / (Math.sqrt(vHat) + eps);
       w[i] = next;
-      wCheck += next * 0;
+      wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
     }
     return flags(gCheck, vCheck, wCheck);
   }
@@ -113,7 +113,7 @@ export class Adamax extends AdamFamily {
       u[i] = Math.max(b2 * u[i]!, Math.abs(gi));
       const next = wi + rate * (m[i]! / (u[i]! + eps));
       w[i] = next;
-      wCheck += next * 0;
+      wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
     }
     return flags(gCheck, 0, wCheck);
   }
@@ -183,7 +183,7 @@ export class Nadam extends AdamFamily {
       vCheck += vHat * 0;
       const next = wi - (mHat * lr) / (Math.sqrt(vHat) + eps);
       w[i] = next;
-      wCheck += next * 0;
+      wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
     }
     return flags(gCheck, vCheck, wCheck);
   }

@@ -65,7 +65,7 @@ export class Rmsprop extends StepOptimizer {
         next = wi - delta;
       }
       w[i] = next;
-      wCheck += next * 0;
+      wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
     }
     return flags(gCheck, sCheck, wCheck);
   }
@@ -112,7 +112,7 @@ export class Adagrad extends StepOptimizer {
       aCheck += a[i]! * 0;
       const next = wi - (lr * gi) / Math.sqrt(a[i]! + eps);
       w[i] = next;
-      wCheck += next * 0;
+      wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
     }
     return flags(gCheck, aCheck, wCheck);
   }
@@ -163,7 +163,7 @@ export class Adadelta extends StepOptimizer {
       eu[i] = rho * eu[i]! + (1 - rho) * (delta * delta);
       const next = wi + lr * delta;
       w[i] = next;
-      wCheck += next * 0;
+      wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
     }
     return flags(gCheck, aCheck, wCheck);
   }

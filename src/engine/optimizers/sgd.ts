@@ -40,7 +40,7 @@ export class Sgd extends StepOptimizer {
         gCheck += gi * 0;
         const next = wi - lr * gi;
         w[i] = next;
-        wCheck += next * 0;
+        wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
       }
     } else if (!this.nesterov) {
       const v = this.velocity[k]!;
@@ -52,7 +52,7 @@ export class Sgd extends StepOptimizer {
         v[i] = mu * v[i]! - lr * gi;
         const next = wi + v[i]!;
         w[i] = next;
-        wCheck += next * 0;
+        wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
       }
     } else {
       const v = this.velocity[k]!;
@@ -64,7 +64,7 @@ export class Sgd extends StepOptimizer {
         v[i] = mu * v[i]! - lr * gi;
         const next = wi + (mu * v[i]! - lr * gi);
         w[i] = next;
-        wCheck += next * 0;
+        wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
       }
     }
     return flags(gCheck, 0, wCheck);
