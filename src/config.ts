@@ -22,6 +22,8 @@ const EnvSchema = z.object({
    * helpers. Read where the kernels are loaded (src/native/kernels.ts); checked here at start.
    */
   ENGINE_THREADS: int(1).max(64).default(Math.min(64, availableParallelism())),
+  /** `off`: the engine's WebAssembly and TypeScript kernels instead of the native ones (same bits). Read by src/native/kernels.ts; checked here at start. */
+  NATIVE_KERNELS: z.enum(["on", "off"]).default("on"),
   /**
    * Synchronous requests estimated at most this many multiply-adds (a /gradients or /predict of
    * a small model, a few epochs on a small data set) run at once on the main thread rather than

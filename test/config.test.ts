@@ -131,6 +131,13 @@ describe("a configuration that cannot start", () => {
     expect(loadConfig({ MAX_WORK: "1e9", MAX_JOB_WORK: "1e9" }).maxJobWork).toBe(1e9);
   });
 
+  it("refuses a NATIVE_KERNELS other than on or off, naming both", () => {
+    expect(() => loadConfig({ NATIVE_KERNELS: "no" })).toThrow(
+      /^invalid configuration: NATIVE_KERNELS: .*"on".*"off"/,
+    );
+    expect(() => loadConfig({ NATIVE_KERNELS: "off" })).not.toThrow();
+  });
+
   it("says what each bad variable expects, on one line", () => {
     expect(() => loadConfig({ MAX_WORK: "abc", PORT: "http" })).toThrow(
       /^invalid configuration: (PORT: expected a number, got "http"; MAX_WORK: expected a number, got "abc"|MAX_WORK: expected a number, got "abc"; PORT: expected a number, got "http")$/,
