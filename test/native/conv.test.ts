@@ -92,6 +92,18 @@ function cases(): Case[] {
       batch: 1,
       useBias: false,
     },
+    // 3×3×8 = 72 kernel rows: ∂K splits at row 40 on 2 threads; 5 samples split unevenly.
+    {
+      inH: 9,
+      inW: 8,
+      channels: 8,
+      filters: 11,
+      k: [3, 3],
+      strides: [1, 1],
+      padding: "same",
+      batch: 5,
+      useBias: true,
+    },
     {
       inH: 5,
       inW: 5,
@@ -171,9 +183,12 @@ describe.skipIf(!native?.convForward)("native conv2d (native/conv.cc)", () => {
     expect(["avx512", "avx2", "portable"]).toContain(k.convUseIsa!(undefined));
   });
 
-  for (const isa of ISAS)
-    it(`gives the TypeScript path's bits on ${isa}: forward, ∂X, ∂K, ∂b, over 60 geometries`, () => {
+  // On 2 threads with minWork 0 every call is split (samples for y and ∂X, kernel rows for ∂K
+  // where there are at least 16 per thread): the parts must give one thread's bits.
+  for (const [isa, threads] of ISAS.flatMap((i) => [1, 2].map((t) => [i, t] as const)))
+    it(`gives the TypeScript path's bits on ${isa}, ${threads} thread(s): forward, ∂X, ∂K, ∂b, over 60 geometries`, () => {
       const was = k.convUseIsa!(isa);
+      const saved = k.setThreads(threads, 0);
       try {
         for (const c of cases())
           for (const special of [false, true]) {
@@ -186,12 +201,14 @@ describe.skipIf(!native?.convForward)("native conv2d (native/conv.cc)", () => {
           }
       } finally {
         k.convUseIsa!(was);
+        k.setThreads(saved.threads, saved.minWork);
       }
     });
 
-  for (const isa of ISAS)
-    it(`computes float32 with single-precision operations in the reference's order on ${isa}`, () => {
+  for (const [isa, threads] of ISAS.flatMap((i) => [1, 2].map((t) => [i, t] as const)))
+    it(`computes float32 with single-precision operations in the reference's order on ${isa}, ${threads} thread(s)`, () => {
       const was = k.convUseIsa!(isa);
+      const saved = k.setThreads(threads, 0);
       const f = Math.fround;
       try {
         for (const c of cases().slice(0, 30)) {
@@ -270,6 +287,7 @@ describe.skipIf(!native?.convForward)("native conv2d (native/conv.cc)", () => {
         }
       } finally {
         k.convUseIsa!(was);
+        k.setThreads(saved.threads, saved.minWork);
       }
     });
 
