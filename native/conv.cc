@@ -2,10 +2,10 @@
 // maxPooling2d layers, on float64 and float32 typed arrays read in place. Bit-identical to the
 // TypeScript layers (docs/performance.md, "Convolution"): conv-kernels.inc says in what order.
 //
-// The kernels are compiled three times (conv-kernels.inc) and picked at load time with
-// __builtin_cpu_supports: AVX-512F, AVX2, or the portable build (16-byte vectors: SSE2 on x86-64,
-// NEON on arm64, plain C elsewhere). All three give the same bits; `convUseIsa` switches between
-// them so the tests can check that.
+// The kernels are compiled three times (conv-kernels.inc) and run on the instruction set isa.h
+// names, the matrix products' (AVX-512, AVX2, or the portable build: 16-byte vectors, SSE2 on
+// x86-64, NEON on arm64, plain C elsewhere). All three give the same bits; `selectKernels`
+// (gemm.cc) switches both kinds of kernels at once so the tests can check that.
 //
 // convForward, convInputGrad and convFilterGrad above setThreads' minWork run on the matrix
 // products' thread pool (gemm-pool.h), their outputs cut into parts (Split below): the same bits
@@ -21,7 +21,6 @@
 //   convInputGrad(geometry, dy, kernel, dx)                  ∂X = col2im(∂Y·Kᵀ)
 //   reluForward(x, y), reluBackward(y, dy, dx)
 //   maxPoolForward(geometry, x, y, argmax), maxPoolBackward(dy, argmax, dx)
-//   convUseIsa(name | undefined) → the previous instruction set ("avx512", "avx2", "portable")
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -33,6 +32,7 @@
 #include "conv-args.h"
 #include "conv.h"
 #include "gemm-pool.h"
+#include "isa.h"
 #include "kernels.h"
 
 namespace portable {
@@ -60,32 +60,12 @@ constexpr int kVectorBytes = 64;
 
 namespace {
 
-enum Isa { kPortable, kAvx2, kAvx512 };
-const char *const kIsaNames[] = {"portable", "avx2", "avx512"};
-
-bool IsaSupported(Isa isa) {
 #ifdef CONV_X86
-  if (isa == kAvx512) return __builtin_cpu_supports("avx512f");
-  if (isa == kAvx2) return __builtin_cpu_supports("avx2");
-#endif
-  return isa == kPortable;
-}
-
-Isa BestIsa() {
-  if (IsaSupported(kAvx512)) return kAvx512;
-  if (IsaSupported(kAvx2)) return kAvx2;
-  return kPortable;
-}
-
-// Shared by every thread: the tests switch it, nothing else does.
-Isa isa = BestIsa();
-
-#ifdef CONV_X86
-#define DISPATCH(call)                         \
-  switch (isa) {                               \
-    case kAvx512: avx512::call; break;         \
-    case kAvx2: avx2::call; break;             \
-    default: portable::call; break;            \
+#define DISPATCH(call)                           \
+  switch (isa::InUse()) {                        \
+    case isa::Isa::kAvx512: avx512::call; break; \
+    case isa::Isa::kAvx2: avx2::call; break;     \
+    default: portable::call; break;              \
   }
 #else
 #define DISPATCH(call) portable::call
@@ -337,28 +317,6 @@ napi_value MaxPoolBackwardJs(napi_env env, napi_callback_info info) {
   });
 }
 
-napi_value ConvUseIsaJs(napi_env env, napi_callback_info info) {
-  return Call(env, info, 1, [&](napi_value *a) {
-    const Isa was = isa;
-    if (!IsNullish(env, a[0])) {
-      char name[16];
-      size_t len = 0;
-      if (napi_get_value_string_utf8(env, a[0], name, sizeof name, &len) != napi_ok)
-        TypeFail("convUseIsa takes \"avx512\", \"avx2\", \"portable\" or undefined");
-      int found = -1;
-      for (int i = 0; i < 3; i++)
-        if (std::strcmp(name, kIsaNames[i]) == 0) found = i;
-      if (found < 0) TypeFail("convUseIsa takes \"avx512\", \"avx2\", \"portable\" or undefined");
-      if (!IsaSupported(static_cast<Isa>(found)))
-        RangeFail(std::string(name) + " is not supported by this processor or build");
-      isa = static_cast<Isa>(found);
-    }
-    napi_value out;
-    Check(env, napi_create_string_utf8(env, kIsaNames[was], NAPI_AUTO_LENGTH, &out));
-    return out;
-  });
-}
-
 }  // namespace
 
 napi_status RegisterConv(napi_env env, napi_value exports) {
@@ -371,7 +329,6 @@ napi_status RegisterConv(napi_env env, napi_value exports) {
       {"reluBackward", nullptr, ReluBackwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolForward", nullptr, MaxPoolForwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolBackward", nullptr, MaxPoolBackwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"convUseIsa", nullptr, ConvUseIsaJs, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }
