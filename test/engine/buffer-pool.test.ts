@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type ModelSpec, type TrainOptions, train } from "../../src/engine/index.js";
 import {
+  currentScope,
   POOL_MAX_BYTES,
   pooledBytes,
   takeStore,
@@ -11,27 +12,28 @@ import { randomBatch } from "./helpers.js";
 
 describe("the layers' buffer pool", () => {
   it("outside a scope every store is new; inside, a finished scope's stores come back zeroed", () => {
-    const a = takeStore(64);
-    expect(takeStore(64)).not.toBe(a);
+    expect(currentScope()).toBeUndefined();
+    const a = takeStore(64, undefined);
+    expect(takeStore(64, undefined)).not.toBe(a);
     let first: ArrayBuffer | undefined;
     withRecycledBuffers(() => {
-      first = takeStore(80);
+      first = takeStore(80, currentScope());
       new Float64Array(first).fill(7);
     });
     expect(pooledBytes()).toBeGreaterThanOrEqual(80);
     withRecycledBuffers(() => {
       // The smallest free store that fits: the same memory, zeroed.
-      const again = takeStore(72);
+      const again = takeStore(72, currentScope());
       expect(again).toBe(first);
       expect(Array.from(new Float64Array(again))).toEqual(new Array(10).fill(0));
       // Taken stores leave the free list until their scope ends.
-      expect(takeStore(72)).not.toBe(first);
+      expect(takeStore(72, currentScope())).not.toBe(first);
     });
   });
 
   it("a Buffer's view has exactly batch · size values whatever store it got", () => {
     withRecycledBuffers(() => {
-      new Float64Array(takeStore(1000 * 8)).fill(1);
+      new Float64Array(takeStore(1000 * 8, currentScope())).fill(1);
     });
     withRecycledBuffers(() => {
       const b = new Buffer(3);
@@ -43,10 +45,33 @@ describe("the layers' buffer pool", () => {
     });
   });
 
+  it("a Buffer built outside a scope never takes pooled memory, even when it grows inside one", () => {
+    const longLived = new Buffer(5);
+    let pooled: ArrayBuffer | undefined;
+    withRecycledBuffers(() => {
+      pooled = takeStore(400, currentScope());
+    });
+    const before = pooledBytes();
+    withRecycledBuffers(() => {
+      const v = longLived.get(10);
+      expect(v.buffer).not.toBe(pooled);
+      // A store taken for a scope that has ended is new and recorded nowhere.
+      let inner: ReturnType<typeof currentScope>;
+      withRecycledBuffers(() => {
+        inner = currentScope();
+      });
+      expect(takeStore(16, inner)).not.toBe(pooled);
+    });
+    expect(pooledBytes()).toBe(before);
+    withRecycledBuffers(() => {
+      expect(takeStore(400, currentScope())).toBe(pooled);
+    });
+  });
+
   it("keeps at most POOL_MAX_BYTES", () => {
     withRecycledBuffers(() => {
-      takeStore(POOL_MAX_BYTES / 2 + 8);
-      takeStore(POOL_MAX_BYTES / 2 + 8);
+      takeStore(POOL_MAX_BYTES / 2 + 8, currentScope());
+      takeStore(POOL_MAX_BYTES / 2 + 8, currentScope());
     });
     expect(pooledBytes()).toBeLessThanOrEqual(POOL_MAX_BYTES);
   });

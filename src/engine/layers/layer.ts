@@ -1,7 +1,7 @@
 import type { InitializerSpec } from "../initializers.js";
 import type { ConstraintSpec, RegularizerName, RegularizerSpec } from "../regularizers.js";
 import { sizeOf } from "../tensor.js";
-import { takeStore } from "./buffer-pool.js";
+import { currentScope, takeStore } from "./buffer-pool.js";
 
 /**
  * A trainable parameter: its value and the gradient accumulated into it, two arrays of the
@@ -117,17 +117,20 @@ export const NO_INPUT_GRAD = new Float64Array(0);
 /**
  * A reusable buffer of `batch · size` doubles: grows when a larger batch arrives, and hands
  * out a view of exactly the needed length otherwise, so the training loop does not allocate.
- * Its memory comes from `takeStore` (reused from an earlier `train()` call inside `withRecycledBuffers`).
+ * Its memory comes from `takeStore`: reused from an earlier `train()` call when built inside
+ * `withRecycledBuffers`.
  */
 export class Buffer {
   private store = new Float64Array(0);
   /** The last view handed out, reused while the batch size stays the same (no allocation per step). */
   private view = this.store;
+  /** The `withRecycledBuffers` call this buffer was built in, if any: where its memory comes from. */
+  private readonly scope = currentScope();
   constructor(private readonly size: number) {}
   get(batch: number): Float64Array {
     const n = batch * this.size;
     if (this.view.length === n) return this.view;
-    if (this.store.length < n) this.store = new Float64Array(takeStore(n * 8), 0, n);
+    if (this.store.length < n) this.store = new Float64Array(takeStore(n * 8, this.scope), 0, n);
     this.view = this.store.length === n ? this.store : this.store.subarray(0, n);
     return this.view;
   }
