@@ -2,10 +2,14 @@
 // maxPooling2d layers, on float64 and float32 typed arrays read in place. Bit-identical to the
 // TypeScript layers (docs/performance.md, "Convolution"): conv-kernels.inc says in what order.
 //
-// The kernels are compiled three times (conv-kernels.inc) and picked at load time with
-// __builtin_cpu_supports: AVX-512F, AVX2, or the portable build (16-byte vectors: SSE2 on x86-64,
-// NEON on arm64, plain C elsewhere). All three give the same bits; `convUseIsa` switches between
-// them so the tests can check that.
+// The kernels are compiled three times (conv-kernels.inc) and run on the instruction set isa.h
+// names, the matrix products' (AVX-512, AVX2, or the portable build: 16-byte vectors, SSE2 on
+// x86-64, NEON on arm64, plain C elsewhere). All three give the same bits; `selectKernels`
+// (gemm.cc) switches both kinds of kernels at once so the tests can check that.
+//
+// convForward, convInputGrad and convFilterGrad above setThreads' minWork run on the matrix
+// products' thread pool (gemm-pool.h), their outputs cut into parts (Split below): the same bits
+// on any number of threads.
 //
 // JS API (arguments are checked in conv-args.h; a bad call throws a TypeError or RangeError,
 // never crashes):
@@ -17,16 +21,18 @@
 //   convInputGrad(geometry, dy, kernel, dx)                  ∂X = col2im(∂Y·Kᵀ)
 //   reluForward(x, y), reluBackward(y, dy, dx)
 //   maxPoolForward(geometry, x, y, argmax), maxPoolBackward(dy, argmax, dx)
-//   convUseIsa(name | undefined) → the previous instruction set ("avx512", "avx2", "portable")
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "conv-args.h"
 #include "conv.h"
+#include "gemm-pool.h"
+#include "isa.h"
 #include "kernels.h"
 
 namespace portable {
@@ -54,32 +60,12 @@ constexpr int kVectorBytes = 64;
 
 namespace {
 
-enum Isa { kPortable, kAvx2, kAvx512 };
-const char *const kIsaNames[] = {"portable", "avx2", "avx512"};
-
-bool IsaSupported(Isa isa) {
 #ifdef CONV_X86
-  if (isa == kAvx512) return __builtin_cpu_supports("avx512f");
-  if (isa == kAvx2) return __builtin_cpu_supports("avx2");
-#endif
-  return isa == kPortable;
-}
-
-Isa BestIsa() {
-  if (IsaSupported(kAvx512)) return kAvx512;
-  if (IsaSupported(kAvx2)) return kAvx2;
-  return kPortable;
-}
-
-// Shared by every thread: the tests switch it, nothing else does.
-Isa isa = BestIsa();
-
-#ifdef CONV_X86
-#define DISPATCH(call)                         \
-  switch (isa) {                               \
-    case kAvx512: avx512::call; break;         \
-    case kAvx2: avx2::call; break;             \
-    default: portable::call; break;            \
+#define DISPATCH(call)                           \
+  switch (isa::InUse()) {                        \
+    case isa::Isa::kAvx512: avx512::call; break; \
+    case isa::Isa::kAvx2: avx2::call; break;     \
+    default: portable::call; break;              \
   }
 #else
 #define DISPATCH(call) portable::call
@@ -135,6 +121,40 @@ void ConvInputGradRange(const ConvShape &s, const float *dy, const float *k, flo
 
 namespace {
 
+// Both cores for one convolution (docs/kernels.md, "Threads"): above the matrix products' work
+// threshold (setThreads' minWork, counted as their m·k·n: rows × kernel rows × filters), the
+// OUTPUTS are cut into parts that the caller and the gemm pool's helpers take one at a time —
+// samples for the forward pass and ∂X, kernel rows for ∂K. Every sum stays whole in one call of
+// a range function (conv.h), so the bits are those of one thread, whatever the thread count.
+
+// fn(begin, end) over [0, n) cut into at most `maxParts` near-equal ranges whose inner edges are
+// multiples of `align`, on the caller and the helpers; one call over everything below the threshold.
+template <typename F> void Split(const ConvShape &s, int64_t n, int64_t maxParts, int64_t align, F &&fn) {
+  const int threads = gemm_pool::Threads();
+  const double work = static_cast<double>(s.batch) * s.outH * s.outW * s.kH * s.kW * s.channels * s.filters;
+  const int64_t parts = threads <= 1 || work < gemm_pool::MinWork() ? 1 : std::min(maxParts, n / align);
+  if (parts <= 1) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  const auto edge = [&](long t) { return t == parts ? n : (n * t / parts + align / 2) / align * align; };
+  gemm_pool::Parallel(static_cast<long>(parts), threads, [&](long t) { fn(edge(t), edge(t + 1)); });
+}
+
+// The forward pass and ∂X by samples, a few parts per thread so that a helper that wakes late
+// still takes a share (a part costs little more than its samples: K is repacked, a few hundred values).
+void BySamples(const ConvShape &s, const std::function<void(int64_t, int64_t)> &fn) {
+  Split(s, s.batch, 4 * gemm_pool::Threads(), 1, fn);
+}
+
+// ∂K by kernel rows, one part per thread of at least two 8-row register tiles (kTileTaps), cut
+// at tile edges: every part reads all of ∂Y and the windows again, so a kernel of 9 rows (3×3×1)
+// stays on one thread — split, the parts cost more than the whole (measured, docs/kernels.md).
+void ByKernelRows(const ConvShape &s, const std::function<void(int64_t, int64_t)> &fn) {
+  const int64_t rowLen = s.kH * s.kW * s.channels;
+  Split(s, rowLen, std::min<int64_t>(gemm_pool::Threads(), rowLen / 16), 8, fn);
+}
+
 napi_value ConvForwardJs(napi_env env, napi_callback_info info) {
   return Call(env, info, 6, [&](napi_value *a) {
     const ConvShape s = GetShape(env, a[0]);
@@ -147,10 +167,12 @@ napi_value ConvForwardJs(napi_env env, napi_callback_info info) {
     bool relu = false;
     Check(env, napi_get_value_bool(env, a[5], &relu));
     Disjoint(y, "y", {&x, &k, &b});
-    if (x.type == napi_float64_array)
-      Forward(s, P<double>(x), P<double>(k), hasBias ? P<double>(b) : nullptr, P<double>(y), relu, 0, s.batch);
-    else
-      Forward(s, P<float>(x), P<float>(k), hasBias ? P<float>(b) : nullptr, P<float>(y), relu, 0, s.batch);
+    BySamples(s, [&](int64_t b0, int64_t b1) {
+      if (x.type == napi_float64_array)
+        Forward(s, P<double>(x), P<double>(k), hasBias ? P<double>(b) : nullptr, P<double>(y), relu, b0, b1);
+      else
+        Forward(s, P<float>(x), P<float>(k), hasBias ? P<float>(b) : nullptr, P<float>(y), relu, b0, b1);
+    });
     return Undefined(env);
   });
 }
@@ -162,11 +184,12 @@ napi_value ConvFilterGradJs(napi_env env, napi_callback_info info) {
     const Array dy = GetFloats(env, a[2], "dy", x.type, OutSize(s));
     const Array dk = GetFloats(env, a[3], "kernelGrad", x.type, KernelSize(s));
     Disjoint(dk, "kernelGrad", {&x, &dy});
-    const int64_t rowLen = s.kH * s.kW * s.channels;
-    if (x.type == napi_float64_array)
-      FilterGrad(s, P<double>(x), P<double>(dy), P<double>(dk), 0, rowLen);
-    else
-      FilterGrad(s, P<float>(x), P<float>(dy), P<float>(dk), 0, rowLen);
+    ByKernelRows(s, [&](int64_t p0, int64_t p1) {
+      if (x.type == napi_float64_array)
+        FilterGrad(s, P<double>(x), P<double>(dy), P<double>(dk), p0, p1);
+      else
+        FilterGrad(s, P<float>(x), P<float>(dy), P<float>(dk), p0, p1);
+    });
     return Undefined(env);
   });
 }
@@ -193,10 +216,12 @@ napi_value ConvInputGradJs(napi_env env, napi_callback_info info) {
     const Array k = GetFloats(env, a[2], "kernel", dy.type, KernelSize(s));
     const Array dx = GetFloats(env, a[3], "dx", dy.type, InSize(s));
     Disjoint(dx, "dx", {&dy, &k});
-    if (dy.type == napi_float64_array)
-      InputGrad(s, P<double>(dy), P<double>(k), P<double>(dx), 0, s.batch);
-    else
-      InputGrad(s, P<float>(dy), P<float>(k), P<float>(dx), 0, s.batch);
+    BySamples(s, [&](int64_t b0, int64_t b1) {
+      if (dy.type == napi_float64_array)
+        InputGrad(s, P<double>(dy), P<double>(k), P<double>(dx), b0, b1);
+      else
+        InputGrad(s, P<float>(dy), P<float>(k), P<float>(dx), b0, b1);
+    });
     return Undefined(env);
   });
 }
@@ -292,28 +317,6 @@ napi_value MaxPoolBackwardJs(napi_env env, napi_callback_info info) {
   });
 }
 
-napi_value ConvUseIsaJs(napi_env env, napi_callback_info info) {
-  return Call(env, info, 1, [&](napi_value *a) {
-    const Isa was = isa;
-    if (!IsNullish(env, a[0])) {
-      char name[16];
-      size_t len = 0;
-      if (napi_get_value_string_utf8(env, a[0], name, sizeof name, &len) != napi_ok)
-        TypeFail("convUseIsa takes \"avx512\", \"avx2\", \"portable\" or undefined");
-      int found = -1;
-      for (int i = 0; i < 3; i++)
-        if (std::strcmp(name, kIsaNames[i]) == 0) found = i;
-      if (found < 0) TypeFail("convUseIsa takes \"avx512\", \"avx2\", \"portable\" or undefined");
-      if (!IsaSupported(static_cast<Isa>(found)))
-        RangeFail(std::string(name) + " is not supported by this processor or build");
-      isa = static_cast<Isa>(found);
-    }
-    napi_value out;
-    Check(env, napi_create_string_utf8(env, kIsaNames[was], NAPI_AUTO_LENGTH, &out));
-    return out;
-  });
-}
-
 }  // namespace
 
 napi_status RegisterConv(napi_env env, napi_value exports) {
@@ -326,7 +329,6 @@ napi_status RegisterConv(napi_env env, napi_value exports) {
       {"reluBackward", nullptr, ReluBackwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolForward", nullptr, MaxPoolForwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolBackward", nullptr, MaxPoolBackwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"convUseIsa", nullptr, ConvUseIsaJs, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "gemm-pool.h"
+#include "isa.h"
 #include "kernels.h"
 
 namespace {
@@ -110,33 +111,7 @@ thread_local Scratch scratch;
 
 namespace {
 
-enum class Isa { kPortable, kAvx2, kAvx512 };
-
-Isa DetectIsa() {
-#ifdef GEMM_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
-    return Isa::kAvx512;
-  if (__builtin_cpu_supports("avx2")) return Isa::kAvx2;
-#endif
-  return Isa::kPortable;
-}
-
-const Isa kDetected = DetectIsa();
-// The kernels in use: the best the CPU has, or a lesser one a test chose (selectKernels).
-std::atomic<Isa> kIsaInUse{kDetected};
-
-const char *IsaName(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx512:
-      return "native-avx512";
-    case Isa::kAvx2:
-      return "native-avx2";
-    default:
-      return "native";
-  }
-}
+using isa::Isa;
 
 // A micro-kernel's Block and its tile width NR (columns), blocks of c are cut at multiples of it.
 template <typename T>
@@ -154,7 +129,7 @@ inline long Padded(int n, int nr) { return static_cast<long>((n + nr - 1) / nr) 
 // CNN's products are 8 columns wide, where a 24-column tile would compute two thirds for nothing.
 template <typename T>
 Kernel<T> Choose(int n) {
-  switch (kIsaInUse.load(std::memory_order_relaxed)) {
+  switch (isa::InUse()) {
 #ifdef GEMM_X86
     case Isa::kAvx512: {
       constexpr int w = 64 / sizeof(T);
@@ -380,9 +355,9 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// selectKernels(name): runs the products on a lesser instruction set than the CPU's best
-// (`native-avx2`, `native`), process-wide, so tests can check every path on one machine;
-// returns the previous name. RangeError for a name the CPU cannot run.
+// selectKernels(name): runs the products and the convolution kernels (conv.cc) on a lesser
+// instruction set than the CPU's best (`native-avx2`, `native`), process-wide, so tests can check
+// every path on one machine; returns the previous name. RangeError for a name the CPU cannot run.
 napi_value SelectKernels(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -394,22 +369,16 @@ napi_value SelectKernels(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   Isa want;
-  if (std::strcmp(name, "native-avx512") == 0)
-    want = Isa::kAvx512;
-  else if (std::strcmp(name, "native-avx2") == 0)
-    want = Isa::kAvx2;
-  else if (std::strcmp(name, "native") == 0)
-    want = Isa::kPortable;
-  else {
+  if (!isa::FromName(name, want)) {
     Throw(env, true, "kernels must be native-avx512, native-avx2 or native");
     return nullptr;
   }
-  if (static_cast<int>(want) > static_cast<int>(kDetected)) {
+  if (static_cast<int>(want) > static_cast<int>(isa::kDetected)) {
     Throw(env, true, "this CPU cannot run those kernels");
     return nullptr;
   }
   napi_value previous;
-  napi_create_string_utf8(env, IsaName(kIsaInUse.exchange(want)), NAPI_AUTO_LENGTH, &previous);
+  napi_create_string_utf8(env, isa::Name(isa::inUse.exchange(want)), NAPI_AUTO_LENGTH, &previous);
   return previous;
 }
 
@@ -425,8 +394,8 @@ napi_status RegisterGemm(napi_env env, napi_value exports) {
   };
   napi_status s = napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   if (s != napi_ok) return s;
-  napi_value isa;
-  s = napi_create_string_utf8(env, IsaName(kDetected), NAPI_AUTO_LENGTH, &isa);
+  napi_value name;
+  s = napi_create_string_utf8(env, isa::Name(isa::kDetected), NAPI_AUTO_LENGTH, &name);
   if (s != napi_ok) return s;
-  return napi_set_named_property(env, exports, "kernels", isa);
+  return napi_set_named_property(env, exports, "kernels", name);
 }

@@ -13,8 +13,8 @@ export interface NativeKernels {
   /** What was compiled: the architecture (`x86_64`, `arm64`, `generic`). */
   readonly build: string;
   /**
-   * The matrix-product kernel this CPU runs (native/gemm.cc picks it at load time):
-   * `native-avx512`, `native-avx2`, or `native` (portable C++).
+   * The instruction set this CPU runs the matrix products and the convolution kernels on
+   * (native/isa.h picks it at load time): `native-avx512`, `native-avx2`, or `native` (portable C++).
    */
   readonly kernels: NativeMatmulKernels;
   /**
@@ -34,8 +34,8 @@ export interface NativeKernels {
    */
   setThreads(threads: number, minWork?: number): { threads: number; minWork: number };
   /**
-   * Process-wide: runs the products on a lesser instruction set than the CPU's best, so tests
-   * check every path on one machine (`kernels` still names the best).
+   * Process-wide: runs the products and the convolution kernels on a lesser instruction set than
+   * the CPU's best, so tests check every path on one machine (`kernels` still names the best).
    * @returns the previous choice. @throws RangeError for kernels this CPU cannot run.
    */
   selectKernels(kernels: NativeMatmulKernels): NativeMatmulKernels;
@@ -72,11 +72,6 @@ export interface NativeKernels {
   /** `dx = 0`, then `dx[argmax[o]] += dy[o]` in order of o. @throws RangeError for a bad index. */
   maxPoolBackward?(dy: Floats, argmax: Float64Array | Int32Array, dx: Floats): void;
   /**
-   * Switches the convolution kernels' instruction set (`"avx512"`, `"avx2"`, `"portable"`; all
-   * give the same bits) for the whole process; undefined only asks. @returns the previous one.
-   */
-  convUseIsa?(isa: string | undefined): string;
-  /**
    * SGD's update of one parameter (native/optim.cc), as `Sgd` computes it in TypeScript: keep ← w,
    * then `w ← w − lr·g`, or with `velocity` `v ← μ·v − lr·g` and `w ← w + v` (Nesterov:
    * `w ← w + (μ·v − lr·g)`), every value computed in double and stored in the arrays' type.
@@ -112,11 +107,14 @@ export interface NativeKernels {
     c2: number,
     decay: number,
   ): number;
-  /** As `convUseIsa`, for the optimiser updates. */
+  /**
+   * Switches the optimiser updates' instruction set (`"avx512"`, `"avx2"`, `"portable"`; all give
+   * the same bits) for the whole process; undefined only asks. @returns the previous one.
+   */
   optimUseIsa?(isa: string | undefined): string;
 }
 
-/** The native matrix-product kernels, by instruction set. */
+/** The native kernels (matrix products and convolution), by instruction set. */
 export type NativeMatmulKernels = "native-avx512" | "native-avx2" | "native";
 
 let kernels: NativeKernels | null = null;

@@ -1,6 +1,7 @@
 import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
 import { buildModel, initialiseModel } from "./inspect.js";
+import { withRecycledBuffers } from "./layers/buffer-pool.js";
 import { seedDropout } from "./layers/dropout.js";
 import { leastSquaresOverflowReason, leastSquaresWeights } from "./least-squares.js";
 import { checkMetrics, type MetricName } from "./metrics/names.js";
@@ -48,9 +49,13 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  *   metric that does not apply (`["metrics", i]`).
  */
 export function train(opts: TrainOptions): TrainResult {
-  const { model, nTrain, nVal, early, linear, weights, metrics } = prepareRun(opts);
-  if (opts.optimizer.type === "normalEquation") return trainClosedForm(model, opts, nTrain, nVal, metrics);
-  return trainByGradient(model, opts, opts.optimizer, { nTrain, nVal, early, linear, weights, metrics });
+  // The model dies with the call and every array the result carries is a copy: its layers'
+  // buffers go back to the pool for the next call (docs/performance.md, "train()").
+  return withRecycledBuffers(() => {
+    const { model, nTrain, nVal, early, linear, weights, metrics } = prepareRun(opts);
+    if (opts.optimizer.type === "normalEquation") return trainClosedForm(model, opts, nTrain, nVal, metrics);
+    return trainByGradient(model, opts, opts.optimizer, { nTrain, nVal, early, linear, weights, metrics });
+  });
 }
 
 /** A run's checked options (`GradientRun`: the split, early stopping, weights, metrics) and its model, initialised. */

@@ -10,10 +10,11 @@ import { NativeGeometry } from "../../src/engine/native-conv.js";
 import { Rng } from "../../src/engine/rng.js";
 
 const native = nativeKernels();
-const ISAS = ["avx512", "avx2", "portable"].filter((isa) => {
-  if (!native?.convUseIsa) return false;
+/** The instruction sets this CPU runs (selectKernels switches the products' and these kernels' at once). */
+const ISAS = (["native-avx512", "native-avx2", "native"] as const).filter((isa) => {
+  if (!native?.convForward) return false;
   try {
-    native.convUseIsa(native.convUseIsa(isa));
+    native.selectKernels(native.selectKernels(isa));
     return true;
   } catch {
     return false;
@@ -92,6 +93,18 @@ function cases(): Case[] {
       batch: 1,
       useBias: false,
     },
+    // 3×3×8 = 72 kernel rows: ∂K splits at row 40 on 2 threads; 5 samples split unevenly.
+    {
+      inH: 9,
+      inW: 8,
+      channels: 8,
+      filters: 11,
+      k: [3, 3],
+      strides: [1, 1],
+      padding: "same",
+      batch: 5,
+      useBias: true,
+    },
     {
       inH: 5,
       inW: 5,
@@ -165,15 +178,24 @@ function convPass(c: Case, kernels: NativeKernels | null, special: boolean) {
 describe.skipIf(!native?.convForward)("native conv2d (native/conv.cc)", () => {
   const k = native!;
 
-  it("knows the instruction sets, and refuses unknown ones", () => {
-    expect(ISAS).toContain("portable");
-    expect(() => k.convUseIsa!("sse9")).toThrow(TypeError);
-    expect(["avx512", "avx2", "portable"]).toContain(k.convUseIsa!(undefined));
+  it("run on the products' instruction set, switched by selectKernels, which refuses unknown ones", () => {
+    expect(ISAS).toContain("native");
+    expect(ISAS).toContain(k.kernels);
+    expect(() => k.selectKernels("sse9" as "native")).toThrow(RangeError);
+    const was = k.selectKernels("native");
+    try {
+      expect(k.selectKernels("native")).toBe("native");
+    } finally {
+      k.selectKernels(was);
+    }
   });
 
-  for (const isa of ISAS)
-    it(`gives the TypeScript path's bits on ${isa}: forward, ∂X, ∂K, ∂b, over 60 geometries`, () => {
-      const was = k.convUseIsa!(isa);
+  // On 2 threads with minWork 0 every call is split (samples for y and ∂X, kernel rows for ∂K
+  // where there are at least 16 per thread): the parts must give one thread's bits.
+  for (const [isa, threads] of ISAS.flatMap((i) => [1, 2].map((t) => [i, t] as const)))
+    it(`gives the TypeScript path's bits on ${isa}, ${threads} thread(s): forward, ∂X, ∂K, ∂b, over 60 geometries`, () => {
+      const was = k.selectKernels(isa);
+      const saved = k.setThreads(threads, 0);
       try {
         for (const c of cases())
           for (const special of [false, true]) {
@@ -185,13 +207,15 @@ describe.skipIf(!native?.convForward)("native conv2d (native/conv.cc)", () => {
               );
           }
       } finally {
-        k.convUseIsa!(was);
+        k.selectKernels(was);
+        k.setThreads(saved.threads, saved.minWork);
       }
     });
 
-  for (const isa of ISAS)
-    it(`computes float32 with single-precision operations in the reference's order on ${isa}`, () => {
-      const was = k.convUseIsa!(isa);
+  for (const [isa, threads] of ISAS.flatMap((i) => [1, 2].map((t) => [i, t] as const)))
+    it(`computes float32 with single-precision operations in the reference's order on ${isa}, ${threads} thread(s)`, () => {
+      const was = k.selectKernels(isa);
+      const saved = k.setThreads(threads, 0);
       const f = Math.fround;
       try {
         for (const c of cases().slice(0, 30)) {
@@ -269,7 +293,8 @@ describe.skipIf(!native?.convForward)("native conv2d (native/conv.cc)", () => {
           ).toBe(true);
         }
       } finally {
-        k.convUseIsa!(was);
+        k.selectKernels(was);
+        k.setThreads(saved.threads, saved.minWork);
       }
     });
 

@@ -1,6 +1,7 @@
 import type { InitializerSpec } from "../initializers.js";
 import type { ConstraintSpec, RegularizerName, RegularizerSpec } from "../regularizers.js";
 import { buildingDtype, type Dtype, type Floats, floats, sizeOf } from "../tensor.js";
+import { currentScope, takeStore } from "./buffer-pool.js";
 
 /**
  * A trainable parameter: its value and the gradient accumulated into it, two arrays of the
@@ -116,11 +117,15 @@ export const NO_INPUT_GRAD = new Float64Array(0);
 /**
  * A reusable buffer of `batch · size` values: grows when a larger batch arrives, and hands
  * out a view of exactly the needed length otherwise, so the training loop does not allocate.
+ * Its memory comes from `takeStore`: reused from an earlier `train()` call when built inside
+ * `withRecycledBuffers`.
  */
 export class Buffer {
   private store: Floats;
   /** The last view handed out, reused while the batch size stays the same (no allocation per step). */
   private view: Floats;
+  /** The `withRecycledBuffers` call this buffer was built in, if any: where its memory comes from. */
+  private readonly scope = currentScope();
   /**
    * @param dtype of the values held: by default that of the model being built (`layerFloats`,
    *   docs/precision.md); float64 for what must stay exact whatever the run's dtype (indices).
@@ -135,7 +140,11 @@ export class Buffer {
   get(batch: number): Floats {
     const n = batch * this.size;
     if (this.view.length === n) return this.view;
-    if (this.store.length < n) this.store = floats(this.dtype, n);
+    if (this.store.length < n)
+      this.store =
+        this.dtype === "float32"
+          ? new Float32Array(takeStore(n * 4, this.scope), 0, n)
+          : new Float64Array(takeStore(n * 8, this.scope), 0, n);
     this.view = this.store.length === n ? this.store : this.store.subarray(0, n);
     return this.view;
   }
