@@ -4,7 +4,7 @@
  *   `zeroGrads`, `forward`, `loss(…, backward = true, 1/batch)`, `optimizer.step` (plain SGD; the
  *   step also copies the weights aside and checks gradients and weights are finite, as in `train`).
  *   This is the like-for-like match of tfjs' `optimizer.minimize`.
- * - `step` with the WebAssembly kernel off (`ours TS-only`): the pure-TypeScript fallback.
+ * - `step` with the WebAssembly and native kernels off (`ours TS-only`): the pure-TypeScript fallback.
  * - `train`: the public `train()` over the whole data set for E ≥ MIN_TRAIN_EPOCHS epochs (shuffling,
  *   batch copies, NaN forensics per batch, and the final full-data gradient and metrics included).
  * Each in float64 (the default) or float32, through the adapter below.
@@ -12,8 +12,10 @@
 import { type TrainOptions, type TrainResult, train } from "../src/engine/index.js";
 import { useWasmKernels } from "../src/engine/matmul.js";
 import { Model, type ModelOptions } from "../src/engine/model.js";
+import { useNativeKernels } from "../src/engine/native.js";
 import { makeOptimizer } from "../src/engine/optimizers.js";
 import type { Dtype } from "../src/engine/tensor.js";
+import { loadNativeKernels } from "../src/native/kernels.js";
 import type { Runner } from "./timing.js";
 import type { Workload } from "./workloads.js";
 
@@ -82,7 +84,9 @@ export function ourStepRunner(w: Workload, wasm = true, dtype: Dtype = "float64"
     samplesPerStep: b,
     chunk: 1,
     enter: () => {
+      // TS-only: neither the WebAssembly nor the native kernels (the fallback where neither exists).
       useWasmKernels(wasm);
+      useNativeKernels(wasm ? loadNativeKernels() : null);
     },
     step: () => {
       const s = (i++ % batches) * b;
@@ -104,6 +108,7 @@ export function ourTrainRunner(w: Workload, epochs: number, dtype: Dtype = "floa
     chunk: 1,
     enter: () => {
       useWasmKernels(true);
+      useNativeKernels(loadNativeKernels());
     },
     step: () => {
       trainAs(

@@ -277,7 +277,7 @@ export function trainingTables(
     "POST /train = the route through app.inject, the data inline, samples/s from the answer's durationMs; POST wall",
     "= the same from wall time (JSON parse, validation, answer included); torch = PyTorch, same layers, initial",
     "weights and batches, plain SGD, 1 or 2 threads. Ratios: ours ÷ the better torch of the same dtype.",
-    "pending = the engine ignores dtype float32 so far (no number rather than float64 twice).\n",
+    "float32 rows are recognised by the result's engineVersion (…+float32), never assumed from the request.\n",
   );
   out.push(torchTable(o.comparison));
   const { torch, route } = o;

@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { arch, cpus, loadavg, platform } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { useWasmKernels } from "../src/engine/matmul.js";
 import { registerNativeKernels } from "../src/native/kernels.js";
 import { type HttpResult, httpBench } from "./http.js";
 import { type KernelResult, kernelBench } from "./kernels.js";
@@ -135,6 +136,9 @@ async function main(): Promise<void> {
   const ws = onlyHttp || onlyKernels ? [] : workloads().filter((w) => !only || w.name.includes(only));
   if (ws.length > 0) process.stderr.write("training steps (samples/s, median of rounds):\n");
   const { results: training, epochs } = await runWorkloads(ws);
+  // Every kernel back on for what follows (the TS-only runner switched them off on this thread).
+  useWasmKernels(true);
+  registerNativeKernels();
 
   let route: RouteResult[] | undefined;
   if (ws.length > 0 && !args.has("--no-http")) {
