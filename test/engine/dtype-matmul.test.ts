@@ -7,49 +7,16 @@
 import { describe, expect, it } from "vitest";
 import { matmul, matmulTransA, matmulTransB, useWasmKernels } from "../../src/engine/matmul.js";
 import { Rng } from "../../src/engine/rng.js";
-
-const f = Math.fround;
+import {
+  naive32,
+  naive32TransA as naiveTransA32,
+  naive32TransB as naiveTransB32,
+} from "./float32-reference.js";
 
 function random32(n: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.uniform(-2, 2);
   return a;
-}
-
-/** c[m, n] = a[m, k]·b[k, n] (+ bias), in single precision. */
-function naive32(a: Float32Array, b: Float32Array, m: number, k: number, n: number, bias?: Float32Array) {
-  const c = new Float32Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) s = f(s + f(a[i * k + p]! * b[p * n + j]!));
-      c[i * n + j] = bias ? f(s + bias[j]!) : s;
-    }
-  return c;
-}
-
-/** c[k, n] + a[m, k]ᵀ·b[m, n], in single precision. */
-function naiveTransA32(a: Float32Array, b: Float32Array, c0: Float32Array, m: number, k: number, n: number) {
-  const c = Float32Array.from(c0);
-  for (let p = 0; p < k; p++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let r = 0; r < m; r++) s = f(s + f(a[r * k + p]! * b[r * n + j]!));
-      c[p * n + j] = f(c[p * n + j]! + s);
-    }
-  return c;
-}
-
-/** c[m, k] = a[m, n]·b[k, n]ᵀ, in single precision. */
-function naiveTransB32(a: Float32Array, b: Float32Array, m: number, n: number, k: number) {
-  const c = new Float32Array(m * k);
-  for (let i = 0; i < m; i++)
-    for (let p = 0; p < k; p++) {
-      let s = 0;
-      for (let j = 0; j < n; j++) s = f(s + f(a[i * n + j]! * b[p * n + j]!));
-      c[i * k + p] = s;
-    }
-  return c;
 }
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
