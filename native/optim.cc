@@ -3,14 +3,13 @@
 // aside and checks the gradient, the moment and the new weight are finite, bit-identical to the
 // TypeScript updates (src/engine/optimizers/; docs/performance.md, "Dense networks").
 //
-// The kernels (optim-kernels.inc) are compiled three times and picked at load time with
-// __builtin_cpu_supports: AVX-512F, AVX2, or the portable build (16-byte vectors). All three give
-// the same bits; `optimUseIsa` switches between them so the tests can check that.
+// The kernels (optim-kernels.inc) are compiled three times — AVX-512F, AVX2, and the portable build
+// (16-byte vectors) — and run the instruction set isa.h says, the one switch shared with the
+// products and the convolution kernels (`selectKernels`). All three give the same bits.
 //
 // JS API (a bad argument throws a TypeError or RangeError, never crashes):
 //   optimSgd(w, g, keep, velocity | null, lr, momentum, nesterov) → flags
 //   optimAdam(w, g, keep, m, v, lr, beta1, beta2, epsilon, c1, c2, decay) → flags
-//   optimUseIsa(name | undefined) → the previous instruction set ("avx512", "avx2", "portable")
 // w, g, keep and the slots: one element type, one length, no two overlapping. flags: 1 a
 // non-finite gradient, 2 a non-finite moment (Adam's v̂), 4 a non-finite new weight
 // (src/engine/optimizers/base.ts, BAD_GRADIENT, BAD_MOMENT, BAD_WEIGHT).
@@ -23,6 +22,7 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "conv-args.h"
 #pragma GCC diagnostic pop
+#include "isa.h"
 #include "kernels.h"
 
 namespace optim_portable {
@@ -50,31 +50,11 @@ constexpr int kVectorBytes = 64;
 
 namespace {
 
-enum OptimIsa { kOptimPortable, kOptimAvx2, kOptimAvx512 };
-const char *const kOptimIsaNames[] = {"portable", "avx2", "avx512"};
-
-bool OptimIsaSupported(OptimIsa i) {
-#ifdef OPTIM_X86
-  if (i == kOptimAvx512) return __builtin_cpu_supports("avx512f");
-  if (i == kOptimAvx2) return __builtin_cpu_supports("avx2");
-#endif
-  return i == kOptimPortable;
-}
-
-OptimIsa BestOptimIsa() {
-  if (OptimIsaSupported(kOptimAvx512)) return kOptimAvx512;
-  if (OptimIsaSupported(kOptimAvx2)) return kOptimAvx2;
-  return kOptimPortable;
-}
-
-// Shared by every thread: the tests switch it, nothing else does.
-OptimIsa optimIsa = BestOptimIsa();
-
 #ifdef OPTIM_X86
 #define OPTIM_DISPATCH(call)                                  \
-  (optimIsa == kOptimAvx512 ? optim_avx512::call               \
-   : optimIsa == kOptimAvx2 ? optim_avx2::call                 \
-                            : optim_portable::call)
+  (isa::InUse() == isa::Isa::kAvx512 ? optim_avx512::call     \
+   : isa::InUse() == isa::Isa::kAvx2 ? optim_avx2::call         \
+                                     : optim_portable::call)
 #else
 #define OPTIM_DISPATCH(call) optim_portable::call
 #endif
@@ -145,35 +125,12 @@ napi_value OptimAdamJs(napi_env env, napi_callback_info info) {
   });
 }
 
-napi_value OptimUseIsaJs(napi_env env, napi_callback_info info) {
-  return Call(env, info, 1, [&](napi_value *a) {
-    const OptimIsa was = optimIsa;
-    if (!IsNullish(env, a[0])) {
-      char name[16];
-      size_t len = 0;
-      if (napi_get_value_string_utf8(env, a[0], name, sizeof name, &len) != napi_ok)
-        TypeFail("optimUseIsa takes \"avx512\", \"avx2\", \"portable\" or undefined");
-      int found = -1;
-      for (int i = 0; i < 3; i++)
-        if (std::strcmp(name, kOptimIsaNames[i]) == 0) found = i;
-      if (found < 0) TypeFail("optimUseIsa takes \"avx512\", \"avx2\", \"portable\" or undefined");
-      if (!OptimIsaSupported(static_cast<OptimIsa>(found)))
-        RangeFail(std::string(name) + " is not supported by this processor or build");
-      optimIsa = static_cast<OptimIsa>(found);
-    }
-    napi_value out;
-    Check(env, napi_create_string_utf8(env, kOptimIsaNames[was], NAPI_AUTO_LENGTH, &out));
-    return out;
-  });
-}
-
 }  // namespace
 
 napi_status RegisterOptim(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"optimSgd", nullptr, OptimSgdJs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"optimAdam", nullptr, OptimAdamJs, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"optimUseIsa", nullptr, OptimUseIsaJs, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -107,11 +107,6 @@ export interface NativeKernels {
     c2: number,
     decay: number,
   ): number;
-  /**
-   * Switches the optimiser updates' instruction set (`"avx512"`, `"avx2"`, `"portable"`; all give
-   * the same bits) for the whole process; undefined only asks. @returns the previous one.
-   */
-  optimUseIsa?(isa: string | undefined): string;
 }
 
 /** The native kernels (matrix products and convolution), by instruction set. */

@@ -11,20 +11,22 @@ import type { GradientOptimizerSpec } from "../../src/engine/spec.js";
 import { type Dtype, type Floats, floats } from "../../src/engine/tensor.js";
 
 const native = nativeKernels();
-const ISAS = ["avx512", "avx2", "portable"].filter((isa) => {
-  if (!native?.optimUseIsa) return false;
+// Every instruction set this processor has, switched as for the products and convolution (isa.h).
+const best = native?.kernels;
+const ISAS = (["native-avx512", "native-avx2", "native"] as const).filter((isa) => {
+  if (!native || !best) return false;
   try {
-    native.optimUseIsa(native.optimUseIsa(isa));
+    native.selectKernels(isa);
+    native.selectKernels(best);
     return true;
   } catch {
     return false;
   }
 });
-const best = native?.optimUseIsa?.(undefined);
 
 afterEach(() => {
   useNativeKernels(native);
-  if (best) native!.optimUseIsa!(best);
+  if (best) native!.selectKernels(best);
 });
 
 /** Every number's bits, −0 included; NaN where the reference has NaN (JavaScript leaves NaN's payload open). */
@@ -126,7 +128,7 @@ describe.skipIf(!native?.optimSgd)("native optimiser updates", () => {
     for (const dtype of ["float64", "float32"] as const)
       for (const spec of SPECS)
         it(`${JSON.stringify(spec)}, ${dtype}, ${isa}: the same bits`, () => {
-          native!.optimUseIsa!(isa);
+          native!.selectKernels(isa);
           const r = both(spec, dtype, LENGTHS, 5);
           expect(r.native.faults.every((f) => f === null)).toBe(true);
           expectSame(r.ts, r.native);
@@ -223,6 +225,5 @@ describe.skipIf(!native?.optimSgd)("native optimiser updates", () => {
     expect(() => (k.optimAdam as unknown as (...x: unknown[]) => number)(a(), a(), a(), a(), a())).toThrow(
       TypeError,
     );
-    expect(() => k.optimUseIsa!("sse9")).toThrow(TypeError);
   });
 });
