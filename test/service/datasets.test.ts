@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeModel, type LossName, type ModelSpec } from "../../src/engine/index.js";
-import { listDatasets, loadBuiltIn } from "../../src/service/datasets.js";
+import { decodeBuiltIn, listDatasets, loadBuiltIn } from "../../src/service/datasets.js";
 import { UnprocessableError } from "../../src/service/errors.js";
 
 function summary(inputs: number, units: number, loss: LossName) {
@@ -38,10 +38,22 @@ describe("built-in data sets", () => {
     expect(counts).toEqual([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
     const tail = new Set(d.y.subarray(8000));
     expect(tail.size).toBe(10);
-    // The same order every time (the load is cached, the copy is fresh).
+    // The same order every time: the samples are decoded once per process, shared memory that a
+    // worker receives without a copy; the targets are fresh.
     const again = loadBuiltIn("mnist", describeModel(spec), "sparseCategoricalCrossentropy");
     expect(again.y).toEqual(d.y);
-    expect(again.x.buffer).not.toBe(d.x.buffer);
+    expect(again.y.buffer).not.toBe(d.y.buffer);
+    expect(again.x.buffer).toBe(d.x.buffer);
+    expect(d.x.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it("decodes MNIST off the event loop to exactly the values and order it decodes on it", async () => {
+    const [here, there] = await Promise.all([decodeBuiltIn("mnist", false), decodeBuiltIn("mnist", true)]);
+    expect(there.labels).toEqual(here.labels);
+    expect(Buffer.from(there.x.buffer).equals(Buffer.from(here.x.buffer))).toBe(true);
+    // A digit the package ships first ("0.json", image 0) lands in the seeded order's row: a zero.
+    expect(here.labels.length).toBe(10_000);
+    expect(here.x.some((v) => v > 0)).toBe(true);
   });
 
   it("serves iris's 150 samples in a fixed mixed order, labels 0..2, every species in the last 20%", () => {
@@ -90,11 +102,14 @@ describe("built-in data sets", () => {
     expect([...d.y]).toEqual([0, 1, 1, 0]);
   });
 
-  it("returns fresh arrays every call (they are transferred to workers)", () => {
+  it("shares the samples between calls (shared memory, cloned to workers without a copy); fresh targets", () => {
     const s = summary(2, 1, "meanSquaredError");
     const a = loadBuiltIn("xor", s, "meanSquaredError");
     const b = loadBuiltIn("xor", s, "meanSquaredError");
-    expect(a.x.buffer).not.toBe(b.x.buffer);
+    expect(a.x.buffer).toBe(b.x.buffer);
+    expect(a.x.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(a.y.buffer).not.toBe(b.y.buffer);
+    expect([...a.x]).toEqual([0, 0, 0, 1, 1, 0, 1, 1]);
   });
 
   it("rejects a model whose input or output does not fit", () => {

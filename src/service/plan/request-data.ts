@@ -9,7 +9,7 @@ import {
 import type { NestedNumbers } from "../../schemas/common.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import { labelsToArray, type Path, samplesToArray } from "../convert.js";
-import { loadBuiltIn } from "../datasets.js";
+import { loadBuiltIn, prepareBuiltIn } from "../datasets.js";
 import { type MaybePromise, type StoredDataset, unknownDataset } from "../store/dataset-store.js";
 import { storedTrainingData } from "../store/training-data.js";
 
@@ -36,7 +36,10 @@ export async function trainingData(
   loss: ModelSpec["loss"],
   stored: StoredDatasets | undefined,
 ): Promise<Dataset> {
-  if ("name" in dataset) return loadBuiltIn(dataset.name, summary, loss);
+  if ("name" in dataset) {
+    await prepareBuiltIn(dataset.name);
+    return loadBuiltIn(dataset.name, summary, loss);
+  }
   if ("id" in dataset) {
     const found = await stored?.(dataset.id);
     if (!found) throw unknownDataset(dataset.id);

@@ -79,7 +79,8 @@ export async function planTraining(
   // The normal equation is one solve, reported as one epoch; the schema requires `epochs` otherwise.
   const epochs = closedForm ? 1 : (req.epochs ?? 1);
   const toRequest = trainingPaths(req.dataset);
-  checked(() => checkSamples(summary, req.model.loss, data), toRequest);
+  // A built-in data set's samples are finite (decoded once per process, datasets.ts): no pass over them here.
+  checked(() => checkSamples(summary, req.model.loss, data, "name" in req.dataset), toRequest);
   const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
   const optimizerState = optimizerStateOf(req.optimizerState);
   // Checked against the data set's length (a stored one's too) by checkTrainOptions.
