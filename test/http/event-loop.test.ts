@@ -65,7 +65,7 @@ describe("the event loop during built-in MNIST requests", () => {
   });
   afterAll(() => app.close());
 
-  it("is never held 150 ms: the first /train (decoding the digits), a second, a job from POST /jobs to its end", async () => {
+  it("is never held 400 ms: the first /train (decoding the digits), a second, a job from POST /jobs to its end", async () => {
     const answers: number[] = [];
     const gap = await longestGap(async () => {
       for (let i = 0; i < 2; i++) {
@@ -79,6 +79,8 @@ describe("the event loop during built-in MNIST requests", () => {
       expect(job.status).toBe("succeeded");
     });
     expect(answers).toEqual([200, 200, 202]);
-    expect(gap, `the event loop was held ${gap.toFixed(0)} ms`).toBeLessThan(150);
+    // Measured 19–29 ms here (load 4); the code before measured 1,211–1,314 ms. The bound leaves
+    // room for other test files sharing the 2 cores.
+    expect(gap, `the event loop was held ${gap.toFixed(0)} ms`).toBeLessThan(400);
   });
 });
