@@ -105,4 +105,30 @@ describe("dtype", () => {
     expect(done.result!.weightsSha256).toBe(sync.weightsSha256);
     expect(done.result!.history).toEqual(sync.history);
   });
+
+  it("Adam's second moment overflowing names the run's dtype limit: √FLT_MAX ≈ 1.8e19 in float32, 1.3e154 in float64", async () => {
+    const body = (x: number, y: number, loss: string, dtype: string) => ({
+      model: { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss },
+      dataset: { x: [[x], [2 * x]], y: [y, y] },
+      optimizer: { type: "adam", learningRate: 0.1 },
+      epochs: 10,
+      seed: 1,
+      dtype,
+    });
+    // |g| ≈ 3e20 each step: v (≈ t·0.001·g² after t steps) passes FLT_MAX within a few steps, and
+    // never DBL_MAX.
+    const f32 = (await post("/train", body(1, 1e20, "meanSquaredError", "float32"))).json();
+    expect(f32.diverged.stage).toBe("gradient");
+    expect(f32.diverged.parameter).toBe("dense_0/kernel");
+    expect(f32.diverged.message).toContain(
+      "the gradient of dense_0/kernel is too large for adam: its square overflowed the bias-corrected " +
+        "second moment v̂ (|g| ≳ 1.8e19 in float32)",
+    );
+    expect(
+      (await post("/train", body(1, 1e20, "meanSquaredError", "float64"))).json().diverged,
+    ).toBeUndefined();
+    // Mean absolute error keeps the loss finite while the kernel's gradient (±x) squares past DBL_MAX.
+    const f64 = (await post("/train", body(1e155, 0, "meanAbsoluteError", "float64"))).json();
+    expect(f64.diverged.message).toContain("second moment v̂ (|g| ≳ 1.3e154 in float64)");
+  });
 });
