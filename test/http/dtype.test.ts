@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeModel, type ModelSpec } from "../../src/engine/index.js";
 import { irisJob } from "../fixtures.js";
 import { buildTestApp, waitForJob } from "./helper.js";
 
@@ -130,5 +131,64 @@ describe("dtype", () => {
     // Mean absolute error keeps the loss finite while the kernel's gradient (±x) squares past DBL_MAX.
     const f64 = (await post("/train", body(1e155, 0, "meanAbsoluteError", "float64"))).json();
     expect(f64.diverged.message).toContain("second moment v̂ (|g| ≳ 1.3e154 in float64)");
+  });
+
+  it("MAX_BATCH_BYTES counts 4 bytes per value in a float32 run, 8 in float64", async () => {
+    const model = {
+      inputShape: [3],
+      layers: [{ type: "dense", units: 2, activation: "tanh" }],
+      loss: "meanSquaredError",
+    };
+    const body = {
+      model,
+      dataset: {
+        x: [
+          [1, 2, 3],
+          [4, 5, 6],
+          [7, 8, 9],
+          [1, 0, 1],
+        ],
+        y: [
+          [0, 1],
+          [1, 0],
+          [0, 0],
+          [1, 1],
+        ],
+      },
+      optimizer: { type: "sgd", learningRate: 0.01 },
+      epochs: 1,
+      batchSize: 4,
+      seed: 1,
+    };
+    const values = describeModel(model as ModelSpec).sampleValues;
+    const limited = await buildTestApp({ MAX_BATCH_BYTES: String(4 * values.training * 4) });
+    try {
+      const f32 = await limited.inject({
+        method: "POST",
+        url: "/train",
+        payload: { ...body, dtype: "float32" },
+      });
+      expect(f32.statusCode, f32.body).toBe(200);
+      const f64 = await limited.inject({ method: "POST", url: "/train", payload: body });
+      expect(f64.statusCode).toBe(422);
+      expect(f64.json().errors[0].message).toContain(`(${values.training} values per sample × 8 bytes);`);
+    } finally {
+      await limited.close();
+    }
+    const below = await buildTestApp({ MAX_BATCH_BYTES: String(4 * values.training * 4 - 1) });
+    try {
+      const res = await below.inject({
+        method: "POST",
+        url: "/jobs",
+        payload: { ...body, dtype: "float32" },
+      });
+      expect(res.statusCode).toBe(422);
+      expect(res.json().errors.map((e: { path: string }) => e.path)).toEqual(["batchSize"]);
+      expect(res.json().errors[0].message).toContain(
+        `(${values.training} values per sample × 4 bytes in float32);`,
+      );
+    } finally {
+      await below.close();
+    }
   });
 });

@@ -48,7 +48,7 @@ export function planGradients(
     check ? ["numericalCheck"] : ["model"],
     check ? "a smaller model, or no numericalCheck" : "a smaller model",
   );
-  checkBatchBytes(summary, { kind: "gradients", n: data.n }, limits);
+  checkBatchBytes(summary, { kind: "gradients", n: data.n }, limits, req.dtype);
   const options: GradientsOptions = {
     model: req.model,
     weights,
@@ -82,7 +82,7 @@ export function planPredict(
   // Last: a body that is wrong is answered as wrong whatever its size.
   const work = summary.forwardCost * n;
   checkWork(work, limits, "request", "prediction", ["x"], "fewer samples per request, or a smaller model");
-  checkBatchBytes(summary, { kind: "predict", n }, limits);
+  checkBatchBytes(summary, { kind: "predict", n }, limits, req.dtype);
   return {
     task: { kind: "predict", model: req.model, weights, x, n, ...(req.dtype ? { dtype: req.dtype } : {}) },
     transfer: [x.buffer as ArrayBuffer, ...buffersOf(weights)],

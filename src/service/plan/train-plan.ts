@@ -112,7 +112,12 @@ export async function planTraining(
   if (closedForm)
     checkWork(work, limits, budget, "the normal equation", ["optimizer", "type"], CLOSED_FORM_REMEDY, true);
   else checkWork(work, limits, budget, "training", ["epochs"], "fewer epochs, samples or parameters");
-  checkBatchBytes(summary, { kind: "training", n: data.n, batchSize: req.batchSize, closedForm }, limits);
+  checkBatchBytes(
+    summary,
+    { kind: "training", n: data.n, batchSize: req.batchSize, closedForm },
+    limits,
+    req.dtype,
+  );
   return {
     request: { ...req, seed },
     summary,
