@@ -191,4 +191,97 @@ describe("dtype", () => {
       await below.close();
     }
   });
+
+  it("data beyond float32's range is a 422 naming the element in a float32 run, on every route", async () => {
+    const beyond = (path: string) => ({
+      path,
+      message: "1e+39 is beyond float32's range (±3.4028235e38) in a float32 run",
+    });
+    const model = {
+      inputShape: [2],
+      layers: [{ type: "dense", units: 1 }],
+      loss: "meanSquaredError",
+    };
+    const train = {
+      model,
+      dataset: {
+        x: [
+          [1e39, 2],
+          [3, 4],
+        ],
+        y: [1, 2],
+      },
+      optimizer: { type: "sgd", learningRate: 0.01 },
+      epochs: 1,
+      seed: 1,
+      dtype: "float32",
+    };
+    for (const url of ["/train", "/jobs"]) {
+      const res = await post(url, train);
+      expect(res.statusCode, url).toBe(422);
+      expect(res.json().errors, url).toEqual([beyond("dataset.x[0][0]")]);
+    }
+    const targets = await post("/train", {
+      ...train,
+      dataset: {
+        x: [
+          [1, 2],
+          [3, 4],
+        ],
+        y: [1, [-1e39]],
+      },
+    });
+    expect(targets.json().errors).toEqual([
+      { ...beyond("dataset.y[1][0]"), message: beyond("").message.replace("1e+39", "-1e+39") },
+    ]);
+    // float64 takes the same data (and FLT_MAX itself is float32's).
+    expect((await post("/train", { ...train, dtype: "float64" })).statusCode).toBe(200);
+    const atMax = {
+      ...train,
+      dataset: {
+        x: [
+          [3.4028234663852886e38, 2],
+          [3, 4],
+        ],
+        y: [1, 2],
+      },
+    };
+    expect((await post("/train", atMax)).statusCode).toBe(200);
+
+    const gradients = await post("/gradients", { model, x: [1, 1e39], y: 0, dtype: "float32" });
+    expect(gradients.statusCode).toBe(422);
+    expect(gradients.json().errors).toEqual([beyond("x[1]")]);
+    const gradientsY = await post("/gradients", { model, x: [1, 2], y: 1e39, dtype: "float32" });
+    expect(gradientsY.json().errors).toEqual([beyond("y")]);
+
+    // A float32 model's own routes refuse it too, naming x (not the stored weights).
+    const created = await post("/jobs", {
+      ...train,
+      dataset: {
+        x: [
+          [1, 2],
+          [3, 4],
+        ],
+        y: [1, 2],
+      },
+    });
+    const done = await waitForJob(app, created.json().id);
+    const id = done.modelId!;
+    const predict = await post(`/models/${id}/predict`, {
+      x: [
+        [1, 2],
+        [3, 1e39],
+      ],
+    });
+    expect(predict.statusCode).toBe(422);
+    expect(predict.json().errors).toEqual([beyond("x[1][1]")]);
+    const modelGradients = await post(`/models/${id}/gradients`, { x: [1e39, 2], y: 0 });
+    expect(modelGradients.statusCode).toBe(422);
+    expect(modelGradients.json().errors).toEqual([beyond("x[0]")]);
+    // A sample within range whose gradient overflows float32: named at x, as the body sent no weights.
+    const overflow = await post(`/models/${id}/gradients`, { x: [1e30, 1e30], y: 0 });
+    expect(overflow.statusCode).toBe(422);
+    expect(overflow.json().errors.map((e: { path: string }) => e.path)).toEqual(["x"]);
+    expect(overflow.json().errors[0].message).toContain("is not finite (overflow)");
+  });
 });

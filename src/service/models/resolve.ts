@@ -36,7 +36,11 @@ export type ResolvedTrainRequest = Omit<TrainRequest, "model" | "initialWeights"
   baseModelId?: string;
 };
 /** A /gradients body with its model as a `ModelSpec` (and a stored model's weights when it sent none). */
-export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & { model: ModelSpec };
+export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & {
+  model: ModelSpec;
+  /** The weights are the stored model's, not the body's: an error the engine puts at `weights` is the sample's. */
+  weightsStored?: true;
+};
 /** A /predict body with its model as a `ModelSpec` and its weights (a stored model's when it sent none). */
 export type ResolvedPredictRequest = Omit<PredictRequest, "model" | "weights"> & {
   model: ModelSpec;
@@ -194,7 +198,13 @@ export async function resolveGradients(
     req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
   // A stored float32 model runs in float32 unless the body says otherwise (docs/precision.md §4).
   const runIn = req.dtype ?? dtype;
-  return { ...req, model: spec, ...(weights ? { weights } : {}), ...(runIn ? { dtype: runIn } : {}) };
+  return {
+    ...req,
+    model: spec,
+    ...(weights ? { weights } : {}),
+    ...(weights && !req.weights ? { weightsStored: true as const } : {}),
+    ...(runIn ? { dtype: runIn } : {}),
+  };
 }
 
 /** POST /predict: the model resolved; a stored model's weights when `weights` is absent. */

@@ -21,7 +21,14 @@ import {
   type EngineLimits,
   TRAIN_PASSES,
 } from "./limits.js";
-import { buffersOf, drawSeed, type StoredDatasets, trainingData, trainingPaths } from "./request-data.js";
+import {
+  buffersOf,
+  checkDataRange,
+  drawSeed,
+  type StoredDatasets,
+  trainingData,
+  trainingPaths,
+} from "./request-data.js";
 
 /**
  * A training request checked in full and converted to the engine's form: everything POST /train
@@ -80,6 +87,8 @@ export async function planTraining(
   const epochs = closedForm ? 1 : (req.epochs ?? 1);
   const toRequest = trainingPaths(req.dataset);
   checked(() => checkSamples(summary, req.model.loss, data), toRequest);
+  const inline = "x" in req.dataset ? { x: req.dataset.x, y: req.dataset.y, prefix: ["dataset"] } : undefined;
+  checkDataRange(req.dtype, data, inline, toRequest);
   const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
   const optimizerState = optimizerStateOf(req.optimizerState);
   // Checked against the data set's length (a stored one's too) by checkTrainOptions.
