@@ -139,6 +139,11 @@ export const PredictRequestSchema = z
     weights: NamedTensorsInputSchema.optional().describe(
       "The model's weights; required unless `model` is a stored model (`{ modelId }`), whose weights are the default.",
     ),
+    dtype: DtypeSchema.optional().describe(
+      "The element type of the forward pass: float64 or float32 (the weights rounded to float32 once). " +
+        "Default: a stored model's own dtype (`{ modelId }`), float64 otherwise. A float32 run's weights " +
+        "predicted in float32 give the saved model's predictions (docs/precision.md).",
+    ),
     x: z
       .array(NestedNumbersSchema)
       .min(1)

@@ -73,6 +73,7 @@ describe("dtype", () => {
       ["/train", irisJob(1, { dtype: "float16" })],
       ["/jobs", irisJob(1, { dtype: "double" })],
       ["/gradients", { model: irisJob(1).model, x: [1, 2, 3, 4], y: 0, dtype: 32 }],
+      ["/predict", { model: { modelId: "mdl_none" }, x: [[1, 2, 3, 4]], dtype: "half" }],
     ] as const) {
       const res = await post(url, body);
       expect(res.statusCode, url).toBe(400);
@@ -283,5 +284,33 @@ describe("dtype", () => {
     expect(overflow.statusCode).toBe(422);
     expect(overflow.json().errors.map((e: { path: string }) => e.path)).toEqual(["x"]);
     expect(overflow.json().errors[0].message).toContain("is not finite (overflow)");
+  });
+
+  it("POST /predict takes dtype: a float32 run's weights predicted in float32 give its saved model's predictions", async () => {
+    const body = irisJob(3, { dtype: "float32" });
+    const done = await waitForJob(app, (await post("/jobs", body)).json().id);
+    const id = done.modelId!;
+    const x = [
+      [5.1, 3.5, 1.4, 0.2],
+      [6.7, 3.1, 4.7, 1.5],
+      [6.3, 2.9, 5.6, 1.8],
+    ];
+    const saved = await post(`/models/${id}/predict`, { x });
+    expect(saved.statusCode, saved.body).toBe(200);
+    const inline = { model: body.model, weights: done.result!.weights, x };
+    const f32 = await post("/predict", { ...inline, dtype: "float32" });
+    expect(f32.statusCode, f32.body).toBe(200);
+    expect(saved.json().outputs).toHaveLength(3);
+    expect(f32.json().outputs).toEqual(saved.json().outputs);
+    expect(numbers(f32.json().outputs).every(isFloat32)).toBe(true);
+    // float64 (the default for a spec) computes in double: other bits.
+    const f64 = (await post("/predict", inline)).json().outputs;
+    expect(numbers(f64).every(isFloat32)).toBe(false);
+    // On a stored model an explicit dtype wins over the model's.
+    const storedF64 = await post("/predict", { model: { modelId: id }, x, dtype: "float64" });
+    expect(storedF64.json().outputs).toEqual(f64);
+    expect((await post("/predict", { model: { modelId: id }, x })).json().outputs).toEqual(
+      saved.json().outputs,
+    );
   });
 });

@@ -45,7 +45,7 @@ export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & {
 export type ResolvedPredictRequest = Omit<PredictRequest, "model" | "weights"> & {
   model: ModelSpec;
   weights: NestedWeights;
-  /** A stored model's dtype (float64 when absent). */
+  /** The body's dtype, else a stored model's (float64 when absent). */
   dtype?: Dtype;
 };
 
@@ -217,6 +217,7 @@ export async function resolvePredict(
     req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
   // The schema requires `weights` unless `model` names a stored model, which then gave them.
   if (!weights) throw new Error("a /predict body without weights passed its schema");
-  // A stored float32 model predicts in float32 (docs/precision.md §4).
-  return { ...req, model: spec, weights, ...(dtype ? { dtype } : {}) };
+  // A stored float32 model predicts in float32 unless the body says otherwise (docs/precision.md §4).
+  const runIn = req.dtype ?? dtype;
+  return { ...req, model: spec, weights, ...(runIn ? { dtype: runIn } : {}) };
 }
