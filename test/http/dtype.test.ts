@@ -313,4 +313,30 @@ describe("dtype", () => {
       saved.json().outputs,
     );
   });
+
+  it("fine-tuning a float32 model trains in float32 unless the body names a dtype, for /train and /jobs", async () => {
+    const done = await waitForJob(app, (await post("/jobs", irisJob(2, { dtype: "float32" }))).json().id);
+    const id = done.modelId!;
+    const bodies = [
+      irisJob(2, { initialWeights: { modelId: id } }),
+      irisJob(2, { model: { modelId: id }, initialWeights: { modelId: id } }),
+      irisJob(2, { model: { modelId: id } }),
+    ];
+    for (const body of bodies) {
+      const sync = await post("/train", body);
+      expect(sync.statusCode, sync.body).toBe(200);
+      expect(sync.json().engineVersion).toBe("0.3.0+float32");
+      // The same bits as naming float32.
+      const named = (await post("/train", { ...body, dtype: "float32" })).json();
+      expect(sync.json().weightsSha256).toBe(named.weightsSha256);
+      const job = await waitForJob(app, (await post("/jobs", body)).json().id);
+      expect(job.result!.weightsSha256).toBe(named.weightsSha256);
+      // An explicit dtype wins.
+      expect((await post("/train", { ...body, dtype: "float64" })).json().engineVersion).toBe("0.3.0");
+    }
+    // A float64 model's stays float64.
+    const f64 = await waitForJob(app, (await post("/jobs", irisJob(1))).json().id);
+    const tuned = await post("/train", irisJob(1, { initialWeights: { modelId: f64.modelId } }));
+    expect(tuned.json().engineVersion).toBe("0.3.0");
+  });
 });

@@ -132,16 +132,24 @@ export async function storedWeights(id: string, ctx: ResolveContext, path: Path)
  * queued for an hour runs what was checked at its creation even if its source model is deleted.
  */
 export async function resolveTrain(req: TrainRequest, ctx: ResolveContext): Promise<ResolvedTrainRequest> {
-  const { spec } = await resolveModel(req.model, ctx, true);
+  const { spec, dtype: modelDtype } = await resolveModel(req.model, ctx, true);
   const given = req.initialWeights;
   let initialWeights = given as NestedWeights | undefined;
+  let weightsDtype: Dtype | undefined;
   if (isModelRef(given)) {
     const at = ["initialWeights", "modelId"];
-    const weights = await ctx.models?.weights(given.modelId, ctx.owner);
-    if (!weights) throw unknownModel(given.modelId, at);
+    const record = await ctx.models?.get(given.modelId, ctx.owner);
+    const weights = record && (await ctx.models?.weights(given.modelId, ctx.owner));
+    if (!record || !weights) throw unknownModel(given.modelId, at);
     checkStoredFits(spec, weights, given.modelId, at);
     initialWeights = namedTensorsToNested(weights) as NestedWeights;
+    weightsDtype = dtypeOfRecord(record);
   }
+  // Fine-tuning a stored model runs in its dtype unless the body names one: the weights' model
+  // first, else the architecture's (docs/precision.md §4). Resolved once, so a job keeps it;
+  // float64 is the default and is left unsaid.
+  const inherited = weightsDtype ?? modelDtype;
+  const dtype = req.dtype ?? (inherited === "float32" ? inherited : undefined);
   // A job's stored request is resolved again when it runs: its lineage is kept, not recomputed.
   const { initialWeights: _, baseModelId: kept, ...rest } = req as ResolvedTrainRequest;
   const baseModelId = isModelRef(given) ? given.modelId : kept;
@@ -150,6 +158,7 @@ export async function resolveTrain(req: TrainRequest, ctx: ResolveContext): Prom
     model: spec,
     ...(initialWeights ? { initialWeights } : {}),
     ...(baseModelId ? { baseModelId } : {}),
+    ...(dtype ? { dtype } : {}),
   };
 }
 
