@@ -339,4 +339,15 @@ describe("dtype", () => {
     const tuned = await post("/train", irisJob(1, { initialWeights: { modelId: f64.modelId } }));
     expect(tuned.json().engineVersion).toBe("0.3.0");
   });
+
+  it("GET /models/{id} and the list show the model's dtype", async () => {
+    const f32 = await waitForJob(app, (await post("/jobs", irisJob(1, { dtype: "float32" }))).json().id);
+    const f64 = await waitForJob(app, (await post("/jobs", irisJob(1))).json().id);
+    const one = (id: string) => app.inject({ url: `/models/${id}` }).then((r) => r.json());
+    expect(await one(f32.modelId!)).toMatchObject({ engineVersion: "0.3.0+float32", dtype: "float32" });
+    expect(await one(f64.modelId!)).toMatchObject({ engineVersion: "0.3.0", dtype: "float64" });
+    const listed = (await app.inject({ url: "/models" })).json().models as { id: string; dtype: string }[];
+    expect(listed.find((m) => m.id === f32.modelId)!.dtype).toBe("float32");
+    expect(listed.find((m) => m.id === f64.modelId)!.dtype).toBe("float64");
+  });
 });
