@@ -350,4 +350,17 @@ describe("dtype", () => {
     expect(listed.find((m) => m.id === f32.modelId)!.dtype).toBe("float32");
     expect(listed.find((m) => m.id === f64.modelId)!.dtype).toBe("float64");
   });
+
+  it("a float32 model's TensorFlow.js export holds its weights exactly (no rounding on the way out)", async () => {
+    const done = await waitForJob(app, (await post("/jobs", irisJob(2, { dtype: "float32" }))).json().id);
+    const id = done.modelId!;
+    const modelJson = (await app.inject({ url: `/models/${id}/tfjs/model.json` })).json();
+    const bin = (await app.inject({ url: `/models/${id}/tfjs/weights.bin` })).rawPayload;
+    const exported = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+    const names = (modelJson.weightsManifest[0].weights as { name: string }[]).map((w) => w.name);
+    // tfjs names a weight "dense_0/kernel" as the service does.
+    const trained = names.flatMap((name) => numbers(done.result!.weights![name]));
+    expect(trained.length).toBe(exported.length);
+    expect(Array.from(exported)).toEqual(trained);
+  });
 });
