@@ -144,7 +144,7 @@ const EnvSchema = z.object({
     }),
   /**
    * Largest memory one batch's activations and gradients may take, in bytes (batch × the
-   * model's values per sample × 8): these typed arrays live outside the heap WORKER_MAX_HEAP_MB
+   * model's values per sample × 8, or × 4 in a float32 run): these typed arrays live outside the heap WORKER_MAX_HEAP_MB
    * bounds. 422 beyond, naming `batchSize` (`x` for /predict). Default 512 MiB.
    */
   MAX_BATCH_BYTES: z.coerce

@@ -36,6 +36,12 @@ export const trainIrisMetricsExample = {
 } as const;
 
 /**
+ * Iris trained in float32 (docs/precision.md): every weight, gradient, activation and optimiser
+ * moment a float32; `engineVersion` ends in `+float32`, and the weights are float32 numbers.
+ */
+export const trainFloat32Example = { ...trainExample, dtype: "float32" } as const;
+
+/**
  * The seed network (docs/backprop.md §1.2): 2 inputs → dense(3, sigmoid) → dense(3, sigmoid) → softmax, categorical
  * cross-entropy, one sample; backprop's gradients checked against central differences.
  */
@@ -213,6 +219,10 @@ export const namedRequestExamples: Record<string, Record<string, { summary: stri
     irisMetrics: {
       summary: "Iris with metrics (precision, recall, AUC), classWeight and a validation split",
       value: trainIrisMetricsExample,
+    },
+    float32: {
+      summary: "Iris in float32 (single precision, as PyTorch trains by default): float32 weights",
+      value: trainFloat32Example,
     },
     mnistCnn: {
       summary:

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
+import { DtypeSchema, NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
 import { LIMITS } from "./limits.js";
 import { LossSchema, ModelSpecSchema } from "./model.js";
 import { dispatchUnion, hasKey, KerasSequentialSchema } from "./model-refs.js";
@@ -36,9 +36,16 @@ export const ModelSchema = z
       ),
     seed: z.number().int().nullable(),
     engineVersion: z.string(),
+    dtype: DtypeSchema.describe(
+      "The dtype it was trained in, which its predictions and gradients run in (docs/precision.md): " +
+        "float32 when `engineVersion` ends in `+float32`, float64 otherwise (imports included).",
+    ),
     weightsSha256: z
       .string()
-      .describe("SHA-256 of the weights (float64), as `weightsSha256` of the training answer."),
+      .describe(
+        "SHA-256 of the weights (float64, or float32 bytes for a float32 model), as `weightsSha256` of " +
+          "the training answer.",
+      ),
     parameters: z.number().int().describe("Number of weight values, trainable and state."),
     lossGiven: z
       .boolean()

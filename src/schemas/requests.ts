@@ -42,7 +42,11 @@ export const TrainRequestSchema = z
       .describe("Samples per mini-batch, default 32; clamped to the training-set size."),
     shuffle: z.boolean().default(true).describe("Reshuffle the training samples every epoch (seeded)."),
     seed: SeedSchema.optional(),
-    dtype: DtypeSchema.optional(),
+    dtype: DtypeSchema.optional().describe(
+      "The element type the run computes in (docs/precision.md): float64 or float32. Default: the " +
+        "dtype of the stored model it fine-tunes (`initialWeights: { modelId }`, else `model: { modelId }`), " +
+        "float64 otherwise. `engineVersion` ends in `+float32` for a float32 run.",
+    ),
     validationSplit: z
       .number()
       .min(0)
@@ -138,6 +142,11 @@ export const PredictRequestSchema = z
     model: ModelFieldSchema,
     weights: NamedTensorsInputSchema.optional().describe(
       "The model's weights; required unless `model` is a stored model (`{ modelId }`), whose weights are the default.",
+    ),
+    dtype: DtypeSchema.optional().describe(
+      "The element type of the forward pass: float64 or float32 (the weights rounded to float32 once). " +
+        "Default: a stored model's own dtype (`{ modelId }`), float64 otherwise. A float32 run's weights " +
+        "predicted in float32 give the saved model's predictions (docs/precision.md).",
     ),
     x: z
       .array(NestedNumbersSchema)

@@ -101,8 +101,8 @@ export const OptimizerStateOutputSchema = z
     id: "OptimizerStateOut",
     description:
       "Send back as `optimizerState` (with the weights) to continue. A moment estimate is `null` where it " +
-      "overflowed (adam's `v` and the other sums of squared gradients overflow above about 1e154 though the " +
-      "gradient is finite); such a state cannot be continued from.",
+      "overflowed (adam's `v` and the other sums of squared gradients overflow above about 1e154, 1.8e19 in a float32 run, " +
+      "though the gradient is finite); such a state cannot be continued from.",
   });
 
 export const TelemetrySchema = z

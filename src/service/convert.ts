@@ -96,6 +96,39 @@ export function samplesToArray(
   return out;
 }
 
+/** float32's largest finite value, FLT_MAX = (2 − 2⁻²³)·2¹²⁷ ≈ 3.4028235e38 (docs/precision.md §1). */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Refuses a number beyond float32's range (|v| > FLT_MAX, which float32 rounds to ±Infinity)
+ * anywhere in `value`, data sent to a float32 run (docs/precision.md §1).
+ * @param path where `value` sits in the request (`["dataset", "x"]`); the error names the element
+ *   below it (`dataset.x[0][1]`).
+ * @throws UnprocessableError at the first such element, in document order.
+ */
+export function checkFloat32Range(value: NestedNumbers | readonly NestedNumbers[], path: Path): void {
+  // The indices down to the current element, a path built only for the one refused.
+  const at: number[] = [];
+  const walk = (v: NestedNumbers | readonly NestedNumbers[]): void => {
+    if (typeof v === "number") {
+      if (Math.abs(v) > FLOAT32_MAX) throw mismatch([...path, ...at], beyondFloat32(v));
+      return;
+    }
+    at.push(0);
+    for (let i = 0; i < v.length; i++) {
+      at[at.length - 1] = i;
+      walk(v[i] as NestedNumbers);
+    }
+    at.pop();
+  };
+  walk(value);
+}
+
+/** The message for a value float32 cannot hold. */
+export function beyondFloat32(v: number): string {
+  return `${v} is beyond float32's range (±3.4028235e38) in a float32 run`;
+}
+
 /**
  * Integer class labels, one per sample (`sparseCategoricalCrossentropy`). Whether each is an
  * integer in `[0, units)` is the engine's check (it knows the model).

@@ -222,6 +222,7 @@ export function genPredict(r: Rand): Generated {
     weights: genWeights(r, plan),
     x: Array.from({ length: n }, () => genX(r, plan)),
   };
+  if (r.bool(0.3)) body.dtype = r.pick(["float64", "float32"]);
   return { route: "/predict", body, plan };
 }
 

@@ -4,8 +4,15 @@ import type { Param } from "../layers/layer.js";
 import type { Model } from "../model.js";
 import type { Optimizer } from "../optimizers.js";
 import { changeRatio } from "../telemetry.js";
-import { type Floats, floatsLike } from "../tensor.js";
+import { type Dtype, type Floats, floatsLike } from "../tensor.js";
 import type { Divergence } from "../types.js";
+
+/**
+ * About the |g| above which a sum of squared gradients overflows as stored, in each dtype: g² itself
+ * (computed in double) past √DBL_MAX ≈ 1.34e154, or the stored float32 moment, an average of g²,
+ * past FLT_MAX, i.e. an RMS gradient past √FLT_MAX ≈ 1.84e19 (docs/precision.md §1).
+ */
+const SQUARE_OVERFLOW: Record<Dtype, string> = { float64: "1.3e154", float32: "1.8e19" };
 
 /**
  * The divergence checks of a gradient-descent run (NaN forensics): each batch checks its layer
@@ -82,7 +89,7 @@ export class DivergenceWatch {
       fault.stage === "gradient"
         ? `the gradient of ${p.key} became ${describeNonFinite(p.grad, p.shape)}`
         : fault.stage === "moment"
-          ? `the gradient of ${p.key} is too large for ${optimizer.type}: its square overflowed ${optimizer.momentName} (|g| ≳ 1.3e154)`
+          ? `the gradient of ${p.key} is too large for ${optimizer.type}: its square overflowed ${optimizer.momentName} (|g| ≳ ${SQUARE_OVERFLOW[this.model.dtype]} in ${this.model.dtype})`
           : `the update made ${p.key} ${describeNonFinite(p.value, p.shape)} (the step is undone)`;
     for (let k = 0; k < params.length; k++) params[k]!.value.set(before[k]!);
     this.fail(epoch, batch, fault.stage === "weight" ? "weight" : "gradient", detail, {

@@ -162,7 +162,7 @@ const models: FastifyPluginAsyncZod = async (app) => {
           "A LayersModel `model.json`: `modelTopology` is a Keras Sequential config, `weightsManifest` names " +
           '`weights.bin` beside it, so `await tf.loadLayersModel("<base>/models/<id>/tfjs/model.json")` (with ' +
           "`{ requestInit: { headers: { 'x-api-key': key } } }` when keys are on) loads the model straight from " +
-          "here. The weights are float32, rounded once from the engine's float64.",
+          "here. The weights are float32: a float64 model's rounded once, a float32 model's exactly as trained.",
         params: ModelIdParamsSchema,
         response: {
           200: z

@@ -11,6 +11,7 @@ import { kerasToSpec, tfjsWeightsToTensors } from "./formats/keras-import.js";
 import { toOnnx } from "./formats/onnx.js";
 import { lossOfModelJson, type TfjsModelJson, toTfjs } from "./formats/tfjs.js";
 import { type ModelRecord, type ModelStore, newModelId } from "./model-store.js";
+import { dtypeOfRecord } from "./resolve.js";
 
 type Path = (string | number)[];
 
@@ -244,6 +245,7 @@ export function modelView(record: ModelRecord): ModelView {
     dataset: record.dataset,
     seed: record.seed,
     engineVersion: record.engineVersion,
+    dtype: dtypeOfRecord(record),
     weightsSha256: record.weightsSha256,
     parameters: record.parameters,
     lossGiven: record.lossGiven,

@@ -36,12 +36,16 @@ export type ResolvedTrainRequest = Omit<TrainRequest, "model" | "initialWeights"
   baseModelId?: string;
 };
 /** A /gradients body with its model as a `ModelSpec` (and a stored model's weights when it sent none). */
-export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & { model: ModelSpec };
+export type ResolvedGradientsRequest = Omit<GradientsRequest, "model"> & {
+  model: ModelSpec;
+  /** The weights are the stored model's, not the body's: an error the engine puts at `weights` is the sample's. */
+  weightsStored?: true;
+};
 /** A /predict body with its model as a `ModelSpec` and its weights (a stored model's when it sent none). */
 export type ResolvedPredictRequest = Omit<PredictRequest, "model" | "weights"> & {
   model: ModelSpec;
   weights: NestedWeights;
-  /** A stored model's dtype (float64 when absent). */
+  /** The body's dtype, else a stored model's (float64 when absent). */
   dtype?: Dtype;
 };
 
@@ -128,16 +132,24 @@ export async function storedWeights(id: string, ctx: ResolveContext, path: Path)
  * queued for an hour runs what was checked at its creation even if its source model is deleted.
  */
 export async function resolveTrain(req: TrainRequest, ctx: ResolveContext): Promise<ResolvedTrainRequest> {
-  const { spec } = await resolveModel(req.model, ctx, true);
+  const { spec, dtype: modelDtype } = await resolveModel(req.model, ctx, true);
   const given = req.initialWeights;
   let initialWeights = given as NestedWeights | undefined;
+  let weightsDtype: Dtype | undefined;
   if (isModelRef(given)) {
     const at = ["initialWeights", "modelId"];
-    const weights = await ctx.models?.weights(given.modelId, ctx.owner);
-    if (!weights) throw unknownModel(given.modelId, at);
+    const record = await ctx.models?.get(given.modelId, ctx.owner);
+    const weights = record && (await ctx.models?.weights(given.modelId, ctx.owner));
+    if (!record || !weights) throw unknownModel(given.modelId, at);
     checkStoredFits(spec, weights, given.modelId, at);
     initialWeights = namedTensorsToNested(weights) as NestedWeights;
+    weightsDtype = dtypeOfRecord(record);
   }
+  // Fine-tuning a stored model runs in its dtype unless the body names one: the weights' model
+  // first, else the architecture's (docs/precision.md §4). Resolved once, so a job keeps it;
+  // float64 is the default and is left unsaid.
+  const inherited = weightsDtype ?? modelDtype;
+  const dtype = req.dtype ?? (inherited === "float32" ? inherited : undefined);
   // A job's stored request is resolved again when it runs: its lineage is kept, not recomputed.
   const { initialWeights: _, baseModelId: kept, ...rest } = req as ResolvedTrainRequest;
   const baseModelId = isModelRef(given) ? given.modelId : kept;
@@ -146,6 +158,7 @@ export async function resolveTrain(req: TrainRequest, ctx: ResolveContext): Prom
     model: spec,
     ...(initialWeights ? { initialWeights } : {}),
     ...(baseModelId ? { baseModelId } : {}),
+    ...(dtype ? { dtype } : {}),
   };
 }
 
@@ -194,7 +207,13 @@ export async function resolveGradients(
     req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
   // A stored float32 model runs in float32 unless the body says otherwise (docs/precision.md §4).
   const runIn = req.dtype ?? dtype;
-  return { ...req, model: spec, ...(weights ? { weights } : {}), ...(runIn ? { dtype: runIn } : {}) };
+  return {
+    ...req,
+    model: spec,
+    ...(weights ? { weights } : {}),
+    ...(weights && !req.weights ? { weightsStored: true as const } : {}),
+    ...(runIn ? { dtype: runIn } : {}),
+  };
 }
 
 /** POST /predict: the model resolved; a stored model's weights when `weights` is absent. */
@@ -207,6 +226,7 @@ export async function resolvePredict(
     req.weights ?? (modelId ? await storedWeights(modelId, ctx, ["model", "modelId"]) : undefined);
   // The schema requires `weights` unless `model` names a stored model, which then gave them.
   if (!weights) throw new Error("a /predict body without weights passed its schema");
-  // A stored float32 model predicts in float32 (docs/precision.md §4).
-  return { ...req, model: spec, weights, ...(dtype ? { dtype } : {}) };
+  // A stored float32 model predicts in float32 unless the body says otherwise (docs/precision.md §4).
+  const runIn = req.dtype ?? dtype;
+  return { ...req, model: spec, weights, ...(runIn ? { dtype: runIn } : {}) };
 }

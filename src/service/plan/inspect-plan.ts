@@ -1,9 +1,9 @@
 import { checkSamples, type GradientsOptions, type NumericalCheckOptions } from "../../engine/index.js";
-import { nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
+import { checkFloat32Range, nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
 import type { EngineTask } from "../engine-task.js";
 import type { ResolvedGradientsRequest, ResolvedPredictRequest } from "../models/resolve.js";
 import { checkBatchBytes, checked, checkWork, describe, type EngineLimits, TRAIN_PASSES } from "./limits.js";
-import { buffersOf, drawSeed, inlineDataset } from "./request-data.js";
+import { buffersOf, checkDataRange, drawSeed, inlineDataset } from "./request-data.js";
 
 /** A checked /gradients or /predict request: the worker's task, what it may move, its work. */
 export interface InspectPlan<T extends EngineTask> {
@@ -33,9 +33,12 @@ export function planGradients(
       : req.numericalCheck === false || req.numericalCheck === undefined
         ? undefined
         : req.numericalCheck;
-  // One sample: the engine's ["x", 0] is the request's "x".
-  const toRequest = (p: Path): Path => (p[0] === "x" || p[0] === "y" ? [p[0]] : p);
+  // One sample: the engine's ["x", 0] is the request's "x". Weights the body did not send (a stored
+  // model's) are not where an overflow came from: the sample is.
+  const toRequest = (p: Path): Path =>
+    p[0] === "x" || p[0] === "y" ? [p[0]] : p[0] === "weights" && req.weightsStored ? ["x"] : p;
   checked(() => checkSamples(summary, req.model.loss, data), toRequest);
+  checkDataRange(req.dtype, data, { x: req.x, y: req.y, prefix: [] }, toRequest);
   const weights = req.weights && nestedToNamedTensors(req.weights, ["weights"]);
   // Last: a body that is wrong is answered as wrong whatever its size.
   const numericalEvaluations = check ? summary.paramCount * (check.method === "forward" ? 1 : 2) : 0;
@@ -48,7 +51,7 @@ export function planGradients(
     check ? ["numericalCheck"] : ["model"],
     check ? "a smaller model, or no numericalCheck" : "a smaller model",
   );
-  checkBatchBytes(summary, { kind: "gradients", n: data.n }, limits);
+  checkBatchBytes(summary, { kind: "gradients", n: data.n }, limits, req.dtype);
   const options: GradientsOptions = {
     model: req.model,
     weights,
@@ -78,11 +81,12 @@ export function planPredict(
   const summary = describe(req.model, limits);
   const n = req.x.length;
   const x = samplesToArray(req.x, summary.inputShape, (i) => ["x", i]);
+  if (req.dtype === "float32") checkFloat32Range(req.x, ["x"]);
   const weights = nestedToNamedTensors(req.weights, ["weights"]);
   // Last: a body that is wrong is answered as wrong whatever its size.
   const work = summary.forwardCost * n;
   checkWork(work, limits, "request", "prediction", ["x"], "fewer samples per request, or a smaller model");
-  checkBatchBytes(summary, { kind: "predict", n }, limits);
+  checkBatchBytes(summary, { kind: "predict", n }, limits, req.dtype);
   return {
     task: { kind: "predict", model: req.model, weights, x, n, ...(req.dtype ? { dtype: req.dtype } : {}) },
     transfer: [x.buffer as ArrayBuffer, ...buffersOf(weights)],

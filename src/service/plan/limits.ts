@@ -1,6 +1,7 @@
 import { JOB_WORK_FACTOR } from "../../config.js";
 import {
   DEFAULT_BATCH_SIZE,
+  type Dtype,
   describeModel,
   EngineError,
   EVAL_CHUNK,
@@ -118,7 +119,8 @@ export type MemoryUse =
 
 /**
  * Refuses a run whose largest batch would keep more than MAX_BATCH_BYTES of activations and
- * gradients: `rows × values × 8` bytes, `values` from the model's own accounting
+ * gradients: `rows × values × bytes per value` (8 in float64, 4 in float32: docs/precision.md §1),
+ * `values` from the model's own accounting
  * (`ModelSummary.sampleValues`), before anything is allocated. The typed arrays live outside
  * V8's heap, so WORKER_MAX_HEAP_MB does not bound them. Rows: training runs
  * `min(batchSize, n)` samples at once (none for the normal equation, which takes no batches)
@@ -127,7 +129,12 @@ export type MemoryUse =
  * @throws UnprocessableError at `batchSize` when the training batch is the larger, at `x` for
  *   /predict, and at `model` otherwise (the evaluation chunk, one /gradients sample).
  */
-export function checkBatchBytes(summary: ModelSummary, use: MemoryUse, limits: EngineLimits): void {
+export function checkBatchBytes(
+  summary: ModelSummary,
+  use: MemoryUse,
+  limits: EngineLimits,
+  dtype: Dtype = "float64",
+): void {
   const limit = limits.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const evalRows = Math.min(use.n, EVAL_CHUNK);
   let rows: number;
@@ -159,11 +166,12 @@ export function checkBatchBytes(summary: ModelSummary, use: MemoryUse, limits: E
     what = `back-propagating ${rows === 1 ? "one sample" : `${rows} samples`}`;
     remedy = "a smaller model";
   }
-  const bytes = rows * values * 8;
+  const perValue = dtype === "float32" ? 4 : 8;
+  const bytes = rows * values * perValue;
   if (bytes <= limit) return;
   const message =
     `${what} would keep about ${formatBytes(bytes)} of activations and gradients ` +
-    `(${values} values per sample × 8 bytes); the limit is ${formatBytes(limit)} (MAX_BATCH_BYTES): ${remedy}`;
+    `(${values} values per sample × ${perValue} bytes${dtype === "float32" ? " in float32" : ""}); the limit is ${formatBytes(limit)} (MAX_BATCH_BYTES): ${remedy}`;
   throw new UnprocessableError(message, [fieldError(field, message)]);
 }
 

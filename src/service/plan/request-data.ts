@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import {
   type Dataset,
+  type Dtype,
   type ModelSpec,
   type ModelSummary,
   type NamedTensors,
@@ -8,8 +9,16 @@ import {
 } from "../../engine/index.js";
 import type { NestedNumbers } from "../../schemas/common.js";
 import type { TrainRequest } from "../../schemas/requests.js";
-import { labelsToArray, type Path, samplesToArray } from "../convert.js";
+import {
+  beyondFloat32,
+  checkFloat32Range,
+  FLOAT32_MAX,
+  labelsToArray,
+  type Path,
+  samplesToArray,
+} from "../convert.js";
 import { loadBuiltIn, prepareBuiltIn } from "../datasets.js";
+import { fieldError, UnprocessableError } from "../errors.js";
 import { type MaybePromise, type StoredDataset, unknownDataset } from "../store/dataset-store.js";
 import { storedTrainingData } from "../store/training-data.js";
 
@@ -80,6 +89,45 @@ export function inlineDataset(
     ? labelsToArray(y, (i) => at("y", i))
     : samplesToArray(y, summary.outputShape, (i) => at("y", i));
   return { n: x.length, x: xs, y: ys };
+}
+
+/**
+ * Refuses, in a float32 run, samples or targets beyond float32's range (docs/precision.md §1),
+ * which would otherwise round to ±Infinity in the first batch holding them. Inline data is named
+ * element by element (`dataset.x[0][1]`, or `x[1]` for /gradients' single sample); a built-in or
+ * stored data set by `toRequest`'s name for it, with the sample's index.
+ * @param inline the request's own samples and targets, and where they sit (`["dataset"]`, or `[]`
+ *   at the body's root), when the data was sent inline.
+ * @throws UnprocessableError at the first value out of range, x before y.
+ */
+export function checkDataRange(
+  dtype: Dtype | undefined,
+  data: Dataset,
+  inline:
+    | {
+        x: readonly NestedNumbers[] | NestedNumbers;
+        y: readonly NestedNumbers[] | NestedNumbers;
+        prefix: Path;
+      }
+    | undefined,
+  toRequest: (p: Path) => Path,
+): void {
+  if (dtype !== "float32") return;
+  if (inline) {
+    checkFloat32Range(inline.x, [...inline.prefix, "x"]);
+    checkFloat32Range(inline.y, [...inline.prefix, "y"]);
+    return;
+  }
+  for (const field of ["x", "y"] as const) {
+    const values = data[field];
+    const size = values.length / data.n;
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k]!;
+      if (!(Math.abs(v) > FLOAT32_MAX)) continue;
+      const message = `${field} of sample ${Math.floor(k / size)}: ${beyondFloat32(v)}`;
+      throw new UnprocessableError(message, [fieldError(toRequest([field, Math.floor(k / size)]), message)]);
+    }
+  }
 }
 
 /** The buffers of some tensors, to move them to a worker thread. */

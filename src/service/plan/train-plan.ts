@@ -21,7 +21,14 @@ import {
   type EngineLimits,
   TRAIN_PASSES,
 } from "./limits.js";
-import { buffersOf, drawSeed, type StoredDatasets, trainingData, trainingPaths } from "./request-data.js";
+import {
+  buffersOf,
+  checkDataRange,
+  drawSeed,
+  type StoredDatasets,
+  trainingData,
+  trainingPaths,
+} from "./request-data.js";
 
 /**
  * A training request checked in full and converted to the engine's form: everything POST /train
@@ -79,8 +86,12 @@ export async function planTraining(
   // The normal equation is one solve, reported as one epoch; the schema requires `epochs` otherwise.
   const epochs = closedForm ? 1 : (req.epochs ?? 1);
   const toRequest = trainingPaths(req.dataset);
-  // A built-in data set's samples are finite (decoded once per process, datasets.ts): no pass over them here.
-  checked(() => checkSamples(summary, req.model.loss, data, "name" in req.dataset), toRequest);
+  // A built-in data set's samples are finite and in float32's range (decoded once per process,
+  // datasets.ts): no pass over them here.
+  const builtIn = "name" in req.dataset;
+  checked(() => checkSamples(summary, req.model.loss, data, builtIn), toRequest);
+  const inline = "x" in req.dataset ? { x: req.dataset.x, y: req.dataset.y, prefix: ["dataset"] } : undefined;
+  if (!builtIn) checkDataRange(req.dtype, data, inline, toRequest);
   const initialWeights = req.initialWeights && nestedToNamedTensors(req.initialWeights, ["initialWeights"]);
   const optimizerState = optimizerStateOf(req.optimizerState);
   // Checked against the data set's length (a stored one's too) by checkTrainOptions.
@@ -113,7 +124,12 @@ export async function planTraining(
   if (closedForm)
     checkWork(work, limits, budget, "the normal equation", ["optimizer", "type"], CLOSED_FORM_REMEDY, true);
   else checkWork(work, limits, budget, "training", ["epochs"], "fewer epochs, samples or parameters");
-  checkBatchBytes(summary, { kind: "training", n: data.n, batchSize: req.batchSize, closedForm }, limits);
+  checkBatchBytes(
+    summary,
+    { kind: "training", n: data.n, batchSize: req.batchSize, closedForm },
+    limits,
+    req.dtype,
+  );
   return {
     request: { ...req, seed },
     summary,
