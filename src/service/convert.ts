@@ -100,7 +100,8 @@ export function samplesToArray(
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
- * Refuses a number beyond float32's range (|v| > FLT_MAX, which float32 rounds to ±Infinity)
+ * Refuses a number beyond float32's range (one float32 rounds to ±Infinity: |v| ≥ FLT_MAX + half
+ * an ulp, 3.4028235677973366e38; "3.4028235e38", FLT_MAX as usually written, rounds to FLT_MAX)
  * anywhere in `value`, data sent to a float32 run (docs/precision.md §1).
  * @param path where `value` sits in the request (`["dataset", "x"]`); the error names the element
  *   below it (`dataset.x[0][1]`).
@@ -111,7 +112,7 @@ export function checkFloat32Range(value: NestedNumbers | readonly NestedNumbers[
   const at: number[] = [];
   const walk = (v: NestedNumbers | readonly NestedNumbers[]): void => {
     if (typeof v === "number") {
-      if (Math.abs(v) > FLOAT32_MAX) throw mismatch([...path, ...at], beyondFloat32(v));
+      if (beyondFloat32Range(v)) throw mismatch([...path, ...at], beyondFloat32(v));
       return;
     }
     at.push(0);
@@ -126,7 +127,12 @@ export function checkFloat32Range(value: NestedNumbers | readonly NestedNumbers[
 
 /** The message for a value float32 cannot hold. */
 export function beyondFloat32(v: number): string {
-  return `${v} is beyond float32's range (±3.4028235e38) in a float32 run`;
+  return `${v} is beyond float32's range in a float32 run: it rounds to ${v > 0 ? "" : "-"}Infinity (the largest float32 is ${FLOAT32_MAX})`;
+}
+
+/** True for a finite number that float32 rounds to ±Infinity. */
+export function beyondFloat32Range(v: number): boolean {
+  return Number.isFinite(v) && !Number.isFinite(Math.fround(v));
 }
 
 /**

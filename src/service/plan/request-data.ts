@@ -11,8 +11,8 @@ import type { NestedNumbers } from "../../schemas/common.js";
 import type { TrainRequest } from "../../schemas/requests.js";
 import {
   beyondFloat32,
+  beyondFloat32Range,
   checkFloat32Range,
-  FLOAT32_MAX,
   labelsToArray,
   type Path,
   samplesToArray,
@@ -123,7 +123,7 @@ export function checkDataRange(
     const size = values.length / data.n;
     for (let k = 0; k < values.length; k++) {
       const v = values[k]!;
-      if (!(Math.abs(v) > FLOAT32_MAX)) continue;
+      if (!beyondFloat32Range(v)) continue;
       const message = `${field} of sample ${Math.floor(k / size)}: ${beyondFloat32(v)}`;
       throw new UnprocessableError(message, [fieldError(toRequest([field, Math.floor(k / size)]), message)]);
     }
