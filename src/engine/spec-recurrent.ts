@@ -1,5 +1,5 @@
 /**
- * The plain-data specs of the recurrent layers (docs/backprop.md §21): `simpleRNN`, `lstm` and
+ * The plain-data specs of the recurrent layers (docs/backprop.md §22): `simpleRNN`, `lstm` and
  * `gru` over `[timesteps, features]`, with tfjs-layers' names and defaults. Part of the model
  * language of `spec.ts`, which re-exports them and joins them into `LayerSpec`.
  */
@@ -40,14 +40,14 @@ export interface RecurrentOptions {
   name?: string;
 }
 
-/** Elman's recurrence `h_t = φ(x_t·W + h_{t−1}·U + b)` (docs/backprop.md §21.2). */
+/** Elman's recurrence `h_t = φ(x_t·W + h_{t−1}·U + b)` (docs/backprop.md §22.2). */
 export interface SimpleRnnSpec extends RecurrentOptions {
   type: "simpleRNN";
 }
 
 /**
  * Long short-term memory (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000;
- * docs/backprop.md §21.3). Gates in Keras' order i, f, c, o.
+ * docs/backprop.md §22.3). Gates in Keras' order i, f, c, o.
  */
 export interface LstmSpec extends RecurrentOptions {
   type: "lstm";
@@ -60,7 +60,7 @@ export interface LstmSpec extends RecurrentOptions {
   unitForgetBias?: boolean;
 }
 
-/** Gated recurrent unit (Cho et al. 2014; docs/backprop.md §21.4). Gates in Keras' order z, r, h. */
+/** Gated recurrent unit (Cho et al. 2014; docs/backprop.md §22.4). Gates in Keras' order z, r, h. */
 export interface GruSpec extends RecurrentOptions {
   type: "gru";
   /** σ of the gates z and r; default `"hardSigmoid"` (tfjs-layers; Keras 2.3+ uses `"sigmoid"`). */

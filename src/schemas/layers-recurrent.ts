@@ -1,5 +1,5 @@
 /**
- * The zod schemas of the recurrent layers (docs/backprop.md §21): `simpleRNN`, `lstm` and `gru`,
+ * The zod schemas of the recurrent layers (docs/backprop.md §22): `simpleRNN`, `lstm` and `gru`,
  * joined into `LayerSchema` by `model.ts`. They validate into the engine's types of
  * `src/engine/spec-recurrent.ts`; tfjs-layers' names and defaults.
  */

@@ -1,5 +1,5 @@
 /**
- * simpleRNN, lstm and gru trained by back-propagation through time (docs/backprop.md §21):
+ * simpleRNN, lstm and gru trained by back-propagation through time (docs/backprop.md §22):
  * exact gradients (central differences, float64, relative error < 1e-7) for every cell and
  * option, equal to TensorFlow.js' own layers on the same weights, deterministic in float64 and
  * float32, and the per-step gradient norms they report.

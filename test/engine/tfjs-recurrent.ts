@@ -2,7 +2,7 @@
  * TensorFlow.js (cpu, float32) reference for recurrent models: `simpleRNN`, `lstm` and `gru` from
  * tfjs-layers' own layers (so the gate order and the formulas are theirs), `flatten` and `dense`;
  * loss mean squared error. tfjs-layers has no `gru` with `resetAfter`; that cell is written here
- * with tfjs ops from Keras' definition (docs/backprop.md §21.4) and differentiated by tfjs.
+ * with tfjs ops from Keras' definition (docs/backprop.md §22.4) and differentiated by tfjs.
  * Only for tests.
  */
 import * as tf from "@tensorflow/tfjs";

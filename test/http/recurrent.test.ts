@@ -1,5 +1,5 @@
 /**
- * The recurrent layers over HTTP (docs/backprop.md §21): an LSTM learns to recall the first step
+ * The recurrent layers over HTTP (docs/backprop.md §22): an LSTM learns to recall the first step
  * of a sequence through POST /train, /gradients agrees with central differences on a GRU, Keras
  * spellings get hints, and what the layers cannot do is a 400 or 422 naming the field.
  */

@@ -5,7 +5,7 @@ import { addColumnSums, addRecurrentGrad, Recurrent, type RecurrentConfig, StepV
 import { actGrad, actRange, type CellActivation } from "./recurrent-math.js";
 
 /**
- * tfjs' / Keras' `gru` (Cho et al. 2014; docs/backprop.md §21.4), gates in Keras' order z, r, h:
+ * tfjs' / Keras' `gru` (Cho et al. 2014; docs/backprop.md §22.4), gates in Keras' order z, r, h:
  * `z = σ(x·W_z + b_z + h_{s−1}·U_z)`, `r = σ(x·W_r + b_r + h_{s−1}·U_r)`, `h_s = z ⊙ h_{s−1} + (1 − z) ⊙ ĥ`
  * with the candidate
  * - `resetAfter` false (tfjs): `ĥ = φ(x·W_h + b_h + (r ⊙ h_{s−1})·U_h)`, bias `[3·units]`;
@@ -154,7 +154,7 @@ export class Gru extends Recurrent {
     const prev = s * batch * u;
     if (this.resetAfter) {
       const hu = this.huBuf.get(batch);
-      // docs/backprop.md §21.4: ∂L/∂z = ∂L/∂h ⊙ (h_{s−1} − ĥ), ∂L/∂ĥ = ∂L/∂h ⊙ (1 − z);
+      // docs/backprop.md §22.4: ∂L/∂z = ∂L/∂h ⊙ (h_{s−1} − ĥ), ∂L/∂ĥ = ∂L/∂h ⊙ (1 − z);
       // ∂L/∂(h·U_h + b'_h) = ∂L/∂a_h ⊙ r, ∂L/∂r = ∂L/∂a_h ⊙ (h·U_h + b'_h).
       for (let b = 0; b < batch; b++) {
         const r = o + b * width;

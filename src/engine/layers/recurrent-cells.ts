@@ -5,7 +5,7 @@ import { addRecurrentGrad, Recurrent, type RecurrentConfig, StepViews } from "./
 import { actGrad, actRange, type CellActivation } from "./recurrent-math.js";
 
 /**
- * tfjs' `simpleRNN` (Elman 1990; docs/backprop.md §21.2): `a_s = x_s·W + b + h_{s−1}·U`,
+ * tfjs' `simpleRNN` (Elman 1990; docs/backprop.md §22.2): `a_s = x_s·W + b + h_{s−1}·U`,
  * `h_s = φ(a_s)`. X `[batch, T, features]`; kernel `[features, units]`, recurrent kernel
  * `[units, units]`, bias `[units]`.
  */
@@ -45,7 +45,7 @@ export class SimpleRnn extends Recurrent {
     const a = this.aBuf.get(batch);
     const h = this.hBuf.get(batch);
     const dxz = this.dxzBuf.get(batch);
-    // ∂L/∂a_s = ∂L/∂h_s ⊙ φ'(a_s) (docs/backprop.md §21.2)
+    // ∂L/∂a_s = ∂L/∂h_s ⊙ φ'(a_s) (docs/backprop.md §22.2)
     for (let k = 0; k < n; k++) dxz[o + k] = actGrad(this.activation, a[o + k]!, h[o + n + k]!, dh[k]!);
     // ∂L/∂h_{s−1} = ∂L/∂a_s·Uᵀ
     if (s > 0)
@@ -69,7 +69,7 @@ export class SimpleRnn extends Recurrent {
 
 /**
  * tfjs' `lstm` (Hochreiter & Schmidhuber 1997, forget gate of Gers et al. 2000; docs/backprop.md
- * §21.3): `z_s = x_s·W + b + h_{s−1}·U` split into i, f, c̃, o (Keras' order);
+ * §22.3): `z_s = x_s·W + b + h_{s−1}·U` split into i, f, c̃, o (Keras' order);
  * `i = σ(z_i)`, `f = σ(z_f)`, `g = φ(z_c)`, `o = σ(z_o)`, `c_s = f ⊙ c_{s−1} + i ⊙ g`,
  * `h_s = o ⊙ φ(c_s)`. Kernel `[features, 4·units]`, recurrent kernel `[units, 4·units]`, bias `[4·units]`.
  */
@@ -159,7 +159,7 @@ export class Lstm extends Recurrent {
     const o = s * batch * width;
     const prev = s * batch * u;
     const next = prev + batch * u;
-    // docs/backprop.md §21.3: ∂L/∂o = ∂L/∂h ⊙ φ(c); ∂L/∂c += ∂L/∂h ⊙ o ⊙ φ'(c);
+    // docs/backprop.md §22.3: ∂L/∂o = ∂L/∂h ⊙ φ(c); ∂L/∂c += ∂L/∂h ⊙ o ⊙ φ'(c);
     // ∂L/∂i = ∂L/∂c ⊙ g, ∂L/∂f = ∂L/∂c ⊙ c_{s−1}, ∂L/∂g = ∂L/∂c ⊙ i, ∂L/∂c_{s−1} = ∂L/∂c ⊙ f.
     for (let b = 0; b < batch; b++) {
       const r = o + b * width;

@@ -32,7 +32,7 @@ export function recurrentParamCount(ls: RecurrentSpec, inShape: readonly number[
 }
 
 /**
- * Builds a simpleRNN, lstm or gru layer from its spec on `inShape` (docs/backprop.md §21).
+ * Builds a simpleRNN, lstm or gru layer from its spec on `inShape` (docs/backprop.md §22).
  * @throws EngineError at `["layers", i]` when the input is not `[timesteps, features]`, and at
  *   `["layers", i, field]` for `units`, an activation that is not element-wise (softmax),
  *   `returnState: true`, `dropout`/`recurrentDropout` outside [0, 1) or above 0 (not implemented

@@ -5,7 +5,7 @@ import { type ElementwiseName, elementwiseBackward, elementwiseForward } from ".
 
 /**
  * Element-wise activations over a range of an array, for the recurrent cells (docs/backprop.md
- * §21.1): a gate is a run of `units` values inside a row of `[batch, gates·units]`, so the
+ * §22.1): a gate is a run of `units` values inside a row of `[batch, gates·units]`, so the
  * activations work on `[start, start + n)` in place of whole arrays. The formulas and the
  * one-sided derivatives at kinks are those of docs/backprop.md §5 and §13.1, the same as the
  * activation layer's; the §13.1 ones go through `elementwise.ts` one value at a time.

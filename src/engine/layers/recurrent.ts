@@ -33,7 +33,7 @@ export class StepViews {
 }
 
 /**
- * What simpleRNN, lstm and gru share (docs/backprop.md §21.1): X `[batch, timesteps, features]`
+ * What simpleRNN, lstm and gru share (docs/backprop.md §22.1): X `[batch, timesteps, features]`
  * is copied time-major (step s reads input step `goBackwards ? T−1−s : s`), the input product of
  * every step is ONE matrix product `Xs·W + b` `[T·batch, gates·units]`, a subclass runs the
  * recurrence step by step (`run`, one product `h_{s−1}·U` per step), and the output is the last
@@ -67,7 +67,7 @@ export abstract class Recurrent implements Layer {
    * When set (length T), each `backward` writes into entry s the gradient flowing into the state of
    * processing step s (output step s; input step T−1−s with `goBackwards`): the sum over the batch of
    * the rows' L2 norms `‖∂L/∂h_s‖`, where ∂L/∂h_s is the whole gradient on h_s (from the output and
-   * from step s+1; docs/backprop.md §21.5). With the model's mean loss that is each sample's norm
+   * from step s+1; docs/backprop.md §22.5). With the model's mean loss that is each sample's norm
    * averaged over the batch. Costs one pass over `[batch, units]` per step.
    */
   stateGradNorms: Float64Array | undefined;
@@ -203,7 +203,7 @@ export abstract class Recurrent implements Layer {
   }
 
   /**
-   * Back-propagation through time (docs/backprop.md §21.1): ADDS into every parameter's gradient.
+   * Back-propagation through time (docs/backprop.md §22.1): ADDS into every parameter's gradient.
    * @param dy `[batch, ...outputShape]` @returns ∂L/∂X `[batch, T, features]`
    */
   backward(dy: Floats, batch: number, needInputGrad = true): Floats {
@@ -227,7 +227,7 @@ export abstract class Recurrent implements Layer {
     this.endBack(batch);
     const xs = this.xsBuf.get(batch);
     const dxz = this.dxzBuf.get(batch);
-    // ∂L/∂W += Xsᵀ·∂L/∂Z over all steps at once; ∂L/∂b += Σ_rows ∂L/∂Z (docs/backprop.md §21.1).
+    // ∂L/∂W += Xsᵀ·∂L/∂Z over all steps at once; ∂L/∂b += Σ_rows ∂L/∂Z (docs/backprop.md §22.1).
     matmulTransA(xs, dxz, this.kernel.grad, T * batch, F, width);
     const bg = this.inputBiasGrad();
     if (bg) addColumnSums(dxz, T * batch, width, bg);

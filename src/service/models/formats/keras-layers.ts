@@ -340,8 +340,8 @@ export function layerFromKeras(cls: string, cfg: Record<string, unknown>, kerasV
 
 /**
  * SimpleRNN's, LSTM's and GRU's config (docs/models.md). An option absent from the config takes
- * tfjs-layers' default (Keras writes every one). `implementation` and `unroll` change how Keras
- * computes, not what, and are read and dropped.
+ * tfjs-layers' default (Keras writes every one). `implementation`, `unroll` and `use_cudnn` change
+ * how Keras computes, not what, and are read and dropped; `seed` only seeds dropout.
  */
 function recurrentFromKeras(
   r: ConfigReader,
@@ -354,9 +354,8 @@ function recurrentFromKeras(
   r.fixed("activity_regularizer", [], why);
   r.fixed("stateful", [false], "each batch starts from a zero state");
   r.fixed("time_major", [false], "inputs are [batch, timesteps, features]");
-  r.get("implementation");
-  r.get("unroll");
-  r.get("seed");
+  // How Keras computes, not what (no masks reach these layers yet: zero_output_for_mask has no effect).
+  for (const k of ["implementation", "unroll", "use_cudnn", "zero_output_for_mask", "seed"]) r.get(k);
   const act = (key: string, dflt: string) => (r.cfg[key] == null ? dflt : r.activation(key, k3));
   const init = (key: string, dflt: string) =>
     r.convert(key, (v) => (v == null ? dflt : initializerFromKeras(v)));

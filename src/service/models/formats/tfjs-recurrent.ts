@@ -1,6 +1,6 @@
 /**
  * simpleRNN, lstm and gru as Keras / tfjs-layers `SimpleRNN`, `LSTM` and `GRU` configs
- * (docs/models.md): the weights are already in Keras' layout and gate order (docs/backprop.md §21),
+ * (docs/models.md): the weights are already in Keras' layout and gate order (docs/backprop.md §22),
  * so they are written unchanged.
  */
 import type { RecurrentSpec } from "../../../engine/index.js";
