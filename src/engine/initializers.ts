@@ -298,11 +298,11 @@ export function checkInitializer(
 /**
  * Initialises every parameter from one generator seeded with `seed`, in order: each parameter's
  * `initializer`, or Glorot-uniform for a kernel (a parameter with `fans`) and zeros otherwise, the
- * engine's defaults since its first version.
+ * engine's defaults since its first version; then its `afterInit`, if any.
  * @throws EngineError at the parameter's `initializerPath` when an initialiser's arguments are invalid.
  */
 export function initializeParams(params: readonly Param[], rng: Rng): void {
-  for (const p of params)
+  for (const p of params) {
     initializeParam(
       p.initializer ?? (p.fans ? "glorotUniform" : "zeros"),
       p.value,
@@ -311,4 +311,6 @@ export function initializeParams(params: readonly Param[], rng: Rng): void {
       p.initializerPath ?? [],
       p.fans,
     );
+    p.afterInit?.(p.value);
+  }
 }

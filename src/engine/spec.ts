@@ -19,6 +19,7 @@ import type {
   SoftmaxSpec,
   ZeroPadding2dSpec,
 } from "./spec-layers.js";
+import type { RecurrentSpec } from "./spec-recurrent.js";
 
 export type {
   BatchNormalizationSpec,
@@ -33,6 +34,14 @@ export type {
   ZeroPadding2dPadding,
   ZeroPadding2dSpec,
 } from "./spec-layers.js";
+export type {
+  CellActivationName,
+  GruSpec,
+  LstmSpec,
+  RecurrentOptions,
+  RecurrentSpec,
+  SimpleRnnSpec,
+} from "./spec-recurrent.js";
 
 /**
  * Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names:
@@ -163,7 +172,8 @@ export type LayerSpec =
   | ZeroPadding2dSpec
   | BatchNormalizationSpec
   | LayerNormalizationSpec
-  | DropoutSpec;
+  | DropoutSpec
+  | RecurrentSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {

@@ -50,6 +50,8 @@ const KIND_ALIASES: Record<string, readonly string[]> = {
   globalmaxpool2d: ["globalMaxPooling2d"],
   batchnorm: ["batchNormalization"],
   layernorm: ["layerNormalization"],
+  cudnnlstm: ["lstm"],
+  cudnngru: ["gru"],
   // Activations and initialisers.
   silu: ["swish"],
   none: ["linear"],
@@ -198,7 +200,9 @@ function otherKind(value: string, elsewhere: readonly { names: readonly string[]
   const found = new Map<string, string[]>();
   for (const { names, place } of elsewhere) {
     const name = names.includes(value) ? value : suggestName(value, names);
-    if (name) found.set(name, [...(found.get(name) ?? []), `\`${place}\``]);
+    const places = found.get(name ?? "") ?? [];
+    // One place may hold several lists (recurrent layers' activations are a subset of the others').
+    if (name && !places.includes(`\`${place}\``)) found.set(name, [...places, `\`${place}\``]);
   }
   const said = [...found]
     .slice(0, 3)

@@ -14,6 +14,7 @@ import {
   SoftmaxLayerSchema,
   ZeroPadding2dLayerSchema,
 } from "./layers.js";
+import { GruLayerSchema, LstmLayerSchema, SimpleRnnLayerSchema } from "./layers-recurrent.js";
 import { LIMITS } from "./limits.js";
 import { weightOptionFields } from "./weight-options.js";
 
@@ -184,6 +185,9 @@ export const LayerSchema = z
     BatchNormalizationLayerSchema,
     LayerNormalizationLayerSchema,
     DropoutLayerSchema,
+    SimpleRnnLayerSchema,
+    LstmLayerSchema,
+    GruLayerSchema,
   ])
   .meta({ id: "Layer", description: "One layer, chosen by `type`." });
 
@@ -193,7 +197,9 @@ export const ModelSpecSchema = z
       .array(positiveInt(LIMITS.maxInputDim))
       .min(1)
       .max(LIMITS.maxInputRank)
-      .describe("Shape of one sample, no batch axis: [features] or [height, width, channels]."),
+      .describe(
+        "Shape of one sample, no batch axis: [features], [timesteps, features] or [height, width, channels].",
+      ),
     layers: z.array(LayerSchema).min(1).max(LIMITS.maxLayers),
     loss: LossSchema,
   })

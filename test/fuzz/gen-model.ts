@@ -1,5 +1,6 @@
 /** Fuzz generators: the layer kinds and a small valid model with what the test knows about it. */
 import { CROSSENTROPIES, genLoss, LOSSES, type Loss, VECTOR_LOSSES } from "./gen-losses.js";
+import { genRecurrent } from "./gen-recurrent.js";
 import { genInitializer, genWeightOptions } from "./gen-weight-options.js";
 import { isObject, type Tree, type TreeObject } from "./json-text.js";
 import type { Rand } from "./rand.js";
@@ -69,7 +70,7 @@ function sizeForm(r: Rand, h: number, w: number): Tree {
 }
 
 /**
- * A small valid model: an MLP or a CNN (conv2d, pooling, zero padding, reshape; flatten, global
+ * A small valid model: an MLP, a recurrent model on [timesteps, features], or a CNN (conv2d, pooling, zero padding, reshape; flatten, global
  * pooling or reshape to a vector), hidden activations of every kind, and an output that fits the loss (a cross-entropy ends in softmax or sigmoid).
  */
 export function genModel(
@@ -84,7 +85,11 @@ export function genModel(
       ? r.int(2, 3)
       : r.int(1, 3));
   const cnn = fixed.inputShape ? fixed.inputShape.length === 3 : r.bool(0.35);
-  const inputShape = fixed.inputShape ?? (cnn ? [r.int(2, 5), r.int(2, 5), r.int(1, 2)] : [r.int(1, 4)]);
+  // Sequences [timesteps, features] for the recurrent layers.
+  const seq = fixed.inputShape ? fixed.inputShape.length === 2 : !cnn && r.bool(0.2);
+  const inputShape =
+    fixed.inputShape ??
+    (cnn ? [r.int(2, 5), r.int(2, 5), r.int(1, 2)] : seq ? [r.int(1, 4), r.int(1, 3)] : [r.int(1, 4)]);
   const layers: TreeObject[] = [];
   const params: ParamShape[] = [];
   let shape = [...inputShape];
@@ -325,6 +330,21 @@ export function genModel(
     if (toVector < 3) shapeLayer({ type: r.pick(SHAPE_LAYERS.slice(0, 2)) }, [shape[2]!]);
     else if (toVector < 5) reshape([sizeOf(shape)]);
     else {
+      const flatten: TreeObject = { type: "flatten" };
+      nameFor("flatten", flatten);
+      layers.push(flatten);
+      shape = [sizeOf(shape)];
+    }
+  } else if (seq) {
+    // One or two recurrent layers (all but the last returning sequences), then maybe a flatten.
+    const count = r.int(1, 2);
+    for (let i = 0; i < count; i++) {
+      const sequences = i < count - 1 || r.bool(0.3);
+      const g = genRecurrent(r, shape, nameFor, params, sequences);
+      layers.push(g.layer);
+      shape = g.shape;
+    }
+    if (shape.length === 2) {
       const flatten: TreeObject = { type: "flatten" };
       nameFor("flatten", flatten);
       layers.push(flatten);

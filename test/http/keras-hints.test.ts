@@ -200,7 +200,7 @@ describe("a kind we do not have lists the ones we have", () => {
     if (LAYER_TYPES.includes("relu")) expect(message).toContain("did you mean `relu`?");
     else
       expect(message).toMatch(
-        /^unknown layer type "ReLU" \(`relu` is a `model\.layers\[i\]\.activation`\); available: /,
+        /^unknown layer type "ReLU" \(`relu` is a `model\.layers\[i\]\.activation` or `model\.layers\[i\]\.recurrentActivation`\); available: /,
       );
   });
 

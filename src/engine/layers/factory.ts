@@ -11,6 +11,7 @@ import { buildDropout } from "./dropout.js";
 import { Flatten } from "./flatten.js";
 import type { Layer } from "./layer.js";
 import { buildLayerNormalization, layerNormalizationParamCount } from "./layer-normalization.js";
+import { buildRecurrent, recurrentParamCount } from "./recurrent-factory.js";
 import { buildShapeLayer } from "./shape-factory.js";
 
 /**
@@ -21,6 +22,8 @@ export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
   if (ls.type === "prelu") return preluParamCount(ls, inShape);
   if (ls.type === "batchNormalization") return batchNormalizationParamCount(ls, inShape);
   if (ls.type === "layerNormalization") return layerNormalizationParamCount(ls, inShape);
+  if (ls.type === "simpleRNN" || ls.type === "lstm" || ls.type === "gru")
+    return recurrentParamCount(ls, inShape);
   const bias = (units: number) =>
     ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
   if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
@@ -75,5 +78,9 @@ export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: nu
       return [buildBatchNormalization(ls, name, inShape, i)];
     case "layerNormalization":
       return [buildLayerNormalization(ls, name, inShape, i)];
+    case "simpleRNN":
+    case "lstm":
+    case "gru":
+      return [buildRecurrent(ls, name, inShape, i)];
   }
 }

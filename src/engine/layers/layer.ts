@@ -17,6 +17,8 @@ export interface Param {
   fans?: { fanIn: number; fanOut: number };
   /** How it starts (default: Glorot-uniform with `fans`, zeros without); see `initializeParams`. */
   initializer?: InitializerSpec;
+  /** Run on the value after `initializer` has filled it (lstm's `unitForgetBias` sets the forget gate's bias to 1). */
+  afterInit?: (value: Floats) => void;
   /** Where `initializer` was given in the request, for errors (`["layers", 0, "kernelInitializer"]`). */
   initializerPath?: (string | number)[];
   /** A penalty `l1·Σ|w| + l2·Σw²` added to the loss (docs/backprop.md §16.2). */

@@ -27,7 +27,10 @@ describe("what is refused, and where", () => {
     expect(
       refusal(() =>
         kerasToSpec(
-          topo(first, dense({}), { class_name: "LSTM", config: { units: 4, return_sequences: true } }),
+          topo(first, dense({}), {
+            class_name: "Bidirectional",
+            config: { layer: {}, merge_mode: "concat" },
+          }),
           ["model"],
         ),
       ),
@@ -35,7 +38,7 @@ describe("what is refused, and where", () => {
       {
         path: "model.config.layers[2].class_name",
         message:
-          'unsupported layer class "LSTM"; supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Activation, LeakyReLU, PReLU, ELU, Softmax, GlobalAveragePooling2D, GlobalMaxPooling2D, Reshape, ZeroPadding2D, BatchNormalization, LayerNormalization, Dropout (and InputLayer first)',
+          'unsupported layer class "Bidirectional"; supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Activation, LeakyReLU, PReLU, ELU, Softmax, GlobalAveragePooling2D, GlobalMaxPooling2D, Reshape, ZeroPadding2D, BatchNormalization, LayerNormalization, Dropout, SimpleRNN, LSTM, GRU (and InputLayer first)',
       },
     ]);
   });

@@ -49,6 +49,11 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
   };
   const optional = (param: string): string | undefined => (ctx.weight(param) ? need(param) : undefined);
   switch (ls.type) {
+    case "simpleRNN":
+    case "lstm":
+    case "gru":
+      // Refused before (toOnnx): ONNX's RNN, LSTM and GRU ops are not written yet (docs/onnx.md).
+      throw new Error(`layer ${p} (${ls.type}) has no ONNX mapping`);
     case "dense": {
       // Gemm: Y = X·W + b with W the engine's [in, units] kernel as it is (docs/backprop.md §4).
       const kernel = need("kernel");

@@ -66,8 +66,12 @@ export function toOnnx(spec: ModelSpec, weights: NamedTensors, name?: string): U
   spec.layers.forEach((ls, i) => {
     if (!ONNX_KINDS.has(ls.type)) {
       const layer = `layer ${ls.name ?? `${ls.type}_${i}`} (${ls.type})`;
+      const why =
+        ls.type === "simpleRNN" || ls.type === "lstm" || ls.type === "gru"
+          ? "the ONNX export does not write recurrent layers yet (ONNX's RNN, LSTM and GRU ops take the gates in another order and layout; docs/onnx.md); export to TensorFlow.js instead"
+          : "the ONNX export has no mapping for this kind";
       throw new UnprocessableError(`${layer} cannot be exported to ONNX`, [
-        fieldError(["model", "layers", i], `${layer}: the ONNX export has no mapping for this kind`),
+        fieldError(["model", "layers", i], `${layer}: ${why}`),
       ]);
     }
   });

@@ -21,6 +21,7 @@ import {
   TFJS_LOSSES,
 } from "./keras-names.js";
 import { kerasOptimizer } from "./tfjs-optimizer.js";
+import { kerasRecurrent } from "./tfjs-recurrent.js";
 
 /** What `generatedBy` says: the service and its engine's version (as `engineVersion`). */
 export const GENERATED_BY = `backprop-service (engine ${ENGINE_VERSION})`;
@@ -238,6 +239,13 @@ function kerasLayer(
       const ns = l.noiseShape?.map((d) => (d === -1 ? null : d));
       const noise_shape = ns === undefined ? null : ns.length === inShape.length ? [null, ...ns] : ns;
       return { class_name: "Dropout", config: { rate: l.rate, noise_shape, seed: l.seed ?? null } };
+    }
+    case "simpleRNN":
+    case "lstm":
+    case "gru": {
+      const k = kerasRecurrent(l);
+      if ("refuse" in k) throw refuse(i, l, k.refuse, k.field);
+      return k;
     }
   }
 }

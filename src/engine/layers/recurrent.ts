@@ -1,0 +1,279 @@
+import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
+import { type Floats, layerFloats } from "../tensor.js";
+import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
+import type { CellActivation } from "./recurrent-math.js";
+
+/** The shape and options every recurrent cell is built from (see `RecurrentOptions` in spec-recurrent.ts). */
+export interface RecurrentConfig {
+  /** Per-sample input `[timesteps, features]`. */
+  inputShape: number[];
+  units: number;
+  activation: CellActivation;
+  useBias: boolean;
+  returnSequences: boolean;
+  goBackwards: boolean;
+}
+
+/**
+ * Per-step views of a time-major buffer `[steps, batch, size]`: view `s` is step s's `[batch,
+ * size]` block, what the matrix products of one step take. Rebuilt only when the buffer (a
+ * `Buffer`'s view, new when the batch size changes) changes, so a training loop allocates none.
+ */
+export class StepViews {
+  private src: Floats | undefined;
+  private views: Floats[] = [];
+  of(src: Floats, steps: number): Floats[] {
+    if (src !== this.src) {
+      const size = src.length / steps;
+      this.views = Array.from({ length: steps }, (_, s) => src.subarray(s * size, (s + 1) * size));
+      this.src = src;
+    }
+    return this.views;
+  }
+}
+
+/**
+ * What simpleRNN, lstm and gru share (docs/backprop.md §22.1): X `[batch, timesteps, features]`
+ * is copied time-major (step s reads input step `goBackwards ? T−1−s : s`), the input product of
+ * every step is ONE matrix product `Xs·W + b` `[T·batch, gates·units]`, a subclass runs the
+ * recurrence step by step (`run`, one product `h_{s−1}·U` per step), and the output is the last
+ * state `[batch, units]` or every state `[batch, T, units]` in processing order (Keras' order,
+ * also with `goBackwards`). The state starts at zero. Backward is back-propagation through time:
+ * the subclass's `stepBack` turns `∂L/∂h_s` into the gates' pre-activation gradients of step s
+ * and `∂L/∂h_{s−1}`; then `∂L/∂W += Xsᵀ·∂L/∂Z`, `∂L/∂X = ∂L/∂Z·Wᵀ` and the recurrent kernel's
+ * gradient are each one product over all steps.
+ * Weights as Keras: `<name>/kernel` `[features, gates·units]`, `<name>/recurrent_kernel`
+ * `[units, gates·units]`, `<name>/bias`, the gates side by side along the last axis.
+ */
+export abstract class Recurrent implements Layer {
+  abstract readonly type: string;
+  readonly outputShape: number[];
+  readonly forwardCost: number;
+  readonly sampleValues: SampleValues;
+  readonly kernel: Param;
+  readonly recurrentKernel: Param;
+  readonly bias: Param | undefined;
+  /** Timesteps T. */
+  readonly steps: number;
+  /** Input features per step. */
+  readonly features: number;
+  readonly units: number;
+  readonly activation: CellActivation;
+  readonly returnSequences: boolean;
+  readonly goBackwards: boolean;
+  /** `gates · units`: the width of the kernels and of the pre-activations. */
+  protected readonly width: number;
+  /**
+   * When set (length T), each `backward` writes into entry s the gradient flowing into the state of
+   * processing step s (output step s; input step T−1−s with `goBackwards`): the sum over the batch of
+   * the rows' L2 norms `‖∂L/∂h_s‖`, where ∂L/∂h_s is the whole gradient on h_s (from the output and
+   * from step s+1; docs/backprop.md §22.5). With the model's mean loss that is each sample's norm
+   * averaged over the batch. Costs one pass over `[batch, units]` per step.
+   */
+  stateGradNorms: Float64Array | undefined;
+  /** Inputs, time-major `[T, batch, features]`. */
+  private readonly xsBuf: Buffer;
+  /** `Xs·W + b_input`, time-major `[T, batch, width]`. */
+  protected readonly xwBuf: Buffer;
+  /** States `[T + 1, batch, units]`, h_0 = 0 first. */
+  protected readonly hBuf: Buffer;
+  /** ∂L/∂(input pre-activations), time-major `[T, batch, width]`. */
+  protected readonly dxzBuf: Buffer;
+  private readonly out: Buffer;
+  private readonly dhBufs: [Buffer, Buffer];
+  private readonly dxsBuf: Buffer;
+  private readonly dxBuf: Buffer;
+  protected readonly hViews = new StepViews();
+  protected readonly dxzViews = new StepViews();
+  protected batch = 0;
+
+  /**
+   * @param gates 1 (simpleRNN), 4 (lstm) or 3 (gru).
+   * @param biasShape `[gates·units]`, or gru's `[2, 3·units]` with `resetAfter`.
+   * @param stepValues doubles per sample and step a subclass keeps for backward (forward) and
+   *   needs while back-propagating (backward), for `sampleValues`.
+   * @param stepCost multiply-adds per sample and step beyond the two products (gate arithmetic).
+   */
+  constructor(
+    readonly name: string,
+    readonly inputShape: number[],
+    config: RecurrentConfig,
+    gates: number,
+    biasShape: number[],
+    stepValues: SampleValues,
+    stepCost: number,
+  ) {
+    const [steps, features] = inputShape as [number, number];
+    const units = config.units;
+    this.steps = steps;
+    this.features = features;
+    this.units = units;
+    this.activation = config.activation;
+    this.returnSequences = config.returnSequences;
+    this.goBackwards = config.goBackwards;
+    const width = gates * units;
+    this.width = width;
+    this.outputShape = config.returnSequences ? [steps, units] : [units];
+    this.forwardCost = steps * (features * width + units * width + stepCost);
+    const outSize = config.returnSequences ? steps * units : units;
+    this.sampleValues = {
+      forward: steps * (features + width) + (steps + 1) * units + outSize + steps * stepValues.forward,
+      backward: steps * width + 2 * units + 2 * steps * features + steps * stepValues.backward,
+    };
+    const param = (key: string, shape: number[], fans?: { fanIn: number; fanOut: number }): Param => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      return {
+        key: `${name}/${key}`,
+        shape,
+        value: layerFloats(n),
+        grad: layerFloats(n),
+        ...(fans ? { fans } : {}),
+      };
+    };
+    this.kernel = param("kernel", [features, width], { fanIn: features, fanOut: width });
+    this.recurrentKernel = param("recurrent_kernel", [units, width], { fanIn: units, fanOut: width });
+    this.bias = config.useBias ? param("bias", biasShape) : undefined;
+    this.xsBuf = new Buffer(steps * features);
+    this.xwBuf = new Buffer(steps * width);
+    this.hBuf = new Buffer((steps + 1) * units);
+    this.dxzBuf = new Buffer(steps * width);
+    this.out = new Buffer(outSize);
+    this.dhBufs = [new Buffer(units), new Buffer(units)];
+    this.dxsBuf = new Buffer(steps * features);
+    this.dxBuf = new Buffer(steps * features);
+  }
+
+  params(): Param[] {
+    return this.bias ? [this.kernel, this.recurrentKernel, this.bias] : [this.kernel, this.recurrentKernel];
+  }
+
+  /** The bias added to the input product, `[width]` (the whole bias but for gru's `resetAfter`). */
+  protected inputBias(): Floats | undefined {
+    return this.bias?.value;
+  }
+
+  /** Where the input bias's gradient goes, `[width]`. */
+  protected inputBiasGrad(): Floats | undefined {
+    return this.bias?.grad;
+  }
+
+  /** Runs steps 0 … T−1: fills states 1 … T of `hBuf` from `xwBuf` (state 0 is zero). */
+  protected abstract run(batch: number): void;
+
+  /** Called once before the first `stepBack` of a backward pass (zero running gradients). */
+  protected abstract startBack(batch: number): void;
+
+  /**
+   * Step s of back-propagation through time: from `dh` = ∂L/∂h_s `[batch, units]`, writes step s's
+   * rows of `dxzBuf` and `dhPrev` = ∂L/∂h_{s−1} (not needed, and may be left unwritten, at s = 0).
+   */
+  protected abstract stepBack(s: number, batch: number, dh: Floats, dhPrev: Floats): void;
+
+  /** Called after the last `stepBack`: adds the recurrent kernel's (and recurrent bias's) gradients. */
+  protected abstract endBack(batch: number): void;
+
+  /** @param x `[batch, T, features]` @returns `[batch, T, units]` or `[batch, units]` */
+  forward(x: Floats, batch: number): Floats {
+    const { steps: T, features: F, units, width } = this;
+    this.batch = batch;
+    const xs = this.xsBuf.get(batch);
+    for (let s = 0; s < T; s++) {
+      const t = this.goBackwards ? T - 1 - s : s;
+      for (let b = 0; b < batch; b++) {
+        const src = (b * T + t) * F;
+        const dst = (s * batch + b) * F;
+        for (let i = 0; i < F; i++) xs[dst + i] = x[src + i]!;
+      }
+    }
+    // The input product of every step at once: [T·batch, F]·[F, width] (+ b).
+    matmul(xs, this.kernel.value, this.xwBuf.get(batch), T * batch, F, width, this.inputBias());
+    const h = this.hBuf.get(batch);
+    h.fill(0, 0, batch * units);
+    this.run(batch);
+    const y = this.out.get(batch);
+    if (this.returnSequences) {
+      for (let b = 0; b < batch; b++)
+        for (let s = 0; s < T; s++) {
+          const src = ((s + 1) * batch + b) * units;
+          const dst = (b * T + s) * units;
+          for (let j = 0; j < units; j++) y[dst + j] = h[src + j]!;
+        }
+    } else y.set(h.subarray(T * batch * units, (T + 1) * batch * units));
+    return y;
+  }
+
+  /**
+   * Back-propagation through time (docs/backprop.md §22.1): ADDS into every parameter's gradient.
+   * @param dy `[batch, ...outputShape]` @returns ∂L/∂X `[batch, T, features]`
+   */
+  backward(dy: Floats, batch: number, needInputGrad = true): Floats {
+    const { steps: T, features: F, units, width } = this;
+    let [dh, dhPrev] = [this.dhBufs[0].get(batch), this.dhBufs[1].get(batch)];
+    dh.fill(0);
+    const norms = this.stateGradNorms?.length === T ? this.stateGradNorms : undefined;
+    this.startBack(batch);
+    for (let s = T - 1; s >= 0; s--) {
+      // ∂L/∂h_s = the output's gradient at step s + what step s+1 passed back (in dh).
+      if (this.returnSequences)
+        for (let b = 0; b < batch; b++) {
+          const o = (b * T + s) * units;
+          for (let j = 0; j < units; j++) dh[b * units + j]! += dy[o + j]!;
+        }
+      else if (s === T - 1) for (let k = 0; k < batch * units; k++) dh[k]! += dy[k]!;
+      if (norms) norms[s] = rowNormSum(dh, batch, units);
+      this.stepBack(s, batch, dh, dhPrev);
+      [dh, dhPrev] = [dhPrev, dh];
+    }
+    this.endBack(batch);
+    const xs = this.xsBuf.get(batch);
+    const dxz = this.dxzBuf.get(batch);
+    // ∂L/∂W += Xsᵀ·∂L/∂Z over all steps at once; ∂L/∂b += Σ_rows ∂L/∂Z (docs/backprop.md §22.1).
+    matmulTransA(xs, dxz, this.kernel.grad, T * batch, F, width);
+    const bg = this.inputBiasGrad();
+    if (bg) addColumnSums(dxz, T * batch, width, bg);
+    if (!needInputGrad) return NO_INPUT_GRAD;
+    const dxs = this.dxsBuf.get(batch);
+    matmulTransB(dxz, this.kernel.value, dxs, T * batch, width, F);
+    const dx = this.dxBuf.get(batch);
+    for (let s = 0; s < T; s++) {
+      const t = this.goBackwards ? T - 1 - s : s;
+      for (let b = 0; b < batch; b++) {
+        const src = (s * batch + b) * F;
+        const dst = (b * T + t) * F;
+        for (let i = 0; i < F; i++) dx[dst + i] = dxs[src + i]!;
+      }
+    }
+    return dx;
+  }
+}
+
+/** `g[j] += Σ_r a[r, j]` over `rows` rows of width `n`, rows in order. */
+export function addColumnSums(a: Floats, rows: number, n: number, g: Floats): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    for (let j = 0; j < n; j++) g[j]! += a[o + j]!;
+  }
+}
+
+/** Σ_b ‖row b‖₂ of `a` `[batch, n]`. */
+function rowNormSum(a: Floats, batch: number, n: number): number {
+  let total = 0;
+  for (let b = 0; b < batch; b++) {
+    let sq = 0;
+    for (let j = 0; j < n; j++) sq += a[b * n + j]! * a[b * n + j]!;
+    total += Math.sqrt(sq);
+  }
+  return total;
+}
+
+/** The recurrent kernel's gradient over all steps at once: `∂L/∂U += H_prevᵀ·∂L/∂Z_h` (`[T·batch, …]`). */
+export function addRecurrentGrad(
+  hPrev: Floats,
+  dz: Floats,
+  grad: Floats,
+  rows: number,
+  units: number,
+  width: number,
+): void {
+  matmulTransA(hPrev, dz, grad, rows, units, width);
+}
