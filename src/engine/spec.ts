@@ -19,6 +19,7 @@ import type {
   SoftmaxSpec,
   ZeroPadding2dSpec,
 } from "./spec-layers.js";
+import type { SequenceLayerSpec } from "./spec-sequence.js";
 
 export type {
   BatchNormalizationSpec,
@@ -33,6 +34,13 @@ export type {
   ZeroPadding2dPadding,
   ZeroPadding2dSpec,
 } from "./spec-layers.js";
+export type {
+  Conv1dSpec,
+  EmbeddingSpec,
+  GlobalPooling1dSpec,
+  Pooling1dSpec,
+  SequenceLayerSpec,
+} from "./spec-sequence.js";
 
 /**
  * Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names:
@@ -163,7 +171,8 @@ export type LayerSpec =
   | ZeroPadding2dSpec
   | BatchNormalizationSpec
   | LayerNormalizationSpec
-  | DropoutSpec;
+  | DropoutSpec
+  | SequenceLayerSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {
