@@ -1,6 +1,7 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
 import { Activation } from "./layers/activation.js";
+import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
@@ -60,6 +61,8 @@ export class Model {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly lossKind: LossKind;
+  /** The vocabulary of a leading embedding (its `inputDim`): inputs are ids in `[0, tokenIds)`. */
+  readonly tokenIds: number | undefined;
   private readonly paramList: Param[];
   /** Every weight: each layer's parameters, then its non-trainable state (Keras' weight order). */
   private readonly weightList: Param[];
@@ -127,6 +130,7 @@ export class Model {
     if (this.layers.length === 0) throw new EngineError("a model needs at least one layer", ["layers"]);
     this.outputShape = shape;
     checkMaskFlow(this.layers, this.specLayerEnds);
+    this.tokenIds = this.layers[0] instanceof Embedding ? this.layers[0].inputDim : undefined;
     this.inputSize = sizeOf(this.inputShape);
     this.outputSize = sizeOf(this.outputShape);
     const last = this.layers[this.layers.length - 1]!;
@@ -207,6 +211,7 @@ export class Model {
       forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
       sampleValues: this.sampleValues(),
       classification: isClassifier(this.spec.loss),
+      ...(this.tokenIds !== undefined ? { tokenIds: this.tokenIds } : {}),
     };
   }
 
