@@ -48,6 +48,11 @@ const KIND_ALIASES: Record<string, readonly string[]> = {
   avgpool2d: ["averagePooling2d"],
   globalavgpool2d: ["globalAveragePooling2d"],
   globalmaxpool2d: ["globalMaxPooling2d"],
+  convolution1d: ["conv1d"],
+  maxpool1d: ["maxPooling1d"],
+  avgpool1d: ["averagePooling1d"],
+  globalavgpool1d: ["globalAveragePooling1d"],
+  globalmaxpool1d: ["globalMaxPooling1d"],
   batchnorm: ["batchNormalization"],
   layernorm: ["layerNormalization"],
   // Activations and initialisers.
