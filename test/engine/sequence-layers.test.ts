@@ -1,14 +1,12 @@
 /**
  * The sequence layers of docs/backprop.md §21 (embedding, conv1d, maxPooling1d, averagePooling1d,
- * globalAveragePooling1d, globalMaxPooling1d) and the time-step mask: hand-computed values,
- * geometry, errors naming the field, and exact derivatives against central differences (float64,
+ * globalAveragePooling1d, globalMaxPooling1d): hand-computed values, geometry, and exact derivatives against central differences (float64,
  * relative error < 1e-7) for every padding, stride, dilation and the mask.
  */
 import { describe, expect, it } from "vitest";
 import {
   computeGradients,
   describeModel,
-  EngineError,
   initWeights,
   type ModelSpec,
   train,
@@ -17,7 +15,6 @@ import { Conv1d, geometry1d } from "../../src/engine/layers/conv1d.js";
 import { Embedding } from "../../src/engine/layers/embedding.js";
 import type { Layer } from "../../src/engine/layers/layer.js";
 import { GlobalAveragePooling1d, GlobalMaxPooling1d, Pooling1d } from "../../src/engine/layers/pooling1d.js";
-import { Model } from "../../src/engine/model.js";
 import { Rng } from "../../src/engine/rng.js";
 import { expectGradientsMatch, inputGradientError } from "./helpers.js";
 import { idBatch } from "./sequence-data.js";
@@ -27,16 +24,6 @@ const pass = (layer: Layer, x: number[], dy: number[], batch = 1) => {
   const y = [...layer.forward(f64(x), batch)];
   return { y, dx: [...layer.backward(f64(dy), batch)] };
 };
-
-function fails(spec: ModelSpec): EngineError {
-  try {
-    describeModel(spec);
-  } catch (e) {
-    expect(e).toBeInstanceOf(EngineError);
-    return e as EngineError;
-  }
-  throw new Error("expected an EngineError");
-}
 
 describe("values (hand-computed)", () => {
   it("embedding: rows looked up, the gradient scatter-added per id, the mask 0 at id 0", () => {
@@ -99,131 +86,6 @@ describe("values (hand-computed)", () => {
     expect(pass(avg, [1, 3, 2, 2, 5], [2, 4, 6])).toEqual({ y: [2, 2, 5], dx: [1, 1, 2, 2, 6] });
     const gmax = new GlobalMaxPooling1d("g", [3, 2]);
     expect(pass(gmax, [1, 9, 4, 9, 4, 0], [1, 2])).toEqual({ y: [4, 9], dx: [0, 2, 1, 0, 0, 0] });
-  });
-});
-
-describe("the time-step mask (docs/backprop.md §21.1)", () => {
-  const spec = (between: ModelSpec["layers"]): ModelSpec => ({
-    inputShape: [4],
-    layers: [
-      { type: "embedding", inputDim: 5, outputDim: 2, maskZero: true },
-      ...between,
-      { type: "globalAveragePooling1d" },
-    ],
-    loss: "meanSquaredError",
-  });
-  const ids = f64([3, 0, 0, 4]);
-  const outputOf = (s: ModelSpec) => {
-    const m = new Model(s);
-    m.initialise(3);
-    return [...m.forward(ids, 1)];
-  };
-
-  it("passes through activations and dropout, reaches globalAveragePooling1d", () => {
-    const m = new Model(
-      spec([
-        { type: "activation", activation: "tanh" },
-        { type: "dropout", rate: 0.5 },
-      ]),
-    );
-    m.initialise(3);
-    const e = m.params()[0]!.value;
-    const y = [...m.forward(ids, 1)];
-    // Only steps 0 and 3 (ids 3 and 4) count.
-    expect(y[0]).toBeCloseTo((Math.tanh(e[6]!) + Math.tanh(e[8]!)) / 2, 15);
-    expect(y[1]).toBeCloseTo((Math.tanh(e[7]!) + Math.tanh(e[9]!)) / 2, 15);
-  });
-
-  it("is dropped by layers that do not support it (conv1d): the average counts every step", () => {
-    const s = spec([
-      { type: "conv1d", filters: 1, kernelSize: 1, kernelInitializer: "ones", useBias: false },
-    ]);
-    const m = new Model(s);
-    m.initialise(3);
-    const e = m.params()[0]!.value;
-    const y = outputOf(s);
-    expect(y[0]).toBeCloseTo((e[6]! + e[7]! + 2 * (e[0]! + e[1]!) + e[8]! + e[9]!) / 4, 15);
-  });
-
-  it("a mask that reaches the output is a 422 naming the last layer (the loss does not weight by it)", () => {
-    const e = fails({
-      inputShape: [4],
-      layers: [
-        { type: "embedding", inputDim: 5, outputDim: 2, maskZero: true },
-        { type: "activation", activation: "relu" },
-      ],
-      loss: "meanSquaredError",
-    });
-    expect(e.path).toEqual(["layers", 1]);
-    expect(e.message).toContain("maskZero");
-  });
-});
-
-describe("errors name the field", () => {
-  const base = (layers: ModelSpec["layers"], inputShape = [6, 2]): ModelSpec => ({
-    inputShape,
-    layers,
-    loss: "meanSquaredError",
-  });
-  it.each([
-    [
-      "an embedding after another layer",
-      base(
-        [
-          { type: "dense", units: 6 },
-          { type: "embedding", inputDim: 3, outputDim: 2 },
-        ],
-        [6],
-      ),
-      ["layers", 1],
-      "first layer",
-    ],
-    [
-      "an embedding on [steps, channels]",
-      base([{ type: "embedding", inputDim: 3, outputDim: 2 }]),
-      ["layers", 0],
-      "[timesteps]",
-    ],
-    [
-      "an inputLength that differs",
-      base([{ type: "embedding", inputDim: 3, outputDim: 2, inputLength: 5 }], [6]),
-      ["layers", 0, "inputLength"],
-      "6",
-    ],
-    [
-      "conv1d on a vector",
-      base([{ type: "conv1d", filters: 2, kernelSize: 2 }], [6]),
-      ["layers", 0],
-      "[steps, channels]",
-    ],
-    [
-      "strides and dilation both above 1",
-      base([{ type: "conv1d", filters: 2, kernelSize: 2, strides: 2, dilationRate: 2 }]),
-      ["layers", 0, "dilationRate"],
-      "strides 1",
-    ],
-    [
-      "a dilated kernel longer than the input",
-      base([{ type: "conv1d", filters: 2, kernelSize: 3, dilationRate: 3 }]),
-      ["layers", 0],
-      "spanning 7 steps",
-    ],
-    [
-      "a pool longer than the input",
-      base([{ type: "maxPooling1d", poolSize: 7 }]),
-      ["layers", 0],
-      "pool of 7",
-    ],
-    [
-      "padding causal on a pooling",
-      base([{ type: "averagePooling1d", padding: "causal" as "same" }]),
-      ["layers", 0, "padding"],
-      "valid",
-    ],
-  ] as const)("%s", (_, spec, path, words) => {
-    const e = fails(spec as ModelSpec);
-    expect(e.path).toEqual(path);
-    expect(e.message).toContain(words);
   });
 });
 

@@ -2,7 +2,8 @@
  * The sequence layers (docs/backprop.md §21) exported: TensorFlow.js loads what `toTfjs` writes and
  * predicts what the engine does, export → import → export gives the same bytes, and what tfjs-layers
  * cannot run (causal conv1d, a masked average) is a 422 naming the layer; onnxruntime-node runs what
- * `toOnnx` writes, the masked mean included, and predicts what the engine does.
+ * `toOnnx` writes, the masked mean included, and predicts what the engine does; Keras 3's own
+ * configs import.
  */
 import { describe, expect, it } from "vitest";
 import { type ModelSpec, predict } from "../../../src/engine/index.js";
@@ -176,5 +177,94 @@ describe("toOnnx with the sequence layers: onnxruntime-node predicts what the en
     expect(out.dims).toEqual([n, ...predict(spec, weights, x, n).shape.slice(1)]);
     const worst = worstError(out.data as Float32Array, ours);
     expect(worst.ratio, `at ${worst.at}`).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("Keras' own configs of the sequence layers import", () => {
+  it("Embedding (mask_zero), Conv1D causal and dilated, AvgPool1D, GlobalAveragePooling1D, as Keras 3 writes them", () => {
+    const topology = {
+      class_name: "Sequential",
+      keras_version: "3.6.0",
+      config: {
+        name: "text",
+        layers: [
+          { class_name: "InputLayer", config: { batch_shape: [null, 10], dtype: "float32", name: "ids" } },
+          {
+            class_name: "Embedding",
+            config: {
+              name: "emb",
+              input_dim: 50,
+              output_dim: 8,
+              mask_zero: true,
+              embeddings_initializer: {
+                class_name: "RandomUniform",
+                config: { minval: -0.05, maxval: 0.05, seed: null },
+              },
+              embeddings_regularizer: null,
+              activity_regularizer: null,
+              embeddings_constraint: null,
+              lora_rank: null,
+            },
+          },
+          {
+            class_name: "Conv1D",
+            config: {
+              name: "conv",
+              filters: 4,
+              kernel_size: [3],
+              strides: [1],
+              padding: "causal",
+              dilation_rate: [2],
+              groups: 1,
+              activation: "relu",
+              use_bias: true,
+              data_format: "channels_last",
+            },
+          },
+          {
+            class_name: "AvgPool1D",
+            config: {
+              name: "pool",
+              pool_size: [2],
+              strides: [2],
+              padding: "valid",
+              data_format: "channels_last",
+            },
+          },
+          {
+            class_name: "GlobalAveragePooling1D",
+            config: { name: "gap", data_format: "channels_last", keepdims: false },
+          },
+          { class_name: "Dense", config: { name: "out", units: 1, activation: "sigmoid" } },
+        ],
+      },
+    };
+    const { spec } = kerasToSpec(topology, ["model"], "binary_crossentropy");
+    expect(spec.inputShape).toEqual([10]);
+    expect(spec.layers.slice(0, 4)).toEqual([
+      {
+        type: "embedding",
+        name: "emb",
+        inputDim: 50,
+        outputDim: 8,
+        maskZero: true,
+        embeddingsInitializer: { type: "randomUniform", minval: -0.05, maxval: 0.05 },
+      },
+      {
+        type: "conv1d",
+        name: "conv",
+        filters: 4,
+        kernelSize: [3],
+        strides: [1],
+        padding: "causal",
+        dilationRate: [2],
+        activation: "relu",
+        useBias: true,
+      },
+      { type: "averagePooling1d", name: "pool", poolSize: [2], strides: [2], padding: "valid" },
+      { type: "globalAveragePooling1d", name: "gap" },
+    ]);
+    // Built: the conv drops the mask (Keras 3's Conv1D does not support masking).
+    expect(predict(spec, someWeights(spec, 2), inputs(spec, 2, 1), 2).shape).toEqual([2, 1]);
   });
 });
