@@ -20,6 +20,7 @@ import type {
   ZeroPadding2dSpec,
 } from "./spec-layers.js";
 import type { RecurrentSpec } from "./spec-recurrent.js";
+import type { SequenceLayerSpec } from "./spec-sequence.js";
 
 export type {
   BatchNormalizationSpec,
@@ -42,6 +43,13 @@ export type {
   RecurrentSpec,
   SimpleRnnSpec,
 } from "./spec-recurrent.js";
+export type {
+  Conv1dSpec,
+  EmbeddingSpec,
+  GlobalPooling1dSpec,
+  Pooling1dSpec,
+  SequenceLayerSpec,
+} from "./spec-sequence.js";
 
 /**
  * Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names:
@@ -173,7 +181,8 @@ export type LayerSpec =
   | BatchNormalizationSpec
   | LayerNormalizationSpec
   | DropoutSpec
-  | RecurrentSpec;
+  | RecurrentSpec
+  | SequenceLayerSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {
