@@ -33,7 +33,7 @@ export {
   valKey,
 } from "./metrics/names.js";
 export type { ModelSummary } from "./model.js";
-export { describeModel, initWeights, maskedLayers } from "./model-builders.js";
+export { describeModel, initWeights, maskedLayers, maskReceivers } from "./model-builders.js";
 export { checkNamedTensors } from "./named-tensors.js";
 export { OPTIMIZER_SLOTS, type SlotName } from "./optimizers.js";
 export type { ConstraintSpec, RegularizerName, RegularizerSpec } from "./regularizers.js";
