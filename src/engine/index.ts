@@ -32,7 +32,8 @@ export {
   REGRESSION_METRICS,
   valKey,
 } from "./metrics/names.js";
-export { describeModel, initWeights, type ModelSummary, maskedLayers } from "./model.js";
+export type { ModelSummary } from "./model.js";
+export { describeModel, initWeights, maskedLayers, maskReceivers } from "./model-builders.js";
 export { checkNamedTensors } from "./named-tensors.js";
 export { OPTIMIZER_SLOTS, type SlotName } from "./optimizers.js";
 export type { ConstraintSpec, RegularizerName, RegularizerSpec } from "./regularizers.js";

@@ -4,9 +4,9 @@ import { Activation } from "./layers/activation.js";
 import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
+import { maskedLossAndGrad } from "./losses/masked.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf, type TrailingLayer } from "./losses.js";
-import { checkMaskFlow, maskConsumers } from "./mask-flow.js";
 import type { ModelSummary } from "./model-summary.js";
 import { checkNamedTensors } from "./named-tensors.js";
 import { Regularization } from "./regularization.js";
@@ -73,6 +73,8 @@ export class Model {
   private readonly staging: { input: Floats; targets: Floats };
   private readonly outputs: Floats[] = [];
   private lastInput: Floats = new Float64Array(0);
+  /** The time-step mask leaving the last layer in the last `forward` (docs/backprop.md §21.1), or null. */
+  private outMask: Floats | null = null;
   /** Index of the first layer with parameters (`layers.length` when none has any). */
   private readonly firstTrainable: number;
   /** Weight and activity penalties and kernel constraints, when the spec has any (docs/backprop.md §16). */
@@ -81,8 +83,8 @@ export class Model {
   private readonly modal: Layer[];
   private modeNow: LayerMode = INFERENCE;
 
-  /** @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit. */
   /**
+   * @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit.
    * @param options.maxParams refuse (before allocating anything) a model with more trainable
    *   parameters than this; default `MAX_PARAMS`.
    */
@@ -129,7 +131,6 @@ export class Model {
     });
     if (this.layers.length === 0) throw new EngineError("a model needs at least one layer", ["layers"]);
     this.outputShape = shape;
-    checkMaskFlow(this.layers, this.specLayerEnds);
     this.tokenIds = this.layers[0] instanceof Embedding ? this.layers[0].inputDim : undefined;
     this.inputSize = sizeOf(this.inputShape);
     this.outputSize = sizeOf(this.outputShape);
@@ -249,6 +250,7 @@ export class Model {
       this.outputs[i] = a;
       if (onLayer && i === this.specLayerEnds[s]) onLayer(s++, a);
     }
+    this.outMask = mask;
     return a;
   }
 
@@ -269,17 +271,10 @@ export class Model {
     const penalty = reg?.penalized ? reg.penalty(batch) : 0;
     const sw = sampleWeight;
     const ts = this.inDtype(t, "targets");
-    if (!backward)
-      return (
-        (sw
-          ? weightedLossAndGrad(this.lossKind, pred, ts, batch, k, null, 0, sw)
-          : lossAndGrad(this.lossKind, pred, ts, batch, k, null, 0)) + penalty
-      );
+    if (!backward) return this.batchLoss(pred, ts, batch, null, 0, sw) + penalty;
     if (this.lossGradBuffer.length < batch * k) this.lossGradBuffer = floats(this.dtype, batch * k);
     const g = this.lossGradBuffer.subarray(0, batch * k);
-    const total = sw
-      ? weightedLossAndGrad(this.lossKind, pred, ts, batch, k, g, gradScale, sw)
-      : lossAndGrad(this.lossKind, pred, ts, batch, k, g, gradScale);
+    const total = this.batchLoss(pred, ts, batch, g, gradScale, sw);
     let d: Floats = g;
     // Layers before the first one with parameters have no gradient to give, and that one need
     // not compute ∂L/∂X: the input's gradient is never used.
@@ -291,6 +286,21 @@ export class Model {
     }
     if (reg?.penalized) reg.addWeightGrads(batch, gradScale);
     return total + penalty;
+  }
+
+  /** The loss function `loss` calls: weighted, and over the real steps when a mask reaches the output (docs/backprop.md §21.1). */
+  private batchLoss(
+    pred: Floats,
+    t: Floats,
+    batch: number,
+    g: Floats | null,
+    scale: number,
+    sw?: Floats,
+  ): number {
+    const [kind, k, mask] = [this.lossKind, this.outputSize, this.outMask];
+    if (mask) return maskedLossAndGrad(kind, pred, t, batch, k, g, scale, mask, sw);
+    if (sw) return weightedLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
+    return lossAndGrad(kind, pred, t, batch, k, g, scale);
   }
 
   /**
@@ -376,25 +386,4 @@ export class Model {
   private outputOf(i: number): Floats {
     return i < 0 ? this.lastInput : this.outputs[i]!;
   }
-}
-
-/**
- * Builds the model to check it and returns its summary.
- * @throws EngineError naming the layer and both shapes when the stack does not fit.
- */
-export function describeModel(spec: ModelSpec, options: ModelOptions = {}): ModelSummary {
-  return new Model(spec, options).summary();
-}
-
-/** The spec layers that read a time-step mask (docs/backprop.md §21.1), by index; [] for most models. */
-export function maskedLayers(spec: ModelSpec): number[] {
-  const model = new Model(spec);
-  return maskConsumers(model.layers, (i) => model.specIndexOf(i));
-}
-
-/** Seeded Glorot-uniform weights for `spec` (zero biases), keyed as the weights. */
-export function initWeights(spec: ModelSpec, seed: number): NamedTensors {
-  const m = new Model(spec);
-  m.initialise(seed);
-  return m.getWeights();
 }

@@ -1,7 +1,7 @@
 /**
  * The time-step mask of docs/backprop.md §21.1 (an embedding's maskZero carried through the model,
- * consumed by globalAveragePooling1d, dropped by layers without mask support, refused at the
- * output) and the sequence layers' errors, each naming the field.
+ * consumed by globalAveragePooling1d, dropped by layers without mask support, honoured by the
+ * loss at the output) and the sequence layers' errors, each naming the field.
  */
 import { describe, expect, it } from "vitest";
 import { describeModel, EngineError, type ModelSpec } from "../../src/engine/index.js";
@@ -62,17 +62,19 @@ describe("the time-step mask (docs/backprop.md §21.1)", () => {
     expect(y[0]).toBeCloseTo((e[6]! + e[7]! + 2 * (e[0]! + e[1]!) + e[8]! + e[9]!) / 4, 15);
   });
 
-  it("a mask that reaches the output is a 422 naming the last layer (the loss does not weight by it)", () => {
-    const e = fails({
+  it("a mask that reaches the output is honoured by the loss: the padded steps do not count", () => {
+    const m = new Model({
       inputShape: [4],
       layers: [
-        { type: "embedding", inputDim: 5, outputDim: 2, maskZero: true },
+        { type: "embedding", inputDim: 5, outputDim: 1, maskZero: true },
         { type: "activation", activation: "relu" },
       ],
       loss: "meanSquaredError",
     });
-    expect(e.path).toEqual(["layers", 1]);
-    expect(e.message).toContain("maskZero");
+    m.params()[0]!.value.set([9, 1, 2, 3, 4]);
+    m.forward(ids, 1);
+    // Steps 0 and 3 (outputs 3 and 4) against 0: (9 + 16) / 2; the padding's 9s would add 162.
+    expect(m.loss(new Float64Array(4), 1, false, 0)).toBe(12.5);
   });
 });
 

@@ -12,7 +12,7 @@ import {
   type TrainOptions,
   train,
 } from "../../src/engine/index.js";
-import { initWeights } from "../../src/engine/model.js";
+import { initWeights } from "../../src/engine/model-builders.js";
 import { randomBatch } from "./helpers.js";
 
 const model: ModelSpec = {

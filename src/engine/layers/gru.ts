@@ -135,7 +135,14 @@ export class Gru extends Recurrent {
           h[next + b * u + j] = gz * h[prev + b * u + j]! + (1 - gz) * g[r + 2 * u + j]!;
         }
       }
+      this.keepMasked(s, batch, h);
     }
+  }
+
+  protected override maskedGrads(batch: number): Floats[] {
+    const grads = [this.dxzBuf.get(batch), this.dhuBuf.get(batch)];
+    if (this.dahBuf) grads.push(this.dahBuf.get(batch));
+    return grads;
   }
 
   protected startBack(): void {

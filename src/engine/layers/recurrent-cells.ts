@@ -34,6 +34,7 @@ export class SimpleRnn extends Recurrent {
       matmul(hs[s]!, this.recurrentKernel.value, as[s]!, batch, units, units);
       for (let k = o; k < o + n; k++) a[k] = xw[k]! + a[k]!;
       actRange(this.activation, a, o, h, o + n, n);
+      this.keepMasked(s, batch, h);
     }
   }
 
@@ -141,11 +142,16 @@ export class Lstm extends Recurrent {
           h[next + k] = g[r + 3 * u + j]! * tc[prev + k]!;
         }
       }
+      this.keepMasked(s, batch, h, c);
     }
   }
 
   protected startBack(batch: number): void {
     this.dcBuf.get(batch).fill(0);
+  }
+
+  protected override carriedGrads(batch: number): Floats[] {
+    return [this.dcBuf.get(batch)];
   }
 
   protected stepBack(s: number, batch: number, dh: Floats, dhPrev: Floats): void {

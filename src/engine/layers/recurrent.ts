@@ -86,6 +86,17 @@ export abstract class Recurrent implements Layer {
   protected readonly hViews = new StepViews();
   protected readonly dxzViews = new StepViews();
   protected batch = 0;
+  /** The input's time-step mask `[batch, T]` of the last `setMask` (input order), or null. */
+  private mask: Floats | null = null;
+  /** Rows of the running gradients that a masked step carries over (`backward`), `[batch, units]` each. */
+  private readonly savedBufs: Buffer[] = [];
+  /**
+   * With `returnSequences` the output keeps the input's time steps, and the mask goes on
+   * (Keras' `compute_mask`); otherwise absent: the mask is dropped (docs/backprop.md §22.6).
+   */
+  readonly outputMask?: () => Floats | null;
+  /** The layer reads the time-step mask: a masked step leaves the state unchanged (docs/backprop.md §22.6). */
+  readonly masking = "consume" as const;
 
   /**
    * @param gates 1 (simpleRNN), 4 (lstm) or 3 (gru).
@@ -141,6 +152,46 @@ export abstract class Recurrent implements Layer {
     this.dhBufs = [new Buffer(units), new Buffer(units)];
     this.dxsBuf = new Buffer(steps * features);
     this.dxBuf = new Buffer(steps * features);
+    if (config.returnSequences) this.outputMask = () => this.mask;
+  }
+
+  /** @param mask `[batch, T]`, 1 for a real step and 0 for a masked one, or null (every step real). */
+  setMask(mask: Floats | null): void {
+    this.mask = mask;
+  }
+
+  /** Whether row b of processing step s is masked (input step `T−1−s` with `goBackwards`). */
+  protected masked(s: number, b: number): boolean {
+    const T = this.steps;
+    return this.mask !== null && this.mask[b * T + (this.goBackwards ? T - 1 - s : s)] === 0;
+  }
+
+  /**
+   * The forward pass's per-step select (docs/backprop.md §22.6): for every masked row of step s,
+   * the state after the step is the state before it. `states` are `[T + 1, batch, units]` buffers
+   * (h, and the lstm's c), block s+1 overwritten from block s; called by `run` after each step.
+   */
+  protected keepMasked(s: number, batch: number, ...states: Floats[]): void {
+    if (this.mask === null) return;
+    const n = batch * this.units;
+    for (let b = 0; b < batch; b++) {
+      if (!this.masked(s, b)) continue;
+      const from = s * n + b * this.units;
+      for (const st of states) st.copyWithin(from + n, from, from + this.units);
+    }
+  }
+
+  /**
+   * Time-major `[T, batch, w]` buffers whose masked rows must be zero after `stepBack` (the
+   * gradients the weights' products read): `dxzBuf`, and what a subclass adds.
+   */
+  protected maskedGrads(batch: number): Floats[] {
+    return [this.dxzBuf.get(batch)];
+  }
+
+  /** Running gradients `[batch, units]` a masked step passes back unchanged besides ∂L/∂h (the lstm's ∂L/∂c). */
+  protected carriedGrads(_batch: number): Floats[] {
+    return [];
   }
 
   params(): Param[] {
@@ -221,7 +272,9 @@ export abstract class Recurrent implements Layer {
         }
       else if (s === T - 1) for (let k = 0; k < batch * units; k++) dh[k]! += dy[k]!;
       if (norms) norms[s] = rowNormSum(dh, batch, units);
+      const saved = this.mask ? this.saveCarried(s, batch) : null;
       this.stepBack(s, batch, dh, dhPrev);
+      if (saved) this.passMasked(s, batch, dh, dhPrev, saved);
       [dh, dhPrev] = [dhPrev, dh];
     }
     this.endBack(batch);
@@ -244,6 +297,41 @@ export abstract class Recurrent implements Layer {
       }
     }
     return dx;
+  }
+
+  /** Copies of the carried gradients (`carriedGrads`) before step s's `stepBack`, when a row of it is masked. */
+  private saveCarried(s: number, batch: number): Floats[] | null {
+    let any = false;
+    for (let b = 0; b < batch && !any; b++) any = this.masked(s, b);
+    if (!any) return null;
+    return this.carriedGrads(batch).map((g, i) => {
+      this.savedBufs[i] ??= new Buffer(this.units);
+      const copy = this.savedBufs[i]!.get(batch);
+      copy.set(g);
+      return copy;
+    });
+  }
+
+  /**
+   * Backward's per-step select (docs/backprop.md §22.6): a masked row of step s passes its state
+   * gradient straight through (∂L/∂h_{s−1} = ∂L/∂h_s, the lstm's ∂L/∂c unchanged) and gives the
+   * weights nothing (its rows of the gate gradients are zero).
+   */
+  private passMasked(s: number, batch: number, dh: Floats, dhPrev: Floats, saved: Floats[]): void {
+    const u = this.units;
+    const grads = this.maskedGrads(batch);
+    const carried = this.carriedGrads(batch);
+    for (let b = 0; b < batch; b++) {
+      if (!this.masked(s, b)) continue;
+      for (const g of grads) {
+        const w = g.length / (this.steps * batch);
+        g.fill(0, (s * batch + b) * w, (s * batch + b + 1) * w);
+      }
+      for (let j = b * u; j < (b + 1) * u; j++) dhPrev[j] = dh[j]!;
+      carried.forEach((c, i) => {
+        for (let j = b * u; j < (b + 1) * u; j++) c[j] = saved[i]![j]!;
+      });
+    }
   }
 }
 

@@ -8,7 +8,6 @@ import {
   ENGINE_VERSION,
   type LayerSpec,
   type ModelSpec,
-  maskedLayers,
   type NamedTensors,
 } from "../../../engine/index.js";
 import { fieldError, UnprocessableError } from "../../errors.js";
@@ -22,6 +21,7 @@ import {
   kerasRegularizer,
   TFJS_LOSSES,
 } from "./keras-names.js";
+import { tfjsMaskZero } from "./tfjs-mask.js";
 import { kerasOptimizer } from "./tfjs-optimizer.js";
 import { kerasRecurrent } from "./tfjs-recurrent.js";
 
@@ -246,8 +246,7 @@ function kerasLayer(
           embeddings_regularizer: null,
           activity_regularizer: null,
           embeddings_constraint: null,
-          // The mask changes nothing when no layer reads it (every consumer was refused by
-          // `toTfjs`), and tfjs-layers throws when a layer without mask support receives one.
+          // Set by `toTfjs`: true when a recurrent layer reads the mask (`tfjsMaskZero`).
           mask_zero: false,
           input_length: l.inputLength ?? null,
         },
@@ -333,17 +332,11 @@ export function toTfjs(
   options: { name?: string; optimizer?: unknown; lossGiven?: boolean } = {},
 ): { modelJson: TfjsModelJson; weightsBin: Uint8Array } {
   const summary = describeModel(spec);
-  // tfjs-layers' GlobalAveragePooling1D neither reads a mask nor accepts one.
-  const masked = maskedLayers(spec)[0];
-  if (masked !== undefined)
-    throw refuse(
-      masked,
-      spec.layers[masked]!,
-      "it averages over the steps the embedding's maskZero leaves, and tfjs-layers' GlobalAveragePooling1D has no masking (it throws when given a mask)",
-    );
+  const maskZero = tfjsMaskZero(spec, refuse);
   const layers = spec.layers.map((l, i) => {
     const inShape = i === 0 ? spec.inputShape : summary.layers[i - 1]!.outputShape;
     const { class_name, config } = kerasLayer(i, l, inShape, summary.layers[i]!.outputShape);
+    if (l.type === "embedding") config.mask_zero = maskZero;
     const first = i === 0 ? { batch_input_shape: [null, ...spec.inputShape], dtype: "float32" } : {};
     return { class_name, config: { ...config, name: summary.layers[i]!.name, trainable: true, ...first } };
   });
