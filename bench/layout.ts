@@ -13,6 +13,7 @@ export type TorchLayer =
   | { type: "conv"; cin: number; cout: number; k: number }
   | { type: "maxpool"; k: number }
   | { type: "flatten" }
+  | { type: "lstm"; in: number; hidden: number }
   | { type: "relu" | "sigmoid" | "tanh" };
 
 /** A tensor in PyTorch's layout: `Linear.weight`, `Conv2d.weight` or a bias, values as float64. */
@@ -63,6 +64,15 @@ export function convToTorch(kernel: Float64Array, [kh, kw, cin, cout]: number[])
   return t;
 }
 
+/**
+ * A Keras LSTM kernel `[in, 4·units]` (or recurrent kernel `[units, 4·units]`), gates i, f, c, o
+ * side by side → `weight_ih_l0` `[4·hidden, in]` (`weight_hh_l0`), gates i, f, g, o stacked: the same
+ * gate order, so a transpose.
+ */
+export function lstmKernelToTorch(kernel: Float64Array, inSize: number, units: number): Float64Array {
+  return denseToTorch(kernel, inSize, 4 * units);
+}
+
 /** Samples `[n, h, w, c]` (NHWC) → `[n, c, h, w]` (NCHW). */
 export function nhwcToNchw(x: Float64Array, [n, h, w, c]: number[]): Float64Array {
   const t = new Float64Array(x.length);
@@ -80,7 +90,8 @@ const square = (v: number | [number, number]): number | null =>
 /**
  * The spec's layers for PyTorch and our initial weights (`params`, keyed `"<layer>/kernel"`, in
  * the model's order) rearranged to match, in the order train.py reads them (weight, then bias).
- * Supports dense, activation, conv2d (stride 1, valid), maxPooling2d (pool = stride) and flatten,
+ * Supports dense, activation, conv2d (stride 1, valid), maxPooling2d (pool = stride), flatten and
+ * lstm (tanh, sigmoid gates, with bias, last state only: `nn.LSTM`'s bias_ih is ours, bias_hh zero),
  * ending in softmax with `categoricalCrossentropy` (the bench's workloads).
  * @throws Error for anything else: the comparison would not be like for like.
  */
@@ -156,6 +167,35 @@ export function torchModel(
         layers.push({ type: "flatten" });
         shape = [shape.reduce((a, b) => a * b, 1)];
         break;
+      case "lstm": {
+        const [, features] = shape as [number, number];
+        const u = l.units;
+        if (
+          (l.activation ?? "tanh") !== "tanh" ||
+          l.recurrentActivation !== "sigmoid" ||
+          l.useBias === false ||
+          l.returnSequences ||
+          l.goBackwards
+        )
+          throw new Error("bench: only tanh lstm with sigmoid gates, bias, last state, forwards");
+        layers.push({ type: "lstm", in: features, hidden: u });
+        const k = get(`${name}/kernel`).data;
+        const rk = get(`${name}/recurrent_kernel`).data;
+        tensors.push({
+          key: `${name}/kernel`,
+          shape: [4 * u, features],
+          data: lstmKernelToTorch(k, features, u),
+        });
+        tensors.push({
+          key: `${name}/recurrent_kernel`,
+          shape: [4 * u, u],
+          data: lstmKernelToTorch(rk, u, u),
+        });
+        tensors.push({ key: `${name}/bias`, shape: [4 * u], data: get(`${name}/bias`).data });
+        tensors.push({ key: `${name}/bias_hh`, shape: [4 * u], data: new Float64Array(4 * u) });
+        shape = [u];
+        break;
+      }
       default:
         throw new Error(`bench: no PyTorch layer for ${l.type}`);
     }

@@ -38,6 +38,14 @@ function tfLayers(l: LayerSpec, first: boolean, inputShape: number[]): tf.layers
       return tf.layers.maxPooling2d({ poolSize: l.poolSize, ...input });
     case "flatten":
       return tf.layers.flatten(input);
+    case "lstm":
+      return tf.layers.lstm({
+        units: l.units,
+        activation: l.activation ?? "tanh",
+        recurrentActivation: l.recurrentActivation ?? "hardSigmoid",
+        returnSequences: l.returnSequences ?? false,
+        ...input,
+      });
     default:
       throw new Error(`bench: no tfjs layer for ${l.type}`);
   }

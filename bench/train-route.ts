@@ -54,7 +54,13 @@ export async function trainRouteBench(
   rounds: number,
 ): Promise<RouteResult[]> {
   const app = await buildApp({
-    config: loadConfig({ LOG_LEVEL: "silent", DATA_DIR: ":memory:", BODY_LIMIT: String(64 << 20) }),
+    // MAX_WORK raised: the LSTM's calibrated requests (about 2·10¹⁰ multiply-adds) pass the default.
+    config: loadConfig({
+      LOG_LEVEL: "silent",
+      DATA_DIR: ":memory:",
+      BODY_LIMIT: String(64 << 20),
+      MAX_WORK: "1e12",
+    }),
     logger: false,
   });
   const out: RouteResult[] = [];

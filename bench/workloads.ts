@@ -124,5 +124,21 @@ export function workloads(): Workload[] {
       ...random(32 * 8, 28 * 28, 10, 3),
       learningRate: 0.01,
     },
+    {
+      // Issue 18's recurrent workload: sigmoid gates (Keras 2.3+ and PyTorch's; tfjs' default is
+      // hardSigmoid), so all three engines run the same cell.
+      name: "LSTM 50×8 lstm64-dense10, batch 32",
+      spec: {
+        inputShape: [50, 8],
+        layers: [
+          { type: "lstm", units: 64, recurrentActivation: "sigmoid" },
+          { type: "dense", units: 10, activation: "softmax" },
+        ],
+        loss: "categoricalCrossentropy",
+      },
+      batch: 32,
+      ...random(32 * 8, 50 * 8, 10, 4),
+      learningRate: 0.01,
+    },
   ];
 }

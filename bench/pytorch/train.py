@@ -23,6 +23,18 @@ import torch
 import torch.nn.functional as F
 
 
+class LastLSTM(torch.nn.Module):
+    """nn.LSTM over [batch, steps, features] (batch_first), returning the last step's h: Keras'
+    LSTM without returnSequences."""
+
+    def __init__(self, n_in, hidden):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(n_in, hidden, batch_first=True)
+
+    def forward(self, x):
+        return self.lstm(x)[0][:, -1, :]
+
+
 def build(layers, tensors, dtype):
     mods = []
     params = iter(tensors)
@@ -32,6 +44,8 @@ def build(layers, tensors, dtype):
             m = torch.nn.Linear(layer["in"], layer["out"])
         elif t == "conv":
             m = torch.nn.Conv2d(layer["cin"], layer["cout"], layer["k"])
+        elif t == "lstm":
+            m = LastLSTM(layer["in"], layer["hidden"])
         elif t == "maxpool":
             m = torch.nn.MaxPool2d(layer["k"])
         elif t == "flatten":
@@ -49,6 +63,12 @@ def build(layers, tensors, dtype):
             with torch.no_grad():
                 m.weight.copy_(next(params))
                 m.bias.copy_(next(params))
+        elif t == "lstm":
+            with torch.no_grad():
+                for p in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+                    getattr(m.lstm, p).copy_(next(params))
+            # Keras has one bias: bias_hh stays at zero (trained, it would double the bias's step).
+            m.lstm.bias_hh_l0.requires_grad_(False)
         mods.append(m)
     return torch.nn.Sequential(*mods)
 
