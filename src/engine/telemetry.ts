@@ -79,7 +79,8 @@ export class TelemetryRecorder {
     model.layers.forEach((layer, i) => {
       if (!(layer instanceof Recurrent)) return;
       const record: number[][] = [];
-      (this.telemetry.stateGradientNorm ??= {})[model.specLayerNames[model.specIndexOf(i)]!] = record;
+      this.telemetry.stateGradientNorm ??= {};
+      this.telemetry.stateGradientNorm[model.specLayerNames[model.specIndexOf(i)]!] = record;
       layer.stateGradNorms = new Float64Array(layer.steps);
       this.recurrent.push({ layer, sums: new Float64Array(layer.steps), record });
     });
