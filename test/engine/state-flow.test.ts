@@ -14,6 +14,7 @@ import {
 } from "../../src/engine/index.js";
 import { Rng } from "../../src/engine/rng.js";
 import type { NamedTensors } from "../../src/engine/tensor.js";
+import { addingProblem } from "../../src/service/sequence-datasets.js";
 
 const T = 6;
 const F = 2;
@@ -237,5 +238,77 @@ describe("without recurrent layers", () => {
       telemetry: true,
     });
     expect(r.telemetry!.stateGradientNorm).toBeUndefined();
+  });
+});
+
+describe("NaN forensics of a recurrent model: the gradient exploding through time", () => {
+  // A linear simpleRNN over 20 steps of the adding problem, plain SGD at 0.5: the state's gradient
+  // grows step by step back until an update sends the weights, then the states, to infinity.
+  const T2 = 20;
+  const { x, y } = addingProblem(T2, 64, 5);
+  const run = (clip: { clipnorm?: number }) =>
+    train({
+      model: {
+        inputShape: [T2, 2],
+        layers: [
+          { type: "simpleRNN", units: 4, activation: "linear" },
+          { type: "dense", units: 1 },
+        ],
+        loss: "meanSquaredError",
+      },
+      data: { n: 64, x, y },
+      optimizer: { type: "sgd", learningRate: 0.5, ...clip },
+      epochs: 20,
+      batchSize: 16,
+      seed: 1,
+    });
+
+  it("the message names the recurrent layer and points to the optimizer's clipnorm", () => {
+    const d = run({}).diverged!;
+    expect(d).toMatchObject({ epoch: 0, batch: 2, stage: "activation", layer: "simpleRNN_0" });
+    expect(d.message).toContain(
+      "lower the learning rate or scale the inputs; the gradient of the recurrent simpleRNN_0 can explode " +
+        "through time (docs/backprop.md §22.2): clip it with the optimizer's clipnorm (e.g. 1), globalClipnorm " +
+        "or clipvalue (docs/backprop.md §15.1)",
+    );
+  });
+
+  it("and clipnorm 1, as it says, trains the same run to the end", () => {
+    const r = run({ clipnorm: 1 });
+    expect(r.diverged).toBeUndefined();
+    expect(r.epochsRun).toBe(20);
+    expect(r.history.loss[19]).toBeCloseTo(0.1414, 3);
+  });
+
+  it("an optimizer that already clips is told to clip harder", () => {
+    const r = train({
+      model: {
+        inputShape: [T2, 2],
+        layers: [
+          { type: "simpleRNN", units: 4, activation: "linear" },
+          { type: "dense", units: 1 },
+        ],
+        loss: "meanSquaredError",
+      },
+      data: { n: 64, x, y },
+      optimizer: { type: "sgd", learningRate: 0.5, globalClipnorm: 1e100 },
+      epochs: 20,
+      batchSize: 16,
+      seed: 1,
+    });
+    expect(r.diverged!.message).toContain(
+      "the optimizer already clips (globalClipnorm 1e+100) the gradient of the recurrent simpleRNN_0: a smaller optimizer.globalClipnorm",
+    );
+  });
+
+  it("a model without a recurrent layer gets no such advice", () => {
+    const r = train({
+      model: { inputShape: [2], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },
+      data: { n: 2, x: Float64Array.of(1e3, 2e3, 3e3, 4e3), y: Float64Array.of(0, 1) },
+      optimizer: { type: "sgd", learningRate: 10 },
+      epochs: 50,
+      seed: 1,
+    });
+    expect(r.diverged!.message).toMatch(/lower the learning rate or scale the inputs$/);
   });
 });
