@@ -2,12 +2,12 @@ import { describeNonFinite, layerOfKey, nonFiniteOutput } from "../forensics.js"
 import { Activation } from "../layers/activation.js";
 import type { Param } from "../layers/layer.js";
 import { Recurrent } from "../layers/recurrent.js";
-import { type Clipping, makeClipping } from "../optimizers/clipping.js";
 import type { Model } from "../model.js";
+import { type Clipping, makeClipping } from "../optimizers/clipping.js";
 import type { Optimizer } from "../optimizers.js";
+import type { GradientClipping } from "../spec.js";
 import { changeRatio } from "../telemetry.js";
 import { type Dtype, type Floats, floatsLike } from "../tensor.js";
-import type { GradientClipping } from "../spec.js";
 import type { Divergence } from "../types.js";
 
 /**
