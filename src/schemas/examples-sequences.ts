@@ -7,7 +7,7 @@
 /**
  * The adding problem with T = 20 (500 samples: 400 train, 100 validation): lstm(8) → dense(1),
  * 30 epochs of adam 0.02. The validation mean squared error falls from the mean's 1/6 to 0.0033
- * in about 5 s on 2 cores (test/http/gradient-flow.test.ts), with `stateGradientNorm` in the telemetry.
+ * in 3–5 s on 2 cores (test/http/gradient-flow.test.ts), with `stateGradientNorm` in the telemetry.
  */
 export const trainAddingLstmExample = {
   model: {

@@ -247,7 +247,7 @@ export const namedRequestExamples: Record<string, Record<string, { summary: stri
     },
     addingLstm: {
       summary:
-        "The adding problem (T = 20): lstm(8) → dense(1) to a validation MSE of 0.0033 (the mean's: 1/6), ≈ 5 s; gradient flow in telemetry",
+        "The adding problem (T = 20): lstm(8) → dense(1) to a validation MSE of 0.0033 (the mean's: 1/6), 3–5 s; gradient flow in telemetry",
       value: trainAddingLstmExample,
     },
     sineGru: {
