@@ -4,6 +4,7 @@ import { EVAL_CHUNK } from "./evaluate.js";
 import { BatchNormalization } from "./layers/batch-normalization.js";
 import { dropoutLayers, seedDropout } from "./layers/dropout.js";
 import { INFERENCE, type LayerMode } from "./layers/layer.js";
+import { Recurrent } from "./layers/recurrent.js";
 import { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
 import type { Dtype, Floats, NamedTensors, Tensor } from "./tensor.js";
@@ -74,6 +75,8 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
   const training = opts.training ?? true;
   seedDropout(model.layers, opts.seed);
   model.setMode(training ? INSPECT_TRAINING : INFERENCE);
+  const recurrent = recurrentLayers(model);
+  for (const { layer } of recurrent) layer.stateGradNorms = new Float64Array(layer.steps);
 
   const activations: { layer: string; output: Tensor }[] = [];
   const n = data.n;
@@ -98,6 +101,17 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
       [opts.weights ? "weights" : "x"],
     );
   const result: GradientsResult = { loss, output, activations, gradients, weights: model.getWeights() };
+  if (recurrent.length > 0)
+    result.recurrent = Object.fromEntries(
+      recurrent.map(({ name, layer }) => {
+        const flow = {
+          states: sampleMajor(layer.states(), layer.steps, n, layer.units),
+          stateGradientNorm: [...layer.stateGradNorms!],
+        };
+        layer.stateGradNorms = undefined;
+        return [name, flow];
+      }),
+    );
   const dropouts = dropoutLayers(model.layers);
   if (training && dropouts.length > 0)
     result.dropoutMasks = Object.fromEntries(
@@ -260,6 +274,24 @@ export function predict(
 function allFinite(a: Floats): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
   return true;
+}
+
+/** The model's recurrent layers with their spec layer names. */
+function recurrentLayers(model: Model): { name: string; layer: Recurrent }[] {
+  const out: { name: string; layer: Recurrent }[] = [];
+  model.layers.forEach((layer, i) => {
+    if (layer instanceof Recurrent) out.push({ name: model.specLayerNames[model.specIndexOf(i)]!, layer });
+  });
+  return out;
+}
+
+/** Time-major states `[T, n, units]` as `[n, T, units]`. */
+function sampleMajor(h: Floats, steps: number, n: number, units: number): Tensor {
+  const data = new Float64Array(steps * n * units);
+  for (let s = 0; s < steps; s++)
+    for (let b = 0; b < n; b++)
+      for (let j = 0; j < units; j++) data[(b * steps + s) * units + j] = h[(s * n + b) * units + j]!;
+  return { shape: [n, steps, units], data };
 }
 
 function batched(shape: number[], n: number, a: Floats): Tensor {

@@ -1,5 +1,6 @@
 import { Activation } from "./layers/activation.js";
 import type { Param } from "./layers/layer.js";
+import { Recurrent } from "./layers/recurrent.js";
 import type { Model } from "./model.js";
 import { type Floats, floatsLike } from "./tensor.js";
 import type { ActivationTelemetry, Telemetry } from "./types.js";
@@ -34,6 +35,8 @@ export class TelemetryRecorder {
   /** Per parameter: Σ over the epoch's batches of ‖∂P/∂w‖₂ / batches (docs/backprop.md §16.2). */
   private readonly penaltyNormSum: Floats;
   private readonly watched: Watched[] = [];
+  /** Per recurrent layer: Σ over the epoch's batches of b · Σ_rows ‖∂L_B/∂h_t‖ (docs/backprop.md §22.5). */
+  private readonly recurrent: { layer: Recurrent; sums: Float64Array; record: number[][] }[] = [];
   private samples = 0;
 
   /** @param batchesPerEpoch batches in an epoch, to average gradient norms without overflow. */
@@ -73,6 +76,14 @@ export class TelemetryRecorder {
         record,
       });
     });
+    model.layers.forEach((layer, i) => {
+      if (!(layer instanceof Recurrent)) return;
+      const record: number[][] = [];
+      this.telemetry.stateGradientNorm ??= {};
+      this.telemetry.stateGradientNorm[model.specLayerNames[model.specIndexOf(i)]!] = record;
+      layer.stateGradNorms = new Float64Array(layer.steps);
+      this.recurrent.push({ layer, sums: new Float64Array(layer.steps), record });
+    });
   }
 
   startEpoch(): void {
@@ -82,6 +93,7 @@ export class TelemetryRecorder {
     this.normSum.fill(0);
     this.penaltyNormSum.fill(0);
     this.samples = 0;
+    for (const r of this.recurrent) r.sums.fill(0);
     for (const w of this.watched) {
       w.alive.fill(0);
       w.saturated = 0;
@@ -109,6 +121,11 @@ export class TelemetryRecorder {
         w.saturated += count;
       }
     }
+    // Σ_rows ‖∂L_B/∂h_t‖ with L_B = (1/b)·Σ wᵢlᵢ is (1/b)·Σ_rows ‖∂(wᵢlᵢ)/∂h_t‖: times b, the rows' own norms.
+    for (const r of this.recurrent) {
+      const norms = r.layer.stateGradNorms!;
+      for (let t = 0; t < norms.length; t++) r.sums[t]! += batch * norms[t]!;
+    }
     for (let k = 0; k < this.params.length; k++)
       this.normSum[k]! += l2norm(this.params[k]!.grad) / this.batchesPerEpoch;
     const reg = this.model.regularization;
@@ -124,6 +141,7 @@ export class TelemetryRecorder {
       this.telemetry.updateRatio[p.key]!.push(changeRatio(this.start[k]!, p.value));
       this.telemetry.regularizationGradientNorm?.[p.key]?.push(this.penaltyNormSum[k]!);
     });
+    for (const r of this.recurrent) r.record.push(Array.from(r.sums, (v) => v / this.samples));
     for (const w of this.watched) {
       if (w.activation === "relu") {
         let dead = 0;

@@ -80,6 +80,15 @@ export interface Telemetry {
    * and is not separated.
    */
   regularizationGradientNorm?: Record<string, number[]>;
+  /**
+   * Only for a model with recurrent layers (simpleRNN, lstm, gru), per such layer (keyed by name),
+   * per epoch, per timestep t = 1 … T in processing order (entry t − 1; input step T + 1 − t with
+   * `goBackwards`): the mean over the epoch's training samples of ‖∂(wᵢlᵢ)/∂h_t‖₂, the norm of the
+   * gradient of the sample's own (weighted) loss with respect to its state h_t, the whole gradient on
+   * h_t (from the output and from step t + 1), each sample at the weights of its batch's step
+   * (docs/backprop.md §22.5). Where it falls towards t = 1 the gradient vanishes through time.
+   */
+  stateGradientNorm?: Record<string, number[][]>;
 }
 
 /** Health of one activation layer over each epoch. */

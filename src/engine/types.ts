@@ -334,6 +334,13 @@ export interface GradientsResult {
    */
   dropoutMasks?: NamedTensors;
   numerical?: NumericalReport;
+  /**
+   * Per recurrent layer (simpleRNN, lstm, gru; keyed by name): its states h_1 … h_T `[n, T, units]`
+   * in processing order, and `stateGradientNorm[t − 1]` = ‖∂L/∂h_t‖₂, the whole gradient on h_t
+   * (from the output and from step t + 1), summed over the n samples' rows: for one sample, its
+   * norm; for several, each sample's own loss gradient's norm averaged (docs/backprop.md §22.5).
+   */
+  recurrent?: Record<string, { states: Tensor; stateGradientNorm: number[] }>;
   /** What the numbers alone do not say (absent when there is nothing to say), in layer order. */
   warnings?: GradientsWarning[];
 }

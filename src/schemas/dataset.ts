@@ -2,7 +2,13 @@ import { z } from "zod";
 import { NestedNumbersSchema } from "./common.js";
 import { LIMITS } from "./limits.js";
 
-export const BUILT_IN_DATASETS = ["iris", "xor", "mnist"] as const;
+export const BUILT_IN_DATASETS = ["iris", "xor", "mnist", "addingProblem", "sineWave"] as const;
+
+/** The built-in sets generated from parameters (`timesteps`, `samples`, `seed`). */
+export const SEQUENCE_DATASETS = ["addingProblem", "sineWave"] as const;
+
+/** The most values (samples × timesteps × features) a generated data set may hold: MNIST's 7.84 million, about. */
+export const MAX_GENERATED_VALUES = 8_000_000;
 
 /** Zod check of a `{ x, y }` body: one target per sample, reported at `y`. */
 export function sameSampleCount(ctx: {
@@ -40,8 +46,59 @@ export const InlineDatasetSchema = z
 export const NamedDatasetSchema = z
   .strictObject({
     name: z.enum(BUILT_IN_DATASETS).describe("A built-in data set (GET /datasets lists them)."),
+    timesteps: z
+      .int()
+      .min(2)
+      .max(LIMITS.maxInputDim)
+      .optional()
+      .describe(
+        "addingProblem and sineWave only: the sequence length T (default 50 and 20); inputShape [T, features].",
+      ),
+    samples: z
+      .int()
+      .min(1)
+      .max(LIMITS.maxSamples)
+      .optional()
+      .describe("addingProblem and sineWave only: how many samples to generate (default 1000)."),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional()
+      .describe(
+        "addingProblem and sineWave only: the seed the values are drawn from (default 1997 and 2015); " +
+          "the same parameters give the same data set everywhere. Independent of the request's seed.",
+      ),
   })
-  .meta({ id: "NamedDataset", description: "A built-in data set by name." });
+  .check((ctx) => {
+    const v = ctx.value;
+    const generated = (SEQUENCE_DATASETS as readonly string[]).includes(v.name);
+    for (const field of ["timesteps", "samples", "seed"] as const)
+      if (v[field] !== undefined && !generated)
+        ctx.issues.push({
+          code: "custom",
+          input: v[field],
+          path: [field],
+          message: `${v.name} is a fixed data set: ${field} applies to addingProblem and sineWave only`,
+        });
+    if (!generated) return;
+    const values =
+      (v.samples ?? 1000) *
+      (v.timesteps ?? (v.name === "addingProblem" ? 50 : 20)) *
+      (v.name === "addingProblem" ? 2 : 1);
+    if (values > MAX_GENERATED_VALUES)
+      ctx.issues.push({
+        code: "custom",
+        input: v.samples,
+        path: ["samples"],
+        message: `samples × timesteps × features is ${values}; at most ${MAX_GENERATED_VALUES} values can be generated`,
+      });
+  })
+  .meta({
+    id: "NamedDataset",
+    description:
+      "A built-in data set by name; the generated sequence sets (addingProblem, sineWave) take timesteps, samples and seed.",
+  });
 
 export const StoredDatasetRefSchema = z
   .strictObject({
@@ -61,7 +118,13 @@ export const DatasetInfoSchema = z
     description: z.string(),
     inputShape: z.array(z.number().int()),
     samples: z.number().int(),
-    classes: z.array(z.string()).describe("Class names; label i is classes[i]."),
+    classes: z
+      .array(z.string())
+      .describe("Class names; label i is classes[i]. Empty for a regression set (addingProblem)."),
+    targets: z
+      .string()
+      .optional()
+      .describe("A generated sequence set: what its targets are, for which losses."),
     source: z.string(),
     license: z.string(),
   })

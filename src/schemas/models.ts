@@ -32,7 +32,8 @@ export const ModelSchema = z
     dataset: z
       .unknown()
       .describe(
-        "The data set it was trained on (`{ id }`, `{ builtin }` or `{ inline }`); null for an import.",
+        "The data set it was trained on (`{ id }`, `{ builtin }` with a generated set's parameters, or " +
+          "`{ inline }`); null for an import.",
       ),
     seed: z.number().int().nullable(),
     engineVersion: z.string(),

@@ -254,6 +254,29 @@ export const GradientsResponseSchema = z
           "times the mask.",
       ),
     numerical: NumericalReportSchema.optional(),
+    recurrent: z
+      .record(
+        z.string(),
+        z.object({
+          states: z
+            .array(z.array(OutputNumberSchema))
+            .describe(
+              "The states h_1 … h_T, [T, units], in processing order (reversed input with goBackwards).",
+            ),
+          stateGradientNorm: z
+            .array(OutputNumberSchema)
+            .describe(
+              "Entry t − 1: ‖∂loss/∂h_t‖₂, the whole gradient on the state h_t (from the output and from " +
+                "step t + 1). Where it falls towards t = 1 the gradient vanishes through time " +
+                "(docs/backprop.md §22.5).",
+            ),
+        }),
+      )
+      .optional()
+      .describe(
+        "Gradient flow through time: per recurrent layer (simpleRNN, lstm, gru), keyed by its name, the " +
+          "sample's per-timestep states and the norms of the loss gradient on them. Absent without recurrent layers.",
+      ),
     warnings: z
       .array(GradientsWarningSchema)
       .min(1)

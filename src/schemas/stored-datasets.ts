@@ -69,6 +69,19 @@ export const StoreDatasetQuerySchema = z.strictObject({
     .optional()
     .describe("CSV: the target column's name. Default: the last column."),
   name: NameSchema.optional().describe("CSV: a name for the data set (JSON bodies carry `name`)."),
+  inputShape: z
+    .string()
+    .regex(
+      /^[1-9]\d{0,5}(,[1-9]\d{0,5}){0,2}$/,
+      "expected 1 to 3 positive integers separated by commas, e.g. 50,2",
+    )
+    .optional()
+    .transform((v) => v?.split(",").map(Number))
+    .describe(
+      "CSV: the shape of one sample, e.g. `50,2` for sequences of 50 steps of 2 features: each row's feature " +
+        "columns, in order, fill it row-major (timestep by timestep). Their count must be its size. Default: " +
+        "`[features]`.",
+    ),
 });
 
 export const DatasetIdParamsSchema = z.strictObject({

@@ -141,6 +141,17 @@ export const TelemetrySchema = z
         "Per parameter with a kernel or bias regularizer, per epoch: the mean over batches of the norm of " +
           "the penalty's own part of the gradient, ‖∂P/∂W‖₂ (compare with gradientNorm).",
       ),
+    stateGradientNorm: z
+      .record(z.string(), z.array(z.array(OutputNumberSchema)))
+      .optional()
+      .describe(
+        "Gradient flow through time. Per recurrent layer (simpleRNN, lstm, gru), per epoch, per timestep " +
+          "t = 1 … T (entry t − 1, in processing order: input step T + 1 − t with goBackwards): the mean over " +
+          "the epoch's training samples of ‖∂lᵢ/∂h_t‖₂, the norm of the gradient of sample i's own loss " +
+          "(times its sample/class weight) with respect to the layer's state h_t, from the output and from " +
+          "step t + 1 (docs/backprop.md §22.5). Falling towards t = 1: the gradient vanishes through time; " +
+          "rising: it explodes.",
+      ),
   })
   .meta({ id: "Telemetry", description: "Per-epoch gradient and activation statistics (telemetry: true)." });
 

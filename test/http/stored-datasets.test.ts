@@ -136,7 +136,13 @@ describe("stored data sets", () => {
     const a = (await app.inject({ method: "POST", url: "/datasets", payload: { name: "a", ...xor } })).json();
     const b = (await app.inject({ method: "POST", url: "/datasets", payload: { name: "b", ...xor } })).json();
     const page = (await app.inject({ method: "GET", url: "/datasets?limit=1" })).json();
-    expect(page.datasets.map((d: { name: string }) => d.name)).toEqual(["iris", "xor", "mnist"]);
+    expect(page.datasets.map((d: { name: string }) => d.name)).toEqual([
+      "iris",
+      "xor",
+      "mnist",
+      "addingProblem",
+      "sineWave",
+    ]);
     expect(page.stored.map((d: { id: string }) => d.id)).toEqual([b.id]);
     expect(page.hasMore).toBe(true);
     const next = (await app.inject({ method: "GET", url: page.next })).json();
@@ -194,5 +200,70 @@ describe("stored data sets", () => {
     expect(res.json().errors).toEqual([
       { path: "querystring.label", message: expect.stringMatching(/CSV bodies/) },
     ]);
+  });
+
+  it("stores one sequence per CSV row with ?inputShape=T,F and trains a simpleRNN on it by id as on the same data inline", async () => {
+    // 3 samples of 2 steps × 2 features: columns a0, b0 (step 0), a1, b1 (step 1), then the target.
+    const csv = "a0,b0,a1,b1,y\n0.1,0.2,0.3,0.4,1\n0.5,0.6,0.7,0.8,0\n-1,0,1,0,0.5\n";
+    const res = await postCsv(csv, "?inputShape=2,2");
+    expect(res.statusCode, res.body).toBe(201);
+    const stored = StoredDatasetSchema.parse(res.json());
+    expect(stored.inputShape).toEqual([2, 2]);
+    const model = {
+      inputShape: [2, 2],
+      layers: [
+        { type: "simpleRNN", units: 2 },
+        { type: "dense", units: 1 },
+      ],
+      loss: "meanSquaredError",
+    };
+    const body = { model, optimizer: { type: "sgd", learningRate: 0.1 }, epochs: 3, seed: 2 };
+    const byId = await app.inject({
+      method: "POST",
+      url: "/train",
+      payload: { ...body, dataset: { id: stored.id } },
+    });
+    const inline = await app.inject({
+      method: "POST",
+      url: "/train",
+      payload: {
+        ...body,
+        dataset: {
+          x: [
+            [
+              [0.1, 0.2],
+              [0.3, 0.4],
+            ],
+            [
+              [0.5, 0.6],
+              [0.7, 0.8],
+            ],
+            [
+              [-1, 0],
+              [1, 0],
+            ],
+          ],
+          y: [1, 0, 0.5],
+        },
+      },
+    });
+    expect(byId.statusCode, byId.body).toBe(200);
+    expect(byId.json().weightsSha256).toBe(inline.json().weightsSha256);
+    const bad = await postCsv(csv, "?inputShape=3,2");
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json().errors).toEqual([
+      {
+        path: "querystring.inputShape",
+        message: "inputShape [3, 2] holds 6 values per sample; the CSV has 4 feature columns",
+      },
+    ]);
+    expect((await postCsv(csv, "?inputShape=2,x")).statusCode).toBe(400);
+    const json = await app.inject({
+      method: "POST",
+      url: "/datasets?inputShape=2",
+      payload: { x: [[0], [1]], y: [0, 1] },
+    });
+    expect(json.statusCode).toBe(400);
+    expect(json.json().errors[0].path).toBe("querystring.inputShape");
   });
 });

@@ -11,9 +11,9 @@ function summary(inputs: number, units: number, loss: LossName) {
 }
 
 describe("built-in data sets", () => {
-  it("lists iris (Fisher's 150 samples), xor and the MNIST digits", () => {
+  it("lists iris (Fisher's 150 samples), xor, the MNIST digits and the generated sequence sets", () => {
     const names = listDatasets().map((d) => d.name);
-    expect(names).toEqual(["iris", "xor", "mnist"]);
+    expect(names).toEqual(["iris", "xor", "mnist", "addingProblem", "sineWave"]);
   });
 
   it("serves the 10,000 MNIST digits as [28, 28, 1] images in [0, 1], every class mixed through", () => {

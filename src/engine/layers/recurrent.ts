@@ -223,6 +223,14 @@ export abstract class Recurrent implements Layer {
   /** Called after the last `stepBack`: adds the recurrent kernel's (and recurrent bias's) gradients. */
   protected abstract endBack(batch: number): void;
 
+  /**
+   * The states h_1 … h_T of the last forward, time-major `[T, batch, units]` in processing order
+   * (a view of the layer's buffer: valid until its next forward).
+   */
+  states(): Floats {
+    return this.hBuf.get(this.batch).subarray(this.batch * this.units);
+  }
+
   /** @param x `[batch, T, features]` @returns `[batch, T, units]` or `[batch, units]` */
   forward(x: Floats, batch: number): Floats {
     const { steps: T, features: F, units, width } = this;

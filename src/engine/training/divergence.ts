@@ -1,8 +1,11 @@
 import { describeNonFinite, layerOfKey, nonFiniteOutput } from "../forensics.js";
 import { Activation } from "../layers/activation.js";
 import type { Param } from "../layers/layer.js";
+import { Recurrent } from "../layers/recurrent.js";
 import type { Model } from "../model.js";
+import { type Clipping, makeClipping } from "../optimizers/clipping.js";
 import type { Optimizer } from "../optimizers.js";
+import type { GradientClipping } from "../spec.js";
 import { changeRatio } from "../telemetry.js";
 import { type Dtype, type Floats, floatsLike } from "../tensor.js";
 import type { Divergence } from "../types.js";
@@ -29,12 +32,22 @@ export class DivergenceWatch {
   readonly before: Floats[];
   private lastFiniteLoss: number | undefined;
   private stepsTaken = 0;
+  /** The recurrent layers' spec names: their gradients can explode through time. */
+  private readonly recurrent: string[];
+  private readonly clipping: Clipping | undefined;
 
+  /** @param clip the optimiser's clipping fields, for the advice on a recurrent model. */
   constructor(
     private readonly model: Model,
     private readonly params: Param[],
+    clip: GradientClipping = {},
   ) {
     this.before = params.map((p) => floatsLike(p.value));
+    this.clipping = makeClipping(clip);
+    this.recurrent = [];
+    model.layers.forEach((layer, i) => {
+      if (layer instanceof Recurrent) this.recurrent.push(model.specLayerNames[model.specIndexOf(i)]!);
+    });
   }
 
   /**
@@ -109,6 +122,22 @@ export class DivergenceWatch {
     return false;
   }
 
+  /**
+   * For a model with recurrent layers, after an update: their gradients can grow geometrically
+   * through time (docs/backprop.md §22.2), and clipping them is the usual remedy (§15.1).
+   */
+  private recurrentAdvice(): string {
+    if (this.recurrent.length === 0) return "";
+    const layers = this.recurrent.join(", ");
+    const c = this.clipping;
+    return c
+      ? `; the optimizer already clips (${c.kind} ${c.c}) the gradient of the recurrent ${layers}: a smaller ` +
+          `optimizer.${c.kind} bounds each step further (docs/backprop.md §15.1)`
+      : `; the gradient of the recurrent ${layers} can explode through time (docs/backprop.md §22.2): clip it ` +
+          "with the optimizer's clipnorm (e.g. 1), globalClipnorm or clipvalue (docs/backprop.md §15.1), and " +
+          "watch telemetry's stateGradientNorm";
+  }
+
   private fail(
     epoch: number,
     batch: number,
@@ -123,7 +152,7 @@ export class DivergenceWatch {
     const advice = atStart
       ? "this is at the starting weights, before any update, so the learning rate played no part: check " +
         "the initial weights or initialisers, the inputs and targets, and sampleWeight or classWeight"
-      : "lower the learning rate or scale the inputs";
+      : `lower the learning rate or scale the inputs${this.recurrentAdvice()}`;
     // Before a step, `before` still holds the weights from before the previous one.
     const culprit =
       stage !== "weight" && stage !== "gradient" && this.stepsTaken > 0

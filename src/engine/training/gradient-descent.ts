@@ -75,7 +75,7 @@ export function trainByGradient(
   const telemetry = opts.telemetry
     ? new TelemetryRecorder(model, params, Math.ceil(nTrain / batchSize))
     : undefined;
-  const watch = new DivergenceWatch(model, params);
+  const watch = new DivergenceWatch(model, params, spec);
   const loop = new BatchLoop(model, data, optimizer, watch, telemetry, batchSize, weights, trainMetrics);
   const stopper = early
     ? new EarlyStop(early, model.weights(), opts.returnOptimizerState === true)

@@ -29,7 +29,7 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
         description:
           "JSON: `{ name?, x, y, inputShape?, classes? }`. CSV (`Content-Type: text/csv`): a header row, one " +
           "sample per row; `?label=` names the target column (default the last), every other column is a " +
-          "numeric feature; class names in the label column are mapped to indices and returned as `classes`. " +
+          "numeric feature (`?inputShape=50,2`: one sequence of 50 steps of 2 features per row, step by step); class names in the label column are mapped to indices and returned as `classes`. " +
           'Answers 201 with its id: train on it with `"dataset": { "id": "…" }`.',
         consumes: ["application/json", "text/csv"],
         querystring: StoreDatasetQuerySchema,
@@ -52,11 +52,12 @@ const storedDatasets: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const body = request.body;
       const csv = /^text\/csv\b/i.test(request.headers["content-type"] ?? "");
-      if (!csv && (typeof body === "string" || request.query.label || request.query.name)) {
+      const { label, name, inputShape } = request.query;
+      if (!csv && (typeof body === "string" || label || name || inputShape)) {
         if (typeof body === "string")
           throw new InvalidRequestError("a JSON body must be an object {x, y, …} (send CSV as text/csv)");
-        const param = request.query.label ? "label" : "name";
-        const message = "?label and ?name are for CSV bodies; a JSON body carries its own name";
+        const param = label ? "label" : name ? "name" : "inputShape";
+        const message = "?label, ?name and ?inputShape are for CSV bodies; a JSON body carries its own";
         throw new InvalidRequestError(message, [fieldError(["querystring", param], message)]);
       }
       const stored =

@@ -7,7 +7,7 @@ export function emptySummary(): ChunkSummary {
   return { history: { loss: [] }, epochsRun: 0, initialEpoch: null, durationMs: 0 };
 }
 
-type Series = Record<string, (number | null)[] | undefined>;
+type Series = Record<string, unknown[] | undefined>;
 
 function concat<T extends Series>(a: T | undefined, b: T): T {
   const out = { ...a } as Series;
@@ -45,6 +45,9 @@ export function addChunk(summary: ChunkSummary, chunk: TrainResponse): ChunkSumm
               t.regularizationGradientNorm,
             ),
           }
+        : {}),
+      ...(t.stateGradientNorm
+        ? { stateGradientNorm: concat(before?.stateGradientNorm, t.stateGradientNorm) }
         : {}),
     };
   }

@@ -58,7 +58,10 @@ export const wantsGradients = (parts: readonly AnswerPart[] | undefined) =>
 /** How a stored model names its data set: a stored one by id, a built-in by name, inline ones by their size. */
 export function datasetRef(dataset: TrainRequest["dataset"]): NewModel["dataset"] {
   if ("id" in dataset) return { id: dataset.id };
-  if ("name" in dataset) return { builtin: dataset.name };
+  if ("name" in dataset) {
+    const { name, ...parameters } = dataset;
+    return Object.keys(parameters).length > 0 ? { builtin: name, ...parameters } : { builtin: name };
+  }
   return { inline: { samples: dataset.x.length } };
 }
 

@@ -47,7 +47,7 @@ export async function trainingData(
 ): Promise<Dataset> {
   if ("name" in dataset) {
     await prepareBuiltIn(dataset.name);
-    return loadBuiltIn(dataset.name, summary, loss);
+    return loadBuiltIn(dataset, summary, loss);
   }
   if ("id" in dataset) {
     const found = await stored?.(dataset.id);

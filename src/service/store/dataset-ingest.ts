@@ -56,12 +56,15 @@ export interface CsvOptions {
   /** The target column's name (default: the last column). */
   label?: string;
   name?: string;
+  /** The shape of one sample, filled row-major by the feature columns in order (default `[features]`). */
+  inputShape?: number[] | undefined;
 }
 
 /**
  * A data set sent as CSV (RFC 4180, parsed by csv-parse): a header row naming the columns, one
  * sample per row. The `label` column is the target; every other column is a numeric feature
- * (`inputShape` `[features]`). A label column whose values are all numbers stays numeric; any
+ * (`inputShape` `[features]`, or `options.inputShape`, whose size must be the number of features:
+ * a sequence `[T, F]` as its T·F values step by step). A label column whose values are all numbers stays numeric; any
  * other is a class name, mapped to its index in order of first appearance (`classes`).
  * Lines are counted from 1, the header being line 1.
  * @throws InvalidRequestError (400) for text that is not CSV (an unclosed quote…), no header or
@@ -126,6 +129,13 @@ export function datasetFromCsv(text: string, options: CsvOptions = {}): NewDatas
   const features = columns.filter((_, j) => j !== labelAt);
   const n = rows.length;
   const f = features.length;
+  const shape = options.inputShape ?? [f];
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size !== f)
+    throw unprocessable(
+      `inputShape [${shape.join(", ")}] holds ${size} values per sample; the CSV has ${f} feature column${f === 1 ? "" : "s"}`,
+      ["querystring", "inputShape"],
+    );
   const x = new Float64Array(n * f);
   const errors: FieldError[] = [];
   let bad = 0;
@@ -184,7 +194,7 @@ export function datasetFromCsv(text: string, options: CsvOptions = {}): NewDatas
     name: options.name ?? null,
     format: "csv",
     samples: n,
-    inputShape: [f],
+    inputShape: shape,
     targetShape: [],
     x,
     y,
