@@ -49,7 +49,11 @@ export function nonFiniteOutput(model: Model): number {
   return -1;
 }
 
-function keepsFinite(layer: Layer): boolean {
+/**
+ * Whether `layer`'s output is finite whenever its input is: max pooling and the activations of
+ * `KEEPS_FINITE`, whose output `nonFiniteOutput` skips after a finite one.
+ */
+export function keepsFinite(layer: Layer): boolean {
   return (layer instanceof Activation && KEEPS_FINITE.has(layer.activation)) || layer instanceof MaxPooling2d;
 }
 

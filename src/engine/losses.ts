@@ -65,25 +65,44 @@ export function countCorrect(
   batch: number,
   k: number,
 ): number | null {
+  return correctCounter(loss, k)?.(out, t, batch) ?? null;
+}
+
+/** `countCorrect` for one loss and output size, its rule chosen once: `(out, t, batch) => correct`. */
+export type CorrectCounter = (out: Floats, t: Floats, batch: number) => number;
+
+/**
+ * The `countCorrect` of `loss` with `k` outputs, the rule looked up once (a training loop counts
+ * every batch), or null when the loss is not a classifier's.
+ */
+export function correctCounter(loss: LossSpec, k: number): CorrectCounter | null {
   if (!isClassifier(loss)) return null;
   const name = lossName(loss);
-  let correct = 0;
   if (name === "binaryCrossentropy") {
     const threshold = resolveLoss(loss).fromLogits ? 0 : 0.5;
-    for (let i = 0; i < batch * k; i++) if ((out[i]! > threshold ? 1 : 0) === t[i]) correct += 1 / k;
+    return (out, t, batch) => {
+      let correct = 0;
+      for (let i = 0; i < batch * k; i++) if ((out[i]! > threshold ? 1 : 0) === t[i]) correct += 1 / k;
+      return correct;
+    };
+  }
+  if ((name === "hinge" || name === "squaredHinge") && k === 1)
+    return (out, t, batch) => {
+      let correct = 0;
+      for (let i = 0; i < batch * k; i++) if (out[i]! > 0 === t[i]! > 0) correct += 1 / k;
+      return correct;
+    };
+  const sparse = name === "sparseCategoricalCrossentropy";
+  return (out, t, batch) => {
+    let correct = 0;
+    for (let r = 0; r < batch; r++) {
+      const o = r * k;
+      const predicted = argmax(out, o, k);
+      const actual = sparse ? t[r] : argmax(t, o, k);
+      if (predicted === actual) correct++;
+    }
     return correct;
-  }
-  if ((name === "hinge" || name === "squaredHinge") && k === 1) {
-    for (let i = 0; i < batch * k; i++) if (out[i]! > 0 === t[i]! > 0) correct += 1 / k;
-    return correct;
-  }
-  for (let r = 0; r < batch; r++) {
-    const o = r * k;
-    const predicted = argmax(out, o, k);
-    const actual = name === "sparseCategoricalCrossentropy" ? t[r] : argmax(t, o, k);
-    if (predicted === actual) correct++;
-  }
-  return correct;
+  };
 }
 
 function argmax(a: Floats, offset: number, k: number): number {

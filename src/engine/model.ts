@@ -317,9 +317,16 @@ export class Model {
     return view;
   }
 
-  /** Sets every parameter gradient to zero. */
+  /**
+   * Sets every parameter gradient to zero: short arrays in a loop, which costs less than a call of
+   * `fill` (about 30 ns each, measured: the seed network's four were about a tenth of its step).
+   */
   zeroGrads(): void {
-    for (const p of this.paramList) p.grad.fill(0);
+    for (const p of this.paramList) {
+      const g = p.grad;
+      if (g.length > 64) g.fill(0);
+      else for (let i = 0; i < g.length; i++) g[i] = 0;
+    }
   }
 
   /**

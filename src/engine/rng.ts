@@ -4,10 +4,11 @@
  * sequence, which is what makes training bit-reproducible.
  */
 export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  /**
+   * The four state words, as int32 bit patterns: a typed array, because uint32 values past 2³¹ kept
+   * in an object's fields are boxed doubles, which made a draw cost an allocation.
+   */
+  private readonly s = new Int32Array(4);
 
   /** @param seed any integer; only its low 32 bits are used. */
   constructor(seed: number) {
@@ -19,15 +20,13 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    for (let i = 0; i < 4; i++) this.s[i] = next();
   }
 
   /** The generator's state, four uint32: with `fromState`, continues the sequence exactly. */
   getState(): [number, number, number, number] {
-    return [this.s0, this.s1, this.s2, this.s3];
+    const { s } = this;
+    return [s[0]! >>> 0, s[1]! >>> 0, s[2]! >>> 0, s[3]! >>> 0];
   }
 
   /**
@@ -37,20 +36,22 @@ export class Rng {
   static fromState(state: readonly number[]): Rng {
     if (!isRngState(state)) throw new Error("an Rng state is four integers in [0, 2^32), not all zero");
     const rng = new Rng(0);
-    [rng.s0, rng.s1, rng.s2, rng.s3] = state;
+    rng.s.set(state);
     return rng;
   }
 
   /** A uniformly distributed unsigned 32-bit integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 = (this.s2 ^ this.s0) >>> 0;
-    this.s3 = (this.s3 ^ this.s1) >>> 0;
-    this.s1 = (this.s1 ^ this.s2) >>> 0;
-    this.s0 = (this.s0 ^ this.s3) >>> 0;
-    this.s2 = (this.s2 ^ t) >>> 0;
-    this.s3 = rotl(this.s3, 11);
+    const { s } = this;
+    const s0 = s[0]!;
+    const s1 = s[1]!;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const s2 = s[2]! ^ s0;
+    const s3 = s[3]! ^ s1;
+    s[0] = s0 ^ s3;
+    s[1] = s1 ^ s2;
+    s[2] = s2 ^ (s1 << 9);
+    s[3] = rotl(s3, 11);
     return result;
   }
 
@@ -92,6 +93,7 @@ export function isRngState(state: unknown): state is [number, number, number, nu
   );
 }
 
+/** `x` rotated left by `k` bits, as an int32 bit pattern. */
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }

@@ -29,6 +29,8 @@ export { OPTIMUM_BUDGET } from "./training/optimum.js";
  *   updates it, so a step that makes a weight non-finite is undone (cost: about 2 % of an
  *   iris-sized run; the checks are fused into passes over the values that happen anyway where they can).
  * - Deterministic: the same options give bit-identical results; `weightsSha256` proves it.
+ * - A model of dense and activation layers runs its batches through fused passes (`DenseNet`,
+ *   docs/performance.md "Tiny networks"): the same operations, so the same bits and forensics.
  * - `dtype`: float64 (default) or float32, every array of the run in that type (docs/precision.md);
  *   `engineVersion` ends in `+float32` for a float32 run.
  * - Opt-in diagnostics: `telemetry`, `earlyStopping`, `returnOptimizerState` / `optimizerState`

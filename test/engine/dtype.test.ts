@@ -1,7 +1,7 @@
 /**
  * float32 runs (docs/precision.md): deterministic, independent of the WebAssembly switch, close to
  * TensorFlow.js (which computes in float32 too) and to the float64 run of the same options; float64
- * runs unchanged.
+ * runs unchanged; the batch loop's accuracy and metrics read the float64 targets, as the final pass does.
  */
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
@@ -11,11 +11,15 @@ import {
   type ModelSpec,
   type NamedTensors,
   predict,
+  type TrainOptions,
   train,
   weightsSha256,
 } from "../../src/engine/index.js";
 import { useWasmKernels } from "../../src/engine/matmul.js";
 import { Rng } from "../../src/engine/rng.js";
+import { useFusedDense } from "../../src/engine/training/dense-net.js";
+import { RunState } from "../../src/engine/training/run-state.js";
+import { tensor } from "./fused-dense-helpers.js";
 import { randomBatch } from "./helpers.js";
 import { maxRelativeError, tfjsSteps } from "./tfjs-reference.js";
 
@@ -227,5 +231,50 @@ describe("inspection in float32", () => {
     expect(maxRelativeError(out32.data, out64.data, 1e-3)).toBeLessThan(1e-5);
     expect(Array.from(out32.data).every((v) => Math.fround(v) === v)).toBe(true);
     expect(Array.from(out64.data).every((v) => Math.fround(v) === v)).toBe(false);
+  });
+});
+
+describe("float32: accuracy and metrics read the targets as sent", () => {
+  it("an epoch whose batch is gathered (shuffled) scores as one read in place: the float64 targets", () => {
+    // 1 → 1 identity (kernel 1, bias 0, learning rate 0): the outputs are the inputs rounded to float32.
+    const x = [0.1, 0.3];
+    const t = [0.2, 0.7];
+    const opts: TrainOptions = {
+      model: { inputShape: [1], layers: [{ type: "dense", units: 1 }], loss: "meanSquaredError" },
+      data: { n: 2, x: Float64Array.from(x), y: Float64Array.from(t) },
+      optimizer: { type: "sgd", learningRate: 0 },
+      epochs: 6,
+      batchSize: 2,
+      seed: 5,
+      dtype: "float32",
+      metrics: ["meanAbsoluteError"],
+      initialWeights: { "dense_0/kernel": tensor([1, 1], [1]), "dense_0/bias": tensor([1], [0]) },
+    };
+    // The premise: some epochs take the samples in order [1, 0] (gathered), some in order [0, 1] (in place).
+    const state = new RunState(5, 2);
+    const firsts = Array.from({ length: 6 }, () => {
+      state.shuffle();
+      return state.order[0];
+    });
+    expect(firsts).toContain(0);
+    expect(firsts).toContain(1);
+    // Two errors add up the same either way round.
+    const mae = (Math.abs(Math.fround(x[0]!) - t[0]!) + Math.abs(Math.fround(x[1]!) - t[1]!)) / 2;
+    const rounded =
+      (Math.abs(Math.fround(x[0]!) - Math.fround(t[0]!)) +
+        Math.abs(Math.fround(x[1]!) - Math.fround(t[1]!))) /
+      2;
+    expect(rounded).not.toBe(mae);
+    // The fused dense path and the model's layers alike.
+    for (const fused of [true, false]) {
+      const was = useFusedDense(fused);
+      try {
+        const r = train(opts);
+        expect(r.history.meanAbsoluteError).toEqual(Array(6).fill(mae));
+        expect(r.metrics.meanAbsoluteError).toBe(mae);
+      } finally {
+        useFusedDense(was);
+      }
+    }
   });
 });

@@ -5,7 +5,7 @@ import { elementwiseBackward, elementwiseForward } from "./elementwise.js";
 import { ShapePreservingLayer } from "./layer.js";
 
 /** Arrays shorter than this run relu in TypeScript: a native call costs about as much as 64 values. */
-const NATIVE_RELU_MIN = 64;
+export const NATIVE_RELU_MIN = 64;
 
 /** Logistic sigmoid `S(x) = 1 / (1 + e^−x)`, evaluated without overflow for large |x|. */
 export function sigmoid(x: number): number {
@@ -60,6 +60,40 @@ export function activate(activation: ActivationName, x: Floats, y: Floats, lastA
       return;
     default:
       elementwiseForward(activation, x, y);
+  }
+}
+
+/**
+ * What a softmax over logits `[batch, k]` computes on the way to its output, per row r: the
+ * maximum `max[r]`, the exponentials `e[r·k + j] = exp(z_j − max)` (as doubles) and their sum
+ * `sum[r]`, added in j order. `softmaxKeepingRows` leaves them; the fused categorical
+ * cross-entropy (`softmaxCrossentropyFromRows`) starts from them instead of taking them again.
+ */
+export interface SoftmaxRows {
+  e: Float64Array;
+  max: Float64Array;
+  sum: Float64Array;
+}
+
+/**
+ * `activate("softmax", x, y, k)` over `batch` rows (the same operations, so the same bits),
+ * keeping each row's maximum, exponentials and sum in `rows`.
+ */
+export function softmaxKeepingRows(x: Floats, y: Floats, batch: number, k: number, rows: SoftmaxRows): void {
+  const { e, max: maxes, sum: sums } = rows;
+  for (let r = 0, o = 0; r < batch; r++, o += k) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < k; j++) if (x[o + j]! > max) max = x[o + j]!;
+    let sum = 0;
+    for (let j = 0; j < k; j++) {
+      const v = Math.exp(x[o + j]! - max);
+      e[o + j] = v;
+      y[o + j] = v;
+      sum += v;
+    }
+    for (let j = 0; j < k; j++) y[o + j]! /= sum;
+    maxes[r] = max;
+    sums[r] = sum;
   }
 }
 

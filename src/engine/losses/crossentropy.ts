@@ -1,6 +1,6 @@
-import { sigmoid } from "../layers/activation.js";
+import { type SoftmaxRows, sigmoid } from "../layers/activation.js";
 import type { Floats } from "../tensor.js";
-import { EPSILON, type LossFunction } from "./kind.js";
+import { EPSILON, type LossFunction, type LossKind } from "./kind.js";
 
 /**
  * The categorical cross-entropies on logits `pred` `[batch, k]` (softmax fused into the loss,
@@ -46,6 +46,49 @@ export const softmaxCrossentropy: LossFunction = (kind, pred, t, batch, k, grad,
   }
   return total;
 };
+
+/**
+ * `softmaxCrossentropy` with a gradient, from the rows' maxima, exponentials and sums that the
+ * softmax output took already (`softmaxKeepingRows` on the same logits `pred`): the operations
+ * after those, in the same order, so the same loss and gradient bits, without a second exponential
+ * per logit.
+ */
+export function softmaxCrossentropyFromRows(
+  kind: LossKind,
+  pred: Floats,
+  t: Floats,
+  batch: number,
+  k: number,
+  grad: Floats,
+  gradScale: number,
+  rows: SoftmaxRows,
+): number {
+  const sparse = kind.loss === "sparseCategoricalCrossentropy";
+  const s = kind.labelSmoothing ?? 0;
+  const { e, max, sum: sums } = rows;
+  let total = 0;
+  for (let r = 0; r < batch; r++) {
+    const o = r * k;
+    const sum = sums[r]!;
+    for (let j = 0; j < k; j++) grad[o + j] = e[o + j]!;
+    const lse = max[r]! + Math.log(sum);
+    if (sparse && s === 0) {
+      const label = t[r]!;
+      total += lse - pred[o + label]!;
+      for (let j = 0; j < k; j++) grad[o + j] = (grad[o + j]! / sum - (j === label ? 1 : 0)) * gradScale;
+    } else {
+      let tsum = 0;
+      for (let j = 0; j < k; j++) {
+        const tj = target(sparse, t, r, o, j, k, s);
+        tsum += tj;
+        if (tj !== 0) total += tj * (lse - pred[o + j]!);
+      }
+      for (let j = 0; j < k; j++)
+        grad[o + j] = ((grad[o + j]! / sum) * tsum - target(sparse, t, r, o, j, k, s)) * gradScale;
+    }
+  }
+  return total;
+}
 
 /** Target j of sample r: one-hot of the label when sparse, smoothed when s > 0. */
 function target(sparse: boolean, t: Floats, r: number, o: number, j: number, k: number, s: number): number {

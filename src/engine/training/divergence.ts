@@ -30,7 +30,11 @@ export class DivergenceWatch {
   diverged: Divergence | undefined;
   /** The weights before the current step (in `params` order), to undo a step that makes one non-finite. */
   readonly before: Floats[];
-  private lastFiniteLoss: number | undefined;
+  /**
+   * The last batch's mean loss that was finite; NaN before any (a number from the start, so that
+   * storing a new one every batch allocates nothing).
+   */
+  private lastFiniteLoss = Number.NaN;
   private stepsTaken = 0;
   /** The recurrent layers' spec names: their gradients can explode through time. */
   private readonly recurrent: string[];
@@ -164,7 +168,7 @@ export class DivergenceWatch {
       stage,
       ...where,
       ...(culprit ? { largestUpdate: culprit } : {}),
-      ...(lastFiniteLoss !== undefined ? { lastFiniteLoss } : {}),
+      ...(!Number.isNaN(lastFiniteLoss) ? { lastFiniteLoss } : {}),
       message: `training diverged in epoch ${epoch} (0-based; the ${ordinal(epoch + 1)}), batch ${batch}: ${detail}; ${advice}`,
     };
   }
