@@ -20,6 +20,7 @@ import type {
   ZeroPadding2dSpec,
 } from "./spec-layers.js";
 import type { RecurrentSpec } from "./spec-recurrent.js";
+import type { WrapperSpec } from "./spec-wrappers.js";
 
 export type {
   BatchNormalizationSpec,
@@ -42,6 +43,7 @@ export type {
   RecurrentSpec,
   SimpleRnnSpec,
 } from "./spec-recurrent.js";
+export type { BidirectionalSpec, MergeMode, TimeDistributedSpec, WrapperSpec } from "./spec-wrappers.js";
 
 /**
  * Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names:
@@ -173,7 +175,8 @@ export type LayerSpec =
   | BatchNormalizationSpec
   | LayerNormalizationSpec
   | DropoutSpec
-  | RecurrentSpec;
+  | RecurrentSpec
+  | WrapperSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {

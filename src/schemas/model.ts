@@ -15,6 +15,7 @@ import {
   ZeroPadding2dLayerSchema,
 } from "./layers.js";
 import { GruLayerSchema, LstmLayerSchema, SimpleRnnLayerSchema } from "./layers-recurrent.js";
+import { wrapperLayerSchemas } from "./layers-wrappers.js";
 import { LIMITS } from "./limits.js";
 import { weightOptionFields } from "./weight-options.js";
 
@@ -166,6 +167,8 @@ export const FlattenLayerSchema = z
   .strictObject({ type: z.literal("flatten"), name: LayerNameSchema.optional() })
   .meta({ id: "FlattenLayer", description: "Reshapes [h, w, c] to [h·w·c]." });
 
+export const { BidirectionalLayerSchema, TimeDistributedLayerSchema } = wrapperLayerSchemas(DenseLayerSchema);
+
 export const LayerSchema = z
   .discriminatedUnion("type", [
     DenseLayerSchema,
@@ -188,6 +191,8 @@ export const LayerSchema = z
     SimpleRnnLayerSchema,
     LstmLayerSchema,
     GruLayerSchema,
+    BidirectionalLayerSchema,
+    TimeDistributedLayerSchema,
   ])
   .meta({ id: "Layer", description: "One layer, chosen by `type`." });
 

@@ -13,6 +13,7 @@ import type { Layer } from "./layer.js";
 import { buildLayerNormalization, layerNormalizationParamCount } from "./layer-normalization.js";
 import { buildRecurrent, recurrentParamCount } from "./recurrent-factory.js";
 import { buildShapeLayer } from "./shape-factory.js";
+import { buildWrapper, wrapperParamCount } from "./wrapper-factory.js";
 
 /**
  * Trainable parameters a layer spec will have on `inShape`, from the shapes alone (0 when the
@@ -24,6 +25,7 @@ export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
   if (ls.type === "layerNormalization") return layerNormalizationParamCount(ls, inShape);
   if (ls.type === "simpleRNN" || ls.type === "lstm" || ls.type === "gru")
     return recurrentParamCount(ls, inShape);
+  if (ls.type === "bidirectional" || ls.type === "timeDistributed") return wrapperParamCount(ls, inShape);
   const bias = (units: number) =>
     ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
   if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
@@ -82,5 +84,8 @@ export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: nu
     case "lstm":
     case "gru":
       return [buildRecurrent(ls, name, inShape, i)];
+    case "bidirectional":
+    case "timeDistributed":
+      return buildWrapper(ls, name, inShape, i);
   }
 }

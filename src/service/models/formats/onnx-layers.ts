@@ -52,6 +52,8 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
     case "simpleRNN":
     case "lstm":
     case "gru":
+    case "bidirectional":
+    case "timeDistributed":
       // Refused before (toOnnx): ONNX's RNN, LSTM and GRU ops are not written yet (docs/onnx.md).
       throw new Error(`layer ${p} (${ls.type}) has no ONNX mapping`);
     case "dense": {
