@@ -21,12 +21,13 @@ export function checkData(model: Model, data: Dataset): void {
  * Checks a data set against a model's sizes (a built `Model` or its `ModelSummary`) and loss:
  * `n ≥ 1` samples of `inputSize` values in `x`; in `y`, one integer label in [0, outputSize)
  * per sample for the sparse loss, else `outputSize` targets per sample, in [0, 1] for the other
- * cross-entropies; every value finite. `xFinite`: the caller knows every `x` is finite (a
- * built-in data set, decoded once), which skips the one pass over all of `x`.
+ * cross-entropies; every value finite; for a model starting with an embedding, every `x` a token
+ * id (`checkTokenIds`). `xFinite`: the caller knows every `x` is finite (a built-in data set,
+ * decoded once), which skips the one pass over all of `x` for finiteness.
  * @throws EngineError with a path into the data set (`["x"]`, `["y", 5]`).
  */
 export function checkSamples(
-  model: { readonly inputSize: number; readonly outputSize: number },
+  model: { readonly inputSize: number; readonly outputSize: number; readonly tokenIds?: number },
   spec: LossSpec,
   data: Dataset,
   xFinite = false,
@@ -46,6 +47,7 @@ export function checkSamples(
     for (let i = 0; i < x.length; i++)
       if (!Number.isFinite(x[i]!))
         throw new EngineError(`x has a non-finite value (${x[i]})`, ["x", Math.floor(i / model.inputSize)]);
+  checkTokenIds(model, x);
   const k = model.outputSize;
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
@@ -70,4 +72,28 @@ export function checkSamples(
  */
 export function validateData(spec: ModelSpec, data: Dataset): void {
   checkData(new Model(spec), data);
+}
+
+/**
+ * For a model starting with an embedding (`tokenIds` = its `inputDim`), every value of `x`
+ * `[n, ...inputShape]` must be an integer token id in `[0, tokenIds)` (docs/backprop.md §21.2);
+ * nothing to check otherwise.
+ * @throws EngineError at `["x", sample, step]` naming the value and the range.
+ */
+export function checkTokenIds(
+  model: { readonly inputSize: number; readonly tokenIds?: number },
+  x: ArrayLike<number>,
+): void {
+  const v = model.tokenIds;
+  if (v === undefined) return;
+  for (let i = 0; i < x.length; i++) {
+    const id = x[i]!;
+    if (Number.isInteger(id) && id >= 0 && id < v) continue;
+    const sample = Math.floor(i / model.inputSize);
+    const step = i % model.inputSize;
+    throw new EngineError(
+      `x[${sample}][${step}] = ${id} is not a token id: the model starts with an embedding of inputDim ${v}, so its inputs are integers in [0, ${v})`,
+      ["x", sample, step],
+    );
+  }
 }

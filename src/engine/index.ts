@@ -3,7 +3,7 @@
  * The service imports only from this file.
  */
 
-export { checkSamples, validateData } from "./data.js";
+export { checkSamples, checkTokenIds, validateData } from "./data.js";
 export { EngineError } from "./errors.js";
 export { EVAL_CHUNK } from "./evaluate.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
@@ -14,6 +14,7 @@ export { computeGradients, predict } from "./inspect.js";
 export { LEAKY_RELU_ALPHA } from "./layers/advanced-activations.js";
 export { BATCH_NORM_DEFAULTS } from "./layers/batch-normalization.js";
 export { ELEMENTWISE_NAMES } from "./layers/elementwise.js";
+export { EMBEDDINGS_INITIALIZER } from "./layers/embedding.js";
 export { LAYER_NORM_DEFAULTS } from "./layers/layer-normalization.js";
 export {
   type LeastSquaresFit,
@@ -31,7 +32,7 @@ export {
   REGRESSION_METRICS,
   valKey,
 } from "./metrics/names.js";
-export { describeModel, initWeights, type ModelSummary } from "./model.js";
+export { describeModel, initWeights, type ModelSummary, maskedLayers } from "./model.js";
 export { checkNamedTensors } from "./named-tensors.js";
 export { OPTIMIZER_SLOTS, type SlotName } from "./optimizers.js";
 export type { ConstraintSpec, RegularizerName, RegularizerSpec } from "./regularizers.js";

@@ -1,4 +1,4 @@
-import { checkData } from "./data.js";
+import { checkData, checkTokenIds } from "./data.js";
 import { EngineError } from "./errors.js";
 import { EVAL_CHUNK } from "./evaluate.js";
 import { BatchNormalization } from "./layers/batch-normalization.js";
@@ -223,7 +223,8 @@ export function numericalCheck(
  * Model outputs for `n` samples.
  * @param x `[n, ...inputShape]` @returns `[n, ...outputShape]`, float64 (the exact values of a float32 run's outputs)
  * @param dtype the dtype the model runs in (default float64; docs/precision.md).
- * @throws EngineError for a bad model, weights or `x` size, and at `["weights"]` when an output
+ * @throws EngineError for a bad model, weights or `x` size, at `["x", sample, step]` for a value
+ *   that is not a token id of a leading embedding, and at `["weights"]` when an output
  *   overflows to a non-finite value.
  */
 export function predict(
@@ -237,6 +238,7 @@ export function predict(
   model.setWeights(weights, "weights");
   if (x.length !== n * model.inputSize)
     throw new EngineError(`x has ${x.length} values, expected ${n} × ${model.inputSize}`, ["x"]);
+  checkTokenIds(model, x);
   const out = new Float64Array(n * model.outputSize);
   for (let s = 0; s < n; s += EVAL_CHUNK) {
     const b = Math.min(EVAL_CHUNK, n - s);

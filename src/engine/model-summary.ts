@@ -31,4 +31,9 @@ export interface ModelSummary {
   sampleValues: { forward: number; training: number };
   /** True for the cross-entropy losses (accuracy is reported). */
   classification: boolean;
+  /**
+   * The first layer's `inputDim` when the model starts with an embedding: every input value must
+   * then be an integer token id in `[0, tokenIds)` (`checkTokenIds`); absent otherwise.
+   */
+  tokenIds?: number;
 }

@@ -1,10 +1,12 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
 import { Activation } from "./layers/activation.js";
+import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf, type TrailingLayer } from "./losses.js";
+import { checkMaskFlow, maskConsumers } from "./mask-flow.js";
 import type { ModelSummary } from "./model-summary.js";
 import { checkNamedTensors } from "./named-tensors.js";
 import { Regularization } from "./regularization.js";
@@ -59,6 +61,8 @@ export class Model {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly lossKind: LossKind;
+  /** The vocabulary of a leading embedding (its `inputDim`): inputs are ids in `[0, tokenIds)`. */
+  readonly tokenIds: number | undefined;
   private readonly paramList: Param[];
   /** Every weight: each layer's parameters, then its non-trainable state (Keras' weight order). */
   private readonly weightList: Param[];
@@ -125,6 +129,8 @@ export class Model {
     });
     if (this.layers.length === 0) throw new EngineError("a model needs at least one layer", ["layers"]);
     this.outputShape = shape;
+    checkMaskFlow(this.layers, this.specLayerEnds);
+    this.tokenIds = this.layers[0] instanceof Embedding ? this.layers[0].inputDim : undefined;
     this.inputSize = sizeOf(this.inputShape);
     this.outputSize = sizeOf(this.outputShape);
     const last = this.layers[this.layers.length - 1]!;
@@ -205,6 +211,7 @@ export class Model {
       forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
       sampleValues: this.sampleValues(),
       classification: isClassifier(this.spec.loss),
+      ...(this.tokenIds !== undefined ? { tokenIds: this.tokenIds } : {}),
     };
   }
 
@@ -231,8 +238,14 @@ export class Model {
     let a = this.inDtype(x, "input");
     let s = 0;
     this.lastInput = a;
+    // The time-step mask, carried as `Layer.masking` says (docs/backprop.md §21.1).
+    let mask: Floats | null = null;
     for (let i = 0; i < this.layers.length; i++) {
-      a = this.layers[i]!.forward(a, batch);
+      const layer = this.layers[i]!;
+      if (layer.masking === "consume") layer.setMask!(mask);
+      a = layer.forward(a, batch);
+      if (layer.outputMask) mask = layer.outputMask();
+      else if (layer.masking !== "pass") mask = null;
       this.outputs[i] = a;
       if (onLayer && i === this.specLayerEnds[s]) onLayer(s++, a);
     }
@@ -371,6 +384,12 @@ export class Model {
  */
 export function describeModel(spec: ModelSpec, options: ModelOptions = {}): ModelSummary {
   return new Model(spec, options).summary();
+}
+
+/** The spec layers that read a time-step mask (docs/backprop.md §21.1), by index; [] for most models. */
+export function maskedLayers(spec: ModelSpec): number[] {
+  const model = new Model(spec);
+  return maskConsumers(model.layers, (i) => model.specIndexOf(i));
 }
 
 /** Seeded Glorot-uniform weights for `spec` (zero biases), keyed as the weights. */

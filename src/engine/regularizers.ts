@@ -1,7 +1,7 @@
 import { EngineError } from "./errors.js";
 import { checkInitializer } from "./initializers.js";
 import type { Layer, Param } from "./layers/layer.js";
-import type { Conv2dSpec, DenseSpec } from "./spec.js";
+import type { WeightOptions } from "./spec.js";
 import type { Floats } from "./tensor.js";
 
 /**
@@ -210,16 +210,11 @@ export function applyConstraint(c: BoundConstraint): void {
 }
 
 /**
- * Attaches a dense or conv2d spec's initialisers, weight regularisers and kernel constraint to its
+ * Attaches a dense, conv2d or conv1d spec's initialisers, weight regularisers and kernel constraint to its
  * parameters (checking the regularisers and the constraint).
  * @param i the layer's index in the spec, for error paths `["layers", i, field]`.
  */
-export function configureParams(
-  ls: DenseSpec | Conv2dSpec,
-  kernel: Param,
-  bias: Param | undefined,
-  i: number,
-): void {
+export function configureParams(ls: WeightOptions, kernel: Param, bias: Param | undefined, i: number): void {
   const at = (field: string) => ["layers", i, field];
   if (ls.kernelInitializer !== undefined) {
     checkInitializer(ls.kernelInitializer, kernel.shape, at("kernelInitializer"), kernel.fans);

@@ -20,6 +20,7 @@ import type {
   ZeroPadding2dSpec,
 } from "./spec-layers.js";
 import type { RecurrentSpec } from "./spec-recurrent.js";
+import type { SequenceLayerSpec } from "./spec-sequence.js";
 import type { WrapperSpec } from "./spec-wrappers.js";
 
 export type {
@@ -43,6 +44,13 @@ export type {
   RecurrentSpec,
   SimpleRnnSpec,
 } from "./spec-recurrent.js";
+export type {
+  Conv1dSpec,
+  EmbeddingSpec,
+  GlobalPooling1dSpec,
+  Pooling1dSpec,
+  SequenceLayerSpec,
+} from "./spec-sequence.js";
 export type { BidirectionalSpec, MergeMode, TimeDistributedSpec, WrapperSpec } from "./spec-wrappers.js";
 
 /**
@@ -176,6 +184,7 @@ export type LayerSpec =
   | LayerNormalizationSpec
   | DropoutSpec
   | RecurrentSpec
+  | SequenceLayerSpec
   | WrapperSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */

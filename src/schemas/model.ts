@@ -16,6 +16,15 @@ import {
 } from "./layers.js";
 import { GruLayerSchema, LstmLayerSchema, SimpleRnnLayerSchema } from "./layers-recurrent.js";
 import { wrapperLayerSchemas } from "./layers-wrappers.js";
+import {
+  AveragePooling1dLayerSchema,
+  CONV1D_META,
+  conv1dFields,
+  EmbeddingLayerSchema,
+  GlobalAveragePooling1dLayerSchema,
+  GlobalMaxPooling1dLayerSchema,
+  MaxPooling1dLayerSchema,
+} from "./layers-sequence.js";
 import { LIMITS } from "./limits.js";
 import { weightOptionFields } from "./weight-options.js";
 
@@ -167,6 +176,10 @@ export const FlattenLayerSchema = z
   .strictObject({ type: z.literal("flatten"), name: LayerNameSchema.optional() })
   .meta({ id: "FlattenLayer", description: "Reshapes [h, w, c] to [h·w·c]." });
 
+export const Conv1dLayerSchema = z
+  .strictObject({ ...conv1dFields, activation: ActivationSchema.optional() })
+  .meta(CONV1D_META);
+
 export const { BidirectionalLayerSchema, TimeDistributedLayerSchema } = wrapperLayerSchemas(DenseLayerSchema);
 
 export const LayerSchema = z
@@ -191,6 +204,12 @@ export const LayerSchema = z
     SimpleRnnLayerSchema,
     LstmLayerSchema,
     GruLayerSchema,
+    EmbeddingLayerSchema,
+    Conv1dLayerSchema,
+    MaxPooling1dLayerSchema,
+    AveragePooling1dLayerSchema,
+    GlobalAveragePooling1dLayerSchema,
+    GlobalMaxPooling1dLayerSchema,
     BidirectionalLayerSchema,
     TimeDistributedLayerSchema,
   ])
@@ -203,7 +222,8 @@ export const ModelSpecSchema = z
       .min(1)
       .max(LIMITS.maxInputRank)
       .describe(
-        "Shape of one sample, no batch axis: [features], [timesteps, features] or [height, width, channels].",
+        "Shape of one sample, no batch axis: [features], [steps, channels], [height, width, channels], " +
+          "or [timesteps] of token ids for a model starting with an embedding.",
       ),
     layers: z.array(LayerSchema).min(1).max(LIMITS.maxLayers),
     loss: LossSchema,

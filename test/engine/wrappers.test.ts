@@ -239,6 +239,26 @@ describe("weights and values", () => {
     expect(run("sum", false)).toEqual([7]);
   });
 
+  it("timeDistributed passes a time-step mask on: a later globalAveragePooling1d counts only real steps", () => {
+    const m = new Model({
+      inputShape: [4],
+      layers: [
+        { type: "embedding", inputDim: 5, outputDim: 2, maskZero: true },
+        {
+          type: "timeDistributed",
+          layer: { type: "dense", units: 1, kernelInitializer: "ones", useBias: false },
+        },
+        { type: "globalAveragePooling1d" },
+      ],
+      loss: "meanSquaredError",
+    });
+    m.initialise(3);
+    const e = m.params()[0]!.value;
+    // Ids 3, 0, 0, 4: only steps 0 and 3 count; each step's output is the sum of its embedding.
+    const [y] = [...m.forward(Float64Array.from([3, 0, 0, 4]), 1)];
+    expect(y).toBeCloseTo((e[6]! + e[7]! + e[8]! + e[9]!) / 2, 15);
+  });
+
   it("hand-computed: timeDistributed applies one dense to each step", () => {
     const spec: ModelSpec = {
       inputShape: [2, 2],

@@ -29,7 +29,8 @@ function sample(r: Rand, shape: readonly number[], value: () => number): Tree {
 }
 
 export function genX(r: Rand, plan: ModelPlan): Tree {
-  return sample(r, plan.inputShape, () => r.num(-2, 2));
+  const ids = plan.tokenIds;
+  return sample(r, plan.inputShape, ids === undefined ? () => r.num(-2, 2) : () => r.int(0, ids - 1));
 }
 
 /** A target fitting the loss: a label, a one-hot or probability vector, values in [0, 1], any. */

@@ -1,6 +1,7 @@
 /** Fuzz generators: the layer kinds and a small valid model with what the test knows about it. */
 import { CROSSENTROPIES, genLoss, LOSSES, type Loss, VECTOR_LOSSES } from "./gen-losses.js";
 import { genRecurrent } from "./gen-recurrent.js";
+import { genSequence } from "./gen-sequence.js";
 import { genInitializer, genWeightOptions } from "./gen-weight-options.js";
 import { genBidirectional, genTimeDistributed } from "./gen-wrappers.js";
 import { isObject, type Tree, type TreeObject } from "./json-text.js";
@@ -56,6 +57,8 @@ export interface ModelPlan {
    * features, a 1×1 image): /gradients in training mode warns about each.
    */
   oneValueBatchNorm: string[];
+  /** A model starting with an embedding: its inputs are integer ids below this. */
+  tokenIds?: number;
 }
 
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -71,8 +74,8 @@ function sizeForm(r: Rand, h: number, w: number): Tree {
 }
 
 /**
- * A small valid model: an MLP, a recurrent model on [timesteps, features], or a CNN (conv2d, pooling, zero padding, reshape; flatten, global
- * pooling or reshape to a vector), hidden activations of every kind, and an output that fits the loss (a cross-entropy ends in softmax or sigmoid).
+ * A small valid model: an MLP, a recurrent model on [timesteps, features], a CNN (conv2d, pooling, zero padding, reshape; flatten, global
+ * pooling or reshape to a vector) or a sequence model (`genSequence`: embedding, conv1d, 1-D pooling), hidden activations of every kind, and an output that fits the loss (a cross-entropy ends in softmax or sigmoid).
  */
 export function genModel(
   r: Rand,
@@ -87,10 +90,12 @@ export function genModel(
       : r.int(1, 3));
   const cnn = fixed.inputShape ? fixed.inputShape.length === 3 : r.bool(0.35);
   // Sequences [timesteps, features] for the recurrent layers.
-  const seq = fixed.inputShape ? fixed.inputShape.length === 2 : !cnn && r.bool(0.2);
-  const inputShape =
+  const recurrent = fixed.inputShape ? fixed.inputShape.length === 2 : !cnn && r.bool(0.2);
+  const sequence = !fixed.inputShape && !cnn && !recurrent && r.bool(0.3);
+  let inputShape =
     fixed.inputShape ??
-    (cnn ? [r.int(2, 5), r.int(2, 5), r.int(1, 2)] : seq ? [r.int(1, 4), r.int(1, 3)] : [r.int(1, 4)]);
+    (cnn ? [r.int(2, 5), r.int(2, 5), r.int(1, 2)] : recurrent ? [r.int(1, 4), r.int(1, 3)] : [r.int(1, 4)]);
+  let tokenIds: number | undefined;
   const layers: TreeObject[] = [];
   const params: ParamShape[] = [];
   let shape = [...inputShape];
@@ -336,7 +341,7 @@ export function genModel(
       layers.push(flatten);
       shape = [sizeOf(shape)];
     }
-  } else if (seq) {
+  } else if (recurrent) {
     // One or two recurrent layers, maybe bidirectional (all but the last returning sequences), then
     // maybe a timeDistributed dense and a flatten.
     const count = r.int(1, 2);
@@ -357,6 +362,20 @@ export function genModel(
       layers.push(flatten);
       shape = [sizeOf(shape)];
     }
+  } else if (sequence) {
+    const seq = genSequence(
+      r,
+      (layer) => {
+        const name = nameFor(layer.type as string, layer);
+        layers.push(layer);
+        return name;
+      },
+      params,
+      ACTIVATIONS,
+    );
+    inputShape = seq.inputShape;
+    shape = seq.shape;
+    tokenIds = seq.tokenIds;
   } else {
     const hidden = r.int(0, 2);
     for (let i = 0; i < hidden; i++) {
@@ -405,5 +424,6 @@ export function genModel(
     params,
     linearRegression: linearRegression && loss === "meanSquaredError",
     oneValueBatchNorm,
+    ...(tokenIds !== undefined ? { tokenIds } : {}),
   };
 }

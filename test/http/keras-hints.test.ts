@@ -151,6 +151,13 @@ describe("a Keras or Python spelling of a kind names ours (400 at the field)", (
     ["GlobalAveragePooling2D", "globalAveragePooling2d"],
     ["GlobalAvgPool2D", "globalAveragePooling2d"],
     ["LeakyReLU", "leakyReLU"],
+    ["Embedding", "embedding"],
+    ["Conv1D", "conv1d"],
+    ["Convolution1D", "conv1d"],
+    ["MaxPool1D", "maxPooling1d"],
+    ["AvgPool1D", "averagePooling1d"],
+    ["GlobalAvgPool1D", "globalAveragePooling1d"],
+    ["GlobalMaxPool1D", "globalMaxPooling1d"],
   ])("layer type %j → %s once the schema has it", async (sent, ours) => {
     const errors = errorsOf(await post(trainBody({ model: modelWith({ type: sent }) })));
     const message = errors["model.layers[0].type"];

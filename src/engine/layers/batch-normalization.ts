@@ -37,6 +37,11 @@ export interface BatchNormalizationOptions {
  */
 export class BatchNormalization implements Layer {
   readonly type = "batchNormalization";
+  /**
+   * A time-step mask goes on unchanged, as tfjs-layers; masked steps still count in the batch
+   * statistics (Keras 3 leaves them out; docs/backprop.md §21.1).
+   */
+  readonly masking = "pass" as const;
   readonly outputShape: number[];
   readonly forwardCost: number;
   readonly sampleValues: SampleValues;

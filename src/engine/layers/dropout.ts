@@ -40,6 +40,8 @@ const UINT32_SCALE = 2 ** -32;
  */
 export class Dropout implements Layer {
   readonly type = "dropout";
+  /** A time-step mask goes on unchanged (docs/backprop.md §21.1). */
+  readonly masking = "pass" as const;
   readonly outputShape: number[];
   readonly forwardCost: number;
   readonly sampleValues: SampleValues;

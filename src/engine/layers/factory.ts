@@ -12,6 +12,7 @@ import { Flatten } from "./flatten.js";
 import type { Layer } from "./layer.js";
 import { buildLayerNormalization, layerNormalizationParamCount } from "./layer-normalization.js";
 import { buildRecurrent, recurrentParamCount } from "./recurrent-factory.js";
+import { buildSequenceLayer, sequenceParamCount } from "./sequence-factory.js";
 import { buildShapeLayer } from "./shape-factory.js";
 import { buildWrapper, wrapperParamCount } from "./wrapper-factory.js";
 
@@ -23,9 +24,22 @@ export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
   if (ls.type === "prelu") return preluParamCount(ls, inShape);
   if (ls.type === "batchNormalization") return batchNormalizationParamCount(ls, inShape);
   if (ls.type === "layerNormalization") return layerNormalizationParamCount(ls, inShape);
-  if (ls.type === "simpleRNN" || ls.type === "lstm" || ls.type === "gru")
-    return recurrentParamCount(ls, inShape);
-  if (ls.type === "bidirectional" || ls.type === "timeDistributed") return wrapperParamCount(ls, inShape);
+  switch (ls.type) {
+    case "embedding":
+    case "conv1d":
+    case "maxPooling1d":
+    case "averagePooling1d":
+    case "globalAveragePooling1d":
+    case "globalMaxPooling1d":
+      return sequenceParamCount(ls, inShape);
+    case "simpleRNN":
+    case "lstm":
+    case "gru":
+      return recurrentParamCount(ls, inShape);
+    case "bidirectional":
+    case "timeDistributed":
+      return wrapperParamCount(ls, inShape);
+  }
   const bias = (units: number) =>
     ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
   if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
@@ -84,6 +98,13 @@ export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: nu
     case "lstm":
     case "gru":
       return [buildRecurrent(ls, name, inShape, i)];
+    case "embedding":
+    case "conv1d":
+    case "maxPooling1d":
+    case "averagePooling1d":
+    case "globalAveragePooling1d":
+    case "globalMaxPooling1d":
+      return buildSequenceLayer(ls, name, inShape, i);
     case "bidirectional":
     case "timeDistributed":
       return buildWrapper(ls, name, inShape, i);

@@ -17,6 +17,8 @@ export const LAYER_NORM_DEFAULTS = { axis: -1, epsilon: 1e-3 } as const;
  */
 export class LayerNormalization implements Layer {
   readonly type = "layerNormalization";
+  /** A time-step mask goes on unchanged (docs/backprop.md §21.1). */
+  readonly masking = "pass" as const;
   readonly outputShape: number[];
   readonly forwardCost: number;
   readonly sampleValues: SampleValues;

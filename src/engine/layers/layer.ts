@@ -77,6 +77,24 @@ export interface Layer {
    * but get no gradient, no optimiser slot and no regulariser. Their `grad` is never read.
    */
   state?(): Param[];
+  /**
+   * How the layer treats a time-step mask (docs/backprop.md §21.1): `[batch, timesteps]`, 1 for a
+   * real step and 0 for a masked one (Keras' `compute_mask` protocol). `Model.forward` carries it
+   * from layer to layer:
+   * - absent: the layer drops it (Keras' layers without `supports_masking`): the layers after it see none;
+   * - `"pass"`: the output keeps the input's time steps one for one and the mask goes on unchanged
+   *   (activations, dropout, the normalisations);
+   * - `"make"`: the layer makes a new one, read with `outputMask()` after each `forward` (embedding with
+   *   `maskZero`), whatever it received;
+   * - `"consume"`: the layer reads it: `setMask` is called before each `forward` with the mask of its
+   *   input (null for none); afterwards the mask is `outputMask()` when the layer has it, else dropped
+   *   (globalAveragePooling1d averages over the real steps only and drops it).
+   */
+  readonly masking?: "pass" | "make" | "consume";
+  /** Only with `masking` "make" (or "consume" that hands one on): the output's mask of the last `forward`, or null. */
+  outputMask?(): Floats | null;
+  /** Only with `masking` "consume": the mask of the next `forward`'s input, `[batch, timesteps]`, or null. */
+  setMask?(mask: Floats | null): void;
 }
 
 /**
@@ -180,6 +198,9 @@ export abstract class ShapePreservingLayer implements Layer {
     this.out = new Buffer(size);
     this.dx = new Buffer(size);
   }
+
+  /** Element by element: a time-step mask goes on unchanged (Keras' activations support masking). */
+  readonly masking: "pass" = "pass";
 
   params(): Param[] {
     return [];

@@ -12,6 +12,8 @@ import type { Layer, Param, SampleValues } from "./layer.js";
  */
 export class TimeDistributed implements Layer {
   readonly type = "timeDistributed";
+  /** Each step maps to one step: a time-step mask goes on unchanged (Keras; docs/backprop.md §21.1). */
+  readonly masking: "pass" = "pass";
   readonly inputShape: number[];
   readonly outputShape: number[];
   readonly forwardCost: number;

@@ -1,4 +1,9 @@
-import { checkSamples, type GradientsOptions, type NumericalCheckOptions } from "../../engine/index.js";
+import {
+  checkSamples,
+  checkTokenIds,
+  type GradientsOptions,
+  type NumericalCheckOptions,
+} from "../../engine/index.js";
 import { checkFloat32Range, nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
 import type { EngineTask } from "../engine-task.js";
 import type { ResolvedGradientsRequest, ResolvedPredictRequest } from "../models/resolve.js";
@@ -36,7 +41,11 @@ export function planGradients(
   // One sample: the engine's ["x", 0] is the request's "x". Weights the body did not send (a stored
   // model's) are not where an overflow came from: the sample is.
   const toRequest = (p: Path): Path =>
-    p[0] === "x" || p[0] === "y" ? [p[0]] : p[0] === "weights" && req.weightsStored ? ["x"] : p;
+    p[0] === "x" || p[0] === "y"
+      ? [p[0], ...p.slice(2)]
+      : p[0] === "weights" && req.weightsStored
+        ? ["x"]
+        : p;
   checked(() => checkSamples(summary, req.model.loss, data), toRequest);
   checkDataRange(req.dtype, data, { x: req.x, y: req.y, prefix: [] }, toRequest);
   const weights = req.weights && nestedToNamedTensors(req.weights, ["weights"]);
@@ -82,6 +91,11 @@ export function planPredict(
   const n = req.x.length;
   const x = samplesToArray(req.x, summary.inputShape, (i) => ["x", i]);
   if (req.dtype === "float32") checkFloat32Range(req.x, ["x"]);
+  // A leading embedding's inputs are token ids (the engine's path ["x", sample, step] is the request's).
+  checked(
+    () => checkTokenIds(summary, x),
+    (p) => p,
+  );
   const weights = nestedToNamedTensors(req.weights, ["weights"]);
   // Last: a body that is wrong is answered as wrong whatever its size.
   const work = summary.forwardCost * n;

@@ -38,7 +38,7 @@ describe("what is refused, and where", () => {
       {
         path: "model.config.layers[2].class_name",
         message:
-          'unsupported layer class "ConvLSTM2D"; supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Activation, LeakyReLU, PReLU, ELU, Softmax, GlobalAveragePooling2D, GlobalMaxPooling2D, Reshape, ZeroPadding2D, BatchNormalization, LayerNormalization, Dropout, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed (and InputLayer first)',
+          'unsupported layer class "ConvLSTM2D"; supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Activation, LeakyReLU, PReLU, ELU, Softmax, GlobalAveragePooling2D, GlobalMaxPooling2D, Reshape, ZeroPadding2D, BatchNormalization, LayerNormalization, Dropout, Embedding, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed (and InputLayer first)',
       },
     ]);
   });

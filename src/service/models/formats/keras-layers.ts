@@ -31,6 +31,12 @@ export const KERAS_CLASSES: Record<string, LayerSpec["type"]> = {
   BatchNormalization: "batchNormalization",
   LayerNormalization: "layerNormalization",
   Dropout: "dropout",
+  Embedding: "embedding",
+  Conv1D: "conv1d",
+  MaxPooling1D: "maxPooling1d",
+  AveragePooling1D: "averagePooling1d",
+  GlobalAveragePooling1D: "globalAveragePooling1d",
+  GlobalMaxPooling1D: "globalMaxPooling1d",
   SimpleRNN: "simpleRNN",
   LSTM: "lstm",
   GRU: "gru",
@@ -45,6 +51,11 @@ const CLASS_ALIASES: Record<string, string> = {
   AvgPool2D: "AveragePooling2D",
   GlobalAvgPool2D: "GlobalAveragePooling2D",
   GlobalMaxPool2D: "GlobalMaxPooling2D",
+  Convolution1D: "Conv1D",
+  MaxPool1D: "MaxPooling1D",
+  AvgPool1D: "AveragePooling1D",
+  GlobalAvgPool1D: "GlobalAveragePooling1D",
+  GlobalMaxPool1D: "GlobalMaxPooling1D",
 };
 
 /** Whether `cls` is a class (or an alias of one) `layerFromKeras` reads. */
@@ -322,6 +333,50 @@ export function layerFromKeras(cls: string, cfg: Record<string, unknown>, kerasV
         center: r.or("center", true),
         scale: r.or("scale", true),
       };
+      break;
+    case "embedding":
+      for (const k of ["embeddings_regularizer", "activity_regularizer", "embeddings_constraint"])
+        r.fixed(k, [], "the engine's embedding has no regularizer or constraint");
+      r.fixed("sparse", [false], "the engine's embedding gradient is dense");
+      r.fixed("lora_rank", [], "the engine has no LoRA");
+      spec = compact({
+        ...base,
+        inputDim: r.get("input_dim"),
+        outputDim: r.get("output_dim"),
+        maskZero: r.or("mask_zero", false),
+        embeddingsInitializer: r.convert("embeddings_initializer", (v) =>
+          v == null ? undefined : initializerFromKeras(v),
+        ),
+        inputLength: r.get("input_length") ?? undefined,
+      });
+      break;
+    case "conv1d":
+      channelsLast(r);
+      r.fixed("groups", [1], "the engine's convolutions are not grouped");
+      spec = {
+        ...base,
+        filters: r.get("filters"),
+        kernelSize: r.get("kernel_size"),
+        strides: r.or("strides", 1),
+        padding: r.or("padding", "valid"),
+        dilationRate: r.or("dilation_rate", 1),
+        activation: r.activation("activation", k3),
+        useBias: r.or("use_bias", true),
+        ...weightOptions(r),
+      };
+      break;
+    case "maxPooling1d":
+    case "averagePooling1d": {
+      channelsLast(r);
+      const poolSize = r.or("pool_size", 2);
+      spec = { ...base, poolSize, strides: r.or("strides", poolSize), padding: r.or("padding", "valid") };
+      break;
+    }
+    case "globalAveragePooling1d":
+    case "globalMaxPooling1d":
+      channelsLast(r);
+      r.fixed("keepdims", [false], "the output is [channels]");
+      spec = base;
       break;
     case "dropout":
       spec = compact({

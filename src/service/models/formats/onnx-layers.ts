@@ -17,6 +17,7 @@ import {
 } from "../../../engine/index.js";
 import { emitActivation } from "./onnx-activations.js";
 import { type OnnxGraph, positionOf, type Value } from "./onnx-graph.js";
+import { emitSequenceLayer } from "./onnx-sequence.js";
 
 /** What a layer's emitter knows: its name, per-sample shapes and a way to its weights. */
 export interface LayerContext {
@@ -25,6 +26,8 @@ export interface LayerContext {
   outShape: number[];
   /** The weight `<name>/<param>` as an initializer (added once), or undefined when absent. */
   weight(param: string): { key: string; tensor: Tensor } | undefined;
+  /** The layer reads the time-step mask of an embedding with `maskZero` (docs/backprop.md §21.1). */
+  masked?: boolean;
 }
 
 /** A layer's weights as initializers: `need` throws when one is absent, `optional` gives undefined. */
@@ -144,6 +147,14 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
       return emitLayerNorm(g, ls, ctx, x, { need, optional });
     case "dropout":
       return x;
+    case "embedding":
+    case "conv1d":
+    case "maxPooling1d":
+    case "averagePooling1d":
+    case "globalAveragePooling1d":
+    case "globalMaxPooling1d":
+      // The ids are the graph input: an embedding is always the first layer.
+      return emitSequenceLayer(g, ls, { ...ctx, masked: ctx.masked ?? false }, x, need, optional, "input");
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type LayerSpec,
   type ModelSpec,
   type ModelSummary,
+  maskedLayers,
   type NamedTensors,
   sameShape,
 } from "../../../engine/index.js";
@@ -49,6 +50,12 @@ const ONNX_KINDS: ReadonlySet<string> = new Set<LayerSpec["type"]>([
   "batchNormalization",
   "layerNormalization",
   "dropout",
+  "embedding",
+  "conv1d",
+  "maxPooling1d",
+  "averagePooling1d",
+  "globalAveragePooling1d",
+  "globalMaxPooling1d",
 ]);
 
 /**
@@ -79,13 +86,14 @@ export function toOnnx(spec: ModelSpec, weights: NamedTensors, name?: string): U
   checkWeights(summary, weights);
   const g = new OnnxGraph();
   let x: Value = { name: "input", shape: [...spec.inputShape], nchw: false };
+  const masked = new Set(maskedLayers(spec));
   summary.layers.forEach((layer, i) => {
     const keys = [...layer.params, ...(layer.state ?? [])].map((p) => p.key);
     const weight = weightReader(weights, layer.name, keys);
     x = emitLayer(
       g,
       spec.layers[i]!,
-      { name: layer.name, inShape: x.shape, outShape: layer.outputShape, weight },
+      { name: layer.name, inShape: x.shape, outShape: layer.outputShape, weight, masked: masked.has(i) },
       x,
     );
   });

@@ -4,9 +4,11 @@
  */
 import {
   describeModel,
+  EMBEDDINGS_INITIALIZER,
   ENGINE_VERSION,
   type LayerSpec,
   type ModelSpec,
+  maskedLayers,
   type NamedTensors,
 } from "../../../engine/index.js";
 import { fieldError, UnprocessableError } from "../../errors.js";
@@ -73,11 +75,11 @@ function refuse(i: number, layer: LayerSpec, why: string, field?: string | strin
 }
 
 /**
- * Dense's and Conv2D's initialiser, regulariser and constraint keys, tfjs' order after `use_bias`.
+ * Dense's, Conv2D's and Conv1D's initialiser, regulariser and constraint keys, tfjs' order after `use_bias`.
  * An activity regulariser is left out (docs/models.md): tfjs-layers refuses to call a layer that
  * has one, and it only adds to the training loss, so predictions are the same without it.
  */
-function weightOptions(l: LayerSpec & { type: "dense" | "conv2d" }) {
+function weightOptions(l: LayerSpec & { type: "dense" | "conv2d" | "conv1d" }) {
   return {
     kernel_initializer: kerasInitializer(l.kernelInitializer ?? "glorotUniform"),
     bias_initializer: kerasInitializer(l.biasInitializer ?? "zeros"),
@@ -235,6 +237,67 @@ function kerasLayer(
           gamma_regularizer: null,
         },
       };
+    case "embedding":
+      return {
+        class_name: "Embedding",
+        config: {
+          input_dim: l.inputDim,
+          output_dim: l.outputDim,
+          embeddings_initializer: kerasInitializer(l.embeddingsInitializer ?? EMBEDDINGS_INITIALIZER),
+          embeddings_regularizer: null,
+          activity_regularizer: null,
+          embeddings_constraint: null,
+          // The mask changes nothing when no layer reads it (every consumer was refused by
+          // `toTfjs`), and tfjs-layers throws when a layer without mask support receives one.
+          mask_zero: false,
+          input_length: l.inputLength ?? null,
+        },
+      };
+    case "conv1d": {
+      if (l.padding === "causal")
+        throw refuse(
+          i,
+          l,
+          "tfjs-layers' Conv1D does not implement causal padding (it throws NotImplementedError when called)",
+          "padding",
+        );
+      const w = weightOptions(l);
+      const list = (v: number | [number] | undefined) => [typeof v === "object" ? v[0] : (v ?? 1)];
+      return {
+        class_name: "Conv1D",
+        config: {
+          filters: l.filters,
+          kernel_initializer: w.kernel_initializer,
+          kernel_regularizer: w.kernel_regularizer,
+          kernel_constraint: w.kernel_constraint,
+          kernel_size: list(l.kernelSize),
+          strides: list(l.strides),
+          padding: l.padding ?? "valid",
+          dilation_rate: list(l.dilationRate),
+          activation: kerasActivation(l.activation),
+          use_bias: l.useBias ?? true,
+          bias_initializer: w.bias_initializer,
+          bias_regularizer: w.bias_regularizer,
+          activity_regularizer: null,
+          bias_constraint: null,
+        },
+      };
+    }
+    case "maxPooling1d":
+    case "averagePooling1d": {
+      const pool = typeof l.poolSize === "object" ? l.poolSize[0] : (l.poolSize ?? 2);
+      const strides = typeof l.strides === "object" ? l.strides[0] : (l.strides ?? pool);
+      return {
+        class_name: l.type === "maxPooling1d" ? "MaxPooling1D" : "AveragePooling1D",
+        config: { pool_size: [pool], padding: l.padding ?? "valid", strides: [strides] },
+      };
+    }
+    case "globalAveragePooling1d":
+    case "globalMaxPooling1d":
+      return {
+        class_name: l.type === "globalAveragePooling1d" ? "GlobalAveragePooling1D" : "GlobalMaxPooling1D",
+        config: {},
+      };
     case "dropout": {
       // Keras' noise_shape has the batch axis first; tfjs fills a null entry with the input's extent.
       const ns = l.noiseShape?.map((d) => (d === -1 ? null : d));
@@ -277,6 +340,14 @@ export function toTfjs(
   options: { name?: string; optimizer?: unknown; lossGiven?: boolean } = {},
 ): { modelJson: TfjsModelJson; weightsBin: Uint8Array } {
   const summary = describeModel(spec);
+  // tfjs-layers' GlobalAveragePooling1D neither reads a mask nor accepts one.
+  const masked = maskedLayers(spec)[0];
+  if (masked !== undefined)
+    throw refuse(
+      masked,
+      spec.layers[masked]!,
+      "it averages over the steps the embedding's maskZero leaves, and tfjs-layers' GlobalAveragePooling1D has no masking (it throws when given a mask)",
+    );
   const layers = spec.layers.map((l, i) => {
     const inShape = i === 0 ? spec.inputShape : summary.layers[i - 1]!.outputShape;
     const { class_name, config } = kerasLayer(i, l, inShape, summary.layers[i]!.outputShape);
