@@ -15,7 +15,6 @@ import {
   ZeroPadding2dLayerSchema,
 } from "./layers.js";
 import { GruLayerSchema, LstmLayerSchema, SimpleRnnLayerSchema } from "./layers-recurrent.js";
-import { wrapperLayerSchemas } from "./layers-wrappers.js";
 import {
   AveragePooling1dLayerSchema,
   CONV1D_META,
@@ -25,6 +24,7 @@ import {
   GlobalMaxPooling1dLayerSchema,
   MaxPooling1dLayerSchema,
 } from "./layers-sequence.js";
+import { wrapperLayerSchemas } from "./layers-wrappers.js";
 import { LIMITS } from "./limits.js";
 import { weightOptionFields } from "./weight-options.js";
 
