@@ -56,6 +56,7 @@ const ONNX_KINDS: ReadonlySet<string> = new Set<LayerSpec["type"]>([
   "averagePooling1d",
   "globalAveragePooling1d",
   "globalMaxPooling1d",
+  "timeDistributed",
 ]);
 
 /**
