@@ -21,6 +21,7 @@ import type {
 } from "./spec-layers.js";
 import type { RecurrentSpec } from "./spec-recurrent.js";
 import type { SequenceLayerSpec } from "./spec-sequence.js";
+import type { WrapperSpec } from "./spec-wrappers.js";
 
 export type {
   BatchNormalizationSpec,
@@ -50,6 +51,7 @@ export type {
   Pooling1dSpec,
   SequenceLayerSpec,
 } from "./spec-sequence.js";
+export type { BidirectionalSpec, MergeMode, TimeDistributedSpec, WrapperSpec } from "./spec-wrappers.js";
 
 /**
  * Element-wise or row-wise activation functions (docs/backprop.md §5, §13), tfjs-layers' names:
@@ -182,7 +184,8 @@ export type LayerSpec =
   | LayerNormalizationSpec
   | DropoutSpec
   | RecurrentSpec
-  | SequenceLayerSpec;
+  | SequenceLayerSpec
+  | WrapperSpec;
 
 /** A sequential model: input shape per sample, the layers in order, the loss. */
 export interface ModelSpec {

@@ -206,8 +206,10 @@ function otherKind(value: string, elsewhere: readonly { names: readonly string[]
   for (const { names, place } of elsewhere) {
     const name = names.includes(value) ? value : suggestName(value, names);
     const places = found.get(name ?? "") ?? [];
-    // One place may hold several lists (recurrent layers' activations are a subset of the others').
-    if (name && !places.includes(`\`${place}\``)) found.set(name, [...places, `\`${place}\``]);
+    // One place may hold several lists (recurrent layers' activations are a subset of the others'),
+    // and a wrapped layer's field (`model.layers[i].layer.activation`) is said by the layer's own.
+    const said = `\`${place.replace(".layer.", ".")}\``;
+    if (name && !places.includes(said)) found.set(name, [...places, said]);
   }
   const said = [...found]
     .slice(0, 3)

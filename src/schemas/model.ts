@@ -24,6 +24,7 @@ import {
   GlobalMaxPooling1dLayerSchema,
   MaxPooling1dLayerSchema,
 } from "./layers-sequence.js";
+import { wrapperLayerSchemas } from "./layers-wrappers.js";
 import { LIMITS } from "./limits.js";
 import { weightOptionFields } from "./weight-options.js";
 
@@ -179,6 +180,8 @@ export const Conv1dLayerSchema = z
   .strictObject({ ...conv1dFields, activation: ActivationSchema.optional() })
   .meta(CONV1D_META);
 
+export const { BidirectionalLayerSchema, TimeDistributedLayerSchema } = wrapperLayerSchemas(DenseLayerSchema);
+
 export const LayerSchema = z
   .discriminatedUnion("type", [
     DenseLayerSchema,
@@ -207,6 +210,8 @@ export const LayerSchema = z
     AveragePooling1dLayerSchema,
     GlobalAveragePooling1dLayerSchema,
     GlobalMaxPooling1dLayerSchema,
+    BidirectionalLayerSchema,
+    TimeDistributedLayerSchema,
   ])
   .meta({ id: "Layer", description: "One layer, chosen by `type`." });
 

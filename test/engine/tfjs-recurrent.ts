@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { GruSpec, ModelSpec, NamedTensors } from "../../src/engine/index.js";
 import { tfActivation } from "./tfjs-activations.js";
 import { tfReady } from "./tfjs-reference.js";
+import { tfWrapper } from "./tfjs-wrappers.js";
 
 /** Keras' gru with `resetAfter`, from ops: `[n, T, F]` → last state or every state. */
 function resetAfterGru(ls: GruSpec, x: tf.Tensor, k: tf.Tensor, u: tf.Tensor, bias: tf.Tensor | undefined) {
@@ -96,6 +97,10 @@ export async function tfjsRecurrentReference(
             a = layer.apply(a) as tf.Tensor;
             break;
           }
+          case "bidirectional":
+          case "timeDistributed":
+            a = tfWrapper(ls, name, a, vars);
+            break;
           default:
             throw new Error(`layer ${ls.type} is not in this reference`);
         }

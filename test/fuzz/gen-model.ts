@@ -3,6 +3,7 @@ import { CROSSENTROPIES, genLoss, LOSSES, type Loss, VECTOR_LOSSES } from "./gen
 import { genRecurrent } from "./gen-recurrent.js";
 import { genSequence } from "./gen-sequence.js";
 import { genInitializer, genWeightOptions } from "./gen-weight-options.js";
+import { genBidirectional, genTimeDistributed } from "./gen-wrappers.js";
 import { isObject, type Tree, type TreeObject } from "./json-text.js";
 import type { Rand } from "./rand.js";
 
@@ -341,11 +342,17 @@ export function genModel(
       shape = [sizeOf(shape)];
     }
   } else if (recurrent) {
-    // One or two recurrent layers (all but the last returning sequences), then maybe a flatten.
+    // One or two recurrent layers, maybe bidirectional (all but the last returning sequences), then
+    // maybe a timeDistributed dense and a flatten.
     const count = r.int(1, 2);
     for (let i = 0; i < count; i++) {
       const sequences = i < count - 1 || r.bool(0.3);
-      const g = genRecurrent(r, shape, nameFor, params, sequences);
+      const g = (r.bool(0.3) ? genBidirectional : genRecurrent)(r, shape, nameFor, params, sequences);
+      layers.push(g.layer);
+      shape = g.shape;
+    }
+    if (shape.length === 2 && r.bool(0.4)) {
+      const g = genTimeDistributed(r, shape, nameFor, params);
       layers.push(g.layer);
       shape = g.shape;
     }

@@ -185,7 +185,7 @@ describe("a Keras or Python spelling of a kind names ours (400 at the field)", (
 
 describe("a kind we do not have lists the ones we have", () => {
   it.each([
-    [{ model: modelWith({ type: "Bidirectional" }) }, "model.layers[0].type", LAYER_TYPES],
+    [{ model: modelWith({ type: "ConvLSTM2D" }) }, "model.layers[0].type", LAYER_TYPES],
     [{ model: tinyModel("focal") }, "model.loss", LOSSES],
     [{ optimizer: { type: "lion", learningRate: 0.1 } }, "optimizer.type", OPTIMIZERS],
     [

@@ -364,15 +364,15 @@ describe("toOnnx: what it refuses (422)", () => {
   });
 
   it("names a layer kind it has no mapping for, and the format", () => {
-    const odd = model([3], [{ type: "dense", units: 2 }, { type: "bidirectional" } as unknown as LayerSpec]);
+    const odd = model([3], [{ type: "dense", units: 2 }, { type: "conv3d" } as unknown as LayerSpec]);
     const e = refusal(() => toOnnx(odd, {}));
     expect(e.errors).toEqual([
       {
         path: "model.layers[1]",
-        message: "layer bidirectional_1 (bidirectional): the ONNX export has no mapping for this kind",
+        message: "layer conv3d_1 (conv3d): the ONNX export has no mapping for this kind",
       },
     ]);
-    expect(e.message).toBe("layer bidirectional_1 (bidirectional) cannot be exported to ONNX");
+    expect(e.message).toBe("layer conv3d_1 (conv3d) cannot be exported to ONNX");
   });
 
   it("passes on the engine's refusal of a spec, at model…", () => {

@@ -14,6 +14,7 @@ import { buildLayerNormalization, layerNormalizationParamCount } from "./layer-n
 import { buildRecurrent, recurrentParamCount } from "./recurrent-factory.js";
 import { buildSequenceLayer, sequenceParamCount } from "./sequence-factory.js";
 import { buildShapeLayer } from "./shape-factory.js";
+import { buildWrapper, wrapperParamCount } from "./wrapper-factory.js";
 
 /**
  * Trainable parameters a layer spec will have on `inShape`, from the shapes alone (0 when the
@@ -35,6 +36,9 @@ export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
     case "lstm":
     case "gru":
       return recurrentParamCount(ls, inShape);
+    case "bidirectional":
+    case "timeDistributed":
+      return wrapperParamCount(ls, inShape);
   }
   const bias = (units: number) =>
     ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
@@ -101,5 +105,8 @@ export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: nu
     case "globalAveragePooling1d":
     case "globalMaxPooling1d":
       return buildSequenceLayer(ls, name, inShape, i);
+    case "bidirectional":
+    case "timeDistributed":
+      return buildWrapper(ls, name, inShape, i);
   }
 }

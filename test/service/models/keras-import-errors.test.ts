@@ -28,8 +28,8 @@ describe("what is refused, and where", () => {
       refusal(() =>
         kerasToSpec(
           topo(first, dense({}), {
-            class_name: "Bidirectional",
-            config: { layer: {}, merge_mode: "concat" },
+            class_name: "ConvLSTM2D",
+            config: { filters: 2, kernel_size: [3, 3] },
           }),
           ["model"],
         ),
@@ -38,7 +38,7 @@ describe("what is refused, and where", () => {
       {
         path: "model.config.layers[2].class_name",
         message:
-          'unsupported layer class "Bidirectional"; supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Activation, LeakyReLU, PReLU, ELU, Softmax, GlobalAveragePooling2D, GlobalMaxPooling2D, Reshape, ZeroPadding2D, BatchNormalization, LayerNormalization, Dropout, Embedding, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, SimpleRNN, LSTM, GRU (and InputLayer first)',
+          'unsupported layer class "ConvLSTM2D"; supported: Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Activation, LeakyReLU, PReLU, ELU, Softmax, GlobalAveragePooling2D, GlobalMaxPooling2D, Reshape, ZeroPadding2D, BatchNormalization, LayerNormalization, Dropout, Embedding, Conv1D, MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed (and InputLayer first)',
       },
     ]);
   });

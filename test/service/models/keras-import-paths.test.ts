@@ -55,8 +55,8 @@ describe("a topology as tensorflowjs_converter wraps it", () => {
   });
 
   it("names model_config in what it refuses, and training_config for the loss", () => {
-    const wrapped = topo(first, { class_name: "Bidirectional", config: { layer: {} } });
-    expect(refusal(() => kerasToSpec(converted(wrapped), ["modelTopology"]))[0]!.path).toBe(
+    const convLstm = topo(first, { class_name: "ConvLSTM2D", config: { filters: 2 } });
+    expect(refusal(() => kerasToSpec(converted(convLstm), ["modelTopology"]))[0]!.path).toBe(
       "modelTopology.model_config.config.layers[1].class_name",
     );
     expect(

@@ -10,6 +10,7 @@ import {
   KerasValueError,
   regularizerFromKeras,
 } from "./keras-names.js";
+import { wrapperFromKeras } from "./keras-wrappers.js";
 
 /** The Keras class names read, and the engine kind each becomes. */
 export const KERAS_CLASSES: Record<string, LayerSpec["type"]> = {
@@ -39,6 +40,8 @@ export const KERAS_CLASSES: Record<string, LayerSpec["type"]> = {
   SimpleRNN: "simpleRNN",
   LSTM: "lstm",
   GRU: "gru",
+  Bidirectional: "bidirectional",
+  TimeDistributed: "timeDistributed",
 };
 
 /** Keras' aliases of those classes. */
@@ -387,6 +390,15 @@ export function layerFromKeras(cls: string, cfg: Record<string, unknown>, kerasV
     case "lstm":
     case "gru":
       spec = recurrentFromKeras(r, base, k3);
+      break;
+    case "bidirectional":
+    case "timeDistributed":
+      spec = wrapperFromKeras(
+        type,
+        base,
+        (k) => r.get(k),
+        (c, cfg) => layerFromKeras(c, cfg, kerasVersion),
+      );
       break;
   }
   r.rest();

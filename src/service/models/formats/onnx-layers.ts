@@ -55,8 +55,20 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
     case "simpleRNN":
     case "lstm":
     case "gru":
+    case "bidirectional":
       // Refused before (toOnnx): ONNX's RNN, LSTM and GRU ops are not written yet (docs/onnx.md).
       throw new Error(`layer ${p} (${ls.type}) has no ONNX mapping`);
+    case "timeDistributed": {
+      // MatMul broadcasts [batch, T, F]·[F, units] over the steps; Add the bias (docs/backprop.md §23.2).
+      const bias = optional("bias");
+      let y = g.op("MatMul", p, [x.name, need("kernel")]);
+      if (bias) y = g.op("Add", p, [y, bias], {}, "bias_add");
+      return emitActivation(g, p, ls.layer.activation ?? "linear", {
+        name: y,
+        shape: ctx.outShape,
+        nchw: false,
+      });
+    }
     case "dense": {
       // Gemm: Y = X·W + b with W the engine's [in, units] kernel as it is (docs/backprop.md §4).
       const kernel = need("kernel");

@@ -56,6 +56,7 @@ const ONNX_KINDS: ReadonlySet<string> = new Set<LayerSpec["type"]>([
   "averagePooling1d",
   "globalAveragePooling1d",
   "globalMaxPooling1d",
+  "timeDistributed",
 ]);
 
 /**
@@ -74,7 +75,7 @@ export function toOnnx(spec: ModelSpec, weights: NamedTensors, name?: string): U
     if (!ONNX_KINDS.has(ls.type)) {
       const layer = `layer ${ls.name ?? `${ls.type}_${i}`} (${ls.type})`;
       const why =
-        ls.type === "simpleRNN" || ls.type === "lstm" || ls.type === "gru"
+        ls.type === "simpleRNN" || ls.type === "lstm" || ls.type === "gru" || ls.type === "bidirectional"
           ? "the ONNX export does not write recurrent layers yet (ONNX's RNN, LSTM and GRU ops take the gates in another order and layout; docs/onnx.md); export to TensorFlow.js instead"
           : "the ONNX export has no mapping for this kind";
       throw new UnprocessableError(`${layer} cannot be exported to ONNX`, [

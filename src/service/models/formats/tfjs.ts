@@ -24,6 +24,7 @@ import {
 import { tfjsMaskZero } from "./tfjs-mask.js";
 import { kerasOptimizer } from "./tfjs-optimizer.js";
 import { kerasRecurrent } from "./tfjs-recurrent.js";
+import { kerasWrapper } from "./tfjs-wrappers.js";
 
 /** What `generatedBy` says: the service and its engine's version (as `engineVersion`). */
 export const GENERATED_BY = `backprop-service (engine ${ENGINE_VERSION})`;
@@ -63,11 +64,11 @@ export function lossOfModelJson(modelJson: unknown): unknown {
 const pair = (v: number | [number, number]): [number, number] => (typeof v === "number" ? [v, v] : [...v]);
 
 /** The 422 for what tfjs cannot express, at `model.layers[i]` (and `field` below it). */
-function refuse(i: number, layer: LayerSpec, why: string, field?: string): UnprocessableError {
+function refuse(i: number, layer: LayerSpec, why: string, field?: string | string[]): UnprocessableError {
   const where = `model.layers[${i}] (${layer.type})`;
   return new UnprocessableError(`${where} cannot be exported to TensorFlow.js: ${why}`, [
     fieldError(
-      ["model", "layers", i, ...(field ? [field] : [])],
+      ["model", "layers", i, ...(field === undefined ? [] : typeof field === "string" ? [field] : field)],
       `cannot be exported to TensorFlow.js: ${why}`,
     ),
   ]);
@@ -306,6 +307,12 @@ function kerasLayer(
     case "lstm":
     case "gru": {
       const k = kerasRecurrent(l);
+      if ("refuse" in k) throw refuse(i, l, k.refuse, k.field);
+      return k;
+    }
+    case "bidirectional":
+    case "timeDistributed": {
+      const k = kerasWrapper(l, inShape, (d, dIn) => kerasLayer(i, d, dIn, [d.units]));
       if ("refuse" in k) throw refuse(i, l, k.refuse, k.field);
       return k;
     }
