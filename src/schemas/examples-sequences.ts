@@ -25,7 +25,7 @@ export const trainAddingLstmExample = {
   validationSplit: 0.2,
   seed: 1,
   telemetry: true,
-  return: ["history", "metrics"],
+  return: ["history", "metrics", "telemetry"],
 } as const;
 
 /**

@@ -168,6 +168,11 @@ describe("the Swagger examples do what their summaries say", () => {
     const r = await post("/train", trainAddingLstmExample);
     expect(r.history.valLoss[0]).toBeGreaterThan(0.15);
     expect(r.history.valLoss[29]).toBeCloseTo(0.0033, 4);
+    // The summary promises the gradient flow: one norm per step (20) for each of the 30 epochs.
+    const flow = r.telemetry.stateGradientNorm.lstm_0;
+    expect(flow).toHaveLength(30);
+    expect(flow[29]).toHaveLength(20);
+    expect(flow[29][0]).toBeGreaterThan(0);
   }, 120_000);
 
   it("sineGru: validation accuracy 1 from the 5th epoch", async () => {
