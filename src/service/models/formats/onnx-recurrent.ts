@@ -29,8 +29,8 @@ const CELLS = {
 const GATE_ORDER = { simpleRNN: [0], lstm: [0, 3, 1, 2], gru: [0, 1, 2] } as const;
 
 /**
- * The engine's cell activations that ONNX's recurrent operators name (onnx/docs/Operators.md, RNN:
- * "Activation functions"), with the α and β they read: hardSigmoid is tfjs' `clip(0.2x + 0.5, 0, 1)`
+ * The engine's cell activations that ONNX's recurrent operators name (docs/onnx.md, "Recurrent
+ * layers"), with the α and β they read: hardSigmoid is tfjs' `clip(0.2x + 0.5, 0, 1)`
  * (docs/backprop.md §13.1), linear is Affine `1·x + 0`.
  */
 const CELL_ACTIVATIONS: Partial<Record<CellActivationName, { name: string; alpha?: number; beta?: number }>> =
