@@ -51,6 +51,18 @@ const MODELS: [string, ModelSpec][] = [
     ACTIVATIONS,
   ],
   ["an MLP (reshape with -1, layerNormalization over two axes, globalAveragePooling2d)", MLP],
+  [
+    "a recurrent model (bidirectional lstm with sequences, gru going backwards, dense)",
+    {
+      inputShape: [5, 2],
+      layers: [
+        { type: "bidirectional", layer: { type: "lstm", units: 3, returnSequences: true } },
+        { type: "gru", units: 2, goBackwards: true },
+        { type: "dense", units: 3, activation: "softmax" },
+      ],
+      loss: "categoricalCrossentropy",
+    },
+  ],
 ];
 
 describe("exported models, loaded from the app over HTTP", () => {

@@ -1,6 +1,6 @@
 /**
- * timeDistributed in ONNX (docs/onnx.md): onnxruntime-node predicts what the engine does; a
- * bidirectional layer is still a 422 naming the layer.
+ * timeDistributed in ONNX (docs/onnx.md): onnxruntime-node predicts what the engine does
+ * (bidirectional is in recurrent.test.ts).
  */
 import { describe, it } from "vitest";
 import type { LayerSpec, ModelSpec } from "../../../src/engine/index.js";

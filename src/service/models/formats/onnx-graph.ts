@@ -95,6 +95,31 @@ export class OnnxGraph {
     return out;
   }
 
+  /** Adds `op` with several outputs, named `<prefix>:<what>` for each of `whats`, and returns them. */
+  opOutputs(
+    type: string,
+    prefix: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue | { floats: number[] } | { strings: string[] }>,
+    whats: string[],
+  ): string[] {
+    const outs = whats.map((w) => this.fresh(prefix, w));
+    this.nodes.push({
+      opType: type,
+      name: outs[0]!,
+      input: inputs,
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, v]) =>
+        typeof v === "object" && "floats" in v
+          ? { name: k, type: ATTR.FLOATS, floats: v.floats }
+          : typeof v === "object" && "strings" in v
+            ? { name: k, type: ATTR.STRINGS, strings: v.strings.map((s) => new TextEncoder().encode(s)) }
+            : attribute(k, v),
+      ),
+    });
+    return outs;
+  }
+
   /** A weight as a float32 initializer named by its engine key, in the engine's shape. */
   weight(key: string, t: Tensor): string {
     this.used.add(key);

@@ -17,6 +17,7 @@ import {
 } from "../../../engine/index.js";
 import { emitActivation } from "./onnx-activations.js";
 import { type OnnxGraph, positionOf, type Value } from "./onnx-graph.js";
+import { emitRecurrent } from "./onnx-recurrent.js";
 import { emitSequenceLayer } from "./onnx-sequence.js";
 
 /** What a layer's emitter knows: its name, per-sample shapes and a way to its weights. */
@@ -56,8 +57,8 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
     case "lstm":
     case "gru":
     case "bidirectional":
-      // Refused before (toOnnx): ONNX's RNN, LSTM and GRU ops are not written yet (docs/onnx.md).
-      throw new Error(`layer ${p} (${ls.type}) has no ONNX mapping`);
+      // ONNX's RNN, LSTM and GRU operators; the mask comes from the ids, the graph input.
+      return emitRecurrent(g, ls, ctx, x, need, optional, "input");
     case "timeDistributed": {
       // MatMul broadcasts [batch, T, F]·[F, units] over the steps; Add the bias (docs/backprop.md §23.2).
       const bias = optional("bias");

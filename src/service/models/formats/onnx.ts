@@ -18,6 +18,7 @@ import {
 import { fieldError, UnprocessableError } from "../../errors.js";
 import { OnnxGraph, type Value } from "./onnx-graph.js";
 import { emitLayer, weightReader } from "./onnx-layers.js";
+import { recurrentRefusal } from "./onnx-recurrent.js";
 
 const { onnx } = pkg;
 
@@ -57,6 +58,10 @@ const ONNX_KINDS: ReadonlySet<string> = new Set<LayerSpec["type"]>([
   "globalAveragePooling1d",
   "globalMaxPooling1d",
   "timeDistributed",
+  "simpleRNN",
+  "lstm",
+  "gru",
+  "bidirectional",
 ]);
 
 /**
@@ -67,21 +72,22 @@ const ONNX_KINDS: ReadonlySet<string> = new Set<LayerSpec["type"]>([
  * normalisation uses the moving statistics. The same model gives the same bytes.
  * @param name the graph's name (default "model").
  * @throws UnprocessableError (422): at `model.layers[i]` naming the layer and "ONNX" for a kind
- *   ONNX cannot express; at `model…` for a spec the engine refuses; at `weights["<key>"]` for a
+ *   ONNX cannot express, at `model.layers[i].<field>` for a recurrent activation ONNX's RNN,
+ *   LSTM and GRU operators lack; at `model…` for a spec the engine refuses; at `weights["<key>"]` for a
  *   weight missing or of the wrong shape.
  */
 export function toOnnx(spec: ModelSpec, weights: NamedTensors, name?: string): Uint8Array {
   spec.layers.forEach((ls, i) => {
-    if (!ONNX_KINDS.has(ls.type)) {
-      const layer = `layer ${ls.name ?? `${ls.type}_${i}`} (${ls.type})`;
-      const why =
-        ls.type === "simpleRNN" || ls.type === "lstm" || ls.type === "gru" || ls.type === "bidirectional"
-          ? "the ONNX export does not write recurrent layers yet (ONNX's RNN, LSTM and GRU ops take the gates in another order and layout; docs/onnx.md); export to TensorFlow.js instead"
-          : "the ONNX export has no mapping for this kind";
+    const layer = `layer ${ls.name ?? `${ls.type}_${i}`} (${ls.type})`;
+    if (!ONNX_KINDS.has(ls.type))
       throw new UnprocessableError(`${layer} cannot be exported to ONNX`, [
-        fieldError(["model", "layers", i], `${layer}: ${why}`),
+        fieldError(["model", "layers", i], `${layer}: the ONNX export has no mapping for this kind`),
       ]);
-    }
+    const refused = recurrentRefusal(ls);
+    if (refused)
+      throw new UnprocessableError(`${layer} cannot be exported to ONNX`, [
+        fieldError(["model", "layers", i, ...refused.field], `${layer}: ${refused.why}`),
+      ]);
   });
   const summary = summarise(spec);
   checkWeights(summary, weights);
