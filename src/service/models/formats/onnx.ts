@@ -29,7 +29,7 @@ const { onnx } = pkg;
  * attributes), and onnxruntime-node runs it. Gelu itself (opset 20) would need IR 9.
  */
 export const ONNX_OPSET = 18;
-/** The IR version that goes with opset 18 (onnx/docs/Versioning.md: opsets 15–18 are IR 8). */
+/** The IR version that goes with opset 18 (opsets 15–18 go with IR 8: docs/onnx.md, "Opset 18, IR version 8"). */
 export const ONNX_IR_VERSION = 8;
 
 /** The layer kinds `toOnnx` writes: all of `LayerSpec` (docs/onnx.md, the mapping table). */
