@@ -27,7 +27,12 @@ export function checkData(model: Model, data: Dataset): void {
  * @throws EngineError with a path into the data set (`["x"]`, `["y", 5]`).
  */
 export function checkSamples(
-  model: { readonly inputSize: number; readonly outputSize: number; readonly tokenIds?: number },
+  model: {
+    readonly inputSize: number;
+    readonly outputSize: number;
+    readonly outputShape?: readonly number[];
+    readonly tokenIds?: number;
+  },
   spec: LossSpec,
   data: Dataset,
   xFinite = false,
@@ -49,21 +54,31 @@ export function checkSamples(
         throw new EngineError(`x has a non-finite value (${x[i]})`, ["x", Math.floor(i / model.inputSize)]);
   checkTokenIds(model, x);
   const k = model.outputSize;
+  const shape = model.outputShape ?? [k];
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
     const sample = Math.floor(i / ts);
-    if (!Number.isFinite(v)) throw new EngineError(`y has a non-finite value (${v})`, ["y", sample]);
+    // The element's own path (`["y", 0, 2]`) when a sample has several targets.
+    const at = (): (string | number)[] => (ts > 1 ? ["y", sample, ...unravel(i % ts, shape)] : ["y", sample]);
+    if (!Number.isFinite(v)) throw new EngineError(`y has a non-finite value (${v})`, at());
     if (loss === "sparseCategoricalCrossentropy" && !(Number.isInteger(v) && v >= 0 && v < k))
       throw new EngineError(
         `label ${v} is not an integer class index in [0, ${k}) (the model has ${k} output units)`,
         ["y", sample],
       );
     if ((loss === "categoricalCrossentropy" || loss === "binaryCrossentropy") && !(v >= 0 && v <= 1))
-      throw new EngineError(`target ${v} is outside [0, 1], which ${loss} needs (probabilities)`, [
-        "y",
-        sample,
-      ]);
+      throw new EngineError(`target ${v} is outside [0, 1], which ${loss} needs (probabilities)`, at());
   }
+}
+
+/** The indices of flat offset `j` in a row-major array of `shape` (`5` in `[2, 3]` → `[1, 2]`). */
+function unravel(j: number, shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  for (let a = shape.length - 1; a >= 0; a--) {
+    out[a] = j % shape[a]!;
+    j = Math.floor(j / shape[a]!);
+  }
+  return out;
 }
 
 /**
