@@ -76,6 +76,9 @@ function outputSaid(outAct: string, after: TrailingLayer | undefined): { said: s
  * @param outShape the model's output shape per sample.
  * @param after the layer without an activation that follows the last activation, when the model
  *   ends in one (a dropout after the softmax): named in the message instead of "linear".
+ * @param fusable the activation is the model's last layer, so a cross-entropy may take its input
+ *   as logits (`fused`); false when layers that only move values follow it (a flatten after a
+ *   sigmoid): the loss then reads the output as probabilities, unfused.
  * @throws EngineError at `["loss"]` (or `["loss", option]`) when an option is out of range, a loss
  *   reading vectors meets an image output, a cross-entropy without `fromLogits` meets an output that
  *   is not probabilities, or poisson an output that can be negative.
@@ -85,6 +88,7 @@ export function lossKindOf(
   outActivation: string,
   outShape: number[],
   after?: TrailingLayer,
+  fusable = true,
 ): LossKind {
   const { loss, fromLogits, labelSmoothing, delta } = resolveLoss(spec);
   const path = (field?: string): (string | number)[] =>
@@ -110,11 +114,13 @@ export function lossKindOf(
   const outAct = outActivation;
   const out = outputSaid(outAct, after);
   if (
+    fusable &&
     outAct === "softmax" &&
     (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy")
   )
     return { loss, fused: "softmax", ...options };
-  if (outAct === "sigmoid" && loss === "binaryCrossentropy") return { loss, fused: "sigmoid", ...options };
+  if (fusable && outAct === "sigmoid" && loss === "binaryCrossentropy")
+    return { loss, fused: "sigmoid", ...options };
   // A cross-entropy reads the output as probabilities: a linear, relu or tanh output can be
   // negative or sum to 0, and the loss and its gradient are then undefined (NaN).
   const crossentropy =
