@@ -3,7 +3,7 @@ import { initializeParams } from "./initializers.js";
 import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
-import { maskedLossAndGrad } from "./losses/masked.js";
+import { maskedLossAndGrad, perStepLossAndGrad } from "./losses/masked.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
 import type { ModelSummary } from "./model-summary.js";
@@ -289,6 +289,7 @@ export class Model {
   ): number {
     const [kind, k, mask] = [this.lossKind, this.outputSize, this.outMask];
     if (mask) return maskedLossAndGrad(kind, pred, t, batch, k, g, scale, mask, sw);
+    if (kind.steps) return perStepLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
     if (sw) return weightedLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
     return lossAndGrad(kind, pred, t, batch, k, g, scale);
   }

@@ -19,6 +19,11 @@ export interface LossKind {
   labelSmoothing?: number;
   /** Huber: the threshold; 1 when absent. */
   delta?: number;
+  /**
+   * A loss over the last axis on a sequence output `[T, C]`: T. Each step is a row of C values, the
+   * sample's loss the mean over its steps (Keras' `axis = -1`, docs/backprop.md §21.1).
+   */
+  steps?: number;
 }
 
 /**
@@ -50,6 +55,14 @@ const VECTOR_LOSSES = new Set<string>([
   "categoricalHinge",
   "kullbackLeiblerDivergence",
   "cosineProximity",
+]);
+
+/** The vector losses that also take a sequence output `[T, C]`, per step over its last axis. */
+const PER_STEP_LOSSES = new Set<string>([
+  "categoricalCrossentropy",
+  "sparseCategoricalCrossentropy",
+  "categoricalHinge",
+  "kullbackLeiblerDivergence",
 ]);
 
 /** A layer with no activation of its own (dropout, batchNormalization) after the model's last activation. */
@@ -97,13 +110,18 @@ export function lossKindOf(
     throw new EngineError(`huber's delta must be a positive finite number, got ${delta}`, path("delta"));
   if (typeof labelSmoothing !== "number" || !(labelSmoothing >= 0 && labelSmoothing <= 1))
     throw new EngineError(`labelSmoothing must be in [0, 1], got ${labelSmoothing}`, path("labelSmoothing"));
-  const options = {
+  const options: { labelSmoothing?: number; delta?: number; steps?: number } = {
     ...(labelSmoothing !== 0 ? { labelSmoothing } : {}),
     ...(loss === "huber" ? { delta } : {}),
   };
-  if (VECTOR_LOSSES.has(loss) && outShape.length !== 1)
+  const perStep = PER_STEP_LOSSES.has(loss) && outShape.length === 2;
+  if (perStep) options.steps = outShape[0]!;
+  if (VECTOR_LOSSES.has(loss) && outShape.length !== 1 && !perStep)
     throw new EngineError(
-      `${loss} needs a vector output, but the model outputs ${formatShape(outShape)}; add flatten and dense layers`,
+      `${loss} needs a vector output, but the model outputs ${formatShape(outShape)}; ` +
+        (outShape.length === 2
+          ? "it does not read a sequence per step: use categoricalCrossentropy or meanSquaredError, or end the sequence with a recurrent layer without returnSequences"
+          : "add flatten and dense layers"),
       path(),
     );
   if (fromLogits) {
