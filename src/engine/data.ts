@@ -6,7 +6,12 @@ import type { Dataset } from "./types.js";
 
 /** Values per sample in `y`: 1 (a label) for the sparse loss, else the model's output size. */
 export function targetSize(model: Model): number {
-  return takesLabels(model.spec.loss) ? 1 : model.outputSize;
+  return takesLabels(model.spec.loss) ? labelsPerSample(model.outputShape) : model.outputSize;
+}
+
+/** Labels per sample for the sparse loss: one per step on a sequence output `[T, C]`, else 1. */
+function labelsPerSample(outputShape: readonly number[] | undefined): number {
+  return outputShape?.length === 2 ? outputShape[0]! : 1;
 }
 
 /**
@@ -27,7 +32,12 @@ export function checkData(model: Model, data: Dataset): void {
  * @throws EngineError with a path into the data set (`["x"]`, `["y", 5]`).
  */
 export function checkSamples(
-  model: { readonly inputSize: number; readonly outputSize: number; readonly tokenIds?: number },
+  model: {
+    readonly inputSize: number;
+    readonly outputSize: number;
+    readonly outputShape?: readonly number[];
+    readonly tokenIds?: number;
+  },
   spec: LossSpec,
   data: Dataset,
   xFinite = false,
@@ -40,7 +50,8 @@ export function checkSamples(
       `x has ${x.length} values, expected ${n} samples × ${model.inputSize} = ${n * model.inputSize}`,
       ["x"],
     );
-  const ts = loss === "sparseCategoricalCrossentropy" ? 1 : model.outputSize;
+  const sparse = loss === "sparseCategoricalCrossentropy";
+  const ts = sparse ? labelsPerSample(model.outputShape) : model.outputSize;
   if (y.length !== n * ts)
     throw new EngineError(`y has ${y.length} values, expected ${n} samples × ${ts} = ${n * ts}`, ["y"]);
   if (!xFinite)
@@ -48,22 +59,33 @@ export function checkSamples(
       if (!Number.isFinite(x[i]!))
         throw new EngineError(`x has a non-finite value (${x[i]})`, ["x", Math.floor(i / model.inputSize)]);
   checkTokenIds(model, x);
-  const k = model.outputSize;
+  // Classes: the last axis (a sequence output's per-step classes).
+  const k = sparse && ts > 1 ? model.outputSize / ts : model.outputSize;
+  const shape = sparse ? [ts] : (model.outputShape ?? [k]);
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
     const sample = Math.floor(i / ts);
-    if (!Number.isFinite(v)) throw new EngineError(`y has a non-finite value (${v})`, ["y", sample]);
-    if (loss === "sparseCategoricalCrossentropy" && !(Number.isInteger(v) && v >= 0 && v < k))
+    // The element's own path (`["y", 0, 2]`) when a sample has several targets.
+    const at = (): (string | number)[] => (ts > 1 ? ["y", sample, ...unravel(i % ts, shape)] : ["y", sample]);
+    if (!Number.isFinite(v)) throw new EngineError(`y has a non-finite value (${v})`, at());
+    if (sparse && !(Number.isInteger(v) && v >= 0 && v < k))
       throw new EngineError(
-        `label ${v} is not an integer class index in [0, ${k}) (the model has ${k} output units)`,
-        ["y", sample],
+        `label ${v} is not an integer class index in [0, ${k}) (the model has ${k} output units${ts > 1 ? " per step" : ""})`,
+        at(),
       );
     if ((loss === "categoricalCrossentropy" || loss === "binaryCrossentropy") && !(v >= 0 && v <= 1))
-      throw new EngineError(`target ${v} is outside [0, 1], which ${loss} needs (probabilities)`, [
-        "y",
-        sample,
-      ]);
+      throw new EngineError(`target ${v} is outside [0, 1], which ${loss} needs (probabilities)`, at());
   }
+}
+
+/** The indices of flat offset `j` in a row-major array of `shape` (`5` in `[2, 3]` → `[1, 2]`). */
+function unravel(j: number, shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  for (let a = shape.length - 1; a >= 0; a--) {
+    out[a] = j % shape[a]!;
+    j = Math.floor(j / shape[a]!);
+  }
+  return out;
 }
 
 /**

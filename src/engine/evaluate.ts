@@ -46,7 +46,7 @@ export function evaluate(
       : model.loss(yb, b, accumulateGrads, 1 / count);
     if (finiteOutputs && !allFinite(out)) finiteOutputs = false;
     metrics?.add(out, yb, b);
-    const c = countCorrect(model.spec.loss, out, yb, b, model.outputSize);
+    const c = countCorrect(model.spec.loss, out, yb, b, model.outputSize, model.lossKind.steps);
     correct = c === null || correct === null ? null : correct + c;
   }
   return { loss: total / count, accuracy: correct === null ? null : correct / count, finiteOutputs };

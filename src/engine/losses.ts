@@ -57,6 +57,8 @@ export const lossAndGrad: LossFunction = (kind, pred, t, batch, k, grad, gradSca
  * the fraction of a sample's elements (binary accuracy), and for the hinges on one unit
  * (`output > 0` against `target > 0`; docs/backprop.md §14.4).
  * @param out model output `[batch, k]` (probabilities, or logits with `fromLogits`).
+ * @param steps T for a categorical loss on a sequence output `[T, k/T]` (`LossKind.steps`): each
+ *   step's argmax is compared, a sample counting the fraction of its steps that are right.
  */
 export function countCorrect(
   loss: LossSpec,
@@ -64,8 +66,9 @@ export function countCorrect(
   t: Floats,
   batch: number,
   k: number,
+  steps = 1,
 ): number | null {
-  return correctCounter(loss, k)?.(out, t, batch) ?? null;
+  return correctCounter(loss, k, steps)?.(out, t, batch) ?? null;
 }
 
 /** `countCorrect` for one loss and output size, its rule chosen once: `(out, t, batch) => correct`. */
@@ -75,7 +78,7 @@ export type CorrectCounter = (out: Floats, t: Floats, batch: number) => number;
  * The `countCorrect` of `loss` with `k` outputs, the rule looked up once (a training loop counts
  * every batch), or null when the loss is not a classifier's.
  */
-export function correctCounter(loss: LossSpec, k: number): CorrectCounter | null {
+export function correctCounter(loss: LossSpec, k: number, steps = 1): CorrectCounter | null {
   if (!isClassifier(loss)) return null;
   const name = lossName(loss);
   if (name === "binaryCrossentropy") {
@@ -93,13 +96,14 @@ export function correctCounter(loss: LossSpec, k: number): CorrectCounter | null
       return correct;
     };
   const sparse = name === "sparseCategoricalCrossentropy";
+  const c = k / steps;
   return (out, t, batch) => {
     let correct = 0;
-    for (let r = 0; r < batch; r++) {
-      const o = r * k;
-      const predicted = argmax(out, o, k);
-      const actual = sparse ? t[r] : argmax(t, o, k);
-      if (predicted === actual) correct++;
+    for (let r = 0; r < batch * steps; r++) {
+      const o = r * c;
+      const predicted = argmax(out, o, c);
+      const actual = sparse ? t[r] : argmax(t, o, c);
+      if (predicted === actual) correct += 1 / steps;
     }
     return correct;
   };

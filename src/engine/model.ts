@@ -1,14 +1,14 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
-import { Activation } from "./layers/activation.js";
 import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
-import { maskedLossAndGrad } from "./losses/masked.js";
+import { maskedLossAndGrad, perStepLossAndGrad } from "./losses/masked.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
-import { isClassifier, type LossKind, lossAndGrad, lossKindOf, type TrailingLayer } from "./losses.js";
+import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
 import type { ModelSummary } from "./model-summary.js";
 import { checkNamedTensors } from "./named-tensors.js";
+import { outputActivation, trailingLayer } from "./output-activation.js";
 import { Regularization } from "./regularization.js";
 import { Rng } from "./rng.js";
 import type { ModelSpec } from "./spec.js";
@@ -134,12 +134,13 @@ export class Model {
     this.tokenIds = this.layers[0] instanceof Embedding ? this.layers[0].inputDim : undefined;
     this.inputSize = sizeOf(this.inputShape);
     this.outputSize = sizeOf(this.outputShape);
-    const last = this.layers[this.layers.length - 1]!;
+    const out = outputActivation(this.layers);
     this.lossKind = lossKindOf(
       spec.loss,
-      last instanceof Activation ? last.activation : "linear",
+      out?.activation ?? "linear",
       this.outputShape,
-      last instanceof Activation ? undefined : this.trailingLayer(),
+      out ? undefined : trailingLayer(spec, this.layers),
+      out?.last ?? true,
     );
     this.paramList = this.layers.flatMap((l) => l.params());
     this.weightList = this.layers.flatMap((l) => [...l.params(), ...(l.state?.() ?? [])]);
@@ -148,17 +149,6 @@ export class Model {
     this.regularization = Regularization.of(this);
     this.modal = this.layers.filter((l) => l.setMode !== undefined);
     for (const l of this.modal) l.setMode!(INFERENCE);
-  }
-
-  /**
-   * The dropout or batchNormalization layer the model ends in after its last activation (for the
-   * loss's message: the output layer must be last), else undefined.
-   */
-  private trailingLayer(): TrailingLayer | undefined {
-    const type = this.spec.layers.at(-1)?.type;
-    if (type !== "dropout" && type !== "batchNormalization") return undefined;
-    const act = this.layers.findLast((l) => l instanceof Activation);
-    return act instanceof Activation ? { type, activation: act.activation } : undefined;
   }
 
   /**
@@ -299,6 +289,7 @@ export class Model {
   ): number {
     const [kind, k, mask] = [this.lossKind, this.outputSize, this.outMask];
     if (mask) return maskedLossAndGrad(kind, pred, t, batch, k, g, scale, mask, sw);
+    if (kind.steps) return perStepLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
     if (sw) return weightedLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
     return lossAndGrad(kind, pred, t, batch, k, g, scale);
   }

@@ -83,4 +83,30 @@ describe("losses in requests", () => {
     expect(res.statusCode).toBe(200);
     expect(res.json().history.accuracy).toHaveLength(5);
   });
+
+  it("names the target element out of range, not only its sample (dataset.y[0][2])", async () => {
+    const res = await train({
+      model: {
+        inputShape: [2],
+        layers: [{ type: "dense", units: 3, activation: "sigmoid" }],
+        loss: "binaryCrossentropy",
+      },
+      dataset: {
+        x: [
+          [0, 1],
+          [1, 0],
+        ],
+        y: [
+          [1, 0, 2],
+          [0, 1, 0],
+        ],
+      },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 1,
+    });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json().errors).toEqual([
+      { path: "dataset.y[0][2]", message: expect.stringMatching(/target 2 is outside \[0, 1\]/) },
+    ]);
+  });
 });

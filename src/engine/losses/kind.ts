@@ -19,6 +19,11 @@ export interface LossKind {
   labelSmoothing?: number;
   /** Huber: the threshold; 1 when absent. */
   delta?: number;
+  /**
+   * A loss over the last axis on a sequence output `[T, C]`: T. Each step is a row of C values, the
+   * sample's loss the mean over its steps (Keras' `axis = -1`, docs/backprop.md §21.1).
+   */
+  steps?: number;
 }
 
 /**
@@ -52,6 +57,14 @@ const VECTOR_LOSSES = new Set<string>([
   "cosineProximity",
 ]);
 
+/** The vector losses that also take a sequence output `[T, C]`, per step over its last axis. */
+const PER_STEP_LOSSES = new Set<string>([
+  "categoricalCrossentropy",
+  "sparseCategoricalCrossentropy",
+  "categoricalHinge",
+  "kullbackLeiblerDivergence",
+]);
+
 /** A layer with no activation of its own (dropout, batchNormalization) after the model's last activation. */
 export interface TrailingLayer {
   /** The layer's type, as in the spec. */
@@ -76,6 +89,9 @@ function outputSaid(outAct: string, after: TrailingLayer | undefined): { said: s
  * @param outShape the model's output shape per sample.
  * @param after the layer without an activation that follows the last activation, when the model
  *   ends in one (a dropout after the softmax): named in the message instead of "linear".
+ * @param fusable the activation is the model's last layer, so a cross-entropy may take its input
+ *   as logits (`fused`); false when layers that only move values follow it (a flatten after a
+ *   sigmoid): the loss then reads the output as probabilities, unfused.
  * @throws EngineError at `["loss"]` (or `["loss", option]`) when an option is out of range, a loss
  *   reading vectors meets an image output, a cross-entropy without `fromLogits` meets an output that
  *   is not probabilities, or poisson an output that can be negative.
@@ -85,6 +101,7 @@ export function lossKindOf(
   outActivation: string,
   outShape: number[],
   after?: TrailingLayer,
+  fusable = true,
 ): LossKind {
   const { loss, fromLogits, labelSmoothing, delta } = resolveLoss(spec);
   const path = (field?: string): (string | number)[] =>
@@ -93,13 +110,18 @@ export function lossKindOf(
     throw new EngineError(`huber's delta must be a positive finite number, got ${delta}`, path("delta"));
   if (typeof labelSmoothing !== "number" || !(labelSmoothing >= 0 && labelSmoothing <= 1))
     throw new EngineError(`labelSmoothing must be in [0, 1], got ${labelSmoothing}`, path("labelSmoothing"));
-  const options = {
+  const options: { labelSmoothing?: number; delta?: number; steps?: number } = {
     ...(labelSmoothing !== 0 ? { labelSmoothing } : {}),
     ...(loss === "huber" ? { delta } : {}),
   };
-  if (VECTOR_LOSSES.has(loss) && outShape.length !== 1)
+  const perStep = PER_STEP_LOSSES.has(loss) && outShape.length === 2;
+  if (perStep) options.steps = outShape[0]!;
+  if (VECTOR_LOSSES.has(loss) && outShape.length !== 1 && !perStep)
     throw new EngineError(
-      `${loss} needs a vector output, but the model outputs ${formatShape(outShape)}; add flatten and dense layers`,
+      `${loss} needs a vector output, but the model outputs ${formatShape(outShape)}; ` +
+        (outShape.length === 2
+          ? "it does not read a sequence per step: use categoricalCrossentropy or meanSquaredError, or end the sequence with a recurrent layer without returnSequences"
+          : "add flatten and dense layers"),
       path(),
     );
   if (fromLogits) {
@@ -110,11 +132,13 @@ export function lossKindOf(
   const outAct = outActivation;
   const out = outputSaid(outAct, after);
   if (
+    fusable &&
     outAct === "softmax" &&
     (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy")
   )
     return { loss, fused: "softmax", ...options };
-  if (outAct === "sigmoid" && loss === "binaryCrossentropy") return { loss, fused: "sigmoid", ...options };
+  if (fusable && outAct === "sigmoid" && loss === "binaryCrossentropy")
+    return { loss, fused: "sigmoid", ...options };
   // A cross-entropy reads the output as probabilities: a linear, relu or tanh output can be
   // negative or sum to 0, and the loss and its gradient are then undefined (NaN).
   const crossentropy =

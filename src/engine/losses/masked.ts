@@ -44,3 +44,29 @@ export function maskedLossAndGrad(
   }
   return weightedLossAndGrad(kind, pred, t, rows, k / steps, grad, gradScale, w);
 }
+
+/**
+ * The batch loss of a loss over the last axis on a sequence output `[batch, T, C]` without a mask
+ * (`kind.steps` = T; docs/backprop.md §21.1): each (sample, step) row's loss `l_bt` over its C
+ * values, the sample's loss `(1/T) Σ_t l_bt`, times `w_b`. Returns the batch sum and, when `grad`
+ * is given, writes `gradScale ·` its gradient into it.
+ * @param pred `[batch, k]` with `k = T·C`; @param t `[batch, k]` targets, or `[batch, T]` labels.
+ * @param sampleWeight `[batch]`: `w_b`, 1 without (docs/backprop.md §20.1).
+ */
+export function perStepLossAndGrad(
+  kind: LossKind,
+  pred: Floats,
+  t: Floats,
+  batch: number,
+  k: number,
+  grad: Floats | null,
+  gradScale: number,
+  sampleWeight?: Floats,
+): number {
+  const steps = kind.steps!;
+  const rows = batch * steps;
+  if (rowWeights.length < rows) rowWeights = new Float64Array(rows);
+  const w = rowWeights.subarray(0, rows);
+  for (let i = 0; i < rows; i++) w[i] = (sampleWeight ? sampleWeight[Math.floor(i / steps)]! : 1) / steps;
+  return weightedLossAndGrad(kind, pred, t, rows, k / steps, grad, gradScale, w);
+}

@@ -76,7 +76,7 @@ export class BatchLoop {
     this.yb = floats(model.dtype, batchSize * this.ts);
     this.ym = this.yb instanceof Float64Array ? this.yb : new Float64Array(batchSize * this.ts);
     this.wb = weights ? new Float64Array(batchSize) : undefined;
-    this.counter = correctCounter(model.spec.loss, model.outputSize);
+    this.counter = correctCounter(model.spec.loss, model.outputSize, model.lossKind.steps);
     // Telemetry reads the layers' own outputs, which the fused passes do not fill.
     this.net = telemetry ? undefined : DenseNet.of(model, batchSize);
   }

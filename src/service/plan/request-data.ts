@@ -85,8 +85,11 @@ export function inlineDataset(
   const single = prefix.length === 0;
   const at = (field: "x" | "y", i: number): Path => (single ? [field] : [...prefix, field, i]);
   const xs = samplesToArray(x, summary.inputShape, (i) => at("x", i));
+  // A sequence output [T, C] takes one label per step.
   const ys = takesLabels(loss)
-    ? labelsToArray(y, (i) => at("y", i))
+    ? summary.outputShape.length === 2
+      ? samplesToArray(y, [summary.outputShape[0]!], (i) => at("y", i))
+      : labelsToArray(y, (i) => at("y", i))
     : samplesToArray(y, summary.outputShape, (i) => at("y", i));
   return { n: x.length, x: xs, y: ys };
 }
