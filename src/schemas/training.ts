@@ -145,7 +145,8 @@ export const TelemetrySchema = z
       .record(z.string(), z.array(z.array(OutputNumberSchema)))
       .optional()
       .describe(
-        "Gradient flow through time. Per recurrent layer (simpleRNN, lstm, gru), per epoch, per timestep " +
+        "Gradient flow through time. Per recurrent layer (simpleRNN, lstm, gru; a bidirectional layer's two " +
+          "copies as <name>/forward_<inner> and <name>/backward_<inner>, their weights' prefixes), per epoch, per timestep " +
           "t = 1 … T (entry t − 1, in processing order: input step T + 1 − t with goBackwards): the mean over " +
           "the epoch's training samples of ‖∂lᵢ/∂h_t‖₂, the norm of the gradient of sample i's own loss " +
           "(times its sample/class weight) with respect to the layer's state h_t, from the output and from " +
