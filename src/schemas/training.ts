@@ -151,7 +151,7 @@ export const TelemetrySchema = z
           "the epoch's training samples of ‖∂lᵢ/∂h_t‖₂, the norm of the gradient of sample i's own loss " +
           "(times its sample/class weight) with respect to the layer's state h_t, from the output and from " +
           "step t + 1 (docs/backprop.md §22.5). Falling towards t = 1: the gradient vanishes through time; " +
-          "rising: it explodes.",
+          "rising: it explodes. At most 1,000,000 numbers (epochs × timesteps); more is a 422 at telemetry.",
       ),
   })
   .meta({ id: "Telemetry", description: "Per-epoch gradient and activation statistics (telemetry: true)." });
