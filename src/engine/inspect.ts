@@ -4,9 +4,9 @@ import { EVAL_CHUNK } from "./evaluate.js";
 import { BatchNormalization } from "./layers/batch-normalization.js";
 import { dropoutLayers, seedDropout } from "./layers/dropout.js";
 import { INFERENCE, type LayerMode } from "./layers/layer.js";
-import { Recurrent } from "./layers/recurrent.js";
 import { Model } from "./model.js";
 import type { ModelSpec } from "./spec.js";
+import { recurrentCopies } from "./telemetry.js";
 import type { Dtype, Floats, NamedTensors, Tensor } from "./tensor.js";
 import type {
   Dataset,
@@ -75,7 +75,7 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
   const training = opts.training ?? true;
   seedDropout(model.layers, opts.seed);
   model.setMode(training ? INSPECT_TRAINING : INFERENCE);
-  const recurrent = recurrentLayers(model);
+  const recurrent = recurrentCopies(model);
   for (const { layer } of recurrent) layer.stateGradNorms = new Float64Array(layer.steps);
 
   const activations: { layer: string; output: Tensor }[] = [];
@@ -274,15 +274,6 @@ export function predict(
 function allFinite(a: Floats): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
   return true;
-}
-
-/** The model's recurrent layers with their spec layer names. */
-function recurrentLayers(model: Model): { name: string; layer: Recurrent }[] {
-  const out: { name: string; layer: Recurrent }[] = [];
-  model.layers.forEach((layer, i) => {
-    if (layer instanceof Recurrent) out.push({ name: model.specLayerNames[model.specIndexOf(i)]!, layer });
-  });
-  return out;
 }
 
 /** Time-major states `[T, n, units]` as `[n, T, units]`. */

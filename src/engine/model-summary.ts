@@ -29,6 +29,11 @@ export interface ModelSummary {
    * checked from these before anything is allocated.
    */
   sampleValues: { forward: number; training: number };
+  /**
+   * Numbers one epoch of telemetry's `stateGradientNorm` holds: the timesteps of every recurrent
+   * layer, a bidirectional layer's two copies each (docs/backprop.md §22.5); 0 without any.
+   */
+  stateSteps: number;
   /** True for the cross-entropy losses (accuracy is reported). */
   classification: boolean;
   /**

@@ -1,8 +1,10 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
+import { Bidirectional } from "./layers/bidirectional.js";
 import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
+import { Recurrent } from "./layers/recurrent.js";
 import { maskedLossAndGrad, perStepLossAndGrad } from "./losses/masked.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
 import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
@@ -201,6 +203,10 @@ export class Model {
       paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
       forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
       sampleValues: this.sampleValues(),
+      stateSteps: this.layers.reduce(
+        (s, l) => s + (l instanceof Recurrent ? l.steps : l instanceof Bidirectional ? 2 * l.fwd.steps : 0),
+        0,
+      ),
       classification: isClassifier(this.spec.loss),
       ...(this.tokenIds !== undefined ? { tokenIds: this.tokenIds } : {}),
     };

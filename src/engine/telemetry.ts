@@ -1,4 +1,5 @@
 import { Activation } from "./layers/activation.js";
+import { Bidirectional } from "./layers/bidirectional.js";
 import type { Param } from "./layers/layer.js";
 import { Recurrent } from "./layers/recurrent.js";
 import type { Model } from "./model.js";
@@ -76,14 +77,13 @@ export class TelemetryRecorder {
         record,
       });
     });
-    model.layers.forEach((layer, i) => {
-      if (!(layer instanceof Recurrent)) return;
+    for (const { name, layer } of recurrentCopies(model)) {
       const record: number[][] = [];
       this.telemetry.stateGradientNorm ??= {};
-      this.telemetry.stateGradientNorm[model.specLayerNames[model.specIndexOf(i)]!] = record;
+      this.telemetry.stateGradientNorm[name] = record;
       layer.stateGradNorms = new Float64Array(layer.steps);
       this.recurrent.push({ layer, sums: new Float64Array(layer.steps), record });
-    });
+    }
   }
 
   startEpoch(): void {
@@ -200,4 +200,19 @@ export function changeRatio(a: Floats, b: Floats): number | null {
     dd += d * d;
   }
   return da === 0 ? null : Math.sqrt(dd) / Math.sqrt(da);
+}
+
+/**
+ * The model's recurrent layers that report the state gradient's norms (docs/backprop.md §22.5):
+ * a simpleRNN, lstm or gru under its spec layer's name; a bidirectional layer's two copies under
+ * their weight prefixes, `<name>/forward_<inner>` then `<name>/backward_<inner>` (§23.1).
+ */
+export function recurrentCopies(model: Model): { name: string; layer: Recurrent }[] {
+  const out: { name: string; layer: Recurrent }[] = [];
+  model.layers.forEach((layer, i) => {
+    if (layer instanceof Recurrent) out.push({ name: model.specLayerNames[model.specIndexOf(i)]!, layer });
+    else if (layer instanceof Bidirectional)
+      for (const copy of [layer.fwd, layer.bwd]) out.push({ name: copy.name, layer: copy });
+  });
+  return out;
 }

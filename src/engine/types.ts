@@ -335,7 +335,8 @@ export interface GradientsResult {
   dropoutMasks?: NamedTensors;
   numerical?: NumericalReport;
   /**
-   * Per recurrent layer (simpleRNN, lstm, gru; keyed by name): its states h_1 … h_T `[n, T, units]`
+   * Per recurrent layer (simpleRNN, lstm, gru; keyed by name; a bidirectional layer's two copies
+   * by their weight prefixes, `<name>/forward_<inner>`, `<name>/backward_<inner>`): its states h_1 … h_T `[n, T, units]`
    * in processing order, and `stateGradientNorm[t − 1]` = ‖∂L/∂h_t‖₂, the whole gradient on h_t
    * (from the output and from step t + 1), summed over the n samples' rows: for one sample, its
    * norm; for several, each sample's own loss gradient's norm averaged (docs/backprop.md §22.5).

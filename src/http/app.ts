@@ -12,6 +12,7 @@ import Fastify, {
 import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config.js";
+import { answerExpectContinue } from "./expect-continue.js";
 import { acceptEmptyBodies, parseJsonBody } from "./json-body.js";
 import { jsonSchemaTransform, transformObject } from "./openapi.js";
 import enginePlugin from "./plugins/engine.js";
@@ -141,6 +142,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   }).withTypeProvider<ZodTypeProvider>();
 
+  answerExpectContinue(app.server, config.bodyLimit, requestId);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON only: anything else is 415 rather than a string that fails the schema.

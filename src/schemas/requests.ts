@@ -62,7 +62,8 @@ export const TrainRequestSchema = z
       .optional()
       .describe(
         "Record per-epoch gradient norms, update-to-weight ratios, dead ReLU and saturated sigmoid/tanh " +
-          "fractions in the answer's `telemetry`.",
+          "fractions in the answer's `telemetry`, and per recurrent layer the state gradient's norm per timestep " +
+          "(at most 1,000,000 of those: epochs × timesteps; 422 at telemetry beyond).",
       ),
     earlyStopping: EarlyStoppingSchema.optional(),
     returnOptimizerState: z

@@ -274,7 +274,9 @@ export const GradientsResponseSchema = z
       )
       .optional()
       .describe(
-        "Gradient flow through time: per recurrent layer (simpleRNN, lstm, gru), keyed by its name, the " +
+        "Gradient flow through time: per recurrent layer (simpleRNN, lstm, gru), keyed by its name (a " +
+          "bidirectional layer's two copies by their weights' prefixes, <name>/forward_<inner> and " +
+          "<name>/backward_<inner>, each in its own processing order), the " +
           "sample's per-timestep states and the norms of the loss gradient on them. Absent without recurrent layers.",
       ),
     warnings: z

@@ -145,12 +145,13 @@ export const TelemetrySchema = z
       .record(z.string(), z.array(z.array(OutputNumberSchema)))
       .optional()
       .describe(
-        "Gradient flow through time. Per recurrent layer (simpleRNN, lstm, gru), per epoch, per timestep " +
+        "Gradient flow through time. Per recurrent layer (simpleRNN, lstm, gru; a bidirectional layer's two " +
+          "copies as <name>/forward_<inner> and <name>/backward_<inner>, their weights' prefixes), per epoch, per timestep " +
           "t = 1 … T (entry t − 1, in processing order: input step T + 1 − t with goBackwards): the mean over " +
           "the epoch's training samples of ‖∂lᵢ/∂h_t‖₂, the norm of the gradient of sample i's own loss " +
           "(times its sample/class weight) with respect to the layer's state h_t, from the output and from " +
           "step t + 1 (docs/backprop.md §22.5). Falling towards t = 1: the gradient vanishes through time; " +
-          "rising: it explodes.",
+          "rising: it explodes. At most 1,000,000 numbers (epochs × timesteps); more is a 422 at telemetry.",
       ),
   })
   .meta({ id: "Telemetry", description: "Per-epoch gradient and activation statistics (telemetry: true)." });

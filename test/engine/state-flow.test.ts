@@ -222,6 +222,61 @@ describe("telemetry's stateGradientNorm", () => {
   });
 });
 
+describe("bidirectional: both copies, under their weight prefixes", () => {
+  // A linear simpleRNN u = 1, W = 1, U = 1/2 over x = (1, 2, 3), mergeMode mul, no returnSequences
+  // (docs/backprop.md §23.1): forward states 1, 2.5, 4.25; backward (reading 3, 2, 1) 3, 3.5, 2.75.
+  // y = 4.25 · 2.75 = 11.6875 against target 0: δy = 2y = 23.375, δh_3 = δy · (the other copy's
+  // state) = 64.28125 forward, 99.34375 backward, halved (U) at each step back.
+  const bidi: ModelSpec = {
+    inputShape: [3, 1],
+    layers: [
+      {
+        type: "bidirectional",
+        name: "b",
+        mergeMode: "mul",
+        layer: { type: "simpleRNN", units: 1, activation: "linear", useBias: false },
+      } as LayerSpec,
+    ],
+    loss: "meanSquaredError",
+  };
+  const weights: NamedTensors = {};
+  for (const dir of ["forward", "backward"]) {
+    weights[`b/${dir}_simpleRNN/kernel`] = { shape: [1, 1], data: Float64Array.of(1) };
+    weights[`b/${dir}_simpleRNN/recurrent_kernel`] = { shape: [1, 1], data: Float64Array.of(0.5) };
+  }
+  const data = { n: 1, x: Float64Array.of(1, 2, 3), y: Float64Array.of(0) };
+  const forward = [16.0703125, 32.140625, 64.28125];
+  const backward = [24.8359375, 49.671875, 99.34375];
+
+  it("/gradients: recurrent.<b>/forward_<inner> and <b>/backward_<inner>, hand-computed", () => {
+    const r = computeGradients({ model: bidi, weights, seed: 1, data });
+    expect(Object.keys(r.recurrent!)).toEqual(["b/forward_simpleRNN", "b/backward_simpleRNN"]);
+    expect(r.recurrent!["b/forward_simpleRNN"]!.stateGradientNorm).toEqual(forward);
+    expect(r.recurrent!["b/backward_simpleRNN"]!.stateGradientNorm).toEqual(backward);
+    // The states in each copy's processing order.
+    expect([...r.recurrent!["b/forward_simpleRNN"]!.states.data]).toEqual([1, 2.5, 4.25]);
+    expect([...r.recurrent!["b/backward_simpleRNN"]!.states.data]).toEqual([3, 3.5, 2.75]);
+  });
+
+  it("telemetry: one epoch of one sample at these weights gives the same norms", () => {
+    const r = train({
+      model: bidi,
+      data,
+      optimizer: { type: "sgd", learningRate: 0.001 },
+      epochs: 2,
+      batchSize: 1,
+      seed: 1,
+      initialWeights: weights,
+      telemetry: true,
+    });
+    const norms = r.telemetry!.stateGradientNorm!;
+    expect(Object.keys(norms)).toEqual(["b/forward_simpleRNN", "b/backward_simpleRNN"]);
+    expect(norms["b/forward_simpleRNN"]![0]).toEqual(forward);
+    expect(norms["b/backward_simpleRNN"]![0]).toEqual(backward);
+    expect(norms["b/forward_simpleRNN"]).toHaveLength(2);
+  });
+});
+
 describe("without recurrent layers", () => {
   it("telemetry has no stateGradientNorm", () => {
     const model: ModelSpec = {

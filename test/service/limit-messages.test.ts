@@ -18,6 +18,7 @@ import {
   checkWork,
   DEFAULT_MAX_BATCH_BYTES,
   describe as describeModel,
+  MAX_STATE_GRADIENT_VALUES,
   maxJobWork,
 } from "../../src/service/plan/limits.js";
 import { planTraining } from "../../src/service/plan/train-plan.js";
@@ -129,5 +130,52 @@ describe("MAX_BATCH_BYTES at its default, 512 MiB", () => {
     expect(err.message).toMatch(/^evaluating 256 samples at once .* \(MAX_BATCH_BYTES\): a smaller model$/);
     // A /gradients sample of the same model fits.
     expect(checkBatchBytes(summary, { kind: "gradients", n: 1 }, wide)).toBeUndefined();
+  });
+});
+
+describe("telemetry's stateGradientNorm: at most 1,000,000 numbers (epochs × recurrent timesteps)", () => {
+  const body = (layer: object, steps: number, epochs: number, telemetry = true): ResolvedTrainRequest =>
+    ({
+      model: {
+        inputShape: [steps, 1],
+        layers: [layer, { type: "dense", units: 1 }],
+        loss: "meanSquaredError",
+      },
+      dataset: { x: [Array.from({ length: steps }, () => [0.5])], y: [[1]] },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs,
+      telemetry,
+    }) as ResolvedTrainRequest;
+  const rnn = { type: "simpleRNN", units: 1 };
+  const bidi = { type: "bidirectional", layer: rnn };
+  const wide = { maxParams: 1000, maxWork: 1e15 };
+  const refusal = (b: ResolvedTrainRequest) =>
+    planTraining(b, wide, undefined, "job").then(
+      () => undefined,
+      (e: unknown) => e as UnprocessableError,
+    );
+
+  it("refuses the 2000-epoch simpleRNN over 4096 steps at telemetry (8,192,000 numbers), not without telemetry", async () => {
+    const err = await refusal(body(rnn, 4096, 2000));
+    expect(err).toBeInstanceOf(UnprocessableError);
+    const message =
+      "telemetry would hold 8,192,000 state-gradient norms (stateGradientNorm: 2,000 epochs × 4,096 timesteps " +
+      "of recurrent layers, up to about 188 MiB of JSON); the limit is 1,000,000: fewer epochs or timesteps, " +
+      "or no telemetry";
+    expect(err!.errors).toEqual([{ path: "telemetry", message }]);
+    expect(await refusal(body(rnn, 4096, 2000, false))).toBeUndefined();
+  });
+
+  it("244 epochs of 4096 steps fit (999,424), 245 do not (1,003,520)", async () => {
+    expect(MAX_STATE_GRADIENT_VALUES).toBe(1_000_000);
+    expect(await refusal(body(rnn, 4096, 244))).toBeUndefined();
+    expect((await refusal(body(rnn, 4096, 245)))!.errors![0]!.path).toBe("telemetry");
+  });
+
+  it("a bidirectional layer counts both copies: 500 steps are 1000 numbers an epoch", async () => {
+    expect(describeModel(body(bidi, 500, 1).model, wide).stateSteps).toBe(1000);
+    expect(describeModel(body({ type: "globalAveragePooling1d" }, 500, 1).model, wide).stateSteps).toBe(0);
+    expect(await refusal(body(bidi, 500, 1000))).toBeUndefined();
+    expect((await refusal(body(bidi, 500, 1001)))!.message).toContain("1,001 epochs × 1,000 timesteps");
   });
 });

@@ -175,6 +175,35 @@ export function checkBatchBytes(
   throw new UnprocessableError(message, [fieldError(field, message)]);
 }
 
+/**
+ * Most numbers a result's `telemetry.stateGradientNorm` may hold, `epochs × ModelSummary.stateSteps`:
+ * up to about 23 MiB of JSON, on top of the other telemetry's few numbers per parameter and epoch.
+ */
+export const MAX_STATE_GRADIENT_VALUES = 1_000_000;
+
+/** Longest a number takes in JSON, with its comma: 17 significant digits, sign, point, exponent. */
+const JSON_NUMBER_BYTES = 24;
+
+/**
+ * Refuses telemetry whose per-timestep state-gradient norms (docs/backprop.md §22.5) would pass
+ * `MAX_STATE_GRADIENT_VALUES`: they grow with epochs × timesteps, unlike the rest of telemetry.
+ * @throws UnprocessableError at `telemetry` naming the size and the limit.
+ */
+export function checkTelemetrySize(
+  summary: ModelSummary,
+  epochs: number,
+  telemetry: boolean | undefined,
+): void {
+  const values = epochs * summary.stateSteps;
+  if (!telemetry || values <= MAX_STATE_GRADIENT_VALUES) return;
+  const message =
+    `telemetry would hold ${values.toLocaleString("en-US")} state-gradient norms (stateGradientNorm: ` +
+    `${epochs.toLocaleString("en-US")} epochs × ${summary.stateSteps.toLocaleString("en-US")} timesteps of recurrent layers, ` +
+    `up to about ${formatBytes(values * JSON_NUMBER_BYTES)} of JSON); the limit is ${MAX_STATE_GRADIENT_VALUES.toLocaleString("en-US")}: ` +
+    "fewer epochs or timesteps, or no telemetry";
+  throw new UnprocessableError(message, [fieldError(["telemetry"], message)]);
+}
+
 /** Bytes in MiB or GiB, three significant digits. */
 function formatBytes(bytes: number): string {
   return bytes >= 2 ** 30

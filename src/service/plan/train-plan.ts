@@ -16,6 +16,7 @@ import {
   type Budget,
   checkBatchBytes,
   checked,
+  checkTelemetrySize,
   checkWork,
   describe,
   type EngineLimits,
@@ -130,6 +131,7 @@ export async function planTraining(
     limits,
     req.dtype,
   );
+  checkTelemetrySize(summary, epochs, req.telemetry);
   return {
     request: { ...req, seed },
     summary,
