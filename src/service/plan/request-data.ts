@@ -82,12 +82,13 @@ export function inlineDataset(
   loss: ModelSpec["loss"],
   prefix: Path,
 ): Dataset {
+  // Where sample i sits: `x` itself for /gradients' single sample. (No named closure here: tsx
+  // names each one created, an Object.defineProperty per request.)
   const single = prefix.length === 0;
-  const at = (field: "x" | "y", i: number): Path => (single ? [field] : [...prefix, field, i]);
-  const xs = samplesToArray(x, summary.inputShape, (i) => at("x", i));
-  const ys = takesLabels(loss)
-    ? labelsToArray(y, (i) => at("y", i))
-    : samplesToArray(y, summary.outputShape, (i) => at("y", i));
+  const xAt = single ? () => ["x"] : (i: number) => [...prefix, "x", i];
+  const yAt = single ? () => ["y"] : (i: number) => [...prefix, "y", i];
+  const xs = samplesToArray(x, summary.inputShape, xAt);
+  const ys = takesLabels(loss) ? labelsToArray(y, yAt) : samplesToArray(y, summary.outputShape, yAt);
   return { n: x.length, x: xs, y: ys };
 }
 
