@@ -1,5 +1,7 @@
 /**
- * The back-propagation engine: pure TypeScript over Float64Arrays (or Float32Arrays in a float32 run), no I/O, no global state.
+ * The back-propagation engine: pure TypeScript over Float64Arrays (or Float32Arrays in a float32 run), no I/O.
+ * Its only state is per thread and never changes an answer: the layers' buffer pool
+ * (layers/buffer-pool.ts) and the models `computeGradients` keeps for frozen specs (model-cache.ts).
  * The service imports only from this file.
  */
 
@@ -34,6 +36,7 @@ export {
 } from "./metrics/names.js";
 export type { ModelSummary } from "./model.js";
 export { describeModel, initWeights, maskedLayers, maskReceivers } from "./model-builders.js";
+export { isDeepFrozen } from "./model-cache.js";
 export { checkNamedTensors } from "./named-tensors.js";
 export { OPTIMIZER_SLOTS, type SlotName } from "./optimizers.js";
 export type { ConstraintSpec, RegularizerName, RegularizerSpec } from "./regularizers.js";

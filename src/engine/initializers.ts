@@ -102,6 +102,26 @@ const SCALED: Record<string, { scale: number; mode: FanMode; distribution: Distr
 };
 
 /**
+ * An initialiser's numeric option `field` (`dflt` when absent).
+ * @throws EngineError at `[...path, field]` unless it is a finite number ≥ `min`.
+ */
+function numberOption(
+  a: Record<string, unknown> & { type: string },
+  path: (string | number)[],
+  field: string,
+  dflt: number,
+  min = Number.NEGATIVE_INFINITY,
+): number {
+  const v = a[field] ?? dflt;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min)
+    throw new EngineError(
+      `${a.type}: ${field} must be a finite number${min > -Infinity ? ` ≥ ${min}` : ""}, got ${JSON.stringify(v)}`,
+      [...path, field],
+    );
+  return v;
+}
+
+/**
  * Fills `value` (a tensor of `shape`, row-major) as `spec` says, drawing from `rng` in element
  * order (docs/backprop.md §16.1). Fans are `fans` when given (a layer's own), else `computeFans(shape)`.
  * `glorotUniform` draws exactly as the engine always has, so default
@@ -120,15 +140,6 @@ export function initializeParam(
   const s = typeof spec === "string" ? { type: spec } : spec;
   const a = s as Record<string, unknown> & { type: string };
   const n = value.length;
-  const num = (field: string, dflt: number, min = -Infinity): number => {
-    const v = a[field] ?? dflt;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < min)
-      throw new EngineError(
-        `${a.type}: ${field} must be a finite number${min > -Infinity ? ` ≥ ${min}` : ""}, got ${JSON.stringify(v)}`,
-        [...path, field],
-      );
-    return v;
-  };
   switch (a.type) {
     case "glorotUniform": {
       const { fanIn, fanOut } = fans;
@@ -143,13 +154,13 @@ export function initializeParam(
       if (rng) value.fill(1);
       break;
     case "constant": {
-      const v = num("value", Number.NaN);
+      const v = numberOption(a, path, "value", Number.NaN);
       if (rng) value.fill(v);
       break;
     }
     case "randomUniform": {
-      const lo = num("minval", -0.05);
-      const hi = num("maxval", 0.05);
+      const lo = numberOption(a, path, "minval", -0.05);
+      const hi = numberOption(a, path, "maxval", 0.05);
       if (hi < lo)
         throw new EngineError(`randomUniform: maxval ${hi} is below minval ${lo}`, [...path, "maxval"]);
       if (!Number.isFinite(hi - lo))
@@ -159,8 +170,8 @@ export function initializeParam(
     }
     case "randomNormal":
     case "truncatedNormal": {
-      const mean = num("mean", 0);
-      const stddev = num("stddev", 0.05, 0);
+      const mean = numberOption(a, path, "mean", 0);
+      const stddev = numberOption(a, path, "stddev", 0.05, 0);
       // |z| ≤ √(−2 ln 2⁻⁵³) < 9 for Box–Muller on 53-bit uniforms, ≤ 2 truncated.
       if (!Number.isFinite(Math.abs(mean) + (a.type === "randomNormal" ? 9 : 2) * stddev))
         throw new EngineError(`${a.type}: mean and stddev this large can overflow`, [...path, "stddev"]);
@@ -169,7 +180,7 @@ export function initializeParam(
       break;
     }
     case "orthogonal":
-      orthogonal(value, shape, num("gain", 1), rng, path);
+      orthogonal(value, shape, numberOption(a, path, "gain", 1), rng, path);
       break;
     case "glorotNormal":
     case "heNormal":
@@ -178,7 +189,7 @@ export function initializeParam(
     case "leCunUniform":
     case "varianceScaling": {
       const d = SCALED[a.type]!;
-      const scale = a.type === "varianceScaling" ? num("scale", 1, 0) : d.scale;
+      const scale = a.type === "varianceScaling" ? numberOption(a, path, "scale", 1, 0) : d.scale;
       const mode = a.type === "varianceScaling" ? (a.mode ?? d.mode) : d.mode;
       const distribution = a.type === "varianceScaling" ? (a.distribution ?? d.distribution) : d.distribution;
       varianceScaling(value, fans, scale, mode as FanMode, distribution as Distribution, rng, path);

@@ -5,6 +5,7 @@ import { BatchNormalization } from "./layers/batch-normalization.js";
 import { dropoutLayers, seedDropout } from "./layers/dropout.js";
 import { INFERENCE, type LayerMode } from "./layers/layer.js";
 import { Model } from "./model.js";
+import { reusableModel } from "./model-cache.js";
 import type { ModelSpec } from "./spec.js";
 import { recurrentCopies } from "./telemetry.js";
 import type { Dtype, Floats, NamedTensors, Tensor } from "./tensor.js";
@@ -54,7 +55,9 @@ export function initialiseModel(model: Model, seed: number): void {
  * Loss, output, every layer's activations and the back-propagated gradient of the MEAN loss
  * over `data` (usually one sample), optionally checked against numerical gradients
  * (docs/backprop.md §10).
- * Weights are `opts.weights` or, when absent, seeded Glorot-uniform ones.
+ * Weights are `opts.weights` or, when absent, seeded Glorot-uniform ones. The model built for a
+ * deep-frozen `opts.model` is kept for the next call with the same spec object (model-cache.ts);
+ * the result never shares memory with it.
  * `opts.training` (default true) runs the forward pass as a training step does (`INSPECT_TRAINING`:
  * dropout masks drawn from `opts.seed`, reported in `dropoutMasks`; batch statistics from the
  * sample; moving statistics unchanged); false runs it in inference. The numerical check evaluates
@@ -65,7 +68,11 @@ export function initialiseModel(model: Model, seed: number): void {
  *   and at `["weights"]` (or `["x"]` for seeded weights) when the loss or a gradient overflows.
  */
 export function computeGradients(opts: GradientsOptions): GradientsResult {
-  const model = buildModel(opts.model, opts.dtype);
+  const dtype = opts.dtype ?? "float64";
+  // A model built for the same (deep-frozen) spec object before is reused: everything it carries
+  // from that call is set again below before anything is read (weights and state, dropout
+  // streams, mode, gradients; model-cache.ts).
+  const model = reusableModel(opts.model, dtype, () => buildModel(opts.model, dtype));
   if (opts.weights) model.setWeights(opts.weights, "weights");
   else initialiseModel(model, opts.seed);
   const { data } = opts;

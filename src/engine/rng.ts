@@ -3,6 +3,16 @@
  * a 32-bit seed with splitmix32. Deterministic across platforms: the same seed gives the same
  * sequence, which is what makes training bit-reproducible.
  */
+/** splitmix32's increment, ⌊2³² / φ⌋. */
+const GOLDEN = 0x9e3779b9;
+
+/** splitmix32's output function of its state `z` (a uint32). */
+function splitmix32Mix(z: number): number {
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
 export class Rng {
   /**
    * The four state words, as int32 bit patterns: a typed array, because uint32 values past 2³¹ kept
@@ -12,15 +22,13 @@ export class Rng {
 
   /** @param seed any integer; only its low 32 bits are used. */
   constructor(seed: number) {
-    let x = seed >>> 0;
-    const next = (): number => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    for (let i = 0; i < 4; i++) this.s[i] = next();
+    // splitmix32's first four outputs: the state steps by the golden ratio, each output mixes it.
+    // (Written out rather than as a closure: tsx names every closure it sees created.)
+    const x = seed >>> 0;
+    this.s[0] = splitmix32Mix((x + GOLDEN) >>> 0);
+    this.s[1] = splitmix32Mix((x + 2 * GOLDEN) >>> 0);
+    this.s[2] = splitmix32Mix((x + 3 * GOLDEN) >>> 0);
+    this.s[3] = splitmix32Mix((x + 4 * GOLDEN) >>> 0);
   }
 
   /** The generator's state, four uint32: with `fromState`, continues the sequence exactly. */

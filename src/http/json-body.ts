@@ -88,10 +88,11 @@ function hasEmptyBody(request: FastifyRequest): boolean {
  */
 export function acceptEmptyBodies(app: FastifyInstance): void {
   app.addHook("onRequest", (request, _reply, done) => {
+    // The headers first: `routeOptions` builds an object each time it is read.
     if (
-      request.routeOptions.schema?.body === undefined &&
       request.headers["content-type"] !== undefined &&
-      hasEmptyBody(request)
+      hasEmptyBody(request) &&
+      request.routeOptions.schema?.body === undefined
     )
       delete request.raw.headers["content-type"];
     done();

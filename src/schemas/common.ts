@@ -14,16 +14,72 @@ function numberOrArrayMessage(input: unknown): string {
 
 /**
  * Finite numbers nested in arrays: a sample, a target or a weight tensor. JSON cannot carry NaN,
- * and `1e999` parses to Infinity, which `z.number()` rejects.
+ * and `1e999` parses to Infinity, which `z.number()` rejects. A value it accepts is checked in one
+ * walk first (`acceptFastNestedNumbers`); anything else goes through the schema itself.
  */
-export const NestedNumbersSchema: z.ZodType<NestedNumbers, NestedNumbers> = z
-  .lazy(() =>
-    z.union([z.number(), z.array(NestedNumbersSchema)], { error: (iss) => numberOrArrayMessage(iss.input) }),
-  )
-  .meta({
-    id: "NestedNumbers",
-    description: "A finite number or an array of them, nested to the depth of the tensor's shape.",
-  });
+export const NestedNumbersSchema: z.ZodType<NestedNumbers, NestedNumbers> = acceptFastNestedNumbers(
+  z
+    .lazy(() =>
+      z.union([z.number(), z.array(NestedNumbersSchema)], {
+        error: (iss) => numberOrArrayMessage(iss.input),
+      }),
+    )
+    .meta({
+      id: "NestedNumbers",
+      description: "A finite number or an array of them, nested to the depth of the tensor's shape.",
+    }),
+);
+
+/** Deeper than this, the fast walk leaves a value to the schema (the body parser allows 32 levels). */
+const FAST_WALK_DEPTH = 64;
+
+/**
+ * Whether `v` is a finite number, or plain arrays nested at most `FAST_WALK_DEPTH` deep whose
+ * leaves all are: a subset of what `NestedNumbersSchema`'s union of `z.number()` (finite, not
+ * NaN) and `z.array` of itself accepts.
+ */
+export function finiteNestedNumbers(v: unknown): boolean {
+  if (typeof v === "number") return Number.isFinite(v);
+  if (!Array.isArray(v) || Object.getPrototypeOf(v) !== Array.prototype) return false;
+  const stack: unknown[][] = [v];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const a = stack.pop()!;
+    const depth = depths.pop()!;
+    for (let i = 0; i < a.length; i++) {
+      const e = a[i];
+      if (typeof e === "number") {
+        if (!Number.isFinite(e)) return false;
+      } else if (
+        Array.isArray(e) &&
+        Object.getPrototypeOf(e) === Array.prototype &&
+        depth < FAST_WALK_DEPTH
+      ) {
+        stack.push(e);
+        depths.push(depth + 1);
+      } else return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * `schema` (NestedNumbers') made to accept what `finiteNestedNumbers` recognises in one walk, as
+ * it is: zod would accept it too, element by element through a recursive union (most of the time
+ * of a body with large weights; docs/performance.md, "/gradients"), and give a copy of the same
+ * numbers. Any other value is validated by the schema, with its own issues and paths.
+ */
+function acceptFastNestedNumbers<T extends z.ZodType>(schema: T): T {
+  type Run = (payload: { value: unknown; issues: unknown[] }, ctx: unknown) => unknown;
+  const zod = schema._zod as unknown as { run: Run };
+  const run = zod.run;
+  zod.run = (payload, ctx) =>
+    (ctx as { direction?: string } | undefined)?.direction !== "backward" &&
+    finiteNestedNumbers(payload.value)
+      ? payload
+      : run(payload, ctx);
+  return schema;
+}
 
 /** A tensor in a response: nested arrays of its shape (`null` marks a non-finite value). */
 export const NestedOutputSchema: z.ZodType<NestedOutput, NestedOutput> = z

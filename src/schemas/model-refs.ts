@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { $ZodType } from "zod/v4/core";
+import { MODEL_MEMO_LIMITS, memoizeAccepted } from "./accepted-memo.js";
 import { NamedTensorsInputSchema } from "./common.js";
 import { LossSchema, ModelSpecSchema } from "./model.js";
 
@@ -139,12 +140,19 @@ export const isKerasModel = (value: unknown): boolean =>
 
 /**
  * A request's `model`: the engine's `ModelSpec`, a stored model (`{ modelId }`) or a Keras
- * `Sequential` topology (`{ class_name, config }`), told apart by their keys.
+ * `Sequential` topology (`{ class_name, config }`), told apart by their keys. The values it accepted
+ * lately are remembered (`memoizeAccepted`): the same `model` sent again is not validated again, and
+ * gets the same deep-frozen output, which the summary and model caches key by identity
+ * (docs/performance.md, "/gradients"). What it resolves to (a stored model is the owner's) is
+ * looked up per request, after validation.
  */
-export const ModelFieldSchema = dispatchUnion(
-  [ModelSpecSchema, ModelByIdSchema, KerasSequentialSchema],
-  (v) => (isModelRef(v) ? ModelByIdSchema : isKerasModel(v) ? KerasSequentialSchema : ModelSpecSchema),
-  ModelSpecSchema,
+export const [ModelFieldSchema, modelFieldMemo] = memoizeAccepted(
+  dispatchUnion(
+    [ModelSpecSchema, ModelByIdSchema, KerasSequentialSchema],
+    (v) => (isModelRef(v) ? ModelByIdSchema : isKerasModel(v) ? KerasSequentialSchema : ModelSpecSchema),
+    ModelSpecSchema,
+  ),
+  MODEL_MEMO_LIMITS,
 );
 
 /** A request's `initialWeights` / `weights`: nested arrays by name, or a stored model's weights (`{ modelId }`). */

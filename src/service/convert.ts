@@ -33,25 +33,48 @@ export function writeSample(
     throw mismatch(path, `expected ${size} values (shape ${formatShape(shape)}), got ${value.length}`);
   }
   // Nested: must match `shape` axis by axis.
-  let at = offset;
-  const walk = (v: NestedNumbers, axis: number, p: Path): void => {
-    if (axis === shape.length) {
-      if (typeof v !== "number")
-        throw mismatch(p, `expected a number (sample shape ${formatShape(shape)}), got an array`);
-      out[at++] = v;
-      return;
-    }
-    const extent = shape[axis] as number;
-    if (typeof v === "number" || v.length !== extent) {
-      const got = typeof v === "number" ? "a number" : `${v.length} entries`;
+  writeNested({ shape, size, out, at: offset, path, indices: [] }, value, 0);
+}
+
+/**
+ * A nested walk's state: where the next value goes (`out[at]`), and the entries walked down to the
+ * current one (`indices`), appended to `path` only for an error. The walks below are functions of
+ * their own rather than closures, which tsx names (an `Object.defineProperty`) each time one is created.
+ */
+interface Walk {
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly out: Float64Array;
+  at: number;
+  readonly path: Path;
+  readonly indices: number[];
+}
+
+/** `writeSample`'s nested form: `v` is axis `axis` of the sample, on. */
+function writeNested(w: Walk, v: NestedNumbers, axis: number): void {
+  const { shape } = w;
+  if (axis === shape.length) {
+    if (typeof v !== "number")
       throw mismatch(
-        p,
-        `expected ${extent} entries along axis ${axis} (sample shape ${formatShape(shape)}, or ${size} values flat), got ${got}`,
+        [...w.path, ...w.indices],
+        `expected a number (sample shape ${formatShape(shape)}), got an array`,
       );
-    }
-    for (let i = 0; i < extent; i++) walk(v[i] as NestedNumbers, axis + 1, [...p, i]);
-  };
-  walk(value, 0, path);
+    w.out[w.at++] = v;
+    return;
+  }
+  const extent = shape[axis] as number;
+  if (typeof v === "number" || v.length !== extent) {
+    const got = typeof v === "number" ? "a number" : `${v.length} entries`;
+    throw mismatch(
+      [...w.path, ...w.indices],
+      `expected ${extent} entries along axis ${axis} (sample shape ${formatShape(shape)}, or ${w.size} values flat), got ${got}`,
+    );
+  }
+  for (let i = 0; i < extent; i++) {
+    w.indices.push(i);
+    writeNested(w, v[i] as NestedNumbers, axis + 1);
+    w.indices.pop();
+  }
 }
 
 function mismatch(path: Path, message: string): UnprocessableError {
@@ -109,20 +132,21 @@ export const FLOAT32_MAX = 3.4028234663852886e38;
  */
 export function checkFloat32Range(value: NestedNumbers | readonly NestedNumbers[], path: Path): void {
   // The indices down to the current element, a path built only for the one refused.
-  const at: number[] = [];
-  const walk = (v: NestedNumbers | readonly NestedNumbers[]): void => {
-    if (typeof v === "number") {
-      if (beyondFloat32Range(v)) throw mismatch([...path, ...at], beyondFloat32(v));
-      return;
-    }
-    at.push(0);
-    for (let i = 0; i < v.length; i++) {
-      at[at.length - 1] = i;
-      walk(v[i] as NestedNumbers);
-    }
-    at.pop();
-  };
-  walk(value);
+  checkRangeNested(value, path, []);
+}
+
+/** `checkFloat32Range`'s walk; `at`: the indices from `path` down to `v`. */
+function checkRangeNested(v: NestedNumbers | readonly NestedNumbers[], path: Path, at: number[]): void {
+  if (typeof v === "number") {
+    if (beyondFloat32Range(v)) throw mismatch([...path, ...at], beyondFloat32(v));
+    return;
+  }
+  at.push(0);
+  for (let i = 0; i < v.length; i++) {
+    at[at.length - 1] = i;
+    checkRangeNested(v[i] as NestedNumbers, path, at);
+  }
+  at.pop();
 }
 
 /** The message for a value float32 cannot hold. */
@@ -167,26 +191,35 @@ export function nestedToTensor(value: NestedNumbers, path: Path): Tensor {
     if (v.length === 0) break;
   }
   const data = new Float64Array(sizeOf(shape));
-  let at = 0;
-  const walk = (v: NestedNumbers, axis: number, p: Path): void => {
-    if (axis === shape.length) {
-      if (typeof v !== "number")
-        throw ragged(p, `expected a number (shape ${formatShape(shape)}), got an array`);
-      data[at++] = v;
-      return;
-    }
-    const extent = shape[axis] as number;
-    if (typeof v === "number" || v.length !== extent) {
-      const got = typeof v === "number" ? "a number" : `${v.length} entries`;
-      throw ragged(
-        p,
-        `ragged array: expected ${extent} entries along axis ${axis} like the first, got ${got}`,
-      );
-    }
-    for (let i = 0; i < extent; i++) walk(v[i] as NestedNumbers, axis + 1, [...p, i]);
-  };
-  walk(value, 0, path);
+  readNested({ shape, size: data.length, out: data, at: 0, path, indices: [] }, value, 0);
   return { shape, data };
+}
+
+/** `nestedToTensor`'s walk: `v` is axis `axis` of the tensor, on. */
+function readNested(w: Walk, v: NestedNumbers, axis: number): void {
+  const { shape } = w;
+  if (axis === shape.length) {
+    if (typeof v !== "number")
+      throw ragged(
+        [...w.path, ...w.indices],
+        `expected a number (shape ${formatShape(shape)}), got an array`,
+      );
+    w.out[w.at++] = v;
+    return;
+  }
+  const extent = shape[axis] as number;
+  if (typeof v === "number" || v.length !== extent) {
+    const got = typeof v === "number" ? "a number" : `${v.length} entries`;
+    throw ragged(
+      [...w.path, ...w.indices],
+      `ragged array: expected ${extent} entries along axis ${axis} like the first, got ${got}`,
+    );
+  }
+  for (let i = 0; i < extent; i++) {
+    w.indices.push(i);
+    readNested(w, v[i] as NestedNumbers, axis + 1);
+    w.indices.pop();
+  }
 }
 
 function ragged(path: Path, message: string): InvalidRequestError {
@@ -212,16 +245,21 @@ export function finiteOrNull(v: number): number | null {
  */
 export function arrayToNested(data: Floats, shape: readonly number[], offset = 0): NestedOutput {
   if (shape.length === 0) return finiteOrNull(data[offset] as number);
-  let at = offset;
-  const build = (axis: number): NestedOutput[] => {
-    const extent = shape[axis] as number;
-    const row: NestedOutput[] = new Array(extent);
-    if (axis === shape.length - 1)
-      for (let i = 0; i < extent; i++) row[i] = finiteOrNull(data[at++] as number);
-    else for (let i = 0; i < extent; i++) row[i] = build(axis + 1);
-    return row;
-  };
-  return build(0);
+  return buildNested(data, shape, 0, offset);
+}
+
+/** `arrayToNested`'s axes from `axis` on, over `data` from `start`. */
+function buildNested(data: Floats, shape: readonly number[], axis: number, start: number): NestedOutput[] {
+  const extent = shape[axis] as number;
+  const row: NestedOutput[] = new Array(extent);
+  if (axis === shape.length - 1)
+    for (let i = 0; i < extent; i++) row[i] = finiteOrNull(data[start + i] as number);
+  else {
+    let block = 1;
+    for (let d = axis + 1; d < shape.length; d++) block *= shape[d] as number;
+    for (let i = 0; i < extent; i++) row[i] = buildNested(data, shape, axis + 1, start + i * block);
+  }
+  return row;
 }
 
 /** A tensor as nested arrays of its shape. */

@@ -24,7 +24,7 @@ import { planGradients, planPredict } from "./plan/inspect-plan.js";
 import { checked, type EngineLimits } from "./plan/limits.js";
 import type { StoredDatasets } from "./plan/request-data.js";
 import { planTraining, type TrainPlan } from "./plan/train-plan.js";
-import type { EnginePool } from "./pool.js";
+import type { EnginePool, TaskSignal } from "./pool.js";
 
 export type { EngineLimits } from "./plan/limits.js";
 export type { TrainPlan } from "./plan/train-plan.js";
@@ -79,7 +79,7 @@ export class EngineService {
    * @throws (rejects with) the plan's 4xx errors (a 404 at `model.modelId` / `initialWeights.modelId`
    *   for an unknown model), the engine's fault as a 422, the pool's 503/504.
    */
-  async train(req: TrainRequest, signal?: AbortSignal, owner?: string): Promise<TrainOutcome> {
+  async train(req: TrainRequest, signal?: TaskSignal, owner?: string): Promise<TrainOutcome> {
     const request = await resolveTrain(req, this.context(owner));
     const { options, transfer, toRequest, work } = await planTraining(
       request,
@@ -141,7 +141,7 @@ export class EngineService {
   /** POST /gradients (the models named are `owner`'s). @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
   async gradients(
     req: GradientsRequest,
-    signal?: AbortSignal,
+    signal?: TaskSignal,
     owner?: string,
   ): Promise<JsonText<GradientsResponse>> {
     const { task, transfer, work, toRequest } = planGradients(
@@ -154,7 +154,7 @@ export class EngineService {
   /** POST /predict (the models named are `owner`'s). @throws (rejects with) the plan's 4xx errors, the engine's fault as a 422. */
   async predict(
     req: PredictRequest,
-    signal?: AbortSignal,
+    signal?: TaskSignal,
     owner?: string,
   ): Promise<JsonText<PredictResponse>> {
     const { task, transfer, work, toRequest } = planPredict(

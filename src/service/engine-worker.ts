@@ -12,7 +12,7 @@ import type { EngineOutcome, EngineResponses, EngineTask, JsonText } from "./eng
 import type { ChunkOutcome, TrainChunkTask } from "./jobs/chunk-task.js";
 import { runTrainChunk } from "./jobs/train-chunk.js";
 import { leanAnswer, trainingSummary } from "./models/saved-model.js";
-import { gradientsResponse, predictResponse, trainResponse } from "./responses.js";
+import { gradientsJson, predictResponse, trainResponse } from "./responses.js";
 
 // Every thread that runs engine tasks (the pool's, and the main thread for inline ones) uses the
 // native kernels where they were built.
@@ -46,7 +46,7 @@ function trainAnswer(task: Extract<EngineTask, { kind: "train" }>): EngineOutcom
 function answer(task: Exclude<EngineTask, { kind: "train" }>): JsonText<EngineResponses[EngineTask["kind"]]> {
   switch (task.kind) {
     case "gradients":
-      return JSON.stringify(gradientsResponse(computeGradients(task.options), task.options.seed));
+      return gradientsJson(computeGradients(task.options), task.options.seed);
     case "predict":
       return JSON.stringify(predictResponse(predict(task.model, task.weights, task.x, task.n, task.dtype)));
   }

@@ -28,6 +28,22 @@ export interface PoolOptions {
   inlineMaxWork?: number;
 }
 
+/**
+ * A task's abort signal made only when needed (a client's disconnection: src/http/routes/abort.ts):
+ * a task run inline only reads `aborted` (and `reason`), one handed to a worker asks for the signal.
+ */
+export interface LazySignal {
+  /** Whether it has fired (an `AbortSignal`'s `aborted`), without making the signal. */
+  readonly aborted: boolean;
+  /** Why it fired, when it has. */
+  readonly reason: unknown;
+  /** The signal, made on the first call. */
+  signal(): AbortSignal;
+}
+
+/** What stops a task: an `AbortSignal`, or one made when needed. */
+export type TaskSignal = AbortSignal | LazySignal;
+
 /** Default `inlineMaxWork`: about 0.1 ms of engine time on one core. */
 export const INLINE_MAX_WORK = 50_000;
 /**
@@ -90,14 +106,16 @@ export class EnginePool {
    * `work`: the caller's estimate of the task's multiply-adds; at most `inlineMaxWork`, the task
    * runs here and now (the same engine code, so the same answer bit for bit).
    * @throws OverloadedError when the queue is full; SyncTimeoutError past `timeoutMs`;
-   *   WorkerFailedError when the thread dies (out of memory); an AbortError when `signal` fires.
+   *   WorkerFailedError when the thread dies (out of memory); an AbortError when `signal` fires
+   *   (a task run inline: the signal's reason, when it fired before the task started).
    */
   async run<K extends EngineTask["kind"]>(
     task: Extract<EngineTask, { kind: K }>,
-    options: { signal?: AbortSignal; transfer?: ArrayBuffer[]; work?: number } = {},
+    options: { signal?: TaskSignal; transfer?: ArrayBuffer[]; work?: number } = {},
   ): Promise<EngineOutcome<EngineResponses[K]>> {
     if (options.work !== undefined && options.work <= this.inlineMaxWork && this.inlineAllowed()) {
-      options.signal?.throwIfAborted();
+      // What `AbortSignal.throwIfAborted` throws, without making a lazy signal.
+      if (options.signal?.aborted) throw options.signal.reason;
       this.inlineRuns++;
       const start = performance.now();
       try {
@@ -120,9 +138,10 @@ export class EnginePool {
             timedOut = true;
             controller.abort(new SyncTimeoutError(this.timeoutMs!));
           }, this.timeoutMs);
-    const forward = () => controller.abort(options.signal?.reason);
-    if (options.signal?.aborted) forward();
-    else options.signal?.addEventListener("abort", forward, { once: true });
+    const signal = options.signal instanceof AbortSignal ? options.signal : options.signal?.signal();
+    const forward = () => controller.abort(signal?.reason);
+    if (signal?.aborted) forward();
+    else signal?.addEventListener("abort", forward, { once: true });
     try {
       return await this.piscina.run(task, {
         // A built-in data set's samples are shared memory (datasets.ts): cloned, they are shared, not copied.
@@ -136,7 +155,7 @@ export class EnginePool {
       throw err;
     } finally {
       clearTimeout(timer);
-      options.signal?.removeEventListener("abort", forward);
+      signal?.removeEventListener("abort", forward);
       this.inFlight--;
     }
   }

@@ -1,8 +1,10 @@
 import {
+  type Floats,
   type GradientsResult,
   METRIC_NAMES,
   type MetricSeries,
   type NamedTensors,
+  type NumericalReport,
   OPTIMIZER_SLOTS,
   type OptimizerState,
   type SlotName,
@@ -13,6 +15,8 @@ import {
 import type { NestedNumbers } from "../schemas/common.js";
 import type { GradientsResponse, PredictResponse, TrainResponse } from "../schemas/responses.js";
 import { arrayToNested, batchToNested, finiteOrNull, namedTensorsToNested } from "./convert.js";
+import type { JsonText } from "./engine-task.js";
+import { arrayJson, namedTensorsJson, numberJson } from "./tensor-json.js";
 
 const finiteAll = (a: number[] | undefined) => a?.map(finiteOrNull);
 
@@ -98,6 +102,36 @@ function firstSample(t: Tensor) {
   return arrayToNested(t.data, t.shape.slice(1));
 }
 
+/** The answer's `numerical`: the report with its non-finite numbers as `null`. */
+/** Per recurrent layer, one sample's states `[T, units]` and `‖∂L/∂h_t‖` (docs/backprop.md §22.5). */
+function recurrentAnswer(rec: NonNullable<GradientsResult["recurrent"]>): GradientsResponse["recurrent"] {
+  return Object.fromEntries(
+    Object.entries(rec).map(([k, f]) => [
+      k,
+      {
+        states: firstSample(f.states) as number[][],
+        stateGradientNorm: f.stateGradientNorm.map(finiteOrNull),
+      },
+    ]),
+  );
+}
+
+function numericalAnswer(n: NumericalReport): GradientsResponse["numerical"] {
+  return {
+    method: n.method,
+    epsilon: n.epsilon,
+    gradients: namedTensorsToNested(n.gradients),
+    maxAbsError: finiteOrNull(n.maxAbsError),
+    maxRelError: finiteOrNull(n.maxRelError),
+    worst: {
+      ...n.worst,
+      analytic: finiteOrNull(n.worst.analytic),
+      numerical: finiteOrNull(n.worst.numerical),
+      relError: finiteOrNull(n.worst.relError),
+    },
+  };
+}
+
 /** The answer to POST /gradients: one sample, so outputs and activations lose the batch axis. */
 export function gradientsResponse(r: GradientsResult, seed: number): GradientsResponse {
   const n = r.numerical;
@@ -115,34 +149,34 @@ export function gradientsResponse(r: GradientsResult, seed: number): GradientsRe
           ),
         }
       : {}),
-    numerical: n && {
-      method: n.method,
-      epsilon: n.epsilon,
-      gradients: namedTensorsToNested(n.gradients),
-      maxAbsError: finiteOrNull(n.maxAbsError),
-      maxRelError: finiteOrNull(n.maxRelError),
-      worst: {
-        ...n.worst,
-        analytic: finiteOrNull(n.worst.analytic),
-        numerical: finiteOrNull(n.worst.numerical),
-        relError: finiteOrNull(n.worst.relError),
-      },
-    },
-    ...(r.recurrent
-      ? {
-          recurrent: Object.fromEntries(
-            Object.entries(r.recurrent).map(([k, f]) => [
-              k,
-              {
-                states: firstSample(f.states) as number[][],
-                stateGradientNorm: f.stateGradientNorm.map(finiteOrNull),
-              },
-            ]),
-          ),
-        }
-      : {}),
+    numerical: n && numericalAnswer(n),
+    ...(r.recurrent ? { recurrent: recurrentAnswer(r.recurrent) } : {}),
     ...(r.warnings ? { warnings: r.warnings } : {}),
   };
+}
+
+/** The first sample of a batched tensor's data, `[n, ...shape]`, as JSON text of nested arrays of `shape`. */
+const firstSampleJson = (data: Floats, shape: readonly number[]) => arrayJson(data, shape.slice(1));
+
+/**
+ * The answer to POST /gradients as JSON text, written from the engine's result directly: exactly
+ * `JSON.stringify(gradientsResponse(r, seed))`, byte for byte, without building its nested arrays
+ * first (docs/performance.md, "/gradients"). The rare parts (the numerical check, warnings) are
+ * built as `gradientsResponse` builds them and stringified.
+ */
+export function gradientsJson(r: GradientsResult, seed: number): JsonText<GradientsResponse> {
+  let s = `{"loss":${numberJson(r.loss)},"output":${firstSampleJson(r.output.data, r.output.shape)}`;
+  s += `,"gradients":${namedTensorsJson(r.gradients)},"activations":[`;
+  for (let i = 0; i < r.activations.length; i++) {
+    const a = r.activations[i]!;
+    s += `${i === 0 ? "" : ","}{"layer":${JSON.stringify(a.layer)},"output":${firstSampleJson(a.output.data, a.output.shape)}}`;
+  }
+  s += `],"weights":${namedTensorsJson(r.weights)},"seed":${numberJson(seed)}`;
+  if (r.dropoutMasks) s += `,"dropoutMasks":${namedTensorsJson(r.dropoutMasks, firstSampleJson)}`;
+  if (r.numerical) s += `,"numerical":${JSON.stringify(numericalAnswer(r.numerical))}`;
+  if (r.recurrent) s += `,"recurrent":${JSON.stringify(recurrentAnswer(r.recurrent))}`;
+  if (r.warnings) s += `,"warnings":${JSON.stringify(r.warnings)}`;
+  return `${s}}`;
 }
 
 /** The answer to POST /predict: one output per sample. */

@@ -2,9 +2,13 @@
  * Access control and protective headers: API keys (API_KEYS) with per-key ownership of jobs and
  * stored data sets, rate limits (RATE_LIMIT_MAX), security headers (helmet) and CORS.
  */
+import { IncomingMessage, ServerResponse } from "node:http";
+import { Socket } from "node:net";
 import type { FastifyInstance, InjectOptions } from "fastify";
+import helmet from "helmet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderOpenapi } from "../../src/http/openapi-document.js";
+import { helmetHeaders } from "../../src/http/plugins/security.js";
 import { ownerOf } from "../../src/service/auth.js";
 import { xor } from "../fixtures.js";
 import { buildTestApp, type ProblemBody } from "./helper.js";
@@ -227,6 +231,10 @@ describe("rate limits (RATE_LIMIT_MAX)", () => {
   });
 });
 
+/** The names of an answer's headers as set, in order and spelling (Node's `getRawHeaderNames`). */
+const rawNames = (res: ServerResponse) =>
+  (res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames();
+
 describe("security headers and CORS", () => {
   let app: FastifyInstance;
   beforeAll(async () => {
@@ -263,6 +271,36 @@ describe("security headers and CORS", () => {
     // Problems carry the headers too.
     const problem = await app.inject({ method: "GET", url: "/jobs" });
     expect(problem.headers["x-content-type-options"]).toBe("nosniff");
+  });
+
+  it("sets exactly what helmet's own middleware sets, in its order and spelling, without running it", async () => {
+    const options = {
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'self'"], imgSrc: ["data:"] },
+      },
+    };
+    for (const opts of [options, {}]) {
+      const byHelmet = new ServerResponse(new IncomingMessage(new Socket()));
+      byHelmet.setHeader("X-Powered-By", "something");
+      helmet(opts)(byHelmet.req, byHelmet, () => {});
+      const recorded = new ServerResponse(new IncomingMessage(new Socket()));
+      recorded.setHeader("X-Powered-By", "something");
+      for (const [op, name, value] of helmetHeaders(opts))
+        if (op === "set") recorded.setHeader(name, value);
+        else recorded.removeHeader(name);
+      expect(rawNames(recorded)).toEqual(rawNames(byHelmet));
+      expect(recorded.getHeaders()).toEqual(byHelmet.getHeaders());
+      expect(recorded.hasHeader("x-powered-by")).toBe(false);
+    }
+    // The app's answers start with them.
+    const res = await app.inject({ method: "GET", url: "/health" });
+    const names = rawNames(res.raw.res as unknown as ServerResponse);
+    expect(names.slice(0, 3)).toEqual([
+      "Content-Security-Policy",
+      "Cross-Origin-Opener-Policy",
+      "Cross-Origin-Resource-Policy",
+    ]);
   });
 
   it("answers CORS preflights for allowed origins without a key, and exposes the headers clients need", async () => {

@@ -10,6 +10,7 @@ import {
   type ModelSpec,
   type ModelSummary,
 } from "../../src/engine/index.js";
+import { deepFreeze } from "../../src/schemas/accepted-memo.js";
 import { gradientsExample } from "../../src/schemas/examples.js";
 import { nestedToNamedTensors } from "../../src/service/convert.js";
 import { describe as describeSpec } from "../../src/service/plan/limits.js";
@@ -94,6 +95,27 @@ describe("SummaryCache", () => {
     expect(d.calls).toBe(3);
     cache.get(spec(3), 1000, d.of(spec(3)));
     expect(d.calls).toBe(4);
+  });
+
+  it("finds a deep-frozen spec (a validated request's model) by identity, past the JSON entries' capacity", () => {
+    const cache = new SummaryCache(1);
+    const d = counting();
+    const frozen = deepFreeze(spec(4));
+    const a = cache.get(frozen, 1000, d.of(spec(4)));
+    cache.get(spec(5), 1000, d.of(spec(5))); // evicts spec(4)'s JSON entry
+    expect(cache.get(frozen, 1000, d.of(spec(4)))).toBe(a);
+    expect(d.calls).toBe(2);
+    // An unfrozen copy is looked up by its JSON: described again (its entry was dropped).
+    expect(cache.get(spec(4), 1000, d.of(spec(4)))).toEqual(a);
+    expect(d.calls).toBe(3);
+    // Frozen on top only: not by identity.
+    const shallow = Object.freeze(spec(6));
+    cache.get(shallow, 1000, d.of(spec(6)));
+    cache.get(spec(5), 1000, d.of(spec(5)));
+    cache.get(shallow, 1000, d.of(spec(6)));
+    expect(d.calls).toBe(6);
+    // Another limit is another description, and refused under it.
+    expect(() => cache.get(frozen, 20, d.of(spec(4), 20))).toThrow(/20/);
   });
 
   it("describe() gives what describeModel gives, for a spec met before and after a change", () => {

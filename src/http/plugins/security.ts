@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import fastifyCors from "@fastify/cors";
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance } from "fastify";
@@ -70,6 +71,36 @@ const CSP_DIRECTIVES = {
   styleSrc: ["'self'", "'unsafe-inline'"],
 };
 
+/** What helmet does to an answer's headers, in its order: set a header, or remove one. */
+type HeaderOp = ["set", string, string] | ["remove", string, undefined];
+
+/**
+ * The headers helmet's middleware sets (and removes) with `options`, recorded from the middleware
+ * itself on a stand-in answer, to be applied per request without running it. Its options here
+ * are constant (no directive is a function of the request, no nonce), so every request gets the
+ * same list.
+ * @throws when the middleware reports an error, or does anything but set and remove headers.
+ */
+export function helmetHeaders(options: Parameters<typeof helmet>[0]): readonly HeaderOp[] {
+  const ops: HeaderOp[] = [];
+  const recorder = {
+    setHeader: (name: string, value: unknown) => {
+      if (typeof value !== "string") throw new Error(`helmet set ${name} to a non-string`);
+      ops.push(["set", name, value]);
+    },
+    removeHeader: (name: string) => {
+      ops.push(["remove", name, undefined]);
+    },
+  };
+  let finished = false;
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => {
+    if (err) throw err;
+    finished = true;
+  });
+  if (!finished) throw new Error("helmet's middleware did not finish synchronously");
+  return ops;
+}
+
 /** Request headers a browser client may send cross-origin, and answer headers it may read. */
 const CORS_ALLOWED = [
   "content-type",
@@ -100,13 +131,20 @@ const CORS_EXPOSED = [
  */
 export default fp<SecurityPluginOptions>(
   async (app: FastifyInstance, opts) => {
-    // helmet's middleware built once: @fastify/helmet rebuilt it (parsing every CSP directive) on
-    // each request, about 7 % of a small POST /gradients (docs/performance.md). Same headers, same order.
-    const securityHeaders = helmet({
+    // helmet's headers, worked out once: @fastify/helmet rebuilt its middleware (parsing every CSP
+    // directive) on each request, and even built once its chain of thirteen middlewares cost a few
+    // per cent of a small POST /gradients (docs/performance.md). Same headers, same names, same order.
+    const securityHeaders = helmetHeaders({
       contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
     });
-    app.addHook("onRequest", (request, reply, done) => {
-      securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
+    app.addHook("onRequest", (_request, reply, done) => {
+      const res = reply.raw;
+      for (let i = 0; i < securityHeaders.length; i++) {
+        const op = securityHeaders[i]!;
+        if (op[0] === "set") res.setHeader(op[1], op[2]);
+        else res.removeHeader(op[1]);
+      }
+      done();
     });
     if (opts.corsOrigins.length > 0)
       await app.register(fastifyCors, {

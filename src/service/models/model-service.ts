@@ -6,6 +6,7 @@ import type { EngineService } from "../engine-service.js";
 import type { JsonText } from "../engine-task.js";
 import { InvalidRequestError, NotFoundError, ProblemError } from "../errors.js";
 import { checkCursor } from "../paging.js";
+import type { TaskSignal } from "../pool.js";
 import { ExportCache } from "./export-cache.js";
 import { kerasToSpec, tfjsWeightsToTensors } from "./formats/keras-import.js";
 import { toOnnx } from "./formats/onnx.js";
@@ -74,7 +75,7 @@ export class ModelService {
   }
 
   /** POST /models/{id}/predict: POST /predict with the stored spec and weights (inference mode). */
-  predict(id: string, x: unknown[], owner: string, signal?: AbortSignal): Promise<JsonText<PredictResponse>> {
+  predict(id: string, x: unknown[], owner: string, signal?: TaskSignal): Promise<JsonText<PredictResponse>> {
     return this.engine.predict({ model: { modelId: id }, x } as never, signal, owner).catch(asNotFound(id));
   }
 
@@ -86,7 +87,7 @@ export class ModelService {
     id: string,
     body: Record<string, unknown>,
     owner: string,
-    signal?: AbortSignal,
+    signal?: TaskSignal,
   ): Promise<JsonText<GradientsResponse>> {
     const { loss, ...rest } = body;
     const model = { modelId: id, ...(loss !== undefined ? { loss } : {}) };

@@ -20,6 +20,20 @@ export interface InspectPlan<T extends EngineTask> {
   toRequest: (p: Path) => Path;
 }
 
+/** A /predict path: the engine's paths are the request's. */
+const samePath = (p: Path): Path => p;
+
+/**
+ * Maps a path of the engine's to the /gradients request's field. One sample: the engine's
+ * `["x", 0]` is the request's `x`. Weights the body did not send (a stored model's) are not where
+ * an overflow came from: the sample is.
+ */
+function gradientsPath(weightsStored: boolean): (p: Path) => Path {
+  // Returned directly, not held in a named const: tsx names every such closure when it is created.
+  return (p) =>
+    p[0] === "x" || p[0] === "y" ? [p[0], ...p.slice(2)] : p[0] === "weights" && weightsStored ? ["x"] : p;
+}
+
 /**
  * The check of a POST /gradients body: the model and MAX_PARAMS, the sample, the sample against
  * the model, the weights, then the compute budget (back-propagation, plus two passes per
@@ -40,12 +54,7 @@ export function planGradients(
         : req.numericalCheck;
   // One sample: the engine's ["x", 0] is the request's "x". Weights the body did not send (a stored
   // model's) are not where an overflow came from: the sample is.
-  const toRequest = (p: Path): Path =>
-    p[0] === "x" || p[0] === "y"
-      ? [p[0], ...p.slice(2)]
-      : p[0] === "weights" && req.weightsStored
-        ? ["x"]
-        : p;
+  const toRequest = gradientsPath(req.weightsStored === true);
   checked(() => checkSamples(summary, req.model.loss, data), toRequest);
   checkDataRange(req.dtype, data, { x: req.x, y: req.y, prefix: [] }, toRequest);
   const weights = req.weights && nestedToNamedTensors(req.weights, ["weights"]);
@@ -105,6 +114,6 @@ export function planPredict(
     task: { kind: "predict", model: req.model, weights, x, n, ...(req.dtype ? { dtype: req.dtype } : {}) },
     transfer: [x.buffer as ArrayBuffer, ...buffersOf(weights)],
     work,
-    toRequest: (p) => p,
+    toRequest: samePath,
   };
 }

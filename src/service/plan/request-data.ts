@@ -82,15 +82,18 @@ export function inlineDataset(
   loss: ModelSpec["loss"],
   prefix: Path,
 ): Dataset {
+  // Where sample i sits: `x` itself for /gradients' single sample. (No named closure here: tsx
+  // names each one created, an Object.defineProperty per request.)
   const single = prefix.length === 0;
-  const at = (field: "x" | "y", i: number): Path => (single ? [field] : [...prefix, field, i]);
-  const xs = samplesToArray(x, summary.inputShape, (i) => at("x", i));
+  const xAt = single ? () => ["x"] : (i: number) => [...prefix, "x", i];
+  const yAt = single ? () => ["y"] : (i: number) => [...prefix, "y", i];
+  const xs = samplesToArray(x, summary.inputShape, xAt);
   // A sequence output [T, C] takes one label per step.
   const ys = takesLabels(loss)
     ? summary.outputShape.length === 2
-      ? samplesToArray(y, [summary.outputShape[0]!], (i) => at("y", i))
-      : labelsToArray(y, (i) => at("y", i))
-    : samplesToArray(y, summary.outputShape, (i) => at("y", i));
+      ? samplesToArray(y, [summary.outputShape[0]!], yAt)
+      : labelsToArray(y, yAt)
+    : samplesToArray(y, summary.outputShape, yAt);
   return { n: x.length, x: xs, y: ys };
 }
 
