@@ -3,6 +3,7 @@ import { TRAINING_STEP } from "../layers/layer.js";
 import { countCorrect } from "../losses.js";
 import type { MetricAccumulator } from "../metrics/accumulator.js";
 import type { Model } from "../model.js";
+import { nativeKernels } from "../native.js";
 import type { Optimizer } from "../optimizers.js";
 import type { TelemetryRecorder } from "../telemetry.js";
 import { type Floats, floats } from "../tensor.js";
@@ -74,14 +75,21 @@ export class BatchLoop {
       const first = order[start]!;
       // Samples in order (an unshuffled run) are read where they are; others are gathered.
       const inPlace = consecutive(order, start, b);
-      if (!inPlace)
-        for (let r = 0; r < b; r++) {
-          const s = order[start + r]!;
-          xb.set(data.x.subarray(s * inSize, (s + 1) * inSize), r * inSize);
-          yb.set(data.y.subarray(s * ts, (s + 1) * ts), r * ts);
-          if (wb) wb[r] = weights![s]!;
-        }
-      else if (wb) wb.set(weights!.subarray(first, first + b));
+      if (!inPlace) {
+        // Natively in one call per array where the kernels are loaded: a float32 run's rounding
+        // copy through `set` cost a tenth of the bench CNN's step (docs/performance.md).
+        const native = nativeKernels();
+        if (native?.gatherRows) {
+          native.gatherRows(data.x, order, start, b, inSize, xb);
+          native.gatherRows(data.y, order, start, b, ts, yb);
+        } else
+          for (let r = 0; r < b; r++) {
+            const s = order[start + r]!;
+            xb.set(data.x.subarray(s * inSize, (s + 1) * inSize), r * inSize);
+            yb.set(data.y.subarray(s * ts, (s + 1) * ts), r * ts);
+          }
+        if (wb) for (let r = 0; r < b; r++) wb[r] = weights![order[start + r]!]!;
+      } else if (wb) wb.set(weights!.subarray(first, first + b));
       const xv = inPlace
         ? data.x.subarray(first * inSize, (first + b) * inSize)
         : b === batchSize
