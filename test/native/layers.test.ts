@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { allFinite } from "../../src/engine/forensics.js";
 import { Activation } from "../../src/engine/layers/activation.js";
+import { GlobalMaxPooling2d } from "../../src/engine/layers/global-pooling.js";
 import { MaxPooling2d } from "../../src/engine/layers/pooling.js";
 import { type NativeKernels, useNativeKernels } from "../../src/engine/native.js";
 import { Rng } from "../../src/engine/rng.js";
@@ -26,11 +27,22 @@ interface PoolCase {
   strides: [number, number];
   padding: "valid" | "same";
   batch: number;
+  /** globalMaxPooling2d (one window, the whole input; pool and strides unused). */
+  global?: boolean;
 }
 
-/** Channels 1–16 (vectors of 16, 32 and 64 bytes, and widths no vector fits), windows that overlap or not. */
+/**
+ * Channels 1–16 (vectors of 16, 32 and 64 bytes, and widths no vector fits), windows that overlap or
+ * not, and globalMaxPooling2d (a MaxPooling2d with one window).
+ */
 function poolCases(): PoolCase[] {
   const out: PoolCase[] = [{ shape: [26, 26, 8], pool: [2, 2], strides: [2, 2], padding: "valid", batch: 2 }];
+  for (const shape of [
+    [5, 4, 8],
+    [3, 6, 3],
+    [4, 4, 16],
+  ] as [number, number, number][])
+    out.push({ shape, pool: [1, 1], strides: [1, 1], padding: "valid", batch: 2, global: true });
   const channels = [1, 2, 3, 4, 8, 16];
   for (let i = 0; i < 36; i++) {
     const pool: [number, number] = [1 + (i % 3), 1 + ((i >> 1) % 3)];
@@ -54,7 +66,9 @@ function reluPool(c: PoolCase, dtype: Dtype, kernels: NativeKernels | null, seed
   return using(kernels, () =>
     buildingIn(dtype, () => {
       const relu = new Activation("r", c.shape, "relu");
-      const pool = new MaxPooling2d("p", c.shape, c.pool, c.strides, c.padding);
+      const pool = c.global
+        ? new GlobalMaxPooling2d("p", c.shape)
+        : new MaxPooling2d("p", c.shape, c.pool, c.strides, c.padding);
       const rng = new Rng(seed);
       const x = floats(dtype, c.batch * c.shape[0] * c.shape[1] * c.shape[2]);
       x.set(values(x.length, rng));
