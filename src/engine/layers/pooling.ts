@@ -117,7 +117,7 @@ export class MaxPooling2d extends Pooling2d {
     const arg = x.length < 2 ** 31 ? this.argmax.get(batch) : (this.argmaxWide.get(batch) as Float64Array);
     this.arg = arg;
     this.y = y;
-    // Natively (native/conv.cc): the same scan, comparisons and ties.
+    // Natively (native/layers.cc): the same scan, comparisons and ties.
     const native = nativeKernels();
     if (native?.maxPoolForward) {
       native.maxPoolForward(this.nativeGeometry.setBatch(batch), x, y, arg);

@@ -77,7 +77,8 @@ export class BatchLoop {
       const inPlace = consecutive(order, start, b);
       if (!inPlace) {
         // Natively in one call per array where the kernels are loaded: a float32 run's rounding
-        // copy through `set` cost a tenth of the bench CNN's step (docs/performance.md).
+        // copy through `set`, one value at a time, cost about a tenth of the bench CNN's float32
+        // step (docs/performance.md, "float32 ahead of float64").
         const native = nativeKernels();
         if (native?.gatherRows) {
           native.gatherRows(data.x, order, start, b, inSize, xb);
