@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "engine_kernels",
-      "sources": ["native/addon.cc", "native/gemm.cc", "native/conv.cc", "native/optim.cc"],
+      "sources": ["native/addon.cc", "native/gemm.cc", "native/conv.cc", "native/layers.cc", "native/optim.cc"],
       # No fused multiply-add contraction and no fast-math: every product and sum is rounded as
       # the TypeScript reference rounds it, so native results are bit-identical to it.
       "cflags": ["-O3", "-ffp-contract=off", "-fno-fast-math"],

@@ -3,21 +3,36 @@
  * (`ourStepRunner`) on one workload with every layer's `forward` and `backward` timed, and prints
  * each one's median share. `npx tsx bench/layer-times.ts [substring of a workload name]`
  * (default: the CNN). `--no-native`: without the native kernels (native/), as before they existed.
+ * `--dtype=float32`: the model in float32 (default float64). `--clock=cpu`: the process's CPU
+ * time (user + system, all its threads: run with ENGINE_THREADS=1 to time one) instead of the wall
+ * clock, less disturbed by other processes on a shared machine.
  */
 import { loadavg } from "node:os";
 import { useNativeKernels } from "../src/engine/native.js";
+import type { Dtype } from "../src/engine/tensor.js";
 import { registerNativeKernels } from "../src/native/kernels.js";
 import { ourStepRunner } from "./ours.js";
-import { median, now } from "./timing.js";
+import { median, now as wall } from "./timing.js";
 import { workloads } from "./workloads.js";
 
 const tsOnly = process.argv.includes("--no-native");
+const dtypeArg = process.argv.find((a) => a.startsWith("--dtype="))?.slice("--dtype=".length) ?? "float64";
+if (dtypeArg !== "float64" && dtypeArg !== "float32") throw new Error(`--dtype must be float64 or float32`);
+const dtype: Dtype = dtypeArg;
+const cpuClock = process.argv.includes("--clock=cpu");
+/** Milliseconds of the wall clock, or of the process's CPU time with `--clock=cpu`. */
+const now = cpuClock
+  ? () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    }
+  : wall;
 const which = process.argv.slice(2).find((a) => !a.startsWith("--")) ?? "CNN";
 const w = workloads().find((x) => x.name.includes(which));
 if (!w) throw new Error(`no workload matches ${which}`);
 if (tsOnly) useNativeKernels(null);
 else registerNativeKernels();
-const runner = ourStepRunner(w);
+const runner = ourStepRunner(w, true, dtype);
 runner.enter?.();
 // The step's model is private to the runner: time the layers through their prototypes.
 const times = new Map<string, number>();
@@ -41,6 +56,8 @@ for (const layer of probe.layers) {
   const label = (self: { name: string }) => `${self.name}`;
   wrap(proto, "forward", label);
   wrap(proto, "backward", label);
+  // Max pooling back-propagates through the relu before it in one pass (Layer.backwardThrough).
+  if ("backwardThrough" in proto) wrap(proto, "backwardThrough", label);
 }
 const protoModel = Model.prototype as unknown as Record<string, unknown>;
 wrap(protoModel, "loss", () => "model (loss + all backward)");
@@ -57,7 +74,7 @@ for (let round = 0; round < 7; round++) {
 }
 const step = median(stepTimes);
 console.log(
-  `${w.name}${tsOnly ? " (no native kernels)" : ""}: step ${step.toFixed(1)} µs median, ${((w.batch / step) * 1e6).toFixed(0)} samples/s; load ${loadavg()
+  `${w.name} ${dtype}${tsOnly ? " (no native kernels)" : ""}${cpuClock ? " (CPU time)" : ""}: step ${step.toFixed(1)} µs median, ${((w.batch / step) * 1e6).toFixed(0)} samples/s; load ${loadavg()
     .map((l) => l.toFixed(2))
     .join(" ")}`,
 );

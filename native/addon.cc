@@ -17,6 +17,7 @@ napi_value Init(napi_env env, napi_value exports) {
   if (napi_set_named_property(env, exports, "build", build) != napi_ok) return nullptr;
   if (RegisterGemm(env, exports) != napi_ok) return nullptr;
   if (RegisterConv(env, exports) != napi_ok) return nullptr;
+  if (RegisterLayers(env, exports) != napi_ok) return nullptr;
   if (RegisterOptim(env, exports) != napi_ok) return nullptr;
   return exports;
 }

@@ -36,7 +36,10 @@ struct Array {
   napi_typedarray_type type;
   void *data;
   int64_t length;
-  int64_t bytes() const { return length * (type == napi_float32_array || type == napi_int32_array ? 4 : 8); }
+  int64_t bytes() const {
+    return length *
+           (type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array ? 4 : 8);
+  }
 };
 
 Array GetArray(napi_env env, napi_value v, const char *name) {
@@ -107,13 +110,16 @@ void Disjoint(const Array &out, const char *name, std::initializer_list<const Ar
   }
 }
 
-// Runs `body` on the call's arguments; an ArgError becomes a JS exception.
-template <typename Body> napi_value Call(napi_env env, napi_callback_info info, size_t argc, Body body) {
+// Runs `body` on the call's arguments, of which the last argc − required may be left out (they
+// read as undefined); an ArgError becomes a JS exception.
+template <typename Body>
+napi_value Call(napi_env env, napi_callback_info info, size_t argc, size_t required, Body body) {
   std::vector<napi_value> args(argc);
   size_t n = argc;
   try {
     Check(env, napi_get_cb_info(env, info, &n, args.data(), nullptr, nullptr));
-    if (n < argc) TypeFail("expected " + std::to_string(argc) + " arguments, got " + std::to_string(n));
+    if (n < required)
+      TypeFail("expected " + std::to_string(required) + " arguments, got " + std::to_string(n));
     return body(args.data());
   } catch (const ArgError &e) {
     if (e.range)
@@ -124,6 +130,11 @@ template <typename Body> napi_value Call(napi_env env, napi_callback_info info, 
     napi_throw_error(env, nullptr, e.what());
   }
   return nullptr;
+}
+
+// Call with every argument required.
+template <typename Body> napi_value Call(napi_env env, napi_callback_info info, size_t argc, Body body) {
+  return Call(env, info, argc, argc, body);
 }
 
 napi_value Undefined(napi_env env) {

@@ -1,8 +1,8 @@
-// Convolution, relu and max pooling kernels for the engine's conv2d, activation and
-// maxPooling2d layers, on float64 and float32 typed arrays read in place. Bit-identical to the
-// TypeScript layers (docs/performance.md, "Convolution"): conv-kernels.inc says in what order.
+// Convolution kernels for the engine's conv2d layer, on float64 and float32 typed arrays read in
+// place. Bit-identical to the TypeScript layer (docs/performance.md, "Convolution"):
+// conv-kernels.inc says in what order. Relu and max pooling are in layers.cc.
 //
-// The kernels are compiled three times (conv-kernels.inc) and run on the instruction set isa.h
+// The kernels are compiled three times (conv-kernels.inc, conv-direct.inc) and run on the instruction set isa.h
 // names, the matrix products' (AVX-512, AVX2, or the portable build: 16-byte vectors, SSE2 on
 // x86-64, NEON on arm64, plain C elsewhere). All three give the same bits; `selectKernels`
 // (gemm.cc) switches both kinds of kernels at once so the tests can check that.
@@ -16,17 +16,17 @@
 //   geometry: Int32Array [batch, inH, inW, channels, kH, kW, strideH, strideW, padTop, padLeft,
 //             outH, outW, filters] (for pooling, filters = channels)
 //   convForward(geometry, x, kernel, bias | null, y, relu)  y = cols·K + bias (relu: max(·, 0))
-//   convFilterGrad(geometry, x, dy, kernelGrad)              ∂K += colsᵀ·∂Y
+//   convFilterGrad(geometry, x, dy, kernelGrad, biasGrad?)   ∂K += colsᵀ·∂Y (and convBiasGrad's ∂b)
 //   convBiasGrad(geometry, dy, biasGrad)                     ∂b += Σ_rows ∂Y
 //   convInputGrad(geometry, dy, kernel, dx)                  ∂X = col2im(∂Y·Kᵀ)
-//   reluForward(x, y), reluBackward(y, dy, dx)
-//   maxPoolForward(geometry, x, y, argmax), maxPoolBackward(dy, argmax, dx)
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "conv-args.h"
@@ -37,7 +37,9 @@
 
 namespace portable {
 constexpr int kVectorBytes = 16;
+#include "vec.inc"
 #include "conv-kernels.inc"
+#include "conv-direct.inc"
 }  // namespace portable
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -46,14 +48,18 @@ constexpr int kVectorBytes = 16;
 #pragma GCC target("avx2")
 namespace avx2 {
 constexpr int kVectorBytes = 32;
+#include "vec.inc"
 #include "conv-kernels.inc"
+#include "conv-direct.inc"
 }  // namespace avx2
 #pragma GCC pop_options
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 namespace avx512 {
 constexpr int kVectorBytes = 64;
+#include "vec.inc"
 #include "conv-kernels.inc"
+#include "conv-direct.inc"
 }  // namespace avx512
 #pragma GCC pop_options
 #endif
@@ -73,19 +79,32 @@ namespace {
 
 template <typename T>
 void Forward(const ConvShape &s, const T *x, const T *k, const T *b, T *y, bool relu, int64_t b0, int64_t b1) {
-  DISPATCH(Forward<T>(s, x, k, b, y, relu, b0, b1));
+  if (portable::DirectForwardFits(s)) {
+    DISPATCH(DirectForwardAny<T>(s, x, k, b, y, relu, b0, b1));
+  } else {
+    DISPATCH(Forward<T>(s, x, k, b, y, relu, b0, b1));
+  }
 }
 template <typename T>
 void FilterGrad(const ConvShape &s, const T *x, const T *dy, T *dk, int64_t p0, int64_t p1) {
   DISPATCH(FilterGrad<T>(s, x, dy, dk, p0, p1));
 }
+// ∂K rows [p0, p1), and ∂b with db, read straight from a single-channel x (conv-direct.inc) where
+// the instruction set in use can; false (nothing computed) where it cannot.
+template <typename T>
+bool DirectFilterGrad(const ConvShape &s, const T *x, const T *dy, T *dk, T *db, int64_t p0, int64_t p1) {
+#ifdef CONV_X86
+  switch (isa::InUse()) {
+    case isa::Isa::kAvx512: return avx512::DirectFilterGradAny<T>(s, x, dy, dk, db, p0, p1);
+    case isa::Isa::kAvx2: return avx2::DirectFilterGradAny<T>(s, x, dy, dk, db, p0, p1);
+    default: break;
+  }
+#endif
+  return portable::DirectFilterGradAny<T>(s, x, dy, dk, db, p0, p1);
+}
 template <typename T>
 void InputGrad(const ConvShape &s, const T *dy, const T *k, T *dx, int64_t b0, int64_t b1) {
   DISPATCH(InputGrad<T>(s, dy, k, dx, b0, b1));
-}
-
-template <typename T, typename I> void MaxPool(const ConvShape &s, const T *x, T *y, I *arg) {
-  DISPATCH(MaxPool(s, x, y, arg));
 }
 
 template <typename T> void BiasGradDispatch(const T *dy, T *db, int64_t rows, int64_t F) {
@@ -104,11 +123,11 @@ void ConvForwardRange(const ConvShape &s, const float *x, const float *k, const 
 }
 void ConvFilterGradRange(const ConvShape &s, const double *x, const double *dy, double *dk, int64_t p0,
                          int64_t p1) {
-  FilterGrad(s, x, dy, dk, p0, p1);
+  if (!DirectFilterGrad<double>(s, x, dy, dk, nullptr, p0, p1)) FilterGrad(s, x, dy, dk, p0, p1);
 }
 void ConvFilterGradRange(const ConvShape &s, const float *x, const float *dy, float *dk, int64_t p0,
                          int64_t p1) {
-  FilterGrad(s, x, dy, dk, p0, p1);
+  if (!DirectFilterGrad<float>(s, x, dy, dk, nullptr, p0, p1)) FilterGrad(s, x, dy, dk, p0, p1);
 }
 void ConvInputGradRange(const ConvShape &s, const double *dy, const double *k, double *dx, int64_t b0,
                         int64_t b1) {
@@ -178,18 +197,38 @@ napi_value ConvForwardJs(napi_env env, napi_callback_info info) {
 }
 
 napi_value ConvFilterGradJs(napi_env env, napi_callback_info info) {
-  return Call(env, info, 4, [&](napi_value *a) {
+  return Call(env, info, 5, 4, [&](napi_value *a) {
     const ConvShape s = GetShape(env, a[0]);
     const Array x = GetFloats(env, a[1], "x", GetArray(env, a[1], "x").type, InSize(s));
     const Array dy = GetFloats(env, a[2], "dy", x.type, OutSize(s));
     const Array dk = GetFloats(env, a[3], "kernelGrad", x.type, KernelSize(s));
     Disjoint(dk, "kernelGrad", {&x, &dy});
+    const bool hasBias = !IsNullish(env, a[4]);
+    const Array db = hasBias ? GetFloats(env, a[4], "biasGrad", x.type, s.filters) : Array{x.type, nullptr, 0};
+    if (hasBias) Disjoint(db, "biasGrad", {&x, &dy, &dk});
+    const bool f64 = x.type == napi_float64_array;
+    // Read straight from a single-channel x where the kernels can, ∂b from the same ∂Y loads (by
+    // the part holding tap 0); otherwise from gathered windows, ∂b in a pass of its own.
+    std::atomic<bool> biasDone{false};
     ByKernelRows(s, [&](int64_t p0, int64_t p1) {
-      if (x.type == napi_float64_array)
+      bool direct;
+      if (f64)
+        direct = DirectFilterGrad(s, P<double>(x), P<double>(dy), P<double>(dk), p0 == 0 ? P<double>(db) : nullptr, p0, p1);
+      else
+        direct = DirectFilterGrad(s, P<float>(x), P<float>(dy), P<float>(dk), p0 == 0 ? P<float>(db) : nullptr, p0, p1);
+      if (direct && p0 == 0) biasDone = true;
+      if (direct) return;
+      if (f64)
         FilterGrad(s, P<double>(x), P<double>(dy), P<double>(dk), p0, p1);
       else
         FilterGrad(s, P<float>(x), P<float>(dy), P<float>(dk), p0, p1);
     });
+    if (hasBias && !biasDone) {
+      if (f64)
+        BiasGradDispatch(P<double>(dy), P<double>(db), s.batch * s.outH * s.outW, s.filters);
+      else
+        BiasGradDispatch(P<float>(dy), P<float>(db), s.batch * s.outH * s.outW, s.filters);
+    }
     return Undefined(env);
   });
 }
@@ -226,97 +265,6 @@ napi_value ConvInputGradJs(napi_env env, napi_callback_info info) {
   });
 }
 
-napi_value ReluForwardJs(napi_env env, napi_callback_info info) {
-  return Call(env, info, 2, [&](napi_value *a) {
-    const Array x = GetFloats(env, a[0], "x", GetArray(env, a[0], "x").type, -1);
-    const Array y = GetFloats(env, a[1], "y", x.type, x.length);
-    if (x.data != y.data) Disjoint(y, "y", {&x});
-    if (x.type == napi_float64_array) {
-      DISPATCH(ReluForward(P<double>(x), P<double>(y), x.length));
-    } else {
-      DISPATCH(ReluForward(P<float>(x), P<float>(y), x.length));
-    }
-    return Undefined(env);
-  });
-}
-
-napi_value ReluBackwardJs(napi_env env, napi_callback_info info) {
-  return Call(env, info, 3, [&](napi_value *a) {
-    const Array y = GetFloats(env, a[0], "y", GetArray(env, a[0], "y").type, -1);
-    const Array dy = GetFloats(env, a[1], "dy", y.type, y.length);
-    const Array dx = GetFloats(env, a[2], "dx", y.type, y.length);
-    if (dx.data != dy.data) Disjoint(dx, "dx", {&dy});
-    Disjoint(dx, "dx", {&y});
-    if (y.type == napi_float64_array) {
-      DISPATCH(ReluBackward(P<double>(y), P<double>(dy), P<double>(dx), y.length));
-    } else {
-      DISPATCH(ReluBackward(P<float>(y), P<float>(dy), P<float>(dx), y.length));
-    }
-    return Undefined(env);
-  });
-}
-
-napi_value MaxPoolForwardJs(napi_env env, napi_callback_info info) {
-  return Call(env, info, 4, [&](napi_value *a) {
-    const ConvShape s = GetShape(env, a[0]);
-    if (s.filters != s.channels) RangeFail("geometry: pooling keeps the channels (filters = channels)");
-    // Every window must hold at least one real cell (windowGeometry guarantees it).
-    if (s.padTop >= s.kH || s.padLeft >= s.kW || (s.outH - 1) * s.strideH - s.padTop >= s.inH ||
-        (s.outW - 1) * s.strideW - s.padLeft >= s.inW)
-      RangeFail("geometry: a pooling window lies entirely in the padding");
-    const Array x = GetFloats(env, a[1], "x", GetArray(env, a[1], "x").type, InSize(s));
-    const Array y = GetFloats(env, a[2], "y", x.type, OutSize(s));
-    const Array arg = GetArray(env, a[3], "argmax");
-    if (arg.type != napi_float64_array && arg.type != napi_int32_array)
-      TypeFail("argmax must be a Float64Array or an Int32Array");
-    if (arg.length != OutSize(s)) RangeFail("argmax must have as many values as y");
-    if (arg.type == napi_int32_array && InSize(s) > INT32_MAX) RangeFail("x is too large for Int32Array indices");
-    Disjoint(y, "y", {&x, &arg});
-    Disjoint(arg, "argmax", {&x});
-    const bool f64 = x.type == napi_float64_array;
-    if (arg.type == napi_float64_array) {
-      if (f64) MaxPool(s, P<double>(x), P<double>(y), P<double>(arg));
-      else MaxPool(s, P<float>(x), P<float>(y), P<double>(arg));
-    } else {
-      if (f64) MaxPool(s, P<double>(x), P<double>(y), P<int32_t>(arg));
-      else MaxPool(s, P<float>(x), P<float>(y), P<int32_t>(arg));
-    }
-    return Undefined(env);
-  });
-}
-
-// dx = 0, then dx[argmax[o]] += dy[o] for o in order; every index is checked before anything is written.
-template <typename T, typename I> void MaxPoolBack(const T *dy, const I *arg, T *dx, int64_t n, int64_t size) {
-  for (int64_t o = 0; o < n; o++) {
-    const I i = arg[o];
-    if (!(i >= 0 && i < size) || static_cast<I>(static_cast<int64_t>(i)) != i)
-      RangeFail("argmax[" + std::to_string(o) + "] is not an index into dx");
-  }
-  std::fill(dx, dx + size, T(0));
-  for (int64_t o = 0; o < n; o++) dx[static_cast<int64_t>(arg[o])] += dy[o];
-}
-
-napi_value MaxPoolBackwardJs(napi_env env, napi_callback_info info) {
-  return Call(env, info, 3, [&](napi_value *a) {
-    const Array dy = GetFloats(env, a[0], "dy", GetArray(env, a[0], "dy").type, -1);
-    const Array arg = GetArray(env, a[1], "argmax");
-    if (arg.type != napi_float64_array && arg.type != napi_int32_array)
-      TypeFail("argmax must be a Float64Array or an Int32Array");
-    if (arg.length != dy.length) RangeFail("argmax must have as many values as dy");
-    const Array dx = GetFloats(env, a[2], "dx", dy.type, -1);
-    Disjoint(dx, "dx", {&dy, &arg});
-    const bool f64 = dy.type == napi_float64_array;
-    if (arg.type == napi_float64_array) {
-      if (f64) MaxPoolBack(P<double>(dy), P<double>(arg), P<double>(dx), dy.length, dx.length);
-      else MaxPoolBack(P<float>(dy), P<double>(arg), P<float>(dx), dy.length, dx.length);
-    } else {
-      if (f64) MaxPoolBack(P<double>(dy), P<int32_t>(arg), P<double>(dx), dy.length, dx.length);
-      else MaxPoolBack(P<float>(dy), P<int32_t>(arg), P<float>(dx), dy.length, dx.length);
-    }
-    return Undefined(env);
-  });
-}
-
 }  // namespace
 
 napi_status RegisterConv(napi_env env, napi_value exports) {
@@ -325,10 +273,6 @@ napi_status RegisterConv(napi_env env, napi_value exports) {
       {"convFilterGrad", nullptr, ConvFilterGradJs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"convBiasGrad", nullptr, ConvBiasGradJs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"convInputGrad", nullptr, ConvInputGradJs, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"reluForward", nullptr, ReluForwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"reluBackward", nullptr, ReluBackwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"maxPoolForward", nullptr, MaxPoolForwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"maxPoolBackward", nullptr, MaxPoolBackwardJs, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

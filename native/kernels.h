@@ -7,5 +7,7 @@
 napi_status RegisterGemm(napi_env env, napi_value exports);
 // Adds the convolution functions (conv.cc) to `exports`.
 napi_status RegisterConv(napi_env env, napi_value exports);
+// Adds relu, max pooling and allFinite (layers.cc) to `exports`.
+napi_status RegisterLayers(napi_env env, napi_value exports);
 // Adds the optimiser updates (optim.cc) to `exports`.
 napi_status RegisterOptim(napi_env env, napi_value exports);

@@ -2,16 +2,24 @@ import { Activation } from "./layers/activation.js";
 import type { Layer } from "./layers/layer.js";
 import { MaxPooling2d } from "./layers/pooling.js";
 import type { Model } from "./model.js";
+import { nativeKernels } from "./native.js";
 import type { ActivationName } from "./spec.js";
 import { type Floats, formatShape } from "./tensor.js";
+
+/** Arrays shorter than this are checked in TypeScript: a native call costs about as much as 256 values. */
+const NATIVE_FINITE_MIN = 256;
 
 /**
  * True when every value is finite. `v·0` is ±0 for finite v and NaN for NaN or ±∞, so one
  * multiply-add per value and one comparison per array, with no branch in the loop. Four sums
  * rather than one: each add waits only for the one four values back, not for the previous one
  * (about 4× faster on a layer's output; the check runs on every layer after every batch).
+ * Natively (native/layers.cc, the same sums in vectors) on longer arrays: a convolution's output
+ * is checked after every batch and cost as much as the convolution in TypeScript.
  */
 export function allFinite(a: Floats): boolean {
+  const native = a.length >= NATIVE_FINITE_MIN ? nativeKernels() : null;
+  if (native?.allFinite) return native.allFinite(a);
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;

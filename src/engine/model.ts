@@ -278,7 +278,18 @@ export class Model {
     if (reg?.penalized && fused) reg.addFusedActivityGrad(last, g, batch, gradScale);
     for (let i = fused ? last - 1 : last; i >= first; i--) {
       if (reg?.penalized) reg.addActivityGrad(i, d, batch, gradScale);
-      d = this.layers[i]!.backward(d, batch, i > first);
+      const layer = this.layers[i]!;
+      // Through the layer before too, in one pass, where the layer can (max pooling after relu)
+      // and no activity penalty needs the gradient in between.
+      if (layer.backwardThrough && i - 1 > first && !reg?.hasActivity(i - 1)) {
+        const through = layer.backwardThrough(this.layers[i - 1]!, d, batch);
+        if (through) {
+          d = through;
+          i--;
+          continue;
+        }
+      }
+      d = layer.backward(d, batch, i > first);
     }
     if (reg?.penalized) reg.addWeightGrads(batch, gradScale);
     return total + penalty;

@@ -1,8 +1,8 @@
 import type { WindowGeometry } from "./im2col.js";
 
 /**
- * The geometry the native convolution and pooling kernels take (native/conv.cc): an Int32Array
- * `[batch, inH, inW, channels, kH, kW, strideH, strideW, padTop, padLeft, outH, outW, filters]`
+ * The geometry the native convolution and pooling kernels take (native/conv.cc, layers.cc): an
+ * Int32Array `[batch, inH, inW, channels, kH, kW, strideH, strideW, padTop, padLeft, outH, outW, filters]`
  * (for pooling, `filters` = channels). Made once per layer; `setBatch` fills in the batch size.
  */
 export class NativeGeometry {

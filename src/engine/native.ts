@@ -54,8 +54,18 @@ export interface NativeKernels {
     y: Floats,
     relu: boolean,
   ): void;
-  /** `∂K += colsᵀ·∂Y` (as `matmulTransA`), ∂K `[kH, kW, C, filters]`, dy `[batch, outH, outW, filters]`. */
-  convFilterGrad?(geometry: Int32Array, x: Floats, dy: Floats, kernelGrad: Floats): void;
+  /**
+   * `∂K += colsᵀ·∂Y` (as `matmulTransA`), ∂K `[kH, kW, C, filters]`, dy `[batch, outH, outW, filters]`;
+   * with `biasGrad` `[filters]`, also `convBiasGrad`'s `∂b` (the same sums, from the same reads of ∂Y
+   * where the kernel reads x directly).
+   */
+  convFilterGrad?(
+    geometry: Int32Array,
+    x: Floats,
+    dy: Floats,
+    kernelGrad: Floats,
+    biasGrad?: Floats | null,
+  ): void;
   /** `∂b[f] += ∂Y[r, f]` for every row r in turn. */
   convBiasGrad?(geometry: Int32Array, dy: Floats, biasGrad: Floats): void;
   /** `∂X = col2im(∂Y·Kᵀ)` (overwrites dx `[batch, inH, inW, C]`). */
@@ -69,8 +79,36 @@ export interface NativeKernels {
    * maxima, argmax each one's flat index into x.
    */
   maxPoolForward?(geometry: Int32Array, x: Floats, y: Floats, argmax: Float64Array | Int32Array): void;
-  /** `dx = 0`, then `dx[argmax[o]] += dy[o]` in order of o. @throws RangeError for a bad index. */
-  maxPoolBackward?(dy: Floats, argmax: Float64Array | Int32Array, dx: Floats): void;
+  /**
+   * `dx = 0`, then `dx[argmax[o]] += dy[o]` in order of o. @throws RangeError for a bad index.
+   * With `maxPoolForward`'s geometry and Int32Array indices, for windows that never overlap, each
+   * window is written cell by cell instead (the same values; an index outside its window, which
+   * `maxPoolForward` never leaves, gives no gradient): @throws RangeError for sizes other than the geometry's.
+   * With `reluOutput`, the pooling's output y `[like dy]` when its input was relu's output: through
+   * relu's backward too, each term `y[o] > 0 ? dy[o] : 0` (`MaxPooling2d.backwardThrough`).
+   */
+  maxPoolBackward?(
+    dy: Floats,
+    argmax: Float64Array | Int32Array,
+    dx: Floats,
+    geometry?: Int32Array | null,
+    reluOutput?: Floats,
+  ): void;
+  /** Whether every value of x is finite (as `allFinite` in forensics.ts; native/layers.cc). */
+  allFinite?(x: Floats): boolean;
+  /**
+   * Rows `order[start … start + count)` of src `[rows, rowLen]` into dst `[count, rowLen]`, each
+   * value converted as a typed array's `set` converts it (float64 → float32 rounds to nearest).
+   * @throws TypeError or RangeError on a bad argument or an index that is not a row of src.
+   */
+  gatherRows?(
+    src: Floats,
+    order: Uint32Array,
+    start: number,
+    count: number,
+    rowLen: number,
+    dst: Floats,
+  ): void;
   /**
    * SGD's update of one parameter (native/optim.cc), as `Sgd` computes it in TypeScript: keep ← w,
    * then `w ← w − lr·g`, or with `velocity` `v ← μ·v − lr·g` and `w ← w + v` (Nesterov:

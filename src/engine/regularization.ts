@@ -68,6 +68,11 @@ export class Regularization {
     return this.last;
   }
 
+  /** Whether internal layer `i`'s output has an activity penalty. */
+  hasActivity(i: number): boolean {
+    return this.activity[i] !== undefined;
+  }
+
   /** In the backward pass, before layer `i`'s: adds `gradScale · ∂P/∂y` of its activity penalty into `d`. */
   addActivityGrad(i: number, d: Floats, batch: number, gradScale: number): void {
     const r = this.activity[i];

@@ -1,60 +1,30 @@
-// The native convolution, relu and max-pooling kernels (native/conv.cc) give the TypeScript
-// layers' bits exactly, on every instruction set this processor has, in float64 and float32.
+// The native convolution, relu and max-pooling kernels (native/conv.cc, native/layers.cc) give the
+// TypeScript layers' bits exactly, on every instruction set this processor has, in float64 and float32.
 import { describe, expect, it } from "vitest";
-import { im2col, windowGeometry } from "../../src/engine/im2col.js";
+import { windowGeometry } from "../../src/engine/im2col.js";
 import { Activation } from "../../src/engine/layers/activation.js";
 import { Conv2d } from "../../src/engine/layers/conv2d.js";
 import { MaxPooling2d } from "../../src/engine/layers/pooling.js";
-import { type NativeKernels, nativeKernels, useNativeKernels } from "../../src/engine/native.js";
+import { type NativeKernels, useNativeKernels } from "../../src/engine/native.js";
 import { NativeGeometry } from "../../src/engine/native-conv.js";
 import { Rng } from "../../src/engine/rng.js";
-
-const native = nativeKernels();
-/** The instruction sets this CPU runs (selectKernels switches the products' and these kernels' at once). */
-const ISAS = (["native-avx512", "native-avx2", "native"] as const).filter((isa) => {
-  if (!native?.convForward) return false;
-  try {
-    native.selectKernels(native.selectKernels(isa));
-    return true;
-  } catch {
-    return false;
-  }
-});
+import {
+  type Case,
+  DIRECT_CASES,
+  float32Case,
+  ISA_THREADS,
+  ISAS,
+  label,
+  native,
+  onKernels,
+  sameBits,
+  values,
+} from "./conv-helpers.js";
 
 /**
- * True when both arrays hold the same bits, any NaN matching any NaN: JavaScript leaves a NaN's
- * bit pattern to the implementation (V8's Math.max returns its own NaN), so the contract is every
- * number's bits, −0 included, and NaN where the reference has NaN.
+ * Geometries covering kernels 1–6, strides 1–3, both paddings, 1–5 channels, 1–17 filters, batches
+ * 1–3, with the direct kernels' single-channel ones (`DIRECT_CASES`) among the first 30.
  */
-function sameBits(a: Float64Array | Float32Array, b: Float64Array | Float32Array): boolean {
-  if (a.length !== b.length || a.constructor !== b.constructor) return false;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
-  return true;
-}
-
-/** Values in [−1, 1) with exact zeros, −0s and ties sprinkled in (max pooling's and relu's edge cases). */
-function values(n: number, rng: Rng): Float64Array {
-  const v = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = rng.uniform(0, 1);
-    v[i] = u < 0.05 ? 0 : u < 0.08 ? -0 : u < 0.12 ? 0.5 : rng.uniform(-1, 1);
-  }
-  return v;
-}
-
-interface Case {
-  inH: number;
-  inW: number;
-  channels: number;
-  filters: number;
-  k: [number, number];
-  strides: [number, number];
-  padding: "valid" | "same";
-  batch: number;
-  useBias: boolean;
-}
-
-/** Geometries covering kernels 1–5, strides 1–3, both paddings, 1–5 channels, 1–17 filters, batches 1–3. */
 function cases(): Case[] {
   const rng = new Rng(17);
   const pick = (lo: number, hi: number) => lo + Math.floor(rng.uniform(0, hi - lo + 1));
@@ -71,6 +41,7 @@ function cases(): Case[] {
       batch: 3,
       useBias: true,
     },
+    ...DIRECT_CASES,
     {
       inH: 7,
       inW: 9,
@@ -136,9 +107,6 @@ function cases(): Case[] {
   return out;
 }
 
-const label = (c: Case) =>
-  `${c.batch}×${c.inH}×${c.inW}×${c.channels} k${c.k.join("×")} s${c.strides.join("×")} ${c.padding} f${c.filters}${c.useBias ? "" : " no bias"}`;
-
 /** One forward and backward pass of a Conv2d on `kernels`: its output, ∂X and the parameters' gradients. */
 function convPass(c: Case, kernels: NativeKernels | null, special: boolean) {
   const was = useNativeKernels(kernels);
@@ -192,11 +160,9 @@ describe.skipIf(!native?.convForward)("native conv2d (native/conv.cc)", () => {
 
   // On 2 threads with minWork 0 every call is split (samples for y and ∂X, kernel rows for ∂K
   // where there are at least 16 per thread): the parts must give one thread's bits.
-  for (const [isa, threads] of ISAS.flatMap((i) => [1, 2].map((t) => [i, t] as const)))
-    it(`gives the TypeScript path's bits on ${isa}, ${threads} thread(s): forward, ∂X, ∂K, ∂b, over 60 geometries`, () => {
-      const was = k.selectKernels(isa);
-      const saved = k.setThreads(threads, 0);
-      try {
+  for (const [isa, threads] of ISA_THREADS)
+    it(`gives the TypeScript path's bits on ${isa}, ${threads} thread(s): forward, ∂X, ∂K, ∂b, over 60 geometries`, () =>
+      onKernels(isa, threads, () => {
         for (const c of cases())
           for (const special of [false, true]) {
             const ref = convPass(c, null, special);
@@ -206,97 +172,31 @@ describe.skipIf(!native?.convForward)("native conv2d (native/conv.cc)", () => {
                 true,
               );
           }
-      } finally {
-        k.selectKernels(was);
-        k.setThreads(saved.threads, saved.minWork);
-      }
-    });
+      }));
 
-  for (const [isa, threads] of ISAS.flatMap((i) => [1, 2].map((t) => [i, t] as const)))
-    it(`computes float32 with single-precision operations in the reference's order on ${isa}, ${threads} thread(s)`, () => {
-      const was = k.selectKernels(isa);
-      const saved = k.setThreads(threads, 0);
-      const f = Math.fround;
-      try {
+  for (const [isa, threads] of ISA_THREADS)
+    it(`computes float32 with single-precision operations in the reference's order on ${isa}, ${threads} thread(s)`, () =>
+      onKernels(isa, threads, () => {
         for (const c of cases().slice(0, 30)) {
-          const g = windowGeometry([c.inH, c.inW, c.channels], c.k, c.strides, c.padding);
-          const rng = new Rng(9);
-          const rowLen = c.k[0] * c.k[1] * c.channels;
-          const rows = c.batch * g.outH * g.outW;
-          const F = c.filters;
-          const x = Float32Array.from(values(c.batch * c.inH * c.inW * c.channels, rng));
-          const kernel = Float32Array.from(values(rowLen * F, rng));
-          const bias = Float32Array.from(values(F, rng));
-          const dy = Float32Array.from(values(rows * F, rng));
-          const cols = new Float64Array(rows * rowLen);
-          im2col(Float64Array.from(x), g, c.batch, cols);
-          // The reference: every product and sum rounded to float32, in im2col + matmul's order.
-          const y = new Float32Array(rows * F);
-          const dk = Float32Array.from(values(rowLen * F, rng));
-          const db = Float32Array.from(values(F, rng));
-          const dCols = new Float64Array(rows * rowLen);
-          for (let r = 0; r < rows; r++)
-            for (let j = 0; j < F; j++) {
-              let s = 0;
-              for (let p = 0; p < rowLen; p++) s = f(s + f(cols[r * rowLen + p]! * kernel[p * F + j]!));
-              y[r * F + j] = f(s + bias[j]!);
-            }
-          const dkRef = Float32Array.from(dk);
-          for (let p = 0; p < rowLen; p++)
-            for (let j = 0; j < F; j++) {
-              let s = 0;
-              for (let r = 0; r < rows; r++) s = f(s + f(cols[r * rowLen + p]! * dy[r * F + j]!));
-              dkRef[p * F + j] = f(dkRef[p * F + j]! + s);
-            }
-          const dbRef = Float32Array.from(db);
-          for (let r = 0; r < rows; r++) for (let j = 0; j < F; j++) dbRef[j] = f(dbRef[j]! + dy[r * F + j]!);
-          for (let r = 0; r < rows; r++)
-            for (let p = 0; p < rowLen; p++) {
-              let s = 0;
-              for (let j = 0; j < F; j++) s = f(s + f(dy[r * F + j]! * kernel[p * F + j]!));
-              dCols[r * rowLen + p] = s;
-            }
-          // col2im's scatter, each addition rounded, windows in order.
-          const dxRef = new Float32Array(x.length);
-          for (let b = 0, r = 0; b < c.batch; b++)
-            for (let oy = 0; oy < g.outH; oy++)
-              for (let ox = 0; ox < g.outW; ox++, r++)
-                for (let ky = 0, p = 0; ky < g.kH; ky++)
-                  for (let kx = 0; kx < g.kW; kx++)
-                    for (let ch = 0; ch < c.channels; ch++, p++) {
-                      const iy = oy * g.strideH - g.padTop + ky;
-                      const ix = ox * g.strideW - g.padLeft + kx;
-                      if (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) continue;
-                      const cell = ((b * g.inH + iy) * g.inW + ix) * c.channels + ch;
-                      dxRef[cell] = f(dxRef[cell]! + dCols[r * rowLen + p]!);
-                    }
-          const geometry = new NativeGeometry(g, F).setBatch(c.batch);
-          const yN = new Float32Array(rows * F);
-          k.convForward!(geometry, x, kernel, bias, yN, false);
-          k.convFilterGrad!(geometry, x, dy, dk);
-          k.convBiasGrad!(geometry, dy, db);
-          const dxN = new Float32Array(x.length).fill(7);
-          k.convInputGrad!(geometry, dy, kernel, dxN);
-          expect(sameBits(yN, y), `${label(c)}: y`).toBe(true);
-          expect(sameBits(dk, dkRef), `${label(c)}: dk`).toBe(true);
-          expect(sameBits(db, dbRef), `${label(c)}: db`).toBe(true);
-          expect(sameBits(dxN, dxRef), `${label(c)}: dx`).toBe(true);
+          const { geometry, inputs: i, expected: e } = float32Case({ ...c, useBias: true }, 9);
+          const y = new Float32Array(e.y.length);
+          k.convForward!(geometry, i.x, i.kernel, i.bias, y, false);
+          const dk = Float32Array.from(i.dk0);
+          k.convFilterGrad!(geometry, i.x, i.dy, dk);
+          const db = Float32Array.from(i.db0);
+          k.convBiasGrad!(geometry, i.dy, db);
+          const dx = new Float32Array(e.dx.length).fill(7);
+          k.convInputGrad!(geometry, i.dy, i.kernel, dx);
+          expect(sameBits(y, e.y), `${label(c)}: y`).toBe(true);
+          expect(sameBits(dk, e.dk), `${label(c)}: dk`).toBe(true);
+          expect(sameBits(db, e.db), `${label(c)}: db`).toBe(true);
+          expect(sameBits(dx, e.dx), `${label(c)}: dx`).toBe(true);
           // The fused relu: Math.max(y, 0) of the same values.
-          const yRelu = new Float32Array(rows * F);
-          k.convForward!(geometry, x, kernel, bias, yRelu, true);
-          expect(
-            sameBits(
-              yRelu,
-              y.map((v) => Math.max(v, 0)),
-            ),
-            `${label(c)}: relu`,
-          ).toBe(true);
+          const yRelu = new Float32Array(e.y.length);
+          k.convForward!(geometry, i.x, i.kernel, i.bias, yRelu, true);
+          expect(sameBits(yRelu, e.yRelu), `${label(c)}: relu`).toBe(true);
         }
-      } finally {
-        k.selectKernels(was);
-        k.setThreads(saved.threads, saved.minWork);
-      }
-    });
+      }));
 
   it("throws on bad arguments instead of reading or writing out of bounds", () => {
     const g = new NativeGeometry(windowGeometry([5, 5, 2], [3, 3], [1, 1], "same"), 4).setBatch(2);

@@ -32,7 +32,7 @@ export function activate(activation: ActivationName, x: Floats, y: Floats, lastA
       for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]!);
       return;
     case "relu": {
-      // Natively (native/conv.cc) above a few vectors' worth: the same Math.max, without branches.
+      // Natively (native/layers.cc) above a few vectors' worth: the same Math.max, without branches.
       const native = n >= NATIVE_RELU_MIN ? nativeKernels() : null;
       if (native?.reluForward) {
         native.reluForward(x, y);

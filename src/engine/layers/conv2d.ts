@@ -177,8 +177,8 @@ export class Conv2d implements Layer {
   /** `backward` on the native kernels: the same sums in the same order, read from X. */
   private backwardNative(native: NativeKernels, dy: Floats, batch: number, needInputGrad: boolean): Floats {
     const geometry = this.nativeGeometry.setBatch(batch);
-    native.convFilterGrad!(geometry, this.x, dy, this.kernel.grad);
-    if (this.bias) native.convBiasGrad!(geometry, dy, this.bias.grad);
+    // ∂K, and ∂b in the same call (from the same reads of ∂Y where the kernel can).
+    native.convFilterGrad!(geometry, this.x, dy, this.kernel.grad, this.bias?.grad ?? null);
     if (!needInputGrad) return NO_INPUT_GRAD;
     const dx = this.dx.get(batch);
     native.convInputGrad!(geometry, dy, this.kernel.value, dx);

@@ -66,6 +66,14 @@ export interface Layer {
    */
   backward(dy: Floats, batch: number, needInputGrad?: boolean): Floats;
   /**
+   * Only for layers that can back-propagate through the layer before them in the same pass (max
+   * pooling through relu: docs/performance.md, "Convolution"): `prev.backward(this.backward(dy))`,
+   * the same bits, without `prev`'s own pass; `∂L/∂X` of `prev`'s input, or undefined (nothing
+   * computed) when `prev` is not one it can fuse. `Model.loss` calls it when nothing else needs the
+   * gradient in between (no activity regulariser on `prev`).
+   */
+  backwardThrough?(prev: Layer, dy: Floats, batch: number): Floats | undefined;
+  /**
    * Only for layers that behave differently in training and inference (dropout, batch
    * normalisation): how the next `forward` calls run. `Model.setMode` calls it; a layer without
    * it runs the same in every mode.
@@ -165,6 +173,24 @@ export class Buffer {
         this.dtype === "float32"
           ? new Float32Array(takeStore(n * 4, this.scope), 0, n)
           : new Float64Array(takeStore(n * 8, this.scope), 0, n);
+    this.view = this.store.length === n ? this.store : this.store.subarray(0, n);
+    return this.view;
+  }
+}
+
+/**
+ * `Buffer` for indices: `batch · size` Int32Arrays (4 bytes a value whatever the model's dtype),
+ * from the same store. For indices below 2³¹ (`MaxPooling2d`'s argmax into its input).
+ */
+export class IndexBuffer {
+  private store = new Int32Array(0);
+  private view = this.store;
+  private readonly scope = currentScope();
+  constructor(private readonly size: number) {}
+  get(batch: number): Int32Array {
+    const n = batch * this.size;
+    if (this.view.length === n) return this.view;
+    if (this.store.length < n) this.store = new Int32Array(takeStore(n * 4, this.scope), 0, n);
     this.view = this.store.length === n ? this.store : this.store.subarray(0, n);
     return this.view;
   }

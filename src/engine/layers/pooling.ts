@@ -2,7 +2,8 @@ import { type WindowGeometry, windowGeometry } from "../im2col.js";
 import { nativeKernels } from "../native.js";
 import { NativeGeometry } from "../native-conv.js";
 import type { Floats } from "../tensor.js";
-import { Buffer, type Layer, type Param, type SampleValues } from "./layer.js";
+import { Activation } from "./activation.js";
+import { Buffer, IndexBuffer, type Layer, type Param, type SampleValues } from "./layer.js";
 
 /**
  * What the two pooling layers share: the window geometry (as conv2d's), the output and `dx`
@@ -82,10 +83,15 @@ abstract class Pooling2d implements Layer {
  */
 export class MaxPooling2d extends Pooling2d {
   readonly type: string = "maxPooling2d";
-  /** Flat X index of each output's maximum (integers, exact in a double). */
-  private readonly argmax: Buffer;
-  /** Always float64 (indices), whatever the run's dtype. */
-  private arg: Float64Array = new Float64Array(0);
+  /**
+   * Flat X index of each output's maximum: Int32Array while the batch's X has fewer than 2³¹
+   * values, Float64Array (integers, exact in a double) past that.
+   */
+  private readonly argmax: IndexBuffer;
+  private readonly argmaxWide: Buffer;
+  private arg: Int32Array | Float64Array = new Int32Array(0);
+  /** The last forward pass's output (`backwardThrough` gates relu's gradient with it). */
+  private y: Floats = new Float64Array(0);
   private readonly nativeGeometry: NativeGeometry;
 
   constructor(
@@ -99,7 +105,8 @@ export class MaxPooling2d extends Pooling2d {
     super(name, inputShape, poolSize, strides, padding, flat);
     const { outH, outW, channels } = this.geometry;
     const outSize = outH * outW * channels;
-    this.argmax = new Buffer(outSize, "float64");
+    this.argmax = new IndexBuffer(outSize);
+    this.argmaxWide = new Buffer(outSize, "float64");
     this.sampleValues = { ...this.sampleValues, forward: this.sampleValues.forward + outSize };
     this.nativeGeometry = new NativeGeometry(this.geometry, channels);
   }
@@ -107,9 +114,10 @@ export class MaxPooling2d extends Pooling2d {
   /** @param x `[batch, inH, inW, C]` @returns `[batch, outH, outW, C]` */
   forward(x: Floats, batch: number): Floats {
     const y = this.out.get(batch);
-    const arg = this.argmax.get(batch) as Float64Array;
+    const arg = x.length < 2 ** 31 ? this.argmax.get(batch) : (this.argmaxWide.get(batch) as Float64Array);
     this.arg = arg;
-    // Natively (native/conv.cc): the same scan, comparisons and ties.
+    this.y = y;
+    // Natively (native/layers.cc): the same scan, comparisons and ties.
     const native = nativeKernels();
     if (native?.maxPoolForward) {
       native.maxPoolForward(this.nativeGeometry.setBatch(batch), x, y, arg);
@@ -157,11 +165,26 @@ export class MaxPooling2d extends Pooling2d {
     const arg = this.arg;
     const native = nativeKernels();
     if (native?.maxPoolBackward) {
-      native.maxPoolBackward(dy, arg, dx);
+      native.maxPoolBackward(dy, arg, dx, this.nativeGeometry.setBatch(batch));
       return dx;
     }
     dx.fill(0);
     for (let o = 0; o < dy.length; o++) dx[arg[o]!]! += dy[o]!;
+    return dx;
+  }
+
+  /**
+   * After a relu (natively): `∂L/∂X` of the relu's input, relu's `y > 0 ? dy : 0` applied to each
+   * term as it is added (every window reaching a cell has that cell's value as its maximum `y`, so
+   * this is relu's backward of the sum, bit for bit), and one pass over `∂L/∂X` instead of three
+   * (docs/performance.md, "Convolution"). Undefined for any other `prev`, or without the kernels.
+   */
+  backwardThrough(prev: Layer, dy: Floats, batch: number): Floats | undefined {
+    const native = nativeKernels();
+    if (!native?.maxPoolBackward || !(prev instanceof Activation) || prev.activation !== "relu")
+      return undefined;
+    const dx = this.dx.get(batch);
+    native.maxPoolBackward(dy, this.arg, dx, this.nativeGeometry.setBatch(batch), this.y);
     return dx;
   }
 }

@@ -3,6 +3,7 @@ import { TRAINING_STEP } from "../layers/layer.js";
 import { type CorrectCounter, correctCounter } from "../losses.js";
 import type { MetricAccumulator } from "../metrics/accumulator.js";
 import type { Model } from "../model.js";
+import { nativeKernels } from "../native.js";
 import type { Optimizer } from "../optimizers.js";
 import type { TelemetryRecorder } from "../telemetry.js";
 import { type Floats, floats } from "../tensor.js";
@@ -166,9 +167,17 @@ export class BatchLoop {
     const { data, xb, yb, ym, wb, weights, inSize, ts } = this;
     const { x, y } = data;
     const both = (ym as Floats) !== yb;
+    // Long rows natively in one call where the kernels are loaded: a float32 run's rounding copy
+    // through `set`, one row at a time, cost about a tenth of the bench CNN's float32 step
+    // (docs/performance.md, "float32 ahead of float64").
+    const native = inSize >= SET_ROW ? nativeKernels() : undefined;
+    const gatherRows = native?.gatherRows !== undefined;
+    if (gatherRows) native!.gatherRows!(x, order, start, b, inSize, xb);
     for (let r = 0; r < b; r++) {
       const s = order[start + r]!;
-      if (inSize < SET_ROW) for (let c = 0; c < inSize; c++) xb[r * inSize + c] = x[s * inSize + c]!;
+      if (gatherRows) {
+        // the row is in place already
+      } else if (inSize < SET_ROW) for (let c = 0; c < inSize; c++) xb[r * inSize + c] = x[s * inSize + c]!;
       else xb.set(x.subarray(s * inSize, (s + 1) * inSize), r * inSize);
       for (let c = 0; c < ts; c++) {
         const v = y[s * ts + c]!;
