@@ -19,6 +19,7 @@ import { Model } from "../../src/engine/model.js";
 import { Rng } from "../../src/engine/rng.js";
 import { tfActivation } from "./tfjs-activations.js";
 import { maxRelativeError, tfReady } from "./tfjs-reference.js";
+import { tfWrapper } from "./tfjs-wrappers.js";
 
 const cells: LayerSpec[] = [
   { type: "simpleRNN", units: 3 },
@@ -33,6 +34,31 @@ const variants = cells.flatMap((c) => [
     layer: { ...c, returnSequences: true, goBackwards: true } as LayerSpec,
   },
 ]);
+
+/** bidirectional hands the mask to both copies (docs/backprop.md §23.1). */
+const wrapped: { name: string; layer: LayerSpec }[] = [
+  {
+    name: "bidirectional lstm (mul)",
+    layer: {
+      type: "bidirectional",
+      mergeMode: "mul",
+      layer: { type: "lstm", units: 3, recurrentActivation: "sigmoid" },
+    },
+  },
+  {
+    name: "bidirectional gru resetAfter returnSequences (concat)",
+    layer: {
+      type: "bidirectional",
+      layer: {
+        type: "gru",
+        units: 3,
+        recurrentActivation: "sigmoid",
+        resetAfter: true,
+        returnSequences: true,
+      },
+    },
+  },
+];
 
 /**
  * Ids `[4 samples, 6 steps]` with padding (0) after, before, inside, and a whole sample of it:
@@ -154,10 +180,10 @@ describe("exact derivatives with a mask (five-point central differences, float64
     for (let i = 0; i < x.length; i++) if (MASK[Math.floor(i / 2)] === 0) expect(dx[i]).toBe(0);
   });
 
-  it.each(variants)(
+  it.each([...variants, ...wrapped])(
     "$name in embedding(maskZero) → … → loss over the real steps: every weight",
     ({ layer }) => {
-      const seq = "returnSequences" in layer;
+      const seq = "returnSequences" in (layer.type === "bidirectional" ? layer.layer : layer);
       const spec: ModelSpec = {
         inputShape: [6],
         layers: [
@@ -254,6 +280,11 @@ async function tfjsMaskedReference(
           seq = false;
           continue;
         }
+        if (ls.type === "bidirectional") {
+          a = tfWrapper(ls, name, a, v, mask);
+          seq = ls.layer.returnSequences === true;
+          continue;
+        }
         const { type, name: _, ...args } = ls as LayerSpec & { type: "lstm" };
         const make = { simpleRNN: tf.layers.simpleRNN, lstm: tf.layers.lstm, gru: tf.layers.gru }[
           type as "lstm"
@@ -298,10 +329,33 @@ describe("equal to TensorFlow.js with the mask (cpu, float32; relative error < 1
         { type: "simpleRNN", units: 2, name: "s", returnSequences: true },
       ],
     },
+    {
+      name: "embedding(maskZero) → bidirectional lstm (concat) → dense",
+      layers: [{ type: "bidirectional", name: "b", layer: { type: "lstm", units: 3 } }],
+    },
+    {
+      name: "embedding(maskZero) → bidirectional gru returnSequences (sum; the loss over the real steps)",
+      layers: [
+        {
+          type: "bidirectional",
+          name: "b",
+          mergeMode: "sum",
+          layer: { type: "gru", units: 3, recurrentActivation: "sigmoid", returnSequences: true },
+        },
+      ],
+    },
+    {
+      name: "embedding(maskZero) → bidirectional lstm returnSequences (concat) → lstm: the mask passes on",
+      layers: [
+        { type: "bidirectional", name: "b", layer: { type: "lstm", units: 2, returnSequences: true } },
+        { type: "lstm", units: 3, name: "r" },
+      ],
+    },
   ];
   it.each(cases)("$name: output, loss, every gradient", async ({ layers }) => {
-    const seq =
-      layers.at(-1)!.type !== "dense" && (layers.at(-1) as { returnSequences?: boolean }).returnSequences;
+    const last = layers.at(-1)!;
+    const seq = (last.type === "bidirectional" ? last.layer : (last as { returnSequences?: boolean }))
+      .returnSequences;
     const spec: ModelSpec = {
       inputShape: [6],
       layers: [

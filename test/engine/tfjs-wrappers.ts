@@ -17,12 +17,14 @@ function readFrom(target: Record<string, unknown>, fields: string[], values: tf.
 /**
  * Runs `ls` through tfjs-layers on `a`, its weights taken from `vars` (keyed as ours:
  * `<name>/forward_<inner>/kernel`…, `<name>/kernel`).
+ * @param mask `[batch, T]` booleans handed to a bidirectional's call (tfjs passes it to both copies).
  */
 export function tfWrapper(
   ls: BidirectionalSpec | TimeDistributedSpec,
   name: string,
   a: tf.Tensor,
   vars: Record<string, tf.Tensor>,
+  mask?: tf.Tensor,
 ): tf.Tensor {
   if (ls.type === "timeDistributed") {
     const { type: _, name: __, ...args } = ls.layer;
@@ -57,5 +59,5 @@ export function tfWrapper(
       [vars[key("kernel")]!, vars[key("recurrent_kernel")]!, ...(bias ? [bias] : [])],
     );
   }
-  return layer.apply(a) as tf.Tensor;
+  return layer.apply(a, mask ? { mask } : {}) as tf.Tensor;
 }

@@ -12,6 +12,9 @@ import type { Recurrent } from "./recurrent.js";
  * `(y_f + y_b)/2`. Backward splits `∂L/∂Y` by the merge's derivative, reverses the backward
  * copy's part in time again, runs both copies' back-propagation through time and sums their
  * input gradients. Input `[batch, T, features]`; output `[batch, T, width]` or `[batch, width]`.
+ * A time-step mask goes to both copies (docs/backprop.md §23.1): a masked step leaves each copy's
+ * state unchanged, and its output at that step is the carried state, as tfjs-layers' (Keras zeroes
+ * it instead); with `returnSequences` the mask goes on, otherwise it is dropped.
  */
 export class Bidirectional implements Layer {
   readonly type = "bidirectional";
@@ -30,6 +33,12 @@ export class Bidirectional implements Layer {
   /** The two copies' outputs of the last forward (their own buffers, valid until their next forward). */
   private yF: Floats = new Float64Array(0);
   private yB: Floats = new Float64Array(0);
+  /** The input's time-step mask of the last `setMask`, or null. */
+  private mask: Floats | null = null;
+  /** Both copies read the mask (docs/backprop.md §23.1). */
+  readonly masking = "consume" as const;
+  /** With `returnSequences` the mask goes on (tfjs-layers' `computeMask`); otherwise absent: dropped. */
+  readonly outputMask?: () => Floats | null;
 
   /**
    * @param fwd the forward copy, named `<name>/forward_<inner>`.
@@ -58,6 +67,14 @@ export class Bidirectional implements Layer {
     this.dyF = new Buffer(innerOut);
     this.dyB = new Buffer(innerOut);
     this.dx = new Buffer(fwd.steps * fwd.features);
+    if (fwd.returnSequences) this.outputMask = () => this.mask;
+  }
+
+  /** @param mask `[batch, T]`, 1 for a real step and 0 for a masked one, or null: handed to both copies. */
+  setMask(mask: Floats | null): void {
+    this.mask = mask;
+    this.fwd.setMask(mask);
+    this.bwd.setMask(mask);
   }
 
   /** The forward copy's parameters, then the backward copy's (tfjs-layers' order). */

@@ -44,6 +44,22 @@ describe("embedding(maskZero) → recurrent exported to TensorFlow.js", () => {
         { type: "lstm", units: 4, name: "r" },
       ],
     ],
+    [
+      "bidirectional lstm (concat)",
+      [{ type: "bidirectional", name: "b", layer: { type: "lstm", units: 3 } }],
+    ],
+    [
+      "bidirectional gru returnSequences (ave) → simpleRNN",
+      [
+        {
+          type: "bidirectional",
+          name: "b",
+          mergeMode: "ave",
+          layer: { type: "gru", units: 3, returnSequences: true },
+        },
+        { type: "simpleRNN", units: 4, name: "r" },
+      ],
+    ],
   ] as [string, ModelSpec["layers"]][])(
     "%s: mask_zero true, and tfjs predicts what the engine does",
     async (_, rec) => {

@@ -5,6 +5,7 @@ const TFJS_MASKING = new Set([
   "simpleRNN",
   "lstm",
   "gru",
+  "bidirectional",
   "dense",
   "activation",
   "dropout",
