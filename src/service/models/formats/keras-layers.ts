@@ -408,7 +408,8 @@ export function layerFromKeras(cls: string, cfg: Record<string, unknown>, kerasV
 /**
  * SimpleRNN's, LSTM's and GRU's config (docs/models.md). An option absent from the config takes
  * tfjs-layers' default (Keras writes every one). `implementation`, `unroll` and `use_cudnn` change
- * how Keras computes, not what, and are read and dropped; `seed` only seeds dropout.
+ * how Keras computes, not what, and are read and dropped; `seed` only seeds dropout;
+ * `zero_output_for_mask: true` is refused (a LayerOptionError at that key).
  */
 function recurrentFromKeras(
   r: ConfigReader,
@@ -421,8 +422,15 @@ function recurrentFromKeras(
   r.fixed("activity_regularizer", [], why);
   r.fixed("stateful", [false], "each batch starts from a zero state");
   r.fixed("time_major", [false], "inputs are [batch, timesteps, features]");
-  // How Keras computes, not what (no masks reach these layers yet: zero_output_for_mask has no effect).
-  for (const k of ["implementation", "unroll", "use_cudnn", "zero_output_for_mask", "seed"]) r.get(k);
+  // Keras' zero_output_for_mask gives 0 at a masked step where the engine (and tfjs-layers) repeat
+  // the carried state (docs/backprop.md §22.6); inside a Bidirectional keras-wrappers.ts drops it.
+  r.fixed(
+    "zero_output_for_mask",
+    [false],
+    "the output at a masked step is the carried state, as in tfjs-layers; the engine does not zero it",
+  );
+  // How Keras computes, not what.
+  for (const k of ["implementation", "unroll", "use_cudnn", "seed"]) r.get(k);
   const act = (key: string, dflt: string) => (r.cfg[key] == null ? dflt : r.activation(key, k3));
   const init = (key: string, dflt: string) =>
     r.convert(key, (v) => (v == null ? dflt : initializerFromKeras(v)));

@@ -59,6 +59,10 @@ export function wrapperFromKeras(
       if (typeof cfg.name === "string" && cfg.name.startsWith("forward_"))
         cfg = { ...cfg, name: cfg.name.slice("forward_".length) };
     }
+    // Keras sets the copies' zero_output_for_mask from return_sequences whatever the config says;
+    // the engine's copies carry the state at a masked step as tfjs-layers' (docs/backprop.md §23.1).
+    const { zero_output_for_mask: _, ...rest } = cfg;
+    cfg = rest;
   }
   try {
     layer = read(inner.cls, cfg);
