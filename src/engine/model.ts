@@ -75,7 +75,7 @@ export class Model {
   private readonly staging: { input: Floats; targets: Floats };
   private readonly outputs: Floats[] = [];
   private lastInput: Floats = new Float64Array(0);
-  /** The time-step mask leaving the last layer in the last `forward` (docs/backprop.md §21.1), or null. */
+  /** The time-step mask `[batch, T]` leaving the last layer in the last `forward` (docs/backprop.md §21.1), or null. */
   private outMask: Floats | null = null;
   /** Index of the first layer with parameters (`layers.length` when none has any). */
   private readonly firstTrainable: number;

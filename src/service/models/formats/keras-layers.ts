@@ -4,13 +4,18 @@
  */
 import type { LayerSpec } from "../../../engine/index.js";
 import {
-  activationFromKeras,
-  constraintFromKeras,
-  initializerFromKeras,
-  KerasValueError,
-  regularizerFromKeras,
-} from "./keras-names.js";
+  ConfigReader,
+  channelsLast,
+  compact,
+  LayerOptionError,
+  size2d,
+  weightOptions,
+} from "./keras-config.js";
+import { initializerFromKeras } from "./keras-names.js";
+import { recurrentFromKeras } from "./keras-recurrent.js";
 import { wrapperFromKeras } from "./keras-wrappers.js";
+
+export { LayerOptionError } from "./keras-config.js";
 
 /** The Keras class names read, and the engine kind each becomes. */
 export const KERAS_CLASSES: Record<string, LayerSpec["type"]> = {
@@ -62,131 +67,6 @@ const CLASS_ALIASES: Record<string, string> = {
 export function isKerasClass(cls: string): boolean {
   return (CLASS_ALIASES[cls] ?? cls) in KERAS_CLASSES;
 }
-
-/** The keys every layer may carry that say nothing about its computation. */
-const NEUTRAL = new Set([
-  "name",
-  "batch_input_shape",
-  "batch_shape",
-  "input_shape",
-  "dtype",
-  "trainable",
-  "batch_size",
-]);
-
-/** A problem at a key of the layer's config (`[..., "config", key]`). */
-export class LayerOptionError extends Error {
-  constructor(
-    message: string,
-    readonly key: (string | number)[],
-  ) {
-    super(message);
-  }
-}
-
-/** Reads a layer's config, remembering which keys were read; `rest` checks the others. */
-class ConfigReader {
-  private readonly read = new Set<string>(NEUTRAL);
-  constructor(
-    readonly cls: string,
-    readonly cfg: Record<string, unknown>,
-  ) {}
-
-  /** The raw value (undefined when absent). */
-  get(key: string): unknown {
-    this.read.add(key);
-    return this.cfg[key];
-  }
-
-  /** The value, or `dflt` when absent or null. */
-  or<T>(key: string, dflt: T): T | unknown {
-    const v = this.get(key);
-    return v === undefined || v === null ? dflt : v;
-  }
-
-  /** A key that must hold Keras' default (or be absent/null) because the engine has no other. */
-  fixed(key: string, allowed: unknown[], why: string): void {
-    const v = this.get(key);
-    if (v === undefined || v === null) return;
-    if (!allowed.some((a) => JSON.stringify(a) === JSON.stringify(v)))
-      throw new LayerOptionError(`${this.cls}: ${key} ${JSON.stringify(v)} is not supported (${why})`, [key]);
-  }
-
-  /** Runs a Keras-object conversion, naming this key (and the object's own key) on failure. */
-  convert<T>(key: string, f: (v: unknown) => T): T {
-    try {
-      return f(this.get(key));
-    } catch (e) {
-      if (e instanceof KerasValueError)
-        throw new LayerOptionError(`${this.cls}: ${key}: ${e.message}`, [key, ...e.key]);
-      throw e;
-    }
-  }
-
-  /** An activation name. */
-  activation(key: string, hardSigmoidDiffers: boolean) {
-    const v = this.get(key);
-    const a = activationFromKeras(v ?? "linear");
-    if (a === undefined || (hardSigmoidDiffers && a === "hardSigmoid"))
-      throw new LayerOptionError(
-        hardSigmoidDiffers && a === "hardSigmoid"
-          ? `${this.cls}: Keras 3's hard_sigmoid is relu6(x + 3)/6, not the engine's (and tfjs') clip(0.2·x + 0.5, 0, 1)`
-          : `${this.cls}: unsupported activation ${JSON.stringify(v)}; supported: linear, sigmoid, tanh, relu, softmax, elu, selu, softplus, softsign, relu6, hard_sigmoid, swish (silu), mish, gelu`,
-        [key],
-      );
-    return a;
-  }
-
-  /**
-   * One axis, which Keras writes as an integer or (Keras 2's BatchNormalization, tf.keras'
-   * Softmax) a list of one: `[3]` is 3; `dflt` when absent or null.
-   * @throws LayerOptionError for a list of several axes (the engine's layer takes one).
-   */
-  axis(key: string, dflt: number): unknown {
-    const v = this.or(key, dflt);
-    if (!Array.isArray(v)) return v;
-    if (v.length === 1) return v[0];
-    throw new LayerOptionError(
-      `${this.cls}: ${key} ${JSON.stringify(v)} is not supported (one axis only, an integer or a list of one)`,
-      [key],
-    );
-  }
-
-  /** Refuses every key not read whose value is not null (an option the engine would ignore). */
-  rest(): void {
-    for (const [key, v] of Object.entries(this.cfg))
-      if (!this.read.has(key) && v !== null && v !== undefined)
-        throw new LayerOptionError(`${this.cls}: option ${key} = ${JSON.stringify(v)} is not supported`, [
-          key,
-        ]);
-  }
-}
-
-/** Drops undefined fields (absent options stay absent). */
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** Dense's and Conv2D's weight options. */
-function weightOptions(r: ConfigReader) {
-  r.fixed("bias_constraint", [], "the engine constrains only the kernel");
-  return compact({
-    kernelInitializer: r.convert("kernel_initializer", (v) =>
-      v == null ? undefined : initializerFromKeras(v),
-    ),
-    biasInitializer: r.convert("bias_initializer", (v) => (v == null ? undefined : initializerFromKeras(v))),
-    kernelRegularizer: r.convert("kernel_regularizer", regularizerFromKeras),
-    biasRegularizer: r.convert("bias_regularizer", regularizerFromKeras),
-    activityRegularizer: r.convert("activity_regularizer", regularizerFromKeras),
-    kernelConstraint: r.convert("kernel_constraint", constraintFromKeras),
-  });
-}
-
-const size2d = (v: unknown): unknown => (Array.isArray(v) && v.length === 2 && v[0] === v[1] ? v[0] : v);
-
-/** `data_format` must be channels_last (the engine's only layout). */
-const channelsLast = (r: ConfigReader) =>
-  r.fixed("data_format", ["channels_last"], "the engine's images are channels_last");
 
 /**
  * A Keras layer's config as a `LayerSpec` candidate (checked by `ModelSpecSchema` afterwards).
@@ -403,53 +283,4 @@ export function layerFromKeras(cls: string, cfg: Record<string, unknown>, kerasV
   }
   r.rest();
   return spec as unknown as LayerSpec;
-}
-
-/**
- * SimpleRNN's, LSTM's and GRU's config (docs/models.md). An option absent from the config takes
- * tfjs-layers' default (Keras writes every one). `implementation`, `unroll` and `use_cudnn` change
- * how Keras computes, not what, and are read and dropped; `seed` only seeds dropout;
- * `zero_output_for_mask: true` is refused (a LayerOptionError at that key).
- */
-function recurrentFromKeras(
-  r: ConfigReader,
-  base: Record<string, unknown>,
-  k3: boolean,
-): Record<string, unknown> {
-  const why = "the engine has no regularizers or constraints on recurrent layers";
-  for (const k of ["regularizer", "constraint"])
-    for (const w of ["kernel", "recurrent", "bias"]) r.fixed(`${w}_${k}`, [], why);
-  r.fixed("activity_regularizer", [], why);
-  r.fixed("stateful", [false], "each batch starts from a zero state");
-  r.fixed("time_major", [false], "inputs are [batch, timesteps, features]");
-  // Keras' zero_output_for_mask gives 0 at a masked step where the engine (and tfjs-layers) repeat
-  // the carried state (docs/backprop.md §22.6); inside a Bidirectional keras-wrappers.ts drops it.
-  r.fixed(
-    "zero_output_for_mask",
-    [false],
-    "the output at a masked step is the carried state, as in tfjs-layers; the engine does not zero it",
-  );
-  // How Keras computes, not what.
-  for (const k of ["implementation", "unroll", "use_cudnn", "seed"]) r.get(k);
-  const act = (key: string, dflt: string) => (r.cfg[key] == null ? dflt : r.activation(key, k3));
-  const init = (key: string, dflt: string) =>
-    r.convert(key, (v) => (v == null ? dflt : initializerFromKeras(v)));
-  const type = base.type;
-  return compact({
-    ...base,
-    units: r.get("units"),
-    activation: act("activation", "tanh"),
-    recurrentActivation: type === "simpleRNN" ? undefined : act("recurrent_activation", "hardSigmoid"),
-    useBias: r.or("use_bias", true),
-    returnSequences: r.or("return_sequences", false),
-    returnState: r.or("return_state", false),
-    goBackwards: r.or("go_backwards", false),
-    unitForgetBias: type === "lstm" ? r.or("unit_forget_bias", false) : undefined,
-    resetAfter: type === "gru" ? r.or("reset_after", false) : undefined,
-    kernelInitializer: init("kernel_initializer", "glorotNormal"),
-    recurrentInitializer: init("recurrent_initializer", "orthogonal"),
-    biasInitializer: init("bias_initializer", "zeros"),
-    dropout: r.or("dropout", 0),
-    recurrentDropout: r.or("recurrent_dropout", 0),
-  });
 }

@@ -5,7 +5,7 @@
  * Dense (TimeDistributed).
  */
 import type { LayerSpec } from "../../../engine/index.js";
-import { LayerOptionError } from "./keras-layers.js";
+import { LayerOptionError } from "./keras-config.js";
 
 /** The wrapped classes each wrapper takes. */
 const WRAPPED: Record<"bidirectional" | "timeDistributed", readonly string[]> = {

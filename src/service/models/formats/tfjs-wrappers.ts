@@ -11,7 +11,7 @@ type KerasLayer = { class_name: string; config: Record<string, unknown> };
 
 /**
  * The Keras class name and config of a wrapper layer.
- * @param dense writes a dense spec's config on `[features]` (tfjs.ts' own, passed in).
+ * @param dense writes a dense spec's config on `[features]` (tfjs-layers.ts' own, passed in).
  * @returns a reason instead when tfjs-layers cannot load the wrapped layer, with the field's path
  *   under the layer (`["layer", "resetAfter"]`).
  */
