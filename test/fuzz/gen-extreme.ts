@@ -107,7 +107,9 @@ export function extremeRequest(r: Rand, gen: Generated): WireRequest {
   if (r.bool(0.3)) {
     // A penalty or initial weights so large that the loss overflows: a divergence report or a 422.
     const layers = isObject(body.model) && Array.isArray(body.model.layers) ? body.model.layers : [];
-    const weighted = layers.filter((l) => isObject(l) && (l.type === "dense" || l.type === "conv2d"));
+    const weighted = layers.filter(
+      (l) => isObject(l) && (l.type === "dense" || l.type === "conv2d" || l.type === "conv1d"),
+    );
     if (weighted.length > 0) {
       const layer = r.pick(weighted) as TreeObject;
       const huge = r.pick([1e300, 1e154, 1.7e308]);

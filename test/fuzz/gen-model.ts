@@ -1,4 +1,13 @@
-/** Fuzz generators: the layer kinds and a small valid model with what the test knows about it. */
+/** Fuzz generators: a small valid model with what the test knows about it (the kinds in gen-kinds.ts). */
+import {
+  ACTIVATION_LAYERS,
+  ACTIVATIONS,
+  type ModelPlan,
+  NORMALIZATION_LAYERS,
+  type ParamShape,
+  SHAPE_LAYERS,
+  sizeOf,
+} from "./gen-kinds.js";
 import { CROSSENTROPIES, genLoss, LOSSES, type Loss, VECTOR_LOSSES } from "./gen-losses.js";
 import { genRecurrent } from "./gen-recurrent.js";
 import { genSequence } from "./gen-sequence.js";
@@ -7,61 +16,15 @@ import { genBidirectional, genTimeDistributed } from "./gen-wrappers.js";
 import { isObject, type Tree, type TreeObject } from "./json-text.js";
 import type { Rand } from "./rand.js";
 
-export const ACTIVATIONS = [
-  "linear",
-  "sigmoid",
-  "tanh",
-  "relu",
-  "softmax",
-  "elu",
-  "selu",
-  "softplus",
-  "softsign",
-  "relu6",
-  "hardSigmoid",
-  "swish",
-  "mish",
-  "gelu",
-] as const;
-/** The activation layers with options of their own. */
-export const ACTIVATION_LAYERS = ["leakyReLU", "prelu", "elu", "softmax"] as const;
-/** The normalisation layers (docs/backprop.md §19). */
-export const NORMALIZATION_LAYERS = ["batchNormalization", "layerNormalization"] as const;
-/** The shape layers (no parameters): global pooling, reshape, zero padding. */
-export const SHAPE_LAYERS = [
-  "globalAveragePooling2d",
-  "globalMaxPooling2d",
-  "reshape",
-  "zeroPadding2d",
-] as const;
-
-export interface ParamShape {
-  key: string;
-  shape: number[];
-  /** A non-trainable weight (batch normalisation's moving statistics): in `weights`, not in `gradients`. */
-  state?: boolean;
-}
-
-/** A valid model and what the test knows about it. */
-export interface ModelPlan {
-  model: TreeObject;
-  loss: Loss;
-  inputShape: number[];
-  outputShape: number[];
-  /** Every weight key with its shape, as the service names them. */
-  params: ParamShape[];
-  /** One dense layer, linear, meanSquaredError: normalEquation applies. */
-  linearRegression: boolean;
-  /**
-   * The batchNormalization layers with one value per channel in a sample (a dense layer's
-   * features, a 1×1 image): /gradients in training mode warns about each.
-   */
-  oneValueBatchNorm: string[];
-  /** A model starting with an embedding: its inputs are integer ids below this. */
-  tokenIds?: number;
-}
-
-export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+export {
+  ACTIVATION_LAYERS,
+  ACTIVATIONS,
+  type ModelPlan,
+  NORMALIZATION_LAYERS,
+  type ParamShape,
+  SHAPE_LAYERS,
+  sizeOf,
+} from "./gen-kinds.js";
 
 /** Output extent of a window along one axis (Keras). */
 function windowOut(extent: number, window: number, stride: number, padding: "valid" | "same"): number {
