@@ -121,7 +121,7 @@ describe("Keras and tfjs imports a new user tried", () => {
 
   it("names model_config in what it refuses", async () => {
     const t = structuredClone(topology());
-    t.model_config.config.layers.push({ class_name: "LSTM", config: { units: 2 } });
+    t.model_config.config.layers.push({ class_name: "ConvLSTM2D", config: { units: 2 } });
     const res = await importJson({ ...converted.modelJson, modelTopology: t });
     expect(res.statusCode).toBe(422);
     expect((res.json() as ProblemBody).errors?.[0]?.path).toBe(

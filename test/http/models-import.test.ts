@@ -249,7 +249,7 @@ describe("importing a model saved by TensorFlow.js", () => {
     const topology = structuredClone(saved.modelJson.modelTopology) as {
       config: { layers: { class_name: string }[] };
     };
-    topology.config.layers.push({ class_name: "LSTM", config: { units: 2 } } as never);
+    topology.config.layers.push({ class_name: "ConvLSTM2D", config: { units: 2 } } as never);
     const res = await app.inject({
       method: "POST",
       url: "/models",
