@@ -19,7 +19,10 @@ describe("ModelFieldSchema", () => {
       "a layer with a bad size",
       { inputShape: [2], layers: [{ type: "dense", units: 0 }], loss: "meanSquaredError" },
     ],
-    ["an unknown kind", { inputShape: [2], layers: [{ type: "convLstm2d", filters: 3 }], loss: "meanSquaredError" }],
+    [
+      "an unknown kind",
+      { inputShape: [2], layers: [{ type: "convLstm2d", filters: 3 }], loss: "meanSquaredError" },
+    ],
     ["a missing loss and an unknown key", { inputShape: [2], layers: [{ type: "flatten" }], lr: 1 }],
     ["not an object", "dense"],
     ["null", null],
