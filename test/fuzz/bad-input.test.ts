@@ -246,10 +246,14 @@ async function check(
 beforeAll(async () => {
   started = performance.now();
   app = await buildTestApp(FUZZ_ENV);
-  // Warm up (JIT, worker threads, schemas, built-in data sets) before the baseline.
-  await check(100, 10, async (r) => {
-    for (const gen of [genTrain(r), genGradients(r), genPredict(r)])
+  // Warm up (JIT, worker threads, schemas, built-in data sets) before the baseline, valid and
+  // broken bodies alike: with the sequence and recurrent kinds the generators reach enough code
+  // that 10 valid runs left ~17 MB of first-time compilation to show up as growth.
+  await check(100, 40, async (r) => {
+    for (const gen of [genTrain(r), genGradients(r), genPredict(r)]) {
       await exchange(app, wire(gen.route, gen.body), { plan: gen.plan, group: "warm-up" });
+      await exchange(app, breakRequest(r, gen), { group: "warm-up" });
+    }
   });
   memory.push({ label: "baseline (after warm-up)", sample: await measure(gc) });
 });
