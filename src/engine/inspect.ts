@@ -176,10 +176,47 @@ export function oneValueBatchStatistics(model: Model, n: number): GradientsWarni
     }));
 }
 
+/** Ridders' method: the most central differences it takes, the step shrinking by RIDDERS_SHRINK. */
+export const RIDDERS_STEPS = 8;
+const RIDDERS_SHRINK = 1.4;
+
+/**
+ * Ridders' method (Ridders 1982; Press et al., Numerical Recipes §5.7; docs/backprop.md §10.4): central
+ * differences `D(h), D(h/c), D(h/c²), …` extrapolated to h → 0 in a Neville tableau; each new entry
+ * cancels the next even power of h, the estimate kept is the one whose change from its neighbours is
+ * smallest, and the search stops once the error estimate grows (rounding has taken over).
+ * @param central `D(s)`, the central difference with step s; @param h the first, largest step.
+ */
+function ridders(central: (s: number) => number, h: number): number {
+  const c2 = RIDDERS_SHRINK * RIDDERS_SHRINK;
+  let prev = [central(h)];
+  let best = prev[0]!;
+  let err = Number.POSITIVE_INFINITY;
+  let s = h;
+  for (let i = 1; i < RIDDERS_STEPS; i++) {
+    s /= RIDDERS_SHRINK;
+    const row = [central(s)];
+    let fac = c2;
+    for (let j = 1; j <= i; j++) {
+      row[j] = (row[j - 1]! * fac - prev[j - 1]!) / (fac - 1);
+      fac *= c2;
+      const e = Math.max(Math.abs(row[j]! - row[j - 1]!), Math.abs(row[j]! - prev[j - 1]!));
+      if (e <= err) {
+        err = e;
+        best = row[j]!;
+      }
+    }
+    if (Math.abs(row[i]! - prev[i - 1]!) >= 2 * err) break;
+    prev = row;
+  }
+  return best;
+}
+
 /**
  * Numerical gradient of the mean loss for every parameter element, by finite differences
  * (docs/backprop.md §10.1): central `(L(w+h) − L(w−h)) / 2h` (error O(h²)) or forward `(L(w+h) − L(w)) / h`
- * (error O(h)); two (or one) loss evaluations per parameter, so it costs
+ * (error O(h)), or Ridders' repeated Richardson extrapolation of central differences over shrinking
+ * steps (docs/backprop.md §10.4); two (one, up to 2·RIDDERS_STEPS) loss evaluations per parameter, so it costs
  * O(parameters × forward pass). Compared with `analytic`: the relative error of an element is
  * `|a − n| / max(|a|, |n|, 1e-8)` (docs/backprop.md §10.3).
  * The loss is evaluated in the mode of the model's last forward (`model.mode`): inference as it
@@ -212,13 +249,18 @@ export function numericalCheck(
     const a = analytic[p.key]!.data;
     for (let i = 0; i < p.value.length; i++) {
       const w = p.value[i]!;
-      p.value[i] = w + h;
-      const plus = lossAt();
-      if (method === "central") {
-        p.value[i] = w - h;
-        num[i] = (plus - lossAt()) / (2 * h);
-      } else {
-        num[i] = (plus - base) / h;
+      /** The central difference with step `s` (§10.1). */
+      const central = (s: number): number => {
+        p.value[i] = w + s;
+        const plus = lossAt();
+        p.value[i] = w - s;
+        return (plus - lossAt()) / (2 * s);
+      };
+      if (method === "central") num[i] = central(h);
+      else if (method === "ridders") num[i] = ridders(central, h);
+      else {
+        p.value[i] = w + h;
+        num[i] = (lossAt() - base) / h;
       }
       p.value[i] = w;
       const abs = Math.abs(a[i]! - num[i]!);

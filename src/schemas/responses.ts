@@ -192,7 +192,7 @@ export const TrainAnswerSchema = TrainResponseSchema.partial({ weights: true, hi
 
 export const NumericalReportSchema = z
   .object({
-    method: z.enum(["central", "forward"]),
+    method: z.enum(["central", "forward", "ridders"]),
     epsilon: z.number(),
     gradients: NamedTensorsOutputSchema,
     maxAbsError: OutputNumberSchema.describe("max |analytic − numerical| over every parameter."),
