@@ -5,7 +5,7 @@
  * the layer and the field.
  */
 import { describe, expect, it } from "vitest";
-import { type ModelSpec, predict } from "../../../src/engine/index.js";
+import { describeModel, type ModelSpec, predict } from "../../../src/engine/index.js";
 import { UnprocessableError } from "../../../src/service/errors.js";
 import { kerasToSpec, tfjsWeightsToTensors } from "../../../src/service/models/formats/keras-import.js";
 import { toOnnx } from "../../../src/service/models/formats/onnx.js";
@@ -228,6 +228,12 @@ describe("Keras topologies", () => {
       resetAfter: true,
       recurrentActivation: "sigmoid",
     });
+  });
+
+  it("a Keras 3 LSTM's dropout and recurrent_dropout import as the layer's rates, and the model builds", () => {
+    const { spec } = kerasToSpec(keras3({ dropout: 0.2, recurrent_dropout: 0.1 }), ["model"]);
+    expect(spec.layers[0]).toMatchObject({ type: "lstm", dropout: 0.2, recurrentDropout: 0.1 });
+    expect(describeModel(spec).dropoutStreams).toEqual(["lstm"]);
   });
 
   it.each([
