@@ -2,7 +2,7 @@ import { checkData, checkTokenIds } from "./data.js";
 import { EngineError } from "./errors.js";
 import { EVAL_CHUNK } from "./evaluate.js";
 import { BatchNormalization } from "./layers/batch-normalization.js";
-import { dropoutLayers, seedDropout } from "./layers/dropout.js";
+import { dropoutStreams, seedDropoutStreams } from "./layers/dropout-streams.js";
 import { INFERENCE, type LayerMode } from "./layers/layer.js";
 import { Model } from "./model.js";
 import { reusableModel } from "./model-cache.js";
@@ -80,7 +80,7 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
   if (data.n > EVAL_CHUNK)
     throw new EngineError(`at most ${EVAL_CHUNK} samples can be inspected at once`, ["x"]);
   const training = opts.training ?? true;
-  seedDropout(model.layers, opts.seed);
+  seedDropoutStreams(model.layers, opts.seed);
   model.setMode(training ? INSPECT_TRAINING : INFERENCE);
   const recurrent = recurrentCopies(model);
   for (const { layer } of recurrent) layer.stateGradNorms = new Float64Array(layer.steps);
@@ -119,11 +119,9 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
         return [name, flow];
       }),
     );
-  const dropouts = dropoutLayers(model.layers);
-  if (training && dropouts.length > 0)
-    result.dropoutMasks = Object.fromEntries(
-      dropouts.map((d) => [d.name, batched(d.inputShape, n, d.lastMask()!)]),
-    );
+  const masks = training ? dropoutStreams(model.layers).flatMap((d) => d.masks()) : [];
+  if (masks.length > 0)
+    result.dropoutMasks = Object.fromEntries(masks.map((m) => [m.key, batched(m.shape, n, m.data)]));
   if (opts.numericalCheck)
     result.numerical = numericalCheck(
       float64Twin(model, data, opts.seed, training),
@@ -147,7 +145,7 @@ function float64Twin(model: Model, data: Dataset, seed: number, training: boolea
   if (model.dtype === "float64") return model;
   const twin = buildModel(model.spec);
   twin.setWeights(model.getWeights(), "weights");
-  seedDropout(twin.layers, seed);
+  seedDropoutStreams(twin.layers, seed);
   twin.setMode(training ? INSPECT_TRAINING : INFERENCE);
   // Draws the same dropout masks the float32 pass drew (same seed, same stream).
   twin.forward(data.x, data.n);

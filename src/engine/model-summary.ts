@@ -34,6 +34,12 @@ export interface ModelSummary {
    * layer, a bidirectional layer's two copies each (docs/backprop.md §22.5); 0 without any.
    */
   stateSteps: number;
+  /**
+   * The names under which `OptimizerState.dropoutRng` carries the model's dropout streams: its
+   * dropout layers and its recurrent layers with `dropout`/`recurrentDropout` above 0 (a
+   * bidirectional layer's two copies each), in layer order (docs/backprop.md §18.3, §22.7).
+   */
+  dropoutStreams: string[];
   /** True for the cross-entropy losses (accuracy is reported). */
   classification: boolean;
   /**

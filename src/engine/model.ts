@@ -1,6 +1,7 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
 import { Bidirectional } from "./layers/bidirectional.js";
+import { dropoutStreams } from "./layers/dropout-streams.js";
 import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
@@ -207,6 +208,7 @@ export class Model {
         (s, l) => s + (l instanceof Recurrent ? l.steps : l instanceof Bidirectional ? 2 * l.fwd.steps : 0),
         0,
       ),
+      dropoutStreams: dropoutStreams(this.layers).map((d) => d.name),
       classification: isClassifier(this.spec.loss),
       ...(this.tokenIds !== undefined ? { tokenIds: this.tokenIds } : {}),
     };

@@ -134,7 +134,8 @@ export const GradientsRequestSchema = z
       .boolean()
       .optional()
       .describe(
-        "Run the forward pass as a training step sees it (default true): dropout draws its masks from " +
+        "Run the forward pass as a training step sees it (default true): dropout (and a recurrent layer's " +
+          "dropout/recurrentDropout) draws its masks from " +
           "the seed (shown in dropoutMasks) and batch statistics come from the sample, without updating " +
           "the moving ones; the numerical check reuses those masks. false: inference (dropout is the identity).",
       ),

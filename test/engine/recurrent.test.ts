@@ -287,7 +287,9 @@ describe("runs", () => {
       return undefined;
     };
     expect(at({ type: "lstm", units: 2, returnState: true })).toEqual(["layers", 0, "returnState"]);
-    expect(at({ type: "gru", units: 2, dropout: 0.2 })).toEqual(["layers", 0, "dropout"]);
+    expect(at({ type: "gru", units: 2, dropout: 1 })).toEqual(["layers", 0, "dropout"]);
+    expect(at({ type: "lstm", units: 2, recurrentDropout: -0.1 })).toEqual(["layers", 0, "recurrentDropout"]);
+    expect(at({ type: "gru", units: 2, dropout: 0.2, recurrentDropout: 0.5 })).toBeUndefined();
     expect(at({ type: "simpleRNN", units: 2, activation: "softmax" })).toEqual(["layers", 0, "activation"]);
     expect(
       at({ type: "lstm", units: 2, recurrentInitializer: { type: "randomNormal", stddev: -1 } }),
