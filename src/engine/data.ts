@@ -64,18 +64,30 @@ export function checkSamples(
   const shape = sparse ? [ts] : (model.outputShape ?? [k]);
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!;
-    const sample = Math.floor(i / ts);
-    // The element's own path (`["y", 0, 2]`) when a sample has several targets.
-    const at = (): (string | number)[] => (ts > 1 ? ["y", sample, ...unravel(i % ts, shape)] : ["y", sample]);
-    if (!Number.isFinite(v)) throw new EngineError(`y has a non-finite value (${v})`, at());
+    if (!Number.isFinite(v))
+      throw new EngineError(`y has a non-finite value (${v})`, targetPath(i, ts, shape));
     if (sparse && !(Number.isInteger(v) && v >= 0 && v < k))
       throw new EngineError(
         `label ${v} is not an integer class index in [0, ${k}) (the model has ${k} output units${ts > 1 ? " per step" : ""})`,
-        at(),
+        targetPath(i, ts, shape),
       );
     if ((loss === "categoricalCrossentropy" || loss === "binaryCrossentropy") && !(v >= 0 && v <= 1))
-      throw new EngineError(`target ${v} is outside [0, 1], which ${loss} needs (probabilities)`, at());
+      throw new EngineError(
+        `target ${v} is outside [0, 1], which ${loss} needs (probabilities)`,
+        targetPath(i, ts, shape),
+      );
   }
+}
+
+/**
+ * The path of target value `i` (`["y", sample]`, or the element's own `["y", 0, 2]` when a sample
+ * has `ts` > 1 targets of `shape`). A function of its own, not a closure made per value: tsx names
+ * every closure it sees created (an `Object.defineProperty` each), which cost a tenth of planning
+ * a small POST /gradients (docs/performance.md, "/gradients").
+ */
+function targetPath(i: number, ts: number, shape: readonly number[]): (string | number)[] {
+  const sample = Math.floor(i / ts);
+  return ts > 1 ? ["y", sample, ...unravel(i % ts, shape)] : ["y", sample];
 }
 
 /** The indices of flat offset `j` in a row-major array of `shape` (`5` in `[2, 3]` → `[1, 2]`). */

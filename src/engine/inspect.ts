@@ -3,7 +3,7 @@ import { EngineError } from "./errors.js";
 import { EVAL_CHUNK } from "./evaluate.js";
 import { BatchNormalization } from "./layers/batch-normalization.js";
 import { dropoutStreams, seedDropoutStreams } from "./layers/dropout-streams.js";
-import { INFERENCE, type LayerMode } from "./layers/layer.js";
+import { INFERENCE, type LayerMode, type Param } from "./layers/layer.js";
 import { Model } from "./model.js";
 import { reusableModel } from "./model-cache.js";
 import type { ModelSpec } from "./spec.js";
@@ -68,6 +68,23 @@ export function initialiseModel(model: Model, seed: number): void {
  *   and at `["weights"]` (or `["x"]` for seeded weights) when the loss or a gradient overflows.
  */
 export function computeGradients(opts: GradientsOptions): GradientsResult {
+  return inspect(opts, true);
+}
+
+/**
+ * `use(computeGradients(opts))` without copying the model's arrays first (docs/performance.md,
+ * "/gradients"): without a numerical check, the result's output, activations, gradients, weights
+ * and dropout masks are views of the model's own buffers (a kept model's, model-cache.ts), valid
+ * only until `use` returns; with one (whose passes overwrite the layers' outputs), copies as
+ * `computeGradients` makes them. The values, and so the bits, are the same either way.
+ * @throws what `computeGradients` throws, and what `use` throws.
+ */
+export function withGradients<T>(opts: GradientsOptions, use: (r: GradientsResult) => T): T {
+  return use(inspect(opts, opts.numericalCheck !== undefined));
+}
+
+/** `computeGradients`, its result's tensors copies (`copy`) or views of the model's buffers. */
+function inspect(opts: GradientsOptions, copy: boolean): GradientsResult {
   const dtype = opts.dtype ?? "float64";
   // A model built for the same (deep-frozen) spec object before is reused: everything it carries
   // from that call is set again below before anything is read (weights and state, dropout
@@ -91,12 +108,12 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
   const out = model.forward(data.x, n, (s, a) =>
     activations.push({
       layer: model.specLayerNames[s]!,
-      output: batched(model.layers[model.specLayerEnds[s]!]!.outputShape, n, a),
+      output: batched(model.layers[model.specLayerEnds[s]!]!.outputShape, n, a, copy),
     }),
   );
-  const output = batched(model.outputShape, n, out);
+  const output = batched(model.outputShape, n, out, copy);
   const loss = model.loss(data.y, n, true, 1 / n) / n;
-  const gradients = model.getGrads();
+  const gradients = copy ? model.getGrads() : tensorViews(model.params(), "grad");
   // JSON has no NaN or Infinity: an overflow is a defined error, not a silent null.
   const bad = !Number.isFinite(loss)
     ? "the loss"
@@ -107,7 +124,8 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
         `inputs or targets are too large for ${model.dtype}`,
       [opts.weights ? "weights" : "x"],
     );
-  const result: GradientsResult = { loss, output, activations, gradients, weights: model.getWeights() };
+  const weights = copy ? model.getWeights() : tensorViews(model.weights(), "value");
+  const result: GradientsResult = { loss, output, activations, gradients, weights };
   if (recurrent.length > 0)
     result.recurrent = Object.fromEntries(
       recurrent.map(({ name, layer }) => {
@@ -121,7 +139,7 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
     );
   const masks = training ? dropoutStreams(model.layers).flatMap((d) => d.masks()) : [];
   if (masks.length > 0)
-    result.dropoutMasks = Object.fromEntries(masks.map((m) => [m.key, batched(m.shape, n, m.data)]));
+    result.dropoutMasks = Object.fromEntries(masks.map((m) => [m.key, batched(m.shape, n, m.data, copy)]));
   if (opts.numericalCheck)
     result.numerical = numericalCheck(
       float64Twin(model, data, opts.seed, training),
@@ -332,8 +350,16 @@ function sampleMajor(h: Floats, steps: number, n: number, units: number): Tensor
   return { shape: [n, steps, units], data };
 }
 
-function batched(shape: number[], n: number, a: Floats): Tensor {
-  return { shape: [n, ...shape], data: a.slice() };
+/** `a` as a tensor of `n` samples of `shape`: a copy, or (not `copy`) `a` itself. */
+function batched(shape: number[], n: number, a: Floats, copy: boolean): Tensor {
+  return { shape: [n, ...shape], data: copy ? a.slice() : a };
+}
+
+/** Parameters' values or gradients by key, as views (what `getWeights` / `getGrads` copy). */
+function tensorViews(params: readonly Param[], part: "value" | "grad"): NamedTensors {
+  const out: NamedTensors = {};
+  for (const p of params) out[p.key] = { shape: p.shape, data: p[part] };
+  return out;
 }
 
 function unravel(flat: number, shape: number[]): number[] {

@@ -27,6 +27,9 @@ export const REUSE_MAX_TOTAL_PARAMS = 2 ** 20;
 const kept = new Map<ModelSpec, { float64?: Kept; float32?: Kept }>();
 let keptModels = 0;
 let keptParams = 0;
+/** Calls answered with a kept model, and calls that built one (kept or not), since the thread started. */
+let hits = 0;
+let builds = 0;
 
 interface Kept {
   model: Model;
@@ -46,9 +49,11 @@ export function reusableModel(spec: ModelSpec, dtype: Dtype, build: () => Model)
     // Most recently used last: a Map iterates in insertion order.
     kept.delete(spec);
     kept.set(spec, entry!);
+    hits++;
     return hit.model;
   }
   const model = build();
+  builds++;
   const params = model.weights().reduce((s, p) => s + p.value.length, 0);
   if (currentScope() !== undefined || params > REUSE_MAX_PARAMS || !isDeepFrozen(spec)) return model;
   const slot = entry ?? {};
@@ -72,6 +77,14 @@ export function reusableModel(spec: ModelSpec, dtype: Dtype, build: () => Model)
 /** Models kept now, and their weights (for the tests). */
 export function keptModelCount(): { models: number; params: number } {
   return { models: keptModels, params: keptParams };
+}
+
+/**
+ * How often `reusableModel` answered with a kept model (`hits`) and built one (`builds`) in this
+ * thread so far: counters for the tests and the bench, which read the difference over some calls.
+ */
+export function modelCacheCounts(): { hits: number; builds: number } {
+  return { hits, builds };
 }
 
 /** Whether `v` and everything it holds are frozen (a primitive is). */

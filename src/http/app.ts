@@ -52,7 +52,8 @@ function countRequests(app: FastifyInstance): void {
   // Hooks here and below take `done` rather than being async: no promise and microtask per request.
   app.addHook("onRequest", (_request, reply, done) => {
     inFlight++;
-    reply.raw.once("close", ended);
+    // An answer closes once: `on` holds no per-request wrapper, as `once` would.
+    reply.raw.on("close", ended);
     done();
   });
 }

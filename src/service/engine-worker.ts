@@ -5,7 +5,7 @@
  * also imports it to run small tasks inline.
  */
 import { performance } from "node:perf_hooks";
-import { computeGradients, EngineError, predict, train } from "../engine/index.js";
+import { EngineError, predict, train, withGradients } from "../engine/index.js";
 import { matmulKernels } from "../engine/matmul.js";
 import { registerNativeKernels } from "../native/kernels.js";
 import type { EngineOutcome, EngineResponses, EngineTask, JsonText } from "./engine-task.js";
@@ -46,7 +46,7 @@ function trainAnswer(task: Extract<EngineTask, { kind: "train" }>): EngineOutcom
 function answer(task: Exclude<EngineTask, { kind: "train" }>): JsonText<EngineResponses[EngineTask["kind"]]> {
   switch (task.kind) {
     case "gradients":
-      return gradientsJson(computeGradients(task.options), task.options.seed);
+      return withGradients(task.options, (r) => gradientsJson(r, task.options.seed));
     case "predict":
       return JSON.stringify(predictResponse(predict(task.model, task.weights, task.x, task.n, task.dtype)));
   }

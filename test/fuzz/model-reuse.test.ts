@@ -7,7 +7,8 @@
  * kept model always carries another run's weights, moving statistics, dropout streams, masks and
  * gradients into the next. Each run is compared with the same options on an unfrozen copy of the
  * spec (built afresh): the same answer text, every number the same bits, or the same error; and
- * every answer written directly (`gradientsJson`) is the text of the answer built as objects.
+ * every answer written directly (`gradientsJson`) is the text of the answer built as objects, also
+ * when written from views of the model's buffers (`withGradients`, as the service writes it).
  *
  * Reproduce a failure: fast-check prints nothing here; rerun with FUZZ_SEED=<seed> and read the body.
  */
@@ -21,6 +22,7 @@ import {
   type GradientsOptions,
   type GradientsResult,
   isDeepFrozen,
+  withGradients,
 } from "../../src/engine/index.js";
 import { reusableModel } from "../../src/engine/model-cache.js";
 import { GradientsRequestSchema } from "../../src/schemas/requests.js";
@@ -56,6 +58,8 @@ function run(options: GradientsOptions): Outcome {
     const text = gradientsJson(r, options.seed);
     // The answer written directly is the text of the answer built as objects.
     expect(text).toBe(JSON.stringify(gradientsResponse(r, options.seed)));
+    // Written from views of the model's buffers (what the service does), the same text.
+    expect(withGradients(options, (v) => gradientsJson(v, options.seed))).toBe(text);
     return { text, arrays: arraysOf(r), loss: r.loss };
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
