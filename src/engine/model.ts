@@ -76,7 +76,9 @@ export class Model {
   private readonly outputs: Floats[] = [];
   private lastInput: Floats = new Float64Array(0);
   /** The time-step mask `[batch, T]` leaving the last layer in the last `forward` (docs/backprop.md §21.1), or null. */
-  private outMask: Floats | null = null;
+  outMask: Floats | null = null;
+  /** Set by `evaluate`: the real steps per sample a masked loss divides by (`maskedLossAndGrad`), else the batch's own. */
+  realStepsPerSample: number | undefined;
   /** Index of the first layer with parameters (`layers.length` when none has any). */
   private readonly firstTrainable: number;
   /** Weight and activity penalties and kernel constraints, when the spec has any (docs/backprop.md §16). */
@@ -305,7 +307,7 @@ export class Model {
     sw?: Floats,
   ): number {
     const [kind, k, mask] = [this.lossKind, this.outputSize, this.outMask];
-    if (mask) return maskedLossAndGrad(kind, pred, t, batch, k, g, scale, mask, sw);
+    if (mask) return maskedLossAndGrad(kind, pred, t, batch, k, g, scale, mask, sw, this.realStepsPerSample);
     if (kind.steps) return perStepLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
     if (sw) return weightedLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
     return lossAndGrad(kind, pred, t, batch, k, g, scale);
