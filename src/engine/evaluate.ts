@@ -1,8 +1,8 @@
 import { targetSize } from "./data.js";
 import { allFinite } from "./forensics.js";
 import { INFERENCE } from "./layers/layer.js";
-import { countCorrect } from "./losses.js";
 import type { MetricAccumulator } from "./metrics/accumulator.js";
+import { accuracyCounter, accuracyOf } from "./metrics/accuracy.js";
 import type { Model } from "./model.js";
 import type { Floats } from "./tensor.js";
 
@@ -14,7 +14,8 @@ export const EVAL_CHUNK = 256;
  * moving statistics), over samples `[start, start + count)` of `x`/`y`; with
  * `accumulateGrads` also adds the gradient of that mean loss into every `Param.grad`.
  * The range is one batch whatever `EVAL_CHUNK` is: a time-step mask at the output gives
- * `Σ m·w·l / Σ m` over the range's real steps (docs/backprop.md §21.1).
+ * `Σ m·w·l / Σ m` over the range's real steps (docs/backprop.md §21.1), and the accuracy counts
+ * the range's real steps only.
  * @param x `[n, inputSize]`, y `[n, targetSize]`.
  * @param sampleWeight `[n]` loss weights indexed as the samples: the loss is `Σ wᵢ·lᵢ / count`
  *   (docs/backprop.md §20.1).
@@ -34,7 +35,8 @@ export function evaluate(
 ): { loss: number; accuracy: number | null; finiteOutputs: boolean } {
   const inSize = model.inputSize;
   const ts = targetSize(model);
-  let correct: number | null = 0;
+  const counter = accuracyCounter(model.spec.loss, model.outputShape);
+  const tally = { correct: 0, counted: 0 };
   let finiteOutputs = true;
   model.setMode(INFERENCE);
   // Several chunks and a mask at the output: each chunk's loss divides by the range's real steps.
@@ -54,14 +56,13 @@ export function evaluate(
         : model.loss(yb, b, accumulateGrads, 1 / count);
       masked.add(sum, b, chunked && !real);
       if (finiteOutputs && !allFinite(out)) finiteOutputs = false;
-      metrics?.add(out, yb, b);
-      const c = countCorrect(model.spec.loss, out, yb, b, model.outputSize, model.lossKind.steps);
-      correct = c === null || correct === null ? null : correct + c;
+      metrics?.add(out, yb, b, model.outMask);
+      counter?.(out, yb, b, model.outMask, tally);
     }
   } finally {
     model.realStepsPerSample = undefined;
   }
-  return { loss: masked.loss(count), accuracy: correct === null ? null : correct / count, finiteOutputs };
+  return { loss: masked.loss(count), accuracy: counter ? accuracyOf(tally) : null, finiteOutputs };
 }
 
 /** The real steps at the output over the range, by a forward pass (undefined without a mask there). */
