@@ -14,7 +14,7 @@ export const EVAL_CHUNK = 256;
  * moving statistics), over samples `[start, start + count)` of `x`/`y`; with
  * `accumulateGrads` also adds the gradient of that mean loss into every `Param.grad`.
  * The range is one batch whatever `EVAL_CHUNK` is: a time-step mask at the output gives
- * `Σ m·w·l / Σ m` over the range's real steps (docs/backprop.md §21.1), and the accuracy counts
+ * `Σ m·w·l / Σ m` over the range's real steps (docs/backprop.md §21.6), and the accuracy counts
  * the range's real steps only.
  * @param x `[n, inputSize]`, y `[n, targetSize]`.
  * @param sampleWeight `[n]` loss weights indexed as the samples: the loss is `Σ wᵢ·lᵢ / count`

@@ -26,7 +26,7 @@ import type { ExtraMetric, MetricName } from "./names.js";
  * A multi-class decision is a row of the output's last axis: one per sample for a vector output,
  * one per step for a sequence `[T, u]`. With a time-step mask at the output (`add`'s `mask`) only
  * the real steps count, in every metric and the confusion matrix (Keras 3 masks its mean metrics
- * the same way; docs/backprop.md §21.1).
+ * the same way; docs/backprop.md §21.6).
  */
 export class MetricAccumulator {
   private readonly decision: Decision | undefined;
@@ -101,7 +101,7 @@ export class MetricAccumulator {
    * @param out the model's output `[batch, k]` (probabilities, or logits with `fromLogits`).
    * @param t targets `[batch, k]`, or labels `[batch, k/u]` for the sparse loss (one per row).
    * @param mask `[batch, T]` time-step mask at the output, or null: a masked step's values are
-   *   left out of every metric and of the confusion matrix (docs/backprop.md §21.1).
+   *   left out of every metric and of the confusion matrix (docs/backprop.md §21.6).
    */
   add(out: Floats, t: Floats, batch: number, mask: Floats | null = null): void {
     const { decision, u } = this;

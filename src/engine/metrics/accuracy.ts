@@ -14,7 +14,7 @@ export interface Tally {
  * @param out the model's output `[batch, k]` (probabilities, or logits with `fromLogits`).
  * @param t targets `[batch, k]`, or labels `[batch, k/u]` for the sparse loss (one per row).
  * @param mask `[batch, T]` time-step mask at the output (1 real, 0 masked), or null: a masked
- *   step's decisions are not counted (Keras 3, docs/backprop.md §21.1).
+ *   step's decisions are not counted (Keras 3, docs/backprop.md §21.6).
  */
 export type AccuracyCounter = (
   out: Floats,
@@ -30,7 +30,7 @@ export function accuracyOf(tally: Tally): number {
 }
 
 /**
- * Keras 3's `accuracy` for the model's loss and output (docs/backprop.md §14.4, §21.1), the rule
+ * Keras 3's `accuracy` for the model's loss and output (docs/backprop.md §14.4, §21.6), the rule
  * chosen once (a training loop counts every batch); null when the loss is not a classifier's.
  * The output is read as rows of its last axis (`u` values; one row for a vector output, T for a
  * sequence `[T, u]`), as Keras' accuracies reduce over the last axis:

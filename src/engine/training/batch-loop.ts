@@ -15,7 +15,7 @@ import type { DivergenceWatch } from "./divergence.js";
 export interface EpochSums {
   /** The summed (not mean) training loss over the epoch's samples. */
   total: number;
-  /** The epoch's accuracy decisions (none for a regression loss): over its real steps with a mask (docs/backprop.md §21.1). */
+  /** The epoch's accuracy decisions (none for a regression loss): over its real steps with a mask (docs/backprop.md §21.6). */
   accuracy: Tally;
   /** Batches run; after a divergence, the index of the batch that diverged. */
   batches: number;
