@@ -1,14 +1,12 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
-import { Bidirectional } from "./layers/bidirectional.js";
 import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
-import { Recurrent } from "./layers/recurrent.js";
 import { maskedLossAndGrad, perStepLossAndGrad } from "./losses/masked.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
-import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
-import type { ModelSummary } from "./model-summary.js";
+import { type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
+import { type ModelSummary, summarize } from "./model-summary.js";
 import { checkNamedTensors } from "./named-tensors.js";
 import { outputActivation, trailingLayer } from "./output-activation.js";
 import { Regularization } from "./regularization.js";
@@ -185,33 +183,7 @@ export class Model {
 
   /** A summary of shapes and parameters. */
   summary(): ModelSummary {
-    return {
-      inputShape: [...this.inputShape],
-      outputShape: [...this.outputShape],
-      inputSize: this.inputSize,
-      outputSize: this.outputSize,
-      layers: this.specLayerNames.map((name, i) => {
-        const start = i === 0 ? 0 : this.specLayerEnds[i - 1]! + 1;
-        const own = this.layers.slice(start, this.specLayerEnds[i]! + 1);
-        const state = own.flatMap((l) => l.state?.() ?? []);
-        return {
-          name,
-          type: this.spec.layers[i]!.type,
-          outputShape: [...own[own.length - 1]!.outputShape],
-          params: own.flatMap((l) => l.params()).map((p) => ({ key: p.key, shape: [...p.shape] })),
-          ...(state.length > 0 ? { state: state.map((p) => ({ key: p.key, shape: [...p.shape] })) } : {}),
-        };
-      }),
-      paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
-      forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
-      sampleValues: this.sampleValues(),
-      stateSteps: this.layers.reduce(
-        (s, l) => s + (l instanceof Recurrent ? l.steps : l instanceof Bidirectional ? 2 * l.fwd.steps : 0),
-        0,
-      ),
-      classification: isClassifier(this.spec.loss),
-      ...(this.tokenIds !== undefined ? { tokenIds: this.tokenIds } : {}),
-    };
+    return summarize(this, this.sampleValues());
   }
 
   /**
