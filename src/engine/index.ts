@@ -12,7 +12,7 @@ export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";
 export { type WindowGeometry, windowGeometry } from "./im2col.js";
 export type { Distribution, FanMode, InitializerName, InitializerSpec } from "./initializers.js";
 export { NAMED_VARIANCE_SCALING } from "./initializers.js";
-export { computeGradients, predict } from "./inspect.js";
+export { computeGradients, predict, RIDDERS_STEPS } from "./inspect.js";
 export { LEAKY_RELU_ALPHA } from "./layers/advanced-activations.js";
 export { BATCH_NORM_DEFAULTS } from "./layers/batch-normalization.js";
 export { ELEMENTWISE_NAMES } from "./layers/elementwise.js";

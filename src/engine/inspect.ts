@@ -2,7 +2,7 @@ import { checkData, checkTokenIds } from "./data.js";
 import { EngineError } from "./errors.js";
 import { EVAL_CHUNK } from "./evaluate.js";
 import { BatchNormalization } from "./layers/batch-normalization.js";
-import { dropoutLayers, seedDropout } from "./layers/dropout.js";
+import { dropoutStreams, seedDropoutStreams } from "./layers/dropout-streams.js";
 import { INFERENCE, type LayerMode } from "./layers/layer.js";
 import { Model } from "./model.js";
 import { reusableModel } from "./model-cache.js";
@@ -80,7 +80,7 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
   if (data.n > EVAL_CHUNK)
     throw new EngineError(`at most ${EVAL_CHUNK} samples can be inspected at once`, ["x"]);
   const training = opts.training ?? true;
-  seedDropout(model.layers, opts.seed);
+  seedDropoutStreams(model.layers, opts.seed);
   model.setMode(training ? INSPECT_TRAINING : INFERENCE);
   const recurrent = recurrentCopies(model);
   for (const { layer } of recurrent) layer.stateGradNorms = new Float64Array(layer.steps);
@@ -119,11 +119,9 @@ export function computeGradients(opts: GradientsOptions): GradientsResult {
         return [name, flow];
       }),
     );
-  const dropouts = dropoutLayers(model.layers);
-  if (training && dropouts.length > 0)
-    result.dropoutMasks = Object.fromEntries(
-      dropouts.map((d) => [d.name, batched(d.inputShape, n, d.lastMask()!)]),
-    );
+  const masks = training ? dropoutStreams(model.layers).flatMap((d) => d.masks()) : [];
+  if (masks.length > 0)
+    result.dropoutMasks = Object.fromEntries(masks.map((m) => [m.key, batched(m.shape, n, m.data)]));
   if (opts.numericalCheck)
     result.numerical = numericalCheck(
       float64Twin(model, data, opts.seed, training),
@@ -147,7 +145,7 @@ function float64Twin(model: Model, data: Dataset, seed: number, training: boolea
   if (model.dtype === "float64") return model;
   const twin = buildModel(model.spec);
   twin.setWeights(model.getWeights(), "weights");
-  seedDropout(twin.layers, seed);
+  seedDropoutStreams(twin.layers, seed);
   twin.setMode(training ? INSPECT_TRAINING : INFERENCE);
   // Draws the same dropout masks the float32 pass drew (same seed, same stream).
   twin.forward(data.x, data.n);
@@ -176,10 +174,47 @@ export function oneValueBatchStatistics(model: Model, n: number): GradientsWarni
     }));
 }
 
+/** Ridders' method: the most central differences it takes, the step shrinking by RIDDERS_SHRINK. */
+export const RIDDERS_STEPS = 8;
+const RIDDERS_SHRINK = 1.4;
+
+/**
+ * Ridders' method (Ridders 1982; Press et al., Numerical Recipes §5.7; docs/backprop.md §10.4): central
+ * differences `D(h), D(h/c), D(h/c²), …` extrapolated to h → 0 in a Neville tableau; each new entry
+ * cancels the next even power of h, the estimate kept is the one whose change from its neighbours is
+ * smallest, and the search stops once the error estimate grows (rounding has taken over).
+ * @param central `D(s)`, the central difference with step s; @param h the first, largest step.
+ */
+function ridders(central: (s: number) => number, h: number): number {
+  const c2 = RIDDERS_SHRINK * RIDDERS_SHRINK;
+  let prev = [central(h)];
+  let best = prev[0]!;
+  let err = Number.POSITIVE_INFINITY;
+  let s = h;
+  for (let i = 1; i < RIDDERS_STEPS; i++) {
+    s /= RIDDERS_SHRINK;
+    const row = [central(s)];
+    let fac = c2;
+    for (let j = 1; j <= i; j++) {
+      row[j] = (row[j - 1]! * fac - prev[j - 1]!) / (fac - 1);
+      fac *= c2;
+      const e = Math.max(Math.abs(row[j]! - row[j - 1]!), Math.abs(row[j]! - prev[j - 1]!));
+      if (e <= err) {
+        err = e;
+        best = row[j]!;
+      }
+    }
+    if (Math.abs(row[i]! - prev[i - 1]!) >= 2 * err) break;
+    prev = row;
+  }
+  return best;
+}
+
 /**
  * Numerical gradient of the mean loss for every parameter element, by finite differences
  * (docs/backprop.md §10.1): central `(L(w+h) − L(w−h)) / 2h` (error O(h²)) or forward `(L(w+h) − L(w)) / h`
- * (error O(h)); two (or one) loss evaluations per parameter, so it costs
+ * (error O(h)), or Ridders' repeated Richardson extrapolation of central differences over shrinking
+ * steps (docs/backprop.md §10.4); two (one, up to 2·RIDDERS_STEPS) loss evaluations per parameter, so it costs
  * O(parameters × forward pass). Compared with `analytic`: the relative error of an element is
  * `|a − n| / max(|a|, |n|, 1e-8)` (docs/backprop.md §10.3).
  * The loss is evaluated in the mode of the model's last forward (`model.mode`): inference as it
@@ -212,13 +247,18 @@ export function numericalCheck(
     const a = analytic[p.key]!.data;
     for (let i = 0; i < p.value.length; i++) {
       const w = p.value[i]!;
-      p.value[i] = w + h;
-      const plus = lossAt();
-      if (method === "central") {
-        p.value[i] = w - h;
-        num[i] = (plus - lossAt()) / (2 * h);
-      } else {
-        num[i] = (plus - base) / h;
+      /** The central difference with step `s` (§10.1). */
+      const central = (s: number): number => {
+        p.value[i] = w + s;
+        const plus = lossAt();
+        p.value[i] = w - s;
+        return (plus - lossAt()) / (2 * s);
+      };
+      if (method === "central") num[i] = central(h);
+      else if (method === "ridders") num[i] = ridders(central, h);
+      else {
+        p.value[i] = w + h;
+        num[i] = (lossAt() - base) / h;
       }
       p.value[i] = w;
       const abs = Math.abs(a[i]! - num[i]!);

@@ -1,4 +1,5 @@
 import { Bidirectional } from "./layers/bidirectional.js";
+import { dropoutStreams } from "./layers/dropout-streams.js";
 import { Recurrent } from "./layers/recurrent.js";
 import { isClassifier } from "./losses.js";
 import type { Model } from "./model.js";
@@ -39,6 +40,12 @@ export interface ModelSummary {
    * layer, a bidirectional layer's two copies each (docs/backprop.md §22.5); 0 without any.
    */
   stateSteps: number;
+  /**
+   * The names under which `OptimizerState.dropoutRng` carries the model's dropout streams: its
+   * dropout layers and its recurrent layers with `dropout`/`recurrentDropout` above 0 (a
+   * bidirectional layer's two copies each), in layer order (docs/backprop.md §18.3, §22.7).
+   */
+  dropoutStreams: string[];
   /** True for the cross-entropy losses (accuracy is reported). */
   classification: boolean;
   /**
@@ -79,6 +86,7 @@ export function summarize(model: Model, sampleValues: ModelSummary["sampleValues
       (s, l) => s + (l instanceof Recurrent ? l.steps : l instanceof Bidirectional ? 2 * l.fwd.steps : 0),
       0,
     ),
+    dropoutStreams: dropoutStreams(layers).map((d) => d.name),
     classification: isClassifier(model.spec.loss),
     ...(model.tokenIds !== undefined ? { tokenIds: model.tokenIds } : {}),
   };

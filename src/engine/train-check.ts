@@ -41,7 +41,7 @@ export interface CheckedTraining {
  */
 export function checkTrainOptions(
   opts: Omit<TrainOptions, "onEpochEnd">,
-  summary: Pick<ModelSummary, "inputSize" | "outputSize" | "layers">,
+  summary: Pick<ModelSummary, "inputSize" | "outputSize" | "layers" | "dropoutStreams">,
   options: { samplesChecked?: boolean } = {},
 ): CheckedTraining {
   const notLinear = linearModelMismatch(opts.model);
@@ -80,10 +80,7 @@ export function checkTrainOptions(
     if (opts.optimizerState) {
       checkOptimizerState(opts.optimizerState, opts.optimizer, params);
       checkShuffleState(opts.optimizerState, nTrain);
-      checkDropoutState(
-        opts.optimizerState,
-        summary.layers.filter((l) => l.type === "dropout").map((l) => l.name),
-      );
+      checkDropoutState(opts.optimizerState, summary.dropoutStreams);
     }
   }
   checkLossWeights({
@@ -129,9 +126,10 @@ export function checkShuffleState(state: OptimizerState, nTrain: number): void {
 }
 
 /**
- * The dropout part of a state sent back: with dropout layers, `dropoutRng` holds a valid generator
- * state for exactly those layers; without, it is absent or empty.
- * @param names the model's dropout layers' names.
+ * The dropout part of a state sent back: with dropout streams (dropout layers, recurrent layers
+ * with dropout), `dropoutRng` holds a valid generator state for exactly those; without, it is
+ * absent or empty.
+ * @param names the model's dropout streams' names (`ModelSummary.dropoutStreams`).
  * @throws EngineError at `["optimizerState", "dropoutRng"(, name)]`.
  */
 export function checkDropoutState(state: OptimizerState, names: readonly string[]): void {
@@ -140,16 +138,16 @@ export function checkDropoutState(state: OptimizerState, names: readonly string[
   if (given === undefined && names.length === 0) return;
   if (given === null || typeof given !== "object" || Array.isArray(given))
     throw new EngineError(
-      `dropoutRng must hold the generator state of each dropout layer (${names.join(", ")}), as the run that returned this state gave it`,
+      `dropoutRng must hold the generator state of each layer that draws dropout masks (${names.join(", ")}), as the run that returned this state gave it`,
       path,
     );
   const streams = given as Record<string, unknown>;
   for (const key of Object.keys(streams))
     if (!names.includes(key))
-      throw new EngineError(`dropoutRng has a state for "${key}", which is no dropout layer of this model`, [
-        ...path,
-        key,
-      ]);
+      throw new EngineError(
+        `dropoutRng has a state for "${key}", which draws no dropout masks in this model`,
+        [...path, key],
+      );
   for (const name of names) {
     const s = streams[name];
     let valid = Array.isArray(s);

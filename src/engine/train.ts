@@ -2,7 +2,7 @@ import { EarlyStopping } from "./early-stopping.js";
 import { EngineError } from "./errors.js";
 import { buildModel, initialiseModel } from "./inspect.js";
 import { withRecycledBuffers } from "./layers/buffer-pool.js";
-import { seedDropout } from "./layers/dropout.js";
+import { seedDropoutStreams } from "./layers/dropout-streams.js";
 import { leastSquaresOverflowReason, leastSquaresWeights } from "./least-squares.js";
 import { checkMetrics, type MetricName } from "./metrics/names.js";
 import type { Model } from "./model.js";
@@ -78,7 +78,7 @@ function prepareRun(opts: TrainOptions): PreparedRun {
   if (opts.initialWeights) model.setWeights(opts.initialWeights, "initialWeights");
   else initialiseModel(model, opts.seed);
   // Dropout's streams come from the seed whether or not the weights do (docs/backprop.md §18.3).
-  seedDropout(model.layers, opts.seed);
+  seedDropoutStreams(model.layers, opts.seed);
   const early = opts.earlyStopping ? new EarlyStopping(opts.earlyStopping, nVal > 0) : undefined;
   const weights = lossWeights(
     {

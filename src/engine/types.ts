@@ -279,10 +279,16 @@ export interface ConfusionMatrix {
   validation?: number[][];
 }
 
+/** A finite-difference rule of the numerical check (docs/backprop.md §10.1, §10.4). */
+export type NumericalMethod = "central" | "forward" | "ridders";
+
 /** Numerical-check settings (docs/backprop.md §10). */
 export interface NumericalCheckOptions {
-  /** `central`: (f(w+h) − f(w−h)) / 2h, error O(h²); `forward`: (f(w+h) − f(w)) / h, O(h). */
-  method?: "central" | "forward";
+  /**
+   * `central`: (f(w+h) − f(w−h)) / 2h, error O(h²); `forward`: (f(w+h) − f(w)) / h, O(h);
+   * `ridders`: central differences over steps shrinking from h, extrapolated to 0 (docs/backprop.md §10.4).
+   */
+  method?: NumericalMethod;
   /** The step h. Default 1e-5. */
   epsilon?: number;
 }
@@ -308,7 +314,7 @@ export interface GradientsOptions {
 }
 
 export interface NumericalReport {
-  method: "central" | "forward";
+  method: NumericalMethod;
   epsilon: number;
   gradients: NamedTensors;
   /** max |analytic − numerical| over every parameter. */

@@ -20,7 +20,10 @@ const rate = (what: string) =>
     .lt(1)
     .optional()
     .describe(
-      `Fraction of ${what} dropped in training, in [0, 1). Only 0 (the default) for now: a 422 otherwise.`,
+      `Fraction of ${what} dropped in training, in [0, 1); default 0 (tfjs-layers' semantics, docs/backprop.md §22.7): ` +
+        "one mask per sequence, the same at every step and for every gate, kept units scaled by 1/(1 − rate); " +
+        "none in inference. The masks come from the request's seed and the layer's index, and optimizerState " +
+        "carries their stream in dropoutRng under the layer's name.",
     );
 
 const recurrentFields = {
@@ -50,8 +53,10 @@ const recurrentFields = {
   kernelInitializer: InitializerSchema.optional().describe('Default "glorotNormal" (tfjs-layers).'),
   recurrentInitializer: InitializerSchema.optional().describe('Default "orthogonal".'),
   biasInitializer: InitializerSchema.optional().describe('Default "zeros".'),
-  dropout: rate("the input features"),
-  recurrentDropout: rate("the state's units in the recurrent products"),
+  dropout: rate("the input features x_t"),
+  recurrentDropout: rate(
+    "the state's units h_{t−1} where the cell reads them (the recurrent products; gru's update too)",
+  ),
   name: LayerNameSchema.optional(),
 };
 

@@ -192,7 +192,7 @@ export const TrainAnswerSchema = TrainResponseSchema.partial({ weights: true, hi
 
 export const NumericalReportSchema = z
   .object({
-    method: z.enum(["central", "forward"]),
+    method: z.enum(["central", "forward", "ridders"]),
     epsilon: z.number(),
     gradients: NamedTensorsOutputSchema,
     maxAbsError: OutputNumberSchema.describe("max |analytic − numerical| over every parameter."),
@@ -251,7 +251,9 @@ export const GradientsResponseSchema = z
       .describe(
         "Training mode, a model with dropout: per dropout layer, the mask it applied, shaped as its input; " +
           "each value 0 (dropped) or 1/(1 − rate) (kept and scaled), so the layer's output is its input " +
-          "times the mask.",
+          "times the mask. A recurrent layer with dropout shows `<layer>/dropout` [features] (multiplying x_t) " +
+          "and `<layer>/recurrentDropout` [units] (multiplying h_{t−1}), one mask for every step and gate; a " +
+          "bidirectional layer's copies as `<name>/forward_<inner>/…` and `<name>/backward_<inner>/…`.",
       ),
     numerical: NumericalReportSchema.optional(),
     recurrent: z

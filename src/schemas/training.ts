@@ -72,8 +72,9 @@ export const OptimizerStateSchema = z
       .record(z.string(), rngState)
       .optional()
       .describe(
-        "A model with dropout: each dropout layer's generator state, keyed by the layer's name (required " +
-          "then, exactly those layers).",
+        "A model with dropout: the generator state of each dropout layer and of each recurrent layer with " +
+          "dropout or recurrentDropout above 0, keyed by the layer's name (a bidirectional layer's copies as " +
+          "<name>/forward_<inner> and <name>/backward_<inner>); required then, exactly those.",
       ),
   })
   .meta({
@@ -95,7 +96,10 @@ export const OptimizerStateOutputSchema = z
     dropoutRng: z
       .record(z.string(), z.array(z.number().int()))
       .optional()
-      .describe("A model with dropout: each dropout layer's generator state, keyed by the layer's name."),
+      .describe(
+        "A model with dropout: the generator state of each dropout layer and each recurrent layer (or copy) " +
+          "with dropout, keyed by its name.",
+      ),
   })
   .meta({
     id: "OptimizerStateOut",

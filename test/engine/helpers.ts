@@ -33,19 +33,26 @@ export function randomBatch(
 
 /**
  * The one gradient-check helper (docs/backprop.md §10): back-propagated gradients of `spec` on `batch`
- * must equal central-difference numerical gradients to relative error < `tolerance`.
+ * must equal numerical gradients (central differences, or Ridders' extrapolation of them, §10.4) to
+ * relative error < `tolerance`.
  * Returns the report for further assertions.
  */
 export function expectGradientsMatch(
   spec: ModelSpec,
   batch: { n: number; x: Float64Array; y: Float64Array },
-  options: { seed?: number; weights?: NamedTensors; tolerance?: number; epsilon?: number } = {},
+  options: {
+    seed?: number;
+    weights?: NamedTensors;
+    tolerance?: number;
+    epsilon?: number;
+    method?: "central" | "ridders";
+  } = {},
 ) {
   const result = computeGradients({
     model: spec,
     seed: options.seed ?? 1,
     data: batch,
-    numericalCheck: { method: "central", epsilon: options.epsilon ?? 1e-5 },
+    numericalCheck: { method: options.method ?? "central", epsilon: options.epsilon ?? 1e-5 },
     ...(options.weights ? { weights: options.weights } : {}),
   });
   const report = result.numerical!;

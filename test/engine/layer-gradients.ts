@@ -22,6 +22,8 @@ export function layerGradientErrors(layer: Layer, x: Float64Array, batch: number
     for (let j = 0; j < y.length; j++) s += y[j]! * dy[j]!;
     return s;
   };
+  // Differences from L at the point: exactly 0 where a value changes nothing (a dropped input).
+  const base = L();
   const h = 1e-3;
   const worst = (values: Floats, analytic: ArrayLike<number>): number => {
     let e = 0;
@@ -29,7 +31,7 @@ export function layerGradientErrors(layer: Layer, x: Float64Array, batch: number
       const w = values[i]!;
       const at = (d: number) => {
         values[i] = w + d;
-        return L();
+        return L() - base;
       };
       const n = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
       values[i] = w;

@@ -4,10 +4,13 @@
  * outputs, the loss, every parameter's gradient and the gradient passed to the layer below
  * (a recurrent layer under another one). Shapes are chosen so that the per-step products
  * `h·U` (16 × 16 × 64 for lstm, 16 × 16 × 32 and 16 × 16 × 16 for gru) are large enough for
- * the WebAssembly kernel (src/engine/matmul.ts, `wasmFor`) when native is off.
+ * the WebAssembly kernel (src/engine/matmul.ts, `wasmFor`) when native is off. Passes run in
+ * training mode, so the layers with dropout apply their masks (docs/backprop.md §22.7).
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { ModelSpec } from "../../src/engine/index.js";
+import { seedDropoutStreams } from "../../src/engine/layers/dropout-streams.js";
+import { TRAINING_STEP } from "../../src/engine/layers/layer.js";
 import { useWasmKernels } from "../../src/engine/matmul.js";
 import { Model } from "../../src/engine/model.js";
 import { type NativeMatmulKernels, nativeKernels, useNativeKernels } from "../../src/engine/native.js";
@@ -40,6 +43,26 @@ const specs: { name: string; spec: ModelSpec }[] = [
       loss: "categoricalCrossentropy",
     },
   },
+  {
+    name: "lstm (dropout, recurrentDropout) → gru (resetAfter, both) → gru (recurrentDropout) → dense",
+    spec: {
+      inputShape: [6, 5],
+      layers: [
+        { type: "lstm", units: 16, returnSequences: true, dropout: 0.3, recurrentDropout: 0.4 },
+        {
+          type: "gru",
+          units: 16,
+          resetAfter: true,
+          returnSequences: true,
+          dropout: 0.2,
+          recurrentDropout: 0.3,
+        },
+        { type: "gru", units: 16, recurrentDropout: 0.5 },
+        { type: "dense", units: 3, activation: "softmax" },
+      ],
+      loss: "categoricalCrossentropy",
+    },
+  },
 ];
 
 /** Output, loss and gradients of one forward + backward pass on batch 16, as plain arrays of bits. */
@@ -47,6 +70,8 @@ function pass(spec: ModelSpec, dtype: Dtype): number[][] {
   const data = randomBatch(spec, 16, 3, 7);
   const model = new Model(spec, { dtype });
   model.initialise(3);
+  seedDropoutStreams(model.layers, 5);
+  model.setMode(TRAINING_STEP);
   const cast = (a: Float64Array): Floats => (dtype === "float32" ? Float32Array.from(a) : a);
   model.zeroGrads();
   const y = Array.from(model.forward(cast(data.x), 16));

@@ -3,6 +3,8 @@
  * tfjs-layers' own layers (so the gate order and the formulas are theirs), `flatten` and `dense`;
  * loss mean squared error. tfjs-layers has no `gru` with `resetAfter`; that cell is written here
  * with tfjs ops from Keras' definition (docs/backprop.md §22.4) and differentiated by tfjs.
+ * With `masks` the recurrent layers run in training mode on the given dropout masks (tfjs-layers'
+ * `dropoutFunc` hands them to its cells in place of its own random ones; docs/backprop.md §22.7).
  * Only for tests.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -11,8 +13,24 @@ import { tfActivation } from "./tfjs-activations.js";
 import { tfReady } from "./tfjs-reference.js";
 import { tfWrapper } from "./tfjs-wrappers.js";
 
-/** Keras' gru with `resetAfter`, from ops: `[n, T, F]` → last state or every state. */
-function resetAfterGru(ls: GruSpec, x: tf.Tensor, k: tf.Tensor, u: tf.Tensor, bias: tf.Tensor | undefined) {
+/** Dropout masks `[n, F]` and `[n, units]` of one recurrent layer, as the engine reports them. */
+interface CellMasks {
+  dropout?: tf.Tensor;
+  recurrentDropout?: tf.Tensor;
+}
+
+/**
+ * Keras' gru with `resetAfter`, from ops: `[n, T, F]` → last state or every state; with masks, x
+ * and h masked where tfjs' GRUCell masks them (docs/backprop.md §22.7).
+ */
+function resetAfterGru(
+  ls: GruSpec,
+  x: tf.Tensor,
+  k: tf.Tensor,
+  u: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  masks: CellMasks,
+) {
   const [n, T] = x.shape as [number, number, number];
   const units = ls.units;
   const sig = (a: tf.Tensor) => tfActivation(a, ls.recurrentActivation ?? "hardSigmoid");
@@ -21,7 +39,9 @@ function resetAfterGru(ls: GruSpec, x: tf.Tensor, k: tf.Tensor, u: tf.Tensor, bi
   const outs: tf.Tensor[] = [];
   for (let s = 0; s < T; s++) {
     const t = ls.goBackwards ? T - 1 - s : s;
-    const xt = tf.reshape(tf.slice(x, [0, t, 0], [n, 1, -1]), [n, -1]);
+    let xt = tf.reshape(tf.slice(x, [0, t, 0], [n, 1, -1]), [n, -1]);
+    if (masks.dropout) xt = tf.mul(xt, masks.dropout);
+    if (masks.recurrentDropout) h = tf.mul(h, masks.recurrentDropout);
     let xz = tf.matMul(xt, k as tf.Tensor2D);
     let hz = tf.matMul(h as tf.Tensor2D, u as tf.Tensor2D);
     if (bias) {
@@ -42,6 +62,8 @@ function resetAfterGru(ls: GruSpec, x: tf.Tensor, k: tf.Tensor, u: tf.Tensor, bi
 /**
  * Loss (mean over the batch and the outputs), output, and the gradients of every weight and of
  * the input, computed by tfjs from `weights` (keyed as ours, in our order).
+ * @param masks training mode with these dropout masks, keyed as the engine's `dropoutMasks`
+ *   (`<layer>/dropout` `[n, F]`, `<layer>/recurrentDropout` `[n, units]`; F ≠ units); absent: inference.
  */
 export async function tfjsRecurrentReference(
   spec: ModelSpec,
@@ -49,6 +71,7 @@ export async function tfjsRecurrentReference(
   x: Float64Array,
   y: Float64Array,
   n: number,
+  masks?: NamedTensors,
 ): Promise<{
   loss: number;
   output: Float32Array;
@@ -78,13 +101,29 @@ export async function tfjsRecurrentReference(
           case "simpleRNN":
           case "lstm":
           case "gru": {
+            const mask = (kind: keyof CellMasks) => {
+              const m = masks?.[`${name}/${kind}`];
+              return m ? tf.tensor(Float32Array.from(m.data), m.shape) : undefined;
+            };
+            const cellMasks: CellMasks = {
+              dropout: mask("dropout"),
+              recurrentDropout: mask("recurrentDropout"),
+            };
             if (ls.type === "gru" && ls.resetAfter) {
-              a = resetAfterGru(ls, a, kernel, vars[`${name}/recurrent_kernel`]!, bias);
+              a = resetAfterGru(ls, a, kernel, vars[`${name}/recurrent_kernel`]!, bias, cellMasks);
               break;
             }
             const { type, name: _, ...args } = ls;
+            const features = a.shape[2]!;
+            if (masks && features === ls.units) throw new Error("the masks are told apart by their width");
+            // tfjs asks for a mask shaped as the ones it passes: [n, F] for x, [n, units] for h.
+            const dropoutFunc = (ones: tf.Tensor) => {
+              const m = ones.shape[1] === features ? cellMasks.dropout : cellMasks.recurrentDropout;
+              if (!m) throw new Error(`no ${name} mask of width ${ones.shape[1]} given`);
+              return m;
+            };
             const make = { simpleRNN: tf.layers.simpleRNN, lstm: tf.layers.lstm, gru: tf.layers.gru }[type];
-            const layer = make(args as never);
+            const layer = make({ ...args, dropoutFunc } as never);
             layer.apply(a); // builds the layer (its own weights), then replaced below
             // Weights become the layer's values through its own variables, and gradients reach
             // `ws` because the layer's call reads them: assign the tensors as its weights' values.
@@ -94,7 +133,7 @@ export async function tfjsRecurrentReference(
             fields.forEach((field, j) => {
               cell[field] = { read: () => own[j]! } as never;
             });
-            a = layer.apply(a) as tf.Tensor;
+            a = layer.apply(a, masks ? { training: true } : {}) as tf.Tensor;
             break;
           }
           case "bidirectional":

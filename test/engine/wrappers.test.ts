@@ -100,8 +100,9 @@ describe("exact derivatives (central differences, float64, relative error < 1e-7
       if (k.endsWith("/bias")) for (let j = 0; j < t.data.length; j++) t.data[j] = Math.sin(3 * j + 1);
     const r = expectGradientsMatch(spec, randomBatch(spec, 3, 2, 11), {
       weights,
-      tolerance: 1e-6,
-      epsilon: 1e-4,
+      tolerance: 1e-7,
+      method: "ridders",
+      epsilon: 1e-2,
     });
     for (const t of Object.values(r.gradients)) expect(t.data.some((v) => v !== 0)).toBe(true);
   });
@@ -119,7 +120,12 @@ describe("exact derivatives (central differences, float64, relative error < 1e-7
     // Weights doubled: larger pre-activations, so gradients are far from rounding noise.
     const weights = initWeights(spec, 2);
     for (const t of Object.values(weights)) for (let j = 0; j < t.data.length; j++) t.data[j]! *= 2;
-    expectGradientsMatch(spec, randomBatch(spec, 2, 12, 4), { weights, tolerance: 1e-6, epsilon: 1e-4 });
+    expectGradientsMatch(spec, randomBatch(spec, 2, 12, 4), {
+      weights,
+      tolerance: 1e-7,
+      method: "ridders",
+      epsilon: 1e-2,
+    });
   });
 });
 

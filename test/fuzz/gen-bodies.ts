@@ -223,8 +223,8 @@ export function genGradients(r: Rand): Generated {
     body.numericalCheck = r.bool(0.5)
       ? r.bool(0.8)
       : r.bool(0.5)
-        ? { method: r.pick(["central", "forward"]) }
-        : { method: r.pick(["central", "forward"]), epsilon: r.num(1e-7, 0.01) };
+        ? { method: r.pick(["central", "forward", "ridders"]) }
+        : { method: r.pick(["central", "forward", "ridders"]), epsilon: r.num(1e-7, 0.01) };
   }
   if (r.bool(0.3)) body.training = r.bool();
   if (r.bool(0.3)) body.dtype = r.pick(["float64", "float32"]);

@@ -286,6 +286,23 @@ function mutateField(r: Rand, body: TreeObject): string {
     else layer.seed = r.pick([2 ** 32, -1, 1.5, 1e300]);
     return "dropout-limit";
   }
+  // A recurrent layer's (or a bidirectional layer's wrapped one's) dropout rates past their limits.
+  const cells = model.layers
+    .flatMap((l) => (!isObject(l) ? [] : l.type === "bidirectional" && isObject(l.layer) ? [l.layer] : [l]))
+    .filter((l) => ["simpleRNN", "lstm", "gru"].includes(l.type as string));
+  if (cells.length > 0 && r.bool(0.5)) {
+    const layer = r.pick(cells);
+    layer[r.pick(["dropout", "recurrentDropout"])] = r.pick<Tree>([
+      1,
+      -0.1,
+      1.0000001,
+      1e300,
+      new Raw("-0.5"),
+      "0.5",
+      null,
+    ]);
+    return "recurrent-dropout-limit";
+  }
   const v = r.pick([0, -1, new Raw("-0"), 0.5]);
   for (const layer of model.layers)
     if (isObject(layer))

@@ -49,7 +49,9 @@ export function genRecurrent(
   if (type !== "simpleRNN" && r.bool(0.3)) layer.recurrentActivation = r.pick(CELL_ACTIVATIONS);
   if (r.bool(0.3)) layer.goBackwards = r.bool(0.5);
   if (r.bool(0.1)) layer.returnState = false;
-  if (r.bool(0.1)) layer.dropout = 0;
+  // dropout and recurrentDropout from 0 to nearly 1 (docs/backprop.md §22.7).
+  if (r.bool(0.25)) layer.dropout = r.pick([0, 0.1, 0.5, 0.9, 0.999999]);
+  if (r.bool(0.25)) layer.recurrentDropout = r.pick([0, 0.1, 0.5, 0.9, 0.999999]);
   const useBias = r.bool(0.85);
   if (!useBias || r.bool(0.2)) layer.useBias = useBias;
   if (type === "lstm" && r.bool(0.3)) layer.unitForgetBias = r.bool(0.5);

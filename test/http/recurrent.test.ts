@@ -1,7 +1,8 @@
 /**
  * The recurrent layers over HTTP (docs/backprop.md §22): an LSTM learns to recall the first step
  * of a sequence through POST /train, /gradients agrees with central differences on a GRU, Keras
- * spellings get hints, and what the layers cannot do is a 400 or 422 naming the field.
+ * spellings get hints, and what the layers cannot do is a 400 or 422 naming the field (dropout
+ * rates: test/http/recurrent-dropout.test.ts).
  */
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -129,8 +130,9 @@ describe("recurrent layers over HTTP", () => {
     [{ type: "lstm", units: 2, return_sequences: true }, 400, "model.layers[0].return_sequences"],
     [{ type: "gru", units: 0 }, 400, "model.layers[0].units"],
     [{ type: "simpleRNN", units: 2, activation: "softmax" }, 400, "model.layers[0].activation"],
-    [{ type: "gru", units: 2, dropout: 0.25 }, 422, "model.layers[0].dropout"],
-    [{ type: "lstm", units: 2, recurrentDropout: 0.1 }, 422, "model.layers[0].recurrentDropout"],
+    [{ type: "gru", units: 2, dropout: 1 }, 400, "model.layers[0].dropout"],
+    [{ type: "lstm", units: 2, recurrentDropout: -0.1 }, 400, "model.layers[0].recurrentDropout"],
+    [{ type: "simpleRNN", units: 2, dropout: "0.2" }, 400, "model.layers[0].dropout"],
   ])("%j is a %i at %s", async (layer, status, path) => {
     const res = await post("/train", {
       model: { ...model, layers: [layer, { type: "dense", units: 1 }] },

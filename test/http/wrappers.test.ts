@@ -124,8 +124,8 @@ describe("wrappers over HTTP", () => {
       "model.layers[0].mergeMode",
     ],
     [
-      { type: "bidirectional", layer: { type: "gru", units: 2, dropout: 0.25 } },
-      422,
+      { type: "bidirectional", layer: { type: "gru", units: 2, dropout: 1 } },
+      400,
       "model.layers[0].layer.dropout",
     ],
     [{ type: "bidirectional", layer: { type: "lstm", units: 0 } }, 400, "model.layers[0].layer.units"],

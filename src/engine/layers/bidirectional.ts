@@ -1,6 +1,6 @@
 import type { MergeMode } from "../spec.js";
 import type { Floats } from "../tensor.js";
-import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
+import { Buffer, type Layer, type LayerMode, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
 import type { Recurrent } from "./recurrent.js";
 
 /**
@@ -39,6 +39,8 @@ export class Bidirectional implements Layer {
   readonly masking = "consume" as const;
   /** With `returnSequences` the mask goes on (tfjs-layers' `computeMask`); otherwise absent: dropped. */
   readonly outputMask?: () => Floats | null;
+  /** Only when the copies have dropout (docs/backprop.md §22.7): handed to both. */
+  readonly setMode?: (mode: LayerMode) => void;
 
   /**
    * @param fwd the forward copy, named `<name>/forward_<inner>`.
@@ -68,6 +70,11 @@ export class Bidirectional implements Layer {
     this.dyB = new Buffer(innerOut);
     this.dx = new Buffer(fwd.steps * fwd.features);
     if (fwd.returnSequences) this.outputMask = () => this.mask;
+    if (fwd.setMode && bwd.setMode)
+      this.setMode = (mode) => {
+        fwd.setMode!(mode);
+        bwd.setMode!(mode);
+      };
   }
 
   /** @param mask `[batch, T]`, 1 for a real step and 0 for a masked one, or null: handed to both copies. */

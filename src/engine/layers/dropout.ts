@@ -18,12 +18,18 @@ function mix32(x: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/** Mixed into a bidirectional layer's stream for its backward copy (docs/backprop.md §22.7). */
+const BACKWARD_COPY = 0x6a09e667;
+
 /**
- * The seed of the dropout layer at spec index `index` when it gives no `seed` of its own:
- * `mix32(mix32(seed ⊕ DROPOUT_STREAM) + index)` (docs/backprop.md §18.3).
+ * The seed of the dropout stream of the layer at spec index `index` (a dropout layer without a
+ * `seed` of its own, or a recurrent layer): `mix32(mix32(seed ⊕ DROPOUT_STREAM) + index)`
+ * (docs/backprop.md §18.3); with `copy` 1, a bidirectional layer's backward copy, that mixed
+ * once more with `BACKWARD_COPY` (§22.7).
  */
-export function dropoutSeed(seed: number, index: number): number {
-  return mix32((mix32((seed ^ DROPOUT_STREAM) >>> 0) + index) >>> 0);
+export function dropoutSeed(seed: number, index: number, copy = 0): number {
+  const s = mix32((mix32((seed ^ DROPOUT_STREAM) >>> 0) + index) >>> 0);
+  return copy === 0 ? s : mix32((s ^ BACKWARD_COPY) >>> 0);
 }
 
 /** 2⁻³²: turns a uniform uint32 into a uniform double in [0, 1). */
@@ -226,14 +232,4 @@ export function buildDropout(ls: DropoutSpec, name: string, inShape: number[], i
     });
   }
   return new Dropout(name, inShape, rate, noise, shared, seed as number | undefined, i);
-}
-
-/** The model's dropout layers, in order. */
-export function dropoutLayers(layers: readonly Layer[]): Dropout[] {
-  return layers.filter((l): l is Dropout => l instanceof Dropout);
-}
-
-/** Seeds every dropout layer's stream from the request's `seed` (see `Dropout.seedStream`). */
-export function seedDropout(layers: readonly Layer[], seed: number): void {
-  for (const d of dropoutLayers(layers)) d.seedStream(seed);
 }

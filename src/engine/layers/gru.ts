@@ -1,8 +1,9 @@
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
 import { type Floats, layerFloats } from "../tensor.js";
 import { Buffer } from "./layer.js";
-import { addColumnSums, addRecurrentGrad, Recurrent, type RecurrentConfig, StepViews } from "./recurrent.js";
+import { Recurrent, type RecurrentConfig } from "./recurrent.js";
 import { actGrad, actRange, type CellActivation } from "./recurrent-math.js";
+import { addColumnSums, addRecurrentGrad, StepViews } from "./recurrent-steps.js";
 
 /**
  * tfjs' / Keras' `gru` (Cho et al. 2014; docs/backprop.md §22.4), gates in Keras' order z, r, h:
@@ -84,7 +85,6 @@ export class Gru extends Recurrent {
   protected run(batch: number): void {
     const { steps: T, units: u, width, activation: phi, recurrentActivation: sig } = this;
     const h = this.hBuf.get(batch);
-    const hs = this.hViews.of(h, T + 1);
     const xw = this.xwBuf.get(batch);
     const z = this.zBuf.get(batch);
     const g = this.gBuf.get(batch);
@@ -101,8 +101,10 @@ export class Gru extends Recurrent {
       const o = s * batch * width;
       const prev = s * batch * u;
       const next = prev + batch * u;
-      if (ra) matmul(hs[s]!, U, hus![s]!, batch, u, width, recBias);
-      else matmul(hs[s]!, this.uzr, hu, batch, u, 2 * u);
+      // h_{s−1} as the cell reads it: masked by recurrentDropout everywhere below (docs/backprop.md §22.7).
+      const hp = this.prevState(s, batch);
+      if (ra) matmul(hp, U, hus![s]!, batch, u, width, recBias);
+      else matmul(hp, this.uzr, hu, batch, u, 2 * u);
       for (let b = 0; b < batch; b++) {
         const r = o + b * width;
         const hr = ra ? r : b * 2 * u;
@@ -118,8 +120,7 @@ export class Gru extends Recurrent {
       } else {
         // ĥ's pre-activation: x·W_h + b_h + (r ⊙ h_{s−1})·U_h
         for (let b = 0; b < batch; b++)
-          for (let j = 0; j < u; j++)
-            rh![prev + b * u + j] = g[o + b * width + u + j]! * h[prev + b * u + j]!;
+          for (let j = 0; j < u; j++) rh![prev + b * u + j] = g[o + b * width + u + j]! * hp[b * u + j]!;
         matmul(rhs![s]!, this.uh, rhu!, batch, u, u);
         for (let b = 0; b < batch; b++) {
           const r = o + b * width + 2 * u;
@@ -132,7 +133,7 @@ export class Gru extends Recurrent {
         // h_s = z ⊙ h_{s−1} + (1 − z) ⊙ ĥ
         for (let j = 0; j < u; j++) {
           const gz = g[r + j]!;
-          h[next + b * u + j] = gz * h[prev + b * u + j]! + (1 - gz) * g[r + 2 * u + j]!;
+          h[next + b * u + j] = gz * hp[b * u + j]! + (1 - gz) * g[r + 2 * u + j]!;
         }
       }
       this.keepMasked(s, batch, h);
@@ -152,7 +153,7 @@ export class Gru extends Recurrent {
 
   protected stepBack(s: number, batch: number, dh: Floats, dhPrev: Floats): void {
     const { steps: T, units: u, width, activation: phi, recurrentActivation: sig } = this;
-    const h = this.hBuf.get(batch);
+    const h = this.prevStates(batch);
     const z = this.zBuf.get(batch);
     const g = this.gBuf.get(batch);
     const dxz = this.dxzBuf.get(batch);
@@ -232,7 +233,7 @@ export class Gru extends Recurrent {
   protected endBack(batch: number): void {
     const { steps: T, units: u, width } = this;
     const rows = T * batch;
-    const h = this.hBuf.get(batch);
+    const h = this.prevStates(batch);
     const dhu = this.dhuBuf.get(batch);
     if (this.resetAfter) {
       addRecurrentGrad(h, dhu, this.recurrentKernel.grad, rows, u, width);

@@ -1,8 +1,9 @@
 import { matmul, matmulTransB } from "../matmul.js";
 import type { Floats } from "../tensor.js";
 import { Buffer } from "./layer.js";
-import { addRecurrentGrad, Recurrent, type RecurrentConfig, StepViews } from "./recurrent.js";
+import { Recurrent, type RecurrentConfig } from "./recurrent.js";
 import { actGrad, actRange, type CellActivation } from "./recurrent-math.js";
+import { addRecurrentGrad, StepViews } from "./recurrent-steps.js";
 
 /**
  * tfjs' `simpleRNN` (Elman 1990; docs/backprop.md §22.2): `a_s = x_s·W + b + h_{s−1}·U`,
@@ -23,7 +24,6 @@ export class SimpleRnn extends Recurrent {
   protected run(batch: number): void {
     const { steps: T, units } = this;
     const h = this.hBuf.get(batch);
-    const hs = this.hViews.of(h, T + 1);
     const xw = this.xwBuf.get(batch);
     const a = this.aBuf.get(batch);
     const as = this.aViews.of(a, T);
@@ -31,7 +31,7 @@ export class SimpleRnn extends Recurrent {
     for (let s = 0; s < T; s++) {
       const o = s * n;
       // a_s = h_{s−1}·U, then + (x_s·W + b); h_s = φ(a_s) (h_s is block s+1 of the states).
-      matmul(hs[s]!, this.recurrentKernel.value, as[s]!, batch, units, units);
+      matmul(this.prevState(s, batch), this.recurrentKernel.value, as[s]!, batch, units, units);
       for (let k = o; k < o + n; k++) a[k] = xw[k]! + a[k]!;
       actRange(this.activation, a, o, h, o + n, n);
       this.keepMasked(s, batch, h);
@@ -62,9 +62,9 @@ export class SimpleRnn extends Recurrent {
 
   protected endBack(batch: number): void {
     const { steps: T, units } = this;
-    // ∂L/∂U += Σ_s h_{s−1}ᵀ·∂L/∂a_s: states 0 … T−1 against every step's ∂L/∂a.
-    const h = this.hBuf.get(batch);
-    addRecurrentGrad(h, this.dxzBuf.get(batch), this.recurrentKernel.grad, T * batch, units, units);
+    // ∂L/∂U += Σ_s h_{s−1}ᵀ·∂L/∂a_s: the states steps 0 … T−1 read against every step's ∂L/∂a.
+    const hp = this.prevStates(batch);
+    addRecurrentGrad(hp, this.dxzBuf.get(batch), this.recurrentKernel.grad, T * batch, units, units);
   }
 }
 
@@ -105,7 +105,6 @@ export class Lstm extends Recurrent {
   protected run(batch: number): void {
     const { steps: T, units: u, width, activation: phi, recurrentActivation: sig } = this;
     const h = this.hBuf.get(batch);
-    const hs = this.hViews.of(h, T + 1);
     const xw = this.xwBuf.get(batch);
     const z = this.zBuf.get(batch);
     const zs = this.zViews.of(z, T);
@@ -115,7 +114,7 @@ export class Lstm extends Recurrent {
     c.fill(0, 0, batch * u);
     for (let s = 0; s < T; s++) {
       // z_s = h_{s−1}·U, then + (x_s·W + b)
-      matmul(hs[s]!, this.recurrentKernel.value, zs[s]!, batch, u, width);
+      matmul(this.prevState(s, batch), this.recurrentKernel.value, zs[s]!, batch, u, width);
       const o = s * batch * width;
       for (let k = 0; k < batch * width; k++) z[o + k] = xw[o + k]! + z[o + k]!;
       for (let b = 0; b < batch; b++) {
@@ -200,7 +199,7 @@ export class Lstm extends Recurrent {
   protected endBack(batch: number): void {
     const { steps: T, units: u, width } = this;
     addRecurrentGrad(
-      this.hBuf.get(batch),
+      this.prevStates(batch),
       this.dxzBuf.get(batch),
       this.recurrentKernel.grad,
       T * batch,

@@ -6,6 +6,7 @@ import { Gru } from "./gru.js";
 import type { Param } from "./layer.js";
 import type { Recurrent } from "./recurrent.js";
 import { Lstm, SimpleRnn } from "./recurrent-cells.js";
+import { RecurrentDropout } from "./recurrent-dropout.js";
 import type { CellActivation } from "./recurrent-math.js";
 
 /** tfjs-layers' defaults for the recurrent layers (docs/models.md). */
@@ -32,13 +33,21 @@ export function recurrentParamCount(ls: RecurrentSpec, inShape: readonly number[
 }
 
 /**
- * Builds a simpleRNN, lstm or gru layer from its spec on `inShape` (docs/backprop.md §22).
+ * Builds a simpleRNN, lstm or gru layer from its spec on `inShape` (docs/backprop.md §22), with
+ * its dropout masks' stream when `dropout` or `recurrentDropout` is above 0 (§22.7).
+ * @param copy 1 for a bidirectional layer's backward copy (its own dropout stream), else 0.
  * @throws EngineError at `["layers", i]` when the input is not `[timesteps, features]`, and at
  *   `["layers", i, field]` for `units`, an activation that is not element-wise (softmax),
- *   `returnState: true`, `dropout`/`recurrentDropout` outside [0, 1) or above 0 (not implemented
- *   yet), or an initialiser whose arguments are invalid.
+ *   `returnState: true`, `dropout`/`recurrentDropout` outside [0, 1), or an initialiser whose
+ *   arguments are invalid.
  */
-export function buildRecurrent(ls: RecurrentSpec, name: string, inShape: number[], i: number): Recurrent {
+export function buildRecurrent(
+  ls: RecurrentSpec,
+  name: string,
+  inShape: number[],
+  i: number,
+  copy = 0,
+): Recurrent {
   const at = (field: string) => ["layers", i, field];
   if (inShape.length !== 2)
     throw new EngineError(
@@ -54,16 +63,15 @@ export function buildRecurrent(ls: RecurrentSpec, name: string, inShape: number[
         "final state equals the output (the last step's h) unless returnSequences is set",
       at("returnState"),
     );
-  for (const field of ["dropout", "recurrentDropout"] as const) {
-    const v: unknown = ls[field];
-    if (v === undefined || v === 0) continue;
+  const rate = (field: "dropout" | "recurrentDropout"): number => {
+    const v: unknown = ls[field] ?? 0;
+    if (typeof v === "number" && v >= 0 && v < 1) return v;
     throw new EngineError(
-      typeof v === "number" && v > 0 && v < 1
-        ? `layer ${name} (${ls.type}): ${field} is not supported yet; put a dropout layer before the recurrent layer instead`
-        : `layer ${name} (${ls.type}): ${field} must be in [0, 1), got ${JSON.stringify(v)}`,
+      `layer ${name} (${ls.type}): ${field} must be a number in [0, 1), got ${JSON.stringify(v)}`,
       at(field),
     );
-  }
+  };
+  const [dropout, recurrentDropout] = [rate("dropout"), rate("recurrentDropout")];
   const cellAct = (field: "activation" | "recurrentActivation", given: ActivationName | undefined) => {
     const a: ActivationName = given ?? RECURRENT_DEFAULTS[field];
     if (a === "softmax")
@@ -79,6 +87,9 @@ export function buildRecurrent(ls: RecurrentSpec, name: string, inShape: number[
     useBias: ls.useBias ?? true,
     returnSequences: ls.returnSequences ?? false,
     goBackwards: ls.goBackwards ?? false,
+    ...(dropout > 0 || recurrentDropout > 0
+      ? { dropout: new RecurrentDropout(dropout, recurrentDropout, inShape[1]!, units as number, i, copy) }
+      : {}),
   };
   let layer: Recurrent;
   if (ls.type === "simpleRNN") layer = new SimpleRnn(name, inShape, { inputShape: inShape, ...config });

@@ -1,7 +1,9 @@
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
 import { type Floats, layerFloats } from "../tensor.js";
-import { Buffer, type Layer, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
+import { Buffer, type Layer, type LayerMode, NO_INPUT_GRAD, type Param, type SampleValues } from "./layer.js";
+import type { RecurrentDropout } from "./recurrent-dropout.js";
 import type { CellActivation } from "./recurrent-math.js";
+import { addColumnSums, rowNormSum, StepViews } from "./recurrent-steps.js";
 
 /** The shape and options every recurrent cell is built from (see `RecurrentOptions` in spec-recurrent.ts). */
 export interface RecurrentConfig {
@@ -12,24 +14,8 @@ export interface RecurrentConfig {
   useBias: boolean;
   returnSequences: boolean;
   goBackwards: boolean;
-}
-
-/**
- * Per-step views of a time-major buffer `[steps, batch, size]`: view `s` is step s's `[batch,
- * size]` block, what the matrix products of one step take. Rebuilt only when the buffer (a
- * `Buffer`'s view, new when the batch size changes) changes, so a training loop allocates none.
- */
-export class StepViews {
-  private src: Floats | undefined;
-  private views: Floats[] = [];
-  of(src: Floats, steps: number): Floats[] {
-    if (src !== this.src) {
-      const size = src.length / steps;
-      this.views = Array.from({ length: steps }, (_, s) => src.subarray(s * size, (s + 1) * size));
-      this.src = src;
-    }
-    return this.views;
-  }
+  /** The masks of `dropout` / `recurrentDropout` when either rate is above 0 (docs/backprop.md §22.7). */
+  dropout?: RecurrentDropout;
 }
 
 /**
@@ -44,6 +30,10 @@ export class StepViews {
  * gradient are each one product over all steps.
  * Weights as Keras: `<name>/kernel` `[features, gates·units]`, `<name>/recurrent_kernel`
  * `[units, gates·units]`, `<name>/bias`, the gates side by side along the last axis.
+ * With dropout (docs/backprop.md §22.7), training multiplies Xs by the input mask as it is copied
+ * (so every product and gradient above reads the masked inputs) and the cells read the previous
+ * state through `prevState`/`prevStates`, masked; backward multiplies ∂L/∂h_{s−1} and ∂L/∂X by
+ * the same masks.
  */
 export abstract class Recurrent implements Layer {
   abstract readonly type: string;
@@ -97,6 +87,13 @@ export abstract class Recurrent implements Layer {
   readonly outputMask?: () => Floats | null;
   /** The layer reads the time-step mask: a masked step leaves the state unchanged (docs/backprop.md §22.6). */
   readonly masking = "consume" as const;
+  /** `dropout` / `recurrentDropout` above 0: the masks and their stream (docs/backprop.md §22.7). */
+  readonly dropout: RecurrentDropout | undefined;
+  /** With `recurrentDropout`: the masked states m_h ⊙ h_{s−1} the cells read, `[T, batch, units]`. */
+  private readonly hmBuf: Buffer | undefined;
+  private readonly hmViews = new StepViews();
+  /** Only with dropout: training draws masks, inference none (Keras' `training`). */
+  readonly setMode?: (mode: LayerMode) => void;
 
   /**
    * @param gates 1 (simpleRNN), 4 (lstm) or 3 (gru).
@@ -127,8 +124,11 @@ export abstract class Recurrent implements Layer {
     this.outputShape = config.returnSequences ? [steps, units] : [units];
     this.forwardCost = steps * (features * width + units * width + stepCost);
     const outSize = config.returnSequences ? steps * units : units;
+    const drop = config.dropout;
+    const masks = drop ? features + units + (drop.recurrentRate > 0 ? steps * units : 0) : 0;
     this.sampleValues = {
-      forward: steps * (features + width) + (steps + 1) * units + outSize + steps * stepValues.forward,
+      forward:
+        steps * (features + width) + (steps + 1) * units + outSize + steps * stepValues.forward + masks,
       backward: steps * width + 2 * units + 2 * steps * features + steps * stepValues.backward,
     };
     const param = (key: string, shape: number[], fans?: { fanIn: number; fanOut: number }): Param => {
@@ -153,6 +153,34 @@ export abstract class Recurrent implements Layer {
     this.dxsBuf = new Buffer(steps * features);
     this.dxBuf = new Buffer(steps * features);
     if (config.returnSequences) this.outputMask = () => this.mask;
+    this.dropout = drop;
+    this.hmBuf = drop && drop.recurrentRate > 0 ? new Buffer(steps * units) : undefined;
+    if (drop)
+      this.setMode = (mode) => {
+        drop.mode = mode;
+      };
+  }
+
+  /**
+   * The state step s reads, h_{s−1} `[batch, units]`: block s of the states, or with a
+   * recurrent-dropout mask `m_h ⊙ h_{s−1}` (written here into block s of the masked states).
+   * Called by `run` once per step, after state s is known.
+   */
+  protected prevState(s: number, batch: number): Floats {
+    const h = this.hViews.of(this.hBuf.get(batch), this.steps + 1)[s]!;
+    const m = this.dropout?.state;
+    if (!m) return h;
+    const hm = this.hmViews.of(this.hmBuf!.get(batch), this.steps)[s]!;
+    for (let k = 0; k < hm.length; k++) hm[k] = h[k]! * m[k]!;
+    return hm;
+  }
+
+  /**
+   * Every step's `prevState` of the last forward: `[T, batch, units]` from offset 0 (the states'
+   * buffer, `[T + 1, batch, units]`, or the masked states'); for backward and the recurrent kernel's gradient.
+   */
+  protected prevStates(batch: number): Floats {
+    return this.dropout?.state ? this.hmBuf!.get(batch) : this.hBuf.get(batch);
   }
 
   /** @param mask `[batch, T]`, 1 for a real step and 0 for a masked one, or null (every step real). */
@@ -235,13 +263,16 @@ export abstract class Recurrent implements Layer {
   forward(x: Floats, batch: number): Floats {
     const { steps: T, features: F, units, width } = this;
     this.batch = batch;
+    this.dropout?.begin(batch);
+    const mx = this.dropout?.input;
     const xs = this.xsBuf.get(batch);
     for (let s = 0; s < T; s++) {
       const t = this.goBackwards ? T - 1 - s : s;
       for (let b = 0; b < batch; b++) {
         const src = (b * T + t) * F;
         const dst = (s * batch + b) * F;
-        for (let i = 0; i < F; i++) xs[dst + i] = x[src + i]!;
+        if (mx) for (let i = 0; i < F; i++) xs[dst + i] = x[src + i]! * mx[b * F + i]!;
+        else for (let i = 0; i < F; i++) xs[dst + i] = x[src + i]!;
       }
     }
     // The input product of every step at once: [T·batch, F]·[F, width] (+ b).
@@ -282,6 +313,9 @@ export abstract class Recurrent implements Layer {
       if (norms) norms[s] = rowNormSum(dh, batch, units);
       const saved = this.mask ? this.saveCarried(s, batch) : null;
       this.stepBack(s, batch, dh, dhPrev);
+      // The cell read m_h ⊙ h_{s−1}: ∂L/∂h_{s−1} = m_h ⊙ ∂L/∂(m_h ⊙ h_{s−1}) (docs/backprop.md §22.7).
+      const mh = this.dropout?.state;
+      if (mh && s > 0) for (let k = 0; k < dhPrev.length; k++) dhPrev[k]! *= mh[k]!;
       if (saved) this.passMasked(s, batch, dh, dhPrev, saved);
       [dh, dhPrev] = [dhPrev, dh];
     }
@@ -296,12 +330,14 @@ export abstract class Recurrent implements Layer {
     const dxs = this.dxsBuf.get(batch);
     matmulTransB(dxz, this.kernel.value, dxs, T * batch, width, F);
     const dx = this.dxBuf.get(batch);
+    const mx = this.dropout?.input;
     for (let s = 0; s < T; s++) {
       const t = this.goBackwards ? T - 1 - s : s;
       for (let b = 0; b < batch; b++) {
         const src = (s * batch + b) * F;
         const dst = (b * T + t) * F;
-        for (let i = 0; i < F; i++) dx[dst + i] = dxs[src + i]!;
+        if (mx) for (let i = 0; i < F; i++) dx[dst + i] = dxs[src + i]! * mx[b * F + i]!;
+        else for (let i = 0; i < F; i++) dx[dst + i] = dxs[src + i]!;
       }
     }
     return dx;
@@ -341,35 +377,4 @@ export abstract class Recurrent implements Layer {
       });
     }
   }
-}
-
-/** `g[j] += Σ_r a[r, j]` over `rows` rows of width `n`, rows in order. */
-export function addColumnSums(a: Floats, rows: number, n: number, g: Floats): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    for (let j = 0; j < n; j++) g[j]! += a[o + j]!;
-  }
-}
-
-/** Σ_b ‖row b‖₂ of `a` `[batch, n]`. */
-function rowNormSum(a: Floats, batch: number, n: number): number {
-  let total = 0;
-  for (let b = 0; b < batch; b++) {
-    let sq = 0;
-    for (let j = 0; j < n; j++) sq += a[b * n + j]! * a[b * n + j]!;
-    total += Math.sqrt(sq);
-  }
-  return total;
-}
-
-/** The recurrent kernel's gradient over all steps at once: `∂L/∂U += H_prevᵀ·∂L/∂Z_h` (`[T·batch, …]`). */
-export function addRecurrentGrad(
-  hPrev: Floats,
-  dz: Floats,
-  grad: Floats,
-  rows: number,
-  units: number,
-  width: number,
-): void {
-  matmulTransA(hPrev, dz, grad, rows, units, width);
 }

@@ -60,10 +60,11 @@ function buildBidirectional(ls: BidirectionalSpec, name: string, inShape: number
       ["layers", i, "mergeMode"],
     );
   const innerName = inner.name ?? inner.type;
-  const copy = (prefix: string, spec: RecurrentSpec): Recurrent =>
-    nested(i, () => buildRecurrent(spec, `${name}/${prefix}_${innerName}`, inShape, i));
-  const fwd = copy("forward", inner);
-  const bwd = copy("backward", { ...inner, goBackwards: !(inner.goBackwards ?? false) });
+  // Each copy draws its dropout masks from its own stream (docs/backprop.md §22.7).
+  const copy = (prefix: string, spec: RecurrentSpec, k: number): Recurrent =>
+    nested(i, () => buildRecurrent(spec, `${name}/${prefix}_${innerName}`, inShape, i, k));
+  const fwd = copy("forward", inner, 0);
+  const bwd = copy("backward", { ...inner, goBackwards: !(inner.goBackwards ?? false) }, 1);
   for (const p of [...fwd.params(), ...bwd.params()])
     if (p.initializerPath) p.initializerPath = nestedPath(p.initializerPath);
   return new Bidirectional(name, fwd, bwd, mergeMode as MergeMode);

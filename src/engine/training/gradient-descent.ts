@@ -1,6 +1,6 @@
 import type { EarlyStopping } from "../early-stopping.js";
 import { evaluate } from "../evaluate.js";
-import { dropoutLayers } from "../layers/dropout.js";
+import { dropoutStreams } from "../layers/dropout-streams.js";
 import { isClassifier } from "../losses.js";
 import { MetricAccumulator } from "../metrics/accumulator.js";
 import { asValidation, type MetricName, type MetricSeries } from "../metrics/names.js";
@@ -61,7 +61,7 @@ export function trainByGradient(
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? DEFAULT_BATCH_SIZE, nTrain));
   const params = model.params();
   const optimizer = makeOptimizer(spec, params);
-  const state = new RunState(opts.seed, nTrain, dropoutLayers(model.layers));
+  const state = new RunState(opts.seed, nTrain, dropoutStreams(model.layers));
   if (opts.optimizerState) state.resume(opts.optimizerState, spec, params, optimizer);
   const { initialEpoch } = state;
   const extra = metrics.filter((m) => m !== "accuracy");

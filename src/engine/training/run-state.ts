@@ -1,4 +1,4 @@
-import type { Dropout } from "../layers/dropout.js";
+import type { DropoutStream } from "../layers/dropout-streams.js";
 import type { Param } from "../layers/layer.js";
 import { checkOptimizerState, type Optimizer } from "../optimizers.js";
 import { Rng } from "../rng.js";
@@ -12,7 +12,7 @@ const SHUFFLE_STREAM = 0x5f3759df;
 /**
  * What a gradient-descent run carries from epoch to epoch besides the weights: the shuffling
  * generator and the sample order it last produced (each epoch shuffles the previous order in
- * place), the dropout layers' generators (each layer holds its own), and the number of epochs
+ * place), the dropout streams' generators (each layer holds its own), and the number of epochs
  * before this call (`initialEpoch`, > 0 when continuing a run).
  */
 export class RunState {
@@ -22,12 +22,13 @@ export class RunState {
 
   /**
    * A fresh run: the generator seeded from `seed`, the order 0 … nTrain − 1.
-   * @param dropouts the model's dropout layers, their streams already seeded (`seedDropout`).
+   * @param dropouts the model's dropout streams (dropout and recurrent layers), already seeded
+   *   (`seedDropoutStreams`).
    */
   constructor(
     seed: number,
     nTrain: number,
-    private readonly dropouts: readonly Dropout[] = [],
+    private readonly dropouts: readonly DropoutStream[] = [],
   ) {
     this.rng = new Rng((seed ^ SHUFFLE_STREAM) >>> 0);
     this.order = new Uint32Array(nTrain);
@@ -51,7 +52,7 @@ export class RunState {
     optimizer.iterations = state.iterations;
     this.rng = Rng.fromState(state.shuffleRng);
     this.order.set(state.shuffleOrder);
-    for (const d of this.dropouts) d.rng = Rng.fromState(state.dropoutRng![d.name]!);
+    for (const d of this.dropouts) d.holder.rng = Rng.fromState(state.dropoutRng![d.name]!);
     this.initialEpoch = state.epochsCompleted;
   }
 
@@ -70,7 +71,7 @@ export class RunState {
       shuffleRng: this.rng.getState(),
       shuffleOrder: Array.from(this.order),
       ...(this.dropouts.length > 0
-        ? { dropoutRng: Object.fromEntries(this.dropouts.map((d) => [d.name, d.rng.getState()])) }
+        ? { dropoutRng: Object.fromEntries(this.dropouts.map((d) => [d.name, d.holder.rng.getState()])) }
         : {}),
     };
   }

@@ -3,6 +3,8 @@ import {
   checkTokenIds,
   type GradientsOptions,
   type NumericalCheckOptions,
+  type NumericalMethod,
+  RIDDERS_STEPS,
 } from "../../engine/index.js";
 import { checkFloat32Range, nestedToNamedTensors, type Path, samplesToArray } from "../convert.js";
 import type { EngineTask } from "../engine-task.js";
@@ -19,6 +21,13 @@ export interface InspectPlan<T extends EngineTask> {
   /** Maps a path of the engine's to the request field. */
   toRequest: (p: Path) => Path;
 }
+
+/** Loss evaluations per parameter element of each numerical-check rule (docs/backprop.md §10). */
+const EVALUATIONS_PER_ELEMENT: Record<NumericalMethod, number> = {
+  forward: 1,
+  central: 2,
+  ridders: 2 * RIDDERS_STEPS,
+};
 
 /** A /predict path: the engine's paths are the request's. */
 const samePath = (p: Path): Path => p;
@@ -37,7 +46,7 @@ function gradientsPath(weightsStored: boolean): (p: Path) => Path {
 /**
  * The check of a POST /gradients body: the model and MAX_PARAMS, the sample, the sample against
  * the model, the weights, then the compute budget (back-propagation, plus two passes per
- * parameter for a central numerical check); the seed is fixed here when absent.
+ * parameter for a central numerical check, one forward, up to 2·RIDDERS_STEPS Ridders'); the seed is fixed here when absent.
  * @throws UnprocessableError / InvalidRequestError naming the field.
  */
 export function planGradients(
@@ -59,7 +68,9 @@ export function planGradients(
   checkDataRange(req.dtype, data, { x: req.x, y: req.y, prefix: [] }, toRequest);
   const weights = req.weights && nestedToNamedTensors(req.weights, ["weights"]);
   // Last: a body that is wrong is answered as wrong whatever its size.
-  const numericalEvaluations = check ? summary.paramCount * (check.method === "forward" ? 1 : 2) : 0;
+  const numericalEvaluations = check
+    ? summary.paramCount * EVALUATIONS_PER_ELEMENT[check.method ?? "central"]
+    : 0;
   const work = summary.forwardCost * (TRAIN_PASSES + numericalEvaluations);
   checkWork(
     work,

@@ -20,7 +20,7 @@ const OptimizerMetaSchema = z.object({
   iterations: z.number().int().nonnegative(),
   epochsCompleted: z.number().int().nonnegative(),
   shuffleRng: z.array(z.number().int()),
-  /** A model with dropout: each dropout layer's generator state (absent without). */
+  /** A model with dropout: each dropout stream's generator state, dropout and recurrent layers (absent without). */
   dropoutRng: z.record(z.string(), z.array(z.number().int())).optional(),
 });
 

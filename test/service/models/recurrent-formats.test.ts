@@ -5,7 +5,7 @@
  * the layer and the field.
  */
 import { describe, expect, it } from "vitest";
-import { type ModelSpec, predict } from "../../../src/engine/index.js";
+import { describeModel, type ModelSpec, predict } from "../../../src/engine/index.js";
 import { UnprocessableError } from "../../../src/service/errors.js";
 import { kerasToSpec, tfjsWeightsToTensors } from "../../../src/service/models/formats/keras-import.js";
 import { toOnnx } from "../../../src/service/models/formats/onnx.js";
@@ -83,6 +83,43 @@ describe("recurrent models and TensorFlow.js", () => {
     expect(
       maxRelativeError(predict(spec, tensors, x, 3).data, predict(STACK, weights, x, 3).data),
     ).toBeLessThan(1e-5);
+  });
+
+  it("dropout and recurrentDropout go into the config and back; tfjs predicts (inference) what the engine does", async () => {
+    const rates = [{ dropout: 0.25 }, { recurrentDropout: 0.5 }, { dropout: 0.125, recurrentDropout: 0.375 }];
+    const spec: ModelSpec = {
+      ...STACK,
+      layers: STACK.layers.map((l, i) => (i < 3 ? { ...l, ...rates[i] } : l)) as ModelSpec["layers"],
+    };
+    const weights = someWeights(spec, 11);
+    const { modelJson, weightsBin } = toTfjs(spec, weights);
+    const configs = modelJson.modelTopology.config.layers.slice(0, 3).map((l) => l.config);
+    expect(configs.map((c) => [c.dropout, c.recurrent_dropout])).toEqual([
+      [0.25, 0],
+      [0, 0.5],
+      [0.125, 0.375],
+    ]);
+    const json = JSON.parse(JSON.stringify(modelJson));
+    const back = kerasToSpec(json.modelTopology, ["modelTopology"], lossOfModelJson(json)).spec;
+    expect(
+      back.layers
+        .slice(0, 3)
+        .map((l) => [
+          (l as { dropout?: number }).dropout,
+          (l as { recurrentDropout?: number }).recurrentDropout,
+        ]),
+    ).toEqual([
+      [0.25, 0],
+      [0, 0.5],
+      [0.125, 0.375],
+    ]);
+    const n = 4;
+    const x = someInputs(spec, n, 3);
+    const ours = predict(spec, weights, x, n).data;
+    // predict is inference: no masks, the same as without dropout.
+    expect(Array.from(ours)).toEqual(Array.from(predict(STACK, weights, x, n).data));
+    const theirs = tfjsPredict(await loadInTfjs(modelJson, weightsBin), spec, x, n);
+    expect(maxRelativeError(ours, theirs)).toBeLessThan(1e-5);
   });
 
   it("a gru with resetAfter is a 422 at its resetAfter: tfjs-layers' GRU refuses reset_after", () => {
@@ -191,6 +228,12 @@ describe("Keras topologies", () => {
       resetAfter: true,
       recurrentActivation: "sigmoid",
     });
+  });
+
+  it("a Keras 3 LSTM's dropout and recurrent_dropout import as the layer's rates, and the model builds", () => {
+    const { spec } = kerasToSpec(keras3({ dropout: 0.2, recurrent_dropout: 0.1 }), ["model"]);
+    expect(spec.layers[0]).toMatchObject({ type: "lstm", dropout: 0.2, recurrentDropout: 0.1 });
+    expect(describeModel(spec).dropoutStreams).toEqual(["lstm"]);
   });
 
   it.each([
