@@ -1,3 +1,9 @@
+import { Bidirectional } from "./layers/bidirectional.js";
+import { dropoutStreams } from "./layers/dropout-streams.js";
+import { Recurrent } from "./layers/recurrent.js";
+import { isClassifier } from "./losses.js";
+import type { Model } from "./model.js";
+
 /** What a model looks like once built: shapes per layer and its parameters. */
 export interface ModelSummary {
   inputShape: number[];
@@ -47,4 +53,41 @@ export interface ModelSummary {
    * then be an integer token id in `[0, tokenIds)` (`checkTokenIds`); absent otherwise.
    */
   tokenIds?: number;
+}
+
+/**
+ * The summary of a built model: its shapes, each spec layer's output shape and weights, and the
+ * totals.
+ * @param sampleValues the model's own accounting (`ModelSummary.sampleValues`).
+ */
+export function summarize(model: Model, sampleValues: ModelSummary["sampleValues"]): ModelSummary {
+  const { layers, specLayerEnds } = model;
+  return {
+    inputShape: [...model.inputShape],
+    outputShape: [...model.outputShape],
+    inputSize: model.inputSize,
+    outputSize: model.outputSize,
+    layers: model.specLayerNames.map((name, i) => {
+      const start = i === 0 ? 0 : specLayerEnds[i - 1]! + 1;
+      const own = layers.slice(start, specLayerEnds[i]! + 1);
+      const state = own.flatMap((l) => l.state?.() ?? []);
+      return {
+        name,
+        type: model.spec.layers[i]!.type,
+        outputShape: [...own[own.length - 1]!.outputShape],
+        params: own.flatMap((l) => l.params()).map((p) => ({ key: p.key, shape: [...p.shape] })),
+        ...(state.length > 0 ? { state: state.map((p) => ({ key: p.key, shape: [...p.shape] })) } : {}),
+      };
+    }),
+    paramCount: model.params().reduce((s, p) => s + p.value.length, 0),
+    forwardCost: layers.reduce((s, l) => s + l.forwardCost, 0),
+    sampleValues,
+    stateSteps: layers.reduce(
+      (s, l) => s + (l instanceof Recurrent ? l.steps : l instanceof Bidirectional ? 2 * l.fwd.steps : 0),
+      0,
+    ),
+    dropoutStreams: dropoutStreams(layers).map((d) => d.name),
+    classification: isClassifier(model.spec.loss),
+    ...(model.tokenIds !== undefined ? { tokenIds: model.tokenIds } : {}),
+  };
 }

@@ -1,15 +1,12 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
-import { Bidirectional } from "./layers/bidirectional.js";
-import { dropoutStreams } from "./layers/dropout-streams.js";
 import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
-import { Recurrent } from "./layers/recurrent.js";
 import { maskedLossAndGrad, perStepLossAndGrad } from "./losses/masked.js";
 import { weightedLossAndGrad } from "./losses/weighted.js";
-import { isClassifier, type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
-import type { ModelSummary } from "./model-summary.js";
+import { type LossKind, lossAndGrad, lossKindOf } from "./losses.js";
+import { type ModelSummary, summarize } from "./model-summary.js";
 import { checkNamedTensors } from "./named-tensors.js";
 import { outputActivation, trailingLayer } from "./output-activation.js";
 import { Regularization } from "./regularization.js";
@@ -77,7 +74,9 @@ export class Model {
   private readonly outputs: Floats[] = [];
   private lastInput: Floats = new Float64Array(0);
   /** The time-step mask `[batch, T]` leaving the last layer in the last `forward` (docs/backprop.md §21.1), or null. */
-  private outMask: Floats | null = null;
+  outMask: Floats | null = null;
+  /** Set by `evaluate`: the real steps per sample a masked loss divides by (`maskedLossAndGrad`), else the batch's own. */
+  realStepsPerSample: number | undefined;
   /** Index of the first layer with parameters (`layers.length` when none has any). */
   private readonly firstTrainable: number;
   /** Weight and activity penalties and kernel constraints, when the spec has any (docs/backprop.md §16). */
@@ -184,34 +183,7 @@ export class Model {
 
   /** A summary of shapes and parameters. */
   summary(): ModelSummary {
-    return {
-      inputShape: [...this.inputShape],
-      outputShape: [...this.outputShape],
-      inputSize: this.inputSize,
-      outputSize: this.outputSize,
-      layers: this.specLayerNames.map((name, i) => {
-        const start = i === 0 ? 0 : this.specLayerEnds[i - 1]! + 1;
-        const own = this.layers.slice(start, this.specLayerEnds[i]! + 1);
-        const state = own.flatMap((l) => l.state?.() ?? []);
-        return {
-          name,
-          type: this.spec.layers[i]!.type,
-          outputShape: [...own[own.length - 1]!.outputShape],
-          params: own.flatMap((l) => l.params()).map((p) => ({ key: p.key, shape: [...p.shape] })),
-          ...(state.length > 0 ? { state: state.map((p) => ({ key: p.key, shape: [...p.shape] })) } : {}),
-        };
-      }),
-      paramCount: this.paramList.reduce((s, p) => s + p.value.length, 0),
-      forwardCost: this.layers.reduce((s, l) => s + l.forwardCost, 0),
-      sampleValues: this.sampleValues(),
-      stateSteps: this.layers.reduce(
-        (s, l) => s + (l instanceof Recurrent ? l.steps : l instanceof Bidirectional ? 2 * l.fwd.steps : 0),
-        0,
-      ),
-      dropoutStreams: dropoutStreams(this.layers).map((d) => d.name),
-      classification: isClassifier(this.spec.loss),
-      ...(this.tokenIds !== undefined ? { tokenIds: this.tokenIds } : {}),
-    };
+    return summarize(this, this.sampleValues());
   }
 
   /**
@@ -307,7 +279,7 @@ export class Model {
     sw?: Floats,
   ): number {
     const [kind, k, mask] = [this.lossKind, this.outputSize, this.outMask];
-    if (mask) return maskedLossAndGrad(kind, pred, t, batch, k, g, scale, mask, sw);
+    if (mask) return maskedLossAndGrad(kind, pred, t, batch, k, g, scale, mask, sw, this.realStepsPerSample);
     if (kind.steps) return perStepLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
     if (sw) return weightedLossAndGrad(kind, pred, t, batch, k, g, scale, sw);
     return lossAndGrad(kind, pred, t, batch, k, g, scale);

@@ -7,7 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { computeGradients, describeModel, type ModelSpec, train } from "../../src/engine/index.js";
-import { countCorrect, lossAndGrad } from "../../src/engine/losses.js";
+import { lossAndGrad } from "../../src/engine/losses.js";
+import { countCorrect } from "../../src/engine/metrics/accuracy.js";
 import { expectGradientsMatch } from "./helpers.js";
 import { LOSS_CASES, type LossCase, lossData } from "./loss-cases.js";
 import { maxRelativeError, tfReady } from "./tfjs-reference.js";
@@ -343,18 +344,19 @@ describe("accuracy: the hinges and cross-entropies are classifiers, the regressi
   });
   it("counts a hinge prediction by its sign, a binary logit at 0", () => {
     const out = Float64Array.from([0.3, -0.2, 0.1, -4]);
-    expect(countCorrect("hinge", out, Float64Array.from([1, 0, -1, -1]), 4, 1)).toBe(3);
+    const three = { correct: 3, counted: 4 };
+    expect(countCorrect("hinge", [1], out, Float64Array.from([1, 0, -1, -1]), 4)).toEqual(three);
     expect(
       countCorrect(
         { type: "binaryCrossentropy", fromLogits: true },
+        [1],
         out,
         Float64Array.from([1, 0, 0, 0]),
         4,
-        1,
       ),
-    ).toBe(3);
-    expect(countCorrect("binaryCrossentropy", out, Float64Array.from([1, 0, 0, 0]), 4, 1)).toBe(3);
-    expect(countCorrect("poisson", out, Float64Array.from([1, 0, 0, 0]), 4, 1)).toBeNull();
+    ).toEqual(three);
+    expect(countCorrect("binaryCrossentropy", [1], out, Float64Array.from([1, 0, 0, 0]), 4)).toEqual(three);
+    expect(countCorrect("poisson", [1], out, Float64Array.from([1, 0, 0, 0]), 4)).toBeNull();
   });
   it("on several units a hinge's accuracy is categorical (Keras' and tfjs' choice), not per element", () => {
     // Two samples of 3 units, softmax-like outputs (all > 0) and one-hot targets: the argmax is
@@ -362,7 +364,7 @@ describe("accuracy: the hinges and cross-entropies are classifiers, the regressi
     const probs = Float64Array.from([0.7, 0.2, 0.1, 0.5, 0.3, 0.2]);
     const oneHot = Float64Array.from([1, 0, 0, 0, 1, 0]);
     for (const loss of ["hinge", "squaredHinge", "categoricalHinge"] as const)
-      expect(countCorrect(loss, probs, oneHot, 2, 3)).toBe(1);
+      expect(countCorrect(loss, [3], probs, oneHot, 2)).toEqual({ correct: 1, counted: 2 });
   });
   it("the confusion matrix of a 3-unit hinge classifier is 3 × 3", () => {
     const r = train({

@@ -17,6 +17,7 @@ import type { Layer } from "../../src/engine/layers/layer.js";
 import { buildRecurrent } from "../../src/engine/layers/recurrent-factory.js";
 import { Model } from "../../src/engine/model.js";
 import { Rng } from "../../src/engine/rng.js";
+import { worstError } from "./helpers.js";
 import { tfActivation } from "./tfjs-activations.js";
 import { maxRelativeError, tfReady } from "./tfjs-reference.js";
 import { tfWrapper } from "./tfjs-wrappers.js";
@@ -77,30 +78,6 @@ const MASK = Float64Array.from(IDS, (v) => (v === 0 ? 0 : 1));
 function randomize(params: { value: Float64Array | Float32Array }[], seed: number, scale = 0.9): void {
   const rng = new Rng(seed);
   for (const p of params) for (let j = 0; j < p.value.length; j++) p.value[j] = rng.uniform(-scale, scale);
-}
-
-/** Five-point central differences (error O(h⁴)) of `L()` in each entry of `values`, against `analytic`: the worst relative error. */
-function worstError(
-  values: Float64Array | Float32Array,
-  analytic: ArrayLike<number>,
-  L: () => number,
-): number {
-  const h = 1e-3;
-  // Differences from L at the point: exactly 0 where a value changes nothing (a masked step's input).
-  const base = L();
-  let e = 0;
-  for (let i = 0; i < values.length; i++) {
-    const w = values[i]!;
-    const at = (d: number) => {
-      values[i] = w + d;
-      return L() - base;
-    };
-    const n = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
-    values[i] = w;
-    const a = analytic[i]!;
-    e = Math.max(e, Math.abs(a - n) / Math.max(Math.abs(a), Math.abs(n), 1e-8));
-  }
-  return e;
 }
 
 describe("a masked step carries the state over (forward)", () => {

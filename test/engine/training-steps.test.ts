@@ -60,11 +60,15 @@ describe("distanceTo (docs/backprop.md §9.4)", () => {
 describe("EpochLog", () => {
   it("keeps the series the run has and hands back each epoch's logs", () => {
     const log = new EpochLog(true, false, true);
-    const logs = log.record(4, 6, 3, 4, undefined, { valLoss: 0.5, valAccuracy: 1 });
+    const logs = log.record(4, 6, { correct: 3, counted: 4 }, 4, undefined, { valLoss: 0.5, valAccuracy: 1 });
     expect(logs).toEqual({ epoch: 4, loss: 1.5, accuracy: 0.75, valLoss: 0.5, valAccuracy: 1 });
     expect(log.history).toEqual({ loss: [1.5], accuracy: [0.75], valLoss: [0.5], valAccuracy: [1] });
     const regression = new EpochLog(false, true, false);
-    expect(regression.record(0, 2, 0, 4, 0.25, {})).toEqual({ epoch: 0, loss: 0.5, distanceToOptimum: 0.25 });
+    expect(regression.record(0, 2, { correct: 0, counted: 0 }, 4, 0.25, {})).toEqual({
+      epoch: 0,
+      loss: 0.5,
+      distanceToOptimum: 0.25,
+    });
     expect(regression.history).toEqual({ loss: [0.5], distanceToOptimum: [0.25] });
   });
 });

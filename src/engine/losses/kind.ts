@@ -21,7 +21,7 @@ export interface LossKind {
   delta?: number;
   /**
    * A loss over the last axis on a sequence output `[T, C]`: T. Each step is a row of C values, the
-   * sample's loss the mean over its steps (Keras' `axis = -1`, docs/backprop.md §21.1).
+   * sample's loss the mean over its steps (Keras' `axis = -1`, docs/backprop.md §21.6).
    */
   steps?: number;
 }

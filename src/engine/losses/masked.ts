@@ -16,6 +16,9 @@ let rowWeights = new Float64Array(0);
  * @param pred `[batch, k]` with `k = T·u`; @param t `[batch, k]` targets.
  * @param mask `[batch, T]`, 1 for a real step and 0 for a masked one.
  * @param sampleWeight `[batch]`: `w_b`, 1 without (docs/backprop.md §20.1).
+ * @param realPerSample when given, divide by `realPerSample · batch` instead of this batch's
+ *   `Σ m_bt`: a range evaluated in chunks then has the loss of the range as one batch (`evaluate`,
+ *   docs/backprop.md §21.6).
  */
 export function maskedLossAndGrad(
   kind: LossKind,
@@ -27,6 +30,7 @@ export function maskedLossAndGrad(
   gradScale: number,
   mask: Floats,
   sampleWeight?: Floats,
+  realPerSample?: number,
 ): number {
   const rows = mask.length;
   const steps = rows / batch;
@@ -38,16 +42,17 @@ export function maskedLossAndGrad(
   }
   if (rowWeights.length < rows) rowWeights = new Float64Array(rows);
   const w = rowWeights.subarray(0, rows);
+  const denominator = realPerSample === undefined ? real : realPerSample * batch;
   for (let i = 0; i < rows; i++) {
     const sw = sampleWeight ? sampleWeight[Math.floor(i / steps)]! : 1;
-    w[i] = mask[i] === 0 ? 0 : (sw * batch) / real;
+    w[i] = mask[i] === 0 ? 0 : (sw * batch) / denominator;
   }
   return weightedLossAndGrad(kind, pred, t, rows, k / steps, grad, gradScale, w);
 }
 
 /**
  * The batch loss of a loss over the last axis on a sequence output `[batch, T, C]` without a mask
- * (`kind.steps` = T; docs/backprop.md §21.1): each (sample, step) row's loss `l_bt` over its C
+ * (`kind.steps` = T; docs/backprop.md §21.6): each (sample, step) row's loss `l_bt` over its C
  * values, the sample's loss `(1/T) Σ_t l_bt`, times `w_b`. Returns the batch sum and, when `grad`
  * is given, writes `gradScale ·` its gradient into it.
  * @param pred `[batch, k]` with `k = T·C`; @param t `[batch, k]` targets, or `[batch, T]` labels.

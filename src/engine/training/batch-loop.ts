@@ -1,7 +1,7 @@
 import { targetSize } from "../data.js";
 import { TRAINING_STEP } from "../layers/layer.js";
-import { type CorrectCounter, correctCounter } from "../losses.js";
 import type { MetricAccumulator } from "../metrics/accumulator.js";
+import { type AccuracyCounter, accuracyCounter, type Tally } from "../metrics/accuracy.js";
 import type { Model } from "../model.js";
 import { nativeKernels } from "../native.js";
 import type { Optimizer } from "../optimizers.js";
@@ -15,8 +15,8 @@ import type { DivergenceWatch } from "./divergence.js";
 export interface EpochSums {
   /** The summed (not mean) training loss over the epoch's samples. */
   total: number;
-  /** Correct predictions over the epoch's samples (0 for `meanSquaredError`). */
-  correct: number;
+  /** The epoch's accuracy decisions (none for a regression loss): over its real steps with a mask (docs/backprop.md §21.6). */
+  accuracy: Tally;
   /** Batches run; after a divergence, the index of the batch that diverged. */
   batches: number;
   /** The summed regularisation penalty (part of `total`; docs/backprop.md §16.2). */
@@ -51,9 +51,9 @@ export class BatchLoop {
   private readonly ts: number;
   private readonly wb: Float64Array | undefined;
   private readonly net: DenseNet | undefined;
-  private readonly counter: CorrectCounter | null;
+  private readonly counter: AccuracyCounter | null;
   private total = 0;
-  private correct = 0;
+  private accuracy: Tally = { correct: 0, counted: 0 };
   private penalty = 0;
 
   /**
@@ -77,7 +77,7 @@ export class BatchLoop {
     this.yb = floats(model.dtype, batchSize * this.ts);
     this.ym = this.yb instanceof Float64Array ? this.yb : new Float64Array(batchSize * this.ts);
     this.wb = weights ? new Float64Array(batchSize) : undefined;
-    this.counter = correctCounter(model.spec.loss, model.outputSize, model.lossKind.steps);
+    this.counter = accuracyCounter(model.spec.loss, model.outputShape);
     // Telemetry reads the layers' own outputs, which the fused passes do not fill.
     this.net = telemetry ? undefined : DenseNet.of(model, batchSize);
   }
@@ -87,7 +87,7 @@ export class BatchLoop {
     const { batchSize, net } = this;
     const nTrain = order.length;
     this.total = 0;
-    this.correct = 0;
+    this.accuracy = { correct: 0, counted: 0 };
     this.penalty = 0;
     let batch = 0;
     this.model.setMode(TRAINING_STEP);
@@ -100,7 +100,7 @@ export class BatchLoop {
       )
         break;
     }
-    return { total: this.total, correct: this.correct, batches: batch, penalty: this.penalty };
+    return { total: this.total, accuracy: this.accuracy, batches: batch, penalty: this.penalty };
   }
 
   /** A batch through the model's layers: samples in order (an unshuffled run) read where they are, others gathered. */
@@ -154,7 +154,7 @@ export class BatchLoop {
     const out = net.forward(xv, b);
     if (!out) return this.step(epoch, batch, b, xv, yv, ym);
     const sw = wb ? head(wb, b) : undefined;
-    return this.finish(epoch, batch, b, out, net.lossAndGrads(yv, b, sw), ym);
+    return this.finish(epoch, batch, b, out, net.lossAndGrads(yv, b, sw), ym, null);
   }
 
   /** The targets as sent of the gathered batch of `b`. */
@@ -198,10 +198,13 @@ export class BatchLoop {
     const out = model.forward(xv, b);
     if (!this.watch.checkOutputs(epoch, batch, b)) return false;
     const batchLoss = wb ? model.loss(yv, b, true, 1 / b, head(wb, b)) : model.loss(yv, b, true, 1 / b);
-    return this.finish(epoch, batch, b, out, batchLoss, ym);
+    return this.finish(epoch, batch, b, out, batchLoss, ym, model.outMask);
   }
 
-  /** After the backward pass: the loss's check, the optimiser step and its checks, then the epoch's sums. */
+  /**
+   * After the backward pass: the loss's check, the optimiser step and its checks, then the epoch's sums.
+   * @param mask the time-step mask at the output (`Model.outMask`), or null.
+   */
   private finish(
     epoch: number,
     batch: number,
@@ -209,6 +212,7 @@ export class BatchLoop {
     out: Floats,
     batchLoss: number,
     ym: Float64Array,
+    mask: Floats | null,
   ): boolean {
     const { model, watch, counter } = this;
     if (!watch.checkLoss(epoch, batch, this.total, batchLoss, b)) return false;
@@ -217,8 +221,8 @@ export class BatchLoop {
     this.telemetry?.recordBatch(b);
     this.total += batchLoss;
     this.penalty += model.regularization?.last ?? 0;
-    if (counter) this.correct += counter(out, ym, b);
-    this.metrics?.add(out, ym, b);
+    counter?.(out, ym, b, mask, this.accuracy);
+    this.metrics?.add(out, ym, b, mask);
     return true;
   }
 }

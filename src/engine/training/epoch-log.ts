@@ -1,3 +1,4 @@
+import { accuracyOf, type Tally } from "../metrics/accuracy.js";
 import type { MetricSeries } from "../metrics/names.js";
 import type { EpochLogs, History } from "../types.js";
 
@@ -32,15 +33,15 @@ export class EpochLog {
 
   /**
    * Records an epoch and returns its logs.
-   * @param total the epoch's summed training loss, @param correct its correct predictions,
-   *   both over `nTrain` samples; @param penalty the summed regularisation penalty (part of `total`).
+   * @param total the epoch's summed training loss over `nTrain` samples, @param accuracy its
+   *   accuracy decisions (`accuracyOf`); @param penalty the summed regularisation penalty (part of `total`).
    * @param extra the epoch's values of `TrainOptions.metrics` (training and `val…`), keyed as in
    *   `History`; each key's series is made at its first value (every epoch has the same keys).
    */
   record(
     epoch: number,
     total: number,
-    correct: number,
+    accuracy: Tally,
     nTrain: number,
     distance: number | undefined,
     val: { valLoss?: number; valAccuracy?: number },
@@ -51,7 +52,7 @@ export class EpochLog {
     const logs: EpochLogs = {
       epoch,
       loss: total / nTrain,
-      ...(classification ? { accuracy: correct / nTrain } : {}),
+      ...(classification ? { accuracy: accuracyOf(accuracy) } : {}),
       ...(distance !== undefined ? { distanceToOptimum: distance } : {}),
       ...val,
       ...extra,

@@ -66,10 +66,10 @@ export function trainByGradient(
   const { initialEpoch } = state;
   const extra = metrics.filter((m) => m !== "accuracy");
   const trainMetrics =
-    extra.length > 0 ? new MetricAccumulator(model.spec.loss, model.outputSize, extra, nTrain) : undefined;
+    extra.length > 0 ? new MetricAccumulator(model.spec.loss, model.outputShape, extra, nTrain) : undefined;
   const valMetrics =
     extra.length > 0 && nVal > 0
-      ? new MetricAccumulator(model.spec.loss, model.outputSize, extra, nVal)
+      ? new MetricAccumulator(model.spec.loss, model.outputShape, extra, nVal)
       : undefined;
 
   const telemetry = opts.telemetry
@@ -109,7 +109,7 @@ export function trainByGradient(
     telemetry?.endEpoch();
     epochsRun = e + 1;
     const distance = optimum ? distanceTo(params, optimum) : undefined;
-    const logs = log.record(epoch, sums.total, sums.correct, nTrain, distance, val, sums.penalty, values);
+    const logs = log.record(epoch, sums.total, sums.accuracy, nTrain, distance, val, sums.penalty, values);
     if (opts.onEpochEnd?.(logs) === false) stoppedEarly = true;
     if (stopper?.update(epoch, logs.loss, val.valLoss, () => state.snapshot(optimizer, epoch + 1)))
       stoppedEarly = true;

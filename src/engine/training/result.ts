@@ -44,7 +44,7 @@ export function finalState(
   const extra = metricNames.filter((m) => m !== "accuracy");
   const track = (count: number) =>
     classifier || extra.length > 0
-      ? new MetricAccumulator(model.spec.loss, model.outputSize, extra, count)
+      ? new MetricAccumulator(model.spec.loss, model.outputShape, extra, count)
       : undefined;
   const trainMetrics = track(nTrain);
   const fit = evaluate(model, data.x, data.y, 0, nTrain, withGradients, lossWeights, trainMetrics);
