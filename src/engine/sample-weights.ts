@@ -10,6 +10,8 @@ interface WeightedRun {
   loss: LossSpec;
   /** The model's output size. */
   k: number;
+  /** The model's output shape per sample (`[k]`, or `[T, C]` for a sequence). */
+  outputShape?: readonly number[];
   sampleWeight?: Float64Array;
   classWeight?: Record<string, number>;
   closedForm: boolean;
@@ -24,7 +26,8 @@ const CLASS_KEY = /^(0|[1-9][0-9]*)$/;
  *   `normalEquation`, which solves the unweighted problem), at `["sampleWeight", i]` for a weight that
  *   is not finite or is negative; at `["classWeight"]` on a regression loss, at `["classWeight", key]`
  *   for a key that is not a class index of the model (`[0, units)`, or 0 and 1 for one unit) or a
- *   weight that is not finite or is negative.
+ *   weight that is not finite or is negative; at `["classWeight"]` when the output has more than one
+ *   axis (a class per step: Keras refuses `class_weight` for such targets too).
  */
 export function checkLossWeights(run: WeightedRun): void {
   const { sampleWeight: sw, classWeight: cw, data } = run;
@@ -46,6 +49,12 @@ export function checkLossWeights(run: WeightedRun): void {
   if (!decision || !isClassifier(run.loss))
     throw new EngineError(
       `classWeight needs a classifier's loss (a cross-entropy or hinge), not ${lossName(run.loss)}; weight samples with sampleWeight`,
+      ["classWeight"],
+    );
+  if (run.outputShape && run.outputShape.length > 1)
+    throw new EngineError(
+      `classWeight weighs each sample by its one class, but this model's output [${run.outputShape.join(", ")}] ` +
+        "has a class per step (Keras refuses class_weight for such targets too); weigh samples with sampleWeight",
       ["classWeight"],
     );
   const classes = weightClassCount(decision, run.k);

@@ -41,7 +41,7 @@ export interface CheckedTraining {
  */
 export function checkTrainOptions(
   opts: Omit<TrainOptions, "onEpochEnd">,
-  summary: Pick<ModelSummary, "inputSize" | "outputSize" | "layers" | "dropoutStreams">,
+  summary: Pick<ModelSummary, "inputSize" | "outputSize" | "outputShape" | "layers" | "dropoutStreams">,
   options: { samplesChecked?: boolean } = {},
 ): CheckedTraining {
   const notLinear = linearModelMismatch(opts.model);
@@ -87,6 +87,7 @@ export function checkTrainOptions(
     data,
     loss: opts.model.loss,
     k: summary.outputSize,
+    outputShape: summary.outputShape,
     sampleWeight: opts.sampleWeight,
     classWeight: opts.classWeight,
     closedForm: opts.optimizer.type === "normalEquation",

@@ -165,6 +165,47 @@ describe("sampleWeight and classWeight", () => {
     ).toMatchObject({ status: 422, paths: ["sampleWeight"] });
   });
 
+  it("classWeight on a sequence output (a class per step) is a 422 pointing to sampleWeight", async () => {
+    const tagger = {
+      model: {
+        inputShape: [3, 2],
+        layers: [
+          { type: "simpleRNN", units: 3, returnSequences: true },
+          { type: "timeDistributed", layer: { type: "dense", units: 2, activation: "softmax" } },
+        ],
+        loss: "sparseCategoricalCrossentropy",
+      },
+      dataset: {
+        x: [
+          [
+            [0, 1],
+            [1, 0],
+            [1, 1],
+          ],
+          [
+            [1, 1],
+            [0, 0],
+            [0, 1],
+          ],
+        ],
+        y: [
+          [0, 1, 1],
+          [1, 0, 0],
+        ],
+      },
+      optimizer: sgd,
+      epochs: 1,
+      seed: 1,
+    };
+    const ok = await train(tagger);
+    expect(ok.statusCode, ok.body).toBe(200);
+    const p = await problem({ ...tagger, classWeight: { "1": 2 } });
+    expect(p).toMatchObject({ status: 422, paths: ["classWeight"] });
+    expect(p.body.detail).toContain("[3, 2]");
+    expect(p.body.detail).toContain("sampleWeight");
+    expect((await train({ ...tagger, sampleWeight: [1, 2] })).statusCode).toBe(200);
+  });
+
   it("Python spellings are hinted", async () => {
     for (const [python, ours] of [
       ["class_weight", "classWeight"],
