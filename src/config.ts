@@ -56,7 +56,8 @@ const EnvSchema = z.object({
   MAX_JOBS_PER_CLIENT: int(1).optional(),
   /**
    * Finished jobs (succeeded, failed, cancelled) are deleted this many days after they ended, with
-   * their events, results and idempotency keys (checked at start and every hour). Unset: kept.
+   * their events, results and idempotency keys, and webhook deliveries no longer pending (checked
+   * at start and every hour). Unset: kept.
    */
   JOB_RETENTION_DAYS: z.coerce.number().positive().optional(),
   /**

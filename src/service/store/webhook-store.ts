@@ -101,4 +101,9 @@ export interface WebhookStore {
   recordAttempt(id: string, result: AttemptResult): Promise<void>;
   /** Gives a claimed delivery back without an attempt (the sender is stopping): due again at `at` (ms). */
   release(id: string, at: number): Promise<void>;
+  /**
+   * Deletes the deliveries (with their attempts) that are no longer pending and were created
+   * before `cutoff` (ISO 8601): JOB_RETENTION_DAYS, as for their jobs. @returns how many.
+   */
+  deleteFinishedBefore(cutoff: string): Promise<number>;
 }

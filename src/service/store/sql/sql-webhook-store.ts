@@ -260,6 +260,12 @@ export class SqlWebhookStore implements WebhookStore {
     });
   }
 
+  deleteFinishedBefore(cutoff: string): Promise<number> {
+    return this.db.run("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?", [
+      cutoff,
+    ]);
+  }
+
   async release(id: string, at: number): Promise<void> {
     await this.db.run(
       "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
