@@ -214,6 +214,18 @@ describe("webhooks with a loopback receiver", () => {
     }
   });
 
+  it("takes 20 endpoints per API key, and answers 409 for one more", async () => {
+    for (let i = 0; i < 20; i++) await create(`https://8.8.8.8/hook/${i}`, ["job.failed"]);
+    const res = await app.inject({
+      method: "POST",
+      url: "/webhooks",
+      payload: { url: "https://8.8.8.8/one-more", events: ["job.failed"] },
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().detail).toMatch(/20 webhooks/);
+    expect((await app.inject({ method: "GET", url: "/webhooks" })).json().webhooks).toHaveLength(20);
+  });
+
   it("refuses non-public and non-loopback-http URLs with a 422 naming url, and bad bodies with a 400", async () => {
     for (const url of [
       "http://10.0.0.1/hook", // http: loopback only
