@@ -20,6 +20,7 @@ import jobsPlugin from "./plugins/jobs.js";
 import metricsPlugin from "./plugins/metrics.js";
 import securityPlugin from "./plugins/security.js";
 import storePlugin from "./plugins/store.js";
+import webhooksPlugin from "./plugins/webhooks.js";
 import { sendProblem, toProblem } from "./problems.js";
 import datasetsRoutes from "./routes/datasets.js";
 import gradientsRoutes from "./routes/gradients.js";
@@ -31,6 +32,7 @@ import playgroundRoutes from "./routes/playground.js";
 import predictRoutes from "./routes/predict.js";
 import storedDatasetsRoutes from "./routes/stored-datasets.js";
 import trainRoutes from "./routes/train.js";
+import webhooksRoutes from "./routes/webhooks.js";
 import { validatorCompiler } from "./validation.js";
 
 declare module "fastify" {
@@ -251,6 +253,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             "same model for onnxruntime.",
         },
         { name: "data", description: "Built-in and stored data sets" },
+        {
+          name: "webhooks",
+          description:
+            "Signed callbacks when this API key's jobs end (Standard Webhooks: `webhook-id`, `webhook-timestamp`, " +
+            "`webhook-signature` = `v1,<base64 HMAC-SHA256 of id.timestamp.body>`), retried for a day until a 2xx.",
+        },
         { name: "meta", description: "Service status" },
       ],
     },
@@ -294,6 +302,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     modelRetentionMs: config.modelRetentionMs,
     ...(config.distributed ? { distributed: config.distributed } : {}),
   });
+  await app.register(webhooksPlugin, config.webhooks);
 
   await app.register(healthRoutes);
   await app.register(datasetsRoutes);
@@ -303,6 +312,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(jobsRoutes);
   await app.register(modelsRoutes);
   await app.register(storedDatasetsRoutes);
+  await app.register(webhooksRoutes);
   await app.register(operationsRoutes);
   await app.register(playgroundRoutes);
 

@@ -26,6 +26,7 @@ import {
   importBody,
   nativeImport,
 } from "./gen-models.js";
+import { genWebhookBody } from "./gen-webhooks.js";
 import {
   breakCsv,
   breakRequest,
@@ -97,15 +98,22 @@ function routesOf(doc: {
 }
 
 /** Ids the service created during the run (201/202 answers), to fuzz `{id}` routes with real ones. */
-const created: { jobs: string[]; datasets: string[]; models: string[] } = {
+const created: { jobs: string[]; datasets: string[]; models: string[]; webhooks: string[] } = {
   jobs: [],
   datasets: [],
   models: [],
+  webhooks: [],
 };
 
 /** Where the ids of a path's resource are kept. */
 const poolOf = (path: string) =>
-  path.startsWith("/jobs") ? created.jobs : path.startsWith("/models") ? created.models : created.datasets;
+  path.startsWith("/jobs")
+    ? created.jobs
+    : path.startsWith("/models")
+      ? created.models
+      : path.startsWith("/webhooks")
+        ? created.webhooks
+        : created.datasets;
 
 const GARBAGE_IDS = [
   "1",
@@ -177,6 +185,11 @@ function extraRequest(r: Rand, route: RouteDoc): WireRequest {
         ? wire("/datasets", body, r)
         : breakRequest(r, { route: "/datasets", body, plan: undefined as never });
     }
+  } else if (route.method === "POST" && route.path === "/webhooks") {
+    const body = genWebhookBody(r);
+    req = r.bool(0.4)
+      ? wire("/webhooks", body, r)
+      : breakRequest(r, { route: "/webhooks", body, plan: undefined as never });
   } else if (route.method === "POST" || route.method === "PUT" || route.method === "PATCH") {
     req = {
       method: route.method,

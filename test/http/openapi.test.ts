@@ -35,6 +35,10 @@ describe("OpenAPI", () => {
       "/predict",
       "/ready",
       "/train",
+      "/webhooks",
+      "/webhooks/{id}",
+      "/webhooks/{id}/deliveries",
+      "/webhooks/{id}/rotate-secret",
     ]);
     // One body, two media types: the object as JSON, the text as CSV.
     const upload = doc.paths["/datasets"].post.requestBody.content;
