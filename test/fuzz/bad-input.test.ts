@@ -551,10 +551,14 @@ describe("bad input (property-based, over HTTP)", () => {
     memory.push({ label: "after one more batch", sample: again });
     const heap = (m: MemorySample) => m.heapUsed + m.external;
     expect(gc, "global.gc could not be exposed; the heap numbers would be noise").toBeDefined();
-    // Main thread's JS heap plus off-heap buffers, after a forced GC, within 16 MB of the
-    // baseline; rss (which includes the worker threads and the allocator's free lists) gets slack.
-    expect(heap(after) - heap(baseline)).toBeLessThan(16 * 2 ** 20);
-    expect(heap(again) - heap(baseline)).toBeLessThan(16 * 2 ** 20);
+    // A leak grows with every batch: one more batch of 40 adds under 4 MB to the main thread's JS
+    // heap plus off-heap buffers, after a forced GC. What the first batches leave for good is
+    // bounded by design (code compiled on first use, the validated-spec memos and plan summaries,
+    // each capped), under 24 MB; rss (which includes the worker threads and the allocator's free
+    // lists) gets slack.
+    expect(heap(again) - heap(after)).toBeLessThan(4 * 2 ** 20);
+    expect(heap(after) - heap(baseline)).toBeLessThan(24 * 2 ** 20);
+    expect(heap(again) - heap(baseline)).toBeLessThan(24 * 2 ** 20);
     expect(again.rss - baseline.rss).toBeLessThan(256 * 2 ** 20);
   }, 60_000);
 });
