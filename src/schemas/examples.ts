@@ -3,6 +3,7 @@
  * commands use them, and the tests check that each one succeeds.
  */
 
+import { storeTaggedSequencesExample, storeXorExample } from "./examples-datasets.js";
 import { importModelJsonExample } from "./examples-models.js";
 import { gradientsLstmExample, trainAddingLstmExample, trainSineGruExample } from "./examples-sequences.js";
 
@@ -269,6 +270,14 @@ export const namedRequestExamples: Record<string, Record<string, { summary: stri
     },
   },
   "/predict": { xor: { summary: "XOR with hand-set weights", value: predictExample } },
+  "/datasets": {
+    xor: { summary: "XOR: 4 samples, a class label each, with the classes' names", value: storeXorExample },
+    taggedSequences: {
+      summary:
+        "Token ids padded with 0 to 10 steps, a label per step (targetShape [10]) for a maskZero tagger",
+      value: storeTaggedSequencesExample,
+    },
+  },
   "/models": {
     native: {
       summary: "The service's own form, { model, weights }: XOR with hand-set weights",

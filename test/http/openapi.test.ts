@@ -44,6 +44,7 @@ describe("OpenAPI", () => {
     const upload = doc.paths["/datasets"].post.requestBody.content;
     expect(upload["application/json"].schema.$ref).toBe("#/components/schemas/StoreDatasetJsonInput");
     expect(upload["text/csv"].schema.type).toBe("string");
+    expect(Object.keys(upload["application/json"].examples)).toEqual(["xor", "taggedSequences"]);
     expect(doc.paths["/jobs/{id}/events"].get.responses["200"].content).toHaveProperty("text/event-stream");
     for (const name of [
       "ModelSpecInput",

@@ -2,6 +2,8 @@
 
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { namedRequestExamples } from "../../src/schemas/examples.js";
+import { taggerModelExample } from "../../src/schemas/examples-datasets.js";
 import { StoredDatasetSchema } from "../../src/schemas/stored-datasets.js";
 import { irisCsv, xor, xorModel } from "../fixtures.js";
 import { buildTestApp } from "./helper.js";
@@ -332,5 +334,36 @@ describe("stored data sets", () => {
           `output [6, 3]; data set ${perSample.json().id} has targets of shape []`,
       },
     ]);
+  });
+  it("stores each of Swagger UI's POST /datasets examples, and its tagger trains on the tagged sentences by id", async () => {
+    const examples = namedRequestExamples["/datasets"]!;
+    expect(Object.keys(examples)).toEqual(["xor", "taggedSequences"]);
+    const ids: Record<string, string> = {};
+    for (const [name, { value }] of Object.entries(examples)) {
+      const res = await app.inject({ method: "POST", url: "/datasets", payload: value as object });
+      expect(res.statusCode, `${name}: ${res.body}`).toBe(201);
+      ids[name] = res.json().id;
+    }
+    const tagged = (await app.inject({ method: "GET", url: `/datasets/${ids.taggedSequences}` })).json();
+    expect(tagged).toMatchObject({ samples: 6, inputShape: [10], targetShape: [10] });
+    const res = await app.inject({
+      method: "POST",
+      url: "/train",
+      payload: {
+        model: taggerModelExample,
+        dataset: { id: ids.taggedSequences },
+        optimizer: { type: "adam", learningRate: 0.05 },
+        epochs: 30,
+        batchSize: 6,
+        seed: 1,
+        return: ["history", "metrics"],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const { history, metrics } = res.json();
+    // The loss over the 31 real steps falls from about ln 3 = 1.0986 as the tagger learns them all.
+    expect(history.loss[0]).toBeCloseTo(Math.log(3), 1);
+    expect(history.loss.at(-1)).toBeLessThan(0.05);
+    expect(metrics.accuracy).toBe(1);
   });
 });
