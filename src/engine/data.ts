@@ -9,9 +9,18 @@ export function targetSize(model: Model): number {
   return takesLabels(model.spec.loss) ? labelsPerSample(model.outputShape) : model.outputSize;
 }
 
+/**
+ * The shape of one sample's labels for the sparse loss on a model of `outputShape`: `[T]`, one
+ * class label per step, for a sequence output `[T, C]` (docs/backprop.md §21.6); else `[]`, one
+ * label per sample. Inline, stored and built-in data sets are all held to it.
+ */
+export function labelShape(outputShape: readonly number[] | undefined): number[] {
+  return outputShape?.length === 2 ? [outputShape[0]!] : [];
+}
+
 /** Labels per sample for the sparse loss: one per step on a sequence output `[T, C]`, else 1. */
 function labelsPerSample(outputShape: readonly number[] | undefined): number {
-  return outputShape?.length === 2 ? outputShape[0]! : 1;
+  return labelShape(outputShape)[0] ?? 1;
 }
 
 /**

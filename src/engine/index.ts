@@ -5,7 +5,7 @@
  * The service imports only from this file.
  */
 
-export { checkSamples, checkTokenIds, validateData } from "./data.js";
+export { checkSamples, checkTokenIds, labelShape, validateData } from "./data.js";
 export { EngineError } from "./errors.js";
 export { EVAL_CHUNK } from "./evaluate.js";
 export { ENGINE_VERSION, weightsSha256 } from "./fingerprint.js";

@@ -267,6 +267,8 @@ export interface TrainResult {
    * `OPTIMUM_BUDGET` (samples × columns² > 5·10⁷), where solving it would dominate training time.
    */
   optimum?: NamedTensors;
+  /** What the numbers alone do not say (absent when there is nothing to say), in layer order. */
+  warnings?: TrainWarning[];
 }
 
 /** `TrainResult.confusionMatrix`: `train[true][predicted]` counts. */
@@ -355,6 +357,19 @@ export interface GradientsResult {
   recurrent?: Record<string, { states: Tensor; stateGradientNorm: number[] }>;
   /** What the numbers alone do not say (absent when there is nothing to say), in layer order. */
   warnings?: GradientsWarning[];
+}
+
+/**
+ * A remark on a training run. `maskDropped`: a layer dropped the time-step mask an embedding's
+ * `maskZero` made, without reading it, so the padding counts as real steps after it
+ * (docs/backprop.md §21.1).
+ */
+export interface TrainWarning {
+  /** What kind of remark, stable for programs (the message is for people). */
+  code: "maskDropped";
+  /** The spec layer it concerns. */
+  layer: string;
+  message: string;
 }
 
 /**

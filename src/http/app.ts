@@ -12,6 +12,7 @@ import Fastify, {
 import { serializerCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config.js";
+import { ENGINE_VERSION } from "../engine/index.js";
 import { answerExpectContinue } from "./expect-continue.js";
 import { acceptEmptyBodies, parseJsonBody } from "./json-body.js";
 import { jsonSchemaTransform, transformObject } from "./openapi.js";
@@ -77,8 +78,9 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const MAX_PATH_PARAM_LENGTH = 65_536;
 
 /**
- * The document's introduction: what it covers, and what this server's configuration adds (or
- * leaves out: no key without API_KEYS, no 429 without RATE_LIMIT_MAX).
+ * The document's introduction: what it covers, what this server's configuration adds (or leaves
+ * out: no key without API_KEYS, no 429 without RATE_LIMIT_MAX), and the two versions: the API's
+ * (`info.version`, package.json's) and the engine's (`ENGINE_VERSION`, each answer's `engineVersion`).
  */
 function openapiDescription(config: Config): string {
   const keys = config.apiKeys.length > 0;
@@ -94,7 +96,11 @@ function openapiDescription(config: Config): string {
         : "no operation needs an API key"
     }${limit ? ", and the operations that need one are rate-limited (429, X-RateLimit-* headers)" : ""}. ` +
     "The committed copy (openapi/openapi.json) is rendered with both set, so it lists every status and header " +
-    "a deployment can send; a server serves its own at /docs/json."
+    "a deployment can send; a server serves its own at /docs/json.\n\n" +
+    `Versions: \`info.version\` (${pkg.version}) is the service's, package.json's, and versions this API. The ` +
+    `engine that trains has its own, ${ENGINE_VERSION}: every training answer's \`engineVersion\` ` +
+    `(\`${ENGINE_VERSION}+float32\` for a float32 run), bumped whenever a change can alter a trained weight, so ` +
+    "that with the request and its seed it identifies a run."
   );
 }
 

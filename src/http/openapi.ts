@@ -87,8 +87,8 @@ export function transformObject(options: ContractOptions): SwaggerTransformObjec
     const doc = zodComponents(documentObject) as Document;
     const paths = (doc.paths ?? {}) as Paths;
     boundNestedTensors(doc.components?.schemas);
+    tidyMediaTypes(paths); // first: it rewrites a JSON-or-CSV body's media types
     addNamedExamples(paths);
-    tidyMediaTypes(paths);
     describeUploads(paths);
     addStatuses(paths, options);
     addHeaders(paths, options);

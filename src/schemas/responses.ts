@@ -127,6 +127,21 @@ export const ConfusionMatrixSchema = z
       "sigmoid unit: output > 0.5). A multi-label output (several sigmoid units) pools every unit's yes/no decision.",
   });
 
+export const TrainWarningSchema = z
+  .object({
+    code: z
+      .enum(["maskDropped"])
+      .describe(
+        "What kind of remark, stable for programs (the message is for people). maskDropped: a layer " +
+          "without mask support (conv1d, a 1-D pooling, globalMaxPooling1d, flatten, reshape) received " +
+          "the time-step mask an embedding's maskZero made and dropped it unread, as Keras 3 does: it, the " +
+          "layers after it and the loss treat the padding as real steps (docs/backprop.md §21.1).",
+      ),
+    layer: z.string().describe("The layer that drops the mask, as named in the weights' keys."),
+    message: z.string().describe("What happened and what to do about it."),
+  })
+  .meta({ id: "TrainWarning" });
+
 export const TrainResponseSchema = z.object({
   weights: FiniteNamedTensorsSchema.describe(
     "The final weights, always finite (after a divergence, the last finite ones): send them back as " +
@@ -177,6 +192,11 @@ export const TrainResponseSchema = z.object({
     "Linear regression trained by sgd/adam: the closed-form least-squares weights, keyed as `weights` " +
       "(omitted for problems too large to solve on the side).",
   ),
+  warnings: z
+    .array(TrainWarningSchema)
+    .min(1)
+    .optional()
+    .describe("What the numbers alone do not say, in layer order; absent when there is nothing to say."),
 });
 
 /**

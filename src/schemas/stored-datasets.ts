@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NestedNumbersSchema, queryInt } from "./common.js";
 import { sameSampleCount } from "./dataset.js";
+import { storeXorExample } from "./examples-datasets.js";
 import { LIMITS } from "./limits.js";
 
 const NameSchema = z.string().min(1).max(200).describe("A name to recognise it by (not unique).");
@@ -36,17 +37,7 @@ export const StoreDatasetJsonSchema = z
   .meta({
     id: "StoreDatasetJson",
     description: "A data set sent as JSON.",
-    example: {
-      name: "xor",
-      x: [
-        [0, 0],
-        [0, 1],
-        [1, 0],
-        [1, 1],
-      ],
-      y: [0, 1, 1, 0],
-      classes: ["same", "different"],
-    },
+    example: storeXorExample,
   });
 
 export const CsvTextSchema = z

@@ -94,6 +94,7 @@ export function trainResponse(r: TrainResult, seed: number, durationMs: number):
       r2: finiteOrNull(r.solution.r2),
     },
     optimum: r.optimum && namedTensorsToNested(r.optimum),
+    warnings: r.warnings,
   };
 }
 

@@ -52,6 +52,8 @@ export interface ModelPlan {
    * features, a 1×1 image): /gradients in training mode warns about each.
    */
   oneValueBatchNorm: string[];
+  /** The layer that drops a `maskZero` mask unread: POST /train warns about it (absent: none). */
+  maskDropped?: string[];
   /** A model starting with an embedding: its inputs are integer ids below this. */
   tokenIds?: number;
 }

@@ -64,6 +64,7 @@ export function genModel(
   let shape = [...inputShape];
   const names = new Set<string>();
   const oneValueBatchNorm: string[] = [];
+  let maskDropped: string[] = [];
   let penalised = false;
   const nameFor = (type: string, layer: TreeObject): string => {
     const index = layers.length;
@@ -343,6 +344,7 @@ export function genModel(
     inputShape = seq.inputShape;
     shape = seq.shape;
     tokenIds = seq.tokenIds;
+    maskDropped = seq.maskDropped;
   } else {
     const hidden = r.int(0, 2);
     for (let i = 0; i < hidden; i++) {
@@ -391,6 +393,7 @@ export function genModel(
     params,
     linearRegression: linearRegression && loss === "meanSquaredError",
     oneValueBatchNorm,
+    ...(maskDropped.length > 0 ? { maskDropped } : {}),
     ...(tokenIds !== undefined ? { tokenIds } : {}),
   };
 }

@@ -20,7 +20,8 @@ const size1d = (r: Rand, n: number): Tree => (r.bool(0.8) ? n : [n]);
 /**
  * A sequence stack ending in a vector: its input shape (`[T]` of token ids below `tokenIds`, or
  * `[T, C]`), the layers added through `add` (which names and appends one, returning its name), and
- * the weights appended to `params`.
+ * the weights appended to `params`, and the layer that drops a `maskZero` mask unread (`maskDropped`,
+ * at most one).
  * @param activations the activations a conv1d may take.
  */
 export function genSequence(
@@ -28,11 +29,19 @@ export function genSequence(
   add: (layer: TreeObject) => string,
   params: ParamShape[],
   activations: readonly string[],
-): { inputShape: number[]; shape: number[]; tokenIds?: number } {
+): { inputShape: number[]; shape: number[]; tokenIds?: number; maskDropped: string[] } {
   const T = r.int(2, 7);
   let inputShape: number[];
   let shape: number[];
   let tokenIds: number | undefined;
+  // With a maskZero embedding, the layer after it drops the mask unread unless it is a
+  // globalAveragePooling1d (docs/backprop.md §21.1): /train names it in `warnings`.
+  let masked = false;
+  const maskDropped: string[] = [];
+  const next = (name: string, type: string) => {
+    if (masked && type !== "globalAveragePooling1d") maskDropped.push(name);
+    masked = false;
+  };
   if (r.bool(0.6)) {
     tokenIds = r.int(2, 6);
     const d = r.int(1, 3);
@@ -46,6 +55,7 @@ export function genSequence(
         { type: "randomUniform", minval: -1, maxval: 1 },
       ]);
     params.push({ key: `${add(layer)}/embeddings`, shape: [tokenIds, d] });
+    masked = layer.maskZero === true;
     inputShape = [T];
     shape = [T, d];
   } else {
@@ -71,6 +81,7 @@ export function genSequence(
       if (!useBias || r.bool(0.2)) layer.useBias = useBias;
       genWeightOptions(r, layer, 3);
       const name = add(layer);
+      next(name, "conv1d");
       params.push({ key: `${name}/kernel`, shape: [k, c, filters] });
       if (useBias) params.push({ key: `${name}/bias`, shape: [filters] });
       const span = dilation * (k - 1) + 1;
@@ -88,7 +99,7 @@ export function genSequence(
         stride = r.int(1, 2);
         layer.strides = stride;
       }
-      add(layer);
+      next(add(layer), type);
       shape = [padding === "valid" ? Math.floor((steps - pool) / stride) + 1 : Math.ceil(steps / stride), c];
     }
   }
@@ -97,10 +108,11 @@ export function genSequence(
     type: end === 0 ? "globalAveragePooling1d" : end === 1 ? "globalMaxPooling1d" : "flatten",
   };
   if (end < 2 && r.bool(0.15)) last.dataFormat = "channelsLast";
-  add(last);
+  next(add(last), last.type as string);
   return {
     inputShape,
     shape: end < 2 ? [shape[1]!] : [shape[0]! * shape[1]!],
     ...(tokenIds ? { tokenIds } : {}),
+    maskDropped,
   };
 }

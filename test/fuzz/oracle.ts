@@ -230,6 +230,15 @@ function checkSuccess(
     if (JSON.stringify(got) !== JSON.stringify(expected))
       out.push(`warnings name ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
   }
+  if (route === "POST /train" && plan) {
+    // The layer that drops a maskZero mask unread is named in warnings, and nothing else is.
+    const got = ((body.warnings ?? []) as { code: string; layer: string }[]).map(
+      (w) => `${w.code} ${w.layer}`,
+    );
+    const expected = (plan.maskDropped ?? []).map((l) => `maskDropped ${l}`);
+    if (JSON.stringify(got) !== JSON.stringify(expected))
+      out.push(`warnings ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+  }
   if (route === "POST /predict" && plan) {
     const x = (tryParse(req.text)?.value as { x?: unknown[] } | undefined)?.x ?? [];
     const outputs = body.outputs as unknown[];

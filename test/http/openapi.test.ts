@@ -2,6 +2,8 @@
 import { readFile } from "node:fs/promises";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { describe, expect, it } from "vitest";
+import pkg from "../../package.json" with { type: "json" };
+import { ENGINE_VERSION } from "../../src/engine/index.js";
 import { OPENAPI_PATH, renderOpenapi } from "../../src/http/openapi-document.js";
 import { buildTestApp } from "./helper.js";
 
@@ -44,6 +46,7 @@ describe("OpenAPI", () => {
     const upload = doc.paths["/datasets"].post.requestBody.content;
     expect(upload["application/json"].schema.$ref).toBe("#/components/schemas/StoreDatasetJsonInput");
     expect(upload["text/csv"].schema.type).toBe("string");
+    expect(Object.keys(upload["application/json"].examples)).toEqual(["xor", "taggedSequences"]);
     expect(doc.paths["/jobs/{id}/events"].get.responses["200"].content).toHaveProperty("text/event-stream");
     for (const name of [
       "ModelSpecInput",
@@ -128,6 +131,12 @@ describe("OpenAPI", () => {
     expect(doc.paths["/jobs/{id}/events"].get.responses["400"].description).toMatch(/Last-Event-ID/);
     expect(doc.info.description).toMatch(
       /committed copy \(openapi\/openapi.json\) is rendered with both set/,
+    );
+    // Two versions, each said once: the API's is the package's, the engine's is every answer's engineVersion.
+    expect(doc.info.version).toBe(pkg.version);
+    expect(doc.info.description).toContain(
+      `\`info.version\` (${pkg.version}) is the service's, package.json's, and versions this API. ` +
+        `The engine that trains has its own, ${ENGINE_VERSION}: every training answer's \`engineVersion\``,
     );
     expect(text).not.toContain("openapi-document-placeholder-key");
     // The weights map example is a real one, not Swagger UI's `additionalProp1`.

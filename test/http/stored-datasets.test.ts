@@ -2,6 +2,8 @@
 
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { namedRequestExamples } from "../../src/schemas/examples.js";
+import { taggerModelExample } from "../../src/schemas/examples-datasets.js";
 import { StoredDatasetSchema } from "../../src/schemas/stored-datasets.js";
 import { irisCsv, xor, xorModel } from "../fixtures.js";
 import { buildTestApp } from "./helper.js";
@@ -265,5 +267,103 @@ describe("stored data sets", () => {
     });
     expect(json.statusCode).toBe(400);
     expect(json.json().errors[0].path).toBe("querystring.inputShape");
+  });
+  it("stores per-step labels [T] and trains a masked tagger on them by id exactly as on the same data inline", async () => {
+    const x = [
+      [3, 5, 1, 7, 0, 0],
+      [2, 2, 6, 0, 0, 0],
+      [1, 4, 4, 4, 5, 7],
+      [6, 0, 0, 0, 0, 0],
+    ];
+    const y = [
+      [0, 2, 1, 2, 0, 0],
+      [1, 1, 2, 0, 0, 0],
+      [0, 1, 1, 1, 2, 2],
+      [2, 0, 0, 0, 0, 0],
+    ];
+    const res = await app.inject({ method: "POST", url: "/datasets", payload: { x, y, inputShape: [6] } });
+    expect(res.statusCode, res.body).toBe(201);
+    const stored = StoredDatasetSchema.parse(res.json());
+    expect(stored.targetShape).toEqual([6]);
+    const tagger = (steps: number) => ({
+      inputShape: [steps],
+      layers: [
+        { type: "embedding", inputDim: 8, outputDim: 3, maskZero: true },
+        { type: "lstm", units: 4, returnSequences: true },
+        { type: "timeDistributed", layer: { type: "dense", units: 3, activation: "softmax" } },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    });
+    const body = { optimizer: { type: "adam", learningRate: 0.05 }, epochs: 4, batchSize: 2, seed: 9 };
+    const train = (model: object, dataset: object) =>
+      app.inject({ method: "POST", url: "/train", payload: { ...body, model, dataset } });
+    const byId = await train(tagger(6), { id: stored.id });
+    const inline = await train(tagger(6), { x, y });
+    expect(byId.statusCode, byId.body).toBe(200);
+    expect(inline.statusCode, inline.body).toBe(200);
+    expect(byId.json().weightsSha256).toBe(inline.json().weightsSha256);
+    expect(byId.json().history.loss).toEqual(inline.json().history.loss);
+
+    // Labels that fit neither shape: per-step labels for a one-label model, one label per sample for a tagger.
+    const oneLabel = {
+      inputShape: [6],
+      layers: [{ type: "dense", units: 3, activation: "softmax" }],
+      loss: "sparseCategoricalCrossentropy",
+    };
+    const refused = await train(oneLabel, { id: stored.id });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().errors).toEqual([
+      {
+        path: "dataset.id",
+        message: `sparseCategoricalCrossentropy needs one class label per sample; data set ${stored.id} has targets of shape [6]`,
+      },
+    ]);
+    const perSample = await app.inject({
+      method: "POST",
+      url: "/datasets",
+      payload: { x, y: [0, 1, 2, 1] },
+    });
+    expect(perSample.statusCode, perSample.body).toBe(201);
+    const short = await train(tagger(6), { id: perSample.json().id });
+    expect(short.statusCode).toBe(422);
+    expect(short.json().errors).toEqual([
+      {
+        path: "dataset.id",
+        message:
+          "sparseCategoricalCrossentropy needs one class label per step (shape [6]) for the model's sequence " +
+          `output [6, 3]; data set ${perSample.json().id} has targets of shape []`,
+      },
+    ]);
+  });
+  it("stores each of Swagger UI's POST /datasets examples, and its tagger trains on the tagged sentences by id", async () => {
+    const examples = namedRequestExamples["/datasets"]!;
+    expect(Object.keys(examples)).toEqual(["xor", "taggedSequences"]);
+    const ids: Record<string, string> = {};
+    for (const [name, { value }] of Object.entries(examples)) {
+      const res = await app.inject({ method: "POST", url: "/datasets", payload: value as object });
+      expect(res.statusCode, `${name}: ${res.body}`).toBe(201);
+      ids[name] = res.json().id;
+    }
+    const tagged = (await app.inject({ method: "GET", url: `/datasets/${ids.taggedSequences}` })).json();
+    expect(tagged).toMatchObject({ samples: 6, inputShape: [10], targetShape: [10] });
+    const res = await app.inject({
+      method: "POST",
+      url: "/train",
+      payload: {
+        model: taggerModelExample,
+        dataset: { id: ids.taggedSequences },
+        optimizer: { type: "adam", learningRate: 0.05 },
+        epochs: 30,
+        batchSize: 6,
+        seed: 1,
+        return: ["history", "metrics"],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const { history, metrics } = res.json();
+    // The loss over the 31 real steps falls from about ln 3 = 1.0986 as the tagger learns them all.
+    expect(history.loss[0]).toBeCloseTo(Math.log(3), 1);
+    expect(history.loss.at(-1)).toBeLessThan(0.05);
+    expect(metrics.accuracy).toBe(1);
   });
 });

@@ -7,6 +7,7 @@ import { describeModel, type LossName, type ModelSpec } from "../../src/engine/i
 import { loadBuiltIn } from "../../src/service/datasets.js";
 import { UnprocessableError } from "../../src/service/errors.js";
 import { addingProblem, SINE_NOISE, SINE_PERIODS, sineWave } from "../../src/service/sequence-datasets.js";
+import { sequenceInfos } from "../../src/service/sequence-load.js";
 
 function rnn(inputShape: number[], units: number, loss: LossName) {
   const spec: ModelSpec = {
@@ -123,6 +124,13 @@ describe("sineWave", () => {
     }
     const rms = Math.sqrt(sq / (300 * (T + 1 - 2)));
     expect(Math.abs(rms - SINE_NOISE)).toBeLessThan(0.01);
+  });
+
+  it("GET /datasets' description prints the forecast's floor rounded (0.01, not 0.1²'s 0.010000000000000002)", () => {
+    const info = sequenceInfos().find((d) => d.name === "sineWave")!;
+    expect(SINE_NOISE ** 2).not.toBe(0.01);
+    expect(info.targets).toContain("the noise's variance, 0.1² = 0.01)");
+    expect(`${info.description} ${info.targets}`).not.toMatch(/\d\.\d{8,}/);
   });
 
   it("targets by the loss: next value (regression), labels (sparse), one-hot (3 units)", () => {

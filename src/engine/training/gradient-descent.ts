@@ -2,6 +2,7 @@ import type { EarlyStopping } from "../early-stopping.js";
 import { evaluate } from "../evaluate.js";
 import { dropoutStreams } from "../layers/dropout-streams.js";
 import { isClassifier } from "../losses.js";
+import { droppedMaskWarnings } from "../mask-flow.js";
 import { MetricAccumulator } from "../metrics/accumulator.js";
 import { asValidation, type MetricName, type MetricSeries } from "../metrics/names.js";
 import type { Model } from "../model.js";
@@ -120,6 +121,7 @@ export function trainByGradient(
     opts.returnOptimizerState && !diverged ? state.snapshot(optimizer, initialEpoch + epochsRun) : undefined;
   if (stopper) optimizerState = stopper.restore(optimizerState);
   const final = finalState(model, data, nTrain, nVal, weights, metrics, opts.finalGradients !== false);
+  const warnings = droppedMaskWarnings(model);
   return {
     ...final,
     history: log.history,
@@ -132,6 +134,7 @@ export function trainByGradient(
     ...(telemetry ? { telemetry: telemetry.telemetry } : {}),
     ...(optimizerState ? { optimizerState } : {}),
     ...(optimum ? { optimum } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
     ...provenance(model, opts.seed, final.weights),
   };
 }

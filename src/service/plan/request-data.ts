@@ -2,6 +2,7 @@ import { randomInt } from "node:crypto";
 import {
   type Dataset,
   type Dtype,
+  labelShape,
   type ModelSpec,
   type ModelSummary,
   type NamedTensors,
@@ -69,8 +70,8 @@ export function trainingPaths(dataset: TrainRequest["dataset"]): (p: Path) => Pa
 }
 
 /**
- * Inline samples and targets in the engine's form. `y` is integer labels for the sparse loss,
- * otherwise one target per sample of the output's shape (a number when it has one unit).
+ * Inline samples and targets in the engine's form. `y` is integer labels for the sparse loss (of
+ * `labelShape`: one per sample, or one per step on a sequence output `[T, C]`), otherwise one target per sample of the output's shape (a number when it has one unit).
  * @param prefix where the samples sit in the request; `[]` for /gradients' single sample at the
  *   body's root (`x`, `y` then name one sample, not a list).
  * @throws InvalidRequestError / UnprocessableError naming the sample.
@@ -88,12 +89,13 @@ export function inlineDataset(
   const xAt = single ? () => ["x"] : (i: number) => [...prefix, "x", i];
   const yAt = single ? () => ["y"] : (i: number) => [...prefix, "y", i];
   const xs = samplesToArray(x, summary.inputShape, xAt);
-  // A sequence output [T, C] takes one label per step.
-  const ys = takesLabels(loss)
-    ? summary.outputShape.length === 2
-      ? samplesToArray(y, [summary.outputShape[0]!], yAt)
-      : labelsToArray(y, yAt)
-    : samplesToArray(y, summary.outputShape, yAt);
+  // A sequence output [T, C] takes one label per step (labelShape [T]).
+  const labels = takesLabels(loss) ? labelShape(summary.outputShape) : undefined;
+  const ys = !labels
+    ? samplesToArray(y, summary.outputShape, yAt)
+    : labels.length > 0
+      ? samplesToArray(y, labels, yAt)
+      : labelsToArray(y, yAt);
   return { n: x.length, x: xs, y: ys };
 }
 

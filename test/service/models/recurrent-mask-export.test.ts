@@ -95,6 +95,27 @@ describe("embedding(maskZero) → recurrent exported to TensorFlow.js", () => {
     expect(JSON.stringify(toTfjs(back, tensors).modelJson)).toBe(JSON.stringify(first.modelJson));
   });
 
+  it("the README's padded tagger, bidirectional lstm sequences → timeDistributed, is a 422 at the timeDistributed", () => {
+    const spec: ModelSpec = {
+      inputShape: [8],
+      layers: [
+        { type: "embedding", inputDim: 7, outputDim: 3, maskZero: true },
+        { type: "bidirectional", layer: { type: "lstm", units: 4, returnSequences: true } },
+        { type: "timeDistributed", layer: { type: "dense", units: 5, activation: "softmax" } },
+      ],
+      loss: "sparseCategoricalCrossentropy",
+    };
+    expect(() => toTfjs(spec, someWeights(spec, 1))).toThrow(
+      expect.objectContaining({
+        errors: [expect.objectContaining({ path: "model.layers[2]" })],
+        message: expect.stringMatching(/timeDistributed does not support masking/),
+      }),
+    );
+    // Without maskZero the same stack exports.
+    const unmasked = { ...spec, layers: [{ ...spec.layers[0]!, maskZero: false }, ...spec.layers.slice(1)] };
+    expect(toTfjs(unmasked as ModelSpec, someWeights(unmasked as ModelSpec, 1)).modelJson).toBeDefined();
+  });
+
   it("a layer the mask reaches that tfjs-layers cannot take it in (flatten) is a 422 naming it", () => {
     const spec: ModelSpec = {
       inputShape: [8],

@@ -145,6 +145,17 @@ describe("a maskZero mask: exact wherever the padding is", () => {
     expect(worstError(out.data as Float32Array, expected.data).ratio).toBeLessThanOrEqual(1);
   });
 
+  it("a padded tagger: bidirectional lstm sequences → timeDistributed dense softmax (which TensorFlow.js refuses)", async () => {
+    const spec = masked({ type: "bidirectional", layer: { type: "lstm", units: 3, returnSequences: true } }, [
+      { type: "timeDistributed", layer: { type: "dense", units: 4, activation: "softmax" } },
+    ]);
+    const weights = engineWeights(spec, 5);
+    const expected = predict(spec, weights, ids, 6);
+    const out = await runOnnx(toOnnx(spec, weights), ids, [6, T]);
+    expect(out.dims).toEqual([6, T, 4]);
+    expect(worstError(out.data as Float32Array, expected.data).ratio).toBeLessThanOrEqual(1);
+  });
+
   it("hand-checked: a sample of padding only gives 0, and padding before equals no padding", async () => {
     const spec = masked({ type: "lstm", units: 2 });
     const weights = engineWeights(spec, 1);
