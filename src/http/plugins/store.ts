@@ -6,7 +6,9 @@ import { PgDatabase } from "../../service/store/postgres/database.js";
 import { SqlDatasetStore } from "../../service/store/sql/sql-dataset-store.js";
 import { SqlJobStore } from "../../service/store/sql/sql-job-store.js";
 import { SqlModelStore } from "../../service/store/sql/sql-model-store.js";
+import { SqlTuningStore } from "../../service/store/sql/sql-tuning-store.js";
 import { type Db, openDatabase, SqliteDriver } from "../../service/store/sqlite/database.js";
+import type { TuningStore } from "../../service/store/tuning-store.js";
 import { StoredDatasets } from "../../service/stored-datasets.js";
 
 declare module "fastify" {
@@ -16,7 +18,14 @@ declare module "fastify" {
      * data sets and the models, in SQLite or, in the distributed mode, in PostgreSQL (`pg`) where
      * every API process and worker sees them.
      */
-    store: { db: Db; datasets: DatasetStoreApi; jobs: JobStore; models: ModelStore; pg?: PgDatabase };
+    store: {
+      db: Db;
+      datasets: DatasetStoreApi;
+      jobs: JobStore;
+      models: ModelStore;
+      tuning: TuningStore;
+      pg?: PgDatabase;
+    };
     /** Stored data sets as the API shows them. */
     storedDatasets: StoredDatasets;
   }
@@ -58,6 +67,7 @@ export default fp<StorePluginOptions>(
       datasets,
       jobs: new SqlJobStore(driver),
       models: new SqlModelStore(driver),
+      tuning: new SqlTuningStore(driver),
       ...(pg ? { pg } : {}),
     });
     app.decorate("storedDatasets", new StoredDatasets(datasets));

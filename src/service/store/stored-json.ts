@@ -4,7 +4,7 @@ import { ProblemError } from "../errors.js";
 /** Where a stored JSON value came from, for the problem that says it no longer parses. */
 export interface StoredPlace {
   /** What holds it: "job", "checkpoint", "data set" (the problem's type is `/problems/stored-<kind>-invalid`). */
-  kind: "job" | "checkpoint" | "dataset" | "model";
+  kind: "job" | "checkpoint" | "dataset" | "model" | "tuning";
   /** The id of the job, data set or model. */
   id: string;
   /** The column (or field) holding the value. */
@@ -48,19 +48,27 @@ const TITLES: Record<StoredPlace["kind"], string> = {
   checkpoint: "Stored checkpoint no longer valid",
   dataset: "Stored data set no longer valid",
   model: "Stored model no longer valid",
+  tuning: "Stored tuning job no longer valid",
 };
 
 /**
  * A job's stored values are its own: they fail it as a stored request does (422). A data set or
  * model that no longer reads is the service's fault on whatever request reads it (500).
  */
-const STATUSES: Record<StoredPlace["kind"], number> = { job: 422, checkpoint: 422, dataset: 500, model: 500 };
+const STATUSES: Record<StoredPlace["kind"], number> = {
+  job: 422,
+  checkpoint: 422,
+  dataset: 500,
+  model: 500,
+  tuning: 500,
+};
 
 const NOUNS: Record<StoredPlace["kind"], string> = {
   job: "job",
   checkpoint: "job",
   dataset: "data set",
   model: "model",
+  tuning: "tuning job",
 };
 
 /** The problem for a stored value that no longer parses (see `readStored`). */
