@@ -35,6 +35,10 @@ describe("OpenAPI", () => {
       "/predict",
       "/ready",
       "/train",
+      "/tuning-jobs",
+      "/tuning-jobs/{id}",
+      "/tuning-jobs/{id}/cancel",
+      "/tuning-jobs/{id}/events",
     ]);
     // One body, two media types: the object as JSON, the text as CSV.
     const upload = doc.paths["/datasets"].post.requestBody.content;

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 /** A small search: 4 random trials, 2 at a time, 8 epochs each. */
-export const smallSearch = {
+const smallSearch = {
   ...tuningExample,
   base: { ...tuningExample.base, epochs: 8 },
   maxTrials: 4,

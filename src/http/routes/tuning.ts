@@ -59,7 +59,10 @@ const tuning: FastifyPluginAsyncZod = async (app) => {
         tags: ["tuning"],
         summary: "List tuning jobs, newest first",
         querystring: ListTuningQuerySchema,
-        response: { 200: TuningJobListSchema, 400: problemResponses[400] },
+        response: {
+          200: TuningJobListSchema.describe("One page of the key's tuning jobs."),
+          400: problemResponses[400],
+        },
       },
     },
     async (request) => await app.tuning.list(request.query, request.owner),
@@ -72,7 +75,10 @@ const tuning: FastifyPluginAsyncZod = async (app) => {
         tags: ["tuning"],
         summary: "A tuning job: status, trials and the best trial",
         params: TuningIdParamsSchema,
-        response: { 200: TuningJobSchema, 404: notFound },
+        response: {
+          200: TuningJobSchema.describe("The tuning job with its trials table."),
+          404: notFound,
+        },
       },
     },
     async (request) => await app.tuning.get(request.params.id, request.owner),
@@ -86,7 +92,7 @@ const tuning: FastifyPluginAsyncZod = async (app) => {
         summary: "Cancel a tuning job and every trial still queued or running",
         params: TuningIdParamsSchema,
         response: {
-          200: TuningJobSchema,
+          200: TuningJobSchema.describe("The tuning job, cancelled."),
           404: notFound,
           409: problem("The tuning job has already ended."),
         },
