@@ -26,6 +26,7 @@ import {
   importBody,
   nativeImport,
 } from "./gen-models.js";
+import { genBrokenTuning, genTuning } from "./gen-tuning.js";
 import {
   breakCsv,
   breakRequest,
@@ -97,15 +98,22 @@ function routesOf(doc: {
 }
 
 /** Ids the service created during the run (201/202 answers), to fuzz `{id}` routes with real ones. */
-const created: { jobs: string[]; datasets: string[]; models: string[] } = {
+const created: { jobs: string[]; datasets: string[]; models: string[]; tuning: string[] } = {
   jobs: [],
   datasets: [],
   models: [],
+  tuning: [],
 };
 
 /** Where the ids of a path's resource are kept. */
 const poolOf = (path: string) =>
-  path.startsWith("/jobs") ? created.jobs : path.startsWith("/models") ? created.models : created.datasets;
+  path.startsWith("/jobs")
+    ? created.jobs
+    : path.startsWith("/models")
+      ? created.models
+      : path.startsWith("/tuning-jobs")
+        ? created.tuning
+        : created.datasets;
 
 const GARBAGE_IDS = [
   "1",
@@ -159,6 +167,8 @@ function extraRequest(r: Rand, route: RouteDoc): WireRequest {
   if (route.method === "POST" && route.path === "/jobs") {
     const gen = genTrain(r);
     req = r.bool(0.4) ? wire("/jobs", gen.body, r) : breakRequest(r, { ...gen, route: "/jobs" });
+  } else if (route.method === "POST" && route.path === "/tuning-jobs") {
+    req = tuningRequest(r).req;
   } else if (route.method === "POST" && route.path === "/datasets") {
     if (r.bool(0.4)) {
       const csv = genCsv(r);
@@ -193,6 +203,21 @@ function extraRequest(r: Rand, route: RouteDoc): WireRequest {
   if (query.length > 0) req.kinds = [...req.kinds, "odd-query"];
   if (idKind) req.kinds = [...req.kinds, idKind];
   return req;
+}
+
+/**
+ * A POST /tuning-jobs request: a valid body (kind 0), one whose search space is broken in one
+ * way (kind 1: always refused), or one broken by the field mutations of the other routes (kind 2).
+ */
+function tuningRequest(r: Rand): { req: WireRequest; kind: number } {
+  const kind = r.int(0, 2);
+  if (kind === 0)
+    return { req: { ...wire("/tuning-jobs", genTuning(r).body, r), kinds: ["tuning-valid"] }, kind };
+  if (kind === 1) {
+    const broken = genBrokenTuning(r);
+    return { req: { ...wire("/tuning-jobs", broken.body, r), kinds: [broken.kind] }, kind };
+  }
+  return { req: breakRequest(r, genTuning(r)), kind };
 }
 
 /** Sends, judges and tallies one request; throws a reproducible description on a violation. */
@@ -463,6 +488,17 @@ describe("bad input (property-based, over HTTP)", () => {
       }
     });
   }, 120_000);
+
+  it("POST /tuning-jobs: valid bodies, broken search spaces and broken fields answer 202 or a 4xx naming a field", async () => {
+    await check(80, runs(60), async (r) => {
+      const { req, kind } = tuningRequest(r);
+      const answer = await exchange(app, req, { group: "POST /tuning-jobs" });
+      if (kind === 1) {
+        expect(answer.status, req.text).toBeGreaterThanOrEqual(400);
+        expect(answer.status, req.text).toBeLessThan(500);
+      }
+    });
+  }, 60_000);
 
   it("routes documented beyond these (jobs, stored data sets, …) answer 2xx or a 4xx problem+json", async () => {
     const extra = documented.filter((r) => !CORE.has(`${r.method} ${r.path}`));

@@ -77,6 +77,9 @@ export function parseSpace(
   return params;
 }
 
+/** Keys that would reach or replace an object's prototype. */
+const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 /** Why `segments` cannot be set in `body`, or undefined when its parent exists. */
 function reach(body: unknown, segments: Segments): string | undefined {
   let node: unknown = body;
@@ -88,8 +91,11 @@ function reach(body: unknown, segments: Segments): string | undefined {
       if (seg >= node.length) return `${where} has ${node.length} entries (index ${seg} is past its end)`;
     } else if (node === null || typeof node !== "object" || Array.isArray(node))
       return `${where} is not an object`;
+    if (typeof seg === "string" && UNSAFE_KEYS.has(seg)) return `${seg} is not a field of the body`;
     if (i < segments.length - 1) {
-      node = (node as Record<string | number, unknown>)[seg];
+      // Own fields only: nothing reached through a prototype.
+      const own = Object.hasOwn(node as object, seg);
+      node = own ? (node as Record<string | number, unknown>)[seg] : undefined;
       if (node === undefined) return `base has no ${formatSegments(segments.slice(0, i + 1))}`;
     }
   }
