@@ -1,7 +1,7 @@
 import type { Problem } from "../../schemas/problem.js";
-import type { TrainRequest } from "../../schemas/requests.js";
+import { TrainRequestSchema } from "../../schemas/requests.js";
 import { type TuningRequest, TuningRequestSchema } from "../../schemas/tuning.js";
-import { ProblemError } from "../errors.js";
+import { fieldError, formatPath, ProblemError, UnprocessableError } from "../errors.js";
 import { problemOf } from "../jobs/chunk-loop.js";
 import type { JobLogger } from "../jobs/job-view.js";
 import type { JobsApi } from "../jobs/jobs-api.js";
@@ -196,9 +196,20 @@ async function runTrial(
     error: null,
   };
   if (signal.aborted) throw new Interrupted("stopped");
-  const request = { ...(applyValues(body.base, params, values) as TrainRequest), seed };
   try {
-    const { job } = await deps.jobs.create(request, {
+    // Read through the schema as POST /train reads a body (its defaults and transforms applied).
+    const parsed = TrainRequestSchema.safeParse({
+      ...(applyValues(body.base, params, values) as object),
+      seed,
+    });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const at = formatPath(issue.path as (string | number)[]);
+      throw new UnprocessableError(`base.${at}: ${issue.message}`, [
+        fieldError(["base", ...(issue.path as (string | number)[])], issue.message),
+      ]);
+    }
+    const { job } = await deps.jobs.create(parsed.data, {
       owner: record.owner,
       idempotencyKey: trialKey(record.id, index),
       tuningJobId: record.id,
@@ -206,7 +217,8 @@ async function runTrial(
     trial.jobId = job.id;
   } catch (err) {
     if (!(err instanceof ProblemError)) throw err;
-    // The body was checked at its corners; a job can still be refused (a data set deleted since).
+    // The body was checked at its corners; a value inside them, or a job (a data set deleted
+    // since), can still be refused: the trial fails with that problem.
     const failed = { ...trial, status: "failed" as const, error: problemOf(err) };
     await save(c, failed);
     await c.event(`ended ${index}`, "trialEnded", outcomeData(failed));
