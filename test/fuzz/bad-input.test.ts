@@ -220,6 +220,17 @@ function tuningRequest(r: Rand): { req: WireRequest; kind: number } {
   return { req: breakRequest(r, genTuning(r)), kind };
 }
 
+/** Waits (up to 30 s) until every tuning job the fuzz created has ended. */
+async function tuningSettled(): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  for (const id of created.tuning)
+    while (performance.now() < deadline) {
+      const res = await app.inject({ method: "GET", url: `/tuning-jobs/${id}` });
+      if (res.statusCode !== 200 || res.json().status !== "running") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+}
+
 /** Sends, judges and tallies one request; throws a reproducible description on a violation. */
 async function exchange(
   target: FastifyInstance,
@@ -279,7 +290,10 @@ beforeAll(async () => {
       await exchange(app, wire(gen.route, gen.body), { plan: gen.plan, group: "warm-up" });
       await exchange(app, breakRequest(r, gen), { group: "warm-up" });
     }
+    // Tuning jobs too (their coordinators, TPE, the corner checks), run to their end.
+    await exchange(app, tuningRequest(r).req, { group: "warm-up" });
   });
+  await tuningSettled();
   memory.push({ label: "baseline (after warm-up)", sample: await measure(gc) });
 });
 
@@ -561,6 +575,7 @@ describe("bad input (property-based, over HTTP)", () => {
 
   it("memory comes back to its baseline after all of it", async () => {
     const baseline = memory[0]!.sample;
+    await tuningSettled(); // a running search holds its trials' state until it ends
     const after = await measure(gc);
     memory.push({ label: "after the fuzz and the bursts", sample: after });
     // One more identical batch: a leak grows with every batch, a warm cache does not.
