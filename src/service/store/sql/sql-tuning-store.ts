@@ -69,8 +69,6 @@ function trialRecord(id: string, row: TrialRow): TrialRecord {
   };
 }
 
-const RUNNING = "EXISTS (SELECT 1 FROM tuning_jobs WHERE id = ? AND status = 'running')";
-
 /** `TuningStore` in SQL, one text for SQLite and PostgreSQL. */
 export class SqlTuningStore implements TuningStore {
   constructor(private readonly db: SqlDriver) {}
@@ -116,29 +114,36 @@ export class SqlTuningStore implements TuningStore {
   }
 
   async saveTrial(id: string, t: TrialRecord): Promise<boolean> {
-    const changed = await this.db.run(
-      `INSERT INTO tuning_trials
-         (tuning_job_id, idx, job_id, parameters, seed, status, objective, epochs_run, model_id, curve, error)
-       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ${RUNNING}
-       ON CONFLICT (tuning_job_id, idx) DO UPDATE SET job_id = excluded.job_id, status = excluded.status,
-         objective = excluded.objective, epochs_run = excluded.epochs_run, model_id = excluded.model_id,
-         curve = excluded.curve, error = excluded.error`,
-      [
-        id,
-        t.index,
-        t.jobId,
-        JSON.stringify(t.parameters),
-        t.seed,
-        t.status,
-        t.objective,
-        t.epochsRun,
-        t.modelId,
-        JSON.stringify(t.curve),
-        t.error === null ? null : JSON.stringify(t.error),
-        id,
-      ],
-    );
-    return changed > 0;
+    return this.db.transaction(async (tx) => {
+      // The tuning job's row locked first: a cancel (an UPDATE of it) waits, or went first.
+      const running = await tx.all(
+        `SELECT 1 FROM tuning_jobs WHERE id = ? AND status = 'running'${this.db.dialect.forUpdate}`,
+        [id],
+      );
+      if (running.length === 0) return false;
+      await tx.run(
+        `INSERT INTO tuning_trials
+           (tuning_job_id, idx, job_id, parameters, seed, status, objective, epochs_run, model_id, curve, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tuning_job_id, idx) DO UPDATE SET job_id = excluded.job_id, status = excluded.status,
+           objective = excluded.objective, epochs_run = excluded.epochs_run, model_id = excluded.model_id,
+           curve = excluded.curve, error = excluded.error`,
+        [
+          id,
+          t.index,
+          t.jobId,
+          JSON.stringify(t.parameters),
+          t.seed,
+          t.status,
+          t.objective,
+          t.epochsRun,
+          t.modelId,
+          JSON.stringify(t.curve),
+          t.error === null ? null : JSON.stringify(t.error),
+        ],
+      );
+      return true;
+    });
   }
 
   async finish(id: string, end: Parameters<TuningStore["finish"]>[1]): Promise<boolean> {
