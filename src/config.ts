@@ -56,7 +56,8 @@ const EnvSchema = z.object({
   MAX_JOBS_PER_CLIENT: int(1).optional(),
   /**
    * Finished jobs (succeeded, failed, cancelled) are deleted this many days after they ended, with
-   * their events, results and idempotency keys (checked at start and every hour). Unset: kept.
+   * their events, results and idempotency keys, and webhook deliveries no longer pending (checked
+   * at start and every hour). Unset: kept.
    */
   JOB_RETENTION_DAYS: z.coerce.number().positive().optional(),
   /**
@@ -151,6 +152,29 @@ const EnvSchema = z.object({
     .number()
     .positive()
     .default(512 * 2 ** 20),
+  /**
+   * Webhooks may be sent over http to a loopback address (a receiver on this machine: tests,
+   * development). Unset (or 0, false): https only, and never to loopback.
+   */
+  WEBHOOK_ALLOW_INSECURE: z
+    .enum(["", "0", "1", "false", "true"], { error: "expected 1 or true (set), 0 or false (unset)" })
+    .default("")
+    .transform((v) => v === "1" || v === "true"),
+  /**
+   * Delays before the 2nd, 3rd, … try of a webhook delivery that failed, in ms, comma-separated:
+   * one try more than delays. Default 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 15 h (a day in all).
+   */
+  WEBHOOK_RETRY_DELAYS_MS: z
+    .string()
+    .default("10000,60000,300000,1800000,7200000,21600000,54000000")
+    .refine((s) => /^\d{1,10}(,\d{1,10}){0,19}$/.test(s.replace(/\s+/g, "")), {
+      message: "expected up to 20 delays in ms, comma-separated (e.g. 10000,60000,300000)",
+    })
+    .transform((s) => s.replace(/\s+/g, "").split(",").map(Number)),
+  /** One webhook try (connect, send, answer) is abandoned after this long, and counts as failed. */
+  WEBHOOK_TIMEOUT_MS: int(100).max(60_000).default(10_000),
+  /** How often each process looks for webhook deliveries due. */
+  WEBHOOK_POLL_MS: int(10).default(1000),
 });
 
 export interface Config {
@@ -198,6 +222,8 @@ export interface Config {
   };
   /** Largest memory of one batch's activations and gradients, bytes. */
   maxBatchBytes: number;
+  /** Webhook deliveries: address policy, retry schedule (ms), one try's timeout, polling period. */
+  webhooks: { allowInsecure: boolean; retryDelaysMs: number[]; timeoutMs: number; pollMs: number };
 }
 
 /** A configuration that cannot start: its message is one line naming each bad variable and what it expects. */
@@ -272,6 +298,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       : {}),
     maxBatchBytes: e.MAX_BATCH_BYTES,
+    webhooks: {
+      allowInsecure: e.WEBHOOK_ALLOW_INSECURE,
+      retryDelaysMs: e.WEBHOOK_RETRY_DELAYS_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      pollMs: e.WEBHOOK_POLL_MS,
+    },
   };
 }
 

@@ -28,6 +28,35 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ MAX_JOB_WORK: "0" })).toThrow(/MAX_JOB_WORK/);
   });
 
+  it("configures webhooks: https only by default, a retry schedule of about a day, its timeout and polling", () => {
+    const { webhooks } = loadConfig({});
+    expect(webhooks).toEqual({
+      allowInsecure: false,
+      retryDelaysMs: [10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 54_000_000],
+      timeoutMs: 10_000,
+      pollMs: 1000,
+    });
+    // Eight tries over 23.6 hours.
+    expect(webhooks.retryDelaysMs.reduce((a, b) => a + b) / 3_600_000).toBeCloseTo(23.6, 1);
+    expect(
+      loadConfig({
+        WEBHOOK_ALLOW_INSECURE: "true",
+        WEBHOOK_RETRY_DELAYS_MS: "20, 20,40",
+        WEBHOOK_TIMEOUT_MS: "500",
+        WEBHOOK_POLL_MS: "10",
+      }).webhooks,
+    ).toEqual({ allowInsecure: true, retryDelaysMs: [20, 20, 40], timeoutMs: 500, pollMs: 10 });
+    expect(loadConfig({ WEBHOOK_ALLOW_INSECURE: "0" }).webhooks.allowInsecure).toBe(false);
+    expect(() => loadConfig({ WEBHOOK_ALLOW_INSECURE: "yes" })).toThrow(
+      /WEBHOOK_ALLOW_INSECURE: expected 1 or true/,
+    );
+    expect(() => loadConfig({ WEBHOOK_RETRY_DELAYS_MS: "10s,1m" })).toThrow(
+      /WEBHOOK_RETRY_DELAYS_MS: expected up to 20/,
+    );
+    expect(() => loadConfig({ WEBHOOK_RETRY_DELAYS_MS: "" })).toThrow(/WEBHOOK_RETRY_DELAYS_MS/);
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: "99" })).toThrow(/WEBHOOK_TIMEOUT_MS/);
+  });
+
   it("configures jobs: data directory, concurrency (half the workers by default), checkpoints", () => {
     expect(loadConfig({ POOL_SIZE: "5" })).toMatchObject({
       dataDir: "./data",

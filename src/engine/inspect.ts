@@ -149,7 +149,10 @@ function inspect(opts: GradientsOptions, copy: boolean): GradientsResult {
       gradients,
       opts.numericalCheck,
     );
-  const warnings = training ? oneValueBatchStatistics(model, n) : [];
+  const warnings = [
+    ...(training ? oneValueBatchStatistics(model, n) : []),
+    ...(opts.numericalCheck ? stepResolutionWarnings(model, opts.numericalCheck.epsilon ?? 1e-5) : []),
+  ];
   if (warnings.length > 0) result.warnings = warnings;
   return result;
 }
@@ -260,6 +263,10 @@ export function numericalCheck(
   let maxAbsError = 0;
   let maxRelError = 0;
   let worst: NumericalReport["worst"] = { key: "", index: [], analytic: 0, numerical: 0, relError: 0 };
+  // Squared norms of a − n, a and n over every element, for `normRelError` (§10.3).
+  let diff2 = 0;
+  let a2 = 0;
+  let n2 = 0;
   for (const p of model.params()) {
     const num = new Float64Array(p.value.length);
     const a = analytic[p.key]!.data;
@@ -281,6 +288,9 @@ export function numericalCheck(
       p.value[i] = w;
       const abs = Math.abs(a[i]! - num[i]!);
       const rel = abs / Math.max(Math.abs(a[i]!), Math.abs(num[i]!), 1e-8);
+      diff2 += abs * abs;
+      a2 += a[i]! * a[i]!;
+      n2 += num[i]! * num[i]!;
       if (abs > maxAbsError) maxAbsError = abs;
       if (rel > maxRelError || worst.key === "") {
         if (rel > maxRelError) maxRelError = rel;
@@ -295,7 +305,41 @@ export function numericalCheck(
     }
     gradients[p.key] = { shape: [...p.shape], data: num };
   }
-  return { method, epsilon: h, gradients, maxAbsError, maxRelError, worst };
+  const normRelError = diff2 === 0 ? 0 : Math.sqrt(diff2) / Math.sqrt(Math.max(a2, n2));
+  return { method, epsilon: h, gradients, maxAbsError, maxRelError, normRelError, worst };
+}
+
+/**
+ * A `stepBelowResolution` warning when the numerical check's step `h` is lost against some weights
+ * (`w + h == w` or `w − h == w` in float64): their numerical gradients are 0 whatever the loss does
+ * (docs/backprop.md §10.2). Names the first parameter with such an element; `[]` when there is none.
+ */
+export function stepResolutionWarnings(model: Model, h: number): GradientsWarning[] {
+  let count = 0;
+  let total = 0;
+  let first: string | undefined;
+  for (const p of model.params()) {
+    total += p.value.length;
+    for (let i = 0; i < p.value.length; i++) {
+      const w = p.value[i]!;
+      if (w + h === w || w - h === w) {
+        count++;
+        first ??= p.key;
+      }
+    }
+  }
+  if (first === undefined) return [];
+  return [
+    {
+      code: "stepBelowResolution",
+      layer: first.slice(0, first.indexOf("/")),
+      message:
+        `numericalCheck.epsilon ${h} is below the resolution of ${count} of the ${total} weights ` +
+        `(w + h == w in float64, first in ${first}): their numerical gradients are 0 and their relative ` +
+        "errors 1 whatever the loss does. Use a step near 1e-5 times the weights' size (the default 1e-5 " +
+        "suits weights of order 1), or 0.01 with method ridders.",
+    },
+  ];
 }
 
 /**

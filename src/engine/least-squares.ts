@@ -1,4 +1,5 @@
 import { Matrix, QrDecomposition, SingularValueDecomposition } from "ml-matrix";
+import type { Dense } from "./layers/dense.js";
 import { columnNorm, type LeastSquaresProblem, minimumNorm } from "./least-squares-min-norm.js";
 import { lossName } from "./losses.js";
 import type { Model } from "./model.js";
@@ -231,9 +232,20 @@ export function linearModelMismatch(spec: ModelSpec): LinearModelMismatch | null
 }
 
 /**
+ * The least-squares problem of a linear model's first `n` samples: `rows` rows of `p` inputs and
+ * `k` outputs. A dense layer on `[..., in]` reads each of its `rows` rows of the last axis as a
+ * sample of its own (docs/backprop.md §4.4): `n·rows` rows of `in` inputs and `units` outputs,
+ * whose least squares are the mean squared error over the whole `[..., units]` output.
+ */
+export function leastSquaresShape(model: Model, n: number): { rows: number; p: number; k: number } {
+  const dense = model.layers[0] as Dense;
+  return { rows: n * dense.rows, p: dense.inputShape.at(-1)!, k: dense.units };
+}
+
+/**
  * The least-squares weights of a linear model (see `linearModelMismatch`) on the first `n` samples
- * of `x` `[·, in]` and `y` `[·, units]`, keyed as `model.getWeights()`: kernel `[in, units]`, bias
- * `[units]` when the layer has one.
+ * of `x` `[·, ..., in]` and `y` `[·, ..., units]` (rows as `leastSquaresShape`), keyed as
+ * `model.getWeights()`: kernel `[in, units]`, bias `[units]` when the layer has one.
  */
 export function leastSquaresWeights(
   model: Model,
@@ -242,9 +254,15 @@ export function leastSquaresWeights(
   n: number,
 ): { weights: NamedTensors; fit: LeastSquaresFit } {
   const [kernel, bias] = model.params();
-  const p = model.inputSize;
-  const k = model.outputSize;
-  const fit = solveLeastSquares(x.subarray(0, n * p), y.subarray(0, n * k), n, p, k, bias !== undefined);
+  const { rows, p, k } = leastSquaresShape(model, n);
+  const fit = solveLeastSquares(
+    x.subarray(0, rows * p),
+    y.subarray(0, rows * k),
+    rows,
+    p,
+    k,
+    bias !== undefined,
+  );
   const weights: NamedTensors = { [kernel!.key]: { shape: [p, k], data: fit.coefficients } };
   if (bias) weights[bias.key] = { shape: [k], data: fit.intercept };
   return { weights, fit };

@@ -124,7 +124,10 @@ export interface WeightOptions {
   kernelConstraint?: ConstraintSpec;
 }
 
-/** Affine layer `Y = X·W + b` (docs/backprop.md §4), input `[in]`, output `[units]`. */
+/**
+ * Affine layer `Y = X·W + b` (docs/backprop.md §4), input `[in]`, output `[units]`; on an input of
+ * more than one axis, over the last: `[..., in]` → `[..., units]` (docs/backprop.md §4.4).
+ */
 export interface DenseSpec extends WeightOptions {
   type: "dense";
   units: number;

@@ -3,7 +3,7 @@ import { EngineError } from "./errors.js";
 import { buildModel, initialiseModel } from "./inspect.js";
 import { withRecycledBuffers } from "./layers/buffer-pool.js";
 import { seedDropoutStreams } from "./layers/dropout-streams.js";
-import { leastSquaresOverflowReason, leastSquaresWeights } from "./least-squares.js";
+import { leastSquaresOverflowReason, leastSquaresShape, leastSquaresWeights } from "./least-squares.js";
 import { checkMetrics, type MetricName } from "./metrics/names.js";
 import type { Model } from "./model.js";
 import { lossWeights } from "./sample-weights.js";
@@ -112,11 +112,13 @@ function trainClosedForm(
 ): TrainResult {
   const { weights, fit } = leastSquaresWeights(model, opts.data.x, opts.data.y, nTrain);
   for (const w of Object.values(weights))
-    if (!w.data.every(Number.isFinite))
+    if (!w.data.every(Number.isFinite)) {
+      const { rows, p, k } = leastSquaresShape(model, nTrain);
       throw new EngineError(
-        `the least-squares solution overflows: ${leastSquaresOverflowReason(opts.data.x, opts.data.y, nTrain, model.inputSize, model.outputSize)}`,
+        `the least-squares solution overflows: ${leastSquaresOverflowReason(opts.data.x, opts.data.y, rows, p, k)}`,
         ["x"],
       );
+    }
   model.setWeights(weights);
   const final = finalState(model, opts.data, nTrain, nVal, undefined, metrics);
   if (final.nonFinite)

@@ -319,8 +319,13 @@ export interface NumericalReport {
   gradients: NamedTensors;
   /** max |analytic − numerical| over every parameter. */
   maxAbsError: number;
-  /** max |a − n| / max(|a|, |n|, 1e-12)... see `relativeError`. */
+  /** max over the elements of |a − n| / max(|a|, |n|, 1e-8) (docs/backprop.md §10.3). */
   maxRelError: number;
+  /**
+   * ‖a − n‖₂ / max(‖a‖₂, ‖n‖₂) over every element of every parameter (0 when both are 0): the error
+   * measured against the gradient's size, which elements far below the rest cannot dominate (§10.3).
+   */
+  normRelError: number;
   /** The parameter element with the largest relative error. */
   worst: { key: string; index: number[]; analytic: number; numerical: number; relError: number };
 }
@@ -355,11 +360,12 @@ export interface GradientsResult {
 /**
  * A remark on an inspection. `batchStatisticsOfOneValue`: in training mode a batch normalisation
  * layer took its statistics over one value per channel, so its output is its beta and no gradient
- * flows below it (docs/backprop.md §19.2).
+ * flows below it (docs/backprop.md §19.2). `stepBelowResolution`: the numerical check's step is lost
+ * against some weights (w + h == w), whose numerical gradients are then 0 (§10.2).
  */
 export interface GradientsWarning {
   /** What kind of remark, stable for programs (the message is for people). */
-  code: "batchStatisticsOfOneValue";
+  code: "batchStatisticsOfOneValue" | "stepBelowResolution";
   /** The spec layer it concerns. */
   layer: string;
   message: string;

@@ -21,6 +21,7 @@ import metricsPlugin from "./plugins/metrics.js";
 import securityPlugin from "./plugins/security.js";
 import storePlugin from "./plugins/store.js";
 import tuningPlugin from "./plugins/tuning.js";
+import webhooksPlugin from "./plugins/webhooks.js";
 import { sendProblem, toProblem } from "./problems.js";
 import datasetsRoutes from "./routes/datasets.js";
 import gradientsRoutes from "./routes/gradients.js";
@@ -33,6 +34,7 @@ import predictRoutes from "./routes/predict.js";
 import storedDatasetsRoutes from "./routes/stored-datasets.js";
 import trainRoutes from "./routes/train.js";
 import tuningRoutes from "./routes/tuning.js";
+import webhooksRoutes from "./routes/webhooks.js";
 import { validatorCompiler } from "./validation.js";
 
 declare module "fastify" {
@@ -257,6 +259,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             "same model for onnxruntime.",
         },
         { name: "data", description: "Built-in and stored data sets" },
+        {
+          name: "webhooks",
+          description:
+            "Signed callbacks when this API key's jobs end (Standard Webhooks: `webhook-id`, `webhook-timestamp`, " +
+            "`webhook-signature` = `v1,<base64 HMAC-SHA256 of id.timestamp.body>`), retried for a day until a 2xx.",
+        },
         { name: "meta", description: "Service status" },
       ],
     },
@@ -300,6 +308,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     modelRetentionMs: config.modelRetentionMs,
     ...(config.distributed ? { distributed: config.distributed } : {}),
   });
+  await app.register(webhooksPlugin, config.webhooks);
   await app.register(tuningPlugin);
 
   await app.register(healthRoutes);
@@ -311,6 +320,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(tuningRoutes);
   await app.register(modelsRoutes);
   await app.register(storedDatasetsRoutes);
+  await app.register(webhooksRoutes);
   await app.register(operationsRoutes);
   await app.register(playgroundRoutes);
 

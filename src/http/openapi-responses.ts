@@ -100,6 +100,14 @@ export const ANSWER_DESCRIPTIONS: Record<string, string> = {
     "TensorFlow.js' model.json: the Keras Sequential topology and the manifest of weights.bin beside it.",
   "GET /models/{id}/tfjs/weights.bin 200": "The weights, float32 little-endian, in the manifest's order.",
   "GET /models/{id}/onnx 200": "The ONNX model (an attachment named `<id>.onnx`).",
+  "POST /webhooks 201":
+    "Registered: the endpoint with its signing secret (shown only here), its address in Location.",
+  "GET /webhooks 200": "The client's webhook endpoints, newest first (without their secrets).",
+  "GET /webhooks/{id} 200": "The endpoint: URL, events, links (not its secret).",
+  "DELETE /webhooks/{id} 204": "Deleted, with its deliveries.",
+  "POST /webhooks/{id}/rotate-secret 200":
+    "The endpoint with its new secret (shown only here); the old one signs too for a day.",
+  "GET /webhooks/{id}/deliveries 200": "The endpoint's latest deliveries, newest first, each with its tries.",
 };
 
 /** Response headers per answer, keyed `"<METHOD> <path> <status>"` (X-Request-Id goes on every one). */
@@ -107,6 +115,7 @@ export const RESPONSE_HEADERS: Record<string, HeaderName[]> = {
   "POST /jobs 202": ["Location", "Idempotent-Replayed"],
   "POST /datasets 201": ["Location"],
   "POST /models 201": ["Location"],
+  "POST /webhooks 201": ["Location"],
 };
 
 /** Real answers shown as examples, keyed `"<METHOD> <path> <status>"`. */

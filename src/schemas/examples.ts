@@ -378,6 +378,7 @@ export const responseExamples = {
       },
       maxAbsError: 3.012090923903976e-11,
       maxRelError: 1.7419425971459743e-9,
+      normRelError: 2.0242818705806393e-10,
       worst: {
         key: "dense_0/kernel",
         index: [0, 1],

@@ -130,7 +130,12 @@ export const DenseLayerSchema = z
     name: LayerNameSchema.optional(),
     ...weightOptionFields,
   })
-  .meta({ id: "DenseLayer", description: "Affine layer Y = X·W + b, input [in], output [units]." });
+  .meta({
+    id: "DenseLayer",
+    description:
+      "Affine layer Y = X·W + b, input [in], output [units]; on an input of more than one axis " +
+      "([timesteps, features], an image) it applies to the last axis, as Keras: [..., in] → [..., units].",
+  });
 
 export const ActivationLayerSchema = z
   .strictObject({

@@ -196,7 +196,13 @@ export const NumericalReportSchema = z
     epsilon: z.number(),
     gradients: NamedTensorsOutputSchema,
     maxAbsError: OutputNumberSchema.describe("max |analytic − numerical| over every parameter."),
-    maxRelError: OutputNumberSchema.describe("max |a − n| / max(|a|, |n|) over every parameter."),
+    maxRelError: OutputNumberSchema.describe(
+      "max |a − n| / max(|a|, |n|, 1e-8) over every parameter element (docs/backprop.md §10.3).",
+    ),
+    normRelError: OutputNumberSchema.describe(
+      "‖a − n‖₂ / max(‖a‖₂, ‖n‖₂) over every element: the error against the gradient's size, which " +
+        "elements far smaller than the rest (rare tokens' embeddings, steps far back in time) cannot dominate.",
+    ),
     worst: z
       .object({
         key: z.string(),
@@ -215,13 +221,15 @@ export const NumericalReportSchema = z
 export const GradientsWarningSchema = z
   .object({
     code: z
-      .enum(["batchStatisticsOfOneValue"])
+      .enum(["batchStatisticsOfOneValue", "stepBelowResolution"])
       .describe(
         "What kind of remark, stable for programs (the message is for people). batchStatisticsOfOneValue: " +
           "in training mode a batchNormalization layer took its statistics over one value per channel " +
           "(one sample of a dense layer's features; a convolution's channels over several positions are " +
           "fine), so every channel's variance is 0, its output is its beta and no gradient flows below it; " +
-          "training: false inspects with the moving statistics instead.",
+          "training: false inspects with the moving statistics instead. stepBelowResolution: the " +
+          "numericalCheck's epsilon is lost against some weights (w + h == w), whose numerical gradients " +
+          "are then 0.",
       ),
     layer: z.string().describe("The layer it concerns, as named in activations and the weights' keys."),
     message: z.string().describe("What happened and what to do about it."),

@@ -123,6 +123,7 @@ function numericalAnswer(n: NumericalReport): GradientsResponse["numerical"] {
     gradients: namedTensorsToNested(n.gradients),
     maxAbsError: finiteOrNull(n.maxAbsError),
     maxRelError: finiteOrNull(n.maxRelError),
+    normRelError: finiteOrNull(n.normRelError),
     worst: {
       ...n.worst,
       analytic: finiteOrNull(n.worst.analytic),

@@ -142,6 +142,16 @@ describe("the served document, against every operation's answers", () => {
     expect(predicted.outputs[0]).toHaveLength(3);
     await ok("POST", `/models/${lean.modelId}/gradients`, 200, modelGradientsExample);
 
+    // Webhooks: a public address (no name to resolve), subscribed to an event no job here has.
+    const hook = (
+      await ok("POST", "/webhooks", 201, { url: "https://8.8.8.8/hook", events: ["job.failed"] })
+    ).json();
+    await ok("GET", "/webhooks", 200);
+    await ok("GET", `/webhooks/${hook.id}`, 200);
+    await ok("POST", `/webhooks/${hook.id}/rotate-secret`, 200);
+    await ok("GET", `/webhooks/${hook.id}/deliveries?limit=5`, 200);
+    await ok("DELETE", `/webhooks/${hook.id}`, 204);
+
     // The event stream is hijacked (no hook sees it): checked here.
     const stream = await ok("GET", `/jobs/${done.id}/events`, 200);
     expect(stream.body).toContain("event: succeeded");

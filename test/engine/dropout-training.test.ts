@@ -13,7 +13,7 @@ import {
   train,
 } from "../../src/engine/index.js";
 import { Rng } from "../../src/engine/rng.js";
-import { expectGradientsMatch, randomBatch } from "./helpers.js";
+import { expectGradientsMatch, expectTenPlusTenIsTwenty, randomBatch } from "./helpers.js";
 
 const hiddenSpec = (dropout: object): ModelSpec => ({
   inputShape: [4],
@@ -85,19 +85,7 @@ describe("dropout: training runs", () => {
   });
 
   it("10 epochs, then 10 more from the returned optimizerState, equal 20 at once", () => {
-    const whole = train({ ...base, epochs: 20, returnOptimizerState: true });
-    const first = train({ ...base, epochs: 10, returnOptimizerState: true });
-    expect(Object.keys(first.optimizerState!.dropoutRng!)).toEqual(["drop"]);
-    const second = train({
-      ...base,
-      epochs: 10,
-      initialWeights: first.weights,
-      optimizerState: first.optimizerState!,
-      returnOptimizerState: true,
-    });
-    expect(second.weightsSha256).toBe(whole.weightsSha256);
-    expect(second.history.loss).toEqual(whole.history.loss.slice(10));
-    expect(second.optimizerState).toEqual(whole.optimizerState);
+    const { first, whole } = expectTenPlusTenIsTwenty(base, ["drop"]);
     // Resuming with a fresh stream instead (the state's streams removed) trains differently.
     const { dropoutRng: _, ...stateless } = first.optimizerState!;
     const reseeded = { ...stateless, dropoutRng: { drop: new Rng(1234).getState() } };

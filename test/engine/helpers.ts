@@ -1,5 +1,12 @@
 import { expect } from "vitest";
-import { computeGradients, type ModelSpec, type NamedTensors } from "../../src/engine/index.js";
+import {
+  computeGradients,
+  type ModelSpec,
+  type NamedTensors,
+  type TrainOptions,
+  type TrainResult,
+  train,
+} from "../../src/engine/index.js";
 import type { Layer } from "../../src/engine/layers/layer.js";
 import { Rng } from "../../src/engine/rng.js";
 
@@ -122,4 +129,29 @@ export function worstError(
     e = Math.max(e, Math.abs(a - n) / Math.max(Math.abs(a), Math.abs(n), 1e-8));
   }
   return e;
+}
+
+/**
+ * Exact resume with dropout streams (docs/backprop.md §18.3): 10 epochs, then 10 more from the
+ * returned weights and optimizerState, equal 20 at once (weights' digest, losses, final state), and
+ * the state carries exactly `streams`. Returns the first half and the whole run, for further checks.
+ */
+export function expectTenPlusTenIsTwenty(
+  base: Omit<TrainOptions, "epochs">,
+  streams: string[],
+): { first: TrainResult; whole: TrainResult } {
+  const whole = train({ ...base, epochs: 20, returnOptimizerState: true });
+  const first = train({ ...base, epochs: 10, returnOptimizerState: true });
+  expect(Object.keys(first.optimizerState!.dropoutRng!)).toEqual(streams);
+  const second = train({
+    ...base,
+    epochs: 10,
+    initialWeights: first.weights,
+    optimizerState: first.optimizerState!,
+    returnOptimizerState: true,
+  });
+  expect(second.weightsSha256).toBe(whole.weightsSha256);
+  expect(second.history.loss).toEqual(whole.history.loss.slice(10));
+  expect(second.optimizerState).toEqual(whole.optimizerState);
+  return { first, whole };
 }

@@ -1,7 +1,7 @@
 /** A layer's exact gradients against five-point central differences, for the layer-level checks. */
-import type { Floats } from "../../src/engine/index.js";
 import type { Layer } from "../../src/engine/layers/layer.js";
 import type { Rng } from "../../src/engine/rng.js";
+import { worstError } from "./helpers.js";
 
 /**
  * Central differences of `L = Σ dy ⊙ y` (a random `dy`) with respect to every parameter of `layer`
@@ -22,26 +22,8 @@ export function layerGradientErrors(layer: Layer, x: Float64Array, batch: number
     for (let j = 0; j < y.length; j++) s += y[j]! * dy[j]!;
     return s;
   };
-  // Differences from L at the point: exactly 0 where a value changes nothing (a dropped input).
-  const base = L();
-  const h = 1e-3;
-  const worst = (values: Floats, analytic: ArrayLike<number>): number => {
-    let e = 0;
-    for (let i = 0; i < values.length; i++) {
-      const w = values[i]!;
-      const at = (d: number) => {
-        values[i] = w + d;
-        return L() - base;
-      };
-      const n = (-at(2 * h) + 8 * at(h) - 8 * at(-h) + at(-2 * h)) / (12 * h);
-      values[i] = w;
-      const a = analytic[i]!;
-      e = Math.max(e, Math.abs(a - n) / Math.max(Math.abs(a), Math.abs(n), 1e-8));
-    }
-    return e;
-  };
   return {
-    params: Math.max(...layer.params().map((p) => worst(p.value, p.grad.slice()))),
-    input: worst(x, dx),
+    params: Math.max(...layer.params().map((p) => worstError(p.value, p.grad.slice(), L))),
+    input: worstError(x, dx, L),
   };
 }

@@ -98,3 +98,38 @@ describe("finite-difference error against the step h", () => {
     expect(r.gradients[key]!.shape).toHaveLength(index.length);
   });
 });
+
+describe("the report's norm-wise error and the step's resolution (docs/backprop.md §10.2, §10.3)", () => {
+  it("normRelError is ‖a − n‖₂ / max(‖a‖₂, ‖n‖₂) over every element, computed by hand from the report", () => {
+    const r = computeGradients({ model: spec, seed: 4, data: batch, numericalCheck: { epsilon: 1e-3 } });
+    let d = 0;
+    let a = 0;
+    let n = 0;
+    for (const [key, t] of Object.entries(r.gradients)) {
+      const num = r.numerical!.gradients[key]!.data;
+      t.data.forEach((v, i) => {
+        d += (v - num[i]!) ** 2;
+        a += v * v;
+        n += num[i]! ** 2;
+      });
+    }
+    expect(r.numerical!.normRelError).toBeCloseTo(Math.sqrt(d) / Math.sqrt(Math.max(a, n)), 15);
+    // h = 1e-3 leaves a truncation error of order h² in every element: far from 0, far below 1.
+    expect(r.numerical!.normRelError).toBeGreaterThan(1e-9);
+    expect(r.numerical!.normRelError).toBeLessThan(1e-4);
+    expect(r.warnings).toBeUndefined();
+  });
+
+  it("a step lost against the weights (w + h == w) gives zero numerical gradients and a warning", () => {
+    const r = computeGradients({ model: spec, seed: 4, data: batch, numericalCheck: { epsilon: 1e-300 } });
+    expect(r.numerical!.maxRelError).toBe(1);
+    expect(r.numerical!.normRelError).toBe(1);
+    expect(r.warnings).toHaveLength(1);
+    const w = r.warnings![0]!;
+    expect(w).toMatchObject({ code: "stepBelowResolution", layer: "dense_0" });
+    // Every weight but exact zeros (biases start at 0) loses the step.
+    const nonzero = Object.values(r.weights).reduce((c, t) => c + t.data.filter((v) => v !== 0).length, 0);
+    expect(w.message).toContain(`${nonzero} of the 26 weights`);
+    expect(w.message).toContain("dense_0/kernel");
+  });
+});

@@ -113,26 +113,33 @@ describe("accuracy of a tagger through training (history, final metrics, validat
       metrics: ["precision"],
     });
 
-  it.each([true, false])("maskZero %s: the real steps (every step without a mask), by hand", (maskZero) => {
-    const spec = tagger("sparseCategoricalCrossentropy", "gru", maskZero);
-    const n = 12;
-    const { x, labels, real } = paddedSamples(n, 17);
-    const r = run(spec, x, labels, n);
-    const m = new Model(spec);
-    m.setWeights(liveWeights(spec, 6));
-    const out = m.forward(x, n).slice();
-    const trainAcc = stepAccuracy(out, x, labels, 0, 9, maskZero);
-    expect(r.history.accuracy![0]).toBeCloseTo(trainAcc, 14);
-    expect(r.metrics.accuracy).toBeCloseTo(trainAcc, 14);
-    expect(r.metrics.valAccuracy).toBeCloseTo(stepAccuracy(out, x, labels, 9, 12, maskZero), 14);
-    // The confusion matrix counts the same rows: its trace over its total is the accuracy.
-    const cm = r.confusionMatrix!.train;
-    const total = cm.flat().reduce((a, v) => a + v, 0);
-    expect(total).toBe(maskZero ? real.slice(0, 9).reduce((a, v) => a + v, 0) : 9 * T);
-    expect(cm.reduce((a, row, i) => a + row[i]!, 0) / total).toBeCloseTo(trainAcc, 14);
-    // The masked and unmasked counts differ on these samples, so each assertion can tell them apart.
-    expect(stepAccuracy(out, x, labels, 0, 9, !maskZero)).not.toBeCloseTo(trainAcc, 6);
-  });
+  it.each([
+    { maskZero: true, head: "timeDistributed" },
+    { maskZero: false, head: "timeDistributed" },
+    { maskZero: true, head: "dense" },
+  ] as const)(
+    "maskZero $maskZero, $head: the real steps (every step without a mask), by hand",
+    ({ maskZero, head }) => {
+      const spec = tagger("sparseCategoricalCrossentropy", "gru", maskZero, head);
+      const n = 12;
+      const { x, labels, real } = paddedSamples(n, 17);
+      const r = run(spec, x, labels, n);
+      const m = new Model(spec);
+      m.setWeights(liveWeights(spec, 6));
+      const out = m.forward(x, n).slice();
+      const trainAcc = stepAccuracy(out, x, labels, 0, 9, maskZero);
+      expect(r.history.accuracy![0]).toBeCloseTo(trainAcc, 14);
+      expect(r.metrics.accuracy).toBeCloseTo(trainAcc, 14);
+      expect(r.metrics.valAccuracy).toBeCloseTo(stepAccuracy(out, x, labels, 9, 12, maskZero), 14);
+      // The confusion matrix counts the same rows: its trace over its total is the accuracy.
+      const cm = r.confusionMatrix!.train;
+      const total = cm.flat().reduce((a, v) => a + v, 0);
+      expect(total).toBe(maskZero ? real.slice(0, 9).reduce((a, v) => a + v, 0) : 9 * T);
+      expect(cm.reduce((a, row, i) => a + row[i]!, 0) / total).toBeCloseTo(trainAcc, 14);
+      // The masked and unmasked counts differ on these samples, so each assertion can tell them apart.
+      expect(stepAccuracy(out, x, labels, 0, 9, !maskZero)).not.toBeCloseTo(trainAcc, 6);
+    },
+  );
 
   it.each(["lstm", "gru"] as const)(
     "%s: padding before or after the real steps gives the same accuracy and loss",

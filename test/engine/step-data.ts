@@ -8,20 +8,23 @@ export const C = 3;
 
 /**
  * A tagger of `T` token ids: embedding(maskZero) → `recurrent` (returnSequences) →
- * timeDistributed dense C softmax, `[T, C]` per sample.
+ * timeDistributed dense C softmax (with `head` "dense": a dense layer on `[T, units]` instead, the
+ * same weights), `[T, C]` per sample.
  */
 export function tagger(
   loss: "categoricalCrossentropy" | "sparseCategoricalCrossentropy",
   recurrent: "lstm" | "gru" = "lstm",
   maskZero = true,
+  head: "timeDistributed" | "dense" = "timeDistributed",
 ): ModelSpec {
+  const dense = { type: "dense", units: C, activation: "softmax" } as const;
   const cell = { type: recurrent, name: "r", units: 3, returnSequences: true } as LayerSpec;
   return {
     inputShape: [T],
     layers: [
       { type: "embedding", name: "e", inputDim: 6, outputDim: 2, maskZero },
       recurrent === "gru" ? ({ ...cell, resetAfter: true } as LayerSpec) : cell,
-      { type: "timeDistributed", name: "d", layer: { type: "dense", units: C, activation: "softmax" } },
+      head === "dense" ? { ...dense, name: "d" } : { type: "timeDistributed", name: "d", layer: dense },
     ],
     loss,
   };

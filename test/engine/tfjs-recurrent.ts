@@ -1,6 +1,7 @@
 /**
  * TensorFlow.js (cpu, float32) reference for recurrent models: `simpleRNN`, `lstm` and `gru` from
- * tfjs-layers' own layers (so the gate order and the formulas are theirs), `flatten` and `dense`;
+ * tfjs-layers' own layers (so the gate order and the formulas are theirs), `flatten` and `dense`
+ * (tfjs-layers' Dense on an input of more than one axis);
  * loss mean squared error. tfjs-layers has no `gru` with `resetAfter`; that cell is written here
  * with tfjs ops from Keras' definition (docs/backprop.md §22.4) and differentiated by tfjs.
  * With `masks` the recurrent layers run in training mode on the given dropout masks (tfjs-layers'
@@ -11,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { GruSpec, ModelSpec, NamedTensors } from "../../src/engine/index.js";
 import { tfActivation } from "./tfjs-activations.js";
 import { tfReady } from "./tfjs-reference.js";
-import { tfWrapper } from "./tfjs-wrappers.js";
+import { tfDense, tfWrapper } from "./tfjs-wrappers.js";
 
 /** Dropout masks `[n, F]` and `[n, units]` of one recurrent layer, as the engine reports them. */
 interface CellMasks {
@@ -91,8 +92,12 @@ export async function tfjsRecurrentReference(
         const bias = vars[`${name}/bias`];
         switch (ls.type) {
           case "dense":
-            a = tf.matMul(a as tf.Tensor2D, kernel as tf.Tensor2D);
-            if (bias) a = tf.add(a, bias);
+            // On more than one axis: tfjs-layers' own Dense over the last axis (tfjs' dot of an N-D input).
+            if (a.rank > 2) a = tfDense(ls, a, kernel, bias);
+            else {
+              a = tf.matMul(a as tf.Tensor2D, kernel as tf.Tensor2D);
+              if (bias) a = tf.add(a, bias);
+            }
             a = tfActivation(a, ls.activation);
             break;
           case "flatten":

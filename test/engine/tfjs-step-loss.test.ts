@@ -1,6 +1,7 @@
 /**
  * Per-step categorical losses against TensorFlow.js (cpu, float32) on the same weights: a tfjs-layers
- * model lstm (returnSequences) → timeDistributed dense softmax, compiled with
+ * model lstm (returnSequences) → timeDistributed dense softmax (or a Dense on the lstm's 3-D output,
+ * which tfjs-layers applies to the last axis), compiled with
  * categoricalCrossentropy or sparseCategoricalCrossentropy. Without a mask its own training loss
  * (the loss function `compile` chose, then `tf.mean` over batch and steps, as
  * tfjs-layers/dist/engine/training.js computes it) and its gradients must match ours to float32
@@ -21,16 +22,21 @@ import { C, liveWeights, oneHot, paddedSamples, T, tagger } from "./step-data.js
 import { maxRelativeError, tfReady } from "./tfjs-reference.js";
 
 type StepLoss = "categoricalCrossentropy" | "sparseCategoricalCrossentropy";
+type Head = "timeDistributed" | "dense";
 const LOSSES: StepLoss[] = ["categoricalCrossentropy", "sparseCategoricalCrossentropy"];
+const CASES = LOSSES.flatMap((loss) =>
+  (["timeDistributed", "dense"] as const).map((head) => ({ loss, head })),
+);
 const F = 2;
 
-/** lstm (returnSequences) → timeDistributed dense C softmax on `[T, F]` inputs (no mask). */
-function unmaskedTagger(loss: StepLoss): ModelSpec {
+/** lstm (returnSequences) → timeDistributed dense C softmax (or `head` dense) on `[T, F]` inputs (no mask). */
+function unmaskedTagger(loss: StepLoss, head: Head): ModelSpec {
+  const dense = { type: "dense", units: C, activation: "softmax" } as const;
   return {
     inputShape: [T, F],
     layers: [
       { type: "lstm", name: "r", units: 3, returnSequences: true, recurrentActivation: "sigmoid" },
-      { type: "timeDistributed", name: "d", layer: { type: "dense", units: C, activation: "softmax" } },
+      head === "dense" ? { ...dense, name: "d" } : { type: "timeDistributed", name: "d", layer: dense },
     ],
     loss,
   };
@@ -48,9 +54,11 @@ async function tfjsLoss(
   y: Float64Array,
   n: number,
   masked: boolean,
+  head: Head,
 ) {
   await tfReady();
   const loss = spec.loss as StepLoss;
+  const dense = tf.layers.dense({ units: C, activation: "softmax" });
   const model = tf.sequential({
     layers: [
       ...(masked
@@ -70,7 +78,7 @@ async function tfjsLoss(
         recurrentActivation: "sigmoid",
         ...(masked ? {} : { inputShape: [T, F] }),
       }),
-      tf.layers.timeDistributed({ layer: tf.layers.dense({ units: C, activation: "softmax" }) }),
+      head === "dense" ? dense : tf.layers.timeDistributed({ layer: dense }),
     ],
   });
   model.compile({ optimizer: "sgd", loss });
@@ -120,10 +128,10 @@ function expectAgreement(
 }
 
 describe("per-step losses equal to TensorFlow.js (cpu, float32)", () => {
-  it.each(LOSSES)(
-    "%s, no mask: tfjs' own training loss (the mean over batch and steps) and its gradients",
-    async (loss) => {
-      const spec = unmaskedTagger(loss);
+  it.each(CASES)(
+    "$loss after $head, no mask: tfjs' own training loss (the mean over batch and steps) and its gradients",
+    async ({ loss, head }) => {
+      const spec = unmaskedTagger(loss, head);
       const n = 4;
       const rng = new Rng(12);
       const x = Float64Array.from({ length: n * T * F }, () => rng.uniform(-1.5, 1.5));
@@ -131,23 +139,26 @@ describe("per-step losses equal to TensorFlow.js (cpu, float32)", () => {
       const y = loss === "sparseCategoricalCrossentropy" ? labels : oneHot(labels);
       const weights = liveWeights(spec, 5);
       const ours = computeGradients({ model: spec, seed: 1, weights, data: { n, x, y } });
-      const theirs = await tfjsLoss(spec, weights, x, y, n, false);
+      const theirs = await tfjsLoss(spec, weights, x, y, n, false, head);
       expectAgreement(ours, theirs);
       expect(Math.abs(ours.loss - theirs.evaluated!) / ours.loss).toBeLessThan(1e-5);
     },
   );
 
-  it.each(LOSSES)("%s with a mask: tfjs' per-step loss under Σ m·l / Σ m in tf ops", async (loss) => {
-    const spec = tagger(loss, "lstm");
-    for (const l of spec.layers) if (l.type === "lstm") l.recurrentActivation = "sigmoid";
-    const n = 6;
-    // The padding before the real steps: the lstm's state must pass over it unchanged (tfjs'
-    // Sequential hands the embedding's mask to the lstm), or every real step differs.
-    const { x, labels } = paddedSamples(n, 31, true);
-    const y = loss === "sparseCategoricalCrossentropy" ? labels : oneHot(labels);
-    const weights = liveWeights(spec, 8);
-    const ours = computeGradients({ model: spec, seed: 1, weights, data: { n, x, y } });
-    const theirs = await tfjsLoss(spec, weights, x, y, n, true);
-    expectAgreement(ours, theirs);
-  });
+  it.each(CASES)(
+    "$loss after $head with a mask: tfjs' per-step loss under Σ m·l / Σ m in tf ops",
+    async ({ loss, head }) => {
+      const spec = tagger(loss, "lstm", true, head);
+      for (const l of spec.layers) if (l.type === "lstm") l.recurrentActivation = "sigmoid";
+      const n = 6;
+      // The padding before the real steps: the lstm's state must pass over it unchanged (tfjs'
+      // Sequential hands the embedding's mask to the lstm), or every real step differs.
+      const { x, labels } = paddedSamples(n, 31, true);
+      const y = loss === "sparseCategoricalCrossentropy" ? labels : oneHot(labels);
+      const weights = liveWeights(spec, 8);
+      const ours = computeGradients({ model: spec, seed: 1, weights, data: { n, x, y } });
+      const theirs = await tfjsLoss(spec, weights, x, y, n, true, head);
+      expectAgreement(ours, theirs);
+    },
+  );
 });

@@ -1,7 +1,8 @@
 /**
  * TensorFlow.js (cpu, float32) reference for the wrapper layers: tfjs-layers' own `bidirectional`
- * and `timeDistributed` (so the merge, the time reversal and the weight order are theirs), their
- * wrapped layers reading the test's weight tensors so tfjs differentiates with respect to them.
+ * and `timeDistributed` (so the merge, the time reversal and the weight order are theirs), and its
+ * Dense on an input of any rank (`tfDense`), the layers reading the test's weight tensors so tfjs
+ * differentiates with respect to them.
  * Used by `tfjsRecurrentReference`. Only for tests.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -12,6 +13,22 @@ function readFrom(target: Record<string, unknown>, fields: string[], values: tf.
   fields.forEach((field, j) => {
     target[field] = { read: () => values[j]! };
   });
+}
+
+/**
+ * tfjs-layers' Dense (linear: the activation is the caller's) on `a` of any rank, reading `kernel`
+ * and `bias` for its weights: over the last axis, as its `call` does.
+ */
+export function tfDense(
+  ls: { units: number; useBias?: boolean },
+  a: tf.Tensor,
+  kernel: tf.Tensor,
+  bias: tf.Tensor | undefined,
+): tf.Tensor {
+  const layer = tf.layers.dense({ units: ls.units, useBias: ls.useBias ?? true });
+  layer.apply(a); // builds it; its weights are replaced below
+  readFrom(layer as never, ["kernel", ...(bias ? ["bias"] : [])], [kernel, ...(bias ? [bias] : [])]);
+  return layer.apply(a) as tf.Tensor;
 }
 
 /**

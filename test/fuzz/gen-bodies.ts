@@ -182,7 +182,7 @@ function genAnswerOptions(r: Rand, body: TreeObject): void {
 /**
  * Keras' fit arguments on a valid body of `n` samples: `metrics` that apply to the loss (now and
  * then repeated), `sampleWeight` (not with normalEquation; sometimes all 0, all 1 or tiny or huge
- * weights) and, for a classifier, `classWeight` over its classes.
+ * weights) and, for a classifier with a vector output, `classWeight` over its classes.
  */
 function genFitArguments(r: Rand, body: TreeObject, plan: ModelPlan, n: number): void {
   const classifier = CLASSIFIER_LOSSES.includes(plan.loss);
@@ -203,7 +203,8 @@ function genFitArguments(r: Rand, body: TreeObject, plan: ModelPlan, n: number):
             : r.num(0, 3),
     );
   }
-  if (classifier && r.bool(0.15)) {
+  // classWeight needs one class per sample: a vector output (on [T, u] or an image it is a 422).
+  if (classifier && plan.outputShape.length === 1 && r.bool(0.15)) {
     const k = sizeOf(plan.outputShape);
     const classes = k === 1 && !VECTOR_LOSSES.includes(plan.loss) ? 2 : k;
     const cw: TreeObject = {};

@@ -88,10 +88,11 @@ export function genModel(
     if (!useBias || r.bool(0.2)) layer.useBias = useBias;
     if (genWeightOptions(r, layer, 2)) penalised = true;
     const name = nameFor("dense", layer);
-    params.push({ key: `${name}/kernel`, shape: [shape[0]!, n] });
+    // Over the last axis of any input (docs/backprop.md §4.4): kernel [F, n], output [..., n].
+    params.push({ key: `${name}/kernel`, shape: [shape.at(-1)!, n] });
     if (useBias) params.push({ key: `${name}/bias`, shape: [n] });
     layers.push(layer);
-    shape = [n];
+    shape = [...shape.slice(0, -1), n];
   };
   const activationLayer = (activation: string) => {
     const layer: TreeObject = { type: "activation", activation };
@@ -280,8 +281,10 @@ export function genModel(
         shape = [windowOut(h, ph, sh, padding), windowOut(w, pw, sw, padding), c];
       }
     }
+    // A dense layer on the image's pixels: [h, w, c] → [h, w, units].
+    if (r.bool(0.15)) dense(r.int(1, 3), r.bool(0.5) ? r.pick(ACTIVATIONS) : undefined);
     // meanSquaredError (or another element-wise loss) may end on the image itself (targets of
-    // shape [h, w, filters]).
+    // shape [h, w, filters]) or dense's units.
     const elementwise = !CROSSENTROPIES.includes(loss) && !VECTOR_LOSSES.includes(loss) && loss !== "poisson";
     if (elementwise && r.bool(0.2)) {
       return {
@@ -306,7 +309,7 @@ export function genModel(
     }
   } else if (recurrent) {
     // One or two recurrent layers, maybe bidirectional (all but the last returning sequences), then
-    // maybe a timeDistributed dense and a flatten.
+    // maybe a timeDistributed dense or a dense on the sequence, and a flatten.
     const count = r.int(1, 2);
     for (let i = 0; i < count; i++) {
       const sequences = i < count - 1 || r.bool(0.3);
@@ -318,7 +321,8 @@ export function genModel(
       const g = genTimeDistributed(r, shape, nameFor, params);
       layers.push(g.layer);
       shape = g.shape;
-    }
+    } else if (shape.length === 2 && r.bool(0.3))
+      dense(r.int(1, 3), r.bool(0.5) ? r.pick(ACTIVATIONS) : undefined);
     if (shape.length === 2) {
       const flatten: TreeObject = { type: "flatten" };
       nameFor("flatten", flatten);

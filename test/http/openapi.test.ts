@@ -39,6 +39,10 @@ describe("OpenAPI", () => {
       "/tuning-jobs/{id}",
       "/tuning-jobs/{id}/cancel",
       "/tuning-jobs/{id}/events",
+      "/webhooks",
+      "/webhooks/{id}",
+      "/webhooks/{id}/deliveries",
+      "/webhooks/{id}/rotate-secret",
     ]);
     // One body, two media types: the object as JSON, the text as CSV.
     const upload = doc.paths["/datasets"].post.requestBody.content;

@@ -1,6 +1,7 @@
 /**
  * The server process killed (SIGKILL) mid-job and started again on the same DATA_DIR: the job
- * resumes from its last checkpoint and ends with exactly the weights of an uninterrupted run.
+ * resumes from its last checkpoint and ends with exactly the weights of an uninterrupted run (also
+ * with dropout and batch normalisation, and with a recurrent layer's dropout and recurrentDropout).
  * Runs the real server (`node --import tsx src/server.ts`, as the Docker image does).
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -169,4 +170,20 @@ describe("SIGKILL mid-job", () => {
       },
     });
   }, 60_000);
+
+  it("resumes bit-identically with an lstm's dropout and recurrentDropout: the checkpoint carries the layer's mask stream", async () => {
+    await killAndResume({
+      ...body,
+      model: {
+        inputShape: [4],
+        layers: [
+          // iris' 4 features as 4 steps of 1.
+          { type: "reshape", targetShape: [4, 1] },
+          { type: "lstm", units: 6, dropout: 0.2, recurrentDropout: 0.3 },
+          { type: "dense", units: 3, activation: "softmax" },
+        ],
+        loss: "sparseCategoricalCrossentropy",
+      },
+    });
+  }, 90_000);
 });

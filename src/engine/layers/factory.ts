@@ -1,7 +1,5 @@
-import { EngineError } from "../errors.js";
 import { configureParams } from "../regularizers.js";
 import type { LayerSpec } from "../spec.js";
-import { formatShape } from "../tensor.js";
 import { Activation } from "./activation.js";
 import { buildAdvancedActivation, preluParamCount } from "./advanced-activations.js";
 import { batchNormalizationParamCount, buildBatchNormalization } from "./batch-normalization.js";
@@ -42,7 +40,8 @@ export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
   }
   const bias = (units: number) =>
     ls.type !== "dense" && ls.type !== "conv2d" ? 0 : ls.useBias === false ? 0 : units;
-  if (ls.type === "dense") return inShape.length === 1 ? inShape[0]! * ls.units + bias(ls.units) : 0;
+  // A dense layer reads the last axis (docs/backprop.md §4.4).
+  if (ls.type === "dense") return inShape.length >= 1 ? inShape.at(-1)! * ls.units + bias(ls.units) : 0;
   if (ls.type === "conv2d" && inShape.length === 3) {
     const [kH, kW] = typeof ls.kernelSize === "number" ? [ls.kernelSize, ls.kernelSize] : ls.kernelSize;
     const n = kH * kW * inShape[2]! * ls.filters + bias(ls.filters);
@@ -59,11 +58,6 @@ export function paramsOf(ls: LayerSpec, inShape: readonly number[]): number {
 export function buildLayer(ls: LayerSpec, name: string, inShape: number[], i: number): Layer[] {
   switch (ls.type) {
     case "dense": {
-      if (inShape.length !== 1)
-        throw new EngineError(
-          `layer ${name} (dense) needs a vector input, got shape ${formatShape(inShape)}; put a flatten layer before it`,
-          ["layers", i],
-        );
       const dense = new Dense(name, inShape, ls.units, ls.useBias ?? true);
       configureParams(ls, dense.kernel, dense.bias, i);
       return ls.activation && ls.activation !== "linear"

@@ -7,7 +7,9 @@ import type { Layer, Param, SampleValues } from "./layer.js";
  * tfjs-layers' `TimeDistributed`: X `[batch, T, features]` is, row-major, the `[batch·T, features]`
  * matrix of all steps' inputs, so forward is the dense layer's one product `X·W + b` over
  * `batch·T` rows → `[batch, T, units]`, and backward its gradients summed over batch and steps
- * (`∂L/∂W = Xᵀ·∂L/∂Y` over all rows). The dense layer carries this layer's name, so its weights are
+ * (`∂L/∂W = Xᵀ·∂L/∂Y` over all rows). That is what a dense layer on `[T, features]` computes
+ * (docs/backprop.md §4.4), so this layer is that dense layer under the wrapper's type: the same
+ * products, the same bits. The dense layer carries this layer's name, so its weights are
  * `<name>/kernel` and `<name>/bias`, tfjs' names. Its activation is a separate layer after this one.
  */
 export class TimeDistributed implements Layer {
@@ -18,22 +20,16 @@ export class TimeDistributed implements Layer {
   readonly outputShape: number[];
   readonly forwardCost: number;
   readonly sampleValues: SampleValues;
-  private readonly steps: number;
 
-  /** @param dense built on `[features]` and named as this layer. */
+  /** @param dense built on `[T, features]` and named as this layer. */
   constructor(
     readonly name: string,
-    steps: number,
     readonly dense: Dense,
   ) {
-    this.steps = steps;
-    this.inputShape = [steps, ...dense.inputShape];
-    this.outputShape = [steps, ...dense.outputShape];
-    this.forwardCost = steps * dense.forwardCost;
-    this.sampleValues = {
-      forward: steps * dense.sampleValues.forward,
-      backward: steps * dense.sampleValues.backward,
-    };
+    this.inputShape = dense.inputShape;
+    this.outputShape = dense.outputShape;
+    this.forwardCost = dense.forwardCost;
+    this.sampleValues = dense.sampleValues;
   }
 
   params(): Param[] {
@@ -42,11 +38,11 @@ export class TimeDistributed implements Layer {
 
   /** @param x `[batch, T, features]` @returns `[batch, T, units]` */
   forward(x: Floats, batch: number): Floats {
-    return this.dense.forward(x, batch * this.steps);
+    return this.dense.forward(x, batch);
   }
 
   /** ADDS into the kernel's and bias's gradients. @returns ∂L/∂X `[batch, T, features]` */
   backward(dy: Floats, batch: number, needInputGrad = true): Floats {
-    return this.dense.backward(dy, batch * this.steps, needInputGrad);
+    return this.dense.backward(dy, batch, needInputGrad);
   }
 }

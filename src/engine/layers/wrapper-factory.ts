@@ -95,11 +95,10 @@ function buildTimeDistributed(ls: TimeDistributedSpec, name: string, inShape: nu
       `layer ${name} (timeDistributed): an activityRegularizer inside timeDistributed is not supported`,
       ["layers", i, "layer", "activityRegularizer"],
     );
-  const [steps, features] = inShape as [number, number];
-  const dense = new Dense(name, [features], units as number, inner.useBias ?? true);
+  const dense = new Dense(name, inShape, units as number, inner.useBias ?? true);
   nested(i, () => configureParams(inner, dense.kernel, dense.bias, i));
   for (const p of dense.params()) if (p.initializerPath) p.initializerPath = nestedPath(p.initializerPath);
-  const td = new TimeDistributed(name, steps, dense);
+  const td = new TimeDistributed(name, dense);
   return inner.activation && inner.activation !== "linear"
     ? [td, new Activation(`${name}/activation`, td.outputShape, inner.activation)]
     : [td];

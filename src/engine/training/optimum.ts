@@ -1,12 +1,13 @@
 import type { Param } from "../layers/layer.js";
-import { leastSquaresWeights } from "../least-squares.js";
+import { leastSquaresShape, leastSquaresWeights } from "../least-squares.js";
 import type { Model } from "../model.js";
 import type { NamedTensors } from "../tensor.js";
 import type { Dataset } from "../types.js";
 
 /**
- * Largest `samples × columns²` (columns = inputs + 1) for which a gradient-descent run on a linear
- * regression model also solves it in closed form for `optimum`: about half a second with ml-matrix.
+ * Largest `rows × columns²` (rows as `leastSquaresShape`, columns = its inputs + 1) for which a
+ * gradient-descent run on a linear regression model also solves it in closed form for `optimum`:
+ * about half a second with ml-matrix.
  */
 export const OPTIMUM_BUDGET = 5e7;
 
@@ -21,8 +22,9 @@ export function optimumFor(
   nTrain: number,
   linear: boolean,
 ): NamedTensors | undefined {
-  const columns = model.inputSize + 1;
-  return linear && nTrain * columns * columns <= OPTIMUM_BUDGET
+  if (!linear) return undefined;
+  const { rows, p } = leastSquaresShape(model, nTrain);
+  return rows * (p + 1) * (p + 1) <= OPTIMUM_BUDGET
     ? leastSquaresWeights(model, data.x, data.y, nTrain).weights
     : undefined;
 }

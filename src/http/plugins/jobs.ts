@@ -17,7 +17,10 @@ export interface JobsPluginOptions {
   checkpointEvery: number;
   /** See `ChunkEngine.checkpointMinMs`. */
   checkpointMinMs?: number;
-  /** JOB_RETENTION_DAYS in ms: finished jobs older than this are deleted at start and every hour. */
+  /**
+   * JOB_RETENTION_DAYS in ms: finished jobs older than this are deleted at start and every hour,
+   * and webhook deliveries no longer pending.
+   */
   retentionMs?: number;
   /** MODEL_RETENTION_DAYS in ms: stored models created longer ago are deleted with the same sweep. */
   modelRetentionMs?: number;
@@ -57,8 +60,13 @@ export default fp<JobsPluginOptions>(
       const sweep = async () => {
         try {
           if (retentionMs !== undefined) {
-            const deleted = await jobs.deleteFinishedBefore(new Date(Date.now() - retentionMs));
+            const cutoff = new Date(Date.now() - retentionMs);
+            const deleted = await jobs.deleteFinishedBefore(cutoff);
             if (deleted > 0) app.log.info({ deleted }, "deleted jobs past JOB_RETENTION_DAYS");
+            // Their webhook deliveries too, once no longer pending.
+            const deliveries = await app.store.webhooks.deleteFinishedBefore(cutoff.toISOString());
+            if (deliveries > 0)
+              app.log.info({ deliveries }, "deleted webhook deliveries past JOB_RETENTION_DAYS");
           }
           if (modelRetentionMs !== undefined) {
             const cutoff = new Date(Date.now() - modelRetentionMs).toISOString();

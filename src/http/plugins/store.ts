@@ -7,22 +7,25 @@ import { SqlDatasetStore } from "../../service/store/sql/sql-dataset-store.js";
 import { SqlJobStore } from "../../service/store/sql/sql-job-store.js";
 import { SqlModelStore } from "../../service/store/sql/sql-model-store.js";
 import { SqlTuningStore } from "../../service/store/sql/sql-tuning-store.js";
+import { SqlWebhookStore } from "../../service/store/sql/sql-webhook-store.js";
 import { type Db, openDatabase, SqliteDriver } from "../../service/store/sqlite/database.js";
 import type { TuningStore } from "../../service/store/tuning-store.js";
+import type { WebhookStore } from "../../service/store/webhook-store.js";
 import { StoredDatasets } from "../../service/stored-datasets.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     /**
      * The stores (src/service/store): the SQLite database under DATA_DIR; the jobs, the stored
-     * data sets and the models, in SQLite or, in the distributed mode, in PostgreSQL (`pg`) where
-     * every API process and worker sees them.
+     * data sets, the models and the webhooks, in SQLite or, in the distributed mode, in
+     * PostgreSQL (`pg`) where every API process and worker sees them.
      */
     store: {
       db: Db;
       datasets: DatasetStoreApi;
       jobs: JobStore;
       models: ModelStore;
+      webhooks: WebhookStore;
       tuning: TuningStore;
       pg?: PgDatabase;
     };
@@ -67,6 +70,7 @@ export default fp<StorePluginOptions>(
       datasets,
       jobs: new SqlJobStore(driver),
       models: new SqlModelStore(driver),
+      webhooks: new SqlWebhookStore(driver),
       tuning: new SqlTuningStore(driver),
       ...(pg ? { pg } : {}),
     });

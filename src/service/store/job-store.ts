@@ -170,7 +170,8 @@ export interface JobStore {
   /**
    * One transaction, only from `end.from`: the final status and outcome, the remaining events,
    * then the final event `final` makes from the record as ended; the checkpoint dropped; a
-   * succeeded job's `end.model` stored.
+   * succeeded job's `end.model` stored; and a delivery of `job.<status>` for each of the owner's
+   * webhooks subscribed to it (so an ended job never misses one, nor gets two).
    * @returns the final event, or undefined when the job was not in `end.from` (nothing written).
    */
   finish(

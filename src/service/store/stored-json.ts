@@ -4,7 +4,7 @@ import { ProblemError } from "../errors.js";
 /** Where a stored JSON value came from, for the problem that says it no longer parses. */
 export interface StoredPlace {
   /** What holds it: "job", "checkpoint", "data set" (the problem's type is `/problems/stored-<kind>-invalid`). */
-  kind: "job" | "checkpoint" | "dataset" | "model" | "tuning";
+  kind: "job" | "checkpoint" | "dataset" | "model" | "webhook" | "tuning";
   /** The id of the job, data set or model. */
   id: string;
   /** The column (or field) holding the value. */
@@ -48,18 +48,20 @@ const TITLES: Record<StoredPlace["kind"], string> = {
   checkpoint: "Stored checkpoint no longer valid",
   dataset: "Stored data set no longer valid",
   model: "Stored model no longer valid",
+  webhook: "Stored webhook no longer valid",
   tuning: "Stored tuning job no longer valid",
 };
 
 /**
  * A job's stored values are its own: they fail it as a stored request does (422). A data set or
- * model that no longer reads is the service's fault on whatever request reads it (500).
+ * model (or webhook) that no longer reads is the service's fault on whatever request reads it (500).
  */
 const STATUSES: Record<StoredPlace["kind"], number> = {
   job: 422,
   checkpoint: 422,
   dataset: 500,
   model: 500,
+  webhook: 500,
   tuning: 500,
 };
 
@@ -68,6 +70,7 @@ const NOUNS: Record<StoredPlace["kind"], string> = {
   checkpoint: "job",
   dataset: "data set",
   model: "model",
+  webhook: "webhook",
   tuning: "tuning job",
 };
 

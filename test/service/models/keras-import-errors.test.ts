@@ -118,12 +118,12 @@ describe("what is refused, and where", () => {
   });
 
   it("shapes that do not fit are named by the layer", () => {
-    const image = { class_name: "InputLayer", config: { batch_input_shape: [null, 4, 4, 3] } };
-    expect(refusal(() => kerasToSpec(topo(image, dense({})), ["model"]))).toEqual([
+    const vector = { class_name: "InputLayer", config: { batch_input_shape: [null, 4] } };
+    const conv = { class_name: "Conv2D", config: { filters: 2, kernel_size: [3, 3] } };
+    expect(refusal(() => kerasToSpec(topo(vector, conv), ["model"]))).toEqual([
       {
         path: "model.config.layers[1]",
-        message:
-          "layer dense_0 (dense) needs a vector input, got shape [4, 4, 3]; put a flatten layer before it",
+        message: "layer conv2d_0: conv2d needs [height, width, channels] input, got [4]",
       },
     ]);
     const twice = topo(dense({ name: "a", batch_input_shape: [null, 3] }), dense({ name: "a" }));

@@ -2,9 +2,10 @@
  * The gradient inspector: one sample, one back-propagation step (POST /gradients with
  * `numericalCheck: true`) at the weights on screen, drawn as heat maps of every trainable
  * parameter's gradient (kernel, bias, gamma, beta, alpha), each layer's output and, in training
- * mode, its dropout mask, with the finite-difference check's verdict and the service's warnings
- * (a batch normalisation over one value per channel in training mode). A weight with no gradient
- * (batch normalisation's moving statistics) is listed as not trainable.
+ * mode, its dropout masks (a dropout layer's, a recurrent layer's dropout and recurrentDropout, a
+ * bidirectional layer's for each copy), with the finite-difference check's verdict and the
+ * service's warnings (a batch normalisation over one value per channel in training mode). A weight
+ * with no gradient (batch normalisation's moving statistics) is listed as not trainable.
  */
 import { api } from "../api.js";
 import { $, clearError, input, select } from "../dom.js";
@@ -141,13 +142,12 @@ function renderInspection(g: GradientsResponse, x: NestedNumbers, weightsLabel: 
         }),
       );
     }
-    const mask = g.dropoutMasks?.[a.layer];
-    if (mask !== undefined)
+    for (const { key, caption } of maskKeys(g, a.layer))
       figures.push(
         heatmap(
-          "dropout mask",
-          mask,
-          (i, v) => `${a.layer} mask[${i.join("][")}] = ${v}${v === 0 ? " (dropped)" : ""}`,
+          caption,
+          g.dropoutMasks![key]!,
+          (i, v) => `${key} mask[${i.join("][")}] = ${v}${v === 0 ? " (dropped)" : ""}`,
         ),
       );
     figures.push(
@@ -155,6 +155,24 @@ function renderInspection(g: GradientsResponse, x: NestedNumbers, weightsLabel: 
     );
     row(a.layer, figures);
   }
+}
+
+/**
+ * A layer's dropout masks in the answer, in its order, with their captions: a dropout layer's
+ * under its name ("dropout mask"); a recurrent layer's as `<layer>/dropout` and
+ * `<layer>/recurrentDropout` ("dropout mask", "recurrentDropout mask"); a bidirectional layer's
+ * copies' as `<layer>/forward_<inner>/…` and `<layer>/backward_<inner>/…`
+ * ("forward_lstm/dropout mask", …).
+ */
+function maskKeys(g: GradientsResponse, layer: string): { key: string; caption: string }[] {
+  const prefix = `${layer}/`;
+  return Object.keys(g.dropoutMasks ?? {}).flatMap((key) =>
+    key === layer
+      ? [{ key, caption: "dropout mask" }]
+      : key.startsWith(prefix)
+        ? [{ key, caption: `${key.slice(prefix.length)} mask` }]
+        : [],
+  );
 }
 
 /** The order parameters are shown in; any other follows, in the answer's order. */

@@ -153,7 +153,7 @@ export function kerasToSpec(
   try {
     describeModel(parsed.data as ModelSpec);
   } catch (e) {
-    // Shapes that do not fit (a Dense on an image, a duplicate name), named by the Keras key.
+    // Shapes that do not fit (a Conv2D on a vector, a duplicate name), named by the Keras key.
     if (e instanceof EngineError) throw unprocessable(path(e.path), e.message);
     throw e;
   }

@@ -4,6 +4,7 @@
  * when they can, in the engine's order otherwise (see `Value`).
  */
 import {
+  type ActivationName,
   BATCH_NORM_DEFAULTS,
   type BatchNormalizationSpec,
   LAYER_NORM_DEFAULTS,
@@ -37,6 +38,25 @@ interface Initializers {
   optional(param: string): string | undefined;
 }
 
+/**
+ * A dense layer over the last axis of an input of more than one axis (docs/backprop.md §4.4,
+ * §23.2): MatMul broadcasts `[batch, ..., F]·[F, units]` over the leading axes (an image first back
+ * in the engine's `[h, w, c]` order), Add the bias, then the activation.
+ */
+function emitLastAxisDense(
+  g: OnnxGraph,
+  p: string,
+  x: Value,
+  kernel: string,
+  bias: string | undefined,
+  activation: ActivationName | undefined,
+  outShape: number[],
+): Value {
+  let y = g.op("MatMul", p, [g.toNhwc(x, p).name, kernel]);
+  if (bias) y = g.op("Add", p, [y, bias], {}, "bias_add");
+  return emitActivation(g, p, activation ?? "linear", { name: y, shape: outShape, nchw: false });
+}
+
 /** Keras' int-or-pair as a pair. */
 const pair = (v: number | [number, number]): [number, number] => (typeof v === "number" ? [v, v] : v);
 
@@ -59,18 +79,12 @@ export function emitLayer(g: OnnxGraph, ls: LayerSpec, ctx: LayerContext, x: Val
     case "bidirectional":
       // ONNX's RNN, LSTM and GRU operators; the mask comes from the ids, the graph input.
       return emitRecurrent(g, ls, ctx, x, need, optional, "input");
-    case "timeDistributed": {
-      // MatMul broadcasts [batch, T, F]·[F, units] over the steps; Add the bias (docs/backprop.md §23.2).
-      const bias = optional("bias");
-      let y = g.op("MatMul", p, [x.name, need("kernel")]);
-      if (bias) y = g.op("Add", p, [y, bias], {}, "bias_add");
-      return emitActivation(g, p, ls.layer.activation ?? "linear", {
-        name: y,
-        shape: ctx.outShape,
-        nchw: false,
-      });
-    }
+    case "timeDistributed":
+      // The dense layer on [T, F] (docs/backprop.md §23.2).
+      return emitLastAxisDense(g, p, x, need("kernel"), optional("bias"), ls.layer.activation, ctx.outShape);
     case "dense": {
+      if (ctx.inShape.length > 1)
+        return emitLastAxisDense(g, p, x, need("kernel"), optional("bias"), ls.activation, ctx.outShape);
       // Gemm: Y = X·W + b with W the engine's [in, units] kernel as it is (docs/backprop.md §4).
       const kernel = need("kernel");
       const bias = optional("bias");

@@ -124,6 +124,50 @@ function modelsTable(d: Dialect): string {
 }
 
 /**
+ * Webhook endpoints per owner, one delivery per endpoint and event (written in the transaction
+ * that ends the job: `SqlJobStore.finish`), and each delivery's attempts.
+ */
+function webhooksTables(d: Dialect): string {
+  const t = types(d);
+  return `
+  CREATE TABLE webhooks (
+    ${keyColumns(d, true)}
+    created_at      TEXT NOT NULL,
+    url             TEXT NOT NULL,
+    events          TEXT NOT NULL,   -- JSON array of event types
+    secret          TEXT NOT NULL,   -- whsec_…: signs deliveries
+    previous_secret TEXT,            -- the secret before the last rotation, also signing until:
+    previous_until  ${t.bigint}      -- ms since the epoch
+  );
+  CREATE INDEX webhooks_by_owner ON webhooks (owner, seq);
+
+  CREATE TABLE webhook_deliveries (
+    seq             ${t.serial},
+    id              TEXT NOT NULL UNIQUE,   -- msg_…: the webhook-id header, the same on every attempt
+    webhook_id      TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event_type      TEXT NOT NULL,
+    subject_id      TEXT NOT NULL,          -- the job
+    payload         TEXT NOT NULL,          -- the JSON body, signed as is
+    created_at      TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at ${t.bigint},            -- ms since the epoch; a sender's claim moves it past its timeout
+    UNIQUE (webhook_id, event_type, subject_id)
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
+
+  CREATE TABLE webhook_attempts (
+    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+    attempt     INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    status_code INTEGER,
+    outcome     TEXT NOT NULL,   -- the status line, or why there was no answer (at most 200 characters)
+    PRIMARY KEY (delivery_id, attempt)
+  )${t.withoutRowid};`;
+}
+
+/**
  * Tuning jobs (`SqlTuningStore`): the body (seed filled in), the status and the best trial; one
  * row per trial proposed (its job, values and outcome, and its objective per epoch for the median
  * rule); the event log of their streams, one event per `key` (a coordinator that resumes, or a
@@ -205,6 +249,8 @@ const MIGRATIONS: readonly ((d: Dialect) => string)[] = [
   // 4: the model registry: every succeeded job's model, /train's when saved, and imports; a job
   // names the model it stored.
   (d) => `${modelsTable(d)}\n  ALTER TABLE jobs ADD COLUMN model_id TEXT;`,
-  // 5: hyperparameter tuning jobs, their trials and events; a trial's job names its tuning job.
+  // 5: webhooks: endpoints per owner, deliveries of job events, and their attempts.
+  (d) => webhooksTables(d),
+  // 6: hyperparameter tuning jobs, their trials and events; a trial's job names its tuning job.
   (d) => tuningTables(d),
 ];

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_PRIORITY, JOB_STATUSES } from "../../../schemas/jobs.js";
 import { ANONYMOUS } from "../../auth.js";
+import { jobEventPayload } from "../../webhooks/payload.js";
 import { unknownDataset } from "../dataset-store.js";
 import type {
   Checkpoint,
@@ -17,6 +18,7 @@ import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensor
 import { first, pageNewestFirst, type SqlClient, type SqlDriver } from "./driver.js";
 import { COLUMN_SCHEMAS, JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
 import { insertModel } from "./sql-model-store.js";
+import { enqueueJobDeliveries } from "./sql-webhook-store.js";
 
 const UPSERT_EVENT =
   "INSERT INTO job_events (job_id, seq, type, data) VALUES (?, ?, ?, ?) " +
@@ -279,6 +281,8 @@ export class SqlJobStore implements JobStore {
       if (model) await insertModel(tx, model);
       const event = final(ended);
       for (const e of [...kept, event]) await tx.run(UPSERT_EVENT, [id, e.seq, e.type, e.data]);
+      // The webhooks' deliveries of this end, in its transaction: an ended job always has them.
+      await enqueueJobDeliveries(tx, ended, `job.${end.status}`, jobEventPayload);
       return event;
     });
   }
