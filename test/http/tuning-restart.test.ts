@@ -58,7 +58,7 @@ function startServer(): Promise<{ proc: ChildProcess; base: string }> {
 
 const body = {
   ...tuningExample,
-  base: { ...tuningExample.base, epochs: 150, batchSize: 1 },
+  base: { ...tuningExample.base, epochs: 300, batchSize: 1 },
   maxTrials: 4,
   parallelTrials: 2,
   earlyStopping: "median",
@@ -119,7 +119,7 @@ describe("SIGKILL mid-search", () => {
 
     const second = await startServer();
     const before = await getJson<TuningJob>(`${second.base}/tuning-jobs/${id}`);
-    expect(before.status).toBe("running");
+    expect(before.status, JSON.stringify(before.trials)).toBe("running");
     const done = await until(
       () => getJson<TuningJob>(`${second.base}/tuning-jobs/${id}`),
       (t) => t.status !== "running",
@@ -127,7 +127,10 @@ describe("SIGKILL mid-search", () => {
     expect(done.status).toBe("succeeded");
     expect(done.trials).toHaveLength(4);
     const resumed = await Promise.all(done.trials.map((x) => getJson<Job>(`${second.base}/jobs/${x.jobId}`)));
-    expect(resumed.some((j) => j.attempts === 2)).toBe(true);
+    expect(
+      resumed.some((j) => j.attempts === 2),
+      JSON.stringify(resumed.map((j) => [j.status, j.attempts])),
+    ).toBe(true);
     // Each event once, in order, ending with the end.
     const events = parseSse(await (await fetch(`${second.base}/tuning-jobs/${id}/events`)).text());
     expect(events.map((e) => Number(e.id))).toEqual(events.map((_, i) => i + 1));
@@ -143,6 +146,7 @@ describe("SIGKILL mid-search", () => {
       (t) => t.status !== "running",
     );
     expect(await results(second.base, done)).toEqual(await results(second.base, uninterrupted));
+    expect(done.trials.some((t) => t.status === "stopped")).toBe(true); // the median rule took part
     expect(done.best).toEqual({
       ...uninterrupted.best,
       jobId: done.best!.jobId,

@@ -178,7 +178,23 @@ async function runTrial(
   point: Point,
   existing?: TrialRecord,
 ): Promise<TrialRecord> {
-  if (existing && existing.status !== "running") return existing;
+  if (existing && existing.status !== "running") {
+    // Ended before a restart: its events again, in case the process stopped before storing them
+    // (a key stored already adds nothing).
+    if (existing.jobId)
+      await c.event(`started ${index}`, "trialStarted", {
+        trial: index,
+        jobId: existing.jobId,
+        parameters: existing.parameters,
+        seed: existing.seed,
+      });
+    await c.event(
+      `ended ${index}`,
+      existing.status === "stopped" ? "trialStopped" : "trialEnded",
+      outcomeData(existing),
+    );
+    return existing;
+  }
   const { deps, body, params, record, signal } = c;
   const values = point.map((x, d) => decode(params[d]!, x));
   const parameters = Object.fromEntries(params.map((p, d) => [p.path, values[d]!]));
