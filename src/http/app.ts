@@ -309,7 +309,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(config.distributed ? { distributed: config.distributed } : {}),
   });
   await app.register(webhooksPlugin, config.webhooks);
-  await app.register(tuningPlugin);
+  await app.register(tuningPlugin, { retentionMs: config.jobRetentionMs });
 
   await app.register(healthRoutes);
   await app.register(datasetsRoutes);

@@ -86,6 +86,11 @@ export interface TuningStore {
   ): Promise<TuningEvent | undefined>;
   /** The stored events after `afterSeq`, in order. */
   events(id: string, afterSeq: number): Promise<TuningEvent[]>;
+  /**
+   * Deletes the tuning jobs that ended before `cutoff` (ISO 8601), their trials and events with
+   * them (JOB_RETENTION_DAYS, as for jobs: their trial jobs go by the same rule). @returns how many.
+   */
+  deleteFinishedBefore(cutoff: string): Promise<number>;
   /** The ids of the tuning job's trial jobs that are queued or running. */
   activeTrialJobs(id: string): Promise<string[]>;
 }

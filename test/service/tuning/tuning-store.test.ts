@@ -54,6 +54,28 @@ describe("SqlTuningStore", () => {
     expect(await tuning.unfinished()).toEqual([]);
   });
 
+  it("deletes tuning jobs that ended before the cutoff, with their trials and events; never a running one", async () => {
+    const { tuning } = stores();
+    await insert(tuning, "tun_old");
+    await insert(tuning, "tun_new");
+    await insert(tuning, "tun_run");
+    for (const id of ["tun_old", "tun_new", "tun_run"]) {
+      await tuning.saveTrial(id, trial(0));
+      await tuning.addEvent(id, "started 0", "trialStarted", { trial: 0 });
+    }
+    const end = { status: "succeeded" as const, bestTrial: 0 };
+    await tuning.finish("tun_old", { ...end, finishedAt: "2026-01-01T00:00:00Z" });
+    await tuning.finish("tun_new", { ...end, finishedAt: "2026-03-01T00:00:00Z" });
+    expect(await tuning.deleteFinishedBefore("2026-02-01T00:00:00Z")).toBe(1);
+    expect(await tuning.get("tun_old")).toBeUndefined();
+    expect(await tuning.trials("tun_old")).toEqual([]);
+    expect(await tuning.events("tun_old", 0)).toEqual([]);
+    expect(await tuning.get("tun_new")).toBeDefined();
+    expect(await tuning.deleteFinishedBefore("2027-01-01T00:00:00Z")).toBe(1);
+    expect((await tuning.get("tun_run"))?.status).toBe("running");
+    expect(await tuning.trials("tun_run")).toHaveLength(1);
+  });
+
   it("stores an event key once, with ids in the order stored", async () => {
     const { tuning } = stores();
     await insert(tuning, "tun_c");

@@ -191,6 +191,10 @@ export class SqlTuningStore implements TuningStore {
     return rows.map((r) => ({ seq: Number(r.seq), type: r.type, data: r.data }));
   }
 
+  deleteFinishedBefore(cutoff: string): Promise<number> {
+    return this.db.run("DELETE FROM tuning_jobs WHERE status <> 'running' AND finished_at < ?", [cutoff]);
+  }
+
   async activeTrialJobs(id: string): Promise<string[]> {
     const rows = await this.db.all<{ id: string }>(
       "SELECT id FROM jobs WHERE tuning_job_id = ? AND status IN ('queued', 'running') ORDER BY seq",
