@@ -21,6 +21,7 @@ import jobsPlugin from "./plugins/jobs.js";
 import metricsPlugin from "./plugins/metrics.js";
 import securityPlugin from "./plugins/security.js";
 import storePlugin from "./plugins/store.js";
+import tuningPlugin from "./plugins/tuning.js";
 import webhooksPlugin from "./plugins/webhooks.js";
 import { sendProblem, toProblem } from "./problems.js";
 import datasetsRoutes from "./routes/datasets.js";
@@ -33,6 +34,7 @@ import playgroundRoutes from "./routes/playground.js";
 import predictRoutes from "./routes/predict.js";
 import storedDatasetsRoutes from "./routes/stored-datasets.js";
 import trainRoutes from "./routes/train.js";
+import tuningRoutes from "./routes/tuning.js";
 import webhooksRoutes from "./routes/webhooks.js";
 import { validatorCompiler } from "./validation.js";
 
@@ -244,6 +246,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: "inspection", description: "Look inside a model: gradients, predictions" },
         { name: "jobs", description: "Asynchronous training: create, follow, cancel" },
         {
+          name: "tuning",
+          description: "Hyperparameter search: trials as jobs, grid, random or TPE, the median rule",
+        },
+        {
           name: "models",
           description:
             "Stored models: list, predict, export to TensorFlow.js and ONNX, import from TensorFlow.js.\n\n" +
@@ -309,6 +315,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(config.distributed ? { distributed: config.distributed } : {}),
   });
   await app.register(webhooksPlugin, config.webhooks);
+  await app.register(tuningPlugin, { retentionMs: config.jobRetentionMs });
 
   await app.register(healthRoutes);
   await app.register(datasetsRoutes);
@@ -316,6 +323,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(gradientsRoutes);
   await app.register(predictRoutes);
   await app.register(jobsRoutes);
+  await app.register(tuningRoutes);
   await app.register(modelsRoutes);
   await app.register(storedDatasetsRoutes);
   await app.register(webhooksRoutes);

@@ -109,6 +109,10 @@ export const JobSchema = z
       .describe(
         "When succeeded: the model it stored in the registry (`mdl_…`; also the result's `modelId`).",
       ),
+    tuningJobId: z
+      .string()
+      .optional()
+      .describe("When the job is a trial of a tuning job (GET /tuning-jobs/{id})."),
     result: TrainAnswerSchema.optional().describe(
       "When succeeded: the training result, as POST /train answers (history over every epoch).",
     ),

@@ -19,6 +19,7 @@ import {
   modelGradientsExample,
   modelPredictExample,
 } from "../../src/schemas/examples-models.js";
+import { tuningExample } from "../../src/schemas/tuning-examples.js";
 import { buildTestApp, exercised, sgd } from "../http/helper.js";
 import { storeModel } from "../http/models-helpers.js";
 import { ContractValidator } from "./openapi-validator.js";
@@ -79,6 +80,34 @@ describe("the served document, against every operation's answers", () => {
     const long = (await ok("POST", "/jobs", 202, { ...xorJob, epochs: 1_000 })).json();
     await ok("POST", `/jobs/${long.id}/cancel`, 200);
     await ok("GET", `/jobs/${done.id}/events?lastEventId=3`, 204);
+
+    // A tuning job: the Swagger example, two short trials; and one cancelled.
+    const search = { ...tuningExample, base: { ...tuningExample.base, epochs: 2 }, maxTrials: 2 };
+    const tuned = (await ok("POST", "/tuning-jobs", 202, search)).json();
+    await ok("GET", "/tuning-jobs?limit=5", 200);
+    for (let i = 0; i < 400; i++) {
+      if ((await ok("GET", `/tuning-jobs/${tuned.id}`, 200)).json().status !== "running") break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect((await ok("GET", `/tuning-jobs/${tuned.id}`, 200)).json().status).toBe("succeeded");
+    const tuningStream = await ok("GET", `/tuning-jobs/${tuned.id}/events`, 200);
+    expect(tuningStream.body).toContain("event: succeeded");
+    expect(
+      validator.check({
+        method: "GET",
+        route: "/tuning-jobs/:id/events",
+        status: 200,
+        headers: tuningStream.headers,
+        body: tuningStream.body,
+      }),
+    ).toEqual([]);
+    exercised.add("GET /tuning-jobs/{id}/events 200");
+    const events = tuningStream.body.match(/^id: \d+$/gm)!.length;
+    await ok("GET", `/tuning-jobs/${tuned.id}/events?lastEventId=${events}`, 204);
+    const longSearch = (
+      await ok("POST", "/tuning-jobs", 202, { ...search, base: { ...search.base, epochs: 1_000 } })
+    ).json();
+    await ok("POST", `/tuning-jobs/${longSearch.id}/cancel`, 200);
 
     // The registry: a stored model, its exports, and the import of its own export.
     const spec = structuredClone(predictExample.model) as unknown as Parameters<typeof storeModel>[1];

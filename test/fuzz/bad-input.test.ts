@@ -26,6 +26,7 @@ import {
   importBody,
   nativeImport,
 } from "./gen-models.js";
+import { genBrokenTuning, genTuning } from "./gen-tuning.js";
 import { genWebhookBody } from "./gen-webhooks.js";
 import {
   breakCsv,
@@ -98,11 +99,18 @@ function routesOf(doc: {
 }
 
 /** Ids the service created during the run (201/202 answers), to fuzz `{id}` routes with real ones. */
-const created: { jobs: string[]; datasets: string[]; models: string[]; webhooks: string[] } = {
+const created: {
+  jobs: string[];
+  datasets: string[];
+  models: string[];
+  webhooks: string[];
+  tuning: string[];
+} = {
   jobs: [],
   datasets: [],
   models: [],
   webhooks: [],
+  tuning: [],
 };
 
 /** Where the ids of a path's resource are kept. */
@@ -113,7 +121,9 @@ const poolOf = (path: string) =>
       ? created.models
       : path.startsWith("/webhooks")
         ? created.webhooks
-        : created.datasets;
+        : path.startsWith("/tuning-jobs")
+          ? created.tuning
+          : created.datasets;
 
 const GARBAGE_IDS = [
   "1",
@@ -167,6 +177,8 @@ function extraRequest(r: Rand, route: RouteDoc): WireRequest {
   if (route.method === "POST" && route.path === "/jobs") {
     const gen = genTrain(r);
     req = r.bool(0.4) ? wire("/jobs", gen.body, r) : breakRequest(r, { ...gen, route: "/jobs" });
+  } else if (route.method === "POST" && route.path === "/tuning-jobs") {
+    req = tuningRequest(r).req;
   } else if (route.method === "POST" && route.path === "/datasets") {
     if (r.bool(0.4)) {
       const csv = genCsv(r);
@@ -206,6 +218,32 @@ function extraRequest(r: Rand, route: RouteDoc): WireRequest {
   if (query.length > 0) req.kinds = [...req.kinds, "odd-query"];
   if (idKind) req.kinds = [...req.kinds, idKind];
   return req;
+}
+
+/**
+ * A POST /tuning-jobs request: a valid body (kind 0), one whose search space is broken in one
+ * way (kind 1: always refused), or one broken by the field mutations of the other routes (kind 2).
+ */
+function tuningRequest(r: Rand): { req: WireRequest; kind: number } {
+  const kind = r.int(0, 2);
+  if (kind === 0)
+    return { req: { ...wire("/tuning-jobs", genTuning(r).body, r), kinds: ["tuning-valid"] }, kind };
+  if (kind === 1) {
+    const broken = genBrokenTuning(r);
+    return { req: { ...wire("/tuning-jobs", broken.body, r), kinds: [broken.kind] }, kind };
+  }
+  return { req: breakRequest(r, genTuning(r)), kind };
+}
+
+/** Waits (up to 30 s) until every tuning job the fuzz created has ended. */
+async function tuningSettled(): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  for (const id of created.tuning)
+    while (performance.now() < deadline) {
+      const res = await app.inject({ method: "GET", url: `/tuning-jobs/${id}` });
+      if (res.statusCode !== 200 || res.json().status !== "running") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
 }
 
 /** Sends, judges and tallies one request; throws a reproducible description on a violation. */
@@ -267,7 +305,10 @@ beforeAll(async () => {
       await exchange(app, wire(gen.route, gen.body), { plan: gen.plan, group: "warm-up" });
       await exchange(app, breakRequest(r, gen), { group: "warm-up" });
     }
+    // Tuning jobs too (their coordinators, TPE, the corner checks), run to their end.
+    await exchange(app, tuningRequest(r).req, { group: "warm-up" });
   });
+  await tuningSettled();
   memory.push({ label: "baseline (after warm-up)", sample: await measure(gc) });
 });
 
@@ -477,6 +518,17 @@ describe("bad input (property-based, over HTTP)", () => {
     });
   }, 120_000);
 
+  it("POST /tuning-jobs: valid bodies, broken search spaces and broken fields answer 202 or a 4xx naming a field", async () => {
+    await check(80, runs(60), async (r) => {
+      const { req, kind } = tuningRequest(r);
+      const answer = await exchange(app, req, { group: "POST /tuning-jobs" });
+      if (kind === 1) {
+        expect(answer.status, req.text).toBeGreaterThanOrEqual(400);
+        expect(answer.status, req.text).toBeLessThan(500);
+      }
+    });
+  }, 60_000);
+
   it("routes documented beyond these (jobs, stored data sets, …) answer 2xx or a 4xx problem+json", async () => {
     const extra = documented.filter((r) => !CORE.has(`${r.method} ${r.path}`));
     if (extra.length === 0) {
@@ -538,6 +590,7 @@ describe("bad input (property-based, over HTTP)", () => {
 
   it("memory comes back to its baseline after all of it", async () => {
     const baseline = memory[0]!.sample;
+    await tuningSettled(); // a running search holds its trials' state until it ends
     const after = await measure(gc);
     memory.push({ label: "after the fuzz and the bursts", sample: after });
     // One more identical batch: a leak grows with every batch, a warm cache does not.

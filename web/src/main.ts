@@ -1,6 +1,6 @@
 /**
  * The playground: a form that builds a POST /jobs body, the job's event stream drawn as loss
- * curves, decision regions for 2-D inputs and a gradient inspector. Every number comes from the
+ * curves, decision regions for 2-D inputs, a gradient inspector and a tuning search over the form. Every number comes from the
  * service's public API. This file wires the panels (web/src/panels) to the page's controls.
  */
 import "./style.css";
@@ -14,6 +14,7 @@ import { fillOptimizers, showOptimizerOptions } from "./panels/optimizer.js";
 import { pickFrame, regions, showSource } from "./panels/regions.js";
 import { downloadOnnx, downloadTfjs, modelAction, saveModel } from "./panels/saved-model.js";
 import { cancelRun, chart, running, startRun } from "./panels/training.js";
+import { initTuning } from "./panels/tuning.js";
 import { downloadWeights, uploadWeights } from "./panels/weights.js";
 
 /** Another data set was chosen: every panel shows it. */
@@ -85,6 +86,7 @@ function init(): void {
     select("sample").value = String(i);
     guard(inspect)();
   });
+  initTuning(guard);
   chart.reset({ validation: false, epochs: Number(input("epochs").value) });
   guard(async () => {
     await loadDatasets(sourceChanged);

@@ -6,8 +6,10 @@ import { PgDatabase } from "../../service/store/postgres/database.js";
 import { SqlDatasetStore } from "../../service/store/sql/sql-dataset-store.js";
 import { SqlJobStore } from "../../service/store/sql/sql-job-store.js";
 import { SqlModelStore } from "../../service/store/sql/sql-model-store.js";
+import { SqlTuningStore } from "../../service/store/sql/sql-tuning-store.js";
 import { SqlWebhookStore } from "../../service/store/sql/sql-webhook-store.js";
 import { type Db, openDatabase, SqliteDriver } from "../../service/store/sqlite/database.js";
+import type { TuningStore } from "../../service/store/tuning-store.js";
 import type { WebhookStore } from "../../service/store/webhook-store.js";
 import { StoredDatasets } from "../../service/stored-datasets.js";
 
@@ -24,6 +26,7 @@ declare module "fastify" {
       jobs: JobStore;
       models: ModelStore;
       webhooks: WebhookStore;
+      tuning: TuningStore;
       pg?: PgDatabase;
     };
     /** Stored data sets as the API shows them. */
@@ -68,6 +71,7 @@ export default fp<StorePluginOptions>(
       jobs: new SqlJobStore(driver),
       models: new SqlModelStore(driver),
       webhooks: new SqlWebhookStore(driver),
+      tuning: new SqlTuningStore(driver),
       ...(pg ? { pg } : {}),
     });
     app.decorate("storedDatasets", new StoredDatasets(datasets));

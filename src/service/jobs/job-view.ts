@@ -20,6 +20,8 @@ export interface NewJobOptions {
   idempotencyKey?: string;
   /** 1 (runs first) … MAX_PRIORITY; default DEFAULT_PRIORITY (schemas/jobs.ts). */
   priority?: number;
+  /** The tuning job creating it as one of its trials. */
+  tuningJobId?: string;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface NewJobOptions {
 export async function newJob(
   engine: EngineService,
   req: TrainRequest,
-  { owner, idempotencyKey, priority = DEFAULT_PRIORITY }: NewJobOptions,
+  { owner, idempotencyKey, priority = DEFAULT_PRIORITY, tuningJobId }: NewJobOptions,
   hash: string | null,
 ): Promise<{ seeded: TrainRequest; job: NewJob }> {
   const { request: seeded, epochs } = await engine.prepareTrain(req, owner);
@@ -48,6 +50,7 @@ export async function newJob(
       requestHash: hash,
       epochs,
       createdAt: new Date().toISOString(),
+      tuningJobId: tuningJobId ?? null,
     },
   };
 }
@@ -124,6 +127,7 @@ export function jobView(record: JobRecord, progress: Job["progress"] = storedPro
     ...(record.invalid ? { error: record.invalid } : record.error ? { error: record.error } : {}),
     ...(record.diverged ? { diverged: record.diverged } : {}),
     ...(record.modelId ? { modelId: record.modelId } : {}),
+    ...(record.tuningJobId ? { tuningJobId: record.tuningJobId } : {}),
     links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
   };
 }

@@ -49,6 +49,8 @@ export interface JobRecord {
   diverged: Divergence | null;
   /** The model a succeeded job stored (it may have been deleted since), else null. */
   modelId: string | null;
+  /** The tuning job it is a trial of, else null. */
+  tuningJobId: string | null;
   /**
    * Set when a JSON column of the row no longer parses (`/problems/stored-job-invalid`, naming the
    * job and the column; that column reads as null): the job's runner fails the job with it.
@@ -81,6 +83,8 @@ export interface NewJob {
   requestHash: string | null;
   epochs: number;
   createdAt: string;
+  /** The tuning job it is a trial of (default none). */
+  tuningJobId?: string | null;
 }
 
 /**

@@ -4,7 +4,7 @@ import { ProblemError } from "../errors.js";
 /** Where a stored JSON value came from, for the problem that says it no longer parses. */
 export interface StoredPlace {
   /** What holds it: "job", "checkpoint", "data set" (the problem's type is `/problems/stored-<kind>-invalid`). */
-  kind: "job" | "checkpoint" | "dataset" | "model" | "webhook";
+  kind: "job" | "checkpoint" | "dataset" | "model" | "webhook" | "tuning";
   /** The id of the job, data set or model. */
   id: string;
   /** The column (or field) holding the value. */
@@ -49,6 +49,7 @@ const TITLES: Record<StoredPlace["kind"], string> = {
   dataset: "Stored data set no longer valid",
   model: "Stored model no longer valid",
   webhook: "Stored webhook no longer valid",
+  tuning: "Stored tuning job no longer valid",
 };
 
 /**
@@ -61,6 +62,7 @@ const STATUSES: Record<StoredPlace["kind"], number> = {
   dataset: 500,
   model: 500,
   webhook: 500,
+  tuning: 500,
 };
 
 const NOUNS: Record<StoredPlace["kind"], string> = {
@@ -69,6 +71,7 @@ const NOUNS: Record<StoredPlace["kind"], string> = {
   dataset: "data set",
   model: "model",
   webhook: "webhook",
+  tuning: "tuning job",
 };
 
 /** The problem for a stored value that no longer parses (see `readStored`). */

@@ -51,7 +51,7 @@ export const first = <T>(rows: T[]): T | undefined => rows[0];
 export async function pageNewestFirst<T>(
   db: SqlClient,
   query: {
-    table: "jobs" | "models" | "datasets";
+    table: "jobs" | "models" | "datasets" | "tuning_jobs";
     columns: string;
     owner: string;
     limit: number;

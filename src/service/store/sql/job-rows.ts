@@ -30,12 +30,13 @@ export interface JobRow {
   error: string | null;
   diverged: string | null;
   model_id: string | null;
+  tuning_job_id: string | null;
 }
 
 /** The columns `jobRecord` reads, in `SELECT` order. */
 export const JOB_COLUMNS =
   "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, priority, idempotency_key, request_hash, " +
-  "epochs, epochs_done, progress, attempts, error, diverged, model_id";
+  "epochs, epochs_done, progress, attempts, error, diverged, model_id, tuning_job_id";
 
 /**
  * The schemas a job's JSON columns are read back through. `progress` may leave out the epoch
@@ -95,6 +96,7 @@ export function jobRecord(row: JobRow): JobRecord {
     error,
     diverged,
     modelId: row.model_id,
+    tuningJobId: row.tuning_job_id ?? null,
     ...(invalid ? { invalid } : {}),
   };
 }

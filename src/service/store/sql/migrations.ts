@@ -167,6 +167,55 @@ function webhooksTables(d: Dialect): string {
   )${t.withoutRowid};`;
 }
 
+/**
+ * Tuning jobs (`SqlTuningStore`): the body (seed filled in), the status and the best trial; one
+ * row per trial proposed (its job, values and outcome, and its objective per epoch for the median
+ * rule); the event log of their streams, one event per `key` (a coordinator that resumes, or a
+ * second one, adds none twice).
+ */
+function tuningTables(d: Dialect): string {
+  const t = types(d);
+  return `
+  CREATE TABLE tuning_jobs (
+    ${keyColumns(d, true)}
+    status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled')),
+    created_at  TEXT NOT NULL,
+    finished_at TEXT,
+    request     TEXT NOT NULL,   -- the POST /tuning-jobs body as JSON, with the seed filled in
+    seed        ${t.bigint} NOT NULL,
+    best_trial  INTEGER,         -- the index of the best succeeded trial, once it has ended
+    error       TEXT             -- JSON problem details when failed
+  );
+  CREATE INDEX tuning_jobs_by_owner ON tuning_jobs (owner, seq);
+
+  CREATE TABLE tuning_trials (
+    tuning_job_id TEXT NOT NULL REFERENCES tuning_jobs (id) ON DELETE CASCADE,
+    idx           INTEGER NOT NULL,
+    job_id        TEXT,            -- the trial's job (not a foreign key: kept after it is deleted); NULL when it could not be created
+    parameters    TEXT NOT NULL,   -- JSON: the values by path
+    seed          ${t.bigint} NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'stopped')),
+    objective     DOUBLE PRECISION,
+    epochs_run    INTEGER NOT NULL DEFAULT 0,
+    model_id      TEXT,
+    curve         TEXT NOT NULL DEFAULT '[]',   -- JSON: the objective per epoch it ran
+    error         TEXT,
+    PRIMARY KEY (tuning_job_id, idx)
+  );
+
+  CREATE TABLE tuning_events (
+    tuning_job_id TEXT NOT NULL REFERENCES tuning_jobs (id) ON DELETE CASCADE,
+    seq           INTEGER NOT NULL,
+    event_key     TEXT NOT NULL,
+    type          TEXT NOT NULL,
+    data          TEXT NOT NULL,
+    PRIMARY KEY (tuning_job_id, seq),
+    UNIQUE (tuning_job_id, event_key)
+  );
+  ALTER TABLE jobs ADD COLUMN tuning_job_id TEXT;
+  CREATE INDEX jobs_by_tuning_job ON jobs (tuning_job_id) WHERE tuning_job_id IS NOT NULL;`;
+}
+
 const JOBS_BY_DATASET = "CREATE INDEX jobs_by_dataset ON jobs (dataset_id) WHERE dataset_id IS NOT NULL;";
 const BY_OWNER = `
   CREATE INDEX jobs_by_owner ON jobs (owner, seq);
@@ -202,4 +251,6 @@ const MIGRATIONS: readonly ((d: Dialect) => string)[] = [
   (d) => `${modelsTable(d)}\n  ALTER TABLE jobs ADD COLUMN model_id TEXT;`,
   // 5: webhooks: endpoints per owner, deliveries of job events, and their attempts.
   (d) => webhooksTables(d),
+  // 6: hyperparameter tuning jobs, their trials and events; a trial's job names its tuning job.
+  (d) => tuningTables(d),
 ];

@@ -1,0 +1,290 @@
+import { randomBytes, randomInt } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { TrainRequestSchema } from "../../schemas/requests.js";
+import type { Trial, TuningJob, TuningRequest } from "../../schemas/tuning.js";
+import type { EngineService } from "../engine-service.js";
+import {
+  ConflictError,
+  fieldError,
+  formatPath,
+  InvalidRequestError,
+  NotFoundError,
+  ProblemError,
+  UnprocessableError,
+} from "../errors.js";
+import type { JobLogger } from "../jobs/job-view.js";
+import type { JobsApi } from "../jobs/jobs-api.js";
+import type { TrialRecord, TuningEvent, TuningRecord, TuningStore } from "../store/tuning-store.js";
+import { bestTrial, coordinate, Interrupted, storedBody } from "./coordinator.js";
+import { trialCount } from "./search.js";
+import { applyValues, blamedField, checkPoints, type Param, parseSpace, pointProblem } from "./space.js";
+
+export interface TuningServiceParts {
+  store: TuningStore;
+  jobs: JobsApi;
+  engine: EngineService;
+  log?: JobLogger;
+}
+
+/** Event types that end a tuning job's stream. */
+export const FINAL_TUNING_EVENTS = new Set(["succeeded", "failed", "cancelled"]);
+
+/**
+ * Hyperparameter tuning jobs as the API shows them (docs/tuning.md): a body checked in full
+ * before anything runs, stored, then coordinated in this process (`coordinate`), its trials
+ * ordinary jobs of the same owner on the same queue. `start` takes up the running tuning jobs a
+ * previous process left; `stop` leaves them running in the store. Every method taking an
+ * `owner` sees only that owner's tuning jobs (404 for others').
+ */
+export class TuningService {
+  private readonly running = new Map<string, AbortController>();
+  private readonly wake = new EventEmitter().setMaxListeners(0);
+  private stopping = false;
+
+  constructor(private readonly parts: TuningServiceParts) {}
+
+  /**
+   * Checks the body (paths, ranges, the objective, and `base` with the ranges put in at their
+   * corners through POST /train's own check), stores the tuning job and starts it.
+   * @throws InvalidRequestError (400) / UnprocessableError (422) naming `searchSpace["<path>"]…`
+   *   or `objective.metric`; the errors of POST /train for `base` itself.
+   */
+  async create(body: TuningRequest, owner: string): Promise<TuningJob> {
+    const params = parseSpace(body.searchSpace, body.base, body.algorithm);
+    checkObjective(body);
+    await this.checkCorners(body, params, owner);
+    const seed = body.seed ?? randomInt(0, 2 ** 32);
+    const record = await this.parts.store.insert({
+      id: `tun_${randomBytes(12).toString("hex")}`,
+      owner,
+      createdAt: new Date().toISOString(),
+      seed,
+      request: JSON.stringify({ ...body, seed }),
+    });
+    this.launch(record);
+    return this.view(record);
+  }
+
+  /** The body at every check point (`checkPoints`), through the schema and POST /train's plan. */
+  private async checkCorners(body: TuningRequest, params: Param[], owner: string): Promise<void> {
+    for (const point of checkPoints(params)) {
+      const applied = applyValues(body.base, params, point.values);
+      const parsed = TrainRequestSchema.safeParse(applied);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const path = formatPath(issue.path as (string | number)[]);
+        throw pointProblem(
+          blamedField(params, point, path),
+          [{ path, message: issue.message }],
+          issue.message,
+        );
+      }
+      try {
+        await this.parts.engine.prepareTrain(parsed.data, owner);
+      } catch (err) {
+        if (!(err instanceof ProblemError) || err.status === 404) throw err;
+        const path = err.errors?.[0]?.path;
+        throw pointProblem(blamedField(params, point, path), err.errors, err.message);
+      }
+    }
+  }
+
+  /** @throws NotFoundError */
+  async get(id: string, owner: string): Promise<TuningJob> {
+    return this.view(await this.record(id, owner));
+  }
+
+  /** Newest first, one page. @throws InvalidRequestError (400) when `after` names none of the owner's. */
+  async list(query: { limit: number; after?: string }, owner: string) {
+    const page = await this.parts.store.list(query.limit, { after: query.after, owner });
+    if (!page)
+      throw new InvalidRequestError(`no tuning job ${query.after} to list after`, [
+        fieldError(["querystring", "after"], "not the id of a tuning job"),
+      ]);
+    const last = page.items.at(-1);
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    if (last) params.set("after", last.id);
+    const tuningJobs = await Promise.all(
+      page.items.map(async (r) => {
+        const { trials: _, ...rest } = await this.view(r);
+        return rest;
+      }),
+    );
+    return { tuningJobs, hasMore: page.hasMore, next: page.hasMore ? `/tuning-jobs?${params}` : null };
+  }
+
+  /**
+   * Cancels a running tuning job: stored as cancelled, its coordinator stopped, every trial job
+   * still queued or running cancelled. @throws NotFoundError; ConflictError (409) once it ended.
+   */
+  async cancel(id: string, owner: string): Promise<TuningJob> {
+    const record = await this.record(id, owner);
+    if (record.status !== "running")
+      throw new ConflictError(
+        `tuning job ${id} has already ${record.status === "cancelled" ? "been cancelled" : record.status}`,
+      );
+    const trials = await this.parts.store.trials(id);
+    const { goal } = storedBody(record).objective;
+    const best = bestTrial(trials, goal);
+    if (
+      await this.parts.store.finish(id, {
+        status: "cancelled",
+        finishedAt: new Date().toISOString(),
+        bestTrial: best?.index ?? null,
+      })
+    ) {
+      this.running.get(id)?.abort();
+      for (const jobId of await this.parts.store.activeTrialJobs(id))
+        await Promise.resolve(this.parts.jobs.cancel(jobId, owner)).catch(() => {}); // ended meanwhile
+      const event = await this.parts.store.addEvent(id, "end", "cancelled", { status: "cancelled" });
+      if (event) this.wake.emit(id);
+    }
+    return this.get(id, owner);
+  }
+
+  /** The stored events after `afterSeq`. @throws NotFoundError */
+  async events(
+    id: string,
+    afterSeq: number,
+    owner: string,
+  ): Promise<{ events: TuningEvent[]; running: boolean }> {
+    const record = await this.record(id, owner);
+    return { events: await this.parts.store.events(id, afterSeq), running: record.status === "running" };
+  }
+
+  /** Calls `listener` when this process stores an event of the tuning job; returns the function that stops. */
+  onEvent(id: string, listener: () => void): () => void {
+    this.wake.on(id, listener);
+    return () => this.wake.off(id, listener);
+  }
+
+  /** Takes up the running tuning jobs (a previous process's included). */
+  async start(): Promise<void> {
+    this.stopping = false;
+    for (const record of await this.parts.store.unfinished()) this.launch(record);
+  }
+
+  /** Stops every coordinator of this process, leaving their tuning jobs running in the store. */
+  stop(): number {
+    this.stopping = true;
+    for (const c of this.running.values()) c.abort();
+    return this.running.size;
+  }
+
+  private launch(record: TuningRecord): void {
+    if (this.running.has(record.id) || this.stopping) return;
+    const controller = new AbortController();
+    this.running.set(record.id, controller);
+    const deps = { ...this.parts, onEvent: (id: string) => this.wake.emit(id) };
+    void coordinate(deps, record, controller.signal)
+      .catch(async (err) => {
+        if (err instanceof Interrupted || controller.signal.aborted || this.stopping) return;
+        // A fault of the service (a store that stopped answering, a bug): the tuning job fails.
+        this.parts.log?.error({ err, tuningJob: record.id }, "tuning job failed");
+        const detail = err instanceof Error ? err.message : String(err);
+        const error = { type: "/problems/tuning-failed", title: "Tuning job failed", status: 500, detail };
+        if (
+          await this.parts.store
+            .finish(record.id, {
+              status: "failed",
+              finishedAt: new Date().toISOString(),
+              bestTrial: null,
+              error,
+            })
+            .catch(() => false)
+        )
+          await this.parts.store
+            .addEvent(record.id, "end", "failed", { status: "failed", error })
+            .catch(() => {});
+        this.wake.emit(record.id);
+      })
+      .finally(() => this.running.delete(record.id));
+  }
+
+  private async record(id: string, owner: string): Promise<TuningRecord> {
+    const record = await this.parts.store.get(id, owner);
+    if (!record) throw new NotFoundError(`there is no tuning job ${id}`);
+    return record;
+  }
+
+  /** The tuning job as the API shows it: its trials, a running trial's status and epochs from its job. */
+  private async view(record: TuningRecord): Promise<TuningJob> {
+    const body = storedBody(record);
+    const { goal } = body.objective;
+    const stored = await this.parts.store.trials(record.id);
+    const trials = await Promise.all(stored.map((t) => this.trialView(t, record.owner)));
+    const best =
+      record.status === "running"
+        ? bestTrial(stored, goal)
+        : stored.find((t) => t.index === record.bestTrial);
+    const self = `/tuning-jobs/${record.id}`;
+    return {
+      id: record.id,
+      status: record.status,
+      createdAt: record.createdAt,
+      finishedAt: record.finishedAt,
+      seed: record.seed,
+      algorithm: body.algorithm,
+      objective: body.objective,
+      maxTrials: trialCount(
+        body.algorithm,
+        parseSpace(body.searchSpace, body.base, body.algorithm),
+        body.maxTrials,
+      ),
+      parallelTrials: body.parallelTrials,
+      trialsDone: stored.filter((t) => t.status !== "running").length,
+      trials,
+      best:
+        best && best.objective !== null && best.jobId !== null
+          ? {
+              trial: best.index,
+              objective: best.objective,
+              parameters: best.parameters,
+              jobId: best.jobId,
+              ...(best.modelId ? { modelId: best.modelId } : {}),
+            }
+          : null,
+      ...(record.error ? { error: record.error } : {}),
+      links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
+    };
+  }
+
+  private async trialView(t: TrialRecord, owner: string): Promise<Trial> {
+    let status: Trial["status"] = t.status === "running" ? "queued" : t.status;
+    let epochsRun = t.epochsRun;
+    if (t.status === "running" && t.jobId) {
+      const job = await Promise.resolve(this.parts.jobs.get(t.jobId, owner)).catch(() => undefined);
+      if (job) {
+        status = job.status;
+        epochsRun = job.progress.epoch;
+      }
+    }
+    return {
+      index: t.index,
+      parameters: t.parameters,
+      seed: t.seed,
+      jobId: t.jobId,
+      status,
+      objective: t.objective,
+      epochsRun,
+      ...(t.modelId ? { modelId: t.modelId } : {}),
+      ...(t.error ? { error: t.error } : {}),
+    };
+  }
+}
+
+/**
+ * The objective must be one every epoch reports: val… needs a validation split, an extra metric
+ * (precision, …) base.metrics. @throws UnprocessableError (422) at `objective.metric`.
+ */
+function checkObjective(body: TuningRequest): void {
+  const { metric } = body.objective;
+  const plain = metric.startsWith("val") ? metric[3]!.toLowerCase() + metric.slice(4) : metric;
+  const fail = (why: string) => {
+    throw new UnprocessableError(`objective.metric: ${why}`, [fieldError(["objective", "metric"], why)]);
+  };
+  if (metric.startsWith("val") && !(body.base.validationSplit && body.base.validationSplit > 0))
+    fail(`${metric} is measured on a validation split: set base.validationSplit`);
+  if (plain !== "loss" && plain !== "accuracy" && !(body.base.metrics ?? []).includes(plain as never))
+    fail(`${metric} is reported when base.metrics lists "${plain}"`);
+}

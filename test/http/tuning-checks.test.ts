@@ -1,0 +1,157 @@
+/**
+ * POST /tuning-jobs refuses a bad body before anything runs, naming the search space's field:
+ * paths, ranges, the algorithm's ranges, the objective, and `base` with each range at its ends
+ * (through POST /train's own check). Per-key ownership as for jobs.
+ */
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tuningExample } from "../../src/schemas/tuning-examples.js";
+import { ALICE, BOB } from "../fixtures.js";
+import { buildTestApp } from "./helper.js";
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = await buildTestApp({ API_KEYS: `${ALICE},${BOB}` });
+});
+afterAll(async () => {
+  await app.close();
+});
+
+const post = (body: object, key = ALICE) =>
+  app.inject({ method: "POST", url: "/tuning-jobs", payload: body, headers: { "x-api-key": key } });
+
+const withSpace = (searchSpace: object, extra: object = {}) => ({ ...tuningExample, searchSpace, ...extra });
+
+/** The answer's status and the paths its errors name. */
+async function refused(body: object) {
+  const res = await post(body);
+  const json = res.json();
+  return { status: res.statusCode, paths: (json.errors ?? []).map((e: { path: string }) => e.path), json };
+}
+
+describe("POST /tuning-jobs checks the body first", () => {
+  it("names a path that is not one, leads nowhere, or is the seed (400)", async () => {
+    const lr = { type: "uniform", min: 0.001, max: 0.1 };
+    for (const [path, why] of [
+      ["optimizer..learningRate", /expected a path/],
+      ["model.layers[7].units", /has 2 entries/],
+      ["model.nothing.units", /base has no model.nothing/],
+      ["optimizer.learningRate[0]", /not an array/],
+      ["seed", /derived from the tuning job's seed/],
+    ] as const) {
+      const { status, paths, json } = await refused(withSpace({ [path]: lr }));
+      expect(status, path).toBe(400);
+      expect(paths).toEqual([path === "seed" ? "searchSpace.seed" : `searchSpace[${JSON.stringify(path)}]`]);
+      expect(json.errors[0].message).toMatch(why);
+    }
+  });
+
+  it("names an empty range or one the algorithm cannot take (422)", async () => {
+    const cases = [
+      [{ "optimizer.learningRate": { type: "uniform", min: 0.1, max: 0.1 } }, "random", "max"],
+      [{ "optimizer.learningRate": { type: "logUniform", min: 0, max: 0.1 } }, "random", "min"],
+      [{ "model.layers[0].units": { type: "int", min: 9, max: 8 } }, "random", "max"],
+      [{ "optimizer.learningRate": { type: "uniform", min: 0.01, max: 0.1 } }, "grid", "type"],
+    ] as const;
+    for (const [space, algorithm, field] of cases) {
+      const path = Object.keys(space)[0]!;
+      const { status, paths } = await refused(withSpace(space, { algorithm }));
+      expect(status).toBe(422);
+      expect(paths).toEqual([`searchSpace[${JSON.stringify(path)}].${field}`]);
+    }
+  });
+
+  it("puts each range's ends into base and runs POST /train's check on them (422 at the end that breaks it)", async () => {
+    // A learning rate of −0.1 at the min corner; 4096 × 4096 weights past MAX_PARAMS (2,000,000)
+    // where both widths are at their max (each alone is within it).
+    const low = await refused(
+      withSpace({ "optimizer.learningRate": { type: "uniform", min: -0.1, max: 0.1 } }),
+    );
+    expect(low.status).toBe(422);
+    expect(low.paths).toEqual(['searchSpace["optimizer.learningRate"].min']);
+    expect(low.json.errors[0].message).toMatch(/base\.optimizer\.learningRate/);
+    const deep = {
+      ...tuningExample.base,
+      model: {
+        ...tuningExample.base.model,
+        layers: [
+          { type: "dense", units: 8, activation: "tanh" },
+          { type: "dense", units: 8, activation: "tanh" },
+          { type: "dense", units: 3, activation: "softmax" },
+        ],
+      },
+    };
+    const high = await refused({
+      ...tuningExample,
+      base: deep,
+      searchSpace: {
+        "model.layers[0].units": { type: "int", min: 2, max: 4096 },
+        "model.layers[1].units": { type: "int", min: 2, max: 4096 },
+      },
+    });
+    expect(high.status).toBe(422);
+    expect(high.paths).toEqual(['searchSpace["model.layers[1].units"].max']);
+    expect(high.json.errors[0].message).toMatch(/MAX_PARAMS|parameters/);
+    // A choice's middle value is tried too.
+    const act = await refused(
+      withSpace({ "model.layers[0].activation": { type: "choice", values: ["tanh", "sigmoidal", "relu"] } }),
+    );
+    expect(act.status).toBe(422);
+    expect(act.paths).toEqual(['searchSpace["model.layers[0].activation"].values[1]']);
+    // Fine at every end: accepted.
+    const ok = await post(
+      withSpace(
+        { "model.layers[0].activation": { type: "choice", values: ["tanh", "relu"] } },
+        { maxTrials: 1 },
+      ),
+    );
+    expect(ok.statusCode).toBe(202);
+  });
+
+  it("wants an objective every epoch reports (422 at objective.metric)", async () => {
+    const { validationSplit: _, ...noSplit } = tuningExample.base;
+    const val = await refused({ ...tuningExample, base: noSplit });
+    expect(val.status).toBe(422);
+    expect(val.paths).toEqual(["objective.metric"]);
+    const prec = await refused({ ...tuningExample, objective: { metric: "valPrecision", goal: "maximize" } });
+    expect(prec.status).toBe(422);
+    expect(prec.paths).toEqual(["objective.metric"]);
+    const unknown = await refused({ ...tuningExample, objective: { metric: "score", goal: "maximize" } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.paths).toEqual(["objective.metric"]);
+  });
+
+  it("answers POST /train's errors for base itself", async () => {
+    const { status, paths } = await refused({ ...tuningExample, base: { ...tuningExample.base, epochs: 0 } });
+    expect(status).toBe(400);
+    expect(paths).toEqual(["base.epochs"]);
+  });
+
+  it("shows a key only its own tuning jobs", async () => {
+    const res = await post({ ...tuningExample, maxTrials: 1 });
+    expect(res.statusCode).toBe(202);
+    const id = res.json().id;
+    const get = (key: string, url = `/tuning-jobs/${id}`) =>
+      app.inject({ method: "GET", url, headers: { "x-api-key": key } });
+    expect((await get(ALICE)).statusCode).toBe(200);
+    expect((await get(BOB)).statusCode).toBe(404);
+    expect((await get(BOB, `/tuning-jobs/${id}/events`)).statusCode).toBe(404);
+    const cancel = await app.inject({
+      method: "POST",
+      url: `/tuning-jobs/${id}/cancel`,
+      headers: { "x-api-key": BOB },
+    });
+    expect(cancel.statusCode).toBe(404);
+    expect((await get(BOB, "/tuning-jobs")).json().tuningJobs).toEqual([]);
+    expect((await get(ALICE, "/tuning-jobs")).json().tuningJobs.map((t: { id: string }) => t.id)).toContain(
+      id,
+    );
+    // The trial is Alice's job.
+    const trial = (await get(ALICE)).json().trials[0];
+    if (trial) {
+      expect((await get(ALICE, `/jobs/${trial.jobId}`)).statusCode).toBe(200);
+      expect((await get(BOB, `/jobs/${trial.jobId}`)).statusCode).toBe(404);
+    }
+    expect((await get(ALICE, "/tuning-jobs/tun_none")).statusCode).toBe(404);
+  });
+});
