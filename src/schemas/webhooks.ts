@@ -1,8 +1,15 @@
 import { z } from "zod";
 import { queryInt } from "./common.js";
 
-/** The events an endpoint can subscribe to: a job of its API key ending, by its final status. */
-export const WEBHOOK_EVENTS = ["job.succeeded", "job.failed", "job.cancelled"] as const;
+/** The events an endpoint can subscribe to: a job or a tuning job of its API key ending, by its final status. */
+export const WEBHOOK_EVENTS = [
+  "job.succeeded",
+  "job.failed",
+  "job.cancelled",
+  "tuning.succeeded",
+  "tuning.failed",
+  "tuning.cancelled",
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** Longest endpoint URL accepted. */
@@ -10,7 +17,10 @@ export const MAX_WEBHOOK_URL_LENGTH = 2000;
 
 export const WebhookEventSchema = z
   .enum(WEBHOOK_EVENTS)
-  .describe("job.succeeded | job.failed | job.cancelled: a job of this API key ended so.");
+  .describe(
+    "job.succeeded | job.failed | job.cancelled: a job of this API key ended so (a tuning job's trials " +
+      "are jobs too); tuning.succeeded | tuning.failed | tuning.cancelled: a tuning job ended so.",
+  );
 
 export const CreateWebhookBodySchema = z
   .strictObject({
@@ -85,7 +95,8 @@ export const WebhookDeliverySchema = z
   .object({
     id: z.string().describe("`msg_…`: the `webhook-id` header, the same on every attempt."),
     type: WebhookEventSchema,
-    jobId: z.string().describe("The job the event is about."),
+    jobId: z.string().optional().describe("job.* events: the job the event is about."),
+    tuningJobId: z.string().optional().describe("tuning.* events: the tuning job the event is about."),
     status: z
       .enum(["pending", "delivered", "failed"])
       .describe("pending (more tries to come), delivered (a 2xx answer), failed (every try failed)."),

@@ -6,6 +6,7 @@
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { tuningExample } from "../../src/schemas/tuning-examples.js";
 import { buildTestApp, sgd, waitForJob } from "./helper.js";
 import { type Receiver, startReceiver } from "./webhook-receiver.js";
 
@@ -34,7 +35,8 @@ afterEach(async () => {
 interface Delivery {
   id: string;
   type: string;
-  jobId: string;
+  jobId?: string;
+  tuningJobId?: string;
   status: string;
   attempts: { attempt: number; statusCode: number | null; outcome: string }[];
 }
@@ -212,6 +214,52 @@ describe("webhooks with a loopback receiver", () => {
         "cancelled",
       ]);
     }
+  });
+
+  it("delivers a tuning job's end (tuning.succeeded), signed, with its best trial; its trials' ends as job events", async () => {
+    const r = await receiver();
+    const hook = await create(r.url, ["tuning.succeeded", "tuning.cancelled"]);
+    const jobs = await create(r.url, ["job.succeeded"]);
+    const body = {
+      ...tuningExample,
+      base: { ...tuningExample.base, epochs: 3 },
+      maxTrials: 2,
+      parallelTrials: 1,
+      seed: 3,
+    };
+    const created = await app.inject({ method: "POST", url: "/tuning-jobs", payload: body });
+    expect(created.statusCode, created.body).toBe(202);
+    const id = created.json().id as string;
+    const delivery = await deliveryOf(app, hook.id, (d) => d.status !== "pending");
+    expect(delivery).toMatchObject({ type: "tuning.succeeded", tuningJobId: id, status: "delivered" });
+    expect(delivery).not.toHaveProperty("jobId");
+    const tuned = (await app.inject({ method: "GET", url: `/tuning-jobs/${id}` })).json();
+    expect(tuned.status).toBe("succeeded");
+    const got = (await r.waitFor(3)).find((m) => m.headers["webhook-id"] === delivery.id)!;
+    const payload = new Webhook(hook.secret).verify(got.body, got.headers as Record<string, string>) as {
+      type: string;
+      timestamp: string;
+      data: Record<string, unknown>;
+    };
+    expect(payload).toEqual({
+      type: "tuning.succeeded",
+      timestamp: tuned.finishedAt,
+      data: {
+        id,
+        status: "succeeded",
+        createdAt: tuned.createdAt,
+        finishedAt: tuned.finishedAt,
+        trialsDone: 2,
+        best: tuned.best,
+        links: { self: `/tuning-jobs/${id}`, events: `/tuning-jobs/${id}/events` },
+      },
+    });
+    // Each trial is a job of the key: its end reaches the job.succeeded endpoint.
+    const trialJobs = (await app.inject({ method: "GET", url: `/webhooks/${jobs.id}/deliveries` })).json()
+      .deliveries as Delivery[];
+    expect(trialJobs.map((d) => d.jobId).sort()).toEqual(
+      tuned.trials.map((t: { jobId: string }) => t.jobId).sort(),
+    );
   });
 
   it("takes 20 endpoints per API key, and answers 409 for one more", async () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { JobEvent } from "../../src/service/store/job-store.js";
 import { SqlJobStore } from "../../src/service/store/sql/sql-job-store.js";
-import { enqueueJobDeliveries, SqlWebhookStore } from "../../src/service/store/sql/sql-webhook-store.js";
+import { enqueueDeliveries, SqlWebhookStore } from "../../src/service/store/sql/sql-webhook-store.js";
 import { openDatabase, SqliteDriver } from "../../src/service/store/sqlite/database.js";
 import { jobEventPayload } from "../../src/service/webhooks/payload.js";
 
@@ -80,7 +80,7 @@ describe("SqlWebhookStore", () => {
     expect(await webhooks.deliveries("wh_c", 10)).toEqual([]);
     // Written again for the same end (a retried transaction): still one row.
     const ended = (await jobs.get("job_1"))!;
-    await driver.transaction((tx) => enqueueJobDeliveries(tx, ended, "job.failed", jobEventPayload));
+    await driver.transaction((tx) => enqueueDeliveries(tx, ended, "job.failed", () => jobEventPayload(ended)));
     expect(await webhooks.deliveries("wh_a", 10)).toHaveLength(1);
   });
 

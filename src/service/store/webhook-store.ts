@@ -67,7 +67,7 @@ export const MAX_OUTCOME_LENGTH = 200;
 /**
  * Where webhook endpoints, their deliveries and attempts are kept (`SqlWebhookStore` on SQLite or
  * PostgreSQL). The deliveries of a job's end are written by `SqlJobStore.finish`, in the
- * transaction that ends the job, once per endpoint and event (`enqueueJobDeliveries`).
+ * transaction that ends the job, once per endpoint and event (`enqueueDeliveries`).
  */
 export interface WebhookStore {
   insert(webhook: Omit<WebhookRecord, "seq">): Promise<WebhookRecord>;

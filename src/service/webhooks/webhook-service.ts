@@ -104,7 +104,7 @@ export class WebhookService {
       deliveries: rows.map(({ delivery: d, attempts }) => ({
         id: d.id,
         type: d.type,
-        jobId: d.subjectId,
+        ...(d.type.startsWith("tuning.") ? { tuningJobId: d.subjectId } : { jobId: d.subjectId }),
         status: d.status,
         createdAt: d.createdAt,
         nextAttemptAt:

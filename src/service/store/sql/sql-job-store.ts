@@ -18,7 +18,7 @@ import { decodeOptimizerState, decodeTensors, encodeOptimizerState, encodeTensor
 import { first, pageNewestFirst, type SqlClient, type SqlDriver } from "./driver.js";
 import { COLUMN_SCHEMAS, JOB_COLUMNS, type JobRow, jobRecord, scopedKey } from "./job-rows.js";
 import { insertModel } from "./sql-model-store.js";
-import { enqueueJobDeliveries } from "./sql-webhook-store.js";
+import { enqueueDeliveries } from "./sql-webhook-store.js";
 
 const UPSERT_EVENT =
   "INSERT INTO job_events (job_id, seq, type, data) VALUES (?, ?, ?, ?) " +
@@ -282,7 +282,7 @@ export class SqlJobStore implements JobStore {
       const event = final(ended);
       for (const e of [...kept, event]) await tx.run(UPSERT_EVENT, [id, e.seq, e.type, e.data]);
       // The webhooks' deliveries of this end, in its transaction: an ended job always has them.
-      await enqueueJobDeliveries(tx, ended, `job.${end.status}`, jobEventPayload);
+      await enqueueDeliveries(tx, ended, `job.${end.status}`, () => jobEventPayload(ended));
       return event;
     });
   }

@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { ProblemSchema } from "../../../schemas/problem.js";
 import { ChoiceValueSchema, type TUNING_STATUSES } from "../../../schemas/tuning.js";
+import { tuningEventPayload } from "../../webhooks/payload.js";
 import { readStored } from "../stored-json.js";
 import type { TrialRecord, TrialStatus, TuningEvent, TuningRecord, TuningStore } from "../tuning-store.js";
 import { first, pageNewestFirst, type SqlDriver } from "./driver.js";
+import { enqueueDeliveries } from "./sql-webhook-store.js";
 
 interface TuningRow {
   seq: number | string;
@@ -32,6 +34,7 @@ interface TrialRow {
 }
 
 const COLUMNS = "seq, id, owner, status, created_at, finished_at, request, seed, best_trial, error";
+const TRIAL_COLUMNS = "idx, job_id, parameters, seed, status, objective, epochs_run, model_id, curve, error";
 const ParametersSchema = z.record(z.string(), ChoiceValueSchema);
 const CurveSchema = z.array(z.number());
 
@@ -106,8 +109,7 @@ export class SqlTuningStore implements TuningStore {
 
   async trials(id: string): Promise<TrialRecord[]> {
     const rows = await this.db.all<TrialRow>(
-      "SELECT idx, job_id, parameters, seed, status, objective, epochs_run, model_id, curve, error " +
-        "FROM tuning_trials WHERE tuning_job_id = ? ORDER BY idx",
+      `SELECT ${TRIAL_COLUMNS} FROM tuning_trials WHERE tuning_job_id = ? ORDER BY idx`,
       [id],
     );
     return rows.map((r) => trialRecord(id, r));
@@ -146,12 +148,29 @@ export class SqlTuningStore implements TuningStore {
     });
   }
 
+  /**
+   * running → `end.status`, and in the same transaction the webhooks' deliveries of the end
+   * (`tuning.<status>`, docs/reliability.md): an ended tuning job always has them.
+   */
   async finish(id: string, end: Parameters<TuningStore["finish"]>[1]): Promise<boolean> {
-    const changed = await this.db.run(
-      "UPDATE tuning_jobs SET status = ?, finished_at = ?, best_trial = ?, error = ? WHERE id = ? AND status = 'running'",
-      [end.status, end.finishedAt, end.bestTrial, end.error ? JSON.stringify(end.error) : null, id],
-    );
-    return changed > 0;
+    return this.db.transaction(async (tx) => {
+      const changed = await tx.run(
+        "UPDATE tuning_jobs SET status = ?, finished_at = ?, best_trial = ?, error = ? WHERE id = ? AND status = 'running'",
+        [end.status, end.finishedAt, end.bestTrial, end.error ? JSON.stringify(end.error) : null, id],
+      );
+      if (changed === 0) return false;
+      const row = first(await tx.all<TuningRow>(`SELECT ${COLUMNS} FROM tuning_jobs WHERE id = ?`, [id]))!;
+      const trials = (
+        await tx.all<TrialRow>(`SELECT ${TRIAL_COLUMNS} FROM tuning_trials WHERE tuning_job_id = ?`, [id])
+      ).map((r) => trialRecord(id, r));
+      await enqueueDeliveries(
+        tx,
+        { id, owner: row.owner, finishedAt: end.finishedAt },
+        `tuning.${end.status}`,
+        () => tuningEventPayload(tuningRecord(row), trials),
+      );
+      return true;
+    });
   }
 
   async addEvent(

@@ -75,17 +75,24 @@ function deliveryRecord(row: DeliveryRow): DeliveryRecord {
   };
 }
 
+/** What ended, as a delivery names it: a job or a tuning job, its owner and when it ended. */
+export interface DeliverySubject {
+  id: string;
+  owner: string;
+  finishedAt: string | null;
+}
+
 /**
- * Writes the deliveries of a job's end on `tx` (the transaction of `SqlJobStore.finish`): one per
- * endpoint of the job's owner subscribed to `type`, due at once. The row is unique per endpoint,
- * event and job, so a second call for the same end adds nothing.
- * @param payload the body to send, built from the job as it ended
+ * Writes the deliveries of an end on `tx` (the transaction that stores it: `SqlJobStore.finish`,
+ * `SqlTuningStore.finish`): one per endpoint of the owner subscribed to `type`, due at once. The row
+ * is unique per endpoint, event and subject, so a second call for the same end adds nothing.
+ * @param payload the body to send, built from what ended (called only when an endpoint subscribes)
  */
-export async function enqueueJobDeliveries(
+export async function enqueueDeliveries(
   tx: SqlClient,
-  ended: JobRecord,
+  ended: DeliverySubject,
   type: WebhookEventType,
-  payload: (ended: JobRecord) => string,
+  payload: () => string,
 ): Promise<void> {
   const rows = await tx.all<{ id: string; events: string }>(
     "SELECT id, events FROM webhooks WHERE owner = ?",
@@ -99,7 +106,7 @@ export async function enqueueJobDeliveries(
     }
   });
   if (subscribed.length === 0) return;
-  const body = payload(ended);
+  const body = payload();
   const now = Date.now();
   for (const { id } of subscribed)
     await tx.run(
