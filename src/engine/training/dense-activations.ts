@@ -40,6 +40,20 @@ export function loopBackward(activation: LoopActivation, y: Floats, dy: Floats, 
   else activationBackward64(activation, y as Float64Array, dy as Float64Array, dx as Float64Array, n);
 }
 
+/**
+ * `activate` of one value (`v` as stored: a float32 run's already rounded), for the dense loops
+ * that apply the activation as they store each output (./dense-kernels.ts).
+ */
+export function activateOne(activation: LoopActivation, v: number): number {
+  return activation === "sigmoid"
+    ? sigmoid(v)
+    : activation === "tanh"
+      ? Math.tanh(v)
+      : activation === "relu"
+        ? Math.max(v, 0)
+        : v;
+}
+
 /** `activate` of a float64 batch's first `n` values (one of the dtype's copies, see the file's header). */
 export function activationForward64(
   activation: LoopActivation,

@@ -14,10 +14,9 @@ import { allFinite } from "../forensics.js";
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
 import type { Floats } from "../tensor.js";
 import {
+  activateOne,
   activationBackward32,
   activationBackward64,
-  activationForward32,
-  activationForward64,
   type LoopActivation,
   loopBackward,
   loopForward,
@@ -175,9 +174,9 @@ function forward64(
       const v = bias ? s + bias[j]! : s;
       z[zo + j] = v;
       check += v * 0;
+      if (act) y![zo + j] = activateOne(act, v);
     }
   }
-  if (act) activationForward64(act, z, y!, m * n);
   return check === 0;
 }
 
@@ -203,9 +202,9 @@ function forward32(
       const v = f(bias ? s + bias[j]! : s);
       z[zo + j] = v;
       check += v * 0;
+      if (act) y![zo + j] = activateOne(act, v);
     }
   }
-  if (act) activationForward32(act, z, y!, m * n);
   return check === 0;
 }
 
@@ -228,12 +227,19 @@ function backward64(
     activationBackward64(act, y!, dy, dz!, m * n);
     g = dz!;
   }
-  for (let p = 0; p < k; p++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let r = 0; r < m; r++) s += x[r * k + p]! * g[r * n + j]!;
-      gw[p * n + j] = 0 + s;
+  if (m === 1)
+    // One row: the sum is `0 + x·g`, and `0 + (0 + v)` is `0 + v`.
+    for (let p = 0, q = 0; p < k; p++) {
+      const xp = x[p]!;
+      for (let j = 0; j < n; j++, q++) gw[q] = 0 + xp * g[j]!;
     }
+  else
+    for (let p = 0; p < k; p++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let r = 0; r < m; r++) s += x[r * k + p]! * g[r * n + j]!;
+        gw[p * n + j] = 0 + s;
+      }
   if (gb) {
     for (let j = 0; j < n; j++) gb[j] = 0 + g[j]!;
     for (let r = 1; r < m; r++) for (let j = 0; j < n; j++) gb[j]! += g[r * n + j]!;
@@ -266,12 +272,19 @@ function backward32(
     activationBackward32(act, y!, dy, dz!, m * n);
     g = dz!;
   }
-  for (let p = 0; p < k; p++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let r = 0; r < m; r++) s = f(s + f(x[r * k + p]! * g[r * n + j]!));
-      gw[p * n + j] = 0 + s;
+  if (m === 1)
+    // One row: the sum is `f(0 + f(x·g))`, which is `0 + f(x·g)` (a float32 value plus 0 is exact).
+    for (let p = 0, q = 0; p < k; p++) {
+      const xp = x[p]!;
+      for (let j = 0; j < n; j++, q++) gw[q] = 0 + f(xp * g[j]!);
     }
+  else
+    for (let p = 0; p < k; p++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let r = 0; r < m; r++) s = f(s + f(x[r * k + p]! * g[r * n + j]!));
+        gw[p * n + j] = 0 + s;
+      }
   if (gb) {
     for (let j = 0; j < n; j++) gb[j] = 0 + g[j]!;
     for (let r = 1; r < m; r++) for (let j = 0; j < n; j++) gb[j]! += g[r * n + j]!;
