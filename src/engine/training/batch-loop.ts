@@ -145,6 +145,11 @@ export class BatchLoop {
       if (wb) wb.set(this.weights!.subarray(first, first + b));
       xv = data.x.subarray(first * inSize, (first + b) * inSize);
       yv = ym = data.y.subarray(first * ts, (first + b) * ts);
+    } else if (this.batchSize === 1 && inSize < SET_ROW) {
+      this.gatherOne(order[start]!);
+      xv = this.xb;
+      yv = this.yb;
+      ym = this.ym;
     } else {
       this.gather(order, start, b);
       xv = head(this.xb, b * inSize);
@@ -186,6 +191,19 @@ export class BatchLoop {
       }
       if (wb) wb[r] = weights![s]!;
     }
+  }
+
+  /**
+   * `gather` of one sample `s` with a short row (batch size 1, the tiny networks' case:
+   * docs/performance.md, "Tiny networks"), without its general loops.
+   */
+  private gatherOne(s: number): void {
+    const { data, xb, yb, ym, wb, inSize, ts } = this;
+    const { x, y } = data;
+    for (let c = 0, o = s * inSize; c < inSize; c++, o++) xb[c] = x[o]!;
+    for (let c = 0, o = s * ts; c < ts; c++, o++) yb[c] = y[o]!;
+    if ((ym as Floats) !== yb) for (let c = 0, o = s * ts; c < ts; c++, o++) ym[c] = y[o]!;
+    if (wb) wb[0] = this.weights![s]!;
   }
 
   /**
