@@ -17,6 +17,7 @@ import {
   activateOne,
   activationBackward32,
   activationBackward64,
+  activationCode,
   type LoopActivation,
   loopBackward,
   loopForward,
@@ -163,6 +164,7 @@ function forward64(
   act: LoopActivation | undefined,
   y: Float64Array | undefined,
 ): boolean {
+  const code = activationCode(act);
   // v·0 is ±0 for finite v and NaN otherwise (as in `allFinite`).
   let check = 0;
   for (let i = 0; i < m; i++) {
@@ -171,10 +173,10 @@ function forward64(
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let p = 0, q = j; p < k; p++, q += n) s += x[xo + p]! * w[q]!;
-      const v = bias ? s + bias[j]! : s;
+      const v = bias !== undefined ? s + bias[j]! : s;
       z[zo + j] = v;
       check += v * 0;
-      if (act) y![zo + j] = activateOne(act, v);
+      if (code !== 0) y![zo + j] = activateOne(code, v);
     }
   }
   return check === 0;
@@ -191,6 +193,7 @@ function forward32(
   act: LoopActivation | undefined,
   y: Float32Array | undefined,
 ): boolean {
+  const code = activationCode(act);
   let check = 0;
   for (let i = 0; i < m; i++) {
     const xo = i * k;
@@ -199,10 +202,10 @@ function forward32(
       let s = 0;
       for (let p = 0, q = j; p < k; p++, q += n) s = f(s + f(x[xo + p]! * w[q]!));
       // As stored: a finite sum can round to ±Infinity in float32.
-      const v = f(bias ? s + bias[j]! : s);
+      const v = f(bias !== undefined ? s + bias[j]! : s);
       z[zo + j] = v;
       check += v * 0;
-      if (act) y![zo + j] = activateOne(act, v);
+      if (code !== 0) y![zo + j] = activateOne(code, v);
     }
   }
   return check === 0;
