@@ -140,16 +140,17 @@ export class BatchLoop {
     let xv: Floats;
     let yv: Floats;
     let ym: Float64Array;
-    if (this.xb instanceof Float64Array && b * inSize >= 4 * SET_ROW && consecutive(order, start, b)) {
-      const first = order[start]!;
-      if (wb) wb.set(this.weights!.subarray(first, first + b));
-      xv = data.x.subarray(first * inSize, (first + b) * inSize);
-      yv = ym = data.y.subarray(first * ts, (first + b) * ts);
-    } else if (this.batchSize === 1 && inSize < SET_ROW) {
+    if (this.batchSize === 1 && inSize < SET_ROW) {
+      // Tested first: the tiny networks' every step.
       this.gatherOne(order[start]!);
       xv = this.xb;
       yv = this.yb;
       ym = this.ym;
+    } else if (this.xb instanceof Float64Array && b * inSize >= 4 * SET_ROW && consecutive(order, start, b)) {
+      const first = order[start]!;
+      if (wb) wb.set(this.weights!.subarray(first, first + b));
+      xv = data.x.subarray(first * inSize, (first + b) * inSize);
+      yv = ym = data.y.subarray(first * ts, (first + b) * ts);
     } else {
       this.gather(order, start, b);
       xv = head(this.xb, b * inSize);
