@@ -1,14 +1,18 @@
 /**
  * A fixed amount of `train()` work on the seed network at batch 1 (float64 unless `--dtype=float32`),
- * for counting instructions: run under `valgrind --tool=callgrind` (or `perf stat -e instructions`)
- * twice with different `--calls`, the difference divided by the extra samples is the instructions
- * per sample of the steady state, whatever the machine's load (docs/performance.md, "Tiny networks").
- * Each call is `--epochs` epochs (default 64) of the bench's 150 samples, after `--warm` calls
- * (default 40) that let V8 compile everything. Bundle it first so that valgrind runs node alone:
+ * for counting instructions: run under `valgrind --tool=callgrind` twice with different `--calls`;
+ * the difference divided by the extra samples is the instructions per sample of the steady state,
+ * whatever the machine's load (docs/performance.md, "Instructions per sample"). Each call is
+ * `--epochs` epochs (default 64) of the bench's 150 samples, after `--warm` calls (default 40) that
+ * let V8 compile everything; `node --single-threaded` compiles on the main thread, so the count
+ * repeats. Bundle it first so that valgrind runs node alone:
  *
  *   npx esbuild bench/seed-instructions.ts --bundle --platform=node --format=esm \
  *     --define:__PROJECT_ROOT__='"'$PWD'"' --outfile=/tmp/seed.mjs
- *   valgrind --tool=callgrind --callgrind-out-file=/dev/null node /tmp/seed.mjs --calls=10
+ *   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+ *     node --single-threaded /tmp/seed.mjs --warm=20 --calls=10   # then --calls=30
+ *
+ * It prints the last call's `weightsSha256`: a change that keeps the bits keeps it.
  */
 import { train } from "../src/engine/index.js";
 import type { Dtype } from "../src/engine/tensor.js";
