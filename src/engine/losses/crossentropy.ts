@@ -66,16 +66,20 @@ export function softmaxCrossentropyFromRows(
   const sparse = kind.loss === "sparseCategoricalCrossentropy";
   const s = kind.labelSmoothing ?? 0;
   const { e, max, sum: sums } = rows;
+  // The exponentials as the loss reads them back from `grad` (`softmaxCrossentropy`): rounded to
+  // float32 in a float32 run; a float64 run reads them from `e` and skips the copy.
+  const g32 = grad instanceof Float32Array;
   let total = 0;
   for (let r = 0; r < batch; r++) {
     const o = r * k;
     const sum = sums[r]!;
-    for (let j = 0; j < k; j++) grad[o + j] = e[o + j]!;
+    if (g32) for (let j = 0; j < k; j++) grad[o + j] = e[o + j]!;
+    const ex = g32 ? grad : e;
     const lse = max[r]! + Math.log(sum);
     if (sparse && s === 0) {
       const label = t[r]!;
       total += lse - pred[o + label]!;
-      for (let j = 0; j < k; j++) grad[o + j] = (grad[o + j]! / sum - (j === label ? 1 : 0)) * gradScale;
+      for (let j = 0; j < k; j++) grad[o + j] = (ex[o + j]! / sum - (j === label ? 1 : 0)) * gradScale;
     } else {
       let tsum = 0;
       for (let j = 0; j < k; j++) {
@@ -84,7 +88,7 @@ export function softmaxCrossentropyFromRows(
         if (tj !== 0) total += tj * (lse - pred[o + j]!);
       }
       for (let j = 0; j < k; j++)
-        grad[o + j] = ((grad[o + j]! / sum) * tsum - target(sparse, t, r, o, j, k, s)) * gradScale;
+        grad[o + j] = ((ex[o + j]! / sum) * tsum - target(sparse, t, r, o, j, k, s)) * gradScale;
     }
   }
   return total;

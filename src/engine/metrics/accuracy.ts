@@ -63,7 +63,20 @@ export function accuracyCounter(loss: LossSpec, outputShape: readonly number[]):
     };
   }
   const { labels } = decision;
+  /** Rows per sample (one for a vector output, T for a sequence). */
+  const rows = k / u;
   return (out, t, batch, mask, tally) => {
+    if (!mask) {
+      // Every row counts: integer rows, no per-step bookkeeping (a batch of one sample is the
+      // tiny networks' every step, docs/performance.md "Tiny networks").
+      const n = batch * rows;
+      for (let r = 0; r < n; r++) {
+        const actual = labels ? t[r] : argmax(t, r * u, u);
+        if (argmax(out, r * u, u) === actual) tally.correct++;
+      }
+      tally.counted += n;
+      return;
+    }
     const steps = mask ? mask.length / batch : 1;
     const rowsPerStep = k / steps / u;
     for (let s = 0; s < batch * steps; s++) {

@@ -30,19 +30,13 @@ export class Sgd extends StepOptimizer {
     const native = nativeUpdates(w, keep);
     if (native?.optimSgd)
       return native.optimSgd(w, g, keep, mu === 0 ? null : this.velocity[k]!, lr, mu, this.nesterov);
+    if (mu === 0)
+      return w instanceof Float64Array
+        ? plain64(w, g as Float64Array, keep as Float64Array, lr)
+        : plain32(w as Float32Array, g as Float32Array, keep as Float32Array, lr);
     let gCheck = 0;
     let wCheck = 0;
-    if (mu === 0) {
-      for (let i = 0; i < w.length; i++) {
-        const wi = w[i]!;
-        const gi = g[i]!;
-        keep[i] = wi;
-        gCheck += gi * 0;
-        const next = wi - lr * gi;
-        w[i] = next;
-        wCheck += w[i]! * 0; // as stored: rounded to float32 in a float32 run
-      }
-    } else if (!this.nesterov) {
+    if (!this.nesterov) {
       const v = this.velocity[k]!;
       for (let i = 0; i < w.length; i++) {
         const wi = w[i]!;
@@ -73,4 +67,41 @@ export class Sgd extends StepOptimizer {
   protected slotArrays(): Partial<Record<SlotName, Floats[]>> {
     return this.momentum === 0 ? {} : { velocity: this.velocity };
   }
+}
+
+/*
+ * Plain gradient descent `w ← w − η·g`, one copy per dtype (each stays monomorphic, and the tiny
+ * networks' steps are mostly these loops: docs/performance.md, "Tiny networks"): the weight kept in
+ * `keep`, the gradient and the new weight checked as `Sgd.update` checks them. A float64 store
+ * keeps the value it is given, so the new weight is checked without reading it back; a float32
+ * one rounds it, so that copy checks the value as stored.
+ */
+
+function plain64(w: Float64Array, g: Float64Array, keep: Float64Array, lr: number): number {
+  let gCheck = 0;
+  let wCheck = 0;
+  for (let i = 0, n = w.length; i < n; i++) {
+    const wi = w[i]!;
+    const gi = g[i]!;
+    keep[i] = wi;
+    gCheck += gi * 0;
+    const next = wi - lr * gi;
+    w[i] = next;
+    wCheck += next * 0;
+  }
+  return flags(gCheck, 0, wCheck);
+}
+
+function plain32(w: Float32Array, g: Float32Array, keep: Float32Array, lr: number): number {
+  let gCheck = 0;
+  let wCheck = 0;
+  for (let i = 0, n = w.length; i < n; i++) {
+    const wi = w[i]!;
+    const gi = g[i]!;
+    keep[i] = wi;
+    gCheck += gi * 0;
+    w[i] = wi - lr * gi;
+    wCheck += w[i]! * 0; // as stored: rounded to float32
+  }
+  return flags(gCheck, 0, wCheck);
 }

@@ -140,7 +140,13 @@ export class BatchLoop {
     let xv: Floats;
     let yv: Floats;
     let ym: Float64Array;
-    if (this.xb instanceof Float64Array && b * inSize >= 4 * SET_ROW && consecutive(order, start, b)) {
+    if (this.batchSize === 1 && inSize < SET_ROW) {
+      // Tested first: the tiny networks' every step.
+      this.gatherOne(order[start]!);
+      xv = this.xb;
+      yv = this.yb;
+      ym = this.ym;
+    } else if (this.xb instanceof Float64Array && b * inSize >= 4 * SET_ROW && consecutive(order, start, b)) {
       const first = order[start]!;
       if (wb) wb.set(this.weights!.subarray(first, first + b));
       xv = data.x.subarray(first * inSize, (first + b) * inSize);
@@ -186,6 +192,19 @@ export class BatchLoop {
       }
       if (wb) wb[r] = weights![s]!;
     }
+  }
+
+  /**
+   * `gather` of one sample `s` with a short row (batch size 1, the tiny networks' case:
+   * docs/performance.md, "Tiny networks"), without its general loops.
+   */
+  private gatherOne(s: number): void {
+    const { data, xb, yb, ym, wb, inSize, ts } = this;
+    const { x, y } = data;
+    for (let c = 0, o = s * inSize; c < inSize; c++, o++) xb[c] = x[o]!;
+    for (let c = 0, o = s * ts; c < ts; c++, o++) yb[c] = y[o]!;
+    if ((ym as Floats) !== yb) for (let c = 0, o = s * ts; c < ts; c++, o++) ym[c] = y[o]!;
+    if (wb) wb[0] = this.weights![s]!;
   }
 
   /**

@@ -40,6 +40,33 @@ export function loopBackward(activation: LoopActivation, y: Floats, dy: Floats, 
   else activationBackward64(activation, y as Float64Array, dy as Float64Array, dx as Float64Array, n);
 }
 
+/** `activateOne`'s codes (./dense-kernels.ts tests one per value: an integer compare, not a string one). */
+export type ActivationCode = 0 | 1 | 2 | 3 | 4;
+
+/** The code of `activation` for `activateOne`: 0 none, 1 linear, 2 sigmoid, 3 tanh, 4 relu. */
+export function activationCode(activation: LoopActivation | undefined): ActivationCode {
+  switch (activation) {
+    case undefined:
+      return 0;
+    case "linear":
+      return 1;
+    case "sigmoid":
+      return 2;
+    case "tanh":
+      return 3;
+    case "relu":
+      return 4;
+  }
+}
+
+/**
+ * `activate` of one value `v` as stored (a float32 run's already rounded), for the dense loops that
+ * apply the activation as they store each output (./dense-kernels.ts); `code` from `activationCode`, not 0.
+ */
+export function activateOne(code: ActivationCode, v: number): number {
+  return code === 2 ? sigmoid(v) : code === 3 ? Math.tanh(v) : code === 4 ? Math.max(v, 0) : v;
+}
+
 /** `activate` of a float64 batch's first `n` values (one of the dtype's copies, see the file's header). */
 export function activationForward64(
   activation: LoopActivation,

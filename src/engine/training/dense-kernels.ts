@@ -14,10 +14,10 @@ import { allFinite } from "../forensics.js";
 import { matmul, matmulTransA, matmulTransB } from "../matmul.js";
 import type { Floats } from "../tensor.js";
 import {
+  activateOne,
   activationBackward32,
   activationBackward64,
-  activationForward32,
-  activationForward64,
+  activationCode,
   type LoopActivation,
   loopBackward,
   loopForward,
@@ -164,6 +164,7 @@ function forward64(
   act: LoopActivation | undefined,
   y: Float64Array | undefined,
 ): boolean {
+  const code = activationCode(act);
   // v·0 is ±0 for finite v and NaN otherwise (as in `allFinite`).
   let check = 0;
   for (let i = 0; i < m; i++) {
@@ -172,12 +173,12 @@ function forward64(
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let p = 0, q = j; p < k; p++, q += n) s += x[xo + p]! * w[q]!;
-      const v = bias ? s + bias[j]! : s;
+      const v = bias !== undefined ? s + bias[j]! : s;
       z[zo + j] = v;
       check += v * 0;
+      if (code !== 0) y![zo + j] = activateOne(code, v);
     }
   }
-  if (act) activationForward64(act, z, y!, m * n);
   return check === 0;
 }
 
@@ -192,6 +193,7 @@ function forward32(
   act: LoopActivation | undefined,
   y: Float32Array | undefined,
 ): boolean {
+  const code = activationCode(act);
   let check = 0;
   for (let i = 0; i < m; i++) {
     const xo = i * k;
@@ -200,12 +202,12 @@ function forward32(
       let s = 0;
       for (let p = 0, q = j; p < k; p++, q += n) s = f(s + f(x[xo + p]! * w[q]!));
       // As stored: a finite sum can round to ±Infinity in float32.
-      const v = f(bias ? s + bias[j]! : s);
+      const v = f(bias !== undefined ? s + bias[j]! : s);
       z[zo + j] = v;
       check += v * 0;
+      if (code !== 0) y![zo + j] = activateOne(code, v);
     }
   }
-  if (act) activationForward32(act, z, y!, m * n);
   return check === 0;
 }
 
@@ -228,12 +230,19 @@ function backward64(
     activationBackward64(act, y!, dy, dz!, m * n);
     g = dz!;
   }
-  for (let p = 0; p < k; p++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let r = 0; r < m; r++) s += x[r * k + p]! * g[r * n + j]!;
-      gw[p * n + j] = 0 + s;
+  if (m === 1)
+    // One row: the sum is `0 + x·g`, and `0 + (0 + v)` is `0 + v`.
+    for (let p = 0, q = 0; p < k; p++) {
+      const xp = x[p]!;
+      for (let j = 0; j < n; j++, q++) gw[q] = 0 + xp * g[j]!;
     }
+  else
+    for (let p = 0; p < k; p++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let r = 0; r < m; r++) s += x[r * k + p]! * g[r * n + j]!;
+        gw[p * n + j] = 0 + s;
+      }
   if (gb) {
     for (let j = 0; j < n; j++) gb[j] = 0 + g[j]!;
     for (let r = 1; r < m; r++) for (let j = 0; j < n; j++) gb[j]! += g[r * n + j]!;
@@ -266,12 +275,19 @@ function backward32(
     activationBackward32(act, y!, dy, dz!, m * n);
     g = dz!;
   }
-  for (let p = 0; p < k; p++)
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let r = 0; r < m; r++) s = f(s + f(x[r * k + p]! * g[r * n + j]!));
-      gw[p * n + j] = 0 + s;
+  if (m === 1)
+    // One row: the sum is `f(0 + f(x·g))`, which is `0 + f(x·g)` (a float32 value plus 0 is exact).
+    for (let p = 0, q = 0; p < k; p++) {
+      const xp = x[p]!;
+      for (let j = 0; j < n; j++, q++) gw[q] = 0 + f(xp * g[j]!);
     }
+  else
+    for (let p = 0; p < k; p++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let r = 0; r < m; r++) s = f(s + f(x[r * k + p]! * g[r * n + j]!));
+        gw[p * n + j] = 0 + s;
+      }
   if (gb) {
     for (let j = 0; j < n; j++) gb[j] = 0 + g[j]!;
     for (let r = 1; r < m; r++) for (let j = 0; j < n; j++) gb[j]! += g[r * n + j]!;
