@@ -2,13 +2,17 @@ import type { FastifySchemaCompiler } from "fastify";
 import type { $ZodIssue, $ZodType } from "zod/v4/core";
 import { safeParse } from "zod/v4/core";
 import { acceptGradientsBody } from "../schemas/gradients-fast.js";
+import { omittedBy } from "../schemas/issue-caps.js";
 import type { FieldError } from "../schemas/problem.js";
 import { GradientsRequestSchema } from "../schemas/requests.js";
 import { formatPath } from "../service/errors.js";
 import { kindMessage, suggestName, unknownFieldMessage } from "./keras-hints.js";
 import { fieldPlaces, fieldsAt, formsAt, namePlaces, tagsAt } from "./schema-names.js";
 
-/** At most this many field errors are listed (a broken data set could produce millions). */
+/**
+ * At most this many field errors are listed (a broken data set could produce millions); past
+ * them, issues are counted, not worded.
+ */
 export const MAX_FIELD_ERRORS = 100;
 
 /**
@@ -44,13 +48,13 @@ export class SchemaValidationError extends Error {
     const hints = this.#sent.schema
       ? { ...this.#sent, schema: this.#sent.schema, skip: prefix.length }
       : undefined;
-    const flat = tidyIssues(this.issues).flatMap((i) => flattenIssue(i, prefix, hints));
-    const shown = flat.slice(0, MAX_FIELD_ERRORS);
+    const flat = flattenIssues(this.issues, prefix, hints);
+    const shown = flat.filter((f) => f.omitted === undefined);
     const errors = shown.map((f) => ({
       path: formatPath(f.path),
       message: typeof f.message === "string" ? f.message : f.message(),
     }));
-    return { errors: pairMissingWithMisspelt(errors, shown), total: flat.length };
+    return { errors: pairMissingWithMisspelt(errors, shown), total: errorCount(flat) };
   }
 }
 
@@ -85,6 +89,40 @@ interface FlatIssue {
   message: string | (() => string);
   /** An unknown key's hinted field name, when it has one (`learningRate` for `learning_rate`). */
   meant?: () => string | undefined;
+  /** Set on an entry that is not listed: it stands for this many errors past the ones listed. */
+  omitted?: number;
+}
+
+/** How many errors `flat` stands for: its listed entries and those its unlisted ones count. */
+const errorCount = (flat: readonly FlatIssue[]) => flat.reduce((n, f) => n + (f.omitted ?? 1), 0);
+
+/** About how many field errors an issue left unflattened stands for (a union's branch counts as one). */
+function roughCount(issue: $ZodIssue): number {
+  if (issue.code === "unrecognized_keys") return issue.keys.length;
+  return omittedBy(issue) ?? 1;
+}
+
+/**
+ * `issues` tidied and flattened (`tidyIssues`, `flattenIssue`), in a loop (no recursion, no
+ * spread over the issues): the first `MAX_FIELD_ERRORS` entries worked out, the rest counted in
+ * one unlisted entry (`omitted`) at `base`.
+ */
+function flattenIssues(issues: readonly $ZodIssue[], base: PropertyKey[], hints?: HintSource): FlatIssue[] {
+  const out: FlatIssue[] = [];
+  let omitted = 0;
+  for (const issue of tidyIssues(issues)) {
+    if (out.length >= MAX_FIELD_ERRORS) {
+      omitted += roughCount(issue);
+      continue;
+    }
+    for (const f of flattenIssue(issue, base, hints)) {
+      if (f.omitted !== undefined) omitted += f.omitted;
+      else if (out.length < MAX_FIELD_ERRORS) out.push(f);
+      else omitted++;
+    }
+  }
+  if (omitted > 0) out.push({ path: [...base], message: "", omitted });
+  return out;
 }
 
 /** The request part and its schema, for hints; `skip` leading path segments are not in `data`. */
@@ -159,8 +197,12 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: Hint
       const branch = bestBranch(issue.errors, path, hints);
       return branch ?? [{ path, message: issue.message }];
     }
-    case "unrecognized_keys":
-      return issue.keys.map((k) => unknownKey(path, k, hints));
+    case "unrecognized_keys": {
+      // A hint is worked out per key shown: the keys past the list's length are counted.
+      const shown = issue.keys.slice(0, MAX_FIELD_ERRORS).map((k) => unknownKey(path, k, hints));
+      const omitted = issue.keys.length - shown.length;
+      return omitted > 0 ? [...shown, { path, message: "", omitted }] : shown;
+    }
     case "invalid_key": {
       // zod's own "Invalid key in record" says neither which record nor what a key must be.
       const key = path.at(-1);
@@ -180,6 +222,11 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: Hint
       if (issue.expected === "object" && hints)
         return [{ path, message: () => objectExpected(issue, path, hints) }];
       return [{ path, message: issue.message }];
+    case "custom": {
+      // The bad numbers past those listed (nested-numbers.ts, `summarise`): counted, not listed.
+      const omitted = omittedBy(issue);
+      return [omitted === undefined ? { path, message: issue.message } : { path, message: "", omitted }];
+    }
     default:
       return [{ path, message: issue.message }];
   }
@@ -296,18 +343,20 @@ function bestBranch(
   path: PropertyKey[],
   hints: HintSource | undefined,
 ): FlatIssue[] | undefined {
-  let best: { issues: FlatIssue[]; depth: number } | undefined;
+  let best: { issues: FlatIssue[]; depth: number; count: number } | undefined;
   let tie = false;
   for (const raw of branches) {
     // A branch rejected only because the value has another type at the union's own level
     // (an array where a number was allowed) was not the one meant.
     if (raw.every((i) => i.code === "invalid_type" && i.path.length === 0)) continue;
-    const issues = tidyIssues(raw).flatMap((i) => flattenIssue(i, path, hints));
-    const depth = Math.max(...issues.map((i) => i.path.length));
-    if (!best || depth > best.depth || (depth === best.depth && issues.length < best.issues.length)) {
-      best = { issues, depth };
+    const issues = flattenIssues(raw, path, hints);
+    const count = errorCount(issues);
+    let depth = 0;
+    for (const i of issues) if (i.omitted === undefined && i.path.length > depth) depth = i.path.length;
+    if (!best || depth > best.depth || (depth === best.depth && count < best.count)) {
+      best = { issues, depth, count };
       tie = false;
-    } else if (depth === best.depth && issues.length === best.issues.length) tie = true;
+    } else if (depth === best.depth && count === best.count) tie = true;
   }
   return tie ? undefined : best?.issues;
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NestedNumbersSchema } from "./common.js";
+import { cappedIssues } from "./issue-caps.js";
 import { LIMITS } from "./limits.js";
 
 export const BUILT_IN_DATASETS = ["iris", "xor", "mnist", "addingProblem", "sineWave"] as const;
@@ -27,18 +28,22 @@ export function sameSampleCount(ctx: {
 
 export const InlineDatasetSchema = z
   .strictObject({
-    x: z
-      .array(NestedNumbersSchema)
-      .min(1, "the data set is empty")
-      .max(LIMITS.maxSamples)
-      .describe("Samples: each a nested array of the model's inputShape, or flat of the same size."),
-    y: z
-      .array(NestedNumbersSchema)
-      .max(LIMITS.maxSamples)
-      .describe(
-        "Targets, one per sample: an integer class label for sparseCategoricalCrossentropy; otherwise a " +
-          "target vector of the output's shape, or one number when the output has one unit.",
-      ),
+    x: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .min(1, "the data set is empty")
+        .max(LIMITS.maxSamples)
+        .describe("Samples: each a nested array of the model's inputShape, or flat of the same size."),
+    ),
+    y: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .max(LIMITS.maxSamples)
+        .describe(
+          "Targets, one per sample: an integer class label for sparseCategoricalCrossentropy; otherwise a " +
+            "target vector of the output's shape, or one number when the output has one unit.",
+        ),
+    ),
   })
   .check(sameSampleCount)
   .meta({ id: "InlineDataset", description: "A data set sent with the request." });

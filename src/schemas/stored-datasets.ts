@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NestedNumbersSchema, queryInt } from "./common.js";
 import { sameSampleCount } from "./dataset.js";
+import { cappedIssues } from "./issue-caps.js";
 import { LIMITS } from "./limits.js";
 
 const NameSchema = z.string().min(1).max(200).describe("A name to recognise it by (not unique).");
@@ -8,17 +9,23 @@ const NameSchema = z.string().min(1).max(200).describe("A name to recognise it b
 export const StoreDatasetJsonSchema = z
   .strictObject({
     name: NameSchema.optional(),
-    x: z
-      .array(NestedNumbersSchema)
-      .min(1, "the data set is empty")
-      .max(LIMITS.maxSamples)
-      .describe("Samples: nested arrays of inputShape (read from the first one when inputShape is absent)."),
-    y: z
-      .array(NestedNumbersSchema)
-      .max(LIMITS.maxSamples)
-      .describe(
-        "Targets, one per sample, all of one shape: a number (a class label or a scalar target) or a vector.",
-      ),
+    x: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .min(1, "the data set is empty")
+        .max(LIMITS.maxSamples)
+        .describe(
+          "Samples: nested arrays of inputShape (read from the first one when inputShape is absent).",
+        ),
+    ),
+    y: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .max(LIMITS.maxSamples)
+        .describe(
+          "Targets, one per sample, all of one shape: a number (a class label or a scalar target) or a vector.",
+        ),
+    ),
     inputShape: z
       .array(z.number().int().min(1).max(LIMITS.maxInputDim))
       .min(1)
