@@ -144,7 +144,7 @@ describe("an error whose answer cannot be worked out", () => {
       const res = await own.inject({ method: "GET", url: "/broken" });
       expect(res.statusCode).toBe(500);
       expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
-      const body = res.json() as ProblemBody;
+      const body = res.json() as ProblemBody & { requestId: string };
       expect(body).toMatchObject({ type: "about:blank", title: "Internal Server Error", status: 500 });
       expect(body.detail).toBe(`an internal error occurred; it is logged under request id ${body.requestId}`);
       expect(res.body).not.toMatch(/secret|Maximum call stack/);
