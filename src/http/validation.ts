@@ -195,7 +195,7 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: Hint
       if (issue.errors.length > 0 && issue.errors.every((b) => b.every(isMissingHere)))
         return [{ path, message: `required field is missing (${missingUnionExpects(issue)})` }];
       const branch = bestBranch(issue.errors, path, hints);
-      return branch ?? [{ path, message: issue.message }];
+      return branch ?? [{ path, message: unionMessage(issue, () => valueAt(hints?.data, inData())) }];
     }
     case "unrecognized_keys": {
       // A hint is worked out per key shown: the keys past the list's length are counted.
@@ -263,6 +263,27 @@ export function tidyIssues(issues: readonly $ZodIssue[]): $ZodIssue[] {
 
 const isMissingHere = (i: $ZodIssue) =>
   i.code === "invalid_type" && i.path.length === 0 && /received undefined$/.test(i.message);
+
+/** A value's kind for a message: `string`, `null`, `array`, `Infinity`. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+  return typeof value;
+}
+
+/**
+ * A failed union's message when no branch explains it: the union's own, else (zod's bare "Invalid
+ * input" says neither) the types its branches expected and the one sent.
+ */
+function unionMessage(issue: $ZodIssue & { errors: $ZodIssue[][] }, sent: () => unknown): string {
+  if (issue.message !== "Invalid input") return issue.message;
+  const expected = new Set<string>();
+  for (const branch of issue.errors)
+    for (const i of branch) if (i.code === "invalid_type" && i.path.length === 0) expected.add(i.expected);
+  if (expected.size === 0) return issue.message;
+  return `expected ${[...expected].join(" or ")}, got ${kindOf(sent())}`;
+}
 
 /** What a missing union value should have been: the union's own message, else its branches' types. */
 function missingUnionExpects(issue: $ZodIssue & { errors: $ZodIssue[][] }): string {

@@ -66,7 +66,9 @@ export const CsvTextSchema = z
   .meta({ example: "sepal_length,sepal_width,species\n5.1,3.5,setosa\n7.0,3.2,versicolor\n" });
 
 /** The body of POST /datasets: JSON or CSV (the OpenAPI document gives each media type its branch). */
-export const StoreDatasetBodySchema = z.union([StoreDatasetJsonSchema, CsvTextSchema]);
+export const StoreDatasetBodySchema = z.union([StoreDatasetJsonSchema, CsvTextSchema], {
+  error: "expected a JSON object {x, y} or CSV text",
+});
 
 export const StoreDatasetQuerySchema = z.strictObject({
   label: z
