@@ -102,3 +102,83 @@ describe("a union says what it takes, never a bare 'Invalid input'", () => {
     );
   });
 });
+
+describe("a layer name that collides with a default name", () => {
+  it("layer 0 named dense_1 is blamed at the name sent, as layer 1's default", async () => {
+    const layers = [
+      { type: "dense", units: 2, name: "dense_1" },
+      { type: "dense", units: 1 },
+    ];
+    expect(errorsOf(await post(trainBody({ model: { ...model, layers } })), 422)).toEqual({
+      "model.layers[0].name":
+        "layer 0's name \"dense_1\" is layer 1's default name (its type and index): name layer 0 otherwise, " +
+        "or give layer 1 a name",
+    });
+  });
+
+  it("layer 1 named dense_0 is blamed at its own name, as layer 0's default", async () => {
+    const layers = [
+      { type: "dense", units: 2 },
+      { type: "dense", units: 1, name: "dense_0" },
+    ];
+    expect(errorsOf(await post(trainBody({ model: { ...model, layers } })), 422)).toEqual({
+      "model.layers[1].name":
+        "layer 1's name \"dense_0\" is layer 0's default name (its type and index): name layer 1 otherwise, " +
+        "or give layer 0 a name",
+    });
+  });
+
+  it("two names sent alike stay a duplicate at the second", async () => {
+    const layers = [
+      { type: "dense", units: 2, name: "a" },
+      { type: "dense", units: 1, name: "a" },
+    ];
+    expect(errorsOf(await post(trainBody({ model: { ...model, layers } })), 422)).toEqual({
+      "model.layers[1].name": 'duplicate layer name "a"',
+    });
+  });
+});
+
+describe("a query integer of too many digits says the range", () => {
+  const events = (id: string) => `/jobs/00000000-0000-0000-0000-000000000000/events?lastEventId=${id}`;
+  it.each(["99999999999999999999", "1000000000", "9".repeat(400)])("lastEventId=%s", async (id) => {
+    const res = await app.inject({ method: "GET", url: events(id) });
+    expect(errorsOf(res)).toEqual({ "querystring.lastEventId": "expected an integer in [0, 999999999]" });
+  });
+
+  it("leading zeros are not digits too many; letters are not digits", async () => {
+    expect((await app.inject({ method: "GET", url: events(`${"0".repeat(30)}7`) })).statusCode).toBe(404);
+    const res = await app.inject({ method: "GET", url: events(`${"1".repeat(30)}a`) });
+    expect(errorsOf(res)).toEqual({ "querystring.lastEventId": "expected an integer (decimal digits)" });
+  });
+});
+
+describe("a generated data set over the product limit", () => {
+  const product = (values: number) =>
+    `samples × timesteps × features is ${values}; at most 8000000 values can be generated: lower samples or timesteps`;
+
+  it("timesteps over its own bound is blamed alone", async () => {
+    const dataset = { name: "addingProblem", timesteps: 100_000, samples: 50 };
+    const res = await post(trainBody({ model: { ...model, inputShape: [4096, 2] }, dataset }));
+    expect(errorsOf(res)).toEqual({ "dataset.timesteps": "Too big: expected number to be <=4096" });
+  });
+
+  it("both within their bounds but their product over it: the product, at both", async () => {
+    const dataset = { name: "addingProblem", timesteps: 4000, samples: 1001 };
+    const res = await post(trainBody({ model: { ...model, inputShape: [4000, 2] }, dataset }));
+    expect(errorsOf(res)).toEqual({
+      "dataset.samples": product(8_008_000),
+      "dataset.timesteps": product(8_008_000),
+    });
+  });
+
+  it("samples alone over the product (default timesteps): at samples", async () => {
+    const res = await post(
+      trainBody({
+        model: { ...model, inputShape: [20, 1] },
+        dataset: { name: "sineWave", samples: 400_001 },
+      }),
+    );
+    expect(errorsOf(res)).toEqual({ "dataset.samples": product(8_000_020) });
+  });
+});
