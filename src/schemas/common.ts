@@ -171,6 +171,7 @@ export const DtypeSchema = z
  * parameter, which arrives as an array) are 400s naming the parameter.
  */
 export function queryInt(min: number, max: number) {
+  const range = `expected an integer in [${min}, ${max}]`;
   const schema = z
     .string({
       error: (issue) =>
@@ -178,9 +179,15 @@ export function queryInt(min: number, max: number) {
           ? "given more than once: give it once"
           : "expected an integer (decimal digits)",
     })
-    .regex(/^\d{1,15}$/, "expected an integer (decimal digits)")
+    .regex(/^\d+$/, { message: "expected an integer (decimal digits)", abort: true })
+    // Digits, but more than any bound here has: said as the range, not parsed (20 digits lose
+    // precision, 400 parse to Infinity).
+    .refine((digits) => digits.replace(/^0+(?=\d)/, "").length <= String(max).length, {
+      message: range,
+      abort: true,
+    })
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min, range).max(max, range));
   queryIntegers.add(schema, { minimum: min, maximum: max });
   return schema;
 }
