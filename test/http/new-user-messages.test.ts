@@ -182,3 +182,33 @@ describe("a generated data set over the product limit", () => {
     expect(errorsOf(res)).toEqual({ "dataset.samples": product(8_000_020) });
   });
 });
+
+describe("Keras' short initializer aliases", () => {
+  const names =
+    "available: `glorotUniform`, `glorotNormal`, `heNormal`, `heUniform`, `leCunNormal`, `leCunUniform`, " +
+    "`zeros`, `ones`, `randomNormal`, `randomUniform`, `truncatedNormal`, `orthogonal`, `varianceScaling`";
+  it.each([
+    ["embeddingsInitializer", "uniform", "randomUniform"],
+    ["embeddingsInitializer", "normal", "randomNormal"],
+    ["embeddingsInitializer", "zero", "zeros"],
+    ["embeddingsInitializer", "one", "ones"],
+  ])("%s %j is hinted as %s", async (field, sent, meant) => {
+    const layer = { type: "embedding", inputDim: 3, outputDim: 2, [field]: sent };
+    const res = await post(
+      trainBody({
+        model: { ...withLayer(layer), layers: [layer, { type: "flatten" }, { type: "dense", units: 1 }] },
+      }),
+    );
+    expect(errorsOf(res)).toEqual({
+      [`model.layers[0].${field}`]: `unknown ${field} ${JSON.stringify(sent)}: did you mean \`${meant}\`? ${names}`,
+    });
+  });
+
+  it("varianceScaling's distribution still takes uniform and normal as they are", async () => {
+    const init = { type: "varianceScaling", distribution: "uniform" };
+    const res = await post(
+      trainBody({ model: withLayer({ type: "dense", units: 2, kernelInitializer: init }) }),
+    );
+    expect(res.statusCode, res.body).toBe(200);
+  });
+});
