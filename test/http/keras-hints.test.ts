@@ -234,7 +234,8 @@ describe("a Keras spelling of a field says which field it means", () => {
     expect(errors).toEqual({
       "optimizer.learning_rate": "unknown field; did you mean `learningRate`?",
       "optimizer.learningRate":
-        "required field is missing (expected number or object); it was sent as `learning_rate`",
+        "required field is missing (expected a finite number ≥ 0 or a schedule object {type, ...}); " +
+        "it was sent as `learning_rate`",
     });
   });
 
