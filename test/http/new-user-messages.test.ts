@@ -212,3 +212,33 @@ describe("Keras' short initializer aliases", () => {
     expect(res.statusCode, res.body).toBe(200);
   });
 });
+
+describe("a kind a wrapper does not take", () => {
+  it.each([
+    [{ type: "lstm", units: 3, returnSequences: true }, "lstm"],
+    [{ type: "conv2d", filters: 3, kernelSize: 1 }, "conv2d"],
+    [{ type: "dropout", rate: 0.1 }, "dropout"],
+  ])("timeDistributed around %j: unknown layer type, available dense", async (inner, type) => {
+    const layers = [
+      { type: "timeDistributed", layer: inner },
+      { type: "flatten" },
+      { type: "dense", units: 1 },
+    ];
+    const res = await post(trainBody({ model: { ...model, inputShape: [2, 1], layers } }));
+    expect(errorsOf(res)).toEqual({
+      "model.layers[0].layer.type": `unknown layer type "${type}" (\`${type}\` is a \`model.layers[i].type\`); available: \`dense\``,
+    });
+  });
+
+  it("bidirectional around a dense layer, as before", async () => {
+    const layers = [
+      { type: "bidirectional", layer: { type: "dense", units: 3 } },
+      { type: "dense", units: 1 },
+    ];
+    const res = await post(trainBody({ model: { ...model, inputShape: [2, 1], layers } }));
+    expect(errorsOf(res)).toEqual({
+      "model.layers[0].layer.type":
+        'unknown layer type "dense" (`dense` is a `model.layers[i].type`); available: `simpleRNN`, `lstm`, `gru`',
+    });
+  });
+});
