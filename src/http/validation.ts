@@ -7,7 +7,7 @@ import type { FieldError } from "../schemas/problem.js";
 import { GradientsRequestSchema } from "../schemas/requests.js";
 import { formatPath } from "../service/errors.js";
 import { kindMessage, suggestName, unknownFieldMessage } from "./keras-hints.js";
-import { fieldPlaces, fieldsAt, formsAt, namePlaces, tagsAt } from "./schema-names.js";
+import { fieldPlaces, fieldsAt, formsAt, kindsWithField, namePlaces, tagsAt } from "./schema-names.js";
 
 /**
  * At most this many field errors are listed (a broken data set could produce millions); past
@@ -302,9 +302,32 @@ function unknownKey(path: PropertyKey[], key: string, hints: HintSource | undefi
     path: at,
     message: () =>
       taggedWhereUntagged(key, path, hints) ??
+      otherKindsField(key, known(), here(), hints) ??
       unknownFieldMessage(key, known(), fieldPlaces(hints.schema), placeOf(here())),
     meant: () => suggestName(key, known(), "fields"),
   };
+}
+
+/**
+ * A field other kinds of the same tagged union have (`recurrentActivation` on a simpleRNN layer):
+ * "simpleRNN has no recurrentActivation (lstm and gru do)"; else undefined. Not for a wrapper
+ * (an object with a `layer`), whose wrapped layer may be where the field belongs.
+ */
+function otherKindsField(
+  key: string,
+  known: readonly string[],
+  here: readonly PropertyKey[],
+  hints: HintSource,
+): string | undefined {
+  if (known.includes("layer")) return undefined;
+  const kinds = kindsWithField(hints.schema, hints.data, here, key);
+  if (!kinds || kinds.having.length === 0) return undefined;
+  const { kind, having } = kinds;
+  const list =
+    having.length === 1
+      ? `${having[0]} does`
+      : `${having.slice(0, -1).join(", ")} and ${having.at(-1)} do`;
+  return `unknown field: ${kind} has no ${key} (${list})`;
 }
 
 /**

@@ -242,3 +242,43 @@ describe("a kind a wrapper does not take", () => {
     });
   });
 });
+
+describe("a field other kinds of layer have names those kinds, never a place inside a wrapper", () => {
+  it.each([
+    [
+      { type: "simpleRNN", units: 3, recurrentActivation: "sigmoid" },
+      "simpleRNN has no recurrentActivation (lstm and gru do)",
+    ],
+    [{ type: "gru", units: 3, unitForgetBias: true }, "gru has no unitForgetBias (lstm does)"],
+    [{ type: "lstm", units: 3, resetAfter: true }, "lstm has no resetAfter (gru does)"],
+    [
+      { type: "lstm", units: 3, kernelRegularizer: "l2" },
+      "lstm has no kernelRegularizer (dense, conv2d and conv1d do)",
+    ],
+  ])("%j", async (layer, said) => {
+    const field = Object.keys(layer).at(-1) as string;
+    const res = await post(trainBody({ model: withLayer(layer, [2, 1]) }));
+    expect(errorsOf(res)).toEqual({ [`model.layers[0].${field}`]: `unknown field: ${said}` });
+  });
+
+  it("inside a wrapper, the wrapped layer's kinds", async () => {
+    const layers = [
+      { type: "bidirectional", layer: { type: "simpleRNN", units: 3, recurrentActivation: "sigmoid" } },
+      { type: "dense", units: 1 },
+    ];
+    const res = await post(trainBody({ model: { ...model, inputShape: [2, 1], layers } }));
+    expect(errorsOf(res)).toEqual({
+      "model.layers[0].layer.recurrentActivation":
+        "unknown field: simpleRNN has no recurrentActivation (lstm and gru do)",
+    });
+  });
+
+  it("a wrapped layer's field sent on the wrapper is pointed at the wrapped layer", async () => {
+    const layers = [
+      { type: "bidirectional", units: 3, layer: { type: "lstm", units: 3 } },
+      { type: "dense", units: 1 },
+    ];
+    const res = await post(trainBody({ model: { ...model, inputShape: [2, 1], layers } }));
+    expect(errorsOf(res)["model.layers[0].units"]).toMatch(/`model\.layers\[i\]\.layer\.units`/);
+  });
+});
