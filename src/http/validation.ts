@@ -8,6 +8,7 @@ import { GradientsRequestSchema } from "../schemas/requests.js";
 import { formatPath } from "../service/errors.js";
 import { kindMessage, suggestName, unknownFieldMessage } from "./keras-hints.js";
 import { fieldPlaces, fieldsAt, formsAt, kindsWithField, namePlaces, tagsAt } from "./schema-names.js";
+import { missingUnionExpects, mixedForms, unionMessage } from "./union-messages.js";
 
 /**
  * At most this many field errors are listed (a broken data set could produce millions); past
@@ -264,34 +265,6 @@ export function tidyIssues(issues: readonly $ZodIssue[]): $ZodIssue[] {
 const isMissingHere = (i: $ZodIssue) =>
   i.code === "invalid_type" && i.path.length === 0 && /received undefined$/.test(i.message);
 
-/** A value's kind for a message: `string`, `null`, `array`, `Infinity`. */
-function kindOf(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
-  return typeof value;
-}
-
-/**
- * A failed union's message when no branch explains it: the union's own, else (zod's bare "Invalid
- * input" says neither) the types its branches expected and the one sent.
- */
-function unionMessage(issue: $ZodIssue & { errors: $ZodIssue[][] }, sent: () => unknown): string {
-  if (issue.message !== "Invalid input") return issue.message;
-  const expected = new Set<string>();
-  for (const branch of issue.errors)
-    for (const i of branch) if (i.code === "invalid_type" && i.path.length === 0) expected.add(i.expected);
-  if (expected.size === 0) return issue.message;
-  return `expected ${[...expected].join(" or ")}, got ${kindOf(sent())}`;
-}
-
-/** What a missing union value should have been: the union's own message, else its branches' types. */
-function missingUnionExpects(issue: $ZodIssue & { errors: $ZodIssue[][] }): string {
-  if (issue.message !== "Invalid input") return issue.message;
-  const types = issue.errors.flatMap((b) => b.map((i) => (i.code === "invalid_type" ? i.expected : "")));
-  return `expected ${[...new Set(types)].join(" or ")}`;
-}
-
 /** An unknown key: "unknown field", or with the field it stands for. */
 function unknownKey(path: PropertyKey[], key: string, hints: HintSource | undefined): FlatIssue {
   const at = [...path, key];
@@ -324,9 +297,7 @@ function otherKindsField(
   if (!kinds || kinds.having.length === 0) return undefined;
   const { kind, having } = kinds;
   const list =
-    having.length === 1
-      ? `${having[0]} does`
-      : `${having.slice(0, -1).join(", ")} and ${having.at(-1)} do`;
+    having.length === 1 ? `${having[0]} does` : `${having.slice(0, -1).join(", ")} and ${having.at(-1)} do`;
   return `unknown field: ${kind} has no ${key} (${list})`;
 }
 
@@ -364,22 +335,6 @@ function objectExpected(issue: $ZodIssue, path: PropertyKey[], hints: HintSource
   const list = union.tags.map((t) => `\`${t}\``).join(", ");
   if (!tag) return `expected an object {"${union.discriminator}": ...}, not a string; available: ${list}`;
   return `expected an object, not a string: did you mean {"${union.discriminator}": "${tag}", ...}? available: ${list}`;
-}
-
-/**
- * When an object mixes the fields of several branches (`{name, x, y}` for `{name}` or `{x, y}`),
- * every branch rejects some key another branch accepts: the mixed keys, listed; else undefined.
- * Keys no branch knows are left to the branch's own "unknown field".
- */
-function mixedForms(branches: $ZodIssue[][]): string | undefined {
-  if (branches.length < 2) return undefined;
-  const rejected = branches.map(
-    (b) => new Set(b.flatMap((i) => (i.code === "unrecognized_keys" && i.path.length === 0 ? i.keys : []))),
-  );
-  const unknownToAll = [...rejected[0]!].filter((k) => rejected.every((r) => r.has(k)));
-  const known = rejected.map((r) => [...r].filter((k) => !unknownToAll.includes(k)));
-  if (known.some((keys) => keys.length === 0)) return undefined;
-  return [...new Set(known.flat())].map((k) => `\`${k}\``).join(", ");
 }
 
 function bestBranch(
