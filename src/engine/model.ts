@@ -1,5 +1,6 @@
 import { EngineError } from "./errors.js";
 import { initializeParams } from "./initializers.js";
+import { duplicateName, layerName } from "./layer-names.js";
 import { Embedding } from "./layers/embedding.js";
 import { buildLayer, paramsOf } from "./layers/factory.js";
 import { INFERENCE, type Layer, type LayerMode, type Param } from "./layers/layer.js";
@@ -86,7 +87,8 @@ export class Model {
   private modeNow: LayerMode = INFERENCE;
 
   /**
-   * @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit.
+   * @throws EngineError naming the layer (`["layers", i, field]`) when shapes do not fit, or the
+   *   name sent that collides with another layer's (`duplicateName`).
    * @param options.maxParams refuse (before allocating anything) a model with more trainable
    *   parameters than this; default `MAX_PARAMS`.
    */
@@ -105,11 +107,12 @@ export class Model {
       throw new EngineError(`inputShape must be positive integers, got ${formatShape(shape)}`, [
         "inputShape",
       ]);
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     spec.layers.forEach((ls, i) => {
-      const name = ls.name ?? `${ls.type}_${i}`;
-      if (seen.has(name)) throw new EngineError(`duplicate layer name "${name}"`, ["layers", i, "name"]);
-      seen.add(name);
+      const name = layerName(ls, i);
+      const first = seen.get(name);
+      if (first !== undefined) throw duplicateName(name, spec.layers, first, i);
+      seen.set(name, i);
       // Count first: building a layer allocates its parameters.
       params += paramsOf(ls, shape);
       if (params > maxParams)

@@ -23,7 +23,7 @@ import securityPlugin from "./plugins/security.js";
 import storePlugin from "./plugins/store.js";
 import tuningPlugin from "./plugins/tuning.js";
 import webhooksPlugin from "./plugins/webhooks.js";
-import { sendProblem, toProblem } from "./problems.js";
+import { sendProblem, toProblemOrInternal } from "./problems.js";
 import datasetsRoutes from "./routes/datasets.js";
 import gradientsRoutes from "./routes/gradients.js";
 import healthRoutes from "./routes/health.js";
@@ -147,7 +147,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Errors the router raises before any handler (a bad percent-encoding, a path parameter
     // over its length limit) get the same problem+json as every other error.
     frameworkErrors: (err, request, reply) => {
-      const { problem, headers } = toProblem(err, request);
+      const { problem, headers } = toProblemOrInternal(err, request);
       // No route, so no hook adds the request id: say it here.
       sendProblem(reply, problem, { ...headers, "x-request-id": String(request.id) });
     },
@@ -189,7 +189,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const { problem, headers } = toProblem(err, request);
+    const { problem, headers } = toProblemOrInternal(err, request);
     if (problem.status === 500) request.log.error({ err }, "request failed");
     else
       request.log.info({ problem: { status: problem.status, detail: problem.detail } }, "request rejected");

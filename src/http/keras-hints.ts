@@ -66,6 +66,9 @@ const KIND_ALIASES: Record<string, readonly string[]> = {
   kaiminguniform: ["heUniform"],
   zero: ["zeros"],
   one: ["ones"],
+  // keras.initializers' short aliases: "uniform" is RandomUniform, "normal" RandomNormal.
+  uniform: ["randomUniform"],
+  normal: ["randomNormal"],
   // Optimisers.
   gradientdescent: ["sgd"],
 };

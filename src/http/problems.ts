@@ -123,16 +123,39 @@ export function toProblem(
       headers: {},
     };
   }
+  return internalError(request);
+}
+
+/** The answer to a bug: a plain 500 that says only where it is logged. */
+function internalError(request: FastifyRequest): { problem: Problem; headers: Record<string, string> } {
   return {
     problem: {
       type: "about:blank",
       title: STATUS_CODES[500] as string,
       status: 500,
       detail: `an internal error occurred; it is logged under request id ${request.id}`,
-      ...base,
+      instance: request.url,
+      requestId: String(request.id),
     },
     headers: {},
   };
+}
+
+/**
+ * `toProblem`, or the plain 500 when working the answer out fails (then logged, with the error
+ * it was for): an error handler that throws would leave the answer to Fastify's own handler,
+ * which sends application/json with the error's message.
+ */
+export function toProblemOrInternal(
+  err: unknown,
+  request: FastifyRequest,
+): { problem: Problem; headers: Record<string, string> } {
+  try {
+    return toProblem(err, request);
+  } catch (failure) {
+    request.log.error({ err: failure, cause: err }, "the error's answer could not be worked out");
+    return internalError(request);
+  }
 }
 
 /** Sends `problem` as application/problem+json (already serialised: no response schema applies). */

@@ -136,6 +136,45 @@ function collectUnions(s: $ZodType, out: { discriminator: string; tags: string[]
 }
 
 /**
+ * The kinds of the tagged union at `path` (the one the value's own tag belongs to) that have the
+ * field `key`, with the value's own kind: `{ kind: "simpleRNN", having: ["lstm", "gru"] }` for
+ * `recurrentActivation` on a simpleRNN layer. Undefined when no tagged union validates the value
+ * there, or its tag is not one of the union's.
+ */
+export function kindsWithField(
+  schema: $ZodType,
+  data: unknown,
+  path: readonly PropertyKey[],
+  key: string,
+): { kind: string; having: string[] } | undefined {
+  const value = valueAtPath(data, path);
+  for (const s of schemasAt(schema, data, path, false)) {
+    const d = def(s);
+    if (d.type !== "union" || !d.discriminator) continue;
+    const disc = d.discriminator;
+    const tag = (value as Record<string, unknown> | undefined)?.[disc];
+    const options = d.options ?? [];
+    if (typeof tag !== "string" || !options.some((o) => tagsOf(o, disc).includes(tag))) continue;
+    const having = options
+      .filter((o) => Object.hasOwn(def(unwrap(o)).shape ?? {}, key))
+      .flatMap((o) => tagsOf(o, disc))
+      .filter((t) => t !== tag);
+    return { kind: tag, having };
+  }
+  return undefined;
+}
+
+/** The value at `path` in `data` (undefined when absent). */
+function valueAtPath(data: unknown, path: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const seg of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return v;
+}
+
+/**
  * What the value at `path` may be when a plain union (no discriminator) validates it, in words:
  * `{l1?, l2?} or one of "l1", "l2", "l1l2"` for a regulariser; undefined elsewhere.
  */

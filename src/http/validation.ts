@@ -2,13 +2,18 @@ import type { FastifySchemaCompiler } from "fastify";
 import type { $ZodIssue, $ZodType } from "zod/v4/core";
 import { safeParse } from "zod/v4/core";
 import { acceptGradientsBody } from "../schemas/gradients-fast.js";
+import { omittedBy } from "../schemas/issue-caps.js";
 import type { FieldError } from "../schemas/problem.js";
 import { GradientsRequestSchema } from "../schemas/requests.js";
 import { formatPath } from "../service/errors.js";
 import { kindMessage, suggestName, unknownFieldMessage } from "./keras-hints.js";
-import { fieldPlaces, fieldsAt, formsAt, namePlaces, tagsAt } from "./schema-names.js";
+import { fieldPlaces, fieldsAt, formsAt, kindsWithField, namePlaces, tagsAt } from "./schema-names.js";
+import { missingUnionExpects, mixedForms, unionMessage } from "./union-messages.js";
 
-/** At most this many field errors are listed (a broken data set could produce millions). */
+/**
+ * At most this many field errors are listed (a broken data set could produce millions); past
+ * them, issues are counted, not worded.
+ */
 export const MAX_FIELD_ERRORS = 100;
 
 /**
@@ -44,13 +49,13 @@ export class SchemaValidationError extends Error {
     const hints = this.#sent.schema
       ? { ...this.#sent, schema: this.#sent.schema, skip: prefix.length }
       : undefined;
-    const flat = tidyIssues(this.issues).flatMap((i) => flattenIssue(i, prefix, hints));
-    const shown = flat.slice(0, MAX_FIELD_ERRORS);
+    const flat = flattenIssues(this.issues, prefix, hints);
+    const shown = flat.filter((f) => f.omitted === undefined);
     const errors = shown.map((f) => ({
       path: formatPath(f.path),
       message: typeof f.message === "string" ? f.message : f.message(),
     }));
-    return { errors: pairMissingWithMisspelt(errors, shown), total: flat.length };
+    return { errors: pairMissingWithMisspelt(errors, shown), total: errorCount(flat) };
   }
 }
 
@@ -85,6 +90,40 @@ interface FlatIssue {
   message: string | (() => string);
   /** An unknown key's hinted field name, when it has one (`learningRate` for `learning_rate`). */
   meant?: () => string | undefined;
+  /** Set on an entry that is not listed: it stands for this many errors past the ones listed. */
+  omitted?: number;
+}
+
+/** How many errors `flat` stands for: its listed entries and those its unlisted ones count. */
+const errorCount = (flat: readonly FlatIssue[]) => flat.reduce((n, f) => n + (f.omitted ?? 1), 0);
+
+/** About how many field errors an issue left unflattened stands for (a union's branch counts as one). */
+function roughCount(issue: $ZodIssue): number {
+  if (issue.code === "unrecognized_keys") return issue.keys.length;
+  return omittedBy(issue) ?? 1;
+}
+
+/**
+ * `issues` tidied and flattened (`tidyIssues`, `flattenIssue`), in a loop (no recursion, no
+ * spread over the issues): the first `MAX_FIELD_ERRORS` entries worked out, the rest counted in
+ * one unlisted entry (`omitted`) at `base`.
+ */
+function flattenIssues(issues: readonly $ZodIssue[], base: PropertyKey[], hints?: HintSource): FlatIssue[] {
+  const out: FlatIssue[] = [];
+  let omitted = 0;
+  for (const issue of tidyIssues(issues)) {
+    if (out.length >= MAX_FIELD_ERRORS) {
+      omitted += roughCount(issue);
+      continue;
+    }
+    for (const f of flattenIssue(issue, base, hints)) {
+      if (f.omitted !== undefined) omitted += f.omitted;
+      else if (out.length < MAX_FIELD_ERRORS) out.push(f);
+      else omitted++;
+    }
+  }
+  if (omitted > 0) out.push({ path: [...base], message: "", omitted });
+  return out;
 }
 
 /** The request part and its schema, for hints; `skip` leading path segments are not in `data`. */
@@ -157,10 +196,14 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: Hint
       if (issue.errors.length > 0 && issue.errors.every((b) => b.every(isMissingHere)))
         return [{ path, message: `required field is missing (${missingUnionExpects(issue)})` }];
       const branch = bestBranch(issue.errors, path, hints);
-      return branch ?? [{ path, message: issue.message }];
+      return branch ?? [{ path, message: unionMessage(issue, () => valueAt(hints?.data, inData())) }];
     }
-    case "unrecognized_keys":
-      return issue.keys.map((k) => unknownKey(path, k, hints));
+    case "unrecognized_keys": {
+      // A hint is worked out per key shown: the keys past the list's length are counted.
+      const shown = issue.keys.slice(0, MAX_FIELD_ERRORS).map((k) => unknownKey(path, k, hints));
+      const omitted = issue.keys.length - shown.length;
+      return omitted > 0 ? [...shown, { path, message: "", omitted }] : shown;
+    }
     case "invalid_key": {
       // zod's own "Invalid key in record" says neither which record nor what a key must be.
       const key = path.at(-1);
@@ -180,6 +223,11 @@ export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: Hint
       if (issue.expected === "object" && hints)
         return [{ path, message: () => objectExpected(issue, path, hints) }];
       return [{ path, message: issue.message }];
+    case "custom": {
+      // The bad numbers past those listed (nested-numbers.ts, `summarise`): counted, not listed.
+      const omitted = omittedBy(issue);
+      return [omitted === undefined ? { path, message: issue.message } : { path, message: "", omitted }];
+    }
     default:
       return [{ path, message: issue.message }];
   }
@@ -217,13 +265,6 @@ export function tidyIssues(issues: readonly $ZodIssue[]): $ZodIssue[] {
 const isMissingHere = (i: $ZodIssue) =>
   i.code === "invalid_type" && i.path.length === 0 && /received undefined$/.test(i.message);
 
-/** What a missing union value should have been: the union's own message, else its branches' types. */
-function missingUnionExpects(issue: $ZodIssue & { errors: $ZodIssue[][] }): string {
-  if (issue.message !== "Invalid input") return issue.message;
-  const types = issue.errors.flatMap((b) => b.map((i) => (i.code === "invalid_type" ? i.expected : "")));
-  return `expected ${[...new Set(types)].join(" or ")}`;
-}
-
 /** An unknown key: "unknown field", or with the field it stands for. */
 function unknownKey(path: PropertyKey[], key: string, hints: HintSource | undefined): FlatIssue {
   const at = [...path, key];
@@ -234,9 +275,30 @@ function unknownKey(path: PropertyKey[], key: string, hints: HintSource | undefi
     path: at,
     message: () =>
       taggedWhereUntagged(key, path, hints) ??
+      otherKindsField(key, known(), here(), hints) ??
       unknownFieldMessage(key, known(), fieldPlaces(hints.schema), placeOf(here())),
     meant: () => suggestName(key, known(), "fields"),
   };
+}
+
+/**
+ * A field other kinds of the same tagged union have (`recurrentActivation` on a simpleRNN layer):
+ * "simpleRNN has no recurrentActivation (lstm and gru do)"; else undefined. Not for a wrapper
+ * (an object with a `layer`), whose wrapped layer may be where the field belongs.
+ */
+function otherKindsField(
+  key: string,
+  known: readonly string[],
+  here: readonly PropertyKey[],
+  hints: HintSource,
+): string | undefined {
+  if (known.includes("layer")) return undefined;
+  const kinds = kindsWithField(hints.schema, hints.data, here, key);
+  if (!kinds || kinds.having.length === 0) return undefined;
+  const { kind, having } = kinds;
+  const list =
+    having.length === 1 ? `${having[0]} does` : `${having.slice(0, -1).join(", ")} and ${having.at(-1)} do`;
+  return `unknown field: ${kind} has no ${key} (${list})`;
 }
 
 /**
@@ -275,39 +337,25 @@ function objectExpected(issue: $ZodIssue, path: PropertyKey[], hints: HintSource
   return `expected an object, not a string: did you mean {"${union.discriminator}": "${tag}", ...}? available: ${list}`;
 }
 
-/**
- * When an object mixes the fields of several branches (`{name, x, y}` for `{name}` or `{x, y}`),
- * every branch rejects some key another branch accepts: the mixed keys, listed; else undefined.
- * Keys no branch knows are left to the branch's own "unknown field".
- */
-function mixedForms(branches: $ZodIssue[][]): string | undefined {
-  if (branches.length < 2) return undefined;
-  const rejected = branches.map(
-    (b) => new Set(b.flatMap((i) => (i.code === "unrecognized_keys" && i.path.length === 0 ? i.keys : []))),
-  );
-  const unknownToAll = [...rejected[0]!].filter((k) => rejected.every((r) => r.has(k)));
-  const known = rejected.map((r) => [...r].filter((k) => !unknownToAll.includes(k)));
-  if (known.some((keys) => keys.length === 0)) return undefined;
-  return [...new Set(known.flat())].map((k) => `\`${k}\``).join(", ");
-}
-
 function bestBranch(
   branches: $ZodIssue[][],
   path: PropertyKey[],
   hints: HintSource | undefined,
 ): FlatIssue[] | undefined {
-  let best: { issues: FlatIssue[]; depth: number } | undefined;
+  let best: { issues: FlatIssue[]; depth: number; count: number } | undefined;
   let tie = false;
   for (const raw of branches) {
     // A branch rejected only because the value has another type at the union's own level
     // (an array where a number was allowed) was not the one meant.
     if (raw.every((i) => i.code === "invalid_type" && i.path.length === 0)) continue;
-    const issues = tidyIssues(raw).flatMap((i) => flattenIssue(i, path, hints));
-    const depth = Math.max(...issues.map((i) => i.path.length));
-    if (!best || depth > best.depth || (depth === best.depth && issues.length < best.issues.length)) {
-      best = { issues, depth };
+    const issues = flattenIssues(raw, path, hints);
+    const count = errorCount(issues);
+    let depth = 0;
+    for (const i of issues) if (i.omitted === undefined && i.path.length > depth) depth = i.path.length;
+    if (!best || depth > best.depth || (depth === best.depth && count < best.count)) {
+      best = { issues, depth, count };
       tie = false;
-    } else if (depth === best.depth && issues.length === best.issues.length) tie = true;
+    } else if (depth === best.depth && count === best.count) tie = true;
   }
   return tie ? undefined : best?.issues;
 }

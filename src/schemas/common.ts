@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_ISSUES_PER_VALUE, numberOrArrayMessage, pushNumberIssues, summarise } from "./issue-caps.js";
 
 /** A number, or arrays of them nested to any depth; rectangular-ness is checked by the service. */
 export type NestedNumbers = number | NestedNumbers[];
@@ -6,29 +7,24 @@ export type NestedNumbers = number | NestedNumbers[];
 /** A response value: non-finite numbers (only after a diverged run) are sent as `null`. */
 export type NestedOutput = number | null | NestedOutput[];
 
-/** Why a union of "number or array" failed, said about the value actually sent. */
-function numberOrArrayMessage(input: unknown): string {
-  if (typeof input === "number") return `expected a finite number, got ${input}`;
-  return `expected a number or an array of numbers, got ${input === null ? "null" : typeof input}`;
-}
-
 /**
  * Finite numbers nested in arrays: a sample, a target or a weight tensor. JSON cannot carry NaN,
- * and `1e999` parses to Infinity, which `z.number()` rejects. A value it accepts is checked in one
- * walk first (`acceptFastNestedNumbers`); anything else goes through the schema itself.
+ * and `1e999` parses to Infinity, which `z.number()` rejects. An array is checked in one walk
+ * (`validatedInOneWalk`), never element by element through the recursive union.
  */
-export const NestedNumbersSchema: z.ZodType<NestedNumbers, NestedNumbers> = acceptFastNestedNumbers(
-  z
-    .lazy(() =>
+export const NestedNumbersSchema: z.ZodType<NestedNumbers, NestedNumbers> = z
+  .lazy(() =>
+    // Built once (the lazy's clones share it): `.describe()` on the lazy keeps the one walk.
+    validatedInOneWalk(
       z.union([z.number(), z.array(NestedNumbersSchema)], {
         error: (iss) => numberOrArrayMessage(iss.input),
       }),
-    )
-    .meta({
-      id: "NestedNumbers",
-      description: "A finite number or an array of them, nested to the depth of the tensor's shape.",
-    }),
-);
+    ),
+  )
+  .meta({
+    id: "NestedNumbers",
+    description: "A finite number or an array of them, nested to the depth of the tensor's shape.",
+  });
 
 /** Deeper than this, the fast walk leaves a value to the schema (the body parser allows 32 levels). */
 const FAST_WALK_DEPTH = 64;
@@ -63,21 +59,38 @@ export function finiteNestedNumbers(v: unknown): boolean {
   return true;
 }
 
+type Parse = (payload: { value: unknown; issues: z.core.$ZodRawIssue[] }, ctx: unknown) => unknown;
+
+/** The walk's answer for an array `value`: true when it holds only finite numbers, else its issues pushed. */
+function walkedArray(value: unknown[], issues: z.core.$ZodRawIssue[]): boolean {
+  if (finiteNestedNumbers(value)) return true;
+  const budget = { left: MAX_ISSUES_PER_VALUE, omitted: 0 };
+  const before = issues.length;
+  pushNumberIssues(value, [], budget, issues);
+  summarise(budget, issues);
+  return issues.length === before;
+}
+
+const backward = (ctx: unknown) => (ctx as { direction?: string } | undefined)?.direction === "backward";
+
 /**
- * `schema` (NestedNumbers') made to accept what `finiteNestedNumbers` recognises in one walk, as
- * it is: zod would accept it too, element by element through a recursive union (most of the time
- * of a body with large weights; docs/performance.md, "/gradients"), and give a copy of the same
- * numbers. Any other value is validated by the schema, with its own issues and paths.
+ * `schema` (NestedNumbers' union) made to take an array in one walk: accepted as it is when all its
+ * leaves are finite numbers (zod would accept it too, element by element through the recursive
+ * union: most of the time of a body with large weights; docs/performance.md, "/gradients"), else
+ * rejected with one issue per bad leaf, at most `MAX_ISSUES_PER_VALUE` (a million strings where
+ * numbers belong cost a walk, not a million unions). A value that is not an array (a number, a
+ * missing field) is the schema's.
  */
-function acceptFastNestedNumbers<T extends z.ZodType>(schema: T): T {
-  type Run = (payload: { value: unknown; issues: unknown[] }, ctx: unknown) => unknown;
-  const zod = schema._zod as unknown as { run: Run };
+function validatedInOneWalk<T extends z.ZodType>(schema: T): T {
+  const zod = schema._zod as unknown as { run: Parse; parse: Parse };
   const run = zod.run;
-  zod.run = (payload, ctx) =>
-    (ctx as { direction?: string } | undefined)?.direction !== "backward" &&
-    finiteNestedNumbers(payload.value)
-      ? payload
-      : run(payload, ctx);
+  zod.run = (payload, ctx) => {
+    const v = payload.value;
+    if (backward(ctx) || !Array.isArray(v))
+      return typeof v === "number" && Number.isFinite(v) ? payload : run(payload, ctx);
+    walkedArray(v, payload.issues);
+    return payload;
+  };
   return schema;
 }
 
@@ -158,6 +171,7 @@ export const DtypeSchema = z
  * parameter, which arrives as an array) are 400s naming the parameter.
  */
 export function queryInt(min: number, max: number) {
+  const range = `expected an integer in [${min}, ${max}]`;
   const schema = z
     .string({
       error: (issue) =>
@@ -165,9 +179,15 @@ export function queryInt(min: number, max: number) {
           ? "given more than once: give it once"
           : "expected an integer (decimal digits)",
     })
-    .regex(/^\d{1,15}$/, "expected an integer (decimal digits)")
+    .regex(/^\d+$/, { message: "expected an integer (decimal digits)", abort: true })
+    // Digits, but more than any bound here has: said as the range, not parsed (20 digits lose
+    // precision, 400 parse to Infinity).
+    .refine((digits) => digits.replace(/^0+(?=\d)/, "").length <= String(max).length, {
+      message: range,
+      abort: true,
+    })
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
+    .pipe(z.number().int().min(min, range).max(max, range));
   queryIntegers.add(schema, { minimum: min, maximum: max });
   return schema;
 }

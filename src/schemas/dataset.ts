@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NestedNumbersSchema } from "./common.js";
+import { cappedIssues } from "./issue-caps.js";
 import { LIMITS } from "./limits.js";
 
 export const BUILT_IN_DATASETS = ["iris", "xor", "mnist", "addingProblem", "sineWave"] as const;
@@ -27,18 +28,22 @@ export function sameSampleCount(ctx: {
 
 export const InlineDatasetSchema = z
   .strictObject({
-    x: z
-      .array(NestedNumbersSchema)
-      .min(1, "the data set is empty")
-      .max(LIMITS.maxSamples)
-      .describe("Samples: each a nested array of the model's inputShape, or flat of the same size."),
-    y: z
-      .array(NestedNumbersSchema)
-      .max(LIMITS.maxSamples)
-      .describe(
-        "Targets, one per sample: an integer class label for sparseCategoricalCrossentropy; otherwise a " +
-          "target vector of the output's shape, or one number when the output has one unit.",
-      ),
+    x: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .min(1, "the data set is empty")
+        .max(LIMITS.maxSamples)
+        .describe("Samples: each a nested array of the model's inputShape, or flat of the same size."),
+    ),
+    y: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .max(LIMITS.maxSamples)
+        .describe(
+          "Targets, one per sample: an integer class label for sparseCategoricalCrossentropy; otherwise a " +
+            "target vector of the output's shape, or one number when the output has one unit.",
+        ),
+    ),
   })
   .check(sameSampleCount)
   .meta({ id: "InlineDataset", description: "A data set sent with the request." });
@@ -82,17 +87,24 @@ export const NamedDatasetSchema = z
           message: `${v.name} is a fixed data set: ${field} applies to addingProblem and sineWave only`,
         });
     if (!generated) return;
+    // A field over its own bound has its own issue: the product is not blamed on it (or its partner).
+    const within = (n: number | undefined, max: number) =>
+      n === undefined || (Number.isInteger(n) && n <= max);
+    if (!within(v.timesteps, LIMITS.maxInputDim) || !within(v.samples, LIMITS.maxSamples)) return;
     const values =
       (v.samples ?? 1000) *
       (v.timesteps ?? (v.name === "addingProblem" ? 50 : 20)) *
       (v.name === "addingProblem" ? 2 : 1);
     if (values > MAX_GENERATED_VALUES)
-      ctx.issues.push({
-        code: "custom",
-        input: v.samples,
-        path: ["samples"],
-        message: `samples × timesteps × features is ${values}; at most ${MAX_GENERATED_VALUES} values can be generated`,
-      });
+      // At each of the two sent: either may be the one to lower.
+      for (const field of ["samples", "timesteps"] as const)
+        if (v[field] !== undefined)
+          ctx.issues.push({
+            code: "custom",
+            input: v[field],
+            path: [field],
+            message: `samples × timesteps × features is ${values}; at most ${MAX_GENERATED_VALUES} values can be generated: lower samples or timesteps`,
+          });
   })
   .meta({
     id: "NamedDataset",

@@ -14,7 +14,7 @@ const RecurrentLayerSchema = z
   .describe("The recurrent layer run in both directions.");
 
 /** The two wrapper schemas, the dense one wrapping `dense` (`DenseLayerSchema` of model.ts). */
-export function wrapperLayerSchemas<D extends z.ZodType>(dense: D) {
+export function wrapperLayerSchemas<D extends z.core.$ZodTypeDiscriminable>(dense: D) {
   const BidirectionalLayerSchema = z
     .strictObject({
       type: z.literal("bidirectional"),
@@ -39,7 +39,8 @@ export function wrapperLayerSchemas<D extends z.ZodType>(dense: D) {
   const TimeDistributedLayerSchema = z
     .strictObject({
       type: z.literal("timeDistributed"),
-      layer: dense,
+      // A union of one, for its tag: another kind here gets "unknown layer type", with the kinds there are.
+      layer: z.discriminatedUnion("type", [dense]).describe("The dense layer applied at every step."),
       name: LayerNameSchema.optional(),
     })
     .meta({

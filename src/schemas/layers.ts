@@ -29,7 +29,9 @@ export const PreluLayerSchema = z
   .strictObject({
     type: z.literal("prelu"),
     sharedAxes: z
-      .union([z.number().int().min(1), z.array(z.number().int().min(1)).max(LIMITS.maxInputRank)])
+      .union([z.number().int().min(1), z.array(z.number().int().min(1)).max(LIMITS.maxInputRank)], {
+        error: "expected an axis (an integer ≥ 1) or a list of them",
+      })
       .optional()
       .describe(
         "Axes sharing one slope, counting the batch axis as 0 (tfjs): [1, 2] for one slope per channel of [h, w, c]. Default none.",
@@ -196,7 +198,9 @@ export const LayerNormalizationLayerSchema = z
   .strictObject({
     type: z.literal("layerNormalization"),
     axis: z
-      .union([z.number().int(), z.array(z.number().int()).min(1).max(LIMITS.maxInputRank)])
+      .union([z.number().int(), z.array(z.number().int()).min(1).max(LIMITS.maxInputRank)], {
+        error: "expected an axis (an integer) or a list of them",
+      })
       .optional()
       .describe(
         "The axis or distinct axes to normalise each sample over, counting the batch axis as 0 (Keras): " +
@@ -222,15 +226,18 @@ export const DropoutLayerSchema = z
       .describe("Fraction of the units dropped in training, in [0, 1) (1 would drop everything)."),
     noiseShape: z
       .array(
-        z.union([
-          z
-            .number()
-            .int()
-            .min(-1)
-            .max(LIMITS.maxInputDim)
-            .refine((d) => d !== 0, "expected null, -1 or a positive integer"),
-          z.null(),
-        ]),
+        z.union(
+          [
+            z
+              .number()
+              .int()
+              .min(-1)
+              .max(LIMITS.maxInputDim)
+              .refine((d) => d !== 0, "expected null, -1 or a positive integer"),
+            z.null(),
+          ],
+          { error: "expected null, -1 or a positive integer" },
+        ),
       )
       .min(1)
       .max(LIMITS.maxInputRank + 1)

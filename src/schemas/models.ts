@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DtypeSchema, NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
+import { cappedIssues } from "./issue-caps.js";
 import { LIMITS } from "./limits.js";
 import { LossSchema, ModelSpecSchema } from "./model.js";
 import { dispatchUnion, hasKey, KerasSequentialSchema } from "./model-refs.js";
@@ -82,11 +83,13 @@ export const ModelListSchema = z
 
 /** POST /models/{id}/predict: /predict's samples; the spec and weights are the stored ones. */
 export const ModelPredictRequestSchema = z.strictObject({
-  x: z
-    .array(NestedNumbersSchema)
-    .min(1)
-    .max(LIMITS.maxSamples)
-    .describe("Samples, each a nested array of the model's inputShape or flat of the same size."),
+  x: cappedIssues(
+    z
+      .array(NestedNumbersSchema)
+      .min(1)
+      .max(LIMITS.maxSamples)
+      .describe("Samples, each a nested array of the model's inputShape or flat of the same size."),
+  ),
 });
 
 /** POST /models/{id}/gradients: /gradients' sample and options; the spec and weights are the stored ones. */

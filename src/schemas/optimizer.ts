@@ -54,10 +54,13 @@ export const CosineDecaySchema = z
   });
 
 const LearningRateSchema = z
-  .union([
-    RateSchema,
-    z.discriminatedUnion("type", [ExponentialDecaySchema, PiecewiseConstantDecaySchema, CosineDecaySchema]),
-  ])
+  .union(
+    [
+      RateSchema,
+      z.discriminatedUnion("type", [ExponentialDecaySchema, PiecewiseConstantDecaySchema, CosineDecaySchema]),
+    ],
+    { error: "expected a finite number ≥ 0 or a schedule object {type, ...}" },
+  )
   .describe("Step size: a number, or a schedule evaluated at every optimiser step (Keras' names).");
 
 const ClipFields = {

@@ -3,6 +3,7 @@ import { ReturnSchema, SaveModelSchema } from "./answer-parts.js";
 import { DtypeSchema, NamedTensorsInputSchema, NestedNumbersSchema, SeedSchema } from "./common.js";
 import { DatasetSchema } from "./dataset.js";
 import { gradientsExample, predictExample, trainExample } from "./examples.js";
+import { cappedIssues } from "./issue-caps.js";
 import { LIMITS } from "./limits.js";
 import { isModelRef, ModelFieldSchema, WeightsFieldSchema } from "./model-refs.js";
 import { OptimizerSchema } from "./optimizer.js";
@@ -153,11 +154,13 @@ export const PredictRequestSchema = z
         "Default: a stored model's own dtype (`{ modelId }`), float64 otherwise. A float32 run's weights " +
         "predicted in float32 give the saved model's predictions (docs/precision.md).",
     ),
-    x: z
-      .array(NestedNumbersSchema)
-      .min(1)
-      .max(LIMITS.maxSamples)
-      .describe("Samples, each a nested array of inputShape or flat of the same size."),
+    x: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .min(1)
+        .max(LIMITS.maxSamples)
+        .describe("Samples, each a nested array of inputShape or flat of the same size."),
+    ),
   })
   .check((ctx) => {
     if (ctx.value.weights === undefined && !isModelRef(ctx.value.model))

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { NestedNumbersSchema, queryInt } from "./common.js";
 import { sameSampleCount } from "./dataset.js";
 import { storeXorExample } from "./examples-datasets.js";
+import { cappedIssues } from "./issue-caps.js";
 import { LIMITS } from "./limits.js";
 
 const NameSchema = z.string().min(1).max(200).describe("A name to recognise it by (not unique).");
@@ -9,17 +10,23 @@ const NameSchema = z.string().min(1).max(200).describe("A name to recognise it b
 export const StoreDatasetJsonSchema = z
   .strictObject({
     name: NameSchema.optional(),
-    x: z
-      .array(NestedNumbersSchema)
-      .min(1, "the data set is empty")
-      .max(LIMITS.maxSamples)
-      .describe("Samples: nested arrays of inputShape (read from the first one when inputShape is absent)."),
-    y: z
-      .array(NestedNumbersSchema)
-      .max(LIMITS.maxSamples)
-      .describe(
-        "Targets, one per sample, all of one shape: a number (a class label or a scalar target) or a vector.",
-      ),
+    x: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .min(1, "the data set is empty")
+        .max(LIMITS.maxSamples)
+        .describe(
+          "Samples: nested arrays of inputShape (read from the first one when inputShape is absent).",
+        ),
+    ),
+    y: cappedIssues(
+      z
+        .array(NestedNumbersSchema)
+        .max(LIMITS.maxSamples)
+        .describe(
+          "Targets, one per sample, all of one shape: a number (a class label or a scalar target) or a vector.",
+        ),
+    ),
     inputShape: z
       .array(z.number().int().min(1).max(LIMITS.maxInputDim))
       .min(1)
@@ -50,7 +57,9 @@ export const CsvTextSchema = z
   .meta({ example: "sepal_length,sepal_width,species\n5.1,3.5,setosa\n7.0,3.2,versicolor\n" });
 
 /** The body of POST /datasets: JSON or CSV (the OpenAPI document gives each media type its branch). */
-export const StoreDatasetBodySchema = z.union([StoreDatasetJsonSchema, CsvTextSchema]);
+export const StoreDatasetBodySchema = z.union([StoreDatasetJsonSchema, CsvTextSchema], {
+  error: "expected a JSON object {x, y} or CSV text",
+});
 
 export const StoreDatasetQuerySchema = z.strictObject({
   label: z

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type EarlyStoppingOptions, METRIC_NAMES, type OptimizerState } from "../engine/index.js";
 import { NamedTensorsInputSchema, NamedTensorsOutputSchema, OutputNumberSchema } from "./common.js";
+import { cappedIssues } from "./issue-caps.js";
 import { LIMITS } from "./limits.js";
 
 export const EarlyStoppingSchema = z
@@ -64,10 +65,12 @@ export const OptimizerStateSchema = z
     v: NamedTensorsInputSchema.optional().describe("adam, adamw, nadam: second-moment estimate."),
     ...slotFields(NamedTensorsInputSchema),
     shuffleRng: rngState.describe("The shuffling generator's state."),
-    shuffleOrder: z
-      .array(z.number().int().min(0))
-      .max(LIMITS.maxSamples)
-      .describe("Sample order after the latest shuffle."),
+    shuffleOrder: cappedIssues(
+      z
+        .array(z.number().int().min(0))
+        .max(LIMITS.maxSamples)
+        .describe("Sample order after the latest shuffle."),
+    ),
     dropoutRng: z
       .record(z.string(), rngState)
       .optional()
@@ -188,14 +191,16 @@ export const MetricsListSchema = z
       "200-bucket approximation; multi-class one-vs-rest, macro. r2: Keras 3 R2Score (uniform average).",
   );
 
-export const SampleWeightSchema = z
-  .array(z.number().min(0))
-  .max(LIMITS.maxSamples)
-  .describe(
-    "Keras' sample_weight: one weight ≥ 0 per sample of the data set (the validation split's included). " +
-      "Each sample's loss is multiplied by it; the batch loss is Σ wᵢ·lᵢ / batchSize. valLoss uses the " +
-      "validation samples' weights (Keras 3). All 1: exactly as without.",
-  );
+export const SampleWeightSchema = cappedIssues(
+  z
+    .array(z.number().min(0))
+    .max(LIMITS.maxSamples)
+    .describe(
+      "Keras' sample_weight: one weight ≥ 0 per sample of the data set (the validation split's included). " +
+        "Each sample's loss is multiplied by it; the batch loss is Σ wᵢ·lᵢ / batchSize. valLoss uses the " +
+        "validation samples' weights (Keras 3). All 1: exactly as without.",
+    ),
+);
 
 export const ClassWeightSchema = z
   .record(

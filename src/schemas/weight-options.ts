@@ -82,7 +82,9 @@ export const RegularizerSchema = z
   });
 
 const AxisSchema = z
-  .union([z.number().int(), z.array(z.number().int()).min(1).max(8)])
+  .union([z.number().int(), z.array(z.number().int()).min(1).max(8)], {
+    error: "expected an axis (an integer) or a list of them",
+  })
   .describe("Axis or axes the norm is taken over; default 0 (a dense kernel's inputs, per unit).");
 
 export const ConstraintSchema = z

@@ -108,6 +108,17 @@ const REPLACEMENTS: { kind: string; values: (() => Tree)[] }[] = [
     ],
   },
   {
+    // More bad entries than an answer lists (it lists 100 and counts the rest).
+    kind: "many-bad-entries",
+    values: [
+      () => Array.from({ length: 3000 }, () => "a"),
+      () => Array.from({ length: 3000 }, () => null),
+      () => [Array.from({ length: 3000 }, () => true)],
+      () => Array.from({ length: 3000 }, (_, i) => (i % 2 === 0 ? 1 : { a: i })),
+      () => Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`k${i}`, "a"])),
+    ],
+  },
+  {
     kind: "ragged-array",
     values: [
       () => [[1, 2], [3]],

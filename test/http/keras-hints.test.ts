@@ -234,7 +234,8 @@ describe("a Keras spelling of a field says which field it means", () => {
     expect(errors).toEqual({
       "optimizer.learning_rate": "unknown field; did you mean `learningRate`?",
       "optimizer.learningRate":
-        "required field is missing (expected number or object); it was sent as `learning_rate`",
+        "required field is missing (expected a finite number ≥ 0 or a schedule object {type, ...}); " +
+        "it was sent as `learning_rate`",
     });
   });
 
@@ -288,11 +289,13 @@ describe("a Keras spelling of a field says which field it means", () => {
     expect(message).toBe(has ? "unknown field; did you mean `kernelInitializer`?" : "unknown field");
   });
 
-  it("a field of another kind is only an unknown field (filters on a dense layer)", async () => {
+  it("a field of other kinds names them (filters on a dense layer)", async () => {
     const errors = errorsOf(
       await post(trainBody({ model: modelWith({ type: "dense", units: 3, filters: 2 }) })),
     );
-    expect(errors).toEqual({ "model.layers[0].filters": "unknown field" });
+    expect(errors).toEqual({
+      "model.layers[0].filters": "unknown field: dense has no filters (conv2d and conv1d do)",
+    });
   });
 });
 
