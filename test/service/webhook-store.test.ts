@@ -80,7 +80,9 @@ describe("SqlWebhookStore", () => {
     expect(await webhooks.deliveries("wh_c", 10)).toEqual([]);
     // Written again for the same end (a retried transaction): still one row.
     const ended = (await jobs.get("job_1"))!;
-    await driver.transaction((tx) => enqueueDeliveries(tx, ended, "job.failed", () => jobEventPayload(ended)));
+    await driver.transaction((tx) =>
+      enqueueDeliveries(tx, ended, "job.failed", () => jobEventPayload(ended)),
+    );
     expect(await webhooks.deliveries("wh_a", 10)).toHaveLength(1);
   });
 

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { WEBHOOK_EVENTS, type WebhookEventType } from "../../../schemas/webhooks.js";
-import type { JobRecord } from "../job-store.js";
 import { readStored } from "../stored-json.js";
 import {
   type AttemptRecord,
