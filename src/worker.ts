@@ -35,6 +35,10 @@ const pool = new EnginePool({
   maxQueue: Math.max(config.maxQueue, d.workerConcurrency),
   minThreads: 1,
   maxHeapMb: config.workerMaxHeapMb,
+  onError: (err, kind) =>
+    kind === "lateResult"
+      ? log.debug("an aborted task's result arrived after its thread was stopped; dropped")
+      : log.error({ err }, "worker pool error"),
 });
 // Stored data sets live in PostgreSQL beside the jobs (the API processes store them there), over the same pool.
 const datasets = new SqlDatasetStore(database);

@@ -26,6 +26,13 @@ export interface PoolOptions {
    * /gradients no longer waits behind a long /train.
    */
   inlineMaxWork?: number;
+  /**
+   * Told of what the thread pool reports outside any task (default: nothing): a thread that failed
+   * with no task on it, a close that timed out, or the result of a task aborted while its thread
+   * was already sending it (`lateResult`: the thread is terminated, the result dropped). Without a
+   * listener these would be uncaught errors that stop the process.
+   */
+  onError?: (err: Error, kind: "lateResult" | "pool") => void;
 }
 
 /**
@@ -96,6 +103,12 @@ export class EnginePool {
       idleTimeout: 60_000,
       ...(options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb } } : {}),
     });
+    // Piscina emits 'error' for a message of a task it no longer holds: a task aborted (a job
+    // cancelled, a client gone, a time limit) whose thread had already posted its result before it
+    // was terminated. That result is stale by design; nothing waits for it.
+    this.piscina.on("error", (err: Error) =>
+      options.onError?.(err, err.message.startsWith("Unexpected message from Worker") ? "lateResult" : "pool"),
+    );
     this.size = options.size;
     this.timeoutMs = options.timeoutMs;
     this.inlineMaxWork = options.inlineMaxWork ?? 0;

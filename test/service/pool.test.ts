@@ -127,3 +127,30 @@ describe("EnginePool with inlineMaxWork", () => {
     expect(here.ok && JSON.parse(here.json).weightsSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe("what the thread pool reports outside a task", () => {
+  it("an aborted task's result arriving after its thread was stopped is dropped, not an uncaught error", async () => {
+    const seen: [string, string][] = [];
+    const quiet = new EnginePool({
+      size: 1,
+      maxQueue: 0,
+      onError: (err, kind) => seen.push([kind, err.message]),
+    });
+    const piscina = (quiet as unknown as { piscina: import("node:events").EventEmitter }).piscina;
+    // What piscina 5 emits when a task's message arrives after the task was aborted (its
+    // thread terminated): without a listener, emit('error') throws, and the server stopped.
+    const late = new Error("Unexpected message from Worker: { taskId: 19, result: { ok: true } }");
+    expect(() => piscina.emit("error", late)).not.toThrow();
+    expect(() => piscina.emit("error", new Error("Close operation timed out"))).not.toThrow();
+    expect(seen).toEqual([
+      ["lateResult", late.message],
+      ["pool", "Close operation timed out"],
+    ]);
+    // No listener given: still no throw.
+    const bare = new EnginePool({ size: 1, maxQueue: 0 });
+    expect(() =>
+      (bare as unknown as { piscina: import("node:events").EventEmitter }).piscina.emit("error", late),
+    ).not.toThrow();
+    await Promise.all([quiet.close(), bare.close()]);
+  });
+});

@@ -30,7 +30,13 @@ export interface EnginePluginOptions {
 /** Starts the worker pool, decorates `app.engine`, and drains the pool when the app closes. */
 export default fp<EnginePluginOptions>(
   async (app, opts) => {
-    const pool = new EnginePool(opts.pool);
+    const pool = new EnginePool({
+      ...opts.pool,
+      onError: (err, kind) =>
+        kind === "lateResult"
+          ? app.log.debug("an aborted task's result arrived after its thread was stopped; dropped")
+          : app.log.error({ err }, "worker pool error"),
+    });
     app.decorate(
       "engine",
       new EngineService(
