@@ -92,3 +92,31 @@ describe.each(buses)("a job's event stream ($name)", ({ skip, make }) => {
     }
   });
 });
+
+describe("a job ending while its stream starts", () => {
+  it("reads the stored events again when the job ended after they were read", async () => {
+    // Stored: nothing when first read; then the job ends (epoch 1 and the final event stored
+    // together) before its record is read.
+    const ended = [
+      progress(1),
+      { seq: 61, type: "cancelled" as const, data: '{"status":"cancelled","epoch":1}' },
+    ];
+    let reads = 0;
+    const record = (status: string) =>
+      ({ id: JOB, owner: OWNER, status, epochs: 60 }) as unknown as JobRecord;
+    let gets = 0;
+    const store = {
+      // subscribe reads the record once to check the owner, once after the events.
+      get: async () => record(++gets === 1 ? "running" : "cancelled"),
+      events: async (_id: string, after: number) => (reads++ === 0 ? [] : ended.filter((e) => e.seq > after)),
+    } as unknown as JobStore;
+    const bus = new LocalEventBus();
+    const service = new JobService({} as EngineService, { store, bus, queue: {} as JobQueue });
+    const live: (JobEvent | null)[] = [];
+    const sub = await service.subscribe(JOB, 0, (e) => live.push(e), OWNER);
+    expect(sub.backlog).toEqual(ended);
+    expect(sub.finished).toBe(true);
+    expect(reads).toBe(2);
+    expect(live).toEqual([]);
+  });
+});

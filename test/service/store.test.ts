@@ -133,9 +133,9 @@ describe("the SQLite store", () => {
        VALUES ('ds_old', '2026-01-01T00:00:00Z', 'json', 0, '[1]', '[]', x'', x'')`,
     ).run();
     migrate(db);
-    // Brought to the latest version (6: the tuning tables), whatever came after migration 2.
+    // Brought to the latest version (7: a trial job's stop rule), whatever came after migration 2.
     expect(db.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
-    expect(MIGRATIONS.length).toBe(6);
+    expect(MIGRATIONS.length).toBe(7);
     expect(db.prepare("SELECT count(*) AS n FROM models").get()).toEqual({ n: 0 });
     expect(db.prepare("SELECT count(*) AS n FROM webhook_deliveries").get()).toEqual({ n: 0 });
     expect(db.prepare("SELECT count(*) AS n FROM tuning_jobs").get()).toEqual({ n: 0 });
@@ -145,7 +145,8 @@ describe("the SQLite store", () => {
       owner: "anonymous",
       idempotencyKey: "retry-1",
       priority: 100,
-      tuningJobId: null, // migration 5: a job from before is no trial
+      tuningJobId: null, // migration 6: a job from before is no trial
+      stopRule: null, // nor has it a stop rule (migration 7)
     });
     expect((await jobs.byIdempotencyKey("retry-1"))?.id).toBe("job_old");
     const alice = ownerOf("alice-key-0123456789");

@@ -143,6 +143,8 @@ export async function runChunks(
         ),
       );
     done += chunk.epochsRun;
+    // One of those epochs may have stopped the job (a trial's median rule).
+    if (signal.aborted) return { status: "aborted" };
     if (chunk.diverged) {
       const d = chunk.diverged;
       return {

@@ -207,8 +207,11 @@ export class JobService implements JobsApi {
     const backlog: JobEvent[] = [];
     seen = afterSeq;
     // An ended job's stored events are all there is (stored with its end): whatever its runner
-    // still had pending or sent past where it ended is not part of it.
-    for (const e of (ended ? stored : [...stored, ...pending, ...live]).sort((a, b) => a.seq - b.seq))
+    // still had pending or sent past where it ended is not part of it. Read again when it ended
+    // after they were read (its last events and the final one, stored and published meanwhile,
+    // would be in neither).
+    const final = ended && !stored.some(isFinal) ? await this.store.events(id, afterSeq) : stored;
+    for (const e of (ended ? final : [...stored, ...pending, ...live]).sort((a, b) => a.seq - b.seq))
       if (e.seq > seen) {
         backlog.push(e);
         seen = e.seq;

@@ -3,7 +3,13 @@ import { DEFAULT_PRIORITY, type Job, type JobList } from "../../schemas/jobs.js"
 import type { TrainRequest } from "../../schemas/requests.js";
 import type { EngineService } from "../engine-service.js";
 import { ConflictError, fieldError, InvalidRequestError, ProblemError } from "../errors.js";
-import { ACTIVE_STATUSES, type JobRecord, type JobStatus, type NewJob } from "../store/job-store.js";
+import {
+  ACTIVE_STATUSES,
+  type JobRecord,
+  type JobStatus,
+  type NewJob,
+  type StopRule,
+} from "../store/job-store.js";
 import { storedProgress } from "./chunk-loop.js";
 
 /** The part of pino the jobs use. */
@@ -22,6 +28,8 @@ export interface NewJobOptions {
   priority?: number;
   /** The tuning job creating it as one of its trials. */
   tuningJobId?: string;
+  /** The median rule its runner applies (a trial of a tuning job with `earlyStopping: "median"`). */
+  stopRule?: StopRule;
 }
 
 /**
@@ -33,7 +41,7 @@ export interface NewJobOptions {
 export async function newJob(
   engine: EngineService,
   req: TrainRequest,
-  { owner, idempotencyKey, priority = DEFAULT_PRIORITY, tuningJobId }: NewJobOptions,
+  { owner, idempotencyKey, priority = DEFAULT_PRIORITY, tuningJobId, stopRule }: NewJobOptions,
   hash: string | null,
 ): Promise<{ seeded: TrainRequest; job: NewJob }> {
   const { request: seeded, epochs } = await engine.prepareTrain(req, owner);
@@ -51,6 +59,7 @@ export async function newJob(
       epochs,
       createdAt: new Date().toISOString(),
       tuningJobId: tuningJobId ?? null,
+      stopRule: stopRule ?? null,
     },
   };
 }

@@ -20,6 +20,7 @@ import {
 } from "./chunk-loop.js";
 import { type JobLogger, seconds } from "./job-view.js";
 import type { EventBus, TakenJob, TakeOutcome } from "./ports.js";
+import { StopRuleTracker } from "./stop-rule.js";
 import { readSummary } from "./summary-schema.js";
 
 export interface RunnerOptions {
@@ -34,7 +35,7 @@ export interface RunnerOptions {
   maxPerOwner?: number;
   log?: JobLogger;
   /** Called when a job ends here, with the seconds since a worker first took it up (the metrics). */
-  onFinish?: (status: "succeeded" | "failed", seconds: number | undefined) => void;
+  onFinish?: (status: "succeeded" | "failed" | "cancelled", seconds: number | undefined) => void;
 }
 
 interface Running {
@@ -49,10 +50,16 @@ interface Running {
   held?: JobEvent;
   /** Progress events emitted and not yet stored. */
   pending: JobEvent[];
+  /** The job's median rule (a tuning trial's). */
+  rule?: StopRuleTracker;
 }
 
-/** Abort reasons: the job was cancelled (stored elsewhere), or this process stops (the job is given back). */
+/**
+ * Abort reasons: the job was cancelled (stored elsewhere), its median rule stopped it (stored
+ * here, as cancelled), or this process stops (the job is given back).
+ */
 const CANCELLED = "the job was cancelled";
+const RULE_STOPPED = "the median rule stopped the job";
 const STOPPING = "the runner is stopping";
 
 /**
@@ -107,6 +114,7 @@ export class JobRunner {
       if (marked !== "running") return { status: marked === "held" ? "held" : "done", record };
       run.progress = storedProgress(record);
       run.last = record.epochsDone;
+      if (record.stopRule) run.rule = new StopRuleTracker(record.stopRule);
       // A previous run's events past its checkpoint come again from this one.
       await this.bus.open(id);
       this.options.log?.info({ job: id, attempt: record.attempts + 1, from: record.epochsDone }, "job taken");
@@ -148,6 +156,14 @@ export class JobRunner {
       return "done";
     } catch (err) {
       const { signal } = run.controller;
+      if (signal.aborted && (signal.reason as Error | undefined)?.message === RULE_STOPPED) {
+        // Ends at the epoch the rule stopped it at, whenever its thread noticed (no model).
+        await this.end(record, run, { status: "cancelled" }, () => ({
+          status: "cancelled",
+          ...run.progress,
+        }));
+        return "done";
+      }
       if (signal.aborted && (signal.reason as Error | undefined)?.message === CANCELLED) {
         // Ended elsewhere (stored there): drop what is left here, unsent and pending events included.
         await this.bus.discard(id).catch(() => {});
@@ -174,6 +190,7 @@ export class JobRunner {
     // A JSON column of its row no longer parses: the job fails with the problem naming it.
     if (record.invalid) return this.fail(record, run, record.invalid);
     const request = storedRequest(await this.store.request(id), id);
+    if (run.rule && record.epochsDone > 0) run.rule.replay(await this.store.events(id, 0), record.epochsDone);
     const end = await runChunks(
       {
         ...this.chunks,
@@ -187,6 +204,7 @@ export class JobRunner {
         },
         onProgress: (progress) => this.progress(id, run, progress),
         saveCheckpoint: async (checkpoint) => {
+          if (run.controller.signal.aborted) return false;
           this.emitHeld(id, run); // a chunk's last epoch always has its event
           const events = run.pending;
           run.pending = [];
@@ -236,11 +254,14 @@ export class JobRunner {
     if (run.controller.signal.aborted || progress.epoch <= run.last) return;
     run.progress = progress;
     run.last = progress.epoch;
+    const stop = run.rule?.step(progress) ?? false;
     const event: JobEvent = { seq: progress.epoch, type: "progress", data: JSON.stringify(progress) };
-    if (progress.epoch % progressStride(progress.epochs) === 0 || progress.epoch >= progress.epochs)
+    if (stop || progress.epoch % progressStride(progress.epochs) === 0 || progress.epoch >= progress.epochs)
       this.emit(id, run, event);
     else run.held = event;
     this.report(run);
+    // Its thread is terminated; epochs it ran past this one are dropped (`signal.aborted` above).
+    if (stop) run.controller.abort(new Error(RULE_STOPPED));
   }
 
   /** A progress event goes out on the bus, and waits in `pending` to be stored. */
@@ -292,7 +313,7 @@ export class JobRunner {
     record: JobRecord,
     run: Running,
     end: {
-      status: "succeeded" | "failed";
+      status: "succeeded" | "failed" | "cancelled";
       error?: Problem;
       diverged?: TrainResponse["diverged"];
       result?: string;

@@ -9,6 +9,23 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 /** Statuses a job leaves again; the others are final. */
 export const ACTIVE_STATUSES: readonly JobStatus[] = ["queued", "running"];
 
+/**
+ * The median rule of a tuning trial's job (docs/tuning.md §3), applied by its runner at each
+ * epoch s: the job stops (cancelled, at s) when its best `metric` over epochs 1 … s is worse than
+ * `medians[s − 1]`; past the end of `medians` it goes on.
+ */
+export interface StopRule {
+  metric: string;
+  goal: "minimize" | "maximize";
+  medians: number[];
+}
+
+export const StopRuleSchema: z.ZodType<StopRule> = z.object({
+  metric: z.string(),
+  goal: z.enum(["minimize", "maximize"]),
+  medians: z.array(z.number()),
+});
+
 /** One server-sent event of a job: `seq` is its id (progress: the epoch, 1-based; then the final event). */
 export interface JobEvent {
   seq: number;
@@ -51,6 +68,8 @@ export interface JobRecord {
   modelId: string | null;
   /** The tuning job it is a trial of, else null. */
   tuningJobId: string | null;
+  /** Its tuning job's median rule, else null. */
+  stopRule: StopRule | null;
   /**
    * Set when a JSON column of the row no longer parses (`/problems/stored-job-invalid`, naming the
    * job and the column; that column reads as null): the job's runner fails the job with it.
@@ -85,6 +104,8 @@ export interface NewJob {
   createdAt: string;
   /** The tuning job it is a trial of (default none). */
   tuningJobId?: string | null;
+  /** Its tuning job's median rule (default none). */
+  stopRule?: StopRule | null;
 }
 
 /**

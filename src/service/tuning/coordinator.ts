@@ -7,7 +7,7 @@ import type { JobLogger } from "../jobs/job-view.js";
 import type { JobsApi } from "../jobs/jobs-api.js";
 import type { JobEvent } from "../store/job-store.js";
 import type { TrialRecord, TuningEvent, TuningRecord, TuningStore } from "../store/tuning-store.js";
-import { medianStops } from "./median.js";
+import { medianStops, medianThresholds } from "./median.js";
 import { decode, derivedSeed, propose, trialCount } from "./search.js";
 import { applyValues, type Param, type Point, parseSpace } from "./space.js";
 import type { Observation } from "./tpe.js";
@@ -225,10 +225,16 @@ async function runTrial(
         fieldError(["base", ...(issue.path as (string | number)[])], issue.message),
       ]);
     }
+    // The job applies the median rule itself, so it ends at the epoch the rule stops it at
+    // however late the cancel below lands (or if it never does: a crash in between).
+    const { metric, goal } = body.objective;
     const { job } = await deps.jobs.create(parsed.data, {
       owner: record.owner,
       idempotencyKey: trialKey(record.id, index),
       tuningJobId: record.id,
+      ...(c.references.length > 0
+        ? { stopRule: { metric, goal, medians: medianThresholds(c.references) } }
+        : {}),
     });
     trial.jobId = job.id;
   } catch (err) {

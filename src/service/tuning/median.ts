@@ -33,7 +33,30 @@ export function medianStops(
   if (s === 0) return false;
   const averages = references.filter((r) => r.length >= s).map((r) => runningAverage(r, s));
   if (averages.length === 0) return false;
-  const m = median(averages);
-  if (goal === "minimize") return Math.min(...curve) > m;
-  return Math.max(...curve) < m;
+  return stopsAt(goal === "minimize" ? Math.min(...curve) : Math.max(...curve), median(averages), goal);
 }
+
+/**
+ * The rule's median at each step s = 1, 2, … while a reference reaches s (element s − 1), the
+ * same values `medianStops` compares with (each running sum added up in the same order): all a
+ * trial's job needs to apply the rule itself (`StopRule`).
+ */
+export function medianThresholds(references: readonly (readonly number[])[]): number[] {
+  const longest = Math.max(0, ...references.map((r) => r.length));
+  const sums = references.map(() => 0);
+  const out: number[] = [];
+  for (let s = 1; s <= longest; s++) {
+    const averages: number[] = [];
+    references.forEach((r, i) => {
+      if (r.length < s) return;
+      sums[i]! += r[s - 1]!;
+      averages.push(sums[i]! / s);
+    });
+    out.push(median(averages));
+  }
+  return out;
+}
+
+/** Whether a trial whose best objective so far is `best` stops at a step whose median is `m`. */
+export const stopsAt = (best: number, m: number, goal: "minimize" | "maximize") =>
+  goal === "minimize" ? best > m : best < m;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { SearchRange } from "../../../src/schemas/tuning.js";
-import { median, medianStops } from "../../../src/service/tuning/median.js";
+import { median, medianStops, medianThresholds, stopsAt } from "../../../src/service/tuning/median.js";
 import { decode, derivedSeed, gridPoint, propose, trialCount } from "../../../src/service/tuning/search.js";
 import { type Param, parseSpace } from "../../../src/service/tuning/space.js";
 import { normalCdf, type Observation, TPE_STARTUP } from "../../../src/service/tuning/tpe.js";
@@ -181,5 +181,23 @@ describe("median stopping rule", () => {
     expect(medianStops([0.3, 0.66], acc, "maximize")).toBe(false);
     expect(medianStops([0.1, 0.1, 0.1], acc, "maximize")).toBe(false);
     expect(medianStops([5], [], "minimize")).toBe(false);
+  });
+
+  it("gives a trial's job the median of every step a reference reached, the rule it applies itself", () => {
+    // Steps 1–3: medians of (1.0, 0.9, 2.0), (0.9, 0.8, 1.9), (0.8, 0.7, 1.8); step 4: of (0.7, 1.7).
+    const m = medianThresholds(refs);
+    expect(m).toHaveLength(4);
+    expect(m[0]).toBe(1);
+    expect(m[1]).toBe(median([(1.0 + 0.8) / 2, (0.9 + 0.7) / 2, (2.0 + 1.8) / 2]));
+    expect(m[1]).toBeCloseTo(0.9, 15);
+    expect(m[2]).toBeCloseTo(0.8, 15);
+    expect(m[3]).toBeCloseTo(1.2, 15);
+    expect(medianThresholds([])).toEqual([]);
+    // The same decisions as medianStops, from the best so far.
+    expect(stopsAt(0.95, m[1]!, "minimize")).toBe(true);
+    expect(stopsAt(0.85, m[1]!, "minimize")).toBe(false);
+    expect(stopsAt(1.21, m[3]!, "minimize")).toBe(true);
+    expect(stopsAt(0.64, 0.65, "maximize")).toBe(true);
+    expect(stopsAt(0.65, 0.65, "maximize")).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { JobProgressSchema } from "../../../schemas/jobs.js";
 import { ProblemSchema } from "../../../schemas/problem.js";
 import { DivergenceSchema } from "../../../schemas/responses.js";
 import { ProblemError } from "../../errors.js";
-import type { JobRecord, JobStatus } from "../job-store.js";
+import { type JobRecord, type JobStatus, StopRuleSchema } from "../job-store.js";
 import { readStored } from "../stored-json.js";
 
 /**
@@ -31,12 +31,13 @@ export interface JobRow {
   diverged: string | null;
   model_id: string | null;
   tuning_job_id: string | null;
+  stop_rule: string | null;
 }
 
 /** The columns `jobRecord` reads, in `SELECT` order. */
 export const JOB_COLUMNS =
   "seq, id, owner, status, created_at, started_at, finished_at, seed, dataset_id, priority, idempotency_key, request_hash, " +
-  "epochs, epochs_done, progress, attempts, error, diverged, model_id, tuning_job_id";
+  "epochs, epochs_done, progress, attempts, error, diverged, model_id, tuning_job_id, stop_rule";
 
 /**
  * The schemas a job's JSON columns are read back through. `progress` may leave out the epoch
@@ -46,6 +47,7 @@ export const COLUMN_SCHEMAS = {
   progress: JobProgressSchema.partial(),
   error: ProblemSchema,
   diverged: DivergenceSchema,
+  stop_rule: StopRuleSchema,
 };
 
 /** An idempotency key as stored: unique per owner (migration 2). */
@@ -76,6 +78,7 @@ export function jobRecord(row: JobRow): JobRecord {
   const progress = column(COLUMN_SCHEMAS.progress, "progress");
   const error = column(COLUMN_SCHEMAS.error, "error");
   const diverged = column(COLUMN_SCHEMAS.diverged, "diverged");
+  const stopRule = column(COLUMN_SCHEMAS.stop_rule, "stop_rule");
   return {
     seq: Number(row.seq),
     id: row.id,
@@ -97,6 +100,7 @@ export function jobRecord(row: JobRow): JobRecord {
     diverged,
     modelId: row.model_id,
     tuningJobId: row.tuning_job_id ?? null,
+    stopRule: stopRule ?? null,
     ...(invalid ? { invalid } : {}),
   };
 }

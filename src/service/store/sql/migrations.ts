@@ -253,4 +253,6 @@ const MIGRATIONS: readonly ((d: Dialect) => string)[] = [
   (d) => webhooksTables(d),
   // 6: hyperparameter tuning jobs, their trials and events; a trial's job names its tuning job.
   (d) => tuningTables(d),
+  // 7: a tuning trial's job carries the median rule its runner applies (JSON `StopRule`).
+  () => "ALTER TABLE jobs ADD COLUMN stop_rule TEXT;",
 ];

@@ -78,8 +78,8 @@ export class SqlJobStore implements JobStore {
         if (found.length === 0) throw unknownDataset(job.datasetId);
       }
       await tx.run(
-        `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, idempotency_key, request_hash, epochs, priority, tuning_job_id)
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO jobs (id, owner, status, created_at, request, seed, dataset_id, idempotency_key, request_hash, epochs, priority, tuning_job_id, stop_rule)
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           job.id,
           owner,
@@ -92,6 +92,7 @@ export class SqlJobStore implements JobStore {
           job.epochs,
           job.priority ?? DEFAULT_PRIORITY,
           job.tuningJobId ?? null,
+          job.stopRule ? JSON.stringify(job.stopRule) : null,
         ],
       );
     });
