@@ -107,7 +107,10 @@ export class EnginePool {
     // cancelled, a client gone, a time limit) whose thread had already posted its result before it
     // was terminated. That result is stale by design; nothing waits for it.
     this.piscina.on("error", (err: Error) =>
-      options.onError?.(err, err.message.startsWith("Unexpected message from Worker") ? "lateResult" : "pool"),
+      options.onError?.(
+        err,
+        err.message.startsWith("Unexpected message from Worker") ? "lateResult" : "pool",
+      ),
     );
     this.size = options.size;
     this.timeoutMs = options.timeoutMs;
