@@ -46,6 +46,48 @@ describe("POST /tuning-jobs checks the body first", () => {
     }
   });
 
+  it("names a path inside another parameter's, in either order (400 at the inner one)", async () => {
+    const lr = { type: "uniform", min: 0.01, max: 0.1 };
+    const cases = [
+      ["optimizer", { type: "choice", values: ["adam"] }, "optimizer.learningRate", lr],
+      [
+        "model.layers[0]",
+        { type: "choice", values: ["dense"] },
+        "model.layers[0].units",
+        { type: "int", min: 2, max: 8 },
+      ],
+      [
+        "model",
+        { type: "choice", values: ["m"] },
+        "model.layers[1].activation",
+        { type: "choice", values: ["softmax"] },
+      ],
+    ] as const;
+    for (const [outer, outerRange, inner, innerRange] of cases)
+      for (const space of [
+        { [outer]: outerRange, [inner]: innerRange },
+        { [inner]: innerRange, [outer]: outerRange },
+      ]) {
+        const { status, paths, json } = await refused(withSpace(space));
+        expect(status, Object.keys(space).join(" then ")).toBe(400);
+        expect(paths).toEqual([`searchSpace[${JSON.stringify(inner)}]`]);
+        expect(json.errors[0].message).toContain(
+          `inside another parameter, searchSpace[${JSON.stringify(outer)}]`,
+        );
+      }
+    // Siblings are fine.
+    const ok = await post(
+      withSpace(
+        {
+          "optimizer.learningRate": lr,
+          "optimizer.type": { type: "choice", values: ["adam", "sgd"] },
+        },
+        { maxTrials: 1 },
+      ),
+    );
+    expect(ok.statusCode).toBe(202);
+  });
+
   it("names an empty range or one the algorithm cannot take (422)", async () => {
     const cases = [
       [{ "optimizer.learningRate": { type: "uniform", min: 0.1, max: 0.1 } }, "random", "max"],
