@@ -163,6 +163,47 @@ describe("POST /tuning-jobs checks the body first", () => {
     expect(unknown.paths).toEqual(["objective.metric"]);
   });
 
+  it("wants accuracy only of a classifier's loss, as the epochs report it (422 at objective.metric)", async () => {
+    // A one-output model on inline samples: y = x, targets 0 and 1 (a regression and a classifier alike).
+    const base = (loss: string) => ({
+      model: { inputShape: [1], layers: [{ type: "dense", units: 1, activation: "sigmoid" }], loss },
+      dataset: { x: [[0], [1], [0], [1]], y: [[0], [1], [0], [1]] },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 2,
+    });
+    const lr = { "optimizer.learningRate": { type: "uniform", min: 0.01, max: 0.1 } };
+    const tuning = (b: object, searchSpace: object, metric = "accuracy") => ({
+      base: b,
+      searchSpace,
+      objective: { metric, goal: "maximize" },
+      maxTrials: 1,
+    });
+    for (const metric of ["accuracy", "valAccuracy"]) {
+      const mse = await refused(tuning({ ...base("meanSquaredError"), validationSplit: 0.5 }, lr, metric));
+      expect(mse.status, metric).toBe(422);
+      expect(mse.paths).toEqual(["objective.metric"]);
+      expect(mse.json.errors[0].message).toMatch(/classifiers' losses.*meanSquaredError/);
+    }
+    // A searched loss: the objective holds at every value the search puts in, not at base's own.
+    const mixed = await refused(
+      tuning(base("binaryCrossentropy"), {
+        "model.loss": { type: "choice", values: ["binaryCrossentropy", "meanAbsoluteError", "hinge"] },
+      }),
+    );
+    expect(mixed.status).toBe(422);
+    expect(mixed.paths).toEqual(["objective.metric"]);
+    expect(mixed.json.errors[0].message).toMatch(/meanAbsoluteError/);
+    const classifiers = await post(
+      tuning(base("meanSquaredError"), {
+        "model.loss": { type: "choice", values: ["binaryCrossentropy", "hinge"] },
+      }),
+    );
+    expect(classifiers.statusCode).toBe(202);
+    expect((await post(tuning(base("binaryCrossentropy"), lr))).statusCode).toBe(202);
+    // A regression's objective it does report.
+    expect((await post(tuning(base("meanSquaredError"), lr, "loss"))).statusCode).toBe(202);
+  });
+
   it("answers POST /train's errors for base itself", async () => {
     const { status, paths } = await refused({ ...tuningExample, base: { ...tuningExample.base, epochs: 0 } });
     expect(status).toBe(400);
