@@ -69,7 +69,8 @@ export const TuningRequestSchema = z
       metric: z
         .enum(OBJECTIVE_METRICS)
         .describe(
-          "An epoch's value to optimise: val… ones need base.validationSplit, extra metrics base.metrics.",
+          "An epoch's value to optimise: val… ones need base.validationSplit, accuracy a classifier's loss " +
+            "(cross-entropies, hinges), extra metrics base.metrics.",
         ),
       goal: z.enum(["minimize", "maximize"]),
     }),

@@ -1,8 +1,8 @@
 /**
- * POST /tuning-jobs bodies for the fuzz suite: a valid /train body (`genTrain`) as `base`, a
- * search space over fields it has (the learning rate, batch size, epochs, the first layer's
- * width), the objective, algorithm and trial counts; and bodies whose search space is wrong in
- * one way (a path that is none or leads nowhere, the seed, an empty or reversed range, a
+ * POST /tuning-jobs bodies for the fuzz suite: a valid /train body (`genTrain`) as `base`, a search
+ * space over fields it has (the learning rate, batch size, epochs, the first layer's width), the
+ * objective, algorithm and trial counts; and bodies whose search space is wrong in one way (a path
+ * that is none, leads nowhere or lies around another, the seed, an empty or reversed range, a
  * logUniform through 0, a continuous range on a grid, a choice of values the field cannot take).
  * Trials stay tiny: at most 3 of ≤ 5 epochs.
  */
@@ -36,6 +36,8 @@ function brokenEntry(r: Rand): [string, Tree, string] {
     ["model.none.units", { type: "int", min: 1, max: 4 }, "tuning-path-nowhere"],
     ["seed", { type: "int", min: 1, max: 4 }, "tuning-path-seed"],
     ["__proto__.x", { type: "int", min: 1, max: 4 }, "tuning-path-proto"],
+    // Around the learning rate every space varies: before or after it (`genBrokenTuning`).
+    ["optimizer", { type: "choice", values: ["adam", "sgd"] }, "tuning-path-nested"],
     ["optimizer.learningRate", { type: "uniform", min: 0.1, max: 0.01 }, "tuning-range-reversed"],
     ["optimizer.learningRate", { type: "logUniform", min: 0, max: 0.01 }, "tuning-range-log-zero"],
     ["optimizer.learningRate", { type: "uniform", min: -1, max: 0.01 }, "tuning-range-corner"],
@@ -81,5 +83,9 @@ export function genTuning(r: Rand): Generated {
 export function genBrokenTuning(r: Rand): { body: TreeObject; kind: string } {
   const valid = genTuning(r).body;
   const [path, range, kind] = brokenEntry(r);
-  return { body: { ...valid, searchSpace: { ...(valid.searchSpace as TreeObject), [path]: range } }, kind };
+  const space = valid.searchSpace as TreeObject;
+  // A nested path is refused in either order; the others replace a same-named entry, so go last.
+  const searchSpace =
+    kind === "tuning-path-nested" && r.bool() ? { [path]: range, ...space } : { ...space, [path]: range };
+  return { body: { ...valid, searchSpace }, kind };
 }

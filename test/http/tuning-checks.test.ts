@@ -46,6 +46,48 @@ describe("POST /tuning-jobs checks the body first", () => {
     }
   });
 
+  it("names a path inside another parameter's, in either order (400 at the inner one)", async () => {
+    const lr = { type: "uniform", min: 0.01, max: 0.1 };
+    const cases = [
+      ["optimizer", { type: "choice", values: ["adam"] }, "optimizer.learningRate", lr],
+      [
+        "model.layers[0]",
+        { type: "choice", values: ["dense"] },
+        "model.layers[0].units",
+        { type: "int", min: 2, max: 8 },
+      ],
+      [
+        "model",
+        { type: "choice", values: ["m"] },
+        "model.layers[1].activation",
+        { type: "choice", values: ["softmax"] },
+      ],
+    ] as const;
+    for (const [outer, outerRange, inner, innerRange] of cases)
+      for (const space of [
+        { [outer]: outerRange, [inner]: innerRange },
+        { [inner]: innerRange, [outer]: outerRange },
+      ]) {
+        const { status, paths, json } = await refused(withSpace(space));
+        expect(status, Object.keys(space).join(" then ")).toBe(400);
+        expect(paths).toEqual([`searchSpace[${JSON.stringify(inner)}]`]);
+        expect(json.errors[0].message).toContain(
+          `inside another parameter, searchSpace[${JSON.stringify(outer)}]`,
+        );
+      }
+    // Siblings are fine.
+    const ok = await post(
+      withSpace(
+        {
+          "optimizer.learningRate": lr,
+          "optimizer.type": { type: "choice", values: ["adam", "sgd"] },
+        },
+        { maxTrials: 1 },
+      ),
+    );
+    expect(ok.statusCode).toBe(202);
+  });
+
   it("names an empty range or one the algorithm cannot take (422)", async () => {
     const cases = [
       [{ "optimizer.learningRate": { type: "uniform", min: 0.1, max: 0.1 } }, "random", "max"],
@@ -119,6 +161,47 @@ describe("POST /tuning-jobs checks the body first", () => {
     const unknown = await refused({ ...tuningExample, objective: { metric: "score", goal: "maximize" } });
     expect(unknown.status).toBe(400);
     expect(unknown.paths).toEqual(["objective.metric"]);
+  });
+
+  it("wants accuracy only of a classifier's loss, as the epochs report it (422 at objective.metric)", async () => {
+    // A one-output model on inline samples: y = x, targets 0 and 1 (a regression and a classifier alike).
+    const base = (loss: string) => ({
+      model: { inputShape: [1], layers: [{ type: "dense", units: 1, activation: "sigmoid" }], loss },
+      dataset: { x: [[0], [1], [0], [1]], y: [[0], [1], [0], [1]] },
+      optimizer: { type: "sgd", learningRate: 0.1 },
+      epochs: 2,
+    });
+    const lr = { "optimizer.learningRate": { type: "uniform", min: 0.01, max: 0.1 } };
+    const tuning = (b: object, searchSpace: object, metric = "accuracy") => ({
+      base: b,
+      searchSpace,
+      objective: { metric, goal: "maximize" },
+      maxTrials: 1,
+    });
+    for (const metric of ["accuracy", "valAccuracy"]) {
+      const mse = await refused(tuning({ ...base("meanSquaredError"), validationSplit: 0.5 }, lr, metric));
+      expect(mse.status, metric).toBe(422);
+      expect(mse.paths).toEqual(["objective.metric"]);
+      expect(mse.json.errors[0].message).toMatch(/classifiers' losses.*meanSquaredError/);
+    }
+    // A searched loss: the objective holds at every value the search puts in, not at base's own.
+    const mixed = await refused(
+      tuning(base("binaryCrossentropy"), {
+        "model.loss": { type: "choice", values: ["binaryCrossentropy", "meanAbsoluteError", "hinge"] },
+      }),
+    );
+    expect(mixed.status).toBe(422);
+    expect(mixed.paths).toEqual(["objective.metric"]);
+    expect(mixed.json.errors[0].message).toMatch(/meanAbsoluteError/);
+    const classifiers = await post(
+      tuning(base("meanSquaredError"), {
+        "model.loss": { type: "choice", values: ["binaryCrossentropy", "hinge"] },
+      }),
+    );
+    expect(classifiers.statusCode).toBe(202);
+    expect((await post(tuning(base("binaryCrossentropy"), lr))).statusCode).toBe(202);
+    // A regression's objective it does report.
+    expect((await post(tuning(base("meanSquaredError"), lr, "loss"))).statusCode).toBe(202);
   });
 
   it("answers POST /train's errors for base itself", async () => {

@@ -40,8 +40,10 @@ const FIXED = new Set(["seed"]);
 /**
  * The search space's parameters, in the body's order, each path checked against `base`: a path
  * parses, names no fixed field, and leads to an object (a key, present or not) or an array (an
- * index within it) through fields `base` has. Each range is checked for its own bounds.
- * @throws InvalidRequestError (400) at `searchSpace["<path>"]` for a bad path; UnprocessableError
+ * index within it) through fields `base` has, and lies neither inside nor around another path (a
+ * trial would put one value into the other). Each range is checked for its own bounds.
+ * @throws InvalidRequestError (400) at `searchSpace["<path>"]` for a bad path (for two nested
+ *   paths, at the inner one, whichever comes first); UnprocessableError
  *   (422) at `searchSpace["<path>"].min` / `.max` / `.step` / `.type` for a range that is empty or
  *   does not fit the algorithm (a grid takes only choice and int ranges).
  */
@@ -69,6 +71,13 @@ export function parseSpace(
     const key = JSON.stringify(segments);
     if (seen.has(key)) bad(`the same field as searchSpace["${seen.get(key)}"]`);
     seen.set(key, path);
+    for (const other of params) {
+      if (isInside(segments, other.segments)) bad(insideMessage(other.path));
+      if (isInside(other.segments, segments))
+        throw new InvalidRequestError(`searchSpace["${other.path}"]: ${insideMessage(path)}`, [
+          fieldError(at(other.path), insideMessage(path)),
+        ]);
+    }
     const problem = reach(base, segments);
     if (problem) bad(problem);
     checkRange(path, range, algorithm);
@@ -76,6 +85,13 @@ export function parseSpace(
   }
   return params;
 }
+
+/** Whether `inner` is a path strictly inside `outer` (`outer` is a proper prefix of it). */
+const isInside = (inner: Segments, outer: Segments) =>
+  inner.length > outer.length && outer.every((seg, i) => inner[i] === seg);
+
+const insideMessage = (outer: string) =>
+  `lies inside another parameter, searchSpace["${outer}"], whose value replaces the field it is in: vary one or the other`;
 
 /** Keys that would reach or replace an object's prototype. */
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);

@@ -1,8 +1,9 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { lossName } from "../../engine/index.js";
 import { TrainRequestSchema } from "../../schemas/requests.js";
 import type { Trial, TuningJob, TuningRequest } from "../../schemas/tuning.js";
-import type { EngineService } from "../engine-service.js";
+import type { EngineService, TrainPlan } from "../engine-service.js";
 import {
   ConflictError,
   fieldError,
@@ -51,7 +52,6 @@ export class TuningService {
    */
   async create(body: TuningRequest, owner: string): Promise<TuningJob> {
     const params = parseSpace(body.searchSpace, body.base, body.algorithm);
-    checkObjective(body);
     await this.checkCorners(body, params, owner);
     const seed = body.seed ?? randomInt(0, 2 ** 32);
     const record = await this.parts.store.insert({
@@ -65,7 +65,11 @@ export class TuningService {
     return this.view(record);
   }
 
-  /** The body at every check point (`checkPoints`), through the schema and POST /train's plan. */
+  /**
+   * The body at every check point (`checkPoints`), through the schema and POST /train's plan, and
+   * the objective against what that plan's epochs report (the search may vary the loss, the split
+   * or the metrics; every choice value is some point's).
+   */
   private async checkCorners(body: TuningRequest, params: Param[], owner: string): Promise<void> {
     for (const point of checkPoints(params)) {
       const applied = applyValues(body.base, params, point.values);
@@ -79,13 +83,17 @@ export class TuningService {
           issue.message,
         );
       }
+      let plan: TrainPlan;
       try {
-        await this.parts.engine.prepareTrain(parsed.data, owner);
+        plan = await this.parts.engine.prepareTrain(parsed.data, owner);
       } catch (err) {
         if (!(err instanceof ProblemError) || err.status === 404) throw err;
         const path = err.errors?.[0]?.path;
         throw pointProblem(blamedField(params, point, path), err.errors, err.message);
       }
+      const why = unreported(body.objective.metric, plan);
+      if (why)
+        throw new UnprocessableError(`objective.metric: ${why}`, [fieldError(["objective", "metric"], why)]);
     }
   }
 
@@ -274,17 +282,22 @@ export class TuningService {
 }
 
 /**
- * The objective must be one every epoch reports: val… needs a validation split, an extra metric
- * (precision, …) base.metrics. @throws UnprocessableError (422) at `objective.metric`.
+ * Why the epochs of a run planned as `plan` do not report `metric`, or undefined when they do:
+ * val… needs held-out samples; accuracy a classifier's loss (the summary's `classification`, the
+ * rule the training loop's epoch log follows); an extra metric (precision, …) base.metrics.
  */
-function checkObjective(body: TuningRequest): void {
-  const { metric } = body.objective;
+function unreported(metric: TuningRequest["objective"]["metric"], plan: TrainPlan): string | undefined {
   const plain = metric.startsWith("val") ? metric[3]!.toLowerCase() + metric.slice(4) : metric;
-  const fail = (why: string) => {
-    throw new UnprocessableError(`objective.metric: ${why}`, [fieldError(["objective", "metric"], why)]);
-  };
-  if (metric.startsWith("val") && !(body.base.validationSplit && body.base.validationSplit > 0))
-    fail(`${metric} is measured on a validation split: set base.validationSplit`);
-  if (plain !== "loss" && plain !== "accuracy" && !(body.base.metrics ?? []).includes(plain as never))
-    fail(`${metric} is reported when base.metrics lists "${plain}"`);
+  if (metric.startsWith("val") && plan.nVal === 0)
+    return plan.options.validationSplit
+      ? `${metric} is measured on a validation split: base.validationSplit holds out no samples`
+      : `${metric} is measured on a validation split: set base.validationSplit`;
+  if (plain === "accuracy" && !plan.summary.classification)
+    return (
+      `${metric} is reported for classifiers' losses (cross-entropies, hinges), not for the model's ` +
+      `loss ${lossName(plan.options.model.loss)}`
+    );
+  if (plain !== "loss" && plain !== "accuracy" && !(plan.options.metrics ?? []).includes(plain as never))
+    return `${metric} is reported when base.metrics lists "${plain}"`;
+  return undefined;
 }
