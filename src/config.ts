@@ -175,6 +175,11 @@ const EnvSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int(100).max(60_000).default(10_000),
   /** How often each process looks for webhook deliveries due. */
   WEBHOOK_POLL_MS: int(10).default(1000),
+  /**
+   * Webhook tries each process has in flight at once, at most 2 of them to one endpoint: an
+   * endpoint that does not answer holds back only its own deliveries.
+   */
+  WEBHOOK_CONCURRENCY: int(1).max(256).default(8),
 });
 
 export interface Config {
@@ -223,7 +228,13 @@ export interface Config {
   /** Largest memory of one batch's activations and gradients, bytes. */
   maxBatchBytes: number;
   /** Webhook deliveries: address policy, retry schedule (ms), one try's timeout, polling period. */
-  webhooks: { allowInsecure: boolean; retryDelaysMs: number[]; timeoutMs: number; pollMs: number };
+  webhooks: {
+    allowInsecure: boolean;
+    retryDelaysMs: number[];
+    timeoutMs: number;
+    pollMs: number;
+    concurrency: number;
+  };
 }
 
 /** A configuration that cannot start: its message is one line naming each bad variable and what it expects. */
@@ -303,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retryDelaysMs: e.WEBHOOK_RETRY_DELAYS_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       pollMs: e.WEBHOOK_POLL_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
     },
   };
 }

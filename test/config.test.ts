@@ -35,6 +35,7 @@ describe("loadConfig", () => {
       retryDelaysMs: [10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 54_000_000],
       timeoutMs: 10_000,
       pollMs: 1000,
+      concurrency: 8,
     });
     // Eight tries over 23.6 hours.
     expect(webhooks.retryDelaysMs.reduce((a, b) => a + b) / 3_600_000).toBeCloseTo(23.6, 1);
@@ -44,8 +45,15 @@ describe("loadConfig", () => {
         WEBHOOK_RETRY_DELAYS_MS: "20, 20,40",
         WEBHOOK_TIMEOUT_MS: "500",
         WEBHOOK_POLL_MS: "10",
+        WEBHOOK_CONCURRENCY: "3",
       }).webhooks,
-    ).toEqual({ allowInsecure: true, retryDelaysMs: [20, 20, 40], timeoutMs: 500, pollMs: 10 });
+    ).toEqual({
+      allowInsecure: true,
+      retryDelaysMs: [20, 20, 40],
+      timeoutMs: 500,
+      pollMs: 10,
+      concurrency: 3,
+    });
     expect(loadConfig({ WEBHOOK_ALLOW_INSECURE: "0" }).webhooks.allowInsecure).toBe(false);
     expect(() => loadConfig({ WEBHOOK_ALLOW_INSECURE: "yes" })).toThrow(
       /WEBHOOK_ALLOW_INSECURE: expected 1 or true/,
@@ -55,6 +63,7 @@ describe("loadConfig", () => {
     );
     expect(() => loadConfig({ WEBHOOK_RETRY_DELAYS_MS: "" })).toThrow(/WEBHOOK_RETRY_DELAYS_MS/);
     expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: "99" })).toThrow(/WEBHOOK_TIMEOUT_MS/);
+    expect(() => loadConfig({ WEBHOOK_CONCURRENCY: "0" })).toThrow(/WEBHOOK_CONCURRENCY/);
   });
 
   it("configures jobs: data directory, concurrency (half the workers by default), checkpoints", () => {

@@ -8,7 +8,10 @@ export interface Received {
   body: string;
 }
 
-/** A webhook receiver on loopback: answers each request with the next status of `answers`, 200 after them. */
+/**
+ * A webhook receiver on loopback: answers each request with the next status of `answers`, 200
+ * after them; a status of 0 (`HANG`) leaves that request unanswered until the receiver closes.
+ */
 export interface Receiver {
   url: string;
   received: Received[];
@@ -18,6 +21,9 @@ export interface Receiver {
   waitFor(n: number): Promise<Received[]>;
   close(): Promise<void>;
 }
+
+/** In `answers`: never answer that request (a receiver that hangs). */
+export const HANG = 0;
 
 /** Starts a receiver on 127.0.0.1 (a free port); `path` is the endpoint's path. */
 export async function startReceiver(answers: number[] = [], path = "/hook"): Promise<Receiver> {
@@ -34,9 +40,11 @@ export async function startReceiver(answers: number[] = [], path = "/hook"): Pro
         body: Buffer.concat(chunks).toString("utf8"),
       });
       const status = state.answers.shift() ?? 200;
-      if (status >= 300 && status < 400) res.setHeader("location", "/elsewhere");
-      res.statusCode = status;
-      res.end(status === 204 ? undefined : "answer body, never stored");
+      if (status !== HANG) {
+        if (status >= 300 && status < 400) res.setHeader("location", "/elsewhere");
+        res.statusCode = status;
+        res.end(status === 204 ? undefined : "answer body, never stored");
+      }
       for (const w of waiters.splice(0)) {
         if (received.length >= w.n) w.resolve(received);
         else waiters.push(w);

@@ -127,6 +127,26 @@ describe("SqlWebhookStore", () => {
     expect(await webhooks.claimDue(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });
 
+  it("claims at most `max` per endpoint with the sender's busy ones, so one endpoint's backlog hides no other", async () => {
+    const { jobs, webhooks } = stores();
+    await webhooks.insert(endpoint("wh_a", "alice", ["job.failed"]));
+    await webhooks.insert(endpoint("wh_b", "bob", ["job.failed"]));
+    for (const id of ["job_1", "job_2", "job_3"]) await endJob(jobs, id, "alice", "failed");
+    await endJob(jobs, "job_4", "bob", "failed");
+    const now = Date.now() + 1;
+    const claim = async (limit: number, busy?: [string, number][]) =>
+      (await webhooks.claimDue(now, now + 30_000, limit, busy && { max: 2, busy: new Map(busy) })).map(
+        (d) => `${d.webhookId}:${d.subjectId}`,
+      );
+    // wh_a has one in flight: room for one more; bob's, due after alice's three, comes too.
+    expect(await claim(8, [["wh_a", 1]])).toEqual(["wh_a:job_1", "wh_b:job_4"]);
+    expect(await claim(8, [["wh_a", 2]])).toEqual([]);
+    // Without a cap, the earliest due.
+    expect(await claim(1)).toEqual(["wh_a:job_2"]);
+    expect(await claim(8, [])).toEqual(["wh_a:job_3"]);
+    expect(await claim(8, [])).toEqual([]);
+  });
+
   it("signs with the previous secret too until it expires, and keeps endpoints per owner", async () => {
     const { jobs, webhooks } = stores();
     await webhooks.insert(endpoint("wh_a", "alice", ["job.failed"]));

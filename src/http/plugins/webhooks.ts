@@ -18,6 +18,8 @@ export interface WebhooksPluginOptions {
   timeoutMs: number;
   /** WEBHOOK_POLL_MS. */
   pollMs: number;
+  /** WEBHOOK_CONCURRENCY (default 8). */
+  concurrency?: number;
 }
 
 /**
@@ -34,6 +36,7 @@ export default fp<WebhooksPluginOptions>(
       delaysMs: opts.retryDelaysMs,
       timeoutMs: opts.timeoutMs,
       pollMs: opts.pollMs,
+      concurrency: opts.concurrency,
       log: app.log,
     });
     app.addHook("onReady", async () => {

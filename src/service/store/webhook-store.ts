@@ -50,6 +50,14 @@ export interface ClaimedDelivery extends DeliveryRecord {
   secrets: string[];
 }
 
+/** A cap on one sender's deliveries in flight per endpoint, for `WebhookStore.claimDue`. */
+export interface PerWebhookLimit {
+  /** Deliveries of one endpoint in flight at most. */
+  max: number;
+  /** The sender's deliveries in flight, per webhook id. */
+  busy: ReadonlyMap<string, number>;
+}
+
 /** An attempt's outcome, as the sender records it. */
 export interface AttemptResult {
   at: string;
@@ -92,11 +100,18 @@ export interface WebhookStore {
     limit: number,
   ): Promise<{ delivery: DeliveryRecord; attempts: AttemptRecord[] }[]>;
   /**
-   * Claims up to `limit` deliveries due at `now` (ms): each claimed one's next try moves to
-   * `leaseUntil`, so no other sender takes it meanwhile, and a sender that dies leaves it to be
-   * tried again after that. Guarded per row: of two senders, one claims it.
+   * Claims up to `limit` deliveries due at `now` (ms), the earliest due first: each claimed one's
+   * next try moves to `leaseUntil`, so no other sender takes it meanwhile, and a sender that dies
+   * leaves it to be tried again after that. Guarded per row: of two senders, one claims it. With
+   * `perWebhook`, at most `max` per endpoint counting the sender's `busy` ones (a backlog of one
+   * endpoint does not hold back the others' due deliveries).
    */
-  claimDue(now: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]>;
+  claimDue(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    perWebhook?: PerWebhookLimit,
+  ): Promise<ClaimedDelivery[]>;
   /** Records an attempt of a claimed delivery and its new state, in one transaction. */
   recordAttempt(id: string, result: AttemptResult): Promise<void>;
   /** Gives a claimed delivery back without an attempt (the sender is stopping): due again at `at` (ms). */

@@ -15,8 +15,10 @@ export interface DispatcherOptions extends AddressPolicy {
   timeoutMs: number;
   /** How often the store is asked for due deliveries. */
   pollMs: number;
-  /** Deliveries sent at once by this process. */
+  /** Deliveries sent at once by this process (WEBHOOK_CONCURRENCY; default 8). */
   concurrency?: number;
+  /** Deliveries of one endpoint sent at once by this process (default 2): one slow endpoint cannot take every slot. */
+  perEndpoint?: number;
   log?: DispatchLogger;
   /** The clock (ms), for tests of the schedule. */
   now?: () => number;
@@ -34,17 +36,24 @@ export function nextTryAt(tries: number, now: number, delaysMs: readonly number[
 }
 
 /**
- * Sends due webhook deliveries, at least once each: every `pollMs` it claims the deliveries due
- * (`WebhookStore.claimDue`, which moves their next try past the try's timeout, so a process that
- * dies mid-try leaves them to be tried again), sends them (`sendDelivery`), and records each try
- * with the delivery's new state (`nextTryAt`). The state is all in the store: a restart, or
- * another process on the same database, carries on where this one stopped.
+ * Sends due webhook deliveries, at least once each: every `pollMs` it claims due deliveries for its
+ * free slots (`WebhookStore.claimDue`, which moves their next try past the try's timeout, so a
+ * process that dies mid-try leaves them to be tried again), sends each at once (`sendDelivery`)
+ * without waiting for the others, and records each try with the delivery's new state (`nextTryAt`).
+ * At most `concurrency` tries are in flight, at most `perEndpoint` of one webhook, and never two
+ * of one delivery: an endpoint that does not answer holds its own slots until its timeout, not the
+ * other endpoints' deliveries. The state is all in the store: a restart, or another process on the
+ * same database, carries on where this one stopped.
  */
 export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private tick: Promise<void> = Promise.resolve();
   private readonly controller = new AbortController();
   private stopped = false;
+  /** Tries under way, per delivery id. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Tries under way per webhook id. */
+  private readonly perWebhook = new Map<string, number>();
 
   constructor(
     private readonly store: WebhookStore,
@@ -58,9 +67,11 @@ export class WebhookDispatcher {
   /** Starts polling (the first poll at once). */
   start(): void {
     const loop = () => {
-      this.tick = this.poll().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(loop, this.options.pollMs).unref();
-      });
+      this.tick = this.claimAndSend()
+        .then(() => undefined)
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.options.pollMs).unref();
+        });
     };
     loop();
   }
@@ -71,18 +82,54 @@ export class WebhookDispatcher {
     clearTimeout(this.timer);
     this.controller.abort();
     await this.tick;
+    await Promise.all(this.inFlight.values());
   }
 
-  /** One round: claims the due deliveries and sends them; resolves once every try is recorded. */
+  /** Tries under way in this process. */
+  get sending(): number {
+    return this.inFlight.size;
+  }
+
+  /** One round: claims due deliveries for the free slots and sends them; resolves once those tries are recorded. */
   async poll(): Promise<void> {
+    await Promise.all(await this.claimAndSend());
+  }
+
+  /** Claims due deliveries for the free slots and starts their tries; returns them (each never rejects). */
+  private async claimAndSend(): Promise<Promise<void>[]> {
+    const free = (this.options.concurrency ?? 8) - this.inFlight.size;
+    if (free <= 0 || this.controller.signal.aborted) return [];
+    let claimed: ClaimedDelivery[];
     try {
       const now = this.now();
       const lease = now + 2 * this.options.timeoutMs + 5_000;
-      const claimed = await this.store.claimDue(now, lease, this.options.concurrency ?? 8);
-      await Promise.all(claimed.map((d) => this.deliver(d)));
+      claimed = await this.store.claimDue(now, lease, free, {
+        max: this.options.perEndpoint ?? 2,
+        busy: this.perWebhook,
+      });
     } catch (err) {
       this.options.log?.error({ err }, "webhook deliveries: the store failed");
+      return [];
     }
+    const started: Promise<void>[] = [];
+    for (const d of claimed) {
+      // Its lease ran out while this process still sends it: that try records the new state.
+      if (this.inFlight.has(d.id)) continue;
+      this.perWebhook.set(d.webhookId, (this.perWebhook.get(d.webhookId) ?? 0) + 1);
+      const done = this.deliver(d)
+        .catch((err: unknown) => {
+          this.options.log?.error({ err, delivery: d.id }, "webhook deliveries: the store failed");
+        })
+        .finally(() => {
+          this.inFlight.delete(d.id);
+          const n = (this.perWebhook.get(d.webhookId) ?? 1) - 1;
+          if (n > 0) this.perWebhook.set(d.webhookId, n);
+          else this.perWebhook.delete(d.webhookId);
+        });
+      this.inFlight.set(d.id, done);
+      started.push(done);
+    }
+    return started;
   }
 
   private async deliver(d: ClaimedDelivery): Promise<void> {

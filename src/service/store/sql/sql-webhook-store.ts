@@ -8,6 +8,7 @@ import {
   type ClaimedDelivery,
   type DeliveryRecord,
   MAX_OUTCOME_LENGTH,
+  type PerWebhookLimit,
   type WebhookRecord,
   type WebhookStore,
 } from "../webhook-store.js";
@@ -222,16 +223,32 @@ export class SqlWebhookStore implements WebhookStore {
     return out;
   }
 
-  async claimDue(now: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]> {
+  async claimDue(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    perWebhook?: PerWebhookLimit,
+  ): Promise<ClaimedDelivery[]> {
+    const max = perWebhook?.max ?? Number.MAX_SAFE_INTEGER;
+    const busy = perWebhook?.busy ?? new Map<string, number>();
+    const full = [...busy].filter(([, n]) => n >= max).map(([id]) => id);
+    // The first `max` due of each endpoint (an endpoint's backlog does not hide the others'),
+    // none of an endpoint already at `max`.
     const due = await this.db.all<DeliveryRow & WebhookRow & { webhook_url: string }>(
       `SELECT d.id, d.webhook_id, d.event_type, d.subject_id, d.payload, d.created_at, d.status, d.attempts,
               d.next_attempt_at, w.url AS webhook_url, w.secret, w.previous_secret, w.previous_until
-       FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-       WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
-      [now, limit],
+       FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, seq) AS due_rank
+             FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?) d
+       JOIN webhooks w ON w.id = d.webhook_id
+       WHERE d.due_rank <= ?${full.length > 0 ? ` AND d.webhook_id NOT IN (${full.map(() => "?").join(", ")})` : ""}
+       ORDER BY d.next_attempt_at, d.seq LIMIT ?`,
+      [now, Math.min(max, limit), ...full, limit],
     );
     const claimed: ClaimedDelivery[] = [];
+    const taken = new Map(busy);
     for (const row of due) {
+      const n = taken.get(row.webhook_id) ?? 0;
+      if (n >= max) continue; // the endpoint has room for fewer than its `max`
       const changed = await this.db.run(
         "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at = ?",
         [leaseUntil, row.id, row.next_attempt_at],
@@ -242,6 +259,7 @@ export class SqlWebhookStore implements WebhookStore {
       if (row.previous_secret !== null && previousUntil !== null && previousUntil > now)
         secrets.push(row.previous_secret);
       claimed.push({ ...deliveryRecord(row), nextAttemptAt: leaseUntil, url: row.webhook_url, secrets });
+      taken.set(row.webhook_id, n + 1);
     }
     return claimed;
   }
