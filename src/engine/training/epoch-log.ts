@@ -10,7 +10,7 @@ export class EpochLog {
   readonly history: History = { loss: [] };
 
   /**
-   * @param classification accuracy series too (every loss but `meanSquaredError`).
+   * @param classification accuracy series too: a classifier's loss (`isClassifier`, losses/options.ts).
    * @param withOptimum a `distanceToOptimum` series (docs/backprop.md §9.4).
    * @param withValidation `valLoss` (and, for classification, `valAccuracy`) series.
    * @param withRegularization a `regularizationLoss` series (docs/backprop.md §16.2).
