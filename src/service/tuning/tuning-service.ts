@@ -16,6 +16,7 @@ import {
 import type { JobLogger } from "../jobs/job-view.js";
 import type { JobsApi } from "../jobs/jobs-api.js";
 import type { TrialRecord, TuningEvent, TuningRecord, TuningStore } from "../store/tuning-store.js";
+import { bestView } from "./best-view.js";
 import { bestTrial, coordinate, Interrupted, storedBody } from "./coordinator.js";
 import { trialCount } from "./search.js";
 import { applyValues, blamedField, checkPoints, type Param, parseSpace, pointProblem } from "./space.js";
@@ -242,16 +243,7 @@ export class TuningService {
       parallelTrials: body.parallelTrials,
       trialsDone: stored.filter((t) => t.status !== "running").length,
       trials,
-      best:
-        best && best.objective !== null && best.jobId !== null
-          ? {
-              trial: best.index,
-              objective: best.objective,
-              parameters: best.parameters,
-              jobId: best.jobId,
-              ...(best.modelId ? { modelId: best.modelId } : {}),
-            }
-          : null,
+      best: bestView(best),
       ...(record.error ? { error: record.error } : {}),
       links: { self, events: `${self}/events`, cancel: `${self}/cancel` },
     };

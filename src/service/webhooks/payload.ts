@@ -2,6 +2,7 @@ import type { WebhookEventType } from "../../schemas/webhooks.js";
 import { jobView } from "../jobs/job-view.js";
 import type { JobRecord } from "../store/job-store.js";
 import type { TrialRecord, TuningRecord } from "../store/tuning-store.js";
+import { bestView } from "../tuning/best-view.js";
 
 /**
  * The body delivered for a job's end, as the Standard Webhooks specification shapes it:
@@ -27,16 +28,7 @@ export function tuningEventPayload(ended: TuningRecord, trials: readonly TrialRe
     createdAt: ended.createdAt,
     finishedAt: ended.finishedAt,
     trialsDone: trials.filter((t) => t.status !== "running").length,
-    best:
-      best && best.objective !== null
-        ? {
-            trial: best.index,
-            objective: best.objective,
-            parameters: best.parameters,
-            jobId: best.jobId,
-            ...(best.modelId ? { modelId: best.modelId } : {}),
-          }
-        : null,
+    best: bestView(best),
     ...(ended.error ? { error: ended.error } : {}),
     links: { self, events: `${self}/events` },
   };
