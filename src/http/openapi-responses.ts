@@ -1,4 +1,4 @@
-import { responseExamples } from "../schemas/examples.js";
+import { responseExamples } from "../schemas/response-examples.js";
 
 /**
  * What the OpenAPI document says about answers beyond their bodies: the description of each

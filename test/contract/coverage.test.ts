@@ -11,7 +11,6 @@ import {
   importNativeExample,
   namedRequestExamples,
   predictExample,
-  responseExamples,
   trainXorExample,
 } from "../../src/schemas/examples.js";
 import {
@@ -19,6 +18,7 @@ import {
   modelGradientsExample,
   modelPredictExample,
 } from "../../src/schemas/examples-models.js";
+import { responseExamples } from "../../src/schemas/response-examples.js";
 import { tuningExample } from "../../src/schemas/tuning-examples.js";
 import { buildTestApp, exercised, sgd } from "../http/helper.js";
 import { storeModel } from "../http/models-helpers.js";
