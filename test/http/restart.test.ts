@@ -4,15 +4,14 @@
  * with dropout and batch normalisation, and with a recurrent layer's dropout and recurrentDropout).
  * Runs the real server (`node --import tsx src/server.ts`, as the Docker image does).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { startServer as startRealServer } from "./server-process.js";
 import { followSse, parseSse } from "./sse.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), "jobs-sigkill-"));
 const running = new Set<ChildProcess>();
 afterAll(() => {
@@ -22,35 +21,12 @@ afterAll(() => {
 
 /** Starts the server on a free port; resolves once it listens. */
 function startServer(): Promise<{ proc: ChildProcess; base: string }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      POOL_SIZE: "1",
-      MAX_CONCURRENT_JOBS: "1",
-      CHECKPOINT_EVERY: "10",
-      CHECKPOINT_MIN_MS: "0", // a checkpoint every 10 epochs, however fast (the assertions count on it)
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(proc);
-  proc.on("exit", () => running.delete(proc));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    proc.stderr!.on("data", (d) => {
-      err += d;
-    });
-    proc.stdout!.on("data", (d) => {
-      out += d;
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve({ proc, base: m[1]! });
-    });
-    proc.on("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${out}\n${err}`)));
+  return startRealServer(running, {
+    DATA_DIR: dataDir,
+    POOL_SIZE: "1",
+    MAX_CONCURRENT_JOBS: "1",
+    CHECKPOINT_EVERY: "10",
+    CHECKPOINT_MIN_MS: "0", // a checkpoint every 10 epochs, however fast (the assertions count on it)
   });
 }
 

@@ -4,18 +4,17 @@
  * and it ends with the trials, objectives and weights of an uninterrupted run of the same body.
  * Runs the real server (`node --import tsx src/server.ts`), as the job restart test does.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Job } from "../../src/schemas/jobs.js";
 import type { TuningJob } from "../../src/schemas/tuning.js";
 import { tuningExample } from "../../src/schemas/tuning-examples.js";
+import { startServer as startRealServer } from "./server-process.js";
 import { parseSse } from "./sse.js";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), "tuning-sigkill-"));
 const running = new Set<ChildProcess>();
 afterAll(() => {
@@ -24,35 +23,12 @@ afterAll(() => {
 });
 
 function startServer(): Promise<{ proc: ChildProcess; base: string }> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      POOL_SIZE: "2",
-      MAX_CONCURRENT_JOBS: "2",
-      CHECKPOINT_EVERY: "10",
-      CHECKPOINT_MIN_MS: "0",
-      LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(proc);
-  proc.on("exit", () => running.delete(proc));
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    proc.stderr!.on("data", (d) => {
-      err += d;
-    });
-    proc.stdout!.on("data", (d) => {
-      out += d;
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve({ proc, base: m[1]! });
-    });
-    proc.on("exit", (code) => reject(new Error(`server exited (${code}) before listening:\n${out}\n${err}`)));
+  return startRealServer(running, {
+    DATA_DIR: dataDir,
+    POOL_SIZE: "2",
+    MAX_CONCURRENT_JOBS: "2",
+    CHECKPOINT_EVERY: "10",
+    CHECKPOINT_MIN_MS: "0",
   });
 }
 
