@@ -5,7 +5,7 @@
  * backward, the loss with its gradient, the layer-output checks, the optimiser step (SGD) and the
  * gathering of a shuffled batch.
  *
- *   npx tsx bench/mlp-parts.ts [--dtype=float32] [--threads=1] [--rounds=9] [--steps=400] [--no-native]
+ *   npx tsx bench/mlp-parts.ts [--dtype=float32] [--threads=1] [--min-work=1048576] [--rounds=9] [--steps=400] [--no-native]
  *
  * Medians of `--rounds` rounds of `--steps` steps (wall clock, µs per step); the parts run in the
  * step's order on the step's data, so each one sees warm caches as it does in `train()`.
@@ -34,7 +34,10 @@ if (!w) throw new Error("no such workload");
 if (flags.has("no-native")) useNativeKernels(null);
 else registerNativeKernels();
 const threads = flags.get("threads");
-if (threads !== undefined) nativeKernels()?.setThreads(Number(threads));
+// --min-work=N: split products from m·k·n = N on (the default keeps the MLP's on one thread).
+const minWork = flags.get("min-work");
+if (threads !== undefined)
+  nativeKernels()?.setThreads(Number(threads), minWork === undefined ? undefined : Number(minWork));
 
 const model = new Model(w.spec, { dtype });
 model.initialise(1);

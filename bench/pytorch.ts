@@ -1,6 +1,7 @@
 /**
  * PyTorch side by side: bench/pytorch/train.py trains the same models (bench/layout.ts) from the
- * same initial weights on the same batches, in float32 and float64, with 1 and 2 threads. Data and
+ * same initial weights on the same batches, in float32 and float64, with 1 and 2 threads (one process
+ * each, every thread pool of it set to that count: see train.py). Data and
  * weights go through little-endian float64 files in a temp dir. The Python interpreter is the first
  * of `$BENCH_PYTHON`, `python3`, `/usr/bin/python3` that imports torch and numpy (Debian's
  * `python3-torch` lives in /usr/bin/python3's site-packages, not in a pyenv or venv one).
@@ -42,6 +43,8 @@ export interface TorchResult {
   python: string;
   torch: string;
   numpy: string;
+  /** The OpenBLAS PyTorch's dense products ran on, its threads set with PyTorch's; null: none loaded. */
+  openblas: string | null;
   workloads: TorchWorkload[];
 }
 
@@ -101,7 +104,6 @@ export async function torchBench(
   try {
     const config = {
       ...timing,
-      threads: [1, 2],
       dtypes: ["float32", "float64"],
       workloads: workloads.map((w, i) => {
         const { layers, tensors } = torchModel(w.spec, ourInitialWeights(w));
@@ -120,19 +122,39 @@ export async function torchBench(
         };
       }),
     };
-    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
     const script = join(dirname(fileURLToPath(import.meta.url)), "pytorch", "train.py");
-    const { stdout } = await promisify(execFile)(python, [script, dir], {
-      maxBuffer: 1 << 24,
-      env: { ...process.env, OMP_NUM_THREADS: "2" },
-    });
-    const out = JSON.parse(stdout) as Omit<TorchResult, "python" | "workloads"> & {
+    type Out = Omit<TorchResult, "python" | "workloads" | "openblas"> & {
+      openblas?: string | null;
       workloads: Omit<TorchWorkload, "oursFirstLoss" | "oursSecondLoss" | "lossDifference" | "lossesAgree">[];
     };
+    // One process per thread count, every pool of it set to that count (train.py says why).
+    let out: Out | undefined;
+    for (const threads of [1, 2]) {
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, threads: [threads] }));
+      const t = String(threads);
+      const { stdout } = await promisify(execFile)(python, [script, dir], {
+        maxBuffer: 1 << 24,
+        env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
+      });
+      const run = JSON.parse(stdout) as Out;
+      if (!out) {
+        out = run;
+        continue;
+      }
+      out.workloads.forEach((w, i) => {
+        const more = run.workloads[i]!;
+        for (const dtype of Object.keys(w.samplesPerSecond)) {
+          Object.assign(w.samplesPerSecond[dtype]!, more.samplesPerSecond[dtype]);
+          Object.assign(w.rounds[dtype]!, more.rounds[dtype]);
+        }
+      });
+    }
+    if (!out) throw new Error("PyTorch ran no thread count");
     return {
       python,
       torch: out.torch,
       numpy: out.numpy,
+      openblas: out.openblas ?? null,
       workloads: out.workloads.map((t, i) => {
         const ours = ourReferenceLosses(workloads[i]!);
         const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(a));

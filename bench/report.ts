@@ -285,7 +285,10 @@ export function trainingTables(
   else if ("missing" in torch) out.push(`\nPyTorch: NOT INSTALLED: ${torch.missing}; its columns are empty.`);
   else if ("error" in torch) out.push(`\nPyTorch: FAILED: ${torch.error}`);
   else {
-    out.push(`\nPyTorch ${torch.torch} (${torch.python}, numpy ${torch.numpy}); loss check, float64:`);
+    const blas = torch.openblas
+      ? `; its products on ${torch.openblas}, run with OPENBLAS_NUM_THREADS = PyTorch's threads`
+      : "; no OpenBLAS loaded";
+    out.push(`\nPyTorch ${torch.torch} (${torch.python}, numpy ${torch.numpy}${blas}); loss check, float64:`);
     for (const t of torch.workloads)
       out.push(
         t.lossesAgree

@@ -209,7 +209,9 @@ async function main(): Promise<void> {
     out.push(kernelTable(kernelResults));
     out.push(
       "\nnative = the engine's native kernels (docs/kernels.md), what it runs where `npm install` built them, on 1",
-      "thread and split over 2 (the helper at low priority: on a loaded machine 2 can be slower); WASM f64 = what",
+      "thread and split over 2 (every size split here, the same operands each call: in training, a product under",
+      "2²³ stays on one thread, its fresh operands cost more to move to the other core than the split saves;",
+      "the helper runs at low priority: on a loaded machine 2 can be slower); WASM f64 = what",
       "it runs without them (the WebAssembly SIMD kernel where it pays, see src/engine/matmul.ts wasmFor, else",
       "TypeScript); TS = the TypeScript kernel alone. All bit-identical. OpenBLAS = bench/native/openblas-gemm.c,",
       "same shapes and transposes, OPENBLAS_NUM_THREADS=1; f64/dgemm and f32/sgemm compare 1 thread with 1 thread.",

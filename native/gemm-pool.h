@@ -5,9 +5,18 @@
 // product uses the pool at a time: a caller that finds it busy runs its product alone rather than
 // wait. Helpers run at nice 10, so the event loop and the small requests of other threads
 // preempt them: a long training job borrows the idle core, never takes it from the service.
+//
+// A helper that finishes a product watches for the next one for `kSpinMicros` before it sleeps:
+// a training step posts a product every 100–300 µs, and waking a sleeping thread on an idle core
+// of a virtual machine costs tens of µs, which is most of what splitting an MLP's product saves.
+// A caller that waited for a late helper longer than it worked itself (the helper was preempted
+// inside a block: a loaded machine) twice in a row runs its next products alone, 16, 32, … up to
+// 4,096 of them while the helper stays late, then tries again. Neither changes a bit of any result: each output
+// element is summed by one thread in the fixed order, whoever runs it.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <new>
@@ -32,9 +41,21 @@ struct Job {
 };
 
 inline std::atomic<int> threads{static_cast<int>(std::thread::hardware_concurrency() ? std::thread::hardware_concurrency() : 1)};
-// Smallest m·k·n split over threads: below it a second thread did not pay on a shared 2-core machine
-// (docs/kernels.md, "The threshold").
+// Smallest m·k·n split over threads (docs/kernels.md, "The threshold"): below it, moving a training
+// step's fresh operands (the batch just gathered, the weights just updated) to the other core's
+// cache costs what the split saves.
 inline std::atomic<double> minWork{1 << 23};
+// How long a helper watches for the next product before sleeping (see above).
+constexpr int kSpinMicros = 300;
+
+// The back-off after a late helper (see above): products still to run alone, and how many late
+// products in a row (from 2 on, the back-off is 16 << (streak − 2); streak at most 10).
+inline std::atomic<int> aloneLeft{0};
+inline std::atomic<int> lateStreak{0};
+// Counters for the bench and tests: products split, run alone by the back-off, found the helper late.
+inline std::atomic<long> splitCount{0}, backedOffCount{0}, lateCount{0};
+// How often a helper's watch ran out and it went to sleep.
+inline std::atomic<long> sleptCount{0};
 
 inline int Threads() { return threads.load(std::memory_order_relaxed); }
 inline double MinWork() { return minWork.load(std::memory_order_relaxed); }
@@ -70,11 +91,23 @@ class Pool {
     return true;
   }
 
-  // Closes the job to late helpers and waits for those that joined it.
+  // Closes the job to late helpers and waits for those that joined it: watching for a while first,
+  // as a helper does (a sleeping caller would pay the same wake-up it saved the helper).
   void Finish() {
     std::unique_lock<std::mutex> lock(mu_);
     job_ = nullptr;
-    done_.wait(lock, [this] { return active_ == 0; });
+    if (active_.load() != 0) {
+      lock.unlock();
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+      for (int n = 1; active_.load(std::memory_order_acquire) != 0; ++n) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        if ((n & 255) == 0 && std::chrono::steady_clock::now() > until) break;
+      }
+      lock.lock();
+    }
+    done_.wait(lock, [this] { return active_.load() == 0; });
     busy_ = false;
   }
 
@@ -84,10 +117,23 @@ class Pool {
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
 #endif
     std::unique_lock<std::mutex> lock(mu_);
-    unsigned long seen = generation_;
+    unsigned long seen = generation_.load();
     for (;;) {
-      wake_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
+      if (generation_.load() == seen) {
+        // Watch without the lock for a while, then sleep until notified.
+        lock.unlock();
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+        for (int n = 1; generation_.load(std::memory_order_acquire) == seen; ++n) {
+#if defined(__x86_64__) || defined(__i386__)
+          __builtin_ia32_pause();
+#endif
+          if ((n & 255) == 0 && std::chrono::steady_clock::now() > until) break;
+        }
+        lock.lock();
+        if (generation_.load() == seen) sleptCount.fetch_add(1, std::memory_order_relaxed);
+      }
+      wake_.wait(lock, [&] { return generation_.load() != seen; });
+      seen = generation_.load();
       Job *job = job_;
       if (!job || job->slots <= 0) continue;
       --job->slots;
@@ -102,8 +148,8 @@ class Pool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   Job *job_ = nullptr;
-  unsigned long generation_ = 0;
-  int active_ = 0;
+  std::atomic<unsigned long> generation_{0};  // written under mu_, read also without
+  std::atomic<int> active_{0};  // written under mu_, read also without
   int helpers_ = 0;
   bool busy_ = false;
 };
@@ -121,13 +167,33 @@ void Parallel(long total, int threads, F &&fn) {
   job.ctx = &fn;
   job.call = [](void *ctx, long t) { (*static_cast<std::remove_reference_t<F> *>(ctx))(t); };
   const int want = static_cast<int>(total - 1 < threads - 1 ? total - 1 : threads - 1);
+  bool alone = want <= 0;
+  if (!alone && aloneLeft.load(std::memory_order_relaxed) > 0) {
+    aloneLeft.fetch_sub(1, std::memory_order_relaxed);
+    backedOffCount.fetch_add(1, std::memory_order_relaxed);
+    alone = true;
+  }
   Pool &pool = ThePool();
-  if (want <= 0 || !pool.TryPost(&job, want)) {
+  if (alone || !pool.TryPost(&job, want)) {
     for (long t = 0; t < total; ++t) fn(t);
     return;
   }
+  splitCount.fetch_add(1, std::memory_order_relaxed);
+  const auto t0 = std::chrono::steady_clock::now();
   Work(&job);
+  const auto t1 = std::chrono::steady_clock::now();
   pool.Finish();
+  const auto t2 = std::chrono::steady_clock::now();
+  if (t2 - t1 > t1 - t0) {
+    lateCount.fetch_add(1, std::memory_order_relaxed);
+    // One late product happens on an idle machine too (an interrupt, a neighbour of the virtual
+    // machine); two in a row mean the other core is taken.
+    const int streak = lateStreak.load(std::memory_order_relaxed) + 1;
+    if (streak >= 2) aloneLeft.store(16 << (streak - 2), std::memory_order_relaxed);
+    lateStreak.store(streak < 10 ? streak : 10, std::memory_order_relaxed);
+  } else {
+    lateStreak.store(0, std::memory_order_relaxed);
+  }
   if (job.failed.load()) throw std::bad_alloc();
 }
 

@@ -118,6 +118,7 @@ template <typename T>
 struct Kernel {
   void (*block)(const Product<T> &, int, int, int, int, Scratch &);
   int nr;
+  int mr;  // the tile's rows: blocks of rows are cut at multiples of it
 };
 
 // Fewest columns computed in all: ⌈n / nr⌉·nr.
@@ -133,19 +134,19 @@ Kernel<T> Choose(int n) {
 #ifdef GEMM_X86
     case Isa::kAvx512: {
       constexpr int w = 64 / sizeof(T);
-      if (n <= w / 2) return {&avx512y::Gemm<T, 16, 1>::Block, w / 2};
-      if (n <= w) return {&avx512::Gemm<T, 16, 1>::Block, w};
-      if (Padded(n, 2 * w) < Padded(n, 3 * w)) return {&avx512::Gemm<T, 12, 2>::Block, 2 * w};
-      return {&avx512::Gemm<T, 8, 3>::Block, 3 * w};
+      if (n <= w / 2) return {&avx512y::Gemm<T, 16, 1>::Block, w / 2, 16};
+      if (n <= w) return {&avx512::Gemm<T, 16, 1>::Block, w, 16};
+      if (Padded(n, 2 * w) < Padded(n, 3 * w)) return {&avx512::Gemm<T, 12, 2>::Block, 2 * w, 12};
+      return {&avx512::Gemm<T, 8, 3>::Block, 3 * w, 8};
     }
     case Isa::kAvx2: {
       constexpr int w = 32 / sizeof(T);
-      if (n <= w) return {&avx2::Gemm<T, 12, 1>::Block, w};
-      return {&avx2::Gemm<T, 6, 2>::Block, 2 * w};
+      if (n <= w) return {&avx2::Gemm<T, 12, 1>::Block, w, 12};
+      return {&avx2::Gemm<T, 6, 2>::Block, 2 * w, 6};
     }
 #endif
     default:
-      return {&portable::Gemm<T, 4, 2>::Block, 2 * 16 / static_cast<int>(sizeof(T))};
+      return {&portable::Gemm<T, 4, 2>::Block, 2 * 16 / static_cast<int>(sizeof(T)), 4};
   }
 }
 
@@ -162,18 +163,27 @@ void Run(const Product<T> &x) {
     kernel.block(x, 0, m, 0, n, scratch);
     return;
   }
-  // Blocks of at most 192 rows × 16 tiles of columns, cut smaller until each thread gets
-  // several: enough to balance, few enough that B and A are packed only a few times over.
-  const int nr = kernel.nr;
-  int mc = m < 192 ? m : 192;
-  int nc = n < 16 * nr ? n : 16 * nr;
-  auto blocks = [&] { return static_cast<long>((m + mc - 1) / mc) * ((n + nc - 1) / nc); };
-  while (blocks() < 4L * threads && (mc > 24 || nc > nr)) {
-    if (nc > nr && (nc >= mc || mc <= 24))
-      nc = ((nc / 2 + nr - 1) / nr) * nr;
+  // Blocks of at most 192 rows × 16 tiles of columns, cut further until every thread has a share:
+  // products under 2²³ (the MLP's) into one block per thread, larger ones into about four per
+  // thread, so a helper that starts late still takes a part. Each cut is made along the side that
+  // repacks less: another column block packs A's m·k values again, another row block B's k·n.
+  const int nr = kernel.nr, mr = kernel.mr;
+  const long want = work < 8388608.0 ? threads : 4L * threads;
+  int rb = (m + 191) / 192, cb = (n + 16 * nr - 1) / (16 * nr);
+  const int maxRb = (m + mr - 1) / mr, maxCb = (n + nr - 1) / nr;
+  while (static_cast<long>(rb) * cb < want || (static_cast<long>(rb) * cb) % threads != 0) {
+    const bool canRow = rb < maxRb, canCol = cb < maxCb;
+    if (!canRow && !canCol) break;
+    const bool cols = canCol && (!canRow || static_cast<double>(m) <= static_cast<double>(n));
+    if (cols)
+      ++cb;
     else
-      mc = (mc / 2 + 7) / 8 * 8;
+      ++rb;
+    if (static_cast<long>(rb) * cb >= 4L * threads) break;
   }
+  const int mc = ((m + rb - 1) / rb + mr - 1) / mr * mr;
+  const int nc = ((n + cb - 1) / cb + nr - 1) / nr * nr;
+  auto blocks = [&] { return static_cast<long>((m + mc - 1) / mc) * ((n + nc - 1) / nc); };
   const int rowBlocks = (m + mc - 1) / mc;
   const long total = blocks();
   // Column-block major: consecutive blocks share their B block.
@@ -322,6 +332,23 @@ napi_value Matmul(napi_env env, napi_callback_info info) { return Call(env, info
 napi_value MatmulTransB(napi_env env, napi_callback_info info) { return Call(env, info, Shape::kTransB); }
 napi_value MatmulTransA(napi_env env, napi_callback_info info) { return Call(env, info, Shape::kTransA); }
 
+// poolStats(): how the pool has run products since the process started: { split, alone, late,
+// slept } (split over threads; run alone by the back-off after a late helper; found the helper
+// late; a helper's watch ran out and it slept).
+napi_value PoolStats(napi_env env, napi_callback_info) {
+  napi_value result, v;
+  napi_create_object(env, &result);
+  napi_create_double(env, static_cast<double>(gemm_pool::splitCount.load()), &v);
+  napi_set_named_property(env, result, "split", v);
+  napi_create_double(env, static_cast<double>(gemm_pool::backedOffCount.load()), &v);
+  napi_set_named_property(env, result, "alone", v);
+  napi_create_double(env, static_cast<double>(gemm_pool::lateCount.load()), &v);
+  napi_set_named_property(env, result, "late", v);
+  napi_create_double(env, static_cast<double>(gemm_pool::sleptCount.load()), &v);
+  napi_set_named_property(env, result, "slept", v);
+  return result;
+}
+
 // setThreads(threads, minWork?): the process-wide thread count (1: no helpers) and the smallest
 // m·k·n worth splitting; returns the previous settings as { threads, minWork }.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
@@ -390,6 +417,7 @@ napi_status RegisterGemm(napi_env env, napi_value exports) {
       {"matmulTransB", nullptr, MatmulTransB, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"matmulTransA", nullptr, MatmulTransA, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"poolStats", nullptr, PoolStats, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"selectKernels", nullptr, SelectKernels, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_status s = napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);

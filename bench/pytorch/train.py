@@ -3,8 +3,14 @@
 Trains the bench's models as PyTorch does it at its fastest plain path: the same layers, the same
 initial weights (already in PyTorch's layout, see bench/layout.ts), the same batches in the same
 order, plain SGD (`zero_grad`, forward, `cross_entropy` with the one-hot targets, `backward`,
-`step`), in float32 and float64, with 1 and 2 threads. Steady state: a warm-up, then the median of
-several rounds of samples/s.
+`step`), in float32 and float64, with the threads config.json names. Steady state: a warm-up, then
+the median of several rounds of samples/s.
+
+bench/pytorch.ts runs this once per thread count, with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
+MKL_NUM_THREADS set to it: `torch.set_num_threads` sets PyTorch's OpenMP pool only, and Debian's
+PyTorch (BLAS_INFO=generic) runs its dense products in OpenBLAS' own pthread pool, which otherwise
+keeps every core. Switching thread counts inside one process left one pool's threads spinning
+against the other's: the MLP ran at a third of its speed and the CNN in float64 at a fifth.
 
 Usage: python3 train.py <dir>; <dir>/config.json names little-endian float64 files in <dir>.
 Prints one JSON object on stdout.
@@ -77,6 +83,17 @@ def load(d, spec):
     return torch.from_numpy(numpy.fromfile(os.path.join(d, spec["file"]), dtype="<f8").reshape(spec["shape"]))
 
 
+def loaded_openblas():
+    """The OpenBLAS library this process loaded (PyTorch's products run on it), or None."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+    except OSError:
+        return None
+    paths = sorted(p for p in paths if p.startswith("/"))
+    return paths[0] if paths else None
+
+
 def run(d, cfg, w):
     tensors = [load(d, t) for t in w["tensors"]]
     x64 = load(d, w["x"])
@@ -135,7 +152,12 @@ def main():
         cfg = json.load(f)
     torch.manual_seed(0)
     results = [run(d, cfg, w) for w in cfg["workloads"]]
-    info = {"torch": torch.__version__, "numpy": numpy.__version__, "python": sys.version.split()[0]}
+    info = {
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": sys.version.split()[0],
+        "openblas": loaded_openblas(),
+    }
     json.dump({**info, "workloads": results}, sys.stdout)
 
 

@@ -34,6 +34,13 @@ export interface NativeKernels {
    */
   setThreads(threads: number, minWork?: number): { threads: number; minWork: number };
   /**
+   * Process-wide counts since start: products `split` over threads, run `alone` because a helper
+   * was late before (the back-off), found the helper `late`, and times a helper's watch ran out and
+   * it `slept` (docs/kernels.md, "Threads and priority"). For the bench and tests; absent from
+   * builds before it.
+   */
+  poolStats?(): { split: number; alone: number; late: number; slept: number };
+  /**
    * Process-wide: runs the products and the convolution kernels on a lesser instruction set than
    * the CPU's best, so tests check every path on one machine (`kernels` still names the best).
    * @returns the previous choice. @throws RangeError for kernels this CPU cannot run.

@@ -58,6 +58,10 @@ const shapes: [number, number, number][] = [
   [64, 128, 10],
   [32 * 13, 9, 8],
   [5, 0, 7],
+  // Split by rows (m > n: another row block repacks only B) and past the 192-row block cap.
+  [784, 64, 128],
+  [193, 50, 400],
+  [400, 20, 7],
 ];
 for (let t = 0; t < 40; t++) {
   const pick = () => SIZES[Math.floor(rng0.uniform(0, SIZES.length))]!;
@@ -169,6 +173,30 @@ run("native matrix products", () => {
     viaTypeScript(() => matmul(a, b, want, m, k, n));
     expect(Buffer.from(two.buffer).equals(Buffer.from(want.buffer))).toBe(true);
     nk.setThreads(1);
+  });
+
+  it("count in poolStats every product they split or run alone, and none on one thread", () => {
+    const [m, k, n] = [64, 784, 128];
+    const a = new Float64Array(m * k).map((_, i) => Math.sin(i));
+    const b = new Float64Array(k * n).map((_, i) => Math.cos(i));
+    const c = new Float64Array(m * n);
+    const stats = () => nk.poolStats!();
+    nk.setThreads(1);
+    const s0 = stats();
+    for (let r = 0; r < 20; r++) nk.matmul(a, b, c, m, k, n);
+    const s1 = stats();
+    expect(s1).toEqual(s0);
+    // Split whatever the size: each product is either split or, after late helpers, run alone
+    // (no other thread of this process uses the pool now).
+    nk.setThreads(2, 0);
+    for (let r = 0; r < 20; r++) nk.matmul(a, b, c, m, k, n);
+    const s2 = stats();
+    nk.setThreads(1);
+    expect(s2.split - s1.split + (s2.alone - s1.alone)).toBe(20);
+    expect(s2.late - s1.late).toBeLessThanOrEqual(s2.split - s1.split);
+    const want = new Float64Array(m * n);
+    viaTypeScript(() => matmul(a, b, want, m, k, n));
+    expect(bits(c)).toEqual(bits(want));
   });
 
   it("give the same bits when several threads share the helper pool at once (a busy pool: run alone)", async () => {
