@@ -126,16 +126,30 @@ inline long Padded(int n, int nr) { return static_cast<long>((n + nr - 1) / nr) 
 
 // The register tile for this CPU and an output n columns wide (MR rows × NV vectors): as many
 // accumulators as the register file holds with room for NV loads of B and one broadcast of A
-// (32 zmm; 16 ymm; 16 xmm), and as little of the tile wasted past n as the choices allow — the
-// CNN's products are 8 columns wide, where a 24-column tile would compute two thirds for nothing.
+// (32 zmm; 16 ymm; 16 xmm), and as little of the tile wasted past n (and, one vector across, past
+// m) as the choices allow — the CNN's products are 8 columns wide, where a 24-column tile would
+// compute two thirds for nothing.
 template <typename T>
-Kernel<T> Choose(int n) {
+Kernel<T> Choose(int m, int n) {
   switch (isa::InUse()) {
 #ifdef GEMM_X86
     case Isa::kAvx512: {
       constexpr int w = 64 / sizeof(T);
-      if (n <= w / 2) return {&avx512y::Gemm<T, 16, 1>::Block, w / 2, 16};
-      if (n <= w) return {&avx512::Gemm<T, 16, 1>::Block, w, 16};
+      // One vector across: 16 rows, or 12 or 8 where that wastes fewer rows past m (the CNN's ∂K
+      // has 9: a 16-row tile computed 7 rows for nothing).
+      const int mr = Padded(m, 8) < Padded(m, 12) && Padded(m, 8) < Padded(m, 16) ? 8
+                     : Padded(m, 12) < Padded(m, 16)                               ? 12
+                                                                                    : 16;
+      if (n <= w / 2) {
+        if (mr == 8) return {&avx512y::Gemm<T, 8, 1>::Block, w / 2, 8};
+        if (mr == 12) return {&avx512y::Gemm<T, 12, 1>::Block, w / 2, 12};
+        return {&avx512y::Gemm<T, 16, 1>::Block, w / 2, 16};
+      }
+      if (n <= w) {
+        if (mr == 8) return {&avx512::Gemm<T, 8, 1>::Block, w, 8};
+        if (mr == 12) return {&avx512::Gemm<T, 12, 1>::Block, w, 12};
+        return {&avx512::Gemm<T, 16, 1>::Block, w, 16};
+      }
       if (Padded(n, 2 * w) < Padded(n, 3 * w)) return {&avx512::Gemm<T, 12, 2>::Block, 2 * w, 12};
       return {&avx512::Gemm<T, 8, 3>::Block, 3 * w, 8};
     }
@@ -158,7 +172,7 @@ void Run(const Product<T> &x) {
   if (m == 0 || n == 0) return;
   const double work = static_cast<double>(m) * x.k * n;
   const int threads = gemm_pool::Threads();
-  const Kernel<T> kernel = Choose<T>(n);
+  const Kernel<T> kernel = Choose<T>(m, n);
   if (threads <= 1 || work < gemm_pool::MinWork()) {
     kernel.block(x, 0, m, 0, n, scratch);
     return;
