@@ -73,6 +73,19 @@ inline void Work(Job *job) {
   }
 }
 
+// Polls `done` for up to kSpinMicros (a pause between polls, the clock read every 256), so a
+// thread about to sleep catches what comes soon without paying a wake-up.
+template <typename F>
+inline void Watch(F &&done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+  for (int n = 1; !done(); ++n) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if ((n & 255) == 0 && std::chrono::steady_clock::now() > until) return;
+  }
+}
+
 class Pool {
  public:
   // Posts `job` for up to `want` helpers; false when another product holds the pool.
@@ -98,13 +111,7 @@ class Pool {
     job_ = nullptr;
     if (active_.load() != 0) {
       lock.unlock();
-      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
-      for (int n = 1; active_.load(std::memory_order_acquire) != 0; ++n) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-        if ((n & 255) == 0 && std::chrono::steady_clock::now() > until) break;
-      }
+      Watch([&] { return active_.load(std::memory_order_acquire) == 0; });
       lock.lock();
     }
     done_.wait(lock, [this] { return active_.load() == 0; });
@@ -122,13 +129,7 @@ class Pool {
       if (generation_.load() == seen) {
         // Watch without the lock for a while, then sleep until notified.
         lock.unlock();
-        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
-        for (int n = 1; generation_.load(std::memory_order_acquire) == seen; ++n) {
-#if defined(__x86_64__) || defined(__i386__)
-          __builtin_ia32_pause();
-#endif
-          if ((n & 255) == 0 && std::chrono::steady_clock::now() > until) break;
-        }
+        Watch([&] { return generation_.load(std::memory_order_acquire) != seen; });
         lock.lock();
         if (generation_.load() == seen) sleptCount.fetch_add(1, std::memory_order_relaxed);
       }
