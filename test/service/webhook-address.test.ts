@@ -37,6 +37,10 @@ describe("refusedAddress", () => {
       ["::ffff:127.0.0.1", "loopback"],
       ["64:ff9b::a00:1", "rfc6052"],
       ["2002:a00:1::", "6to4"],
+      // IPv4-compatible IPv6, both spellings (the URL parser writes the hex one).
+      ["::7f00:1", "ipv4Compatible"],
+      ["::a00:1", "ipv4Compatible"],
+      ["::808:808", "ipv4Compatible"],
     ];
     for (const [address, range] of cases)
       expect(refusedAddress(address, strict), address).toMatch(
@@ -71,6 +75,9 @@ describe("refusedUrl and refusedEndpoint", () => {
       "https://[::ffff:7f00:1]/",
     ])
       expect(refusedUrl(url, strict), url).toMatch(/loopback/);
+    // new URL rewrites [::127.0.0.1] to [::7f00:1], which ipaddr.js alone calls unicast.
+    expect(refusedUrl("https://[::127.0.0.1]/", strict)).toMatch(/ipv4Compatible/);
+    expect(refusedUrl("https://[::169.254.169.254]/", strict)).toMatch(/ipv4Compatible/);
     expect(refusedUrl("https://0x0a.0.0.1/", strict)).toMatch(/private/);
   });
 
@@ -80,6 +87,8 @@ describe("refusedUrl and refusedEndpoint", () => {
     expect(refusedUrl("https://u:p@8.8.8.8/", strict)).toMatch(/user name or password/);
     expect(refusedUrl("https://8.8.8.8/#x", strict)).toMatch(/fragment/);
     expect(refusedUrl("/relative", strict)).toMatch(/absolute URL/);
+    expect(refusedUrl("https://8.8.8.8:0/hook", strict)).toMatch(/port 0/);
+    expect(refusedUrl("https://example.com:0/hook", strict)).toMatch(/port 0/);
   });
 
   it("resolves a name and refuses it when an address it resolves to is refused", async () => {

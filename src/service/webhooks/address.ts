@@ -18,10 +18,20 @@ export interface AddressPolicy {
 export function refusedAddress(address: string, policy: AddressPolicy): string | undefined {
   if (!ipaddr.isValid(address)) return `${address} is not an IP address`;
   const ip = ipaddr.process(address);
+  // IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291 §2.5.5.1): ipaddr.js reads the dotted
+  // spelling as the IPv4 address but calls the hex one the URL parser writes (::7f00:1) unicast.
+  if (ip.kind() === "ipv6" && isIpv4Compatible(ip as ipaddr.IPv6))
+    return `${ip.toString()} is not a public address (ipv4Compatible: a deprecated IPv6 form of an IPv4 address)`;
   const range = ip.range();
   if (range === "unicast") return undefined;
   if (range === "loopback" && policy.allowInsecure) return undefined;
   return `${ip.toString()} is not a public address (${range}${range === "loopback" ? "; WEBHOOK_ALLOW_INSECURE is not set" : ""})`;
+}
+
+/** Whether the first 96 bits are zero (`::/96`), apart from `::` and `::1`, which have ranges of their own. */
+function isIpv4Compatible(ip: ipaddr.IPv6): boolean {
+  const p = ip.parts;
+  return p.slice(0, 6).every((x) => x === 0) && (p[6] !== 0 || p[7]! > 1);
 }
 
 /** A URL's host as an address or name (IPv6 literals lose their brackets). */
@@ -48,6 +58,7 @@ export function refusedUrl(text: string, policy: AddressPolicy): string | undefi
     return "expected an https URL (http is for loopback receivers, with WEBHOOK_ALLOW_INSECURE set)";
   if (url.username || url.password) return "a user name or password in the URL is not accepted";
   if (url.hash) return "a URL with a #fragment is not accepted";
+  if (url.port === "0") return "port 0 is not a port a receiver can listen on";
   const host = hostOf(url);
   if (isIP(host)) return refusedFor(url, host, policy);
   return undefined;
