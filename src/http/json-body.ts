@@ -8,12 +8,20 @@ import { fieldError, InvalidRequestError } from "../service/errors.js";
  */
 export const MAX_JSON_DEPTH = 32;
 
+/**
+ * Most keys one JSON object of a request body may have. The largest legitimate object is a
+ * `classWeight` of `maxUnits` (4,096) classes, or `initialWeights` of 64 layers' few tensors
+ * each; a million keys would cost the schemas seconds of the event loop to report one by one.
+ */
+export const MAX_OBJECT_KEYS = 10_000;
+
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /**
  * Parses a JSON request body and rejects, naming the path, what the schemas should never see:
- * nesting deeper than `MAX_JSON_DEPTH`, and `__proto__` or `constructor.prototype` keys
- * (prototype pollution, should any code ever merge the body into an object).
+ * nesting deeper than `MAX_JSON_DEPTH`, an object of more than `MAX_OBJECT_KEYS` keys, and
+ * `__proto__` or `constructor.prototype` keys (prototype pollution, should any code ever merge
+ * the body into an object).
  * @throws SyntaxError for text that is not JSON (the caller answers 400 malformed-json);
  *   InvalidRequestError (400) for the rest.
  */
@@ -42,7 +50,12 @@ export function parseJsonBody(text: string): unknown {
       }
       continue;
     }
-    for (const key of Object.keys(v)) {
+    const keys = Object.keys(v);
+    if (keys.length > MAX_OBJECT_KEYS) {
+      const message = `an object of ${keys.length} keys; at most ${MAX_OBJECT_KEYS} (no field of this API needs more)`;
+      throw new InvalidRequestError(`the request body has ${message}`, [fieldError(pathOf(node), message)]);
+    }
+    for (const key of keys) {
       const child = v[key]!;
       const forbidden =
         key === "__proto__" ||
