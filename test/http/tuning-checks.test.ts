@@ -37,6 +37,7 @@ describe("POST /tuning-jobs checks the body first", () => {
       ["model.layers[7].units", /has 2 entries/],
       ["model.nothing.units", /base has no model.nothing/],
       ["optimizer.learningRate[0]", /not an array/],
+      ["model.layers[01].units", /expected a path/],
       ["seed", /derived from the tuning job's seed/],
     ] as const) {
       const { status, paths, json } = await refused(withSpace({ [path]: lr }));
@@ -44,6 +45,16 @@ describe("POST /tuning-jobs checks the body first", () => {
       expect(paths).toEqual([path === "seed" ? "searchSpace.seed" : `searchSpace[${JSON.stringify(path)}]`]);
       expect(json.errors[0].message).toMatch(why);
     }
+  });
+
+  it("refuses base.seed (400 at it): each trial's seed comes from the tuning job's", async () => {
+    const { status, paths, json } = await refused({
+      ...tuningExample,
+      base: { ...tuningExample.base, seed: 7 },
+    });
+    expect(status).toBe(400);
+    expect(paths).toEqual(["base.seed"]);
+    expect(json.errors[0].message).toMatch(/set `seed` on the tuning job, beside base/);
   });
 
   it("names a path inside another parameter's, in either order (400 at the inner one)", async () => {

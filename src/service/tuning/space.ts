@@ -16,11 +16,12 @@ export interface Param {
 /** `searchSpace["<path>"]` and what follows, as an error's field path. */
 export const at = (path: string, ...rest: (string | number)[]) => ["searchSpace", path, ...rest];
 
-const SEGMENT = /^([A-Za-z_$][\w$]*)((?:\[\d{1,6}\])*)$/;
+const SEGMENT = /^([A-Za-z_$][\w$]*)((?:\[(?:0|[1-9]\d{0,5})\])*)$/;
 
 /**
  * The segments of a dotted path with array indices (`a.b[2].c`), or undefined when it is not one.
- * Keys are identifiers; an index is a non-negative integer in brackets.
+ * Keys are identifiers; an index is a non-negative integer in brackets, written without leading
+ * zeros (`[01]` is refused, as JSON Pointer and JavaScript's own array indices refuse it).
  */
 export function parsePath(path: string): Segments | undefined {
   if (path.length === 0 || path.length > 200) return undefined;

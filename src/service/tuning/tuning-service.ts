@@ -52,6 +52,14 @@ export class TuningService {
    *   or `objective.metric`; the errors of POST /train for `base` itself.
    */
   async create(body: TuningRequest, owner: string): Promise<TuningJob> {
+    // Checked here, not in parseSpace: tuning jobs stored before this check resume as they were.
+    if (body.base.seed !== undefined)
+      throw new InvalidRequestError("base.seed: each trial's seed is derived from the tuning job's seed", [
+        fieldError(
+          ["base", "seed"],
+          "each trial's seed is derived from the tuning job's seed: set `seed` on the tuning job, beside base",
+        ),
+      ]);
     const params = parseSpace(body.searchSpace, body.base, body.algorithm);
     await this.checkCorners(body, params, owner);
     const seed = body.seed ?? randomInt(0, 2 ** 32);
