@@ -37,7 +37,8 @@ let metric = "loss";
 
 /** The tuning body the form and the panel describe. */
 export function buildTuningBody(): Record<string, unknown> {
-  const base = buildBody();
+  // The page's seed seeds the whole search (each trial's is derived from it); base may not carry one.
+  const { seed, ...base } = buildBody();
   if (base.model.layers.length < 2)
     throw new Error("add a hidden layer: the search varies the first one's width");
   const lrMin = fieldNumber(input("tune-lr-min"), "tune: learning rate from", { min: 0 });
@@ -56,7 +57,7 @@ export function buildTuningBody(): Record<string, unknown> {
     maxTrials: fieldNumber(input("tune-trials"), "tune: trials", { integer: true, min: 1, max: 200 }),
     parallelTrials: fieldNumber(input("tune-parallel"), "tune: at once", { integer: true, min: 1, max: 16 }),
     ...(input("tune-median").checked ? { earlyStopping: "median" } : {}),
-    ...(base.seed !== undefined ? { seed: base.seed } : {}),
+    ...(seed !== undefined ? { seed } : {}),
   };
 }
 
