@@ -45,6 +45,7 @@ function brokenEntry(r: Rand): [string, Tree, string] {
     ["batchSize", { type: "int", min: 4, max: 1 }, "tuning-range-reversed"],
     ["optimizer.learningRate", { type: "choice", values: [] }, "tuning-choice-empty"],
     ["optimizer.learningRate", { type: "choice", values: [0.01, "fast", 0.1] }, "tuning-choice-value"],
+    ["optimizer.learningRate", { type: "choice", values: [0.01, 0.1, 0.01] }, "tuning-choice-duplicate"],
     ["epochs", { type: "normal", min: 1, max: 2 }, "tuning-range-kind"],
   ]);
 }
@@ -52,7 +53,8 @@ function brokenEntry(r: Rand): [string, Tree, string] {
 /** A valid POST /tuning-jobs body (it may still be refused for its base's corners: a 422, never a 500). */
 export function genTuning(r: Rand): Generated {
   const train = genTrain(r);
-  const base = train.body;
+  // base may not carry a seed (each trial's comes from the tuning job's): genBrokenTuning sends one.
+  const { seed: _seed, ...base } = train.body;
   const all = rangesFor(r, base);
   const n = r.int(1, all.length);
   const searchSpace = Object.fromEntries(all.slice(0, n));
@@ -82,6 +84,11 @@ export function genTuning(r: Rand): Generated {
 /** A tuning body with one search-space entry broken; its kind names how. */
 export function genBrokenTuning(r: Rand): { body: TreeObject; kind: string } {
   const valid = genTuning(r).body;
+  if (r.bool(0.1))
+    return {
+      body: { ...valid, base: { ...(valid.base as TreeObject), seed: r.int(0, 2 ** 32 - 1) } },
+      kind: "tuning-base-seed",
+    };
   const [path, range, kind] = brokenEntry(r);
   const space = valid.searchSpace as TreeObject;
   // A nested path is refused in either order; the others replace a same-named entry, so go last.

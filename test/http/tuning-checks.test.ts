@@ -47,6 +47,18 @@ describe("POST /tuning-jobs checks the body first", () => {
     }
   });
 
+  it("refuses a choice value listed twice (422 at the second), which a grid would try twice", async () => {
+    const { status, paths, json } = await refused(
+      withSpace(
+        { "optimizer.type": { type: "choice", values: ["adam", "sgd", "adam"] } },
+        { algorithm: "grid" },
+      ),
+    );
+    expect(status).toBe(422);
+    expect(paths).toEqual(['searchSpace["optimizer.type"].values[2]']);
+    expect(json.errors[0].message).toBe('"adam" is already values[0]: list each value once');
+  });
+
   it("refuses base.seed (400 at it): each trial's seed comes from the tuning job's", async () => {
     const { status, paths, json } = await refused({
       ...tuningExample,

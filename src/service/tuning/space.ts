@@ -46,7 +46,8 @@ const FIXED = new Set(["seed"]);
  * @throws InvalidRequestError (400) at `searchSpace["<path>"]` for a bad path (for two nested
  *   paths, at the inner one, whichever comes first); UnprocessableError
  *   (422) at `searchSpace["<path>"].min` / `.max` / `.step` / `.type` for a range that is empty or
- *   does not fit the algorithm (a grid takes only choice and int ranges).
+ *   does not fit the algorithm (a grid takes only choice and int ranges), and at `.values[i]` for
+ *   a choice value listed twice.
  */
 export function parseSpace(
   space: Record<string, SearchRange>,
@@ -128,7 +129,22 @@ function checkRange(path: string, range: SearchRange, algorithm: string): void {
       fieldError(at(path, field), message),
     ]);
   };
-  if (range.type === "choice") return;
+  if (range.type === "choice") {
+    // A value twice would be tried twice (twice the grid's trials for nothing) and weigh double
+    // in a random or bayesian draw.
+    const first = new Map<ChoiceValue, number>();
+    range.values.forEach((v, i) => {
+      const j = first.get(v);
+      if (j !== undefined) {
+        const message = `${JSON.stringify(v)} is already values[${j}]: list each value once`;
+        throw new UnprocessableError(`searchSpace["${path}"].values[${i}]: ${message}`, [
+          fieldError(at(path, "values", i), message),
+        ]);
+      }
+      first.set(v, i);
+    });
+    return;
+  }
   if (algorithm === "grid" && range.type !== "int")
     fail("type", "a grid takes choice and int ranges only (list the values to try as a choice)");
   if (range.type === "logUniform" && range.min <= 0)
