@@ -59,6 +59,18 @@ describe("POST /tuning-jobs checks the body first", () => {
     expect(json.errors[0].message).toBe('"adam" is already values[0]: list each value once');
   });
 
+  it("names a fault of base itself under base, not on the first searched range", async () => {
+    // 3 output units against iris' 3 classes is fine; a class weight for class 7 is not, and no
+    // value of the learning rate or the width fixes it.
+    const { status, paths, json } = await refused({
+      ...tuningExample,
+      base: { ...tuningExample.base, classWeight: { "7": 2 } },
+    });
+    expect(status).toBe(422);
+    expect(paths[0]).toMatch(/^base\.classWeight/);
+    expect(json.detail).toMatch(/^in base: /);
+  });
+
   it("refuses base.seed (400 at it): each trial's seed comes from the tuning job's", async () => {
     const { status, paths, json } = await refused({
       ...tuningExample,

@@ -120,7 +120,8 @@ function reach(body: unknown, segments: Segments): string | undefined {
   return undefined;
 }
 
-const formatSegments = (s: Segments) =>
+/** Segments as a path is written: `["model", "layers", 0, "units"]` → `model.layers[0].units`. */
+export const formatSegments = (s: Segments) =>
   s.map((x, i) => (typeof x === "number" ? `[${x}]` : i === 0 ? x : `.${x}`)).join("");
 
 function checkRange(path: string, range: SearchRange, algorithm: string): void {

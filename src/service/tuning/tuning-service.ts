@@ -19,7 +19,15 @@ import type { TrialRecord, TuningEvent, TuningRecord, TuningStore } from "../sto
 import { bestView } from "./best-view.js";
 import { bestTrial, coordinate, Interrupted, storedBody } from "./coordinator.js";
 import { trialCount } from "./search.js";
-import { applyValues, blamedField, checkPoints, type Param, parseSpace, pointProblem } from "./space.js";
+import {
+  applyValues,
+  blamedField,
+  checkPoints,
+  formatSegments,
+  type Param,
+  parseSpace,
+  pointProblem,
+} from "./space.js";
 
 export interface TuningServiceParts {
   store: TuningStore;
@@ -80,6 +88,7 @@ export class TuningService {
    * or the metrics; every choice value is some point's).
    */
   private async checkCorners(body: TuningRequest, params: Param[], owner: string): Promise<void> {
+    await this.checkBaseAlone(body.base, params, owner);
     for (const point of checkPoints(params)) {
       const applied = applyValues(body.base, params, point.values);
       const parsed = TrainRequestSchema.safeParse(applied);
@@ -103,6 +112,34 @@ export class TuningService {
       const why = unreported(body.objective.metric, plan);
       if (why)
         throw new UnprocessableError(`objective.metric: ${why}`, [fieldError(["objective", "metric"], why)]);
+    }
+  }
+
+  /**
+   * `base` as it is, through POST /train's check: a fault at a field no search path touches
+   * (neither inside nor around one) is the base's own, answered as POST /train answers it with
+   * the path under `base` — not blamed on the first searched range, which no value of it fixes.
+   * Any other fault is left to the corners, which name the range.
+   * @throws ProblemError (400, 422) at `base.<path>`
+   */
+  private async checkBaseAlone(base: TuningRequest["base"], params: Param[], owner: string): Promise<void> {
+    try {
+      await this.parts.engine.prepareTrain(base, owner);
+    } catch (err) {
+      if (!(err instanceof ProblemError) || err.status === 404) throw err;
+      const path = err.errors?.[0]?.path;
+      if (path === undefined) return;
+      const searched = params.map((p) => formatSegments(p.segments));
+      if (searched.some((q) => path.startsWith(q) || q.startsWith(path))) return;
+      const under = (p: string) => (p === "" ? "base" : p.startsWith("[") ? `base${p}` : `base.${p}`);
+      throw new ProblemError(
+        err.status,
+        err.type,
+        err.title,
+        `in base: ${err.message}`,
+        err.errors?.map((e) => ({ ...e, path: under(e.path) })),
+        err.headers,
+      );
     }
   }
 
