@@ -174,7 +174,9 @@ export const TuningJobListSchema = z
   .meta({ id: "TuningJobList" });
 
 export const TuningIdParamsSchema = z.strictObject({ id: z.string().min(1).max(100) });
-export const ListTuningQuerySchema = ListQuerySchema;
+export const ListTuningQuerySchema = ListQuerySchema.extend({
+  status: z.enum(TUNING_STATUSES).optional().describe("Only tuning jobs in this status."),
+});
 
 export type TuningRequest = z.output<typeof TuningRequestSchema>;
 export type SearchRange = z.output<typeof RangeSchema>;

@@ -138,4 +138,19 @@ describe("POST /tuning-jobs", () => {
     const next = (await app.inject({ method: "GET", url: page.next })).json();
     expect(next.tuningJobs[0].id).toBe(first.id);
   });
+
+  it("lists only the tuning jobs in ?status=, and its next link keeps the filter", async () => {
+    const all = (await app.inject({ method: "GET", url: "/tuning-jobs" })).json().tuningJobs;
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    const succeeded = await app.inject({ method: "GET", url: "/tuning-jobs?status=succeeded&limit=1" });
+    expect(succeeded.statusCode).toBe(200);
+    const page = succeeded.json();
+    expect(page.tuningJobs.map((t: { status: string }) => t.status)).toEqual(["succeeded"]);
+    expect(page.next).toMatch(/[?&]status=succeeded/);
+    const running = (await app.inject({ method: "GET", url: "/tuning-jobs?status=running" })).json();
+    expect(running.tuningJobs).toEqual([]);
+    const bad = await app.inject({ method: "GET", url: "/tuning-jobs?status=done" });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe("querystring.status");
+  });
 });

@@ -53,10 +53,10 @@ export interface TuningStore {
   ): Promise<TuningRecord>;
   /** With `owner`, only when it belongs to them. */
   get(id: string, owner?: string): Promise<TuningRecord | undefined>;
-  /** The owner's tuning jobs, newest first. @returns undefined when `after` names none of theirs. */
+  /** The owner's tuning jobs (in `status`, if given), newest first. @returns undefined when `after` names none of theirs. */
   list(
     limit: number,
-    options: { after?: string; owner: string },
+    options: { after?: string; owner: string; status?: TuningStatus },
   ): Promise<{ items: TuningRecord[]; hasMore: boolean } | undefined>;
   /** Running tuning jobs, in the order they came (to resume after a restart). */
   unfinished(): Promise<TuningRecord[]>;

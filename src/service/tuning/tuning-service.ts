@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { lossName } from "../../engine/index.js";
 import { TrainRequestSchema } from "../../schemas/requests.js";
-import type { Trial, TuningJob, TuningRequest } from "../../schemas/tuning.js";
+import type { Trial, TuningJob, TuningRequest, TuningStatus } from "../../schemas/tuning.js";
 import type { EngineService, TrainPlan } from "../engine-service.js";
 import {
   ConflictError,
@@ -148,15 +148,23 @@ export class TuningService {
     return this.view(await this.record(id, owner));
   }
 
-  /** Newest first, one page. @throws InvalidRequestError (400) when `after` names none of the owner's. */
-  async list(query: { limit: number; after?: string }, owner: string) {
-    const page = await this.parts.store.list(query.limit, { after: query.after, owner });
+  /**
+   * Newest first, one page, only those in `status` when given (the `next` link keeps it).
+   * @throws InvalidRequestError (400) when `after` names none of the owner's.
+   */
+  async list(query: { limit: number; after?: string; status?: TuningStatus }, owner: string) {
+    const page = await this.parts.store.list(query.limit, {
+      after: query.after,
+      owner,
+      status: query.status,
+    });
     if (!page)
       throw new InvalidRequestError(`no tuning job ${query.after} to list after`, [
         fieldError(["querystring", "after"], "not the id of a tuning job"),
       ]);
     const last = page.items.at(-1);
     const params = new URLSearchParams({ limit: String(query.limit) });
+    if (query.status) params.set("status", query.status);
     if (last) params.set("after", last.id);
     const tuningJobs = await Promise.all(
       page.items.map(async (r) => {

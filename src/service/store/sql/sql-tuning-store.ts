@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ProblemSchema } from "../../../schemas/problem.js";
-import { ChoiceValueSchema, type TUNING_STATUSES } from "../../../schemas/tuning.js";
+import { ChoiceValueSchema, type TUNING_STATUSES, type TuningStatus } from "../../../schemas/tuning.js";
 import { tuningEventPayload } from "../../webhooks/payload.js";
 import { readStored } from "../stored-json.js";
 import type { TrialRecord, TrialStatus, TuningEvent, TuningRecord, TuningStore } from "../tuning-store.js";
@@ -89,13 +89,14 @@ export class SqlTuningStore implements TuningStore {
     return row && (owner === undefined || row.owner === owner) ? tuningRecord(row) : undefined;
   }
 
-  async list(limit: number, options: { after?: string; owner: string }) {
+  async list(limit: number, options: { after?: string; owner: string; status?: TuningStatus }) {
     const page = await pageNewestFirst<TuningRow>(this.db, {
       table: "tuning_jobs",
       columns: COLUMNS,
       owner: options.owner,
       limit,
       after: options.after,
+      ...(options.status ? { filter: { sql: "status = ?", param: options.status } } : {}),
     });
     return page && { items: page.rows.map(tuningRecord), hasMore: page.hasMore };
   }
