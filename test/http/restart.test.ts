@@ -165,3 +165,28 @@ describe("SIGKILL mid-job", () => {
     });
   }, 90_000);
 });
+
+describe("one server per DATA_DIR", () => {
+  it("refuses to start a second server on a directory in use, which then takes none of its jobs", async () => {
+    const first = await startServer();
+    try {
+      const created = await post(`${first.base}/jobs`, { ...body, epochs: 200_000 });
+      expect(created.status).toBe(202);
+      const { id } = (await created.json()) as JobJson;
+      await expect(startServer()).rejects.toThrow(
+        new RegExp(`DATA_DIR .* is in use by another server \\(pid ${first.proc.pid}\\)`),
+      );
+      const job = (await (await fetch(`${first.base}/jobs/${id}`)).json()) as JobJson;
+      expect(job.status).toBe("running");
+      expect(job.attempts).toBe(1);
+      await fetch(`${first.base}/jobs/${id}/cancel`, { method: "POST" });
+    } finally {
+      first.proc.kill("SIGTERM");
+      await new Promise((r) => first.proc.once("exit", r));
+    }
+    // Stopped cleanly, it left the directory free (a SIGKILLed one's lock is taken over: above).
+    const again = await startServer();
+    again.proc.kill("SIGTERM");
+    await new Promise((r) => again.proc.once("exit", r));
+  }, 60_000);
+});

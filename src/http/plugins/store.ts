@@ -8,6 +8,7 @@ import { SqlJobStore } from "../../service/store/sql/sql-job-store.js";
 import { SqlModelStore } from "../../service/store/sql/sql-model-store.js";
 import { SqlTuningStore } from "../../service/store/sql/sql-tuning-store.js";
 import { SqlWebhookStore } from "../../service/store/sql/sql-webhook-store.js";
+import { lockDataDir } from "../../service/store/sqlite/data-dir-lock.js";
 import { type Db, openDatabase, SqliteDriver } from "../../service/store/sqlite/database.js";
 import type { TuningStore } from "../../service/store/tuning-store.js";
 import type { WebhookStore } from "../../service/store/webhook-store.js";
@@ -45,13 +46,22 @@ export interface StorePluginOptions {
 }
 
 /**
- * Opens the SQLite database (running its migrations) and, in the distributed mode, the PostgreSQL
+ * Takes DATA_DIR's lock in the embedded mode (`lockDataDir`: one server per directory), opens the
+ * SQLite database (running its migrations) and, in the distributed mode, the PostgreSQL
  * pool (running its migrations); decorates `app.store` and `app.storedDatasets`; closes both
  * with the app (onClose: after the last request, and after the jobs stopped in preClose).
  */
 export default fp<StorePluginOptions>(
   async (app, opts) => {
-    const db = openDatabase(opts.dataDir);
+    // Embedded: one server per directory (a second would resume the first one's running jobs).
+    const unlock = opts.distributed || opts.dataDir === ":memory:" ? undefined : lockDataDir(opts.dataDir);
+    let db: Db;
+    try {
+      db = openDatabase(opts.dataDir);
+    } catch (err) {
+      unlock?.();
+      throw err;
+    }
     let pg: PgDatabase | undefined;
     if (opts.distributed) {
       pg = new PgDatabase(opts.distributed.databaseUrl, opts.distributed.schema);
@@ -60,6 +70,7 @@ export default fp<StorePluginOptions>(
       } catch (err) {
         await pg.close();
         db.close();
+        unlock?.();
         throw err;
       }
     }
@@ -78,6 +89,7 @@ export default fp<StorePluginOptions>(
     app.addHook("onClose", async () => {
       db.close();
       await pg?.close();
+      unlock?.();
     });
   },
   { name: "store" },
