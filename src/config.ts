@@ -5,10 +5,21 @@ import { z } from "zod";
 /** MAX_JOB_WORK's default, as a multiple of MAX_WORK: jobs exist for the long runs. */
 export const JOB_WORK_FACTOR = 1000;
 
-const int = (min: number) => z.coerce.number().int().min(min);
+/**
+ * A number written in decimal (`8`, `0.5`, `2e10`; spaces around are dropped), and nothing else:
+ * `z.coerce.number` also took `0x2`, `0b10` and `Infinity`, and read `""` as 0 (`PORT=` listened
+ * on a random port). An empty variable never reaches it: `loadConfig` treats it as unset.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const num = () =>
+  z.preprocess(
+    (v) => (typeof v === "string" && DECIMAL.test(v.trim()) ? Number(v.trim()) : v),
+    z.number({ error: (issue) => `expected a number, got ${JSON.stringify(issue.input)}` }),
+  );
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => num().pipe(z.number().int().min(min).max(max));
 
 const EnvSchema = z.object({
-  PORT: int(0).max(65_535).default(3000),
+  PORT: int(0, 65_535).default(3000),
   /** 127.0.0.1 on a developer machine; the Docker image sets 0.0.0.0. */
   HOST: z.string().min(1).default("127.0.0.1"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -21,7 +32,7 @@ const EnvSchema = z.object({
    * calling worker and up to ENGINE_THREADS − 1 low-priority helpers shared by the process; 1: no
    * helpers. Read where the kernels are loaded (src/native/kernels.ts); checked here at start.
    */
-  ENGINE_THREADS: int(1).max(64).default(Math.min(64, availableParallelism())),
+  ENGINE_THREADS: int(1, 64).default(Math.min(64, availableParallelism())),
   /** `off`: the engine's WebAssembly and TypeScript kernels instead of the native ones (same bits). Read by src/native/kernels.ts; checked here at start. */
   NATIVE_KERNELS: z.enum(["on", "off"]).default("on"),
   /**
@@ -29,7 +40,7 @@ const EnvSchema = z.object({
    * a small model, a few epochs on a small data set) run at once on the main thread rather than
    * waiting for a worker; 0: every request goes to the pool. About 0.1 ms at the default.
    */
-  INLINE_MAX_WORK: z.coerce.number().min(0).default(50_000),
+  INLINE_MAX_WORK: num().pipe(z.number().min(0)).default(50_000),
   /** Requests allowed to wait for a worker; more are answered 503 with Retry-After. */
   MAX_QUEUE: int(0).default(64),
   /** Largest model accepted, in trainable parameters (422 beyond). */
@@ -38,13 +49,13 @@ const EnvSchema = z.object({
    * Compute budget of one request, in forward multiply-adds (samples × epochs × per-sample cost,
    * plus the numerical check). 422 beyond; about a minute of CPU at the default.
    */
-  MAX_WORK: z.coerce.number().positive().default(2e10),
+  MAX_WORK: num().pipe(z.number().positive()).default(2e10),
   /**
    * Compute budget of one job (POST /jobs), in the same measure as MAX_WORK: jobs exist for long
    * runs, so it is far larger. 422 beyond at create. Default: 1000 × MAX_WORK (2e13, about half a
    * day of one worker's CPU at the defaults).
    */
-  MAX_JOB_WORK: z.coerce.number().positive().optional(),
+  MAX_JOB_WORK: num().pipe(z.number().positive()).optional(),
   /** Where the SQLite database (jobs, stored data sets) lives; `:memory:` keeps nothing. */
   DATA_DIR: z.string().min(1).default("./data"),
   /** Training jobs running at once; the rest wait in order. Default: half the workers (≥ 1). */
@@ -59,12 +70,12 @@ const EnvSchema = z.object({
    * their events, results and idempotency keys, and webhook deliveries no longer pending (checked
    * at start and every hour). Unset: kept.
    */
-  JOB_RETENTION_DAYS: z.coerce.number().positive().optional(),
+  JOB_RETENTION_DAYS: num().pipe(z.number().positive()).optional(),
   /**
    * Stored models (the registry: every succeeded job's, /train's saved ones, imports) are deleted
    * this many days after they were created (checked at start and every hour). Unset: kept.
    */
-  MODEL_RETENTION_DAYS: z.coerce.number().positive().optional(),
+  MODEL_RETENTION_DAYS: num().pipe(z.number().positive()).optional(),
   /** A running job stores its weights and optimiser state every this many epochs (at first, and at least). */
   CHECKPOINT_EVERY: int(1).default(10),
   /**
@@ -148,9 +159,8 @@ const EnvSchema = z.object({
    * model's values per sample × 8, or × 4 in a float32 run): these typed arrays live outside the heap WORKER_MAX_HEAP_MB
    * bounds. 422 beyond, naming `batchSize` (`x` for /predict). Default 512 MiB.
    */
-  MAX_BATCH_BYTES: z.coerce
-    .number()
-    .positive()
+  MAX_BATCH_BYTES: num()
+    .pipe(z.number().positive())
     .default(512 * 2 ** 20),
   /**
    * Webhooks may be sent over http to a loopback address (a receiver on this machine: tests,
@@ -172,14 +182,14 @@ const EnvSchema = z.object({
     })
     .transform((s) => s.replace(/\s+/g, "").split(",").map(Number)),
   /** One webhook try (connect, send, answer) is abandoned after this long, and counts as failed. */
-  WEBHOOK_TIMEOUT_MS: int(100).max(60_000).default(10_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 60_000).default(10_000),
   /** How often each process looks for webhook deliveries due. */
   WEBHOOK_POLL_MS: int(10).default(1000),
   /**
    * Webhook tries each process has in flight at once, at most 2 of them to one endpoint: an
    * endpoint that does not answer holds back only its own deliveries.
    */
-  WEBHOOK_CONCURRENCY: int(1).max(256).default(8),
+  WEBHOOK_CONCURRENCY: int(1, 256).default(8),
 });
 
 export interface Config {
@@ -248,18 +258,28 @@ export class ConfigError extends Error {
 /** One bad variable: its name and what it expects (with the value sent, for a number that is not one). */
 function describeIssue(issue: z.ZodIssue, env: NodeJS.ProcessEnv): string {
   const name = issue.path.join(".");
-  if (issue.code === "invalid_type" && issue.expected === "number")
-    return `${name}: expected a number, got ${JSON.stringify(env[name])}`;
+  const got = `got ${JSON.stringify(env[name])}`;
+  if (issue.code === "invalid_type" && (issue.expected === "number" || issue.expected === "int"))
+    return issue.expected === "int" ? `${name}: expected an integer, ${got}` : `${name}: ${issue.message}`;
+  if (issue.code === "too_small")
+    return `${name}: expected ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}, ${got}`;
+  if (issue.code === "too_big")
+    return `${name}: expected ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}, ${got}`;
   return `${name}: ${issue.message}`;
 }
 
 /**
- * Reads and validates the configuration from `env` once, at start-up.
+ * Reads and validates the configuration from `env` once, at start-up. An empty or blank variable
+ * counts as unset (its default); numbers are decimal (`num`).
  * @throws ConfigError listing every bad variable, on one line.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => describeIssue(i, env)));
+  // An empty variable (`PORT=`, or `PORT=` in a compose file) is an unset one: its default.
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""),
+  ) as NodeJS.ProcessEnv;
+  const parsed = EnvSchema.safeParse(set);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => describeIssue(i, set)));
   const e = parsed.data;
   if ((e.REDIS_URL === undefined) !== (e.DATABASE_URL === undefined))
     throw new ConfigError(["REDIS_URL and DATABASE_URL go together (the distributed mode needs both)"]);

@@ -61,7 +61,10 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ WEBHOOK_RETRY_DELAYS_MS: "10s,1m" })).toThrow(
       /WEBHOOK_RETRY_DELAYS_MS: expected up to 20/,
     );
-    expect(() => loadConfig({ WEBHOOK_RETRY_DELAYS_MS: "" })).toThrow(/WEBHOOK_RETRY_DELAYS_MS/);
+    // Empty is unset: the default schedule.
+    expect(loadConfig({ WEBHOOK_RETRY_DELAYS_MS: "" }).webhooks.retryDelaysMs).toEqual(
+      loadConfig({}).webhooks.retryDelaysMs,
+    );
     expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: "99" })).toThrow(/WEBHOOK_TIMEOUT_MS/);
     expect(() => loadConfig({ WEBHOOK_CONCURRENCY: "0" })).toThrow(/WEBHOOK_CONCURRENCY/);
   });
@@ -151,6 +154,33 @@ describe("loadConfig", () => {
     expect(() =>
       loadConfig({ REDIS_URL: "redis://r", DATABASE_URL: "postgres://p/db", DATABASE_SCHEMA: "x; drop" }),
     ).toThrow(/DATABASE_SCHEMA/);
+  });
+
+  it("reads an empty or blank variable as unset (PORT= listened on a random port)", () => {
+    const defaults = loadConfig({});
+    const empty = loadConfig({ PORT: "", ENGINE_THREADS: " ", MAX_WORK: "", DATA_DIR: "", API_KEYS: "" });
+    expect(empty.port).toBe(3000);
+    expect(empty.maxWork).toBe(defaults.maxWork);
+    expect(empty.dataDir).toBe(defaults.dataDir);
+    expect(empty.apiKeys).toEqual([]);
+  });
+
+  it("takes numbers written in decimal only, and says what was sent", () => {
+    expect(loadConfig({ PORT: " 8080 ", MAX_WORK: "2e10", POOL_SIZE: "3" })).toMatchObject({
+      port: 8080,
+      maxWork: 2e10,
+      poolSize: 3,
+    });
+    for (const [name, value, why] of [
+      ["ENGINE_THREADS", "0x2", 'expected a number, got "0x2"'],
+      ["PORT", "Infinity", 'expected a number, got "Infinity"'],
+      ["POOL_SIZE", "0b10", 'expected a number, got "0b10"'],
+      ["ENGINE_THREADS", "1.5", 'expected an integer, got "1.5"'],
+      ["ENGINE_THREADS", "65", 'expected at most 64, got "65"'],
+      ["POOL_SIZE", "0", 'expected at least 1, got "0"'],
+      ["MAX_WORK", "-1", 'expected more than 0, got "-1"'],
+    ] as const)
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(`${name}: ${why}`);
   });
 
   it("names every bad variable", () => {
