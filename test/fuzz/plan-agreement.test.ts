@@ -159,7 +159,7 @@ function genBody(r: Rand) {
 const overRequestBudget = (a: Answer): boolean =>
   a.status === 422 &&
   /\(MAX_WORK\)/.test(a.body) &&
-  [["epochs"], ["optimizer.type"]].some((p) => JSON.stringify(p) === JSON.stringify(pathsOf(a)));
+  [["epochs"], ["model"], ["optimizer.type"]].some((p) => JSON.stringify(p) === JSON.stringify(pathsOf(a)));
 
 describe("POST /train and POST /jobs check a body alike", () => {
   it(`agree on 2xx vs 4xx and on errors[].path for ${RUNS} generated bodies`, async () => {

@@ -559,6 +559,16 @@ describe("other statuses", () => {
       const body = problem(await capped.inject({ method: "POST", url: "/train", payload: trainBody() }), 422);
       expect(body.detail).toMatch(/multiply-adds.*MAX_WORK.*fewer epochs/);
       expect(paths(body)).toEqual(["epochs"]);
+      // One epoch cannot shrink: the model is named, and a job is offered.
+      const one = problem(
+        await capped.inject({ method: "POST", url: "/train", payload: trainBody({ epochs: 1 }) }),
+        422,
+      );
+      expect(paths(one)).toEqual(["model"]);
+      expect(one.detail).toMatch(
+        /^one epoch of training would take about .* \(MAX_WORK\): a smaller model \(fewer units, filters or layers\) or fewer samples, or run it as a job/,
+      );
+      expect(one.detail).not.toMatch(/fewer epochs/);
       const check = problem(
         await capped.inject({
           method: "POST",

@@ -124,7 +124,19 @@ export async function planTraining(
   const work = trainingWork(summary, data.n, epochs, closedForm);
   if (closedForm)
     checkWork(work, limits, budget, "the normal equation", ["optimizer", "type"], CLOSED_FORM_REMEDY, true);
-  else checkWork(work, limits, budget, "training", ["epochs"], "fewer epochs, samples or parameters");
+  // One epoch cannot shrink: then the model (or the data set) is what is too big.
+  else if (epochs > 1)
+    checkWork(work, limits, budget, "training", ["epochs"], "fewer epochs, samples or parameters");
+  else
+    checkWork(
+      work,
+      limits,
+      budget,
+      "one epoch of training",
+      ["model"],
+      "a smaller model (fewer units, filters or layers) or fewer samples",
+      true,
+    );
   checkBatchBytes(
     summary,
     { kind: "training", n: data.n, batchSize: req.batchSize, closedForm },
