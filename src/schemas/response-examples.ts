@@ -77,6 +77,7 @@ export const responseExamples = {
       "dense_1/bias": [0, 0, 0],
     },
     seed: 7,
+    dtype: "float64",
     numerical: {
       method: "central",
       epsilon: 0.00001,
@@ -107,5 +108,6 @@ export const responseExamples = {
   },
   predict: {
     outputs: [[0.000045439104876545914], [0.999954519621495], [0.999954519621495], [0.000045439104876545914]],
+    dtype: "float64",
   },
 } as const;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type ExtraMetric, METRIC_NAMES, type MetricSeries, valKey } from "../engine/index.js";
 import {
+  DtypeSchema,
   FiniteNamedTensorsSchema,
   NamedTensorsOutputSchema,
   NestedNumbersSchema,
@@ -273,6 +274,9 @@ export const GradientsResponseSchema = z
       .number()
       .int()
       .describe("The seed used to initialise weights (drawn when absent) and draw the dropout masks."),
+    dtype: DtypeSchema.describe(
+      "The precision the pass ran in: the request's dtype, else a stored model's own, else float64.",
+    ),
     dropoutMasks: z
       .record(z.string(), NestedOutputSchema)
       .optional()
@@ -324,6 +328,9 @@ export const PredictResponseSchema = z
       .describe(
         "One output per sample, each of the model's output shape (always finite: an overflow is a 422).",
       ),
+    dtype: DtypeSchema.describe(
+      "The precision the outputs were computed in: the request's dtype, else a stored model's own, else float64.",
+    ),
   })
   .meta({ id: "PredictResponse" });
 

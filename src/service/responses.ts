@@ -1,4 +1,5 @@
 import {
+  type Dtype,
   type Floats,
   type GradientsResult,
   METRIC_NAMES,
@@ -144,6 +145,7 @@ export function gradientsResponse(r: GradientsResult, seed: number): GradientsRe
     activations: r.activations.map((a) => ({ layer: a.layer, output: firstSample(a.output) })),
     weights: finiteTensors(r.weights),
     seed,
+    dtype: dtypeOf(r.output.data),
     ...(r.dropoutMasks
       ? {
           dropoutMasks: Object.fromEntries(
@@ -173,7 +175,7 @@ export function gradientsJson(r: GradientsResult, seed: number): JsonText<Gradie
     const a = r.activations[i]!;
     s += `${i === 0 ? "" : ","}{"layer":${JSON.stringify(a.layer)},"output":${firstSampleJson(a.output.data, a.output.shape)}}`;
   }
-  s += `],"weights":${namedTensorsJson(r.weights)},"seed":${numberJson(seed)}`;
+  s += `],"weights":${namedTensorsJson(r.weights)},"seed":${numberJson(seed)},"dtype":"${dtypeOf(r.output.data)}"`;
   if (r.dropoutMasks) s += `,"dropoutMasks":${namedTensorsJson(r.dropoutMasks, firstSampleJson)}`;
   if (r.numerical) s += `,"numerical":${JSON.stringify(numericalAnswer(r.numerical))}`;
   if (r.recurrent) s += `,"recurrent":${JSON.stringify(recurrentAnswer(r.recurrent))}`;
@@ -184,7 +186,12 @@ export function gradientsJson(r: GradientsResult, seed: number): JsonText<Gradie
 /** The answer to POST /predict: one output per sample. */
 export function predictResponse(outputs: Tensor): PredictResponse {
   // Finite: predict throws on an output that overflows.
-  return { outputs: batchToNested(outputs) as NestedNumbers[] };
+  return { outputs: batchToNested(outputs) as NestedNumbers[], dtype: dtypeOf(outputs.data) };
+}
+
+/** The dtype a result was computed in, read from its arrays' element type. */
+function dtypeOf(data: Floats): Dtype {
+  return data instanceof Float32Array ? "float32" : "float64";
 }
 
 /** An optimiser state's per-parameter arrays as nested arrays (`null` for a non-finite value). */

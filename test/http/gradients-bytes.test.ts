@@ -28,6 +28,9 @@ const weights = {
   "dense_1/bias": [0, 0.1, -0.1],
 };
 
+/** An answer without its `dtype` field (added after the pins were taken, right after `seed`). */
+const withoutAdded = (body: string) => body.replace(/,"dtype":"float(32|64)"/, "");
+
 /** Body, status, answer length and the answer's SHA-256 (taken before the caches existed). */
 const PINNED: [string, object, number, number, string][] = [
   [
@@ -115,11 +118,14 @@ describe("POST /gradients answers, byte for byte", () => {
       // A fresh copy each time: what a client sends again is parsed anew.
       const res = await send(JSON.parse(JSON.stringify(body)));
       expect(res.statusCode, `${name}: ${res.body}`).toBe(status);
-      // The numerical report has gained `normRelError` since the pins were taken (docs/backprop.md
-      // §10.3): one field, right after maxRelError; without it, every other byte is the pinned one.
+      // Fields added since the pins were taken: `normRelError` in the numerical report (docs/backprop.md
+      // §10.3), right after maxRelError, and `dtype`, right after seed; without them every other byte
+      // is the pinned one.
       const added = /,"normRelError":[-0-9.e]+(?=,"worst")/;
       if ("numericalCheck" in body && body.numericalCheck) expect(res.body).toMatch(added);
-      const before = Buffer.from(res.body.replace(added, ""));
+      const dtype = "dtype" in body ? body.dtype : "float64";
+      if (status === 200) expect(res.body, name).toMatch(new RegExp(`"seed":\\d+,"dtype":"${dtype}"`));
+      const before = Buffer.from(withoutAdded(res.body.replace(added, "")));
       expect(before.length, name).toBe(length);
       expect(sha256(before), name).toBe(hash);
     }
@@ -174,8 +180,8 @@ describe("POST /gradients with stored models and two API keys", () => {
     const stored = { ...seedNet, model: { modelId: id }, x: [1.5, -0.25] };
     // The inline body's spec is validated (and cached) first, by both keys.
     const expected = await send(inline, KEY_A);
-    expect(sha256(expected.rawPayload)).toBe(PINNED[2]![4]);
-    expect(sha256((await send(inline, KEY_B)).rawPayload)).toBe(PINNED[2]![4]);
+    expect(sha256(Buffer.from(withoutAdded(expected.body)))).toBe(PINNED[2]![4]);
+    expect(sha256(Buffer.from(withoutAdded((await send(inline, KEY_B)).body)))).toBe(PINNED[2]![4]);
     for (let i = 0; i < 2; i++) {
       const res = await send(stored, KEY_A);
       expect(res.statusCode, res.body).toBe(200);
