@@ -13,6 +13,10 @@ import type { Workload } from "./workloads.js";
 
 export type Backend = "cpu" | "wasm";
 
+// Production mode, as a service would run tfjs: it skips debug-time checks (so tfjs runs at its
+// fastest) and keeps its one-time "install tfjs-node" banner out of the bench's output.
+tf.enableProdMode();
+
 export async function useBackend(b: Backend): Promise<void> {
   if (tf.getBackend() !== b) {
     await tf.setBackend(b);
@@ -44,6 +48,10 @@ function tfLayers(l: LayerSpec, first: boolean, inputShape: number[]): tf.layers
         activation: l.activation ?? "tanh",
         recurrentActivation: l.recurrentActivation ?? "hardSigmoid",
         returnSequences: l.returnSequences ?? false,
+        // Our weights are set right after: skip the orthogonal initialiser (slow, and it warns
+        // on every build of a kernel this size).
+        kernelInitializer: "zeros",
+        recurrentInitializer: "zeros",
         ...input,
       });
     default:
