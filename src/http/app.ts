@@ -14,7 +14,7 @@ import pkg from "../../package.json" with { type: "json" };
 import type { Config } from "../config.js";
 import { ENGINE_VERSION } from "../engine/index.js";
 import { answerExpectContinue } from "./expect-continue.js";
-import { acceptEmptyBodies, parseJsonBody } from "./json-body.js";
+import { acceptEmptyBodies, jsonErrorPlace, parseJsonBody } from "./json-body.js";
 import { jsonSchemaTransform, transformObject } from "./openapi.js";
 import enginePlugin from "./plugins/engine.js";
 import jobsPlugin from "./plugins/jobs.js";
@@ -168,7 +168,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       done(null, parseJsonBody(body as string));
     } catch (err) {
       if (err instanceof SyntaxError)
-        done(Object.assign(err, { statusCode: 400, code: "FST_ERR_CTP_INVALID_JSON_BODY" }));
+        done(
+          Object.assign(err, {
+            statusCode: 400,
+            code: "FST_ERR_CTP_INVALID_JSON_BODY",
+            where: jsonErrorPlace(err, body as string),
+          }),
+        );
       else done(err as Error);
     }
   });

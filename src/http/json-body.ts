@@ -72,6 +72,26 @@ export function parseJsonBody(text: string): unknown {
   return value;
 }
 
+/**
+ * Where or at what `JSON.parse` failed in `text`: "at line L, column C" (1-based) from the
+ * position its message gives, "at the end of the body" when the text stops early, "at an
+ * unexpected 'x'" when V8 names only the token (Node 20 does for most errors); undefined when the
+ * message says none of these. Never more of the body than that one token.
+ */
+export function jsonErrorPlace(err: SyntaxError, text: string): string | undefined {
+  if (/Unexpected end of JSON input/.test(err.message)) return "at the end of the body";
+  const m = /at position (\d+)/.exec(err.message);
+  if (m) {
+    const at = Math.min(Number(m[1]), text.length);
+    const before = text.slice(0, at);
+    return `at line ${before.split("\n").length}, column ${at - before.lastIndexOf("\n")}`;
+  }
+  const token = /^Unexpected token '(.{1,2})'/u.exec(err.message);
+  if (token) return `at an unexpected ${JSON.stringify(token[1])}`;
+  if (/^Unexpected non-whitespace character after JSON/.test(err.message)) return "after the JSON value";
+  return undefined;
+}
+
 /** An object or array met by `parseJsonBody`'s walk: where it sits (`key` in `parent`) and how deep. */
 interface Node {
   value: Json[] | { [key: string]: Json };

@@ -110,7 +110,10 @@ export function toProblem(
         ? `${known?.detail} (BODY_LIMIT: ${bodyLimit(request)} bytes)`
         : fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
           ? unsupportedType(request)
-          : known?.detail;
+          : fe.code === "FST_ERR_CTP_INVALID_JSON_BODY" &&
+              typeof (err as { where?: unknown }).where === "string"
+            ? `${known?.detail} (${(err as { where: string }).where})`
+            : known?.detail;
     return {
       problem: {
         type: known?.type ?? "about:blank",

@@ -194,6 +194,25 @@ describe("400: the body does not match the schema", () => {
     });
     const body = problem(res, 400);
     expect(body.type).toBe("/problems/malformed-json");
+    expect(body.detail).toBe("the request body is not valid JSON (at line 1, column 12)");
+    // Where, or at what, as V8 says it; never more of the body than one token.
+    const at = async (payload: string) =>
+      problem(
+        await app.inject({
+          method: "POST",
+          url: "/train",
+          headers: { "content-type": "application/json" },
+          payload,
+        }),
+        400,
+      ).detail;
+    expect(await at('{"a": 1,\n "b": [1, 2}')).toBe(
+      "the request body is not valid JSON (at line 2, column 12)",
+    );
+    expect(await at('{"a": }')).toBe('the request body is not valid JSON (at an unexpected "}")');
+    expect(await at('{"a": 1} x')).toMatch(
+      /^the request body is not valid JSON \((after the JSON value|at line 1, column 10)\)$/,
+    );
   });
 
   it("answers an empty JSON body with 400", async () => {
