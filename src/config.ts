@@ -340,6 +340,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /**
+ * Settings that start but deserve a word in the log: more worker threads than cores (they share
+ * the cores, so each run goes slower, and each worker holds its own heap).
+ * @param cores the machine's (`availableParallelism()` by default).
+ */
+export function configWarnings(config: Config, cores = availableParallelism()): string[] {
+  const out: string[] = [];
+  if (config.poolSize > cores)
+    out.push(
+      `POOL_SIZE ${config.poolSize} is more than the ${cores} cores here: the worker threads share them, so each run is slower, and each holds its own heap and batch buffers`,
+    );
+  return out;
+}
+
+/**
  * `loadConfig` for a process's start (server, worker): a bad configuration is one fatal log line
  * ("invalid configuration: MAX_WORK: expected a number, got \"abc\"") and exit code 1, not a stack.
  */

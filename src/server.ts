@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import pino from "pino";
-import { loadConfigOrExit } from "./config.js";
+import { configWarnings, loadConfigOrExit } from "./config.js";
 import { buildApp } from "./http/app.js";
 import { closeOnSignals } from "./shutdown.js";
 
@@ -8,6 +8,7 @@ const config = loadConfigOrExit();
 let app: FastifyInstance;
 try {
   app = await buildApp({ config });
+  for (const warning of configWarnings(config)) app.log.warn(warning);
   // Plugins start here (migrations, the job queue's connection): a failure is one line, not a stack.
   await app.ready();
 } catch (err) {

@@ -7,7 +7,7 @@
  * jobs go back on the queue and resume elsewhere from their last checkpoint.
  */
 import pino from "pino";
-import { loadConfigOrExit } from "./config.js";
+import { configWarnings, loadConfigOrExit } from "./config.js";
 import { distributedWorker } from "./service/distributed/distributed.js";
 import { EngineService } from "./service/engine-service.js";
 import { EnginePool } from "./service/pool.js";
@@ -18,6 +18,7 @@ import { closeOnSignals } from "./shutdown.js";
 
 const config = loadConfigOrExit();
 const log = pino({ level: config.logLevel });
+for (const warning of configWarnings(config)) log.warn(warning);
 const d = config.distributed;
 if (!d) {
   log.fatal("the worker needs REDIS_URL and DATABASE_URL (the distributed mode)");

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config.js";
+import { configWarnings, loadConfig } from "../src/config.js";
 
 describe("loadConfig", () => {
   it("has defaults for everything", () => {
@@ -181,6 +181,13 @@ describe("loadConfig", () => {
       ["MAX_WORK", "-1", 'expected more than 0, got "-1"'],
     ] as const)
       expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(`${name}: ${why}`);
+  });
+
+  it("warns, without refusing, about more worker threads than cores", () => {
+    expect(configWarnings(loadConfig({ POOL_SIZE: "100" }), 2)).toEqual([
+      expect.stringMatching(/^POOL_SIZE 100 is more than the 2 cores here: /),
+    ]);
+    expect(configWarnings(loadConfig({ POOL_SIZE: "2" }), 2)).toEqual([]);
   });
 
   it("names every bad variable", () => {
