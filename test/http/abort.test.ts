@@ -89,7 +89,7 @@ describe("the pool's inline path", () => {
       };
       await expect(pool.run(task, { signal: lazy(true), work: 1 })).rejects.toThrow("gone");
       const outcome = await pool.run(task, { signal: lazy(false), work: 1 });
-      expect(outcome).toEqual({ ok: true, json: '{"outputs":[[6.5]]}' });
+      expect(outcome).toEqual({ ok: true, json: '{"outputs":[[6.5]],"dtype":"float64"}' });
       expect(made).toBe(0);
       expect(pool.inlineRuns).toBe(1);
     } finally {

@@ -22,7 +22,7 @@ describe("EnginePool", () => {
       { transfer: [x.buffer] },
     );
     expect(x.byteLength).toBe(0); // moved to the worker
-    expect(outcome).toEqual({ ok: true, json: '{"outputs":[[6],[7]]}' });
+    expect(outcome).toEqual({ ok: true, json: '{"outputs":[[6],[7]],"dtype":"float64"}' });
   });
 
   it("runs the native matrix-product kernels in its threads where they were built", async () => {
@@ -100,7 +100,7 @@ describe("EnginePool with inlineMaxWork", () => {
     // … and one of little work answers at once, as the worker answers it.
     const x = Float64Array.from([1, 1, 0, 2]);
     const here = await inline.run({ kind: "predict", model, weights: weights(), x, n: 2 }, { work: 4 });
-    expect(here).toEqual({ ok: true, json: '{"outputs":[[6],[7]]}' });
+    expect(here).toEqual({ ok: true, json: '{"outputs":[[6],[7]],"dtype":"float64"}' });
     expect(inline.inlineRuns).toBe(1);
     expect(x.byteLength).toBe(32); // nothing was transferred
     // Above the limit it needs the worker again.
