@@ -48,7 +48,12 @@ function answer(task: Exclude<EngineTask, { kind: "train" }>): JsonText<EngineRe
     case "gradients":
       return withGradients(task.options, (r) => gradientsJson(r, task.options.seed));
     case "predict":
-      return JSON.stringify(predictResponse(predict(task.model, task.weights, task.x, task.n, task.dtype)));
+      return JSON.stringify(
+        predictResponse(
+          predict(task.model, task.weights, task.x, task.n, task.dtype),
+          task.dtype ?? "float64",
+        ),
+      );
   }
 }
 

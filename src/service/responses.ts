@@ -184,9 +184,10 @@ export function gradientsJson(r: GradientsResult, seed: number): JsonText<Gradie
 }
 
 /** The answer to POST /predict: one output per sample. */
-export function predictResponse(outputs: Tensor): PredictResponse {
-  // Finite: predict throws on an output that overflows.
-  return { outputs: batchToNested(outputs) as NestedNumbers[], dtype: dtypeOf(outputs.data) };
+export function predictResponse(outputs: Tensor, dtype: Dtype): PredictResponse {
+  // Finite: predict throws on an output that overflows. The outputs come back as float64 arrays
+  // whatever ran (float32 values are exact in them): the dtype is the task's, not theirs.
+  return { outputs: batchToNested(outputs) as NestedNumbers[], dtype };
 }
 
 /** The dtype a result was computed in, read from its arrays' element type. */

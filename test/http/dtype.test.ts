@@ -308,9 +308,15 @@ describe("dtype", () => {
     // On a stored model an explicit dtype wins over the model's.
     const storedF64 = await post("/predict", { model: { modelId: id }, x, dtype: "float64" });
     expect(storedF64.json().outputs).toEqual(f64);
-    expect((await post("/predict", { model: { modelId: id }, x })).json().outputs).toEqual(
-      saved.json().outputs,
-    );
+    const storedOwn = (await post("/predict", { model: { modelId: id }, x })).json();
+    expect(storedOwn.outputs).toEqual(saved.json().outputs);
+    // Each answer says which ran (the outputs alone would not, for a stored model).
+    expect(saved.json().dtype).toBe("float32");
+    expect(f32.json().dtype).toBe("float32");
+    expect(storedOwn.dtype).toBe("float32");
+    expect(storedF64.json().dtype).toBe("float64");
+    const g32 = await post("/gradients", { model: { modelId: id }, x: x[0], y: 1 });
+    expect(g32.json().dtype).toBe("float32");
   });
 
   it("fine-tuning a float32 model trains in float32 unless the body names a dtype, for /train and /jobs", async () => {
