@@ -13,7 +13,8 @@ export const JOB_WORK_FACTOR = 1000;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const num = () =>
   z.preprocess(
-    (v) => (typeof v === "string" && DECIMAL.test(v.trim()) ? Number(v.trim()) : v),
+    (v) =>
+      typeof v === "string" && DECIMAL.test(v.trim()) && Number.isFinite(Number(v)) ? Number(v.trim()) : v,
     z.number({ error: (issue) => `expected a number, got ${JSON.stringify(issue.input)}` }),
   );
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => num().pipe(z.number().int().min(min).max(max));
@@ -100,6 +101,10 @@ const EnvSchema = z.object({
   API_KEYS: z
     .string()
     .default("")
+    // Set but listing no key ("," — "$K1,$K2" with both unset) would turn access control off.
+    .refine((s) => s.trim() === "" || s.split(",").some((k) => k.trim() !== ""), {
+      message: "set but lists no key (only commas and spaces): unset it to run without keys",
+    })
     .transform((s) =>
       s
         .split(",")

@@ -27,4 +27,17 @@ closeOnSignals({ delayMs: config.shutdownTimeoutMs, log: app.log }, async ({ sig
   await app.close();
 });
 
-await app.listen({ port: config.port, host: config.host });
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (err) {
+  // A port in use, a host that does not resolve: one line, as for the rest of the start.
+  const reason = err instanceof Error ? err.message : String(err);
+  pino().fatal({ reason, port: config.port, host: config.host }, "could not start");
+  await app.close().catch(() => undefined);
+  process.exit(1);
+}
+app.log.info(
+  config.apiKeys.length > 0
+    ? `access control on: ${config.apiKeys.length} API key(s) (API_KEYS)`
+    : "access control off: API_KEYS is unset, every client is served",
+);

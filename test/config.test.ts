@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { configWarnings, loadConfig } from "../src/config.js";
@@ -183,6 +184,12 @@ describe("loadConfig", () => {
       expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(`${name}: ${why}`);
   });
 
+  it("refuses an API_KEYS that is set but lists no key (access control would be off)", () => {
+    for (const v of [",", " , ", ",,"])
+      expect(() => loadConfig({ API_KEYS: v }), JSON.stringify(v)).toThrow(/API_KEYS: set but lists no key/);
+    expect(loadConfig({ API_KEYS: "aaaaaaaaaaaaaaaaaaaa," }).apiKeys).toEqual(["aaaaaaaaaaaaaaaaaaaa"]);
+  });
+
   it("warns, without refusing, about more worker threads than cores", () => {
     expect(configWarnings(loadConfig({ POOL_SIZE: "100" }), 2)).toEqual([
       expect.stringMatching(/^POOL_SIZE 100 is more than the 2 cores here: /),
@@ -253,4 +260,25 @@ describe("a configuration that cannot start", () => {
     },
     30_000,
   );
+
+  it("src/server.ts logs one line and exits 1 when its port is taken (no stack trace)", async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const { code, out } = await run("src/server.ts", { PORT: String(port), HOST: "127.0.0.1" });
+      expect(code).toBe(1);
+      const lines = out.split("\n").filter((l) => l.trim() !== "");
+      const logged = lines.map(
+        (l) => JSON.parse(l) as { level: number; msg: string; reason: string; port: number },
+      );
+      const fatal = logged.filter((l) => l.level === 60);
+      expect(fatal, out).toHaveLength(1);
+      expect(fatal[0]).toMatchObject({ msg: "could not start", port });
+      expect(fatal[0]!.reason).toMatch(/EADDRINUSE/);
+      expect(out).not.toMatch(/\n\s+at /);
+    } finally {
+      taken.close();
+    }
+  }, 30_000);
 });

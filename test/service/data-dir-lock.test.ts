@@ -2,7 +2,7 @@
  * DATA_DIR's lock (src/service/store/sqlite/data-dir-lock.ts): one server per directory in the
  * embedded mode; a lock whose process is gone is taken over; stores of one process share it.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,14 +38,38 @@ describe("lockDataDir", () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it("refuses a directory whose lock names a running process, naming its pid", () => {
+  it("refuses a directory whose lock names a running server, naming its pid and the file", async () => {
     const dir = fresh();
-    // pid 1 always runs (EPERM for another user counts as running too).
-    writeFileSync(join(dir, LOCK_FILE), "1\n");
-    expect(() => lockDataDir(dir)).toThrow(
-      /DATA_DIR .* is in use by another server \(pid 1\): give each server its own DATA_DIR/,
-    );
-    expect(readFileSync(join(dir, LOCK_FILE), "utf8").trim()).toBe("1");
+    const server = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      writeFileSync(join(dir, LOCK_FILE), `${server.pid}\n`);
+      expect(() => lockDataDir(dir)).toThrow(
+        new RegExp(
+          `DATA_DIR .* is in use by another server \\(pid ${server.pid}\\): give each server its own DATA_DIR.*remove .*${LOCK_FILE}`,
+        ),
+      );
+      expect(readFileSync(join(dir, LOCK_FILE), "utf8").trim()).toBe(String(server.pid));
+    } finally {
+      server.kill();
+    }
+  });
+
+  it.skipIf(!existsSync("/proc/1/cmdline"))(
+    "takes over a lock whose pid now belongs to a program that is no node process (a pid reused after a reboot)",
+    () => {
+      const dir = fresh();
+      writeFileSync(join(dir, LOCK_FILE), "1\n"); // init, on Linux
+      if (/node|tsx/i.test(readFileSync("/proc/1/cmdline", "utf8"))) return; // a container whose init is node
+      const release = lockDataDir(dir);
+      expect(readFileSync(join(dir, LOCK_FILE), "utf8").trim()).toBe(String(process.pid));
+      release();
+    },
+  );
+
+  it("names DATA_DIR when it cannot be a directory", () => {
+    const file = join(fresh(), "a-file");
+    writeFileSync(file, "");
+    expect(() => lockDataDir(file)).toThrow(/^DATA_DIR .*a-file cannot be a directory: /);
   });
 
   it("takes over a lock whose process is gone, or that holds no pid", () => {

@@ -18,6 +18,20 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Whether the process could be a server of ours: on Linux, whether its command line names node
+ * (a pid reused after a reboot by some other program does not); elsewhere, true.
+ */
+function mayBeServer(pid: number): boolean {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return true; // no /proc (not Linux), or not ours to read: assume it may be
+  }
+  return /node|tsx/i.test(cmdline.split("\0").join(" "));
+}
+
+/**
  * One server per `DATA_DIR` in the embedded mode: a server that starts resumes every job its
  * database says is running, so a second server on the same directory would run the first one's
  * jobs beside it (and a second that then failed to bind its port still took them). The lock is
@@ -29,7 +43,11 @@ function alive(pid: number): boolean {
  * @throws Error naming the pid that holds the directory.
  */
 export function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    throw new Error(`DATA_DIR ${dataDir} cannot be a directory: ${(err as Error).message}`);
+  }
   const file = join(dataDir, LOCK_FILE);
   const mine = String(process.pid);
   const release = () => {
@@ -63,10 +81,16 @@ export function lockDataDir(dataDir: string): () => void {
     } catch {
       continue; // removed between the two calls: try again
     }
-    if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && alive(owner))
+    if (
+      Number.isSafeInteger(owner) &&
+      owner > 0 &&
+      owner !== process.pid &&
+      alive(owner) &&
+      mayBeServer(owner)
+    )
       throw new Error(
         `DATA_DIR ${dataDir} is in use by another server (pid ${owner}): give each server its own ` +
-          "DATA_DIR, or run several over PostgreSQL (DATABASE_URL)",
+          `DATA_DIR, or run several over PostgreSQL (DATABASE_URL); if no server runs there, remove ${file}`,
       );
     // Its server is gone (or the file is not a pid): take it over.
     try {
