@@ -71,6 +71,32 @@ describe("POST /tuning-jobs checks the body first", () => {
     expect(json.detail).toMatch(/^in base: /);
   });
 
+  it("blames the parameter whose unknown key the fault names, not the first one", async () => {
+    const { status, paths, json } = await refused(
+      withSpace({
+        "optimizer.learningRate": { type: "uniform", min: 0.01, max: 0.1 },
+        "optimizer.momentumX": { type: "uniform", min: 0, max: 1 },
+      }),
+    );
+    expect(status).toBe(422);
+    expect(paths).toEqual(['searchSpace["optimizer.momentumX"].min']);
+    expect(json.errors[0].message).toMatch(/momentumX/);
+  });
+
+  it("puts base's 404s under base (a data set or model id that is none of the key's)", async () => {
+    for (const [base, path] of [
+      [{ ...tuningExample.base, dataset: { id: "ds_nonexistent" } }, "base.dataset.id"],
+      [
+        { ...tuningExample.base, initialWeights: { modelId: "mdl_nonexistent" } },
+        "base.initialWeights.modelId",
+      ],
+    ] as const) {
+      const { status, paths } = await refused({ ...tuningExample, base });
+      expect(status, path).toBe(404);
+      expect(paths).toEqual([path]);
+    }
+  });
+
   it("refuses base.seed (400 at it): each trial's seed comes from the tuning job's", async () => {
     const { status, paths, json } = await refused({
       ...tuningExample,

@@ -9,6 +9,8 @@ import {
   TuningJobSchema,
   TuningRequestSchema,
 } from "../../schemas/tuning.js";
+import { ProblemError } from "../../service/errors.js";
+import { underBase } from "../../service/tuning/tuning-service.js";
 import { problemResponses } from "./problem-responses.js";
 import { streamTuningEvents } from "./tuning-sse.js";
 
@@ -46,7 +48,10 @@ const tuning: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.storedDatasets.checkAccess(request.body.base.dataset, request.owner);
+      // A data set of someone else's is no data set: 404 at base.dataset.id.
+      await app.storedDatasets.checkAccess(request.body.base.dataset, request.owner).catch((err: unknown) => {
+        throw err instanceof ProblemError ? underBase(err) : err;
+      });
       const job = await app.tuning.create(request.body, request.owner);
       return reply.code(202).header("location", job.links.self).send(job);
     },

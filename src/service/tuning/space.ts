@@ -220,6 +220,7 @@ export function blamedField(
   params: Param[],
   point: { blame?: [number, "min" | "max" | number] },
   faultPath: string | undefined,
+  faultMessage = "",
 ): (string | number)[] {
   if (point.blame) {
     const [i, end] = point.blame;
@@ -231,8 +232,19 @@ export function blamedField(
       ...(p.range.type === "choice" ? [p.range.values.length - 1] : []),
     );
   }
-  // Every parameter at its min: the one whose field the fault is at, else the first.
-  const p = params.find((q) => faultPath?.startsWith(formatSegments(q.segments))) ?? params[0]!;
+  // Every parameter at its min: the one whose field the fault is at; else, for a fault at an
+  // object holding parameters (an unknown key there), the one whose key the message names; else
+  // the first.
+  const inside = (q: Param) =>
+    faultPath !== undefined && formatSegments(q.segments).startsWith(`${faultPath}.`);
+  const named = (q: Param) => {
+    const key = q.segments.at(-1);
+    return typeof key === "string" && new RegExp(`\\b${key.replace(/[$]/g, "\\$")}\\b`).test(faultMessage);
+  };
+  const p =
+    params.find((q) => faultPath?.startsWith(formatSegments(q.segments))) ??
+    params.find((q) => inside(q) && named(q)) ??
+    params[0]!;
   return p.range.type === "choice" ? at(p.path, "values", 0) : at(p.path, "min");
 }
 

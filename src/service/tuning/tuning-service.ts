@@ -96,7 +96,7 @@ export class TuningService {
         const issue = parsed.error.issues[0]!;
         const path = formatPath(issue.path as (string | number)[]);
         throw pointProblem(
-          blamedField(params, point, path),
+          blamedField(params, point, path, issue.message),
           [{ path, message: issue.message }],
           issue.message,
         );
@@ -105,9 +105,14 @@ export class TuningService {
       try {
         plan = await this.parts.engine.prepareTrain(parsed.data, owner);
       } catch (err) {
-        if (!(err instanceof ProblemError) || err.status === 404) throw err;
+        if (!(err instanceof ProblemError)) throw err;
+        if (err.status === 404) throw underBase(err);
         const path = err.errors?.[0]?.path;
-        throw pointProblem(blamedField(params, point, path), err.errors, err.message);
+        throw pointProblem(
+          blamedField(params, point, path, err.errors?.[0]?.message),
+          err.errors,
+          err.message,
+        );
       }
       const why = unreported(body.objective.metric, plan);
       if (why)
@@ -126,20 +131,13 @@ export class TuningService {
     try {
       await this.parts.engine.prepareTrain(base, owner);
     } catch (err) {
-      if (!(err instanceof ProblemError) || err.status === 404) throw err;
+      if (!(err instanceof ProblemError)) throw err;
+      if (err.status === 404) throw underBase(err);
       const path = err.errors?.[0]?.path;
       if (path === undefined) return;
       const searched = params.map((p) => formatSegments(p.segments));
       if (searched.some((q) => path.startsWith(q) || q.startsWith(path))) return;
-      const under = (p: string) => (p === "" ? "base" : p.startsWith("[") ? `base${p}` : `base.${p}`);
-      throw new ProblemError(
-        err.status,
-        err.type,
-        err.title,
-        `in base: ${err.message}`,
-        err.errors?.map((e) => ({ ...e, path: under(e.path) })),
-        err.headers,
-      );
+      throw underBase(err);
     }
   }
 
@@ -345,4 +343,17 @@ function unreported(metric: TuningRequest["objective"]["metric"], plan: TrainPla
   if (plain !== "loss" && plain !== "accuracy" && !(plan.options.metrics ?? []).includes(plain as never))
     return `${metric} is reported when base.metrics lists "${plain}"`;
   return undefined;
+}
+
+/** A problem of POST /train's check as a problem of the tuning body: its paths under `base`. */
+export function underBase(err: ProblemError): ProblemError {
+  const under = (p: string) => (p === "" ? "base" : p.startsWith("[") ? `base${p}` : `base.${p}`);
+  return new ProblemError(
+    err.status,
+    err.type,
+    err.title,
+    `in base: ${err.message}`,
+    err.errors?.map((e) => ({ ...e, path: under(e.path) })),
+    err.headers,
+  );
 }
