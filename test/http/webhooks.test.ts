@@ -109,6 +109,10 @@ describe("webhooks with a loopback receiver", () => {
     });
     const list = (await app.inject({ method: "GET", url: "/webhooks" })).json().webhooks;
     expect(list[0]).toEqual(got.json());
+    // No paging here (at most 20 per key): a query parameter is a 400, as on the other lists.
+    const paged = await app.inject({ method: "GET", url: "/webhooks?limit=5" });
+    expect(paged.statusCode).toBe(400);
+    expect(paged.json().errors[0]).toMatchObject({ path: "querystring.limit" });
     const rotated = await app.inject({ method: "POST", url: `/webhooks/${created.id}/rotate-secret` });
     expect(rotated.statusCode).toBe(200);
     expect(rotated.json().secret).toMatch(/^whsec_/);

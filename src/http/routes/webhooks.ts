@@ -58,7 +58,9 @@ const webhooks: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ["webhooks"],
         summary: "List this API key's webhooks, newest first",
-        response: { 200: WebhookListSchema },
+        description: "All of them (at most 20 per key): no paging, and no query parameters.",
+        querystring: z.strictObject({}),
+        response: { 200: WebhookListSchema, 400: problemResponses[400] },
       },
     },
     async (request) => await app.webhooks.list(request.owner),
