@@ -179,8 +179,12 @@ function pairMissingWithMisspelt(errors: FieldError[], flat: readonly FlatIssue[
 export function flattenIssue(issue: $ZodIssue, base: PropertyKey[], hints?: HintSource): FlatIssue[] {
   const path = [...base, ...issue.path];
   const inData = () => path.slice(hints?.skip ?? 0);
-  // The closed lists of names chosen at other places of the request (not this one).
-  const others = () => (hints ? namePlaces(hints.schema).filter((n) => n.place !== placeOf(inData())) : []);
+  // The closed lists of names chosen at other places of the request (not this one). A search
+  // range's `type` (choice, uniform, …) is a vocabulary of its own: "normal" there is no initialiser.
+  const others = () =>
+    hints && !path.includes("searchSpace")
+      ? namePlaces(hints.schema).filter((n) => n.place !== placeOf(inData()))
+      : [];
   switch (issue.code) {
     case "invalid_union": {
       if (issue.errors.length === 0 && "options" in issue && Array.isArray(issue.options)) {

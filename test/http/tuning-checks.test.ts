@@ -71,6 +71,16 @@ describe("POST /tuning-jobs checks the body first", () => {
     expect(json.detail).toMatch(/^in base: /);
   });
 
+  it("names the range types for an unknown one, without hints from other fields' names", async () => {
+    const { status, json } = await refused(
+      withSpace({ "optimizer.learningRate": { type: "normal", min: 0, max: 1 } }),
+    );
+    expect(status).toBe(400);
+    expect(json.errors[0].message).toMatch(/^unknown .*"normal"; available: /);
+    expect(json.errors[0].message).toMatch(/logUniform/);
+    expect(json.errors[0].message).not.toMatch(/randomNormal|kernelInitializer/);
+  });
+
   it("blames the parameter whose unknown key the fault names, not the first one", async () => {
     const { status, paths, json } = await refused(
       withSpace({
