@@ -146,6 +146,8 @@ describe("POST /tuning-jobs/{id}/cancel", () => {
     expect((await app.inject({ method: "POST", url: `/tuning-jobs/${id}/cancel` })).statusCode).toBe(409);
     const events = parseSse((await app.inject({ method: "GET", url: `/tuning-jobs/${id}/events` })).body);
     expect(events.at(-1)!.event).toBe("cancelled");
+    // Said as the other ends say it: the trials that ended (none here: each was still running).
+    expect(JSON.parse(events.at(-1)!.data)).toEqual({ status: "cancelled", trialsDone: 0 });
     const job = await getJob(app, (await tuning(id)).trials[0]!.jobId!);
     expect(job.tuningJobId).toBe(id);
   });

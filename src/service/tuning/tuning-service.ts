@@ -196,7 +196,12 @@ export class TuningService {
       this.running.get(id)?.abort();
       for (const jobId of await this.parts.store.activeTrialJobs(id))
         await Promise.resolve(this.parts.jobs.cancel(jobId, owner)).catch(() => {}); // ended meanwhile
-      const event = await this.parts.store.addEvent(id, "end", "cancelled", { status: "cancelled" });
+      // As the other ends say it: how many trials ended, and the best so far.
+      const event = await this.parts.store.addEvent(id, "end", "cancelled", {
+        status: "cancelled",
+        trialsDone: trials.filter(ended).length,
+        ...(best ? { best: { trial: best.index, objective: best.objective, modelId: best.modelId } } : {}),
+      });
       if (event) this.wake.emit(id);
     }
     return this.get(id, owner);
@@ -292,7 +297,7 @@ export class TuningService {
         body.maxTrials,
       ),
       parallelTrials: body.parallelTrials,
-      trialsDone: stored.filter((t) => t.status !== "running").length,
+      trialsDone: stored.filter(ended).length,
       trials,
       best: bestView(best),
       ...(record.error ? { error: record.error } : {}),
@@ -357,3 +362,6 @@ export function underBase(err: ProblemError): ProblemError {
     err.headers,
   );
 }
+
+/** Whether a stored trial has ended (it is stored running or with its end). */
+const ended = (t: TrialRecord) => t.status !== "running";
