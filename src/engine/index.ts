@@ -48,6 +48,7 @@ export { SATURATION_TOLERANCE } from "./telemetry.js";
 export {
   cloneTensor,
   type Dtype,
+  dtypeOf,
   type Floats,
   formatShape,
   type NamedTensors,

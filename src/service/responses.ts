@@ -1,5 +1,6 @@
 import {
   type Dtype,
+  dtypeOf,
   type Floats,
   type GradientsResult,
   METRIC_NAMES,
@@ -188,11 +189,6 @@ export function predictResponse(outputs: Tensor, dtype: Dtype): PredictResponse 
   // Finite: predict throws on an output that overflows. The outputs come back as float64 arrays
   // whatever ran (float32 values are exact in them): the dtype is the task's, not theirs.
   return { outputs: batchToNested(outputs) as NestedNumbers[], dtype };
-}
-
-/** The dtype a result was computed in, read from its arrays' element type. */
-function dtypeOf(data: Floats): Dtype {
-  return data instanceof Float32Array ? "float32" : "float64";
 }
 
 /** An optimiser state's per-parameter arrays as nested arrays (`null` for a non-finite value). */

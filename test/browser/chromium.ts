@@ -4,7 +4,10 @@
  * `--no-sandbox`; nothing is allowed to call home.
  */
 import { existsSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
 import { type Browser, chromium } from "playwright-core";
+import { buildTestApp } from "../http/helper.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -33,4 +36,17 @@ export function launchChromium(): Promise<Browser> {
     ],
     timeout: 20_000,
   });
+}
+
+/**
+ * A browser test file's fixture: the test app (`env` over its defaults) listening on a free
+ * loopback port, its base URL, and headless Chromium. The caller closes both (browser first).
+ */
+export async function servePlayground(
+  env: Record<string, string> = {},
+): Promise<{ app: FastifyInstance; base: string; browser: Browser }> {
+  const app = await buildTestApp(env);
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return { app, base, browser: await launchChromium() };
 }

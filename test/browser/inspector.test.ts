@@ -7,13 +7,11 @@
  * loss and the rest as the page sent them); the service's real answer is what the page draws.
  */
 import { mkdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Browser, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildTestApp } from "../http/helper.js";
-import { browserTestsRun, launchChromium } from "./chromium.js";
+import { browserTestsRun, servePlayground } from "./chromium.js";
 
 const RESULTS = join(import.meta.dirname, "..", "..", "test-results");
 
@@ -32,10 +30,7 @@ describe.skipIf(!browserTestsRun)("the inspector in headless Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(RESULTS, { recursive: true });
-    app = await buildTestApp();
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    ({ app, base, browser } = await servePlayground());
   }, 40_000);
 
   afterAll(async () => {

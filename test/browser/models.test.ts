@@ -6,7 +6,6 @@
  * does.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { FastifyInstance } from "fastify";
@@ -14,8 +13,7 @@ import { onnx } from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import type { Browser, Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildTestApp } from "../http/helper.js";
-import { browserTestsRun, launchChromium } from "./chromium.js";
+import { browserTestsRun, servePlayground } from "./chromium.js";
 
 const RESULTS = join(import.meta.dirname, "..", "..", "test-results");
 
@@ -54,10 +52,7 @@ describe.skipIf(!browserTestsRun)("the playground's Save model and downloads, in
 
   beforeAll(async () => {
     mkdirSync(RESULTS, { recursive: true });
-    app = await buildTestApp();
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    ({ app, base, browser } = await servePlayground());
     await tf.setBackend("cpu");
   }, 40_000);
 

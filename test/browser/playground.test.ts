@@ -4,13 +4,11 @@
  * Chromium is missing outside CI. Screenshots go to test-results/ (git-ignored).
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildTestApp } from "../http/helper.js";
-import { browserTestsRun, launchChromium } from "./chromium.js";
+import { browserTestsRun, servePlayground } from "./chromium.js";
 
 /** The canvas API the test reads in the page (the tests compile without the DOM types). */
 interface Canvas {
@@ -33,10 +31,7 @@ describe.skipIf(!browserTestsRun)("in headless Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(RESULTS, { recursive: true });
-    app = await buildTestApp();
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    ({ app, base, browser } = await servePlayground());
   }, 40_000);
 
   afterAll(async () => {

@@ -3,12 +3,10 @@
  * playground.test.ts): Swagger UI and the playground load with no CSP violation, and Swagger UI's
  * "Authorize" sends the key with "Try it out" (401 before, 200 after).
  */
-import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildTestApp } from "../http/helper.js";
-import { browserTestsRun, launchChromium } from "./chromium.js";
+import { browserTestsRun, servePlayground } from "./chromium.js";
 
 const KEY = "browser-key-0123456789abcdef";
 
@@ -18,10 +16,7 @@ describe.skipIf(!browserTestsRun)("CSP and API keys in headless Chromium", () =>
   let base: string;
 
   beforeAll(async () => {
-    app = await buildTestApp({ API_KEYS: KEY });
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    ({ app, base, browser } = await servePlayground({ API_KEYS: KEY }));
   }, 40_000);
 
   afterAll(async () => {

@@ -5,14 +5,12 @@
  * missing outside CI (see chromium.ts).
  */
 import { mkdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TuningJob } from "../../src/schemas/tuning.js";
-import { buildTestApp } from "../http/helper.js";
-import { browserTestsRun, launchChromium } from "./chromium.js";
+import { browserTestsRun, servePlayground } from "./chromium.js";
 
 const RESULTS = join(import.meta.dirname, "..", "..", "test-results");
 
@@ -23,10 +21,7 @@ describe.skipIf(!browserTestsRun)("the Tune panel in headless Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(RESULTS, { recursive: true });
-    app = await buildTestApp({ MAX_CONCURRENT_JOBS: "2" });
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await launchChromium();
+    ({ app, base, browser } = await servePlayground({ MAX_CONCURRENT_JOBS: "2" }));
   }, 40_000);
 
   afterAll(async () => {
